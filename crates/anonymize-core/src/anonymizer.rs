@@ -1,0 +1,310 @@
+//! The run-time object: resolves collections to plans and applies transforms, counting.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use crate::key::KeyMode;
+use crate::plan::{PlanNode, RuleId};
+use crate::report::{CollectionUse, Report, RuleReport};
+use crate::rules::RuleSet;
+use crate::transform::{self, Digester, Outcome, Transform};
+use crate::value::{Replacement, Value};
+
+/// Where a document or row sits in its collection or table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowContext {
+    /// 1-based position of the document or row in its collection or table, in input order.
+    pub ordinal: u64,
+}
+
+/// Why a collection or table is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExcludeReason {
+    /// Named in `exclusions`.
+    Excluded,
+    /// A `collections:` list exists and does not name it.
+    NotSelected,
+}
+
+/// What to do with a collection or table.
+#[derive(Debug, Clone, Copy)]
+pub enum Disposition<'a> {
+    /// Drop it entirely: structure, data and everything that belongs to it.
+    Exclude(ExcludeReason),
+    /// Keep it, following the plan.
+    Keep(CollectionPlan<'a>),
+}
+
+/// The rules that apply to one collection or table.
+#[derive(Debug, Clone, Copy)]
+pub struct CollectionPlan<'a> {
+    root: Option<&'a PlanNode>,
+    max_rows: Option<u64>,
+    schema_only: bool,
+}
+
+impl<'a> CollectionPlan<'a> {
+    /// The field rules' tree, or `None` when no field rule applies (copy rows verbatim).
+    pub fn root(&self) -> Option<&'a PlanNode> {
+        self.root
+    }
+
+    /// Keep only the first N documents or rows.
+    pub fn max_rows(&self) -> Option<u64> {
+        self.max_rows
+    }
+
+    /// SQL: keep the table's DDL, drop its rows.
+    pub fn schema_only(&self) -> bool {
+        self.schema_only
+    }
+}
+
+/// A rules file cannot run in this configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `hmac` needs a key.
+    #[error("the rule `{table}.{path}` uses `hmac`, which refuses to run without a key")]
+    HmacWithoutKey {
+        /// Table key.
+        table: String,
+        /// Field path.
+        path: String,
+    },
+    /// Two rules where one path is a prefix of the other.
+    #[error(
+        "the rules `{table}.{path}` and `{table}.{other}` overlap: one path contains the other"
+    )]
+    OverlappingPaths {
+        /// Table key.
+        table: String,
+        /// The later path.
+        path: String,
+        /// The earlier one it overlaps.
+        other: String,
+    },
+}
+
+struct CompiledRule {
+    table: String,
+    path: String,
+    transform: Transform,
+    seen: AtomicU64,
+    changed: AtomicU64,
+    failed_closed: AtomicU64,
+}
+
+/// What the rules file says about one name; each aspect is optional so that a qualified
+/// name can override a bare one aspect by aspect.
+#[derive(Default)]
+struct NameEntry {
+    plan: Option<usize>,
+    excluded: bool,
+    max_rows: Option<u64>,
+    schema_only: bool,
+    selected: bool,
+    uses: Vec<usize>,
+}
+
+/// Applies a [`RuleSet`] with a key. `Send + Sync`; every method takes `&self`.
+///
+/// See the [crate documentation](crate) for an example.
+pub struct Anonymizer {
+    digester: Digester,
+    rules: Vec<CompiledRule>,
+    plans: Vec<PlanNode>,
+    names: HashMap<String, NameEntry>,
+    uses: Vec<(String, &'static str, AtomicBool)>,
+    has_selection: bool,
+}
+
+impl std::fmt::Debug for Anonymizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anonymizer")
+            .field("keyed", &self.digester.is_keyed())
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Anonymizer {
+    /// Compiles `rules` for a run with `key`.
+    pub fn new(rules: RuleSet, key: KeyMode) -> Result<Anonymizer, ConfigError> {
+        let digester = Digester::new(&key);
+        let mut anon = Anonymizer {
+            digester,
+            rules: Vec::new(),
+            plans: Vec::new(),
+            names: HashMap::new(),
+            uses: Vec::new(),
+            has_selection: rules.collections.is_some(),
+        };
+        for table in rules.tables {
+            let mut root = PlanNode::default();
+            let mut paths: Vec<String> = Vec::new();
+            for field in table.fields {
+                if matches!(field.transform, Transform::Hmac { .. }) && !anon.digester.is_keyed() {
+                    return Err(ConfigError::HmacWithoutKey {
+                        table: table.name,
+                        path: field.path,
+                    });
+                }
+                let id = RuleId(anon.rules.len() as u32);
+                let steps: Vec<&str> = field.path.split('.').collect();
+                if let Err(conflict) = root.insert(&steps, id) {
+                    let prefix = steps[..conflict.depth.min(steps.len())].join(".");
+                    let other = paths
+                        .iter()
+                        .find(|p| p.starts_with(&prefix) || prefix.starts_with(p.as_str()))
+                        .cloned()
+                        .unwrap_or(prefix);
+                    return Err(ConfigError::OverlappingPaths {
+                        table: table.name,
+                        path: field.path,
+                        other,
+                    });
+                }
+                paths.push(field.path.clone());
+                anon.rules.push(CompiledRule {
+                    table: table.name.clone(),
+                    path: field.path,
+                    transform: field.transform,
+                    seen: AtomicU64::new(0),
+                    changed: AtomicU64::new(0),
+                    failed_closed: AtomicU64::new(0),
+                });
+            }
+            let plan = anon.plans.len();
+            anon.plans.push(root);
+            anon.entry(&table.name, "rules").plan = Some(plan);
+        }
+        for name in &rules.exclusions {
+            anon.entry(name, "exclusions").excluded = true;
+        }
+        for limit in &rules.size_limits {
+            anon.entry(&limit.name, "size_limits").max_rows = Some(limit.max_rows);
+        }
+        for name in &rules.schema_only {
+            anon.entry(name, "schema_only").schema_only = true;
+        }
+        for name in rules.collections.iter().flatten() {
+            anon.entry(name, "collections").selected = true;
+        }
+        Ok(anon)
+    }
+
+    fn entry(&mut self, name: &str, section: &'static str) -> &mut NameEntry {
+        let use_index = self.uses.len();
+        self.uses
+            .push((name.to_owned(), section, AtomicBool::new(false)));
+        let entry = self.names.entry(name.to_owned()).or_default();
+        entry.uses.push(use_index);
+        entry
+    }
+
+    /// What to do with collection or table `name`, optionally qualified by its database or
+    /// schema `db`. A qualified key in the rules file (`db.name`) wins over a bare one, aspect
+    /// by aspect (rules, exclusion, limit, schema-only, selection).
+    pub fn resolve(&self, db: Option<&str>, name: &str) -> Disposition<'_> {
+        let qualified = db.and_then(|db| self.names.get(&format!("{db}.{name}")));
+        let bare = self.names.get(name);
+        for entry in [qualified, bare].into_iter().flatten() {
+            for &u in &entry.uses {
+                self.uses[u].2.store(true, Relaxed);
+            }
+        }
+        let pick = |f: &dyn Fn(&NameEntry) -> bool| -> Option<&NameEntry> {
+            qualified.filter(|e| f(e)).or(bare.filter(|e| f(e)))
+        };
+        if pick(&|e| e.excluded).is_some() {
+            return Disposition::Exclude(ExcludeReason::Excluded);
+        }
+        if self.has_selection && pick(&|e| e.selected).is_none() {
+            return Disposition::Exclude(ExcludeReason::NotSelected);
+        }
+        Disposition::Keep(CollectionPlan {
+            root: pick(&|e| e.plan.is_some())
+                .and_then(|e| e.plan)
+                .map(|p| &self.plans[p])
+                .filter(|root| root.has_children()),
+            max_rows: pick(&|e| e.max_rows.is_some()).and_then(|e| e.max_rows),
+            schema_only: pick(&|e| e.schema_only).is_some(),
+        })
+    }
+
+    /// The transform of a rule.
+    pub fn transform(&self, rule: RuleId) -> &Transform {
+        &self.rules[rule.index()].transform
+    }
+
+    /// True when the rule replaces a whole array at once (`null`, `remove`, `constant`,
+    /// `keep`) rather than each of its elements.
+    pub fn applies_to_whole_array(&self, rule: RuleId) -> bool {
+        self.transform(rule).applies_to_whole_value()
+    }
+
+    /// Applies a rule to a value and counts what it did.
+    ///
+    /// A transform that cannot handle the value's type returns [`Replacement::Null`] (fail
+    /// closed) and counts it; null input stays null unless the transform is `constant`
+    /// (or `remove`, which removes the field).
+    pub fn apply(&self, rule: RuleId, value: Value<'_>, ctx: &RowContext) -> Replacement {
+        let compiled = &self.rules[rule.index()];
+        let (replacement, outcome) =
+            transform::apply(&compiled.transform, &self.digester, value, ctx.ordinal);
+        compiled.seen.fetch_add(1, Relaxed);
+        match outcome {
+            Outcome::Unchanged => {}
+            Outcome::Changed => {
+                compiled.changed.fetch_add(1, Relaxed);
+            }
+            Outcome::FailedClosed => {
+                compiled.changed.fetch_add(1, Relaxed);
+                compiled.failed_closed.fetch_add(1, Relaxed);
+            }
+        }
+        replacement
+    }
+
+    /// Counts a value a rule covered without calling [`apply`](Self::apply) (e.g. a format
+    /// that drops a whole array for `remove`).
+    pub fn record_seen(&self, rule: RuleId, changed: bool) {
+        let compiled = &self.rules[rule.index()];
+        compiled.seen.fetch_add(1, Relaxed);
+        if changed {
+            compiled.changed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// True when transforms are keyed.
+    pub fn is_keyed(&self) -> bool {
+        self.digester.is_keyed()
+    }
+
+    /// What the rules did so far.
+    pub fn report(&self) -> Report {
+        Report {
+            rules: self
+                .rules
+                .iter()
+                .map(|r| RuleReport {
+                    table: r.table.clone(),
+                    path: r.path.clone(),
+                    transform: r.transform.name(),
+                    values_seen: r.seen.load(Relaxed),
+                    values_changed: r.changed.load(Relaxed),
+                    failed_closed: r.failed_closed.load(Relaxed),
+                })
+                .collect(),
+            collections: self
+                .uses
+                .iter()
+                .map(|(name, section, used)| CollectionUse {
+                    name: name.clone(),
+                    section,
+                    matched: used.load(Relaxed),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! # anonymize-core
+//!
+//! The rules language and keyed transforms of syrf-anonymize. It knows nothing about dump
+//! formats and does no I/O: format crates ask it what to do with a collection or table
+//! ([`Anonymizer::resolve`]), walk their documents or rows along a compiled [`PlanNode`] tree
+//! (matching field names as bytes, without allocating), and hand the values they find to
+//! [`Anonymizer::apply`].
+//!
+//! ```
+//! use anonymize_core::{Anonymizer, Disposition, Key, KeyMode, Replacement, RowContext, RuleSet, Value};
+//!
+//! let rules = RuleSet::from_yaml(
+//!     "rules:\n  users:\n    fields:\n      email: {transform: hash_email}\n",
+//!     "inline.yaml",
+//! )?;
+//! let anon = Anonymizer::new(rules, KeyMode::Keyed(Key::from_bytes(b"a long secret key")?))?;
+//! let Disposition::Keep(plan) = anon.resolve(Some("app"), "users") else { unreachable!() };
+//! let rule = plan.root().unwrap().child(b"email").unwrap().rule().unwrap();
+//! let out = anon.apply(rule, Value::Str("John@Example.com"), &RowContext { ordinal: 1 });
+//! let Replacement::Str(pseudonym) = out else { unreachable!() };
+//! assert!(pseudonym.ends_with("@anonymized.syrf.local"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod anonymizer;
+mod dates;
+mod encoding;
+mod key;
+mod locate;
+mod plan;
+mod report;
+mod rules;
+mod suggest;
+mod transform;
+mod value;
+
+pub use anonymizer::{
+    Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
+};
+pub use key::{Key, KeyError, KeyMode};
+pub use plan::{PlanNode, RuleId};
+pub use report::{CollectionUse, Report, RuleReport};
+pub use rules::{FieldRule, RuleSet, RulesError, SizeLimit, TableRules};
+pub use transform::{
+    ConstantValue, FakeKind, FakeLocale, HmacEncoding, Transform, DEFAULT_EMAIL_DOMAIN,
+};
+pub use value::{Replacement, Value};

@@ -1,0 +1,52 @@
+//! What the rules did during a run, for summaries and `--strict`.
+
+use serde::Serialize;
+
+/// Counters of one field rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleReport {
+    /// The collection or table key as written in the rules file.
+    pub table: String,
+    /// The field path as written.
+    pub path: String,
+    /// The transform's name.
+    pub transform: &'static str,
+    /// Values the rule was applied to (null values included).
+    pub values_seen: u64,
+    /// Values it rewrote.
+    pub values_changed: u64,
+    /// Values of a type the transform cannot handle, replaced by null (fail closed).
+    pub failed_closed: u64,
+}
+
+/// Whether a name from the rules file matched any collection or table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionUse {
+    /// The name as written.
+    pub name: String,
+    /// Where it was written: `rules`, `exclusions`, `size_limits`, `collections` or `schema_only`.
+    pub section: &'static str,
+    /// True when some collection or table in the dump resolved to it.
+    pub matched: bool,
+}
+
+/// Everything the rules did in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One entry per field rule, in file order.
+    pub rules: Vec<RuleReport>,
+    /// One entry per name in the rules file.
+    pub collections: Vec<CollectionUse>,
+}
+
+impl Report {
+    /// Field rules that never saw a value: usually a typo that leaks data.
+    pub fn unmatched_rules(&self) -> impl Iterator<Item = &RuleReport> {
+        self.rules.iter().filter(|r| r.values_seen == 0)
+    }
+
+    /// Names in the rules file that matched no collection or table.
+    pub fn unmatched_collections(&self) -> impl Iterator<Item = &CollectionUse> {
+        self.collections.iter().filter(|c| !c.matched)
+    }
+}

@@ -1,0 +1,380 @@
+//! Behaviour of every transform: determinism, key sensitivity, types, the reference vectors.
+
+use anonymize_core::{
+    Anonymizer, Disposition, Key, KeyMode, Replacement, RowContext, RuleId, RuleSet, Value,
+};
+
+const KEY_A: &[u8] = b"test-key-A-0123456789";
+const KEY_B: &[u8] = b"test-key-B-0123456789";
+
+fn anonymizer(field_yaml: &str, key: Option<&[u8]>) -> (Anonymizer, RuleId) {
+    let src = format!("rules:\n  t:\n    fields:\n      f: {field_yaml}\n");
+    let rules = RuleSet::from_yaml(&src, "test.yaml").expect("rules parse");
+    let mode = match key {
+        Some(k) => KeyMode::Keyed(Key::from_bytes(k).unwrap()),
+        None => KeyMode::Unkeyed,
+    };
+    let anon = Anonymizer::new(rules, mode).expect("anonymizer");
+    let Disposition::Keep(plan) = anon.resolve(None, "t") else {
+        panic!("t must be kept")
+    };
+    let rule = plan.root().unwrap().child(b"f").unwrap().rule().unwrap();
+    (anon, rule)
+}
+
+fn run(field_yaml: &str, key: Option<&[u8]>, value: Value<'_>) -> Replacement {
+    let (anon, rule) = anonymizer(field_yaml, key);
+    anon.apply(rule, value, &RowContext { ordinal: 7 })
+}
+
+fn text(r: Replacement) -> String {
+    match r {
+        Replacement::Str(s) => s,
+        other => panic!("expected a string, got {other:?}"),
+    }
+}
+
+#[test]
+fn brief_reference_vectors_unkeyed() {
+    let email = text(run(
+        "{transform: hash_email, local_length: 8}",
+        None,
+        Value::Str("user@example.com"),
+    ));
+    assert_eq!(email, "04f8996d.a379@anonymized.syrf.local");
+    assert_eq!(
+        text(run("hash", None, Value::Str("auth0|5f7c8e9d"))),
+        "a3eb367fbdc41d19"
+    );
+}
+
+#[test]
+fn keyed_hash_differs_from_unkeyed_and_between_keys() {
+    let plain = text(run("hash", None, Value::Str("auth0|5f7c8e9d")));
+    let a = text(run("hash", Some(KEY_A), Value::Str("auth0|5f7c8e9d")));
+    let a2 = text(run("hash", Some(KEY_A), Value::Str("auth0|5f7c8e9d")));
+    let b = text(run("hash", Some(KEY_B), Value::Str("auth0|5f7c8e9d")));
+    assert_eq!(a, a2, "deterministic");
+    assert_ne!(a, plain);
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 16);
+    assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn hash_and_hmac_use_separate_domains() {
+    let h = text(run(
+        "{transform: hash, length: 32}",
+        Some(KEY_A),
+        Value::Str("x"),
+    ));
+    let m = text(run("hmac", Some(KEY_A), Value::Str("x")));
+    assert_eq!(m.len(), 32);
+    assert_ne!(h, m);
+}
+
+#[test]
+fn hmac_refuses_without_key_and_encodes() {
+    let rules = RuleSet::from_yaml("rules:\n  t:\n    fields:\n      f: hmac\n", "t.yaml").unwrap();
+    let err = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap_err();
+    assert!(err.to_string().contains("without a key"), "{err}");
+    let b32 = text(run(
+        "{transform: hmac, encoding: base32, length: 52}",
+        Some(KEY_A),
+        Value::Str("x"),
+    ));
+    assert_eq!(b32.len(), 52);
+    assert!(b32
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(&c)));
+    let b64 = text(run(
+        "{transform: hmac, encoding: base64url, length: 20}",
+        Some(KEY_A),
+        Value::Str("x"),
+    ));
+    assert_eq!(b64.len(), 20);
+    assert!(b64
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+}
+
+#[test]
+fn hash_email_is_case_insensitive_and_keyed() {
+    let a = text(run(
+        "hash_email",
+        Some(KEY_A),
+        Value::Str("John.Smith@Example.COM"),
+    ));
+    let b = text(run(
+        "hash_email",
+        Some(KEY_A),
+        Value::Str("john.smith@example.com"),
+    ));
+    let c = text(run(
+        "hash_email",
+        Some(KEY_B),
+        Value::Str("john.smith@example.com"),
+    ));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let (local, domain) = a.split_once('@').unwrap();
+    assert_eq!(domain, "anonymized.syrf.local");
+    let (l, d) = local.split_once('.').unwrap();
+    assert_eq!((l.len(), d.len()), (16, 4));
+    let sensitive = "{transform: hash_email, case_sensitive: true}";
+    assert_ne!(
+        text(run(sensitive, Some(KEY_A), Value::Str("John@x.com"))),
+        text(run(sensitive, Some(KEY_A), Value::Str("john@x.com")))
+    );
+}
+
+#[test]
+fn hash_email_hashes_malformed_values_whole() {
+    for bad in ["not an email", "@nolocal.com", "nodomain@", "", "a@b@c"] {
+        let out = text(run("hash_email", Some(KEY_A), Value::Str(bad)));
+        let (local, domain) = out.split_once('@').unwrap();
+        assert_eq!(domain, "anonymized.syrf.local", "{bad:?}");
+        assert_eq!(local.len(), 16, "{bad:?}");
+        assert!(!out.contains(bad) || bad.is_empty());
+    }
+    let custom = text(run(
+        "{transform: hash_email, domain: example.org}",
+        Some(KEY_A),
+        Value::Str("a@b.c"),
+    ));
+    assert!(custom.ends_with("@example.org"));
+}
+
+#[test]
+fn sequential_uses_ordinal_and_keeps_integer_type() {
+    assert_eq!(
+        text(run("sequential", Some(KEY_A), Value::Str("John"))),
+        "User7"
+    );
+    assert_eq!(
+        text(run(
+            "{transform: sequential, prefix: 'Person '}",
+            Some(KEY_A),
+            Value::Str("John")
+        )),
+        "Person 7"
+    );
+    assert_eq!(
+        text(run("sequential_suffix", Some(KEY_A), Value::Str("Smith"))),
+        "7"
+    );
+    assert_eq!(
+        run("sequential_suffix", Some(KEY_A), Value::Int32(1234)),
+        Replacement::Int32(7)
+    );
+    assert_eq!(
+        run("sequential_suffix", Some(KEY_A), Value::Int64(1234)),
+        Replacement::Int64(7)
+    );
+}
+
+#[test]
+fn fake_is_deterministic_per_key_and_value() {
+    for kind in [
+        "first_name",
+        "last_name",
+        "name",
+        "email",
+        "phone_number",
+        "username",
+        "company",
+        "street_address",
+        "city",
+        "postcode",
+        "country",
+        "ipv4",
+        "ipv6",
+        "user_agent",
+        "sentence",
+        "paragraph",
+        "uuid",
+    ] {
+        let spec = format!("{{transform: fake, kind: {kind}}}");
+        let a = text(run(&spec, Some(KEY_A), Value::Str("Alice Example")));
+        let a2 = text(run(&spec, Some(KEY_A), Value::Str("Alice Example")));
+        assert_eq!(a, a2, "{kind}");
+        assert!(!a.is_empty(), "{kind}");
+        assert!(!a.contains("Alice"), "{kind}");
+    }
+    let e1 = text(run(
+        "{transform: fake, kind: email}",
+        Some(KEY_A),
+        Value::Str("a@x.com"),
+    ));
+    let e2 = text(run(
+        "{transform: fake, kind: email}",
+        Some(KEY_A),
+        Value::Str("b@x.com"),
+    ));
+    assert_ne!(e1, e2);
+    assert!(e1.contains('@') && e1.split('@').nth(1).unwrap().starts_with("example."));
+    let u = text(run(
+        "{transform: fake, kind: uuid}",
+        Some(KEY_A),
+        Value::Str("x"),
+    ));
+    assert_eq!(u.len(), 36);
+    assert_eq!(&u[14..15], "4");
+    let fr = text(run(
+        "{transform: fake, kind: city, locale: fr_fr}",
+        Some(KEY_A),
+        Value::Str("x"),
+    ));
+    assert!(!fr.is_empty());
+}
+
+#[test]
+fn digits_keeps_format_and_integer_width() {
+    let out = text(run(
+        "digits",
+        Some(KEY_A),
+        Value::Str("+44 (0)20 7946-0958"),
+    ));
+    assert_eq!(out.len(), "+44 (0)20 7946-0958".len());
+    for (a, b) in out.chars().zip("+44 (0)20 7946-0958".chars()) {
+        assert_eq!(a.is_ascii_digit(), b.is_ascii_digit());
+        if !b.is_ascii_digit() {
+            assert_eq!(a, b);
+        }
+    }
+    assert_ne!(out, "+44 (0)20 7946-0958");
+    match run("digits", Some(KEY_A), Value::Int32(2_000_000_000)) {
+        Replacement::Int32(v) => assert_eq!(v.to_string().len(), 10),
+        other => panic!("{other:?}"),
+    }
+    match run("digits", Some(KEY_A), Value::Int64(-123_456)) {
+        Replacement::Int64(v) => assert!(v < 0 && v.to_string().len() == 7, "{v}"),
+        other => panic!("{other:?}"),
+    }
+    match run("digits", Some(KEY_A), Value::Number("0012.50")) {
+        Replacement::Number(v) => assert_eq!(v.len(), 7),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn mask_keeps_length_and_ends() {
+    let spec = "{transform: mask, keep_start: 2, keep_end: 3, char: '#'}";
+    assert_eq!(
+        text(run(spec, Some(KEY_A), Value::Str("4111111111111111"))),
+        "41###########111"
+    );
+    assert_eq!(text(run("mask", Some(KEY_A), Value::Str("héllo"))), "*****");
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("abc"))), "abc");
+}
+
+#[test]
+fn date_shift_keeps_type_format_and_bounds() {
+    let spec = "{transform: date_shift, max_days: 10}";
+    let out = text(run(spec, Some(KEY_A), Value::Str("2020-02-15 04:34:33")));
+    assert_eq!(out.len(), 19);
+    assert_eq!(&out[10..], " 04:34:33");
+    assert_ne!(out, "2020-02-15 04:34:33");
+    let day: i32 = out[8..10].parse().unwrap();
+    assert!(
+        out.starts_with("2020-02-") && (5..=25).contains(&day),
+        "{out}"
+    );
+    match run(spec, Some(KEY_A), Value::DateTime(1_600_000_000_000)) {
+        Replacement::DateTime(ms) => {
+            let diff = (ms - 1_600_000_000_000).abs();
+            assert!(diff > 0 && diff <= 10 * 86_400_000 && diff % 86_400_000 == 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        run(spec, Some(KEY_A), Value::Str("0000-00-00")),
+        Replacement::Unchanged
+    );
+    assert_eq!(
+        run(spec, Some(KEY_A), Value::Str("yesterday")),
+        Replacement::Null
+    );
+}
+
+#[test]
+fn null_remove_constant_keep() {
+    assert_eq!(
+        run("'null'", Some(KEY_A), Value::Str("x")),
+        Replacement::Null
+    );
+    assert_eq!(
+        run("{transform: null}", Some(KEY_A), Value::Str("x")),
+        Replacement::Null
+    );
+    assert_eq!(
+        run("remove", Some(KEY_A), Value::Str("x")),
+        Replacement::Remove
+    );
+    assert_eq!(
+        run("keep", Some(KEY_A), Value::Str("x")),
+        Replacement::Unchanged
+    );
+    assert_eq!(
+        run(
+            "{transform: constant, value: staging}",
+            Some(KEY_A),
+            Value::Str("production")
+        ),
+        Replacement::Str("staging".into())
+    );
+    assert_eq!(
+        run(
+            "{transform: constant, value: 5}",
+            Some(KEY_A),
+            Value::Int32(9)
+        ),
+        Replacement::Int32(5)
+    );
+    // Null stays null unless the transform is constant.
+    assert_eq!(
+        run("hash", Some(KEY_A), Value::Null),
+        Replacement::Unchanged
+    );
+    assert_eq!(
+        run("{transform: constant, value: x}", Some(KEY_A), Value::Null),
+        Replacement::Str("x".into())
+    );
+}
+
+#[test]
+fn types_are_preserved_or_fail_closed() {
+    match run(
+        "hash",
+        Some(KEY_A),
+        Value::Binary {
+            subtype: 3,
+            bytes: &[7; 16],
+        },
+    ) {
+        Replacement::Binary { subtype, bytes } => {
+            assert_eq!(subtype, 3);
+            assert_eq!(bytes.len(), 16);
+            assert_ne!(bytes, vec![7; 16]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(run("hash", Some(KEY_A), Value::Int32(5)), Replacement::Int32(v) if v >= 0));
+    assert!(matches!(run("hash", Some(KEY_A), Value::Int64(5)), Replacement::Int64(v) if v >= 0));
+    // A transform that cannot apply to a type replaces it with null and counts it.
+    let (anon, rule) = anonymizer("hash_email", Some(KEY_A));
+    let ctx = RowContext { ordinal: 1 };
+    assert_eq!(anon.apply(rule, Value::Int32(5), &ctx), Replacement::Null);
+    assert_eq!(anon.apply(rule, Value::Other, &ctx), Replacement::Null);
+    assert_eq!(anon.apply(rule, Value::Bool(true), &ctx), Replacement::Null);
+    let report = anon.report();
+    assert_eq!(report.rules[0].values_seen, 3);
+    assert_eq!(report.rules[0].failed_closed, 3);
+}
+
+#[test]
+fn key_is_never_printed() {
+    let key = Key::from_bytes(b"super-secret-key-material").unwrap();
+    let dbg = format!("{:?}", KeyMode::Keyed(key));
+    assert!(!dbg.contains("super-secret"), "{dbg}");
+}
