@@ -1,0 +1,170 @@
+//! The rules language: the brief's file, qualified names, paths, and errors for broken files.
+
+use anonymize_core::{
+    Anonymizer, Disposition, ExcludeReason, KeyMode, RuleSet, SizeLimit, Transform,
+};
+
+fn brief_rules() -> RuleSet {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/syrf.yaml");
+    let src = std::fs::read_to_string(path).unwrap();
+    RuleSet::from_yaml(&src, "rules/syrf.yaml").expect("the shipped syrf.yaml parses")
+}
+
+#[test]
+fn the_briefs_file_parses() {
+    let rules = brief_rules();
+    let names: Vec<&str> = rules.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["pmInvestigator", "pmProject", "pmStudy"]);
+    let inv = &rules.tables[0];
+    assert_eq!(inv.fields[0].path, "Email");
+    assert!(matches!(
+        inv.fields[0].transform,
+        Transform::HashEmail {
+            local_length: 16,
+            ..
+        }
+    ));
+    assert!(matches!(
+        inv.fields[3].transform,
+        Transform::Hash { length: 16 }
+    ));
+    assert!(
+        rules.tables[2].fields.is_empty(),
+        "pmStudy has an empty fields:"
+    );
+    assert_eq!(
+        rules.exclusions,
+        ["asFileListing", "pmAuditLog", "system.sessions"]
+    );
+    assert_eq!(
+        rules.size_limits,
+        [
+            SizeLimit {
+                name: "pmStudy".into(),
+                max_rows: 10000
+            },
+            SizeLimit {
+                name: "pmProject".into(),
+                max_rows: 100
+            }
+        ]
+    );
+}
+
+#[test]
+fn resolution_qualified_wins_aspect_by_aspect() {
+    let src = "rules:\n  users:\n    fields:\n      email: hash_email\n  app.users:\n    fields:\n      name: sequential\nsize_limits:\n  users: {max_rows: 5}\nexclusions: [other.sessions]\n";
+    let anon =
+        Anonymizer::new(RuleSet::from_yaml(src, "t.yaml").unwrap(), KeyMode::Unkeyed).unwrap();
+    let Disposition::Keep(app) = anon.resolve(Some("app"), "users") else {
+        panic!()
+    };
+    let root = app.root().unwrap();
+    assert!(root.child(b"name").is_some() && root.child(b"email").is_none());
+    assert_eq!(app.max_rows(), Some(5), "bare size limit still applies");
+    let Disposition::Keep(crm) = anon.resolve(Some("crm"), "users") else {
+        panic!()
+    };
+    assert!(crm.root().unwrap().child(b"email").is_some());
+    assert!(matches!(
+        anon.resolve(Some("other"), "sessions"),
+        Disposition::Exclude(ExcludeReason::Excluded)
+    ));
+    let Disposition::Keep(s) = anon.resolve(Some("app"), "sessions") else {
+        panic!()
+    };
+    assert!(s.root().is_none());
+    let report = anon.report();
+    assert!(report.unmatched_collections().all(|c| c.matched));
+}
+
+#[test]
+fn collections_list_selects_and_schema_only() {
+    let src = "collections: [users, orders]\nschema_only: [orders]\n";
+    let anon =
+        Anonymizer::new(RuleSet::from_yaml(src, "t.yaml").unwrap(), KeyMode::Unkeyed).unwrap();
+    assert!(matches!(
+        anon.resolve(None, "logs"),
+        Disposition::Exclude(ExcludeReason::NotSelected)
+    ));
+    let Disposition::Keep(orders) = anon.resolve(Some("db"), "orders") else {
+        panic!()
+    };
+    assert!(orders.schema_only());
+    let unmatched: Vec<_> = anon
+        .report()
+        .unmatched_collections()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(unmatched, ["users"]);
+}
+
+#[test]
+fn paths_compile_through_arrays_and_numeric_steps() {
+    let src = "rules:\n  s:\n    fields:\n      Authors.0.Email: hash_email\n      Registrations.Email: hash_email\n";
+    let anon =
+        Anonymizer::new(RuleSet::from_yaml(src, "t.yaml").unwrap(), KeyMode::Unkeyed).unwrap();
+    let Disposition::Keep(p) = anon.resolve(None, "s") else {
+        panic!()
+    };
+    let root = p.root().unwrap();
+    assert!(root
+        .child(b"Authors")
+        .unwrap()
+        .child(b"0")
+        .unwrap()
+        .child(b"Email")
+        .unwrap()
+        .rule()
+        .is_some());
+    assert!(root
+        .child(b"Registrations")
+        .unwrap()
+        .child(b"Email")
+        .unwrap()
+        .rule()
+        .is_some());
+}
+
+#[test]
+fn overlapping_paths_are_rejected() {
+    let src = "rules:\n  s:\n    fields:\n      a: hash\n      a.b: hash\n";
+    let rules = RuleSet::from_yaml(src, "t.yaml").unwrap();
+    let err = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap_err();
+    assert!(err.to_string().contains("overlap"), "{err}");
+}
+
+/// (file, expected "line:column: message" fragment)
+const BROKEN: &[(&str, &str)] = &[
+    ("rules:\n  users:\n    fields:\n      email:\n        transform: hash_emial\n", "t.yaml:5:9: unknown transform `hash_emial` (did you mean `hash_email`?)"),
+    ("rulez:\n  users: {}\n", "t.yaml:1:1: unknown key `rulez` in the rules file (did you mean `rules`?)"),
+    ("rules:\n  users:\n    feilds:\n      email: hash\n", "t.yaml:3:5: unknown key `feilds` in a collection's rules (did you mean `fields`?)"),
+    ("rules:\n  users:\n    fields:\n      email: {transform: hash, lenght: 8}\n", "t.yaml:4:32: unknown parameter `lenght` (did you mean `length`?)"),
+    ("rules:\n  users:\n    fields:\n      email: {transform: hash, length: 100}\n", "t.yaml:4:32: `length` must be a whole number from 1 to 64"),
+    ("rules:\n  users:\n    fields:\n      email:\n", "t.yaml:4:7: field `email` has no transform"),
+    ("rules:\n  users:\n    fields:\n      bio:\n        transform: fake\n        kind: frist_name\n", "t.yaml:6:9: unknown fake kind `frist_name` (did you mean `first_name`?)"),
+    ("rules:\n  users:\n    fields:\n      env: {transform: constant}\n", "t.yaml:4:7: `constant` needs `value:`"),
+    ("size_limits:\n  users:\n    max_docs: 5\n", "t.yaml:3:5: unknown key `max_docs` in a size limit"),
+    ("size_limits:\n  users:\n    max_documents: -5\n", "t.yaml:3:5: `max_documents` must be a whole number >= 0"),
+    ("exclusions: users\n", "t.yaml:1:1: expected a list of names, found a string"),
+    ("rules:\n  users:\n    fields:\n      email: [hash]\n", "t.yaml:4:7: expected a transform name or mapping for `email`, found a list"),
+    ("rules:\n  users:\n    fields:\n      email: hash\n  users:\n    fields: {}\n", "t.yaml:2:3: invalid YAML: rules: duplicate entry with key \"users\""),
+    ("rules:\n  users:\n    fields:\n   email: hash\n", "t.yaml:4:"),
+    ("rules:\n  users:\n    fields:\n      email: {transform: mask, char: ab}\n", "`char` must be exactly one character"),
+    ("rules:\n  users:\n    fields:\n      a..b: hash\n", "t.yaml:4:7: `a..b` is not a valid field path"),
+    ("exclusions: [users]\nrules:\n  users:\n    fields:\n      email: hash\n", "t.yaml:1:"),
+    ("rules:\n  users:\n    fields:\n      token: {transform: hmac, encoding: base65}\n", "unknown encoding `base65`"),
+];
+
+#[test]
+fn broken_files_give_located_errors_with_suggestions() {
+    for (src, expected) in BROKEN {
+        let err = RuleSet::from_yaml(src, "t.yaml")
+            .expect_err(src)
+            .to_string();
+        assert!(
+            err.contains(expected),
+            "for\n{src}\nexpected `{expected}`\n     got `{err}`"
+        );
+    }
+}
