@@ -144,7 +144,8 @@ start_postgres() {
     if [[ $(id -u) -eq 0 ]]; then chown -R "$user:" "$dir"; fi
     SYRF_TEST_PG_PORT=$(free_port "${SYRF_TEST_PG_PORT:-55432}")
     SYRF_TEST_PG_HOST=$dir/run
-    SYRF_TEST_PG_USER=syrf
+    # The superuser is called postgres, as on every real server: dumps name it as owner.
+    SYRF_TEST_PG_USER=postgres
     log "initialising PostgreSQL ($bindir) in $dir/data"
     as_user "$user" "$bindir/initdb" -D "$dir/data" -U "$SYRF_TEST_PG_USER" --auth=trust \
         --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
