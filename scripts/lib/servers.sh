@@ -13,7 +13,7 @@ die() { printf '[scripts] error: %s\n' "$*" >&2; exit 1; }
 # The PostgreSQL server binaries (initdb, pg_ctl) are not on PATH on Debian; find the newest.
 pg_bindir() {
     local d
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
         if [[ -x "$d/initdb" && -x "$d/pg_ctl" ]]; then
             echo "$d"
             return 0
