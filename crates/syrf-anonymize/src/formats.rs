@@ -1,0 +1,151 @@
+//! Format detection and dispatch to the format crates.
+
+use std::io::{self, Read, Write};
+
+use anonymize_core::Anonymizer;
+
+use crate::cli::{OplogArg, RunArgs};
+use crate::output::Output;
+use crate::summary::CollectionCounts;
+
+/// The dump formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// mongodump `--archive`.
+    Mongo,
+    /// mysqldump / mariadb-dump.
+    MySql,
+    /// pg_dump plain format.
+    Postgres,
+}
+
+impl Format {
+    /// The name used in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Mongo => "mongo",
+            Format::MySql => "mysql",
+            Format::Postgres => "postgres",
+        }
+    }
+}
+
+/// The archive magic, little-endian 0x8199e26d.
+const ARCHIVE_MAGIC: [u8; 4] = [0x6d, 0xe2, 0x99, 0x81];
+
+/// Detects the format of an (uncompressed) stream from its first bytes.
+pub fn detect(head: &[u8]) -> Option<Format> {
+    if head.starts_with(&ARCHIVE_MAGIC) {
+        return Some(Format::Mongo);
+    }
+    let _ = head;
+    None
+}
+
+/// Why a rewrite failed, sorted by exit code.
+#[derive(Debug)]
+pub enum FormatError {
+    /// The input is not a valid dump.
+    Input(String),
+    /// Writing failed.
+    Output(String),
+    /// The rules do not fit the dump (e.g. a field rule on a timeseries collection).
+    Usage(String),
+}
+
+/// Remembers whether the output failed, to tell a broken pipe from a broken input.
+struct Tracked<'a> {
+    inner: &'a mut Output,
+    failed: Option<io::ErrorKind>,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failed = Some(e.kind()))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner
+            .flush()
+            .inspect_err(|e| self.failed = Some(e.kind()))
+    }
+}
+
+/// Rewrites the whole stream in `format`.
+pub fn rewrite(
+    format: Format,
+    input: impl Read + Send,
+    output: &mut Output,
+    anon: &Anonymizer,
+    args: &RunArgs,
+) -> Result<Vec<CollectionCounts>, FormatError> {
+    let mut tracked = Tracked {
+        inner: output,
+        failed: None,
+    };
+    let result = match format {
+        Format::Mongo => mongo(input, &mut tracked, anon, args),
+        Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
+    };
+    match (result, tracked.failed) {
+        (Ok(c), _) => Ok(c),
+        (Err(FormatError::Input(m)), Some(kind)) => Err(FormatError::Output(format!(
+            "writing the output failed ({kind:?}); the output is incomplete: {m}"
+        ))),
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn mongo(
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &RunArgs,
+) -> Result<Vec<CollectionCounts>, FormatError> {
+    use mongo_archive::{ErrorKind, NamespaceAction, OplogMode, RewriteOptions};
+    let options = RewriteOptions {
+        collections: args.collections.clone(),
+        keep_users: args.keep_users,
+        oplog: match args.oplog {
+            OplogArg::Apply => OplogMode::Apply,
+            OplogArg::Drop => OplogMode::Drop,
+        },
+    };
+    let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
+        let message = format!("mongodump archive: {e}");
+        match e.kind {
+            ErrorKind::Write(_) => FormatError::Output(message),
+            ErrorKind::TimeseriesRules => FormatError::Usage(message),
+            _ => FormatError::Input(message),
+        }
+    })?;
+    Ok(summary
+        .namespaces
+        .iter()
+        .map(|ns| CollectionCounts {
+            name: ns.name(),
+            action: match ns.action {
+                NamespaceAction::Kept => "kept",
+                NamespaceAction::Excluded => "excluded",
+                NamespaceAction::NotSelected => "not selected",
+                NamespaceAction::UsersDropped => "dropped (users/roles; --keep-users keeps them)",
+                NamespaceAction::OplogDropped => "dropped (--oplog drop)",
+            }
+            .to_owned(),
+            documents_in: ns.docs_in,
+            documents_out: ns.docs_out,
+        })
+        .collect())
+}
+
+fn sql(
+    _format: Format,
+    _input: impl Read,
+    _output: &mut impl Write,
+    _anon: &Anonymizer,
+    _args: &RunArgs,
+) -> Result<Vec<CollectionCounts>, FormatError> {
+    Err(FormatError::Usage("sql: wiring pending".into()))
+}
