@@ -429,22 +429,34 @@ fn parse_transform(
 ) -> Result<Transform, RulesError> {
     let (name, params, name_path): (String, Option<&Mapping>, Vec<Step>) = match spec {
         Yaml::String(s) => (s.clone(), None, path.to_vec()),
-        Yaml::Null => {
-            return Err(ctx.error(path, format!("field `{field}` has no transform; write e.g. `transform: hash` (or `transform: keep` to mark it reviewed)")))
-        }
+        // `field: null` (or an empty `field:`) is the null transform, like `transform: null`.
+        Yaml::Null => ("null".to_owned(), None, path.to_vec()),
         Yaml::Mapping(m) => {
-            let t = m
-                .get("transform")
-                .ok_or_else(|| ctx.error(path, format!("field `{field}` needs a `transform:` key")))?;
+            let t = m.get("transform").ok_or_else(|| {
+                ctx.error(path, format!("field `{field}` needs a `transform:` key"))
+            })?;
             let name = match t {
                 Yaml::String(s) => s.clone(),
                 // A bare YAML `transform: null` means the null transform.
                 Yaml::Null => "null".to_owned(),
-                other => return Err(ctx.error(&key_path(path, "transform"), format!("`transform` must be a name, found {}", type_name(other)))),
+                other => {
+                    return Err(ctx.error(
+                        &key_path(path, "transform"),
+                        format!("`transform` must be a name, found {}", type_name(other)),
+                    ))
+                }
             };
             (name, Some(m), key_path(path, "transform"))
         }
-        other => return Err(ctx.error(path, format!("expected a transform name or mapping for `{field}`, found {}", type_name(other)))),
+        other => {
+            return Err(ctx.error(
+                path,
+                format!(
+                    "expected a transform name or mapping for `{field}`, found {}",
+                    type_name(other)
+                ),
+            ))
+        }
     };
     if !Transform::NAMES.contains(&name.as_str()) {
         return Err(ctx.error(

@@ -141,7 +141,7 @@ const BROKEN: &[(&str, &str)] = &[
     ("rules:\n  users:\n    feilds:\n      email: hash\n", "t.yaml:3:5: unknown key `feilds` in a collection's rules (did you mean `fields`?)"),
     ("rules:\n  users:\n    fields:\n      email: {transform: hash, lenght: 8}\n", "t.yaml:4:32: unknown parameter `lenght` (did you mean `length`?)"),
     ("rules:\n  users:\n    fields:\n      email: {transform: hash, length: 100}\n", "t.yaml:4:32: `length` must be a whole number from 1 to 64"),
-    ("rules:\n  users:\n    fields:\n      email:\n", "t.yaml:4:7: field `email` has no transform"),
+    ("rules:\n  users:\n    fields:\n      email: {length: 5}\n", "t.yaml:4:7: field `email` needs a `transform:` key"),
     ("rules:\n  users:\n    fields:\n      bio:\n        transform: fake\n        kind: frist_name\n", "t.yaml:6:9: unknown fake kind `frist_name` (did you mean `first_name`?)"),
     ("rules:\n  users:\n    fields:\n      env: {transform: constant}\n", "t.yaml:4:7: `constant` needs `value:`"),
     ("size_limits:\n  users:\n    max_docs: 5\n", "t.yaml:3:5: unknown key `max_docs` in a size limit"),

@@ -38,8 +38,10 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     if head.starts_with(&ARCHIVE_MAGIC) {
         return Some(Format::Mongo);
     }
-    let _ = head;
-    None
+    match sql_dump::detect_dialect(head)? {
+        sql_dump::Dialect::MySql => Some(Format::MySql),
+        sql_dump::Dialect::Postgres => Some(Format::Postgres),
+    }
 }
 
 /// Why a rewrite failed, sorted by exit code.
@@ -141,11 +143,44 @@ fn mongo(
 }
 
 fn sql(
-    _format: Format,
-    _input: impl Read,
-    _output: &mut impl Write,
-    _anon: &Anonymizer,
-    _args: &RunArgs,
+    format: Format,
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &RunArgs,
 ) -> Result<Vec<CollectionCounts>, FormatError> {
-    Err(FormatError::Usage("sql: wiring pending".into()))
+    use sql_dump::{Dialect, SqlError, SqlOptions};
+    let options = SqlOptions {
+        dialect: Some(if format == Format::MySql {
+            Dialect::MySql
+        } else {
+            Dialect::Postgres
+        }),
+        collections: args.collections.clone(),
+    };
+    let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
+    let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
+        let message = format!("{} dump: {e}", format.name());
+        match e {
+            SqlError::Write { .. } => FormatError::Output(message),
+            _ => FormatError::Input(message),
+        }
+    })?;
+    Ok(summary
+        .tables
+        .iter()
+        .map(|t| CollectionCounts {
+            name: t.table.clone(),
+            action: if t.excluded {
+                "excluded"
+            } else if t.schema_only {
+                "schema only"
+            } else {
+                "kept"
+            }
+            .to_owned(),
+            documents_in: t.rows_in,
+            documents_out: t.rows_out,
+        })
+        .collect())
 }
