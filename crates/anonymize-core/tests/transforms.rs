@@ -378,3 +378,28 @@ fn key_is_never_printed() {
     let dbg = format!("{:?}", KeyMode::Keyed(key));
     assert!(!dbg.contains("super-secret"), "{dbg}");
 }
+
+/// The examples README.md shows, so the documentation stays true.
+#[test]
+fn readme_examples_hold() {
+    let key = Some(&b"readme-example-key-0123456789"[..]);
+    let cases: &[(&str, &str, &str)] = &[
+        ("hmac", "tok", "a58a7eaf75ff485e44e7cc29fea18900"),
+        ("{transform: fake, kind: first_name}", "Alice", "Lew"),
+        (
+            "{transform: fake, kind: email}",
+            "alice@example.com",
+            "gina.conroy.c729e9c03d5b@example.net",
+        ),
+        ("digits", "+44 20 7946-0958", "+14 52 0659-1995"),
+        (
+            "{transform: mask, keep_start: 2, keep_end: 3}",
+            "4111111111111111",
+            "41***********111",
+        ),
+        ("date_shift", "2020-02-15 04:34:33", "2020-03-09 04:34:33"),
+    ];
+    for (spec, input, expected) in cases {
+        assert_eq!(text(run(spec, key, Value::Str(input))), *expected, "{spec}");
+    }
+}
