@@ -1,0 +1,270 @@
+//! Bounds-checked reading of raw BSON: lengths and elements, no allocation.
+
+/// Largest BSON document mongodump writes or mongorestore reads.
+pub const MAX_BSON_SIZE: usize = 16 * 1024 * 1024;
+
+/// BSON element type codes used here.
+pub(crate) mod ty {
+    pub const DOUBLE: u8 = 0x01;
+    pub const STRING: u8 = 0x02;
+    pub const DOCUMENT: u8 = 0x03;
+    pub const ARRAY: u8 = 0x04;
+    pub const BINARY: u8 = 0x05;
+    pub const UNDEFINED: u8 = 0x06;
+    pub const OBJECT_ID: u8 = 0x07;
+    pub const BOOL: u8 = 0x08;
+    pub const DATETIME: u8 = 0x09;
+    pub const NULL: u8 = 0x0A;
+    pub const REGEX: u8 = 0x0B;
+    pub const DB_POINTER: u8 = 0x0C;
+    pub const JS_CODE: u8 = 0x0D;
+    pub const SYMBOL: u8 = 0x0E;
+    pub const CODE_W_SCOPE: u8 = 0x0F;
+    pub const INT32: u8 = 0x10;
+    pub const TIMESTAMP: u8 = 0x11;
+    pub const INT64: u8 = 0x12;
+    pub const DECIMAL128: u8 = 0x13;
+    pub const MIN_KEY: u8 = 0xFF;
+    pub const MAX_KEY: u8 = 0x7F;
+}
+
+/// A structural problem at a position inside a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawError {
+    /// Position in the buffer.
+    pub at: usize,
+    /// What is wrong.
+    pub detail: &'static str,
+}
+
+pub(crate) fn err<T>(at: usize, detail: &'static str) -> Result<T, RawError> {
+    Err(RawError { at, detail })
+}
+
+/// Reads a little-endian i32 at `at`, if in bounds.
+#[inline]
+pub(crate) fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
+    let b = buf.get(at..at.checked_add(4)?)?;
+    Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads a little-endian i64 at `at`, if in bounds.
+#[inline]
+pub(crate) fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
+    let b = buf.get(at..at.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Some(i64::from_le_bytes(a))
+}
+
+/// Validates the framing of the embedded document starting at `start` and returns its end
+/// (exclusive): length >= 5, inside `limit`, last byte 0.
+pub(crate) fn doc_end(buf: &[u8], start: usize, limit: usize) -> Result<usize, RawError> {
+    let len = match read_i32(buf, start) {
+        Some(l) => l,
+        None => return err(start, "document length runs past its container"),
+    };
+    if len < 5 {
+        return err(start, "document length below 5");
+    }
+    let end = start + len as usize;
+    if end > limit || end > buf.len() {
+        return err(start, "document length runs past its container");
+    }
+    if buf[end - 1] != 0 {
+        return err(end - 1, "document does not end with a 0 byte");
+    }
+    Ok(end)
+}
+
+/// One element of a document: positions are absolute in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Elem<'a> {
+    /// Type code.
+    pub ty: u8,
+    /// Field name bytes (no terminating 0).
+    pub name: &'a [u8],
+    /// Position of the type byte.
+    pub start: usize,
+    /// Position of the value.
+    pub value: usize,
+    /// Position after the value.
+    pub end: usize,
+}
+
+/// Iterates the elements of the document at `[start, end)` (already framed by [`doc_end`]).
+pub(crate) struct Elems<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    last: usize,
+    failed: bool,
+}
+
+impl<'a> Elems<'a> {
+    /// Elements of the document at `start..end`.
+    pub fn new(buf: &'a [u8], start: usize, end: usize) -> Elems<'a> {
+        Elems {
+            buf,
+            pos: start + 4,
+            last: end - 1,
+            failed: false,
+        }
+    }
+
+    /// Frames the document at `start` (bounded by `limit`) and iterates it.
+    pub fn framed(buf: &'a [u8], start: usize, limit: usize) -> Result<Elems<'a>, RawError> {
+        let end = doc_end(buf, start, limit)?;
+        Ok(Elems::new(buf, start, end))
+    }
+}
+
+impl<'a> Iterator for Elems<'a> {
+    type Item = Result<Elem<'a>, RawError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.last {
+            return None;
+        }
+        let r = parse_elem(self.buf, self.pos, self.last);
+        match r {
+            Ok(e) => {
+                self.pos = e.end;
+                Some(Ok(e))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn cstring_end(buf: &[u8], from: usize, limit: usize) -> Result<usize, RawError> {
+    match memchr::memchr(0, &buf[from..limit]) {
+        Some(i) => Ok(from + i),
+        None => err(from, "unterminated name or cstring"),
+    }
+}
+
+fn string_end(buf: &[u8], at: usize, limit: usize) -> Result<usize, RawError> {
+    let len = match read_i32(buf, at) {
+        Some(l) if l >= 1 => l as usize,
+        _ => return err(at, "bad string length"),
+    };
+    let end = at + 4 + len;
+    if end > limit {
+        return err(at, "string runs past its document");
+    }
+    if buf[end - 1] != 0 {
+        return err(end - 1, "string does not end with a 0 byte");
+    }
+    Ok(end)
+}
+
+/// Parses the element at `pos`; `limit` is the position of the document's final 0 byte.
+fn parse_elem(buf: &[u8], pos: usize, limit: usize) -> Result<Elem<'_>, RawError> {
+    let ty = buf[pos];
+    if ty == 0 {
+        return err(pos, "0 byte before the end of the document");
+    }
+    let name_end = cstring_end(buf, pos + 1, limit)?;
+    let value = name_end + 1;
+    let fixed = |n: usize| -> Result<usize, RawError> {
+        if value + n > limit {
+            err(value, "value runs past its document")
+        } else {
+            Ok(value + n)
+        }
+    };
+    let end = match ty {
+        ty::DOUBLE | ty::DATETIME | ty::TIMESTAMP | ty::INT64 => fixed(8)?,
+        ty::INT32 => fixed(4)?,
+        ty::DECIMAL128 => fixed(16)?,
+        ty::OBJECT_ID => fixed(12)?,
+        ty::BOOL => fixed(1)?,
+        ty::UNDEFINED | ty::NULL | ty::MIN_KEY | ty::MAX_KEY => value,
+        ty::STRING | ty::JS_CODE | ty::SYMBOL => string_end(buf, value, limit)?,
+        ty::DOCUMENT | ty::ARRAY => doc_end(buf, value, limit)?,
+        ty::BINARY => {
+            let len = match read_i32(buf, value) {
+                Some(l) if l >= 0 => l as usize,
+                _ => return err(value, "bad binary length"),
+            };
+            fixed(5 + len)?
+        }
+        ty::REGEX => {
+            let a = cstring_end(buf, value, limit)?;
+            cstring_end(buf, a + 1, limit)? + 1
+        }
+        ty::DB_POINTER => {
+            let s = string_end(buf, value, limit)?;
+            if s + 12 > limit {
+                return err(s, "value runs past its document");
+            }
+            s + 12
+        }
+        ty::CODE_W_SCOPE => {
+            let len = match read_i32(buf, value) {
+                Some(l) if l >= 14 => l as usize,
+                _ => return err(value, "bad code-with-scope length"),
+            };
+            fixed(len)?
+        }
+        _ => return err(pos, "unknown element type"),
+    };
+    Ok(Elem {
+        ty,
+        name: &buf[pos + 1..name_end],
+        start: pos,
+        value,
+        end,
+    })
+}
+
+/// The UTF-8 string value of a string element (without length and final 0).
+pub(crate) fn str_value<'a>(buf: &'a [u8], e: &Elem<'a>) -> Option<&'a str> {
+    if e.ty != ty::STRING {
+        return None;
+    }
+    std::str::from_utf8(&buf[e.value + 4..e.end - 1]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(v: &bson::Document) -> Vec<u8> {
+        bson::to_vec(v).unwrap()
+    }
+
+    #[test]
+    fn iterates_every_type() {
+        let d = bson::doc! {
+            "d": 1.5, "s": "x", "o": {"a": 1}, "a": [1, 2], "b": bson::Binary{subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1,2,3]},
+            "oid": bson::oid::ObjectId::from_bytes([1;12]), "t": true, "dt": bson::DateTime::from_millis(5), "n": null,
+            "re": bson::Regex{pattern: "a".into(), options: "i".into()}, "i": 5i32, "ts": bson::Timestamp{time: 1, increment: 2}, "l": 7i64,
+            "dec": bson::Decimal128::from_bytes([0;16]), "min": bson::Bson::MinKey, "max": bson::Bson::MaxKey,
+            "js": bson::Bson::JavaScriptCode("f()".into()),
+        };
+        let bytes = doc(&d);
+        let names: Vec<String> = Elems::framed(&bytes, 0, bytes.len())
+            .unwrap()
+            .map(|e| String::from_utf8(e.unwrap().name.to_vec()).unwrap())
+            .collect();
+        let want: Vec<String> = d.keys().cloned().collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        let bytes = doc(&bson::doc! {"s": "abc"});
+        let mut bad = bytes.clone();
+        bad[7] = 100; // string length past end
+        let r: Result<Vec<_>, _> = Elems::framed(&bad, 0, bad.len()).unwrap().collect();
+        assert!(r.is_err());
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() = 1;
+        assert!(doc_end(&bad, 0, bad.len()).is_err());
+        assert!(doc_end(&bytes, 0, bytes.len() - 1).is_err());
+    }
+}

@@ -1,0 +1,448 @@
+//! The rewrite driver: reads an archive, applies the rules, writes a restorable archive.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode, RowContext};
+
+use crate::crc::Crc64;
+use crate::error::{ns_name, ArchiveError, ErrorKind};
+use crate::oplog::{self, OplogRewriter};
+use crate::reader::{ArchiveReader, CollectionKind, Item, MAGIC, TERMINATOR};
+use crate::walk::Patcher;
+
+/// What to do with the `--oplog` namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OplogMode {
+    /// Rewrite entries by their target collection's rules; fail on entries that cannot be
+    /// made safe.
+    #[default]
+    Apply,
+    /// Remove the oplog (prelude entry and namespace).
+    Drop,
+}
+
+/// Options of a rewrite beyond the rules.
+#[derive(Debug, Clone, Default)]
+pub struct RewriteOptions {
+    /// Keep only these collections (`--collections a,b`), bare (`pmStudy`) or qualified
+    /// (`syrftest.pmStudy`), on top of the rules' own `collections:` list. What restoring them
+    /// needs comes along: a timeseries collection's `system.buckets` body, and (with
+    /// `keep_users`) the users, roles and `admin.system.version`. Views restore from their
+    /// prelude metadata alone, so nothing else is added for them; `db.system.views` is kept
+    /// only when selected. The oplog follows [`oplog`](Self::oplog); its entries for collections
+    /// not kept are dropped.
+    pub collections: Option<Vec<String>>,
+    /// Keep `admin.system.users`/`admin.system.roles` and the `--dumpDbUsersAndRoles`
+    /// namespaces (`<db>.$admin.system.users|roles`). Off by default: they hold credential hashes.
+    pub keep_users: bool,
+    /// The oplog's fate.
+    pub oplog: OplogMode,
+}
+
+/// What happened to a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceAction {
+    /// Kept (possibly rewritten or limited).
+    Kept,
+    /// Dropped by `exclusions`.
+    Excluded,
+    /// Dropped because a `collections` list does not name it.
+    NotSelected,
+    /// Users/roles dropped (no `keep_users`).
+    UsersDropped,
+    /// The oplog, dropped by [`OplogMode::Drop`].
+    OplogDropped,
+}
+
+/// Counters of one body namespace.
+#[derive(Debug, Clone)]
+pub struct NamespaceSummary {
+    /// Database.
+    pub db: String,
+    /// Collection as the body names it.
+    pub collection: String,
+    /// What happened to it.
+    pub action: NamespaceAction,
+    /// Documents read.
+    pub docs_in: u64,
+    /// Documents written.
+    pub docs_out: u64,
+    /// Documents written with at least one change.
+    pub docs_changed: u64,
+    /// Document bytes read.
+    pub bytes_in: u64,
+    /// Document bytes written.
+    pub bytes_out: u64,
+}
+
+impl NamespaceSummary {
+    /// `db.collection`.
+    pub fn name(&self) -> String {
+        ns_name(&self.db, &self.collection)
+    }
+}
+
+/// What a rewrite did.
+#[derive(Debug, Clone, Default)]
+pub struct RewriteSummary {
+    /// Body namespaces in input order.
+    pub namespaces: Vec<NamespaceSummary>,
+    /// Archive bytes read (uncompressed).
+    pub bytes_in: u64,
+    /// Archive bytes written (uncompressed).
+    pub bytes_out: u64,
+}
+
+/// What the rewrite does with a namespace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Decision<'a> {
+    Drop(NamespaceAction),
+    Keep {
+        root: Option<&'a PlanNode>,
+        max_rows: Option<u64>,
+        oplog: bool,
+    },
+}
+
+fn is_users_ns(db: &str, coll: &str) -> bool {
+    (db == "admin" && (coll == "system.users" || coll == "system.roles"))
+        || coll == "$admin.system.users"
+        || coll == "$admin.system.roles"
+}
+
+fn selected(list: &[String], db: &str, coll: &str) -> bool {
+    list.iter().any(|n| {
+        n == coll
+            || n.strip_prefix(db)
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(|c| c == coll)
+    })
+}
+
+/// Decides on a collection (its logical name: `X` for timeseries `X`).
+pub(crate) fn decide<'a>(
+    db: &str,
+    coll: &str,
+    kind: &CollectionKind,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+) -> Result<Decision<'a>, ErrorKind> {
+    if db.is_empty() && coll == "oplog" {
+        return Ok(match options.oplog {
+            OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
+            OplogMode::Apply => Decision::Keep {
+                root: None,
+                max_rows: None,
+                oplog: true,
+            },
+        });
+    }
+    let users = is_users_ns(db, coll);
+    if users && !options.keep_users {
+        return Ok(Decision::Drop(NamespaceAction::UsersDropped));
+    }
+    // Needed to restore kept users and roles.
+    let support = users || (options.keep_users && db == "admin" && coll == "system.version");
+    let plan = match anon.resolve(Some(db), coll) {
+        Disposition::Exclude(ExcludeReason::Excluded) => {
+            return Ok(Decision::Drop(NamespaceAction::Excluded))
+        }
+        Disposition::Exclude(ExcludeReason::NotSelected) if !support => {
+            return Ok(Decision::Drop(NamespaceAction::NotSelected))
+        }
+        Disposition::Exclude(_) => None,
+        Disposition::Keep(plan) => Some(plan),
+    };
+    if let Some(list) = &options.collections {
+        if !support && !selected(list, db, coll) {
+            return Ok(Decision::Drop(NamespaceAction::NotSelected));
+        }
+    }
+    let (root, max_rows) = plan.map_or((None, None), |p| (p.root(), p.max_rows()));
+    if *kind == CollectionKind::Timeseries && (root.is_some() || max_rows.is_some()) {
+        return Err(ErrorKind::TimeseriesRules);
+    }
+    Ok(Decision::Keep {
+        root,
+        max_rows,
+        oplog: false,
+    })
+}
+
+const OUT_BUFFER: usize = 1 << 20;
+
+/// Buffered output that holds back every terminator until something follows it or the
+/// input has been verified to end cleanly, so a failed run never leaves a complete archive.
+struct Output<W: Write> {
+    w: W,
+    buf: Vec<u8>,
+    pending_terminator: bool,
+    written: u64,
+}
+
+impl<W: Write> Output<W> {
+    fn new(w: W) -> Self {
+        Output {
+            w,
+            buf: Vec::with_capacity(OUT_BUFFER),
+            pending_terminator: false,
+            written: 0,
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.pending_terminator {
+            self.pending_terminator = false;
+            self.raw(&TERMINATOR)?;
+        }
+        self.raw(bytes)
+    }
+
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.written += bytes.len() as u64;
+        if self.buf.len() + bytes.len() > OUT_BUFFER {
+            self.flush_buf()?;
+            if bytes.len() >= OUT_BUFFER {
+                return self.w.write_all(bytes);
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn terminator(&mut self) -> std::io::Result<()> {
+        if self.pending_terminator {
+            self.raw(&TERMINATOR)?;
+        }
+        self.pending_terminator = true;
+        Ok(())
+    }
+
+    fn flush_buf(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.w.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if std::mem::take(&mut self.pending_terminator) {
+            self.raw(&TERMINATOR)?;
+        }
+        self.flush_buf()?;
+        self.w.flush()
+    }
+}
+
+struct NsRun<'a> {
+    decision: Decision<'a>,
+    out_crc: Option<Crc64>,
+    summary: NamespaceSummary,
+}
+
+/// Rewrites a (decompressed) mongodump archive from `input` to `output` by the rules of `anon`.
+///
+/// Keeps the header, the prelude entries of kept namespaces and the block structure byte for
+/// byte; documents no rule touches are copied as bytes, touched ones patched in place; each
+/// kept namespace's CRC is recomputed over the bytes written. With no rules the output equals
+/// the input.
+///
+/// On any error (truncated or corrupt input, a CRC mismatch, an oplog entry that cannot be
+/// made safe, a write error) the bytes written so far never form a complete archive: the last
+/// terminator is only written once the input has ended cleanly and every check passed.
+///
+/// ```
+/// use anonymize_core::{Anonymizer, KeyMode, RuleSet};
+/// use mongo_archive::{rewrite_archive, RewriteOptions};
+///
+/// let input = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/syrf-sample.archive"))?;
+/// let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed)?;
+/// let mut output = Vec::new();
+/// let summary = rewrite_archive(&input[..], &mut output, &anon, &RewriteOptions { keep_users: true, ..Default::default() })?;
+/// assert_eq!(output, input);
+/// assert_eq!(summary.bytes_out, input.len() as u64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn rewrite_archive<R: Read, W: Write>(
+    input: R,
+    output: W,
+    anon: &Anonymizer,
+    options: &RewriteOptions,
+) -> Result<RewriteSummary, ArchiveError> {
+    let mut rd = ArchiveReader::new(input);
+    let mut out = Output::new(output);
+    let mut patcher = Patcher::new();
+    let mut decisions: Vec<Decision<'_>> = Vec::new();
+    let mut runs: Vec<NsRun<'_>> = Vec::new();
+    let mut oplog_rw: Option<OplogRewriter<'_>> = None;
+    let mut header_buf: Vec<u8> = Vec::new();
+
+    let result = (|| -> Result<(), ArchiveError> {
+        loop {
+            let at = rd.offset();
+            let item = rd.next_item()?;
+            let werr = |e: std::io::Error| ArchiveError::new(at, None, ErrorKind::Write(e));
+            match item {
+                Item::Header { raw } => {
+                    out.put(&MAGIC).map_err(werr)?;
+                    out.put(raw).map_err(werr)?;
+                }
+                Item::Prelude { index, raw, entry } => {
+                    debug_assert_eq!(index, decisions.len());
+                    let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options)
+                        .map_err(|k| ArchiveError::new(at, Some(entry.name()), k))?;
+                    if let Decision::Keep { .. } = d {
+                        out.put(raw).map_err(werr)?;
+                    }
+                    decisions.push(d);
+                }
+                Item::PreludeEnd => out.terminator().map_err(werr)?,
+                Item::BlockHeader {
+                    ns,
+                    eof,
+                    raw,
+                    namespace,
+                    first,
+                } => {
+                    if first {
+                        debug_assert_eq!(ns, runs.len());
+                        runs.push(NsRun {
+                            decision: decisions[namespace.prelude],
+                            out_crc: None,
+                            summary: NamespaceSummary {
+                                db: namespace.db.clone(),
+                                collection: namespace.collection.clone(),
+                                action: match decisions[namespace.prelude] {
+                                    Decision::Drop(a) => a,
+                                    Decision::Keep { .. } => NamespaceAction::Kept,
+                                },
+                                docs_in: 0,
+                                docs_out: 0,
+                                docs_changed: 0,
+                                bytes_in: 0,
+                                bytes_out: 0,
+                            },
+                        });
+                    }
+                    if first && matches!(runs[ns].decision, Decision::Keep { oplog: true, .. }) {
+                        let counts: HashMap<String, u64> = runs
+                            .iter()
+                            .map(|r| (r.summary.name(), r.summary.docs_in))
+                            .collect();
+                        oplog_rw = Some(OplogRewriter::new(anon, options, counts));
+                    }
+                    let run = &mut runs[ns];
+                    if let Decision::Keep { .. } = run.decision {
+                        match (&run.out_crc, eof) {
+                            (Some(crc), true) => {
+                                header_buf.clear();
+                                header_buf.extend_from_slice(raw);
+                                let at_crc = raw.len() - 9;
+                                header_buf[at_crc..at_crc + 8]
+                                    .copy_from_slice(&crc.value().to_le_bytes());
+                                out.put(&header_buf).map_err(werr)?;
+                            }
+                            _ => out.put(raw).map_err(werr)?,
+                        }
+                    }
+                }
+                Item::Document {
+                    ns,
+                    raw,
+                    offset,
+                    crc_before,
+                } => {
+                    let run = &mut runs[ns];
+                    let s = &mut run.summary;
+                    s.docs_in += 1;
+                    s.bytes_in += raw.len() as u64;
+                    let Decision::Keep {
+                        root,
+                        max_rows,
+                        oplog,
+                    } = run.decision
+                    else {
+                        continue;
+                    };
+                    if max_rows.is_some_and(|m| s.docs_out >= m) {
+                        run.out_crc.get_or_insert_with(|| crc_before.clone());
+                        continue;
+                    }
+                    let ns_err = |kind: ErrorKind| {
+                        ArchiveError::new(offset, Some(ns_name(&s.db, &s.collection)), kind)
+                    };
+                    let patched: Option<&[u8]> = if oplog {
+                        let rw = oplog_rw.get_or_insert_with(|| {
+                            OplogRewriter::new(anon, options, HashMap::new())
+                        });
+                        match rw
+                            .process(raw, &mut patcher)
+                            .map_err(|m| ns_err(ErrorKind::Oplog(m)))?
+                        {
+                            oplog::Outcome::Keep => None,
+                            oplog::Outcome::Drop => {
+                                run.out_crc.get_or_insert_with(|| crc_before.clone());
+                                continue;
+                            }
+                            oplog::Outcome::Patched => Some(patcher.output()),
+                        }
+                    } else if let Some(root) = root {
+                        patcher
+                            .patch(raw, root, anon, RowContext { ordinal: s.docs_in })
+                            .map_err(|e| ns_err(patch_kind(e)))?
+                    } else {
+                        None
+                    };
+                    let emitted = match patched {
+                        Some(p) => {
+                            s.docs_changed += 1;
+                            run.out_crc.get_or_insert_with(|| crc_before.clone());
+                            p
+                        }
+                        None => raw,
+                    };
+                    if let Some(crc) = &mut run.out_crc {
+                        crc.update(emitted);
+                    }
+                    s.docs_out += 1;
+                    s.bytes_out += emitted.len() as u64;
+                    out.put(emitted).map_err(werr)?;
+                }
+                Item::BlockEnd { ns } => {
+                    if let Decision::Keep { .. } = runs[ns].decision {
+                        out.terminator().map_err(werr)?;
+                    }
+                }
+                Item::End => return Ok(()),
+            }
+        }
+    })();
+    match result {
+        Ok(()) => {
+            out.finish()
+                .map_err(|e| ArchiveError::new(rd.offset(), None, ErrorKind::Write(e)))?;
+            Ok(RewriteSummary {
+                namespaces: runs.into_iter().map(|r| r.summary).collect(),
+                bytes_in: rd.offset(),
+                bytes_out: out.written,
+            })
+        }
+        Err(e) => {
+            // Everything but the held-back terminator, so the output ends incomplete.
+            let _ = out.flush_buf();
+            let _ = out.w.flush();
+            Err(e)
+        }
+    }
+}
+
+fn patch_kind(e: crate::walk::PatchError) -> ErrorKind {
+    match e {
+        crate::walk::PatchError::TooLarge(len) => ErrorKind::TooLarge { len },
+        other => ErrorKind::Unsupported(other.to_string()),
+    }
+}
