@@ -1,0 +1,279 @@
+//! What the rewriter needs from `CREATE TABLE`: column names, kinds, lengths, generated columns.
+
+use crate::tokens::{dotted, qname, tokenize, QName, Tok};
+
+/// The broad type of a column, enough to read and write its literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColKind {
+    /// Integer types: literals are bare integers.
+    Integer,
+    /// Other numeric types (decimal, float): bare numeric literals.
+    Decimal,
+    /// Binary strings and blobs (`bytea` in PostgreSQL).
+    Binary,
+    /// PostgreSQL boolean.
+    Bool,
+    /// Character types.
+    Text,
+    /// Anything else (dates, enums, arrays, user types).
+    Other,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct Column {
+    /// Column name (unquoted).
+    pub(crate) name: String,
+    /// Its kind.
+    pub(crate) kind: ColKind,
+    /// `varchar(n)`/`char(n)`: the length limit in characters.
+    pub(crate) max_chars: Option<usize>,
+    /// A generated (computed) column.
+    pub(crate) generated: bool,
+    /// A JSON column (`json`, `jsonb`, MariaDB's `CHECK (json_valid(..))`). Informative:
+    /// a rule path that goes below a column is read as JSON whatever its declared type.
+    #[allow(dead_code)]
+    pub(crate) json: bool,
+}
+
+/// The columns of one table, in DDL order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TableDef {
+    /// All columns, generated ones included.
+    pub(crate) columns: Vec<Column>,
+}
+
+/// What a `CREATE TABLE` statement says.
+#[derive(Debug, Clone)]
+pub(crate) struct CreateTable {
+    /// The table.
+    pub(crate) name: QName,
+    /// Its columns.
+    pub(crate) def: TableDef,
+    /// PostgreSQL `PARTITION OF parent`.
+    pub(crate) partition_of: Option<QName>,
+    /// Sequences named in `nextval('...')` defaults.
+    pub(crate) sequences: Vec<QName>,
+}
+
+const CONSTRAINT_WORDS: &[&str] = &[
+    "primary",
+    "key",
+    "unique",
+    "index",
+    "constraint",
+    "fulltext",
+    "spatial",
+    "foreign",
+    "check",
+    "exclude",
+    "period",
+    "like",
+];
+
+/// Reads a sequence name out of a `nextval('schema.seq'::regclass)` argument.
+pub(crate) fn name_in_string(s: &[u8], default_schema: Option<&str>) -> QName {
+    let text = String::from_utf8_lossy(s);
+    let parts: Vec<String> = text
+        .split('.')
+        .map(|p| p.trim_matches('"').to_owned())
+        .collect();
+    match parts.as_slice() {
+        [schema, .., name] if parts.len() >= 2 => QName {
+            schema: Some(schema.clone()),
+            name: name.clone(),
+        },
+        _ => QName {
+            schema: default_schema.map(str::to_owned),
+            name: parts.last().cloned().unwrap_or_default(),
+        },
+    }
+}
+
+fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool) {
+    let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let generated = t.contains("generated always as (")
+        || (mysql
+            && t.contains(" as (")
+            && (t.contains("virtual") || t.contains("stored") || t.contains("persistent")));
+    let json = first == "json" || first == "jsonb" || t.contains("json_valid(");
+    let array = t.split(' ').next().is_some_and(|w| w.contains("[]"))
+        || t.starts_with("character varying")
+            && t.split(' ').nth(1).is_some_and(|w| w.contains("[]"));
+    if array {
+        return (ColKind::Other, None, generated, false);
+    }
+    let length = || -> Option<usize> {
+        let open = t.find('(')?;
+        let close = t[open..].find(')')? + open;
+        t[open + 1..close].trim().parse().ok()
+    };
+    let kind = match first.as_str() {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "int2" | "int4"
+        | "int8" | "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" => {
+            ColKind::Integer
+        }
+        "year" if mysql => ColKind::Integer,
+        "decimal" | "numeric" | "float" | "double" | "real" | "float4" | "float8" | "dec"
+        | "fixed" => ColKind::Decimal,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bytea" => {
+            ColKind::Binary
+        }
+        "boolean" | "bool" if !mysql => ColKind::Bool,
+        "char" | "varchar" | "character" | "nchar" | "nvarchar" | "national" | "bpchar" => {
+            ColKind::Text
+        }
+        "text" | "tinytext" | "mediumtext" | "longtext" | "citext" | "json" | "jsonb" => {
+            ColKind::Text
+        }
+        _ => ColKind::Other,
+    };
+    let max_chars = match first.as_str() {
+        "char" | "varchar" | "character" | "nchar" | "nvarchar" | "national" | "bpchar" => length(),
+        _ => None,
+    };
+    (kind, max_chars, generated, json)
+}
+
+/// Parses a `CREATE TABLE` statement held in memory. `None` when it is not one or has no
+/// readable name.
+pub(crate) fn parse_create_table(
+    sql: &[u8],
+    mysql: bool,
+    default_schema: Option<&str>,
+) -> Option<CreateTable> {
+    let toks = tokenize(sql, mysql, usize::MAX);
+    let mut i = 0;
+    if !toks.first()?.tok.is("create") {
+        return None;
+    }
+    while i < toks.len() && !toks[i].tok.is("table") {
+        i += 1;
+        if i > 6 {
+            return None;
+        }
+    }
+    i += 1;
+    if toks.get(i)?.tok.is("if") {
+        i += 3;
+    }
+    let (name, mut i) = qname(&toks, i, default_schema)?;
+    let mut create = CreateTable {
+        name,
+        def: TableDef::default(),
+        partition_of: None,
+        sequences: Vec::new(),
+    };
+    if toks.get(i).is_some_and(|t| t.tok.is("partition"))
+        && toks.get(i + 1).is_some_and(|t| t.tok.is("of"))
+    {
+        let (parent, next) = qname(&toks, i + 2, default_schema)?;
+        create.partition_of = Some(parent);
+        i = next;
+    }
+    for (k, t) in toks.iter().enumerate() {
+        if t.tok.is("nextval") && toks.get(k + 1).map(|t| &t.tok) == Some(&Tok::Punct(b'(')) {
+            if let Some(Tok::Str(s)) = toks.get(k + 2).map(|t| &t.tok) {
+                create.sequences.push(name_in_string(s, default_schema));
+            }
+        }
+    }
+    if toks.get(i).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
+        return Some(create);
+    }
+    i += 1;
+    let mut depth = 0usize;
+    let mut elem_start = i;
+    while i < toks.len() {
+        match toks[i].tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') if depth > 0 => depth -= 1,
+            Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
+                if let Some(col) = column(sql, &toks[elem_start..i], mysql) {
+                    create.def.columns.push(col);
+                }
+                if toks[i].tok == Tok::Punct(b')') {
+                    break;
+                }
+                elem_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(create)
+}
+
+fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], mysql: bool) -> Option<Column> {
+    let first = toks.first()?;
+    if let Tok::Word(w) = &first.tok {
+        let w = String::from_utf8_lossy(w).to_ascii_lowercase();
+        if CONSTRAINT_WORDS.contains(&w.as_str()) {
+            return None;
+        }
+    }
+    let (parts, _) = dotted(toks, 0)?;
+    let name = parts.last()?.clone();
+    let rest_start = toks.get(1)?.start;
+    let rest_end = toks.last()?.end;
+    let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
+    let (kind, max_chars, generated, json) = classify(&type_text, mysql);
+    Some(Column {
+        name,
+        kind,
+        max_chars,
+        generated,
+        json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_columns() {
+        let sql = b"CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `email` varchar(50) DEFAULT NULL,\n  `pic` blob,\n  `full` varchar(90) GENERATED ALWAYS AS (concat(`a`,`b`)) VIRTUAL,\n  `doc` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`doc`)),\n  `amount` decimal(5,2),\n  PRIMARY KEY (`id`),\n  KEY `k` (`email`)\n) ENGINE=InnoDB;";
+        let c = parse_create_table(sql, true, Some("db")).unwrap();
+        assert_eq!(c.name.schema.as_deref(), Some("db"));
+        let cols = &c.def.columns;
+        assert_eq!(cols.len(), 6);
+        assert_eq!(cols[0].kind, ColKind::Integer);
+        assert_eq!(cols[1].max_chars, Some(50));
+        assert_eq!(cols[2].kind, ColKind::Binary);
+        assert!(cols[3].generated && !cols[2].generated);
+        assert!(cols[4].json);
+        assert_eq!(cols[5].kind, ColKind::Decimal);
+    }
+
+    #[test]
+    fn postgres_columns() {
+        let sql = b"CREATE TABLE public.customer (\n    customer_id integer DEFAULT nextval('public.customer_customer_id_seq'::regclass) NOT NULL,\n    first_name character varying(45) NOT NULL,\n    tags text[],\n    pic bytea,\n    ok boolean,\n    active smallint GENERATED ALWAYS AS (\nCASE WHEN (a IS TRUE) THEN 1 ELSE 0 END) STORED,\n    id2 integer GENERATED ALWAYS AS IDENTITY\n);";
+        let c = parse_create_table(sql, false, None).unwrap();
+        assert_eq!(c.name.schema.as_deref(), Some("public"));
+        assert_eq!(c.sequences[0].name, "customer_customer_id_seq");
+        let cols = &c.def.columns;
+        assert_eq!(cols.len(), 7);
+        assert_eq!(cols[1].max_chars, Some(45));
+        assert_eq!(cols[2].kind, ColKind::Other);
+        assert_eq!(cols[3].kind, ColKind::Binary);
+        assert_eq!(cols[4].kind, ColKind::Bool);
+        assert!(cols[5].generated);
+        assert!(!cols[6].generated);
+    }
+
+    #[test]
+    fn partition_of() {
+        let c = parse_create_table(
+            b"CREATE TABLE public.p1 PARTITION OF public.payment FOR VALUES FROM (1) TO (2);",
+            false,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.partition_of.unwrap().name, "payment");
+    }
+}

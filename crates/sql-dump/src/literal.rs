@@ -1,0 +1,669 @@
+//! Reading SQL and COPY literals into [`Value`]s and writing [`Replacement`]s back, quoted
+//! and escaped for the dialect and the context.
+
+use anonymize_core::{Replacement, Value};
+
+use crate::ddl::{ColKind, Column};
+
+/// Where a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    /// A MySQL/MariaDB `INSERT` literal.
+    MySql,
+    /// A PostgreSQL `INSERT` literal; `std`: `standard_conforming_strings` is on.
+    PgInsert { std: bool },
+    /// A field of a PostgreSQL `COPY ... FROM stdin` text block.
+    Copy,
+}
+
+/// A literal as written in an `INSERT` tuple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lit<'a> {
+    /// `NULL`.
+    Null,
+    /// A quoted string: raw body between the quotes.
+    Str {
+        /// The bytes between the quotes, escapes not yet undone.
+        body: &'a [u8],
+        /// The quote byte.
+        quote: u8,
+        /// Backslash escapes are active in the body.
+        escapes: bool,
+        /// `_binary` introducer (MySQL).
+        binary: bool,
+    },
+    /// `0x...` / `X'...'`: the hex digits.
+    Hex(&'a [u8]),
+    /// A bare number.
+    Number(&'a [u8]),
+    /// PostgreSQL `true`/`false`.
+    Bool(bool),
+    /// Anything else (expressions, `DEFAULT`, bit literals).
+    Other,
+}
+
+/// Classifies a trimmed literal of an `INSERT` tuple.
+pub(crate) fn parse_literal(t: &[u8], mysql: bool, std_strings: bool) -> Lit<'_> {
+    if t.eq_ignore_ascii_case(b"null") {
+        return Lit::Null;
+    }
+    if !mysql && t.eq_ignore_ascii_case(b"true") {
+        return Lit::Bool(true);
+    }
+    if !mysql && t.eq_ignore_ascii_case(b"false") {
+        return Lit::Bool(false);
+    }
+    let mut s = t;
+    let mut binary = false;
+    let mut e_prefix = false;
+    if mysql && s.first() == Some(&b'_') {
+        let w = s
+            .iter()
+            .position(|&b| b == b'\'' || b == b'"' || b.is_ascii_whitespace())
+            .unwrap_or(s.len());
+        binary = s[..w].eq_ignore_ascii_case(b"_binary");
+        s = s[w..].trim_ascii_start();
+    } else if !mysql && (s.starts_with(b"E'") || s.starts_with(b"e'")) {
+        e_prefix = true;
+        s = &s[1..];
+    }
+    if s.len() >= 2 && (s[0] == b'\'' || (mysql && s[0] == b'"')) && s[s.len() - 1] == s[0] {
+        return Lit::Str {
+            body: &s[1..s.len() - 1],
+            quote: s[0],
+            escapes: mysql || e_prefix || !std_strings,
+            binary,
+        };
+    }
+    if s.len() >= 2 && (s.starts_with(b"0x") || s.starts_with(b"0X")) {
+        let digits = &s[2..];
+        if digits.iter().all(u8::is_ascii_hexdigit) {
+            return Lit::Hex(digits);
+        }
+    }
+    if s.len() >= 3 && (s[0] == b'x' || s[0] == b'X') && s[1] == b'\'' && s[s.len() - 1] == b'\'' {
+        return Lit::Hex(&s[2..s.len() - 1]);
+    }
+    let numeric = !s.is_empty()
+        && s.iter()
+            .all(|&b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && s.iter().any(u8::is_ascii_digit);
+    if numeric {
+        return Lit::Number(s);
+    }
+    Lit::Other
+}
+
+/// Undoes MySQL string escapes and doubled quotes.
+pub(crate) fn mysql_unescape(body: &[u8], quote: u8, out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\\' && i + 1 < body.len() {
+            let c = body[i + 1];
+            match c {
+                b'0' => out.push(0),
+                b'b' => out.push(8),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'Z' => out.push(26),
+                b'%' | b'_' => out.extend_from_slice(&[b'\\', c]),
+                _ => out.push(c),
+            }
+            i += 2;
+        } else if b == quote && body.get(i + 1) == Some(&quote) {
+            out.push(quote);
+            i += 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, code: u32) {
+    if let Some(c) = char::from_u32(code) {
+        let mut buf = [0; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+/// Undoes PostgreSQL `E'...'` escapes (or, `escapes` false, only doubled quotes).
+pub(crate) fn pg_unescape(body: &[u8], escapes: bool, out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\'' && body.get(i + 1) == Some(&b'\'') {
+            out.push(b'\'');
+            i += 2;
+            continue;
+        }
+        if !(escapes && b == b'\\' && i + 1 < body.len()) {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let c = body[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                let mut k = 0;
+                while k < 2 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
+                    v = v * 8 + u32::from(body[i] - b'0');
+                    i += 1;
+                    k += 1;
+                }
+                out.push(v as u8);
+            }
+            b'x' => {
+                let mut v = 0u32;
+                let mut k = 0;
+                while k < 2 && i < body.len() && body[i].is_ascii_hexdigit() {
+                    v = v * 16 + hex_val(body[i]) as u32;
+                    i += 1;
+                    k += 1;
+                }
+                if k == 0 {
+                    out.push(b'x');
+                } else {
+                    out.push(v as u8);
+                }
+            }
+            b'u' | b'U' => {
+                let len = if c == b'u' { 4 } else { 8 };
+                let digits = body.get(i..i + len);
+                match digits.filter(|d| d.iter().all(u8::is_ascii_hexdigit)) {
+                    Some(d) => {
+                        let v = d.iter().fold(0u32, |a, &h| a * 16 + hex_val(h) as u32);
+                        push_char(out, v);
+                        i += len;
+                    }
+                    None => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Undoes COPY text-format escapes of one field (not `\N`, which the caller checks).
+pub(crate) fn copy_unescape(field: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let b = field[i];
+        if b != b'\\' || i + 1 >= field.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let c = field[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                let mut k = 0;
+                while k < 2 && i < field.len() && (b'0'..=b'7').contains(&field[i]) {
+                    v = v * 8 + u32::from(field[i] - b'0');
+                    i += 1;
+                    k += 1;
+                }
+                out.push(v as u8);
+            }
+            b'x' if i < field.len() && field[i].is_ascii_hexdigit() => {
+                let mut v = hex_val(field[i]) as u32;
+                i += 1;
+                if i < field.len() && field[i].is_ascii_hexdigit() {
+                    v = v * 16 + hex_val(field[i]) as u32;
+                    i += 1;
+                }
+                out.push(v as u8);
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Decodes hex digits; `None` on an odd count or a non-hex byte.
+pub(crate) fn hex_decode(digits: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    out.extend(
+        digits
+            .chunks_exact(2)
+            .map(|p| hex_val(p[0]) * 16 + hex_val(p[1])),
+    );
+    true
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_encode(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        out.push(HEX[(b >> 4) as usize]);
+        out.push(HEX[(b & 15) as usize]);
+    }
+}
+
+/// Writes a MySQL quoted string with `mysql_real_escape_string` escapes.
+pub(crate) fn mysql_quote(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'\'');
+    for &b in bytes {
+        match b {
+            0 => out.extend_from_slice(b"\\0"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            26 => out.extend_from_slice(b"\\Z"),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\'' => out.extend_from_slice(b"\\'"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\'');
+}
+
+/// Writes a PostgreSQL string literal (NUL bytes, which PostgreSQL text cannot hold, dropped).
+pub(crate) fn pg_quote(bytes: &[u8], std: bool, out: &mut Vec<u8>) {
+    let needs_e = !std && bytes.contains(&b'\\');
+    if needs_e {
+        out.push(b'E');
+    }
+    out.push(b'\'');
+    for &b in bytes {
+        match b {
+            0 => {}
+            b'\'' => out.extend_from_slice(b"''"),
+            b'\\' if needs_e => out.extend_from_slice(b"\\\\"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\'');
+}
+
+/// Writes one COPY text-format field.
+pub(crate) fn copy_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        match b {
+            0 => {}
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            8 => out.extend_from_slice(b"\\b"),
+            12 => out.extend_from_slice(b"\\f"),
+            11 => out.extend_from_slice(b"\\v"),
+            _ => out.push(b),
+        }
+    }
+}
+
+fn write_text(bytes: &[u8], ctx: Ctx, out: &mut Vec<u8>) {
+    match ctx {
+        Ctx::MySql => mysql_quote(bytes, out),
+        Ctx::PgInsert { std } => {
+            let text = String::from_utf8_lossy(bytes);
+            pg_quote(text.as_bytes(), std, out)
+        }
+        Ctx::Copy => {
+            let text = String::from_utf8_lossy(bytes);
+            copy_escape(text.as_bytes(), out)
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` characters.
+fn cut_chars(s: &str, max: Option<usize>) -> &str {
+    match max {
+        Some(m) => match s.char_indices().nth(m) {
+            Some((at, _)) => &s[..at],
+            None => s,
+        },
+        None => s,
+    }
+}
+
+fn looks_numeric(s: &str) -> bool {
+    let t = s.strip_prefix('-').unwrap_or(s);
+    !t.is_empty()
+        && t.bytes().filter(|&b| b == b'.').count() <= 1
+        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && t.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of milliseconds since the Unix epoch (UTC).
+pub(crate) fn format_datetime(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    )
+}
+
+/// Writes a replacement (never [`Replacement::Unchanged`], which the caller copies).
+pub(crate) fn write_replacement(
+    r: &Replacement,
+    col: Option<&Column>,
+    ctx: Ctx,
+    out: &mut Vec<u8>,
+) {
+    let null: &[u8] = if ctx == Ctx::Copy { b"\\N" } else { b"NULL" };
+    let max = col.and_then(|c| c.max_chars);
+    let numeric_col = col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal));
+    match r {
+        Replacement::Unchanged | Replacement::Null | Replacement::Remove => {
+            out.extend_from_slice(null)
+        }
+        Replacement::Str(s) => {
+            let s = cut_chars(s, max);
+            if numeric_col && looks_numeric(s) {
+                out.extend_from_slice(s.as_bytes());
+            } else {
+                write_text(s.as_bytes(), ctx, out);
+            }
+        }
+        Replacement::Bytes(b) => {
+            let text = String::from_utf8_lossy(b);
+            let cut = cut_chars(&text, max);
+            if ctx == Ctx::MySql && cut.len() == text.len() {
+                mysql_quote(b, out);
+            } else {
+                write_text(cut.as_bytes(), ctx, out);
+            }
+        }
+        Replacement::Int32(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Replacement::Int64(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Replacement::Number(n) => out.extend_from_slice(n.as_bytes()),
+        Replacement::Double(f) => {
+            if f.is_finite() {
+                out.extend_from_slice(f.to_string().as_bytes());
+            } else {
+                let word: &[u8] = if f.is_nan() {
+                    b"NaN"
+                } else if *f > 0.0 {
+                    b"Infinity"
+                } else {
+                    b"-Infinity"
+                };
+                match ctx {
+                    Ctx::MySql => out.extend_from_slice(b"NULL"),
+                    Ctx::PgInsert { std } => pg_quote(word, std, out),
+                    Ctx::Copy => out.extend_from_slice(word),
+                }
+            }
+        }
+        Replacement::Bool(b) => out.extend_from_slice(match (ctx, b) {
+            (Ctx::MySql, true) => b"1",
+            (Ctx::MySql, false) => b"0",
+            (Ctx::PgInsert { .. }, true) => b"true",
+            (Ctx::PgInsert { .. }, false) => b"false",
+            (Ctx::Copy, true) => b"t",
+            (Ctx::Copy, false) => b"f",
+        }),
+        Replacement::Binary { bytes, .. } => match ctx {
+            Ctx::MySql => {
+                if bytes.is_empty() {
+                    out.extend_from_slice(b"''");
+                } else {
+                    out.extend_from_slice(b"0x");
+                    hex_encode(bytes, out);
+                }
+            }
+            Ctx::PgInsert { std } => {
+                out.extend_from_slice(if std { b"'\\x" } else { b"E'\\\\x" });
+                hex_encode(bytes, out);
+                out.push(b'\'');
+            }
+            Ctx::Copy => {
+                out.extend_from_slice(b"\\\\x");
+                hex_encode(bytes, out);
+            }
+        },
+        Replacement::DateTime(ms) => {
+            let s = format_datetime(*ms);
+            write_text(s.as_bytes(), ctx, out);
+        }
+    }
+}
+
+/// The [`Value`] of a decoded literal.
+///
+/// `scratch` receives unescaped bytes; the value borrows it or `raw`.
+pub(crate) fn value_of<'b>(
+    lit: Lit<'b>,
+    col: Option<&Column>,
+    scratch: &'b mut Vec<u8>,
+    mysql: bool,
+) -> Value<'b> {
+    let binary_col = col.is_some_and(|c| c.kind == ColKind::Binary);
+    match lit {
+        Lit::Null => Value::Null,
+        Lit::Bool(b) => Value::Bool(b),
+        Lit::Other => Value::Other,
+        Lit::Number(n) => number_value(n),
+        Lit::Hex(d) => {
+            if hex_decode(d, scratch) {
+                Value::Binary {
+                    subtype: 0,
+                    bytes: scratch,
+                }
+            } else {
+                Value::Other
+            }
+        }
+        Lit::Str {
+            body,
+            quote,
+            escapes,
+            binary,
+        } => {
+            if mysql {
+                mysql_unescape(body, quote, scratch);
+            } else {
+                pg_unescape(body, escapes, scratch);
+            }
+            if !mysql && binary_col {
+                return bytea_value(scratch);
+            }
+            text_value(scratch, binary || binary_col)
+        }
+    }
+}
+
+/// A number literal: `Int64` when it is a plain integer that fits, else `Number`.
+pub(crate) fn number_value(n: &[u8]) -> Value<'_> {
+    let Ok(text) = std::str::from_utf8(n) else {
+        return Value::Other;
+    };
+    match text.parse::<i64>() {
+        Ok(i) if !text.starts_with('+') => Value::Int64(i),
+        _ => Value::Number(text),
+    }
+}
+
+/// Text bytes as `Str` (UTF-8), `Bytes` (not UTF-8) or, for binary columns, `Binary`.
+pub(crate) fn text_value(bytes: &[u8], binary: bool) -> Value<'_> {
+    if binary {
+        return Value::Binary { subtype: 0, bytes };
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Value::Str(s),
+        Err(_) => Value::Bytes(bytes),
+    }
+}
+
+/// A `bytea` value in hex output format (`\x...`), decoded in place.
+pub(crate) fn bytea_value(scratch: &mut Vec<u8>) -> Value<'_> {
+    if scratch.starts_with(b"\\x") {
+        let digits = scratch[2..].to_vec();
+        if hex_decode(&digits, scratch) {
+            return Value::Binary {
+                subtype: 0,
+                bytes: scratch,
+            };
+        }
+        return Value::Other;
+    }
+    Value::Binary {
+        subtype: 0,
+        bytes: scratch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_escapes_round_trip() {
+        let raw: Vec<u8> = (0u8..=255).collect();
+        let mut quoted = Vec::new();
+        mysql_quote(&raw, &mut quoted);
+        let Lit::Str { body, quote, .. } = parse_literal(&quoted, true, true) else {
+            panic!()
+        };
+        let mut back = Vec::new();
+        mysql_unescape(body, quote, &mut back);
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn copy_escapes_round_trip() {
+        let raw = "a\tb\\c\nd\re\u{2028}é".as_bytes();
+        let mut esc = Vec::new();
+        copy_escape(raw, &mut esc);
+        assert!(!esc.contains(&b'\t') && !esc.contains(&b'\n'));
+        let mut back = Vec::new();
+        copy_unescape(&esc, &mut back);
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn pg_literals() {
+        assert_eq!(parse_literal(b"NULL", false, true), Lit::Null);
+        assert_eq!(parse_literal(b"true", false, true), Lit::Bool(true));
+        assert_eq!(
+            parse_literal(b"-1.5e3", false, true),
+            Lit::Number(b"-1.5e3")
+        );
+        let Lit::Str { body, escapes, .. } = parse_literal(b"E'a\\n''b\\x41\\u00e9'", false, true)
+        else {
+            panic!()
+        };
+        assert!(escapes);
+        let mut out = Vec::new();
+        pg_unescape(body, escapes, &mut out);
+        assert_eq!(out, "a\n'bAé".as_bytes());
+        let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", false, true) else {
+            panic!()
+        };
+        pg_unescape(body, escapes, &mut out);
+        assert_eq!(out, b"C:\\x");
+    }
+
+    #[test]
+    fn mysql_literals() {
+        assert_eq!(
+            parse_literal(b"0xDEADbeef", true, true),
+            Lit::Hex(b"DEADbeef")
+        );
+        assert!(matches!(
+            parse_literal(b"_binary 'ab'", true, true),
+            Lit::Str { binary: true, .. }
+        ));
+        assert!(matches!(
+            parse_literal(b"_utf8mb4'ab'", true, true),
+            Lit::Str { binary: false, .. }
+        ));
+        assert_eq!(parse_literal(b"b'0101'", true, true), Lit::Other);
+    }
+
+    #[test]
+    fn datetimes() {
+        assert_eq!(format_datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(format_datetime(1_141_000_000_000), "2006-02-27 00:26:40");
+        assert_eq!(format_datetime(-1000), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn replacements() {
+        let col = Column {
+            name: "n".into(),
+            kind: ColKind::Text,
+            max_chars: Some(3),
+            generated: false,
+            json: false,
+        };
+        let mut out = Vec::new();
+        write_replacement(
+            &Replacement::Str("héllo'".into()),
+            Some(&col),
+            Ctx::MySql,
+            &mut out,
+        );
+        assert_eq!(out, "'hél'".as_bytes());
+        out.clear();
+        write_replacement(
+            &Replacement::Binary {
+                subtype: 0,
+                bytes: vec![1, 255],
+            },
+            None,
+            Ctx::Copy,
+            &mut out,
+        );
+        assert_eq!(out, b"\\\\x01ff");
+        out.clear();
+        write_replacement(
+            &Replacement::Str("it's".into()),
+            None,
+            Ctx::PgInsert { std: true },
+            &mut out,
+        );
+        assert_eq!(out, b"'it''s'");
+    }
+}

@@ -1,0 +1,255 @@
+//! A small tokenizer for statement heads and DDL held completely in memory.
+
+use std::borrow::Cow;
+
+/// One token of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tok<'a> {
+    /// A bare word (keyword, unquoted identifier or number).
+    Word(&'a [u8]),
+    /// A quoted identifier, unquoted.
+    Ident(Cow<'a, [u8]>),
+    /// A string literal's raw content between the quotes (doubled quotes undone).
+    Str(Cow<'a, [u8]>),
+    /// Any other single byte (punctuation, operators).
+    Punct(u8),
+}
+
+impl Tok<'_> {
+    /// True for the bare word `kw` (ASCII case-insensitive).
+    pub(crate) fn is(&self, kw: &str) -> bool {
+        matches!(self, Tok::Word(w) if w.eq_ignore_ascii_case(kw.as_bytes()))
+    }
+
+    /// The name this token spells when used as an identifier.
+    pub(crate) fn ident(&self) -> Option<&[u8]> {
+        match self {
+            Tok::Word(w) => Some(w),
+            Tok::Ident(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// A token and the byte range it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Spanned<'a> {
+    pub(crate) tok: Tok<'a>,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+fn unquote(body: &[u8], q: u8) -> Cow<'_, [u8]> {
+    if memchr::memchr(q, body).is_none() {
+        return Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        out.push(body[i]);
+        if body[i] == q && i + 1 < body.len() && body[i + 1] == q {
+            i += 1;
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// Tokenizes `sql`, skipping whitespace and comments, up to `max` tokens. MySQL versioned
+/// comments (`/*!40101 ... */`, `/*M!...`) are read as their contents.
+pub(crate) fn tokenize(sql: &[u8], mysql: bool, max: usize) -> Vec<Spanned<'_>> {
+    Tokens::new(sql, mysql).take(max).collect()
+}
+
+/// An iterator over the tokens of `sql` (see [`tokenize`]).
+pub(crate) struct Tokens<'a> {
+    sql: &'a [u8],
+    mysql: bool,
+    i: usize,
+    versioned: bool,
+}
+
+impl<'a> Tokens<'a> {
+    /// Tokens of `sql`.
+    pub(crate) fn new(sql: &'a [u8], mysql: bool) -> Tokens<'a> {
+        Tokens {
+            sql,
+            mysql,
+            i: 0,
+            versioned: false,
+        }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Spanned<'a>;
+
+    fn next(&mut self) -> Option<Spanned<'a>> {
+        let sql = self.sql;
+        let mysql = self.mysql;
+        let n = sql.len();
+        let mut i = self.i;
+        let result = loop {
+            if i >= n {
+                break None;
+            }
+            let b = sql[i];
+            if b.is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            if b == b'-' && sql.get(i + 1) == Some(&b'-') || (mysql && b == b'#') {
+                i = memchr::memchr(b'\n', &sql[i..]).map_or(n, |k| i + k + 1);
+                continue;
+            }
+            if b == b'/' && sql.get(i + 1) == Some(&b'*') {
+                let bang = sql.get(i + 2) == Some(&b'!')
+                    || (sql.get(i + 2) == Some(&b'M') && sql.get(i + 3) == Some(&b'!'));
+                if mysql && bang && !self.versioned {
+                    let mut j = i + 2;
+                    while j < n && (sql[j] == b'!' || sql[j] == b'M') {
+                        j += 1;
+                    }
+                    while j < n && sql[j].is_ascii_digit() {
+                        j += 1;
+                    }
+                    self.versioned = true;
+                    i = j;
+                    continue;
+                }
+                i = memchr::memmem::find(&sql[i + 2..], b"*/").map_or(n, |k| i + 2 + k + 2);
+                continue;
+            }
+            if self.versioned && b == b'*' && sql.get(i + 1) == Some(&b'/') {
+                self.versioned = false;
+                i += 2;
+                continue;
+            }
+            let start = i;
+            let quote = match b {
+                b'\'' => Some(b'\''),
+                b'"' => Some(b'"'),
+                b'`' if mysql => Some(b'`'),
+                _ => None,
+            };
+            if let Some(q) = quote {
+                let mut j = i + 1;
+                let esc = mysql && q != b'`';
+                while j < n {
+                    if esc && sql[j] == b'\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if sql[j] == q {
+                        if sql.get(j + 1) == Some(&q) {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j += 1;
+                }
+                let body = &sql[(i + 1).min(n)..j.min(n)];
+                let tok = if q == b'\'' || (mysql && q == b'"') {
+                    Tok::Str(unquote(body, q))
+                } else {
+                    Tok::Ident(unquote(body, q))
+                };
+                i = (j + 1).min(n);
+                break Some(Spanned { tok, start, end: i });
+            }
+            if word_byte(b) {
+                let mut j = i;
+                while j < n && word_byte(sql[j]) {
+                    j += 1;
+                }
+                let tok = Tok::Word(&sql[i..j]);
+                i = j;
+                break Some(Spanned { tok, start, end: j });
+            }
+            i += 1;
+            break Some(Spanned {
+                tok: Tok::Punct(b),
+                start,
+                end: i,
+            });
+        };
+        self.i = i;
+        result
+    }
+}
+
+/// A possibly qualified relation name: `schema.table`, `db.table` or `table`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct QName {
+    /// Schema (PostgreSQL) or database (MySQL).
+    pub(crate) schema: Option<String>,
+    /// The table (or sequence, view, index) name.
+    pub(crate) name: String,
+}
+
+impl QName {
+    /// `schema.name` or `name`, for messages and summaries.
+    pub(crate) fn display(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Reads a dotted name at `toks[i]`: returns its parts and the index after it.
+pub(crate) fn dotted(toks: &[Spanned<'_>], i: usize) -> Option<(Vec<String>, usize)> {
+    let mut parts = vec![text(toks.get(i)?.tok.ident()?)];
+    let mut j = i + 1;
+    while toks.get(j).map(|t| &t.tok) == Some(&Tok::Punct(b'.')) {
+        match toks.get(j + 1).and_then(|t| t.tok.ident()) {
+            Some(p) => parts.push(text(p)),
+            None => break,
+        }
+        j += 2;
+    }
+    Some((parts, j))
+}
+
+/// Reads a relation name at `toks[i]`, defaulting its schema to `default_schema`.
+pub(crate) fn qname(
+    toks: &[Spanned<'_>],
+    i: usize,
+    default_schema: Option<&str>,
+) -> Option<(QName, usize)> {
+    let (mut parts, next) = dotted(toks, i)?;
+    let name = parts.pop()?;
+    let schema = parts.pop().or_else(|| default_schema.map(str::to_owned));
+    Some((QName { schema, name }, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_comments_are_transparent() {
+        let toks = tokenize(b"/*!40000 ALTER TABLE `a``b` DISABLE KEYS */;", true, 99);
+        assert!(toks[0].tok.is("alter"));
+        assert_eq!(toks[2].tok, Tok::Ident(Cow::Owned(b"a`b".to_vec())));
+        assert_eq!(toks.last().unwrap().tok, Tok::Punct(b';'));
+    }
+
+    #[test]
+    fn qualified_names() {
+        let toks = tokenize(b"COPY public.\"my tab\" (a) FROM stdin;", false, 99);
+        let (q, next) = qname(&toks, 1, None).unwrap();
+        assert_eq!(q.schema.as_deref(), Some("public"));
+        assert_eq!(q.name, "my tab");
+        assert_eq!(toks[next].tok, Tok::Punct(b'('));
+    }
+}
