@@ -710,7 +710,7 @@ pub fn generate<W: Write>(cfg: &SynthConfig, out: W) -> io::Result<SynthStats> {
         }
         a.started = true;
         sink.put(&ns_header(db, name, false, 0))?;
-        let mut budget = mux.range(2_000, 120_000) as usize;
+        let mut budget = mux.range(300, 24_000) as usize;
         while a.gen.next < a.gen.count && budget > 0 {
             buf.clear();
             let d = a.gen.doc(&world);
