@@ -95,11 +95,7 @@ fn data_table_of(lines: &[&[u8]], i: usize) -> String {
         let l = text(lines[j]);
         for prefix in ["INSERT INTO `", "INSERT INTO public.", "COPY public."] {
             if let Some(rest) = l.strip_prefix(prefix) {
-                return rest
-                    .split(['`', ' '])
-                    .next()
-                    .unwrap()
-                    .to_string();
+                return rest.split(['`', ' ']).next().unwrap().to_string();
             }
         }
         if j + 1 < i && (l.starts_with("CREATE ") || l == "\\.") {
