@@ -232,6 +232,13 @@ impl Anonymizer {
         })
     }
 
+    /// True when some collection or table may resolve to [`Disposition::Exclude`]: the rules
+    /// have `exclusions` or a `collections:` list. Formats can skip work that only exclusion
+    /// needs (e.g. holding back DDL to find what belongs to an excluded table).
+    pub fn may_exclude(&self) -> bool {
+        self.has_selection || self.names.values().any(|e| e.excluded)
+    }
+
     /// The transform of a rule.
     pub fn transform(&self, rule: RuleId) -> &Transform {
         &self.rules[rule.index()].transform

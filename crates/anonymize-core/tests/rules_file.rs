@@ -76,6 +76,13 @@ fn resolution_qualified_wins_aspect_by_aspect() {
     assert!(s.root().is_none());
     let report = anon.report();
     assert!(report.unmatched_collections().all(|c| c.matched));
+    assert!(anon.may_exclude());
+    let plain = Anonymizer::new(
+        RuleSet::from_yaml("size_limits: {a: {max_rows: 1}}", "t.yaml").unwrap(),
+        KeyMode::Unkeyed,
+    )
+    .unwrap();
+    assert!(!plain.may_exclude());
 }
 
 #[test]
