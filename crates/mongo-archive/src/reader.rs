@@ -19,7 +19,7 @@ pub const MAGIC: [u8; 4] = [0x6d, 0xe2, 0x99, 0x81];
 /// The four bytes that end the prelude and every block.
 pub const TERMINATOR: [u8; 4] = [0xff, 0xff, 0xff, 0xff];
 
-const INITIAL_BUFFER: usize = 1 << 20;
+const INITIAL_BUFFER: usize = 256 << 10;
 
 /// The `type` of a prelude entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
