@@ -5,7 +5,7 @@ CREATE TABLE customers (
   email VARCHAR(191) NOT NULL,
   company VARCHAR(100) NULL,
   UNIQUE KEY customers_email (email)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 INSERT INTO customers VALUES
 (1, 'ALICE@example.com', 'Acme ''Widgets'' Ltd'),
 (2, 'bob.smith+tag@example.org', 'Back\\slash & Co'),

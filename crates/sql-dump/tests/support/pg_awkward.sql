@@ -100,7 +100,7 @@ INSERT INTO public.audit_log (actor_email, action) VALUES ('alice@example.com', 
 CREATE FUNCTION public.audit_stamp() RETURNS trigger LANGUAGE plpgsql AS $body$
 BEGIN
   -- a body with quotes and semicolons: 'x; y' "z" and an INSERT-looking line:
-  -- INSERT INTO public.users VALUES (1, 'alice@example.com');
+  -- INSERT INTO public.users VALUES (1, 'someone@example.invalid');
   NEW.action := NEW.action || ';';
   RETURN NEW;
 END;
