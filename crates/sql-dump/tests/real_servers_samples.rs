@@ -295,6 +295,80 @@ fn pagila_column_inserts() {
     pagila_case(&pg, "pagila-inserts.sql.gz", "pagila.sql.gz", "inserts");
 }
 
+#[test]
+#[ignore = "needs the MariaDB and PostgreSQL started by ./scripts/test"]
+fn pagila_excluded_partitioned_table_leaves_the_targets_own_copy() {
+    // `payment` is partitioned (payment_p2007_* attached to it); excluding it must drop the
+    // partitions, its sequence, keys and indexes too, so the target keeps its own `payment`.
+    let pg = Pg::from_env();
+    let rules = format!("{RULES}exclusions:\n  - payment\n");
+    let out = anonymize_gz_file(
+        &shared("pagila.sql.gz"),
+        &anonymizer(&rules, "samples-exclusion.yaml"),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(!text.contains("CREATE TABLE public.payment"), "payment DDL");
+    assert!(!text.contains("COPY public.payment"), "payment data");
+
+    let dst = "pa_exclusion_dst";
+    pg.fresh_db(dst);
+    pg.exec(
+        dst,
+        "CREATE TABLE public.payment (payment_id integer PRIMARY KEY, customer_id smallint NOT NULL, \
+         staff_id smallint NOT NULL, rental_id integer NOT NULL, amount numeric(5,2) NOT NULL, \
+         payment_date timestamp NOT NULL);
+         INSERT INTO public.payment VALUES (1, 1, 1, 1, 9.99, '2024-01-01 10:00'), \
+         (2, 2, 1, 2, 0.99, '2024-01-02 10:00');",
+    );
+    pg.restore(dst, &out);
+    assert_eq!(
+        pg.query(
+            dst,
+            "SELECT payment_id, amount::text FROM public.payment ORDER BY 1"
+        ),
+        vec![
+            vec!["1".to_string(), "9.99".to_string()],
+            vec!["2".to_string(), "0.99".to_string()]
+        ],
+        "the target's own payment rows"
+    );
+    assert_eq!(
+        pg.scalar(
+            dst,
+            "SELECT relkind FROM pg_class WHERE oid = 'public.payment'::regclass"
+        ),
+        "r",
+        "still the target's plain table"
+    );
+    assert_eq!(
+        pg.count(
+            dst,
+            "SELECT count(*) FROM pg_class WHERE relname ~ '^payment_p[0-9]'"
+        ),
+        0,
+        "no partitions of the excluded table"
+    );
+    assert_eq!(
+        pg.scalar(
+            dst,
+            "SELECT to_regclass('public.payment_payment_id_seq') IS NULL"
+        ),
+        "t",
+        "the excluded table's sequence"
+    );
+    assert_eq!(
+        pg.count(
+            dst,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.payment'::regclass AND contype = 'f'"
+        ),
+        0,
+        "no foreign keys added to the target's table"
+    );
+    assert_eq!(pg.count(dst, "SELECT count(*) FROM customer"), 599);
+    // Views over payment were restored against the target's own table.
+    pg.count(dst, "SELECT count(*) FROM sales_by_store");
+}
+
 const AWKWARD_MY: &str = include_str!("support/mysql_awkward.sql");
 const AWKWARD_PG: &str = include_str!("support/pg_awkward.sql");
 
