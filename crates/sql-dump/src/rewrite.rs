@@ -1573,12 +1573,13 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 None => memchr::memrchr(b'\n', a).map_or(a.len(), |k| k + 1),
             };
             let chunk = &a[..upto];
-            rows += count_newlines(chunk);
+            let lines = count_newlines(chunk);
+            rows += lines;
             line_start = chunk.last() == Some(&b'\n');
             if write {
                 self.out.put(chunk)?;
             }
-            self.input.consume(upto);
+            self.input.consume_lines(upto, lines);
         }
     }
 
