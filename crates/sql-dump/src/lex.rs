@@ -271,32 +271,12 @@ impl Lexer {
                     } else {
                         b'"'
                     };
-                    let found = if esc {
-                        memchr2(q, b'\\', &data[i..])
-                    } else {
-                        memchr(q, &data[i..])
-                    };
-                    let Some(k) = found else { more!(n) };
-                    let j = i + k;
-                    if data[j] == b'\\' {
-                        if j + 1 >= n {
-                            if eof {
-                                more!(n);
-                            }
-                            more!(j);
+                    match string_end(data, i, q, esc, eof) {
+                        Ok(next) => {
+                            self.state = State::Normal;
+                            i = next;
                         }
-                        i = j + 2;
-                    } else if j + 1 >= n {
-                        if !eof {
-                            more!(j);
-                        }
-                        self.state = State::Normal;
-                        i = j + 1;
-                    } else if data[j + 1] == q {
-                        i = j + 2;
-                    } else {
-                        self.state = State::Normal;
-                        i = j + 1;
+                        Err(at) => more!(at),
                     }
                 }
                 State::Backtick => {
@@ -369,6 +349,46 @@ impl Lexer {
     }
 }
 
+/// Finds the end of a string literal quoted by `q` whose body continues at `data[from..]`
+/// (`from` is between escape sequences). Returns `Ok(index after the closing quote)`, or
+/// `Err(at)`: everything before `at` is inside the string, and `at` is again between escape
+/// sequences, so scanning resumes there once more bytes are available.
+///
+/// Jumps from quote to quote with `memchr` instead of stopping at every backslash: with
+/// escapes active, a quote is escaped exactly when an odd run of backslashes precedes it
+/// (each `\\` pair escapes itself). A doubled quote stands for one quote.
+fn string_end(data: &[u8], from: usize, q: u8, esc: bool, eof: bool) -> Result<usize, usize> {
+    let n = data.len();
+    let mut i = from;
+    loop {
+        let Some(k) = memchr(q, &data[i..]) else {
+            if eof || !esc {
+                return Err(n);
+            }
+            // Resume at the start of a trailing backslash run, so that its escapes pair up.
+            return Err(i + backslash_run_start(&data[i..]));
+        };
+        let j = i + k;
+        if esc && (j - (i + backslash_run_start(&data[i..j]))) % 2 == 1 {
+            i = j + 1;
+            continue;
+        }
+        if j + 1 >= n {
+            return if eof { Ok(n) } else { Err(j) };
+        }
+        if data[j + 1] == q {
+            i = j + 2;
+            continue;
+        }
+        return Ok(j + 1);
+    }
+}
+
+/// Index where the run of backslashes that ends `bytes` starts (`bytes.len()` if none).
+fn backslash_run_start(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|&b| b != b'\\').map_or(0, |p| p + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +437,10 @@ mod tests {
         assert_eq!(ends(true, b"/*!40101 SET a=';' */;x"), Some(22));
         assert_eq!(ends(true, b"SELECT 1--1;x"), Some(12));
         assert_eq!(ends(true, b"# c;\nSELECT 'it''s;';x"), Some(21));
+        // Backslash runs of both parities before quotes, and a doubled quote after a run.
+        let s = b"SELECT '\\\\', '\\\\\\';', 'x\\\\''y;', \"\\\\\\\";\";z";
+        assert_eq!(ends(true, s), Some(s.len() - 1));
+        assert_eq!(ends(true, b"SELECT '\\\\\\\\\\';x"), None);
     }
 
     #[test]
@@ -425,6 +449,8 @@ mod tests {
         assert_eq!(ends(false, s), Some(49));
         assert_eq!(ends(false, b"SELECT E'a\\';' ;x"), Some(16));
         assert_eq!(ends(false, b"SELECT 'a\\';x';y"), Some(12));
+        assert_eq!(ends(false, b"SELECT E'a\\\\';x"), Some(14));
+        assert_eq!(ends(false, b"SELECT 'a\\\\';x"), Some(13));
         assert_eq!(ends(false, b"CREATE RULE r AS ON x DO (a; b);z"), Some(32));
         assert_eq!(ends(false, b"SELECT a$b;x"), Some(11));
         assert_eq!(ends(false, b"SELECT $1;x"), Some(10));
