@@ -37,6 +37,7 @@
 
 mod ddl;
 mod error;
+mod head;
 mod input;
 mod json;
 mod lex;

@@ -8,6 +8,7 @@ use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode, Replaceme
 
 use crate::ddl::{name_in_string, parse_create_table, Column, TableDef};
 use crate::error::SqlError;
+use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
 use crate::input::{count_newlines, Input};
 use crate::json::{rewrite_json, JsonOutcome};
 use crate::lex::{Lexer, Scan};
@@ -15,7 +16,7 @@ use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
     write_replacement, Ctx, Lit,
 };
-use crate::tokens::{dotted, qname, tokenize, QName, Spanned, Tok};
+use crate::tokens::{dotted, qname, tokenize, word_byte, QName, Spanned, Tok, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary, TableSummary};
 
 /// Statements longer than this are streamed instead of held for classification.
@@ -49,8 +50,18 @@ struct TableState<'a> {
     disposition: Disposition<'a>,
     def: Option<Rc<TableDef>>,
     is_table: bool,
-    next_ordinal: u64,
     summary: Option<usize>,
+}
+
+/// The table of an INSERT, with what the rules decide for it (see `insert_target`).
+struct InsertTarget<'a> {
+    /// The name as written in the statement.
+    raw: Vec<u8>,
+    table: QName,
+    /// Index in `summaries` (and `ordinals`).
+    sidx: usize,
+    excluded: bool,
+    plan: Option<anonymize_core::CollectionPlan<'a>>,
 }
 
 /// How the values of one INSERT/COPY map to columns and rules.
@@ -93,6 +104,12 @@ pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     trivia_tail: Option<usize>,
     prev_dropped: bool,
     summaries: Vec<TableSummary>,
+    /// Rows seen per table (1-based ordinal of the last row), indexed like `summaries`.
+    ordinals: Vec<u64>,
+    /// The previous statement's INSERT target, while no other statement came between.
+    last_insert: Option<InsertTarget<'a>>,
+    /// The bytes of the last INSERT head scanned, and what they hold.
+    last_head: Option<(Vec<u8>, InsertHead)>,
     scratch: Vec<u8>,
     row: Vec<u8>,
     spans: Vec<(usize, usize)>,
@@ -134,6 +151,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             trivia_tail: None,
             prev_dropped: false,
             summaries: Vec::new(),
+            ordinals: Vec::new(),
+            last_insert: None,
+            last_head: None,
             scratch: Vec::new(),
             row: Vec::new(),
             spans: Vec::new(),
@@ -284,7 +304,6 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     disposition,
                     def: None,
                     is_table: false,
-                    next_ordinal: 0,
                     summary: None,
                 },
             );
@@ -308,6 +327,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             excluded,
             schema_only,
         });
+        self.ordinals.push(0);
         self.table_state(q).summary = Some(i);
         i
     }
@@ -419,6 +439,15 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         (trivia, tail)
     }
 
+    /// Gives a statement's trivia buffer back once written, so that the next statement's
+    /// trivia does not allocate.
+    fn recycle_trivia(&mut self, mut trivia: Vec<u8>) {
+        if self.trivia.is_empty() {
+            trivia.clear();
+            self.trivia = trivia;
+        }
+    }
+
     // ----- statements ---------------------------------------------------------------
 
     fn statement(&mut self) -> Result<(), SqlError> {
@@ -435,13 +464,12 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
         self.input.ensure(8192)?;
         let a = self.input.avail();
-        let head = tokenize(&a[..a.len().min(8192)], self.mysql, 24);
-        let first = head.first().map(|t| &t.tok);
-        let is = |i: usize, kw: &str| head.get(i).is_some_and(|t| t.tok.is(kw));
-        if first.is_some_and(|t| t.is("insert") || t.is("replace")) {
+        let first = Tokens::new(&a[..a.len().min(8192)], self.mysql).next();
+        let is = |kw: &str| first.as_ref().is_some_and(|t| t.tok.is(kw));
+        if is("insert") || is("replace") {
             return self.insert();
         }
-        if !self.mysql && is(0, "copy") {
+        if !self.mysql && is("copy") {
             return self.copy();
         }
         self.general()
@@ -449,6 +477,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
 
     /// A client command line: `\restrict`, `\connect`, `DELIMITER ;;`.
     fn line_command(&mut self) -> Result<(), SqlError> {
+        self.last_insert = None;
         let end = self.find_in_input(b"\n")?;
         let line = self.input.avail()[..end].to_vec();
         self.input.consume(end);
@@ -550,6 +579,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
 
     /// Any statement that is not an INSERT or COPY.
     fn general(&mut self) -> Result<(), SqlError> {
+        // It may change what an INSERT's table name refers to (USE, CREATE TABLE, ...).
+        self.last_insert = None;
         let (end, complete) = self.capture(CAPTURE_LIMIT)?;
         let body =
             self.input.avail()[..end.min(if complete { usize::MAX } else { 65536 })].to_vec();
@@ -1172,108 +1203,118 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
 
     /// INSERT / REPLACE statements.
     pub(crate) fn insert(&mut self) -> Result<(), SqlError> {
+        let Some(head) = self.insert_head()? else {
+            return self.general();
+        };
+        let Some(target) = self.insert_target(&head)? else {
+            return self.general();
+        };
+        let result = self.insert_into(&target, &head);
+        self.last_insert = Some(target);
+        result
+    }
+
+    /// Finds the head of the INSERT at the start of the input, looking at longer and longer
+    /// prefixes. `None`: not one this rewriter handles row by row.
+    ///
+    /// A head spelled exactly like the previous one (single-row INSERTs repeat theirs) is
+    /// recognised by comparing bytes instead of tokenizing it again.
+    fn insert_head(&mut self) -> Result<Option<InsertHead>, SqlError> {
+        if let Some((bytes, head)) = &self.last_head {
+            let a = self.input.avail();
+            if a.len() > bytes.len() && a.starts_with(bytes) && !word_byte(a[bytes.len()]) {
+                return Ok(Some(head.clone()));
+            }
+        }
         let mut want = 1024;
-        let (head_end, table, columns) = loop {
+        loop {
             let have = self.input.ensure(want)?;
             let a = self.input.avail();
-            let prefix = &a[..a.len().min(want)];
-            let mut toks = Vec::new();
-            let mut depth = 0i32;
-            let mut found = None;
-            let mut stop = false;
-            for t in crate::tokens::Tokens::new(prefix, self.mysql) {
-                let k = toks.len();
-                toks.push(t);
-                let t = &toks[k];
-                match t.tok {
-                    Tok::Punct(b'(') => depth += 1,
-                    Tok::Punct(b')') => depth -= 1,
-                    Tok::Punct(b';') if depth == 0 => {
-                        stop = true;
-                        break;
-                    }
-                    _ if depth == 0
-                        && t.end < prefix.len()
-                        && (t.tok.is("values") || (self.mysql && t.tok.is("value"))) =>
-                    {
-                        found = Some(k);
-                        break;
-                    }
-                    _ if depth == 0
-                        && k > 0
-                        && (t.tok.is("select")
-                            || t.tok.is("set")
-                            || t.tok.is("with")
-                            || t.tok.is("table")) =>
-                    {
-                        stop = true;
-                        break;
-                    }
-                    _ => {}
+            match scan_insert_head(&a[..a.len().min(want)], self.mysql) {
+                HeadScan::Values(head) => {
+                    let mut bytes = self.last_head.take().map(|(b, _)| b).unwrap_or_default();
+                    bytes.clear();
+                    bytes.extend_from_slice(&a[..head.end]);
+                    self.last_head = Some((bytes, head.clone()));
+                    return Ok(Some(head));
                 }
+                HeadScan::Other => return Ok(None),
+                HeadScan::NeedMore if have < want || want >= CAPTURE_LIMIT => return Ok(None),
+                HeadScan::NeedMore => want *= 4,
             }
-            if let Some(k) = found {
-                let ds = self.default_schema();
-                let Some(into) = (0..k).find(|&i| toks[i].tok.is("into")) else {
-                    return self.general();
-                };
-                let Some((table, next)) = qname(&toks, into + 1, ds.as_deref()) else {
-                    return self.general();
-                };
-                let mut columns = None;
-                if toks.get(next).map(|t| &t.tok) == Some(&Tok::Punct(b'(')) {
-                    let mut names = Vec::new();
-                    let mut j = next + 1;
-                    while j < k && toks[j].tok != Tok::Punct(b')') {
-                        if let Some(id) = toks[j].tok.ident() {
-                            names.push(String::from_utf8_lossy(id).into_owned());
-                        }
-                        j += 1;
-                    }
-                    columns = Some(names);
-                }
-                break (toks[k].end, table, columns);
+        }
+    }
+
+    /// The table an INSERT writes to, with what the rules decide for it. A run of INSERTs
+    /// into one table (one row each with `--skip-extended-insert` / `--inserts`) resolves
+    /// the name once: the previous INSERT's target is reused while the name is spelled the
+    /// same and no other statement came between (one could change the database, a
+    /// definition or an exclusion). `None`: the name is not a table name.
+    fn insert_target(&mut self, head: &InsertHead) -> Result<Option<InsertTarget<'a>>, SqlError> {
+        let raw = &self.input.avail()[head.name.clone()];
+        if let Some(last) = self.last_insert.take() {
+            if last.raw == raw {
+                return Ok(Some(last));
             }
-            if stop || have < want || want >= CAPTURE_LIMIT {
-                return self.general();
-            }
-            want *= 4;
+        }
+        let ds = self.default_schema();
+        let toks = tokenize(raw, self.mysql, usize::MAX);
+        let Some((table, _)) = qname(&toks, 0, ds.as_deref()) else {
+            return Ok(None);
         };
+        let raw = raw.to_vec();
         self.flush_pending()?;
         self.apply_derivations();
         let sidx = self.summary(&table);
         let excluded = self.is_excluded(&table, true);
         let plan = self.plan(&table);
+        Ok(Some(InsertTarget {
+            raw,
+            table,
+            sidx,
+            excluded,
+            plan,
+        }))
+    }
+
+    /// Writes, drops or rewrites the rows of an INSERT into `target`.
+    fn insert_into(
+        &mut self,
+        target: &InsertTarget<'a>,
+        head: &InsertHead,
+    ) -> Result<(), SqlError> {
+        let (table, sidx) = (&target.table, target.sidx);
         let (trivia, tail) = self.statement_trivia();
         let in0 = self.input.offset();
         let out0 = self.out.bytes;
         self.lexer.reset(false);
-        match plan {
-            None => {
+        match target.plan {
+            Some(p) if !target.excluded && !p.schema_only() => {
+                if p.root().is_none() && p.max_rows().is_none() {
+                    self.keep_trivia(&trivia, tail)?;
+                    let rows = self.stream_rest(head.end, true, Some(table))?;
+                    self.ordinals[sidx] += rows;
+                    let s = &mut self.summaries[sidx];
+                    s.rows_in += rows;
+                    s.rows_out += rows;
+                } else {
+                    let columns = head
+                        .columns
+                        .clone()
+                        .map(|r| column_names(&self.input.avail()[r], self.mysql));
+                    self.insert_rows(table, sidx, p, columns, head.end, &trivia, tail)?;
+                }
+            }
+            _ => {
                 self.drop_trivia(&trivia, tail)?;
-                let rows = self.stream_rest(head_end, false, Some(&table))?;
+                let rows = self.stream_rest(head.end, false, Some(table))?;
                 self.summaries[sidx].rows_in += rows;
-            }
-            Some(p) if excluded || p.schema_only() => {
-                self.drop_trivia(&trivia, tail)?;
-                let rows = self.stream_rest(head_end, false, Some(&table))?;
-                self.summaries[sidx].rows_in += rows;
-            }
-            Some(p) if p.root().is_none() && p.max_rows().is_none() => {
-                self.keep_trivia(&trivia, tail)?;
-                let rows = self.stream_rest(head_end, true, Some(&table))?;
-                self.table_state(&table).next_ordinal += rows;
-                let s = &mut self.summaries[sidx];
-                s.rows_in += rows;
-                s.rows_out += rows;
-            }
-            Some(p) => {
-                self.insert_rows(&table, sidx, p, columns, head_end, &trivia, tail)?;
             }
         }
         let s = &mut self.summaries[sidx];
         s.bytes_in += self.input.offset() - in0 + trivia.len() as u64;
         s.bytes_out += self.out.bytes - out0;
+        self.recycle_trivia(trivia);
         Ok(())
     }
 
@@ -1370,9 +1411,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     }
                 }
             };
-            let state = self.table_state(table);
-            state.next_ordinal += 1;
-            let ordinal = state.next_ordinal;
+            self.ordinals[sidx] += 1;
+            let ordinal = self.ordinals[sidx];
             self.summaries[sidx].rows_in += 1;
             let keep = plan.max_rows().is_none_or(|m| ordinal <= m);
             if keep {
@@ -1427,6 +1467,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
 
     /// `COPY ... FROM stdin;` and its data block.
     pub(crate) fn copy(&mut self) -> Result<(), SqlError> {
+        self.last_insert = None;
         let (end, complete) = self.capture(1 << 20)?;
         if !complete {
             return Err(self.err(0, None, "a COPY statement is too long"));
@@ -1483,7 +1524,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 self.out.put(&header)?;
                 if p.root().is_none() && p.max_rows().is_none() {
                     let rows = self.copy_data_fast(true, &table)?;
-                    self.table_state(&table).next_ordinal += rows;
+                    self.ordinals[sidx] += rows;
                     let s = &mut self.summaries[sidx];
                     s.rows_in += rows;
                     s.rows_out += rows;
@@ -1641,9 +1682,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     continue;
                 }
             };
-            let state = self.table_state(table);
-            state.next_ordinal += 1;
-            let ordinal = state.next_ordinal;
+            self.ordinals[sidx] += 1;
+            let ordinal = self.ordinals[sidx];
             self.summaries[sidx].rows_in += 1;
             if plan.max_rows().is_none_or(|m| ordinal <= m) {
                 if root.is_some() {
@@ -1679,5 +1719,61 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         self.row = row;
         self.scratch = scratch;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+
+    use crate::{rewrite_sql, SqlOptions, SqlSummary};
+
+    fn run(dump: &str, yaml: &str) -> (String, SqlSummary) {
+        let rules = RuleSet::from_yaml(yaml, "t.yaml").unwrap();
+        let key = Key::from_bytes(b"unit test key, long enough").unwrap();
+        let anon = Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap();
+        let mut out = Vec::new();
+        let summary =
+            rewrite_sql(dump.as_bytes(), &mut out, &anon, &SqlOptions::default()).unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
+    #[test]
+    fn single_row_inserts_follow_database_changes() {
+        let dump = "-- MySQL dump\nUSE `a`;\nINSERT INTO `t` VALUES (1,'x');\nINSERT INTO `t` VALUES (2,'y');\n\
+                    USE `b`;\nINSERT INTO `t` VALUES (1,'x');\nUSE `c`;\nINSERT INTO `t` VALUES (1,'x');\n";
+        let yaml = "rules:\n  a.t:\n    fields:\n      s: {transform: constant, value: A}\n  \
+                    c.t:\n    fields:\n      s: {transform: constant, value: C}\n\
+                    exclusions:\n  - b.t\n";
+        let dump = dump.replace("`t` VALUES", "`t` (`id`,`s`) VALUES");
+        let (out, summary) = run(&dump, yaml);
+        assert_eq!(
+            out,
+            "-- MySQL dump\nUSE `a`;\nINSERT INTO `t` (`id`,`s`) VALUES (1,'A');\nINSERT INTO `t` (`id`,`s`) VALUES (2,'A');\n\
+             USE `b`;\nUSE `c`;\nINSERT INTO `t` (`id`,`s`) VALUES (1,'C');\n"
+        );
+        let rows: Vec<_> = summary
+            .tables
+            .iter()
+            .map(|t| (t.table.as_str(), t.rows_in, t.rows_out))
+            .collect();
+        assert_eq!(rows, [("a.t", 2, 2), ("b.t", 1, 0), ("c.t", 1, 1)]);
+    }
+
+    #[test]
+    fn ordinals_continue_per_table_across_interleaved_inserts() {
+        let dump = "--\n-- PostgreSQL database dump\n--\n\
+                    INSERT INTO public.t (id, n) VALUES (1, 'a');\nINSERT INTO public.t (id, n) VALUES (2, 'b');\n\
+                    INSERT INTO public.u (id, n) VALUES (1, 'c');\nINSERT INTO public.t (id, n) VALUES (3, 'd'), (4, 'e');\n";
+        let yaml = "rules:\n  t:\n    fields:\n      n: sequential\n  u:\n    fields:\n      n: sequential\n";
+        let (out, summary) = run(dump, yaml);
+        for (id, name) in [(1, "User1"), (2, "User2"), (3, "User3"), (4, "User4")] {
+            assert!(out.contains(&format!("({id}, '{name}')")), "{id}: {out}");
+        }
+        assert!(
+            out.contains("public.u (id, n) VALUES (1, 'User1');"),
+            "{out}"
+        );
+        assert_eq!(summary.tables[0].rows_out, 4);
     }
 }

@@ -39,12 +39,14 @@ pub(crate) struct Spanned<'a> {
     pub(crate) end: usize,
 }
 
-fn word_byte(b: u8) -> bool {
+/// True for a byte that continues a bare word.
+pub(crate) fn word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
-fn unquote(body: &[u8], q: u8) -> Cow<'_, [u8]> {
-    if memchr::memchr(q, body).is_none() {
+/// Undoes doubled quotes (`doubled`: the body has some).
+fn unquote(body: &[u8], q: u8, doubled: bool) -> Cow<'_, [u8]> {
+    if !doubled {
         return Cow::Borrowed(body);
     }
     let mut out = Vec::with_capacity(body.len());
@@ -139,6 +141,7 @@ impl<'a> Iterator for Tokens<'a> {
             if let Some(q) = quote {
                 let mut j = i + 1;
                 let esc = mysql && q != b'`';
+                let mut doubled = false;
                 while j < n {
                     if esc && sql[j] == b'\\' {
                         j += 2;
@@ -146,6 +149,7 @@ impl<'a> Iterator for Tokens<'a> {
                     }
                     if sql[j] == q {
                         if sql.get(j + 1) == Some(&q) {
+                            doubled = true;
                             j += 2;
                             continue;
                         }
@@ -155,9 +159,9 @@ impl<'a> Iterator for Tokens<'a> {
                 }
                 let body = &sql[(i + 1).min(n)..j.min(n)];
                 let tok = if q == b'\'' || (mysql && q == b'"') {
-                    Tok::Str(unquote(body, q))
+                    Tok::Str(unquote(body, q, doubled))
                 } else {
-                    Tok::Ident(unquote(body, q))
+                    Tok::Ident(unquote(body, q, doubled))
                 };
                 i = (j + 1).min(n);
                 break Some(Spanned { tok, start, end: i });
