@@ -145,7 +145,14 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             excluded_extra: HashSet::new(),
             index_table: HashMap::new(),
             locked: None,
-            pending: if mysql { None } else { Some(Vec::new()) },
+            // PostgreSQL dumps put indexes, constraints and ownership after the data, so
+            // the pre-data DDL is held until the first data statement to learn what belongs
+            // to an excluded table; with nothing to exclude there is nothing to learn.
+            pending: if !mysql && (anon.may_exclude() || options.collections.is_some()) {
+                Some(Vec::new())
+            } else {
+                None
+            },
             pending_bytes: 0,
             trivia: Vec::new(),
             trivia_tail: None,
