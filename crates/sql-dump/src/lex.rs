@@ -357,7 +357,13 @@ impl Lexer {
 /// Jumps from quote to quote with `memchr` instead of stopping at every backslash: with
 /// escapes active, a quote is escaped exactly when an odd run of backslashes precedes it
 /// (each `\\` pair escapes itself). A doubled quote stands for one quote.
-fn string_end(data: &[u8], from: usize, q: u8, esc: bool, eof: bool) -> Result<usize, usize> {
+pub(crate) fn string_end(
+    data: &[u8],
+    from: usize,
+    q: u8,
+    esc: bool,
+    eof: bool,
+) -> Result<usize, usize> {
     let n = data.len();
     let mut i = from;
     loop {

@@ -11,7 +11,7 @@ use crate::error::SqlError;
 use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
 use crate::input::{count_newlines, Input};
 use crate::json::{rewrite_json, JsonOutcome};
-use crate::lex::{Lexer, Scan};
+use crate::lex::{string_end, Lexer, Scan};
 use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
     write_replacement, Ctx, Lit,
@@ -949,24 +949,11 @@ fn split_tuple(t: &[u8], mysql: bool, std: bool, spans: &mut Vec<(usize, usize)>
             _ => None,
         };
         if let Some((q, esc)) = quote {
-            let mut j = i + 1;
-            loop {
-                if j >= n - 1 {
-                    return false;
-                }
-                if esc && t[j] == b'\\' {
-                    j += 2;
-                } else if t[j] == q {
-                    if j + 1 < n - 1 && t[j + 1] == q {
-                        j += 2;
-                    } else {
-                        break;
-                    }
-                } else {
-                    j += 1;
-                }
+            // The string must close before the tuple's `)`.
+            match string_end(&t[..n - 1], i + 1, q, esc, true) {
+                Ok(end) => i = end,
+                Err(_) => return false,
             }
-            i = j + 1;
             continue;
         }
         match b {
