@@ -20,42 +20,34 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Unpadded lower-case RFC 4648 base32.
-pub(crate) fn base32(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+/// Unpadded RFC 4648 encoding with `BITS` bits per character from `alphabet`.
+fn encode_bits<const BITS: u32>(bytes: &[u8], alphabet: &[u8]) -> String {
+    let mask = (1u32 << BITS) - 1;
+    let mut out = String::with_capacity(bytes.len() * 8 / BITS as usize + 1);
     let mut buffer: u32 = 0;
     let mut bits = 0;
     for &b in bytes {
         buffer = (buffer << 8) | b as u32;
         bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(BASE32[((buffer >> bits) & 31) as usize] as char);
+        while bits >= BITS {
+            bits -= BITS;
+            out.push(alphabet[((buffer >> bits) & mask) as usize] as char);
         }
     }
     if bits > 0 {
-        out.push(BASE32[((buffer << (5 - bits)) & 31) as usize] as char);
+        out.push(alphabet[((buffer << (BITS - bits)) & mask) as usize] as char);
     }
     out
 }
 
+/// Unpadded lower-case RFC 4648 base32.
+pub(crate) fn base32(bytes: &[u8]) -> String {
+    encode_bits::<5>(bytes, BASE32)
+}
+
 /// Unpadded RFC 4648 base64url.
 pub(crate) fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for &b in bytes {
-        buffer = (buffer << 8) | b as u32;
-        bits += 8;
-        while bits >= 6 {
-            bits -= 6;
-            out.push(BASE64URL[((buffer >> bits) & 63) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(BASE64URL[((buffer << (6 - bits)) & 63) as usize] as char);
-    }
-    out
+    encode_bits::<6>(bytes, BASE64URL)
 }
 
 #[cfg(test)]

@@ -252,18 +252,8 @@ fn parse_names(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<String>
 }
 
 fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLimit>, RulesError> {
-    let map = match value {
-        Yaml::Null => return Ok(Vec::new()),
-        Yaml::Mapping(m) => m,
-        other => {
-            return Err(ctx.error(
-                path,
-                format!(
-                    "expected a mapping of names to limits, found {}",
-                    type_name(other)
-                ),
-            ))
-        }
+    let Some(map) = optional_mapping(ctx, path, value, "a mapping of names to limits")? else {
+        return Ok(Vec::new());
     };
     let mut limits = Vec::new();
     for (name, limit) in entries(ctx, path, map)? {
@@ -306,19 +296,25 @@ fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLi
     Ok(limits)
 }
 
+/// A mapping, or `None` for YAML null (an empty section); anything else is an error saying
+/// `expected {what}`.
+fn optional_mapping<'v>(
+    ctx: &Ctx<'_>,
+    path: &[Step],
+    value: &'v Yaml,
+    what: &str,
+) -> Result<Option<&'v Mapping>, RulesError> {
+    match value {
+        Yaml::Null => Ok(None),
+        Yaml::Mapping(m) => Ok(Some(m)),
+        other => Err(ctx.error(path, format!("expected {what}, found {}", type_name(other)))),
+    }
+}
+
 fn parse_tables(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<TableRules>, RulesError> {
-    let map = match value {
-        Yaml::Null => return Ok(Vec::new()),
-        Yaml::Mapping(m) => m,
-        other => {
-            return Err(ctx.error(
-                path,
-                format!(
-                    "expected a mapping of collections or tables, found {}",
-                    type_name(other)
-                ),
-            ))
-        }
+    let Some(map) = optional_mapping(ctx, path, value, "a mapping of collections or tables")?
+    else {
+        return Ok(Vec::new());
     };
     let mut tables = Vec::new();
     for (name, body) in entries(ctx, path, map)? {
@@ -367,18 +363,9 @@ fn parse_tables(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<TableR
 }
 
 fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldRule>, RulesError> {
-    let map = match value {
-        Yaml::Null => return Ok(Vec::new()),
-        Yaml::Mapping(m) => m,
-        other => {
-            return Err(ctx.error(
-                path,
-                format!(
-                    "expected a mapping of field paths to transforms, found {}",
-                    type_name(other)
-                ),
-            ))
-        }
+    let Some(map) = optional_mapping(ctx, path, value, "a mapping of field paths to transforms")?
+    else {
+        return Ok(Vec::new());
     };
     let mut fields = Vec::new();
     for (field, spec) in entries(ctx, path, map)? {
