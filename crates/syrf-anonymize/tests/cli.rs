@@ -1,9 +1,11 @@
 //! The binary end to end: key handling, `check`, exit codes, files renamed only on success,
 //! gzip in and out, pass-through of the real archives and dumps.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
+
+mod common;
+use common::{gunzip, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "cli-test-key-0123456789abcdef";
@@ -22,35 +24,10 @@ fn cmd() -> Command {
     c
 }
 
-fn run_with_stdin(mut c: Command, stdin: &[u8]) -> Output {
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = sin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
-
 fn empty_rules(dir: &Path) -> PathBuf {
     let p = dir.join("empty.yaml");
     std::fs::write(&p, "# no rules\n").unwrap();
     p
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 #[test]

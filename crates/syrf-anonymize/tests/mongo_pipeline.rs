@@ -1,8 +1,11 @@
 //! The binary on a gzip mongodump archive with the shipped rules: gzip in, gzip out, the
 //! output verified by the independent strict reader, no covered email left.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
+
+mod common;
+use common::{gunzip, run_with_stdin};
 
 use mongo_archive::synth::{generate_vec, SynthConfig};
 use mongo_archive::verify::verify;
@@ -11,19 +14,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 
 fn anonymize(input: &[u8], key: &str) -> Vec<u8> {
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/syrf.yaml");
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["--rules", rules, "--quiet"])
-        .env("SYRF_ANONYMIZE_KEY", key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let feeder = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap().unwrap();
+        .env("SYRF_ANONYMIZE_KEY", key);
+    let out = run_with_stdin(command, input);
     assert!(
         out.status.success(),
         "{}",
@@ -36,14 +31,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();
     enc.finish().unwrap()
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 /// Every `"...@...` email-looking string value in the generated archive's people collections.
