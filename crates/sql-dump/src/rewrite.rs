@@ -62,6 +62,16 @@ struct InsertTarget<'a> {
     sidx: usize,
     excluded: bool,
     plan: Option<anonymize_core::CollectionPlan<'a>>,
+    /// The column plans of the last INSERT with rules, reused while the column list is
+    /// spelled the same.
+    plans: Option<ColumnPlans<'a>>,
+}
+
+/// Column plans, and the column list (as written) they were made for; `None`: positional
+/// (no column list), made from the table's definition.
+struct ColumnPlans<'a> {
+    list: Option<Vec<u8>>,
+    plans: Vec<ColPlan<'a>>,
 }
 
 /// How the values of one INSERT/COPY map to columns and rules.
@@ -111,6 +121,8 @@ pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     /// The bytes of the last INSERT head scanned, and what they hold.
     last_head: Option<(Vec<u8>, InsertHead)>,
     scratch: Vec<u8>,
+    /// The head of the INSERT whose rows are being rewritten.
+    head_bytes: Vec<u8>,
     row: Vec<u8>,
     spans: Vec<(usize, usize)>,
 }
@@ -162,6 +174,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             last_insert: None,
             last_head: None,
             scratch: Vec::new(),
+            head_bytes: Vec::new(),
             row: Vec::new(),
             spans: Vec::new(),
         }
@@ -1200,10 +1213,10 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let Some(head) = self.insert_head()? else {
             return self.general();
         };
-        let Some(target) = self.insert_target(&head)? else {
+        let Some(mut target) = self.insert_target(&head)? else {
             return self.general();
         };
-        let result = self.insert_into(&target, &head);
+        let result = self.insert_into(&mut target, &head);
         self.last_insert = Some(target);
         result
     }
@@ -1268,16 +1281,17 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             sidx,
             excluded,
             plan,
+            plans: None,
         }))
     }
 
     /// Writes, drops or rewrites the rows of an INSERT into `target`.
     fn insert_into(
         &mut self,
-        target: &InsertTarget<'a>,
+        target: &mut InsertTarget<'a>,
         head: &InsertHead,
     ) -> Result<(), SqlError> {
-        let (table, sidx) = (&target.table, target.sidx);
+        let sidx = target.sidx;
         let (trivia, tail) = self.statement_trivia();
         let in0 = self.input.offset();
         let out0 = self.out.bytes;
@@ -1286,22 +1300,18 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             Some(p) if !target.excluded && !p.schema_only() => {
                 if p.root().is_none() && p.max_rows().is_none() {
                     self.keep_trivia(&trivia, tail)?;
-                    let rows = self.stream_rest(head.end, true, Some(table))?;
+                    let rows = self.stream_rest(head.end, true, Some(&target.table))?;
                     self.ordinals[sidx] += rows;
                     let s = &mut self.summaries[sidx];
                     s.rows_in += rows;
                     s.rows_out += rows;
                 } else {
-                    let columns = head
-                        .columns
-                        .clone()
-                        .map(|r| column_names(&self.input.avail()[r], self.mysql));
-                    self.insert_rows(table, sidx, p, columns, head.end, &trivia, tail)?;
+                    self.insert_rows(target, p, head, &trivia, tail)?;
                 }
             }
             _ => {
                 self.drop_trivia(&trivia, tail)?;
-                let rows = self.stream_rest(head.end, false, Some(table))?;
+                let rows = self.stream_rest(head.end, false, Some(&target.table))?;
                 self.summaries[sidx].rows_in += rows;
             }
         }
@@ -1312,24 +1322,47 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The column plans for an INSERT's column list: the target's cached ones when the list
+    /// is spelled as before, else made from the list (`None` without a list: positional
+    /// plans are made from the first row's width).
+    fn insert_plans(
+        &mut self,
+        target: &mut InsertTarget<'a>,
+        root: Option<&'a PlanNode>,
+        head: &InsertHead,
+    ) -> Option<ColumnPlans<'a>> {
+        let list = head.columns.clone().map(|r| &self.input.avail()[r]);
+        if let Some(cached) = target.plans.take() {
+            if cached.list.as_deref() == list {
+                return Some(cached);
+            }
+        }
+        let list = list?.to_vec();
+        let names = column_names(&list, self.mysql);
+        let def = self.table_state(&target.table).def.clone();
+        Some(ColumnPlans {
+            plans: self.col_plans(root, def.as_deref(), &names),
+            list: Some(list),
+        })
+    }
+
+    /// Rewrites (or limits) the rows of an INSERT whose table has rules or a row limit.
     fn insert_rows(
         &mut self,
-        table: &QName,
-        sidx: usize,
+        target: &mut InsertTarget<'a>,
         plan: anonymize_core::CollectionPlan<'a>,
-        columns: Option<Vec<String>>,
-        head_end: usize,
+        head: &InsertHead,
         trivia: &[u8],
         tail: usize,
     ) -> Result<(), SqlError> {
-        let head = self.input.avail()[..head_end].to_vec();
-        self.input.consume(head_end);
         let root = plan.root();
-        let def = self.table_state(table).def.clone();
-        let mut plans: Option<Vec<ColPlan<'a>>> = columns
-            .as_ref()
-            .map(|c| self.col_plans(root, def.as_deref(), c));
+        let mut plans = self.insert_plans(target, root, head);
+        let positional = head.columns.is_none();
+        let (table, sidx) = (&target.table, target.sidx);
+        let mut head_bytes = std::mem::take(&mut self.head_bytes);
+        head_bytes.clear();
+        head_bytes.extend_from_slice(&self.input.avail()[..head.end]);
+        self.input.consume(head.end);
         let ctx = if self.mysql {
             Ctx::MySql
         } else {
@@ -1414,7 +1447,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     self.out.put(&sep)?;
                 } else {
                     self.keep_trivia(trivia, tail)?;
-                    self.out.put(&head)?;
+                    self.out.put(&head_bytes)?;
                     self.out.put(&sep)?;
                     kept_any = true;
                 }
@@ -1426,18 +1459,22 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     }
                     if plans
                         .as_ref()
-                        .is_none_or(|p| columns.is_none() && p.len() != spans.len())
+                        .is_none_or(|p| positional && p.plans.len() != spans.len())
                     {
-                        plans = Some(self.positional_plans(
-                            root,
-                            def.as_deref(),
-                            spans.len(),
-                            table,
-                        )?);
+                        let def = self.table_state(table).def.clone();
+                        plans = Some(ColumnPlans {
+                            list: None,
+                            plans: self.positional_plans(
+                                root,
+                                def.as_deref(),
+                                spans.len(),
+                                table,
+                            )?,
+                        });
                     }
                     let job = RowJob {
                         anon: self.anon,
-                        plans: plans.as_deref().unwrap_or(&[]),
+                        plans: plans.as_ref().map_or(&[], |p| &p.plans[..]),
                         ctx,
                         mysql: self.mysql,
                         ordinal,
@@ -1456,6 +1493,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         self.spans = spans;
         self.row = row;
         self.scratch = scratch;
+        self.head_bytes = head_bytes;
+        target.plans = plans;
         Ok(())
     }
 
@@ -1752,6 +1791,21 @@ mod tests {
             .map(|t| (t.table.as_str(), t.rows_in, t.rows_out))
             .collect();
         assert_eq!(rows, [("a.t", 2, 2), ("b.t", 1, 0), ("c.t", 1, 1)]);
+    }
+
+    #[test]
+    fn column_plans_follow_each_statements_column_list() {
+        let dump = "-- MySQL dump\nCREATE TABLE `t` (`id` int, `s` text, `k` text);\n\
+                    INSERT INTO `t` (`id`,`s`,`k`) VALUES (1,'x','keep');\n\
+                    INSERT INTO `t` (`id`,`s`,`k`) VALUES (2,'x','keep');\n\
+                    INSERT INTO `t` (`k`,`s`,`id`) VALUES ('keep','x',3);\n\
+                    INSERT INTO `t` VALUES (4,'x','keep');\n\
+                    INSERT INTO `t` (`id`,`k`) VALUES (5,'keep');\n";
+        let yaml = "rules:\n  t:\n    fields:\n      s: {transform: constant, value: S}\n";
+        let (out, _) = run(dump, yaml);
+        assert_eq!(out.matches("'keep'").count(), 5, "{out}");
+        assert_eq!(out.matches("'S'").count(), 4, "{out}");
+        assert!(!out.contains("'x'"), "{out}");
     }
 
     #[test]
