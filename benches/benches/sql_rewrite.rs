@@ -1,5 +1,6 @@
-//! Throughput of sql-dump on generated multi-MB dumps: MySQL extended INSERTs and PostgreSQL
-//! COPY blocks, with no rules (pass-through) and with rules on some columns.
+//! Throughput of sql-dump on generated multi-MB dumps: MySQL extended INSERTs, PostgreSQL
+//! COPY blocks and one-INSERT-per-row dumps of both (`--skip-extended-insert --complete-insert`,
+//! `pg_dump --column-inserts`), with no rules (pass-through) and with rules on some columns.
 //!
 //! `cargo bench -p syrf-benches --bench sql_rewrite`
 
@@ -9,7 +10,8 @@ use sql_dump::{rewrite_sql, SqlOptions};
 
 const ROWS: usize = 40_000;
 
-/// A deterministic dump: `users` (covered by rules) and `events` (never touched).
+/// A deterministic dump: `users` (covered by rules) and `events` (never touched), with
+/// extended INSERTs (MySQL) or COPY blocks (PostgreSQL).
 fn dump(mysql: bool) -> Vec<u8> {
     let mut s = String::new();
     if mysql {
@@ -70,6 +72,39 @@ fn dump(mysql: bool) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The same rows as short single-row INSERTs with a column list, the per-statement worst case.
+fn row_inserts(mysql: bool) -> Vec<u8> {
+    let mut s = String::new();
+    let (users, events, cols_u, cols_e) = if mysql {
+        s.push_str("-- MySQL dump 10.13\n");
+        (
+            "`users`",
+            "`events`",
+            "(`id`, `email`, `name`)",
+            "(`id`, `payload`)",
+        )
+    } else {
+        s.push_str("--\n-- PostgreSQL database dump\n--\nSET standard_conforming_strings = on;\n");
+        (
+            "public.users",
+            "public.events",
+            "(id, email, name)",
+            "(id, payload)",
+        )
+    };
+    for id in 0..ROWS {
+        s.push_str(&format!(
+            "INSERT INTO {users} {cols_u} VALUES ({id}, 'User.{id}@Example.com', 'Name {id}');\n"
+        ));
+    }
+    for id in 0..ROWS {
+        s.push_str(&format!(
+            "INSERT INTO {events} {cols_e} VALUES ({id}, 'event {id} it''s logged');\n"
+        ));
+    }
+    s.into_bytes()
+}
+
 fn bench(c: &mut Criterion) {
     let key = || KeyMode::Keyed(Key::from_bytes(b"benchmark key, long enough").unwrap());
     let none = Anonymizer::new(RuleSet::empty(), key()).unwrap();
@@ -79,8 +114,13 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let ruled = Anonymizer::new(rules, key()).unwrap();
-    for (label, mysql) in [("mysql_extended_insert", true), ("postgres_copy", false)] {
-        let input = dump(mysql);
+    let cases = [
+        ("mysql_extended_insert", dump(true)),
+        ("postgres_copy", dump(false)),
+        ("mysql_row_inserts", row_inserts(true)),
+        ("postgres_row_inserts", row_inserts(false)),
+    ];
+    for (label, input) in cases {
         let mut group = c.benchmark_group(format!("sql_rewrite/{label}"));
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.sample_size(10);
