@@ -56,10 +56,22 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Standard input as a plain file, without `io::stdin()`'s small buffer and lock.
+#[cfg(unix)]
+fn raw_stdin() -> io::Result<Box<dyn Read + Send>> {
+    use std::os::fd::AsFd;
+    Ok(Box::new(File::from(io::stdin().as_fd().try_clone_to_owned()?)))
+}
+
+#[cfg(not(unix))]
+fn raw_stdin() -> io::Result<Box<dyn Read + Send>> {
+    Ok(Box::new(io::stdin()))
+}
+
 /// Opens `path` (`-` is stdin).
 pub fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
-        Ok(Box::new(io::stdin()))
+        raw_stdin()
     } else {
         Ok(Box::new(File::open(path)?))
     }

@@ -29,11 +29,24 @@ enum Stage {
     Gzip(ParallelGzip),
 }
 
+/// Standard output as a plain file: `io::stdout()` is line-buffered and scans every write for
+/// a newline, which costs a dump-sized stream real time.
+#[cfg(unix)]
+fn raw_stdout() -> io::Result<Box<dyn Write + Send>> {
+    use std::os::fd::AsFd;
+    Ok(Box::new(File::from(io::stdout().as_fd().try_clone_to_owned()?)))
+}
+
+#[cfg(not(unix))]
+fn raw_stdout() -> io::Result<Box<dyn Write + Send>> {
+    Ok(Box::new(io::stdout()))
+}
+
 impl Output {
     /// Opens the destination (`-` is stdout) and, with `gzip_level`, a parallel gzip stage.
     pub fn create(path: &Path, gzip_level: Option<u32>) -> io::Result<Output> {
         let (destination, raw): (Destination, Box<dyn Write + Send>) = if path == Path::new("-") {
-            (Destination::Stdout, Box::new(io::stdout()))
+            (Destination::Stdout, raw_stdout()?)
         } else {
             let dir = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
