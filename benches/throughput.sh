@@ -38,7 +38,7 @@ rules:
 YAML
 
 # measure NAME BYTES COMMAND...: runs COMMAND in bash, reports MB/s over BYTES and peak RSS
-# (the largest of the pipeline's processes that GNU time sees: the last one).
+# (GNU time reports the largest of the pipeline's processes).
 measure() {
     local name=$1 bytes=$2
     shift 2
