@@ -33,17 +33,22 @@ rules:
       phone: {transform: digits}
 "#;
 
-/// `/work/shared/testdata/sql` (or `SYRF_SHARED_SQL_DIR`).
+/// A real sample dump: from `SYRF_SHARED_SQL_DIR`, else `../shared/testdata/sql` beside the
+/// repository, else `/work/shared/testdata/sql`.
 fn shared(name: &str) -> PathBuf {
-    let dir = std::env::var("SYRF_SHARED_SQL_DIR")
-        .unwrap_or_else(|_| "/work/shared/testdata/sql".to_string());
-    let path = PathBuf::from(dir).join(name);
-    assert!(
-        path.exists(),
-        "{} missing: the real sample dumps are needed",
-        path.display()
-    );
-    path
+    let candidates = [
+        std::env::var("SYRF_SHARED_SQL_DIR").ok().map(PathBuf::from),
+        Some(support::repo_root().join("../shared/testdata/sql")),
+        Some(PathBuf::from("/work/shared/testdata/sql")),
+    ];
+    let path = candidates
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join(name))
+        .find(|p| p.exists());
+    path.unwrap_or_else(|| {
+        panic!("{name} missing: the real sample dumps (../shared/testdata/sql) are needed")
+    })
 }
 
 type Rows = Vec<Vec<String>>;
