@@ -60,7 +60,9 @@ impl<R: Read> Read for CountingReader<R> {
 #[cfg(unix)]
 fn raw_stdin() -> io::Result<Box<dyn Read + Send>> {
     use std::os::fd::AsFd;
-    Ok(Box::new(File::from(io::stdin().as_fd().try_clone_to_owned()?)))
+    Ok(Box::new(File::from(
+        io::stdin().as_fd().try_clone_to_owned()?,
+    )))
 }
 
 #[cfg(not(unix))]

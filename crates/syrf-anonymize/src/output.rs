@@ -34,7 +34,9 @@ enum Stage {
 #[cfg(unix)]
 fn raw_stdout() -> io::Result<Box<dyn Write + Send>> {
     use std::os::fd::AsFd;
-    Ok(Box::new(File::from(io::stdout().as_fd().try_clone_to_owned()?)))
+    Ok(Box::new(File::from(
+        io::stdout().as_fd().try_clone_to_owned()?,
+    )))
 }
 
 #[cfg(not(unix))]
