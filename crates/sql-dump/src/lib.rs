@@ -10,9 +10,13 @@
 //! - Field rules rewrite values in `INSERT` tuples (extended or single-row, with or without a
 //!   column list) and `COPY ... FROM stdin` rows, typed by the table's `CREATE TABLE`
 //!   (numbers stay bare, blobs become hex, `varchar(n)` lengths are respected). A dotted path
-//!   whose first step is a JSON column rewrites inside the JSON document.
+//!   whose first step is a JSON column rewrites inside the JSON document. In a table with
+//!   field rules, the dumped values of generated columns become `DEFAULT` (the server
+//!   computes them again from the rewritten row).
 //! - `exclusions` drop the table's DDL, data and everything that belongs to it (indexes,
-//!   constraints, triggers, comments, grants, owned sequences, partitions).
+//!   constraints, triggers, comments, grants, owned sequences, partitions), including the
+//!   name-only `DROP INDEX`/`DROP STATISTICS` of a `pg_dump --clean` preamble, which are held
+//!   back (bounded) until the `CREATE` after the data tells their table.
 //! - `schema_only` keeps the DDL and drops the rows; `size_limits` keeps the first N rows.
 //!
 //! ```

@@ -25,6 +25,8 @@ const CAPTURE_LIMIT: usize = 4 << 20;
 const TRIVIA_LIMIT: usize = 1 << 20;
 /// Bytes of pre-data DDL held back (PostgreSQL) before it is flushed regardless.
 const PENDING_LIMIT: usize = 256 << 20;
+/// Bytes of name-only `DROP`s held back (PostgreSQL `--clean`) until their owner is known.
+const DEFERRED_LIMIT: usize = 16 << 20;
 
 /// Something a statement tells about ownership between relations.
 #[derive(Debug, Clone)]
@@ -33,6 +35,24 @@ enum Derive {
     PartitionOf { child: QName, parent: QName },
     /// A sequence belongs to (or is used by the defaults of) a table.
     SeqOf { seq: QName, table: QName },
+}
+
+/// The kinds of objects a name-only `DROP` names whose table a later `CREATE` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LateKind {
+    /// `DROP INDEX name` / `CREATE INDEX name ON table`.
+    Index,
+    /// `DROP STATISTICS name` / `CREATE STATISTICS name ... FROM table`.
+    Statistics,
+}
+
+/// A `DROP` that names an object but not its table (`DROP INDEX IF EXISTS public.i;` in the
+/// `--clean` preamble); the table is only known from a `CREATE` after the data.
+#[derive(Debug, Clone)]
+struct LateOwner {
+    kind: LateKind,
+    name: QName,
+    if_exists: bool,
 }
 
 /// A statement held back or about to be written.
@@ -44,6 +64,8 @@ struct Item {
     owner: Option<QName>,
     /// The owner is a table (for `collections` selection), not a sequence or view.
     owner_is_table: bool,
+    /// A name-only `DROP` whose owner was not known when it was read.
+    late: Option<LateOwner>,
 }
 
 struct TableState<'a> {
@@ -107,6 +129,19 @@ pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     derived_seen: usize,
     excluded_extra: HashSet<QName>,
     index_table: HashMap<QName, QName>,
+    /// Extended statistics and their tables (PostgreSQL `CREATE STATISTICS`).
+    stats_table: HashMap<QName, QName>,
+    /// Tables named by PostgreSQL `DROP TABLE` statements.
+    dropped_tables: HashSet<QName>,
+    /// What `classify` found for a name-only `DROP` it could not resolve.
+    late: Option<LateOwner>,
+    /// Name-only `DROP`s held back until a later `CREATE` tells their table.
+    deferred: Vec<Item>,
+    deferred_bytes: usize,
+    /// Held-back `DROP`s of kept tables, written before the next statement.
+    released: Vec<Item>,
+    /// Cache of `any_excluded_table`: the number of known tables when it last said false.
+    excluded_checked: Option<usize>,
     locked: Option<QName>,
     pending: Option<Vec<Item>>,
     pending_bytes: usize,
@@ -156,6 +191,13 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             derived_seen: 0,
             excluded_extra: HashSet::new(),
             index_table: HashMap::new(),
+            stats_table: HashMap::new(),
+            dropped_tables: HashSet::new(),
+            late: None,
+            deferred: Vec::new(),
+            deferred_bytes: 0,
+            released: Vec::new(),
+            excluded_checked: None,
             locked: None,
             // PostgreSQL dumps put indexes, constraints and ownership after the data, so
             // the pre-data DDL is held until the first data statement to learn what belongs
@@ -205,6 +247,10 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         self.flush_pending()?;
         let trivia = std::mem::take(&mut self.trivia);
         let tail = self.trivia_tail.take().unwrap_or(trivia.len());
+        // Held-back DROPs whose object the dump never created: written where they are known
+        // to be no one's, at the end.
+        self.released.append(&mut self.deferred);
+        self.write_released(&trivia, tail)?;
         let from = if self.prev_dropped { tail } else { 0 };
         self.out.put(&trivia[from..])?;
         self.out.w.flush().map_err(SqlError::write)?;
@@ -242,6 +288,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 body: Vec::new(),
                 owner: None,
                 owner_is_table: false,
+                late: None,
             };
             return self.emit(item);
         }
@@ -401,7 +448,107 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
     }
 
-    fn write_item(&mut self, item: Item) -> Result<(), SqlError> {
+    /// Whether a table the dump defines or drops is excluded (so that a name-only `DROP` may
+    /// belong to one). Recomputed only when tables were added since it last said no.
+    fn any_excluded_table(&mut self) -> bool {
+        if self.filter.is_some() {
+            return true;
+        }
+        let known = self.tables.len() + self.dropped_tables.len();
+        if self.excluded_checked == Some(known) {
+            return false;
+        }
+        let mut names: Vec<QName> = self
+            .tables
+            .iter()
+            .filter(|(_, t)| t.is_table)
+            .map(|(q, _)| q.clone())
+            .collect();
+        names.extend(self.dropped_tables.iter().cloned());
+        if names.iter().any(|q| self.is_excluded(q, true)) {
+            return true;
+        }
+        self.excluded_checked = Some(known);
+        false
+    }
+
+    fn late_map(&self, kind: LateKind) -> &HashMap<QName, QName> {
+        match kind {
+            LateKind::Index => &self.index_table,
+            LateKind::Statistics => &self.stats_table,
+        }
+    }
+
+    /// A `CREATE` told the table of `name`: a `DROP` held back for it is discarded when the
+    /// table is excluded, else released to be written before the next statement (a plain
+    /// `DROP INDEX` is discarded too when the table's own `DROP TABLE` already removed the
+    /// index: written this late it would fail on the missing index).
+    fn resolve_deferred(&mut self, kind: LateKind, name: &QName, table: &QName) {
+        let Some(k) = self.deferred.iter().position(|d| {
+            d.late
+                .as_ref()
+                .is_some_and(|l| l.kind == kind && l.name == *name)
+        }) else {
+            return;
+        };
+        let item = self.deferred.remove(k);
+        self.deferred_bytes -= item.body.len();
+        let if_exists = item.late.as_ref().is_some_and(|l| l.if_exists);
+        if self.is_excluded(table, true) || (!if_exists && self.dropped_tables.contains(table)) {
+            return;
+        }
+        self.released.push(item);
+    }
+
+    /// Writes the released `DROP`s before a statement whose trivia is `trivia`.
+    fn write_released(&mut self, trivia: &[u8], tail: usize) -> Result<(), SqlError> {
+        if self.released.is_empty() {
+            return Ok(());
+        }
+        if !self.prev_dropped {
+            let end = &trivia[..tail.min(trivia.len())];
+            self.out.put(end)?;
+            if !end.ends_with(b"\n") {
+                self.out.put(b"\n")?;
+            }
+        }
+        for item in std::mem::take(&mut self.released) {
+            self.out.put(&item.body)?;
+            self.out.put(b"\n")?;
+        }
+        self.prev_dropped = true;
+        Ok(())
+    }
+
+    fn write_item(&mut self, mut item: Item) -> Result<(), SqlError> {
+        self.write_released(&item.trivia, item.tail)?;
+        if item.owner.is_none() {
+            if let Some(late) = &item.late {
+                match self.late_map(late.kind).get(&late.name) {
+                    Some(table) => {
+                        item.owner = Some(table.clone());
+                        item.owner_is_table = true;
+                    }
+                    None => {
+                        if self.deferred_bytes + item.body.len() <= DEFERRED_LIMIT
+                            && self.any_excluded_table()
+                        {
+                            // Its table is told after the data: hold it back until then.
+                            if !self.prev_dropped {
+                                self.out
+                                    .put(&item.trivia[..item.tail.min(item.trivia.len())])?;
+                            }
+                            self.prev_dropped = true;
+                            self.deferred_bytes += item.body.len();
+                            item.trivia = Vec::new();
+                            item.tail = 0;
+                            self.deferred.push(item);
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
         let drop = match &item.owner {
             Some(q) => {
                 let q = q.clone();
@@ -518,6 +665,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             body: line,
             owner: None,
             owner_is_table: false,
+            late: None,
         })
     }
 
@@ -606,6 +754,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             self.input.avail()[..end.min(if complete { usize::MAX } else { 65536 })].to_vec();
         let toks = tokenize(&body, self.mysql, if complete { usize::MAX } else { 64 });
         let (owner, owner_is_table) = self.classify(&toks, &body);
+        let late = self.late.take();
         if complete {
             self.input.consume(end);
             let (trivia, tail) = self.statement_trivia();
@@ -615,6 +764,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 body,
                 owner,
                 owner_is_table,
+                late,
             });
         }
         // Too long to hold: decide now and stream it.
@@ -631,6 +781,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             body: Vec::new(),
             owner: owner.clone(),
             owner_is_table,
+            late,
         })?;
         self.stream_rest(end, !drop, owner.as_ref())?;
         Ok(())
@@ -754,6 +905,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                                 schema: idx.schema.or_else(|| table.schema.clone()),
                                 name: idx.name,
                             };
+                            self.resolve_deferred(LateKind::Index, &idx, table);
                             self.index_table.insert(idx, table.clone());
                         }
                     }
@@ -764,6 +916,21 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 if let Some(on) = find(i + 1, "on", 30) {
                     return (qname(toks, on + 1, ds).map(|q| q.0), true);
                 }
+            }
+            if is(1, "statistics") {
+                // CREATE STATISTICS [IF NOT EXISTS] name [(kinds)] ON columns FROM table
+                let stat = qname(toks, skip_if_exists(2), ds).map(|q| q.0);
+                let from = (3..toks.len()).rev().find(|&k| toks[k].tok.is("from"));
+                let table = from.and_then(|f| qname(toks, f + 1, ds)).map(|q| q.0);
+                if let (Some(stat), Some(table)) = (stat, &table) {
+                    let stat = QName {
+                        schema: stat.schema.or_else(|| table.schema.clone()),
+                        name: stat.name,
+                    };
+                    self.resolve_deferred(LateKind::Statistics, &stat, table);
+                    self.stats_table.insert(stat, table.clone());
+                }
+                return (table, true);
             }
             if let Some(i) = find(1, "rule", 4) {
                 if let Some(to) = find(i + 1, "to", 10) {
@@ -902,14 +1069,40 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 i += 1;
             }
             if is(i, "table") || is(i, "sequence") || is(i, "view") {
-                return (
-                    qname(toks, skip_if_exists(i + 1), ds).map(|q| q.0),
-                    is(i, "table"),
-                );
+                let name = qname(toks, skip_if_exists(i + 1), ds).map(|q| q.0);
+                if let (true, Some(table)) = (is(i, "table"), &name) {
+                    self.dropped_tables.insert(table.clone());
+                }
+                return (name, is(i, "table"));
             }
-            if is(i, "index") {
-                let idx = qname(toks, skip_if_exists(i + 1), ds).map(|q| q.0);
-                return (idx.and_then(|i| self.index_table.get(&i).cloned()), true);
+            let late = if is(i, "index") {
+                Some(LateKind::Index)
+            } else if is(i, "statistics") {
+                Some(LateKind::Statistics)
+            } else {
+                None
+            };
+            if let Some(kind) = late {
+                let mut n = i + 1;
+                if is(n, "concurrently") {
+                    n += 1;
+                }
+                let if_exists = is(n, "if") && is(n + 1, "exists");
+                let Some((name, _)) = qname(toks, skip_if_exists(n), ds) else {
+                    return (None, false);
+                };
+                if let Some(table) = self.late_map(kind).get(&name) {
+                    return (Some(table.clone()), true);
+                }
+                // One name only: a list could mix tables.
+                if !toks.iter().any(|t| t.tok == Tok::Punct(b',')) {
+                    self.late = Some(LateOwner {
+                        kind,
+                        name,
+                        if_exists,
+                    });
+                }
+                return (None, false);
             }
             if is(i, "trigger") || is(i, "rule") || is(i, "policy") {
                 if let Some(on) = find(i + 1, "on", 5) {
@@ -1021,7 +1214,20 @@ impl RowJob<'_, '_> {
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
-            let Some(node) = plan.node else { continue };
+            let col = plan.col.as_ref();
+            let generated = self.ctx != Ctx::Copy && col.is_some_and(|c| c.generated);
+            let Some(node) = plan.node.filter(|_| !generated) else {
+                if generated {
+                    // A generated column's dumped value (mariadb-dump writes them) is
+                    // computed from the row's original values: the server computes it again
+                    // from the rewritten ones.
+                    let (s, e) = trim_span(src, span);
+                    out.extend_from_slice(&src[copied..s]);
+                    out.extend_from_slice(b"DEFAULT");
+                    copied = e;
+                }
+                continue;
+            };
             let (s, e) = if self.ctx == Ctx::Copy {
                 span
             } else {
@@ -1030,7 +1236,6 @@ impl RowJob<'_, '_> {
             let text = &src[s..e];
             out.extend_from_slice(&src[copied..s]);
             copied = e;
-            let col = plan.col.as_ref();
             if let Some(rule) = node.rule() {
                 let value = if self.ctx == Ctx::Copy {
                     copy_value(text, col, scratch)

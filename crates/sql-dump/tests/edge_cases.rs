@@ -35,14 +35,15 @@ fn mysql_literals_generated_columns_json_and_databases() {
         MYSQL.as_bytes(),
         &anon("rules:\n  app.users:\n    fields:\n      email: hash_email\n      age: hash\n      doc.user.email: hash_email\n      pic: hash\n  other.users:\n    fields:\n      email: {transform: constant, value: fixed}\n"),
     );
-    // Row 1: the generated column's NULL stays, email cut to varchar(12), age numeric.
+    // Row 1: the generated column's value becomes DEFAULT (the server computes it from the
+    // rewritten row), email cut to varchar(12), age numeric.
     let row1 = out
         .lines()
         .find(|l| l.starts_with("INSERT INTO `users` VALUES (1,"))
         .unwrap();
     let fields: Vec<&str> = row1.split(',').collect();
     assert_eq!(fields[1].len(), 14, "{row1}"); // 12 characters and quotes
-    assert_eq!(fields[2], "NULL");
+    assert_eq!(fields[2], "DEFAULT");
     assert!(fields[3].parse::<i64>().is_ok(), "{row1}");
     assert!(!row1.contains("j@x.org") && row1.contains("anonymized.syrf.local"));
     assert!(
@@ -52,7 +53,7 @@ fn mysql_literals_generated_columns_json_and_databases() {
     assert!(!row1.contains("0x89504E47") && row1.contains(",0x"));
     assert!(row1.contains("'keep \\\\ me'"));
     // Row 2: NULLs stay NULL; a _binary literal is binary (hex out).
-    assert!(row1.contains("),(2,NULL,NULL,NULL,NULL,0x"), "{row1}");
+    assert!(row1.contains("),(2,NULL,DEFAULT,NULL,NULL,0x"), "{row1}");
     assert!(out.contains("BEGIN SET NEW.note = 'x;y'; END ;;"));
     // The second database's table resolves to its own qualified rule.
     assert!(out.contains("VALUES (7,'fixed');"));
