@@ -150,36 +150,10 @@ pub(crate) fn pg_unescape(body: &[u8], escapes: bool, out: &mut Vec<u8>) {
         }
         let c = body[i + 1];
         i += 2;
+        if decode_common_escape(c, body, &mut i, out) {
+            continue;
+        }
         match c {
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                let mut k = 0;
-                while k < 2 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
-                    v = v * 8 + u32::from(body[i] - b'0');
-                    i += 1;
-                    k += 1;
-                }
-                out.push(v as u8);
-            }
-            b'x' => {
-                let mut v = 0u32;
-                let mut k = 0;
-                while k < 2 && i < body.len() && body[i].is_ascii_hexdigit() {
-                    v = v * 16 + hex_val(body[i]) as u32;
-                    i += 1;
-                    k += 1;
-                }
-                if k == 0 {
-                    out.push(b'x');
-                } else {
-                    out.push(v as u8);
-                }
-            }
             b'u' | b'U' => {
                 let len = if c == b'u' { 4 } else { 8 };
                 let digits = body.get(i..i + len);
@@ -211,35 +185,44 @@ pub(crate) fn copy_unescape(field: &[u8], out: &mut Vec<u8>) {
         }
         let c = field[i + 1];
         i += 2;
+        if decode_common_escape(c, field, &mut i, out) {
+            continue;
+        }
         match c {
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
             b'v' => out.push(11),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                let mut k = 0;
-                while k < 2 && i < field.len() && (b'0'..=b'7').contains(&field[i]) {
-                    v = v * 8 + u32::from(field[i] - b'0');
-                    i += 1;
-                    k += 1;
-                }
-                out.push(v as u8);
-            }
-            b'x' if i < field.len() && field[i].is_ascii_hexdigit() => {
-                let mut v = hex_val(field[i]) as u32;
-                i += 1;
-                if i < field.len() && field[i].is_ascii_hexdigit() {
-                    v = v * 16 + hex_val(field[i]) as u32;
-                    i += 1;
-                }
-                out.push(v as u8);
-            }
             _ => out.push(c),
         }
     }
+}
+
+/// Decodes the backslash escapes that `E'...'` strings and COPY text share (`\b \f \n \r \t`,
+/// up to three octal digits, `\x` with one or two hex digits). `c` is the byte after the
+/// backslash and `*i` the index just past it, advanced over any digits. Returns false, writing
+/// nothing, for any other escape.
+fn decode_common_escape(c: u8, s: &[u8], i: &mut usize, out: &mut Vec<u8>) -> bool {
+    let digits_from = |i: &mut usize, first: u32, radix: u32, max: usize| {
+        let mut v = first;
+        let mut k = 0;
+        while k < max && *i < s.len() && (s[*i] as char).is_digit(radix) {
+            v = v * radix + hex_val(s[*i]) as u32;
+            *i += 1;
+            k += 1;
+        }
+        v
+    };
+    match c {
+        b'b' => out.push(8),
+        b'f' => out.push(12),
+        b'n' => out.push(b'\n'),
+        b'r' => out.push(b'\r'),
+        b't' => out.push(b'\t'),
+        b'0'..=b'7' => out.push(digits_from(i, u32::from(c - b'0'), 8, 2) as u8),
+        b'x' if *i < s.len() && s[*i].is_ascii_hexdigit() => {
+            out.push(digits_from(i, 0, 16, 2) as u8)
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn hex_val(b: u8) -> u8 {
