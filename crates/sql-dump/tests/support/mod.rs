@@ -297,18 +297,7 @@ impl MySql {
     pub fn query(&self, db: Option<&str>, sql: &str) -> Vec<Vec<String>> {
         let mut c = self.client(db);
         c.arg("--batch").arg("--skip-column-names");
-        let r = run_with_stdin(&mut c, sql.as_bytes());
-        assert!(
-            r.status.success(),
-            "query failed: {}: {}",
-            clip(sql),
-            clip(&r.stderr)
-        );
-        String::from_utf8(r.stdout)
-            .expect("UTF-8 query output")
-            .lines()
-            .map(|l| l.split('\t').map(str::to_string).collect())
-            .collect()
+        tab_separated_rows(&mut c, sql)
     }
 
     /// Runs a query that returns one value.
@@ -436,18 +425,7 @@ impl Pg {
             .arg("--tuples-only")
             .arg("--field-separator=\t")
             .arg("--pset=null=\\N");
-        let r = run_with_stdin(&mut c, sql.as_bytes());
-        assert!(
-            r.status.success(),
-            "query failed: {}: {}",
-            clip(sql),
-            clip(&r.stderr)
-        );
-        String::from_utf8(r.stdout)
-            .expect("UTF-8 query output")
-            .lines()
-            .map(|l| l.split('\t').map(str::to_string).collect())
-            .collect()
+        tab_separated_rows(&mut c, sql)
     }
 
     /// Runs a query that returns one value.
@@ -483,4 +461,20 @@ impl Pg {
         );
         out.stdout
     }
+}
+
+/// Runs a client `command` with `sql` on stdin and splits its output into tab-separated rows.
+fn tab_separated_rows(command: &mut Command, sql: &str) -> Vec<Vec<String>> {
+    let r = run_with_stdin(command, sql.as_bytes());
+    assert!(
+        r.status.success(),
+        "query failed: {}: {}",
+        clip(sql),
+        clip(&r.stderr)
+    );
+    String::from_utf8(r.stdout)
+        .expect("UTF-8 query output")
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }
