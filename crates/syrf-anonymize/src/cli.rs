@@ -53,6 +53,14 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
     },
+    /// Print a JSON manifest of a dump: collections/tables, counts, fields and types.
+    Inspect(crate::inspect::InspectArgs),
+    /// Read a PR description on stdin and print its `#preview-config` block for $GITHUB_OUTPUT.
+    PreviewConfig(crate::preview_config::PreviewConfigArgs),
+    /// Print a shell completion script.
+    Completions(crate::shell::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(crate::shell::ManArgs),
 }
 
 /// Options of a run (the default command).

@@ -4,10 +4,14 @@
 mod cli;
 mod formats;
 mod input;
+mod inspect;
+mod inspect_sql;
 mod key;
 mod output;
 mod pgzip;
+mod preview_config;
 mod run;
+mod shell;
 mod summary;
 
 use clap::Parser;
@@ -35,6 +39,10 @@ fn main() {
                 e.exit_code()
             }
         },
+        Some(Command::Inspect(args)) => inspect::main(&args),
+        Some(Command::PreviewConfig(args)) => preview_config::main(&args),
+        Some(Command::Completions(args)) => shell::completions_main(&args),
+        Some(Command::Man(args)) => shell::man_main(&args),
         None => match run::run(&cli.run) {
             Ok(()) => exit::SUCCESS,
             Err(e) => {
