@@ -2,6 +2,8 @@
 //! sql-dump crates. See `syrf-anonymize --help` and README.md.
 
 mod cli;
+#[cfg(test)]
+mod doc_commands;
 mod formats;
 mod input;
 mod inspect;

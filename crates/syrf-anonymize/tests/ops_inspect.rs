@@ -1,6 +1,7 @@
 //! `inspect` and `preview-config` through the binary: generated archives, the real archives and
 //! dumps of the shared test data, gzip, `--sample`, `--output`.
 
+#[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 
 use std::io::Write;
