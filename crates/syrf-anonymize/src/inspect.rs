@@ -39,7 +39,7 @@ pub struct InspectArgs {
     /// Input format; detected from the first bytes by default.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
-    /// Also show up to N values of every field (archives). Off by default: without it the
+    /// Also show the first N values of every field or column. Off by default: without it the
     /// manifest holds names, types and counts only, never a value from the data.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub sample: usize,
@@ -402,7 +402,7 @@ pub fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
     match format {
         Format::Mongo => inspect_archive(stream, args.sample, &mut m)?,
         Format::MySql | Format::Postgres => {
-            crate::inspect_sql::inspect_sql(format, stream, &mut m)?;
+            crate::inspect_sql::inspect_sql(format, stream, args.sample, &mut m)?;
         }
     }
     m.insert("size_bytes".into(), json!(compressed_count.load(Relaxed)));

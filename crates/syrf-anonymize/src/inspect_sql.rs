@@ -2,6 +2,7 @@
 //! and databases, schemas, columns and types from a line-oriented read of the DDL as
 //! `mysqldump`/`mariadb-dump`/`pg_dump` format it (one column per line), fed the same bytes.
 
+use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
 use anonymize_core::{Anonymizer, KeyMode, RuleSet};
@@ -39,6 +40,22 @@ pub struct DdlScanner {
     pub schemas: Vec<String>,
     /// The server version from the dump's header comment.
     pub server_version: Option<String>,
+    /// Rows sampled per table (`--sample`).
+    sample: usize,
+    copy_target: Option<String>,
+    body_depth: i32,
+    pending_insert: Option<String>,
+    /// Sampled rows per qualified table name.
+    pub samples: HashMap<String, Sampled>,
+}
+
+/// The first rows of one table (`--sample`).
+#[derive(Debug, Default)]
+pub struct Sampled {
+    /// The `INSERT`'s or `COPY`'s column list, when it had one.
+    pub columns: Option<Vec<String>>,
+    /// The rows, values in column order.
+    pub rows: Vec<Vec<Value>>,
 }
 
 fn push_unique(list: &mut Vec<String>, s: String) {
@@ -207,6 +224,29 @@ impl DdlScanner {
         }
     }
 
+    /// Also keeps the first `n` rows of every table.
+    pub fn with_sample(mut self, n: usize) -> DdlScanner {
+        self.sample = n;
+        self
+    }
+
+    fn sample_insert(&mut self, line: &str) {
+        let Some(insert) = crate::sql_sample::parse_insert(line, !self.postgres, self.sample)
+        else {
+            return;
+        };
+        let name = self.qualify(&insert.name);
+        if insert.open {
+            self.pending_insert = Some(name.clone());
+        }
+        let entry = self.samples.entry(name).or_default();
+        if entry.columns.is_none() {
+            entry.columns = insert.columns;
+        }
+        let room = self.sample.saturating_sub(entry.rows.len());
+        entry.rows.extend(insert.rows.into_iter().take(room));
+    }
+
     /// Feeds the next bytes of the dump.
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while let Some(nl) = memchr_nl(bytes) {
@@ -261,17 +301,55 @@ impl DdlScanner {
         if self.in_copy {
             if line == "\\." {
                 self.in_copy = false;
+            } else if let Some(target) = &self.copy_target {
+                let entry = self.samples.entry(target.clone()).or_default();
+                if entry.rows.len() < self.sample {
+                    entry.rows.push(crate::sql_sample::copy_row(line));
+                }
             }
             return;
         }
         if let Some(table) = &mut self.table {
             let t = line.trim_start();
+            // Lines inside a column's parentheses (a multi-line GENERATED expression, CHECK)
+            // are not columns.
+            let at_top = self.body_depth == 0;
+            self.body_depth = (self.body_depth + paren_delta(t)).max(0);
+            if !at_top {
+                return;
+            }
             if t.starts_with(')') || (t.ends_with(';') && column_line(t).is_none()) {
                 let done = self.table.take().unwrap_or_default();
                 self.tables.push(done);
+                self.body_depth = 0;
             } else if let Some((name, ty)) = column_line(line) {
                 table.columns.push((name, Some(ty)));
             }
+            return;
+        }
+        if let Some(name) = &self.pending_insert {
+            // A MariaDB-style INSERT with one tuple per line.
+            let t = line.trim_start();
+            if t.starts_with('(') {
+                let name = name.clone();
+                let rows = crate::sql_sample::parse_tuples(t, !self.postgres, self.sample);
+                let entry = self.samples.entry(name).or_default();
+                let room = self.sample.saturating_sub(entry.rows.len());
+                entry.rows.extend(rows.into_iter().take(room));
+                if t.trim_end().ends_with(';') {
+                    self.pending_insert = None;
+                }
+                return;
+            }
+            self.pending_insert = None;
+        }
+        if self.sample > 0
+            && line.get(..7).is_some_and(|p| {
+                p.eq_ignore_ascii_case("INSERT ") || p.eq_ignore_ascii_case("REPLACE")
+            })
+        {
+            // Long INSERT lines are sampled from their kept start.
+            self.sample_insert(line);
             return;
         }
         if self.long_line {
@@ -329,7 +407,7 @@ impl DdlScanner {
             }
         } else if upper.starts_with("COPY ") && line.ends_with("FROM stdin;") {
             self.in_copy = true;
-            self.copy_columns(&trimmed[5..]);
+            self.copy_target = self.copy_columns(&trimmed[5..]);
         } else if upper.starts_with("CREATE ")
             && trimmed.len() == line.len()
             && line.trim_end().ends_with('(')
@@ -371,19 +449,42 @@ impl DdlScanner {
     }
 
     /// `COPY name (a, b) FROM stdin;`: the columns, for a table whose DDL was not seen.
-    fn copy_columns(&mut self, rest: &str) {
-        let Some(open) = rest.find('(') else { return };
+    /// Returns the table's name.
+    fn copy_columns(&mut self, rest: &str) -> Option<String> {
+        let open = rest.find('(')?;
         let name = self.qualify(rest[..open].trim());
-        let Some(close) = rest.rfind(')') else { return };
-        if self.tables.iter().any(|t| t.name == name) {
-            return;
+        let close = rest.rfind(')')?;
+        let columns: Vec<String> = rest[open + 1..close].split(',').map(unquote).collect();
+        if self.sample > 0 {
+            self.samples.entry(name.clone()).or_default().columns = Some(columns.clone());
         }
-        let columns = rest[open + 1..close]
-            .split(',')
-            .map(|c| (unquote(c), None))
-            .collect();
-        self.tables.push(TableDdl { name, columns });
+        if !self.tables.iter().any(|t| t.name == name) {
+            self.tables.push(TableDdl {
+                name: name.clone(),
+                columns: columns.into_iter().map(|c| (c, None)).collect(),
+            });
+        }
+        Some(name)
     }
+}
+
+/// Net parentheses opened by a line, outside quotes.
+fn paren_delta(line: &str) -> i32 {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            },
+        }
+    }
+    depth
 }
 
 fn memchr_nl(b: &[u8]) -> Option<usize> {
@@ -404,14 +505,33 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
+/// The sampled values of column `index` (named `name`): by name when the statements had a
+/// column list, by position otherwise.
+fn column_samples(sampled: Option<&Sampled>, index: usize, name: &str) -> Value {
+    let Some(s) = sampled else {
+        return json!([]);
+    };
+    let at = match &s.columns {
+        Some(list) => list.iter().position(|c| c == name),
+        None => Some(index),
+    };
+    Value::Array(
+        s.rows
+            .iter()
+            .filter_map(|r| at.and_then(|i| r.get(i)).cloned())
+            .collect(),
+    )
+}
+
 /// Inspects an uncompressed SQL dump; `manifest` already holds the common fields.
 pub fn inspect_sql(
     format: Format,
     input: impl Read,
+    sample: usize,
     manifest: &mut Map<String, Value>,
 ) -> Result<(), InspectError> {
     let postgres = format == Format::Postgres;
-    let mut scanner = DdlScanner::new(postgres);
+    let mut scanner = DdlScanner::new(postgres).with_sample(sample);
     let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed)
         .map_err(|e| InspectError::BadInput(format!("internal: {e}")))?;
     let options = sql_dump::SqlOptions {
@@ -458,10 +578,18 @@ pub fn inspect_sql(
             None => (0, 0),
         };
         total_rows += rows;
+        let sampled = scanner.samples.get(&ddl.name);
         let columns: Vec<Value> = ddl
             .columns
             .iter()
-            .map(|(n, t)| json!({"name": n, "type": t}))
+            .enumerate()
+            .map(|(i, (n, t))| {
+                let mut c = json!({"name": n, "type": t});
+                if sample > 0 {
+                    c["samples"] = column_samples(sampled, i, n);
+                }
+                c
+            })
             .collect();
         tables.push(json!({
             "name": ddl.name,
@@ -473,12 +601,17 @@ pub fn inspect_sql(
     for (i, t) in summary.tables.iter().enumerate() {
         if !used[i] {
             total_rows += t.rows_in;
-            tables.push(json!({
+            let mut table = json!({
                 "name": t.table,
                 "rows": t.rows_in,
                 "data_bytes": t.bytes_in,
                 "columns": Value::Null,
-            }));
+            });
+            if sample > 0 {
+                let rows = scanner.samples.get(&t.table).map(|s| s.rows.clone());
+                table["sample_rows"] = json!(rows.unwrap_or_default());
+            }
+            tables.push(table);
         }
     }
     manifest.insert("dialect".into(), json!(format.name()));
@@ -582,7 +715,7 @@ mod tests {
                     CREATE TABLE `empty` (\n  `x` int\n);\n\
                     INSERT INTO `users` VALUES (1,'a@b.c'),(2,NULL);\nINSERT INTO `users` VALUES (3,'d');\n";
         let mut m = Map::new();
-        inspect_sql(Format::MySql, dump.as_bytes(), &mut m).unwrap();
+        inspect_sql(Format::MySql, dump.as_bytes(), 0, &mut m).unwrap();
         assert_eq!(m["rows"], 3);
         assert_eq!(m["table_count"], 2);
         let users = &m["tables"][0];
@@ -594,9 +727,57 @@ mod tests {
     }
 
     #[test]
+    fn samples_by_position_and_by_column_list() {
+        let dump = "-- MySQL dump 10.13\nCREATE TABLE `users` (\n  `id` int NOT NULL,\n  `email` varchar(80)\n);\n\
+                    INSERT INTO `users` VALUES (1,'a@b.c'),(2,NULL);\nINSERT INTO `users` VALUES (3,'d');\n\
+                    CREATE TABLE `t` (\n  `a` int,\n  `b` text\n);\nINSERT INTO `t` (`b`, `a`) VALUES ('x',1);\n";
+        let mut m = Map::new();
+        inspect_sql(Format::MySql, dump.as_bytes(), 2, &mut m).unwrap();
+        let users = &m["tables"][0]["columns"];
+        assert_eq!(users[0]["samples"], json!(["1", "2"]));
+        assert_eq!(users[1]["samples"], json!(["a@b.c", null]));
+        let t = &m["tables"][1]["columns"];
+        assert_eq!(t[0]["samples"], json!(["1"]));
+        assert_eq!(t[1]["samples"], json!(["x"]));
+
+        let pg = "--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.p (\n    id integer,\n    note text\n);\n\
+                  COPY public.p (note, id) FROM stdin;\nhello\t1\n\\N\t2\nthird\t3\n\\.\n";
+        let mut m = Map::new();
+        inspect_sql(Format::Postgres, pg.as_bytes(), 2, &mut m).unwrap();
+        let p = &m["tables"][0];
+        assert_eq!(p["rows"], 3);
+        assert_eq!(p["columns"][0]["samples"], json!(["1", "2"]));
+        assert_eq!(p["columns"][1]["samples"], json!(["hello", null]));
+    }
+
+    #[test]
+    fn multi_line_generated_columns_and_one_tuple_per_line() {
+        let pg = scan(
+            true,
+            "CREATE TABLE public.customer (\n    activebool boolean DEFAULT true NOT NULL,\n    \
+             active smallint GENERATED ALWAYS AS (\nCASE\n    WHEN (activebool IS TRUE) THEN 1\n    ELSE 0\nEND) STORED,\n    \
+             note text CHECK (note <> ')')\n);\n",
+        );
+        let cols: Vec<&str> = pg.tables[0]
+            .columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(cols, ["activebool", "active", "note"]);
+        assert_eq!(pg.tables[0].columns[1].1.as_deref(), Some("smallint"));
+
+        let mut s = DdlScanner::new(false).with_sample(3);
+        s.feed(b"INSERT INTO `actor` VALUES\n(1,'PENELOPE'),\n(2,'NICK'),\n(3,'ED'),\n(4,'JENNIFER');\nINSERT INTO `other` VALUES (9);\n");
+        s.finish();
+        assert_eq!(s.samples["actor"].rows.len(), 3);
+        assert_eq!(s.samples["actor"].rows[1], vec![json!("2"), json!("NICK")]);
+        assert_eq!(s.samples["other"].rows, vec![vec![json!("9")]]);
+    }
+
+    #[test]
     fn broken_sql_is_an_error() {
         let dump = "-- MySQL dump 10.13\nINSERT INTO `users` VALUES (1,'unterminated";
         let mut m = Map::new();
-        assert!(inspect_sql(Format::MySql, dump.as_bytes(), &mut m).is_err());
+        assert!(inspect_sql(Format::MySql, dump.as_bytes(), 0, &mut m).is_err());
     }
 }

@@ -14,6 +14,7 @@ mod pgzip;
 mod preview_config;
 mod run;
 mod shell;
+mod sql_sample;
 mod summary;
 
 use clap::Parser;

@@ -314,6 +314,32 @@ fn real_sql_dumps() {
                 t["name"]
             );
         }
+        assert!(
+            !m.to_string().contains("PENELOPE"),
+            "{file}: a value without --sample"
+        );
+        let out = bin()
+            .args(["inspect", "--sample", "2"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let sampled: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let actor = sampled["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == table)
+            .unwrap();
+        assert_eq!(
+            actor["columns"][1]["samples"],
+            serde_json::json!(["PENELOPE", "NICK"]),
+            "{file}"
+        );
+        assert_eq!(
+            actor["columns"][0]["samples"],
+            serde_json::json!(["1", "2"])
+        );
         let total: u64 = m["tables"]
             .as_array()
             .unwrap()
