@@ -774,6 +774,41 @@ mod tests {
         assert_eq!(s.samples["other"].rows, vec![vec![json!("9")]]);
     }
 
+    /// Cut and mutated dumps never panic the scanner (whatever it makes of them).
+    #[test]
+    fn scanner_survives_garbage() {
+        let seed = "-- Host: h    Database: é\nUSE `é`;\nCREATE TABLE `t` (\n  `a` int(11) DEFAULT 'x)',\n  `é` enum('(','\\'') NOT NULL,\n  KEY `k` (`a`)\n) ENGINE=InnoDB;\n\
+                    INSERT INTO `t` VALUES\n(1,'a'),\n(2,'b');\nCOPY public.t (a, \"b c\") FROM stdin;\n1\t\\N\n\\.\n\\connect - é\nCREATE SCHEMA \"é\";\n";
+        let alphabet = "`\"'(),;\n\\ Cé".as_bytes();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let bytes = seed.as_bytes();
+        for postgres in [false, true] {
+            for cut in 0..=bytes.len() {
+                let mut s = DdlScanner::new(postgres).with_sample(2);
+                s.feed(&bytes[..cut]);
+                s.finish();
+            }
+            for _ in 0..400 {
+                let mut b = bytes.to_vec();
+                for _ in 0..4 {
+                    let i = (next() % b.len() as u64) as usize;
+                    b[i] = alphabet[(next() % alphabet.len() as u64) as usize];
+                }
+                let mut s = DdlScanner::new(postgres).with_sample(2);
+                for chunk in b.chunks(5) {
+                    s.feed(chunk);
+                }
+                s.finish();
+            }
+        }
+    }
+
     #[test]
     fn broken_sql_is_an_error() {
         let dump = "-- MySQL dump 10.13\nINSERT INTO `users` VALUES (1,'unterminated";

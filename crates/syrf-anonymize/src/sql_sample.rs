@@ -205,12 +205,11 @@ pub fn parse_insert(line: &str, mysql: bool, max: usize) -> Option<Insert> {
             list.split(',')
                 .map(|n| {
                     let n = n.trim();
-                    let q = n.starts_with('`') || n.starts_with('"');
-                    if q && n.len() >= 2 {
-                        n[1..n.len() - 1].to_owned()
-                    } else {
-                        n.to_owned()
-                    }
+                    ['`', '"']
+                        .iter()
+                        .find_map(|q| n.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)))
+                        .unwrap_or(n)
+                        .to_owned()
                 })
                 .collect(),
         );
@@ -392,6 +391,45 @@ mod tests {
             parse_tuples("(1,'PENELOPE'),", true, 5),
             vec![vec![json!("1"), json!("PENELOPE")]]
         );
+    }
+
+    /// Arbitrary bytes and cut or mutated statements never panic.
+    #[test]
+    fn no_panic_on_garbage() {
+        let seeds = [
+            "INSERT INTO `t` (`a`, `é`) VALUES (1,'x\\'y',_binary 'z',E'\\n',NULL,f((1),')')),(2",
+            "INSERT INTO \"s\".\"t\" VALUES ('é''', 0x00, -1)",
+            "REPLACE INTO t VALUES ((((",
+            "INSERT INTO `é",
+        ];
+        let alphabet = "`\"'(),\\ NeéL;".as_bytes();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for seed in seeds {
+            let bytes = seed.as_bytes();
+            for cut in 0..=bytes.len() {
+                let text = String::from_utf8_lossy(&bytes[..cut]);
+                let _ = parse_insert(&text, true, 3);
+                let _ = parse_insert(&text, false, 3);
+                let _ = parse_tuples(&text, true, 3);
+                let _ = copy_row(&text);
+            }
+            for _ in 0..500 {
+                let mut b = bytes.to_vec();
+                for _ in 0..3 {
+                    let i = (next() % b.len() as u64) as usize;
+                    b[i] = alphabet[(next() % alphabet.len() as u64) as usize];
+                }
+                let text = String::from_utf8_lossy(&b);
+                let _ = parse_insert(&text, true, 3);
+                let _ = parse_tuples(&text, false, 3);
+            }
+        }
     }
 
     #[test]
