@@ -58,6 +58,9 @@ pub enum InspectError {
     /// The manifest could not be written.
     #[error("{0}")]
     Output(String),
+    /// The input could not be opened (as a run: exit 2).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Counts of one field path.
@@ -373,7 +376,12 @@ pub fn inspect_archive(
 pub fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
     let read_err =
         |e: std::io::Error| InspectError::BadInput(format!("reading {}: {e}", args.dump.display()));
-    let raw = input::open(&args.dump).map_err(read_err)?;
+    let raw = input::open(&args.dump).map_err(|e| {
+        InspectError::Usage(format!(
+            "cannot open the input {}: {e}",
+            args.dump.display()
+        ))
+    })?;
     let compressed_count = Arc::new(AtomicU64::new(0));
     let peeked = input::peek(Box::new(CountingReader::new(raw, compressed_count.clone())))
         .map_err(read_err)?;
@@ -445,6 +453,7 @@ pub fn main(args: &InspectArgs) -> i32 {
             match e {
                 InspectError::BadInput(_) => exit::BAD_INPUT,
                 InspectError::Output(_) => exit::FAILURE,
+                InspectError::Usage(_) => exit::USAGE,
             }
         }
     }

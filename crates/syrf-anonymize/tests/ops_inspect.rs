@@ -189,6 +189,16 @@ fn output_is_written_atomically_and_not_on_failure() {
 }
 
 #[test]
+fn missing_input_is_a_usage_error() {
+    let out = bin()
+        .args(["inspect", "/nonexistent/dump.gz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the input"));
+}
+
+#[test]
 fn not_a_dump_is_refused() {
     let (code, m, err) = inspect(&["-"], b"hello, this is not a dump\n");
     assert_eq!(code, 3);
