@@ -34,7 +34,7 @@ fn the_briefs_file_parses() {
     );
     assert_eq!(
         rules.exclusions,
-        ["asFileListing", "pmAuditLog", "system.sessions"]
+        ["asFileListing", "pmAuditLog"]
     );
     assert_eq!(
         rules.size_limits,
