@@ -169,7 +169,7 @@ impl<W: Write> Write for ParallelGzip<W> {
 mod tests {
     use super::*;
     use std::io::Read;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);

@@ -78,7 +78,8 @@ fn draw_bar(target: ProgressDrawTarget, read: &AtomicU64, total: Option<u64>, st
     bar.finish_and_clear();
 }
 
-/// A plain line every few seconds, for a forced display on a pipe or a log.
+/// A plain line every few seconds, and a last one at the end, for a forced display on a pipe
+/// or a log.
 fn draw_lines(read: &AtomicU64, total: Option<u64>, stop: &AtomicBool) {
     let started = std::time::Instant::now();
     let mut last_line = started;
@@ -90,6 +91,7 @@ fn draw_lines(read: &AtomicU64, total: Option<u64>, stop: &AtomicBool) {
         last_line = std::time::Instant::now();
         eprintln!("{}", line(read.load(Relaxed), total, started.elapsed()));
     }
+    eprintln!("{}", line(read.load(Relaxed), total, started.elapsed()));
 }
 
 /// `syrf-anonymize: progress: 120.0 MB read, 85.3 MB/s, 40% , ETA 3 s`.
