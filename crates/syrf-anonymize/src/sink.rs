@@ -94,25 +94,28 @@ impl<W: Write> Sink<W> {
     }
 }
 
-/// The end of a failed SQL output. It first leaves whatever the cut output may be inside of:
-/// for PostgreSQL, a `\.` line ends a COPY data block (outside one, psql rejects it as an
-/// invalid command, which fails the restore just as well); for MySQL, `DELIMITER ;` leaves a
-/// routine's delimiter. Inside an unterminated string literal, the rest of the input (this
-/// text) stays in the literal and both clients send the incomplete statement at end of input,
-/// which the server rejects.
+/// The end of a failed SQL output: a comment saying why, and a statement both clients reject.
+///
+/// It must fail whatever the cut output is inside of. Inside an unterminated string literal,
+/// this text stays in the literal and both clients send the incomplete statement at end of
+/// input, which the server rejects. MySQL: `DELIMITER ;` first leaves a routine's delimiter.
+/// PostgreSQL: outside a COPY data block the first `SELECT` fails; inside one, the lines are
+/// data (rejected by the COPY, or at worst loaded), the `\.` line ends the block, and the second
+/// `SELECT` fails.
 pub(crate) fn failure_statement(format: Format, why: &str) -> String {
     let why: String = why
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let lead = match format {
-        Format::Postgres => "\n\\.\n",
-        _ => "\nDELIMITER ;\n",
+    const SELECT: &str = "SELECT syrf_anonymize_run_failed_do_not_restore;\n";
+    let (lead, tail) = match format {
+        Format::Postgres => ("\n", format!("\\.\n{SELECT}")),
+        _ => ("\nDELIMITER ;\n", String::new()),
     };
     format!(
         "{lead}-- syrf-anonymize: this run FAILED and its output must not be restored: {why}\n\
          -- The statement below makes `mysql` and `psql -v ON_ERROR_STOP=1` stop with an error.\n\
-         SELECT syrf_anonymize_run_failed_do_not_restore;\n"
+         {SELECT}{tail}"
     )
 }
 

@@ -468,7 +468,8 @@ fn failed_sql_on_stdout_ends_with_a_failing_statement() {
         assert_eq!(out.status.code(), Some(4), "{fixture}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.ends_with("SELECT syrf_anonymize_run_failed_do_not_restore;\n"),
+            text.ends_with("SELECT syrf_anonymize_run_failed_do_not_restore;\n")
+                && text.contains("\nSELECT syrf_anonymize_run_failed_do_not_restore;\n"),
             "{fixture}: {}",
             &text[text.len().saturating_sub(300)..]
         );
