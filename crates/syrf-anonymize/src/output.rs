@@ -26,7 +26,7 @@ enum Kind {
     Replace {
         temp: NamedTempFile,
         target: PathBuf,
-        existing: Option<fs::Metadata>,
+        existing: Option<Box<fs::Metadata>>,
     },
 }
 
@@ -79,7 +79,7 @@ impl Destination {
                     (Kind::Direct(file), terminal)
                 }
                 found => {
-                    let existing = found.ok();
+                    let existing = found.ok().map(Box::new);
                     let dir = match target.parent() {
                         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                         _ => PathBuf::from("."),
