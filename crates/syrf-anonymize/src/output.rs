@@ -180,10 +180,13 @@ impl Write for Destination {
             self.checked = true;
             if is_binary(&buf[..buf.len().min(4096)]) {
                 self.refused.store(true, Relaxed);
-                return Err(io::Error::other(
-                    "refusing to write binary output to a terminal",
-                ));
             }
+        }
+        if self.refused.load(Relaxed) {
+            // Every later write too (a buffer flushed on drop, say) is refused.
+            return Err(io::Error::other(
+                "refusing to write binary output to a terminal",
+            ));
         }
         self.file().write(buf)
     }

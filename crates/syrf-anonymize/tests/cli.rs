@@ -729,3 +729,44 @@ mod output_files {
         assert_eq!(mode, 0o640);
     }
 }
+
+/// Runs the binary with stdin, stdout and stderr on a pseudo-terminal (util-linux `script`).
+#[cfg(unix)]
+fn on_a_terminal(args: &[&str]) -> (Option<i32>, String) {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let line = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("SYRF_ANONYMIZE_KEY", KEY)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script`");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn terminals_get_no_silent_wait_and_no_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = empty_rules(dir.path());
+    let rules = rules.to_str().unwrap();
+    let (code, text) = on_a_terminal(&["--rules", rules]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("stdin is a terminal"), "{text}");
+
+    let sample = sample();
+    let (code, text) = on_a_terminal(&["--rules", rules, "--input", sample.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("refusing to write binary output"), "{text}");
+    assert!(
+        !text.contains("pmInvestigator"),
+        "no archive bytes reached the terminal"
+    );
+}

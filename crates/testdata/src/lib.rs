@@ -9,6 +9,8 @@
 //! When the variable is set explicitly and the directory is missing, the test fails instead:
 //! asking for data that is not there is a set-up error, not a skip.
 
+#![warn(missing_docs)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
