@@ -64,7 +64,7 @@ pub struct Options {
     pub format: Option<Format>,
     /// Output compression.
     pub compression: Compression,
-    /// gzip level 0-9 of a gzip output.
+    /// gzip level 0-9 of a gzip output (higher values mean 9).
     pub level: u32,
     /// Keep only these collections or tables (bare or qualified names), on top of the rules'
     /// own `collections:` list.
@@ -150,7 +150,8 @@ pub fn anonymize(
         } else {
             0
         };
-        let mut sink = Sink::new(output, output_gzip.then_some(options.level), hold);
+        let level = options.level.min(9);
+        let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
         let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
         let collections = match result {
