@@ -32,10 +32,7 @@ fn the_briefs_file_parses() {
         rules.tables[2].fields.is_empty(),
         "pmStudy has an empty fields:"
     );
-    assert_eq!(
-        rules.exclusions,
-        ["asFileListing", "pmAuditLog", "system.sessions"]
-    );
+    assert_eq!(rules.exclusions, ["asFileListing", "pmAuditLog"]);
     assert_eq!(
         rules.size_limits,
         [

@@ -39,7 +39,8 @@ fn assert_truncation_fails(name: &str, bytes: &[u8], cut: usize, opts: &RewriteO
 
 #[test]
 fn truncation_at_every_offset_of_small_real_archives() {
-    for (name, bytes) in real_archives() {
+    let Some(all) = real_archives() else { return };
+    for (name, bytes) in all {
         // Every offset of the small ones; for the 39 KB ones every 101st offset, plus every
         // offset of the header and prelude region and of the last blocks.
         let step = if bytes.len() < 5000 { 1 } else { 101 };
@@ -89,7 +90,9 @@ fn eof_crc_offsets(bytes: &[u8]) -> Vec<(usize, String)> {
 
 #[test]
 fn flipped_crc_is_an_error_naming_the_namespace() {
+    // Without the real archives (skipped loudly), the generated sample is still checked.
     for (name, bytes) in real_archives()
+        .unwrap_or_default()
         .into_iter()
         .chain([("sample".to_owned(), sample())])
     {
@@ -149,7 +152,8 @@ fn lying_lengths_are_errors() {
 
 #[test]
 fn structural_errors_mongorestore_rejects() {
-    let bytes = real_archives()
+    let Some(all) = real_archives() else { return };
+    let bytes = all
         .into_iter()
         .find(|(n, _)| n == "mongo-tools_test.bar.archive")
         .unwrap()
@@ -196,7 +200,7 @@ proptest! {
 
     #[test]
     fn random_bit_flips_never_panic(flips in proptest::collection::vec((0usize..1_000_000, 0u8..8), 1..4), cut in proptest::option::of(0usize..1_000_000)) {
-        let all = real_archives();
+        let Some(all) = real_archives() else { return Ok(()) };
         let (_, bytes) = &all[flips[0].0 % all.len()];
         let mut bad = bytes.clone();
         for (at, bit) in &flips {

@@ -1,4 +1,4 @@
-//! The real mongodump archives in /work/shared/testdata/mongo: round trips and rules.
+//! The real mongodump archives in `$SYRF_TESTDATA_DIR/mongo`: round trips and rules.
 
 mod common;
 
@@ -7,7 +7,8 @@ use mongo_archive::{verify, NamespaceAction, OplogMode, RewriteOptions};
 
 #[test]
 fn no_rules_round_trip_is_byte_identical_and_verifies() {
-    for (name, bytes) in real_archives() {
+    let Some(all) = real_archives() else { return };
+    for (name, bytes) in all {
         let (out, r) = run(&bytes, &empty(), &keep_all());
         let summary = r.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(out, bytes, "{name}: output differs from input");
@@ -22,7 +23,7 @@ fn no_rules_round_trip_is_byte_identical_and_verifies() {
 
 #[test]
 fn real_archive_contents_are_as_documented() {
-    let all = real_archives();
+    let Some(all) = real_archives() else { return };
     let get = |n: &str| &all.iter().find(|(f, _)| f == n).unwrap().1;
     let oplog = verify::verify(get("mongo-tools_dump-w-oplog.archive")).unwrap();
     assert_eq!(oplog.namespace("test.foo").unwrap().docs, 25);
@@ -43,7 +44,7 @@ fn real_archive_contents_are_as_documented() {
 
 #[test]
 fn oplog_inserts_get_the_collections_rules() {
-    let all = real_archives();
+    let Some(all) = real_archives() else { return };
     let input = &all
         .iter()
         .find(|(f, _)| f == "mongo-tools_dump-w-oplog.archive")

@@ -1,25 +1,31 @@
-//! `syrf-anonymize inspect DUMP`: a JSON manifest of a dump (any of the three formats, gzip or
-//! not), for the `manifest.json` that a snapshot pipeline writes beside `dump.gz`.
+//! A JSON manifest of a dump (any of the three formats, gzip or not): what
+//! `syrf-anonymize inspect DUMP` prints, for the `manifest.json` that a snapshot pipeline
+//! writes beside `dump.gz`.
 //!
 //! The archive part reads with mongo-archive's validating reader (so a manifest is only
-//! written for an archive mongorestore would accept) and walks every document's fields with
-//! the `bson` crate; the SQL part is in [`crate::inspect_sql`]. Values from the data appear
-//! only with `--sample N`.
+//! produced for an archive mongorestore would accept) and walks every document's fields with
+//! the `bson` crate; the SQL part reads the dump with sql-dump (row counts) and the DDL lines
+//! (columns and types). Values from the data appear only with [`InspectOptions::sample`].
+//!
+//! ```no_run
+//! let dump = std::fs::File::open("dump.gz")?;
+//! let manifest = syrf_anonymize::inspect::manifest(dump, &Default::default())?;
+//! println!("{}", serde_json::to_string_pretty(&manifest)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bson::raw::{RawBsonRef, RawDocument};
-use clap::Args;
 use mongo_archive::reader::{ArchiveReader, Item};
 use mongo_archive::CollectionKind;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{exit, FormatArg};
+use crate::error::exit;
 use crate::formats::{self, Format};
 use crate::input::{self, CountingReader};
 
@@ -30,23 +36,16 @@ const MAX_PATHS: usize = 10_000;
 /// Characters kept of one sampled value.
 const MAX_SAMPLE_CHARS: usize = 200;
 
-/// Arguments of `inspect`.
-#[derive(Debug, Args)]
-pub struct InspectArgs {
-    /// The dump (mongodump archive, MySQL/MariaDB or PostgreSQL SQL; gzip or not), `-` for stdin.
-    #[arg(value_name = "DUMP")]
-    pub dump: PathBuf,
-    /// Input format; detected from the first bytes by default.
-    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
-    pub format: FormatArg,
-    /// Also show the first N values of every field or column. Off by default: without it the
+/// How to inspect; `InspectOptions::default()` detects the format and samples nothing.
+#[derive(Debug, Clone, Default)]
+pub struct InspectOptions {
+    /// Forces the input format instead of detecting it from the first bytes.
+    pub format: Option<Format>,
+    /// Also record the first `sample` values of every field or column. 0 (the default): the
     /// manifest holds names, types and counts only, never a value from the data.
-    #[arg(long, value_name = "N", default_value_t = 0)]
     pub sample: usize,
-    /// Write the manifest to FILE (a temporary name renamed into place on success) instead of
-    /// stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// The input file's modification time, recorded as `input_modified` (`null` when `None`).
+    pub input_modified: Option<SystemTime>,
 }
 
 /// Why inspecting failed.
@@ -63,6 +62,17 @@ pub enum InspectError {
     Usage(String),
 }
 
+impl InspectError {
+    /// The process exit code for this error, as for a run: 3 bad input, 1 output, 2 usage.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            InspectError::BadInput(_) => exit::BAD_INPUT,
+            InspectError::Output(_) => exit::FAILURE,
+            InspectError::Usage(_) => exit::USAGE,
+        }
+    }
+}
+
 /// Counts of one field path.
 #[derive(Debug, Default)]
 pub struct FieldStats {
@@ -77,7 +87,7 @@ pub struct FieldStats {
 pub struct Inventory {
     /// Path (dotted, array elements at the array's path) to its counts.
     pub fields: BTreeMap<String, FieldStats>,
-    /// True when more than [`MAX_PATHS`] distinct paths were seen.
+    /// True when more than 10,000 distinct paths (the limit per collection) were seen.
     pub truncated: bool,
     sample: usize,
 }
@@ -231,7 +241,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// What every manifest starts with.
-fn common(format: Format, gzip: bool, path: &Path) -> Map<String, Value> {
+fn common(format: Format, gzip: bool, modified: Option<SystemTime>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("manifest_version".into(), json!(MANIFEST_VERSION));
     m.insert("format".into(), json!(format.name()));
@@ -240,11 +250,7 @@ fn common(format: Format, gzip: bool, path: &Path) -> Map<String, Value> {
         json!(if gzip { "gzip" } else { "none" }),
     );
     m.insert("timestamp".into(), json!(rfc3339(SystemTime::now())));
-    let modified = (path != Path::new("-"))
-        .then(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
-        .flatten()
-        .map(rfc3339);
-    m.insert("input_modified".into(), json!(modified));
+    m.insert("input_modified".into(), json!(modified.map(rfc3339)));
     m
 }
 
@@ -372,91 +378,54 @@ pub fn inspect_archive(
     Ok(())
 }
 
-/// Builds the manifest of the dump at `args.dump`.
-pub fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
-    let read_err =
-        |e: std::io::Error| InspectError::BadInput(format!("reading {}: {e}", args.dump.display()));
-    let raw = input::open(&args.dump).map_err(|e| {
-        InspectError::Usage(format!(
-            "cannot open the input {}: {e}",
-            args.dump.display()
-        ))
-    })?;
-    let compressed_count = Arc::new(AtomicU64::new(0));
-    let peeked = input::peek(Box::new(CountingReader::new(raw, compressed_count.clone())))
+/// Builds the manifest of the dump read from `input` (gzip, one or more members, is detected
+/// by its magic bytes and decompressed on a thread of its own). Errors are
+/// [`InspectError::BadInput`] and name the byte offset and collection or table, never a value.
+pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Value, InspectError> {
+    let read_err = |e: std::io::Error| InspectError::BadInput(format!("reading the input: {e}"));
+    std::thread::scope(|scope| {
+        let compressed_count = Arc::new(AtomicU64::new(0));
+        let peeked = input::peek(Box::new(CountingReader::new(
+            input,
+            compressed_count.clone(),
+        )))
         .map_err(read_err)?;
-    let gzip = input::is_gzip(&peeked.head);
-    let plain_count = Arc::new(AtomicU64::new(0));
-    let (head, stream): (Vec<u8>, Box<dyn Read + Send>) = if gzip {
-        let unzipped = input::peek(input::gunzip_on_thread(peeked.reader)).map_err(read_err)?;
-        (unzipped.head, Box::new(unzipped.reader))
-    } else {
-        (peeked.head, Box::new(peeked.reader))
-    };
-    let stream = CountingReader::new(stream, plain_count.clone());
-    let format = match args.format {
-        FormatArg::Mongo => Format::Mongo,
-        FormatArg::Mysql => Format::MySql,
-        FormatArg::Postgres => Format::Postgres,
-        FormatArg::Auto => formats::detect(&head).ok_or_else(|| {
-            InspectError::BadInput(
-                "cannot tell the format: not a mongodump archive, nor a MySQL/MariaDB or \
-                 PostgreSQL dump (use --format)"
-                    .to_owned(),
-            )
-        })?,
-    };
-    let mut m = common(format, gzip, &args.dump);
-    match format {
-        Format::Mongo => inspect_archive(stream, args.sample, &mut m)?,
-        Format::MySql | Format::Postgres => {
-            crate::inspect_sql::inspect_sql(format, stream, args.sample, &mut m)?;
-        }
-    }
-    m.insert("size_bytes".into(), json!(compressed_count.load(Relaxed)));
-    m.insert(
-        "uncompressed_bytes".into(),
-        json!(plain_count.load(Relaxed)),
-    );
-    Ok(Value::Object(m))
-}
-
-/// Writes the manifest to stdout or, atomically, to `path`.
-fn write(manifest: &Value, path: Option<&Path>) -> Result<(), InspectError> {
-    let mut text = serde_json::to_string_pretty(manifest)
-        .map_err(|e| InspectError::Output(format!("manifest: {e}")))?;
-    text.push('\n');
-    match path {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| InspectError::Output(format!("writing the manifest: {e}")))
-        }
-        Some(path) => {
-            let fail = |e: std::io::Error| {
-                InspectError::Output(format!("writing {}: {e}", path.display()))
-            };
-            let mut out = crate::output::Output::create(path, None).map_err(fail)?;
-            out.write_all(text.as_bytes()).map_err(fail)?;
-            out.commit().map_err(fail)
-        }
-    }
-}
-
-/// Runs the subcommand; returns the exit code.
-pub fn main(args: &InspectArgs) -> i32 {
-    match manifest(args).and_then(|m| write(&m, args.output.as_deref())) {
-        Ok(()) => exit::SUCCESS,
-        Err(e) => {
-            eprintln!("syrf-anonymize: inspect: {e}");
-            match e {
-                InspectError::BadInput(_) => exit::BAD_INPUT,
-                InspectError::Output(_) => exit::FAILURE,
-                InspectError::Usage(_) => exit::USAGE,
+        let gzip = input::is_gzip(&peeked.head);
+        let plain_count = Arc::new(AtomicU64::new(0));
+        let (head, stream): (Vec<u8>, input::Input<'_>) = if gzip {
+            let unzipped = input::gunzip_on_thread(scope, peeked.reader).map_err(|e| {
+                InspectError::Output(format!("cannot start the gunzip thread: {e}"))
+            })?;
+            let unzipped = input::peek(unzipped).map_err(read_err)?;
+            (unzipped.head, Box::new(unzipped.reader))
+        } else {
+            (peeked.head, Box::new(peeked.reader))
+        };
+        let stream = CountingReader::new(stream, plain_count.clone());
+        let format = match options.format {
+            Some(f) => f,
+            None => formats::detect(&head).ok_or_else(|| {
+                InspectError::BadInput(
+                    "cannot tell the format: not a mongodump archive, nor a MySQL/MariaDB or \
+                     PostgreSQL dump (use --format)"
+                        .to_owned(),
+                )
+            })?,
+        };
+        let mut m = common(format, gzip, options.input_modified);
+        match format {
+            Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
+            Format::MySql | Format::Postgres => {
+                crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)?;
             }
         }
-    }
+        m.insert("size_bytes".into(), json!(compressed_count.load(Relaxed)));
+        m.insert(
+            "uncompressed_bytes".into(),
+            json!(plain_count.load(Relaxed)),
+        );
+        Ok(Value::Object(m))
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `syrf-anonymize preview-config`: the `#preview-config` block of a pull-request description.
+//! The `#preview-config` block of a pull-request description, as `syrf-anonymize
+//! preview-config` reads it.
 //!
 //! A PR description may hold one fenced YAML block whose first non-blank line starts with
 //! `#preview-config`:
@@ -18,24 +19,7 @@
 //! slip through) and printed as `key=value` lines for `$GITHUB_OUTPUT`, or as JSON. Errors name
 //! the line of the PR description.
 
-use std::io::Read;
-use std::path::PathBuf;
-
-use clap::Args;
 use serde_yaml_ng::Value;
-
-use crate::cli::exit;
-
-/// Arguments of `preview-config`.
-#[derive(Debug, Args)]
-pub struct PreviewConfigArgs {
-    /// The PR description, `-` for stdin.
-    #[arg(long, short = 'i', value_name = "PATH", default_value = "-")]
-    pub input: PathBuf,
-    /// Print one JSON object instead of `key=value` lines.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Where a preview environment's database comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,34 +417,6 @@ pub fn to_json(config: &PreviewConfig) -> serde_json::Value {
         "collections": config.collections,
         "block_line": config.line,
     })
-}
-
-/// Runs the subcommand; returns the exit code.
-pub fn main(args: &PreviewConfigArgs) -> i32 {
-    let mut text = Vec::new();
-    let read = crate::input::open(&args.input).and_then(|mut r| r.read_to_end(&mut text));
-    if let Err(e) = read {
-        eprintln!(
-            "syrf-anonymize: preview-config: reading {}: {e}",
-            args.input.display()
-        );
-        return exit::FAILURE;
-    }
-    let text = String::from_utf8_lossy(&text);
-    match parse(&text) {
-        Ok(config) => {
-            if args.json {
-                println!("{}", to_json(&config));
-            } else {
-                print!("{}", to_github_output(&config));
-            }
-            exit::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("syrf-anonymize: {e}");
-            exit::USAGE
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! step) on the test binary, the tree it makes, and, as root, the sample anonymization run
 //! inside that tree with chroot as the image's non-root user.
 
-#[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -86,7 +85,7 @@ fn rootfs_holds_what_the_image_needs() {
                 }
             }
         }
-        _ => eprintln!("SKIPPED (conformance): ldd unavailable or a static binary"),
+        _ => syrf_testdata::skip(env!("CARGO_PKG_NAME"), "ldd unavailable or a static binary"),
     }
 
     // The Dockerfile's runtime stage is this tree and nothing else, run as the non-root user.
@@ -105,7 +104,10 @@ fn sample_runs_inside_the_tree_as_the_non_root_user() {
         .into_iter()
         .find(|p| Path::new(p).exists());
     let Some(chroot) = chroot.filter(|_| is_root()) else {
-        eprintln!("SKIPPED (conformance): chroot into the image tree needs root and chroot");
+        syrf_testdata::skip(
+            env!("CARGO_PKG_NAME"),
+            "chroot into the image tree needs root and chroot",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

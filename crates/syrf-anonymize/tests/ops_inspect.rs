@@ -1,11 +1,10 @@
 //! `inspect` and `preview-config` through the binary: generated archives, the real archives and
 //! dumps of the shared test data, gzip, `--sample`, `--output`.
 
-#[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use mongo_archive::synth::{self, SynthConfig};
@@ -16,22 +15,10 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
 }
 
-/// `SYRF_TESTDATA_DIR`, or `<workspace root>/../shared/testdata`; `None` (with a loud line on
-/// stderr) when absent.
+/// The conformance data's `sub` directory (`SYRF_TESTDATA_DIR`, by default
+/// `<workspace root>/../shared/testdata`); `None` after the loud skip line when absent.
 fn testdata(sub: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("SYRF_TESTDATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
-    let dir = base.join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED (conformance): {} not found (set SYRF_TESTDATA_DIR)",
-            dir.display()
-        );
-        None
-    }
+    syrf_testdata::conformance_dir!(sub)
 }
 
 fn inspect(args: &[&str], stdin: &[u8]) -> (i32, Value, String) {
@@ -285,10 +272,11 @@ fn real_sql_dumps() {
     ];
     for (file, dialect, table, rows) in cases {
         let path = dir.join(file);
-        if !path.is_file() {
-            eprintln!("SKIPPED (conformance): {} not found", path.display());
-            continue;
-        }
+        assert!(
+            path.is_file(),
+            "{}: missing from the conformance data",
+            path.display()
+        );
         let out = bin().arg("inspect").arg(&path).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{file}");
         let m: Value = serde_json::from_slice(&out.stdout).unwrap();

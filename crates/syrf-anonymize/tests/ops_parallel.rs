@@ -2,7 +2,6 @@
 //! (`mongodump --collection C --archive | syrf-anonymize --collections C`) with the same rules
 //! and key gives, restored together, exactly the documents of one single-stream run.
 
-#[allow(dead_code)] // each test file uses a part of the shared helpers
 mod common;
 
 use std::collections::BTreeMap;
