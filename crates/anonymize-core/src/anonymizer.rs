@@ -283,6 +283,22 @@ impl Anonymizer {
         }
     }
 
+    /// Counts a value a rule covered that a format replaced by null without calling
+    /// [`apply`](Self::apply), because its type cannot hold what the rule expects (e.g. a
+    /// scalar where the rule's path goes into a sub-document): seen, changed, failed closed.
+    pub fn record_failed_closed(&self, rule: RuleId) {
+        let compiled = &self.rules[rule.index()];
+        compiled.seen.fetch_add(1, Relaxed);
+        compiled.changed.fetch_add(1, Relaxed);
+        compiled.failed_closed.fetch_add(1, Relaxed);
+    }
+
+    /// The field path of a rule as written in the rules file (for error messages that must
+    /// not name fields taken from the data).
+    pub fn rule_path(&self, rule: RuleId) -> &str {
+        &self.rules[rule.index()].path
+    }
+
     /// True when transforms are keyed.
     pub fn is_keyed(&self) -> bool {
         self.digester.is_keyed()

@@ -46,6 +46,19 @@ pub enum ErrorKind {
     /// A prelude entry lacks `db`/`collection` or repeats one.
     #[error("bad prelude entry: {0}")]
     BadPrelude(&'static str),
+    /// A prelude entry's `metadata` is not the JSON object mongorestore parses.
+    #[error(
+        "the collection metadata in the prelude is not valid JSON: {detail} at character {at}"
+    )]
+    BadMetadata {
+        /// Byte position in the metadata string.
+        at: usize,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// A database or collection name mongorestore refuses.
+    #[error("illegal name in the prelude: {0}")]
+    BadName(&'static str),
     /// A namespace header is not exactly `{db, collection, EOF, CRC}`.
     #[error("bad namespace header: {0}")]
     BadNamespaceHeader(&'static str),

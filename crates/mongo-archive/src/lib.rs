@@ -32,6 +32,7 @@
 
 mod crc;
 mod error;
+mod json;
 mod oplog;
 mod raw;
 pub mod reader;

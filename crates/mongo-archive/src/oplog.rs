@@ -10,11 +10,17 @@
 //! | `op: "u"`, `$unset` | kept (removing data leaks nothing) |
 //! | `op: "u"`, `$v: 2` `diff` | `u`/`i` values rewritten, `s<field>` sub-diffs followed; a sub-diff inside a covered field is an error |
 //! | `op: "u"`, any other operator touching a covered field | error |
-//! | `op: "c"`, `applyOps` touching an excluded or covered collection | error |
+//! | `op: "u"`, `o2` (the document key: `_id`, shard key) | rewritten like a document, so it matches the rewritten documents |
+//! | `op: "d"`, `o` (the document key) | rewritten like a document |
+//! | `op: "n"` (no-op: pre/post images, messages) on a covered, excluded or unselected collection | entry dropped (mongorestore ignores no-ops) |
+//! | `op: "n"` without a namespace | kept when it is a server message (`o: {msg: "..."}` only), else dropped while any rule or exclusion is in force |
+//! | `op: "c"`, `applyOps` (nested ones followed) touching an excluded or covered collection | error |
 //! | `op: "c"` naming an excluded collection (`create`, `drop`, `renameCollection`, ...) | entry dropped |
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
 //!
-//! `size_limits` do not apply to oplog entries (the oplog replays changes made during the dump).
+//! A scalar where a rule's path expects a sub-document is nulled and counted as failed closed,
+//! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
+//! made during the dump).
 
 use std::collections::HashMap;
 
@@ -22,7 +28,7 @@ use anonymize_core::{Anonymizer, RowContext};
 
 use crate::raw::{self, ty, Elem, Elems};
 use crate::rewrite::{decide, Decision, RewriteOptions};
-use crate::walk::{Nodes, PatchError, Patcher};
+use crate::walk::{Nodes, PatchError, Patcher, Place};
 use crate::CollectionKind;
 
 /// What to do with one oplog entry.
@@ -44,6 +50,52 @@ pub(crate) struct OplogRewriter<'a> {
     targets: HashMap<Vec<u8>, Target<'a>>,
     /// Documents already seen per `db.collection` (sequential ordinals continue after them).
     counts: HashMap<String, u64>,
+    /// Any field rule or exclusion in force: entries that cannot be attributed are dropped.
+    strict: bool,
+}
+
+/// Deepest `applyOps` nesting followed.
+const MAX_APPLY_OPS_DEPTH: u32 = 16;
+
+/// The first three fields an entry is routed by.
+struct Entry<'b> {
+    op: Option<&'b [u8]>,
+    ns: Option<&'b [u8]>,
+    o: Option<Elem<'b>>,
+    o2: Option<Elem<'b>>,
+}
+
+fn malformed(e: raw::RawError) -> String {
+    format!("malformed entry at byte {}: {}", e.at, e.detail)
+}
+
+fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, String> {
+    let mut entry = Entry {
+        op: None,
+        ns: None,
+        o: None,
+        o2: None,
+    };
+    for el in Elems::framed(buf, start, end).map_err(malformed)? {
+        let el = el.map_err(malformed)?;
+        match el.name {
+            b"op" if el.ty == ty::STRING => entry.op = Some(&buf[el.value + 4..el.end - 1]),
+            b"ns" if el.ty == ty::STRING => entry.ns = Some(&buf[el.value + 4..el.end - 1]),
+            b"o" if el.ty == ty::DOCUMENT => entry.o = Some(el),
+            b"o2" if el.ty == ty::DOCUMENT => entry.o2 = Some(el),
+            _ => {}
+        }
+    }
+    Ok(entry)
+}
+
+/// An entry's `op` for messages (it comes from the data).
+fn op_name(op: &[u8]) -> String {
+    if !op.is_empty() && op.len() <= 2 && op.iter().all(u8::is_ascii_alphabetic) {
+        format!("`{}`", String::from_utf8_lossy(op))
+    } else {
+        "(unknown)".to_owned()
+    }
 }
 
 impl<'a> OplogRewriter<'a> {
@@ -57,6 +109,7 @@ impl<'a> OplogRewriter<'a> {
             options,
             targets: HashMap::new(),
             counts,
+            strict: !anon.report().rules.is_empty() || anon.may_exclude(),
         }
     }
 
@@ -91,27 +144,15 @@ impl<'a> OplogRewriter<'a> {
         entry: &[u8],
         patcher: &mut Patcher,
     ) -> Result<Outcome, String> {
-        let malformed =
-            |e: raw::RawError| format!("malformed entry at byte {}: {}", e.at, e.detail);
-        let (mut op, mut ns, mut o): (Option<&[u8]>, Option<&[u8]>, Option<Elem<'_>>) =
-            (None, None, None);
-        for el in Elems::framed(entry, 0, entry.len()).map_err(malformed)? {
-            let el = el.map_err(malformed)?;
-            match el.name {
-                b"op" if el.ty == ty::STRING => op = Some(&entry[el.value + 4..el.end - 1]),
-                b"ns" if el.ty == ty::STRING => ns = Some(&entry[el.value + 4..el.end - 1]),
-                b"o" if el.ty == ty::DOCUMENT => o = Some(el),
-                _ => {}
-            }
-        }
+        let Entry { op, ns, o, o2 } = parse_entry(entry, 0, entry.len())?;
         let (Some(op), Some(ns)) = (op, ns) else {
             return Ok(Outcome::Keep);
         };
         if op == b"n" {
-            return Ok(Outcome::Keep);
+            return self.noop(ns, o, o2, entry);
         }
         if op == b"c" {
-            return self.command(ns, o, entry);
+            return self.command(ns, o, entry, 0);
         }
         let ns_text = String::from_utf8_lossy(ns).into_owned();
         let anon = self.anon;
@@ -125,12 +166,13 @@ impl<'a> OplogRewriter<'a> {
         };
         let wrap = |e: PatchError| format!("entry for `{ns_text}`: {e}");
         match op {
-            b"d" => Ok(Outcome::Keep),
-            b"i" | b"u" => {
+            b"i" | b"u" | b"d" => {
                 let Some(o) = o else {
                     return Err(format!("entry for `{ns_text}` has no `o` document"));
                 };
-                target.ordinal += 1;
+                if op != b"d" {
+                    target.ordinal += 1;
+                }
                 let ctx = RowContext {
                     ordinal: target.ordinal,
                 };
@@ -138,12 +180,25 @@ impl<'a> OplogRewriter<'a> {
                 let mut s = patcher.session(anon, ctx);
                 let nodes = Nodes::one(root);
                 let operators = first_name(entry, &o).is_some_and(|n| n.first() == Some(&b'$'));
-                let delta = if op == b"u" && operators {
+                let mut delta = if op == b"u" && operators {
                     update_operators(&mut s, entry, &o, nodes).map_err(wrap)?
                 } else {
-                    s.walk_doc(entry, o.value, o.end, nodes, crate::walk::Place::Field)
+                    // An insert's or replacement's document; a delete's document key, whose
+                    // values must match the rewritten documents (`_id`, a shard key).
+                    let place = if op == b"d" {
+                        Place::NullOnRemove
+                    } else {
+                        Place::Field
+                    };
+                    s.walk_doc(entry, o.value, o.end, nodes, place)
                         .map_err(wrap)?
                 };
+                if let (b"u", Some(o2)) = (op, o2) {
+                    // The update's document key, rewritten like the documents it matches.
+                    delta += s
+                        .walk_doc(entry, o2.value, o2.end, nodes, Place::NullOnRemove)
+                        .map_err(wrap)?;
+                }
                 s.fix_len(entry, 0, delta).map_err(wrap)?;
                 match patcher.finish(entry).map_err(wrap)? {
                     Some(_) => Ok(Outcome::Patched),
@@ -151,41 +206,55 @@ impl<'a> OplogRewriter<'a> {
                 }
             }
             _ => Err(format!(
-                "entry for `{ns_text}` has op `{}`, unknown to this tool",
-                String::from_utf8_lossy(op)
+                "entry for `{ns_text}` has op {}, unknown to this tool",
+                op_name(op)
             )),
         }
     }
 
-    fn command(&mut self, ns: &[u8], o: Option<Elem<'_>>, entry: &[u8]) -> Result<Outcome, String> {
+    /// A no-op entry: routed by its namespace; mongorestore ignores no-ops, so dropping one
+    /// loses nothing.
+    fn noop(
+        &mut self,
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        o2: Option<Elem<'_>>,
+        entry: &[u8],
+    ) -> Result<Outcome, String> {
+        if ns.is_empty() {
+            let message_only = o2.is_none()
+                && o.is_some_and(|o| {
+                    Elems::framed(entry, o.value, o.end).is_ok_and(|mut it| {
+                        it.all(|f| f.is_ok_and(|f| f.name == b"msg" && f.ty == ty::STRING))
+                    })
+                });
+            return Ok(if message_only || !self.strict {
+                Outcome::Keep
+            } else {
+                Outcome::Drop
+            });
+        }
+        Ok(match self.target(ns)?.decision {
+            Decision::Keep { root: None, .. } => Outcome::Keep,
+            Decision::Keep { root: Some(_), .. } | Decision::Drop(_) => Outcome::Drop,
+        })
+    }
+
+    fn command(
+        &mut self,
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        entry: &[u8],
+        depth: u32,
+    ) -> Result<Outcome, String> {
         let Some(o) = o else { return Ok(Outcome::Keep) };
         let db = ns.split(|&b| b == b'.').next().unwrap_or(b"");
-        let malformed =
-            |e: raw::RawError| format!("malformed command entry at byte {}: {}", e.at, e.detail);
         let mut first = true;
         for el in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
             let el = el.map_err(malformed)?;
             let is_first = std::mem::replace(&mut first, false);
             if is_first && el.name == b"applyOps" && el.ty == ty::ARRAY {
-                for inner in Elems::framed(entry, el.value, el.end).map_err(malformed)? {
-                    let inner = inner.map_err(malformed)?;
-                    if inner.ty != ty::DOCUMENT {
-                        continue;
-                    }
-                    for f in Elems::framed(entry, inner.value, inner.end).map_err(malformed)? {
-                        let f = f.map_err(malformed)?;
-                        if f.name == b"ns" && f.ty == ty::STRING {
-                            let target_ns = &entry[f.value + 4..f.end - 1];
-                            let t = self.target(target_ns)?;
-                            if !matches!(t.decision, Decision::Keep { root: None, .. }) {
-                                return Err(format!(
-                                    "an applyOps entry changes `{}`, which is excluded or has rules",
-                                    String::from_utf8_lossy(target_ns)
-                                ));
-                            }
-                        }
-                    }
-                }
+                self.apply_ops(entry, &el, depth)?;
                 return Ok(Outcome::Keep);
             }
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
@@ -204,6 +273,44 @@ impl<'a> OplogRewriter<'a> {
             }
         }
         Ok(Outcome::Keep)
+    }
+
+    /// Checks every operation of an `applyOps` array, following nested `applyOps` commands:
+    /// none may touch an excluded or covered collection (they are kept verbatim).
+    fn apply_ops(&mut self, entry: &[u8], ops: &Elem<'_>, depth: u32) -> Result<(), String> {
+        if depth >= MAX_APPLY_OPS_DEPTH {
+            return Err(format!(
+                "applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep"
+            ));
+        }
+        for inner in Elems::framed(entry, ops.value, ops.end).map_err(malformed)? {
+            let inner = inner.map_err(malformed)?;
+            if inner.ty != ty::DOCUMENT {
+                continue;
+            }
+            let e = parse_entry(entry, inner.value, inner.end)?;
+            if let (Some(b"c"), Some(o)) = (e.op, e.o) {
+                if first_name(entry, &o) == Some(b"applyOps") {
+                    for f in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
+                        let f = f.map_err(malformed)?;
+                        if f.name == b"applyOps" && f.ty == ty::ARRAY {
+                            self.apply_ops(entry, &f, depth + 1)?;
+                        }
+                    }
+                    continue;
+                }
+            }
+            if let Some(target_ns) = e.ns {
+                let t = self.target(target_ns)?;
+                if !matches!(t.decision, Decision::Keep { root: None, .. }) {
+                    return Err(format!(
+                        "an applyOps entry changes `{}`, which is excluded or has rules",
+                        String::from_utf8_lossy(target_ns)
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -235,11 +342,10 @@ fn update_operators(
             name if el.ty == ty::DOCUMENT && name.first() == Some(&b'$') => {
                 s.check_untouched(buf, el.value, el.end, root, name)?;
             }
-            name => {
-                return Err(PatchError::Unsupported(format!(
-                    "an update with `{}` mixed into its operators",
-                    String::from_utf8_lossy(name)
-                )))
+            _ => {
+                return Err(PatchError::Unsupported(
+                    "an update mixes a plain field into its operators".to_owned(),
+                ))
             }
         }
     }

@@ -74,6 +74,10 @@ pub struct NamespaceSummary {
     pub bytes_in: u64,
     /// Document bytes written.
     pub bytes_out: u64,
+    /// Keys containing a `.` that shadow a rule path (`{"FullName.First": ...}` where a rule
+    /// names the field `First` of the sub-document `FullName`): no rule reached their values.
+    /// A rule names such a key with an escaped dot (`FullName\.First`).
+    pub shadowing_keys: u64,
 }
 
 impl NamespaceSummary {
@@ -128,6 +132,33 @@ pub(crate) fn decide<'a>(
     anon: &'a Anonymizer,
     options: &RewriteOptions,
 ) -> Result<Decision<'a>, ErrorKind> {
+    if db == "local" && coll == "oplog.rs" {
+        // `mongodump -d local -c oplog.rs`: a replica set's oplog dumped as a collection. Its
+        // documents are oplog entries: they get their target namespaces' rules, like `--oplog`.
+        return Ok(match anon.resolve(Some(db), coll) {
+            Disposition::Exclude(ExcludeReason::Excluded) => {
+                Decision::Drop(NamespaceAction::Excluded)
+            }
+            Disposition::Exclude(ExcludeReason::NotSelected) => {
+                Decision::Drop(NamespaceAction::NotSelected)
+            }
+            _ if options
+                .collections
+                .as_ref()
+                .is_some_and(|l| !selected(l, db, coll)) =>
+            {
+                Decision::Drop(NamespaceAction::NotSelected)
+            }
+            Disposition::Keep(plan) => match options.oplog {
+                OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
+                OplogMode::Apply => Decision::Keep {
+                    root: None,
+                    max_rows: plan.max_rows(),
+                    oplog: true,
+                },
+            },
+        });
+    }
     if db.is_empty() && coll == "oplog" {
         return Ok(match options.oplog {
             OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
@@ -325,6 +356,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
                                 docs_changed: 0,
                                 bytes_in: 0,
                                 bytes_out: 0,
+                                shadowing_keys: 0,
                             },
                         });
                     }
@@ -375,6 +407,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
                     let ns_err = |kind: ErrorKind| {
                         ArchiveError::new(offset, Some(ns_name(&s.db, &s.collection)), kind)
                     };
+                    let shadowing_before = patcher.shadowing_keys();
                     let patched: Option<&[u8]> = if oplog {
                         let rw = oplog_rw.get_or_insert_with(|| {
                             OplogRewriter::new(anon, options, HashMap::new())
@@ -411,6 +444,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
                     s.docs_out += 1;
                     s.bytes_out += emitted.len() as u64;
                     out.put(emitted).map_err(werr)?;
+                    s.shadowing_keys += patcher.shadowing_keys() - shadowing_before;
                 }
                 Item::BlockEnd { ns } => {
                     if let Decision::Keep { .. } = runs[ns].decision {

@@ -58,6 +58,10 @@ impl std::error::Error for PatchError {}
 
 const MAX_NODES: usize = 8;
 
+/// Deepest nesting the walker follows below a rule path (the server stores at most 100
+/// levels; deeper input is refused rather than risking the stack).
+const MAX_DEPTH: u32 = 256;
+
 /// The plan nodes that apply at one place of a document (more than one through arrays).
 #[derive(Clone, Copy)]
 pub(crate) struct Nodes<'p> {
@@ -115,6 +119,14 @@ impl<'p> Nodes<'p> {
         Ok(out)
     }
 
+    /// True when a value found here must be a sub-document (or an array of them) for the rules
+    /// below these nodes to reach into it. For an array element (`element`), a node counts only
+    /// through a field name: its children that are array indexes select other elements.
+    fn expect_document(&self, element: bool) -> bool {
+        self.iter()
+            .any(|n| n.child_names().any(|c| !element || !is_index(c)))
+    }
+
     /// The nodes for the array element whose key is `index`: each node itself and its child `index`.
     fn array_elem(&self, index: &[u8]) -> Result<Nodes<'p>, PatchError> {
         let mut out = Nodes::empty();
@@ -133,9 +145,15 @@ impl<'p> Nodes<'p> {
 pub(crate) enum Place {
     /// A document field: `Remove` deletes the element.
     Field,
-    /// An array element, or a field of an update whose removal would change the update's
-    /// meaning: `Remove` writes null.
+    /// A field of an update whose removal would change the update's meaning: `Remove` writes
+    /// null.
     NullOnRemove,
+    /// An array element (or an update path ending in an array index): `Remove` writes null.
+    Element,
+}
+
+fn is_index(step: &[u8]) -> bool {
+    !step.is_empty() && step.iter().all(u8::is_ascii_digit)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -166,6 +184,7 @@ pub struct Patcher {
     splices: Vec<Splice>,
     arena: Vec<u8>,
     out: Vec<u8>,
+    shadowing: u64,
 }
 
 impl Patcher {
@@ -189,6 +208,15 @@ impl Patcher {
         self.finish(doc)
     }
 
+    /// Document keys seen so far that contain a `.` and shadow a rule path: their first
+    /// dotted segment names a field a rule goes through, but no rule names the whole key
+    /// (`{"FullName.First": ...}` beside a rule `FullName.First`, which means the sub-document
+    /// field). Their values are not rewritten; a rule reaches them with an escaped dot
+    /// (`FullName\.First`).
+    pub fn shadowing_keys(&self) -> u64 {
+        self.shadowing
+    }
+
     /// The last patched document.
     pub(crate) fn output(&self) -> &[u8] {
         &self.out
@@ -209,6 +237,8 @@ impl Patcher {
             ctx,
             splices: &mut self.splices,
             arena: &mut self.arena,
+            shadowing: &mut self.shadowing,
+            depth: 0,
         }
     }
 
@@ -240,9 +270,59 @@ pub(crate) struct Session<'s, 'a> {
     ctx: RowContext,
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
+    shadowing: &'s mut u64,
+    depth: u32,
 }
 
 impl Session<'_, '_> {
+    fn enter(&mut self) -> Result<(), PatchError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(PatchError::Unsupported(format!(
+                "values below a rule path are nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A rule's path that names `nodes` in messages (never a field name from the data).
+    fn rule_path(&self, nodes: Nodes<'_>) -> String {
+        fn first_rule(n: &PlanNode) -> Option<RuleId> {
+            n.rule().or_else(|| {
+                n.child_names()
+                    .find_map(|c| n.child(c).and_then(first_rule))
+            })
+        }
+        match nodes.iter().find_map(first_rule) {
+            Some(rule) => format!("`{}`", self.anon.rule_path(rule)),
+            None => "a covered field".to_owned(),
+        }
+    }
+
+    /// Counts every rule below `nodes` as failed closed (their value was nulled wholesale).
+    fn count_failed_closed(&self, nodes: Nodes<'_>, element: bool) {
+        fn all(anon: &Anonymizer, n: &PlanNode) {
+            if let Some(rule) = n.rule() {
+                anon.record_failed_closed(rule);
+            }
+            for c in n.child_names() {
+                if let Some(child) = n.child(c) {
+                    all(anon, child);
+                }
+            }
+        }
+        for n in nodes.iter() {
+            for c in n.child_names() {
+                if element && is_index(c) {
+                    continue;
+                }
+                if let Some(child) = n.child(c) {
+                    all(self.anon, child);
+                }
+            }
+        }
+    }
+
     /// Records a new length for the document or array at `start` whose content changed by `delta`.
     pub(crate) fn fix_len(
         &mut self,
@@ -285,6 +365,11 @@ impl Session<'_, '_> {
             let set = nodes.children(el.name)?;
             if !set.is_empty() {
                 delta += self.value(buf, &el, set, place)?;
+            } else if let Some(dot) = memchr::memchr(b'.', el.name) {
+                let first = &el.name[..dot];
+                if nodes.iter().any(|n| n.child(first).is_some()) {
+                    *self.shadowing += 1;
+                }
             }
         }
         self.fix_len(buf, start, delta)?;
@@ -302,7 +387,7 @@ impl Session<'_, '_> {
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
             let set = nodes.array_elem(el.name)?;
-            delta += self.value(buf, &el, set, Place::NullOnRemove)?;
+            delta += self.value(buf, &el, set, Place::Element)?;
         }
         self.fix_len(buf, start, delta)?;
         Ok(delta)
@@ -318,14 +403,33 @@ impl Session<'_, '_> {
     ) -> Result<i64, PatchError> {
         if let Some(rule) = nodes.rule() {
             if el.ty == ty::ARRAY && !self.anon.applies_to_whole_array(rule) {
-                return self.walk_array(buf, el.value, el.end, nodes);
+                self.enter()?;
+                let r = self.walk_array(buf, el.value, el.end, nodes);
+                self.depth -= 1;
+                return r;
             }
             let r = self.anon.apply(rule, to_value(buf, el), &self.ctx);
             return self.replace(el, r, place);
         }
         match el.ty {
-            ty::DOCUMENT => self.walk_doc(buf, el.value, el.end, nodes, Place::Field),
-            ty::ARRAY => self.walk_array(buf, el.value, el.end, nodes),
+            ty::DOCUMENT | ty::ARRAY => {
+                self.enter()?;
+                let r = if el.ty == ty::DOCUMENT {
+                    self.walk_doc(buf, el.value, el.end, nodes, Place::Field)
+                } else {
+                    self.walk_array(buf, el.value, el.end, nodes)
+                };
+                self.depth -= 1;
+                r
+            }
+            ty::NULL | ty::UNDEFINED => Ok(0),
+            // A scalar where the rules expect a sub-document (schema drift: a field that used
+            // to be a string): it may hold what the rules cover, so it is nulled and counted
+            // as failed closed.
+            _ if nodes.expect_document(place == Place::Element) => {
+                self.count_failed_closed(nodes, place == Place::Element);
+                self.replace(el, Replacement::Null, place)
+            }
             _ => Ok(0),
         }
     }
@@ -364,9 +468,15 @@ impl Session<'_, '_> {
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
-            let set = resolve_path(root, el.name)?;
+            let set = self.resolve_path(root, el.name)?;
             if !set.is_empty() {
-                delta += self.value(buf, &el, set, Place::NullOnRemove)?;
+                let last = el.name.rsplit(|&b| b == b'.').next().unwrap_or(b"");
+                let place = if is_index(last) {
+                    Place::Element
+                } else {
+                    Place::NullOnRemove
+                };
+                delta += self.value(buf, &el, set, place)?;
             }
         }
         self.fix_len(buf, start, delta)?;
@@ -375,6 +485,20 @@ impl Session<'_, '_> {
 
     /// A `$v: 2` update diff (`u`, `i`, `d`, `s<field>`; array diffs `a`, `l`, `u<i>`, `s<i>`).
     pub(crate) fn walk_diff(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        limit: usize,
+        nodes: Nodes<'_>,
+        is_array: bool,
+    ) -> Result<i64, PatchError> {
+        self.enter()?;
+        let r = self.walk_diff_inner(buf, start, limit, nodes, is_array);
+        self.depth -= 1;
+        r
+    }
+
+    fn walk_diff_inner(
         &mut self,
         buf: &[u8],
         start: usize,
@@ -406,8 +530,8 @@ impl Session<'_, '_> {
                     }
                     if sub.rule().is_some() || el.ty != ty::DOCUMENT {
                         return Err(PatchError::Unsupported(format!(
-                            "a $v:2 update diff changes part of the covered field `{}`",
-                            String::from_utf8_lossy(field)
+                            "a $v:2 update diff changes part of the field of the rule {}",
+                            self.rule_path(sub)
                         )));
                     }
                     let sub_is_array = diff_is_array(buf, &el)?;
@@ -415,7 +539,7 @@ impl Session<'_, '_> {
                 }
                 _ if is_array && name.first() == Some(&b'u') => {
                     let sub = nodes.array_elem(&name[1..])?;
-                    delta += self.value(buf, &el, sub, Place::NullOnRemove)?;
+                    delta += self.value(buf, &el, sub, Place::Element)?;
                 }
                 _ => return Err(unsupported_diff()),
             }
@@ -441,16 +565,69 @@ impl Session<'_, '_> {
                 paths.push(&buf[el.value + 4..el.end - 1]);
             }
             for path in paths {
-                if !resolve_path(root, path)?.is_empty() {
+                let reached = self.resolve_path(root, path)?;
+                if !reached.is_empty() {
                     return Err(PatchError::Unsupported(format!(
-                        "update operator `{}` changes `{}`, which a rule covers",
-                        String::from_utf8_lossy(op),
-                        String::from_utf8_lossy(path)
+                        "update operator {} changes a field of the rule {}",
+                        operator_name(op),
+                        self.rule_path(reached)
                     )));
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl<'p> Session<'_, '_> {
+    /// The nodes a dotted update path (`FullName.First`, `Registrations.3.Email`) reaches.
+    /// A path continuing below a rule's field (other than into an array element) is refused.
+    pub(crate) fn resolve_path(
+        &self,
+        root: Nodes<'p>,
+        path: &[u8],
+    ) -> Result<Nodes<'p>, PatchError> {
+        let mut cur = root;
+        for step in path.split(|&b| b == b'.') {
+            if cur.is_empty() {
+                break;
+            }
+            let numeric = is_index(step);
+            let mut next = Nodes::empty();
+            for n in cur.iter() {
+                if n.rule().is_some() {
+                    if !numeric {
+                        return Err(PatchError::Unsupported(format!(
+                            "an update sets a path inside the field of the rule {}",
+                            self.rule_path(Nodes::one(n))
+                        )));
+                    }
+                    next.push(n)?;
+                } else {
+                    if numeric {
+                        next.push(n)?;
+                    }
+                    if let Some(c) = n.child(step) {
+                        next.push(c)?;
+                    }
+                }
+            }
+            cur = next;
+        }
+        Ok(cur)
+    }
+}
+
+/// An update operator's name for messages: `$inc`, or a neutral phrase when it is not a
+/// plain operator name (it comes from the data).
+pub(crate) fn operator_name(op: &[u8]) -> String {
+    let plain = op.len() <= 32
+        && op.first() == Some(&b'$')
+        && op[1..].iter().all(u8::is_ascii_alphanumeric);
+    if plain {
+        format!("`{}`", String::from_utf8_lossy(op))
+    } else {
+        "(an unknown operator)".to_owned()
     }
 }
 
@@ -467,39 +644,6 @@ fn diff_is_array(buf: &[u8], el: &Elem<'_>) -> Result<bool, PatchError> {
         }
     }
     Ok(false)
-}
-
-/// The nodes a dotted update path (`FullName.First`, `Registrations.3.Email`) reaches.
-/// A path continuing below a rule's field (other than into an array element) is refused.
-pub(crate) fn resolve_path<'p>(root: Nodes<'p>, path: &[u8]) -> Result<Nodes<'p>, PatchError> {
-    let mut cur = root;
-    for step in path.split(|&b| b == b'.') {
-        if cur.is_empty() {
-            break;
-        }
-        let numeric = !step.is_empty() && step.iter().all(u8::is_ascii_digit);
-        let mut next = Nodes::empty();
-        for n in cur.iter() {
-            if n.rule().is_some() {
-                if !numeric {
-                    return Err(PatchError::Unsupported(format!(
-                        "the update sets `{}`, inside a field a rule covers",
-                        String::from_utf8_lossy(path)
-                    )));
-                }
-                next.push(n)?;
-            } else {
-                if numeric {
-                    next.push(n)?;
-                }
-                if let Some(c) = n.child(step) {
-                    next.push(c)?;
-                }
-            }
-        }
-        cur = next;
-    }
-    Ok(cur)
 }
 
 /// Maps a BSON element to an [`anonymize_core::Value`] borrowed from the buffer.

@@ -1,0 +1,207 @@
+//! A strict JSON syntax check for the prelude's collection metadata, which mongorestore parses
+//! as Extended JSON: structure only, no allocation beyond a reused stack of open brackets.
+
+/// Where and why a text is not JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JsonError {
+    /// Byte position in the text.
+    pub at: usize,
+    /// What is wrong.
+    pub detail: &'static str,
+}
+
+fn fail<T>(at: usize, detail: &'static str) -> Result<T, JsonError> {
+    Err(JsonError { at, detail })
+}
+
+fn ws(t: &[u8], mut i: usize) -> usize {
+    while matches!(t.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string starting with the quote at `i`.
+fn string(t: &[u8], mut i: usize) -> Result<usize, JsonError> {
+    let start = i;
+    i += 1;
+    loop {
+        match t.get(i) {
+            None => return fail(start, "unterminated string"),
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => match t.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let hex = t.get(i + 2..i + 6).unwrap_or(b"");
+                    if hex.len() != 4 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return fail(i, "bad \\u escape");
+                    }
+                    i += 6;
+                }
+                _ => return fail(i, "bad escape"),
+            },
+            Some(&c) if c < 0x20 => return fail(i, "control character in a string"),
+            Some(_) => i += 1,
+        }
+    }
+}
+
+fn digits(t: &[u8], mut i: usize) -> usize {
+    while t.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+fn number(t: &[u8], mut i: usize) -> Result<usize, JsonError> {
+    let start = i;
+    if t.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match t.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(t, i),
+        _ => return fail(start, "bad number"),
+    }
+    if t.get(i) == Some(&b'.') {
+        let j = digits(t, i + 1);
+        if j == i + 1 {
+            return fail(start, "bad number");
+        }
+        i = j;
+    }
+    if matches!(t.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(t.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let j = digits(t, i);
+        if j == i {
+            return fail(start, "bad number");
+        }
+        i = j;
+    }
+    Ok(i)
+}
+
+/// A member's key and its colon, from `i`; returns the position after the colon.
+fn key(t: &[u8], i: usize) -> Result<usize, JsonError> {
+    if t.get(i) != Some(&b'"') {
+        return fail(i, "expected a quoted key");
+    }
+    let i = ws(t, string(t, i)?);
+    if t.get(i) != Some(&b':') {
+        return fail(i, "expected `:` after a key");
+    }
+    Ok(i + 1)
+}
+
+/// Checks that `t` is one JSON object (RFC 8259), surrounded by optional whitespace.
+pub(crate) fn validate_object(t: &[u8], stack: &mut Vec<u8>) -> Result<(), JsonError> {
+    stack.clear();
+    let mut i = ws(t, 0);
+    if t.get(i) != Some(&b'{') {
+        return fail(i, "not a JSON object");
+    }
+    let mut want_value = true;
+    loop {
+        i = ws(t, i);
+        if want_value {
+            want_value = false;
+            match t.get(i) {
+                Some(&open @ (b'{' | b'[')) => {
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    stack.push(close);
+                    i = ws(t, i + 1);
+                    if t.get(i) == Some(&close) {
+                        stack.pop();
+                        i += 1;
+                    } else {
+                        if open == b'{' {
+                            i = key(t, i)?;
+                        }
+                        want_value = true;
+                    }
+                }
+                Some(b'"') => i = string(t, i)?,
+                Some(b'-' | b'0'..=b'9') => i = number(t, i)?,
+                Some(b't') if t[i..].starts_with(b"true") => i += 4,
+                Some(b'f') if t[i..].starts_with(b"false") => i += 5,
+                Some(b'n') if t[i..].starts_with(b"null") => i += 4,
+                _ => return fail(i, "expected a value"),
+            }
+        } else {
+            let Some(&close) = stack.last() else {
+                return if i == t.len() {
+                    Ok(())
+                } else {
+                    fail(i, "characters after the JSON value")
+                };
+            };
+            match t.get(i) {
+                Some(b',') => {
+                    i = ws(t, i + 1);
+                    if close == b'}' {
+                        i = key(t, i)?;
+                    }
+                    want_value = true;
+                }
+                Some(&c) if c == close => {
+                    stack.pop();
+                    i += 1;
+                }
+                _ => return fail(i, "expected `,` or a closing bracket"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(t: &str) -> bool {
+        validate_object(t.as_bytes(), &mut Vec::new()).is_ok()
+    }
+
+    #[test]
+    fn accepts_json_objects() {
+        assert!(ok("{}"));
+        assert!(ok(" {\"a\" : [1, -2.5e+3, 0.1, true, false, null, \"x\\n\\u00e9\"], \"b\": {\"c\": {}}, \"d\": []}\n"));
+        assert!(ok(
+            r#"{"options":{},"indexes":[{"v":{"$numberInt":"2"},"key":{"_id":{"$numberInt":"1"}},"name":"_id_"}],"uuid":"a1"}"#
+        ));
+    }
+
+    #[test]
+    fn rejects_what_is_not_json() {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":1}}",
+            "{\"a\":1} x",
+            "{'a':1}",
+            "{a:1}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":NaN}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"a\":[1 2]}",
+            "{\"a\":tru}",
+            r#"{"key":{"{"a":"b"}":{"$numberDouble":"1.0"}}}"#,
+        ] {
+            assert!(!ok(bad), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let t = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(ok(&t));
+    }
+}
