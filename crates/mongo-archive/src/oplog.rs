@@ -180,24 +180,19 @@ impl<'a> OplogRewriter<'a> {
                 let mut s = patcher.session(anon, ctx);
                 let nodes = Nodes::one(root);
                 let operators = first_name(entry, &o).is_some_and(|n| n.first() == Some(&b'$'));
-                let mut delta = if op == b"u" && operators {
+                // A delete's `o` and an update's `o2` are document keys (`_id`, shard key
+                // fields, nested ones as dotted names): rewritten like the documents they
+                // match, so they stay consistent with them.
+                let mut delta = if op == b"d" {
+                    s.walk_set(entry, o.value, o.end, nodes).map_err(wrap)?
+                } else if op == b"u" && operators {
                     update_operators(&mut s, entry, &o, nodes).map_err(wrap)?
                 } else {
-                    // An insert's or replacement's document; a delete's document key, whose
-                    // values must match the rewritten documents (`_id`, a shard key).
-                    let place = if op == b"d" {
-                        Place::NullOnRemove
-                    } else {
-                        Place::Field
-                    };
-                    s.walk_doc(entry, o.value, o.end, nodes, place)
+                    s.walk_doc(entry, o.value, o.end, nodes, Place::Field)
                         .map_err(wrap)?
                 };
                 if let (b"u", Some(o2)) = (op, o2) {
-                    // The update's document key, rewritten like the documents it matches.
-                    delta += s
-                        .walk_doc(entry, o2.value, o2.end, nodes, Place::NullOnRemove)
-                        .map_err(wrap)?;
+                    delta += s.walk_set(entry, o2.value, o2.end, nodes).map_err(wrap)?;
                 }
                 s.fix_len(entry, 0, delta).map_err(wrap)?;
                 match patcher.finish(entry).map_err(wrap)? {
