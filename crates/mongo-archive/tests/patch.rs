@@ -64,9 +64,10 @@ fn arrays_follow_query_semantics() {
         &doc! {"regs": [{"email": "a"}, {"email": "b", "k": 1}, 5, {"other": 1}]},
     )
     .unwrap();
+    // A scalar element where the rule expects sub-documents is nulled (fail closed).
     assert_eq!(
         got,
-        doc! {"regs": [{"email": "X"}, {"email": "X", "k": 1}, 5, {"other": 1}]}
+        doc! {"regs": [{"email": "X"}, {"email": "X", "k": 1}, Bson::Null, {"other": 1}]}
     );
     // A numeric step picks one element.
     let anon = rule("authors.1.email", "{transform: constant, value: X}");
