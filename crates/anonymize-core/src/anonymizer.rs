@@ -150,7 +150,8 @@ impl Anonymizer {
                     });
                 }
                 let id = RuleId(anon.rules.len() as u32);
-                let steps: Vec<&str> = field.path.split('.').collect();
+                let owned = split_escaped(&field.path);
+                let steps: Vec<&str> = owned.iter().map(String::as_str).collect();
                 if let Err(conflict) = root.insert(&steps, id) {
                     let prefix = steps[..conflict.depth.min(steps.len())].join(".");
                     let other = paths
@@ -330,4 +331,27 @@ impl Anonymizer {
                 .collect(),
         }
     }
+}
+
+/// A rule path's steps: `.` separates them, `\.` is a dot inside a field name and `\\` a
+/// backslash (`FullName\.First` names the literal field `FullName.First`).
+fn split_escaped(path: &str) -> Vec<String> {
+    let mut steps = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        let step = steps.last_mut().expect("never empty");
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('.' | '\\')) => step.push(e),
+                Some(other) => {
+                    step.push('\\');
+                    step.push(other);
+                }
+                None => step.push('\\'),
+            },
+            '.' => steps.push(String::new()),
+            other => step.push(other),
+        }
+    }
+    steps
 }

@@ -378,6 +378,23 @@ fn dotted_keys_shadowing_a_rule_path_are_counted() {
     // `FullName.First` at the top and `First.Inner` inside FullName shadow the rule path;
     // `Unrelated.Key` does not.
     assert_eq!(ns.shadowing_keys, 2);
+    assert!(contains(&out, b"Literal Jane"));
+
+    // An escaped dot names the literal key; it no longer counts as shadowing.
+    let anon = rules("rules:\n  people:\n    fields:\n      FullName.First: {transform: constant, value: F}\n      FullName\\.First: {transform: constant, value: L}\n");
+    let (out, r) = run(&input, &anon, &keep_all());
+    let s = r.unwrap();
+    assert!(!contains(&out, b"Literal Jane"));
+    assert_eq!(
+        docs_of(&out, "app.people")[0],
+        doc! {"FullName.First": "L", "FullName": {"First": "F"}}
+    );
+    let ns = s
+        .namespaces
+        .iter()
+        .find(|n| n.collection == "people")
+        .unwrap();
+    assert_eq!(ns.shadowing_keys, 1);
 }
 
 #[test]
