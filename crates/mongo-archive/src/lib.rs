@@ -34,6 +34,7 @@ mod crc;
 mod error;
 mod json;
 mod oplog;
+mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
@@ -43,9 +44,8 @@ mod walk;
 
 pub use crc::{crc64, Crc64};
 pub use error::{ArchiveError, ErrorKind};
+pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{
-    rewrite_archive, NamespaceAction, NamespaceSummary, OplogMode, RewriteOptions, RewriteSummary,
-};
+pub use rewrite::{rewrite_archive, NamespaceSummary, RewriteSummary};
 pub use walk::{PatchError, Patcher};

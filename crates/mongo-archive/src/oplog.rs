@@ -26,8 +26,8 @@ use std::collections::HashMap;
 
 use anonymize_core::{Anonymizer, RowContext};
 
+use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
-use crate::rewrite::{decide, Decision, RewriteOptions};
 use crate::walk::{Nodes, PatchError, Patcher, Place};
 use crate::CollectionKind;
 
@@ -79,8 +79,8 @@ fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, String
     for el in Elems::framed(buf, start, end).map_err(malformed)? {
         let el = el.map_err(malformed)?;
         match el.name {
-            b"op" if el.ty == ty::STRING => entry.op = Some(&buf[el.value + 4..el.end - 1]),
-            b"ns" if el.ty == ty::STRING => entry.ns = Some(&buf[el.value + 4..el.end - 1]),
+            b"op" if el.ty == ty::STRING => entry.op = el.str_bytes(buf),
+            b"ns" if el.ty == ty::STRING => entry.ns = el.str_bytes(buf),
             b"o" if el.ty == ty::DOCUMENT => entry.o = Some(el),
             b"o2" if el.ty == ty::DOCUMENT => entry.o2 = Some(el),
             _ => {}
@@ -255,8 +255,7 @@ impl<'a> OplogRewriter<'a> {
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
             // renameCollection/to carry full namespaces.
             let full = el.name == b"renameCollection" || el.name == b"to";
-            if (is_first || full) && el.ty == ty::STRING {
-                let value = &entry[el.value + 4..el.end - 1];
+            if let Some(value) = el.str_bytes(entry).filter(|_| is_first || full) {
                 let target: Vec<u8> = if full {
                     value.to_vec()
                 } else {

@@ -92,6 +92,22 @@ pub(crate) struct Elem<'a> {
     pub end: usize,
 }
 
+impl<'a> Elem<'a> {
+    /// The value's bytes: from after the name to the element's end (a string's length prefix
+    /// and final 0 included).
+    #[inline]
+    pub fn value_bytes(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.value..self.end]
+    }
+
+    /// A string element's contents (without its length prefix and final 0); `None` for
+    /// other types.
+    #[inline]
+    pub fn str_bytes(&self, buf: &'a [u8]) -> Option<&'a [u8]> {
+        (self.ty == ty::STRING).then(|| &buf[self.value + 4..self.end - 1])
+    }
+}
+
 /// Iterates the elements of the document at `[start, end)` (already framed by [`doc_end`]).
 pub(crate) struct Elems<'a> {
     buf: &'a [u8],
@@ -270,10 +286,7 @@ pub(crate) fn validate(
 
 /// The UTF-8 string value of a string element (without length and final 0).
 pub(crate) fn str_value<'a>(buf: &'a [u8], e: &Elem<'a>) -> Option<&'a str> {
-    if e.ty != ty::STRING {
-        return None;
-    }
-    std::str::from_utf8(&buf[e.value + 4..e.end - 1]).ok()
+    std::str::from_utf8(e.str_bytes(buf)?).ok()
 }
 
 #[cfg(test)]

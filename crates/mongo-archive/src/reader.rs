@@ -406,7 +406,7 @@ impl<R: Read> ArchiveReader<R> {
                     if el.ty != ty::STRING {
                         return Err(bad_prelude(at, "metadata is not a string"));
                     }
-                    metadata = Some((el.value + 4, el.end - 1));
+                    metadata = Some(el.value + 4..el.end - 1);
                 }
                 b"db" => db = Some(text.ok_or_else(|| bad_prelude(at, "db is not a string"))?),
                 b"collection" => {
@@ -431,8 +431,8 @@ impl<R: Read> ArchiveReader<R> {
         if let Err(why) = check_names(&db, &coll) {
             return Err(named(ErrorKind::BadName(why)));
         }
-        if let Some((ms, me)) = metadata.filter(|(ms, me)| me > ms) {
-            if let Err(x) = crate::json::validate_object(&self.buf[ms..me], &mut self.json_stack) {
+        if let Some(range) = metadata.filter(|r| !r.is_empty()) {
+            if let Err(x) = crate::json::validate_object(&self.buf[range], &mut self.json_stack) {
                 return Err(named(ErrorKind::BadMetadata {
                     at: x.at,
                     detail: x.detail,

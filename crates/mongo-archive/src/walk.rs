@@ -561,8 +561,8 @@ impl Session<'_, '_> {
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
             let mut paths = vec![el.name];
-            if op == b"$rename" && el.ty == ty::STRING {
-                paths.push(&buf[el.value + 4..el.end - 1]);
+            if let Some(target) = el.str_bytes(buf).filter(|_| op == b"$rename") {
+                paths.push(target);
             }
             for path in paths {
                 let reached = self.resolve_path(root, path)?;
@@ -648,24 +648,24 @@ fn diff_is_array(buf: &[u8], el: &Elem<'_>) -> Result<bool, PatchError> {
 
 /// Maps a BSON element to an [`anonymize_core::Value`] borrowed from the buffer.
 pub(crate) fn to_value<'b>(buf: &'b [u8], el: &Elem<'b>) -> Value<'b> {
-    let v = el.value;
+    let value = el.value_bytes(buf);
     let f8 = || {
         let mut a = [0u8; 8];
-        a.copy_from_slice(&buf[v..v + 8]);
+        a.copy_from_slice(&value[..8]);
         a
     };
     match el.ty {
         ty::DOUBLE => Value::Double(f64::from_le_bytes(f8())),
         ty::STRING => {
-            let bytes = &buf[v + 4..el.end - 1];
+            let bytes = el.str_bytes(buf).unwrap_or_default();
             match std::str::from_utf8(bytes) {
                 Ok(s) => Value::Str(s),
                 Err(_) => Value::Bytes(bytes),
             }
         }
         ty::BINARY => {
-            let subtype = buf[v + 4];
-            let payload = &buf[v + 5..el.end];
+            let subtype = value[4];
+            let payload = &value[5..];
             let bytes = if subtype == 2
                 && payload.len() >= 4
                 && raw::read_i32(payload, 0) == Some(payload.len() as i32 - 4)
@@ -676,10 +676,10 @@ pub(crate) fn to_value<'b>(buf: &'b [u8], el: &Elem<'b>) -> Value<'b> {
             };
             Value::Binary { subtype, bytes }
         }
-        ty::BOOL => Value::Bool(buf[v] != 0),
+        ty::BOOL => Value::Bool(value[0] != 0),
         ty::DATETIME => Value::DateTime(i64::from_le_bytes(f8())),
         ty::NULL | ty::UNDEFINED => Value::Null,
-        ty::INT32 => Value::Int32(raw::read_i32(buf, v).unwrap_or(0)),
+        ty::INT32 => Value::Int32(raw::read_i32(value, 0).unwrap_or(0)),
         ty::INT64 => Value::Int64(i64::from_le_bytes(f8())),
         _ => Value::Other,
     }
