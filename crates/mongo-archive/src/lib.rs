@@ -44,6 +44,7 @@ mod walk;
 
 pub use crc::{crc64, Crc64};
 pub use error::{ArchiveError, ErrorKind};
+pub use oplog::OplogError;
 pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};

@@ -65,11 +65,70 @@ struct Entry<'b> {
     o2: Option<Elem<'b>>,
 }
 
-fn malformed(e: raw::RawError) -> String {
-    format!("malformed entry at byte {}: {}", e.at, e.detail)
+/// Why an oplog entry cannot be made safe. Messages name namespaces and rule paths, never a
+/// value or a field name from the data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OplogError {
+    /// The entry's BSON is malformed.
+    #[error("malformed entry at byte {at}: {detail}")]
+    Malformed {
+        /// Byte position in the entry.
+        at: usize,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// The entry's `ns` is not UTF-8.
+    #[error("an entry's ns is not UTF-8")]
+    NamespaceNotUtf8,
+    /// The entry targets a timeseries collection with rules.
+    #[error("entry for `{ns}`: rules on a timeseries collection")]
+    TimeseriesRules {
+        /// Target namespace.
+        ns: String,
+    },
+    /// An insert, update or delete without its `o` document.
+    #[error("entry for `{ns}` has no `o` document")]
+    MissingDocument {
+        /// Target namespace.
+        ns: String,
+    },
+    /// An `op` this tool does not know, on a collection with rules.
+    #[error("entry for `{ns}` has op {op}, unknown to this tool")]
+    UnknownOp {
+        /// Target namespace.
+        ns: String,
+        /// The op, when it is a short plain word (it comes from the data).
+        op: String,
+    },
+    /// The entry's documents cannot be rewritten.
+    #[error("entry for `{ns}`: {error}")]
+    Patch {
+        /// Target namespace.
+        ns: String,
+        /// Why.
+        error: PatchError,
+    },
+    /// `applyOps` nested deeper than this tool follows.
+    #[error("applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep")]
+    ApplyOpsTooDeep,
+    /// An `applyOps` operation (nested ones included) on an excluded collection or one with
+    /// rules: it is kept verbatim, so it cannot be allowed.
+    #[error("an applyOps entry changes `{ns}`, which is excluded or has rules")]
+    ApplyOpsTouchesCovered {
+        /// Target namespace.
+        ns: String,
+    },
 }
 
-fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, String> {
+fn malformed(e: raw::RawError) -> OplogError {
+    OplogError::Malformed {
+        at: e.at,
+        detail: e.detail,
+    }
+}
+
+fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
     let mut entry = Entry {
         op: None,
         ns: None,
@@ -113,10 +172,9 @@ impl<'a> OplogRewriter<'a> {
         }
     }
 
-    fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, String> {
+    fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, OplogError> {
         if !self.targets.contains_key(ns) {
-            let text =
-                std::str::from_utf8(ns).map_err(|_| "an entry's ns is not UTF-8".to_owned())?;
+            let text = std::str::from_utf8(ns).map_err(|_| OplogError::NamespaceNotUtf8)?;
             let (db, coll) = text.split_once('.').unwrap_or((text, ""));
             let (logical, kind) = match coll.strip_prefix("system.buckets.") {
                 Some(base) => (base, CollectionKind::Timeseries),
@@ -126,9 +184,9 @@ impl<'a> OplogRewriter<'a> {
                 Ok(d) => d,
                 // A timeseries with rules: its bucket entries cannot be rewritten either.
                 Err(_) => {
-                    return Err(format!(
-                        "entry for `{text}`: rules on a timeseries collection"
-                    ))
+                    return Err(OplogError::TimeseriesRules {
+                        ns: text.to_owned(),
+                    })
                 }
             };
             let ordinal = self.counts.get(text).copied().unwrap_or(0);
@@ -143,7 +201,7 @@ impl<'a> OplogRewriter<'a> {
         &mut self,
         entry: &[u8],
         patcher: &mut Patcher,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, OplogError> {
         let Entry { op, ns, o, o2 } = parse_entry(entry, 0, entry.len())?;
         let (Some(op), Some(ns)) = (op, ns) else {
             return Ok(Outcome::Keep);
@@ -164,11 +222,14 @@ impl<'a> OplogRewriter<'a> {
                 root: Some(root), ..
             } => root,
         };
-        let wrap = |e: PatchError| format!("entry for `{ns_text}`: {e}");
+        let wrap = |error: PatchError| OplogError::Patch {
+            ns: ns_text.clone(),
+            error,
+        };
         match op {
             b"i" | b"u" | b"d" => {
                 let Some(o) = o else {
-                    return Err(format!("entry for `{ns_text}` has no `o` document"));
+                    return Err(OplogError::MissingDocument { ns: ns_text });
                 };
                 if op != b"d" {
                     target.ordinal += 1;
@@ -200,10 +261,10 @@ impl<'a> OplogRewriter<'a> {
                     None => Ok(Outcome::Keep),
                 }
             }
-            _ => Err(format!(
-                "entry for `{ns_text}` has op {}, unknown to this tool",
-                op_name(op)
-            )),
+            _ => Err(OplogError::UnknownOp {
+                ns: ns_text,
+                op: op_name(op),
+            }),
         }
     }
 
@@ -215,7 +276,7 @@ impl<'a> OplogRewriter<'a> {
         o: Option<Elem<'_>>,
         o2: Option<Elem<'_>>,
         entry: &[u8],
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, OplogError> {
         if ns.is_empty() {
             let message_only = o2.is_none()
                 && o.is_some_and(|o| {
@@ -241,7 +302,7 @@ impl<'a> OplogRewriter<'a> {
         o: Option<Elem<'_>>,
         entry: &[u8],
         depth: u32,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, OplogError> {
         let Some(o) = o else { return Ok(Outcome::Keep) };
         let db = ns.split(|&b| b == b'.').next().unwrap_or(b"");
         let mut first = true;
@@ -271,11 +332,9 @@ impl<'a> OplogRewriter<'a> {
 
     /// Checks every operation of an `applyOps` array, following nested `applyOps` commands:
     /// none may touch an excluded or covered collection (they are kept verbatim).
-    fn apply_ops(&mut self, entry: &[u8], ops: &Elem<'_>, depth: u32) -> Result<(), String> {
+    fn apply_ops(&mut self, entry: &[u8], ops: &Elem<'_>, depth: u32) -> Result<(), OplogError> {
         if depth >= MAX_APPLY_OPS_DEPTH {
-            return Err(format!(
-                "applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep"
-            ));
+            return Err(OplogError::ApplyOpsTooDeep);
         }
         for inner in Elems::framed(entry, ops.value, ops.end).map_err(malformed)? {
             let inner = inner.map_err(malformed)?;
@@ -297,10 +356,9 @@ impl<'a> OplogRewriter<'a> {
             if let Some(target_ns) = e.ns {
                 let t = self.target(target_ns)?;
                 if !matches!(t.decision, Decision::Keep { root: None, .. }) {
-                    return Err(format!(
-                        "an applyOps entry changes `{}`, which is excluded or has rules",
-                        String::from_utf8_lossy(target_ns)
-                    ));
+                    return Err(OplogError::ApplyOpsTouchesCovered {
+                        ns: String::from_utf8_lossy(target_ns).into_owned(),
+                    });
                 }
             }
         }
