@@ -34,6 +34,7 @@ mod crc;
 mod error;
 mod json;
 mod oplog;
+mod oplog_walk;
 mod policy;
 mod raw;
 pub mod reader;

@@ -247,7 +247,7 @@ impl<'a> OplogRewriter<'a> {
                 let mut delta = if op == b"d" {
                     s.walk_set(entry, o.value, o.end, nodes).map_err(wrap)?
                 } else if op == b"u" && operators {
-                    update_operators(&mut s, entry, &o, nodes).map_err(wrap)?
+                    s.update_operators(entry, &o, nodes).map_err(wrap)?
                 } else {
                     s.walk_doc(entry, o.value, o.end, nodes, Place::Field)
                         .map_err(wrap)?
@@ -372,35 +372,4 @@ fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
         .next()?
         .ok()
         .map(|e| e.name)
-}
-
-fn update_operators(
-    s: &mut crate::walk::Session<'_, '_>,
-    buf: &[u8],
-    o: &Elem<'_>,
-    root: Nodes<'_>,
-) -> Result<i64, PatchError> {
-    let mut delta = 0;
-    for el in Elems::framed(buf, o.value, o.end)? {
-        let el = el?;
-        match el.name {
-            b"$v" | b"$unset" => {}
-            b"diff" if el.ty == ty::DOCUMENT => {
-                delta += s.walk_diff(buf, el.value, el.end, root, false)?;
-            }
-            b"$set" | b"$setOnInsert" if el.ty == ty::DOCUMENT => {
-                delta += s.walk_set(buf, el.value, el.end, root)?;
-            }
-            name if el.ty == ty::DOCUMENT && name.first() == Some(&b'$') => {
-                s.check_untouched(buf, el.value, el.end, root, name)?;
-            }
-            _ => {
-                return Err(PatchError::Unsupported(
-                    "an update mixes a plain field into its operators".to_owned(),
-                ))
-            }
-        }
-    }
-    s.fix_len(buf, o.value, delta)?;
-    Ok(delta)
 }

@@ -84,7 +84,7 @@ impl<'p> Nodes<'p> {
         n
     }
 
-    fn push(&mut self, node: &'p PlanNode) -> Result<(), PatchError> {
+    pub(crate) fn push(&mut self, node: &'p PlanNode) -> Result<(), PatchError> {
         if self.len == MAX_NODES {
             return Err(PatchError::Unsupported(
                 "too many rule paths meet at one value (deeply nested arrays)".into(),
@@ -95,7 +95,7 @@ impl<'p> Nodes<'p> {
         Ok(())
     }
 
-    fn iter(&self) -> impl Iterator<Item = &'p PlanNode> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'p PlanNode> + '_ {
         self.items[..self.len].iter().flatten().copied()
     }
 
@@ -104,12 +104,12 @@ impl<'p> Nodes<'p> {
     }
 
     /// The rule that applies here: the last (most specific) node with one.
-    fn rule(&self) -> Option<RuleId> {
+    pub(crate) fn rule(&self) -> Option<RuleId> {
         self.iter().filter_map(|n| n.rule()).last()
     }
 
     /// The nodes for field `name` below these.
-    fn children(&self, name: &[u8]) -> Result<Nodes<'p>, PatchError> {
+    pub(crate) fn children(&self, name: &[u8]) -> Result<Nodes<'p>, PatchError> {
         let mut out = Nodes::empty();
         for n in self.iter() {
             if let Some(c) = n.child(name) {
@@ -128,7 +128,7 @@ impl<'p> Nodes<'p> {
     }
 
     /// The nodes for the array element whose key is `index`: each node itself and its child `index`.
-    fn array_elem(&self, index: &[u8]) -> Result<Nodes<'p>, PatchError> {
+    pub(crate) fn array_elem(&self, index: &[u8]) -> Result<Nodes<'p>, PatchError> {
         let mut out = Nodes::empty();
         for n in self.iter() {
             out.push(n)?;
@@ -152,7 +152,7 @@ pub(crate) enum Place {
     Element,
 }
 
-fn is_index(step: &[u8]) -> bool {
+pub(crate) fn is_index(step: &[u8]) -> bool {
     !step.is_empty() && step.iter().all(u8::is_ascii_digit)
 }
 
@@ -271,11 +271,11 @@ pub(crate) struct Session<'s, 'a> {
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
     shadowing: &'s mut u64,
-    depth: u32,
+    pub(crate) depth: u32,
 }
 
 impl Session<'_, '_> {
-    fn enter(&mut self) -> Result<(), PatchError> {
+    pub(crate) fn enter(&mut self) -> Result<(), PatchError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(PatchError::Unsupported(format!(
@@ -286,7 +286,7 @@ impl Session<'_, '_> {
     }
 
     /// A rule's path that names `nodes` in messages (never a field name from the data).
-    fn rule_path(&self, nodes: Nodes<'_>) -> String {
+    pub(crate) fn rule_path(&self, nodes: Nodes<'_>) -> String {
         fn first_rule(n: &PlanNode) -> Option<RuleId> {
             n.rule().or_else(|| {
                 n.child_names()
@@ -456,194 +456,6 @@ impl Session<'_, '_> {
         });
         Ok((self.arena.len() - data_start) as i64 - old_len)
     }
-
-    /// `$set`/`$setOnInsert` of an oplog update: keys are dotted paths from the document root.
-    pub(crate) fn walk_set(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        root: Nodes<'_>,
-    ) -> Result<i64, PatchError> {
-        let mut delta = 0;
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let set = self.resolve_path(root, el.name)?;
-            if !set.is_empty() {
-                let last = el.name.rsplit(|&b| b == b'.').next().unwrap_or(b"");
-                let place = if is_index(last) {
-                    Place::Element
-                } else {
-                    Place::NullOnRemove
-                };
-                delta += self.value(buf, &el, set, place)?;
-            }
-        }
-        self.fix_len(buf, start, delta)?;
-        Ok(delta)
-    }
-
-    /// A `$v: 2` update diff (`u`, `i`, `d`, `s<field>`; array diffs `a`, `l`, `u<i>`, `s<i>`).
-    pub(crate) fn walk_diff(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        nodes: Nodes<'_>,
-        is_array: bool,
-    ) -> Result<i64, PatchError> {
-        self.enter()?;
-        let r = self.walk_diff_inner(buf, start, limit, nodes, is_array);
-        self.depth -= 1;
-        r
-    }
-
-    fn walk_diff_inner(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        nodes: Nodes<'_>,
-        is_array: bool,
-    ) -> Result<i64, PatchError> {
-        let mut delta = 0;
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let name = el.name;
-            match (is_array, name) {
-                (_, b"a") | (true, b"l") | (false, b"d") => {}
-                (false, b"u") | (false, b"i") => {
-                    if el.ty != ty::DOCUMENT {
-                        return Err(unsupported_diff());
-                    }
-                    delta += self.walk_doc(buf, el.value, el.end, nodes, Place::NullOnRemove)?;
-                }
-                _ if name.first() == Some(&b's') => {
-                    let field = &name[1..];
-                    let sub = if is_array {
-                        nodes.array_elem(field)?
-                    } else {
-                        nodes.children(field)?
-                    };
-                    if sub.is_empty() {
-                        continue;
-                    }
-                    if sub.rule().is_some() || el.ty != ty::DOCUMENT {
-                        return Err(PatchError::Unsupported(format!(
-                            "a $v:2 update diff changes part of the field of the rule {}",
-                            self.rule_path(sub)
-                        )));
-                    }
-                    let sub_is_array = diff_is_array(buf, &el)?;
-                    delta += self.walk_diff(buf, el.value, el.end, sub, sub_is_array)?;
-                }
-                _ if is_array && name.first() == Some(&b'u') => {
-                    let sub = nodes.array_elem(&name[1..])?;
-                    delta += self.value(buf, &el, sub, Place::Element)?;
-                }
-                _ => return Err(unsupported_diff()),
-            }
-        }
-        self.fix_len(buf, start, delta)?;
-        Ok(delta)
-    }
-
-    /// Fails when an update operator we do not rewrite (`$inc`, `$push`, ...) touches a
-    /// covered field. `$rename` targets (string values) are checked too.
-    pub(crate) fn check_untouched(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        root: Nodes<'_>,
-        op: &[u8],
-    ) -> Result<(), PatchError> {
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let mut paths = vec![el.name];
-            if let Some(target) = el.str_bytes(buf).filter(|_| op == b"$rename") {
-                paths.push(target);
-            }
-            for path in paths {
-                let reached = self.resolve_path(root, path)?;
-                if !reached.is_empty() {
-                    return Err(PatchError::Unsupported(format!(
-                        "update operator {} changes a field of the rule {}",
-                        operator_name(op),
-                        self.rule_path(reached)
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<'p> Session<'_, '_> {
-    /// The nodes a dotted update path (`FullName.First`, `Registrations.3.Email`) reaches.
-    /// A path continuing below a rule's field (other than into an array element) is refused.
-    pub(crate) fn resolve_path(
-        &self,
-        root: Nodes<'p>,
-        path: &[u8],
-    ) -> Result<Nodes<'p>, PatchError> {
-        let mut cur = root;
-        for step in path.split(|&b| b == b'.') {
-            if cur.is_empty() {
-                break;
-            }
-            let numeric = is_index(step);
-            let mut next = Nodes::empty();
-            for n in cur.iter() {
-                if n.rule().is_some() {
-                    if !numeric {
-                        return Err(PatchError::Unsupported(format!(
-                            "an update sets a path inside the field of the rule {}",
-                            self.rule_path(Nodes::one(n))
-                        )));
-                    }
-                    next.push(n)?;
-                } else {
-                    if numeric {
-                        next.push(n)?;
-                    }
-                    if let Some(c) = n.child(step) {
-                        next.push(c)?;
-                    }
-                }
-            }
-            cur = next;
-        }
-        Ok(cur)
-    }
-}
-
-/// An update operator's name for messages: `$inc`, or a neutral phrase when it is not a
-/// plain operator name (it comes from the data).
-pub(crate) fn operator_name(op: &[u8]) -> String {
-    let plain = op.len() <= 32
-        && op.first() == Some(&b'$')
-        && op[1..].iter().all(u8::is_ascii_alphanumeric);
-    if plain {
-        format!("`{}`", String::from_utf8_lossy(op))
-    } else {
-        "(an unknown operator)".to_owned()
-    }
-}
-
-fn unsupported_diff() -> PatchError {
-    PatchError::Unsupported(
-        "a $v:2 update diff section this tool does not understand touches covered fields".into(),
-    )
-}
-
-fn diff_is_array(buf: &[u8], el: &Elem<'_>) -> Result<bool, PatchError> {
-    for e in Elems::framed(buf, el.value, el.end)? {
-        if e?.name == b"a" {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Maps a BSON element to an [`anonymize_core::Value`] borrowed from the buffer.
