@@ -8,8 +8,10 @@
 //! - [`Patcher`]: zero-copy BSON walking and patching along an `anonymize-core` plan;
 //! - [`rewrite_archive`]: the driver — exclusions, selections, limits, users, oplog, CRCs
 //!   recomputed, a failed run never leaving a complete archive behind;
-//! - [`verify`]: an independent strict checker built on the `bson` crate, for tests and tools;
-//! - [`synth`]: a deterministic generator of realistic SyRF archives (`gen-archive` binary).
+//! - `verify` (feature `testkit`): an independent strict checker built on the `bson` crate,
+//!   for tests and tools;
+//! - `synth` (feature `testkit`): a deterministic generator of realistic SyRF archives
+//!   (`gen-archive` binary).
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
@@ -39,7 +41,9 @@ mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
+#[cfg(feature = "testkit")]
 pub mod synth;
+#[cfg(feature = "testkit")]
 pub mod verify;
 mod walk;
 
