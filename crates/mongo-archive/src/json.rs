@@ -199,6 +199,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Agrees with serde_json on texts made of JSON's own characters (and a few others).
+        #[test]
+        fn agrees_with_serde_json(text in "[{}\\[\\]\"a-c0-9:,. eE+\\-\\\\ntrufls]{0,40}") {
+            let ours = validate_object(text.as_bytes(), &mut Vec::new()).is_ok();
+            let theirs = serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| v.is_object());
+            proptest::prop_assert_eq!(ours, theirs, "{:?}", text);
+        }
+
+        /// Objects serde_json writes are accepted.
+        #[test]
+        fn accepts_what_serde_json_writes(keys in proptest::collection::vec("\\PC{0,8}", 0..5), n in proptest::num::f64::NORMAL) {
+            let mut map = serde_json::Map::new();
+            for (i, k) in keys.into_iter().enumerate() {
+                map.insert(k, serde_json::json!([i, n, null, true, {"x\u{1}y": "\"\\"}]));
+            }
+            let text = serde_json::to_string(&serde_json::Value::Object(map)).unwrap();
+            proptest::prop_assert!(validate_object(text.as_bytes(), &mut Vec::new()).is_ok(), "{}", text);
+        }
+    }
+
     #[test]
     fn deep_nesting_does_not_recurse() {
         let t = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));

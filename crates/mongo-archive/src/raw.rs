@@ -350,6 +350,32 @@ mod tests {
         assert_eq!(validate(&bytes, 0, bytes.len(), &mut stack), Ok(()));
     }
 
+    proptest::proptest! {
+        /// Flipped bytes never panic, and the walk never rejects what the `bson` crate decodes.
+        #[test]
+        fn validate_never_rejects_what_bson_decodes(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..4)) {
+            let d = bson::doc! {
+                "a": {"b": [1, {"c": "x"}, [2.5, 3i64]], "d": null, "t": true},
+                "bin": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1, 2, 3] },
+                "re": bson::Regex { pattern: "p".into(), options: "i".into() },
+                "js": bson::Bson::JavaScriptCodeWithScope(bson::JavaScriptCodeWithScope { code: "f()".into(), scope: bson::doc! {"s": 1} }),
+                "e": "end",
+            };
+            let mut bytes = doc(&d);
+            for (at, v) in flips {
+                let i = at % bytes.len();
+                bytes[i] = v;
+            }
+            let Ok(end) = doc_end(&bytes, 0, bytes.len()) else {
+                return Ok(());
+            };
+            let ours = validate(&bytes[..end], 0, end, &mut Vec::new());
+            if bson::Document::from_reader(&bytes[..end]).is_ok() {
+                proptest::prop_assert_eq!(ours, Ok(()));
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_framing() {
         let bytes = doc(&bson::doc! {"s": "abc"});
