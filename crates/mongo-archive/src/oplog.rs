@@ -14,7 +14,7 @@
 //! | `op: "d"`, `o` (the document key) | rewritten like a document |
 //! | `op: "n"` (no-op: pre/post images, messages) on a covered, excluded or unselected collection | entry dropped (mongorestore ignores no-ops) |
 //! | `op: "n"` without a namespace | kept when it is a server message (`o: {msg: "..."}` only), else dropped while any rule or exclusion is in force |
-//! | `op: "c"`, `applyOps` (nested ones followed) touching an excluded or covered collection | error |
+//! | `op: "c"`, `applyOps` (transactions; nested ones followed, up to 16 levels) | each operation handled as above; one that would be dropped becomes a no-op `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}` |
 //! | `op: "c"` naming an excluded collection (`create`, `drop`, `renameCollection`, ...) | entry dropped |
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
 //!
@@ -28,7 +28,7 @@ use anonymize_core::{Anonymizer, RowContext};
 
 use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
-use crate::walk::{Nodes, PatchError, Patcher, Place};
+use crate::walk::{Nodes, PatchError, Patcher, Place, Session};
 use crate::CollectionKind;
 
 /// What to do with one oplog entry.
@@ -112,13 +112,6 @@ pub enum OplogError {
     /// `applyOps` nested deeper than this tool follows.
     #[error("applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep")]
     ApplyOpsTooDeep,
-    /// An `applyOps` operation (nested ones included) on an excluded collection or one with
-    /// rules: it is kept verbatim, so it cannot be allowed.
-    #[error("an applyOps entry changes `{ns}`, which is excluded or has rules")]
-    ApplyOpsTouchesCovered {
-        /// Target namespace.
-        ns: String,
-    },
 }
 
 fn malformed(e: raw::RawError) -> OplogError {
@@ -209,63 +202,84 @@ impl<'a> OplogRewriter<'a> {
         if op == b"n" {
             return self.noop(ns, o, o2, entry);
         }
-        if op == b"c" {
-            return self.command(ns, o, entry, 0);
+        let apply_ops = o.filter(|o| op == b"c" && first_name(entry, o) == Some(b"applyOps"));
+        if op == b"c" && apply_ops.is_none() {
+            return self.command(ns, o, entry);
         }
-        let ns_text = String::from_utf8_lossy(ns).into_owned();
-        let anon = self.anon;
+        patcher.begin();
+        let mut s = patcher.session(self.anon, RowContext { ordinal: 0 });
+        let delta = match apply_ops {
+            Some(o) => self.apply_ops(&mut s, entry, &o, 0)?,
+            None => match self.crud(&mut s, entry, op, ns, o, o2)? {
+                Crud::Drop => return Ok(Outcome::Drop),
+                Crud::Delta(d) => d,
+            },
+        };
+        let whole = |error: PatchError| OplogError::Patch {
+            ns: String::from_utf8_lossy(ns).into_owned(),
+            error,
+        };
+        s.fix_len(entry, 0, delta).map_err(whole)?;
+        match patcher.finish(entry).map_err(whole)? {
+            Some(_) => Ok(Outcome::Patched),
+            None => Ok(Outcome::Keep),
+        }
+    }
+
+    /// An insert, update or delete (top-level or inside `applyOps`): its documents rewritten
+    /// into `s` by the target's rules. Returns the change of the entry's length.
+    fn crud(
+        &mut self,
+        s: &mut Session<'_, '_>,
+        buf: &[u8],
+        op: &[u8],
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        o2: Option<Elem<'_>>,
+    ) -> Result<Crud, OplogError> {
+        let ns_text = || String::from_utf8_lossy(ns).into_owned();
         let target = self.target(ns)?;
         let root = match target.decision {
-            Decision::Drop(_) => return Ok(Outcome::Drop),
-            Decision::Keep { root: None, .. } => return Ok(Outcome::Keep),
+            Decision::Drop(_) => return Ok(Crud::Drop),
+            Decision::Keep { root: None, .. } => return Ok(Crud::Delta(0)),
             Decision::Keep {
                 root: Some(root), ..
             } => root,
         };
+        if !matches!(op, b"i" | b"u" | b"d") {
+            return Err(OplogError::UnknownOp {
+                ns: ns_text(),
+                op: op_name(op),
+            });
+        }
+        let Some(o) = o else {
+            return Err(OplogError::MissingDocument { ns: ns_text() });
+        };
+        if op != b"d" {
+            target.ordinal += 1;
+        }
+        s.set_ordinal(target.ordinal);
         let wrap = |error: PatchError| OplogError::Patch {
-            ns: ns_text.clone(),
+            ns: ns_text(),
             error,
         };
-        match op {
-            b"i" | b"u" | b"d" => {
-                let Some(o) = o else {
-                    return Err(OplogError::MissingDocument { ns: ns_text });
-                };
-                if op != b"d" {
-                    target.ordinal += 1;
-                }
-                let ctx = RowContext {
-                    ordinal: target.ordinal,
-                };
-                patcher.begin();
-                let mut s = patcher.session(anon, ctx);
-                let nodes = Nodes::one(root);
-                let operators = first_name(entry, &o).is_some_and(|n| n.first() == Some(&b'$'));
-                // A delete's `o` and an update's `o2` are document keys (`_id`, shard key
-                // fields, nested ones as dotted names): rewritten like the documents they
-                // match, so they stay consistent with them.
-                let mut delta = if op == b"d" {
-                    s.walk_set(entry, o.value, o.end, nodes).map_err(wrap)?
-                } else if op == b"u" && operators {
-                    s.update_operators(entry, &o, nodes).map_err(wrap)?
-                } else {
-                    s.walk_doc(entry, o.value, o.end, nodes, Place::Field)
-                        .map_err(wrap)?
-                };
-                if let (b"u", Some(o2)) = (op, o2) {
-                    delta += s.walk_set(entry, o2.value, o2.end, nodes).map_err(wrap)?;
-                }
-                s.fix_len(entry, 0, delta).map_err(wrap)?;
-                match patcher.finish(entry).map_err(wrap)? {
-                    Some(_) => Ok(Outcome::Patched),
-                    None => Ok(Outcome::Keep),
-                }
-            }
-            _ => Err(OplogError::UnknownOp {
-                ns: ns_text,
-                op: op_name(op),
-            }),
+        let nodes = Nodes::one(root);
+        let operators = first_name(buf, &o).is_some_and(|n| n.first() == Some(&b'$'));
+        // A delete's `o` and an update's `o2` are document keys (`_id`, shard key fields,
+        // nested ones as dotted names): rewritten like the documents they match, so they
+        // stay consistent with them.
+        let mut delta = if op == b"d" {
+            s.walk_set(buf, o.value, o.end, nodes).map_err(wrap)?
+        } else if op == b"u" && operators {
+            s.update_operators(buf, &o, nodes).map_err(wrap)?
+        } else {
+            s.walk_doc(buf, o.value, o.end, nodes, Place::Field)
+                .map_err(wrap)?
+        };
+        if let (b"u", Some(o2)) = (op, o2) {
+            delta += s.walk_set(buf, o2.value, o2.end, nodes).map_err(wrap)?;
         }
+        Ok(Crud::Delta(delta))
     }
 
     /// A no-op entry: routed by its namespace; mongorestore ignores no-ops, so dropping one
@@ -296,12 +310,12 @@ impl<'a> OplogRewriter<'a> {
         })
     }
 
+    /// A command other than `applyOps`: dropped when it names an excluded collection.
     fn command(
         &mut self,
         ns: &[u8],
         o: Option<Elem<'_>>,
         entry: &[u8],
-        depth: u32,
     ) -> Result<Outcome, OplogError> {
         let Some(o) = o else { return Ok(Outcome::Keep) };
         let db = ns.split(|&b| b == b'.').next().unwrap_or(b"");
@@ -309,10 +323,6 @@ impl<'a> OplogRewriter<'a> {
         for el in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
             let el = el.map_err(malformed)?;
             let is_first = std::mem::replace(&mut first, false);
-            if is_first && el.name == b"applyOps" && el.ty == ty::ARRAY {
-                self.apply_ops(entry, &el, depth)?;
-                return Ok(Outcome::Keep);
-            }
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
             // renameCollection/to carry full namespaces.
             let full = el.name == b"renameCollection" || el.name == b"to";
@@ -330,41 +340,90 @@ impl<'a> OplogRewriter<'a> {
         Ok(Outcome::Keep)
     }
 
-    /// Checks every operation of an `applyOps` array, following nested `applyOps` commands:
-    /// none may touch an excluded or covered collection (they are kept verbatim).
-    fn apply_ops(&mut self, entry: &[u8], ops: &Elem<'_>, depth: u32) -> Result<(), OplogError> {
+    /// An `applyOps` command `o` (a transaction's commit, or a user's `applyOps`): each
+    /// operation is handled like a top-level entry, nested `applyOps` followed; an operation
+    /// that would be dropped is replaced by a no-op (array keys stay dense). Returns the
+    /// change of `o`'s length.
+    fn apply_ops(
+        &mut self,
+        s: &mut Session<'_, '_>,
+        buf: &[u8],
+        o: &Elem<'_>,
+        depth: u32,
+    ) -> Result<i64, OplogError> {
         if depth >= MAX_APPLY_OPS_DEPTH {
             return Err(OplogError::ApplyOpsTooDeep);
         }
-        for inner in Elems::framed(entry, ops.value, ops.end).map_err(malformed)? {
-            let inner = inner.map_err(malformed)?;
-            if inner.ty != ty::DOCUMENT {
+        let len_err = |error: PatchError| OplogError::Patch {
+            ns: "applyOps".to_owned(),
+            error,
+        };
+        let mut o_delta = 0;
+        for ops in Elems::framed(buf, o.value, o.end).map_err(malformed)? {
+            let ops = ops.map_err(malformed)?;
+            if ops.name != b"applyOps" || ops.ty != ty::ARRAY {
                 continue;
             }
-            let e = parse_entry(entry, inner.value, inner.end)?;
-            if let (Some(b"c"), Some(o)) = (e.op, e.o) {
-                if first_name(entry, &o) == Some(b"applyOps") {
-                    for f in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
-                        let f = f.map_err(malformed)?;
-                        if f.name == b"applyOps" && f.ty == ty::ARRAY {
-                            self.apply_ops(entry, &f, depth + 1)?;
-                        }
-                    }
+            let mut delta = 0;
+            for inner in Elems::framed(buf, ops.value, ops.end).map_err(malformed)? {
+                let inner = inner.map_err(malformed)?;
+                if inner.ty != ty::DOCUMENT {
                     continue;
                 }
-            }
-            if let Some(target_ns) = e.ns {
-                let t = self.target(target_ns)?;
-                if !matches!(t.decision, Decision::Keep { root: None, .. }) {
-                    return Err(OplogError::ApplyOpsTouchesCovered {
-                        ns: String::from_utf8_lossy(target_ns).into_owned(),
-                    });
+                let e = parse_entry(buf, inner.value, inner.end)?;
+                let (Some(op), Some(ns)) = (e.op, e.ns) else {
+                    continue;
+                };
+                let nested =
+                    e.o.filter(|o| op == b"c" && first_name(buf, o) == Some(b"applyOps"));
+                let outcome = if let Some(nested) = nested {
+                    Crud::Delta(self.apply_ops(s, buf, &nested, depth + 1)?)
+                } else {
+                    match op {
+                        b"n" => match self.noop(ns, e.o, e.o2, buf)? {
+                            Outcome::Drop => Crud::Drop,
+                            _ => Crud::Delta(0),
+                        },
+                        b"c" => match self.command(ns, e.o, buf)? {
+                            Outcome::Drop => Crud::Drop,
+                            _ => Crud::Delta(0),
+                        },
+                        _ => self.crud(s, buf, op, ns, e.o, e.o2)?,
+                    }
+                };
+                match outcome {
+                    Crud::Drop => {
+                        delta += s.replace_document(&inner, &REMOVED_OP).map_err(len_err)?;
+                    }
+                    Crud::Delta(d) => {
+                        s.fix_len(buf, inner.value, d).map_err(len_err)?;
+                        delta += d;
+                    }
                 }
             }
+            s.fix_len(buf, ops.value, delta).map_err(len_err)?;
+            o_delta += delta;
         }
-        Ok(())
+        s.fix_len(buf, o.value, o_delta).map_err(len_err)?;
+        Ok(o_delta)
     }
 }
+
+/// What an insert, update or delete becomes.
+enum Crud {
+    /// Dropped with its collection.
+    Drop,
+    /// Kept; its length changed by this much.
+    Delta(i64),
+}
+
+/// `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}`: what an `applyOps` operation on
+/// an excluded collection becomes (mongorestore and the server skip no-ops).
+const REMOVED_OP: [u8; 67] = *b"\x43\x00\x00\x00\
+\x02op\x00\x02\x00\x00\x00n\x00\
+\x02ns\x00\x01\x00\x00\x00\x00\
+\x03o\x00\x28\x00\x00\x00\x02msg\x00\x1a\x00\x00\x00removed by syrf-anonymize\x00\x00\
+\x00";
 
 fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
     Elems::framed(buf, o.value, o.end)
@@ -372,4 +431,16 @@ fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
         .next()?
         .ok()
         .map(|e| e.name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn removed_op_is_the_documented_no_op() {
+        let d = bson::Document::from_reader(&super::REMOVED_OP[..]).unwrap();
+        assert_eq!(
+            d,
+            bson::doc! {"op": "n", "ns": "", "o": {"msg": "removed by syrf-anonymize"}}
+        );
+    }
 }

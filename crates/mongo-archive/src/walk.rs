@@ -285,6 +285,36 @@ impl Session<'_, '_> {
         Ok(())
     }
 
+    /// Sets the position of the current document in its collection (for `sequential`), when
+    /// one walk spans documents of several collections (an oplog `applyOps`).
+    pub(crate) fn set_ordinal(&mut self, ordinal: u64) {
+        self.ctx = RowContext { ordinal };
+    }
+
+    /// Replaces the embedded-document element `el` by one holding `doc` (a whole BSON
+    /// document), keeping its name. Returns the change of length.
+    pub(crate) fn replace_document(
+        &mut self,
+        el: &Elem<'_>,
+        doc: &[u8],
+    ) -> Result<i64, PatchError> {
+        if doc.len() > MAX_BSON_SIZE {
+            return Err(PatchError::TooLarge(doc.len()));
+        }
+        let data_start = self.arena.len();
+        self.arena.push(ty::DOCUMENT);
+        self.arena.extend_from_slice(el.name);
+        self.arena.push(0);
+        self.arena.extend_from_slice(doc);
+        self.splices.push(Splice {
+            start: el.start,
+            end: el.end,
+            data_start,
+            data_end: self.arena.len(),
+        });
+        Ok((self.arena.len() - data_start) as i64 - (el.end - el.start) as i64)
+    }
+
     /// A rule's path that names `nodes` in messages (never a field name from the data).
     pub(crate) fn rule_path(&self, nodes: Nodes<'_>) -> String {
         fn first_rule(n: &PlanNode) -> Option<RuleId> {

@@ -212,39 +212,118 @@ fn noop_entries_are_routed_by_namespace() {
 }
 
 #[test]
-fn nested_apply_ops_are_followed() {
-    let users = || NsDocs::new("app", "users", &[doc! {"_id": 1}]);
-    let other = || NsDocs::new("app", "other", &[doc! {"_id": 1}]);
-    let anon =
-        || rules("rules:\n  users:\n    fields:\n      email: {transform: constant, value: X}\n");
-    let nested = |target: &str| {
-        entry(
-            "c",
-            "admin.$cmd",
-            doc! {"applyOps": [entry("c", "admin.$cmd", doc! {"applyOps": [entry("i", target, doc! {"_id": 5, "email": "nested@example.com"})]})]},
-        )
+fn apply_ops_nested_ones_included_are_rewritten() {
+    let input = with_oplog(
+        vec![
+            NsDocs::new("app", "users", &[doc! {"_id": 1}]),
+            NsDocs::new("app", "secrets", &[doc! {"_id": 1}]),
+            NsDocs::new("app", "other", &[doc! {"_id": 1}]),
+        ],
+        &[
+            // A transaction's commit: inserts, an update and a delete in one entry.
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"applyOps": [
+                    entry("i", "app.users", doc! {"_id": 2, "email": "txn@example.com"}),
+                    entry("i", "app.secrets", doc! {"_id": 2, "token": "txn-s3cr3t"}),
+                    entry("u", "app.users", doc! {"$set": {"email": "set@example.com"}}),
+                    entry("i", "app.other", doc! {"_id": 2, "x": "kept"}),
+                ], "lsid": {"id": 1}, "txnNumber": 1i64},
+            ),
+            // applyOps inside applyOps.
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"applyOps": [entry("c", "admin.$cmd", doc! {"applyOps": [
+                    entry("i", "app.users", doc! {"_id": 3, "email": "nested@example.com"}),
+                    entry("i", "app.secrets", doc! {"_id": 3, "token": "nested-s3cr3t"}),
+                ]})]},
+            ),
+        ],
+    );
+    let anon = rules(
+        "rules:\n  users:\n    fields:\n      email: {transform: constant, value: X}\nexclusions:\n  - secrets\n",
+    );
+    let out = rewrite_ok(&input, &anon);
+    for leaked in [
+        &b"txn@example.com"[..],
+        b"set@example.com",
+        b"nested@example.com",
+        b"s3cr3t",
+    ] {
+        assert!(
+            !contains(&out, leaked),
+            "{}",
+            String::from_utf8_lossy(leaked)
+        );
+    }
+    let ops = docs_of(&out, ".oplog");
+    let removed = doc! {"op": "n", "ns": "", "o": {"msg": "removed by syrf-anonymize"}};
+    let inner = |e: &Document| -> Vec<Document> {
+        e.get_document("o")
+            .unwrap()
+            .get_array("applyOps")
+            .unwrap()
+            .iter()
+            .map(|b| b.as_document().unwrap().clone())
+            .collect()
     };
-    let input = with_oplog(vec![users(), other()], &[nested("app.users")]);
-    let (out, r) = run(&input, &anon(), &keep_all());
+    let txn = inner(&ops[0]);
+    assert_eq!(
+        txn[0].get_document("o").unwrap(),
+        &doc! {"_id": 2, "email": "X"}
+    );
+    assert_eq!(txn[1], removed);
+    assert_eq!(
+        txn[2].get_document("o").unwrap(),
+        &doc! {"$set": {"email": "X"}}
+    );
+    assert_eq!(
+        txn[3].get_document("o").unwrap(),
+        &doc! {"_id": 2, "x": "kept"}
+    );
+    assert_eq!(
+        ops[0]
+            .get_document("o")
+            .unwrap()
+            .get_document("lsid")
+            .unwrap(),
+        &doc! {"id": 1}
+    );
+    let nested = inner(&inner(&ops[1])[0]);
+    assert_eq!(
+        nested[0].get_document("o").unwrap(),
+        &doc! {"_id": 3, "email": "X"}
+    );
+    assert_eq!(nested[1], removed);
+
+    // Deeper than 16 levels is refused, naming no value.
+    let mut deep = entry(
+        "i",
+        "app.users",
+        doc! {"_id": 9, "email": "deep@example.com"},
+    );
+    for _ in 0..20 {
+        deep = entry("c", "admin.$cmd", doc! {"applyOps": [deep]});
+    }
+    let input = with_oplog(
+        vec![NsDocs::new("app", "users", &[doc! {"_id": 1}])],
+        &[deep],
+    );
+    let (out, r) = run(&input, &anon, &keep_all());
     let err = r.unwrap_err();
     let msg = err.to_string();
     assert!(
-        matches!(
-            &err.kind,
-            ErrorKind::Oplog(OplogError::ApplyOpsTouchesCovered { ns }) if ns == "app.users"
-        ),
+        matches!(err.kind, ErrorKind::Oplog(OplogError::ApplyOpsTooDeep)),
         "{msg}"
     );
     assert!(
-        msg.contains("app.users") && msg.contains("--oplog drop"),
+        msg.contains("--oplog drop") && !msg.contains("deep@"),
         "{msg}"
     );
-    assert!(!msg.contains("nested@example.com"), "{msg}");
     assert_eq!(err.namespace.as_deref(), Some(".oplog"));
     assert!(mongo_archive::verify::verify(&out).is_err());
-    // Nested operations on collections without rules pass.
-    let input = with_oplog(vec![users(), other()], &[nested("app.other")]);
-    assert_eq!(rewrite_ok(&input, &anon()), input);
 }
 
 #[test]

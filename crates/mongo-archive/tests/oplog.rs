@@ -231,22 +231,6 @@ fn unsafe_updates_fail_with_a_clear_message() {
             ),
             "email",
         ),
-        (
-            op(
-                "c",
-                "app.$cmd",
-                doc! {"applyOps": [op("i", "app.users", doc! {"_id": 5, "email": "l@k.m"})]},
-            ),
-            "applyOps",
-        ),
-        (
-            op(
-                "c",
-                "app.$cmd",
-                doc! {"applyOps": [op("i", "app.secrets", doc! {"_id": 5, "token": "t"})]},
-            ),
-            "app.secrets",
-        ),
     ] {
         let err = rewrite_oplog(&[entry]).unwrap_err();
         let msg = err.to_string();
