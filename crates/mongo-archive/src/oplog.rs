@@ -17,6 +17,7 @@
 //! | `op: "c"`, `applyOps` (transactions; nested ones followed, up to 16 levels) | each operation handled as above; one that would be dropped becomes a no-op `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}` |
 //! | `op: "c"` naming an excluded collection (`create`, `drop`, `renameCollection`, ...) | entry dropped |
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
+//! | no string `op` or `ns` | dropped while any rule or exclusion is in force, else kept |
 //!
 //! A scalar where a rule's path expects a sub-document is nulled and counted as failed closed,
 //! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
@@ -197,7 +198,12 @@ impl<'a> OplogRewriter<'a> {
     ) -> Result<Outcome, OplogError> {
         let Entry { op, ns, o, o2 } = parse_entry(entry, 0, entry.len())?;
         let (Some(op), Some(ns)) = (op, ns) else {
-            return Ok(Outcome::Keep);
+            // Not an oplog entry mongorestore could replay; nothing attributes its data.
+            return Ok(if self.strict {
+                Outcome::Drop
+            } else {
+                Outcome::Keep
+            });
         };
         if op == b"n" {
             return self.noop(ns, o, o2, entry);
@@ -372,6 +378,9 @@ impl<'a> OplogRewriter<'a> {
                 }
                 let e = parse_entry(buf, inner.value, inner.end)?;
                 let (Some(op), Some(ns)) = (e.op, e.ns) else {
+                    if self.strict {
+                        delta += s.replace_document(&inner, &REMOVED_OP).map_err(len_err)?;
+                    }
                     continue;
                 };
                 let nested =

@@ -185,6 +185,8 @@ fn noop_entries_are_routed_by_namespace() {
             doc! {"op": "n", "ns": "app.other", "o": {"_id": 1, "x": "uncovered"}},
             doc! {"op": "n", "ns": "", "o": {"msg": "periodic noop"}},
             doc! {"op": "n", "ns": "", "o": {"_id": 1, "email": "orphan@example.com"}},
+            // No namespace at all: nothing attributes it.
+            doc! {"op": "i", "o": {"_id": 1, "email": "nons@example.com"}},
         ],
     );
     let anon = rules(
@@ -194,6 +196,7 @@ fn noop_entries_are_routed_by_namespace() {
     assert!(!contains(&out, b"image@example.com"));
     assert!(!contains(&out, b"s3cr3t"));
     assert!(!contains(&out, b"orphan@example.com"));
+    assert!(!contains(&out, b"nons@example.com"));
     let kept: Vec<Document> = docs_of(&out, ".oplog")
         .iter()
         .map(|e| e.get_document("o").unwrap().clone())
