@@ -17,7 +17,10 @@ pub fn testdata_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
+        // Straight to stderr, past the test harness's capture: a skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED (conformance): no real archives at {} (set SYRF_TESTDATA_DIR)",
             dir.display()
         );
