@@ -1,5 +1,7 @@
 //! A strict JSON syntax check for the prelude's collection metadata, which mongorestore parses
-//! as Extended JSON: structure only, no allocation beyond a reused stack of open brackets.
+//! as Extended JSON: the grammar, plus the string-valued type wrappers (`{"$numberInt": "2"}`,
+//! `$numberLong`, `$numberDouble`, `$numberDecimal`, `$oid`: alone in their object, with a
+//! string value of the right form). No allocation beyond a reused stack of open brackets.
 
 /// Where and why a text is not JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,16 +86,64 @@ fn number(t: &[u8], mut i: usize) -> Result<usize, JsonError> {
     Ok(i)
 }
 
-/// A member's key and its colon, from `i`; returns the position after the colon.
-fn key(t: &[u8], i: usize) -> Result<usize, JsonError> {
+/// A member's key and its colon, from `i`; returns the position after the colon and the
+/// key's text (between the quotes).
+fn key(t: &[u8], i: usize) -> Result<(usize, &[u8]), JsonError> {
     if t.get(i) != Some(&b'"') {
         return fail(i, "expected a quoted key");
     }
-    let i = ws(t, string(t, i)?);
+    let end = string(t, i)?;
+    let name = &t[i + 1..end - 1];
+    let i = ws(t, end);
     if t.get(i) != Some(&b':') {
         return fail(i, "expected `:` after a key");
     }
-    Ok(i + 1)
+    Ok((i + 1, name))
+}
+
+/// An Extended JSON type wrapper whose value is a string.
+#[derive(Clone, Copy)]
+enum Wrapper {
+    Int32,
+    Int64,
+    Double,
+    Decimal,
+    ObjectId,
+}
+
+fn wrapper(key: &[u8]) -> Option<Wrapper> {
+    Some(match key {
+        b"$numberInt" => Wrapper::Int32,
+        b"$numberLong" => Wrapper::Int64,
+        b"$numberDouble" => Wrapper::Double,
+        b"$numberDecimal" => Wrapper::Decimal,
+        b"$oid" => Wrapper::ObjectId,
+        _ => return None,
+    })
+}
+
+/// Checks a wrapper's string value (the text between the quotes).
+fn wrapped_ok(w: Wrapper, v: &[u8]) -> bool {
+    let text = std::str::from_utf8(v).unwrap_or("");
+    let integer = |t: &str| {
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    match w {
+        Wrapper::Int32 => integer(text) && text.parse::<i32>().is_ok(),
+        Wrapper::Int64 => integer(text) && text.parse::<i64>().is_ok(),
+        Wrapper::Double => {
+            matches!(text, "Infinity" | "-Infinity" | "NaN")
+                || (number(v, 0) == Ok(v.len()) && text.parse::<f64>().is_ok())
+        }
+        Wrapper::Decimal => {
+            !text.is_empty()
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+        }
+        Wrapper::ObjectId => v.len() == 24 && v.iter().all(u8::is_ascii_hexdigit),
+    }
 }
 
 /// Checks that `t` is one JSON object (RFC 8259), surrounded by optional whitespace.
@@ -104,8 +154,30 @@ pub(crate) fn validate_object(t: &[u8], stack: &mut Vec<u8>) -> Result<(), JsonE
         return fail(i, "not a JSON object");
     }
     let mut want_value = true;
+    // A type wrapper's key was just read: its string value, then the end of its object.
+    let mut pending: Option<Wrapper> = None;
     loop {
         i = ws(t, i);
+        if let Some(w) = pending.take() {
+            if t.get(i) != Some(&b'"') {
+                return fail(i, "an Extended JSON type wrapper needs a string value");
+            }
+            let end = string(t, i)?;
+            if !wrapped_ok(w, &t[i + 1..end - 1]) {
+                return fail(i, "bad value in an Extended JSON type wrapper");
+            }
+            i = ws(t, end);
+            if t.get(i) != Some(&b'}') {
+                return fail(
+                    i,
+                    "an Extended JSON type wrapper must be alone in its object",
+                );
+            }
+            stack.pop();
+            i += 1;
+            want_value = false;
+            continue;
+        }
         if want_value {
             want_value = false;
             match t.get(i) {
@@ -118,7 +190,9 @@ pub(crate) fn validate_object(t: &[u8], stack: &mut Vec<u8>) -> Result<(), JsonE
                         i += 1;
                     } else {
                         if open == b'{' {
-                            i = key(t, i)?;
+                            let (after, name) = key(t, i)?;
+                            i = after;
+                            pending = wrapper(name);
                         }
                         want_value = true;
                     }
@@ -142,7 +216,8 @@ pub(crate) fn validate_object(t: &[u8], stack: &mut Vec<u8>) -> Result<(), JsonE
                 Some(b',') => {
                     i = ws(t, i + 1);
                     if close == b'}' {
-                        i = key(t, i)?;
+                        // A wrapper key after the first is an ordinary field name.
+                        i = key(t, i)?.0;
                     }
                     want_value = true;
                 }
@@ -171,6 +246,9 @@ mod tests {
         assert!(ok(
             r#"{"options":{},"indexes":[{"v":{"$numberInt":"2"},"key":{"_id":{"$numberInt":"1"}},"name":"_id_"}],"uuid":"a1"}"#
         ));
+        assert!(ok(
+            r#"{"a":{"$numberLong":"-9223372036854775808"},"b":{"$numberDouble":"-Infinity"},"c":{"$numberDouble":"1.5e3"},"d":{"$numberDecimal":"2"},"e":{"$oid":"5f7c8e9d5f7c8e9d5f7c8e9d"},"f":{"$date":{"$numberLong":"1"}},"g":{"$**":1},"h":{"x":1,"$numberInt":[]}}"#
+        ));
     }
 
     #[test]
@@ -194,6 +272,13 @@ mod tests {
             "{\"a\":[1 2]}",
             "{\"a\":tru}",
             r#"{"key":{"{"a":"b"}":{"$numberDouble":"1.0"}}}"#,
+            r#"{"v":{"$numberInt":"x"}}"#,
+            r#"{"v":{"$numberInt":"2147483648"}}"#,
+            r#"{"v":{"$numberInt":2}}"#,
+            r#"{"v":{"$numberLong":"1.5"}}"#,
+            r#"{"v":{"$numberDouble":"one"}}"#,
+            r#"{"v":{"$oid":"abc"}}"#,
+            r#"{"v":{"$numberInt":"2","x":1}}"#,
         ] {
             assert!(!ok(bad), "accepted {bad:?}");
         }

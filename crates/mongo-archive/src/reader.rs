@@ -8,7 +8,7 @@
 //! a row, every namespace's CRC, namespaces never finished or never seen, trailing bytes; and
 //! what mongorestore validates before restoring: every document (of every namespace, kept or
 //! not) is structurally valid BSON all the way down, every prelude entry's `metadata` is a
-//! JSON object, database names are legal (at most 63 bytes, none of `/\. "$` or NUL) and
+//! JSON object (Extended JSON's number and ObjectId wrappers checked), database names are legal (at most 63 bytes, none of `/\. "$` or NUL) and
 //! collection names are not empty.
 
 use std::collections::HashMap;
