@@ -58,7 +58,7 @@ pub(crate) struct OplogRewriter<'a> {
 /// Deepest `applyOps` nesting followed.
 const MAX_APPLY_OPS_DEPTH: u32 = 16;
 
-/// The first three fields an entry is routed by.
+/// The fields an entry is routed by: `op`, `ns`, `o`, `o2`.
 struct Entry<'b> {
     op: Option<&'b [u8]>,
     ns: Option<&'b [u8]>,
