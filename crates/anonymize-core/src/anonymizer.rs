@@ -150,7 +150,8 @@ impl Anonymizer {
                     });
                 }
                 let id = RuleId(anon.rules.len() as u32);
-                let steps: Vec<&str> = field.path.split('.').collect();
+                let owned = split_escaped(&field.path);
+                let steps: Vec<&str> = owned.iter().map(String::as_str).collect();
                 if let Err(conflict) = root.insert(&steps, id) {
                     let prefix = steps[..conflict.depth.min(steps.len())].join(".");
                     let other = paths
@@ -283,6 +284,22 @@ impl Anonymizer {
         }
     }
 
+    /// Counts a value a rule covered that a format replaced by null without calling
+    /// [`apply`](Self::apply), because its type cannot hold what the rule expects (e.g. a
+    /// scalar where the rule's path goes into a sub-document): seen, changed, failed closed.
+    pub fn record_failed_closed(&self, rule: RuleId) {
+        let compiled = &self.rules[rule.index()];
+        compiled.seen.fetch_add(1, Relaxed);
+        compiled.changed.fetch_add(1, Relaxed);
+        compiled.failed_closed.fetch_add(1, Relaxed);
+    }
+
+    /// The field path of a rule as written in the rules file (for error messages that must
+    /// not name fields taken from the data).
+    pub fn rule_path(&self, rule: RuleId) -> &str {
+        &self.rules[rule.index()].path
+    }
+
     /// True when transforms are keyed.
     pub fn is_keyed(&self) -> bool {
         self.digester.is_keyed()
@@ -314,4 +331,27 @@ impl Anonymizer {
                 .collect(),
         }
     }
+}
+
+/// A rule path's steps: `.` separates them, `\.` is a dot inside a field name and `\\` a
+/// backslash (`FullName\.First` names the literal field `FullName.First`).
+fn split_escaped(path: &str) -> Vec<String> {
+    let mut steps = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        let step = steps.last_mut().expect("never empty");
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('.' | '\\')) => step.push(e),
+                Some(other) => {
+                    step.push('\\');
+                    step.push(other);
+                }
+                None => step.push('\\'),
+            },
+            '.' => steps.push(String::new()),
+            other => step.push(other),
+        }
+    }
+    steps
 }

@@ -8,8 +8,10 @@
 //! - [`Patcher`]: zero-copy BSON walking and patching along an `anonymize-core` plan;
 //! - [`rewrite_archive`]: the driver — exclusions, selections, limits, users, oplog, CRCs
 //!   recomputed, a failed run never leaving a complete archive behind;
-//! - [`verify`]: an independent strict checker built on the `bson` crate, for tests and tools;
-//! - [`synth`]: a deterministic generator of realistic SyRF archives (`gen-archive` binary).
+//! - `verify` (feature `testkit`): an independent strict checker built on the `bson` crate,
+//!   for tests and tools;
+//! - `synth` (feature `testkit`): a deterministic generator of realistic SyRF archives
+//!   (`gen-archive` binary).
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
@@ -32,19 +34,24 @@
 
 mod crc;
 mod error;
+mod json;
 mod oplog;
+mod oplog_walk;
+mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
+#[cfg(feature = "testkit")]
 pub mod synth;
+#[cfg(feature = "testkit")]
 pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
 pub use error::{ArchiveError, ErrorKind};
+pub use oplog::OplogError;
+pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{
-    rewrite_archive, NamespaceAction, NamespaceSummary, OplogMode, RewriteOptions, RewriteSummary,
-};
+pub use rewrite::{rewrite_archive, NamespaceSummary, RewriteSummary};
 pub use walk::{PatchError, Patcher};

@@ -39,8 +39,7 @@ fn assert_truncation_fails(name: &str, bytes: &[u8], cut: usize, opts: &RewriteO
 
 #[test]
 fn truncation_at_every_offset_of_small_real_archives() {
-    let Some(all) = real_archives() else { return };
-    for (name, bytes) in all {
+    for (name, bytes) in real_archives() {
         // Every offset of the small ones; for the 39 KB ones every 101st offset, plus every
         // offset of the header and prelude region and of the last blocks.
         let step = if bytes.len() < 5000 { 1 } else { 101 };
@@ -90,9 +89,7 @@ fn eof_crc_offsets(bytes: &[u8]) -> Vec<(usize, String)> {
 
 #[test]
 fn flipped_crc_is_an_error_naming_the_namespace() {
-    // Without the real archives (skipped loudly), the generated sample is still checked.
     for (name, bytes) in real_archives()
-        .unwrap_or_default()
         .into_iter()
         .chain([("sample".to_owned(), sample())])
     {
@@ -152,12 +149,9 @@ fn lying_lengths_are_errors() {
 
 #[test]
 fn structural_errors_mongorestore_rejects() {
-    let Some(all) = real_archives() else { return };
-    let bytes = all
-        .into_iter()
-        .find(|(n, _)| n == "mongo-tools_test.bar.archive")
-        .unwrap()
-        .1;
+    let Some(bytes) = real_archive("mongo-tools_test.bar.archive") else {
+        return;
+    };
     let anon = empty();
     // Trailing bytes after the last terminator.
     let mut t = bytes.clone();
@@ -200,7 +194,10 @@ proptest! {
 
     #[test]
     fn random_bit_flips_never_panic(flips in proptest::collection::vec((0usize..1_000_000, 0u8..8), 1..4), cut in proptest::option::of(0usize..1_000_000)) {
-        let Some(all) = real_archives() else { return Ok(()) };
+        let all = real_archives();
+        if all.is_empty() {
+            return Ok(());
+        }
         let (_, bytes) = &all[flips[0].0 % all.len()];
         let mut bad = bytes.clone();
         for (at, bit) in &flips {

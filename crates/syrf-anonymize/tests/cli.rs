@@ -158,6 +158,11 @@ fn real_archives_pass_through_byte_identical_plain_and_gzip() {
             .arg("--quiet")
             .env("SYRF_ANONYMIZE_KEY", KEY);
         let out = run_with_stdin(c, &input);
+        if name == "mongo-tools_bad-format.archive" {
+            // mongorestore refuses its metadata JSON: so does the rewriter (bad input).
+            assert_eq!(out.status.code(), Some(3), "{name}");
+            continue;
+        }
         assert!(
             out.status.success(),
             "{name}: {}",
