@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
+use anonymize_core::{Anonymizer, KeyMode, RuleSet};
 use mongo_archive::synth::{self, SynthConfig};
 use mongo_archive::verify;
 use serde_json::Value;
@@ -247,6 +248,15 @@ fn real_archives() {
             continue;
         };
         let out = bin().arg("inspect").arg(&path).output().unwrap();
+        // The checker reads the framing only; the reader also validates what mongorestore
+        // parses (the collection metadata). inspect accepts exactly what a run accepts.
+        let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed).unwrap();
+        let options = syrf_anonymize::Options::default();
+        if let Err(e) = syrf_anonymize::anonymize(&raw[..], std::io::sink(), &anon, &options) {
+            assert_eq!(e.exit_code(), 3, "{name}: {e}");
+            assert_eq!(out.status.code(), Some(3), "{name}: a run fails with {e}");
+            continue;
+        }
         assert_eq!(
             out.status.code(),
             Some(0),
