@@ -18,5 +18,5 @@ RUN scripts/build-image-rootfs /rootfs
 FROM scratch
 COPY --from=build /rootfs/ /
 USER 10001:10001
-WORKDIR /work
+WORKDIR /scratch
 ENTRYPOINT ["/usr/local/bin/syrf-anonymize"]

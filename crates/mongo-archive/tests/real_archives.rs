@@ -1,4 +1,4 @@
-//! The real mongodump archives in /work/shared/testdata/mongo: round trips and rules.
+//! The real mongodump archives in $SYRF_TESTDATA_DIR/mongo (default ../shared/testdata/mongo): round trips and rules.
 
 mod common;
 

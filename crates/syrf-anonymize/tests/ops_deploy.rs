@@ -115,7 +115,7 @@ fn snapshot_cronjob() {
     assert_eq!(check_anonymizing_containers(pod, "snapshot"), 1);
     let all: String = containers(pod).into_iter().map(script).collect();
     assert!(all.contains("--strict"));
-    assert!(all.contains("syrf-anonymize inspect /work/dump.gz --output /work/manifest.json"));
+    assert!(all.contains("syrf-anonymize inspect /scratch/dump.gz --output /scratch/manifest.json"));
     // The upload runs only after the dump succeeded: the dump is an init container.
     let init = script(&pod["initContainers"][0]);
     assert!(init.contains("mongodump") && init.contains("inspect"));

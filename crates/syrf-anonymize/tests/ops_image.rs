@@ -61,7 +61,10 @@ fn rootfs_holds_what_the_image_needs() {
     let tmp = std::fs::metadata(rootfs.join("tmp")).unwrap();
     assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
     if is_root() {
-        assert_eq!(std::fs::metadata(rootfs.join("work")).unwrap().uid(), 10001);
+        assert_eq!(
+            std::fs::metadata(rootfs.join("scratch")).unwrap().uid(),
+            10001
+        );
     }
 
     // Every library the binary needs is in the tree, at the path the loader looks for it.
@@ -139,11 +142,11 @@ fn sample_runs_inside_the_tree_as_the_non_root_user() {
     );
     assert_ne!(out.stdout, sample);
 
-    // The non-root user writes in /work, not in /etc.
+    // The non-root user writes in /scratch, not in /etc.
     let man = Command::new(chroot)
         .arg("--userspec=10001:10001")
         .arg(&rootfs)
-        .args(["/usr/local/bin/syrf-anonymize", "man", "--dir", "/work"])
+        .args(["/usr/local/bin/syrf-anonymize", "man", "--dir", "/scratch"])
         .output()
         .unwrap();
     assert!(
@@ -151,7 +154,7 @@ fn sample_runs_inside_the_tree_as_the_non_root_user() {
         "{}",
         String::from_utf8_lossy(&man.stderr)
     );
-    assert!(rootfs.join("work/syrf-anonymize.1").is_file());
+    assert!(rootfs.join("scratch/syrf-anonymize.1").is_file());
     let denied = Command::new(chroot)
         .arg("--userspec=10001:10001")
         .arg(&rootfs)
