@@ -477,6 +477,37 @@ fn hash_email_does_not_link_one_local_part_across_domains() {
 }
 
 #[test]
+fn hash_email_domain_memo_never_mixes_keys() {
+    let spec = "{transform: hash_email, domain_length: 64}";
+    let (a, rule_a) = anonymizer(spec, Some(KEY_A));
+    let (b, rule_b) = anonymizer(spec, Some(KEY_B));
+    let (u, rule_u) = anonymizer(spec, None);
+    let ctx = RowContext { ordinal: 1 };
+    let tag = |r: Replacement| text(r).split_once('.').unwrap().1.to_owned();
+    let first_a = tag(a.apply(rule_a, Value::Str("x@memo.example"), &ctx));
+    for round in 0..3 {
+        let value = Value::Str(if round == 1 {
+            "y@memo.example"
+        } else {
+            "x@memo.example"
+        });
+        let ta = tag(a.apply(rule_a, value, &ctx));
+        let tb = tag(b.apply(rule_b, value, &ctx));
+        let tu = tag(u.apply(rule_u, value, &ctx));
+        assert_eq!(ta, first_a, "one key, one domain tag");
+        assert_ne!(ta, tb);
+        assert_ne!(ta, tu);
+        assert_ne!(tb, tu);
+    }
+    // A fresh anonymizer with key A (a new memo owner) computes the same tag.
+    let (a2, rule_a2) = anonymizer(spec, Some(KEY_A));
+    assert_eq!(
+        tag(a2.apply(rule_a2, Value::Str("z@memo.example"), &ctx)),
+        first_a
+    );
+}
+
+#[test]
 fn apply_into_gives_what_apply_gives() {
     let (anon, rule) = anonymizer("hash_email", Some(KEY_A));
     let ctx = RowContext { ordinal: 3 };

@@ -1,16 +1,18 @@
 //! `fake`: a realistic value of a kind, seeded by HMAC(key, kind, value), so one person gets
 //! one fake everywhere.
 //!
-//! Names, e-mail addresses and phone numbers (the common kinds) are picked from the `fake`
-//! crate's static tables directly into the output buffer, drawing from the seeded generator
-//! exactly as the crate's own generators do; the other kinds go through the crate.
+//! The seed is the ChaCha20 generator `rand_chacha` makes from the keyed digest, computed one
+//! block at a time ([`Keystream`]). Names, e-mail addresses and phone numbers (the common
+//! kinds) are picked from the `fake` crate's static tables directly into the output buffer,
+//! drawing from the generator exactly as the crate's own generators do; the other kinds go
+//! through the crate.
 
 use fake::locales::{Data, AR_SA, EN, FR_FR, JA_JP, PT_BR, ZH_CN, ZH_TW};
 use fake::Fake;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand::Rng;
 
+use super::keystream::Keystream;
 use super::{text_of, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
 use crate::rules::{Params, RulesError};
@@ -171,7 +173,7 @@ pub(super) fn apply(
 ) -> Option<Written> {
     let text = text_of(value)?;
     let value = text.as_bytes();
-    let mut rng = ChaCha20Rng::from_seed(d.digest(kind.domain(), &[value]));
+    let mut rng = Keystream::from_seed(d.digest(kind.domain(), &[value]));
     let rng = &mut rng;
     match locale {
         FakeLocale::En => generate(EN, kind, d, value, rng, out),
@@ -186,7 +188,7 @@ pub(super) fn apply(
 }
 
 /// One entry of a static table, drawn like the crate's generators draw it.
-fn pick(table: &'static [&'static str], rng: &mut ChaCha20Rng) -> &'static str {
+fn pick(table: &'static [&'static str], rng: &mut Keystream) -> &'static str {
     table.choose(rng).copied().unwrap_or_default()
 }
 
@@ -224,7 +226,7 @@ fn generate<L: Data + Copy>(
     kind: FakeKind,
     d: &Digester,
     value: &[u8],
-    rng: &mut ChaCha20Rng,
+    rng: &mut Keystream,
     out: &mut Vec<u8>,
 ) {
     use fake::faker::{address, company, internet, lorem};

@@ -19,6 +19,7 @@ mod hash;
 mod hash_email;
 mod hmac;
 mod keep;
+mod keystream;
 mod mask;
 mod null;
 mod sequential;
