@@ -29,6 +29,7 @@ mod dates;
 mod encoding;
 mod key;
 mod locate;
+mod path;
 mod plan;
 mod report;
 mod rules;
@@ -44,6 +45,7 @@ pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, Report, RuleReport};
 pub use rules::{FieldRule, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
-    ConstantValue, FakeKind, FakeLocale, HmacEncoding, Transform, DEFAULT_EMAIL_DOMAIN,
+    ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,
+    DEFAULT_EMAIL_DOMAIN,
 };
 pub use value::{Replacement, Value};
