@@ -53,5 +53,7 @@ pub use oplog::OplogError;
 pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{rewrite_archive, NamespaceSummary, RewriteSummary};
+pub use rewrite::{
+    rewrite_archive, NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES,
+};
 pub use walk::{PatchError, Patcher};

@@ -34,7 +34,7 @@ mod summary;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anonymize_core::Anonymizer;
@@ -81,6 +81,9 @@ pub struct Options {
     pub strict: bool,
     /// Counts the input's bytes as they are read, before decompression (for progress).
     pub input_read: Option<Arc<AtomicU64>>,
+    /// Set to the collection being read (`db.collection`) whenever that changes, for
+    /// progress displays. MongoDB archives only for now: SQL dumps leave it untouched.
+    pub current_collection: Option<Arc<Mutex<String>>>,
 }
 
 impl Default for Options {
@@ -94,6 +97,7 @@ impl Default for Options {
             oplog: OplogMode::Apply,
             strict: false,
             input_read: None,
+            current_collection: None,
         }
     }
 }
@@ -188,6 +192,7 @@ pub fn anonymize(
             rules: Vec::new(),
             unmatched_rules: Vec::new(),
             unmatched_names: Vec::new(),
+            did_you_mean: Default::default(),
             bytes_in: bytes_in.load(Relaxed),
             bytes_out: sink.bytes_written(),
             seconds,
@@ -195,7 +200,8 @@ pub fn anonymize(
             strict_failed: false,
         }
         .with_report(anon.report());
-        summary.strict_failed = options.strict && summary.has_unmatched();
+        summary.strict_failed =
+            options.strict && (summary.has_unmatched() || summary.has_shadowing_keys());
         if summary.strict_failed {
             let error = Error::Strict(Box::new(summary));
             sink.fail(Some(format), &error.to_string())
