@@ -27,6 +27,13 @@
 //! let summary = rewrite_archive(&input[..], &mut output, &anon, &RewriteOptions::default())?;
 //! let checked = verify::verify(&output)?;
 //! assert_eq!(checked.namespaces.len(), summary.namespaces.iter().filter(|n| n.action == mongo_archive::NamespaceAction::Kept).count());
+//!
+//! // Per collection: documents in and out, and keys that shadow a rule path (`{"a.b": ...}`
+//! // beside a rule `a.b`), which no rule reached.
+//! let investigators = summary.namespaces.iter().find(|n| n.collection == "pmInvestigator").unwrap();
+//! assert_eq!(investigators.docs_out, investigators.docs_in);
+//! assert_eq!(investigators.shadowing_keys, 0);
+//! assert!(anon.report().unmatched_rules().next().is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -53,5 +60,7 @@ pub use oplog::OplogError;
 pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{rewrite_archive, NamespaceSummary, RewriteSummary};
+pub use rewrite::{
+    rewrite_archive, NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES,
+};
 pub use walk::{PatchError, Patcher};

@@ -34,6 +34,9 @@ pub struct RewriteOptions {
     pub keep_users: bool,
     /// The oplog's fate.
     pub oplog: OplogMode,
+    /// For progress displays: set to the `db.collection` whose documents are being read,
+    /// whenever that changes.
+    pub current_namespace: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 /// What happened to a namespace.

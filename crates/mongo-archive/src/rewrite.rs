@@ -35,7 +35,19 @@ pub struct NamespaceSummary {
     /// names the field `First` of the sub-document `FullName`): no rule reached their values.
     /// A rule names such a key with an escaped dot (`FullName\.First`).
     pub shadowing_keys: u64,
+    /// The paths (as written in the rules file) of the rules those keys shadowed.
+    pub shadowed_rules: Vec<String>,
+    /// Top-level field names of the first [`FIELD_SAMPLE_DOCUMENTS`] documents of a
+    /// collection with field rules (at most [`FIELD_SAMPLE_NAMES`]), for "did you mean"
+    /// suggestions on rules that never matched. Empty for other collections.
+    pub field_names: Vec<String>,
 }
+
+/// Documents per collection whose top-level field names [`NamespaceSummary::field_names`]
+/// samples.
+pub const FIELD_SAMPLE_DOCUMENTS: u64 = 1000;
+/// Distinct names [`NamespaceSummary::field_names`] keeps per collection.
+pub const FIELD_SAMPLE_NAMES: usize = 256;
 
 impl NamespaceSummary {
     /// `db.collection`.
@@ -165,6 +177,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
     let mut runs: Vec<NsRun<'_>> = Vec::new();
     let mut oplog_rw: Option<OplogRewriter<'_>> = None;
     let mut header_buf: Vec<u8> = Vec::new();
+    let mut shown_ns: Option<usize> = None;
 
     let result = (|| -> Result<(), ArchiveError> {
         loop {
@@ -211,6 +224,8 @@ pub fn rewrite_archive<R: Read, W: Write>(
                                 bytes_in: 0,
                                 bytes_out: 0,
                                 shadowing_keys: 0,
+                                shadowed_rules: Vec::new(),
+                                field_names: Vec::new(),
                             },
                         });
                     }
@@ -222,6 +237,14 @@ pub fn rewrite_archive<R: Read, W: Write>(
                         oplog_rw = Some(OplogRewriter::new(anon, options, counts));
                     }
                     let run = &mut runs[ns];
+                    if let Some(current) = &options.current_namespace {
+                        if shown_ns != Some(ns) {
+                            shown_ns = Some(ns);
+                            if let Ok(mut name) = current.lock() {
+                                *name = run.summary.name();
+                            }
+                        }
+                    }
                     if let Decision::Keep { .. } = run.decision {
                         match (&run.out_crc, eof) {
                             (Some(crc), true) => {
@@ -278,6 +301,9 @@ pub fn rewrite_archive<R: Read, W: Write>(
                             oplog::Outcome::Patched => Some(patcher.output()),
                         }
                     } else if let Some(root) = root {
+                        if s.docs_in <= FIELD_SAMPLE_DOCUMENTS {
+                            sample_field_names(raw, &mut s.field_names);
+                        }
                         patcher
                             .patch(raw, root, anon, RowContext { ordinal: s.docs_in })
                             .map_err(|e| ns_err(patch_kind(e)))?
@@ -298,7 +324,15 @@ pub fn rewrite_archive<R: Read, W: Write>(
                     s.docs_out += 1;
                     s.bytes_out += emitted.len() as u64;
                     out.put(emitted).map_err(werr)?;
-                    s.shadowing_keys += patcher.shadowing_keys() - shadowing_before;
+                    if patcher.shadowing_keys() != shadowing_before {
+                        s.shadowing_keys += patcher.shadowing_keys() - shadowing_before;
+                        for rule in patcher.take_shadowed_rules() {
+                            let path = anon.rule_path(rule);
+                            if !s.shadowed_rules.iter().any(|p| p == path) {
+                                s.shadowed_rules.push(path.to_owned());
+                            }
+                        }
+                    }
                 }
                 Item::BlockEnd { ns } => {
                     if let Decision::Keep { .. } = runs[ns].decision {
@@ -324,6 +358,24 @@ pub fn rewrite_archive<R: Read, W: Write>(
             let _ = out.flush_buf();
             let _ = out.w.flush();
             Err(e)
+        }
+    }
+}
+
+/// Adds the top-level field names of `doc` to `names`, up to [`FIELD_SAMPLE_NAMES`].
+fn sample_field_names(doc: &[u8], names: &mut Vec<String>) {
+    let Ok(elems) = crate::raw::Elems::framed(doc, 0, doc.len()) else {
+        return;
+    };
+    for el in elems {
+        let Ok(el) = el else { return };
+        if names.len() >= FIELD_SAMPLE_NAMES {
+            return;
+        }
+        if !names.iter().any(|n| n.as_bytes() == el.name) {
+            if let Ok(name) = std::str::from_utf8(el.name) {
+                names.push(name.to_owned());
+            }
         }
     }
 }

@@ -185,6 +185,7 @@ pub struct Patcher {
     arena: Vec<u8>,
     out: Vec<u8>,
     shadowing: u64,
+    shadowed: Vec<RuleId>,
 }
 
 impl Patcher {
@@ -217,6 +218,12 @@ impl Patcher {
         self.shadowing
     }
 
+    /// The rules whose paths the keys counted by [`shadowing_keys`](Self::shadowing_keys)
+    /// shadowed since the last call (each at most once), and forgets them.
+    pub fn take_shadowed_rules(&mut self) -> Vec<RuleId> {
+        std::mem::take(&mut self.shadowed)
+    }
+
     /// The last patched document.
     pub(crate) fn output(&self) -> &[u8] {
         &self.out
@@ -238,6 +245,7 @@ impl Patcher {
             splices: &mut self.splices,
             arena: &mut self.arena,
             shadowing: &mut self.shadowing,
+            shadowed: &mut self.shadowed,
             depth: 0,
         }
     }
@@ -271,6 +279,7 @@ pub(crate) struct Session<'s, 'a> {
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
     shadowing: &'s mut u64,
+    shadowed: &'s mut Vec<RuleId>,
     pub(crate) depth: u32,
 }
 
@@ -326,6 +335,28 @@ impl Session<'_, '_> {
         match nodes.iter().find_map(first_rule) {
             Some(rule) => format!("`{}`", self.anon.rule_path(rule)),
             None => "a covered field".to_owned(),
+        }
+    }
+
+    /// Remembers the rule a dotted key shadows: the one its remaining segments lead to under
+    /// `node`, or else the first rule below the deepest node they reach.
+    fn record_shadowed(&mut self, mut node: &PlanNode, rest: &[u8]) {
+        fn first_rule(n: &PlanNode) -> Option<RuleId> {
+            n.rule().or_else(|| {
+                n.child_names()
+                    .find_map(|c| n.child(c).and_then(first_rule))
+            })
+        }
+        for step in rest.split(|&b| b == b'.') {
+            match node.child(step) {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        if let Some(rule) = first_rule(node) {
+            if !self.shadowed.contains(&rule) && self.shadowed.len() < 64 {
+                self.shadowed.push(rule);
+            }
         }
     }
 
@@ -397,8 +428,9 @@ impl Session<'_, '_> {
                 delta += self.value(buf, &el, set, place)?;
             } else if let Some(dot) = memchr::memchr(b'.', el.name) {
                 let first = &el.name[..dot];
-                if nodes.iter().any(|n| n.child(first).is_some()) {
+                if let Some(node) = nodes.iter().find_map(|n| n.child(first)) {
                     *self.shadowing += 1;
+                    self.record_shadowed(node, &el.name[dot + 1..]);
                 }
             }
         }

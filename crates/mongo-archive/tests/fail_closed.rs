@@ -466,6 +466,7 @@ fn dotted_keys_shadowing_a_rule_path_are_counted() {
     // `FullName.First` at the top and `First.Inner` inside FullName shadow the rule path;
     // `Unrelated.Key` does not.
     assert_eq!(ns.shadowing_keys, 2);
+    assert_eq!(ns.shadowed_rules, ["FullName.First"]);
     assert!(contains(&out, b"Literal Jane"));
 
     // An escaped dot names the literal key; it no longer counts as shadowing.

@@ -36,6 +36,16 @@
 //! assert!(!text.contains("john@example.com"));
 //! assert!(text.contains("@anonymized.syrf.local'),(2,NULL);"));
 //! assert_eq!(summary.tables[0].rows_out, 2);
+//!
+//! // PostgreSQL: `COPY ... FROM stdin` rows, typed by the `CREATE TABLE` before them.
+//! let dump = b"--\n-- PostgreSQL database dump\n--\n\
+//!              CREATE TABLE public.users (\n    id integer NOT NULL,\n    email text\n);\n\
+//!              COPY public.users (id, email) FROM stdin;\n1\tjane@example.com\n2\t\\N\n\\.\n";
+//! let mut out = Vec::new();
+//! let summary = rewrite_sql(&dump[..], &mut out, &anon, &SqlOptions::default())?;
+//! let text = String::from_utf8(out)?;
+//! assert!(!text.contains("jane@example.com") && text.contains("\n2\t\\N\n\\.\n"));
+//! assert_eq!((summary.tables[0].table.as_str(), summary.tables[0].rows_in), ("public.users", 2));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

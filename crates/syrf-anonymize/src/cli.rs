@@ -8,7 +8,11 @@ pub use syrf_anonymize::exit;
 
 const USAGE: &str = "\
 syrf-anonymize --rules FILE [--input PATH|-] [--output PATH|-] [OPTIONS]
-       syrf-anonymize check --rules FILE";
+       syrf-anonymize check --rules FILE
+       syrf-anonymize inspect DUMP [--format F] [--sample N] [--output FILE]
+       syrf-anonymize preview-config [--input PATH] [--json]
+       syrf-anonymize completions [bash|zsh|fish|elvish|powershell]
+       syrf-anonymize man [--dir DIR]";
 
 const AFTER_HELP: &str = "\
 The key comes from --key-file PATH or the SYRF_ANONYMIZE_KEY environment variable, never from a
@@ -29,10 +33,20 @@ Exit codes:
   4    --strict: a rule, collection or field never matched anything
   141  the output's reader went away (broken pipe); nothing is printed
 
+Subcommands:
+  check            validate a rules file (exit 0 or 2)
+  inspect          print a dump's JSON manifest (collections/tables, counts, fields and types)
+  preview-config   read a PR description's #preview-config block, print it for $GITHUB_OUTPUT
+  completions      print a shell completion script
+  man              print the man page, or write one page per subcommand with --dir
+
 Examples:
   gsutil cat gs://bucket/dump.gz | syrf-anonymize --rules rules/syrf.yaml | mongorestore --gzip --archive=- --drop
   mysqldump app | syrf-anonymize --rules rules/laravel.yaml | mysql app_dev
-  syrf-anonymize check --rules rules/syrf.yaml";
+  syrf-anonymize check --rules rules/syrf.yaml
+  syrf-anonymize inspect dump.gz --output manifest.json
+  printf '%s' \"$PR_BODY\" | syrf-anonymize preview-config >> \"$GITHUB_OUTPUT\"
+  syrf-anonymize completions bash > /etc/bash_completion.d/syrf-anonymize";
 
 /// Turns production database dumps into safe, production-like copies, as a stream.
 #[derive(Debug, Parser)]
@@ -179,4 +193,53 @@ pub enum OplogArg {
     Apply,
     /// Remove the oplog from the output.
     Drop,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The hand-written usage and after-help, and README's command-line synopsis, name every
+    /// subcommand the parser has, with the same first line.
+    #[test]
+    fn usage_after_help_and_readme_list_every_subcommand() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let synopsis = readme
+            .split("## The command line")
+            .nth(1)
+            .and_then(|s| s.split("```").nth(1))
+            .expect("README has a synopsis block under `## The command line`");
+        let usage: Vec<&str> = USAGE.lines().map(str::trim).collect();
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        assert!(names.len() >= 5, "{names:?}");
+        for name in &names {
+            let prefix = format!("syrf-anonymize {name}");
+            let in_usage = usage.iter().find(|l| l.starts_with(&prefix));
+            let in_readme = synopsis
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .find(|l| l.starts_with(&prefix));
+            assert!(in_usage.is_some(), "usage lacks {name}");
+            assert_eq!(
+                in_usage,
+                in_readme.as_ref(),
+                "usage and README differ on {name}"
+            );
+            assert!(
+                AFTER_HELP.contains(&format!("\n  {name} ")),
+                "after-help lacks {name}"
+            );
+        }
+        assert_eq!(
+            usage.len(),
+            names.len() + 1,
+            "usage lists something the parser lacks"
+        );
+    }
 }

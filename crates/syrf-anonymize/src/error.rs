@@ -43,7 +43,7 @@ pub enum Error {
     BrokenPipe,
     /// `--strict`, and something in the rules never matched. The output was marked as failed
     /// (see [`crate::anonymize`]); the summary is complete.
-    #[error("--strict: never matched: {}", .0.never_matched().join("; "))]
+    #[error("--strict: {}", .0.strict_problems())]
     Strict(Box<Summary>),
 }
 

@@ -128,6 +128,7 @@ fn mongo(
         collections: args.collections.clone(),
         keep_users: args.keep_users,
         oplog: args.oplog,
+        current_namespace: args.current_collection.clone(),
     };
     let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
         let message = format!("mongodump archive: {e}");
@@ -153,6 +154,9 @@ fn mongo(
             .to_owned(),
             documents_in: ns.docs_in,
             documents_out: ns.docs_out,
+            shadowing_keys: ns.shadowing_keys,
+            shadowed_rules: ns.shadowed_rules.clone(),
+            field_names: ns.field_names.clone(),
         })
         .collect())
 }
@@ -198,6 +202,7 @@ fn sql(
             .to_owned(),
             documents_in: t.rows_in,
             documents_out: t.rows_out,
+            ..CollectionCounts::default()
         })
         .collect())
 }

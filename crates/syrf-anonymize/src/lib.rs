@@ -3,21 +3,46 @@
 //! [`anonymize`] is the whole job the `syrf-anonymize` command does, for any `Read` and any
 //! `Write`: it detects gzip and the dump's format from the first bytes exactly as the command
 //! does, rewrites the dump with an [`Anonymizer`], mirrors the compression, and returns one
-//! [`Summary`] or one [`Error`] (with its exit code).
+//! [`Summary`] or one [`Error`] (with its exit code, [`Error::exit_code`]).
 //!
-//! ```no_run
+//! Embedding it takes three steps: load the rules ([`load_rules`] for a file, or
+//! [`anonymize_core::RuleSet::from_yaml`]), build an [`Anonymizer`] with the key, and call
+//! [`anonymize`] with [`Options`] (`Options::default()` is the command's default).
+//!
+//! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
-//! let rules = RuleSet::from_yaml(&std::fs::read_to_string("rules/syrf.yaml")?, "rules/syrf.yaml")?;
-//! let anon = Anonymizer::new(rules, KeyMode::Keyed(Key::from_bytes(b"a key of at least 16 bytes")?))?;
-//! let summary = syrf_anonymize::anonymize(
-//!     std::io::stdin(),
-//!     std::io::stdout(),
-//!     &anon,
-//!     &syrf_anonymize::Options::default(),
+//! use syrf_anonymize::{anonymize, Error, Options};
+//!
+//! let rules = RuleSet::from_yaml(
+//!     "rules:\n  pmInvestigator:\n    fields:\n      Email: hash_email\n      FullName.First: sequential\n",
+//!     "inline.yaml",
 //! )?;
-//! eprint!("{}", summary.to_text());
+//! let anon = Anonymizer::new(rules, KeyMode::Keyed(Key::from_bytes(b"a key of at least 16 bytes")?))?;
+//!
+//! // Any `Read + Send` in, any `Write` out: here the shipped sample archive, into memory.
+//! let archive = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/syrf-sample.archive"))?;
+//! let mut output = Vec::new();
+//! let summary = anonymize(&archive[..], &mut output, &anon, &Options::default())?;
+//! assert_eq!(summary.format, "mongo");
+//! assert!(summary.unmatched_rules.is_empty());
+//! assert!(summary.rules.iter().all(|r| r.values_changed > 0));
+//! eprint!("{}", summary.to_text()); // what the command prints on stderr
+//!
+//! // `strict` turns a rule that never matched into an error (exit code 4); the output is
+//! // then marked as failed (here: the archive lacks its final terminator).
+//! let typo = RuleSet::from_yaml("rules:\n  pmInvestigator:\n    fields:\n      Emial: hash_email\n", "typo.yaml")?;
+//! let anon = Anonymizer::new(typo, KeyMode::Unkeyed)?;
+//! let strict = Options { strict: true, ..Options::default() };
+//! let err = anonymize(&archive[..], &mut Vec::new(), &anon, &strict).unwrap_err();
+//! assert!(matches!(err, Error::Strict(_)));
+//! assert_eq!(err.exit_code(), 4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The same call takes a MySQL/MariaDB or PostgreSQL dump, and gzip input of any of them;
+//! `examples/embed.rs` is a complete program (stdin to stdout). The library also holds the
+//! logic of two subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`) and
+//! [`preview_config::parse`] (`syrf-anonymize preview-config`).
 
 #![warn(missing_docs)]
 
@@ -34,7 +59,7 @@ mod summary;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anonymize_core::Anonymizer;
@@ -81,6 +106,9 @@ pub struct Options {
     pub strict: bool,
     /// Counts the input's bytes as they are read, before decompression (for progress).
     pub input_read: Option<Arc<AtomicU64>>,
+    /// Set to the collection being read (`db.collection`) whenever that changes, for
+    /// progress displays. MongoDB archives only for now: SQL dumps leave it untouched.
+    pub current_collection: Option<Arc<Mutex<String>>>,
 }
 
 impl Default for Options {
@@ -94,6 +122,7 @@ impl Default for Options {
             oplog: OplogMode::Apply,
             strict: false,
             input_read: None,
+            current_collection: None,
         }
     }
 }
@@ -188,6 +217,7 @@ pub fn anonymize(
             rules: Vec::new(),
             unmatched_rules: Vec::new(),
             unmatched_names: Vec::new(),
+            did_you_mean: Default::default(),
             bytes_in: bytes_in.load(Relaxed),
             bytes_out: sink.bytes_written(),
             seconds,
@@ -195,7 +225,8 @@ pub fn anonymize(
             strict_failed: false,
         }
         .with_report(anon.report());
-        summary.strict_failed = options.strict && summary.has_unmatched();
+        summary.strict_failed =
+            options.strict && (summary.has_unmatched() || summary.has_shadowing_keys());
         if summary.strict_failed {
             let error = Error::Strict(Box::new(summary));
             sink.fail(Some(format), &error.to_string())

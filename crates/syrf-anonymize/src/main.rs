@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 
@@ -139,12 +139,14 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     })?;
 
     let read = Arc::new(AtomicU64::new(0));
+    let current = Arc::new(Mutex::new(String::new()));
     let show_progress = !args.quiet && (args.progress || io::stderr().is_terminal());
     let progress = show_progress.then(|| {
         progress::Progress::start(
             read.clone(),
             args.input_size.or(size),
             args.progress && !io::stderr().is_terminal(),
+            current.clone(),
         )
     });
     let options = Options {
@@ -163,6 +165,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
         },
         strict: args.strict,
         input_read: Some(read),
+        current_collection: show_progress.then_some(current),
     };
     let result = anonymize(input, &mut destination, &anon, &options);
     if let Some(p) = progress {

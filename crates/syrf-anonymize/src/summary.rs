@@ -1,5 +1,6 @@
 //! The end-of-run summary: stderr text and the `--report` JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anonymize_core::{Report, RuleReport};
@@ -9,7 +10,7 @@ use serde::Serialize;
 const MIN_SECONDS_FOR_RATE: f64 = 0.25;
 
 /// Documents or rows of one collection or table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CollectionCounts {
     /// `db.collection`, `schema.table` or `table`.
     pub name: String,
@@ -20,6 +21,17 @@ pub struct CollectionCounts {
     pub documents_in: u64,
     /// Documents or rows written.
     pub documents_out: u64,
+    /// MongoDB: document keys containing a `.` that shadow a rule path (`{"FullName.First":
+    /// ...}` beside a rule `FullName.First`, which names a sub-document's field): no rule
+    /// reached their values. A rule names such a key with an escaped dot (`FullName\.First`).
+    pub shadowing_keys: u64,
+    /// The paths of the rules those keys shadow, as written in the rules file (never a key
+    /// from the data).
+    pub shadowed_rules: Vec<String>,
+    /// A sample of the top-level field names seen (MongoDB, collections with rules), for
+    /// suggestions; not in the report, since names can come from the data.
+    #[serde(skip)]
+    pub(crate) field_names: Vec<String>,
 }
 
 /// Everything a run reports.
@@ -44,6 +56,10 @@ pub struct Summary {
     /// Names in the rules file that matched nothing (`section: name`), with a "did you mean"
     /// when a collection or table of the dump has a close name.
     pub unmatched_names: Vec<String>,
+    /// For an unmatched rule (`table.path`, as in `unmatched_rules`), the path it probably
+    /// meant: a field name seen in its collection within a small edit distance of the rule's
+    /// first step (MongoDB: among the top-level names of each collection's first documents).
+    pub did_you_mean: BTreeMap<String, String>,
     /// Uncompressed bytes read.
     pub bytes_in: u64,
     /// Uncompressed bytes written.
@@ -63,6 +79,13 @@ impl Summary {
             .unmatched_rules()
             .map(|r| format!("{}.{}", r.table, r.path))
             .collect();
+        self.did_you_mean = report
+            .unmatched_rules()
+            .filter_map(|r| {
+                let near = self.suggest_path(&r.table, &r.path)?;
+                Some((format!("{}.{}", r.table, r.path), near))
+            })
+            .collect();
         let seen: Vec<&str> = self.collections.iter().map(|c| c.name.as_str()).collect();
         self.unmatched_names = report
             .unmatched_collections()
@@ -77,6 +100,82 @@ impl Summary {
         self
     }
 
+    /// The path a never-matched rule of `table` probably meant: `path` with its first step
+    /// replaced by the closest top-level field name seen in the collections `table` names,
+    /// when that step was never seen and a seen name is close enough to be a typo.
+    fn suggest_path(&self, table: &str, path: &str) -> Option<String> {
+        let (first, rest) = split_first_step(path);
+        let first = first.replace("\\.", ".");
+        let names: Vec<&str> = self
+            .collections
+            .iter()
+            .filter(|c| {
+                c.name == table
+                    || c.name
+                        .strip_suffix(table)
+                        .is_some_and(|db| db.ends_with('.'))
+            })
+            .flat_map(|c| c.field_names.iter().map(String::as_str))
+            .collect();
+        if names.is_empty() || names.contains(&first.as_str()) {
+            return None;
+        }
+        let want = first.to_lowercase();
+        let limit = (want.chars().count() / 3).max(1);
+        let near = names
+            .iter()
+            .map(|&n| (edit_distance(&want, &n.to_lowercase()), n))
+            .filter(|&(d, _)| d <= limit)
+            .min_by_key(|&(d, _)| d)?
+            .1;
+        let near = near.replace('.', "\\.");
+        Some(match rest {
+            Some(rest) => format!("{near}.{rest}"),
+            None => near,
+        })
+    }
+
+    /// True when documents held keys that shadow a rule path (a `--strict` failure).
+    pub fn has_shadowing_keys(&self) -> bool {
+        self.collections.iter().any(|c| c.shadowing_keys > 0)
+    }
+
+    /// Why `--strict` failed: what never matched, and collections with shadowing keys.
+    pub fn strict_problems(&self) -> String {
+        let mut parts = Vec::new();
+        let never = self.never_matched();
+        if !never.is_empty() {
+            parts.push(format!("never matched: {}", never.join("; ")));
+        }
+        let shadowing = self.shadowing_warnings();
+        if !shadowing.is_empty() {
+            parts.push(shadowing.join("; "));
+        }
+        parts.join("; ")
+    }
+
+    /// One line per collection with keys that shadow a rule path.
+    fn shadowing_warnings(&self) -> Vec<String> {
+        self.collections
+            .iter()
+            .filter(|c| c.shadowing_keys > 0)
+            .map(|c| {
+                format!(
+                    "{}: {} document key{} containing `.` shadow{} rule path {}; their values were not rewritten (a rule names such a key with an escaped dot: `a\\.b`)",
+                    c.name,
+                    c.shadowing_keys,
+                    if c.shadowing_keys == 1 { "" } else { "s" },
+                    if c.shadowing_keys == 1 { "s" } else { "" },
+                    c.shadowed_rules
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect()
+    }
+
     /// True when something in the rules file never matched.
     pub fn has_unmatched(&self) -> bool {
         !self.unmatched_rules.is_empty() || !self.unmatched_names.is_empty()
@@ -87,7 +186,10 @@ impl Summary {
         let mut what: Vec<String> = self
             .unmatched_rules
             .iter()
-            .map(|r| format!("rule {r}"))
+            .map(|r| match self.did_you_mean.get(r) {
+                Some(near) => format!("rule {r} (did you mean `{near}`?)"),
+                None => format!("rule {r}"),
+            })
             .collect();
         what.extend(self.unmatched_names.iter().cloned());
         what
@@ -136,7 +238,16 @@ impl Summary {
             }
         }
         for r in &self.unmatched_rules {
-            let _ = writeln!(s, "  warning: rule {r} never matched a value");
+            let _ = write!(s, "  warning: rule {r} never matched a value");
+            match self.did_you_mean.get(r) {
+                Some(near) => {
+                    let _ = writeln!(s, " (did you mean `{near}`?)");
+                }
+                None => s.push('\n'),
+            }
+        }
+        for w in self.shadowing_warnings() {
+            let _ = writeln!(s, "  warning: {w}");
         }
         for n in &self.unmatched_names {
             let _ = writeln!(s, "  warning: {n} matched no {}", self.unit);
@@ -173,22 +284,42 @@ fn closest_name<'a>(wanted: &str, seen: &[&'a str]) -> Option<&'a str> {
         .map(|(_, name)| name)
 }
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diag + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diag = row[j + 1];
-            row[j + 1] = next;
+/// A rule path's first step and the rest, split at the first dot not escaped by `\`.
+fn split_first_step(path: &str) -> (&str, Option<&str>) {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'.' => return (&path[..i], Some(&path[i + 1..])),
+            _ => i += 1,
         }
     }
-    row[b.len()]
+    (path, None)
+}
+
+/// Edit distance over chars, a swap of two neighbours counting as one edit (optimal string
+/// alignment), so `Emial` is one edit from `Email`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j - 1] + cost).min(prev[j] + 1).min(row[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            row[j] = d;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut row);
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -209,5 +340,15 @@ mod tests {
         assert_eq!(closest_name("user", &seen), Some("public.users"));
         assert_eq!(closest_name("orders", &seen), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("Emial", "Email"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    #[test]
+    fn first_step_honours_escaped_dots() {
+        assert_eq!(split_first_step("a.b.c"), ("a", Some("b.c")));
+        assert_eq!(split_first_step("a\\.b.c"), ("a\\.b", Some("c")));
+        assert_eq!(split_first_step("a"), ("a", None));
     }
 }
