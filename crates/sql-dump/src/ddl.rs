@@ -1,6 +1,7 @@
 //! What the rewriter needs from `CREATE TABLE`: column names, kinds, lengths, generated columns.
 
 use crate::tokens::{dotted, qname, tokenize, QName, Tok};
+use crate::Dialect;
 
 /// The broad type of a column, enough to read and write its literals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,14 +91,14 @@ pub(crate) fn name_in_string(s: &[u8], default_schema: Option<&str>) -> QName {
     }
 }
 
-fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool) {
+fn classify(type_text: &str, dialect: Dialect) -> (ColKind, Option<usize>, bool, bool) {
     let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
     let first: String = t
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     let generated = t.contains("generated always as (")
-        || (mysql
+        || (dialect.mysql_types()
             && t.contains(" as (")
             && (t.contains("virtual") || t.contains("stored") || t.contains("persistent")));
     let json = first == "json" || first == "jsonb" || t.contains("json_valid(");
@@ -117,13 +118,13 @@ fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool
         | "int8" | "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" => {
             ColKind::Integer
         }
-        "year" if mysql => ColKind::Integer,
+        "year" if dialect.mysql_types() => ColKind::Integer,
         "decimal" | "numeric" | "float" | "double" | "real" | "float4" | "float8" | "dec"
         | "fixed" => ColKind::Decimal,
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bytea" => {
             ColKind::Binary
         }
-        "boolean" | "bool" if !mysql => ColKind::Bool,
+        "boolean" | "bool" if dialect.bool_literals() => ColKind::Bool,
         "char" | "varchar" | "character" | "nchar" | "nvarchar" | "national" | "bpchar" => {
             ColKind::Text
         }
@@ -143,10 +144,10 @@ fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool
 /// readable name.
 pub(crate) fn parse_create_table(
     sql: &[u8],
-    mysql: bool,
+    dialect: Dialect,
     default_schema: Option<&str>,
 ) -> Option<CreateTable> {
-    let toks = tokenize(sql, mysql, usize::MAX);
+    let toks = tokenize(sql, dialect, usize::MAX);
     let mut i = 0;
     if !toks.first()?.tok.is("create") {
         return None;
@@ -193,7 +194,7 @@ pub(crate) fn parse_create_table(
             Tok::Punct(b'(') => depth += 1,
             Tok::Punct(b')') if depth > 0 => depth -= 1,
             Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
-                if let Some(col) = column(sql, &toks[elem_start..i], mysql) {
+                if let Some(col) = column(sql, &toks[elem_start..i], dialect) {
                     create.def.columns.push(col);
                 }
                 if toks[i].tok == Tok::Punct(b')') {
@@ -208,7 +209,7 @@ pub(crate) fn parse_create_table(
     Some(create)
 }
 
-fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], mysql: bool) -> Option<Column> {
+fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> Option<Column> {
     let first = toks.first()?;
     if let Tok::Word(w) = &first.tok {
         let w = String::from_utf8_lossy(w).to_ascii_lowercase();
@@ -221,7 +222,7 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], mysql: bool) -> Optio
     let rest_start = toks.get(1)?.start;
     let rest_end = toks.last()?.end;
     let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
-    let (kind, max_chars, generated, json) = classify(&type_text, mysql);
+    let (kind, max_chars, generated, json) = classify(&type_text, dialect);
     Some(Column {
         name,
         kind,
@@ -238,7 +239,7 @@ mod tests {
     #[test]
     fn mysql_columns() {
         let sql = b"CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `email` varchar(50) DEFAULT NULL,\n  `pic` blob,\n  `full` varchar(90) GENERATED ALWAYS AS (concat(`a`,`b`)) VIRTUAL,\n  `doc` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`doc`)),\n  `amount` decimal(5,2),\n  PRIMARY KEY (`id`),\n  KEY `k` (`email`)\n) ENGINE=InnoDB;";
-        let c = parse_create_table(sql, true, Some("db")).unwrap();
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
         assert_eq!(c.name.schema.as_deref(), Some("db"));
         let cols = &c.def.columns;
         assert_eq!(cols.len(), 6);
@@ -253,7 +254,7 @@ mod tests {
     #[test]
     fn postgres_columns() {
         let sql = b"CREATE TABLE public.customer (\n    customer_id integer DEFAULT nextval('public.customer_customer_id_seq'::regclass) NOT NULL,\n    first_name character varying(45) NOT NULL,\n    tags text[],\n    pic bytea,\n    ok boolean,\n    active smallint GENERATED ALWAYS AS (\nCASE WHEN (a IS TRUE) THEN 1 ELSE 0 END) STORED,\n    id2 integer GENERATED ALWAYS AS IDENTITY\n);";
-        let c = parse_create_table(sql, false, None).unwrap();
+        let c = parse_create_table(sql, Dialect::Postgres, None).unwrap();
         assert_eq!(c.name.schema.as_deref(), Some("public"));
         assert_eq!(c.sequences[0].name, "customer_customer_id_seq");
         let cols = &c.def.columns;
@@ -270,7 +271,7 @@ mod tests {
     fn partition_of() {
         let c = parse_create_table(
             b"CREATE TABLE public.p1 PARTITION OF public.payment FOR VALUES FROM (1) TO (2);",
-            false,
+            Dialect::Postgres,
             None,
         )
         .unwrap();

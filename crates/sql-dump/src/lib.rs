@@ -41,30 +41,34 @@
 
 #![warn(missing_docs)]
 
+// The layers, each importing only those above it: dialect; lex (every lexical rule);
+// tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;
+// catalog (what is known about relations); input and source (the input side); emit (the
+// output side); parts; rows (data statements); driver (the statement loop).
+mod catalog;
 mod ddl;
+mod dialect;
+mod driver;
+mod emit;
 mod error;
 mod head;
 mod input;
 mod json;
 mod lex;
 mod literal;
-mod rewrite;
+mod parts;
+mod rows;
+mod source;
+mod stmt;
+mod tally;
 mod tokens;
 
 use std::io::{BufRead, Write};
 
 use anonymize_core::Anonymizer;
 
+pub use dialect::{detect_dialect, Dialect};
 pub use error::SqlError;
-
-/// The SQL dialect of a dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// MySQL or MariaDB (`mysqldump`, `mariadb-dump`).
-    MySql,
-    /// PostgreSQL plain format (`pg_dump`, `pg_dumpall`).
-    Postgres,
-}
 
 /// Options of one rewrite.
 #[derive(Debug, Clone, Default)]
@@ -108,58 +112,6 @@ pub struct SqlSummary {
     pub tables: Vec<TableSummary>,
 }
 
-/// Detects the dialect from the first bytes of a dump (a few KiB are plenty).
-///
-/// ```
-/// use sql_dump::{detect_dialect, Dialect};
-/// assert_eq!(detect_dialect(b"-- MySQL dump 10.13"), Some(Dialect::MySql));
-/// assert_eq!(detect_dialect(b"--\n-- PostgreSQL database dump\n--\n"), Some(Dialect::Postgres));
-/// assert_eq!(detect_dialect(b"\x1f\x8b\x08"), None);
-/// ```
-pub fn detect_dialect(first_bytes: &[u8]) -> Option<Dialect> {
-    let has = |n: &[u8]| memchr::memmem::find(first_bytes, n).is_some();
-    let mysql = [
-        &b"-- MySQL dump"[..],
-        b"-- MariaDB dump",
-        b"/*M!999999",
-        b"/*!40101 SET",
-        b"/*!40103 SET",
-        b"/*!40014 SET",
-        b"LOCK TABLES `",
-        b"CREATE TABLE `",
-        b"INSERT INTO `",
-    ];
-    let postgres = [
-        &b"-- PostgreSQL database dump"[..],
-        b"-- PostgreSQL database cluster dump",
-        b"SET standard_conforming_strings",
-        b"pg_catalog.set_config",
-        b"\n\\restrict ",
-        b"\n\\connect ",
-        b") FROM stdin;",
-    ];
-    let m = mysql.iter().position(|n| has(n));
-    let p = postgres.iter().position(|n| has(n));
-    match (m, p) {
-        (Some(_), None) => Some(Dialect::MySql),
-        (None, Some(_)) => Some(Dialect::Postgres),
-        (Some(_), Some(_)) => {
-            // Both kinds of markers: the earliest one decides.
-            let first = |set: &[&[u8]]| {
-                set.iter()
-                    .filter_map(|n| memchr::memmem::find(first_bytes, n))
-                    .min()
-            };
-            if first(&mysql) < first(&postgres) {
-                Some(Dialect::MySql)
-            } else {
-                Some(Dialect::Postgres)
-            }
-        }
-        (None, None) => None,
-    }
-}
-
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.
 ///
 /// With no rules (`RuleSet::empty()`) the output is byte-identical to the input. Errors name
@@ -183,5 +135,5 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
             }
         }
     };
-    rewrite::Rewriter::new(input, output, anon, dialect, options).run()
+    driver::Rewriter::new(input, output, anon, dialect, options).run()
 }

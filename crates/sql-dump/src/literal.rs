@@ -4,6 +4,8 @@
 use anonymize_core::{Replacement, Value};
 
 use crate::ddl::{ColKind, Column};
+use crate::lex::rules::single_quote_escapes;
+use crate::Dialect;
 
 /// Where a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,17 @@ pub(crate) enum Ctx {
     PgInsert { std: bool },
     /// A field of a PostgreSQL `COPY ... FROM stdin` text block.
     Copy,
+}
+
+impl Ctx {
+    /// The context of an `INSERT` literal in `dialect` (`std`: PostgreSQL's
+    /// `standard_conforming_strings`).
+    pub(crate) fn insert(dialect: Dialect, std: bool) -> Ctx {
+        match dialect {
+            Dialect::MySql => Ctx::MySql,
+            Dialect::Postgres => Ctx::PgInsert { std },
+        }
+    }
 }
 
 /// A literal as written in an `INSERT` tuple.
@@ -43,35 +56,39 @@ pub(crate) enum Lit<'a> {
 }
 
 /// Classifies a trimmed literal of an `INSERT` tuple.
-pub(crate) fn parse_literal(t: &[u8], mysql: bool, std_strings: bool) -> Lit<'_> {
+pub(crate) fn parse_literal(t: &[u8], dialect: Dialect, std_strings: bool) -> Lit<'_> {
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;
     }
-    if !mysql && t.eq_ignore_ascii_case(b"true") {
+    if dialect.bool_literals() && t.eq_ignore_ascii_case(b"true") {
         return Lit::Bool(true);
     }
-    if !mysql && t.eq_ignore_ascii_case(b"false") {
+    if dialect.bool_literals() && t.eq_ignore_ascii_case(b"false") {
         return Lit::Bool(false);
     }
     let mut s = t;
     let mut binary = false;
-    let mut e_prefix = false;
-    if mysql && s.first() == Some(&b'_') {
+    let mut escapes = single_quote_escapes(dialect, std_strings, b' ', b' ');
+    if dialect.introducers() && s.first() == Some(&b'_') {
         let w = s
             .iter()
             .position(|&b| b == b'\'' || b == b'"' || b.is_ascii_whitespace())
             .unwrap_or(s.len());
         binary = s[..w].eq_ignore_ascii_case(b"_binary");
         s = s[w..].trim_ascii_start();
-    } else if !mysql && (s.starts_with(b"E'") || s.starts_with(b"e'")) {
-        e_prefix = true;
-        s = &s[1..];
+    } else if s.len() >= 2 && s[1] == b'\'' {
+        escapes = single_quote_escapes(dialect, std_strings, s[0], b' ');
+        if dialect.e_strings() && (s[0] == b'E' || s[0] == b'e') {
+            s = &s[1..];
+        }
     }
-    if s.len() >= 2 && (s[0] == b'\'' || (mysql && s[0] == b'"')) && s[s.len() - 1] == s[0] {
+    let quote =
+        s.first() == Some(&b'\'') || (s.first() == Some(&b'"') && dialect.double_quoted_strings());
+    if s.len() >= 2 && quote && s[s.len() - 1] == s[0] {
         return Lit::Str {
             body: &s[1..s.len() - 1],
             quote: s[0],
-            escapes: mysql || e_prefix || !std_strings,
+            escapes,
             binary,
         };
     }
@@ -460,7 +477,7 @@ pub(crate) fn value_of<'b>(
     lit: Lit<'b>,
     col: Option<&Column>,
     scratch: &'b mut Vec<u8>,
-    mysql: bool,
+    dialect: Dialect,
 ) -> Value<'b> {
     let binary_col = col.is_some_and(|c| c.kind == ColKind::Binary);
     match lit {
@@ -484,12 +501,12 @@ pub(crate) fn value_of<'b>(
             escapes,
             binary,
         } => {
-            if mysql {
-                mysql_unescape(body, quote, scratch);
-            } else {
+            if dialect.bytea() {
                 pg_unescape(body, escapes, scratch);
+            } else {
+                mysql_unescape(body, quote, scratch);
             }
-            if !mysql && binary_col {
+            if dialect.bytea() && binary_col {
                 return bytea_value(scratch);
             }
             text_value(scratch, binary || binary_col)
@@ -546,7 +563,7 @@ mod tests {
         let raw: Vec<u8> = (0u8..=255).collect();
         let mut quoted = Vec::new();
         mysql_quote(&raw, &mut quoted);
-        let Lit::Str { body, quote, .. } = parse_literal(&quoted, true, true) else {
+        let Lit::Str { body, quote, .. } = parse_literal(&quoted, Dialect::MySql, true) else {
             panic!()
         };
         let mut back = Vec::new();
@@ -567,13 +584,17 @@ mod tests {
 
     #[test]
     fn pg_literals() {
-        assert_eq!(parse_literal(b"NULL", false, true), Lit::Null);
-        assert_eq!(parse_literal(b"true", false, true), Lit::Bool(true));
+        assert_eq!(parse_literal(b"NULL", Dialect::Postgres, true), Lit::Null);
         assert_eq!(
-            parse_literal(b"-1.5e3", false, true),
+            parse_literal(b"true", Dialect::Postgres, true),
+            Lit::Bool(true)
+        );
+        assert_eq!(
+            parse_literal(b"-1.5e3", Dialect::Postgres, true),
             Lit::Number(b"-1.5e3")
         );
-        let Lit::Str { body, escapes, .. } = parse_literal(b"E'a\\n''b\\x41\\u00e9'", false, true)
+        let Lit::Str { body, escapes, .. } =
+            parse_literal(b"E'a\\n''b\\x41\\u00e9'", Dialect::Postgres, true)
         else {
             panic!()
         };
@@ -581,7 +602,8 @@ mod tests {
         let mut out = Vec::new();
         pg_unescape(body, escapes, &mut out);
         assert_eq!(out, "a\n'bAé".as_bytes());
-        let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", false, true) else {
+        let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", Dialect::Postgres, true)
+        else {
             panic!()
         };
         pg_unescape(body, escapes, &mut out);
@@ -591,18 +613,18 @@ mod tests {
     #[test]
     fn mysql_literals() {
         assert_eq!(
-            parse_literal(b"0xDEADbeef", true, true),
+            parse_literal(b"0xDEADbeef", Dialect::MySql, true),
             Lit::Hex(b"DEADbeef")
         );
         assert!(matches!(
-            parse_literal(b"_binary 'ab'", true, true),
+            parse_literal(b"_binary 'ab'", Dialect::MySql, true),
             Lit::Str { binary: true, .. }
         ));
         assert!(matches!(
-            parse_literal(b"_utf8mb4'ab'", true, true),
+            parse_literal(b"_utf8mb4'ab'", Dialect::MySql, true),
             Lit::Str { binary: false, .. }
         ));
-        assert_eq!(parse_literal(b"b'0101'", true, true), Lit::Other);
+        assert_eq!(parse_literal(b"b'0101'", Dialect::MySql, true), Lit::Other);
     }
 
     #[test]

@@ -1,0 +1,357 @@
+//! The statement loop: reads the trivia and the statement at the start of the input, hands
+//! data statements to [`crate::rows`], classifies every other statement
+//! ([`crate::stmt::classify`]), records what it tells in the catalog, and emits it.
+
+use std::io::{Read, Write};
+
+use anonymize_core::Anonymizer;
+
+use crate::catalog::Catalog;
+use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
+use crate::error::SqlError;
+use crate::input::Input;
+use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
+use crate::parts::Parts;
+use crate::rows::{Handled, Rows};
+use crate::source::Source;
+use crate::stmt::{classify, Fact, LateKind, Owner, Stmt};
+use crate::tokens::{QName, Tokens};
+use crate::{Dialect, SqlOptions, SqlSummary};
+
+/// Statements longer than this are streamed instead of held for classification.
+const CAPTURE_LIMIT: usize = 4 << 20;
+/// Bytes of a streamed statement's start that are classified.
+const STREAMED_HEAD: usize = 65536;
+/// Tokens of a streamed statement's start that are classified.
+const STREAMED_TOKENS: usize = 64;
+
+/// The rewriter of one dump.
+pub(crate) struct Rewriter<'a, R: Read, W: Write> {
+    p: Parts<'a, R, W>,
+    rows: Rows<'a>,
+}
+
+fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
+    /// A rewriter of `input` into `output`.
+    pub(crate) fn new(
+        input: Input<R>,
+        output: W,
+        anon: &'a Anonymizer,
+        dialect: Dialect,
+        options: &SqlOptions,
+    ) -> Self {
+        let cat = Catalog::new(anon, dialect, options.collections.clone());
+        // PostgreSQL dumps put indexes, constraints and ownership after the data, so the
+        // pre-data DDL is held until the first data statement to learn what belongs to an
+        // excluded table; with nothing to exclude there is nothing to learn.
+        let hold = dialect.ownership_after_data() && cat.may_exclude();
+        Rewriter {
+            p: Parts {
+                src: Source::new(input, dialect),
+                emit: Emitter::new(output, hold),
+                cat,
+                anon,
+                dialect,
+            },
+            rows: Rows::default(),
+        }
+    }
+
+    /// Runs over the whole input.
+    pub(crate) fn run(mut self) -> Result<SqlSummary, SqlError> {
+        loop {
+            self.read_trivia()?;
+            let input = &mut self.p.src.input;
+            if input.avail().is_empty() && !input.fill()? {
+                break;
+            }
+            if input.avail().is_empty() {
+                continue;
+            }
+            self.statement()?;
+        }
+        let Parts {
+            src,
+            emit,
+            mut cat,
+            dialect,
+            ..
+        } = self.p;
+        let bytes_out = emit.finish(&mut cat)?;
+        Ok(SqlSummary {
+            dialect,
+            bytes_in: src.input.offset(),
+            bytes_out,
+            tables: cat.tally.into_summaries(),
+        })
+    }
+
+    /// Moves `n` bytes of input into the held trivia.
+    fn take_trivia(&mut self, n: usize) {
+        let input = &mut self.p.src.input;
+        self.p.emit.add_trivia(&input.avail()[..n]);
+        input.consume(n);
+    }
+
+    fn read_trivia(&mut self) -> Result<(), SqlError> {
+        loop {
+            if self.p.emit.trivia_len() > TRIVIA_LIMIT {
+                self.p.emit.flush_trivia(&mut self.p.cat)?;
+            }
+            if self.p.src.input.ensure(TRIVIA_LOOKAHEAD)? == 0 {
+                return Ok(());
+            }
+            match trivia_at(self.p.dialect, self.p.src.input.avail()) {
+                Trivia::Space(n) => self.take_trivia(n),
+                Trivia::LineComment => {
+                    let end = self.p.src.find(b"\n")?;
+                    self.take_trivia(end);
+                }
+                Trivia::Block => {
+                    let end = self.p.src.find(b"*/")?;
+                    self.take_trivia(end);
+                }
+                Trivia::Sandbox => {
+                    // MariaDB's sandbox line: kept with whatever follows, never dropped.
+                    let end = self.p.src.find(b"*/")?;
+                    self.take_trivia(end);
+                    self.p.emit.flush_trivia(&mut self.p.cat)?;
+                }
+                Trivia::None => return Ok(()),
+            }
+        }
+    }
+
+    fn statement(&mut self) -> Result<(), SqlError> {
+        let dialect = self.p.dialect;
+        let input = &mut self.p.src.input;
+        input.ensure(16)?;
+        let a = input.avail();
+        if dialect.backslash_commands() && a[0] == b'\\' {
+            return self.line_command();
+        }
+        if dialect.client_delimiter()
+            && ci_starts(a, b"delimiter")
+            && a.get(9).is_some_and(|b| *b == b' ' || *b == b'\t')
+        {
+            return self.line_command();
+        }
+        input.ensure(8192)?;
+        let a = input.avail();
+        let first = Tokens::new(&a[..a.len().min(8192)], dialect).next();
+        let is = |kw: &str| first.as_ref().is_some_and(|t| t.tok.is(kw));
+        let handled = if is("insert") || is("replace") {
+            self.rows.insert(&mut self.p)?
+        } else if dialect.copy_blocks() && is("copy") {
+            self.rows.copy(&mut self.p)?
+        } else {
+            Handled::NotRows
+        };
+        match handled {
+            Handled::Done => Ok(()),
+            Handled::NotRows => self.general(),
+        }
+    }
+
+    /// A client command line: `\restrict`, `\connect`, `DELIMITER ;;`.
+    fn line_command(&mut self) -> Result<(), SqlError> {
+        self.rows.forget_target();
+        let p = &mut self.p;
+        let end = p.src.find(b"\n")?;
+        let line = p.src.input.avail()[..end].to_vec();
+        p.src.input.consume(end);
+        if p.dialect.client_delimiter() {
+            let delim: Vec<u8> = line[9..]
+                .iter()
+                .copied()
+                .skip_while(|b| *b == b' ' || *b == b'\t')
+                .take_while(|b| !b.is_ascii_whitespace())
+                .collect();
+            p.src.lexer.set_delimiter(&delim);
+        }
+        let (trivia, tail) = p.emit.statement_trivia();
+        let item = Item {
+            trivia,
+            tail,
+            body: line,
+            owner: None,
+            owner_is_table: false,
+            late: None,
+        };
+        p.emit.emit(item, &mut p.cat)
+    }
+
+    /// Any statement that is not an INSERT or COPY.
+    fn general(&mut self) -> Result<(), SqlError> {
+        // It may change what an INSERT's table name refers to (USE, CREATE TABLE, ...).
+        self.rows.forget_target();
+        let (end, complete) = self.p.src.capture(CAPTURE_LIMIT)?;
+        let (held, max_tokens) = if complete {
+            (end, usize::MAX)
+        } else {
+            (end.min(STREAMED_HEAD), STREAMED_TOKENS)
+        };
+        let body = self.p.src.input.avail()[..held].to_vec();
+        let toks: Vec<_> = Tokens::new(&body, self.p.dialect)
+            .std_strings(self.p.src.lexer.std_strings)
+            .take(max_tokens)
+            .collect();
+        let ds = self.p.cat.default_schema();
+        let stmt = classify(&toks, &body, self.p.dialect, ds.as_deref());
+        drop(toks);
+        let (owner, owner_is_table, late) = self.apply(stmt);
+        let p = &mut self.p;
+        if complete {
+            p.src.input.consume(end);
+            let (trivia, tail) = p.emit.statement_trivia();
+            let item = Item {
+                trivia,
+                tail,
+                body,
+                owner,
+                owner_is_table,
+                late,
+            };
+            return p.emit.emit(item, &mut p.cat);
+        }
+        // Too long to hold: decide now and stream it.
+        p.emit.flush_pending(&mut p.cat)?;
+        p.cat.apply_derivations();
+        let dropped = match &owner {
+            Some(q) => p.cat.is_excluded(q, owner_is_table),
+            None => false,
+        };
+        let (trivia, tail) = p.emit.statement_trivia();
+        let item = Item {
+            trivia,
+            tail,
+            body: Vec::new(),
+            owner: owner.clone(),
+            owner_is_table,
+            late,
+        };
+        p.emit.write_item(item, &mut p.cat)?;
+        let out = (!dropped).then_some(&mut p.emit.out);
+        p.src.stream_rest(end, out, owner.as_ref())?;
+        Ok(())
+    }
+
+    /// Records what a statement tells and resolves its owner: `(owner, owner is a table,
+    /// late owner of a name-only DROP)`.
+    fn apply(&mut self, stmt: Stmt) -> (Option<QName>, bool, Option<LateOwner>) {
+        let p = &mut self.p;
+        for fact in stmt.facts {
+            match fact {
+                Fact::CreateTable(create) => p.cat.define(create),
+                Fact::Use(db) => p.cat.use_db(db),
+                Fact::Lock(table) => p.cat.lock(table),
+                Fact::StdStrings(on) => p.src.lexer.std_strings = on,
+                Fact::Derive(d) => p.cat.derive(d),
+                Fact::Names { kind, name, table } => {
+                    p.emit.resolve_deferred(kind, &name, &table, &mut p.cat);
+                    p.cat.name_owner(kind, name, table);
+                }
+                Fact::DroppedTable(table) => p.cat.dropped(table),
+            }
+        }
+        match stmt.owner {
+            Owner::None => (None, false, None),
+            Owner::Rel(q, is_table) => (Some(q), is_table, None),
+            Owner::IndexOf(idx) => (p.cat.owner_of(LateKind::Index, &idx).cloned(), true, None),
+            Owner::Locked => (p.cat.unlock(), true, None),
+            Owner::Late {
+                kind,
+                name,
+                if_exists,
+                single,
+            } => match p.cat.owner_of(kind, &name) {
+                Some(table) => (Some(table.clone()), true, None),
+                None if single => (
+                    None,
+                    false,
+                    Some(LateOwner {
+                        kind,
+                        name,
+                        if_exists,
+                    }),
+                ),
+                None => (None, false, None),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+
+    use crate::{rewrite_sql, SqlOptions, SqlSummary};
+
+    fn run(dump: &str, yaml: &str) -> (String, SqlSummary) {
+        let rules = RuleSet::from_yaml(yaml, "t.yaml").unwrap();
+        let key = Key::from_bytes(b"unit test key, long enough").unwrap();
+        let anon = Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap();
+        let mut out = Vec::new();
+        let summary =
+            rewrite_sql(dump.as_bytes(), &mut out, &anon, &SqlOptions::default()).unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
+    #[test]
+    fn single_row_inserts_follow_database_changes() {
+        let dump = "-- MySQL dump\nUSE `a`;\nINSERT INTO `t` VALUES (1,'x');\nINSERT INTO `t` VALUES (2,'y');\n\
+                    USE `b`;\nINSERT INTO `t` VALUES (1,'x');\nUSE `c`;\nINSERT INTO `t` VALUES (1,'x');\n";
+        let yaml = "rules:\n  a.t:\n    fields:\n      s: {transform: constant, value: A}\n  \
+                    c.t:\n    fields:\n      s: {transform: constant, value: C}\n\
+                    exclusions:\n  - b.t\n";
+        let dump = dump.replace("`t` VALUES", "`t` (`id`,`s`) VALUES");
+        let (out, summary) = run(&dump, yaml);
+        assert_eq!(
+            out,
+            "-- MySQL dump\nUSE `a`;\nINSERT INTO `t` (`id`,`s`) VALUES (1,'A');\nINSERT INTO `t` (`id`,`s`) VALUES (2,'A');\n\
+             USE `b`;\nUSE `c`;\nINSERT INTO `t` (`id`,`s`) VALUES (1,'C');\n"
+        );
+        let rows: Vec<_> = summary
+            .tables
+            .iter()
+            .map(|t| (t.table.as_str(), t.rows_in, t.rows_out))
+            .collect();
+        assert_eq!(rows, [("a.t", 2, 2), ("b.t", 1, 0), ("c.t", 1, 1)]);
+    }
+
+    #[test]
+    fn column_plans_follow_each_statements_column_list() {
+        let dump = "-- MySQL dump\nCREATE TABLE `t` (`id` int, `s` text, `k` text);\n\
+                    INSERT INTO `t` (`id`,`s`,`k`) VALUES (1,'x','keep');\n\
+                    INSERT INTO `t` (`id`,`s`,`k`) VALUES (2,'x','keep');\n\
+                    INSERT INTO `t` (`k`,`s`,`id`) VALUES ('keep','x',3);\n\
+                    INSERT INTO `t` VALUES (4,'x','keep');\n\
+                    INSERT INTO `t` (`id`,`k`) VALUES (5,'keep');\n";
+        let yaml = "rules:\n  t:\n    fields:\n      s: {transform: constant, value: S}\n";
+        let (out, _) = run(dump, yaml);
+        assert_eq!(out.matches("'keep'").count(), 5, "{out}");
+        assert_eq!(out.matches("'S'").count(), 4, "{out}");
+        assert!(!out.contains("'x'"), "{out}");
+    }
+
+    #[test]
+    fn ordinals_continue_per_table_across_interleaved_inserts() {
+        let dump = "--\n-- PostgreSQL database dump\n--\n\
+                    INSERT INTO public.t (id, n) VALUES (1, 'a');\nINSERT INTO public.t (id, n) VALUES (2, 'b');\n\
+                    INSERT INTO public.u (id, n) VALUES (1, 'c');\nINSERT INTO public.t (id, n) VALUES (3, 'd'), (4, 'e');\n";
+        let yaml = "rules:\n  t:\n    fields:\n      n: sequential\n  u:\n    fields:\n      n: sequential\n";
+        let (out, summary) = run(dump, yaml);
+        for (id, name) in [(1, "User1"), (2, "User2"), (3, "User3"), (4, "User4")] {
+            assert!(out.contains(&format!("({id}, '{name}')")), "{id}: {out}");
+        }
+        assert!(
+            out.contains("public.u (id, n) VALUES (1, 'User1');"),
+            "{out}"
+        );
+        assert_eq!(summary.tables[0].rows_out, 4);
+    }
+}

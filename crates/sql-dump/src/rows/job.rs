@@ -1,0 +1,170 @@
+//! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
+
+use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext};
+
+use super::plan::ColPlan;
+use crate::ddl::Column;
+use crate::json::{rewrite_json, JsonOutcome};
+use crate::lex::tuple::trim_span;
+use crate::literal::{
+    bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
+    write_replacement, Ctx, Lit,
+};
+use crate::Dialect;
+
+/// Everything one row rewrite needs besides the row.
+pub(crate) struct RowJob<'p, 'a> {
+    /// The rules and key.
+    pub(crate) anon: &'a Anonymizer,
+    /// One plan per value.
+    pub(crate) plans: &'p [ColPlan<'a>],
+    /// Where the values are written.
+    pub(crate) ctx: Ctx,
+    /// The dump's dialect.
+    pub(crate) dialect: Dialect,
+    /// 1-based position of the row in its table.
+    pub(crate) ordinal: u64,
+}
+
+impl RowJob<'_, '_> {
+    /// Rewrites the values of `src` at `spans` into `out` (the bytes between and around the
+    /// spans are copied).
+    pub(crate) fn rewrite(
+        &self,
+        src: &[u8],
+        spans: &[(usize, usize)],
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) {
+        let row_ctx = RowContext {
+            ordinal: self.ordinal,
+        };
+        let mut copied = 0;
+        for (i, &span) in spans.iter().enumerate() {
+            let Some(plan) = self.plans.get(i) else { break };
+            let col = plan.col.as_ref();
+            let generated = self.ctx != Ctx::Copy && col.is_some_and(|c| c.generated);
+            let Some(node) = plan.node.filter(|_| !generated) else {
+                if generated {
+                    // A generated column's dumped value (mariadb-dump writes them) is
+                    // computed from the row's original values: the server computes it again
+                    // from the rewritten ones.
+                    let (s, e) = trim_span(src, span);
+                    out.extend_from_slice(&src[copied..s]);
+                    out.extend_from_slice(b"DEFAULT");
+                    copied = e;
+                }
+                continue;
+            };
+            let (s, e) = if self.ctx == Ctx::Copy {
+                span
+            } else {
+                trim_span(src, span)
+            };
+            let text = &src[s..e];
+            out.extend_from_slice(&src[copied..s]);
+            copied = e;
+            if let Some(rule) = node.rule() {
+                let value = if self.ctx == Ctx::Copy {
+                    copy_value(text, col, scratch)
+                } else {
+                    let std = !matches!(self.ctx, Ctx::PgInsert { std: false });
+                    value_of(
+                        parse_literal(text, self.dialect, std),
+                        col,
+                        scratch,
+                        self.dialect,
+                    )
+                };
+                match self.anon.apply(rule, value, &row_ctx) {
+                    Replacement::Unchanged => out.extend_from_slice(text),
+                    r => write_replacement(&r, col, self.ctx, out),
+                }
+            } else if node.has_children() {
+                self.json(text, node, col, scratch, &row_ctx, out);
+            } else {
+                out.extend_from_slice(text);
+            }
+        }
+        out.extend_from_slice(&src[copied..]);
+    }
+
+    fn json(
+        &self,
+        text: &[u8],
+        node: &PlanNode,
+        col: Option<&Column>,
+        scratch: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let doc: Option<&[u8]> = if self.ctx == Ctx::Copy {
+            if text == b"\\N" {
+                out.extend_from_slice(text);
+                return;
+            }
+            copy_unescape(text, scratch);
+            Some(scratch)
+        } else {
+            let std = !matches!(self.ctx, Ctx::PgInsert { std: false });
+            match parse_literal(text, self.dialect, std) {
+                Lit::Null => {
+                    out.extend_from_slice(text);
+                    return;
+                }
+                lit @ Lit::Str { .. } => match value_of(lit, None, scratch, self.dialect) {
+                    anonymize_core::Value::Str(_) | anonymize_core::Value::Bytes(_) => {
+                        Some(scratch)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let outcome = match doc {
+            Some(doc) => rewrite_json(doc, node, self.anon, row_ctx),
+            None => JsonOutcome::Invalid,
+        };
+        match outcome {
+            JsonOutcome::Unchanged => out.extend_from_slice(text),
+            JsonOutcome::Changed(s) => write_replacement(
+                &Replacement::Str(s),
+                col.map(|c| Column {
+                    max_chars: None,
+                    ..c.clone()
+                })
+                .as_ref(),
+                self.ctx,
+                out,
+            ),
+            JsonOutcome::Invalid => write_replacement(&Replacement::Null, col, self.ctx, out),
+        }
+    }
+}
+
+/// The value of one COPY field, typed by its column.
+pub(crate) fn copy_value<'b>(
+    field: &[u8],
+    col: Option<&Column>,
+    scratch: &'b mut Vec<u8>,
+) -> anonymize_core::Value<'b> {
+    use crate::ddl::ColKind;
+    use anonymize_core::Value;
+    if field == b"\\N" {
+        return Value::Null;
+    }
+    copy_unescape(field, scratch);
+    match col.map(|c| c.kind) {
+        Some(ColKind::Integer) | Some(ColKind::Decimal) => match number_value(scratch) {
+            Value::Other => text_value(scratch, false),
+            v => v,
+        },
+        Some(ColKind::Binary) => bytea_value(scratch),
+        Some(ColKind::Bool) => match scratch.as_slice() {
+            b"t" => Value::Bool(true),
+            b"f" => Value::Bool(false),
+            _ => text_value(scratch, false),
+        },
+        _ => text_value(scratch, false),
+    }
+}

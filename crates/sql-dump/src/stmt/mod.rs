@@ -1,0 +1,203 @@
+//! What a statement means: [`classify`] reads a statement's tokens (no I/O, no rules, no
+//! state) and returns a [`Stmt`]: the relation it belongs to (so that it goes with an
+//! excluded table) and the facts it tells about relations (definitions, ownership,
+//! partitions, the current database...), which the driver records in the catalog.
+
+mod mysql;
+mod postgres;
+#[cfg(test)]
+mod tests;
+
+use crate::ddl::{parse_create_table, CreateTable};
+use crate::tokens::{qname, QName, Spanned};
+use crate::Dialect;
+
+/// Something a statement tells about ownership between relations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Derive {
+    /// `child` is a partition of `parent`.
+    PartitionOf {
+        /// The partition.
+        child: QName,
+        /// Its partitioned table.
+        parent: QName,
+    },
+    /// A sequence belongs to (or is used by the defaults of) a table.
+    SeqOf {
+        /// The sequence.
+        seq: QName,
+        /// Its table.
+        table: QName,
+    },
+}
+
+/// The kinds of objects a name-only `DROP` names whose table a later `CREATE` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LateKind {
+    /// `DROP INDEX name` / `CREATE INDEX name ON table`.
+    Index,
+    /// `DROP STATISTICS name` / `CREATE STATISTICS name ... FROM table`.
+    Statistics,
+}
+
+/// The relation a statement belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// None: the statement is always kept.
+    None,
+    /// A relation; `true` when it is known to be a table (for `collections` selection),
+    /// not a sequence or a view.
+    Rel(QName, bool),
+    /// The table of an index (`ALTER INDEX`, `COMMENT ON INDEX`), if its `CREATE INDEX` was
+    /// seen.
+    IndexOf(QName),
+    /// MySQL `UNLOCK TABLES`: the table of the last `LOCK TABLES`.
+    Locked,
+    /// A `DROP INDEX`/`DROP STATISTICS` naming the object only; `single`: the statement
+    /// names one object (a list could mix tables).
+    Late {
+        /// Index or statistics.
+        kind: LateKind,
+        /// The object dropped.
+        name: QName,
+        /// `IF EXISTS` was given.
+        if_exists: bool,
+        /// Only one object is named.
+        single: bool,
+    },
+}
+
+/// A fact a statement tells, for the catalog.
+#[derive(Debug, Clone)]
+pub(crate) enum Fact {
+    /// A `CREATE TABLE`.
+    CreateTable(CreateTable),
+    /// MySQL `USE db`.
+    Use(String),
+    /// MySQL `LOCK TABLES t` (the table, if readable).
+    Lock(Option<QName>),
+    /// PostgreSQL `SET standard_conforming_strings`.
+    StdStrings(bool),
+    /// An ownership between relations.
+    Derive(Derive),
+    /// `CREATE INDEX name ON table` / `CREATE STATISTICS name ... FROM table`.
+    Names {
+        /// Index or statistics.
+        kind: LateKind,
+        /// The object (its schema defaulted to the table's).
+        name: QName,
+        /// Its table.
+        table: QName,
+    },
+    /// PostgreSQL `DROP TABLE t`.
+    DroppedTable(QName),
+}
+
+/// What a statement means.
+#[derive(Debug, Clone)]
+pub(crate) struct Stmt {
+    /// The relation it belongs to.
+    pub(crate) owner: Owner,
+    /// What it tells, in order.
+    pub(crate) facts: Vec<Fact>,
+}
+
+impl Stmt {
+    fn none() -> Stmt {
+        Stmt {
+            owner: Owner::None,
+            facts: Vec::new(),
+        }
+    }
+
+    fn rel(name: Option<QName>, is_table: bool) -> Stmt {
+        Stmt {
+            owner: name.map_or(Owner::None, |q| Owner::Rel(q, is_table)),
+            facts: Vec::new(),
+        }
+    }
+
+    fn with(mut self, fact: Fact) -> Stmt {
+        self.facts.push(fact);
+        self
+    }
+}
+
+/// The tokens of one statement, with the lookups every classifier uses.
+pub(crate) struct Toks<'t, 'b> {
+    toks: &'t [Spanned<'b>],
+    /// Schema (database) of unqualified names.
+    ds: Option<&'t str>,
+}
+
+impl<'b> Toks<'_, 'b> {
+    fn is(&self, i: usize, kw: &str) -> bool {
+        self.toks.get(i).is_some_and(|t| t.tok.is(kw))
+    }
+
+    /// The first `kw` in `from..from + within`.
+    fn find(&self, from: usize, kw: &str, within: usize) -> Option<usize> {
+        (from..self.toks.len().min(from.saturating_add(within))).find(|&i| self.toks[i].tok.is(kw))
+    }
+
+    /// Skips `IF EXISTS` / `IF NOT EXISTS` at `i`.
+    fn skip_if_exists(&self, mut i: usize) -> usize {
+        if self.is(i, "if") && self.is(i + 1, "exists") {
+            i += 2;
+        } else if self.is(i, "if") && self.is(i + 1, "not") && self.is(i + 2, "exists") {
+            i += 3;
+        }
+        i
+    }
+
+    /// The relation name at `i`.
+    fn name(&self, i: usize) -> Option<QName> {
+        qname(self.toks, i, self.ds).map(|q| q.0)
+    }
+
+    /// The relation name at `i` and the index after it.
+    fn name_next(&self, i: usize) -> Option<(QName, usize)> {
+        qname(self.toks, i, self.ds)
+    }
+
+    fn len(&self) -> usize {
+        self.toks.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&Spanned<'b>> {
+        self.toks.get(i)
+    }
+}
+
+/// Classifies a statement held in memory: `toks` are the tokens of `body` (possibly only the
+/// first ones of a statement too long to hold); `default_schema` is the current database of
+/// unqualified names (MySQL after `USE`).
+pub(crate) fn classify(
+    toks: &[Spanned<'_>],
+    body: &[u8],
+    dialect: Dialect,
+    default_schema: Option<&str>,
+) -> Stmt {
+    let t = Toks {
+        toks,
+        ds: default_schema,
+    };
+    if toks.is_empty() {
+        return Stmt::none();
+    }
+    // CREATE TABLE (both dialects).
+    if t.is(0, "create") {
+        if let Some(k) = t.find(1, "table", 5) {
+            if !t.is(k - 1, "to") {
+                if let Some(create) = parse_create_table(body, dialect, default_schema) {
+                    return Stmt::rel(Some(create.name.clone()), true)
+                        .with(Fact::CreateTable(create));
+                }
+            }
+        }
+    }
+    match dialect {
+        Dialect::MySql => mysql::classify(&t),
+        Dialect::Postgres => postgres::classify(&t),
+    }
+}
