@@ -179,3 +179,27 @@ proptest! {
         let _ = rewrite_sql(input, &mut out, &a, &SqlOptions { dialect: Some(Dialect::MySql), collections: None });
     }
 }
+
+/// The tokenizer reads quotes and comments by the lexer's rules: MySQL's `1--1` is an
+/// expression (not a comment hiding the rest of the line), and PostgreSQL's `E'it\'s'`
+/// ends at its last quote. Misread, the second column of each table would be lost and the
+/// rows refused.
+#[test]
+fn ddl_is_tokenized_by_the_lexers_rules() {
+    let rules =
+        anon("rules:\n  t:\n    fields:\n      email: {transform: constant, value: gone}\n");
+    let mysql = "-- MariaDB dump 10.19\n\
+        CREATE TABLE `t` (`a` int CHECK (`a` > 1--1), `email` varchar(50));\n\
+        INSERT INTO `t` VALUES (5,'a@b.c');\n";
+    let out = run(mysql.as_bytes(), &rules);
+    assert!(out.contains("INSERT INTO `t` VALUES (5,'gone');"), "{out}");
+
+    let pg = "--\n-- PostgreSQL database dump\n--\n\
+        CREATE TABLE public.t (note text DEFAULT E'it\\'s', email text);\n\
+        INSERT INTO public.t VALUES ('x', 'a@b.c');\n";
+    let out = run(pg.as_bytes(), &rules);
+    assert!(
+        out.contains("INSERT INTO public.t VALUES ('x', 'gone');"),
+        "{out}"
+    );
+}
