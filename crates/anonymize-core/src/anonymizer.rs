@@ -239,6 +239,13 @@ impl Anonymizer {
         self.has_selection || self.names.values().any(|e| e.excluded)
     }
 
+    /// True when the rules name no collection or table at all (no rules, exclusions, limits,
+    /// schema-only or selection): every document or row passes unchanged. Formats use it to
+    /// decide whether data they cannot attribute to a collection or table is an error.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     /// The transform of a rule.
     pub fn transform(&self, rule: RuleId) -> &Transform {
         &self.rules[rule.index()].transform

@@ -1,5 +1,6 @@
 //! What the rewriter needs from `CREATE TABLE`: column names, kinds, lengths, generated columns.
 
+use crate::dialect::Syntax;
 use crate::tokens::{dotted, qname, tokenize, QName, Tok};
 use crate::Dialect;
 
@@ -144,10 +145,12 @@ fn classify(type_text: &str, dialect: Dialect) -> (ColKind, Option<usize>, bool,
 /// readable name.
 pub(crate) fn parse_create_table(
     sql: &[u8],
-    dialect: Dialect,
+    syntax: impl Into<Syntax>,
     default_schema: Option<&str>,
 ) -> Option<CreateTable> {
-    let toks = tokenize(sql, dialect, usize::MAX);
+    let syntax = syntax.into();
+    let dialect = syntax.dialect;
+    let toks = tokenize(sql, syntax, usize::MAX);
     let mut i = 0;
     if !toks.first()?.tok.is("create") {
         return None;

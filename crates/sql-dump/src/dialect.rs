@@ -16,11 +16,6 @@ impl Dialect {
         self == Dialect::MySql
     }
 
-    /// `"..."` is a string literal (MySQL without `ANSI_QUOTES`), not an identifier.
-    pub(crate) fn double_quoted_strings(self) -> bool {
-        self == Dialect::MySql
-    }
-
     /// Backslash escapes are always active inside quoted strings (MySQL without
     /// `NO_BACKSLASH_ESCAPES`); PostgreSQL has them in `E'...'` strings and when
     /// `standard_conforming_strings` is off.
@@ -124,6 +119,65 @@ impl Dialect {
     pub(crate) fn ownership_after_data(self) -> bool {
         self == Dialect::Postgres
     }
+}
+
+/// The dialect with the session settings that change how its text is read: PostgreSQL's
+/// `standard_conforming_strings` and MySQL's `ANSI_QUOTES` (`SQL_MODE` `ANSI`, `ORACLE`,
+/// `POSTGRESQL`, ... as `mysqldump --compatible=ansi` sets in its header). Derefs to the
+/// [`Dialect`] for everything the settings do not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Syntax {
+    /// The dialect.
+    pub(crate) dialect: Dialect,
+    /// PostgreSQL `standard_conforming_strings` (on: no backslash escapes in `'...'`).
+    pub(crate) std_strings: bool,
+    /// MySQL `ANSI_QUOTES`: `"..."` quotes an identifier, not a string.
+    pub(crate) ansi_quotes: bool,
+}
+
+impl Syntax {
+    /// `"..."` is a string literal (MySQL without `ANSI_QUOTES`), not an identifier.
+    pub(crate) fn double_quoted_strings(self) -> bool {
+        self.dialect == Dialect::MySql && !self.ansi_quotes
+    }
+}
+
+impl From<Dialect> for Syntax {
+    /// The dialect with the settings dump tools start with.
+    fn from(dialect: Dialect) -> Syntax {
+        Syntax {
+            dialect,
+            std_strings: true,
+            ansi_quotes: false,
+        }
+    }
+}
+
+impl std::ops::Deref for Syntax {
+    type Target = Dialect;
+
+    fn deref(&self) -> &Dialect {
+        &self.dialect
+    }
+}
+
+/// The SQL modes that make `"` quote identifiers (MySQL and MariaDB documentation of
+/// `SQL_MODE`: `ANSI_QUOTES`, and the combination modes that include it).
+pub(crate) fn mode_has_ansi_quotes(modes: &str) -> bool {
+    modes.split(',').any(|m| {
+        let m = m.trim();
+        [
+            "ANSI_QUOTES",
+            "ANSI",
+            "ORACLE",
+            "POSTGRESQL",
+            "MSSQL",
+            "DB2",
+            "MAXDB",
+        ]
+        .iter()
+        .any(|a| m.eq_ignore_ascii_case(a))
+    })
 }
 
 /// Detects the dialect from the first bytes of a dump (a few KiB are plenty).

@@ -2,6 +2,7 @@
 //! data statements to [`crate::rows`], classifies every other statement
 //! ([`crate::stmt::classify`]), records what it tells in the catalog, and emits it.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use anonymize_core::Anonymizer;
@@ -14,7 +15,7 @@ use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
 use crate::rows::{Handled, Rows};
 use crate::source::Source;
-use crate::stmt::{classify, Fact, LateKind, Owner, Stmt};
+use crate::stmt::{classify, Fact, LateKind, ModeAssign, Owner, Stmt};
 use crate::tokens::{QName, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
@@ -29,6 +30,8 @@ const STREAMED_TOKENS: usize = 64;
 pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     p: Parts<'a, R, W>,
     rows: Rows<'a>,
+    /// MySQL user variables holding a saved `sql_mode`: whether it had `ANSI_QUOTES`.
+    saved_modes: HashMap<String, bool>,
 }
 
 fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
@@ -58,6 +61,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 dialect,
             },
             rows: Rows::default(),
+            saved_modes: HashMap::new(),
         }
     }
 
@@ -142,9 +146,10 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
         input.ensure(8192)?;
         let a = input.avail();
-        let first = Tokens::new(&a[..a.len().min(8192)], dialect).next();
+        let first = Tokens::new(&a[..a.len().min(8192)], self.p.src.lexer.syntax()).next();
         let is = |kw: &str| first.as_ref().is_some_and(|t| t.tok.is(kw));
-        let handled = if is("insert") || is("replace") {
+        let insert = is("insert") || is("replace");
+        let handled = if insert {
             self.rows.insert(&mut self.p)?
         } else if dialect.copy_blocks() && is("copy") {
             self.rows.copy(&mut self.p)?
@@ -153,6 +158,13 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         };
         match handled {
             Handled::Done => Ok(()),
+            // Rows that cannot be attributed to a table never pass while rules apply.
+            Handled::NotRows if insert && !self.p.anon.is_empty() => Err(self.p.src.err(
+                0,
+                None,
+                "an INSERT whose table or rows cannot be read (not INSERT INTO name [(columns)] \
+                 VALUES ...): rules, exclusions and limits cannot be applied to it",
+            )),
             Handled::NotRows => self.general(),
         }
     }
@@ -196,12 +208,10 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             (end.min(STREAMED_HEAD), STREAMED_TOKENS)
         };
         let body = self.p.src.input.avail()[..held].to_vec();
-        let toks: Vec<_> = Tokens::new(&body, self.p.dialect)
-            .std_strings(self.p.src.lexer.std_strings)
-            .take(max_tokens)
-            .collect();
+        let syntax = self.p.src.lexer.syntax();
+        let toks: Vec<_> = Tokens::new(&body, syntax).take(max_tokens).collect();
         let ds = self.p.cat.default_schema();
-        let stmt = classify(&toks, &body, self.p.dialect, ds.as_deref());
+        let stmt = classify(&toks, &body, syntax, ds.as_deref());
         drop(toks);
         let (owner, owner_is_table, late) = self.apply(stmt);
         let p = &mut self.p;
@@ -249,13 +259,27 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 Fact::CreateTable(create) => p.cat.define(create),
                 Fact::Use(db) => p.cat.use_db(db),
                 Fact::Lock(table) => p.cat.lock(table),
-                Fact::StdStrings(on) => p.src.lexer.std_strings = on,
+                Fact::StdStrings(on) => p.src.lexer.set_std_strings(on),
                 Fact::Derive(d) => p.cat.derive(d),
                 Fact::Names { kind, name, table } => {
                     p.emit.resolve_deferred(kind, &name, &table, &mut p.cat);
                     p.cat.name_owner(kind, name, table);
                 }
                 Fact::DroppedTable(table) => p.cat.dropped(table),
+                Fact::SqlMode(assign) => {
+                    let ansi = p.src.lexer.syntax().ansi_quotes;
+                    match assign {
+                        ModeAssign::Set(on) => p.src.lexer.set_ansi_quotes(on),
+                        ModeAssign::Other => p.src.lexer.set_ansi_quotes(false),
+                        ModeAssign::FromVar(var) => {
+                            let saved = self.saved_modes.get(&var).copied();
+                            p.src.lexer.set_ansi_quotes(saved.unwrap_or(false));
+                        }
+                        ModeAssign::SaveTo(var) => {
+                            self.saved_modes.insert(var, ansi);
+                        }
+                    }
+                }
             }
         }
         match stmt.owner {

@@ -4,7 +4,9 @@
 
 use std::ops::Range;
 
+use crate::dialect::Syntax;
 use crate::tokens::{Tok, Tokens};
+#[cfg(test)]
 use crate::Dialect;
 
 /// Where the parts of an INSERT head are, as byte ranges of the statement.
@@ -50,13 +52,13 @@ enum Name {
 ///                    ^^^^^^^^  ^^^^^^^        ^ end
 ///                    name      columns
 /// ```
-pub(crate) fn scan_insert_head(prefix: &[u8], dialect: Dialect) -> HeadScan {
+pub(crate) fn scan_insert_head(prefix: &[u8], syntax: Syntax) -> HeadScan {
     let mut depth = 0i32;
     let mut name_state = Name::BeforeInto;
     let mut name: Option<Range<usize>> = None;
     let mut columns_start: Option<usize> = None;
     let mut columns: Option<Range<usize>> = None;
-    for (k, t) in Tokens::new(prefix, dialect).enumerate() {
+    for (k, t) in Tokens::new(prefix, syntax).enumerate() {
         if name_state == Name::AfterPart && t.tok != Tok::Punct(b'.') {
             name_state = Name::Done;
             if t.tok == Tok::Punct(b'(') && depth == 0 {
@@ -95,7 +97,7 @@ pub(crate) fn scan_insert_head(prefix: &[u8], dialect: Dialect) -> HeadScan {
             _ if depth != 0 => {}
             _ if name_state == Name::BeforeInto && t.tok.is("into") => name_state = Name::Part,
             _ if t.end < prefix.len()
-                && (t.tok.is("values") || (dialect.value_keyword() && t.tok.is("value"))) =>
+                && (t.tok.is("values") || (syntax.value_keyword() && t.tok.is("value"))) =>
             {
                 return match (name_state, name) {
                     (Name::Done, Some(name)) => HeadScan::Values(InsertHead {
@@ -121,8 +123,8 @@ pub(crate) fn scan_insert_head(prefix: &[u8], dialect: Dialect) -> HeadScan {
 }
 
 /// The column names of a column list's inner text (`a`, "b", c).
-pub(crate) fn column_names(list: &[u8], dialect: Dialect) -> Vec<String> {
-    Tokens::new(list, dialect)
+pub(crate) fn column_names(list: &[u8], syntax: Syntax) -> Vec<String> {
+    Tokens::new(list, syntax)
         .filter_map(|t| {
             t.tok
                 .ident()
@@ -139,7 +141,7 @@ mod tests {
     const PG: Dialect = Dialect::Postgres;
 
     fn values(sql: &[u8], dialect: Dialect) -> InsertHead {
-        match scan_insert_head(sql, dialect) {
+        match scan_insert_head(sql, dialect.into()) {
             HeadScan::Values(h) => h,
             other => panic!("{other:?} for {}", String::from_utf8_lossy(sql)),
         }
@@ -151,7 +153,10 @@ mod tests {
         let h = values(sql, MY);
         assert_eq!(&sql[h.name.clone()], b"`db`.`t`");
         assert_eq!(&sql[h.columns.clone().unwrap()], b"`a`,`b``c`");
-        assert_eq!(column_names(&sql[h.columns.unwrap()], MY), ["a", "b`c"]);
+        assert_eq!(
+            column_names(&sql[h.columns.unwrap()], MY.into()),
+            ["a", "b`c"]
+        );
         assert_eq!(
             &sql[..h.end],
             b"INSERT IGNORE INTO `db`.`t` (`a`,`b``c`) VALUES"
@@ -164,7 +169,10 @@ mod tests {
         let sql = b"INSERT INTO public.\"My T\" (id, \"Na(me\") OVERRIDING SYSTEM VALUE VALUES (1)";
         let h = values(sql, PG);
         assert_eq!(&sql[h.name.clone()], b"public.\"My T\"");
-        assert_eq!(column_names(&sql[h.columns.unwrap()], PG), ["id", "Na(me"]);
+        assert_eq!(
+            column_names(&sql[h.columns.unwrap()], PG.into()),
+            ["id", "Na(me"]
+        );
     }
 
     #[test]
@@ -176,15 +184,15 @@ mod tests {
             b"INSERT INTO (1) VALUES (1)",
             b"INSERT INTO t; VALUES (1)",
         ] {
-            assert_eq!(scan_insert_head(sql, MY), HeadScan::Other, "{sql:?}");
+            assert_eq!(scan_insert_head(sql, MY.into()), HeadScan::Other, "{sql:?}");
         }
         assert_eq!(
-            scan_insert_head(b"INSERT INTO t (a, b", MY),
+            scan_insert_head(b"INSERT INTO t (a, b", MY.into()),
             HeadScan::NeedMore
         );
         // VALUES cut by the end of the prefix might be a longer word.
         assert_eq!(
-            scan_insert_head(b"INSERT INTO t VALUES", MY),
+            scan_insert_head(b"INSERT INTO t VALUES", MY.into()),
             HeadScan::NeedMore
         );
     }

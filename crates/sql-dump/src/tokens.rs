@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 
+use crate::dialect::Syntax;
 use crate::lex::rules::{line_comment_at, quote_at, versioned_comment_open};
 use crate::lex::string_end;
+#[cfg(test)]
 use crate::Dialect;
 
 pub(crate) use crate::lex::rules::word_byte;
@@ -65,36 +67,27 @@ fn unquote(body: &[u8], q: u8, doubled: bool) -> Cow<'_, [u8]> {
 
 /// Tokenizes `sql`, skipping whitespace and comments, up to `max` tokens. MySQL versioned
 /// comments (`/*!40101 ... */`, `/*M!...`) are read as their contents.
-pub(crate) fn tokenize(sql: &[u8], dialect: Dialect, max: usize) -> Vec<Spanned<'_>> {
-    Tokens::new(sql, dialect).take(max).collect()
+pub(crate) fn tokenize(sql: &[u8], syntax: impl Into<Syntax>, max: usize) -> Vec<Spanned<'_>> {
+    Tokens::new(sql, syntax).take(max).collect()
 }
 
 /// An iterator over the tokens of `sql` (see [`tokenize`]).
 pub(crate) struct Tokens<'a> {
     sql: &'a [u8],
-    dialect: Dialect,
-    std_strings: bool,
+    syntax: Syntax,
     i: usize,
     versioned: bool,
 }
 
 impl<'a> Tokens<'a> {
     /// Tokens of `sql`.
-    pub(crate) fn new(sql: &'a [u8], dialect: Dialect) -> Tokens<'a> {
+    pub(crate) fn new(sql: &'a [u8], syntax: impl Into<Syntax>) -> Tokens<'a> {
         Tokens {
             sql,
-            dialect,
-            std_strings: true,
+            syntax: syntax.into(),
             i: 0,
             versioned: false,
         }
-    }
-
-    /// Sets PostgreSQL's `standard_conforming_strings` (off: `'...'` takes backslash
-    /// escapes).
-    pub(crate) fn std_strings(mut self, on: bool) -> Tokens<'a> {
-        self.std_strings = on;
-        self
     }
 
     /// A quoted token starting at `i`: the token and the index after it.
@@ -108,7 +101,7 @@ impl<'a> Tokens<'a> {
         };
         let body = &sql[(i + 1).min(close)..close];
         let doubled = body.windows(2).any(|w| w[0] == q && w[1] == q);
-        let tok = if q == b'\'' || (q == b'"' && self.dialect.double_quoted_strings()) {
+        let tok = if q == b'\'' || (q == b'"' && self.syntax.double_quoted_strings()) {
             Tok::Str(unquote(body, q, doubled))
         } else {
             Tok::Ident(unquote(body, q, doubled))
@@ -122,7 +115,7 @@ impl<'a> Iterator for Tokens<'a> {
 
     fn next(&mut self) -> Option<Spanned<'a>> {
         let sql = self.sql;
-        let dialect = self.dialect;
+        let dialect = self.syntax.dialect;
         let n = sql.len();
         let mut i = self.i;
         let result = loop {
@@ -155,7 +148,7 @@ impl<'a> Iterator for Tokens<'a> {
                 continue;
             }
             let start = i;
-            if let Some((q, esc)) = quote_at(dialect, self.std_strings, sql, i) {
+            if let Some((q, esc)) = quote_at(self.syntax, sql, i) {
                 let (tok, end) = self.quoted(i, q, esc);
                 i = end;
                 break Some(Spanned { tok, start, end });
@@ -288,9 +281,11 @@ mod tests {
         assert_eq!(toks[4].tok, Tok::Str(Cow::Borrowed(b"a\\")));
         assert!(toks[6].tok.is("x"));
         // With standard_conforming_strings off, plain strings take escapes too.
-        let toks: Vec<_> = Tokens::new(b"SELECT 'a\\'b', x", Dialect::Postgres)
-            .std_strings(false)
-            .collect();
+        let off = Syntax {
+            std_strings: false,
+            ..Dialect::Postgres.into()
+        };
+        let toks = tokenize(b"SELECT 'a\\'b', x", off, 99);
         assert_eq!(toks[1].tok, Tok::Str(Cow::Borrowed(b"a\\'b")));
         assert!(toks[3].tok.is("x"));
         // MySQL: doubled quotes and escapes.

@@ -203,3 +203,24 @@ fn ddl_is_tokenized_by_the_lexers_rules() {
         "{out}"
     );
 }
+
+/// Rows that cannot be attributed to a table fail the run while any rule, exclusion or limit
+/// exists; with no rules they pass as they are.
+#[test]
+fn unreadable_inserts_fail_closed_when_rules_exist() {
+    let dump = b"-- MySQL dump 10.13\nINSERT INTO t SET email = 'a@b.c';\n";
+    let empty = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed).unwrap();
+    assert_eq!(run(dump, &empty).as_bytes(), dump);
+    for rules in [
+        "rules:\n  other:\n    fields:\n      x: hash\n",
+        "exclusions: [other]\n",
+        "size_limits:\n  other: {max_rows: 1}\n",
+    ] {
+        let mut out = Vec::new();
+        let err = rewrite_sql(&dump[..], &mut out, &anon(rules), &SqlOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("INSERT"), "{err}");
+        assert!(!err.contains("a@b.c"), "{err}");
+    }
+}

@@ -17,6 +17,8 @@ pub(crate) mod tuple;
 
 use memchr::{memchr, memchr2};
 
+use crate::dialect::Syntax;
+#[cfg(test)]
 use crate::Dialect;
 use rules::{dash_comment, single_quote_escapes, word_byte};
 
@@ -51,10 +53,9 @@ enum State {
 /// Resumable statement/tuple end finder for one dialect.
 #[derive(Debug, Clone)]
 pub(crate) struct Lexer {
-    dialect: Dialect,
+    /// The dialect and its session settings.
+    syntax: Syntax,
     state: State,
-    /// PostgreSQL `standard_conforming_strings` (on: no backslash escapes in `'...'`).
-    pub(crate) std_strings: bool,
     delimiter: Vec<u8>,
     special: [bool; 256],
     tag: Vec<u8>,
@@ -69,11 +70,10 @@ pub(crate) struct Lexer {
 
 impl Lexer {
     /// A lexer at the start of a statement.
-    pub(crate) fn new(dialect: Dialect) -> Lexer {
+    pub(crate) fn new(syntax: impl Into<Syntax>) -> Lexer {
         let mut lexer = Lexer {
-            dialect,
+            syntax: syntax.into(),
             state: State::Normal,
-            std_strings: true,
             delimiter: b";".to_vec(),
             special: [false; 256],
             tag: Vec::new(),
@@ -91,7 +91,7 @@ impl Lexer {
         for &b in b"'\"-/();" {
             t[b as usize] = true;
         }
-        let d = self.dialect;
+        let d = self.syntax;
         t[b'`' as usize] = d.backtick_idents();
         t[b'#' as usize] = d.hash_comments();
         t[b'$' as usize] = d.dollar_quotes();
@@ -99,6 +99,21 @@ impl Lexer {
             t[d as usize] = true;
         }
         self.special = t;
+    }
+
+    /// The dialect and its session settings now.
+    pub(crate) fn syntax(&self) -> Syntax {
+        self.syntax
+    }
+
+    /// Sets PostgreSQL's `standard_conforming_strings`.
+    pub(crate) fn set_std_strings(&mut self, on: bool) {
+        self.syntax.std_strings = on;
+    }
+
+    /// Sets MySQL's `ANSI_QUOTES` mode.
+    pub(crate) fn set_ansi_quotes(&mut self, on: bool) {
+        self.syntax.ansi_quotes = on;
     }
 
     /// Sets the MySQL client delimiter (`DELIMITER ;;`).
@@ -168,7 +183,7 @@ impl Lexer {
                     }
                     let b = data[i];
                     if b == self.delimiter[0]
-                        && (self.dialect.delimiter_inside_parens() || self.depth == 0)
+                        && (self.syntax.delimiter_inside_parens() || self.depth == 0)
                     {
                         let d = self.delimiter.len();
                         if data[i..].starts_with(&self.delimiter) {
@@ -186,8 +201,7 @@ impl Lexer {
                     match b {
                         b'\'' => {
                             let esc = single_quote_escapes(
-                                self.dialect,
-                                self.std_strings,
+                                self.syntax,
                                 self.byte_before(data, i, 1),
                                 self.byte_before(data, i, 2),
                             );
@@ -196,20 +210,20 @@ impl Lexer {
                         }
                         b'"' => {
                             self.state = State::Double {
-                                esc: self.dialect.double_quoted_strings(),
+                                esc: self.syntax.double_quoted_strings(),
                             };
                             i += 1;
                         }
-                        b'`' if self.dialect.backtick_idents() => {
+                        b'`' if self.syntax.backtick_idents() => {
                             self.state = State::Backtick;
                             i += 1;
                         }
-                        b'#' if self.dialect.hash_comments() => {
+                        b'#' if self.syntax.hash_comments() => {
                             self.state = State::LineComment;
                             i += 1;
                         }
                         b'-' => {
-                            let need = if self.dialect.dash_comment_needs_space() {
+                            let need = if self.syntax.dash_comment_needs_space() {
                                 3
                             } else {
                                 2
@@ -218,7 +232,7 @@ impl Lexer {
                                 more!(i);
                             }
                             let comment = dash_comment(
-                                self.dialect,
+                                self.syntax.dialect,
                                 data.get(i + 1).copied(),
                                 data.get(i + 2).copied(),
                             );
@@ -240,7 +254,7 @@ impl Lexer {
                                 i += 1;
                             }
                         }
-                        b'$' if self.dialect.dollar_quotes() => {
+                        b'$' if self.syntax.dollar_quotes() => {
                             if word_byte(self.byte_before(data, i, 1)) {
                                 i += 1;
                                 continue;
@@ -320,7 +334,7 @@ impl Lexer {
                     i += k + 1;
                 }
                 State::Block { depth } => {
-                    let found = if self.dialect.nested_block_comments() {
+                    let found = if self.syntax.nested_block_comments() {
                         memchr2(b'*', b'/', &data[i..])
                     } else {
                         memchr(b'*', &data[i..])

@@ -3,6 +3,7 @@
 //! the tokenizer, the tuple splitter, the trivia reader and the literal parser all ask here,
 //! so they cannot disagree.
 
+use crate::dialect::Syntax;
 use crate::Dialect;
 
 /// True for a byte that continues a bare word (keyword, identifier, number, `$1`).
@@ -13,28 +14,21 @@ pub(crate) fn word_byte(b: u8) -> bool {
 /// Whether backslash escapes are active in the `'...'` string whose opening quote follows
 /// `p1` (and `p2` before it): always in MySQL; in PostgreSQL in `E'...'` strings (an `E` that
 /// is not the end of a longer word) and when `standard_conforming_strings` is off.
-pub(crate) fn single_quote_escapes(dialect: Dialect, std_strings: bool, p1: u8, p2: u8) -> bool {
-    dialect.always_backslash_escapes()
-        || !std_strings
-        || (dialect.e_strings() && (p1 == b'E' || p1 == b'e') && !word_byte(p2))
+pub(crate) fn single_quote_escapes(syntax: Syntax, p1: u8, p2: u8) -> bool {
+    syntax.always_backslash_escapes()
+        || !syntax.std_strings
+        || (syntax.e_strings() && (p1 == b'E' || p1 == b'e') && !word_byte(p2))
 }
 
 /// How a quote byte at `sql[i]` opens a quoted token: `(quote, escapes)`, or `None` when
 /// the byte does not quote anything in this dialect.
-pub(crate) fn quote_at(
-    dialect: Dialect,
-    std_strings: bool,
-    sql: &[u8],
-    i: usize,
-) -> Option<(u8, bool)> {
+pub(crate) fn quote_at(syntax: impl Into<Syntax>, sql: &[u8], i: usize) -> Option<(u8, bool)> {
+    let syntax = syntax.into();
     let before = |back: usize| if i >= back { sql[i - back] } else { b' ' };
     match sql[i] {
-        b'\'' => Some((
-            b'\'',
-            single_quote_escapes(dialect, std_strings, before(1), before(2)),
-        )),
-        b'"' => Some((b'"', dialect.double_quoted_strings())),
-        b'`' if dialect.backtick_idents() => Some((b'`', false)),
+        b'\'' => Some((b'\'', single_quote_escapes(syntax, before(1), before(2)))),
+        b'"' => Some((b'"', syntax.double_quoted_strings())),
+        b'`' if syntax.backtick_idents() => Some((b'`', false)),
         _ => None,
     }
 }
@@ -106,15 +100,24 @@ mod tests {
     #[test]
     fn escapes_by_dialect_and_prefix() {
         let pg = Dialect::Postgres;
-        assert_eq!(quote_at(pg, true, b"E'a'", 1), Some((b'\'', true)));
-        assert_eq!(quote_at(pg, true, b"xE'a'", 2), Some((b'\'', false)));
-        assert_eq!(quote_at(pg, true, b" 'a'", 1), Some((b'\'', false)));
-        assert_eq!(quote_at(pg, false, b" 'a'", 1), Some((b'\'', true)));
-        assert_eq!(quote_at(pg, true, b"\"a\"", 0), Some((b'"', false)));
-        assert_eq!(quote_at(pg, true, b"`a`", 0), None);
+        let pg_off = Syntax {
+            std_strings: false,
+            ..pg.into()
+        };
+        assert_eq!(quote_at(pg, b"E'a'", 1), Some((b'\'', true)));
+        assert_eq!(quote_at(pg, b"xE'a'", 2), Some((b'\'', false)));
+        assert_eq!(quote_at(pg, b" 'a'", 1), Some((b'\'', false)));
+        assert_eq!(quote_at(pg_off, b" 'a'", 1), Some((b'\'', true)));
+        assert_eq!(quote_at(pg, b"\"a\"", 0), Some((b'"', false)));
+        assert_eq!(quote_at(pg, b"`a`", 0), None);
         let my = Dialect::MySql;
-        assert_eq!(quote_at(my, true, b"'a'", 0), Some((b'\'', true)));
-        assert_eq!(quote_at(my, true, b"\"a\"", 0), Some((b'"', true)));
-        assert_eq!(quote_at(my, true, b"`a`", 0), Some((b'`', false)));
+        assert_eq!(quote_at(my, b"'a'", 0), Some((b'\'', true)));
+        assert_eq!(quote_at(my, b"\"a\"", 0), Some((b'"', true)));
+        assert_eq!(quote_at(my, b"`a`", 0), Some((b'`', false)));
+        let ansi = Syntax {
+            ansi_quotes: true,
+            ..my.into()
+        };
+        assert_eq!(quote_at(ansi, b"\"a\"", 0), Some((b'"', false)));
     }
 }

@@ -2,16 +2,13 @@
 
 use super::rules::quote_at;
 use super::string_end;
+use crate::dialect::Syntax;
+#[cfg(test)]
 use crate::Dialect;
 
 /// Splits an INSERT tuple `( ... )` into value spans (relative to `t`). False when
-/// malformed. `std`: PostgreSQL's `standard_conforming_strings`.
-pub(crate) fn split_tuple(
-    t: &[u8],
-    dialect: Dialect,
-    std: bool,
-    spans: &mut Vec<(usize, usize)>,
-) -> bool {
+/// malformed.
+pub(crate) fn split_tuple(t: &[u8], syntax: Syntax, spans: &mut Vec<(usize, usize)>) -> bool {
     spans.clear();
     let n = t.len();
     if n < 2 || t[0] != b'(' || t[n - 1] != b')' {
@@ -21,7 +18,7 @@ pub(crate) fn split_tuple(
     let mut start = 1;
     let mut depth = 0usize;
     while i < n - 1 {
-        if let Some((q, esc)) = quote_at(dialect, std, t, i) {
+        if let Some((q, esc)) = quote_at(syntax, t, i) {
             // The string must close before the tuple's `)`.
             match string_end(&t[..n - 1], i + 1, q, esc, true) {
                 Ok(end) => i = end,
@@ -63,7 +60,11 @@ mod tests {
 
     fn values(t: &[u8], dialect: Dialect, std: bool) -> Option<Vec<String>> {
         let mut spans = Vec::new();
-        if !split_tuple(t, dialect, std, &mut spans) {
+        let syntax = Syntax {
+            std_strings: std,
+            ..dialect.into()
+        };
+        if !split_tuple(t, syntax, &mut spans) {
             return None;
         }
         Some(

@@ -4,6 +4,7 @@
 use anonymize_core::{Replacement, Value};
 
 use crate::ddl::{ColKind, Column};
+use crate::dialect::Syntax;
 use crate::lex::rules::single_quote_escapes;
 use crate::Dialect;
 
@@ -21,10 +22,12 @@ pub(crate) enum Ctx {
 impl Ctx {
     /// The context of an `INSERT` literal in `dialect` (`std`: PostgreSQL's
     /// `standard_conforming_strings`).
-    pub(crate) fn insert(dialect: Dialect, std: bool) -> Ctx {
-        match dialect {
+    pub(crate) fn insert(syntax: Syntax) -> Ctx {
+        match syntax.dialect {
             Dialect::MySql => Ctx::MySql,
-            Dialect::Postgres => Ctx::PgInsert { std },
+            Dialect::Postgres => Ctx::PgInsert {
+                std: syntax.std_strings,
+            },
         }
     }
 }
@@ -56,7 +59,9 @@ pub(crate) enum Lit<'a> {
 }
 
 /// Classifies a trimmed literal of an `INSERT` tuple.
-pub(crate) fn parse_literal(t: &[u8], dialect: Dialect, std_strings: bool) -> Lit<'_> {
+pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
+    let syntax = syntax.into();
+    let dialect = syntax.dialect;
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;
     }
@@ -68,7 +73,7 @@ pub(crate) fn parse_literal(t: &[u8], dialect: Dialect, std_strings: bool) -> Li
     }
     let mut s = t;
     let mut binary = false;
-    let mut escapes = single_quote_escapes(dialect, std_strings, b' ', b' ');
+    let mut escapes = single_quote_escapes(syntax, b' ', b' ');
     if dialect.introducers() && s.first() == Some(&b'_') {
         let w = s
             .iter()
@@ -77,13 +82,13 @@ pub(crate) fn parse_literal(t: &[u8], dialect: Dialect, std_strings: bool) -> Li
         binary = s[..w].eq_ignore_ascii_case(b"_binary");
         s = s[w..].trim_ascii_start();
     } else if s.len() >= 2 && s[1] == b'\'' {
-        escapes = single_quote_escapes(dialect, std_strings, s[0], b' ');
+        escapes = single_quote_escapes(syntax, s[0], b' ');
         if dialect.e_strings() && (s[0] == b'E' || s[0] == b'e') {
             s = &s[1..];
         }
     }
     let quote =
-        s.first() == Some(&b'\'') || (s.first() == Some(&b'"') && dialect.double_quoted_strings());
+        s.first() == Some(&b'\'') || (s.first() == Some(&b'"') && syntax.double_quoted_strings());
     if s.len() >= 2 && quote && s[s.len() - 1] == s[0] {
         return Lit::Str {
             body: &s[1..s.len() - 1],

@@ -7,7 +7,7 @@ fn mysql_escapes_round_trip() {
     let raw: Vec<u8> = (0u8..=255).collect();
     let mut quoted = Vec::new();
     mysql_quote(&raw, &mut quoted);
-    let Lit::Str { body, quote, .. } = parse_literal(&quoted, Dialect::MySql, true) else {
+    let Lit::Str { body, quote, .. } = parse_literal(&quoted, Dialect::MySql) else {
         panic!()
     };
     let mut back = Vec::new();
@@ -28,17 +28,14 @@ fn copy_escapes_round_trip() {
 
 #[test]
 fn pg_literals() {
-    assert_eq!(parse_literal(b"NULL", Dialect::Postgres, true), Lit::Null);
+    assert_eq!(parse_literal(b"NULL", Dialect::Postgres), Lit::Null);
+    assert_eq!(parse_literal(b"true", Dialect::Postgres), Lit::Bool(true));
     assert_eq!(
-        parse_literal(b"true", Dialect::Postgres, true),
-        Lit::Bool(true)
-    );
-    assert_eq!(
-        parse_literal(b"-1.5e3", Dialect::Postgres, true),
+        parse_literal(b"-1.5e3", Dialect::Postgres),
         Lit::Number(b"-1.5e3")
     );
     let Lit::Str { body, escapes, .. } =
-        parse_literal(b"E'a\\n''b\\x41\\u00e9'", Dialect::Postgres, true)
+        parse_literal(b"E'a\\n''b\\x41\\u00e9'", Dialect::Postgres)
     else {
         panic!()
     };
@@ -46,7 +43,7 @@ fn pg_literals() {
     let mut out = Vec::new();
     pg_unescape(body, escapes, &mut out);
     assert_eq!(out, "a\n'bAé".as_bytes());
-    let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", Dialect::Postgres, true) else {
+    let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", Dialect::Postgres) else {
         panic!()
     };
     pg_unescape(body, escapes, &mut out);
@@ -56,18 +53,18 @@ fn pg_literals() {
 #[test]
 fn mysql_literals() {
     assert_eq!(
-        parse_literal(b"0xDEADbeef", Dialect::MySql, true),
+        parse_literal(b"0xDEADbeef", Dialect::MySql),
         Lit::Hex(b"DEADbeef")
     );
     assert!(matches!(
-        parse_literal(b"_binary 'ab'", Dialect::MySql, true),
+        parse_literal(b"_binary 'ab'", Dialect::MySql),
         Lit::Str { binary: true, .. }
     ));
     assert!(matches!(
-        parse_literal(b"_utf8mb4'ab'", Dialect::MySql, true),
+        parse_literal(b"_utf8mb4'ab'", Dialect::MySql),
         Lit::Str { binary: false, .. }
     ));
-    assert_eq!(parse_literal(b"b'0101'", Dialect::MySql, true), Lit::Other);
+    assert_eq!(parse_literal(b"b'0101'", Dialect::MySql), Lit::Other);
 }
 
 #[test]

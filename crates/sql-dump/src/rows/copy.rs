@@ -95,16 +95,24 @@ impl<'a> Rows<'a> {
             return Err(p.src.err(0, None, "a COPY statement is too long"));
         }
         let body = &p.src.input.avail()[..end];
-        let toks = tokenize(body, p.dialect, usize::MAX);
-        let Some((table, next)) = qname(&toks, 1, None) else {
-            return Ok(Handled::NotRows);
-        };
+        let toks = tokenize(body, p.src.lexer.syntax(), usize::MAX);
         let from_stdin = toks
             .windows(2)
             .any(|w| w[0].tok.is("from") && w[1].tok.is("stdin"));
         if !from_stdin {
             return Ok(Handled::NotRows);
         }
+        let Some((table, next)) = qname(&toks, 1, None) else {
+            if p.anon.is_empty() {
+                return Ok(Handled::NotRows);
+            }
+            // Rows that cannot be attributed to a table never pass while rules apply.
+            return Err(p.src.err(
+                0,
+                None,
+                "a COPY whose table cannot be read: rules, exclusions and limits cannot be applied to it",
+            ));
+        };
         let columns = copy_columns(&toks, next);
         // The data starts on the next line.
         let header_end = p.src.line_end(end)?;
@@ -191,7 +199,7 @@ impl<'a> Rows<'a> {
                     anon: p.anon,
                     plans: &plans,
                     ctx: Ctx::Copy,
-                    dialect: p.dialect,
+                    syntax: p.src.lexer.syntax(),
                     ordinal,
                 };
                 bufs.row.clear();

@@ -97,6 +97,7 @@ impl<'a> Rows<'a> {
         &mut self,
         p: &mut Parts<'a, R, W>,
     ) -> Result<Option<InsertHead>, SqlError> {
+        let syntax = p.src.lexer.syntax();
         let input = &mut p.src.input;
         if let Some((bytes, head)) = &self.last_head {
             let a = input.avail();
@@ -108,7 +109,7 @@ impl<'a> Rows<'a> {
         loop {
             let have = input.ensure(want)?;
             let a = input.avail();
-            match scan_insert_head(&a[..a.len().min(want)], p.dialect) {
+            match scan_insert_head(&a[..a.len().min(want)], syntax) {
                 HeadScan::Values(head) => {
                     let mut bytes = self.last_head.take().map(|(b, _)| b).unwrap_or_default();
                     bytes.clear();
@@ -140,7 +141,7 @@ impl<'a> Rows<'a> {
             }
         }
         let ds = p.cat.default_schema();
-        let toks = tokenize(raw, p.dialect, usize::MAX);
+        let toks = tokenize(raw, p.src.lexer.syntax(), usize::MAX);
         let Some((table, _)) = qname(&toks, 0, ds.as_deref()) else {
             return Ok(None);
         };
@@ -210,7 +211,7 @@ impl<'a> Rows<'a> {
             }
         }
         let list = list?.to_vec();
-        let names = column_names(&list, p.dialect);
+        let names = column_names(&list, p.src.lexer.syntax());
         let def = p.cat.def(&target.table);
         Some(ColumnPlans {
             plans: col_plans(root, def.as_deref(), &names),
@@ -236,7 +237,8 @@ impl<'a> Rows<'a> {
         bufs.head_bytes
             .extend_from_slice(&p.src.input.avail()[..head.end]);
         p.src.input.consume(head.end);
-        let ctx = Ctx::insert(p.dialect, p.src.lexer.std_strings);
+        let syntax = p.src.lexer.syntax();
+        let ctx = Ctx::insert(syntax);
         let mut kept_any = false;
         let mut sep = Vec::new();
         loop {
@@ -260,8 +262,7 @@ impl<'a> Rows<'a> {
                     p.emit.out.put(&p.src.input.avail()[..end])?;
                 } else {
                     let tuple = &p.src.input.avail()[..end];
-                    let std = !matches!(ctx, Ctx::PgInsert { std: false });
-                    if !split_tuple(tuple, p.dialect, std, &mut bufs.spans) {
+                    if !split_tuple(tuple, syntax, &mut bufs.spans) {
                         return Err(p.src.err(0, Some(table), "a row of an INSERT is malformed"));
                     }
                     let width = bufs.spans.len();
@@ -281,7 +282,7 @@ impl<'a> Rows<'a> {
                         anon: p.anon,
                         plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
                         ctx,
-                        dialect: p.dialect,
+                        syntax,
                         ordinal,
                     };
                     bufs.row.clear();

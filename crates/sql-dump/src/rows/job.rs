@@ -4,13 +4,13 @@ use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext};
 
 use super::plan::ColPlan;
 use crate::ddl::Column;
+use crate::dialect::Syntax;
 use crate::json::{rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
     write_replacement, Ctx, Lit,
 };
-use crate::Dialect;
 
 /// Everything one row rewrite needs besides the row.
 pub(crate) struct RowJob<'p, 'a> {
@@ -20,8 +20,8 @@ pub(crate) struct RowJob<'p, 'a> {
     pub(crate) plans: &'p [ColPlan<'a>],
     /// Where the values are written.
     pub(crate) ctx: Ctx,
-    /// The dump's dialect.
-    pub(crate) dialect: Dialect,
+    /// The dump's dialect and session settings.
+    pub(crate) syntax: Syntax,
     /// 1-based position of the row in its table.
     pub(crate) ordinal: u64,
 }
@@ -68,12 +68,11 @@ impl RowJob<'_, '_> {
                 let value = if self.ctx == Ctx::Copy {
                     copy_value(text, col, scratch)
                 } else {
-                    let std = !matches!(self.ctx, Ctx::PgInsert { std: false });
                     value_of(
-                        parse_literal(text, self.dialect, std),
+                        parse_literal(text, self.syntax),
                         col,
                         scratch,
-                        self.dialect,
+                        self.syntax.dialect,
                     )
                 };
                 match self.anon.apply(rule, value, &row_ctx) {
@@ -106,13 +105,12 @@ impl RowJob<'_, '_> {
             copy_unescape(text, scratch);
             Some(scratch)
         } else {
-            let std = !matches!(self.ctx, Ctx::PgInsert { std: false });
-            match parse_literal(text, self.dialect, std) {
+            match parse_literal(text, self.syntax) {
                 Lit::Null => {
                     out.extend_from_slice(text);
                     return;
                 }
-                lit @ Lit::Str { .. } => match value_of(lit, None, scratch, self.dialect) {
+                lit @ Lit::Str { .. } => match value_of(lit, None, scratch, self.syntax.dialect) {
                     anonymize_core::Value::Str(_) | anonymize_core::Value::Bytes(_) => {
                         Some(scratch)
                     }

@@ -9,6 +9,7 @@ mod postgres;
 mod tests;
 
 use crate::ddl::{parse_create_table, CreateTable};
+use crate::dialect::Syntax;
 use crate::tokens::{qname, QName, Spanned};
 use crate::Dialect;
 
@@ -91,6 +92,22 @@ pub(crate) enum Fact {
     },
     /// PostgreSQL `DROP TABLE t`.
     DroppedTable(QName),
+    /// MySQL `SET ... sql_mode ...`: one assignment that involves the SQL mode.
+    SqlMode(ModeAssign),
+}
+
+/// An assignment of a MySQL `SET` statement that involves `sql_mode` (which decides whether
+/// `"` quotes identifiers: `ANSI_QUOTES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ModeAssign {
+    /// `sql_mode = '...'`: whether the new modes include `ANSI_QUOTES`.
+    Set(bool),
+    /// `sql_mode = @var`: restores a saved mode.
+    FromVar(String),
+    /// `@var = @@sql_mode`: saves the current mode.
+    SaveTo(String),
+    /// `sql_mode = <anything else>`: back to the default.
+    Other,
 }
 
 /// What a statement means.
@@ -175,9 +192,10 @@ impl<'b> Toks<'_, 'b> {
 pub(crate) fn classify(
     toks: &[Spanned<'_>],
     body: &[u8],
-    dialect: Dialect,
+    syntax: impl Into<Syntax>,
     default_schema: Option<&str>,
 ) -> Stmt {
+    let syntax = syntax.into();
     let t = Toks {
         toks,
         ds: default_schema,
@@ -189,14 +207,14 @@ pub(crate) fn classify(
     if t.is(0, "create") {
         if let Some(k) = t.find(1, "table", 5) {
             if !t.is(k - 1, "to") {
-                if let Some(create) = parse_create_table(body, dialect, default_schema) {
+                if let Some(create) = parse_create_table(body, syntax, default_schema) {
                     return Stmt::rel(Some(create.name.clone()), true)
                         .with(Fact::CreateTable(create));
                 }
             }
         }
     }
-    match dialect {
+    match syntax.dialect {
         Dialect::MySql => mysql::classify(&t),
         Dialect::Postgres => postgres::classify(&t),
     }

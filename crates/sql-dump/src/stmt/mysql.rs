@@ -1,6 +1,8 @@
 //! MySQL/MariaDB statements.
 
-use super::{Fact, Owner, Stmt, Toks};
+use super::{Fact, ModeAssign, Owner, Stmt, Toks};
+use crate::dialect::mode_has_ansi_quotes;
+use crate::tokens::{Spanned, Tok};
 
 /// A MySQL statement other than `CREATE TABLE`.
 pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
@@ -9,6 +11,9 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
             return Stmt::none();
         };
         return Stmt::none().with(Fact::Use(String::from_utf8_lossy(db).into_owned()));
+    }
+    if t.is(0, "set") {
+        return set(t);
     }
     if t.is(0, "drop") && (t.is(1, "table") || t.is(1, "view")) {
         return Stmt::rel(t.name(t.skip_if_exists(2)), true);
@@ -37,4 +42,56 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
     }
     Stmt::none()
+}
+
+/// `SET a = x, b = y`: the assignments that involve `sql_mode`.
+fn set(t: &Toks<'_, '_>) -> Stmt {
+    let mut stmt = Stmt::none();
+    let mut depth = 0usize;
+    let mut start = 1;
+    for i in 1..=t.len() {
+        let tok = t.get(i).map(|x| &x.tok);
+        match tok {
+            Some(Tok::Punct(b'(')) => depth += 1,
+            Some(Tok::Punct(b')')) => depth = depth.saturating_sub(1),
+            Some(Tok::Punct(b',')) | Some(Tok::Punct(b';')) | None if depth == 0 => {
+                if let Some(a) = assignment(&t.toks[start.min(t.len())..i.min(t.len())]) {
+                    stmt = stmt.with(Fact::SqlMode(a));
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    stmt
+}
+
+/// What one `lhs = rhs` assignment does to the SQL mode.
+fn assignment(toks: &[Spanned<'_>]) -> Option<ModeAssign> {
+    let eq = toks.iter().position(|x| x.tok == Tok::Punct(b'='))?;
+    let (lhs, rhs) = (&toks[..eq], &toks[eq + 1..]);
+    let is_mode = |side: &[Spanned<'_>]| side.last().is_some_and(|x| x.tok.is("sql_mode"));
+    // A user variable: `@name` (a session variable is `@@name` or `@@session.name`).
+    let user_var = |side: &[Spanned<'_>]| match side {
+        [a, name] if a.tok == Tok::Punct(b'@') => name
+            .tok
+            .ident()
+            .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase()),
+        _ => None,
+    };
+    if is_mode(lhs) && !matches!(lhs, [a, _] if a.tok == Tok::Punct(b'@')) {
+        return Some(match rhs {
+            [x] => match &x.tok {
+                Tok::Str(s) => ModeAssign::Set(mode_has_ansi_quotes(&String::from_utf8_lossy(s))),
+                _ => ModeAssign::Other,
+            },
+            _ => match user_var(rhs) {
+                Some(var) => ModeAssign::FromVar(var),
+                None => ModeAssign::Other,
+            },
+        });
+    }
+    let var = user_var(lhs)?;
+    let session_mode = rhs.len() >= 3 && rhs[0].tok == Tok::Punct(b'@') && is_mode(rhs);
+    session_mode.then_some(ModeAssign::SaveTo(var))
 }

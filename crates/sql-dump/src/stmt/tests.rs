@@ -46,6 +46,7 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
                 format!("{kind:?} {} on {}", show(name), show(table))
             }
             Fact::DroppedTable(q) => format!("dropped {}", show(q)),
+            Fact::SqlMode(m) => format!("mode {m:?}"),
         })
         .collect();
     if facts.is_empty() {
@@ -153,6 +154,23 @@ fn mysql_statements() {
             "rel actor_info",
         ),
         ("SELECT 1--1;", None, "-"),
+        (
+            "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ANSI' */;",
+            None,
+            "- | mode SaveTo(\"old_sql_mode\"); mode Set(true)",
+        ),
+        (
+            "/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;",
+            None,
+            "- | mode FromVar(\"old_sql_mode\")",
+        ),
+        (
+            "/*!50003 SET sql_mode              = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION' */ ;;",
+            None,
+            "- | mode Set(false)",
+        ),
+        ("/*!40101 SET NAMES utf8mb4 */;", None, "-"),
+        ("SET @@SESSION.sql_mode = 'ORACLE';", None, "- | mode Set(true)"),
     ];
     for (sql, ds, want) in cases {
         assert_eq!(describe(sql, my, *ds), *want, "{sql}");
