@@ -5,13 +5,58 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use anonymize_core::{Anonymizer, CollectionPlan, Disposition, ExcludeReason};
+use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode};
 
-use crate::ddl::{CreateTable, TableDef};
+use crate::ddl::{Column, CreateTable, TableDef};
 use crate::stmt::{Derive, LateKind};
 use crate::tally::Tally;
 use crate::tokens::QName;
 use crate::{Dialect, TableSummary};
+
+/// How a table hangs below another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// A partition (`PARTITION OF`, `ATTACH PARTITION`).
+    Partition,
+    /// `INHERITS`.
+    Inherits,
+}
+
+/// Longest chain of parents followed (partitions of partitions...).
+const MAX_DEPTH: usize = 32;
+
+/// What the rules decide for the rows of one table, with what it inherits from the tables
+/// above it (partitioned tables, `INHERITS` parents): each aspect (field rules, row limit,
+/// schema-only) is the table's own when the rules name it for the table, else the nearest
+/// parent's. A limit is counted over every table that shares it, rules' row ordinals over
+/// every table that shares the rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TablePlan<'a> {
+    root: Option<&'a PlanNode>,
+    max_rows: Option<u64>,
+    schema_only: bool,
+    /// Row counter of the table whose rules apply.
+    pub(crate) rule_counter: usize,
+    /// Row counter of the table whose limit applies.
+    pub(crate) limit_counter: usize,
+}
+
+impl<'a> TablePlan<'a> {
+    /// The rules' tree of column paths, if any rule applies.
+    pub(crate) fn root(&self) -> Option<&'a PlanNode> {
+        self.root
+    }
+
+    /// The row limit.
+    pub(crate) fn max_rows(&self) -> Option<u64> {
+        self.max_rows
+    }
+
+    /// Rows are dropped, the DDL kept.
+    pub(crate) fn schema_only(&self) -> bool {
+        self.schema_only
+    }
+}
 
 /// What is known about one relation.
 struct TableState<'a> {
@@ -36,8 +81,14 @@ pub(crate) struct Catalog<'a> {
     stats_table: HashMap<QName, QName>,
     /// Tables named by PostgreSQL `DROP TABLE` statements.
     dropped_tables: HashSet<QName>,
+    /// The tables each table hangs below.
+    parents: HashMap<QName, Vec<(QName, Link)>>,
+    /// Row counters by table (indexes into the tally's counters).
+    counters: HashMap<QName, usize>,
     /// The current database (MySQL `USE`).
     current_db: Option<String>,
+    /// The schema of unqualified names (PostgreSQL `search_path`).
+    search_schema: Option<String>,
     /// The table of the last MySQL `LOCK TABLES`.
     locked: Option<QName>,
     /// Cache of `any_excluded_table`: the number of known tables when it last said false.
@@ -63,16 +114,32 @@ impl<'a> Catalog<'a> {
             excluded_checked: None,
             current_db: None,
             locked: None,
+            search_schema: None,
+            parents: HashMap::new(),
+            counters: HashMap::new(),
             tally: Tally::default(),
         }
     }
 
-    /// The schema of unqualified names: the current database in MySQL.
+    /// The schema of unqualified names: the current database in MySQL, the first schema of
+    /// the `search_path` in PostgreSQL.
     pub(crate) fn default_schema(&self) -> Option<String> {
         if self.dialect.names_in_current_db() {
             self.current_db.clone()
         } else {
-            None
+            self.search_schema.clone()
+        }
+    }
+
+    /// Records a PostgreSQL `search_path`.
+    pub(crate) fn set_search_schema(&mut self, schema: Option<String>) {
+        self.search_schema = schema;
+    }
+
+    /// Records the database a dump's header names, unless a `USE` already told one.
+    pub(crate) fn header_db(&mut self, db: String) {
+        if self.current_db.is_none() {
+            self.current_db = Some(db);
         }
     }
 
@@ -116,7 +183,13 @@ impl<'a> Catalog<'a> {
     pub(crate) fn define(&mut self, create: CreateTable) {
         let name = create.name;
         if let Some(parent) = create.partition_of {
-            self.derived.push(Derive::PartitionOf {
+            self.derive(Derive::PartitionOf {
+                child: name.clone(),
+                parent,
+            });
+        }
+        for parent in create.inherits {
+            self.derive(Derive::Inherits {
                 child: name.clone(),
                 parent,
             });
@@ -132,14 +205,78 @@ impl<'a> Catalog<'a> {
         state.is_table = true;
     }
 
-    /// The definition of `q`, if its `CREATE TABLE` was seen.
+    /// The columns of `q`, if its `CREATE TABLE` was seen: a `PARTITION OF` partition has
+    /// its parent's columns; an `INHERITS` child its parents' columns first, then its own.
     pub(crate) fn def(&mut self, q: &QName) -> Option<Rc<TableDef>> {
-        self.state(q).def.clone()
+        self.def_at(q, 0)
+    }
+
+    fn def_at(&mut self, q: &QName, depth: usize) -> Option<Rc<TableDef>> {
+        let own = self.state(q).def.clone();
+        let parents = self.parents.get(q).cloned().unwrap_or_default();
+        if depth >= MAX_DEPTH || parents.is_empty() {
+            return own;
+        }
+        let inherits: Vec<&QName> = parents
+            .iter()
+            .filter(|(_, l)| *l == Link::Inherits)
+            .map(|(p, _)| p)
+            .collect();
+        if inherits.is_empty() {
+            // A partition: its own columns when its CREATE TABLE listed them (pg_dump writes
+            // partitions as tables, then ATTACH PARTITION), else its parent's.
+            if own.as_ref().is_some_and(|d| !d.columns.is_empty()) {
+                return own;
+            }
+            let parent = parents[0].0.clone();
+            return self.def_at(&parent, depth + 1).or(own);
+        }
+        let mut columns: Vec<Column> = Vec::new();
+        for parent in inherits {
+            let def = self.def_at(parent, depth + 1)?;
+            for c in &def.columns {
+                if !columns.iter().any(|x| x.name == c.name) {
+                    columns.push(c.clone());
+                }
+            }
+        }
+        for c in own.iter().flat_map(|d| d.columns.iter()) {
+            if !columns.iter().any(|x| x.name == c.name) {
+                columns.push(c.clone());
+            }
+        }
+        Some(Rc::new(TableDef { columns }))
     }
 
     /// Records an ownership.
     pub(crate) fn derive(&mut self, d: Derive) {
+        let link = match &d {
+            Derive::PartitionOf { child, parent } => Some((child, parent, Link::Partition)),
+            Derive::Inherits { child, parent } => Some((child, parent, Link::Inherits)),
+            Derive::SeqOf { .. } => None,
+        };
+        if let Some((child, parent, link)) = link {
+            let list = self.parents.entry(child.clone()).or_default();
+            if !list.iter().any(|(p, _)| p == parent) {
+                list.push((parent.clone(), link));
+            }
+        }
         self.derived.push(d);
+    }
+
+    /// The first table `q` hangs below.
+    fn parent(&self, q: &QName) -> Option<&QName> {
+        self.parents.get(q).and_then(|l| l.first()).map(|(p, _)| p)
+    }
+
+    /// The row counter of `q`.
+    fn counter(&mut self, q: &QName) -> usize {
+        if let Some(&c) = self.counters.get(q) {
+            return c;
+        }
+        let c = self.tally.add_counter();
+        self.counters.insert(q.clone(), c);
+        c
     }
 
     /// Records that index or statistics `name` belongs to `table`.
@@ -188,17 +325,71 @@ impl<'a> Catalog<'a> {
         i
     }
 
-    /// The rules' plan for `q`, `None` when excluded.
-    pub(crate) fn plan(&mut self, q: &QName) -> Option<CollectionPlan<'a>> {
-        match self.state(q).disposition {
-            Disposition::Keep(p) => Some(p),
-            Disposition::Exclude(_) => None,
+    /// What the rules decide for the rows of `q` (with what it inherits from the tables
+    /// above it); `None` when the rules exclude `q` itself.
+    pub(crate) fn plan(&mut self, q: &QName) -> Option<TablePlan<'a>> {
+        let Disposition::Keep(own) = self.state(q).disposition else {
+            return None;
+        };
+        let (mut root, mut root_from) = (own.root(), q.clone());
+        let (mut max_rows, mut max_from) = (own.max_rows(), q.clone());
+        let mut schema_only = own.schema_only();
+        let mut cur = q.clone();
+        for _ in 0..MAX_DEPTH {
+            let Some(parent) = self.parent(&cur).cloned() else {
+                break;
+            };
+            if let Disposition::Keep(p) = self.state(&parent).disposition {
+                if root.is_none() && p.root().is_some() {
+                    (root, root_from) = (p.root(), parent.clone());
+                }
+                if max_rows.is_none() && p.max_rows().is_some() {
+                    (max_rows, max_from) = (p.max_rows(), parent.clone());
+                }
+                schema_only |= p.schema_only();
+            }
+            cur = parent;
         }
+        Some(TablePlan {
+            root,
+            max_rows,
+            schema_only,
+            rule_counter: self.counter(&root_from),
+            limit_counter: self.counter(&max_from),
+        })
+    }
+
+    /// The row counter of `q` for rows passed without a plan of their own.
+    pub(crate) fn own_counter(&mut self, q: &QName) -> usize {
+        self.counter(q)
     }
 
     /// Whether `q` is dropped (excluded, not selected, or owned by such a table).
     /// `is_table`: the caller knows `q` is a table.
     pub(crate) fn is_excluded(&mut self, q: &QName, is_table: bool) -> bool {
+        self.excluded_in_tree(q, is_table, 0)
+    }
+
+    /// A partition or `INHERITS` child is selected with the table above it, and dropped with
+    /// it; only its own exclusion drops it alone.
+    fn excluded_in_tree(&mut self, q: &QName, is_table: bool, depth: usize) -> bool {
+        if self.excluded_extra.contains(q) {
+            return true;
+        }
+        let own_exclusion = matches!(
+            self.state(q).disposition,
+            Disposition::Exclude(ExcludeReason::Excluded)
+        );
+        match self.parent(q).cloned() {
+            Some(parent) if !own_exclusion && depth < MAX_DEPTH => {
+                self.excluded_in_tree(&parent, true, depth + 1)
+            }
+            _ => self.is_excluded_own(q, is_table),
+        }
+    }
+
+    /// Whether the rules or the selection drop `q` itself.
+    fn is_excluded_own(&mut self, q: &QName, is_table: bool) -> bool {
         if self.excluded_extra.contains(q) {
             return true;
         }
@@ -228,6 +419,7 @@ impl<'a> Catalog<'a> {
             for d in self.derived.clone() {
                 let (target, source) = match d {
                     Derive::PartitionOf { child, parent } => (child, parent),
+                    Derive::Inherits { child, parent } => (child, parent),
                     Derive::SeqOf { seq, table } => (seq, table),
                 };
                 if !self.excluded_extra.contains(&target) && self.is_excluded(&source, true) {

@@ -54,6 +54,8 @@ pub(crate) struct CreateTable {
     pub(crate) def: TableDef,
     /// PostgreSQL `PARTITION OF parent`.
     pub(crate) partition_of: Option<QName>,
+    /// PostgreSQL `INHERITS (parent, ...)`.
+    pub(crate) inherits: Vec<QName>,
     /// Sequences named in `nextval('...')` defaults.
     pub(crate) sequences: Vec<QName>,
 }
@@ -170,6 +172,7 @@ pub(crate) fn parse_create_table(
         name,
         def: TableDef::default(),
         partition_of: None,
+        inherits: Vec::new(),
         sequences: Vec::new(),
     };
     if toks.get(i).is_some_and(|t| t.tok.is("partition"))
@@ -208,6 +211,19 @@ pub(crate) fn parse_create_table(
             _ => {}
         }
         i += 1;
+    }
+    // `) INHERITS (a, b)`
+    if toks.get(i + 1).is_some_and(|t| t.tok.is("inherits"))
+        && toks.get(i + 2).map(|t| &t.tok) == Some(&Tok::Punct(b'('))
+    {
+        let mut k = i + 3;
+        while let Some((parent, next)) = qname(&toks, k, default_schema) {
+            create.inherits.push(parent);
+            match toks.get(next).map(|t| &t.tok) {
+                Some(Tok::Punct(b',')) => k = next + 1,
+                _ => break,
+            }
+        }
     }
     Some(create)
 }
@@ -279,5 +295,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.partition_of.unwrap().name, "payment");
+        let c = parse_create_table(
+            b"CREATE TABLE public.child (\n    extra text\n)\nINHERITS (public.parent, other);",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.def.columns.len(), 1);
+        let parents: Vec<String> = c.inherits.iter().map(QName::display).collect();
+        assert_eq!(parents, ["public.parent", "other"]);
     }
 }

@@ -114,6 +114,11 @@ impl Dialect {
         self == Dialect::MySql
     }
 
+    /// Column names are case-insensitive (MySQL: a rule `email` matches a column `Email`).
+    pub(crate) fn case_insensitive_columns(self) -> bool {
+        self == Dialect::MySql
+    }
+
     /// DDL comes before, and indexes, constraints and ownership after the data (pg_dump), so
     /// the pre-data DDL is held until the first data statement when anything is excluded.
     pub(crate) fn ownership_after_data(self) -> bool {

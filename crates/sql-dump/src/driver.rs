@@ -15,7 +15,7 @@ use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
 use crate::rows::{Handled, Rows};
 use crate::source::Source;
-use crate::stmt::{classify, Fact, LateKind, ModeAssign, Owner, Stmt};
+use crate::stmt::{classify, header_database, Fact, LateKind, ModeAssign, Owner, Stmt};
 use crate::tokens::{QName, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
@@ -113,6 +113,12 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 Trivia::Space(n) => self.take_trivia(n),
                 Trivia::LineComment => {
                     let end = self.p.src.find(b"\n")?;
+                    if self.p.dialect.names_in_current_db() {
+                        let line = &self.p.src.input.avail()[..end];
+                        if let Some(db) = header_database(line) {
+                            self.p.cat.header_db(db);
+                        }
+                    }
                     self.take_trivia(end);
                 }
                 Trivia::Block => {
@@ -266,6 +272,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     p.cat.name_owner(kind, name, table);
                 }
                 Fact::DroppedTable(table) => p.cat.dropped(table),
+                Fact::SearchPath(schema) => p.cat.set_search_schema(schema),
                 Fact::SqlMode(assign) => {
                     let ansi = p.src.lexer.syntax().ansi_quotes;
                     match assign {
@@ -285,7 +292,17 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         match stmt.owner {
             Owner::None => (None, false, None),
             Owner::Rel(q, is_table) => (Some(q), is_table, None),
-            Owner::IndexOf(idx) => (p.cat.owner_of(LateKind::Index, &idx).cloned(), true, None),
+            Owner::IndexOf(indexes) => {
+                // With any of its indexes' tables dropped, the statement goes too.
+                p.cat.apply_derivations();
+                let tables: Vec<QName> = indexes
+                    .iter()
+                    .filter_map(|i| p.cat.owner_of(LateKind::Index, i).cloned())
+                    .collect();
+                let dropped = tables.iter().position(|t| p.cat.is_excluded(t, true));
+                let owner = dropped.or((!tables.is_empty()).then_some(0));
+                (owner.map(|k| tables[k].clone()), true, None)
+            }
             Owner::Locked => (p.cat.unlock(), true, None),
             Owner::Late {
                 kind,

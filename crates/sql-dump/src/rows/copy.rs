@@ -2,11 +2,10 @@
 
 use std::io::{Read, Write};
 
-use anonymize_core::CollectionPlan;
-
 use super::job::RowJob;
 use super::plan::{col_plans, stored_names, ColPlan};
 use super::{Handled, Route, Rows};
+use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::input::count_newlines;
 use crate::literal::Ctx;
@@ -102,7 +101,8 @@ impl<'a> Rows<'a> {
         if !from_stdin {
             return Ok(Handled::NotRows);
         }
-        let Some((table, next)) = qname(&toks, 1, None) else {
+        let ds = p.cat.default_schema();
+        let Some((table, next)) = qname(&toks, 1, ds.as_deref()) else {
             if p.anon.is_empty() {
                 return Ok(Handled::NotRows);
             }
@@ -131,7 +131,8 @@ impl<'a> Rows<'a> {
                 p.emit.keep(&trivia, tail)?;
                 p.emit.out.put(&header)?;
                 let rows = copy_data_fast(p, true, &table)?;
-                p.cat.tally.rows(sidx, rows, true);
+                let counter = p.cat.own_counter(&table);
+                p.cat.tally.rows(sidx, rows, true, counter);
             }
             Route::Rows(plan) => {
                 p.emit.keep(&trivia, tail)?;
@@ -141,7 +142,7 @@ impl<'a> Rows<'a> {
             Route::Drop => {
                 p.emit.drop(&trivia, tail)?;
                 let rows = copy_data_fast(p, false, &table)?;
-                p.cat.tally.rows(sidx, rows, false);
+                p.cat.tally.rows(sidx, rows, false, 0);
             }
         }
         let read = p.src.input.offset() - in0 + trivia.len() as u64;
@@ -155,14 +156,14 @@ impl<'a> Rows<'a> {
         p: &mut Parts<'a, R, W>,
         table: &QName,
         sidx: usize,
-        plan: CollectionPlan<'a>,
+        plan: TablePlan<'a>,
         columns: Option<Vec<String>>,
     ) -> Result<(), SqlError> {
         let root = plan.root();
         let def = p.cat.def(table);
         let plans: Vec<ColPlan<'a>> = match (&columns, def.as_deref()) {
-            (Some(c), def) => col_plans(root, def, c),
-            (None, Some(d)) => col_plans(root, Some(d), &stored_names(d)),
+            (Some(c), def) => col_plans(root, def, c, p.dialect),
+            (None, Some(d)) => col_plans(root, Some(d), &stored_names(d), p.dialect),
             (None, None) if root.is_some() => {
                 return Err(p.src.err(0, Some(table), "COPY without a column list for a table whose CREATE TABLE was not seen: rules cannot be applied"));
             }
@@ -181,7 +182,8 @@ impl<'a> Rows<'a> {
                 }
                 continue;
             };
-            let (ordinal, keep) = p.cat.tally.next_row(sidx, plan.max_rows());
+            let counters = (plan.rule_counter, plan.limit_counter);
+            let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
             if keep && root.is_none() {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;
             } else if keep {

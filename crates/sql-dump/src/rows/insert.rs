@@ -2,11 +2,12 @@
 
 use std::io::{Read, Write};
 
-use anonymize_core::{CollectionPlan, PlanNode};
+use anonymize_core::PlanNode;
 
 use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError};
 use super::{Handled, Route, Rows};
+use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
 use crate::input::Input;
@@ -26,7 +27,7 @@ pub(crate) struct InsertTarget<'a> {
     /// Index of the table's summary.
     sidx: usize,
     excluded: bool,
-    plan: Option<CollectionPlan<'a>>,
+    plan: Option<TablePlan<'a>>,
     /// The column plans of the last INSERT with rules, reused while the column list is
     /// spelled the same.
     plans: Option<ColumnPlans<'a>>,
@@ -178,7 +179,8 @@ impl<'a> Rows<'a> {
                 p.emit.keep(&trivia, tail)?;
                 let out = Some(&mut p.emit.out);
                 let rows = p.src.stream_rest(head.end, out, Some(&target.table))?;
-                p.cat.tally.rows(sidx, rows, true);
+                let counter = p.cat.own_counter(&target.table);
+                p.cat.tally.rows(sidx, rows, true, counter);
             }
             Route::Rows(plan) => self.insert_rows(p, target, plan, head, &trivia, tail)?,
             Route::Drop => {
@@ -186,7 +188,7 @@ impl<'a> Rows<'a> {
                 let rows = p
                     .src
                     .stream_rest::<W>(head.end, None, Some(&target.table))?;
-                p.cat.tally.rows(sidx, rows, false);
+                p.cat.tally.rows(sidx, rows, false, 0);
             }
         }
         let read = p.src.input.offset() - in0 + trivia.len() as u64;
@@ -214,7 +216,7 @@ impl<'a> Rows<'a> {
         let names = column_names(&list, p.src.lexer.syntax());
         let def = p.cat.def(&target.table);
         Some(ColumnPlans {
-            plans: col_plans(root, def.as_deref(), &names),
+            plans: col_plans(root, def.as_deref(), &names, p.dialect),
             list: Some(list),
         })
     }
@@ -224,7 +226,7 @@ impl<'a> Rows<'a> {
         &mut self,
         p: &mut Parts<'a, R, W>,
         target: &mut InsertTarget<'a>,
-        plan: CollectionPlan<'a>,
+        plan: TablePlan<'a>,
         head: &InsertHead,
         trivia: &[u8],
         tail: usize,
@@ -248,7 +250,8 @@ impl<'a> Rows<'a> {
                     .map(|()| target.plans = plans);
             }
             let end = p.src.tuple(table)?;
-            let (ordinal, keep) = p.cat.tally.next_row(sidx, plan.max_rows());
+            let counters = (plan.rule_counter, plan.limit_counter);
+            let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
             if keep {
                 if kept_any {
                     p.emit.out.put(&sep)?;
@@ -271,7 +274,7 @@ impl<'a> Rows<'a> {
                         .is_none_or(|c| head.columns.is_none() && c.plans.len() != width)
                     {
                         let def = p.cat.def(table);
-                        let made = positional_plans(root, def.as_deref(), width)
+                        let made = positional_plans(root, def.as_deref(), width, p.dialect)
                             .map_err(|e| positional_error(p, table, e))?;
                         plans = Some(ColumnPlans {
                             list: None,

@@ -7,7 +7,7 @@ mod insert;
 mod job;
 mod plan;
 
-use anonymize_core::CollectionPlan;
+use crate::catalog::TablePlan;
 
 use crate::head::InsertHead;
 use insert::InsertTarget;
@@ -28,11 +28,11 @@ enum Route<'a> {
     /// No field rule and no limit: the rows pass without being looked at.
     Pass,
     /// Rows are read one by one (rules or a limit).
-    Rows(CollectionPlan<'a>),
+    Rows(TablePlan<'a>),
 }
 
 impl<'a> Route<'a> {
-    fn of(plan: Option<CollectionPlan<'a>>, excluded: bool) -> Route<'a> {
+    fn of(plan: Option<TablePlan<'a>>, excluded: bool) -> Route<'a> {
         match plan {
             Some(p) if !excluded && !p.schema_only() => {
                 if p.root().is_none() && p.max_rows().is_none() {

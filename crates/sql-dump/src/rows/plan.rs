@@ -3,6 +3,31 @@
 use anonymize_core::PlanNode;
 
 use crate::ddl::{Column, TableDef};
+use crate::Dialect;
+
+/// The rule node of column `name`: exact, or ignoring ASCII case where the dialect's column
+/// names are case-insensitive.
+fn column_node<'a>(
+    root: Option<&'a PlanNode>,
+    name: &str,
+    dialect: Dialect,
+) -> Option<&'a PlanNode> {
+    let root = root?;
+    root.child(name.as_bytes()).or_else(|| {
+        if !dialect.case_insensitive_columns() {
+            return None;
+        }
+        let key = root
+            .child_names()
+            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
+        root.child(key)
+    })
+}
+
+/// Whether column names `a` and `b` are the same in `dialect`.
+fn same_column(a: &str, b: &str, dialect: Dialect) -> bool {
+    a == b || (dialect.case_insensitive_columns() && a.eq_ignore_ascii_case(b))
+}
 
 /// How the values of one INSERT/COPY map to columns and rules.
 pub(crate) struct ColPlan<'a> {
@@ -26,12 +51,16 @@ pub(crate) fn col_plans<'a>(
     root: Option<&'a PlanNode>,
     def: Option<&TableDef>,
     names: &[String],
+    dialect: Dialect,
 ) -> Vec<ColPlan<'a>> {
     names
         .iter()
         .map(|n| ColPlan {
-            node: root.and_then(|r| r.child(n.as_bytes())),
-            col: def.and_then(|d| d.columns.iter().find(|c| c.name == *n).cloned()),
+            node: column_node(root, n, dialect),
+            col: def.and_then(|d| {
+                let col = d.columns.iter().find(|c| same_column(&c.name, n, dialect));
+                col.cloned()
+            }),
         })
         .collect()
 }
@@ -65,6 +94,7 @@ pub(crate) fn positional_plans<'a>(
     root: Option<&'a PlanNode>,
     def: Option<&TableDef>,
     count: usize,
+    dialect: Dialect,
 ) -> Result<Vec<ColPlan<'a>>, PositionalError> {
     let Some(def) = def else {
         return Err(PositionalError::NoDefinition);
@@ -84,7 +114,7 @@ pub(crate) fn positional_plans<'a>(
     Ok(cols
         .into_iter()
         .map(|c| ColPlan {
-            node: root.and_then(|r| r.child(c.name.as_bytes())),
+            node: column_node(root, &c.name, dialect),
             col: Some(c.clone()),
         })
         .collect())

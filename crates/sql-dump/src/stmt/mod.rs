@@ -4,6 +4,8 @@
 //! partitions, the current database...), which the driver records in the catalog.
 
 mod mysql;
+
+pub(crate) use mysql::header_database;
 mod postgres;
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,13 @@ pub(crate) enum Derive {
         /// The partition.
         child: QName,
         /// Its partitioned table.
+        parent: QName,
+    },
+    /// `child` inherits from `parent` (PostgreSQL `INHERITS`).
+    Inherits {
+        /// The inheriting table.
+        child: QName,
+        /// The table it inherits from.
         parent: QName,
     },
     /// A sequence belongs to (or is used by the defaults of) a table.
@@ -49,9 +58,10 @@ pub(crate) enum Owner {
     /// A relation; `true` when it is known to be a table (for `collections` selection),
     /// not a sequence or a view.
     Rel(QName, bool),
-    /// The table of an index (`ALTER INDEX`, `COMMENT ON INDEX`), if its `CREATE INDEX` was
-    /// seen.
-    IndexOf(QName),
+    /// The tables of indexes (`ALTER INDEX`, `COMMENT ON INDEX`; `ALTER INDEX parent ATTACH
+    /// PARTITION child` names two), when their `CREATE INDEX` or constraint was seen: the
+    /// statement goes with any of them that is dropped.
+    IndexOf(Vec<QName>),
     /// MySQL `UNLOCK TABLES`: the table of the last `LOCK TABLES`.
     Locked,
     /// A `DROP INDEX`/`DROP STATISTICS` naming the object only; `single`: the statement
@@ -92,6 +102,9 @@ pub(crate) enum Fact {
     },
     /// PostgreSQL `DROP TABLE t`.
     DroppedTable(QName),
+    /// PostgreSQL `SET search_path` / `set_config('search_path', ...)`: the schema of
+    /// unqualified names from now on (`None`: the path is empty).
+    SearchPath(Option<String>),
     /// MySQL `SET ... sql_mode ...`: one assignment that involves the SQL mode.
     SqlMode(ModeAssign),
 }

@@ -4,6 +4,17 @@ use super::{Fact, ModeAssign, Owner, Stmt, Toks};
 use crate::dialect::mode_has_ansi_quotes;
 use crate::tokens::{Spanned, Tok};
 
+/// The database a single-database dump's header names (`-- Host: localhost    Database: app`),
+/// read from one comment line; `None` for other lines and for `--all-databases` dumps (whose
+/// header names none and which say `USE` instead).
+pub(crate) fn header_database(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.strip_prefix("-- Host: ")?;
+    let (_, db) = rest.split_once("Database: ")?;
+    let db = db.trim();
+    (!db.is_empty()).then(|| db.to_owned())
+}
+
 /// A MySQL statement other than `CREATE TABLE`.
 pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
     if t.is(0, "use") {

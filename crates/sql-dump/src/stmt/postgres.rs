@@ -19,7 +19,27 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
             None => Stmt::none(),
         };
     }
+    if t.is(0, "set") && t.is(1, "search_path") {
+        let values: Vec<String> = (3..t.len())
+            .filter_map(|i| match &t.get(i)?.tok {
+                Tok::Word(w) => Some(String::from_utf8_lossy(w).into_owned()),
+                Tok::Ident(w) | Tok::Str(w) => Some(String::from_utf8_lossy(w).into_owned()),
+                _ => None,
+            })
+            .collect();
+        return Stmt::none().with(Fact::SearchPath(first_schema(&values.join(","))));
+    }
     if t.is(0, "select") {
+        if let Some(k) = (0..t.len().min(8)).find(|&i| t.is(i, "set_config")) {
+            let arg = |n: usize| match t.get(k + n).map(|x| &x.tok) {
+                Some(Tok::Str(s)) => Some(String::from_utf8_lossy(s).into_owned()),
+                _ => None,
+            };
+            if arg(2).is_some_and(|a| a.eq_ignore_ascii_case("search_path")) {
+                let path = arg(4).unwrap_or_default();
+                return Stmt::none().with(Fact::SearchPath(first_schema(&path)));
+            }
+        }
         if let Some(k) = (0..t.len().min(8)).find(|&i| t.is(i, "setval")) {
             if let Some(Tok::Str(s)) = t.get(k + 2).map(|x| &x.tok) {
                 return Stmt::rel(Some(name_in_string(s, t.ds)), false);
@@ -56,6 +76,15 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
     }
     Stmt::none()
+}
+
+/// The schema unqualified names resolve to under a `search_path` (comma-separated,
+/// possibly quoted): its first entry other than `"$user"` and `pg_catalog`.
+fn first_schema(path: &str) -> Option<String> {
+    path.split(',')
+        .map(|s| s.trim().trim_matches('"').trim_matches('\'').trim())
+        .find(|s| !s.is_empty() && *s != "$user" && !s.eq_ignore_ascii_case("pg_catalog"))
+        .map(str::to_owned)
 }
 
 /// `name` with its schema defaulted to its table's.
@@ -153,7 +182,17 @@ fn alter(t: &Toks<'_, '_>) -> Stmt {
         return alter_table(t);
     }
     if t.is(1, "index") {
-        return index_owner(t.name(t.skip_if_exists(2)));
+        let (idx, next) = match t.name_next(t.skip_if_exists(2)) {
+            Some((idx, next)) => (Some(idx), next),
+            None => (None, 0),
+        };
+        let mut owner = index_owner(idx);
+        if let Owner::IndexOf(list) = &mut owner.owner {
+            if t.is(next, "attach") && t.is(next + 1, "partition") {
+                list.extend(t.name(next + 2));
+            }
+        }
+        return owner;
     }
     Stmt::none()
 }
@@ -167,6 +206,21 @@ fn alter_table(t: &Toks<'_, '_>) -> Stmt {
         return Stmt::none();
     };
     let mut stmt = Stmt::rel(Some(table.clone()), false);
+    // ADD CONSTRAINT name PRIMARY KEY / UNIQUE / EXCLUDE: an index named `name`.
+    if let Some(k) = t.find(next, "constraint", 3) {
+        let indexed = ["primary", "unique", "exclude"]
+            .iter()
+            .any(|kw| t.is(k + 2, kw));
+        if t.is(k - 1, "add") && indexed {
+            if let Some(idx) = t.name(k + 1) {
+                stmt = stmt.with(Fact::Names {
+                    kind: LateKind::Index,
+                    name: in_schema_of(idx, &table),
+                    table: table.clone(),
+                });
+            }
+        }
+    }
     if let Some(k) = t.find(next, "attach", 3) {
         if t.is(k + 1, "partition") {
             if let Some(child) = t.name(k + 2) {
@@ -191,7 +245,7 @@ fn alter_table(t: &Toks<'_, '_>) -> Stmt {
 
 fn index_owner(idx: Option<QName>) -> Stmt {
     Stmt {
-        owner: idx.map_or(Owner::None, Owner::IndexOf),
+        owner: idx.map_or(Owner::None, |i| Owner::IndexOf(vec![i])),
         facts: Vec::new(),
     }
 }
@@ -206,7 +260,7 @@ fn comment(t: &Toks<'_, '_>) -> Stmt {
             Some((mut parts, _)) if parts.len() >= 2 => {
                 parts.pop();
                 let name = parts.pop().unwrap_or_default();
-                let schema = parts.pop();
+                let schema = parts.pop().or_else(|| t.ds.map(str::to_owned));
                 Stmt::rel(Some(QName { schema, name }), true)
             }
             _ => Stmt::none(),

@@ -17,7 +17,10 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
         Owner::None => "-".to_owned(),
         Owner::Rel(q, true) => format!("table {}", show(q)),
         Owner::Rel(q, false) => format!("rel {}", show(q)),
-        Owner::IndexOf(q) => format!("index-of {}", show(q)),
+        Owner::IndexOf(list) => format!(
+            "index-of {}",
+            list.iter().map(show).collect::<Vec<_>>().join(" ")
+        ),
         Owner::Locked => "locked".to_owned(),
         Owner::Late {
             kind,
@@ -39,6 +42,9 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::Derive(Derive::PartitionOf { child, parent }) => {
                 format!("partition {} of {}", show(child), show(parent))
             }
+            Fact::Derive(Derive::Inherits { child, parent }) => {
+                format!("inherits {} from {}", show(child), show(parent))
+            }
             Fact::Derive(Derive::SeqOf { seq, table }) => {
                 format!("seq {} of {}", show(seq), show(table))
             }
@@ -47,6 +53,7 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             }
             Fact::DroppedTable(q) => format!("dropped {}", show(q)),
             Fact::SqlMode(m) => format!("mode {m:?}"),
+            Fact::SearchPath(s) => format!("search_path {s:?}"),
         })
         .collect();
     if facts.is_empty() {
@@ -62,7 +69,18 @@ fn postgres_statements() {
     let cases: &[(&str, &str)] = &[
         ("SET standard_conforming_strings = on;", "- | std true"),
         ("SET standard_conforming_strings = 'off';", "- | std false"),
-        ("SELECT pg_catalog.set_config('search_path', '', false);", "-"),
+        (
+            "SELECT pg_catalog.set_config('search_path', '', false);",
+            "- | search_path None",
+        ),
+        (
+            "SET search_path = public, pg_catalog;",
+            "- | search_path Some(\"public\")",
+        ),
+        (
+            "SET search_path = \"$user\", app;",
+            "- | search_path Some(\"app\")",
+        ),
         (
             "CREATE TABLE public.posts (\n    id bigint NOT NULL,\n    title character varying,\n    user_id bigint\n);",
             "table public.posts | create public.posts (3 columns)",
@@ -97,7 +115,18 @@ fn postgres_statements() {
             "ALTER TABLE public.actor ALTER COLUMN actor_id ADD GENERATED ALWAYS AS IDENTITY (\n    SEQUENCE NAME public.actor_actor_id_seq\n);",
             "rel public.actor | seq public.actor_actor_id_seq of public.actor",
         ),
-        ("ALTER INDEX public.payment_pkey ATTACH PARTITION public.payment_p2022_01_pkey;", "index-of public.payment_pkey"),
+        (
+            "ALTER INDEX public.payment_pkey ATTACH PARTITION public.payment_p2022_01_pkey;",
+            "index-of public.payment_pkey public.payment_p2022_01_pkey",
+        ),
+        (
+            "ALTER TABLE ONLY public.payment\n    ADD CONSTRAINT payment_pkey PRIMARY KEY (payment_date, payment_id);",
+            "rel public.payment | Index public.payment_pkey on public.payment",
+        ),
+        (
+            "ALTER TABLE ONLY public.posts\n    ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES public.users(id);",
+            "rel public.posts",
+        ),
         ("COMMENT ON INDEX public.idx IS 'x';", "index-of public.idx"),
         ("COMMENT ON COLUMN public.users.email IS 'e';", "table public.users"),
         ("COMMENT ON TABLE public.users IS 'u';", "table public.users"),
