@@ -8,9 +8,6 @@ mod support;
 
 use support::{anonymize, anonymizer, assert_absent, MySql, Pg};
 
-#[allow(dead_code)]
-fn _uses(_: Pg) {}
-
 /// Runs sql-dump and returns its error message (the run must fail).
 #[allow(dead_code)]
 fn rejected(dump: &[u8], rules: &str) -> String {
@@ -89,4 +86,229 @@ fn mysql_ansi_quoted_dumps_follow_the_rules() {
     }
     my.drop_db("v_ansi_src");
     my.drop_db("v_ansi_dst");
+}
+
+/// A partitioned table two levels deep (range, then list), with a primary key, an `INHERITS`
+/// child and a typed table.
+const PG_SCHEMA: &str = "
+CREATE TABLE orders (id int, created date, region text, email text, PRIMARY KEY (id, created, region))
+  PARTITION BY RANGE (created);
+CREATE TABLE orders_2023 PARTITION OF orders FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE orders_2024 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+  PARTITION BY LIST (region);
+CREATE TABLE orders_2024_eu PARTITION OF orders_2024 FOR VALUES IN ('eu');
+CREATE TABLE orders_2024_us PARTITION OF orders_2024 FOR VALUES IN ('us');
+INSERT INTO orders VALUES
+  (1, '2023-03-01', 'eu', 'p.one@example.org'), (2, '2023-05-01', 'us', 'p.two@example.org'),
+  (3, '2024-02-01', 'eu', 'p.three@example.org'), (4, '2024-03-01', 'us', 'p.four@example.org'),
+  (5, '2024-04-01', 'eu', 'p.five@example.org');
+CREATE TABLE logs (id int, at date, line text) PARTITION BY RANGE (at);
+CREATE TABLE logs_2024 PARTITION OF logs FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO logs VALUES (1, '2024-01-02', 'log.secret@example.org');
+CREATE TABLE person (id int PRIMARY KEY, email text);
+CREATE TABLE employee (badge text) INHERITS (person);
+INSERT INTO person VALUES (1, 'base.person@example.org');
+INSERT INTO employee VALUES (2, 'inherited.person@example.org', 'B-7');
+CREATE TABLE keep_me (id int PRIMARY KEY, note text);
+INSERT INTO keep_me VALUES (1, 'kept');
+";
+
+const PG_SECRETS: &[&str] = &[
+    "p.one@",
+    "p.two@",
+    "p.three@",
+    "p.four@",
+    "p.five@",
+    "log.secret@",
+    "base.person@",
+    "inherited.person@",
+];
+
+/// Partitions (at any depth) and `INHERITS` children take the rules, the row limit (counted
+/// over the whole partitioned table) and `schema_only` of the table above them; with COPY,
+/// `--inserts` and `--column-inserts`, and the output restores.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_partitions_and_children_inherit_rules_limits_and_schema_only() {
+    let pg = Pg::from_env();
+    pg.fresh_db("v_part_src");
+    pg.exec("v_part_src", PG_SCHEMA);
+    let rules = "
+rules:
+  orders:
+    fields:
+      email: hash_email
+  public.person:
+    fields:
+      email: {transform: constant, value: someone@example.net}
+schema_only: [logs]
+size_limits:
+  orders: {max_rows: 3}
+";
+    let secrets: Vec<String> = PG_SECRETS.iter().map(|s| s.to_string()).collect();
+    for args in [&[][..], &["--inserts"][..], &["--column-inserts"][..]] {
+        let dump = pg.dump("v_part_src", args);
+        let out = anonymize(&dump, rules);
+        assert_absent(&out, &secrets, &format!("{args:?}"));
+        pg.fresh_db("v_part_dst");
+        pg.restore("v_part_dst", &out);
+        let q = |sql: &str| pg.count("v_part_dst", sql);
+        assert_eq!(
+            q("SELECT COUNT(*) FROM orders"),
+            3,
+            "{args:?}: limit over the table"
+        );
+        assert_eq!(
+            q("SELECT COUNT(*) FROM orders WHERE email LIKE '%@anonymized.syrf.local'"),
+            3,
+            "{args:?}"
+        );
+        assert_eq!(q("SELECT COUNT(*) FROM logs"), 0, "{args:?}: schema_only");
+        assert_eq!(q("SELECT COUNT(*) FROM ONLY employee"), 1, "{args:?}");
+        assert_eq!(
+            q("SELECT COUNT(*) FROM person WHERE email = 'someone@example.net'"),
+            2,
+            "{args:?}: the child's inherited column"
+        );
+        assert_eq!(
+            q("SELECT COUNT(*) FROM employee WHERE badge = 'B-7'"),
+            1,
+            "{args:?}"
+        );
+    }
+}
+
+/// Excluding a partitioned table with a primary key drops its partitions, their indexes and
+/// the `ALTER INDEX ... ATTACH PARTITION` statements: the output restores into an empty
+/// database, and a table's `INHERITS` children go with it.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_excluded_partitioned_tables_restore() {
+    let pg = Pg::from_env();
+    pg.fresh_db("v_pexcl_src");
+    pg.exec("v_pexcl_src", PG_SCHEMA);
+    for args in [&[][..], &["--clean", "--if-exists"][..]] {
+        let dump = pg.dump("v_pexcl_src", args);
+        assert!(String::from_utf8_lossy(&dump).contains("ATTACH PARTITION"));
+        let out = anonymize(&dump, "exclusions: [orders, person]\n");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains("orders_2024_eu"),
+            "{args:?}: a partition is left"
+        );
+        assert!(
+            !text.contains("employee"),
+            "{args:?}: an INHERITS child is left"
+        );
+        pg.fresh_db("v_pexcl_dst");
+        pg.restore("v_pexcl_dst", &out);
+        assert_eq!(pg.count("v_pexcl_dst", "SELECT COUNT(*) FROM keep_me"), 1);
+        assert_eq!(
+            pg.count(
+                "v_pexcl_dst",
+                "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'orders%' OR relname LIKE 'employee%'"
+            ),
+            0,
+            "{args:?}"
+        );
+    }
+}
+
+/// MySQL column names are case-insensitive (a rule `email` covers a column `Email`), and a
+/// `db.table` key applies to a single-database dump (no `USE`) through the database its
+/// header names.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn mysql_names_match_like_the_server() {
+    let my = MySql::from_env();
+    my.fresh_db("v_names_src");
+    my.exec(
+        Some("v_names_src"),
+        "CREATE TABLE Customer (ID INT PRIMARY KEY, Email VARCHAR(80), FullName VARCHAR(40));
+         INSERT INTO Customer VALUES (1,'case.one@example.org','Ann One'),(2,'case.two@example.org','Bob Two');",
+    );
+    let rules = "
+rules:
+  v_names_src.Customer:
+    fields:
+      email: hash_email
+      FULLNAME: {transform: constant, value: Someone}
+";
+    let secrets: Vec<String> = ["case.one@", "case.two@", "Ann One", "Bob Two"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for args in [
+        &["v_names_src"][..],
+        &["--complete-insert", "v_names_src"][..],
+        &["--skip-extended-insert", "v_names_src"][..],
+    ] {
+        let dump = my.dump(args);
+        assert!(
+            !String::from_utf8_lossy(&dump).contains("USE `"),
+            "{args:?}"
+        );
+        let out = anonymize(&dump, rules);
+        assert_absent(&out, &secrets, &format!("{args:?}"));
+        my.fresh_db("v_names_dst");
+        my.restore(Some("v_names_dst"), &out);
+        assert_eq!(
+            my.count(
+                Some("v_names_dst"),
+                "SELECT COUNT(*) FROM Customer WHERE FullName = 'Someone' AND Email LIKE '%@anonymized.syrf.local'"
+            ),
+            2,
+            "{args:?}"
+        );
+    }
+    my.drop_db("v_names_src");
+    my.drop_db("v_names_dst");
+}
+
+/// A dump in the shape pg_dump 9.x/10 wrote (unqualified names after `SET search_path =
+/// public, pg_catalog;`): rules keyed `public.customer` apply, and the output restores.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_old_search_path_dumps_resolve_names() {
+    let dump = "--\n-- PostgreSQL database dump\n--\n\n\
+SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\
+SET check_function_bodies = false;\nSET client_min_messages = warning;\n\n\
+SET search_path = public, pg_catalog;\n\nSET default_tablespace = '';\n\nSET default_with_oids = false;\n\n\
+CREATE TABLE customer (\n    customer_id integer NOT NULL,\n    email text\n);\n\n\
+CREATE TABLE secrets (\n    id integer NOT NULL,\n    token text\n);\n\n\
+COPY customer (customer_id, email) FROM stdin;\n1\told.one@example.org\n2\told.two@example.org\n\\.\n\n\
+COPY secrets (id, token) FROM stdin;\n1\told-secret-token\n\\.\n\n\
+ALTER TABLE ONLY customer\n    ADD CONSTRAINT customer_pkey PRIMARY KEY (customer_id);\n\n\
+ALTER TABLE ONLY secrets\n    ADD CONSTRAINT secrets_pkey PRIMARY KEY (id);\n\n\
+--\n-- PostgreSQL database dump complete\n--\n\n";
+    let rules = "
+rules:
+  public.customer:
+    fields:
+      email: hash_email
+exclusions: [public.secrets]
+";
+    let out = anonymize(dump.as_bytes(), rules);
+    let secrets: Vec<String> = ["old.one@", "old.two@", "old-secret-token", "secrets_pkey"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_absent(&out, &secrets, "search_path dump");
+    let pg = Pg::from_env();
+    pg.fresh_db("v_path_dst");
+    pg.restore("v_path_dst", &out);
+    assert_eq!(
+        pg.count(
+            "v_path_dst",
+            "SELECT COUNT(*) FROM customer WHERE email LIKE '%@anonymized.syrf.local'"
+        ),
+        2
+    );
+    assert_eq!(
+        pg.count(
+            "v_path_dst",
+            "SELECT COUNT(*) FROM pg_class WHERE relname = 'secrets'"
+        ),
+        0
+    );
 }
