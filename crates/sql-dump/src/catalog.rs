@@ -91,6 +91,8 @@ pub(crate) struct Catalog<'a> {
     search_schema: Option<String>,
     /// The table of the last MySQL `LOCK TABLES`.
     locked: Option<QName>,
+    /// Credentials are kept (`keep_users`).
+    keep_users: bool,
     /// Cache of `any_excluded_table`: the number of known tables when it last said false.
     excluded_checked: Option<usize>,
     /// Rows and bytes per table.
@@ -99,8 +101,14 @@ pub(crate) struct Catalog<'a> {
 
 impl<'a> Catalog<'a> {
     /// An empty catalog.
-    pub(crate) fn new(anon: &'a Anonymizer, dialect: Dialect, filter: Option<Vec<String>>) -> Self {
+    pub(crate) fn new(
+        anon: &'a Anonymizer,
+        dialect: Dialect,
+        filter: Option<Vec<String>>,
+        keep_users: bool,
+    ) -> Self {
         Catalog {
+            keep_users,
             anon,
             dialect,
             filter,
@@ -165,7 +173,11 @@ impl<'a> Catalog<'a> {
 
     fn state(&mut self, q: &QName) -> &mut TableState<'a> {
         if !self.tables.contains_key(q) {
-            let disposition = self.anon.resolve(q.schema.as_deref(), &q.name);
+            let disposition = if !self.keep_users && self.is_credential_table(q) {
+                Disposition::Exclude(ExcludeReason::Excluded)
+            } else {
+                self.anon.resolve(q.schema.as_deref(), &q.name)
+            };
             self.tables.insert(
                 q.clone(),
                 TableState {
@@ -177,6 +189,14 @@ impl<'a> Catalog<'a> {
             );
         }
         self.tables.get_mut(q).expect("inserted")
+    }
+
+    /// Whether `q` holds account credentials: MySQL's `mysql.global_priv` (MariaDB) and
+    /// `mysql.user` (password hashes).
+    pub(crate) fn is_credential_table(&self, q: &QName) -> bool {
+        self.dialect.names_in_current_db()
+            && q.schema.as_deref() == Some("mysql")
+            && (q.name == "global_priv" || q.name == "user")
     }
 
     /// Records a `CREATE TABLE`.

@@ -23,6 +23,8 @@ use crate::{Dialect, SqlOptions, SqlSummary};
 const CAPTURE_LIMIT: usize = 4 << 20;
 /// Bytes of a streamed statement's start that are classified.
 const STREAMED_HEAD: usize = 65536;
+/// The tables `Catalog::is_credential_table` names, as summaries show them.
+const CREDENTIAL_TABLES: &[&str] = &["mysql.global_priv", "mysql.user"];
 /// Tokens of a streamed statement's start that are classified.
 const STREAMED_TOKENS: usize = 64;
 
@@ -32,6 +34,21 @@ pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     rows: Rows<'a>,
     /// MySQL user variables holding a saved `sql_mode`: whether it had `ANSI_QUOTES`.
     saved_modes: HashMap<String, bool>,
+    /// Credentials are kept.
+    keep_users: bool,
+    /// Account statements dropped.
+    accounts_dropped: u64,
+    /// Role passwords removed.
+    passwords_removed: u64,
+}
+
+/// What the driver makes of a statement's owner.
+struct Resolved {
+    owner: Option<QName>,
+    owner_is_table: bool,
+    late: Option<LateOwner>,
+    /// Dropped whatever its owner.
+    dropped: bool,
 }
 
 fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
@@ -47,7 +64,12 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         dialect: Dialect,
         options: &SqlOptions,
     ) -> Self {
-        let cat = Catalog::new(anon, dialect, options.collections.clone());
+        let cat = Catalog::new(
+            anon,
+            dialect,
+            options.collections.clone(),
+            options.keep_users,
+        );
         // PostgreSQL dumps put indexes, constraints and ownership after the data, so the
         // pre-data DDL is held until the first data statement to learn what belongs to an
         // excluded table; with nothing to exclude there is nothing to learn.
@@ -62,6 +84,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             },
             rows: Rows::default(),
             saved_modes: HashMap::new(),
+            keep_users: options.keep_users,
+            accounts_dropped: 0,
+            passwords_removed: 0,
         }
     }
 
@@ -86,11 +111,27 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             ..
         } = self.p;
         let bytes_out = emit.finish(&mut cat)?;
+        let tables = cat.tally.into_summaries();
+        let mut credentials: Vec<String> = tables
+            .iter()
+            .filter(|t| !self.keep_users && t.excluded && CREDENTIAL_TABLES.contains(&&t.table[..]))
+            .map(|t| format!("{}: credential table dropped ({} rows)", t.table, t.rows_in))
+            .collect();
+        if self.accounts_dropped > 0 {
+            credentials.push(format!(
+                "{} account statements dropped (CREATE USER, GRANT, SET PASSWORD...)",
+                self.accounts_dropped
+            ));
+        }
+        if self.passwords_removed > 0 {
+            credentials.push(format!("{} role passwords removed", self.passwords_removed));
+        }
         Ok(SqlSummary {
             dialect,
             bytes_in: src.input.offset(),
             bytes_out,
-            tables: cat.tally.into_summaries(),
+            tables,
+            credentials,
         })
     }
 
@@ -199,6 +240,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             owner: None,
             owner_is_table: false,
             late: None,
+            dropped: false,
         };
         p.emit.emit(item, &mut p.cat)
     }
@@ -213,13 +255,30 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         } else {
             (end.min(STREAMED_HEAD), STREAMED_TOKENS)
         };
-        let body = self.p.src.input.avail()[..held].to_vec();
+        let mut body = self.p.src.input.avail()[..held].to_vec();
         let syntax = self.p.src.lexer.syntax();
         let toks: Vec<_> = Tokens::new(&body, syntax).take(max_tokens).collect();
         let ds = self.p.cat.default_schema();
         let stmt = classify(&toks, &body, syntax, ds.as_deref());
         drop(toks);
-        let (owner, owner_is_table, late) = self.apply(stmt);
+        if complete && !self.keep_users && !stmt.secrets.is_empty() {
+            for range in stmt.secrets.iter().rev() {
+                // With the space before it: `... LOGIN PASSWORD '...';` -> `... LOGIN;`.
+                let start = if range.start > 0 && body[range.start - 1] == b' ' {
+                    range.start - 1
+                } else {
+                    range.start
+                };
+                body.drain(start..range.end);
+                self.passwords_removed += 1;
+            }
+        }
+        let Resolved {
+            owner,
+            owner_is_table,
+            late,
+            dropped,
+        } = self.apply(stmt);
         let p = &mut self.p;
         if complete {
             p.src.input.consume(end);
@@ -231,16 +290,18 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 owner,
                 owner_is_table,
                 late,
+                dropped,
             };
             return p.emit.emit(item, &mut p.cat);
         }
         // Too long to hold: decide now and stream it.
         p.emit.flush_pending(&mut p.cat)?;
         p.cat.apply_derivations();
-        let dropped = match &owner {
-            Some(q) => p.cat.is_excluded(q, owner_is_table),
-            None => false,
-        };
+        let dropped = dropped
+            || match &owner {
+                Some(q) => p.cat.is_excluded(q, owner_is_table),
+                None => false,
+            };
         let (trivia, tail) = p.emit.statement_trivia();
         let item = Item {
             trivia,
@@ -249,6 +310,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             owner: owner.clone(),
             owner_is_table,
             late,
+            dropped,
         };
         p.emit.write_item(item, &mut p.cat)?;
         let out = (!dropped).then_some(&mut p.emit.out);
@@ -256,9 +318,23 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         Ok(())
     }
 
-    /// Records what a statement tells and resolves its owner: `(owner, owner is a table,
-    /// late owner of a name-only DROP)`.
-    fn apply(&mut self, stmt: Stmt) -> (Option<QName>, bool, Option<LateOwner>) {
+    /// Records what a statement tells and resolves its owner.
+    fn apply(&mut self, stmt: Stmt) -> Resolved {
+        let account = stmt.owner == Owner::Account;
+        let (owner, owner_is_table, late) = self.record(stmt);
+        let dropped = account && !self.keep_users;
+        self.accounts_dropped += u64::from(dropped);
+        Resolved {
+            owner,
+            owner_is_table,
+            late,
+            dropped,
+        }
+    }
+
+    /// Records what a statement tells; returns its owner, whether the owner is a table,
+    /// and the late owner of a name-only DROP.
+    fn record(&mut self, stmt: Stmt) -> (Option<QName>, bool, Option<LateOwner>) {
         let p = &mut self.p;
         for fact in stmt.facts {
             match fact {
@@ -290,7 +366,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             }
         }
         match stmt.owner {
-            Owner::None => (None, false, None),
+            Owner::None | Owner::Account => (None, false, None),
             Owner::Rel(q, is_table) => (Some(q), is_table, None),
             Owner::IndexOf(indexes) => {
                 // With any of its indexes' tables dropped, the statement goes too.

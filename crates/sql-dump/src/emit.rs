@@ -60,6 +60,8 @@ pub(crate) struct Item {
     pub(crate) owner_is_table: bool,
     /// A name-only `DROP` whose owner was not known when it was read.
     pub(crate) late: Option<LateOwner>,
+    /// Dropped whatever its owner (credentials).
+    pub(crate) dropped: bool,
 }
 
 /// The output side of a rewrite.
@@ -168,6 +170,7 @@ impl<W: Write> Emitter<W> {
                 owner: None,
                 owner_is_table: false,
                 late: None,
+                dropped: false,
             };
             return self.emit(item, cat);
         }
@@ -232,10 +235,11 @@ impl<W: Write> Emitter<W> {
                 }
             }
         }
-        let drop = match &item.owner {
-            Some(q) => cat.is_excluded(q, item.owner_is_table),
-            None => false,
-        };
+        let drop = item.dropped
+            || match &item.owner {
+                Some(q) => cat.is_excluded(q, item.owner_is_table),
+                None => false,
+            };
         if drop {
             self.drop(&item.trivia, item.tail)
         } else {

@@ -78,6 +78,10 @@ pub struct SqlOptions {
     /// When set, only these tables (bare `name` or `schema.name`) keep their DDL and data;
     /// every other table is dropped as if excluded (the CLI's `--collections`).
     pub collections: Option<Vec<String>>,
+    /// Keeps credentials: MySQL's `mysql.global_priv`/`mysql.user` tables and account
+    /// statements (`CREATE USER ... IDENTIFIED BY PASSWORD`, `GRANT`...), PostgreSQL role
+    /// passwords (`pg_dumpall`). By default they are dropped (the CLI's `--keep-users`).
+    pub keep_users: bool,
 }
 
 /// What happened to one table.
@@ -110,6 +114,9 @@ pub struct SqlSummary {
     pub bytes_out: u64,
     /// Tables with data statements, in order of first appearance.
     pub tables: Vec<TableSummary>,
+    /// What was dropped as credentials (unless [`SqlOptions::keep_users`]), one line each
+    /// (credential tables, account statements, role passwords); never a value.
+    pub credentials: Vec<String>,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.

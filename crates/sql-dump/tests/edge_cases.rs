@@ -140,7 +140,7 @@ fn forced_and_detected_dialects() {
     );
     let options = SqlOptions {
         dialect: Some(Dialect::Postgres),
-        collections: None,
+        ..SqlOptions::default()
     };
     let mut out = Vec::new();
     let s = rewrite_sql(
@@ -176,7 +176,10 @@ proptest! {
         let a = anon("rules:\n  app.users:\n    fields:\n      email: hash_email\n      doc.user.email: hash\n");
         let input = &MYSQL.as_bytes()[..cut.min(MYSQL.len())];
         let mut out = Vec::new();
-        let _ = rewrite_sql(input, &mut out, &a, &SqlOptions { dialect: Some(Dialect::MySql), collections: None });
+        let _ = rewrite_sql(input, &mut out, &a, &SqlOptions {
+                dialect: Some(Dialect::MySql),
+                ..SqlOptions::default()
+            });
     }
 }
 

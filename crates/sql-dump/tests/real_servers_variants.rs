@@ -312,3 +312,104 @@ exclusions: [public.secrets]
         0
     );
 }
+
+/// Runs sql-dump with options and returns the output and the summary.
+fn rewrite_with(
+    dump: &[u8],
+    rules: &str,
+    options: &sql_dump::SqlOptions,
+) -> (Vec<u8>, sql_dump::SqlSummary) {
+    let anon = anonymizer(rules, "variants.yaml");
+    let mut out = Vec::new();
+    let summary = sql_dump::rewrite_sql(dump, &mut out, &anon, options)
+        .unwrap_or_else(|e| panic!("sql-dump rejected a real dump: {e}"));
+    (out, summary)
+}
+
+/// Credentials are dropped by default: `--all-databases` dumps' `mysql.global_priv` rows
+/// (password hashes), `--system=users` account statements; `keep_users` keeps them. The
+/// summary says what was dropped, and the `--system=users` output still restores.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn mysql_credentials_are_dropped_unless_kept() {
+    let my = MySql::from_env();
+    my.exec(
+        None,
+        "DROP USER IF EXISTS 'v_cred'@'%'; CREATE USER 'v_cred'@'%' IDENTIFIED BY 'V-cred-S3cret';",
+    );
+    let hash = my.scalar(
+        None,
+        "SELECT JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv WHERE User = 'v_cred'",
+    );
+    assert!(hash.starts_with('*') && hash.len() > 20, "{hash}");
+    let keep = sql_dump::SqlOptions {
+        keep_users: true,
+        ..Default::default()
+    };
+    for args in [&["--all-databases"][..], &["--system=users"][..]] {
+        let dump = my.dump(args);
+        assert!(
+            support::count_occurrences(&dump, hash.as_bytes()) > 0,
+            "{args:?}"
+        );
+        let (out, summary) = rewrite_with(&dump, "rules: {}\n", &Default::default());
+        assert_absent(&out, std::slice::from_ref(&hash), &format!("{args:?}"));
+        assert!(!summary.credentials.is_empty(), "{args:?}: {summary:?}");
+        let (kept, summary) = rewrite_with(&dump, "rules: {}\n", &keep);
+        assert!(kept == dump, "{args:?}: keep_users changed the dump");
+        assert!(summary.credentials.is_empty());
+    }
+    let dump = my.dump(&["--all-databases"]);
+    let (_, summary) = rewrite_with(&dump, "rules: {}\n", &Default::default());
+    assert!(
+        summary
+            .credentials
+            .iter()
+            .any(|c| c.starts_with("mysql.global_priv")),
+        "{:?}",
+        summary.credentials
+    );
+    // What is left of the users dump restores (the target keeps its own accounts).
+    let users = my.dump(&["--system=users"]);
+    let (out, _) = rewrite_with(&users, "rules: {}\n", &Default::default());
+    my.restore(None, &out);
+    my.exec(None, "DROP USER IF EXISTS 'v_cred'@'%';");
+}
+
+/// `pg_dumpall` role passwords are removed by default (the roles stay, so ownerships and
+/// grants still restore); `keep_users` keeps them.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_role_passwords_are_removed_unless_kept() {
+    let pg = Pg::from_env();
+    pg.exec(
+        "postgres",
+        "DROP ROLE IF EXISTS v_pgcred; CREATE ROLE v_pgcred LOGIN PASSWORD 'Pg-cred-S3cret';",
+    );
+    let dump = pg.dumpall(&["--globals-only"]);
+    let text = String::from_utf8_lossy(&dump).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ALTER ROLE v_pgcred "))
+        .expect("the role's ALTER ROLE")
+        .to_owned();
+    assert!(line.contains("PASSWORD 'SCRAM-SHA-256$"), "{line}");
+    let (out, summary) = rewrite_with(&dump, "rules: {}\n", &Default::default());
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("SCRAM-SHA-256$"), "a role password is left");
+    let cleaned = out
+        .lines()
+        .find(|l| l.starts_with("ALTER ROLE v_pgcred "))
+        .unwrap();
+    assert!(cleaned.ends_with("NOBYPASSRLS;"), "{cleaned}");
+    assert_eq!(summary.credentials.len(), 1, "{:?}", summary.credentials);
+    // The rewritten statement is valid SQL for the server.
+    pg.exec("postgres", cleaned);
+    let keep = sql_dump::SqlOptions {
+        keep_users: true,
+        ..Default::default()
+    };
+    let (kept, _) = rewrite_with(&dump, "rules: {}\n", &keep);
+    assert!(kept == dump);
+    pg.exec("postgres", "DROP ROLE IF EXISTS v_pgcred;");
+}

@@ -64,6 +64,9 @@ pub(crate) enum Owner {
     IndexOf(Vec<QName>),
     /// MySQL `UNLOCK TABLES`: the table of the last `LOCK TABLES`.
     Locked,
+    /// An account statement that carries or needs credentials (MySQL `CREATE USER`, `GRANT`
+    /// to an account, `SET PASSWORD`...): dropped unless users are kept.
+    Account,
     /// A `DROP INDEX`/`DROP STATISTICS` naming the object only; `single`: the statement
     /// names one object (a list could mix tables).
     Late {
@@ -130,21 +133,26 @@ pub(crate) struct Stmt {
     pub(crate) owner: Owner,
     /// What it tells, in order.
     pub(crate) facts: Vec<Fact>,
+    /// Byte ranges of the statement holding credentials (PostgreSQL role `PASSWORD '...'`),
+    /// removed unless users are kept.
+    pub(crate) secrets: Vec<std::ops::Range<usize>>,
 }
 
 impl Stmt {
     fn none() -> Stmt {
+        Stmt::owned(Owner::None)
+    }
+
+    fn owned(owner: Owner) -> Stmt {
         Stmt {
-            owner: Owner::None,
+            owner,
             facts: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
     fn rel(name: Option<QName>, is_table: bool) -> Stmt {
-        Stmt {
-            owner: name.map_or(Owner::None, |q| Owner::Rel(q, is_table)),
-            facts: Vec::new(),
-        }
+        Stmt::owned(name.map_or(Owner::None, |q| Owner::Rel(q, is_table)))
     }
 
     fn with(mut self, fact: Fact) -> Stmt {

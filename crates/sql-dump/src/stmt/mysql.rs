@@ -23,6 +23,9 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         };
         return Stmt::none().with(Fact::Use(String::from_utf8_lossy(db).into_owned()));
     }
+    if is_account_statement(t) {
+        return Stmt::owned(Owner::Account);
+    }
     if t.is(0, "set") {
         return set(t);
     }
@@ -34,10 +37,7 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         return Stmt::rel(q.clone(), true).with(Fact::Lock(q));
     }
     if t.is(0, "unlock") && t.is(1, "tables") {
-        return Stmt {
-            owner: Owner::Locked,
-            facts: Vec::new(),
-        };
+        return Stmt::owned(Owner::Locked);
     }
     if (t.is(0, "alter") || t.is(0, "truncate")) && t.is(1, "table") {
         return Stmt::rel(t.name(2), true);
@@ -53,6 +53,21 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
     }
     Stmt::none()
+}
+
+/// Account management (`mariadb-dump --system=users`, `mysqldump` of the `mysql` schema's
+/// statements): `CREATE`/`ALTER`/`DROP`/`RENAME USER`, `SET PASSWORD`, `SET DEFAULT ROLE`,
+/// `GRANT`/`REVOKE`; not those whose grantee is `CURRENT_USER()` (the dump tool's own
+/// import role) nor roles (`CREATE ROLE`, `SET ROLE`), which carry no credentials.
+fn is_account_statement(t: &Toks<'_, '_>) -> bool {
+    let user = ["create", "alter", "drop", "rename"]
+        .iter()
+        .any(|kw| t.is(0, kw))
+        && (t.is(1, "user") || (t.is(1, "or") && t.is(2, "replace") && t.is(3, "user")));
+    let set = t.is(0, "set") && (t.is(1, "password") || (t.is(1, "default") && t.is(2, "role")));
+    let grant = (t.is(0, "grant") || t.is(0, "revoke"))
+        && !(1..t.len()).any(|i| (t.is(i, "to") || t.is(i, "from")) && t.is(i + 1, "current_user"));
+    user || set || grant
 }
 
 /// `SET a = x, b = y`: the assignments that involve `sql_mode`.

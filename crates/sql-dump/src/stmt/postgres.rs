@@ -47,6 +47,10 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
         return Stmt::none();
     }
+    let role = |i: usize| t.is(i, "role") || t.is(i, "user");
+    if (t.is(0, "create") || t.is(0, "alter")) && role(1) {
+        return role_passwords(t);
+    }
     if t.is(0, "create") {
         return create(t);
     }
@@ -76,6 +80,24 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
     }
     Stmt::none()
+}
+
+/// `CREATE ROLE`/`ALTER ROLE ... [ENCRYPTED] PASSWORD '...'` (pg_dumpall): the password
+/// clauses, to remove.
+fn role_passwords(t: &Toks<'_, '_>) -> Stmt {
+    let mut stmt = Stmt::none();
+    for i in 2..t.len() {
+        if !t.is(i, "password") {
+            continue;
+        }
+        let Some(value) = t.get(i + 1).filter(|x| matches!(x.tok, Tok::Str(_))) else {
+            continue;
+        };
+        let first = if t.is(i - 1, "encrypted") { i - 1 } else { i };
+        let start = t.get(first).map_or(0, |x| x.start);
+        stmt.secrets.push(start..value.end);
+    }
+    stmt
 }
 
 /// The schema unqualified names resolve to under a `search_path` (comma-separated,
@@ -244,10 +266,7 @@ fn alter_table(t: &Toks<'_, '_>) -> Stmt {
 }
 
 fn index_owner(idx: Option<QName>) -> Stmt {
-    Stmt {
-        owner: idx.map_or(Owner::None, |i| Owner::IndexOf(vec![i])),
-        facts: Vec::new(),
-    }
+    Stmt::owned(idx.map_or(Owner::None, |i| Owner::IndexOf(vec![i])))
 }
 
 fn comment(t: &Toks<'_, '_>) -> Stmt {
@@ -334,15 +353,12 @@ fn drop(t: &Toks<'_, '_>) -> Stmt {
             return Stmt::none();
         };
         let single = !t.toks.iter().any(|x| x.tok == Tok::Punct(b','));
-        return Stmt {
-            owner: Owner::Late {
-                kind,
-                name,
-                if_exists,
-                single,
-            },
-            facts: Vec::new(),
-        };
+        return Stmt::owned(Owner::Late {
+            kind,
+            name,
+            if_exists,
+            single,
+        });
     }
     if t.is(i, "trigger") || t.is(i, "rule") || t.is(i, "policy") {
         if let Some(on) = t.find(i + 1, "on", 5) {

@@ -22,6 +22,7 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             list.iter().map(show).collect::<Vec<_>>().join(" ")
         ),
         Owner::Locked => "locked".to_owned(),
+        Owner::Account => "account".to_owned(),
         Owner::Late {
             kind,
             name,
@@ -56,6 +57,12 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::SearchPath(s) => format!("search_path {s:?}"),
         })
         .collect();
+    let secrets: Vec<String> = stmt
+        .secrets
+        .iter()
+        .map(|r| format!("secret {:?}", &sql[r.clone()]))
+        .collect();
+    let facts: Vec<String> = facts.into_iter().chain(secrets).collect();
     if facts.is_empty() {
         owner
     } else {
@@ -150,6 +157,15 @@ fn postgres_statements() {
         ("DROP TRIGGER IF EXISTS tr ON public.t;", "table public.t"),
         ("SECURITY LABEL FOR p ON TABLE public.t IS 'x';", "table public.t"),
         ("CREATE FUNCTION public.f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;", "-"),
+        (
+            "ALTER ROLE app WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:abc';",
+            "- | secret \"PASSWORD 'SCRAM-SHA-256$4096:abc'\"",
+        ),
+        (
+            "CREATE ROLE old WITH LOGIN ENCRYPTED PASSWORD 'md5abc' VALID UNTIL 'infinity';",
+            "- | secret \"ENCRYPTED PASSWORD 'md5abc'\"",
+        ),
+        ("CREATE ROLE app;", "-"),
     ];
     for (sql, want) in cases {
         assert_eq!(describe(sql, pg, None), *want, "{sql}");
@@ -200,6 +216,16 @@ fn mysql_statements() {
         ),
         ("/*!40101 SET NAMES utf8mb4 */;", None, "-"),
         ("SET @@SESSION.sql_mode = 'ORACLE';", None, "- | mode Set(true)"),
+        (
+            "CREATE USER `appuser`@`%` IDENTIFIED BY PASSWORD '*52A04EF78765E21ADCF174CC2A6E22A12FB7401A';",
+            None,
+            "account",
+        ),
+        ("GRANT SELECT ON `t10`.* TO `appuser`@`%`;", None, "account"),
+        ("/*M!100005 SET DEFAULT ROLE NONE FOR 'root'@'localhost' */;", None, "account"),
+        ("/*!80001 ALTER USER 'root'@'localhost' DEFAULT ROLE NONE */;", None, "account"),
+        ("GRANT mariadb_dump_import_role TO CURRENT_USER();", None, "-"),
+        ("CREATE ROLE IF NOT EXISTS mariadb_dump_import_role;", None, "-"),
     ];
     for (sql, ds, want) in cases {
         assert_eq!(describe(sql, my, *ds), *want, "{sql}");
