@@ -116,6 +116,7 @@ pub struct Anonymizer {
     names: HashMap<String, NameEntry>,
     uses: Vec<(String, &'static str, AtomicBool)>,
     has_selection: bool,
+    keep_dependents: bool,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -138,6 +139,7 @@ impl Anonymizer {
             names: HashMap::new(),
             uses: Vec::new(),
             has_selection: rules.collections.is_some(),
+            keep_dependents: rules.keep_dependents,
         };
         for table in rules.tables {
             let mut root = PlanNode::default();
@@ -244,6 +246,12 @@ impl Anonymizer {
     /// decide whether data they cannot attribute to a collection or table is an error.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+
+    /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an
+    /// excluded table are kept (by default they are dropped with it).
+    pub fn keep_dependents(&self) -> bool {
+        self.keep_dependents
     }
 
     /// The transform of a rule.

@@ -36,6 +36,10 @@ pub struct RuleSet {
     pub collections: Option<Vec<String>>,
     /// SQL tables whose DDL is kept and rows dropped.
     pub schema_only: Vec<String>,
+    /// SQL: keep the constraints, views, rules, triggers and policies of kept tables that
+    /// depend on an excluded table (for targets that keep their own copy of it). By default
+    /// they are dropped with it, so that the output restores into an empty database.
+    pub keep_dependents: bool,
 }
 
 /// The field rules of one collection or table.
@@ -85,6 +89,7 @@ const TOP_KEYS: &[&str] = &[
     "size_limits",
     "collections",
     "schema_only",
+    "keep_dependents",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -196,6 +201,18 @@ impl RuleSet {
                 "schema_only" => rules.schema_only = parse_names(&ctx, &path, value)?,
                 "collections" => rules.collections = Some(parse_names(&ctx, &path, value)?),
                 "size_limits" => rules.size_limits = parse_limits(&ctx, &path, value)?,
+                "keep_dependents" => match value {
+                    Yaml::Bool(b) => rules.keep_dependents = *b,
+                    other => {
+                        return Err(ctx.error(
+                            &path,
+                            format!(
+                                "`keep_dependents` is true or false, found {}",
+                                type_name(other)
+                            ),
+                        ))
+                    }
+                },
                 other => return Err(unknown_key(&ctx, &[], other, TOP_KEYS, "the rules file")),
             }
         }

@@ -91,6 +91,10 @@ pub(crate) struct Catalog<'a> {
     search_schema: Option<String>,
     /// The table of the last MySQL `LOCK TABLES`.
     locked: Option<QName>,
+    /// Views (`CREATE VIEW`).
+    views: HashSet<QName>,
+    /// Objects dropped because they depend on an excluded table, for the summary.
+    pub(crate) dependents_dropped: Vec<String>,
     /// Credentials are kept (`keep_users`).
     keep_users: bool,
     /// Cache of `any_excluded_table`: the number of known tables when it last said false.
@@ -109,6 +113,8 @@ impl<'a> Catalog<'a> {
     ) -> Self {
         Catalog {
             keep_users,
+            views: HashSet::new(),
+            dependents_dropped: Vec::new(),
             anon,
             dialect,
             filter,
@@ -199,6 +205,16 @@ impl<'a> Catalog<'a> {
             && (q.name == "global_priv" || q.name == "user")
     }
 
+    /// Records a `CREATE VIEW`.
+    pub(crate) fn add_view(&mut self, view: QName) {
+        self.views.insert(view);
+    }
+
+    /// Whether the dump defines `q` as a table or a view.
+    pub(crate) fn is_known_relation(&self, q: &QName) -> bool {
+        self.views.contains(q) || self.tables.get(q).is_some_and(|t| t.is_table)
+    }
+
     /// Records a `CREATE TABLE`.
     pub(crate) fn define(&mut self, create: CreateTable) {
         let name = create.name;
@@ -273,7 +289,7 @@ impl<'a> Catalog<'a> {
         let link = match &d {
             Derive::PartitionOf { child, parent } => Some((child, parent, Link::Partition)),
             Derive::Inherits { child, parent } => Some((child, parent, Link::Inherits)),
-            Derive::SeqOf { .. } => None,
+            Derive::SeqOf { .. } | Derive::DependsOn { .. } => None,
         };
         if let Some((child, parent, link)) = link {
             let list = self.parents.entry(child.clone()).or_default();
@@ -440,6 +456,21 @@ impl<'a> Catalog<'a> {
                 let (target, source) = match d {
                     Derive::PartitionOf { child, parent } => (child, parent),
                     Derive::Inherits { child, parent } => (child, parent),
+                    Derive::DependsOn { dependent, on } => {
+                        let on_table = !self.views.contains(&on);
+                        if !self.excluded_extra.contains(&dependent)
+                            && self.is_excluded(&on, on_table)
+                        {
+                            self.excluded_extra.insert(dependent.clone());
+                            changed = true;
+                            self.dependents_dropped.push(format!(
+                                "view {} (reads excluded {})",
+                                dependent.display(),
+                                on.display()
+                            ));
+                        }
+                        continue;
+                    }
                     Derive::SeqOf { seq, table } => (seq, table),
                 };
                 if !self.excluded_extra.contains(&target) && self.is_excluded(&source, true) {

@@ -15,7 +15,7 @@ use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
 use crate::rows::{Handled, Rows};
 use crate::source::Source;
-use crate::stmt::{classify, header_database, Fact, LateKind, ModeAssign, Owner, Stmt};
+use crate::stmt::{classify, header_database, Derive, Fact, LateKind, ModeAssign, Owner, Stmt};
 use crate::tokens::{QName, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
@@ -49,6 +49,8 @@ struct Resolved {
     late: Option<LateOwner>,
     /// Dropped whatever its owner.
     dropped: bool,
+    /// Known relations it depends on.
+    refs: Vec<QName>,
 }
 
 fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
@@ -111,7 +113,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             ..
         } = self.p;
         let bytes_out = emit.finish(&mut cat)?;
-        let tables = cat.tally.into_summaries();
+        let tables = std::mem::take(&mut cat.tally).into_summaries();
         let mut credentials: Vec<String> = tables
             .iter()
             .filter(|t| !self.keep_users && t.excluded && CREDENTIAL_TABLES.contains(&&t.table[..]))
@@ -126,12 +128,15 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         if self.passwords_removed > 0 {
             credentials.push(format!("{} role passwords removed", self.passwords_removed));
         }
+        let mut dependents = std::mem::take(&mut cat.dependents_dropped);
+        dependents.dedup();
         Ok(SqlSummary {
             dialect,
             bytes_in: src.input.offset(),
             bytes_out,
             tables,
             credentials,
+            dependents,
         })
     }
 
@@ -241,6 +246,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             owner_is_table: false,
             late: None,
             dropped: false,
+            refs: Vec::new(),
         };
         p.emit.emit(item, &mut p.cat)
     }
@@ -278,6 +284,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             owner_is_table,
             late,
             dropped,
+            refs,
         } = self.apply(stmt);
         let p = &mut self.p;
         if complete {
@@ -291,6 +298,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 owner_is_table,
                 late,
                 dropped,
+                refs,
             };
             return p.emit.emit(item, &mut p.cat);
         }
@@ -311,6 +319,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             owner_is_table,
             late,
             dropped,
+            refs,
         };
         p.emit.write_item(item, &mut p.cat)?;
         let out = (!dropped).then_some(&mut p.emit.out);
@@ -319,16 +328,36 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
     }
 
     /// Records what a statement tells and resolves its owner.
-    fn apply(&mut self, stmt: Stmt) -> Resolved {
+    fn apply(&mut self, mut stmt: Stmt) -> Resolved {
         let account = stmt.owner == Owner::Account;
+        let view = stmt.facts.iter().find_map(|f| match f {
+            Fact::View(v) => Some(v.clone()),
+            _ => None,
+        });
+        let mut refs = std::mem::take(&mut stmt.refs);
         let (owner, owner_is_table, late) = self.record(stmt);
         let dropped = account && !self.keep_users;
         self.accounts_dropped += u64::from(dropped);
+        let cat = &mut self.p.cat;
+        refs.retain(|r| Some(r) != owner.as_ref() && cat.is_known_relation(r));
+        if self.p.anon.keep_dependents() {
+            refs.clear();
+        }
+        if let Some(view) = view {
+            // A view goes with what it reads, and so do its grants, comments and owner.
+            for on in refs.drain(..) {
+                cat.derive(Derive::DependsOn {
+                    dependent: view.clone(),
+                    on,
+                });
+            }
+        }
         Resolved {
             owner,
             owner_is_table,
             late,
             dropped,
+            refs,
         }
     }
 
@@ -349,6 +378,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 }
                 Fact::DroppedTable(table) => p.cat.dropped(table),
                 Fact::SearchPath(schema) => p.cat.set_search_schema(schema),
+                Fact::View(view) => p.cat.add_view(view),
                 Fact::SqlMode(assign) => {
                     let ansi = p.src.lexer.syntax().ansi_quotes;
                     match assign {

@@ -62,6 +62,8 @@ pub(crate) struct Item {
     pub(crate) late: Option<LateOwner>,
     /// Dropped whatever its owner (credentials).
     pub(crate) dropped: bool,
+    /// Relations it cannot restore without (dropped with any of them that is excluded).
+    pub(crate) refs: Vec<QName>,
 }
 
 /// The output side of a rewrite.
@@ -171,6 +173,7 @@ impl<W: Write> Emitter<W> {
                 owner_is_table: false,
                 late: None,
                 dropped: false,
+                refs: Vec::new(),
             };
             return self.emit(item, cat);
         }
@@ -235,11 +238,21 @@ impl<W: Write> Emitter<W> {
                 }
             }
         }
-        let drop = item.dropped
+        let mut drop = item.dropped
             || match &item.owner {
                 Some(q) => cat.is_excluded(q, item.owner_is_table),
                 None => false,
             };
+        if !drop {
+            if let Some(r) = item.refs.iter().find(|r| cat.is_excluded(r, true)) {
+                let owner = item.owner.as_ref().map_or_else(String::new, QName::display);
+                cat.dependents_dropped.push(format!(
+                    "{owner}: a constraint, rule, trigger or policy referencing excluded {}",
+                    r.display()
+                ));
+                drop = true;
+            }
+        }
         if drop {
             self.drop(&item.trivia, item.tail)
         } else {

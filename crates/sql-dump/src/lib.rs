@@ -117,6 +117,9 @@ pub struct SqlSummary {
     /// What was dropped as credentials (unless [`SqlOptions::keep_users`]), one line each
     /// (credential tables, account statements, role passwords); never a value.
     pub credentials: Vec<String>,
+    /// Objects of kept tables dropped because they depend on an excluded table (foreign
+    /// keys, views, rules, triggers, policies), unless the rules say `keep_dependents`.
+    pub dependents: Vec<String>,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.

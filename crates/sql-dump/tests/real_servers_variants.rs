@@ -413,3 +413,52 @@ fn postgres_role_passwords_are_removed_unless_kept() {
     assert!(kept == dump);
     pg.exec("postgres", "DROP ROLE IF EXISTS v_pgcred;");
 }
+
+/// Excluding tables that others reference (pagila's `customer`, `language`, `payment`): by
+/// default the foreign keys, views (and views over them) and the rest that depend on them
+/// go too, are listed in the summary, and the output restores into an empty database; with
+/// `keep_dependents: true` they stay (for a target that keeps its own copy).
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_dependents_of_excluded_tables_go_with_them() {
+    let pg = Pg::from_env();
+    let dir = std::env::var_os("SYRF_TESTDATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| support::repo_root().join("../shared/testdata"));
+    let path = dir.join("sql/pagila.sql.gz");
+    if !path.exists() {
+        eprintln!("SKIPPED (conformance): {} is missing", path.display());
+        return;
+    }
+    let dump = support::gunzip_file(&path);
+    for args in ["customer", "language", "payment"] {
+        let rules = format!("exclusions: [{args}]\n");
+        let (out, summary) = rewrite_with(&dump, &rules, &Default::default());
+        assert!(!summary.dependents.is_empty(), "{args}");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains(&format!("REFERENCES public.{args}(")),
+            "{args}"
+        );
+        pg.fresh_db("v_deps_dst");
+        pg.restore("v_deps_dst", &out);
+        assert_eq!(
+            pg.count(
+                "v_deps_dst",
+                &format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{args}'")
+            ),
+            0
+        );
+        assert_eq!(
+            pg.count("v_deps_dst", "SELECT COUNT(*) FROM store"),
+            2,
+            "{args}"
+        );
+    }
+    let (_, summary) = rewrite_with(
+        &dump,
+        "exclusions: [customer]\nkeep_dependents: true\n",
+        &Default::default(),
+    );
+    assert!(summary.dependents.is_empty(), "{:?}", summary.dependents);
+}

@@ -32,6 +32,13 @@ pub(crate) enum Derive {
         /// The table it inherits from.
         parent: QName,
     },
+    /// A view depends on a relation it selects from: it goes when that relation goes.
+    DependsOn {
+        /// The view.
+        dependent: QName,
+        /// A relation it reads.
+        on: QName,
+    },
     /// A sequence belongs to (or is used by the defaults of) a table.
     SeqOf {
         /// The sequence.
@@ -105,6 +112,8 @@ pub(crate) enum Fact {
     },
     /// PostgreSQL `DROP TABLE t`.
     DroppedTable(QName),
+    /// `CREATE VIEW v` / `CREATE MATERIALIZED VIEW v`.
+    View(QName),
     /// PostgreSQL `SET search_path` / `set_config('search_path', ...)`: the schema of
     /// unqualified names from now on (`None`: the path is empty).
     SearchPath(Option<String>),
@@ -136,6 +145,10 @@ pub(crate) struct Stmt {
     /// Byte ranges of the statement holding credentials (PostgreSQL role `PASSWORD '...'`),
     /// removed unless users are kept.
     pub(crate) secrets: Vec<std::ops::Range<usize>>,
+    /// Qualified names the statement mentions besides its owner (a foreign key's referenced
+    /// table, the relations of a view, rule, policy or trigger): the statement cannot
+    /// restore without them.
+    pub(crate) refs: Vec<QName>,
 }
 
 impl Stmt {
@@ -148,6 +161,7 @@ impl Stmt {
             owner,
             facts: Vec::new(),
             secrets: Vec::new(),
+            refs: Vec::new(),
         }
     }
 
@@ -196,6 +210,25 @@ impl<'b> Toks<'_, 'b> {
     /// The relation name at `i` and the index after it.
     fn name_next(&self, i: usize) -> Option<(QName, usize)> {
         qname(self.toks, i, self.ds)
+    }
+
+    /// Every qualified name (`a.b`, `a.b.c` read as schema and relation) from `from` on.
+    fn qualified_names(&self, from: usize) -> Vec<QName> {
+        let mut names = Vec::new();
+        let mut i = from;
+        while i < self.len() {
+            let dotted = self.get(i).is_some_and(|x| x.tok.ident().is_some())
+                && self.get(i + 1).map(|x| &x.tok) == Some(&crate::tokens::Tok::Punct(b'.'));
+            if dotted {
+                if let Some((q, next)) = qname(self.toks, i, None) {
+                    names.push(q);
+                    i = next;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        names
     }
 
     fn len(&self) -> usize {

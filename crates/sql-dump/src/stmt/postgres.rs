@@ -144,7 +144,9 @@ fn create(t: &Toks<'_, '_>) -> Stmt {
     }
     if let Some(i) = t.find(1, "trigger", 4) {
         if let Some(on) = t.find(i + 1, "on", 30) {
-            return Stmt::rel(t.name(on + 1), true);
+            let mut stmt = Stmt::rel(t.name(on + 1), true);
+            stmt.refs = t.qualified_names(on + 2);
+            return stmt;
         }
     }
     if t.is(1, "statistics") {
@@ -164,16 +166,25 @@ fn create(t: &Toks<'_, '_>) -> Stmt {
     }
     if let Some(i) = t.find(1, "rule", 4) {
         if let Some(to) = t.find(i + 1, "to", 10) {
-            return Stmt::rel(t.name(to + 1), true);
+            let mut stmt = Stmt::rel(t.name(to + 1), true);
+            stmt.refs = t.qualified_names(to + 2);
+            return stmt;
         }
     }
     if let Some(i) = t.find(1, "policy", 2) {
         if let Some(on) = t.find(i + 1, "on", 4) {
-            return Stmt::rel(t.name(on + 1), true);
+            let mut stmt = Stmt::rel(t.name(on + 1), true);
+            stmt.refs = t.qualified_names(on + 2);
+            return stmt;
         }
     }
     if let Some(i) = t.find(1, "view", 4) {
-        return Stmt::rel(t.name(t.skip_if_exists(i + 1)), false);
+        let Some((view, next)) = t.name_next(t.skip_if_exists(i + 1)) else {
+            return Stmt::none();
+        };
+        let mut stmt = Stmt::rel(Some(view.clone()), false).with(Fact::View(view));
+        stmt.refs = t.qualified_names(next);
+        return stmt;
     }
     Stmt::none()
 }
@@ -242,6 +253,9 @@ fn alter_table(t: &Toks<'_, '_>) -> Stmt {
                 });
             }
         }
+    }
+    if let Some(k) = t.find(next, "references", t.len()) {
+        stmt.refs.extend(t.name(k + 1));
     }
     if let Some(k) = t.find(next, "attach", 3) {
         if t.is(k + 1, "partition") {

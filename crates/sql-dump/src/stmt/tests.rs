@@ -55,6 +55,10 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::DroppedTable(q) => format!("dropped {}", show(q)),
             Fact::SqlMode(m) => format!("mode {m:?}"),
             Fact::SearchPath(s) => format!("search_path {s:?}"),
+            Fact::View(q) => format!("view {}", show(q)),
+            Fact::Derive(Derive::DependsOn { dependent, on }) => {
+                format!("{} depends on {}", show(dependent), show(on))
+            }
         })
         .collect();
     let secrets: Vec<String> = stmt
@@ -62,7 +66,12 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
         .iter()
         .map(|r| format!("secret {:?}", &sql[r.clone()]))
         .collect();
-    let facts: Vec<String> = facts.into_iter().chain(secrets).collect();
+    let refs: Vec<String> = stmt
+        .refs
+        .iter()
+        .map(|q| format!("ref {}", show(q)))
+        .collect();
+    let facts: Vec<String> = facts.into_iter().chain(secrets).chain(refs).collect();
     if facts.is_empty() {
         owner
     } else {
@@ -108,7 +117,7 @@ fn postgres_statements() {
         ),
         (
             "ALTER TABLE ONLY public.posts\n    ADD CONSTRAINT fk_rails_5b5ddfd518 FOREIGN KEY (user_id) REFERENCES public.users(id);",
-            "rel public.posts",
+            "rel public.posts | ref public.users",
         ),
         (
             "CREATE TABLE public.payment_p2022_01 PARTITION OF public.payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');",
@@ -132,7 +141,7 @@ fn postgres_statements() {
         ),
         (
             "ALTER TABLE ONLY public.posts\n    ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES public.users(id);",
-            "rel public.posts",
+            "rel public.posts | ref public.users",
         ),
         ("COMMENT ON INDEX public.idx IS 'x';", "index-of public.idx"),
         ("COMMENT ON COLUMN public.users.email IS 'e';", "table public.users"),
@@ -142,10 +151,13 @@ fn postgres_statements() {
             "CREATE STATISTICS public.s (ndistinct) ON a, b FROM public.t;",
             "table public.t | Statistics public.s on public.t",
         ),
-        ("CREATE TRIGGER last_updated BEFORE UPDATE ON public.actor FOR EACH ROW EXECUTE FUNCTION public.last_updated();", "table public.actor"),
+        ("CREATE TRIGGER last_updated BEFORE UPDATE ON public.actor FOR EACH ROW EXECUTE FUNCTION public.last_updated();", "table public.actor | ref public.last_updated"),
         ("CREATE RULE r AS ON INSERT TO public.t DO INSTEAD NOTHING;", "table public.t"),
         ("CREATE POLICY p ON public.t USING (true);", "table public.t"),
-        ("CREATE VIEW public.customer_list AS\n SELECT cu.customer_id AS id FROM public.customer cu;", "rel public.customer_list"),
+        (
+            "CREATE VIEW public.customer_list AS\n SELECT cu.customer_id AS id FROM public.customer cu;",
+            "rel public.customer_list | view public.customer_list; ref cu.customer_id; ref public.customer",
+        ),
         ("REFRESH MATERIALIZED VIEW public.rental_by_category;", "rel public.rental_by_category"),
         ("GRANT SELECT ON TABLE public.users TO app;", "rel public.users"),
         ("GRANT ALL ON SCHEMA public TO app;", "-"),
