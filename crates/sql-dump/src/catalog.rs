@@ -22,6 +22,25 @@ enum Link {
     Inherits,
 }
 
+/// The rule node of column `name`: exact, or ignoring ASCII case where the dialect's column
+/// names are case-insensitive.
+pub(crate) fn column_node<'a>(
+    root: Option<&'a PlanNode>,
+    name: &str,
+    dialect: Dialect,
+) -> Option<&'a PlanNode> {
+    let root = root?;
+    root.child(name.as_bytes()).or_else(|| {
+        if !dialect.case_insensitive_columns() {
+            return None;
+        }
+        let key = root
+            .child_names()
+            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
+        root.child(key)
+    })
+}
+
 /// Longest chain of parents followed (partitions of partitions...).
 const MAX_DEPTH: usize = 32;
 
@@ -91,6 +110,8 @@ pub(crate) struct Catalog<'a> {
     search_schema: Option<String>,
     /// The table of the last MySQL `LOCK TABLES`.
     locked: Option<QName>,
+    /// The names in each partitioned table's `PARTITION BY (...)`.
+    partition_keys: HashMap<QName, Vec<String>>,
     /// Views (`CREATE VIEW`).
     views: HashSet<QName>,
     /// Objects dropped because they depend on an excluded table, for the summary.
@@ -114,6 +135,7 @@ impl<'a> Catalog<'a> {
         Catalog {
             keep_users,
             views: HashSet::new(),
+            partition_keys: HashMap::new(),
             dependents_dropped: Vec::new(),
             anon,
             dialect,
@@ -218,6 +240,10 @@ impl<'a> Catalog<'a> {
     /// Records a `CREATE TABLE`.
     pub(crate) fn define(&mut self, create: CreateTable) {
         let name = create.name;
+        if !create.partition_key.is_empty() {
+            self.partition_keys
+                .insert(name.clone(), create.partition_key.clone());
+        }
         if let Some(parent) = create.partition_of {
             self.derive(Derive::PartitionOf {
                 child: name.clone(),
@@ -393,6 +419,23 @@ impl<'a> Catalog<'a> {
             rule_counter: self.counter(&root_from),
             limit_counter: self.counter(&max_from),
         })
+    }
+
+    /// A column of the partition key of `q` (or of a table above it) that `plan`'s rules
+    /// rewrite: rewritten, its rows would land outside their partition on restore.
+    pub(crate) fn partition_key_rule(&self, q: &QName, plan: &TablePlan<'_>) -> Option<String> {
+        let root = plan.root()?;
+        let mut cur = Some(q.clone());
+        for _ in 0..MAX_DEPTH {
+            let Some(t) = cur else { break };
+            for key in self.partition_keys.get(&t).into_iter().flatten() {
+                if column_node(Some(root), key, self.dialect).is_some() {
+                    return Some(key.clone());
+                }
+            }
+            cur = self.parent(&t).cloned();
+        }
+        None
     }
 
     /// The row counter of `q` for rows passed without a plan of their own.

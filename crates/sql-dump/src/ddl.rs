@@ -56,6 +56,9 @@ pub(crate) struct CreateTable {
     pub(crate) partition_of: Option<QName>,
     /// PostgreSQL `INHERITS (parent, ...)`.
     pub(crate) inherits: Vec<QName>,
+    /// The names inside `PARTITION BY ... (...)` (the partition key's columns, and any
+    /// function names of its expressions).
+    pub(crate) partition_key: Vec<String>,
     /// Sequences named in `nextval('...')` defaults.
     pub(crate) sequences: Vec<QName>,
 }
@@ -173,6 +176,7 @@ pub(crate) fn parse_create_table(
         def: TableDef::default(),
         partition_of: None,
         inherits: Vec::new(),
+        partition_key: Vec::new(),
         sequences: Vec::new(),
     };
     if toks.get(i).is_some_and(|t| t.tok.is("partition"))
@@ -211,6 +215,31 @@ pub(crate) fn parse_create_table(
             _ => {}
         }
         i += 1;
+    }
+    // `PARTITION BY RANGE (a, lower(b))`, PostgreSQL and MySQL.
+    if let Some(k) = (i..toks.len().saturating_sub(1))
+        .find(|&k| toks[k].tok.is("partition") && toks[k + 1].tok.is("by"))
+    {
+        let open = (k + 2..toks.len()).find(|&j| toks[j].tok == Tok::Punct(b'('));
+        let mut depth = 0usize;
+        for t in open.map_or(&toks[0..0], |o| &toks[o..]) {
+            match t.tok {
+                Tok::Punct(b'(') => depth += 1,
+                Tok::Punct(b')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {
+                    if let Some(id) = t.tok.ident() {
+                        create
+                            .partition_key
+                            .push(String::from_utf8_lossy(id).into_owned());
+                    }
+                }
+            }
+        }
     }
     // `) INHERITS (a, b)`
     if toks.get(i + 1).is_some_and(|t| t.tok.is("inherits"))

@@ -9,7 +9,6 @@ mod support;
 use support::{anonymize, anonymizer, assert_absent, MySql, Pg};
 
 /// Runs sql-dump and returns its error message (the run must fail).
-#[allow(dead_code)]
 fn rejected(dump: &[u8], rules: &str) -> String {
     let anon = anonymizer(rules, "variants.yaml");
     let mut out = Vec::new();
@@ -461,4 +460,34 @@ fn postgres_dependents_of_excluded_tables_go_with_them() {
         &Default::default(),
     );
     assert!(summary.dependents.is_empty(), "{:?}", summary.dependents);
+}
+
+/// A rule on a partition key column (here `date_shift` on the range key, and a rule on the
+/// sub-partitions' list key) is refused with an error naming the table and the column: the
+/// rewritten rows would not fit their partitions on restore.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_rules_on_partition_keys_are_refused() {
+    let pg = Pg::from_env();
+    pg.fresh_db("v_pkey_src");
+    pg.exec("v_pkey_src", PG_SCHEMA);
+    for args in [&[][..], &["--inserts"][..]] {
+        let dump = pg.dump("v_pkey_src", args);
+        let err = rejected(
+            &dump,
+            "rules:\n  orders:\n    fields:\n      created: date_shift\n",
+        );
+        assert!(err.contains("orders") && err.contains("`created`"), "{err}");
+        assert!(err.contains("partition key"), "{err}");
+        let err = rejected(
+            &dump,
+            "rules:\n  orders:\n    fields:\n      region: hash\n",
+        );
+        assert!(err.contains("`region`"), "{err}");
+        // Schema-only partitions are not rewritten: nothing to refuse.
+        anonymize(
+            &dump,
+            "rules:\n  orders:\n    fields:\n      created: date_shift\nschema_only: [orders]\n",
+        );
+    }
 }

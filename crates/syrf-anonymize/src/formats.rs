@@ -164,6 +164,7 @@ fn sql(
         let message = format!("{} dump: {e}", format.name());
         match e {
             SqlError::Write { .. } => FormatError::Output(message),
+            SqlError::Rules { .. } => FormatError::Usage(message),
             _ => FormatError::Input(message),
         }
     })?;

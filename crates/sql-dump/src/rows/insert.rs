@@ -152,6 +152,7 @@ impl<'a> Rows<'a> {
         let sidx = p.cat.summary(&table);
         let excluded = p.cat.is_excluded(&table, true);
         let plan = p.cat.plan(&table);
+        super::check_partition_key(&p.cat, &table, plan.as_ref())?;
         Ok(Some(InsertTarget {
             raw,
             table,

@@ -7,7 +7,9 @@ mod insert;
 mod job;
 mod plan;
 
-use crate::catalog::TablePlan;
+use crate::catalog::{Catalog, TablePlan};
+use crate::error::SqlError;
+use crate::tokens::QName;
 
 use crate::head::InsertHead;
 use insert::InsertTarget;
@@ -43,6 +45,25 @@ impl<'a> Route<'a> {
             }
             _ => Route::Drop,
         }
+    }
+}
+
+/// Refuses rules on a partition key column: rewritten, rows would leave their partition.
+fn check_partition_key(
+    cat: &Catalog<'_>,
+    table: &QName,
+    plan: Option<&TablePlan<'_>>,
+) -> Result<(), SqlError> {
+    let plan = plan.filter(|p| !p.schema_only());
+    match plan.and_then(|p| cat.partition_key_rule(table, p)) {
+        Some(column) => Err(SqlError::Rules {
+            table: table.display(),
+            message: format!(
+                "a rule covers `{column}`, a column of the table's partition key: rewritten \
+                 values would put rows outside their partition on restore; remove that rule"
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

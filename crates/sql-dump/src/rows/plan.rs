@@ -2,27 +2,9 @@
 
 use anonymize_core::PlanNode;
 
+use crate::catalog::column_node;
 use crate::ddl::{Column, TableDef};
 use crate::Dialect;
-
-/// The rule node of column `name`: exact, or ignoring ASCII case where the dialect's column
-/// names are case-insensitive.
-fn column_node<'a>(
-    root: Option<&'a PlanNode>,
-    name: &str,
-    dialect: Dialect,
-) -> Option<&'a PlanNode> {
-    let root = root?;
-    root.child(name.as_bytes()).or_else(|| {
-        if !dialect.case_insensitive_columns() {
-            return None;
-        }
-        let key = root
-            .child_names()
-            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
-        root.child(key)
-    })
-}
 
 /// Whether column names `a` and `b` are the same in `dialect`.
 fn same_column(a: &str, b: &str, dialect: Dialect) -> bool {
