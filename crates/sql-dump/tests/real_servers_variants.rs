@@ -491,3 +491,33 @@ fn postgres_rules_on_partition_keys_are_refused() {
         );
     }
 }
+
+/// `date_shift` keeps PostgreSQL's `infinity`/`-infinity` (no one's date) instead of failing
+/// closed to NULL, with COPY and `--inserts`; other dates are shifted.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_date_shift_keeps_infinity() {
+    let pg = Pg::from_env();
+    pg.fresh_db("v_inf_src");
+    pg.exec(
+        "v_inf_src",
+        "CREATE TABLE visits (id int PRIMARY KEY, day date, at timestamptz);
+         INSERT INTO visits VALUES (1, 'infinity', '-infinity'), (2, '2021-03-04', '2021-03-04 10:00+00'),
+           (3, '-infinity', 'infinity');",
+    );
+    let rules = "rules:\n  visits:\n    fields:\n      day: date_shift\n      at: date_shift\n";
+    for args in [&[][..], &["--inserts"][..]] {
+        let out = anonymize(&pg.dump("v_inf_src", args), rules);
+        pg.fresh_db("v_inf_dst");
+        pg.restore("v_inf_dst", &out);
+        let rows = pg.query(
+            "v_inf_dst",
+            "SELECT id, day::text, (at = 'infinity' OR at = '-infinity')::text FROM visits ORDER BY id",
+        );
+        assert_eq!(rows[0][1], "infinity", "{args:?}");
+        assert_eq!(rows[2][1], "-infinity", "{args:?}");
+        assert_eq!((rows[0][2].as_str(), rows[2][2].as_str()), ("true", "true"));
+        assert_ne!(rows[1][1], "2021-03-04", "{args:?}: a real date is shifted");
+        assert_ne!(rows[1][1], "\\N", "{args:?}");
+    }
+}

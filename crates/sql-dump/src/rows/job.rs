@@ -1,6 +1,6 @@
 //! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
 
-use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext};
+use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value};
 
 use super::plan::ColPlan;
 use crate::ddl::Column;
@@ -75,6 +75,15 @@ impl RowJob<'_, '_> {
                         self.syntax.dialect,
                     )
                 };
+                if is_infinity(&value)
+                    && matches!(self.anon.transform(rule), Transform::DateShift { .. })
+                {
+                    // PostgreSQL's `infinity` dates are no one's: shifted they would fail
+                    // closed to NULL.
+                    self.anon.record_seen(rule, false);
+                    out.extend_from_slice(text);
+                    continue;
+                }
                 match self.anon.apply(rule, value, &row_ctx) {
                     Replacement::Unchanged => out.extend_from_slice(text),
                     r => write_replacement(&r, col, self.ctx, out),
@@ -165,4 +174,11 @@ pub(crate) fn copy_value<'b>(
         },
         _ => text_value(scratch, false),
     }
+}
+
+/// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
+fn is_infinity(value: &Value<'_>) -> bool {
+    matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
+        .iter()
+        .any(|i| s.eq_ignore_ascii_case(i)))
 }
