@@ -112,6 +112,9 @@ pub(crate) struct Catalog<'a> {
     locked: Option<QName>,
     /// The names in each partitioned table's `PARTITION BY (...)`.
     partition_keys: HashMap<QName, Vec<String>>,
+    /// Composite types (`CREATE TYPE ... AS (...)`) and the typed tables `OF` them.
+    types: HashMap<QName, Rc<TableDef>>,
+    typed: HashMap<QName, QName>,
     /// Views (`CREATE VIEW`).
     views: HashSet<QName>,
     /// Objects dropped because they depend on an excluded table, for the summary.
@@ -135,6 +138,8 @@ impl<'a> Catalog<'a> {
         Catalog {
             keep_users,
             views: HashSet::new(),
+            types: HashMap::new(),
+            typed: HashMap::new(),
             partition_keys: HashMap::new(),
             dependents_dropped: Vec::new(),
             anon,
@@ -240,6 +245,9 @@ impl<'a> Catalog<'a> {
     /// Records a `CREATE TABLE`.
     pub(crate) fn define(&mut self, create: CreateTable) {
         let name = create.name;
+        if let Some(of_type) = create.of_type {
+            self.typed.insert(name.clone(), of_type);
+        }
         if !create.partition_key.is_empty() {
             self.partition_keys
                 .insert(name.clone(), create.partition_key.clone());
@@ -273,8 +281,18 @@ impl<'a> Catalog<'a> {
         self.def_at(q, 0)
     }
 
+    /// Records a composite type.
+    pub(crate) fn add_type(&mut self, name: QName, def: TableDef) {
+        self.types.insert(name, Rc::new(def));
+    }
+
     fn def_at(&mut self, q: &QName, depth: usize) -> Option<Rc<TableDef>> {
-        let own = self.state(q).def.clone();
+        let mut own = self.state(q).def.clone();
+        // A typed table: its type's columns (its own list only adds options, `id WITH
+        // OPTIONS NOT NULL`, and constraints).
+        if let Some(def) = self.typed.get(q).and_then(|t| self.types.get(t)) {
+            own = Some(def.clone());
+        }
         let parents = self.parents.get(q).cloned().unwrap_or_default();
         if depth >= MAX_DEPTH || parents.is_empty() {
             return own;

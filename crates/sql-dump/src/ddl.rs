@@ -59,6 +59,8 @@ pub(crate) struct CreateTable {
     /// The names inside `PARTITION BY ... (...)` (the partition key's columns, and any
     /// function names of its expressions).
     pub(crate) partition_key: Vec<String>,
+    /// A typed table's type (`CREATE TABLE t OF type`).
+    pub(crate) of_type: Option<QName>,
     /// Sequences named in `nextval('...')` defaults.
     pub(crate) sequences: Vec<QName>,
 }
@@ -177,6 +179,7 @@ pub(crate) fn parse_create_table(
         partition_of: None,
         inherits: Vec::new(),
         partition_key: Vec::new(),
+        of_type: None,
         sequences: Vec::new(),
     };
     if toks.get(i).is_some_and(|t| t.tok.is("partition"))
@@ -193,10 +196,44 @@ pub(crate) fn parse_create_table(
             }
         }
     }
+    if toks.get(i).is_some_and(|t| t.tok.is("of")) {
+        // A typed table: `CREATE TABLE t OF type [(constraints)]`.
+        let (of_type, next) = qname(&toks, i + 1, default_schema)?;
+        create.of_type = Some(of_type);
+        i = next;
+    }
     if toks.get(i).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
         return Some(create);
     }
-    i += 1;
+    let (columns, close) = column_list(sql, &toks, i, dialect);
+    create.def.columns = columns;
+    create.partition_key = partition_key(&toks, close);
+    // `) INHERITS (a, b)`
+    if toks.get(close + 1).is_some_and(|t| t.tok.is("inherits"))
+        && toks.get(close + 2).map(|t| &t.tok) == Some(&Tok::Punct(b'('))
+    {
+        let mut k = close + 3;
+        while let Some((parent, next)) = qname(&toks, k, default_schema) {
+            create.inherits.push(parent);
+            match toks.get(next).map(|t| &t.tok) {
+                Some(Tok::Punct(b',')) => k = next + 1,
+                _ => break,
+            }
+        }
+    }
+    Some(create)
+}
+
+/// The columns of the parenthesised list opening at `toks[open]` (constraints skipped), and
+/// the index of its closing parenthesis.
+fn column_list(
+    sql: &[u8],
+    toks: &[crate::tokens::Spanned<'_>],
+    open: usize,
+    dialect: Dialect,
+) -> (Vec<Column>, usize) {
+    let mut columns = Vec::new();
+    let mut i = open + 1;
     let mut depth = 0usize;
     let mut elem_start = i;
     while i < toks.len() {
@@ -205,7 +242,7 @@ pub(crate) fn parse_create_table(
             Tok::Punct(b')') if depth > 0 => depth -= 1,
             Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
                 if let Some(col) = column(sql, &toks[elem_start..i], dialect) {
-                    create.def.columns.push(col);
+                    columns.push(col);
                 }
                 if toks[i].tok == Tok::Punct(b')') {
                     break;
@@ -216,45 +253,59 @@ pub(crate) fn parse_create_table(
         }
         i += 1;
     }
-    // `PARTITION BY RANGE (a, lower(b))`, PostgreSQL and MySQL.
-    if let Some(k) = (i..toks.len().saturating_sub(1))
+    (columns, i)
+}
+
+/// The names inside `PARTITION BY RANGE (a, lower(b))` after `toks[from]` (PostgreSQL and
+/// MySQL).
+fn partition_key(toks: &[crate::tokens::Spanned<'_>], from: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(k) = (from..toks.len().saturating_sub(1))
         .find(|&k| toks[k].tok.is("partition") && toks[k + 1].tok.is("by"))
-    {
-        let open = (k + 2..toks.len()).find(|&j| toks[j].tok == Tok::Punct(b'('));
-        let mut depth = 0usize;
-        for t in open.map_or(&toks[0..0], |o| &toks[o..]) {
-            match t.tok {
-                Tok::Punct(b'(') => depth += 1,
-                Tok::Punct(b')') => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {
-                    if let Some(id) = t.tok.ident() {
-                        create
-                            .partition_key
-                            .push(String::from_utf8_lossy(id).into_owned());
-                    }
+    else {
+        return names;
+    };
+    let Some(open) = (k + 2..toks.len()).find(|&j| toks[j].tok == Tok::Punct(b'(')) else {
+        return names;
+    };
+    let mut depth = 0usize;
+    for t in &toks[open..] {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
                 }
             }
+            _ => names.extend(
+                t.tok
+                    .ident()
+                    .map(|id| String::from_utf8_lossy(id).into_owned()),
+            ),
         }
     }
-    // `) INHERITS (a, b)`
-    if toks.get(i + 1).is_some_and(|t| t.tok.is("inherits"))
-        && toks.get(i + 2).map(|t| &t.tok) == Some(&Tok::Punct(b'('))
-    {
-        let mut k = i + 3;
-        while let Some((parent, next)) = qname(&toks, k, default_schema) {
-            create.inherits.push(parent);
-            match toks.get(next).map(|t| &t.tok) {
-                Some(Tok::Punct(b',')) => k = next + 1,
-                _ => break,
-            }
-        }
+    names
+}
+
+/// Parses PostgreSQL's `CREATE TYPE name AS (columns)` (a composite type, the columns of a
+/// typed table). `None` for other statements and other kinds of types.
+pub(crate) fn parse_create_type(
+    sql: &[u8],
+    syntax: impl Into<Syntax>,
+    default_schema: Option<&str>,
+) -> Option<(QName, TableDef)> {
+    let syntax = syntax.into();
+    let toks = tokenize(sql, syntax, usize::MAX);
+    if !(toks.first()?.tok.is("create") && toks.get(1)?.tok.is("type")) {
+        return None;
     }
-    Some(create)
+    let (name, next) = qname(&toks, 2, default_schema)?;
+    if !toks.get(next)?.tok.is("as") || toks.get(next + 1)?.tok != Tok::Punct(b'(') {
+        return None;
+    }
+    let (columns, _) = column_list(sql, &toks, next + 1, syntax.dialect);
+    Some((name, TableDef { columns }))
 }
 
 fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> Option<Column> {
@@ -333,5 +384,32 @@ mod tests {
         assert_eq!(c.def.columns.len(), 1);
         let parents: Vec<String> = c.inherits.iter().map(QName::display).collect();
         assert_eq!(parents, ["public.parent", "other"]);
+        let c = parse_create_table(
+            b"CREATE TABLE public.t (\n    id int,\n    at date\n)\nPARTITION BY RANGE (at, lower(x));",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.partition_key, ["at", "lower", "x"]);
+        let c = parse_create_table(
+            b"CREATE TABLE public.tt OF public.ty;",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.of_type.unwrap().name, "ty");
+        let (name, def) = parse_create_type(
+            b"CREATE TYPE public.ty AS (\n\tid integer,\n\temail text\n);",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!((name.name.as_str(), def.columns.len()), ("ty", 2));
+        assert!(parse_create_type(
+            b"CREATE TYPE public.e AS ENUM ('a');",
+            Dialect::Postgres,
+            None
+        )
+        .is_none());
     }
 }

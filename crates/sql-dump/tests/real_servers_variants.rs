@@ -110,6 +110,9 @@ INSERT INTO person VALUES (1, 'base.person@example.org');
 INSERT INTO employee VALUES (2, 'inherited.person@example.org', 'B-7');
 CREATE TABLE keep_me (id int PRIMARY KEY, note text);
 INSERT INTO keep_me VALUES (1, 'kept');
+CREATE TYPE contact AS (id int, email text);
+CREATE TABLE contacts OF contact (PRIMARY KEY (id));
+INSERT INTO contacts VALUES (1, 'typed.person@example.org');
 ";
 
 const PG_SECRETS: &[&str] = &[
@@ -121,6 +124,7 @@ const PG_SECRETS: &[&str] = &[
     "log.secret@",
     "base.person@",
     "inherited.person@",
+    "typed.person@",
 ];
 
 /// Partitions (at any depth) and `INHERITS` children take the rules, the row limit (counted
@@ -140,6 +144,9 @@ rules:
   public.person:
     fields:
       email: {transform: constant, value: someone@example.net}
+  contacts:
+    fields:
+      email: {transform: constant, value: typed@example.net}
 schema_only: [logs]
 size_limits:
   orders: {max_rows: 3}
@@ -173,6 +180,11 @@ size_limits:
             q("SELECT COUNT(*) FROM employee WHERE badge = 'B-7'"),
             1,
             "{args:?}"
+        );
+        assert_eq!(
+            q("SELECT COUNT(*) FROM contacts WHERE email = 'typed@example.net'"),
+            1,
+            "{args:?}: a typed table's columns come from its type"
         );
     }
 }

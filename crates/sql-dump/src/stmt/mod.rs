@@ -114,6 +114,8 @@ pub(crate) enum Fact {
     DroppedTable(QName),
     /// `CREATE VIEW v` / `CREATE MATERIALIZED VIEW v`.
     View(QName),
+    /// PostgreSQL `CREATE TYPE name AS (columns)`: the columns of tables `OF` it.
+    CompositeType(QName, crate::ddl::TableDef),
     /// PostgreSQL `SET search_path` / `set_config('search_path', ...)`: the schema of
     /// unqualified names from now on (`None`: the path is empty).
     SearchPath(Option<String>),
@@ -266,6 +268,11 @@ pub(crate) fn classify(
                         .with(Fact::CreateTable(create));
                 }
             }
+        }
+    }
+    if t.is(0, "create") && t.is(1, "type") {
+        if let Some((name, def)) = crate::ddl::parse_create_type(body, syntax, default_schema) {
+            return Stmt::none().with(Fact::CompositeType(name, def));
         }
     }
     match syntax.dialect {

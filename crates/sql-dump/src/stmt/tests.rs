@@ -56,6 +56,9 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::SqlMode(m) => format!("mode {m:?}"),
             Fact::SearchPath(s) => format!("search_path {s:?}"),
             Fact::View(q) => format!("view {}", show(q)),
+            Fact::CompositeType(q, def) => {
+                format!("type {} ({} columns)", show(q), def.columns.len())
+            }
             Fact::Derive(Derive::DependsOn { dependent, on }) => {
                 format!("{} depends on {}", show(dependent), show(on))
             }
