@@ -456,6 +456,28 @@ impl<'a> Catalog<'a> {
         None
     }
 
+    /// Tables with rows whose rules cover columns but whose definition was never seen.
+    pub(crate) fn undefined_tables(&mut self) -> Vec<String> {
+        let mut names: Vec<QName> = self
+            .tables
+            .iter()
+            .filter(|(_, t)| t.summary.is_some())
+            .map(|(q, _)| q.clone())
+            .collect();
+        names.sort_by_key(|q| self.tables[q].summary);
+        let mut out = Vec::new();
+        for q in names {
+            let ruled = !self.is_excluded(&q, true)
+                && self
+                    .plan(&q)
+                    .is_some_and(|p| p.root().is_some() && !p.schema_only());
+            if ruled && self.def(&q).is_none() {
+                out.push(q.display());
+            }
+        }
+        out
+    }
+
     /// The row counter of `q` for rows passed without a plan of their own.
     pub(crate) fn own_counter(&mut self, q: &QName) -> usize {
         self.counter(q)

@@ -113,6 +113,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             ..
         } = self.p;
         let bytes_out = emit.finish(&mut cat)?;
+        let undefined_tables = cat.undefined_tables();
         let tables = std::mem::take(&mut cat.tally).into_summaries();
         let mut credentials: Vec<String> = tables
             .iter()
@@ -137,6 +138,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             tables,
             credentials,
             dependents,
+            undefined_tables,
         })
     }
 

@@ -120,6 +120,10 @@ pub struct SqlSummary {
     /// Objects of kept tables dropped because they depend on an excluded table (foreign
     /// keys, views, rules, triggers, policies), unless the rules say `keep_dependents`.
     pub dependents: Vec<String>,
+    /// Tables with field rules whose `CREATE TABLE` the dump did not hold (data-only dumps):
+    /// their generated columns, which may copy covered values (`lower(email)`), cannot be
+    /// recognised. `--strict` should fail on any.
+    pub undefined_tables: Vec<String>,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.
