@@ -117,6 +117,7 @@ pub struct Anonymizer {
     uses: Vec<(String, &'static str, AtomicBool)>,
     has_selection: bool,
     keep_dependents: bool,
+    large_objects: Option<crate::LargeObjects>,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -140,6 +141,7 @@ impl Anonymizer {
             uses: Vec::new(),
             has_selection: rules.collections.is_some(),
             keep_dependents: rules.keep_dependents,
+            large_objects: rules.large_objects,
         };
         for table in rules.tables {
             let mut root = PlanNode::default();
@@ -252,6 +254,11 @@ impl Anonymizer {
     /// excluded table are kept (by default they are dropped with it).
     pub fn keep_dependents(&self) -> bool {
         self.keep_dependents
+    }
+
+    /// The rules file's `large_objects` (SQL), if it says it.
+    pub fn large_objects(&self) -> Option<crate::LargeObjects> {
+        self.large_objects
     }
 
     /// The transform of a rule.

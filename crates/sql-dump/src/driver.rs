@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use anonymize_core::Anonymizer;
+use anonymize_core::{Anonymizer, LargeObjects};
 
 use crate::catalog::Catalog;
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
@@ -15,7 +15,9 @@ use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
 use crate::rows::{Handled, Rows};
 use crate::source::Source;
-use crate::stmt::{classify, header_database, Derive, Fact, LateKind, ModeAssign, Owner, Stmt};
+use crate::stmt::{
+    classify, header_database, Derive, Fact, LateKind, LoPart, ModeAssign, Owner, Stmt,
+};
 use crate::tokens::{QName, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
@@ -40,6 +42,8 @@ pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     accounts_dropped: u64,
     /// Role passwords removed.
     passwords_removed: u64,
+    /// Large objects created by the dump.
+    large_objects: u64,
 }
 
 /// What the driver makes of a statement's owner.
@@ -89,6 +93,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             keep_users: options.keep_users,
             accounts_dropped: 0,
             passwords_removed: 0,
+            large_objects: 0,
         }
     }
 
@@ -139,6 +144,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             credentials,
             dependents,
             undefined_tables,
+            large_objects: self.large_objects,
+            large_objects_unreviewed: self.large_objects > 0
+                && self.p.anon.large_objects().is_none(),
         })
     }
 
@@ -332,6 +340,17 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
     /// Records what a statement tells and resolves its owner.
     fn apply(&mut self, mut stmt: Stmt) -> Resolved {
         let account = stmt.owner == Owner::Account;
+        let lo_dropped = match stmt.owner {
+            Owner::LargeObject(part) => {
+                self.large_objects += u64::from(part == LoPart::Create);
+                match self.p.anon.large_objects() {
+                    Some(LargeObjects::Drop) => true,
+                    Some(LargeObjects::Empty) => part == LoPart::Data,
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
         let view = stmt.facts.iter().find_map(|f| match f {
             Fact::View(v) => Some(v.clone()),
             _ => None,
@@ -340,6 +359,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let (owner, owner_is_table, late) = self.record(stmt);
         let dropped = account && !self.keep_users;
         self.accounts_dropped += u64::from(dropped);
+        let dropped = dropped || lo_dropped;
         let cat = &mut self.p.cat;
         refs.retain(|r| Some(r) != owner.as_ref() && cat.is_known_relation(r));
         if self.p.anon.keep_dependents() {
@@ -399,7 +419,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             }
         }
         match stmt.owner {
-            Owner::None | Owner::Account => (None, false, None),
+            Owner::None | Owner::Account | Owner::LargeObject(_) => (None, false, None),
             Owner::Rel(q, is_table) => (Some(q), is_table, None),
             Owner::IndexOf(indexes) => {
                 // With any of its indexes' tables dropped, the statement goes too.

@@ -124,6 +124,11 @@ pub struct SqlSummary {
     /// their generated columns, which may copy covered values (`lower(email)`), cannot be
     /// recognised. `--strict` should fail on any.
     pub undefined_tables: Vec<String>,
+    /// PostgreSQL large objects (`pg_dump -b`) in the dump, which no field rule can cover.
+    pub large_objects: u64,
+    /// Large objects were kept because the rules do not say `large_objects:` (`--strict`
+    /// should fail then).
+    pub large_objects_unreviewed: bool,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.

@@ -71,6 +71,8 @@ pub(crate) enum Owner {
     IndexOf(Vec<QName>),
     /// MySQL `UNLOCK TABLES`: the table of the last `LOCK TABLES`.
     Locked,
+    /// A PostgreSQL large object statement (`pg_dump -b`).
+    LargeObject(LoPart),
     /// An account statement that carries or needs credentials (MySQL `CREATE USER`, `GRANT`
     /// to an account, `SET PASSWORD`...): dropped unless users are kept.
     Account,
@@ -86,6 +88,17 @@ pub(crate) enum Owner {
         /// Only one object is named.
         single: bool,
     },
+}
+
+/// The part a statement plays in restoring a large object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoPart {
+    /// `SELECT pg_catalog.lo_create('oid')`.
+    Create,
+    /// `lo_open`, `lowrite` (the data), `lo_close`.
+    Data,
+    /// `ALTER`/`COMMENT ON`/`GRANT ... ON LARGE OBJECT`.
+    Meta,
 }
 
 /// A fact a statement tells, for the catalog.

@@ -1,6 +1,6 @@
 //! PostgreSQL statements (`pg_dump`, `pg_dumpall`).
 
-use super::{Derive, Fact, LateKind, Owner, Stmt, Toks};
+use super::{Derive, Fact, LateKind, LoPart, Owner, Stmt, Toks};
 use crate::ddl::name_in_string;
 use crate::tokens::{dotted, QName, Tok};
 
@@ -28,6 +28,9 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
             })
             .collect();
         return Stmt::none().with(Fact::SearchPath(first_schema(&values.join(","))));
+    }
+    if let Some(part) = large_object(t) {
+        return Stmt::owned(Owner::LargeObject(part));
     }
     if t.is(0, "select") {
         if let Some(k) = (0..t.len().min(8)).find(|&i| t.is(i, "set_config")) {
@@ -80,6 +83,32 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
         }
     }
     Stmt::none()
+}
+
+/// A large object statement of `pg_dump -b`.
+fn large_object(t: &Toks<'_, '_>) -> Option<LoPart> {
+    if t.is(0, "select") {
+        let f = (1..t.len().min(5))
+            .find(|&i| t.get(i + 1).map(|x| &x.tok) == Some(&Tok::Punct(b'(')))?;
+        return if t.is(f, "lo_create") {
+            Some(LoPart::Create)
+        } else if ["lo_open", "lowrite", "lo_close"]
+            .iter()
+            .any(|n| t.is(f, n))
+        {
+            Some(LoPart::Data)
+        } else {
+            None
+        };
+    }
+    let on_lo = |from: usize| {
+        (from..t.len().min(from + 30)).any(|i| t.is(i, "large") && t.is(i + 1, "object"))
+    };
+    let meta = (t.is(0, "alter") && t.is(1, "large"))
+        || (t.is(0, "comment") && t.is(1, "on") && t.is(2, "large"))
+        || ((t.is(0, "grant") || t.is(0, "revoke")) && on_lo(1))
+        || (t.is(0, "security") && t.is(1, "label") && on_lo(2));
+    meta.then_some(LoPart::Meta)
 }
 
 /// `CREATE ROLE`/`ALTER ROLE ... [ENCRYPTED] PASSWORD '...'` (pg_dumpall): the password

@@ -23,6 +23,7 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
         ),
         Owner::Locked => "locked".to_owned(),
         Owner::Account => "account".to_owned(),
+        Owner::LargeObject(part) => format!("large object {part:?}"),
         Owner::Late {
             kind,
             name,
@@ -181,6 +182,12 @@ fn postgres_statements() {
             "- | secret \"ENCRYPTED PASSWORD 'md5abc'\"",
         ),
         ("CREATE ROLE app;", "-"),
+        ("SELECT pg_catalog.lo_create('49005');", "large object Create"),
+        ("SELECT pg_catalog.lo_open('49005', 131072);", "large object Data"),
+        ("SELECT pg_catalog.lowrite(0, '\\x736563');", "large object Data"),
+        ("SELECT pg_catalog.lo_close(0);", "large object Data"),
+        ("ALTER LARGE OBJECT 49005 OWNER TO postgres;", "large object Meta"),
+        ("GRANT SELECT ON LARGE OBJECT 49005 TO app;", "large object Meta"),
     ];
     for (sql, want) in cases {
         assert_eq!(describe(sql, pg, None), *want, "{sql}");
