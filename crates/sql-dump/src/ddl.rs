@@ -21,6 +21,69 @@ pub(crate) enum ColKind {
     Other,
 }
 
+/// What values a column accepts, finer than [`ColKind`], to tell whether a rule's output fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// Character types (and types not known here: user types, domains).
+    Text,
+    /// Integers.
+    Integer,
+    /// Other numbers.
+    Decimal,
+    /// Binary strings.
+    Binary,
+    /// Booleans.
+    Bool,
+    /// Dates, times, timestamps, intervals.
+    Date,
+    /// UUIDs.
+    Uuid,
+    /// Network addresses (`inet`, `cidr`, `macaddr`).
+    Inet,
+    /// Bit strings.
+    Bit,
+    /// Arrays.
+    Array,
+    /// JSON documents.
+    Json,
+    /// MySQL `enum(...)`/`set(...)`.
+    Enum,
+    /// Anything else (user types, domains): not checked.
+    Unknown,
+}
+
+impl Family {
+    /// The family of a column type (lowercase, whitespace collapsed).
+    fn of(t: &str, kind: ColKind, json: bool, array: bool) -> Family {
+        let first = t.split(['(', ' ']).next().unwrap_or("");
+        if array {
+            return Family::Array;
+        }
+        if json {
+            return Family::Json;
+        }
+        match kind {
+            ColKind::Integer => return Family::Integer,
+            ColKind::Decimal => return Family::Decimal,
+            ColKind::Binary => return Family::Binary,
+            ColKind::Bool => return Family::Bool,
+            ColKind::Text => return Family::Text,
+            ColKind::Other => {}
+        }
+        match first {
+            "date" | "time" | "timestamp" | "timestamptz" | "timetz" | "datetime" | "interval" => {
+                Family::Date
+            }
+            "uuid" => Family::Uuid,
+            "inet" | "cidr" | "macaddr" | "macaddr8" => Family::Inet,
+            "bit" | "varbit" => Family::Bit,
+            "enum" | "set" => Family::Enum,
+            "money" => Family::Decimal,
+            _ => Family::Unknown,
+        }
+    }
+}
+
 /// One column of a table.
 #[derive(Debug, Clone)]
 pub(crate) struct Column {
@@ -36,6 +99,10 @@ pub(crate) struct Column {
     /// a rule path that goes below a column is read as JSON whatever its declared type.
     #[allow(dead_code)]
     pub(crate) json: bool,
+    /// What values it accepts.
+    pub(crate) family: Family,
+    /// Its type as written (lowercase), for messages.
+    pub(crate) type_name: String,
 }
 
 /// The columns of one table, in DDL order.
@@ -322,12 +389,29 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
     let rest_end = toks.last()?.end;
     let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
     let (kind, max_chars, generated, json) = classify(&type_text, dialect);
+    let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let array = t.split(' ').next().is_some_and(|w| w.contains("[]"))
+        || t.starts_with("character varying")
+            && t.split(' ').nth(1).is_some_and(|w| w.contains("[]"));
+    let family = Family::of(&t, kind, json, array);
+    let type_name: String = t
+        .split(" not ")
+        .next()
+        .unwrap_or("")
+        .split(" default ")
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(40)
+        .collect();
     Some(Column {
         name,
         kind,
         max_chars,
         generated,
         json,
+        family,
+        type_name,
     })
 }
 

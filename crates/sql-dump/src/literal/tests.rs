@@ -82,6 +82,8 @@ fn replacements() {
         max_chars: Some(3),
         generated: false,
         json: false,
+        family: crate::ddl::Family::Text,
+        type_name: "varchar(3)".into(),
     };
     let mut out = Vec::new();
     write_replacement(

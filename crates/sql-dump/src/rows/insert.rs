@@ -153,6 +153,7 @@ impl<'a> Rows<'a> {
         let excluded = p.cat.is_excluded(&table, true);
         let plan = p.cat.plan(&table);
         super::check_partition_key(&p.cat, &table, plan.as_ref())?;
+        super::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
         Ok(Some(InsertTarget {
             raw,
             table,
