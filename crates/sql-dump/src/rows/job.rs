@@ -84,8 +84,18 @@ impl RowJob<'_, '_> {
                     out.extend_from_slice(text);
                     continue;
                 }
+                let transform = self.anon.transform(rule);
+                let (value, was_str) = if transform.name() == "digits" {
+                    digits_value(value, text)
+                } else {
+                    (value, false)
+                };
                 match self.anon.apply(rule, value, &row_ctx) {
                     Replacement::Unchanged => out.extend_from_slice(text),
+                    // A number read from a string goes back as a string.
+                    Replacement::Number(n) if was_str => {
+                        write_replacement(&Replacement::Str(n), col, self.ctx, out)
+                    }
                     r => write_replacement(&r, col, self.ctx, out),
                 }
             } else if node.has_children() {
@@ -181,4 +191,29 @@ fn is_infinity(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
         .iter()
         .any(|i| s.eq_ignore_ascii_case(i)))
+}
+
+/// `digits` sees a number the same way whether the column's type is known or not (a COPY
+/// field of a data-only dump is text, the same field of a full dump a number): a plain
+/// decimal (`42`, `-39.62`, no leading zero), quoted or bare, is a `Number`, so the output
+/// depends only on the value and never gains a leading zero. Returns the value and whether it
+/// was a string.
+fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
+    fn plain(s: &str) -> bool {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+        !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && (int == "0" || !int.starts_with('0'))
+            && !frac.is_empty()
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    }
+    match value {
+        Value::Str(s) if plain(s) => (Value::Number(s), true),
+        Value::Int64(_) => match std::str::from_utf8(literal) {
+            Ok(text) if plain(text) => (Value::Number(text), false),
+            _ => (value, false),
+        },
+        other => (other, false),
+    }
 }
