@@ -138,6 +138,24 @@ pub(crate) struct Syntax {
     pub(crate) std_strings: bool,
     /// MySQL `ANSI_QUOTES`: `"..."` quotes an identifier, not a string.
     pub(crate) ansi_quotes: bool,
+    /// The dump's text is Latin-1 (`SET NAMES latin1`, `client_encoding = 'LATIN1'`), not
+    /// UTF-8: values are decoded from it for transforms and encoded back.
+    pub(crate) latin1: bool,
+}
+
+/// Whether a client character set name is Latin-1 (MySQL's `latin1` is Windows-1252, read
+/// here as ISO 8859-1, which agrees on every letter).
+pub(crate) fn is_latin1(charset: &str) -> bool {
+    let c = charset.trim().trim_matches('\'').to_ascii_lowercase();
+    [
+        "latin1",
+        "cp1252",
+        "win1252",
+        "windows-1252",
+        "iso-8859-1",
+        "iso88591",
+    ]
+    .contains(&c.as_str())
 }
 
 impl Syntax {
@@ -154,6 +172,7 @@ impl From<Dialect> for Syntax {
             dialect,
             std_strings: true,
             ansi_quotes: false,
+            latin1: false,
         }
     }
 }

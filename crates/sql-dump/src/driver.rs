@@ -400,6 +400,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 }
                 Fact::DroppedTable(table) => p.cat.dropped(table),
                 Fact::SearchPath(schema) => p.cat.set_search_schema(schema),
+                Fact::Charset(latin1) => p.src.lexer.set_latin1(latin1),
                 Fact::View(view) => p.cat.add_view(view),
                 Fact::CompositeType(name, def) => p.cat.add_type(name, def),
                 Fact::SqlMode(assign) => {

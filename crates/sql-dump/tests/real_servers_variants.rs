@@ -737,3 +737,89 @@ fn digits_depend_only_on_the_value() {
     assert_eq!(full, data_only);
     my.drop_db("v_dig_src");
 }
+
+/// A `--default-character-set=latin1` dump (`SET NAMES latin1`): values are decoded from
+/// Latin-1 for transforms and JSON paths and written back in Latin-1, so accented JSON stays
+/// valid and accented names are rewritten, and the output restores with its accents.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn mysql_latin1_dumps_are_decoded_and_encoded_back() {
+    let my = MySql::from_env();
+    my.fresh_db("v_l1_src");
+    my.exec(
+        Some("v_l1_src"),
+        "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(40), doc JSON);
+         INSERT INTO people VALUES (1, 'Zoé Müller', '{\"name\": \"José Ñúñez\", \"email\": \"jose.latin@example.org\"}');",
+    );
+    let dump = my.dump(&["--default-character-set=latin1", "v_l1_src"]);
+    assert!(String::from_utf8_lossy(&dump).contains("SET NAMES latin1"));
+    assert!(
+        std::str::from_utf8(&dump).is_err(),
+        "the dump is Latin-1, not UTF-8"
+    );
+    let rules = "rules:\n  people:\n    fields:\n      name: {transform: mask, keep_start: 2}\n      doc.email: hash_email\n";
+    let anon = anonymizer(rules, "latin1.yaml");
+    let mut out = Vec::new();
+    sql_dump::rewrite_sql(&dump[..], &mut out, &anon, &Default::default()).unwrap();
+    let report = anon.report();
+    assert!(
+        report
+            .rules
+            .iter()
+            .all(|r| r.values_changed > 0 && r.failed_closed == 0),
+        "{report:?}"
+    );
+    assert_absent(&out, &["jose.latin@".to_string()], "latin1");
+    my.fresh_db("v_l1_dst");
+    my.restore(Some("v_l1_dst"), &out);
+    let row = my.query(
+        Some("v_l1_dst"),
+        "SELECT name, JSON_VALUE(doc, '$.name'), JSON_VALUE(doc, '$.email') FROM people",
+    );
+    assert_eq!(row[0][0], "Zo********", "{row:?}");
+    assert_eq!(row[0][1], "José Ñúñez", "{row:?}");
+    assert!(row[0][2].ends_with("@anonymized.syrf.local"), "{row:?}");
+    my.drop_db("v_l1_src");
+    my.drop_db("v_l1_dst");
+}
+
+/// The same for `pg_dump -E LATIN1` (`SET client_encoding = 'LATIN1'`), COPY and `--inserts`.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_latin1_dumps_are_decoded_and_encoded_back() {
+    let pg = Pg::from_env();
+    pg.fresh_db("v_l1_src");
+    pg.exec(
+        "v_l1_src",
+        "CREATE TABLE people (id int PRIMARY KEY, name text, doc jsonb);
+         INSERT INTO people VALUES (1, 'Zoé Müller', '{\"name\": \"José Ñúñez\", \"email\": \"jose.latin@example.org\"}');",
+    );
+    let rules = "rules:\n  people:\n    fields:\n      name: {transform: mask, keep_start: 2}\n      doc.email: hash_email\n";
+    for args in [&["-E", "LATIN1"][..], &["-E", "LATIN1", "--inserts"][..]] {
+        let dump = pg.dump("v_l1_src", args);
+        assert!(std::str::from_utf8(&dump).is_err(), "{args:?}: not Latin-1");
+        let anon = anonymizer(rules, "latin1.yaml");
+        let mut out = Vec::new();
+        sql_dump::rewrite_sql(&dump[..], &mut out, &anon, &Default::default()).unwrap();
+        let report = anon.report();
+        assert!(
+            report
+                .rules
+                .iter()
+                .all(|r| r.values_changed > 0 && r.failed_closed == 0),
+            "{args:?}: {report:?}"
+        );
+        pg.fresh_db("v_l1_dst");
+        pg.restore("v_l1_dst", &out);
+        let row = pg.query(
+            "v_l1_dst",
+            "SELECT name, doc->>'name', doc->>'email' FROM people",
+        );
+        assert_eq!(row[0][0], "Zo********", "{args:?}: {row:?}");
+        assert_eq!(row[0][1], "José Ñúñez", "{args:?}: {row:?}");
+        assert!(
+            row[0][2].ends_with("@anonymized.syrf.local"),
+            "{args:?}: {row:?}"
+        );
+    }
+}

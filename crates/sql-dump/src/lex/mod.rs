@@ -111,6 +111,11 @@ impl Lexer {
         self.syntax.std_strings = on;
     }
 
+    /// Sets the dump's client character set (Latin-1 or not).
+    pub(crate) fn set_latin1(&mut self, on: bool) {
+        self.syntax.latin1 = on;
+    }
+
     /// Sets MySQL's `ANSI_QUOTES` mode.
     pub(crate) fn set_ansi_quotes(&mut self, on: bool) {
         self.syntax.ansi_quotes = on;

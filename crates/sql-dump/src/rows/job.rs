@@ -65,39 +65,7 @@ impl RowJob<'_, '_> {
             out.extend_from_slice(&src[copied..s]);
             copied = e;
             if let Some(rule) = node.rule() {
-                let value = if self.ctx == Ctx::Copy {
-                    copy_value(text, col, scratch)
-                } else {
-                    value_of(
-                        parse_literal(text, self.syntax),
-                        col,
-                        scratch,
-                        self.syntax.dialect,
-                    )
-                };
-                if is_infinity(&value)
-                    && matches!(self.anon.transform(rule), Transform::DateShift { .. })
-                {
-                    // PostgreSQL's `infinity` dates are no one's: shifted they would fail
-                    // closed to NULL.
-                    self.anon.record_seen(rule, false);
-                    out.extend_from_slice(text);
-                    continue;
-                }
-                let transform = self.anon.transform(rule);
-                let (value, was_str) = if transform.name() == "digits" {
-                    digits_value(value, text)
-                } else {
-                    (value, false)
-                };
-                match self.anon.apply(rule, value, &row_ctx) {
-                    Replacement::Unchanged => out.extend_from_slice(text),
-                    // A number read from a string goes back as a string.
-                    Replacement::Number(n) if was_str => {
-                        write_replacement(&Replacement::Str(n), col, self.ctx, out)
-                    }
-                    r => write_replacement(&r, col, self.ctx, out),
-                }
+                self.rule(rule, text, col, scratch, &row_ctx, out);
             } else if node.has_children() {
                 self.json(text, node, col, scratch, &row_ctx, out);
             } else {
@@ -105,6 +73,67 @@ impl RowJob<'_, '_> {
             }
         }
         out.extend_from_slice(&src[copied..]);
+    }
+
+    /// Applies `rule` to one value.
+    fn rule(
+        &self,
+        rule: anonymize_core::RuleId,
+        text: &[u8],
+        col: Option<&Column>,
+        scratch: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let value = if self.ctx == Ctx::Copy {
+            copy_value(text, col, scratch)
+        } else {
+            value_of(
+                parse_literal(text, self.syntax),
+                col,
+                scratch,
+                self.syntax.dialect,
+            )
+        };
+        let transform = self.anon.transform(rule);
+        if is_infinity(&value) && matches!(transform, Transform::DateShift { .. }) {
+            // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
+            // to NULL.
+            self.anon.record_seen(rule, false);
+            out.extend_from_slice(text);
+            return;
+        }
+        // A Latin-1 dump's text, decoded for the transform (and encoded back on writing).
+        let decoded = match &value {
+            Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => Some(from_latin1(s.as_bytes())),
+            Value::Bytes(b) if self.syntax.latin1 => Some(from_latin1(b)),
+            _ => None,
+        };
+        let value = match &decoded {
+            Some(d) => Value::Str(d),
+            None => value,
+        };
+        let (value, was_str) = if transform.name() == "digits" {
+            digits_value(value, text)
+        } else {
+            (value, false)
+        };
+        match self.anon.apply(rule, value, row_ctx) {
+            Replacement::Unchanged => out.extend_from_slice(text),
+            // A number read from a string goes back as a string.
+            Replacement::Number(n) if was_str => self.write(&Replacement::Str(n), col, out),
+            r => self.write(&r, col, out),
+        }
+    }
+
+    /// Writes a replacement, in the dump's character set.
+    fn write(&self, r: &Replacement, col: Option<&Column>, out: &mut Vec<u8>) {
+        if !self.syntax.latin1 {
+            return write_replacement(r, col, self.ctx, out);
+        }
+        let mut utf8 = Vec::new();
+        write_replacement(r, col, self.ctx, &mut utf8);
+        to_latin1(&utf8, out);
     }
 
     fn json(
@@ -138,23 +167,24 @@ impl RowJob<'_, '_> {
                 _ => None,
             }
         };
-        let outcome = match doc {
-            Some(doc) => rewrite_json(doc, node, self.anon, row_ctx),
-            None => JsonOutcome::Invalid,
+        let decoded = doc.filter(|_| self.syntax.latin1).map(from_latin1);
+        let outcome = match (doc, &decoded) {
+            (_, Some(d)) => rewrite_json(d.as_bytes(), node, self.anon, row_ctx),
+            (Some(doc), None) => rewrite_json(doc, node, self.anon, row_ctx),
+            (None, None) => JsonOutcome::Invalid,
         };
         match outcome {
             JsonOutcome::Unchanged => out.extend_from_slice(text),
-            JsonOutcome::Changed(s) => write_replacement(
+            JsonOutcome::Changed(s) => self.write(
                 &Replacement::Str(s),
                 col.map(|c| Column {
                     max_chars: None,
                     ..c.clone()
                 })
                 .as_ref(),
-                self.ctx,
                 out,
             ),
-            JsonOutcome::Invalid => write_replacement(&Replacement::Null, col, self.ctx, out),
+            JsonOutcome::Invalid => self.write(&Replacement::Null, col, out),
         }
     }
 }
@@ -215,5 +245,33 @@ fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
             _ => (value, false),
         },
         other => (other, false),
+    }
+}
+
+/// Latin-1 bytes as text (each byte is the code point of the same number).
+fn from_latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// UTF-8 output as Latin-1: characters above U+00FF become `?`; bytes that are not UTF-8
+/// (raw bytes written as they were read) pass unchanged.
+fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
+    let push = |s: &str, out: &mut Vec<u8>| {
+        out.extend(
+            s.chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+        );
+    };
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => return push(s, out),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                push(std::str::from_utf8(valid).unwrap_or_default(), out);
+                let bad = e.error_len().unwrap_or(rest.len());
+                out.extend_from_slice(&rest[..bad]);
+                bytes = &rest[bad..];
+            }
+        }
     }
 }

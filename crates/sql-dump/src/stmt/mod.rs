@@ -129,6 +129,9 @@ pub(crate) enum Fact {
     View(QName),
     /// PostgreSQL `CREATE TYPE name AS (columns)`: the columns of tables `OF` it.
     CompositeType(QName, crate::ddl::TableDef),
+    /// `SET NAMES x` (MySQL) / `SET client_encoding = 'x'` (PostgreSQL): whether the dump's
+    /// text is Latin-1 from now on.
+    Charset(bool),
     /// PostgreSQL `SET search_path` / `set_config('search_path', ...)`: the schema of
     /// unqualified names from now on (`None`: the path is empty).
     SearchPath(Option<String>),

@@ -70,9 +70,19 @@ fn is_account_statement(t: &Toks<'_, '_>) -> bool {
     user || set || grant
 }
 
-/// `SET a = x, b = y`: the assignments that involve `sql_mode`.
+/// `SET a = x, b = y`: the assignments that involve `sql_mode`; `SET NAMES x`.
 fn set(t: &Toks<'_, '_>) -> Stmt {
     let mut stmt = Stmt::none();
+    if t.is(1, "names") || (t.is(1, "character") && t.is(2, "set")) {
+        let at = if t.is(1, "names") { 2 } else { 3 };
+        if let Some(name) = t.get(at).and_then(|x| match &x.tok {
+            Tok::Word(w) => Some(String::from_utf8_lossy(w).into_owned()),
+            Tok::Str(s) | Tok::Ident(s) => Some(String::from_utf8_lossy(s).into_owned()),
+            _ => None,
+        }) {
+            return stmt.with(Fact::Charset(crate::dialect::is_latin1(&name)));
+        }
+    }
     let mut depth = 0usize;
     let mut start = 1;
     for i in 1..=t.len() {

@@ -19,6 +19,17 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
             None => Stmt::none(),
         };
     }
+    if t.is(0, "set") && t.is(1, "client_encoding") {
+        let value = t.get(3).and_then(|x| match &x.tok {
+            Tok::Word(w) => Some(String::from_utf8_lossy(w).into_owned()),
+            Tok::Str(s) => Some(String::from_utf8_lossy(s).into_owned()),
+            _ => None,
+        });
+        return match value {
+            Some(v) => Stmt::none().with(Fact::Charset(crate::dialect::is_latin1(&v))),
+            None => Stmt::none(),
+        };
+    }
     if t.is(0, "set") && t.is(1, "search_path") {
         let values: Vec<String> = (3..t.len())
             .filter_map(|i| match &t.get(i)?.tok {

@@ -56,6 +56,7 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::DroppedTable(q) => format!("dropped {}", show(q)),
             Fact::SqlMode(m) => format!("mode {m:?}"),
             Fact::SearchPath(s) => format!("search_path {s:?}"),
+            Fact::Charset(l) => format!("latin1 {l}"),
             Fact::View(q) => format!("view {}", show(q)),
             Fact::CompositeType(q, def) => {
                 format!("type {} ({} columns)", show(q), def.columns.len())
@@ -209,7 +210,7 @@ fn mysql_statements() {
         ("LOCK TABLES `cache` WRITE;", None, "table cache | lock cache"),
         ("/*!40000 ALTER TABLE `cache` DISABLE KEYS */;", None, "table cache"),
         ("UNLOCK TABLES;", None, "locked"),
-        ("/*!40101 SET NAMES utf8mb4 */;", None, "-"),
+        ("/*!40101 SET NAMES utf8mb4 */;", None, "- | latin1 false"),
         (
             "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER customer_create_date BEFORE INSERT ON customer FOR EACH ROW SET NEW.create_date = NOW() */;;",
             Some("sakila"),
@@ -236,7 +237,7 @@ fn mysql_statements() {
             None,
             "- | mode Set(false)",
         ),
-        ("/*!40101 SET NAMES utf8mb4 */;", None, "-"),
+        ("/*!40101 SET NAMES latin1 */;", None, "- | latin1 true"),
         ("SET @@SESSION.sql_mode = 'ORACLE';", None, "- | mode Set(true)"),
         (
             "CREATE USER `appuser`@`%` IDENTIFIED BY PASSWORD '*52A04EF78765E21ADCF174CC2A6E22A12FB7401A';",
