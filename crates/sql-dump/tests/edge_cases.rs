@@ -14,9 +14,35 @@ fn anon(yaml: &str) -> Anonymizer {
     .unwrap()
 }
 
+/// A reader that hands out at most `chunk` bytes per read.
+struct Chunked<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.len().min(self.chunk).min(out.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Rewrites `input`, and checks that reading it in chunks of 1, 7 and 4096 bytes gives the
+/// same output (every case here runs at several chunk sizes).
 fn run(input: &[u8], anon: &Anonymizer) -> String {
     let mut out = Vec::new();
     rewrite_sql(input, &mut out, anon, &SqlOptions::default()).unwrap();
+    for chunk in [1, 7, 4096] {
+        let mut chunked = Vec::new();
+        let reader = std::io::BufReader::with_capacity(chunk, Chunked { data: input, chunk });
+        rewrite_sql(reader, &mut chunked, anon, &SqlOptions::default()).unwrap();
+        assert!(
+            chunked == out,
+            "chunks of {chunk} bytes give another output"
+        );
+    }
     String::from_utf8(out).unwrap()
 }
 
