@@ -433,7 +433,7 @@ fn postgres_role_passwords_are_removed_unless_kept() {
 /// `keep_dependents: true` they stay (for a target that keeps its own copy).
 #[test]
 #[ignore = "needs the real servers (./scripts/test)"]
-fn postgres_dependents_of_excluded_tables_go_with_them() {
+fn dependents_of_excluded_tables_go_with_them() {
     let pg = Pg::from_env();
     let dir = std::env::var_os("SYRF_TESTDATA_DIR")
         .map(std::path::PathBuf::from)
@@ -474,6 +474,32 @@ fn postgres_dependents_of_excluded_tables_go_with_them() {
         &Default::default(),
     );
     assert!(summary.dependents.is_empty(), "{:?}", summary.dependents);
+
+    // MariaDB: the views over an excluded table go too (sakila's customer_list over
+    // customer, actor_info and film_list over actor), and the dump restores.
+    let my = MySql::from_env();
+    let sakila = support::gunzip_file(&dir.join("sql/sakila.sql.gz"));
+    for (table, view) in [("customer", "customer_list"), ("actor", "actor_info")] {
+        let (out, summary) = rewrite_with(
+            &sakila,
+            &format!("exclusions: [{table}]\n"),
+            &Default::default(),
+        );
+        assert!(
+            summary.dependents.iter().any(|d| d.contains(view)),
+            "{table}: {:?}",
+            summary.dependents
+        );
+        my.fresh_db("v_deps_my");
+        my.restore(Some("v_deps_my"), &out);
+        let q = format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'v_deps_my' \
+             AND TABLE_NAME IN ('{table}', '{view}')"
+        );
+        assert_eq!(my.count(None, &q), 0, "{table}");
+        assert_eq!(my.count(Some("v_deps_my"), "SELECT COUNT(*) FROM store"), 2);
+    }
+    my.drop_db("v_deps_my");
 }
 
 /// A rule on a partition key column (here `date_shift` on the range key, and a rule on the

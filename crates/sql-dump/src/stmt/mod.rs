@@ -249,6 +249,23 @@ impl<'b> Toks<'_, 'b> {
         names
     }
 
+    /// Every name (bare ones in the current database) from `from` on: the candidates a
+    /// MySQL view may read (its body names tables unqualified).
+    fn all_names(&self, from: usize) -> Vec<QName> {
+        let mut names = Vec::new();
+        let mut i = from;
+        while i < self.len() {
+            match qname(self.toks, i, self.ds) {
+                Some((q, next)) if self.get(i).is_some_and(|x| x.tok.ident().is_some()) => {
+                    names.push(q);
+                    i = next;
+                }
+                _ => i += 1,
+            }
+        }
+        names
+    }
+
     fn len(&self) -> usize {
         self.toks.len()
     }

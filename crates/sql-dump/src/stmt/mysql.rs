@@ -49,7 +49,12 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
             }
         }
         if let Some(v) = t.find(1, "view", 40) {
-            return Stmt::rel(t.name(t.skip_if_exists(v + 1)), false);
+            let Some((view, next)) = t.name_next(t.skip_if_exists(v + 1)) else {
+                return Stmt::none();
+            };
+            let mut stmt = Stmt::rel(Some(view.clone()), false).with(Fact::View(view));
+            stmt.refs = t.all_names(next);
+            return stmt;
         }
     }
     Stmt::none()

@@ -219,7 +219,7 @@ fn mysql_statements() {
         (
             "/*!50001 CREATE ALGORITHM=UNDEFINED */\n/*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */\n/*!50001 VIEW `actor_info` AS select 1 */;",
             None,
-            "rel actor_info",
+            "rel actor_info | view actor_info; ref AS; ref select; ref 1",
         ),
         ("SELECT 1--1;", None, "-"),
         (
