@@ -300,3 +300,20 @@ fn rules_that_do_not_fit_their_column_type_are_refused() {
         run(dump.as_bytes(), &anon(&yaml));
     }
 }
+
+/// The SQL-only keys of the rules file: `keep_dependents` is a boolean, `large_objects` one of
+/// keep, empty, drop; anything else is a located error.
+#[test]
+fn sql_rules_file_keys_are_checked() {
+    let ok = RuleSet::from_yaml("keep_dependents: true\nlarge_objects: empty\n", "r.yaml").unwrap();
+    assert!(ok.keep_dependents);
+    assert_eq!(ok.large_objects, Some(anonymize_core::LargeObjects::Empty));
+    for (yaml, wanted) in [
+        ("keep_dependents: 3\n", "r.yaml:1:"),
+        ("large_objects: maybe\n", "keep, empty, drop"),
+        ("large_object: drop\n", "large_objects"),
+    ] {
+        let err = RuleSet::from_yaml(yaml, "r.yaml").unwrap_err().to_string();
+        assert!(err.contains(wanted), "{yaml}: {err}");
+    }
+}
