@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use anonymize_core::{Anonymizer, LargeObjects};
 
 use crate::catalog::Catalog;
+use crate::check::{check_column_types, check_partition_key};
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
 use crate::error::SqlError;
 use crate::input::Input;
@@ -295,7 +296,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             late,
             dropped,
             refs,
-        } = self.apply(stmt);
+        } = self.apply(stmt)?;
         let p = &mut self.p;
         if complete {
             p.src.input.consume(end);
@@ -338,7 +339,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
     }
 
     /// Records what a statement tells and resolves its owner.
-    fn apply(&mut self, mut stmt: Stmt) -> Resolved {
+    fn apply(&mut self, mut stmt: Stmt) -> Result<Resolved, SqlError> {
         let account = stmt.owner == Owner::Account;
         let lo_dropped = match stmt.owner {
             Owner::LargeObject(part) => {
@@ -356,7 +357,18 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             _ => None,
         });
         let mut refs = std::mem::take(&mut stmt.refs);
+        let created = stmt.facts.iter().find_map(|f| match f {
+            Fact::CreateTable(c) => Some(c.name.clone()),
+            _ => None,
+        });
         let (owner, owner_is_table, late) = self.record(stmt);
+        if let Some(table) = created {
+            // Refuse rules that cannot fit the table as soon as its definition is read.
+            let cat = &mut self.p.cat;
+            let plan = cat.plan(&table);
+            check_partition_key(cat, &table, plan.as_ref())?;
+            check_column_types(cat, self.p.anon, &table, plan.as_ref(), self.p.dialect)?;
+        }
         let dropped = account && !self.keep_users;
         self.accounts_dropped += u64::from(dropped);
         let dropped = dropped || lo_dropped;
@@ -374,13 +386,13 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 });
             }
         }
-        Resolved {
+        Ok(Resolved {
             owner,
             owner_is_table,
             late,
             dropped,
             refs,
-        }
+        })
     }
 
     /// Records what a statement tells; returns its owner, whether the owner is a table,

@@ -43,9 +43,11 @@
 
 // The layers, each importing only those above it: dialect; lex (every lexical rule);
 // tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;
-// catalog (what is known about relations); input and source (the input side); emit (the
-// output side); parts; rows (data statements); driver (the statement loop).
+// catalog (what is known about relations); check (rules against the DDL); input and source
+// (the input side); emit (the output side); parts; rows (data statements); driver (the
+// statement loop).
 mod catalog;
+mod check;
 mod ddl;
 mod dialect;
 mod driver;

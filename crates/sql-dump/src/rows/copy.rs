@@ -121,8 +121,8 @@ impl<'a> Rows<'a> {
         let sidx = p.cat.summary(&table);
         let excluded = p.cat.is_excluded(&table, true);
         let plan = p.cat.plan(&table);
-        super::check_partition_key(&p.cat, &table, plan.as_ref())?;
-        super::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
+        crate::check::check_partition_key(&p.cat, &table, plan.as_ref())?;
+        crate::check::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
         let (trivia, tail) = p.emit.statement_trivia();
         let in0 = p.src.input.offset();
         let out0 = p.emit.out.bytes;
