@@ -285,6 +285,12 @@ fn rules_that_do_not_fit_their_column_type_are_refused() {
             err.contains("public.t") && err.contains(column),
             "{rule}: {err}"
         );
+        // Refused as soon as the table's definition is read, before any of it is written.
+        let written = String::from_utf8_lossy(&out);
+        assert!(
+            !written.contains("CREATE TABLE public.t"),
+            "{rule}: {written}"
+        );
     }
     for rule in [
         "big: hash",
