@@ -18,6 +18,11 @@
 //!   name-only `DROP INDEX`/`DROP STATISTICS` of a `pg_dump --clean` preamble, which are held
 //!   back (bounded) until the `CREATE` after the data tells their table.
 //! - `schema_only` keeps the DDL and drops the rows; `size_limits` keeps the first N rows.
+//!   Partitions and `INHERITS` children take their parent's rules, limits and schema-only.
+//! - Fail closed: rows whose table cannot be read fail the run while any rule applies; rules
+//!   that cannot fit a table (a partition key, a column type) are refused when its DDL is read;
+//!   objects that depend on an excluded table go with it (unless `keep_dependents`);
+//!   credentials are dropped (unless [`SqlOptions::keep_users`]).
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
