@@ -122,6 +122,8 @@ pub struct Anonymizer {
     names: HashMap<String, NameEntry>,
     uses: Vec<(String, &'static str, AtomicBool)>,
     has_selection: bool,
+    keep_dependents: bool,
+    large_objects: Option<crate::LargeObjects>,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -145,6 +147,8 @@ impl Anonymizer {
             names: HashMap::new(),
             uses: Vec::new(),
             has_selection: rules.collections.is_some(),
+            keep_dependents: rules.keep_dependents,
+            large_objects: rules.large_objects,
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -286,6 +290,24 @@ impl Anonymizer {
     /// needs (e.g. holding back DDL to find what belongs to an excluded table).
     pub fn may_exclude(&self) -> bool {
         self.has_selection || self.names.values().any(|e| e.excluded)
+    }
+
+    /// True when the rules name no collection or table at all (no rules, exclusions, limits,
+    /// schema-only or selection): every document or row passes unchanged. Formats use it to
+    /// decide whether data they cannot attribute to a collection or table is an error.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an
+    /// excluded table are kept (by default they are dropped with it).
+    pub fn keep_dependents(&self) -> bool {
+        self.keep_dependents
+    }
+
+    /// The rules file's `large_objects` (SQL), if it says it.
+    pub fn large_objects(&self) -> Option<crate::LargeObjects> {
+        self.large_objects
     }
 
     /// The transform of a rule.

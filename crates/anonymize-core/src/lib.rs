@@ -53,7 +53,7 @@ pub use anonymizer::{
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, Report, RuleReport};
-pub use rules::{FieldRule, RuleSet, RulesError, SizeLimit, TableRules};
+pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
     ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,
     DEFAULT_EMAIL_DOMAIN,

@@ -35,6 +35,24 @@ pub struct RuleSet {
     pub collections: Option<Vec<String>>,
     /// SQL tables whose DDL is kept and rows dropped.
     pub schema_only: Vec<String>,
+    /// SQL: keep the constraints, views, rules, triggers and policies of kept tables that
+    /// depend on an excluded table (for targets that keep their own copy of it). By default
+    /// they are dropped with it, so that the output restores into an empty database.
+    pub keep_dependents: bool,
+    /// SQL: what to do with PostgreSQL large objects (`pg_dump -b`), which no field rule can
+    /// cover. `None`: not said (they are kept and reported).
+    pub large_objects: Option<LargeObjects>,
+}
+
+/// `large_objects: keep | empty | drop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LargeObjects {
+    /// Kept as they are.
+    Keep,
+    /// Created, but without their data.
+    Empty,
+    /// Not restored at all.
+    Drop,
 }
 
 /// The field rules of one collection or table.
@@ -94,6 +112,8 @@ const TOP_KEYS: &[&str] = &[
     "size_limits",
     "collections",
     "schema_only",
+    "keep_dependents",
+    "large_objects",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -228,6 +248,31 @@ impl RuleSet {
                 "schema_only" => rules.schema_only = parse_names(&ctx, &path, value)?,
                 "collections" => rules.collections = Some(parse_names(&ctx, &path, value)?),
                 "size_limits" => rules.size_limits = parse_limits(&ctx, &path, value)?,
+                "large_objects" => {
+                    rules.large_objects = Some(match value {
+                        Yaml::String(s) if s == "keep" => LargeObjects::Keep,
+                        Yaml::String(s) if s == "empty" => LargeObjects::Empty,
+                        Yaml::String(s) if s == "drop" => LargeObjects::Drop,
+                        _ => {
+                            return Err(ctx.error(
+                                &path,
+                                "`large_objects` is one of keep, empty, drop".to_owned(),
+                            ))
+                        }
+                    })
+                }
+                "keep_dependents" => match value {
+                    Yaml::Bool(b) => rules.keep_dependents = *b,
+                    other => {
+                        return Err(ctx.error(
+                            &path,
+                            format!(
+                                "`keep_dependents` is true or false, found {}",
+                                type_name(other)
+                            ),
+                        ))
+                    }
+                },
                 other => return Err(unknown_key(&ctx, &[], other, TOP_KEYS, "the rules file")),
             }
         }

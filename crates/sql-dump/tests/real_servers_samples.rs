@@ -311,8 +311,9 @@ fn pagila_excluded_partitioned_table_leaves_the_targets_own_copy() {
     }
     // `payment` is partitioned (payment_p2007_* attached to it); excluding it must drop the
     // partitions, its sequence, keys and indexes too, so the target keeps its own `payment`.
+    // `keep_dependents`: the views over payment are kept, for the target's own table.
     let pg = Pg::from_env();
-    let rules = format!("{RULES}exclusions:\n  - payment\n");
+    let rules = format!("{RULES}exclusions:\n  - payment\nkeep_dependents: true\n");
     let out = anonymize_gz_file(
         &shared("pagila.sql.gz"),
         &anonymizer(&rules, "samples-exclusion.yaml"),

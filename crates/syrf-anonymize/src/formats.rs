@@ -176,12 +176,14 @@ fn sql(
             Dialect::Postgres
         }),
         collections: args.collections.clone(),
+        keep_users: args.keep_users,
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
     let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
         let message = format!("{} dump: {e}", format.name());
         match e {
             SqlError::Write { .. } => FormatError::Output(message),
+            SqlError::Rules { .. } => FormatError::Usage(message),
             _ => FormatError::Input(message),
         }
     })?;
