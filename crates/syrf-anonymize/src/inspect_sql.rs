@@ -541,6 +541,8 @@ pub fn inspect_sql(
             sql_dump::Dialect::MySql
         }),
         collections: None,
+        // The manifest inventories the dump as it is, credentials tables included.
+        keep_users: true,
     };
     let tee = Tee {
         inner: input,
