@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 
 use anonymize_core::Anonymizer;
 
-use crate::summary::CollectionCounts;
+use crate::summary::{CollectionCounts, SqlFindings};
 use crate::Options;
 
 /// The dump formats.
@@ -71,6 +71,14 @@ pub enum FormatError {
     Usage(String),
 }
 
+/// What a format's rewrite reports.
+pub struct Rewritten {
+    /// Per collection or table.
+    pub collections: Vec<CollectionCounts>,
+    /// SQL dumps' findings beyond the tables (empty for MongoDB).
+    pub sql: SqlFindings,
+}
+
 /// Remembers whether the output failed, to tell a broken pipe from a broken input.
 struct Tracked<'a, W: Write> {
     inner: &'a mut W,
@@ -98,13 +106,16 @@ pub fn rewrite<W: Write>(
     output: &mut W,
     anon: &Anonymizer,
     args: &Options,
-) -> Result<Vec<CollectionCounts>, FormatError> {
+) -> Result<Rewritten, FormatError> {
     let mut tracked = Tracked {
         inner: output,
         failed: None,
     };
     let result = match format {
-        Format::Mongo => mongo(input, &mut tracked, anon, args),
+        Format::Mongo => mongo(input, &mut tracked, anon, args).map(|collections| Rewritten {
+            collections,
+            sql: SqlFindings::default(),
+        }),
         Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
     };
     match (result, tracked.failed) {
@@ -167,7 +178,8 @@ fn sql(
     output: &mut impl Write,
     anon: &Anonymizer,
     args: &Options,
-) -> Result<Vec<CollectionCounts>, FormatError> {
+) -> Result<Rewritten, FormatError> {
+    use anonymize_core::LargeObjects;
     use sql_dump::{Dialect, SqlError, SqlOptions};
     let options = SqlOptions {
         dialect: Some(if format == Format::MySql {
@@ -187,7 +199,21 @@ fn sql(
             _ => FormatError::Input(message),
         }
     })?;
-    Ok(summary
+    let large_objects_action = (summary.large_objects > 0).then(|| match anon.large_objects() {
+        None => "kept (not named by the rules)",
+        Some(LargeObjects::Keep) => "kept",
+        Some(LargeObjects::Empty) => "emptied",
+        Some(LargeObjects::Drop) => "dropped",
+    });
+    let sql = SqlFindings {
+        credentials_dropped: summary.credentials,
+        dependents_dropped: summary.dependents,
+        undefined_tables: summary.undefined_tables,
+        large_objects: summary.large_objects,
+        large_objects_action,
+        large_objects_unreviewed: summary.large_objects_unreviewed,
+    };
+    let collections = summary
         .tables
         .iter()
         .map(|t| CollectionCounts {
@@ -206,5 +232,6 @@ fn sql(
             documents_out: t.rows_out,
             ..CollectionCounts::default()
         })
-        .collect())
+        .collect();
+    Ok(Rewritten { collections, sql })
 }

@@ -67,7 +67,7 @@ use anonymize_core::Anonymizer;
 pub use error::{exit, Error};
 pub use formats::Format;
 pub use mongo_archive::OplogMode;
-pub use summary::{CollectionCounts, Summary};
+pub use summary::{CollectionCounts, SqlFindings, Summary};
 
 use formats::FormatError;
 use input::CountingReader;
@@ -187,8 +187,8 @@ pub fn anonymize(
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
         let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
-        let collections = match result {
-            Ok(c) => c,
+        let rewritten = match result {
+            Ok(r) => r,
             Err(e) => {
                 let error = match e {
                     FormatError::Input(m) if input_gzip => Error::BadInput(format!(
@@ -213,7 +213,7 @@ pub fn anonymize(
             input_gzip,
             output_gzip,
             keyed: anon.is_keyed(),
-            collections,
+            collections: rewritten.collections,
             rules: Vec::new(),
             unmatched_rules: Vec::new(),
             unmatched_names: Vec::new(),
@@ -223,10 +223,13 @@ pub fn anonymize(
             seconds,
             mb_per_second: None,
             strict_failed: false,
+            sql: rewritten.sql,
         }
         .with_report(anon.report());
-        summary.strict_failed =
-            options.strict && (summary.has_unmatched() || summary.has_shadowing_keys());
+        summary.strict_failed = options.strict
+            && (summary.has_unmatched()
+                || summary.has_shadowing_keys()
+                || summary.has_sql_strict_problems());
         if summary.strict_failed {
             let error = Error::Strict(Box::new(summary));
             sink.fail(Some(format), &error.to_string())

@@ -34,6 +34,50 @@ pub struct CollectionCounts {
     pub(crate) field_names: Vec<String>,
 }
 
+/// What a SQL run dropped, or could not check, beyond the per-table counts (all empty for
+/// MongoDB archives). Never holds a value from the data.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SqlFindings {
+    /// What was dropped as credentials (credential tables, account statements, role
+    /// passwords), one line each; empty with `--keep-users`.
+    pub credentials_dropped: Vec<String>,
+    /// Objects of kept tables dropped with an excluded table they depend on (foreign keys,
+    /// views, rules, triggers, policies), so that the output restores into an empty database.
+    pub dependents_dropped: Vec<String>,
+    /// Tables with field rules whose `CREATE TABLE` the dump did not hold (data-only dumps):
+    /// their generated columns, which may copy covered values, cannot be recognised
+    /// (a `--strict` failure).
+    pub undefined_tables: Vec<String>,
+    /// PostgreSQL large objects (`pg_dump -b`) in the dump; no field rule covers them.
+    pub large_objects: u64,
+    /// What was done with them: `kept`, `emptied` or `dropped` (the rules file's
+    /// `large_objects:`), or `kept (not named by the rules)`; `None` when there were none.
+    pub large_objects_action: Option<&'static str>,
+    /// Large objects were kept without the rules file naming them (a `--strict` failure).
+    pub large_objects_unreviewed: bool,
+}
+
+impl SqlFindings {
+    /// The `--strict` problems among these findings, one entry each.
+    fn strict_problems(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if !self.undefined_tables.is_empty() {
+            parts.push(format!(
+                "tables with rules whose CREATE TABLE was not in the dump (generated columns cannot be recognised): {}",
+                self.undefined_tables.join(", ")
+            ));
+        }
+        if self.large_objects_unreviewed {
+            parts.push(format!(
+                "{} large object{} kept although the rules file does not name them (`large_objects: keep | empty | drop`)",
+                self.large_objects,
+                if self.large_objects == 1 { "" } else { "s" }
+            ));
+        }
+        parts
+    }
+}
+
 /// Everything a run reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -70,6 +114,10 @@ pub struct Summary {
     pub mb_per_second: Option<f64>,
     /// The run failed `--strict`.
     pub strict_failed: bool,
+    /// SQL dumps: credentials and dependents dropped, tables without their definition, large
+    /// objects (flattened into the report).
+    #[serde(flatten)]
+    pub sql: SqlFindings,
 }
 
 impl Summary {
@@ -140,7 +188,14 @@ impl Summary {
         self.collections.iter().any(|c| c.shadowing_keys > 0)
     }
 
-    /// Why `--strict` failed: what never matched, and collections with shadowing keys.
+    /// True when the SQL findings fail `--strict`: tables with rules but no definition, or
+    /// large objects kept without being named.
+    pub fn has_sql_strict_problems(&self) -> bool {
+        !self.sql.strict_problems().is_empty()
+    }
+
+    /// Why `--strict` failed: what never matched, collections with shadowing keys, and the
+    /// SQL findings that fail it.
     pub fn strict_problems(&self) -> String {
         let mut parts = Vec::new();
         let never = self.never_matched();
@@ -151,6 +206,7 @@ impl Summary {
         if !shadowing.is_empty() {
             parts.push(shadowing.join("; "));
         }
+        parts.extend(self.sql.strict_problems());
         parts.join("; ")
     }
 
@@ -252,6 +308,7 @@ impl Summary {
         for n in &self.unmatched_names {
             let _ = writeln!(s, "  warning: {n} matched no {}", self.unit);
         }
+        self.sql_text(&mut s);
         let _ = write!(
             s,
             "  {} bytes in, {} bytes out, {:.2} s",
@@ -264,6 +321,42 @@ impl Summary {
             None => s.push('\n'),
         }
         s
+    }
+}
+
+impl Summary {
+    /// The SQL findings' lines of the text summary.
+    fn sql_text(&self, s: &mut String) {
+        let f = &self.sql;
+        for c in &f.credentials_dropped {
+            let _ = writeln!(s, "  credentials dropped (--keep-users keeps them): {c}");
+        }
+        for d in &f.dependents_dropped {
+            let _ = writeln!(s, "  dropped with an excluded table: {d}");
+        }
+        for t in &f.undefined_tables {
+            let _ = writeln!(
+                s,
+                "  warning: {t} has rules but its CREATE TABLE was not in the dump: generated columns (which may copy covered values) cannot be recognised"
+            );
+        }
+        if let Some(action) = f.large_objects_action {
+            let _ = writeln!(
+                s,
+                "  {}large objects: {} {action}{}",
+                if f.large_objects_unreviewed {
+                    "warning: "
+                } else {
+                    ""
+                },
+                f.large_objects,
+                if f.large_objects_unreviewed {
+                    "; no rule covers them: say `large_objects: keep | empty | drop` in the rules file"
+                } else {
+                    ""
+                }
+            );
+        }
     }
 }
 
