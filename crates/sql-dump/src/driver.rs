@@ -88,6 +88,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 cat,
                 anon,
                 dialect,
+                current_table: options.current_table.clone(),
             },
             rows: Rows::default(),
             saved_modes: HashMap::new(),

@@ -99,6 +99,10 @@ pub struct SqlOptions {
     /// statements (`CREATE USER ... IDENTIFIED BY PASSWORD`, `GRANT`...), PostgreSQL role
     /// passwords (`pg_dumpall`). By default they are dropped (the CLI's `--keep-users`).
     pub keep_users: bool,
+    /// When set, the name of the table whose data statement is being read (`schema.table`,
+    /// `db.table` or `table`, as in [`TableSummary::table`]) is written here as each table's
+    /// rows start, for a progress display.
+    pub current_table: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 /// What happened to one table.

@@ -2,6 +2,7 @@
 //! loops can share them without importing each other.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use anonymize_core::Anonymizer;
 
@@ -22,4 +23,17 @@ pub(crate) struct Parts<'a, R, W: Write> {
     pub(crate) anon: &'a Anonymizer,
     /// The dump's dialect.
     pub(crate) dialect: Dialect,
+    /// Where the table being read is shown ([`crate::SqlOptions::current_table`]).
+    pub(crate) current_table: Option<Arc<Mutex<String>>>,
+}
+
+impl<R, W: Write> Parts<'_, R, W> {
+    /// Shows `table` as the one being read, when someone watches.
+    pub(crate) fn show_table(&self, table: &crate::tokens::QName) {
+        if let Some(current) = &self.current_table {
+            if let Ok(mut name) = current.lock() {
+                *name = table.display();
+            }
+        }
+    }
 }

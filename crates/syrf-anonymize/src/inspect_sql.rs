@@ -543,6 +543,7 @@ pub fn inspect_sql(
         collections: None,
         // The manifest inventories the dump as it is, credentials tables included.
         keep_users: true,
+        current_table: None,
     };
     let tee = Tee {
         inner: input,

@@ -106,8 +106,8 @@ pub struct Options {
     pub strict: bool,
     /// Counts the input's bytes as they are read, before decompression (for progress).
     pub input_read: Option<Arc<AtomicU64>>,
-    /// Set to the collection being read (`db.collection`) whenever that changes, for
-    /// progress displays. MongoDB archives only for now: SQL dumps leave it untouched.
+    /// Set to the collection (`db.collection`) or SQL table (`schema.table`, `db.table` or
+    /// `table`) being read whenever that changes, for progress displays.
     pub current_collection: Option<Arc<Mutex<String>>>,
 }
 

@@ -1,6 +1,6 @@
 //! The summary's hints through the binary, on hand-built archives: keys containing `.` that
 //! shadow a rule path (a warning, and a `--strict` failure), "did you mean" for field rules
-//! that never matched, and the collection named in `--progress` lines.
+//! that never matched, and the collection or SQL table named in `--progress` lines.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -205,4 +205,36 @@ fn progress_lines_name_the_collection() {
     assert!(line.ends_with(", in app.lastOne"), "{line}");
     let quiet = run(&[], "rules: {}\n", &input, dir.path());
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("progress:"));
+}
+
+#[test]
+fn progress_lines_name_the_sql_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = "--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = 'UTF8';\n\n\
+CREATE TABLE public.first (\n    x integer\n);\n\nCREATE TABLE public.last_one (\n    x integer\n);\n\n\
+COPY public.first (x) FROM stdin;\n1\n\\.\n\nCOPY public.last_one (x) FROM stdin;\n2\n3\n\\.\n\n\
+ALTER TABLE ONLY public.first\n    ADD CONSTRAINT first_pkey PRIMARY KEY (x);\n";
+    let my = "-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n--\n-- Host: localhost    Database: app\n\
+-- ------------------------------------------------------\n\nUSE `app`;\n\
+INSERT INTO `first` (`x`) VALUES (1);\nINSERT INTO `lastOne` (`x`) VALUES (2),(3);\nUNLOCK TABLES;\n";
+    for (dump, rules, last) in [
+        (pg, "rules: {}\n", "public.last_one"),
+        (
+            pg,
+            "rules:\n  public.last_one:\n    columns:\n      x: null\n",
+            "public.last_one",
+        ),
+        (my, "rules: {}\n", "app.lastOne"),
+    ] {
+        let out = run(&["--progress"], rules, dump.as_bytes(), dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        // The last line is drawn after the stream ended: the last table whose rows were read,
+        // although statements of other tables followed.
+        let line = err
+            .lines()
+            .rfind(|l| l.starts_with("syrf-anonymize: progress:"))
+            .unwrap_or_else(|| panic!("no progress line: {err}"));
+        assert!(line.ends_with(&format!(", in {last}")), "{line}");
+    }
 }

@@ -149,6 +149,7 @@ impl<'a> Rows<'a> {
         let raw = raw.to_vec();
         p.emit.flush_pending(&mut p.cat)?;
         p.cat.apply_derivations();
+        p.show_table(&table);
         let sidx = p.cat.summary(&table);
         let excluded = p.cat.is_excluded(&table, true);
         let plan = p.cat.plan(&table);
