@@ -159,6 +159,19 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         input.consume(n);
     }
 
+    /// The end of the `/* ... */` comment at the start of the input. A comment the input
+    /// never closes is an error: whatever it swallowed (data statements, rows) would reach
+    /// the output unread.
+    fn comment_end(&mut self) -> Result<usize, SqlError> {
+        self.p.src.find_from(2, b"*/")?.ok_or_else(|| {
+            self.p.src.err(
+                0,
+                None,
+                "the input ends inside a /* comment that starts here",
+            )
+        })
+    }
+
     fn read_trivia(&mut self) -> Result<(), SqlError> {
         loop {
             if self.p.emit.trivia_len() > TRIVIA_LIMIT {
@@ -180,12 +193,12 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                     self.take_trivia(end);
                 }
                 Trivia::Block => {
-                    let end = self.p.src.find(b"*/")?;
+                    let end = self.comment_end()?;
                     self.take_trivia(end);
                 }
                 Trivia::Sandbox => {
                     // MariaDB's sandbox line: kept with whatever follows, never dropped.
-                    let end = self.p.src.find(b"*/")?;
+                    let end = self.comment_end()?;
                     self.take_trivia(end);
                     self.p.emit.flush_trivia(&mut self.p.cat)?;
                 }

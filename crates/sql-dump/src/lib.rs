@@ -22,7 +22,9 @@
 //! - Fail closed: rows whose table cannot be read fail the run while any rule applies; rules
 //!   that cannot fit a table (a partition key, a column type) are refused when its DDL is read;
 //!   objects that depend on an excluded table go with it (unless `keep_dependents`);
-//!   credentials are dropped (unless [`SqlOptions::keep_users`]).
+//!   credentials are dropped (unless [`SqlOptions::keep_users`]); a `/*` comment the input
+//!   never closes, and a COPY row of a table with rules or a limit whose field count is not
+//!   its column count, are errors.
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};

@@ -48,15 +48,27 @@ impl<R: Read> Source<R> {
 
     /// Index just past the first `needle` in the input (or the end of input).
     pub(crate) fn find(&mut self, needle: &[u8]) -> Result<usize, SqlError> {
-        let mut from = 0;
+        Ok(match self.find_from(0, needle)? {
+            Some(end) => end,
+            None => self.input.avail().len(),
+        })
+    }
+
+    /// Index just past the first `needle` at or after `from`, or `None` when the input ends
+    /// first.
+    pub(crate) fn find_from(
+        &mut self,
+        mut from: usize,
+        needle: &[u8],
+    ) -> Result<Option<usize>, SqlError> {
         loop {
             let a = self.input.avail();
-            if let Some(k) = memchr::memmem::find(&a[from..], needle) {
-                return Ok(from + k + needle.len());
+            if let Some(k) = memchr::memmem::find(&a[from.min(a.len())..], needle) {
+                return Ok(Some(from + k + needle.len()));
             }
-            from = a.len().saturating_sub(needle.len() - 1);
+            from = from.max(a.len().saturating_sub(needle.len() - 1));
             if !self.input.fill()? {
-                return Ok(self.input.avail().len());
+                return Ok(None);
             }
         }
     }

@@ -164,6 +164,13 @@ impl<'a> Rows<'a> {
     ) -> Result<(), SqlError> {
         let root = plan.root();
         let def = p.cat.def(table);
+        // The fields each row must have, when known: a row of another width would shift
+        // values into columns the rules do not cover.
+        let width = match (&columns, def.as_deref()) {
+            (Some(c), _) => Some(c.len()),
+            (None, Some(d)) => Some(stored_names(d).len()),
+            (None, None) => None,
+        };
         let plans: Vec<ColPlan<'a>> = match (&columns, def.as_deref()) {
             (Some(c), def) => col_plans(root, def, c, p.dialect),
             (None, Some(d)) => col_plans(root, Some(d), &stored_names(d), p.dialect),
@@ -185,6 +192,19 @@ impl<'a> Rows<'a> {
                 }
                 continue;
             };
+            if let Some(width) = width {
+                let line = &p.src.input.avail()[..line_end];
+                let fields = memchr::memchr_iter(b'\t', line).count() + 1;
+                if fields != width {
+                    return Err(p.src.err(
+                        0,
+                        Some(table),
+                        format!(
+                            "a COPY row has {fields} fields but the statement has {width} columns"
+                        ),
+                    ));
+                }
+            }
             let counters = (plan.rule_counter, plan.limit_counter);
             let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
             if keep && root.is_none() {
