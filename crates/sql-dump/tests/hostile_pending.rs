@@ -20,6 +20,20 @@ fn anon() -> Anonymizer {
     .unwrap()
 }
 
+/// The error's text, or a panic with what the output was.
+trait ErrText {
+    fn unwrap_err_or_else(self, output: impl FnOnce() -> String) -> String;
+}
+
+impl<T> ErrText for Result<T, SqlError> {
+    fn unwrap_err_or_else(self, output: impl FnOnce() -> String) -> String {
+        match self {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted; output: {}", output()),
+        }
+    }
+}
+
 fn rewrite(dump: &str) -> (Vec<u8>, Result<sql_dump::SqlSummary, SqlError>) {
     let mut out = Vec::new();
     let r = rewrite_sql(dump.as_bytes(), &mut out, &anon(), &SqlOptions::default());
@@ -36,7 +50,11 @@ fn unterminated_comment_is_an_error_mysql() {
         "{MY_HEAD}/* never closed\nINSERT INTO `users` VALUES (1,'zeb@example.org');\n"
     ));
     let e = r.expect_err("the input ends inside a comment");
-    assert!(e.to_string().contains("byte"), "{e}");
+    // Named where the comment opens.
+    assert!(
+        e.to_string().starts_with("line 3, byte 67: ") && e.to_string().contains("/* comment"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -44,10 +62,10 @@ fn unterminated_comment_is_an_error_postgres() {
     let (out, r) = rewrite(&format!(
         "{PG_HEAD}/* never closed\nCOPY public.users (id, email) FROM stdin;\n1\tzeb@example.org\n\\.\n"
     ));
+    let e = r.unwrap_err_or_else(|| String::from_utf8_lossy(&out).into_owned());
     assert!(
-        r.is_err(),
-        "accepted; output: {}",
-        String::from_utf8_lossy(&out)
+        e.starts_with("line 5, byte ") && e.contains("/* comment"),
+        "{e}"
     );
 }
 
@@ -58,8 +76,29 @@ fn copy_rows_of_the_wrong_width_are_errors() {
             "{PG_HEAD}COPY public.users (id, email) FROM stdin;\n{row}\n\\.\n"
         ));
         let e = r.expect_err("a row of the wrong width");
-        assert!(e.to_string().contains("public.users"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("line 6, byte 128 (table public.users): "),
+            "{e}"
+        );
     }
+    // A limit alone reads the rows one by one too; a table with neither passes unread.
+    let limited = Anonymizer::new(
+        RuleSet::from_yaml("size_limits:\n  users:\n    max_rows: 5\n", "r.yaml").unwrap(),
+        KeyMode::Unkeyed,
+    )
+    .unwrap();
+    let dump = format!("{PG_HEAD}COPY public.users (id, email) FROM stdin;\n1\n\\.\n");
+    let mut out = Vec::new();
+    let r = rewrite_sql(dump.as_bytes(), &mut out, &limited, &SqlOptions::default());
+    assert!(r
+        .unwrap_err()
+        .to_string()
+        .contains("a COPY row has 1 fields but the statement has 2 columns"));
+    let other = dump.replace("public.users", "public.others");
+    let mut out = Vec::new();
+    rewrite_sql(other.as_bytes(), &mut out, &limited, &SqlOptions::default()).unwrap();
+    assert_eq!(out, other.as_bytes());
 }
 
 /// With `anon`'s rules `input` is refused (an error naming the line and byte offset, since
