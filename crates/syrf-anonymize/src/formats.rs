@@ -206,20 +206,20 @@ fn sql(
         Some(LargeObjects::Empty) => "emptied",
         Some(LargeObjects::Drop) => "dropped",
     });
-    let sql = SqlFindings {
-        credentials_dropped: summary.credentials,
-        dependents_dropped: summary.dependents,
-        undefined_tables: summary.undefined_tables,
-        large_objects: summary.large_objects,
-        large_objects_action,
-        large_objects_unreviewed: summary.large_objects_unreviewed,
+    let credential_table = |table: &str| {
+        summary.credentials.iter().any(|c| {
+            c.strip_prefix(table)
+                .is_some_and(|r| r.starts_with(": credential table"))
+        })
     };
     let collections = summary
         .tables
         .iter()
         .map(|t| CollectionCounts {
             name: t.table.clone(),
-            action: if t.excluded {
+            action: if t.excluded && credential_table(&t.table) {
+                "dropped (credentials; --keep-users keeps them)"
+            } else if t.excluded {
                 "excluded"
             } else if t.schema_only {
                 "schema only"
@@ -234,5 +234,13 @@ fn sql(
             ..CollectionCounts::default()
         })
         .collect();
+    let sql = SqlFindings {
+        credentials_dropped: summary.credentials,
+        dependents_dropped: summary.dependents,
+        undefined_tables: summary.undefined_tables,
+        large_objects: summary.large_objects,
+        large_objects_action,
+        large_objects_unreviewed: summary.large_objects_unreviewed,
+    };
     Ok(Rewritten { collections, sql })
 }

@@ -15,7 +15,8 @@ pub struct CollectionCounts {
     /// `db.collection`, `schema.table` or `table`.
     pub name: String,
     /// What happened to it: `kept`, `limited` (by `size_limits`), `excluded`, `not selected`,
-    /// `schema only`, `dropped (users/roles...)`, `dropped (--oplog drop)`.
+    /// `schema only`, `dropped (users/roles...)`, `dropped (credentials...)` (SQL credential
+    /// tables), `dropped (--oplog drop)`.
     pub action: String,
     /// Documents or rows read.
     pub documents_in: u64,

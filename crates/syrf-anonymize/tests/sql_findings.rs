@@ -56,6 +56,14 @@ CREATE USER `app`@`localhost` IDENTIFIED BY PASSWORD '*0123456789ABCDEF012345678
         "{err}"
     );
     assert!(err.contains("1 account statements dropped"), "{err}");
+    let row = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("mysql.global_priv "))
+        .unwrap_or_else(|| panic!("no table line: {err}"));
+    assert!(
+        row.ends_with(" 2           0  dropped (credentials; --keep-users keeps them)"),
+        "{row}"
+    );
     let r = report(dir.path());
     assert_eq!(r["credentials_dropped"].as_array().unwrap().len(), 2, "{r}");
 
