@@ -13,9 +13,10 @@ fuzz_target!(|data: &[u8]| {
         unreachable!("test.foo has rules")
     };
     let root = plan.root().expect("field rules");
-    let valid = bson::Document::from_reader(data).is_ok()
-        && data.len() >= 4
-        && i32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize == data.len();
+    // The bson crate allocates what the length prefix claims: check the prefix first.
+    let valid = data.len() >= 5
+        && i32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize == data.len()
+        && bson::Document::from_reader(data).is_ok();
     let mut patcher = Patcher::new();
     match patcher.patch(data, root, anon, RowContext { ordinal: 3 }) {
         Ok(Some(out)) => {

@@ -102,6 +102,12 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
     let bytes_in = Arc::new(AtomicU64::new(0));
     let peeked = input::peek(Box::new(CountingReader::new(plain, bytes_in.clone())))
         .map_err(|e| RunError::BadInput(format!("cannot read the input: {e}")))?;
+    if peeked.head.is_empty() {
+        // No dump is empty: an empty stream is a failed upstream command, not an empty database.
+        return Err(RunError::BadInput(
+            "the input is empty (input byte 0): no dump to anonymize".into(),
+        ));
+    }
     let format = match args.format {
         FormatArg::Mongo => Format::Mongo,
         FormatArg::Mysql => Format::MySql,
