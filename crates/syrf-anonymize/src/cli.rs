@@ -53,6 +53,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
     },
+    /// Check that no value a rule covered in the original survives in the anonymized output
+    /// (exit 0, or 5 when one does).
+    Verify(crate::verify::VerifyArgs),
 }
 
 /// Options of a run (the default command).

@@ -9,6 +9,7 @@ mod output;
 mod pgzip;
 mod run;
 mod summary;
+mod verify;
 
 use clap::Parser;
 
@@ -35,6 +36,7 @@ fn main() {
                 e.exit_code()
             }
         },
+        Some(Command::Verify(args)) => verify::main(&args),
         None => match run::run(&cli.run) {
             Ok(()) => exit::SUCCESS,
             Err(e) => {

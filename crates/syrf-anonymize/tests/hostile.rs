@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bson::{doc, Document};
-use mongo_archive::{crc64, verify};
+use mongo_archive::verify;
 
 #[allow(dead_code)]
 mod common;
@@ -203,18 +203,15 @@ fn archive(docs: &[Vec<u8>]) -> (Vec<u8>, Vec<u64>) {
         &doc! {"db": "test", "collection": "people", "EOF": false, "CRC": 0i64},
     ));
     let mut offsets = Vec::new();
-    let mut all = Vec::new();
     for d in docs {
         offsets.push(a.len() as u64);
         a.extend(d);
-        all.extend(d);
     }
     a.extend([0xff; 4]);
     let crc = docs.iter().fold(mongo_archive::Crc64::new(), |mut c, d| {
         c.update(d);
         c
     });
-    assert_eq!(docs.len() != 1 || crc.value() == crc64(&all), true);
     a.extend(bytes(
         &doc! {"db": "test", "collection": "people", "EOF": true, "CRC": crc.value() as i64},
     ));

@@ -1,0 +1,380 @@
+//! `syrf-anonymize verify --original IN --rules F ANONYMIZED`: proves that no value a rule
+//! covered in the original survives anywhere in the anonymized output.
+//!
+//! Pass 1 reads the original and keeps a keyed 64-bit fingerprint (SipHash with a random
+//! per-process key) of every string a rule other than `keep` covered, lower-cased, plus the
+//! digits of phone-like values: 8 bytes per distinct value, sorted, so 5 million values take
+//! 40 MiB. Pass 2 reads the anonymized output and checks every string in every document and
+//! prelude entry: whole values (case-insensitive), and email-like and phone-like tokens inside
+//! longer text. Hits are reported by namespace and field path, with counts and the first
+//! document's index, never the value. MongoDB archives (plain or gzip) only, for now.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, Transform};
+use bson::{RawArray, RawBsonRef, RawDocument};
+use clap::Args;
+use mongo_archive::reader::{ArchiveReader, BodyNamespace, Item};
+
+use crate::cli::exit;
+use crate::formats::{self, Format};
+use crate::input;
+use crate::run::{load_rules, RunError};
+
+/// Exit code when an original value is found in the output.
+pub const LEAK: i32 = 5;
+/// Values shorter than this (in characters) are not collected: too common to mean anything.
+const MIN_CHARS: usize = 4;
+/// Phone-like values and tokens need at least this many digits.
+const MIN_PHONE_DIGITS: usize = 7;
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The original (not anonymized) dump.
+    #[arg(long, value_name = "PATH")]
+    pub original: PathBuf,
+    /// The rules file the output was made with.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// A field path the user knowingly keeps (`field.path`, `collection.field.path` or
+    /// `db.collection.field.path`); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub allow: Vec<String>,
+    /// The anonymized dump to check.
+    pub anonymized: PathBuf,
+}
+
+/// Runs `verify` and returns the exit code.
+pub fn main(args: &VerifyArgs) -> i32 {
+    match verify(args) {
+        Ok(report) => {
+            eprint!("{report}");
+            if report.hits.is_empty() {
+                exit::SUCCESS
+            } else {
+                LEAK
+            }
+        }
+        Err(e) => {
+            eprintln!("syrf-anonymize verify: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Where original values were found in the output.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    /// Distinct fingerprints collected from the original.
+    pub collected: usize,
+    /// Strings checked in the output.
+    pub checked: u64,
+    /// `(namespace, field path)` -> (hits, index of the first document with one, 1-based).
+    pub hits: BTreeMap<(String, String), (u64, u64)>,
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "syrf-anonymize verify: {} distinct covered values in the original, {} strings checked in the output",
+            self.collected, self.checked
+        )?;
+        if self.hits.is_empty() {
+            return writeln!(f, "  no covered value found in the output");
+        }
+        for ((ns, path), (n, first)) in &self.hits {
+            writeln!(
+                f,
+                "  LEAK {ns} {path}: {n} value(s) from the original (first in document #{first})"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn open_plain(path: &Path) -> Result<Box<dyn Read + Send>, RunError> {
+    let raw = input::open(path)
+        .map_err(|e| RunError::Usage(format!("cannot open {}: {e}", path.display())))?;
+    let peeked = input::peek(raw)
+        .map_err(|e| RunError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let plain: Box<dyn Read + Send> = if input::is_gzip(&peeked.head) {
+        input::gunzip_on_thread(peeked.reader)
+    } else {
+        Box::new(peeked.reader)
+    };
+    let peeked = input::peek(plain)
+        .map_err(|e| RunError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+    match formats::detect(&peeked.head) {
+        Some(Format::Mongo) => Ok(Box::new(peeked.reader)),
+        Some(other) => Err(RunError::Usage(format!(
+            "{}: verify supports mongodump archives only so far (this is a {} dump)",
+            path.display(),
+            other.name()
+        ))),
+        None => Err(RunError::BadInput(format!(
+            "{}: not a mongodump archive (input byte 0)",
+            path.display()
+        ))),
+    }
+}
+
+/// Collects the original's covered values, then checks the output.
+pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
+    let rules = load_rules(&args.rules)?;
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed)
+        .map_err(|e| RunError::Usage(format!("{}: {e}", args.rules.display())))?;
+    let hasher = RandomState::new();
+    let mut prints = Fingerprints {
+        hasher: &hasher,
+        values: Vec::new(),
+    };
+
+    let mut reader = ArchiveReader::new(open_plain(&args.original)?);
+    let mut names: Vec<(String, String)> = Vec::new();
+    loop {
+        let item = reader
+            .next_item()
+            .map_err(|e| RunError::BadInput(format!("original: {e}")))?;
+        match item {
+            Item::End => break,
+            Item::BlockHeader { ns, namespace, .. } => name_ns(&mut names, ns, namespace),
+            Item::Document { ns, raw, .. } => {
+                let (db, coll) = &names[ns];
+                let Disposition::Keep(plan) = anon.resolve(Some(db), coll) else {
+                    continue;
+                };
+                let Some(root) = plan.root() else { continue };
+                let Some(doc) = raw_doc(raw) else { continue };
+                prints.collect_doc(doc, root, &anon);
+            }
+            _ => {}
+        }
+    }
+    prints.values.sort_unstable();
+    prints.values.dedup();
+    let mut report = VerifyReport {
+        collected: prints.values.len(),
+        ..VerifyReport::default()
+    };
+
+    let mut reader = ArchiveReader::new(open_plain(&args.anonymized)?);
+    let mut index: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut names: Vec<(String, String)> = Vec::new();
+    loop {
+        let item = reader
+            .next_item()
+            .map_err(|e| RunError::BadInput(format!("anonymized output: {e}")))?;
+        let (ns_name, raw, n) = match item {
+            Item::End => break,
+            Item::BlockHeader { ns, namespace, .. } => {
+                name_ns(&mut names, ns, namespace);
+                continue;
+            }
+            Item::Prelude { raw, .. } => ("<prelude>".to_string(), raw, 0),
+            Item::Document { ns, raw, .. } => {
+                let n = index.entry(ns).or_insert(0);
+                *n += 1;
+                let (db, coll) = &names[ns];
+                (format!("{db}.{coll}"), raw, *n)
+            }
+            _ => continue,
+        };
+        let Some(doc) = raw_doc(raw) else { continue };
+        let mut scan = Scan {
+            prints: &prints,
+            ns: &ns_name,
+            allow: &args.allow,
+            doc_index: n,
+            report: &mut report,
+            path: Vec::new(),
+        };
+        scan.doc(doc);
+    }
+    Ok(report)
+}
+
+fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
+    if names.len() <= ns {
+        names.resize(ns + 1, (String::new(), String::new()));
+    }
+    names[ns] = (body.db.clone(), body.collection.clone());
+}
+
+fn raw_doc(raw: &[u8]) -> Option<&RawDocument> {
+    RawDocument::from_bytes(raw).ok()
+}
+
+struct Fingerprints<'h> {
+    hasher: &'h RandomState,
+    values: Vec<u64>,
+}
+
+impl Fingerprints<'_> {
+    fn print(&self, s: &str) -> u64 {
+        self.hasher.hash_one(s.to_lowercase())
+    }
+
+    fn phone_print(&self, digits: &str) -> u64 {
+        self.hasher.hash_one(("tel", digits))
+    }
+
+    fn contains(&self, p: u64) -> bool {
+        self.values.binary_search(&p).is_ok()
+    }
+
+    fn collect_doc(&mut self, doc: &RawDocument, node: &PlanNode, anon: &Anonymizer) {
+        for (name, value) in doc.iter().flatten() {
+            if let Some(child) = node.child(name.as_bytes()) {
+                self.collect_value(value, child, anon);
+            }
+        }
+    }
+
+    fn collect_value(&mut self, v: RawBsonRef<'_>, node: &PlanNode, anon: &Anonymizer) {
+        if let Some(rule) = node.rule() {
+            if !matches!(anon.transform(rule), Transform::Keep) {
+                self.collect_all(v);
+            }
+            return;
+        }
+        match v {
+            RawBsonRef::Document(d) => self.collect_doc(d, node, anon),
+            RawBsonRef::Array(a) => {
+                for (i, item) in a.into_iter().flatten().enumerate() {
+                    self.collect_value(item, node, anon);
+                    if let Some(c) = node.child(i.to_string().as_bytes()) {
+                        self.collect_value(item, c, anon);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every string in a covered value (a covered sub-document or array counts whole).
+    fn collect_all(&mut self, v: RawBsonRef<'_>) {
+        match v {
+            RawBsonRef::String(s) => {
+                if s.trim().chars().count() >= MIN_CHARS {
+                    self.values.push(self.print(s.trim()));
+                }
+                if let Some(d) = phone_digits(s) {
+                    self.values.push(self.phone_print(&d));
+                }
+            }
+            RawBsonRef::Document(d) => d.iter().flatten().for_each(|(_, v)| self.collect_all(v)),
+            RawBsonRef::Array(a) => array_items(a).for_each(|v| self.collect_all(v)),
+            _ => {}
+        }
+    }
+}
+
+fn array_items(a: &RawArray) -> impl Iterator<Item = RawBsonRef<'_>> {
+    a.into_iter().flatten()
+}
+
+/// The digits of a phone-like string (only digits, spaces and `+-.()/`, 7+ digits).
+fn phone_digits(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c))
+    {
+        return None;
+    }
+    // An ISO date (2020-01-31) is not a phone number.
+    let b = s.as_bytes();
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        return None;
+    }
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    (d.len() >= MIN_PHONE_DIGITS).then_some(d)
+}
+
+struct Scan<'a, 'h> {
+    prints: &'a Fingerprints<'h>,
+    ns: &'a str,
+    allow: &'a [String],
+    doc_index: u64,
+    report: &'a mut VerifyReport,
+    path: Vec<String>,
+}
+
+impl Scan<'_, '_> {
+    fn doc(&mut self, doc: &RawDocument) {
+        for (name, v) in doc.iter().flatten() {
+            self.path.push(name.to_string());
+            self.value(v);
+            self.path.pop();
+        }
+    }
+
+    fn value(&mut self, v: RawBsonRef<'_>) {
+        match v {
+            RawBsonRef::String(s) => self.string(s),
+            RawBsonRef::Document(d) => self.doc(d),
+            RawBsonRef::Array(a) => array_items(a).for_each(|v| self.value(v)),
+            _ => {}
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        self.report.checked += 1;
+        let p = self.prints;
+        let mut hit = p.contains(p.print(s.trim()))
+            || phone_digits(s).is_some_and(|d| p.contains(p.phone_print(&d)));
+        if !hit && s.len() > MIN_CHARS {
+            hit = email_tokens(s).any(|t| p.contains(p.print(t)))
+                || phone_tokens(s).any(|d| p.contains(p.phone_print(&d)));
+        }
+        if hit && !self.allowed() {
+            let key = (self.ns.to_string(), self.path.join("."));
+            let e = self.report.hits.entry(key).or_insert((0, self.doc_index));
+            e.0 += 1;
+        }
+    }
+
+    fn allowed(&self) -> bool {
+        let path = self.path.join(".");
+        let coll = self.ns.split_once('.').map_or(self.ns, |(_, c)| c);
+        self.allow.iter().any(|a| {
+            *a == path || *a == format!("{coll}.{path}") || *a == format!("{}.{path}", self.ns)
+        })
+    }
+}
+
+/// Email-like tokens: `local@domain.tld` runs inside longer text.
+fn email_tokens(s: &str) -> impl Iterator<Item = &str> {
+    let word = |c: char| c.is_alphanumeric() || "._%+-@".contains(c);
+    s.split(move |c: char| !word(c)).filter_map(|t| {
+        let t = t.trim_matches('.');
+        let (local, domain) = t.split_once('@')?;
+        (!local.is_empty() && domain.contains('.') && !domain.contains('@')).then_some(t)
+    })
+}
+
+/// Phone-like tokens: runs of digits and `+-.()/ ` with 7+ digits, as their digits.
+fn phone_tokens(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !(c.is_ascii_digit() || " +-.()/".contains(c)))
+        .filter_map(phone_digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        let t: Vec<_> = email_tokens("write to John.Doe@Example.org. or x@y").collect();
+        assert_eq!(t, ["John.Doe@Example.org"]);
+        let p: Vec<_> = phone_tokens("call +44 (20) 7946-0958 now, ref 12").collect();
+        assert_eq!(p, ["442079460958"]);
+        assert_eq!(phone_digits("2020-01-01"), None);
+    }
+}
