@@ -172,7 +172,7 @@ impl Reference<'_> {
     /// query semantics: an array element is reached by the array's nodes and their child named
     /// by its index); the last node with a rule is the most specific.
     fn value(&self, v: &mut Bson, nodes: &[&PlanNode], in_array: bool) -> Outcome {
-        if let Some(rule) = nodes.iter().filter_map(|n| n.rule()).last() {
+        if let Some(rule) = nodes.iter().filter_map(|n| n.rule()).next_back() {
             if let (Bson::Array(items), false) = (&mut *v, self.anon.applies_to_whole_array(rule)) {
                 self.array(items, nodes);
                 return Outcome::Keep;

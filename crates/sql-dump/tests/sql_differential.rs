@@ -245,7 +245,7 @@ enum Cell {
 }
 
 fn unhex(h: &[u8]) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 {
+    if h.len() & 1 == 1 {
         return None;
     }
     h.chunks(2)
