@@ -57,6 +57,9 @@ impl std::fmt::Display for PatchError {
 impl std::error::Error for PatchError {}
 
 const MAX_NODES: usize = 8;
+/// Deepest nesting of documents and arrays the walker follows (MongoDB's own limit is 200):
+/// deeper input is refused instead of overflowing the stack.
+pub(crate) const MAX_DEPTH: usize = 200;
 
 /// The plan nodes that apply at one place of a document (more than one through arrays).
 #[derive(Clone, Copy)]
@@ -209,6 +212,7 @@ impl Patcher {
             ctx,
             splices: &mut self.splices,
             arena: &mut self.arena,
+            depth: 0,
         }
     }
 
@@ -240,9 +244,21 @@ pub(crate) struct Session<'s, 'a> {
     ctx: RowContext,
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
+    depth: usize,
 }
 
 impl Session<'_, '_> {
+    /// One level deeper into a document or array; refused beyond [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), PatchError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(PatchError::Unsupported(format!(
+                "documents or arrays nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+
     /// Records a new length for the document or array at `start` whose content changed by `delta`.
     pub(crate) fn fix_len(
         &mut self,
@@ -279,6 +295,7 @@ impl Session<'_, '_> {
         nodes: Nodes<'_>,
         place: Place,
     ) -> Result<i64, PatchError> {
+        self.enter()?;
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
@@ -288,6 +305,7 @@ impl Session<'_, '_> {
             }
         }
         self.fix_len(buf, start, delta)?;
+        self.depth -= 1;
         Ok(delta)
     }
 
@@ -298,6 +316,7 @@ impl Session<'_, '_> {
         limit: usize,
         nodes: Nodes<'_>,
     ) -> Result<i64, PatchError> {
+        self.enter()?;
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
@@ -305,6 +324,7 @@ impl Session<'_, '_> {
             delta += self.value(buf, &el, set, Place::NullOnRemove)?;
         }
         self.fix_len(buf, start, delta)?;
+        self.depth -= 1;
         Ok(delta)
     }
 
@@ -382,6 +402,7 @@ impl Session<'_, '_> {
         nodes: Nodes<'_>,
         is_array: bool,
     ) -> Result<i64, PatchError> {
+        self.enter()?;
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
@@ -421,6 +442,7 @@ impl Session<'_, '_> {
             }
         }
         self.fix_len(buf, start, delta)?;
+        self.depth -= 1;
         Ok(delta)
     }
 
