@@ -30,6 +30,8 @@ pub const LEAK: i32 = 5;
 const MIN_CHARS: usize = 4;
 /// Phone-like values and tokens need at least this many digits.
 const MIN_PHONE_DIGITS: usize = 7;
+/// Deepest nesting followed (MongoDB's own limit); deeper documents are an error.
+const MAX_DEPTH: usize = 200;
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -132,6 +134,7 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
     let mut prints = Fingerprints {
         hasher: &hasher,
         values: Vec::new(),
+        too_deep: false,
     };
 
     let mut reader = ArchiveReader::new(open_plain(&args.original)?);
@@ -150,7 +153,10 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
                 };
                 let Some(root) = plan.root() else { continue };
                 let Some(doc) = raw_doc(raw) else { continue };
-                prints.collect_doc(doc, root, &anon);
+                prints.collect_doc(doc, root, &anon, 0);
+                if prints.too_deep {
+                    return Err(too_deep("original"));
+                }
             }
             _ => {}
         }
@@ -192,8 +198,12 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
             doc_index: n,
             report: &mut report,
             path: Vec::new(),
+            too_deep: false,
         };
         scan.doc(doc);
+        if scan.too_deep {
+            return Err(too_deep("anonymized output"));
+        }
     }
     Ok(report)
 }
@@ -205,6 +215,12 @@ fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
     names[ns] = (body.db.clone(), body.collection.clone());
 }
 
+fn too_deep(what: &str) -> RunError {
+    RunError::BadInput(format!(
+        "{what}: a document nests deeper than {MAX_DEPTH} levels"
+    ))
+}
+
 fn raw_doc(raw: &[u8]) -> Option<&RawDocument> {
     RawDocument::from_bytes(raw).ok()
 }
@@ -212,6 +228,7 @@ fn raw_doc(raw: &[u8]) -> Option<&RawDocument> {
 struct Fingerprints<'h> {
     hasher: &'h RandomState,
     values: Vec<u64>,
+    too_deep: bool,
 }
 
 impl Fingerprints<'_> {
@@ -227,28 +244,42 @@ impl Fingerprints<'_> {
         self.values.binary_search(&p).is_ok()
     }
 
-    fn collect_doc(&mut self, doc: &RawDocument, node: &PlanNode, anon: &Anonymizer) {
+    fn collect_doc(&mut self, doc: &RawDocument, node: &PlanNode, anon: &Anonymizer, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         for (name, value) in doc.iter().flatten() {
             if let Some(child) = node.child(name.as_bytes()) {
-                self.collect_value(value, child, anon);
+                self.collect_value(value, child, anon, depth + 1);
             }
         }
     }
 
-    fn collect_value(&mut self, v: RawBsonRef<'_>, node: &PlanNode, anon: &Anonymizer) {
+    fn collect_value(
+        &mut self,
+        v: RawBsonRef<'_>,
+        node: &PlanNode,
+        anon: &Anonymizer,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         if let Some(rule) = node.rule() {
             if !matches!(anon.transform(rule), Transform::Keep) {
-                self.collect_all(v);
+                self.collect_all(v, depth);
             }
             return;
         }
         match v {
-            RawBsonRef::Document(d) => self.collect_doc(d, node, anon),
+            RawBsonRef::Document(d) => self.collect_doc(d, node, anon, depth + 1),
             RawBsonRef::Array(a) => {
                 for (i, item) in a.into_iter().flatten().enumerate() {
-                    self.collect_value(item, node, anon);
+                    self.collect_value(item, node, anon, depth + 1);
                     if let Some(c) = node.child(i.to_string().as_bytes()) {
-                        self.collect_value(item, c, anon);
+                        self.collect_value(item, c, anon, depth + 1);
                     }
                 }
             }
@@ -257,7 +288,11 @@ impl Fingerprints<'_> {
     }
 
     /// Every string in a covered value (a covered sub-document or array counts whole).
-    fn collect_all(&mut self, v: RawBsonRef<'_>) {
+    fn collect_all(&mut self, v: RawBsonRef<'_>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         match v {
             RawBsonRef::String(s) => {
                 if s.trim().chars().count() >= MIN_CHARS {
@@ -267,8 +302,11 @@ impl Fingerprints<'_> {
                     self.values.push(self.phone_print(&d));
                 }
             }
-            RawBsonRef::Document(d) => d.iter().flatten().for_each(|(_, v)| self.collect_all(v)),
-            RawBsonRef::Array(a) => array_items(a).for_each(|v| self.collect_all(v)),
+            RawBsonRef::Document(d) => d
+                .iter()
+                .flatten()
+                .for_each(|(_, v)| self.collect_all(v, depth + 1)),
+            RawBsonRef::Array(a) => array_items(a).for_each(|v| self.collect_all(v, depth + 1)),
             _ => {}
         }
     }
@@ -304,10 +342,15 @@ struct Scan<'a, 'h> {
     doc_index: u64,
     report: &'a mut VerifyReport,
     path: Vec<String>,
+    too_deep: bool,
 }
 
 impl Scan<'_, '_> {
     fn doc(&mut self, doc: &RawDocument) {
+        if self.path.len() > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         for (name, v) in doc.iter().flatten() {
             self.path.push(name.to_string());
             self.value(v);
@@ -319,7 +362,15 @@ impl Scan<'_, '_> {
         match v {
             RawBsonRef::String(s) => self.string(s),
             RawBsonRef::Document(d) => self.doc(d),
-            RawBsonRef::Array(a) => array_items(a).for_each(|v| self.value(v)),
+            RawBsonRef::Array(a) => {
+                self.path.push(String::new());
+                if self.path.len() > MAX_DEPTH {
+                    self.too_deep = true;
+                } else {
+                    array_items(a).for_each(|v| self.value(v));
+                }
+                self.path.pop();
+            }
             _ => {}
         }
     }
@@ -334,14 +385,25 @@ impl Scan<'_, '_> {
                 || phone_tokens(s).any(|d| p.contains(p.phone_print(&d)));
         }
         if hit && !self.allowed() {
-            let key = (self.ns.to_string(), self.path.join("."));
+            let key = (self.ns.to_string(), self.dotted());
             let e = self.report.hits.entry(key).or_insert((0, self.doc_index));
             e.0 += 1;
         }
     }
 
+    /// The field path, array levels left out (`Registrations.Email`).
+    fn dotted(&self) -> String {
+        let names: Vec<&str> = self
+            .path
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(String::as_str)
+            .collect();
+        names.join(".")
+    }
+
     fn allowed(&self) -> bool {
-        let path = self.path.join(".");
+        let path = self.dotted();
         let coll = self.ns.split_once('.').map_or(self.ns, |(_, c)| c);
         self.allow.iter().any(|a| {
             *a == path || *a == format!("{coll}.{path}") || *a == format!("{}.{path}", self.ns)

@@ -79,6 +79,12 @@ fn the_shipped_sample_anonymized_passes_and_the_original_fails() {
 
 /// An archive of one collection `app.people` holding `docs`.
 fn archive(docs: &[Document]) -> Vec<u8> {
+    let raw: Vec<Vec<u8>> = docs.iter().map(|d| bson::to_vec(d).unwrap()).collect();
+    archive_raw(&raw)
+}
+
+/// The same from raw document bytes.
+fn archive_raw(docs: &[Vec<u8>]) -> Vec<u8> {
     let mut a = vec![0x6d, 0xe2, 0x99, 0x81];
     let put = |a: &mut Vec<u8>, d: &Document| a.extend(bson::to_vec(d).unwrap());
     put(
@@ -96,9 +102,8 @@ fn archive(docs: &[Document]) -> Vec<u8> {
     );
     let mut crc = mongo_archive::Crc64::new();
     for d in docs {
-        let b = bson::to_vec(d).unwrap();
-        crc.update(&b);
-        a.extend(b);
+        crc.update(d);
+        a.extend(d);
     }
     a.extend([0xff; 4]);
     put(
@@ -183,4 +188,38 @@ fn sql_is_refused_clearly_for_now() {
     let (code, stderr) = verify(&dump, &rules, &dump, &[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("mongodump archives only"), "{stderr}");
+}
+
+#[test]
+fn nesting_deeper_than_mongodb_allows_is_an_error_not_a_crash() {
+    // {a: [[[ ... ["secret"] ... ]]]}, 100,000 arrays deep, written front to back.
+    let depth = 100_000;
+    let mut sizes = Vec::with_capacity(depth);
+    let mut size = 4 + (1 + 2 + 4 + 7) + 1;
+    for _ in 0..depth {
+        sizes.push(size);
+        size = 4 + 3 + size + 1;
+    }
+    let top = 4 + 3 + sizes[depth - 1] + 1;
+    let mut d = Vec::with_capacity(top);
+    d.extend((top as i32).to_le_bytes());
+    d.extend([0x04, b'a', 0]);
+    for k in (0..depth).rev() {
+        d.extend((sizes[k] as i32).to_le_bytes());
+        if k > 0 {
+            d.extend([0x04, b'0', 0]);
+        }
+    }
+    d.extend([0x02, b'0', 0, 7, 0, 0, 0]);
+    d.extend(b"secret\0");
+    d.extend(std::iter::repeat_n(0u8, depth + 1));
+    assert_eq!(d.len(), top);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "rules:\n  people:\n    fields:\n      a: null\n").unwrap();
+    let original = dir.path().join("deep.archive");
+    std::fs::write(&original, archive_raw(&[d])).unwrap();
+    let (code, stderr) = verify(&original, &rules, &original, &[]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("deeper than 200 levels"), "{stderr}");
 }
