@@ -293,40 +293,40 @@ fn inner_lengths_that_lie() {
     }
 }
 
-/// `depth` nested documents (or arrays) under the field `a`, built without recursion.
+/// `{a: X}` where X is `depth` nested documents `{a: {a: ...}}` or arrays `[[[...]]]`, the
+/// innermost holding the string "Zebediah"; written front to back without recursion.
 fn deep(depth: usize, array: bool) -> Vec<u8> {
-    // Innermost: {"a": "Zebediah"} or ["Zebediah"]; each level wraps as {"a": <inner>}.
+    let t: u8 = if array { 0x04 } else { 0x03 };
     let key: &[u8] = if array { b"0\0" } else { b"a\0" };
-    let mut inner = Vec::new();
     let s = CANARIES[1].as_bytes();
-    inner.push(0x02);
-    inner.extend(key);
-    inner.extend(((s.len() + 1) as i32).to_le_bytes());
-    inner.extend(s);
-    inner.push(0);
-    let mut doc = Vec::with_capacity(depth * 8 + 64);
-    // Build from the inside out into one buffer: length prefix, element, terminator.
-    let mut body = inner;
-    for level in 0..depth {
-        let mut wrapped = Vec::with_capacity(body.len() + 8);
-        wrapped.push(if array && level + 1 < depth {
-            0x04
-        } else {
-            0x03
-        });
-        wrapped.extend(if level + 1 < depth { key } else { b"a\0" });
-        wrapped.extend(((body.len() + 5) as i32).to_le_bytes());
-        wrapped.extend(&body);
-        wrapped.push(0);
-        body = wrapped;
-        if body.len() > 15 << 20 {
-            break;
+    let string_elem = 1 + key.len() + 4 + s.len() + 1;
+    // sizes[k]: container k (0 innermost), holding container k-1 (or, for 0, the string).
+    let mut sizes = Vec::with_capacity(depth);
+    let mut size = 4 + string_elem + 1;
+    for _ in 0..depth {
+        sizes.push(size);
+        size = 4 + 1 + key.len() + size + 1;
+    }
+    let top = 4 + 1 + 2 + sizes[depth - 1] + 1;
+    let mut d = Vec::with_capacity(top);
+    d.extend((top as i32).to_le_bytes());
+    d.push(t);
+    d.extend(b"a\0");
+    for k in (0..depth).rev() {
+        d.extend((sizes[k] as i32).to_le_bytes());
+        if k > 0 {
+            d.push(t);
+            d.extend(key);
         }
     }
-    doc.extend(((body.len() + 5) as i32).to_le_bytes());
-    doc.extend(&body);
-    doc.push(0);
-    doc
+    d.push(0x02);
+    d.extend(key);
+    d.extend(((s.len() + 1) as i32).to_le_bytes());
+    d.extend(s);
+    d.push(0);
+    d.extend(std::iter::repeat_n(0u8, depth + 1));
+    assert_eq!(d.len(), top);
+    d
 }
 
 #[test]
