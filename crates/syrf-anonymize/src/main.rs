@@ -10,6 +10,7 @@ mod pgzip;
 mod run;
 mod summary;
 mod verify;
+mod verify_sql;
 
 use clap::Parser;
 

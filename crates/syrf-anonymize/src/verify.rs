@@ -7,11 +7,12 @@
 //! 40 MiB. Pass 2 reads the anonymized output and checks every string in every document and
 //! prelude entry: whole values (case-insensitive), and email-like and phone-like tokens inside
 //! longer text. Hits are reported by namespace and field path, with counts and the first
-//! document's index, never the value. MongoDB archives (plain or gzip) only, for now.
+//! document's index, never the value. MongoDB archives and MySQL/MariaDB and PostgreSQL dumps,
+//! plain or gzip (SQL values are attributed by `verify_sql`, independently of the rewriter).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, Transform};
@@ -23,6 +24,7 @@ use crate::cli::exit;
 use crate::formats::{self, Format};
 use crate::input;
 use crate::run::{load_rules, RunError};
+use crate::verify_sql;
 
 /// Exit code when an original value is found in the output.
 pub const LEAK: i32 = 5;
@@ -99,7 +101,7 @@ impl std::fmt::Display for VerifyReport {
     }
 }
 
-fn open_plain(path: &Path) -> Result<Box<dyn Read + Send>, RunError> {
+fn open_plain(path: &Path) -> Result<(Format, Box<dyn Read + Send>), RunError> {
     let raw = input::open(path)
         .map_err(|e| RunError::Usage(format!("cannot open {}: {e}", path.display())))?;
     let peeked = input::peek(raw)
@@ -112,14 +114,9 @@ fn open_plain(path: &Path) -> Result<Box<dyn Read + Send>, RunError> {
     let peeked = input::peek(plain)
         .map_err(|e| RunError::BadInput(format!("cannot read {}: {e}", path.display())))?;
     match formats::detect(&peeked.head) {
-        Some(Format::Mongo) => Ok(Box::new(peeked.reader)),
-        Some(other) => Err(RunError::Usage(format!(
-            "{}: verify supports mongodump archives only so far (this is a {} dump)",
-            path.display(),
-            other.name()
-        ))),
+        Some(f) => Ok((f, Box::new(peeked.reader))),
         None => Err(RunError::BadInput(format!(
-            "{}: not a mongodump archive (input byte 0)",
+            "{}: not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)",
             path.display()
         ))),
     }
@@ -137,7 +134,46 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
         too_deep: false,
     };
 
-    let mut reader = ArchiveReader::new(open_plain(&args.original)?);
+    let (format, original) = open_plain(&args.original)?;
+    match format {
+        Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
+        Format::MySql | Format::Postgres => {
+            collect_sql(original, format == Format::MySql, &anon, &mut prints)?
+        }
+    }
+    prints.values.sort_unstable();
+    prints.values.dedup();
+    let mut report = VerifyReport {
+        collected: prints.values.len(),
+        ..VerifyReport::default()
+    };
+    let (out_format, output) = open_plain(&args.anonymized)?;
+    if out_format != format {
+        return Err(RunError::Usage(format!(
+            "the original is a {} dump but the output a {} dump",
+            format.name(),
+            out_format.name()
+        )));
+    }
+    match format {
+        Format::Mongo => scan_mongo(output, &prints, &args.allow, &mut report)?,
+        Format::MySql | Format::Postgres => scan_sql(
+            output,
+            format == Format::MySql,
+            &prints,
+            &args.allow,
+            &mut report,
+        )?,
+    }
+    Ok(report)
+}
+
+fn collect_mongo(
+    input: Box<dyn Read + Send>,
+    anon: &Anonymizer,
+    prints: &mut Fingerprints<'_>,
+) -> Result<(), RunError> {
+    let mut reader = ArchiveReader::new(input);
     let mut names: Vec<(String, String)> = Vec::new();
     loop {
         let item = reader
@@ -153,7 +189,7 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
                 };
                 let Some(root) = plan.root() else { continue };
                 let Some(doc) = raw_doc(raw) else { continue };
-                prints.collect_doc(doc, root, &anon, 0);
+                prints.collect_doc(doc, root, anon, 0);
                 if prints.too_deep {
                     return Err(too_deep("original"));
                 }
@@ -161,14 +197,16 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
             _ => {}
         }
     }
-    prints.values.sort_unstable();
-    prints.values.dedup();
-    let mut report = VerifyReport {
-        collected: prints.values.len(),
-        ..VerifyReport::default()
-    };
+    Ok(())
+}
 
-    let mut reader = ArchiveReader::new(open_plain(&args.anonymized)?);
+fn scan_mongo(
+    output: Box<dyn Read + Send>,
+    prints: &Fingerprints<'_>,
+    allow: &[String],
+    report: &mut VerifyReport,
+) -> Result<(), RunError> {
+    let mut reader = ArchiveReader::new(output);
     let mut index: BTreeMap<usize, u64> = BTreeMap::new();
     let mut names: Vec<(String, String)> = Vec::new();
     loop {
@@ -192,11 +230,11 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
         };
         let Some(doc) = raw_doc(raw) else { continue };
         let mut scan = Scan {
-            prints: &prints,
+            prints,
             ns: &ns_name,
-            allow: &args.allow,
+            allow,
             doc_index: n,
-            report: &mut report,
+            report,
             path: Vec::new(),
             too_deep: false,
         };
@@ -205,7 +243,88 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
             return Err(too_deep("anonymized output"));
         }
     }
-    Ok(report)
+    Ok(())
+}
+
+fn collect_sql(
+    input: Box<dyn Read + Send>,
+    mysql: bool,
+    anon: &Anonymizer,
+    prints: &mut Fingerprints<'_>,
+) -> Result<(), RunError> {
+    let reader = BufReader::with_capacity(1 << 16, input);
+    verify_sql::walk(reader, mysql, &mut |e| {
+        let verify_sql::Event::Cell {
+            qualifier,
+            table,
+            column: Some(column),
+            value: Some(value),
+            ..
+        } = e
+        else {
+            return;
+        };
+        let Disposition::Keep(plan) = anon.resolve(qualifier, table) else {
+            return;
+        };
+        let Some(node) = plan.root().and_then(|r| r.child(column.as_bytes())) else {
+            return;
+        };
+        if let Some(rule) = node.rule() {
+            if !matches!(anon.transform(rule), Transform::Keep) {
+                prints.collect_str(&String::from_utf8_lossy(value));
+            }
+        } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(value) {
+            prints.collect_json(&json, node, anon, 0);
+        }
+    })
+    .map_err(|e| RunError::BadInput(format!("original: {e}")))?;
+    if prints.too_deep {
+        return Err(too_deep("original"));
+    }
+    Ok(())
+}
+
+fn scan_sql(
+    output: Box<dyn Read + Send>,
+    mysql: bool,
+    prints: &Fingerprints<'_>,
+    allow: &[String],
+    report: &mut VerifyReport,
+) -> Result<(), RunError> {
+    let reader = BufReader::with_capacity(1 << 16, output);
+    verify_sql::walk(reader, mysql, &mut |e| {
+        let (ns, path, row, bytes) = match e {
+            verify_sql::Event::Cell {
+                qualifier,
+                table,
+                column,
+                row,
+                value: Some(value),
+            } => (
+                match qualifier {
+                    Some(q) => format!("{q}.{table}"),
+                    None => table.to_string(),
+                },
+                column.unwrap_or("?").to_string(),
+                row,
+                value,
+            ),
+            verify_sql::Event::Text { what, bytes } => (what.to_string(), String::new(), 0, bytes),
+            _ => return,
+        };
+        let mut scan = Scan {
+            prints,
+            ns: &ns,
+            allow,
+            doc_index: row,
+            report: &mut *report,
+            path: vec![path],
+            too_deep: false,
+        };
+        scan.string(&String::from_utf8_lossy(bytes));
+    })
+    .map_err(|e| RunError::BadInput(format!("anonymized output: {e}")))
 }
 
 fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
@@ -242,6 +361,73 @@ impl Fingerprints<'_> {
 
     fn contains(&self, p: u64) -> bool {
         self.values.binary_search(&p).is_ok()
+    }
+
+    /// One covered string: its fingerprint, and its digits when it looks like a phone number.
+    fn collect_str(&mut self, s: &str) {
+        if s.trim().chars().count() >= MIN_CHARS {
+            self.values.push(self.print(s.trim()));
+        }
+        if let Some(d) = phone_digits(s) {
+            self.values.push(self.phone_print(&d));
+        }
+    }
+
+    /// A JSON column's document along the rules below the column's node.
+    fn collect_json(
+        &mut self,
+        v: &serde_json::Value,
+        node: &PlanNode,
+        anon: &Anonymizer,
+        depth: usize,
+    ) {
+        use serde_json::Value as J;
+        if depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        if let Some(rule) = node.rule() {
+            if !matches!(anon.transform(rule), Transform::Keep) {
+                self.collect_json_all(v, depth);
+            }
+            return;
+        }
+        match v {
+            J::Object(map) => {
+                for (k, v) in map {
+                    if let Some(c) = node.child(k.as_bytes()) {
+                        self.collect_json(v, c, anon, depth + 1);
+                    }
+                }
+            }
+            J::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.collect_json(item, node, anon, depth + 1);
+                    if let Some(c) = node.child(i.to_string().as_bytes()) {
+                        self.collect_json(item, c, anon, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn collect_json_all(&mut self, v: &serde_json::Value, depth: usize) {
+        use serde_json::Value as J;
+        if depth > MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        match v {
+            J::String(s) => self.collect_str(s),
+            J::Object(map) => map
+                .values()
+                .for_each(|v| self.collect_json_all(v, depth + 1)),
+            J::Array(items) => items
+                .iter()
+                .for_each(|v| self.collect_json_all(v, depth + 1)),
+            _ => {}
+        }
     }
 
     fn collect_doc(&mut self, doc: &RawDocument, node: &PlanNode, anon: &Anonymizer, depth: usize) {
@@ -294,14 +480,7 @@ impl Fingerprints<'_> {
             return;
         }
         match v {
-            RawBsonRef::String(s) => {
-                if s.trim().chars().count() >= MIN_CHARS {
-                    self.values.push(self.print(s.trim()));
-                }
-                if let Some(d) = phone_digits(s) {
-                    self.values.push(self.phone_print(&d));
-                }
-            }
+            RawBsonRef::String(s) => self.collect_str(s),
             RawBsonRef::Document(d) => d
                 .iter()
                 .flatten()
