@@ -63,3 +63,36 @@ fn copy_rows_of_the_wrong_width_are_errors() {
         assert!(e.to_string().contains("public.users"), "{e}");
     }
 }
+
+#[test]
+#[ignore = "fuzz finding (mysql_rewrite), fix pending in sql-dump: with an excluded table the output is a dump sql-dump itself rejects"]
+fn output_with_an_excluded_statement_reads_back() {
+    // Minimized by `cargo fuzz tmin` from a mysql_rewrite crash: the input is accepted
+    // (byte-identical without rules); excluding `payment` keeps the executable comment
+    // `/*!)VALUE'*/` after the malformed first statement, where the lexer then reads an
+    // unterminated string.
+    let input: &[u8] = b"\nINSERT INTO`a`(;INSERT INTO `payment`VALUES(;/*!)VALUE'*/";
+    let empty = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed).unwrap();
+    let opts = SqlOptions {
+        dialect: Some(sql_dump::Dialect::MySql),
+        ..Default::default()
+    };
+    let mut same = Vec::new();
+    rewrite_sql(input, &mut same, &empty, &opts).expect("accepted without rules");
+    assert_eq!(same, input);
+    let excluding = Anonymizer::new(
+        RuleSet::from_yaml("exclusions:\n  - payment\n", "r.yaml").unwrap(),
+        KeyMode::Unkeyed,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    rewrite_sql(input, &mut out, &excluding, &opts).expect("accepted with the exclusion");
+    let mut again = Vec::new();
+    let r = rewrite_sql(&out[..], &mut again, &empty, &opts);
+    assert!(
+        r.is_ok(),
+        "{:?} does not read back: {}",
+        String::from_utf8_lossy(&out),
+        r.unwrap_err()
+    );
+}
