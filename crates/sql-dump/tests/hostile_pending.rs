@@ -119,3 +119,43 @@ fn output_with_an_excluded_statement_reads_back() {
         r.unwrap_err()
     );
 }
+
+#[test]
+#[ignore = "fuzz finding (mysql_rewrite), fix pending in sql-dump: a rewritten row changes how the statement before it lexes"]
+fn output_with_a_rewritten_row_reads_back() {
+    if !pending("output_with_a_rewritten_row_reads_back") {
+        return;
+    }
+    // Minimized by `cargo fuzz tmin`: a backtick inside an executable comment of a malformed
+    // statement pairs with one inside a customer value; rewriting the value moves the pairing,
+    // and the output no longer lexes (the statement boundary the rewriter used is not the one
+    // its reader finds).
+    let input: &[u8] = b"\nINSERT INTO `o` (())))))  ', ') /*!00(((((`*/\n\n`acr`;\n\
+INSERT INTO`customer` (`_d`, `d`,`first_name`) VALUES (,,'NI`du');` VALUES(1`";
+    let empty = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed).unwrap();
+    let opts = SqlOptions {
+        dialect: Some(sql_dump::Dialect::MySql),
+        ..Default::default()
+    };
+    let mut same = Vec::new();
+    rewrite_sql(input, &mut same, &empty, &opts).expect("accepted without rules");
+    let rules = Anonymizer::new(
+        RuleSet::from_yaml(
+            "rules:\n  customer:\n    columns:\n      first_name: {transform: constant, value: x}\n",
+            "r.yaml",
+        )
+        .unwrap(),
+        KeyMode::Unkeyed,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    rewrite_sql(input, &mut out, &rules, &opts).expect("accepted with rules");
+    let mut again = Vec::new();
+    let r = rewrite_sql(&out[..], &mut again, &empty, &opts);
+    assert!(
+        r.is_ok(),
+        "{:?} does not read back: {}",
+        String::from_utf8_lossy(&out),
+        r.unwrap_err()
+    );
+}
