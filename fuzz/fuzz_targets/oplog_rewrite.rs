@@ -11,8 +11,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let archive = archive_with_oplog_entry(data);
     let mut out = Vec::new();
-    if rewrite_archive(&archive[..], &mut out, mongo_anonymizer(), &RewriteOptions::default())
-        .is_ok()
+    if rewrite_archive(
+        &archive[..],
+        &mut out,
+        mongo_anonymizer(),
+        &RewriteOptions::default(),
+    )
+    .is_ok()
     {
         let mut again = Vec::new();
         let keep_all = RewriteOptions {
