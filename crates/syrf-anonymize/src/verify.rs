@@ -371,6 +371,12 @@ impl Fingerprints<'_> {
         if let Some(d) = phone_digits(s) {
             self.values.push(self.phone_print(&d));
         }
+        // Memory follows distinct values, not occurrences: compact when the buffer fills.
+        if self.values.len() == self.values.capacity() && self.values.len() >= 1 << 20 {
+            self.values.sort_unstable();
+            self.values.dedup();
+            self.values.reserve(self.values.len());
+        }
     }
 
     /// A JSON column's document along the rules below the column's node.
