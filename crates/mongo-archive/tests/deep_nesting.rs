@@ -6,7 +6,7 @@ mod common;
 
 use anonymize_core::{Disposition, RowContext};
 use common::*;
-use mongo_archive::{Patcher, PatchError};
+use mongo_archive::{PatchError, Patcher};
 
 /// `{a: [[[ ... ["Zebediah"] ... ]]]}` with `depth` arrays, built front to back.
 fn nested_arrays(depth: usize) -> Vec<u8> {
