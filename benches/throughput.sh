@@ -13,7 +13,7 @@ work=$(mktemp -d /tmp/syrf-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 [[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
 
-cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins
+cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
 export SYRF_ANONYMIZE_KEY=benchmark-key-0123456789abcdef
 

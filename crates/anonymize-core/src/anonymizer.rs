@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::key::KeyMode;
+use crate::path::strict_prefix;
 use crate::plan::{PlanNode, RuleId};
 use crate::report::{CollectionUse, Report, RuleReport};
 use crate::rules::RuleSet;
-use crate::transform::{self, Digester, Outcome, Transform};
+use crate::transform::{self, Digester, Outcome, Transform, Written};
 use crate::value::{Replacement, Value};
 
 /// Where a document or row sits in its collection or table.
@@ -85,6 +86,9 @@ pub enum ConfigError {
     },
 }
 
+/// The steps of each rule of one table.
+type RuleSteps = Vec<(Vec<String>, RuleId)>;
+
 struct CompiledRule {
     table: String,
     path: String,
@@ -113,9 +117,13 @@ pub struct Anonymizer {
     digester: Digester,
     rules: Vec<CompiledRule>,
     plans: Vec<PlanNode>,
+    /// `(qualified plan, bare plan)` -> the plan of both merged (qualified wins per path).
+    merged: HashMap<(usize, usize), usize>,
     names: HashMap<String, NameEntry>,
     uses: Vec<(String, &'static str, AtomicBool)>,
     has_selection: bool,
+    keep_dependents: bool,
+    large_objects: Option<crate::LargeObjects>,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -135,13 +143,19 @@ impl Anonymizer {
             digester,
             rules: Vec::new(),
             plans: Vec::new(),
+            merged: HashMap::new(),
             names: HashMap::new(),
             uses: Vec::new(),
             has_selection: rules.collections.is_some(),
+            keep_dependents: rules.keep_dependents,
+            large_objects: rules.large_objects,
         };
+        let pairs = rules.qualified_pairs();
+        // Per table: its plan index and its rules' steps, for merging below.
+        let mut compiled: Vec<(usize, RuleSteps)> = Vec::new();
         for table in rules.tables {
             let mut root = PlanNode::default();
-            let mut paths: Vec<String> = Vec::new();
+            let mut steps_of: RuleSteps = Vec::new();
             for field in table.fields {
                 if matches!(field.transform, Transform::Hmac { .. }) && !anon.digester.is_keyed() {
                     return Err(ConfigError::HmacWithoutKey {
@@ -150,21 +164,20 @@ impl Anonymizer {
                     });
                 }
                 let id = RuleId(anon.rules.len() as u32);
-                let steps: Vec<&str> = field.path.split('.').collect();
-                if let Err(conflict) = root.insert(&steps, id) {
-                    let prefix = steps[..conflict.depth.min(steps.len())].join(".");
-                    let other = paths
+                let steps = field.steps();
+                if root.insert(&steps, id).is_err() {
+                    let other = steps_of
                         .iter()
-                        .find(|p| p.starts_with(&prefix) || prefix.starts_with(p.as_str()))
-                        .cloned()
-                        .unwrap_or(prefix);
+                        .find(|(s, _)| strict_prefix(s, &steps) || *s == steps)
+                        .map(|(_, id)| anon.rules[id.index()].path.clone())
+                        .unwrap_or_default();
                     return Err(ConfigError::OverlappingPaths {
                         table: table.name,
                         path: field.path,
                         other,
                     });
                 }
-                paths.push(field.path.clone());
+                steps_of.push((steps, id));
                 anon.rules.push(CompiledRule {
                     table: table.name.clone(),
                     path: field.path,
@@ -177,6 +190,33 @@ impl Anonymizer {
             let plan = anon.plans.len();
             anon.plans.push(root);
             anon.entry(&table.name, "rules").plan = Some(plan);
+            compiled.push((plan, steps_of));
+        }
+        // A qualified key's fields merged with its bare key's: the qualified rule wins where
+        // both name the same path; the bare key's other rules still apply.
+        for (q, b) in pairs {
+            let (q_plan, q_steps) = &compiled[q];
+            let (b_plan, b_steps) = &compiled[b];
+            let mut root = anon.plans[*q_plan].clone();
+            for (steps, id) in b_steps {
+                if q_steps.iter().any(|(s, _)| s == steps) {
+                    continue;
+                }
+                if root.insert(steps, *id).is_err() {
+                    let rule = &anon.rules[id.index()];
+                    return Err(ConfigError::OverlappingPaths {
+                        table: rule.table.clone(),
+                        path: rule.path.clone(),
+                        other: q_steps
+                            .iter()
+                            .find(|(s, _)| strict_prefix(s, steps))
+                            .map(|(_, id)| anon.rules[id.index()].path.clone())
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            anon.merged.insert((*q_plan, *b_plan), anon.plans.len());
+            anon.plans.push(root);
         }
         for name in &rules.exclusions {
             anon.entry(name, "exclusions").excluded = true;
@@ -204,7 +244,8 @@ impl Anonymizer {
 
     /// What to do with collection or table `name`, optionally qualified by its database or
     /// schema `db`. A qualified key in the rules file (`db.name`) wins over a bare one, aspect
-    /// by aspect (rules, exclusion, limit, schema-only, selection).
+    /// by aspect (rules, exclusion, limit, schema-only, selection); when both have field rules,
+    /// their field sets merge and the qualified key wins for a path both name.
     pub fn resolve(&self, db: Option<&str>, name: &str) -> Disposition<'_> {
         let qualified = db.and_then(|db| self.names.get(&format!("{db}.{name}")));
         let bare = self.names.get(name);
@@ -223,13 +264,25 @@ impl Anonymizer {
             return Disposition::Exclude(ExcludeReason::NotSelected);
         }
         Disposition::Keep(CollectionPlan {
-            root: pick(&|e| e.plan.is_some())
-                .and_then(|e| e.plan)
-                .map(|p| &self.plans[p])
-                .filter(|root| root.has_children()),
+            root: self.plan_of(qualified, bare),
             max_rows: pick(&|e| e.max_rows.is_some()).and_then(|e| e.max_rows),
             schema_only: pick(&|e| e.schema_only).is_some(),
         })
+    }
+
+    /// The field plan for a qualified and a bare entry: merged when both have one.
+    fn plan_of(
+        &self,
+        qualified: Option<&NameEntry>,
+        bare: Option<&NameEntry>,
+    ) -> Option<&PlanNode> {
+        let q = qualified.and_then(|e| e.plan);
+        let b = bare.and_then(|e| e.plan);
+        let index = match (q, b) {
+            (Some(q), Some(b)) => self.merged.get(&(q, b)).copied().unwrap_or(q),
+            (q, b) => q.or(b)?,
+        };
+        Some(&self.plans[index]).filter(|root| root.has_children())
     }
 
     /// True when some collection or table may resolve to [`Disposition::Exclude`]: the rules
@@ -237,6 +290,24 @@ impl Anonymizer {
     /// needs (e.g. holding back DDL to find what belongs to an excluded table).
     pub fn may_exclude(&self) -> bool {
         self.has_selection || self.names.values().any(|e| e.excluded)
+    }
+
+    /// True when the rules name no collection or table at all (no rules, exclusions, limits,
+    /// schema-only or selection): every document or row passes unchanged. Formats use it to
+    /// decide whether data they cannot attribute to a collection or table is an error.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an
+    /// excluded table are kept (by default they are dropped with it).
+    pub fn keep_dependents(&self) -> bool {
+        self.keep_dependents
+    }
+
+    /// The rules file's `large_objects` (SQL), if it says it.
+    pub fn large_objects(&self) -> Option<crate::LargeObjects> {
+        self.large_objects
     }
 
     /// The transform of a rule.
@@ -255,10 +326,41 @@ impl Anonymizer {
     /// A transform that cannot handle the value's type returns [`Replacement::Null`] (fail
     /// closed) and counts it; null input stays null unless the transform is `constant`
     /// (or `remove`, which removes the field).
+    ///
+    /// Allocates the replacement; [`apply_into`](Self::apply_into) writes into a reused buffer
+    /// instead and gives the same results.
     pub fn apply(&self, rule: RuleId, value: Value<'_>, ctx: &RowContext) -> Replacement {
+        // Room for the usual pseudonym, so that building it does not reallocate.
+        let mut buf = Vec::with_capacity(64);
+        self.apply_into(rule, value, ctx, &mut buf)
+            .to_replacement(&buf)
+    }
+
+    /// Like [`apply`](Self::apply), without allocating in the common case: text and binary
+    /// results are written into `out` (cleared first; keep one buffer and reuse it), scalars
+    /// are returned in the [`Written`].
+    ///
+    /// ```
+    /// use anonymize_core::{Anonymizer, Disposition, KeyMode, RowContext, RuleSet, Value, Written};
+    /// let rules = RuleSet::from_yaml("rules:\n  t:\n    fields:\n      name: sequential\n", "x.yaml")?;
+    /// let anon = Anonymizer::new(rules, KeyMode::Unkeyed)?;
+    /// let Disposition::Keep(plan) = anon.resolve(None, "t") else { unreachable!() };
+    /// let rule = plan.root().unwrap().child(b"name").unwrap().rule().unwrap();
+    /// let mut buf = Vec::new();
+    /// let written = anon.apply_into(rule, Value::Str("John"), &RowContext { ordinal: 7 }, &mut buf);
+    /// assert_eq!((written, &buf[..]), (Written::Str, &b"User7"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn apply_into(
+        &self,
+        rule: RuleId,
+        value: Value<'_>,
+        ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) -> Written {
         let compiled = &self.rules[rule.index()];
         let (replacement, outcome) =
-            transform::apply(&compiled.transform, &self.digester, value, ctx.ordinal);
+            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
         compiled.seen.fetch_add(1, Relaxed);
         match outcome {
             Outcome::Unchanged => {}
@@ -281,6 +383,22 @@ impl Anonymizer {
         if changed {
             compiled.changed.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Counts a value a rule covered that a format replaced by null without calling
+    /// [`apply`](Self::apply), because its type cannot hold what the rule expects (e.g. a
+    /// scalar where the rule's path goes into a sub-document): seen, changed, failed closed.
+    pub fn record_failed_closed(&self, rule: RuleId) {
+        let compiled = &self.rules[rule.index()];
+        compiled.seen.fetch_add(1, Relaxed);
+        compiled.changed.fetch_add(1, Relaxed);
+        compiled.failed_closed.fetch_add(1, Relaxed);
+    }
+
+    /// The field path of a rule as written in the rules file (for error messages that must
+    /// not name fields taken from the data).
+    pub fn rule_path(&self, rule: RuleId) -> &str {
+        &self.rules[rule.index()].path
     }
 
     /// True when transforms are keyed.

@@ -70,20 +70,28 @@ pub(crate) fn parse_text_date(s: &str) -> Option<TextDate> {
     Some(TextDate::Date { year, month, day })
 }
 
-/// Shifts a `YYYY-MM-DD...` string by `days`, keeping everything after the date verbatim.
-/// `None` when the result would leave years 0001..=9999.
-pub(crate) fn shift_text_date(
+/// Appends `s` (a `YYYY-MM-DD...` string) shifted by `days` to `out`, keeping everything after
+/// the date verbatim. `None` (nothing written) when the result would leave years 0001..=9999.
+pub(crate) fn shift_text_date_to(
     s: &str,
-    year: i64,
-    month: u32,
-    day: u32,
+    (year, month, day): (i64, u32, u32),
     days: i64,
-) -> Option<String> {
+    out: &mut Vec<u8>,
+) -> Option<()> {
     let (y, m, d) = civil_from_days(days_from_civil(year, month, day) + days);
     if !(1..=9999).contains(&y) {
         return None;
     }
-    Some(format!("{y:04}-{m:02}-{d:02}{}", &s[10..]))
+    let y = y as u32;
+    let two = |n: u32| [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
+    out.extend_from_slice(&two(y / 100));
+    out.extend_from_slice(&two(y % 100));
+    out.push(b'-');
+    out.extend_from_slice(&two(m));
+    out.push(b'-');
+    out.extend_from_slice(&two(d));
+    out.extend_from_slice(&s.as_bytes()[10..]);
+    Some(())
 }
 
 #[cfg(test)]
@@ -106,10 +114,13 @@ mod tests {
         let Some(TextDate::Date { year, month, day }) = parse_text_date(s) else {
             panic!()
         };
-        assert_eq!(
-            shift_text_date(s, year, month, day, 2).unwrap(),
-            "2024-03-01 10:11:12.5+02:00"
-        );
+        let mut out = Vec::new();
+        shift_text_date_to(s, (year, month, day), 2, &mut out).unwrap();
+        assert_eq!(out, b"2024-03-01 10:11:12.5+02:00");
+        out.clear();
+        shift_text_date_to("0001-01-02", (1, 1, 2), -1, &mut out).unwrap();
+        assert_eq!(out, b"0001-01-01");
+        assert!(shift_text_date_to("0001-01-01", (1, 1, 1), -1, &mut out).is_none());
         assert!(parse_text_date("2023-02-29").is_none());
         assert!(matches!(
             parse_text_date("0000-00-00 00:00:00"),

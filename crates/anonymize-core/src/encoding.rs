@@ -1,66 +1,97 @@
-//! Small text encodings for digests (hex, base32, base64url), written out to avoid a dependency.
+//! Table-driven text encodings for digests (hex, base32, base64url), written out to avoid a
+//! dependency. Every encoder appends to a caller's buffer and writes only the characters asked
+//! for, so truncated digests cost nothing extra.
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Lower-case hex of `bytes`, appended to `out`.
-pub(crate) fn hex_into(bytes: &[u8], out: &mut String) {
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+/// The two lower-case hex characters of every byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    table
+};
+
+/// Appends the first `chars` lower-case hex characters of `bytes` (all of them when `chars`
+/// is larger) to `out`.
+pub(crate) fn hex_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
+    let chars = chars.min(bytes.len() * 2);
+    out.reserve(chars);
+    for &b in &bytes[..chars / 2] {
+        out.extend_from_slice(&HEX_PAIRS[b as usize]);
+    }
+    if chars % 2 == 1 {
+        out.push(HEX_PAIRS[bytes[chars / 2] as usize][0]);
     }
 }
 
 /// Lower-case hex of `bytes`.
+#[cfg(test)]
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    hex_into(bytes, &mut s);
-    s
+    let mut out = Vec::new();
+    hex_to(bytes, usize::MAX, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// Unpadded RFC 4648 encoding with `BITS` bits per character from `alphabet`.
-fn encode_bits<const BITS: u32>(bytes: &[u8], alphabet: &[u8]) -> String {
+/// Appends at most `chars` characters of the unpadded RFC 4648 encoding of `bytes` with `BITS`
+/// bits per character from `alphabet`.
+fn encode_bits_to<const BITS: u32>(bytes: &[u8], alphabet: &[u8], chars: usize, out: &mut Vec<u8>) {
     let mask = (1u32 << BITS) - 1;
-    let mut out = String::with_capacity(bytes.len() * 8 / BITS as usize + 1);
+    let mut left = chars;
     let mut buffer: u32 = 0;
     let mut bits = 0;
     for &b in bytes {
         buffer = (buffer << 8) | b as u32;
         bits += 8;
         while bits >= BITS {
+            if left == 0 {
+                return;
+            }
             bits -= BITS;
-            out.push(alphabet[((buffer >> bits) & mask) as usize] as char);
+            out.push(alphabet[((buffer >> bits) & mask) as usize]);
+            left -= 1;
         }
     }
-    if bits > 0 {
-        out.push(alphabet[((buffer << (BITS - bits)) & mask) as usize] as char);
+    if bits > 0 && left > 0 {
+        out.push(alphabet[((buffer << (BITS - bits)) & mask) as usize]);
     }
-    out
 }
 
-/// Unpadded lower-case RFC 4648 base32.
-pub(crate) fn base32(bytes: &[u8]) -> String {
-    encode_bits::<5>(bytes, BASE32)
+/// Appends at most `chars` characters of unpadded lower-case RFC 4648 base32.
+pub(crate) fn base32_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
+    encode_bits_to::<5>(bytes, BASE32, chars, out)
 }
 
-/// Unpadded RFC 4648 base64url.
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    encode_bits::<6>(bytes, BASE64URL)
+/// Appends at most `chars` characters of unpadded RFC 4648 base64url.
+pub(crate) fn base64url_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
+    encode_bits_to::<6>(bytes, BASE64URL, chars, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn enc(f: fn(&[u8], usize, &mut Vec<u8>), bytes: &[u8], chars: usize) -> String {
+        let mut out = Vec::new();
+        f(bytes, chars, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn rfc4648_vectors() {
         assert_eq!(hex(b"\x00\xff\x10"), "00ff10");
-        assert_eq!(base32(b"foobar"), "mzxw6ytboi");
-        assert_eq!(base32(b"f"), "my");
-        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(enc(hex_to, b"\x00\xff\x10", 3), "00f");
+        assert_eq!(enc(base32_to, b"foobar", 99), "mzxw6ytboi");
+        assert_eq!(enc(base32_to, b"foobar", 4), "mzxw");
+        assert_eq!(enc(base32_to, b"f", 99), "my");
+        assert_eq!(enc(base64url_to, b"foobar", 99), "Zm9vYmFy");
+        assert_eq!(enc(base64url_to, b"fo", 99), "Zm8");
+        assert_eq!(enc(base64url_to, b"fo", 2), "Zm");
+        assert_eq!(enc(base64url_to, &[0xfb, 0xff], 99), "-_8");
     }
 }

@@ -20,7 +20,7 @@ pub struct Key {
 
 impl Key {
     /// Makes a key from raw bytes. Surrounding ASCII whitespace (a key file's trailing newline) is
-    /// trimmed; what is left must be at least [`MIN_KEY_LEN`] bytes.
+    /// trimmed; what is left must be at least `MIN_KEY_LEN` (16) bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Key, KeyError> {
         let trimmed = bytes.trim_ascii();
         if trimmed.len() < MIN_KEY_LEN {

@@ -19,6 +19,16 @@
 //! let out = anon.apply(rule, Value::Str("John@Example.com"), &RowContext { ordinal: 1 });
 //! let Replacement::Str(pseudonym) = out else { unreachable!() };
 //! assert!(pseudonym.ends_with("@anonymized.syrf.local"));
+//!
+//! // Same key, same value: the same pseudonym, in any collection, table or process.
+//! let again = anon.apply(rule, Value::Str("John@Example.com"), &RowContext { ordinal: 9 });
+//! assert_eq!(again, Replacement::Str(pseudonym));
+//!
+//! // What the rules did, for summaries and `--strict` (a rule that never saw a value is
+//! // usually a typo that leaks data).
+//! let report = anon.report();
+//! assert_eq!(report.rules[0].values_seen, 2);
+//! assert_eq!(report.unmatched_rules().count(), 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -29,6 +39,7 @@ mod dates;
 mod encoding;
 mod key;
 mod locate;
+mod path;
 mod plan;
 mod report;
 mod rules;
@@ -42,8 +53,9 @@ pub use anonymizer::{
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, Report, RuleReport};
-pub use rules::{FieldRule, RuleSet, RulesError, SizeLimit, TableRules};
+pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
-    ConstantValue, FakeKind, FakeLocale, HmacEncoding, Transform, DEFAULT_EMAIL_DOMAIN,
+    ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,
+    DEFAULT_EMAIL_DOMAIN,
 };
 pub use value::{Replacement, Value};

@@ -62,6 +62,37 @@ impl PlanNode {
         !self.children.is_empty()
     }
 
+    /// True when `name`, a field name holding dots (legal in MongoDB since 5.0, e.g. a literal
+    /// key `"FullName.First"`), reads like a rule path below this node: its dotted steps lead
+    /// through at least two levels of the plan. Such a key is not the field the rule names
+    /// (that is `FullName` → `First`); a rule reaches it only through the escape
+    /// `FullName\.First`. Formats use this to report keys that shadow a rule path.
+    ///
+    /// ```
+    /// use anonymize_core::{Anonymizer, Disposition, KeyMode, RuleSet};
+    /// let rules = RuleSet::from_yaml("rules:\n  p:\n    fields:\n      FullName.First: hash\n", "x.yaml").unwrap();
+    /// let anon = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap();
+    /// let Disposition::Keep(plan) = anon.resolve(None, "p") else { panic!() };
+    /// assert!(plan.root().unwrap().dotted_name_shadows_rule(b"FullName.First"));
+    /// assert!(!plan.root().unwrap().dotted_name_shadows_rule(b"FullName"));
+    /// assert!(!plan.root().unwrap().dotted_name_shadows_rule(b"Other.First"));
+    /// ```
+    pub fn dotted_name_shadows_rule(&self, name: &[u8]) -> bool {
+        let mut steps = name.split(|&b| b == b'.');
+        let mut node = self;
+        let mut depth = 0;
+        for step in steps.by_ref() {
+            match node.child(step) {
+                Some(next) => {
+                    node = next;
+                    depth += 1;
+                }
+                None => break,
+            }
+        }
+        depth >= 2
+    }
+
     /// The names of the fields below this node that rules go through.
     pub fn child_names(&self) -> impl Iterator<Item = &[u8]> {
         self.children.iter().map(|(n, _)| n.as_ref())
@@ -69,11 +100,16 @@ impl PlanNode {
 
     /// Inserts `rule` at `path`. Fails with the conflicting path prefix when a rule already
     /// covers a prefix of `path` or `path` is a prefix of an existing rule.
-    pub(crate) fn insert(&mut self, path: &[&str], rule: RuleId) -> Result<(), Conflict> {
+    pub(crate) fn insert<S: AsRef<str>>(
+        &mut self,
+        path: &[S],
+        rule: RuleId,
+    ) -> Result<(), Conflict> {
         let mut node = self;
-        for (depth, step) in path.iter().enumerate() {
+        for step in path {
+            let step = step.as_ref();
             if node.rule.is_some() {
-                return Err(Conflict { depth });
+                return Err(Conflict);
             }
             let pos = match node
                 .children
@@ -90,7 +126,7 @@ impl PlanNode {
             node = &mut node.children[pos].1;
         }
         if node.rule.is_some() || node.has_children() {
-            return Err(Conflict { depth: path.len() });
+            return Err(Conflict);
         }
         node.rule = Some(rule);
         Ok(())
@@ -99,7 +135,4 @@ impl PlanNode {
 
 /// Two rules where one path is a prefix of the other.
 #[derive(Debug)]
-pub(crate) struct Conflict {
-    /// Length of the shared prefix where the other rule sits.
-    pub(crate) depth: usize,
-}
+pub(crate) struct Conflict;

@@ -5,10 +5,9 @@ use std::fmt;
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
 use crate::locate::{locate, Step};
+use crate::path::{split_path, strict_prefix, PathError};
 use crate::suggest::did_you_mean;
-use crate::transform::{
-    ConstantValue, FakeKind, FakeLocale, HmacEncoding, Transform, DEFAULT_EMAIL_DOMAIN,
-};
+use crate::transform::{self, Transform};
 
 /// A parsed and validated rules file.
 ///
@@ -36,6 +35,24 @@ pub struct RuleSet {
     pub collections: Option<Vec<String>>,
     /// SQL tables whose DDL is kept and rows dropped.
     pub schema_only: Vec<String>,
+    /// SQL: keep the constraints, views, rules, triggers and policies of kept tables that
+    /// depend on an excluded table (for targets that keep their own copy of it). By default
+    /// they are dropped with it, so that the output restores into an empty database.
+    pub keep_dependents: bool,
+    /// SQL: what to do with PostgreSQL large objects (`pg_dump -b`), which no field rule can
+    /// cover. `None`: not said (they are kept and reported).
+    pub large_objects: Option<LargeObjects>,
+}
+
+/// `large_objects: keep | empty | drop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LargeObjects {
+    /// Kept as they are.
+    Keep,
+    /// Created, but without their data.
+    Empty,
+    /// Not restored at all.
+    Drop,
 }
 
 /// The field rules of one collection or table.
@@ -50,10 +67,20 @@ pub struct TableRules {
 /// One field rule: a dotted path and its transform.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldRule {
-    /// Dotted path (`FullName.First`, `Authors.0.Email`, a SQL column, `payload.user.email`).
+    /// Dotted path as written (`FullName.First`, `Authors.0.Email`, a SQL column,
+    /// `payload.user.email`); `\.` is a dot inside a field name (`FullName\.First` is the one
+    /// field `FullName.First`), `\\` a backslash.
     pub path: String,
     /// The transform and its parameters.
     pub transform: Transform,
+}
+
+impl FieldRule {
+    /// The path's steps, escapes resolved: `a.b` gives `["a", "b"]`, `a\.b` gives `["a.b"]`.
+    /// (A path that is not valid, which [`RuleSet::from_yaml`] rejects, is split at every dot.)
+    pub fn steps(&self) -> Vec<String> {
+        split_path(&self.path).unwrap_or_else(|_| self.path.split('.').map(str::to_owned).collect())
+    }
 }
 
 /// `size_limits.<name>.max_documents` (alias `max_rows`).
@@ -85,6 +112,8 @@ const TOP_KEYS: &[&str] = &[
     "size_limits",
     "collections",
     "schema_only",
+    "keep_dependents",
+    "large_objects",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -96,6 +125,28 @@ struct Ctx<'s> {
 }
 
 impl Ctx<'_> {
+    /// The YAML path of a field rule (under `fields:` or `columns:`).
+    fn field_path(&self, table: &str, field: &str) -> Vec<Step> {
+        let key = |k: &str| Step::Key(k.to_owned());
+        let fields_key = ["fields", "columns"]
+            .into_iter()
+            .find(|k| {
+                let table_path = [key("rules"), key(table)];
+                let fields = [key("rules"), key(table), key(k)];
+                locate(self.source, &fields) != locate(self.source, &table_path)
+            })
+            .unwrap_or("fields");
+        vec![key("rules"), key(table), key(fields_key), key(field)]
+    }
+
+    fn field_position(&self, table: &str, field: &str) -> crate::locate::Position {
+        locate(self.source, &self.field_path(table, field))
+    }
+
+    fn field_error(&self, table: &str, field: &str, message: impl fmt::Display) -> RulesError {
+        self.error(&self.field_path(table, field), message)
+    }
+
     fn error(&self, path: &[Step], message: impl fmt::Display) -> RulesError {
         let pos = locate(self.source, path);
         RulesError {
@@ -107,13 +158,14 @@ impl Ctx<'_> {
     }
 }
 
-fn key_path(path: &[Step], key: &str) -> Vec<Step> {
+pub(crate) fn key_path(path: &[Step], key: &str) -> Vec<Step> {
     let mut p = path.to_vec();
     p.push(Step::Key(key.to_owned()));
     p
 }
 
-fn type_name(v: &Yaml) -> &'static str {
+/// How a YAML value's type is named in errors.
+pub(crate) fn type_name(v: &Yaml) -> &'static str {
     match v {
         Yaml::Null => "null",
         Yaml::Bool(_) => "a boolean",
@@ -196,6 +248,31 @@ impl RuleSet {
                 "schema_only" => rules.schema_only = parse_names(&ctx, &path, value)?,
                 "collections" => rules.collections = Some(parse_names(&ctx, &path, value)?),
                 "size_limits" => rules.size_limits = parse_limits(&ctx, &path, value)?,
+                "large_objects" => {
+                    rules.large_objects = Some(match value {
+                        Yaml::String(s) if s == "keep" => LargeObjects::Keep,
+                        Yaml::String(s) if s == "empty" => LargeObjects::Empty,
+                        Yaml::String(s) if s == "drop" => LargeObjects::Drop,
+                        _ => {
+                            return Err(ctx.error(
+                                &path,
+                                "`large_objects` is one of keep, empty, drop".to_owned(),
+                            ))
+                        }
+                    })
+                }
+                "keep_dependents" => match value {
+                    Yaml::Bool(b) => rules.keep_dependents = *b,
+                    other => {
+                        return Err(ctx.error(
+                            &path,
+                            format!(
+                                "`keep_dependents` is true or false, found {}",
+                                type_name(other)
+                            ),
+                        ))
+                    }
+                },
                 other => return Err(unknown_key(&ctx, &[], other, TOP_KEYS, "the rules file")),
             }
         }
@@ -204,6 +281,25 @@ impl RuleSet {
     }
 
     fn check_consistency(&self, ctx: &Ctx<'_>) -> Result<(), RulesError> {
+        for (qualified, bare) in self.qualified_pairs() {
+            let (q, b) = (&self.tables[qualified], &self.tables[bare]);
+            for qf in &q.fields {
+                let qs = qf.steps();
+                if let Some(bf) = b.fields.iter().find(|bf| strict_prefix(&qs, &bf.steps())) {
+                    let other = ctx.field_position(&b.name, &bf.path);
+                    return Err(ctx.field_error(
+                        &q.name,
+                        &qf.path,
+                        format!(
+                            "`{}` in `{}` overlaps `{}` in `{}` (line {}), which also applies \
+                             to `{}`: one path contains the other; a qualified key wins over a \
+                             bare one only for the same path",
+                            qf.path, q.name, bf.path, b.name, other.line, q.name
+                        ),
+                    ));
+                }
+            }
+        }
         for table in &self.tables {
             if let Some(i) = self.exclusions.iter().position(|e| e == &table.name) {
                 return Err(ctx.error(
@@ -216,6 +312,27 @@ impl RuleSet {
             }
         }
         Ok(())
+    }
+}
+
+impl RuleSet {
+    /// Pairs of table indices `(qualified, bare)` where the first key is the second one
+    /// qualified by a database or schema (`app.users` and `users`).
+    pub(crate) fn qualified_pairs(&self) -> Vec<(usize, usize)> {
+        let mut pairs = Vec::new();
+        for (qi, q) in self.tables.iter().enumerate() {
+            for (bi, b) in self.tables.iter().enumerate() {
+                let is_qualified = q
+                    .name
+                    .strip_suffix(b.name.as_str())
+                    .and_then(|db| db.strip_suffix('.'))
+                    .is_some_and(|db| !db.is_empty());
+                if is_qualified {
+                    pairs.push((qi, bi));
+                }
+            }
+        }
+        pairs
     }
 }
 
@@ -367,11 +484,31 @@ fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldR
     else {
         return Ok(Vec::new());
     };
-    let mut fields = Vec::new();
+    let mut fields: Vec<FieldRule> = Vec::new();
+    let mut steps: Vec<(Vec<String>, Vec<Step>)> = Vec::new();
     for (field, spec) in entries(ctx, path, map)? {
         let fpath = key_path(path, field);
-        validate_field_path(ctx, &fpath, field)?;
+        let these = validate_field_path(ctx, &fpath, field)?;
         let transform = parse_transform(ctx, &fpath, field, spec)?;
+        if let Some(i) = steps
+            .iter()
+            .position(|(s, _)| *s == these || strict_prefix(s, &these))
+        {
+            let other = locate(ctx.source, &steps[i].1);
+            let message = if steps[i].0 == these {
+                format!(
+                    "`{field}` names the same field as `{}` (line {})",
+                    fields[i].path, other.line
+                )
+            } else {
+                format!(
+                    "the rules `{field}` and `{}` (line {}) overlap: one path contains the other",
+                    fields[i].path, other.line
+                )
+            };
+            return Err(ctx.error(&fpath, message));
+        }
+        steps.push((these, fpath));
         fields.push(FieldRule {
             path: field.to_owned(),
             transform,
@@ -380,32 +517,26 @@ fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldR
     Ok(fields)
 }
 
-fn validate_field_path(ctx: &Ctx<'_>, path: &[Step], field: &str) -> Result<(), RulesError> {
-    if field.is_empty() || field.split('.').any(str::is_empty) {
-        return Err(ctx.error(
-            path,
-            format!("`{field}` is not a valid field path (empty step)"),
-        ));
-    }
-    if field.contains('$') {
-        return Err(ctx.error(path, format!("`{field}`: positional operators (`$`) are not supported; a path through an array applies to every element")));
-    }
-    Ok(())
-}
-
-/// Parameters each transform accepts, besides `transform`.
-fn allowed_params(name: &str) -> &'static [&'static str] {
-    match name {
-        "hash" => &["length"],
-        "hmac" => &["length", "encoding"],
-        "hash_email" => &["local_length", "domain_length", "domain", "case_sensitive"],
-        "sequential" => &["prefix"],
-        "fake" => &["kind", "locale"],
-        "mask" => &["keep_start", "keep_end", "char"],
-        "date_shift" => &["max_days"],
-        "constant" => &["value"],
-        _ => &[],
-    }
+/// The steps of a valid field path.
+fn validate_field_path(
+    ctx: &Ctx<'_>,
+    path: &[Step],
+    field: &str,
+) -> Result<Vec<String>, RulesError> {
+    split_path(field).map_err(|e| {
+        let message = match e {
+            PathError::EmptyStep => format!("`{field}` is not a valid field path (empty step)"),
+            PathError::BadEscape => format!(
+                "`{field}` is not a valid field path: a backslash escapes only `.` (a dot inside \
+                 a field name) or another backslash"
+            ),
+            PathError::Dollar => format!(
+                "`{field}`: positional operators (`$`) are not supported; a path through an \
+                 array applies to every element"
+            ),
+        };
+        ctx.error(path, message)
+    })
 }
 
 fn parse_transform(
@@ -445,7 +576,7 @@ fn parse_transform(
             ))
         }
     };
-    if !Transform::NAMES.contains(&name.as_str()) {
+    let Some(spec) = transform::spec(&name) else {
         return Err(ctx.error(
             &name_path,
             format!(
@@ -453,152 +584,41 @@ fn parse_transform(
                 did_you_mean(&name, Transform::NAMES)
             ),
         ));
-    }
+    };
     let params = Params {
         ctx,
         path,
         map: params,
-        transform: &name,
+        transform: spec.name,
+        allowed: spec.params,
     };
     params.check_known()?;
-    let t = match name.as_str() {
-        "keep" => Transform::Keep,
-        "hash" => Transform::Hash {
-            length: params.usize_in("length", 16, 1, 64)?,
-        },
-        "hmac" => {
-            let encoding = match params.string("encoding")? {
-                None => HmacEncoding::Hex,
-                Some(e) => HmacEncoding::from_name(&e).ok_or_else(|| {
-                    params.err(
-                        "encoding",
-                        format!(
-                            "unknown encoding `{e}`{}; expected hex, base32 or base64url",
-                            did_you_mean(&e, HmacEncoding::NAMES)
-                        ),
-                    )
-                })?,
-            };
-            Transform::Hmac {
-                length: params.usize_in("length", 32, 1, encoding.max_length())?,
-                encoding,
-            }
-        }
-        "hash_email" => Transform::HashEmail {
-            local_length: params.usize_in("local_length", 16, 1, 64)?,
-            domain_length: params.usize_in("domain_length", 4, 1, 64)?,
-            domain: {
-                let d = params
-                    .string("domain")?
-                    .unwrap_or_else(|| DEFAULT_EMAIL_DOMAIN.to_owned());
-                if d.is_empty() || d.contains('@') || d.chars().any(char::is_whitespace) {
-                    return Err(params.err("domain", format!("`{d}` is not a valid email domain")));
-                }
-                d
-            },
-            case_sensitive: params.boolean("case_sensitive", false)?,
-        },
-        "sequential" => Transform::Sequential {
-            prefix: params
-                .string("prefix")?
-                .unwrap_or_else(|| "User".to_owned()),
-        },
-        "sequential_suffix" => Transform::SequentialSuffix,
-        "fake" => {
-            let kind = params.string("kind")?.ok_or_else(|| {
-                ctx.error(
-                    path,
-                    format!(
-                        "`fake` needs `kind:`, one of: {}",
-                        FakeKind::NAMES.join(", ")
-                    ),
-                )
-            })?;
-            let kind = FakeKind::from_name(&kind).ok_or_else(|| {
-                params.err(
-                    "kind",
-                    format!(
-                        "unknown fake kind `{kind}`{}; expected one of: {}",
-                        did_you_mean(&kind, FakeKind::NAMES),
-                        FakeKind::NAMES.join(", ")
-                    ),
-                )
-            })?;
-            let locale = match params.string("locale")? {
-                None => FakeLocale::En,
-                Some(l) => FakeLocale::from_name(&l).ok_or_else(|| {
-                    params.err(
-                        "locale",
-                        format!(
-                            "unknown locale `{l}`{}; expected one of: {}",
-                            did_you_mean(&l, FakeLocale::NAMES),
-                            FakeLocale::NAMES.join(", ")
-                        ),
-                    )
-                })?,
-            };
-            Transform::Fake { kind, locale }
-        }
-        "digits" => Transform::Digits,
-        "mask" => Transform::Mask {
-            keep_start: params.usize_in("keep_start", 0, 0, usize::MAX)?,
-            keep_end: params.usize_in("keep_end", 0, 0, usize::MAX)?,
-            mask_char: match params.string("char")? {
-                None => '*',
-                Some(c) if c.chars().count() == 1 => c.chars().next().unwrap_or('*'),
-                Some(_) => return Err(params.err("char", "`char` must be exactly one character")),
-            },
-        },
-        "date_shift" => Transform::DateShift {
-            max_days: params.usize_in("max_days", 30, 1, 36_500)? as u32,
-        },
-        "null" => Transform::Null,
-        "remove" => Transform::Remove,
-        "constant" => {
-            let v = params
-                .map
-                .and_then(|m| m.get("value"))
-                .ok_or_else(|| ctx.error(path, "`constant` needs `value:`"))?;
-            Transform::Constant(match v {
-                Yaml::Null => ConstantValue::Null,
-                Yaml::Bool(b) => ConstantValue::Bool(*b),
-                Yaml::Number(n) => match n.as_i64() {
-                    Some(i) => ConstantValue::Int(i),
-                    None => ConstantValue::Float(n.as_f64().unwrap_or(0.0)),
-                },
-                Yaml::String(s) => ConstantValue::Str(s.clone()),
-                other => {
-                    return Err(params.err(
-                        "value",
-                        format!(
-                            "`value` must be a string, number, boolean or null, found {}",
-                            type_name(other)
-                        ),
-                    ))
-                }
-            })
-        }
-        _ => unreachable!("checked against Transform::NAMES"),
-    };
-    Ok(t)
+    (spec.parse)(&params)
 }
 
-/// The parameters of one field rule.
-struct Params<'a> {
+/// The parameters of one field rule, for a transform's parser.
+pub(crate) struct Params<'a> {
     ctx: &'a Ctx<'a>,
     path: &'a [Step],
     map: Option<&'a Mapping>,
     transform: &'a str,
+    allowed: &'a [&'a str],
 }
 
 impl Params<'_> {
-    fn err(&self, key: &str, message: impl fmt::Display) -> RulesError {
+    /// An error located at parameter `key`.
+    pub(crate) fn err(&self, key: &str, message: impl fmt::Display) -> RulesError {
         self.ctx.error(&key_path(self.path, key), message)
+    }
+
+    /// An error located at the field rule itself.
+    pub(crate) fn error_here(&self, message: impl fmt::Display) -> RulesError {
+        self.ctx.error(self.path, message)
     }
 
     fn check_known(&self) -> Result<(), RulesError> {
         let Some(map) = self.map else { return Ok(()) };
-        let allowed = allowed_params(self.transform);
+        let allowed = self.allowed;
         for (k, _) in entries(self.ctx, self.path, map)? {
             if k != "transform" && !allowed.contains(&k) {
                 let expected = if allowed.is_empty() {
@@ -618,11 +638,11 @@ impl Params<'_> {
         Ok(())
     }
 
-    fn get(&self, key: &str) -> Option<&Yaml> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Yaml> {
         self.map.and_then(|m| m.get(key))
     }
 
-    fn usize_in(
+    pub(crate) fn usize_in(
         &self,
         key: &str,
         default: usize,
@@ -644,7 +664,7 @@ impl Params<'_> {
         }
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, RulesError> {
+    pub(crate) fn string(&self, key: &str) -> Result<Option<String>, RulesError> {
         match self.get(key) {
             None => Ok(None),
             Some(Yaml::String(s)) => Ok(Some(s.clone())),
@@ -655,7 +675,7 @@ impl Params<'_> {
         }
     }
 
-    fn boolean(&self, key: &str, default: bool) -> Result<bool, RulesError> {
+    pub(crate) fn boolean(&self, key: &str, default: bool) -> Result<bool, RulesError> {
         match self.get(key) {
             None => Ok(default),
             Some(Yaml::Bool(b)) => Ok(*b),

@@ -59,8 +59,11 @@ proptest! {
         let Replacement::Str(out) = a.apply(rule, Value::Str(&input), &RowContext { ordinal: 1 }) else { panic!() };
         prop_assert_eq!(out.chars().count(), input.chars().count());
         for (o, i) in out.chars().zip(input.chars()) {
+            // Digits of any script stay digits of the same script; everything else is kept.
             prop_assert_eq!(o.is_ascii_digit(), i.is_ascii_digit());
-            if !i.is_ascii_digit() { prop_assert_eq!(o, i); }
+            prop_assert_eq!(o.is_numeric(), i.is_numeric());
+            prop_assert_eq!(o.len_utf8(), i.len_utf8());
+            if !i.is_numeric() { prop_assert_eq!(o, i); }
         }
     }
 
@@ -77,6 +80,10 @@ proptest! {
         let (a, rule) = anon(&format!("{{transform: mask, keep_start: {start}, keep_end: {end}}}"));
         let Replacement::Str(out) = a.apply(rule, Value::Str(&input), &RowContext { ordinal: 1 }) else { panic!() };
         prop_assert_eq!(out.chars().count(), input.chars().count());
+        // At least one character is masked whenever there is one.
+        if !input.is_empty() {
+            prop_assert!(out.chars().zip(input.chars()).any(|(o, i)| o == '*' && i != '*') || input.chars().all(|c| c == '*'));
+        }
     }
 
     #[test]

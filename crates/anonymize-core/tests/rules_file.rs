@@ -32,10 +32,7 @@ fn the_briefs_file_parses() {
         rules.tables[2].fields.is_empty(),
         "pmStudy has an empty fields:"
     );
-    assert_eq!(
-        rules.exclusions,
-        ["asFileListing", "pmAuditLog", "system.sessions"]
-    );
+    assert_eq!(rules.exclusions, ["asFileListing", "pmAuditLog"]);
     assert_eq!(
         rules.size_limits,
         [
@@ -60,7 +57,8 @@ fn resolution_qualified_wins_aspect_by_aspect() {
         panic!()
     };
     let root = app.root().unwrap();
-    assert!(root.child(b"name").is_some() && root.child(b"email").is_none());
+    // Field sets merge: the bare `email` rule still applies in `app` (issue 7.6).
+    assert!(root.child(b"name").is_some() && root.child(b"email").is_some());
     assert_eq!(app.max_rows(), Some(5), "bare size limit still applies");
     let Disposition::Keep(crm) = anon.resolve(Some("crm"), "users") else {
         panic!()
@@ -134,11 +132,108 @@ fn paths_compile_through_arrays_and_numeric_steps() {
 }
 
 #[test]
-fn overlapping_paths_are_rejected() {
+fn overlapping_paths_are_rejected_by_the_parser_with_a_location() {
     let src = "rules:\n  s:\n    fields:\n      a: hash\n      a.b: hash\n";
-    let rules = RuleSet::from_yaml(src, "t.yaml").unwrap();
+    let err = RuleSet::from_yaml(src, "t.yaml").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "t.yaml:5:7: the rules `a.b` and `a` (line 4) overlap: one path contains the other"
+    );
+    let src = "rules:\n  s:\n    columns:\n      x.y.z: hash\n      x.y: hash\n";
+    let err = RuleSet::from_yaml(src, "t.yaml").unwrap_err().to_string();
+    assert!(
+        err.starts_with("t.yaml:5:7: the rules `x.y` and `x.y.z` (line 4)"),
+        "{err}"
+    );
+    // A RuleSet built by hand is still checked when compiled.
+    let mut rules =
+        RuleSet::from_yaml("rules:\n  s:\n    fields:\n      a: hash\n", "t.yaml").unwrap();
+    let mut deeper = rules.tables[0].fields[0].clone();
+    deeper.path = "a.b".into();
+    rules.tables[0].fields.push(deeper);
     let err = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap_err();
     assert!(err.to_string().contains("overlap"), "{err}");
+}
+
+#[test]
+fn qualified_and_bare_field_sets_merge_qualified_wins_per_path() {
+    let src = "rules:\n  pmInvestigator:\n    fields:\n      Email: hash_email\n      Auth0Id: hash\n  syrftest.pmInvestigator:\n    fields:\n      Email: {transform: constant, value: x}\n      Phone: digits\n";
+    let anon =
+        Anonymizer::new(RuleSet::from_yaml(src, "t.yaml").unwrap(), KeyMode::Unkeyed).unwrap();
+    let Disposition::Keep(plan) = anon.resolve(Some("syrftest"), "pmInvestigator") else {
+        panic!()
+    };
+    let root = plan.root().unwrap();
+    let rule_of = |name: &[u8]| root.child(name).and_then(|n| n.rule());
+    let names: Vec<&[u8]> = root.child_names().collect();
+    assert_eq!(names.len(), 3, "Email, Phone and the bare Auth0Id");
+    // Email: the qualified rule wins.
+    let email = anon.transform(rule_of(b"Email").unwrap());
+    assert_eq!(email.name(), "constant");
+    assert_eq!(anon.transform(rule_of(b"Phone").unwrap()).name(), "digits");
+    // Auth0Id: not named by the qualified key, so the bare rule still applies (same counters).
+    let auth = rule_of(b"Auth0Id").unwrap();
+    assert_eq!(anon.transform(auth).name(), "hash");
+    assert_eq!(anon.report().rules[auth.index()].table, "pmInvestigator");
+    // Another database sees the bare rules only.
+    let Disposition::Keep(other) = anon.resolve(Some("other"), "pmInvestigator") else {
+        panic!()
+    };
+    let other = other.root().unwrap();
+    assert_eq!(other.child_names().count(), 2);
+    assert_eq!(
+        anon.transform(other.child(b"Email").unwrap().rule().unwrap())
+            .name(),
+        "hash_email"
+    );
+    // A qualified path inside a bare one (or around it) is ambiguous: refused, located.
+    let src = "rules:\n  users:\n    fields:\n      FullName: 'null'\n  app.users:\n    fields:\n      FullName.First: sequential\n";
+    let err = RuleSet::from_yaml(src, "t.yaml").unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "t.yaml:7:7: `FullName.First` in `app.users` overlaps `FullName` in `users` (line 4)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn escaped_dots_name_a_literal_dotted_field() {
+    let src = "rules:\n  p:\n    fields:\n      FullName\\.First: hash\n      'a\\.b.c': hash\n      FullName.Last: hash\n";
+    let rules = RuleSet::from_yaml(src, "t.yaml").unwrap();
+    assert_eq!(rules.tables[0].fields[0].path, "FullName\\.First");
+    assert_eq!(rules.tables[0].fields[0].steps(), ["FullName.First"]);
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap();
+    let Disposition::Keep(plan) = anon.resolve(None, "p") else {
+        panic!()
+    };
+    let root = plan.root().unwrap();
+    assert!(root.child(b"FullName.First").unwrap().rule().is_some());
+    assert!(root
+        .child(b"a.b")
+        .unwrap()
+        .child(b"c")
+        .unwrap()
+        .rule()
+        .is_some());
+    assert!(root
+        .child(b"FullName")
+        .unwrap()
+        .child(b"Last")
+        .unwrap()
+        .rule()
+        .is_some());
+    assert!(root.child(b"FullName").unwrap().child(b"First").is_none());
+    assert!(root.dotted_name_shadows_rule(b"FullName.Last"));
+    assert!(!root.dotted_name_shadows_rule(b"FullName.First"));
+    assert_eq!(anon.report().rules[0].path, "FullName\\.First");
+    let err = RuleSet::from_yaml("rules:\n  p:\n    fields:\n      'a\\b': hash\n", "t.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("t.yaml:4:7:") && err.contains("backslash"),
+        "{err}"
+    );
 }
 
 /// (file, expected "line:column: message" fragment)

@@ -37,7 +37,7 @@ fn text(r: Replacement) -> String {
 #[test]
 fn brief_reference_vectors_unkeyed() {
     let email = text(run(
-        "{transform: hash_email, local_length: 8}",
+        "{transform: hash_email, mode: per_part, local_length: 8}",
         None,
         Value::Str("user@example.com"),
     ));
@@ -265,7 +265,45 @@ fn mask_keeps_length_and_ends() {
         "41###########111"
     );
     assert_eq!(text(run("mask", Some(KEY_A), Value::Str("héllo"))), "*****");
-    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("abc"))), "abc");
+    // A value no longer than keep_start + keep_end is masked whole: never returned as it was.
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("abc"))), "###");
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("abcde"))), "#####");
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("abcdef"))), "ab#def");
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str("ü"))), "#");
+    assert_eq!(text(run(spec, Some(KEY_A), Value::Str(""))), "");
+    assert_eq!(
+        run(spec, Some(KEY_A), Value::Bytes(b"a\xffc")),
+        Replacement::Bytes(b"###".to_vec())
+    );
+}
+
+#[test]
+fn digits_replaces_digits_of_every_script_in_their_script() {
+    for (input, zero) in [
+        ("٠١٢٣٤٥٦٧٨٩ ٩٨٧٦٥٤٣٢١٠", 0x660u32), // Arabic-Indic
+        ("０１２３４５６７８９-９８７６５４３２１０", 0xFF10), // full-width
+        ("۰۱۲۳۴۵۶۷۸۹/۹۸۷۶۵۴۳۲۱۰", 0x6F0),    // Extended Arabic-Indic (Persian)
+        ("०१२३४५६७८९ ९८७६५४३२१०", 0x966),    // Devanagari
+    ] {
+        let out = text(run("digits", Some(KEY_A), Value::Str(input)));
+        assert_ne!(out, input);
+        assert_eq!(out.chars().count(), input.chars().count());
+        for (a, b) in out.chars().zip(input.chars()) {
+            let in_script = |c: char| (zero..zero + 10).contains(&(c as u32));
+            assert_eq!(in_script(a), in_script(b), "{input} -> {out}");
+            if !in_script(b) {
+                assert_eq!(a, b);
+            }
+        }
+    }
+    // Mixed scripts: each digit stays in its own script; other characters are kept.
+    let out = text(run("digits", Some(KEY_A), Value::Str("tel ٠٥ 05 ０５")));
+    assert!(out.starts_with("tel "), "{out}");
+    let scripts: Vec<u32> = out.chars().skip(4).map(|c| c as u32 & !0xF).collect();
+    assert_eq!(
+        scripts,
+        [0x660, 0x660, 0x20, 0x30, 0x30, 0x20, 0xFF10, 0xFF10]
+    );
 }
 
 #[test]
@@ -377,6 +415,116 @@ fn key_is_never_printed() {
     let key = Key::from_bytes(b"super-secret-key-material").unwrap();
     let dbg = format!("{:?}", KeyMode::Keyed(key));
     assert!(!dbg.contains("super-secret"), "{dbg}");
+}
+
+#[test]
+fn hash_email_is_unique_across_many_addresses_at_many_domains() {
+    let (anon, rule) = anonymizer("hash_email", Some(KEY_A));
+    let ctx = RowContext { ordinal: 1 };
+    let mut seen = std::collections::HashSet::new();
+    let mut buf = Vec::new();
+    for n in 0..60_000 {
+        let address = format!("info@org{n}.example");
+        anon.apply_into(rule, Value::Str(&address), &ctx, &mut buf);
+        let (local, _) = std::str::from_utf8(&buf).unwrap().split_once('.').unwrap();
+        assert_eq!(local.len(), 16);
+        assert!(seen.insert(buf.clone()), "collision at {address}");
+    }
+    assert_eq!(seen.len(), 60_000);
+    // The brief's per-part mode is documented as not unique: the local part alone decides.
+    let per_part = "{transform: hash_email, mode: per_part}";
+    let a = text(run(per_part, Some(KEY_A), Value::Str("info@org1.example")));
+    let b = text(run(per_part, Some(KEY_A), Value::Str("info@org2.example")));
+    assert_eq!(a[..16], b[..16]);
+}
+
+#[test]
+fn hash_email_does_not_link_one_local_part_across_domains() {
+    for key in [Some(KEY_A), Some(KEY_B), None] {
+        let gmail = text(run("hash_email", key, Value::Str("x@gmail.com")));
+        let ucl = text(run("hash_email", key, Value::Str("x@ucl.ac.uk")));
+        let shared = gmail
+            .bytes()
+            .zip(ucl.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(
+            shared < 4,
+            "{gmail} / {ucl} share a {shared}-character prefix"
+        );
+        if key == Some(KEY_A) {
+            assert_eq!(shared, 0, "{gmail} / {ucl}");
+        }
+    }
+    // Below 64 bits the default mode refuses (with the place in the file).
+    let err = RuleSet::from_yaml(
+        "rules:\n  t:\n    fields:\n      e: {transform: hash_email, local_length: 8}\n",
+        "t.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("t.yaml:4:") && err.contains("per_part"),
+        "{err}"
+    );
+    let err = RuleSet::from_yaml(
+        "rules:\n  t:\n    fields:\n      e: {transform: hash_email, mode: per-part}\n",
+        "t.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("did you mean `per_part`"), "{err}");
+}
+
+#[test]
+fn hash_email_domain_memo_never_mixes_keys() {
+    let spec = "{transform: hash_email, domain_length: 64}";
+    let (a, rule_a) = anonymizer(spec, Some(KEY_A));
+    let (b, rule_b) = anonymizer(spec, Some(KEY_B));
+    let (u, rule_u) = anonymizer(spec, None);
+    let ctx = RowContext { ordinal: 1 };
+    let tag = |r: Replacement| text(r).split_once('.').unwrap().1.to_owned();
+    let first_a = tag(a.apply(rule_a, Value::Str("x@memo.example"), &ctx));
+    for round in 0..3 {
+        let value = Value::Str(if round == 1 {
+            "y@memo.example"
+        } else {
+            "x@memo.example"
+        });
+        let ta = tag(a.apply(rule_a, value, &ctx));
+        let tb = tag(b.apply(rule_b, value, &ctx));
+        let tu = tag(u.apply(rule_u, value, &ctx));
+        assert_eq!(ta, first_a, "one key, one domain tag");
+        assert_ne!(ta, tb);
+        assert_ne!(ta, tu);
+        assert_ne!(tb, tu);
+    }
+    // A fresh anonymizer with key A (a new memo owner) computes the same tag.
+    let (a2, rule_a2) = anonymizer(spec, Some(KEY_A));
+    assert_eq!(
+        tag(a2.apply(rule_a2, Value::Str("z@memo.example"), &ctx)),
+        first_a
+    );
+}
+
+#[test]
+fn apply_into_gives_what_apply_gives() {
+    let (anon, rule) = anonymizer("hash_email", Some(KEY_A));
+    let ctx = RowContext { ordinal: 3 };
+    let mut buf = b"left over".to_vec();
+    for input in ["John@Example.com", "x", "", "ÀB@ÇD.fr"] {
+        let written = anon.apply_into(rule, Value::Str(input), &ctx, &mut buf);
+        assert_eq!(written, anonymize_core::Written::Str);
+        assert_eq!(
+            written.to_replacement(&buf),
+            anon.apply(rule, Value::Str(input), &ctx)
+        );
+    }
+    assert_eq!(
+        anon.apply_into(rule, Value::Int32(1), &ctx, &mut buf),
+        anonymize_core::Written::Null
+    );
+    assert!(buf.is_empty());
 }
 
 /// The examples README.md shows, so the documentation stays true.

@@ -46,6 +46,19 @@ pub enum ErrorKind {
     /// A prelude entry lacks `db`/`collection` or repeats one.
     #[error("bad prelude entry: {0}")]
     BadPrelude(&'static str),
+    /// A prelude entry's `metadata` is not the JSON object mongorestore parses.
+    #[error(
+        "the collection metadata in the prelude is not valid JSON: {detail} at character {at}"
+    )]
+    BadMetadata {
+        /// Byte position in the metadata string.
+        at: usize,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// A database or collection name mongorestore refuses.
+    #[error("illegal name in the prelude: {0}")]
+    BadName(&'static str),
     /// A namespace header is not exactly `{db, collection, EOF, CRC}`.
     #[error("bad namespace header: {0}")]
     BadNamespaceHeader(&'static str),
@@ -86,7 +99,7 @@ pub enum ErrorKind {
     TimeseriesRules,
     /// An oplog entry that cannot be made safe.
     #[error("oplog entry cannot be anonymized: {0}; rerun with the oplog dropped (--oplog drop)")]
-    Oplog(String),
+    Oplog(crate::oplog::OplogError),
     /// A document shape the zero-copy walker refuses (fail closed).
     #[error("cannot rewrite the document: {0}")]
     Unsupported(String),

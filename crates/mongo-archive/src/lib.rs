@@ -8,8 +8,10 @@
 //! - [`Patcher`]: zero-copy BSON walking and patching along an `anonymize-core` plan;
 //! - [`rewrite_archive`]: the driver — exclusions, selections, limits, users, oplog, CRCs
 //!   recomputed, a failed run never leaving a complete archive behind;
-//! - [`verify`]: an independent strict checker built on the `bson` crate, for tests and tools;
-//! - [`synth`]: a deterministic generator of realistic SyRF archives (`gen-archive` binary).
+//! - `verify` (feature `testkit`): an independent strict checker built on the `bson` crate,
+//!   for tests and tools;
+//! - `synth` (feature `testkit`): a deterministic generator of realistic SyRF archives
+//!   (`gen-archive` binary).
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
@@ -25,6 +27,13 @@
 //! let summary = rewrite_archive(&input[..], &mut output, &anon, &RewriteOptions::default())?;
 //! let checked = verify::verify(&output)?;
 //! assert_eq!(checked.namespaces.len(), summary.namespaces.iter().filter(|n| n.action == mongo_archive::NamespaceAction::Kept).count());
+//!
+//! // Per collection: documents in and out, and keys that shadow a rule path (`{"a.b": ...}`
+//! // beside a rule `a.b`), which no rule reached.
+//! let investigators = summary.namespaces.iter().find(|n| n.collection == "pmInvestigator").unwrap();
+//! assert_eq!(investigators.docs_out, investigators.docs_in);
+//! assert_eq!(investigators.shadowing_keys, 0);
+//! assert!(anon.report().unmatched_rules().next().is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -32,19 +41,26 @@
 
 mod crc;
 mod error;
+mod json;
 mod oplog;
+mod oplog_walk;
+mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
+#[cfg(feature = "testkit")]
 pub mod synth;
+#[cfg(feature = "testkit")]
 pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
 pub use error::{ArchiveError, ErrorKind};
+pub use oplog::OplogError;
+pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
 pub use rewrite::{
-    rewrite_archive, NamespaceAction, NamespaceSummary, OplogMode, RewriteOptions, RewriteSummary,
+    rewrite_archive, NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES,
 };
 pub use walk::{PatchError, Patcher};

@@ -10,19 +10,26 @@
 //! | `op: "u"`, `$unset` | kept (removing data leaks nothing) |
 //! | `op: "u"`, `$v: 2` `diff` | `u`/`i` values rewritten, `s<field>` sub-diffs followed; a sub-diff inside a covered field is an error |
 //! | `op: "u"`, any other operator touching a covered field | error |
-//! | `op: "c"`, `applyOps` touching an excluded or covered collection | error |
+//! | `op: "u"`, `o2` (the document key: `_id`, shard key) | rewritten like a document, so it matches the rewritten documents |
+//! | `op: "d"`, `o` (the document key) | rewritten like a document |
+//! | `op: "n"` (no-op: pre/post images, messages) on a covered, excluded or unselected collection | entry dropped (mongorestore ignores no-ops) |
+//! | `op: "n"` without a namespace | kept when it is a server message (`o: {msg: "..."}` only), else dropped while any rule or exclusion is in force |
+//! | `op: "c"`, `applyOps` (transactions; nested ones followed, up to 16 levels) | each operation handled as above; one that would be dropped becomes a no-op `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}` |
 //! | `op: "c"` naming an excluded collection (`create`, `drop`, `renameCollection`, ...) | entry dropped |
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
+//! | no string `op` or `ns` | dropped while any rule or exclusion is in force, else kept |
 //!
-//! `size_limits` do not apply to oplog entries (the oplog replays changes made during the dump).
+//! A scalar where a rule's path expects a sub-document is nulled and counted as failed closed,
+//! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
+//! made during the dump).
 
 use std::collections::HashMap;
 
 use anonymize_core::{Anonymizer, RowContext};
 
+use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
-use crate::rewrite::{decide, Decision, RewriteOptions};
-use crate::walk::{Nodes, PatchError, Patcher};
+use crate::walk::{Nodes, PatchError, Patcher, Place, Session};
 use crate::CollectionKind;
 
 /// What to do with one oplog entry.
@@ -44,6 +51,104 @@ pub(crate) struct OplogRewriter<'a> {
     targets: HashMap<Vec<u8>, Target<'a>>,
     /// Documents already seen per `db.collection` (sequential ordinals continue after them).
     counts: HashMap<String, u64>,
+    /// Any field rule or exclusion in force: entries that cannot be attributed are dropped.
+    strict: bool,
+}
+
+/// Deepest `applyOps` nesting followed.
+const MAX_APPLY_OPS_DEPTH: u32 = 16;
+
+/// The fields an entry is routed by: `op`, `ns`, `o`, `o2`.
+struct Entry<'b> {
+    op: Option<&'b [u8]>,
+    ns: Option<&'b [u8]>,
+    o: Option<Elem<'b>>,
+    o2: Option<Elem<'b>>,
+}
+
+/// Why an oplog entry cannot be made safe. Messages name namespaces and rule paths, never a
+/// value or a field name from the data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OplogError {
+    /// The entry's BSON is malformed.
+    #[error("malformed entry at byte {at}: {detail}")]
+    Malformed {
+        /// Byte position in the entry.
+        at: usize,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// The entry's `ns` is not UTF-8.
+    #[error("an entry's ns is not UTF-8")]
+    NamespaceNotUtf8,
+    /// The entry targets a timeseries collection with rules.
+    #[error("entry for `{ns}`: rules on a timeseries collection")]
+    TimeseriesRules {
+        /// Target namespace.
+        ns: String,
+    },
+    /// An insert, update or delete without its `o` document.
+    #[error("entry for `{ns}` has no `o` document")]
+    MissingDocument {
+        /// Target namespace.
+        ns: String,
+    },
+    /// An `op` this tool does not know, on a collection with rules.
+    #[error("entry for `{ns}` has op {op}, unknown to this tool")]
+    UnknownOp {
+        /// Target namespace.
+        ns: String,
+        /// The op, when it is a short plain word (it comes from the data).
+        op: String,
+    },
+    /// The entry's documents cannot be rewritten.
+    #[error("entry for `{ns}`: {error}")]
+    Patch {
+        /// Target namespace.
+        ns: String,
+        /// Why.
+        error: PatchError,
+    },
+    /// `applyOps` nested deeper than this tool follows.
+    #[error("applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep")]
+    ApplyOpsTooDeep,
+}
+
+fn malformed(e: raw::RawError) -> OplogError {
+    OplogError::Malformed {
+        at: e.at,
+        detail: e.detail,
+    }
+}
+
+fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
+    let mut entry = Entry {
+        op: None,
+        ns: None,
+        o: None,
+        o2: None,
+    };
+    for el in Elems::framed(buf, start, end).map_err(malformed)? {
+        let el = el.map_err(malformed)?;
+        match el.name {
+            b"op" if el.ty == ty::STRING => entry.op = el.str_bytes(buf),
+            b"ns" if el.ty == ty::STRING => entry.ns = el.str_bytes(buf),
+            b"o" if el.ty == ty::DOCUMENT => entry.o = Some(el),
+            b"o2" if el.ty == ty::DOCUMENT => entry.o2 = Some(el),
+            _ => {}
+        }
+    }
+    Ok(entry)
+}
+
+/// An entry's `op` for messages (it comes from the data).
+fn op_name(op: &[u8]) -> String {
+    if !op.is_empty() && op.len() <= 2 && op.iter().all(u8::is_ascii_alphabetic) {
+        format!("`{}`", String::from_utf8_lossy(op))
+    } else {
+        "(unknown)".to_owned()
+    }
 }
 
 impl<'a> OplogRewriter<'a> {
@@ -57,13 +162,13 @@ impl<'a> OplogRewriter<'a> {
             options,
             targets: HashMap::new(),
             counts,
+            strict: !anon.report().rules.is_empty() || anon.may_exclude(),
         }
     }
 
-    fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, String> {
+    fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, OplogError> {
         if !self.targets.contains_key(ns) {
-            let text =
-                std::str::from_utf8(ns).map_err(|_| "an entry's ns is not UTF-8".to_owned())?;
+            let text = std::str::from_utf8(ns).map_err(|_| OplogError::NamespaceNotUtf8)?;
             let (db, coll) = text.split_once('.').unwrap_or((text, ""));
             let (logical, kind) = match coll.strip_prefix("system.buckets.") {
                 Some(base) => (base, CollectionKind::Timeseries),
@@ -73,9 +178,9 @@ impl<'a> OplogRewriter<'a> {
                 Ok(d) => d,
                 // A timeseries with rules: its bucket entries cannot be rewritten either.
                 Err(_) => {
-                    return Err(format!(
-                        "entry for `{text}`: rules on a timeseries collection"
-                    ))
+                    return Err(OplogError::TimeseriesRules {
+                        ns: text.to_owned(),
+                    })
                 }
             };
             let ordinal = self.counts.get(text).copied().unwrap_or(0);
@@ -90,109 +195,144 @@ impl<'a> OplogRewriter<'a> {
         &mut self,
         entry: &[u8],
         patcher: &mut Patcher,
-    ) -> Result<Outcome, String> {
-        let malformed =
-            |e: raw::RawError| format!("malformed entry at byte {}: {}", e.at, e.detail);
-        let (mut op, mut ns, mut o): (Option<&[u8]>, Option<&[u8]>, Option<Elem<'_>>) =
-            (None, None, None);
-        for el in Elems::framed(entry, 0, entry.len()).map_err(malformed)? {
-            let el = el.map_err(malformed)?;
-            match el.name {
-                b"op" if el.ty == ty::STRING => op = Some(&entry[el.value + 4..el.end - 1]),
-                b"ns" if el.ty == ty::STRING => ns = Some(&entry[el.value + 4..el.end - 1]),
-                b"o" if el.ty == ty::DOCUMENT => o = Some(el),
-                _ => {}
-            }
-        }
+    ) -> Result<Outcome, OplogError> {
+        let Entry { op, ns, o, o2 } = parse_entry(entry, 0, entry.len())?;
         let (Some(op), Some(ns)) = (op, ns) else {
-            return Ok(Outcome::Keep);
+            // Not an oplog entry mongorestore could replay; nothing attributes its data.
+            return Ok(if self.strict {
+                Outcome::Drop
+            } else {
+                Outcome::Keep
+            });
         };
         if op == b"n" {
-            return Ok(Outcome::Keep);
+            return self.noop(ns, o, o2, entry);
         }
-        if op == b"c" {
+        let apply_ops = o.filter(|o| op == b"c" && first_name(entry, o) == Some(b"applyOps"));
+        if op == b"c" && apply_ops.is_none() {
             return self.command(ns, o, entry);
         }
-        let ns_text = String::from_utf8_lossy(ns).into_owned();
-        let anon = self.anon;
+        patcher.begin();
+        let mut s = patcher.session(self.anon, RowContext { ordinal: 0 });
+        let delta = match apply_ops {
+            Some(o) => self.apply_ops(&mut s, entry, &o, 0)?,
+            None => match self.crud(&mut s, entry, op, ns, o, o2)? {
+                Crud::Drop => return Ok(Outcome::Drop),
+                Crud::Delta(d) => d,
+            },
+        };
+        let whole = |error: PatchError| OplogError::Patch {
+            ns: String::from_utf8_lossy(ns).into_owned(),
+            error,
+        };
+        s.fix_len(entry, 0, delta).map_err(whole)?;
+        match patcher.finish(entry).map_err(whole)? {
+            Some(_) => Ok(Outcome::Patched),
+            None => Ok(Outcome::Keep),
+        }
+    }
+
+    /// An insert, update or delete (top-level or inside `applyOps`): its documents rewritten
+    /// into `s` by the target's rules. Returns the change of the entry's length.
+    fn crud(
+        &mut self,
+        s: &mut Session<'_, '_>,
+        buf: &[u8],
+        op: &[u8],
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        o2: Option<Elem<'_>>,
+    ) -> Result<Crud, OplogError> {
+        let ns_text = || String::from_utf8_lossy(ns).into_owned();
         let target = self.target(ns)?;
         let root = match target.decision {
-            Decision::Drop(_) => return Ok(Outcome::Drop),
-            Decision::Keep { root: None, .. } => return Ok(Outcome::Keep),
+            Decision::Drop(_) => return Ok(Crud::Drop),
+            Decision::Keep { root: None, .. } => return Ok(Crud::Delta(0)),
             Decision::Keep {
                 root: Some(root), ..
             } => root,
         };
-        let wrap = |e: PatchError| format!("entry for `{ns_text}`: {e}");
-        match op {
-            b"d" => Ok(Outcome::Keep),
-            b"i" | b"u" => {
-                let Some(o) = o else {
-                    return Err(format!("entry for `{ns_text}` has no `o` document"));
-                };
-                target.ordinal += 1;
-                let ctx = RowContext {
-                    ordinal: target.ordinal,
-                };
-                patcher.begin();
-                let mut s = patcher.session(anon, ctx);
-                let nodes = Nodes::one(root);
-                let operators = first_name(entry, &o).is_some_and(|n| n.first() == Some(&b'$'));
-                let delta = if op == b"u" && operators {
-                    update_operators(&mut s, entry, &o, nodes).map_err(wrap)?
-                } else {
-                    s.walk_doc(entry, o.value, o.end, nodes, crate::walk::Place::Field)
-                        .map_err(wrap)?
-                };
-                s.fix_len(entry, 0, delta).map_err(wrap)?;
-                match patcher.finish(entry).map_err(wrap)? {
-                    Some(_) => Ok(Outcome::Patched),
-                    None => Ok(Outcome::Keep),
-                }
-            }
-            _ => Err(format!(
-                "entry for `{ns_text}` has op `{}`, unknown to this tool",
-                String::from_utf8_lossy(op)
-            )),
+        if !matches!(op, b"i" | b"u" | b"d") {
+            return Err(OplogError::UnknownOp {
+                ns: ns_text(),
+                op: op_name(op),
+            });
         }
+        let Some(o) = o else {
+            return Err(OplogError::MissingDocument { ns: ns_text() });
+        };
+        if op != b"d" {
+            target.ordinal += 1;
+        }
+        s.set_ordinal(target.ordinal);
+        let wrap = |error: PatchError| OplogError::Patch {
+            ns: ns_text(),
+            error,
+        };
+        let nodes = Nodes::one(root);
+        let operators = first_name(buf, &o).is_some_and(|n| n.first() == Some(&b'$'));
+        // A delete's `o` and an update's `o2` are document keys (`_id`, shard key fields,
+        // nested ones as dotted names): rewritten like the documents they match, so they
+        // stay consistent with them.
+        let mut delta = if op == b"d" {
+            s.walk_set(buf, o.value, o.end, nodes).map_err(wrap)?
+        } else if op == b"u" && operators {
+            s.update_operators(buf, &o, nodes).map_err(wrap)?
+        } else {
+            s.walk_doc(buf, o.value, o.end, nodes, Place::Field)
+                .map_err(wrap)?
+        };
+        if let (b"u", Some(o2)) = (op, o2) {
+            delta += s.walk_set(buf, o2.value, o2.end, nodes).map_err(wrap)?;
+        }
+        Ok(Crud::Delta(delta))
     }
 
-    fn command(&mut self, ns: &[u8], o: Option<Elem<'_>>, entry: &[u8]) -> Result<Outcome, String> {
+    /// A no-op entry: routed by its namespace; mongorestore ignores no-ops, so dropping one
+    /// loses nothing.
+    fn noop(
+        &mut self,
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        o2: Option<Elem<'_>>,
+        entry: &[u8],
+    ) -> Result<Outcome, OplogError> {
+        if ns.is_empty() {
+            let message_only = o2.is_none()
+                && o.is_some_and(|o| {
+                    Elems::framed(entry, o.value, o.end).is_ok_and(|mut it| {
+                        it.all(|f| f.is_ok_and(|f| f.name == b"msg" && f.ty == ty::STRING))
+                    })
+                });
+            return Ok(if message_only || !self.strict {
+                Outcome::Keep
+            } else {
+                Outcome::Drop
+            });
+        }
+        Ok(match self.target(ns)?.decision {
+            Decision::Keep { root: None, .. } => Outcome::Keep,
+            Decision::Keep { root: Some(_), .. } | Decision::Drop(_) => Outcome::Drop,
+        })
+    }
+
+    /// A command other than `applyOps`: dropped when it names an excluded collection.
+    fn command(
+        &mut self,
+        ns: &[u8],
+        o: Option<Elem<'_>>,
+        entry: &[u8],
+    ) -> Result<Outcome, OplogError> {
         let Some(o) = o else { return Ok(Outcome::Keep) };
         let db = ns.split(|&b| b == b'.').next().unwrap_or(b"");
-        let malformed =
-            |e: raw::RawError| format!("malformed command entry at byte {}: {}", e.at, e.detail);
         let mut first = true;
         for el in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
             let el = el.map_err(malformed)?;
             let is_first = std::mem::replace(&mut first, false);
-            if is_first && el.name == b"applyOps" && el.ty == ty::ARRAY {
-                for inner in Elems::framed(entry, el.value, el.end).map_err(malformed)? {
-                    let inner = inner.map_err(malformed)?;
-                    if inner.ty != ty::DOCUMENT {
-                        continue;
-                    }
-                    for f in Elems::framed(entry, inner.value, inner.end).map_err(malformed)? {
-                        let f = f.map_err(malformed)?;
-                        if f.name == b"ns" && f.ty == ty::STRING {
-                            let target_ns = &entry[f.value + 4..f.end - 1];
-                            let t = self.target(target_ns)?;
-                            if !matches!(t.decision, Decision::Keep { root: None, .. }) {
-                                return Err(format!(
-                                    "an applyOps entry changes `{}`, which is excluded or has rules",
-                                    String::from_utf8_lossy(target_ns)
-                                ));
-                            }
-                        }
-                    }
-                }
-                return Ok(Outcome::Keep);
-            }
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
             // renameCollection/to carry full namespaces.
             let full = el.name == b"renameCollection" || el.name == b"to";
-            if (is_first || full) && el.ty == ty::STRING {
-                let value = &entry[el.value + 4..el.end - 1];
+            if let Some(value) = el.str_bytes(entry).filter(|_| is_first || full) {
                 let target: Vec<u8> = if full {
                     value.to_vec()
                 } else {
@@ -205,7 +345,94 @@ impl<'a> OplogRewriter<'a> {
         }
         Ok(Outcome::Keep)
     }
+
+    /// An `applyOps` command `o` (a transaction's commit, or a user's `applyOps`): each
+    /// operation is handled like a top-level entry, nested `applyOps` followed; an operation
+    /// that would be dropped is replaced by a no-op (array keys stay dense). Returns the
+    /// change of `o`'s length.
+    fn apply_ops(
+        &mut self,
+        s: &mut Session<'_, '_>,
+        buf: &[u8],
+        o: &Elem<'_>,
+        depth: u32,
+    ) -> Result<i64, OplogError> {
+        if depth >= MAX_APPLY_OPS_DEPTH {
+            return Err(OplogError::ApplyOpsTooDeep);
+        }
+        let len_err = |error: PatchError| OplogError::Patch {
+            ns: "applyOps".to_owned(),
+            error,
+        };
+        let mut o_delta = 0;
+        for ops in Elems::framed(buf, o.value, o.end).map_err(malformed)? {
+            let ops = ops.map_err(malformed)?;
+            if ops.name != b"applyOps" || ops.ty != ty::ARRAY {
+                continue;
+            }
+            let mut delta = 0;
+            for inner in Elems::framed(buf, ops.value, ops.end).map_err(malformed)? {
+                let inner = inner.map_err(malformed)?;
+                if inner.ty != ty::DOCUMENT {
+                    continue;
+                }
+                let e = parse_entry(buf, inner.value, inner.end)?;
+                let (Some(op), Some(ns)) = (e.op, e.ns) else {
+                    if self.strict {
+                        delta += s.replace_document(&inner, &REMOVED_OP).map_err(len_err)?;
+                    }
+                    continue;
+                };
+                let nested =
+                    e.o.filter(|o| op == b"c" && first_name(buf, o) == Some(b"applyOps"));
+                let outcome = if let Some(nested) = nested {
+                    Crud::Delta(self.apply_ops(s, buf, &nested, depth + 1)?)
+                } else {
+                    match op {
+                        b"n" => match self.noop(ns, e.o, e.o2, buf)? {
+                            Outcome::Drop => Crud::Drop,
+                            _ => Crud::Delta(0),
+                        },
+                        b"c" => match self.command(ns, e.o, buf)? {
+                            Outcome::Drop => Crud::Drop,
+                            _ => Crud::Delta(0),
+                        },
+                        _ => self.crud(s, buf, op, ns, e.o, e.o2)?,
+                    }
+                };
+                match outcome {
+                    Crud::Drop => {
+                        delta += s.replace_document(&inner, &REMOVED_OP).map_err(len_err)?;
+                    }
+                    Crud::Delta(d) => {
+                        s.fix_len(buf, inner.value, d).map_err(len_err)?;
+                        delta += d;
+                    }
+                }
+            }
+            s.fix_len(buf, ops.value, delta).map_err(len_err)?;
+            o_delta += delta;
+        }
+        s.fix_len(buf, o.value, o_delta).map_err(len_err)?;
+        Ok(o_delta)
+    }
 }
+
+/// What an insert, update or delete becomes.
+enum Crud {
+    /// Dropped with its collection.
+    Drop,
+    /// Kept; its length changed by this much.
+    Delta(i64),
+}
+
+/// `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}`: what an `applyOps` operation on
+/// an excluded collection becomes (mongorestore and the server skip no-ops).
+const REMOVED_OP: [u8; 67] = *b"\x43\x00\x00\x00\
+\x02op\x00\x02\x00\x00\x00n\x00\
+\x02ns\x00\x01\x00\x00\x00\x00\
+\x03o\x00\x28\x00\x00\x00\x02msg\x00\x1a\x00\x00\x00removed by syrf-anonymize\x00\x00\
+\x00";
 
 fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
     Elems::framed(buf, o.value, o.end)
@@ -215,34 +442,14 @@ fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
         .map(|e| e.name)
 }
 
-fn update_operators(
-    s: &mut crate::walk::Session<'_, '_>,
-    buf: &[u8],
-    o: &Elem<'_>,
-    root: Nodes<'_>,
-) -> Result<i64, PatchError> {
-    let mut delta = 0;
-    for el in Elems::framed(buf, o.value, o.end)? {
-        let el = el?;
-        match el.name {
-            b"$v" | b"$unset" => {}
-            b"diff" if el.ty == ty::DOCUMENT => {
-                delta += s.walk_diff(buf, el.value, el.end, root, false)?;
-            }
-            b"$set" | b"$setOnInsert" if el.ty == ty::DOCUMENT => {
-                delta += s.walk_set(buf, el.value, el.end, root)?;
-            }
-            name if el.ty == ty::DOCUMENT && name.first() == Some(&b'$') => {
-                s.check_untouched(buf, el.value, el.end, root, name)?;
-            }
-            name => {
-                return Err(PatchError::Unsupported(format!(
-                    "an update with `{}` mixed into its operators",
-                    String::from_utf8_lossy(name)
-                )))
-            }
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn removed_op_is_the_documented_no_op() {
+        let d = bson::Document::from_reader(&super::REMOVED_OP[..]).unwrap();
+        assert_eq!(
+            d,
+            bson::doc! {"op": "n", "ns": "", "o": {"msg": "removed by syrf-anonymize"}}
+        );
     }
-    s.fix_len(buf, o.value, delta)?;
-    Ok(delta)
 }

@@ -92,6 +92,22 @@ pub(crate) struct Elem<'a> {
     pub end: usize,
 }
 
+impl<'a> Elem<'a> {
+    /// The value's bytes: from after the name to the element's end (a string's length prefix
+    /// and final 0 included).
+    #[inline]
+    pub fn value_bytes(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.value..self.end]
+    }
+
+    /// A string element's contents (without its length prefix and final 0); `None` for
+    /// other types.
+    #[inline]
+    pub fn str_bytes(&self, buf: &'a [u8]) -> Option<&'a [u8]> {
+        (self.ty == ty::STRING).then(|| &buf[self.value + 4..self.end - 1])
+    }
+}
+
 /// Iterates the elements of the document at `[start, end)` (already framed by [`doc_end`]).
 pub(crate) struct Elems<'a> {
     buf: &'a [u8],
@@ -221,12 +237,56 @@ fn parse_elem(buf: &[u8], pos: usize, limit: usize) -> Result<Elem<'_>, RawError
     })
 }
 
+/// Checks that the framed document at `start..end` is structurally valid BSON all the way
+/// down, as mongorestore's `Raw.Validate` does: every element's type, name and length, every
+/// nested document and array, code-with-scope's string and scope. One linear pass without
+/// recursion; `stack` (reused between calls) holds the enclosing documents' ends.
+pub(crate) fn validate(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    stack: &mut Vec<usize>,
+) -> Result<(), RawError> {
+    stack.clear();
+    let mut pos = start + 4;
+    // Position of the current document's final 0 byte.
+    let mut last = end - 1;
+    loop {
+        if pos >= last {
+            match stack.pop() {
+                None => return Ok(()),
+                Some(parent_last) => {
+                    pos = last + 1;
+                    last = parent_last;
+                    continue;
+                }
+            }
+        }
+        let e = parse_elem(buf, pos, last)?;
+        match e.ty {
+            ty::DOCUMENT | ty::ARRAY => {
+                stack.push(last);
+                last = e.end - 1;
+                pos = e.value + 4;
+            }
+            ty::CODE_W_SCOPE => {
+                let code_end = string_end(buf, e.value + 4, e.end)?;
+                let scope_end = doc_end(buf, code_end, e.end)?;
+                if scope_end != e.end {
+                    return err(e.value, "code-with-scope length disagrees with its parts");
+                }
+                stack.push(last);
+                last = scope_end - 1;
+                pos = code_end + 4;
+            }
+            _ => pos = e.end,
+        }
+    }
+}
+
 /// The UTF-8 string value of a string element (without length and final 0).
 pub(crate) fn str_value<'a>(buf: &'a [u8], e: &Elem<'a>) -> Option<&'a str> {
-    if e.ty != ty::STRING {
-        return None;
-    }
-    std::str::from_utf8(&buf[e.value + 4..e.end - 1]).ok()
+    std::str::from_utf8(e.str_bytes(buf)?).ok()
 }
 
 #[cfg(test)]
@@ -253,6 +313,67 @@ mod tests {
             .collect();
         let want: Vec<String> = d.keys().cloned().collect();
         assert_eq!(names, want);
+    }
+
+    #[test]
+    fn validate_walks_every_level() {
+        let d = bson::doc! {
+            "a": {"b": [1, {"c": "x"}, [2, 3]], "d": null},
+            "js": bson::Bson::JavaScriptCodeWithScope(bson::JavaScriptCodeWithScope { code: "f()".into(), scope: bson::doc! {"s": {"t": 1}} }),
+            "e": "end",
+        };
+        let bytes = doc(&d);
+        let mut stack = Vec::new();
+        assert_eq!(validate(&bytes, 0, bytes.len(), &mut stack), Ok(()));
+        // Corrupt the innermost string's length: only a walk into every level finds it.
+        let at = memchr::memmem::find(&bytes, b"c\0").unwrap() + 2;
+        let mut bad = bytes.clone();
+        bad[at] = 0x7f;
+        assert!(validate(&bad, 0, bad.len(), &mut stack).is_err());
+        // An unknown type code deep inside.
+        let mut bad = bytes.clone();
+        let t = memchr::memmem::find(&bytes, b"\x10t\0").unwrap();
+        bad[t] = 0x42;
+        assert!(validate(&bad, 0, bad.len(), &mut stack).is_err());
+        // Deep nesting does not recurse.
+        let mut bytes = doc(&bson::doc! {"x": 1});
+        for _ in 0..100_000 {
+            let mut outer = ((bytes.len() + 8) as i32).to_le_bytes().to_vec();
+            outer.extend_from_slice(b"\x03n\0");
+            outer.extend_from_slice(&bytes);
+            outer.push(0);
+            bytes = outer;
+            if bytes.len() > MAX_BSON_SIZE - 8 {
+                break;
+            }
+        }
+        assert_eq!(validate(&bytes, 0, bytes.len(), &mut stack), Ok(()));
+    }
+
+    proptest::proptest! {
+        /// Flipped bytes never panic, and the walk never rejects what the `bson` crate decodes.
+        #[test]
+        fn validate_never_rejects_what_bson_decodes(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..4)) {
+            let d = bson::doc! {
+                "a": {"b": [1, {"c": "x"}, [2.5, 3i64]], "d": null, "t": true},
+                "bin": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1, 2, 3] },
+                "re": bson::Regex { pattern: "p".into(), options: "i".into() },
+                "js": bson::Bson::JavaScriptCodeWithScope(bson::JavaScriptCodeWithScope { code: "f()".into(), scope: bson::doc! {"s": 1} }),
+                "e": "end",
+            };
+            let mut bytes = doc(&d);
+            for (at, v) in flips {
+                let i = at % bytes.len();
+                bytes[i] = v;
+            }
+            let Ok(end) = doc_end(&bytes, 0, bytes.len()) else {
+                return Ok(());
+            };
+            let ours = validate(&bytes[..end], 0, end, &mut Vec::new());
+            if bson::Document::from_reader(&bytes[..end]).is_ok() {
+                proptest::prop_assert_eq!(ours, Ok(()));
+            }
+        }
     }
 
     #[test]

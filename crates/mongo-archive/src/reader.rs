@@ -5,7 +5,11 @@
 //! memory does not depend on the size of a segment, a collection or the archive. It checks
 //! everything mongorestore rejects: magic, header shape, BSON lengths, namespace header shape,
 //! namespaces absent from the prelude, headers or documents after an EOF block, terminators in
-//! a row, every namespace's CRC, namespaces never finished or never seen, trailing bytes.
+//! a row, every namespace's CRC, namespaces never finished or never seen, trailing bytes; and
+//! what mongorestore validates before restoring: every document (of every namespace, kept or
+//! not) is structurally valid BSON all the way down, every prelude entry's `metadata` is a
+//! JSON object (Extended JSON's number and ObjectId wrappers checked), database names are legal (at most 63 bytes, none of `/\. "$` or NUL) and
+//! collection names are not empty.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind as IoKind, Read};
@@ -173,6 +177,8 @@ pub struct ArchiveReader<R> {
     body_index: HashMap<Vec<u8>, usize>,
     key: Vec<u8>,
     pending_crc: Option<(usize, usize, usize)>,
+    bson_stack: Vec<usize>,
+    json_stack: Vec<u8>,
 }
 
 impl<R: Read> ArchiveReader<R> {
@@ -192,6 +198,8 @@ impl<R: Read> ArchiveReader<R> {
             body_index: HashMap::new(),
             key: Vec::new(),
             pending_crc: None,
+            bson_stack: Vec::new(),
+            json_stack: Vec::new(),
         }
     }
 
@@ -386,11 +394,20 @@ impl<R: Read> ArchiveReader<R> {
         }
         let (s, e) = self.take_doc(len, "a prelude entry", None)?;
         let at = self.base + s as u64;
+        raw::validate(&self.buf, s, e, &mut self.bson_stack)
+            .map_err(|x| self.malformed(at - s as u64, None, "a prelude entry", x))?;
         let (mut db, mut coll, mut kind) = (None, None, CollectionKind::Collection);
+        let mut metadata = None;
         for el in Elems::new(&self.buf, s, e) {
             let el = el.map_err(|x| self.malformed(at - s as u64, None, "a prelude entry", x))?;
             let text = raw::str_value(&self.buf, &el);
             match el.name {
+                b"metadata" => {
+                    if el.ty != ty::STRING {
+                        return Err(bad_prelude(at, "metadata is not a string"));
+                    }
+                    metadata = Some(el.value + 4..el.end - 1);
+                }
                 b"db" => db = Some(text.ok_or_else(|| bad_prelude(at, "db is not a string"))?),
                 b"collection" => {
                     coll = Some(text.ok_or_else(|| bad_prelude(at, "collection is not a string"))?)
@@ -410,6 +427,18 @@ impl<R: Read> ArchiveReader<R> {
             (Some(d), Some(c)) => (d.to_owned(), c.to_owned()),
             _ => return Err(bad_prelude(at, "db or collection missing")),
         };
+        let named = |kind| ArchiveError::new(at, Some(ns_name(&db, &coll)), kind);
+        if let Err(why) = check_names(&db, &coll) {
+            return Err(named(ErrorKind::BadName(why)));
+        }
+        if let Some(range) = metadata.filter(|r| !r.is_empty()) {
+            if let Err(x) = crate::json::validate_object(&self.buf[range], &mut self.json_stack) {
+                return Err(named(ErrorKind::BadMetadata {
+                    at: x.at,
+                    detail: x.detail,
+                }));
+            }
+        }
         let key = ns_key(&db, &coll);
         if self.prelude_index.contains_key(&key) {
             return Err(ArchiveError::new(
@@ -523,6 +552,9 @@ impl<R: Read> ArchiveReader<R> {
         }
         let offset = self.offset();
         let (s, e) = self.take_doc(len, "a document", Some(ns))?;
+        if let Err(x) = raw::validate(&self.buf, s, e, &mut self.bson_stack) {
+            return Err(self.malformed(offset - s as u64, Some(ns), "a document", x));
+        }
         let b = &mut self.body[ns];
         b.docs += 1;
         b.bytes += (e - s) as u64;
@@ -546,6 +578,31 @@ impl<R: Read> ArchiveReader<R> {
         self.state = State::Done;
         Ok(Item::End)
     }
+}
+
+/// The names mongorestore accepts: the oplog's `db ""`, otherwise `util.ValidateDBName`'s
+/// rules; a collection name is never empty.
+fn check_names(db: &str, coll: &str) -> Result<(), &'static str> {
+    if coll.is_empty() {
+        return Err("empty collection name");
+    }
+    if coll.contains('\0') {
+        return Err("NUL in a collection name");
+    }
+    if db.is_empty() {
+        return if coll == "oplog" {
+            Ok(())
+        } else {
+            Err("empty database name")
+        };
+    }
+    if db.len() > 63 {
+        return Err("database name longer than 63 bytes");
+    }
+    if db.contains(['/', '\\', '.', ' ', '"', '\0', '$']) {
+        return Err("database name with one of / \\ . space \" $ NUL");
+    }
+    Ok(())
 }
 
 fn bad_prelude(at: u64, what: &'static str) -> ArchiveError {

@@ -3,57 +3,14 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode, RowContext};
+use anonymize_core::{Anonymizer, RowContext};
 
 use crate::crc::Crc64;
 use crate::error::{ns_name, ArchiveError, ErrorKind};
 use crate::oplog::{self, OplogRewriter};
-use crate::reader::{ArchiveReader, CollectionKind, Item, MAGIC, TERMINATOR};
+use crate::policy::{decide, Decision, NamespaceAction, RewriteOptions};
+use crate::reader::{ArchiveReader, Item, MAGIC, TERMINATOR};
 use crate::walk::Patcher;
-
-/// What to do with the `--oplog` namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OplogMode {
-    /// Rewrite entries by their target collection's rules; fail on entries that cannot be
-    /// made safe.
-    #[default]
-    Apply,
-    /// Remove the oplog (prelude entry and namespace).
-    Drop,
-}
-
-/// Options of a rewrite beyond the rules.
-#[derive(Debug, Clone, Default)]
-pub struct RewriteOptions {
-    /// Keep only these collections (`--collections a,b`), bare (`pmStudy`) or qualified
-    /// (`syrftest.pmStudy`), on top of the rules' own `collections:` list. What restoring them
-    /// needs comes along: a timeseries collection's `system.buckets` body, and (with
-    /// `keep_users`) the users, roles and `admin.system.version`. Views restore from their
-    /// prelude metadata alone, so nothing else is added for them; `db.system.views` is kept
-    /// only when selected. The oplog follows [`oplog`](Self::oplog); its entries for collections
-    /// not kept are dropped.
-    pub collections: Option<Vec<String>>,
-    /// Keep `admin.system.users`/`admin.system.roles` and the `--dumpDbUsersAndRoles`
-    /// namespaces (`<db>.$admin.system.users|roles`). Off by default: they hold credential hashes.
-    pub keep_users: bool,
-    /// The oplog's fate.
-    pub oplog: OplogMode,
-}
-
-/// What happened to a namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamespaceAction {
-    /// Kept (possibly rewritten or limited).
-    Kept,
-    /// Dropped by `exclusions`.
-    Excluded,
-    /// Dropped because a `collections` list does not name it.
-    NotSelected,
-    /// Users/roles dropped (no `keep_users`).
-    UsersDropped,
-    /// The oplog, dropped by [`OplogMode::Drop`].
-    OplogDropped,
-}
 
 /// Counters of one body namespace.
 #[derive(Debug, Clone)]
@@ -74,7 +31,23 @@ pub struct NamespaceSummary {
     pub bytes_in: u64,
     /// Document bytes written.
     pub bytes_out: u64,
+    /// Keys containing a `.` that shadow a rule path (`{"FullName.First": ...}` where a rule
+    /// names the field `First` of the sub-document `FullName`): no rule reached their values.
+    /// A rule names such a key with an escaped dot (`FullName\.First`).
+    pub shadowing_keys: u64,
+    /// The paths (as written in the rules file) of the rules those keys shadowed.
+    pub shadowed_rules: Vec<String>,
+    /// Top-level field names of the first [`FIELD_SAMPLE_DOCUMENTS`] documents of a
+    /// collection with field rules (at most [`FIELD_SAMPLE_NAMES`]), for "did you mean"
+    /// suggestions on rules that never matched. Empty for other collections.
+    pub field_names: Vec<String>,
 }
+
+/// Documents per collection whose top-level field names [`NamespaceSummary::field_names`]
+/// samples.
+pub const FIELD_SAMPLE_DOCUMENTS: u64 = 1000;
+/// Distinct names [`NamespaceSummary::field_names`] keeps per collection.
+pub const FIELD_SAMPLE_NAMES: usize = 256;
 
 impl NamespaceSummary {
     /// `db.collection`.
@@ -92,82 +65,6 @@ pub struct RewriteSummary {
     pub bytes_in: u64,
     /// Archive bytes written (uncompressed).
     pub bytes_out: u64,
-}
-
-/// What the rewrite does with a namespace.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Decision<'a> {
-    Drop(NamespaceAction),
-    Keep {
-        root: Option<&'a PlanNode>,
-        max_rows: Option<u64>,
-        oplog: bool,
-    },
-}
-
-fn is_users_ns(db: &str, coll: &str) -> bool {
-    (db == "admin" && (coll == "system.users" || coll == "system.roles"))
-        || coll == "$admin.system.users"
-        || coll == "$admin.system.roles"
-}
-
-fn selected(list: &[String], db: &str, coll: &str) -> bool {
-    list.iter().any(|n| {
-        n == coll
-            || n.strip_prefix(db)
-                .and_then(|r| r.strip_prefix('.'))
-                .is_some_and(|c| c == coll)
-    })
-}
-
-/// Decides on a collection (its logical name: `X` for timeseries `X`).
-pub(crate) fn decide<'a>(
-    db: &str,
-    coll: &str,
-    kind: &CollectionKind,
-    anon: &'a Anonymizer,
-    options: &RewriteOptions,
-) -> Result<Decision<'a>, ErrorKind> {
-    if db.is_empty() && coll == "oplog" {
-        return Ok(match options.oplog {
-            OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
-            OplogMode::Apply => Decision::Keep {
-                root: None,
-                max_rows: None,
-                oplog: true,
-            },
-        });
-    }
-    let users = is_users_ns(db, coll);
-    if users && !options.keep_users {
-        return Ok(Decision::Drop(NamespaceAction::UsersDropped));
-    }
-    // Needed to restore kept users and roles.
-    let support = users || (options.keep_users && db == "admin" && coll == "system.version");
-    let plan = match anon.resolve(Some(db), coll) {
-        Disposition::Exclude(ExcludeReason::Excluded) => {
-            return Ok(Decision::Drop(NamespaceAction::Excluded))
-        }
-        Disposition::Exclude(ExcludeReason::NotSelected) if !support => {
-            return Ok(Decision::Drop(NamespaceAction::NotSelected))
-        }
-        Disposition::Exclude(_) => None,
-        Disposition::Keep(plan) => Some(plan),
-    };
-    if let Some(list) = &options.collections {
-        if !support && !selected(list, db, coll) {
-            return Ok(Decision::Drop(NamespaceAction::NotSelected));
-        }
-    }
-    let (root, max_rows) = plan.map_or((None, None), |p| (p.root(), p.max_rows()));
-    if *kind == CollectionKind::Timeseries && (root.is_some() || max_rows.is_some()) {
-        return Err(ErrorKind::TimeseriesRules);
-    }
-    Ok(Decision::Keep {
-        root,
-        max_rows,
-        oplog: false,
-    })
 }
 
 const OUT_BUFFER: usize = 1 << 20;
@@ -280,6 +177,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
     let mut runs: Vec<NsRun<'_>> = Vec::new();
     let mut oplog_rw: Option<OplogRewriter<'_>> = None;
     let mut header_buf: Vec<u8> = Vec::new();
+    let mut shown_ns: Option<usize> = None;
 
     let result = (|| -> Result<(), ArchiveError> {
         loop {
@@ -325,6 +223,9 @@ pub fn rewrite_archive<R: Read, W: Write>(
                                 docs_changed: 0,
                                 bytes_in: 0,
                                 bytes_out: 0,
+                                shadowing_keys: 0,
+                                shadowed_rules: Vec::new(),
+                                field_names: Vec::new(),
                             },
                         });
                     }
@@ -336,6 +237,14 @@ pub fn rewrite_archive<R: Read, W: Write>(
                         oplog_rw = Some(OplogRewriter::new(anon, options, counts));
                     }
                     let run = &mut runs[ns];
+                    if let Some(current) = &options.current_namespace {
+                        if shown_ns != Some(ns) {
+                            shown_ns = Some(ns);
+                            if let Ok(mut name) = current.lock() {
+                                *name = run.summary.name();
+                            }
+                        }
+                    }
                     if let Decision::Keep { .. } = run.decision {
                         match (&run.out_crc, eof) {
                             (Some(crc), true) => {
@@ -375,6 +284,7 @@ pub fn rewrite_archive<R: Read, W: Write>(
                     let ns_err = |kind: ErrorKind| {
                         ArchiveError::new(offset, Some(ns_name(&s.db, &s.collection)), kind)
                     };
+                    let shadowing_before = patcher.shadowing_keys();
                     let patched: Option<&[u8]> = if oplog {
                         let rw = oplog_rw.get_or_insert_with(|| {
                             OplogRewriter::new(anon, options, HashMap::new())
@@ -391,6 +301,9 @@ pub fn rewrite_archive<R: Read, W: Write>(
                             oplog::Outcome::Patched => Some(patcher.output()),
                         }
                     } else if let Some(root) = root {
+                        if s.docs_in <= FIELD_SAMPLE_DOCUMENTS {
+                            sample_field_names(raw, &mut s.field_names);
+                        }
                         patcher
                             .patch(raw, root, anon, RowContext { ordinal: s.docs_in })
                             .map_err(|e| ns_err(patch_kind(e)))?
@@ -411,6 +324,15 @@ pub fn rewrite_archive<R: Read, W: Write>(
                     s.docs_out += 1;
                     s.bytes_out += emitted.len() as u64;
                     out.put(emitted).map_err(werr)?;
+                    if patcher.shadowing_keys() != shadowing_before {
+                        s.shadowing_keys += patcher.shadowing_keys() - shadowing_before;
+                        for rule in patcher.take_shadowed_rules() {
+                            let path = anon.rule_path(rule);
+                            if !s.shadowed_rules.iter().any(|p| p == path) {
+                                s.shadowed_rules.push(path.to_owned());
+                            }
+                        }
+                    }
                 }
                 Item::BlockEnd { ns } => {
                     if let Decision::Keep { .. } = runs[ns].decision {
@@ -436,6 +358,24 @@ pub fn rewrite_archive<R: Read, W: Write>(
             let _ = out.flush_buf();
             let _ = out.w.flush();
             Err(e)
+        }
+    }
+}
+
+/// Adds the top-level field names of `doc` to `names`, up to [`FIELD_SAMPLE_NAMES`].
+fn sample_field_names(doc: &[u8], names: &mut Vec<String>) {
+    let Ok(elems) = crate::raw::Elems::framed(doc, 0, doc.len()) else {
+        return;
+    };
+    for el in elems {
+        let Ok(el) = el else { return };
+        if names.len() >= FIELD_SAMPLE_NAMES {
+            return;
+        }
+        if !names.iter().any(|n| n.as_bytes() == el.name) {
+            if let Ok(name) = std::str::from_utf8(el.name) {
+                names.push(name.to_owned());
+            }
         }
     }
 }

@@ -57,9 +57,11 @@ impl std::fmt::Display for PatchError {
 impl std::error::Error for PatchError {}
 
 const MAX_NODES: usize = 8;
-/// Deepest nesting of documents and arrays the walker follows (MongoDB's own limit is 200):
-/// deeper input is refused instead of overflowing the stack.
-pub(crate) const MAX_DEPTH: usize = 200;
+
+/// Deepest nesting of documents and arrays the walker follows below a rule path (the server
+/// stores at most 100 levels and its BSON validation stops at 200): deeper input is refused
+/// with [`PatchError::Unsupported`] rather than risking the stack. The oplog walker shares it.
+pub(crate) const MAX_DEPTH: u32 = 200;
 
 /// The plan nodes that apply at one place of a document (more than one through arrays).
 #[derive(Clone, Copy)]
@@ -83,7 +85,7 @@ impl<'p> Nodes<'p> {
         n
     }
 
-    fn push(&mut self, node: &'p PlanNode) -> Result<(), PatchError> {
+    pub(crate) fn push(&mut self, node: &'p PlanNode) -> Result<(), PatchError> {
         if self.len == MAX_NODES {
             return Err(PatchError::Unsupported(
                 "too many rule paths meet at one value (deeply nested arrays)".into(),
@@ -94,7 +96,7 @@ impl<'p> Nodes<'p> {
         Ok(())
     }
 
-    fn iter(&self) -> impl Iterator<Item = &'p PlanNode> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'p PlanNode> + '_ {
         self.items[..self.len].iter().flatten().copied()
     }
 
@@ -103,12 +105,12 @@ impl<'p> Nodes<'p> {
     }
 
     /// The rule that applies here: the last (most specific) node with one.
-    fn rule(&self) -> Option<RuleId> {
+    pub(crate) fn rule(&self) -> Option<RuleId> {
         self.iter().filter_map(|n| n.rule()).last()
     }
 
     /// The nodes for field `name` below these.
-    fn children(&self, name: &[u8]) -> Result<Nodes<'p>, PatchError> {
+    pub(crate) fn children(&self, name: &[u8]) -> Result<Nodes<'p>, PatchError> {
         let mut out = Nodes::empty();
         for n in self.iter() {
             if let Some(c) = n.child(name) {
@@ -118,8 +120,16 @@ impl<'p> Nodes<'p> {
         Ok(out)
     }
 
+    /// True when a value found here must be a sub-document (or an array of them) for the rules
+    /// below these nodes to reach into it. For an array element (`element`), a node counts only
+    /// through a field name: its children that are array indexes select other elements.
+    fn expect_document(&self, element: bool) -> bool {
+        self.iter()
+            .any(|n| n.child_names().any(|c| !element || !is_index(c)))
+    }
+
     /// The nodes for the array element whose key is `index`: each node itself and its child `index`.
-    fn array_elem(&self, index: &[u8]) -> Result<Nodes<'p>, PatchError> {
+    pub(crate) fn array_elem(&self, index: &[u8]) -> Result<Nodes<'p>, PatchError> {
         let mut out = Nodes::empty();
         for n in self.iter() {
             out.push(n)?;
@@ -136,9 +146,15 @@ impl<'p> Nodes<'p> {
 pub(crate) enum Place {
     /// A document field: `Remove` deletes the element.
     Field,
-    /// An array element, or a field of an update whose removal would change the update's
-    /// meaning: `Remove` writes null.
+    /// A field of an update whose removal would change the update's meaning: `Remove` writes
+    /// null.
     NullOnRemove,
+    /// An array element (or an update path ending in an array index): `Remove` writes null.
+    Element,
+}
+
+pub(crate) fn is_index(step: &[u8]) -> bool {
+    !step.is_empty() && step.iter().all(u8::is_ascii_digit)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -169,6 +185,8 @@ pub struct Patcher {
     splices: Vec<Splice>,
     arena: Vec<u8>,
     out: Vec<u8>,
+    shadowing: u64,
+    shadowed: Vec<RuleId>,
 }
 
 impl Patcher {
@@ -192,6 +210,21 @@ impl Patcher {
         self.finish(doc)
     }
 
+    /// Document keys seen so far that contain a `.` and shadow a rule path: their first
+    /// dotted segment names a field a rule goes through, but no rule names the whole key
+    /// (`{"FullName.First": ...}` beside a rule `FullName.First`, which means the sub-document
+    /// field). Their values are not rewritten; a rule reaches them with an escaped dot
+    /// (`FullName\.First`).
+    pub fn shadowing_keys(&self) -> u64 {
+        self.shadowing
+    }
+
+    /// The rules whose paths the keys counted by [`shadowing_keys`](Self::shadowing_keys)
+    /// shadowed since the last call (each at most once), and forgets them.
+    pub fn take_shadowed_rules(&mut self) -> Vec<RuleId> {
+        std::mem::take(&mut self.shadowed)
+    }
+
     /// The last patched document.
     pub(crate) fn output(&self) -> &[u8] {
         &self.out
@@ -212,6 +245,8 @@ impl Patcher {
             ctx,
             splices: &mut self.splices,
             arena: &mut self.arena,
+            shadowing: &mut self.shadowing,
+            shadowed: &mut self.shadowed,
             depth: 0,
         }
     }
@@ -244,19 +279,111 @@ pub(crate) struct Session<'s, 'a> {
     ctx: RowContext,
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
-    depth: usize,
+    shadowing: &'s mut u64,
+    shadowed: &'s mut Vec<RuleId>,
+    pub(crate) depth: u32,
 }
 
 impl Session<'_, '_> {
     /// One level deeper into a document or array; refused beyond [`MAX_DEPTH`].
-    fn enter(&mut self) -> Result<(), PatchError> {
+    pub(crate) fn enter(&mut self) -> Result<(), PatchError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(PatchError::Unsupported(format!(
-                "documents or arrays nested deeper than {MAX_DEPTH} levels"
+                "values below a rule path are nested more than {MAX_DEPTH} levels deep"
             )));
         }
         Ok(())
+    }
+
+    /// Sets the position of the current document in its collection (for `sequential`), when
+    /// one walk spans documents of several collections (an oplog `applyOps`).
+    pub(crate) fn set_ordinal(&mut self, ordinal: u64) {
+        self.ctx = RowContext { ordinal };
+    }
+
+    /// Replaces the embedded-document element `el` by one holding `doc` (a whole BSON
+    /// document), keeping its name. Returns the change of length.
+    pub(crate) fn replace_document(
+        &mut self,
+        el: &Elem<'_>,
+        doc: &[u8],
+    ) -> Result<i64, PatchError> {
+        if doc.len() > MAX_BSON_SIZE {
+            return Err(PatchError::TooLarge(doc.len()));
+        }
+        let data_start = self.arena.len();
+        self.arena.push(ty::DOCUMENT);
+        self.arena.extend_from_slice(el.name);
+        self.arena.push(0);
+        self.arena.extend_from_slice(doc);
+        self.splices.push(Splice {
+            start: el.start,
+            end: el.end,
+            data_start,
+            data_end: self.arena.len(),
+        });
+        Ok((self.arena.len() - data_start) as i64 - (el.end - el.start) as i64)
+    }
+
+    /// A rule's path that names `nodes` in messages (never a field name from the data).
+    pub(crate) fn rule_path(&self, nodes: Nodes<'_>) -> String {
+        fn first_rule(n: &PlanNode) -> Option<RuleId> {
+            n.rule().or_else(|| {
+                n.child_names()
+                    .find_map(|c| n.child(c).and_then(first_rule))
+            })
+        }
+        match nodes.iter().find_map(first_rule) {
+            Some(rule) => format!("`{}`", self.anon.rule_path(rule)),
+            None => "a covered field".to_owned(),
+        }
+    }
+
+    /// Remembers the rule a dotted key shadows: the one its remaining segments lead to under
+    /// `node`, or else the first rule below the deepest node they reach.
+    fn record_shadowed(&mut self, mut node: &PlanNode, rest: &[u8]) {
+        fn first_rule(n: &PlanNode) -> Option<RuleId> {
+            n.rule().or_else(|| {
+                n.child_names()
+                    .find_map(|c| n.child(c).and_then(first_rule))
+            })
+        }
+        for step in rest.split(|&b| b == b'.') {
+            match node.child(step) {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        if let Some(rule) = first_rule(node) {
+            if !self.shadowed.contains(&rule) && self.shadowed.len() < 64 {
+                self.shadowed.push(rule);
+            }
+        }
+    }
+
+    /// Counts every rule below `nodes` as failed closed (their value was nulled wholesale).
+    fn count_failed_closed(&self, nodes: Nodes<'_>, element: bool) {
+        fn all(anon: &Anonymizer, n: &PlanNode) {
+            if let Some(rule) = n.rule() {
+                anon.record_failed_closed(rule);
+            }
+            for c in n.child_names() {
+                if let Some(child) = n.child(c) {
+                    all(anon, child);
+                }
+            }
+        }
+        for n in nodes.iter() {
+            for c in n.child_names() {
+                if element && is_index(c) {
+                    continue;
+                }
+                if let Some(child) = n.child(c) {
+                    all(self.anon, child);
+                }
+            }
+        }
     }
 
     /// Records a new length for the document or array at `start` whose content changed by `delta`.
@@ -295,17 +422,21 @@ impl Session<'_, '_> {
         nodes: Nodes<'_>,
         place: Place,
     ) -> Result<i64, PatchError> {
-        self.enter()?;
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
             let set = nodes.children(el.name)?;
             if !set.is_empty() {
                 delta += self.value(buf, &el, set, place)?;
+            } else if let Some(dot) = memchr::memchr(b'.', el.name) {
+                let first = &el.name[..dot];
+                if let Some(node) = nodes.iter().find_map(|n| n.child(first)) {
+                    *self.shadowing += 1;
+                    self.record_shadowed(node, &el.name[dot + 1..]);
+                }
             }
         }
         self.fix_len(buf, start, delta)?;
-        self.depth -= 1;
         Ok(delta)
     }
 
@@ -316,15 +447,13 @@ impl Session<'_, '_> {
         limit: usize,
         nodes: Nodes<'_>,
     ) -> Result<i64, PatchError> {
-        self.enter()?;
         let mut delta = 0;
         for el in Elems::framed(buf, start, limit)? {
             let el = el?;
             let set = nodes.array_elem(el.name)?;
-            delta += self.value(buf, &el, set, Place::NullOnRemove)?;
+            delta += self.value(buf, &el, set, Place::Element)?;
         }
         self.fix_len(buf, start, delta)?;
-        self.depth -= 1;
         Ok(delta)
     }
 
@@ -338,14 +467,33 @@ impl Session<'_, '_> {
     ) -> Result<i64, PatchError> {
         if let Some(rule) = nodes.rule() {
             if el.ty == ty::ARRAY && !self.anon.applies_to_whole_array(rule) {
-                return self.walk_array(buf, el.value, el.end, nodes);
+                self.enter()?;
+                let r = self.walk_array(buf, el.value, el.end, nodes);
+                self.depth -= 1;
+                return r;
             }
             let r = self.anon.apply(rule, to_value(buf, el), &self.ctx);
             return self.replace(el, r, place);
         }
         match el.ty {
-            ty::DOCUMENT => self.walk_doc(buf, el.value, el.end, nodes, Place::Field),
-            ty::ARRAY => self.walk_array(buf, el.value, el.end, nodes),
+            ty::DOCUMENT | ty::ARRAY => {
+                self.enter()?;
+                let r = if el.ty == ty::DOCUMENT {
+                    self.walk_doc(buf, el.value, el.end, nodes, Place::Field)
+                } else {
+                    self.walk_array(buf, el.value, el.end, nodes)
+                };
+                self.depth -= 1;
+                r
+            }
+            ty::NULL | ty::UNDEFINED => Ok(0),
+            // A scalar where the rules expect a sub-document (schema drift: a field that used
+            // to be a string): it may hold what the rules cover, so it is nulled and counted
+            // as failed closed.
+            _ if nodes.expect_document(place == Place::Element) => {
+                self.count_failed_closed(nodes, place == Place::Element);
+                self.replace(el, Replacement::Null, place)
+            }
             _ => Ok(0),
         }
     }
@@ -372,178 +520,28 @@ impl Session<'_, '_> {
         });
         Ok((self.arena.len() - data_start) as i64 - old_len)
     }
-
-    /// `$set`/`$setOnInsert` of an oplog update: keys are dotted paths from the document root.
-    pub(crate) fn walk_set(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        root: Nodes<'_>,
-    ) -> Result<i64, PatchError> {
-        let mut delta = 0;
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let set = resolve_path(root, el.name)?;
-            if !set.is_empty() {
-                delta += self.value(buf, &el, set, Place::NullOnRemove)?;
-            }
-        }
-        self.fix_len(buf, start, delta)?;
-        Ok(delta)
-    }
-
-    /// A `$v: 2` update diff (`u`, `i`, `d`, `s<field>`; array diffs `a`, `l`, `u<i>`, `s<i>`).
-    pub(crate) fn walk_diff(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        nodes: Nodes<'_>,
-        is_array: bool,
-    ) -> Result<i64, PatchError> {
-        self.enter()?;
-        let mut delta = 0;
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let name = el.name;
-            match (is_array, name) {
-                (_, b"a") | (true, b"l") | (false, b"d") => {}
-                (false, b"u") | (false, b"i") => {
-                    if el.ty != ty::DOCUMENT {
-                        return Err(unsupported_diff());
-                    }
-                    delta += self.walk_doc(buf, el.value, el.end, nodes, Place::NullOnRemove)?;
-                }
-                _ if name.first() == Some(&b's') => {
-                    let field = &name[1..];
-                    let sub = if is_array {
-                        nodes.array_elem(field)?
-                    } else {
-                        nodes.children(field)?
-                    };
-                    if sub.is_empty() {
-                        continue;
-                    }
-                    if sub.rule().is_some() || el.ty != ty::DOCUMENT {
-                        return Err(PatchError::Unsupported(format!(
-                            "a $v:2 update diff changes part of the covered field `{}`",
-                            String::from_utf8_lossy(field)
-                        )));
-                    }
-                    let sub_is_array = diff_is_array(buf, &el)?;
-                    delta += self.walk_diff(buf, el.value, el.end, sub, sub_is_array)?;
-                }
-                _ if is_array && name.first() == Some(&b'u') => {
-                    let sub = nodes.array_elem(&name[1..])?;
-                    delta += self.value(buf, &el, sub, Place::NullOnRemove)?;
-                }
-                _ => return Err(unsupported_diff()),
-            }
-        }
-        self.fix_len(buf, start, delta)?;
-        self.depth -= 1;
-        Ok(delta)
-    }
-
-    /// Fails when an update operator we do not rewrite (`$inc`, `$push`, ...) touches a
-    /// covered field. `$rename` targets (string values) are checked too.
-    pub(crate) fn check_untouched(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        limit: usize,
-        root: Nodes<'_>,
-        op: &[u8],
-    ) -> Result<(), PatchError> {
-        for el in Elems::framed(buf, start, limit)? {
-            let el = el?;
-            let mut paths = vec![el.name];
-            if op == b"$rename" && el.ty == ty::STRING {
-                paths.push(&buf[el.value + 4..el.end - 1]);
-            }
-            for path in paths {
-                if !resolve_path(root, path)?.is_empty() {
-                    return Err(PatchError::Unsupported(format!(
-                        "update operator `{}` changes `{}`, which a rule covers",
-                        String::from_utf8_lossy(op),
-                        String::from_utf8_lossy(path)
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn unsupported_diff() -> PatchError {
-    PatchError::Unsupported(
-        "a $v:2 update diff section this tool does not understand touches covered fields".into(),
-    )
-}
-
-fn diff_is_array(buf: &[u8], el: &Elem<'_>) -> Result<bool, PatchError> {
-    for e in Elems::framed(buf, el.value, el.end)? {
-        if e?.name == b"a" {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// The nodes a dotted update path (`FullName.First`, `Registrations.3.Email`) reaches.
-/// A path continuing below a rule's field (other than into an array element) is refused.
-pub(crate) fn resolve_path<'p>(root: Nodes<'p>, path: &[u8]) -> Result<Nodes<'p>, PatchError> {
-    let mut cur = root;
-    for step in path.split(|&b| b == b'.') {
-        if cur.is_empty() {
-            break;
-        }
-        let numeric = !step.is_empty() && step.iter().all(u8::is_ascii_digit);
-        let mut next = Nodes::empty();
-        for n in cur.iter() {
-            if n.rule().is_some() {
-                if !numeric {
-                    return Err(PatchError::Unsupported(format!(
-                        "the update sets `{}`, inside a field a rule covers",
-                        String::from_utf8_lossy(path)
-                    )));
-                }
-                next.push(n)?;
-            } else {
-                if numeric {
-                    next.push(n)?;
-                }
-                if let Some(c) = n.child(step) {
-                    next.push(c)?;
-                }
-            }
-        }
-        cur = next;
-    }
-    Ok(cur)
 }
 
 /// Maps a BSON element to an [`anonymize_core::Value`] borrowed from the buffer.
 pub(crate) fn to_value<'b>(buf: &'b [u8], el: &Elem<'b>) -> Value<'b> {
-    let v = el.value;
+    let value = el.value_bytes(buf);
     let f8 = || {
         let mut a = [0u8; 8];
-        a.copy_from_slice(&buf[v..v + 8]);
+        a.copy_from_slice(&value[..8]);
         a
     };
     match el.ty {
         ty::DOUBLE => Value::Double(f64::from_le_bytes(f8())),
         ty::STRING => {
-            let bytes = &buf[v + 4..el.end - 1];
+            let bytes = el.str_bytes(buf).unwrap_or_default();
             match std::str::from_utf8(bytes) {
                 Ok(s) => Value::Str(s),
                 Err(_) => Value::Bytes(bytes),
             }
         }
         ty::BINARY => {
-            let subtype = buf[v + 4];
-            let payload = &buf[v + 5..el.end];
+            let subtype = value[4];
+            let payload = &value[5..];
             let bytes = if subtype == 2
                 && payload.len() >= 4
                 && raw::read_i32(payload, 0) == Some(payload.len() as i32 - 4)
@@ -554,10 +552,10 @@ pub(crate) fn to_value<'b>(buf: &'b [u8], el: &Elem<'b>) -> Value<'b> {
             };
             Value::Binary { subtype, bytes }
         }
-        ty::BOOL => Value::Bool(buf[v] != 0),
+        ty::BOOL => Value::Bool(value[0] != 0),
         ty::DATETIME => Value::DateTime(i64::from_le_bytes(f8())),
         ty::NULL | ty::UNDEFINED => Value::Null,
-        ty::INT32 => Value::Int32(raw::read_i32(buf, v).unwrap_or(0)),
+        ty::INT32 => Value::Int32(raw::read_i32(value, 0).unwrap_or(0)),
         ty::INT64 => Value::Int64(i64::from_le_bytes(f8())),
         _ => Value::Other,
     }

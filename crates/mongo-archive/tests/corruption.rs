@@ -149,11 +149,9 @@ fn lying_lengths_are_errors() {
 
 #[test]
 fn structural_errors_mongorestore_rejects() {
-    let bytes = real_archives()
-        .into_iter()
-        .find(|(n, _)| n == "mongo-tools_test.bar.archive")
-        .unwrap()
-        .1;
+    let Some(bytes) = real_archive("mongo-tools_test.bar.archive") else {
+        return;
+    };
     let anon = empty();
     // Trailing bytes after the last terminator.
     let mut t = bytes.clone();
@@ -197,6 +195,9 @@ proptest! {
     #[test]
     fn random_bit_flips_never_panic(flips in proptest::collection::vec((0usize..1_000_000, 0u8..8), 1..4), cut in proptest::option::of(0usize..1_000_000)) {
         let all = real_archives();
+        if all.is_empty() {
+            return Ok(());
+        }
         let (_, bytes) = &all[flips[0].0 % all.len()];
         let mut bad = bytes.clone();
         for (at, bit) in &flips {

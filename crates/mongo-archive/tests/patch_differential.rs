@@ -189,7 +189,19 @@ impl Reference<'_> {
         match v {
             Bson::Document(d) => self.doc(d, nodes),
             Bson::Array(items) => self.array(items, nodes),
-            _ => {}
+            Bson::Null | Bson::Undefined => {}
+            // A scalar where the rules reach into a sub-document (schema drift) is nulled, fail
+            // closed. For an array element only field names count: index children select
+            // other elements.
+            _ => {
+                let is_index = |c: &[u8]| !c.is_empty() && c.iter().all(u8::is_ascii_digit);
+                if nodes
+                    .iter()
+                    .any(|n| n.child_names().any(|c| !in_array || !is_index(c)))
+                {
+                    *v = Bson::Null;
+                }
+            }
         }
         Outcome::Keep
     }

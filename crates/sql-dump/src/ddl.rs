@@ -1,6 +1,8 @@
 //! What the rewriter needs from `CREATE TABLE`: column names, kinds, lengths, generated columns.
 
+use crate::dialect::Syntax;
 use crate::tokens::{dotted, qname, tokenize, QName, Tok};
+use crate::Dialect;
 
 /// The broad type of a column, enough to read and write its literals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,69 @@ pub(crate) enum ColKind {
     Other,
 }
 
+/// What values a column accepts, finer than [`ColKind`], to tell whether a rule's output fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// Character types (and types not known here: user types, domains).
+    Text,
+    /// Integers.
+    Integer,
+    /// Other numbers.
+    Decimal,
+    /// Binary strings.
+    Binary,
+    /// Booleans.
+    Bool,
+    /// Dates, times, timestamps, intervals.
+    Date,
+    /// UUIDs.
+    Uuid,
+    /// Network addresses (`inet`, `cidr`, `macaddr`).
+    Inet,
+    /// Bit strings.
+    Bit,
+    /// Arrays.
+    Array,
+    /// JSON documents.
+    Json,
+    /// MySQL `enum(...)`/`set(...)`.
+    Enum,
+    /// Anything else (user types, domains): not checked.
+    Unknown,
+}
+
+impl Family {
+    /// The family of a column type (lowercase, whitespace collapsed).
+    fn of(t: &str, kind: ColKind, json: bool, array: bool) -> Family {
+        let first = t.split(['(', ' ']).next().unwrap_or("");
+        if array {
+            return Family::Array;
+        }
+        if json {
+            return Family::Json;
+        }
+        match kind {
+            ColKind::Integer => return Family::Integer,
+            ColKind::Decimal => return Family::Decimal,
+            ColKind::Binary => return Family::Binary,
+            ColKind::Bool => return Family::Bool,
+            ColKind::Text => return Family::Text,
+            ColKind::Other => {}
+        }
+        match first {
+            "date" | "time" | "timestamp" | "timestamptz" | "timetz" | "datetime" | "interval" => {
+                Family::Date
+            }
+            "uuid" => Family::Uuid,
+            "inet" | "cidr" | "macaddr" | "macaddr8" => Family::Inet,
+            "bit" | "varbit" => Family::Bit,
+            "enum" | "set" => Family::Enum,
+            "money" => Family::Decimal,
+            _ => Family::Unknown,
+        }
+    }
+}
+
 /// One column of a table.
 #[derive(Debug, Clone)]
 pub(crate) struct Column {
@@ -34,6 +99,10 @@ pub(crate) struct Column {
     /// a rule path that goes below a column is read as JSON whatever its declared type.
     #[allow(dead_code)]
     pub(crate) json: bool,
+    /// What values it accepts.
+    pub(crate) family: Family,
+    /// Its type as written (lowercase), for messages.
+    pub(crate) type_name: String,
 }
 
 /// The columns of one table, in DDL order.
@@ -52,6 +121,13 @@ pub(crate) struct CreateTable {
     pub(crate) def: TableDef,
     /// PostgreSQL `PARTITION OF parent`.
     pub(crate) partition_of: Option<QName>,
+    /// PostgreSQL `INHERITS (parent, ...)`.
+    pub(crate) inherits: Vec<QName>,
+    /// The names inside `PARTITION BY ... (...)` (the partition key's columns, and any
+    /// function names of its expressions).
+    pub(crate) partition_key: Vec<String>,
+    /// A typed table's type (`CREATE TABLE t OF type`).
+    pub(crate) of_type: Option<QName>,
     /// Sequences named in `nextval('...')` defaults.
     pub(crate) sequences: Vec<QName>,
 }
@@ -90,14 +166,14 @@ pub(crate) fn name_in_string(s: &[u8], default_schema: Option<&str>) -> QName {
     }
 }
 
-fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool) {
+fn classify(type_text: &str, dialect: Dialect) -> (ColKind, Option<usize>, bool, bool) {
     let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
     let first: String = t
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     let generated = t.contains("generated always as (")
-        || (mysql
+        || (dialect.mysql_types()
             && t.contains(" as (")
             && (t.contains("virtual") || t.contains("stored") || t.contains("persistent")));
     let json = first == "json" || first == "jsonb" || t.contains("json_valid(");
@@ -117,13 +193,13 @@ fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool
         | "int8" | "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" => {
             ColKind::Integer
         }
-        "year" if mysql => ColKind::Integer,
+        "year" if dialect.mysql_types() => ColKind::Integer,
         "decimal" | "numeric" | "float" | "double" | "real" | "float4" | "float8" | "dec"
         | "fixed" => ColKind::Decimal,
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bytea" => {
             ColKind::Binary
         }
-        "boolean" | "bool" if !mysql => ColKind::Bool,
+        "boolean" | "bool" if dialect.bool_literals() => ColKind::Bool,
         "char" | "varchar" | "character" | "nchar" | "nvarchar" | "national" | "bpchar" => {
             ColKind::Text
         }
@@ -143,10 +219,12 @@ fn classify(type_text: &str, mysql: bool) -> (ColKind, Option<usize>, bool, bool
 /// readable name.
 pub(crate) fn parse_create_table(
     sql: &[u8],
-    mysql: bool,
+    syntax: impl Into<Syntax>,
     default_schema: Option<&str>,
 ) -> Option<CreateTable> {
-    let toks = tokenize(sql, mysql, usize::MAX);
+    let syntax = syntax.into();
+    let dialect = syntax.dialect;
+    let toks = tokenize(sql, syntax, usize::MAX);
     let mut i = 0;
     if !toks.first()?.tok.is("create") {
         return None;
@@ -166,6 +244,9 @@ pub(crate) fn parse_create_table(
         name,
         def: TableDef::default(),
         partition_of: None,
+        inherits: Vec::new(),
+        partition_key: Vec::new(),
+        of_type: None,
         sequences: Vec::new(),
     };
     if toks.get(i).is_some_and(|t| t.tok.is("partition"))
@@ -182,10 +263,44 @@ pub(crate) fn parse_create_table(
             }
         }
     }
+    if toks.get(i).is_some_and(|t| t.tok.is("of")) {
+        // A typed table: `CREATE TABLE t OF type [(constraints)]`.
+        let (of_type, next) = qname(&toks, i + 1, default_schema)?;
+        create.of_type = Some(of_type);
+        i = next;
+    }
     if toks.get(i).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
         return Some(create);
     }
-    i += 1;
+    let (columns, close) = column_list(sql, &toks, i, dialect);
+    create.def.columns = columns;
+    create.partition_key = partition_key(&toks, close);
+    // `) INHERITS (a, b)`
+    if toks.get(close + 1).is_some_and(|t| t.tok.is("inherits"))
+        && toks.get(close + 2).map(|t| &t.tok) == Some(&Tok::Punct(b'('))
+    {
+        let mut k = close + 3;
+        while let Some((parent, next)) = qname(&toks, k, default_schema) {
+            create.inherits.push(parent);
+            match toks.get(next).map(|t| &t.tok) {
+                Some(Tok::Punct(b',')) => k = next + 1,
+                _ => break,
+            }
+        }
+    }
+    Some(create)
+}
+
+/// The columns of the parenthesised list opening at `toks[open]` (constraints skipped), and
+/// the index of its closing parenthesis.
+fn column_list(
+    sql: &[u8],
+    toks: &[crate::tokens::Spanned<'_>],
+    open: usize,
+    dialect: Dialect,
+) -> (Vec<Column>, usize) {
+    let mut columns = Vec::new();
+    let mut i = open + 1;
     let mut depth = 0usize;
     let mut elem_start = i;
     while i < toks.len() {
@@ -193,8 +308,8 @@ pub(crate) fn parse_create_table(
             Tok::Punct(b'(') => depth += 1,
             Tok::Punct(b')') if depth > 0 => depth -= 1,
             Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
-                if let Some(col) = column(sql, &toks[elem_start..i], mysql) {
-                    create.def.columns.push(col);
+                if let Some(col) = column(sql, &toks[elem_start..i], dialect) {
+                    columns.push(col);
                 }
                 if toks[i].tok == Tok::Punct(b')') {
                     break;
@@ -205,10 +320,62 @@ pub(crate) fn parse_create_table(
         }
         i += 1;
     }
-    Some(create)
+    (columns, i)
 }
 
-fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], mysql: bool) -> Option<Column> {
+/// The names inside `PARTITION BY RANGE (a, lower(b))` after `toks[from]` (PostgreSQL and
+/// MySQL).
+fn partition_key(toks: &[crate::tokens::Spanned<'_>], from: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(k) = (from..toks.len().saturating_sub(1))
+        .find(|&k| toks[k].tok.is("partition") && toks[k + 1].tok.is("by"))
+    else {
+        return names;
+    };
+    let Some(open) = (k + 2..toks.len()).find(|&j| toks[j].tok == Tok::Punct(b'(')) else {
+        return names;
+    };
+    let mut depth = 0usize;
+    for t in &toks[open..] {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => names.extend(
+                t.tok
+                    .ident()
+                    .map(|id| String::from_utf8_lossy(id).into_owned()),
+            ),
+        }
+    }
+    names
+}
+
+/// Parses PostgreSQL's `CREATE TYPE name AS (columns)` (a composite type, the columns of a
+/// typed table). `None` for other statements and other kinds of types.
+pub(crate) fn parse_create_type(
+    sql: &[u8],
+    syntax: impl Into<Syntax>,
+    default_schema: Option<&str>,
+) -> Option<(QName, TableDef)> {
+    let syntax = syntax.into();
+    let toks = tokenize(sql, syntax, usize::MAX);
+    if !(toks.first()?.tok.is("create") && toks.get(1)?.tok.is("type")) {
+        return None;
+    }
+    let (name, next) = qname(&toks, 2, default_schema)?;
+    if !toks.get(next)?.tok.is("as") || toks.get(next + 1)?.tok != Tok::Punct(b'(') {
+        return None;
+    }
+    let (columns, _) = column_list(sql, &toks, next + 1, syntax.dialect);
+    Some((name, TableDef { columns }))
+}
+
+fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> Option<Column> {
     let first = toks.first()?;
     if let Tok::Word(w) = &first.tok {
         let w = String::from_utf8_lossy(w).to_ascii_lowercase();
@@ -221,13 +388,30 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], mysql: bool) -> Optio
     let rest_start = toks.get(1)?.start;
     let rest_end = toks.last()?.end;
     let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
-    let (kind, max_chars, generated, json) = classify(&type_text, mysql);
+    let (kind, max_chars, generated, json) = classify(&type_text, dialect);
+    let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let array = t.split(' ').next().is_some_and(|w| w.contains("[]"))
+        || t.starts_with("character varying")
+            && t.split(' ').nth(1).is_some_and(|w| w.contains("[]"));
+    let family = Family::of(&t, kind, json, array);
+    let type_name: String = t
+        .split(" not ")
+        .next()
+        .unwrap_or("")
+        .split(" default ")
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(40)
+        .collect();
     Some(Column {
         name,
         kind,
         max_chars,
         generated,
         json,
+        family,
+        type_name,
     })
 }
 
@@ -238,7 +422,7 @@ mod tests {
     #[test]
     fn mysql_columns() {
         let sql = b"CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `email` varchar(50) DEFAULT NULL,\n  `pic` blob,\n  `full` varchar(90) GENERATED ALWAYS AS (concat(`a`,`b`)) VIRTUAL,\n  `doc` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`doc`)),\n  `amount` decimal(5,2),\n  PRIMARY KEY (`id`),\n  KEY `k` (`email`)\n) ENGINE=InnoDB;";
-        let c = parse_create_table(sql, true, Some("db")).unwrap();
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
         assert_eq!(c.name.schema.as_deref(), Some("db"));
         let cols = &c.def.columns;
         assert_eq!(cols.len(), 6);
@@ -253,7 +437,7 @@ mod tests {
     #[test]
     fn postgres_columns() {
         let sql = b"CREATE TABLE public.customer (\n    customer_id integer DEFAULT nextval('public.customer_customer_id_seq'::regclass) NOT NULL,\n    first_name character varying(45) NOT NULL,\n    tags text[],\n    pic bytea,\n    ok boolean,\n    active smallint GENERATED ALWAYS AS (\nCASE WHEN (a IS TRUE) THEN 1 ELSE 0 END) STORED,\n    id2 integer GENERATED ALWAYS AS IDENTITY\n);";
-        let c = parse_create_table(sql, false, None).unwrap();
+        let c = parse_create_table(sql, Dialect::Postgres, None).unwrap();
         assert_eq!(c.name.schema.as_deref(), Some("public"));
         assert_eq!(c.sequences[0].name, "customer_customer_id_seq");
         let cols = &c.def.columns;
@@ -270,10 +454,46 @@ mod tests {
     fn partition_of() {
         let c = parse_create_table(
             b"CREATE TABLE public.p1 PARTITION OF public.payment FOR VALUES FROM (1) TO (2);",
-            false,
+            Dialect::Postgres,
             None,
         )
         .unwrap();
         assert_eq!(c.partition_of.unwrap().name, "payment");
+        let c = parse_create_table(
+            b"CREATE TABLE public.child (\n    extra text\n)\nINHERITS (public.parent, other);",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.def.columns.len(), 1);
+        let parents: Vec<String> = c.inherits.iter().map(QName::display).collect();
+        assert_eq!(parents, ["public.parent", "other"]);
+        let c = parse_create_table(
+            b"CREATE TABLE public.t (\n    id int,\n    at date\n)\nPARTITION BY RANGE (at, lower(x));",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.partition_key, ["at", "lower", "x"]);
+        let c = parse_create_table(
+            b"CREATE TABLE public.tt OF public.ty;",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.of_type.unwrap().name, "ty");
+        let (name, def) = parse_create_type(
+            b"CREATE TYPE public.ty AS (\n\tid integer,\n\temail text\n);",
+            Dialect::Postgres,
+            None,
+        )
+        .unwrap();
+        assert_eq!((name.name.as_str(), def.columns.len()), ("ty", 2));
+        assert!(parse_create_type(
+            b"CREATE TYPE public.e AS ENUM ('a');",
+            Dialect::Postgres,
+            None
+        )
+        .is_none());
     }
 }

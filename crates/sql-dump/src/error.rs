@@ -40,6 +40,14 @@ pub enum SqlError {
         /// What is wrong (never a value from the dump).
         message: String,
     },
+    /// The rules cannot be applied to this dump as written (a rule on a partition key...).
+    #[error("table {table}: {message}")]
+    Rules {
+        /// The table concerned.
+        table: String,
+        /// What is wrong (never a value from the dump).
+        message: String,
+    },
     /// One row or statement head is larger than the rewriter holds in memory.
     #[error("line {line}, byte {offset}: a single row or statement exceeds {limit} bytes")]
     TooLarge {

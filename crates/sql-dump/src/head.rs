@@ -4,7 +4,10 @@
 
 use std::ops::Range;
 
+use crate::dialect::Syntax;
 use crate::tokens::{Tok, Tokens};
+#[cfg(test)]
+use crate::Dialect;
 
 /// Where the parts of an INSERT head are, as byte ranges of the statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +52,13 @@ enum Name {
 ///                    ^^^^^^^^  ^^^^^^^        ^ end
 ///                    name      columns
 /// ```
-pub(crate) fn scan_insert_head(prefix: &[u8], mysql: bool) -> HeadScan {
+pub(crate) fn scan_insert_head(prefix: &[u8], syntax: Syntax) -> HeadScan {
     let mut depth = 0i32;
     let mut name_state = Name::BeforeInto;
     let mut name: Option<Range<usize>> = None;
     let mut columns_start: Option<usize> = None;
     let mut columns: Option<Range<usize>> = None;
-    for (k, t) in Tokens::new(prefix, mysql).enumerate() {
+    for (k, t) in Tokens::new(prefix, syntax).enumerate() {
         if name_state == Name::AfterPart && t.tok != Tok::Punct(b'.') {
             name_state = Name::Done;
             if t.tok == Tok::Punct(b'(') && depth == 0 {
@@ -93,7 +96,9 @@ pub(crate) fn scan_insert_head(prefix: &[u8], mysql: bool) -> HeadScan {
             Tok::Punct(b';') if depth == 0 => return HeadScan::Other,
             _ if depth != 0 => {}
             _ if name_state == Name::BeforeInto && t.tok.is("into") => name_state = Name::Part,
-            _ if t.end < prefix.len() && (t.tok.is("values") || (mysql && t.tok.is("value"))) => {
+            _ if t.end < prefix.len()
+                && (t.tok.is("values") || (syntax.value_keyword() && t.tok.is("value"))) =>
+            {
                 return match (name_state, name) {
                     (Name::Done, Some(name)) => HeadScan::Values(InsertHead {
                         end: t.end,
@@ -118,8 +123,8 @@ pub(crate) fn scan_insert_head(prefix: &[u8], mysql: bool) -> HeadScan {
 }
 
 /// The column names of a column list's inner text (`a`, "b", c).
-pub(crate) fn column_names(list: &[u8], mysql: bool) -> Vec<String> {
-    Tokens::new(list, mysql)
+pub(crate) fn column_names(list: &[u8], syntax: Syntax) -> Vec<String> {
+    Tokens::new(list, syntax)
         .filter_map(|t| {
             t.tok
                 .ident()
@@ -132,8 +137,11 @@ pub(crate) fn column_names(list: &[u8], mysql: bool) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn values(sql: &[u8], mysql: bool) -> InsertHead {
-        match scan_insert_head(sql, mysql) {
+    const MY: Dialect = Dialect::MySql;
+    const PG: Dialect = Dialect::Postgres;
+
+    fn values(sql: &[u8], dialect: Dialect) -> InsertHead {
+        match scan_insert_head(sql, dialect.into()) {
             HeadScan::Values(h) => h,
             other => panic!("{other:?} for {}", String::from_utf8_lossy(sql)),
         }
@@ -142,24 +150,27 @@ mod tests {
     #[test]
     fn finds_name_columns_and_values() {
         let sql = b"INSERT IGNORE INTO `db`.`t` (`a`,`b``c`) VALUES (1,2);";
-        let h = values(sql, true);
+        let h = values(sql, MY);
         assert_eq!(&sql[h.name.clone()], b"`db`.`t`");
         assert_eq!(&sql[h.columns.clone().unwrap()], b"`a`,`b``c`");
-        assert_eq!(column_names(&sql[h.columns.unwrap()], true), ["a", "b`c"]);
+        assert_eq!(
+            column_names(&sql[h.columns.unwrap()], MY.into()),
+            ["a", "b`c"]
+        );
         assert_eq!(
             &sql[..h.end],
             b"INSERT IGNORE INTO `db`.`t` (`a`,`b``c`) VALUES"
         );
 
         let sql = b"/*!40000 REPLACE */ INTO t VALUE (1)";
-        let h = values(sql, true);
+        let h = values(sql, MY);
         assert_eq!((&sql[h.name.clone()], h.columns), (&b"t"[..], None));
 
         let sql = b"INSERT INTO public.\"My T\" (id, \"Na(me\") OVERRIDING SYSTEM VALUE VALUES (1)";
-        let h = values(sql, false);
+        let h = values(sql, PG);
         assert_eq!(&sql[h.name.clone()], b"public.\"My T\"");
         assert_eq!(
-            column_names(&sql[h.columns.unwrap()], false),
+            column_names(&sql[h.columns.unwrap()], PG.into()),
             ["id", "Na(me"]
         );
     }
@@ -173,15 +184,15 @@ mod tests {
             b"INSERT INTO (1) VALUES (1)",
             b"INSERT INTO t; VALUES (1)",
         ] {
-            assert_eq!(scan_insert_head(sql, true), HeadScan::Other, "{sql:?}");
+            assert_eq!(scan_insert_head(sql, MY.into()), HeadScan::Other, "{sql:?}");
         }
         assert_eq!(
-            scan_insert_head(b"INSERT INTO t (a, b", true),
+            scan_insert_head(b"INSERT INTO t (a, b", MY.into()),
             HeadScan::NeedMore
         );
         // VALUES cut by the end of the prefix might be a longer word.
         assert_eq!(
-            scan_insert_head(b"INSERT INTO t VALUES", true),
+            scan_insert_head(b"INSERT INTO t VALUES", MY.into()),
             HeadScan::NeedMore
         );
     }

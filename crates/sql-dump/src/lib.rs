@@ -18,6 +18,11 @@
 //!   name-only `DROP INDEX`/`DROP STATISTICS` of a `pg_dump --clean` preamble, which are held
 //!   back (bounded) until the `CREATE` after the data tells their table.
 //! - `schema_only` keeps the DDL and drops the rows; `size_limits` keeps the first N rows.
+//!   Partitions and `INHERITS` children take their parent's rules, limits and schema-only.
+//! - Fail closed: rows whose table cannot be read fail the run while any rule applies; rules
+//!   that cannot fit a table (a partition key, a column type) are refused when its DDL is read;
+//!   objects that depend on an excluded table go with it (unless `keep_dependents`);
+//!   credentials are dropped (unless [`SqlOptions::keep_users`]).
 //!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
@@ -36,35 +41,51 @@
 //! assert!(!text.contains("john@example.com"));
 //! assert!(text.contains("@anonymized.syrf.local'),(2,NULL);"));
 //! assert_eq!(summary.tables[0].rows_out, 2);
+//!
+//! // PostgreSQL: `COPY ... FROM stdin` rows, typed by the `CREATE TABLE` before them.
+//! let dump = b"--\n-- PostgreSQL database dump\n--\n\
+//!              CREATE TABLE public.users (\n    id integer NOT NULL,\n    email text\n);\n\
+//!              COPY public.users (id, email) FROM stdin;\n1\tjane@example.com\n2\t\\N\n\\.\n";
+//! let mut out = Vec::new();
+//! let summary = rewrite_sql(&dump[..], &mut out, &anon, &SqlOptions::default())?;
+//! let text = String::from_utf8(out)?;
+//! assert!(!text.contains("jane@example.com") && text.contains("\n2\t\\N\n\\.\n"));
+//! assert_eq!((summary.tables[0].table.as_str(), summary.tables[0].rows_in), ("public.users", 2));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![warn(missing_docs)]
 
+// The layers, each importing only those above it: dialect; lex (every lexical rule);
+// tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;
+// catalog (what is known about relations); check (rules against the DDL); input and source
+// (the input side); emit (the output side); parts; rows (data statements); driver (the
+// statement loop).
+mod catalog;
+mod check;
 mod ddl;
+mod dialect;
+mod driver;
+mod emit;
 mod error;
 mod head;
 mod input;
 mod json;
 mod lex;
 mod literal;
-mod rewrite;
+mod parts;
+mod rows;
+mod source;
+mod stmt;
+mod tally;
 mod tokens;
 
 use std::io::{BufRead, Write};
 
 use anonymize_core::Anonymizer;
 
+pub use dialect::{detect_dialect, Dialect};
 pub use error::SqlError;
-
-/// The SQL dialect of a dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// MySQL or MariaDB (`mysqldump`, `mariadb-dump`).
-    MySql,
-    /// PostgreSQL plain format (`pg_dump`, `pg_dumpall`).
-    Postgres,
-}
 
 /// Options of one rewrite.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +95,10 @@ pub struct SqlOptions {
     /// When set, only these tables (bare `name` or `schema.name`) keep their DDL and data;
     /// every other table is dropped as if excluded (the CLI's `--collections`).
     pub collections: Option<Vec<String>>,
+    /// Keeps credentials: MySQL's `mysql.global_priv`/`mysql.user` tables and account
+    /// statements (`CREATE USER ... IDENTIFIED BY PASSWORD`, `GRANT`...), PostgreSQL role
+    /// passwords (`pg_dumpall`). By default they are dropped (the CLI's `--keep-users`).
+    pub keep_users: bool,
 }
 
 /// What happened to one table.
@@ -106,58 +131,21 @@ pub struct SqlSummary {
     pub bytes_out: u64,
     /// Tables with data statements, in order of first appearance.
     pub tables: Vec<TableSummary>,
-}
-
-/// Detects the dialect from the first bytes of a dump (a few KiB are plenty).
-///
-/// ```
-/// use sql_dump::{detect_dialect, Dialect};
-/// assert_eq!(detect_dialect(b"-- MySQL dump 10.13"), Some(Dialect::MySql));
-/// assert_eq!(detect_dialect(b"--\n-- PostgreSQL database dump\n--\n"), Some(Dialect::Postgres));
-/// assert_eq!(detect_dialect(b"\x1f\x8b\x08"), None);
-/// ```
-pub fn detect_dialect(first_bytes: &[u8]) -> Option<Dialect> {
-    let has = |n: &[u8]| memchr::memmem::find(first_bytes, n).is_some();
-    let mysql = [
-        &b"-- MySQL dump"[..],
-        b"-- MariaDB dump",
-        b"/*M!999999",
-        b"/*!40101 SET",
-        b"/*!40103 SET",
-        b"/*!40014 SET",
-        b"LOCK TABLES `",
-        b"CREATE TABLE `",
-        b"INSERT INTO `",
-    ];
-    let postgres = [
-        &b"-- PostgreSQL database dump"[..],
-        b"-- PostgreSQL database cluster dump",
-        b"SET standard_conforming_strings",
-        b"pg_catalog.set_config",
-        b"\n\\restrict ",
-        b"\n\\connect ",
-        b") FROM stdin;",
-    ];
-    let m = mysql.iter().position(|n| has(n));
-    let p = postgres.iter().position(|n| has(n));
-    match (m, p) {
-        (Some(_), None) => Some(Dialect::MySql),
-        (None, Some(_)) => Some(Dialect::Postgres),
-        (Some(_), Some(_)) => {
-            // Both kinds of markers: the earliest one decides.
-            let first = |set: &[&[u8]]| {
-                set.iter()
-                    .filter_map(|n| memchr::memmem::find(first_bytes, n))
-                    .min()
-            };
-            if first(&mysql) < first(&postgres) {
-                Some(Dialect::MySql)
-            } else {
-                Some(Dialect::Postgres)
-            }
-        }
-        (None, None) => None,
-    }
+    /// What was dropped as credentials (unless [`SqlOptions::keep_users`]), one line each
+    /// (credential tables, account statements, role passwords); never a value.
+    pub credentials: Vec<String>,
+    /// Objects of kept tables dropped because they depend on an excluded table (foreign
+    /// keys, views, rules, triggers, policies), unless the rules say `keep_dependents`.
+    pub dependents: Vec<String>,
+    /// Tables with field rules whose `CREATE TABLE` the dump did not hold (data-only dumps):
+    /// their generated columns, which may copy covered values (`lower(email)`), cannot be
+    /// recognised. `--strict` should fail on any.
+    pub undefined_tables: Vec<String>,
+    /// PostgreSQL large objects (`pg_dump -b`) in the dump, which no field rule can cover.
+    pub large_objects: u64,
+    /// Large objects were kept because the rules do not say `large_objects:` (`--strict`
+    /// should fail then).
+    pub large_objects_unreviewed: bool,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.
@@ -183,5 +171,5 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
             }
         }
     };
-    rewrite::Rewriter::new(input, output, anon, dialect, options).run()
+    driver::Rewriter::new(input, output, anon, dialect, options).run()
 }

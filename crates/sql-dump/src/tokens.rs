@@ -1,6 +1,15 @@
-//! A small tokenizer for statement heads and DDL held completely in memory.
+//! A small tokenizer for statement heads and DDL held completely in memory. Its lexical
+//! rules (quotes, escapes, comments) are the ones of [`crate::lex::rules`].
 
 use std::borrow::Cow;
+
+use crate::dialect::Syntax;
+use crate::lex::rules::{line_comment_at, quote_at, versioned_comment_open};
+use crate::lex::string_end;
+#[cfg(test)]
+use crate::Dialect;
+
+pub(crate) use crate::lex::rules::word_byte;
 
 /// One token of a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +48,6 @@ pub(crate) struct Spanned<'a> {
     pub(crate) end: usize,
 }
 
-/// True for a byte that continues a bare word.
-pub(crate) fn word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
-}
-
 /// Undoes doubled quotes (`doubled`: the body has some).
 fn unquote(body: &[u8], q: u8, doubled: bool) -> Cow<'_, [u8]> {
     if !doubled {
@@ -63,27 +67,46 @@ fn unquote(body: &[u8], q: u8, doubled: bool) -> Cow<'_, [u8]> {
 
 /// Tokenizes `sql`, skipping whitespace and comments, up to `max` tokens. MySQL versioned
 /// comments (`/*!40101 ... */`, `/*M!...`) are read as their contents.
-pub(crate) fn tokenize(sql: &[u8], mysql: bool, max: usize) -> Vec<Spanned<'_>> {
-    Tokens::new(sql, mysql).take(max).collect()
+pub(crate) fn tokenize(sql: &[u8], syntax: impl Into<Syntax>, max: usize) -> Vec<Spanned<'_>> {
+    Tokens::new(sql, syntax).take(max).collect()
 }
 
 /// An iterator over the tokens of `sql` (see [`tokenize`]).
 pub(crate) struct Tokens<'a> {
     sql: &'a [u8],
-    mysql: bool,
+    syntax: Syntax,
     i: usize,
     versioned: bool,
 }
 
 impl<'a> Tokens<'a> {
     /// Tokens of `sql`.
-    pub(crate) fn new(sql: &'a [u8], mysql: bool) -> Tokens<'a> {
+    pub(crate) fn new(sql: &'a [u8], syntax: impl Into<Syntax>) -> Tokens<'a> {
         Tokens {
             sql,
-            mysql,
+            syntax: syntax.into(),
             i: 0,
             versioned: false,
         }
+    }
+
+    /// A quoted token starting at `i`: the token and the index after it.
+    fn quoted(&self, i: usize, q: u8, esc: bool) -> (Tok<'a>, usize) {
+        let sql = self.sql;
+        let n = sql.len();
+        // The index after the string, and where its body ends (the closing quote, if any).
+        let (end, close) = match string_end(sql, i + 1, q, esc, true) {
+            Ok(end) => (end, end - 1),
+            Err(_) => (n, n),
+        };
+        let body = &sql[(i + 1).min(close)..close];
+        let doubled = body.windows(2).any(|w| w[0] == q && w[1] == q);
+        let tok = if q == b'\'' || (q == b'"' && self.syntax.double_quoted_strings()) {
+            Tok::Str(unquote(body, q, doubled))
+        } else {
+            Tok::Ident(unquote(body, q, doubled))
+        };
+        (tok, end)
     }
 }
 
@@ -92,7 +115,7 @@ impl<'a> Iterator for Tokens<'a> {
 
     fn next(&mut self) -> Option<Spanned<'a>> {
         let sql = self.sql;
-        let mysql = self.mysql;
+        let dialect = self.syntax.dialect;
         let n = sql.len();
         let mut i = self.i;
         let result = loop {
@@ -104,24 +127,17 @@ impl<'a> Iterator for Tokens<'a> {
                 i += 1;
                 continue;
             }
-            if b == b'-' && sql.get(i + 1) == Some(&b'-') || (mysql && b == b'#') {
+            if line_comment_at(dialect, &sql[i..]) {
                 i = memchr::memchr(b'\n', &sql[i..]).map_or(n, |k| i + k + 1);
                 continue;
             }
             if b == b'/' && sql.get(i + 1) == Some(&b'*') {
-                let bang = sql.get(i + 2) == Some(&b'!')
-                    || (sql.get(i + 2) == Some(&b'M') && sql.get(i + 3) == Some(&b'!'));
-                if mysql && bang && !self.versioned {
-                    let mut j = i + 2;
-                    while j < n && (sql[j] == b'!' || sql[j] == b'M') {
-                        j += 1;
+                if let Some(open) = versioned_comment_open(dialect, &sql[i..]) {
+                    if !self.versioned {
+                        self.versioned = true;
+                        i += open;
+                        continue;
                     }
-                    while j < n && sql[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    self.versioned = true;
-                    i = j;
-                    continue;
                 }
                 i = memchr::memmem::find(&sql[i + 2..], b"*/").map_or(n, |k| i + 2 + k + 2);
                 continue;
@@ -132,39 +148,10 @@ impl<'a> Iterator for Tokens<'a> {
                 continue;
             }
             let start = i;
-            let quote = match b {
-                b'\'' => Some(b'\''),
-                b'"' => Some(b'"'),
-                b'`' if mysql => Some(b'`'),
-                _ => None,
-            };
-            if let Some(q) = quote {
-                let mut j = i + 1;
-                let esc = mysql && q != b'`';
-                let mut doubled = false;
-                while j < n {
-                    if esc && sql[j] == b'\\' {
-                        j += 2;
-                        continue;
-                    }
-                    if sql[j] == q {
-                        if sql.get(j + 1) == Some(&q) {
-                            doubled = true;
-                            j += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    j += 1;
-                }
-                let body = &sql[(i + 1).min(n)..j.min(n)];
-                let tok = if q == b'\'' || (mysql && q == b'"') {
-                    Tok::Str(unquote(body, q, doubled))
-                } else {
-                    Tok::Ident(unquote(body, q, doubled))
-                };
-                i = (j + 1).min(n);
-                break Some(Spanned { tok, start, end: i });
+            if let Some((q, esc)) = quote_at(self.syntax, sql, i) {
+                let (tok, end) = self.quoted(i, q, esc);
+                i = end;
+                break Some(Spanned { tok, start, end });
             }
             if word_byte(b) {
                 let mut j = i;
@@ -242,7 +229,11 @@ mod tests {
 
     #[test]
     fn versioned_comments_are_transparent() {
-        let toks = tokenize(b"/*!40000 ALTER TABLE `a``b` DISABLE KEYS */;", true, 99);
+        let toks = tokenize(
+            b"/*!40000 ALTER TABLE `a``b` DISABLE KEYS */;",
+            Dialect::MySql,
+            99,
+        );
         assert!(toks[0].tok.is("alter"));
         assert_eq!(toks[2].tok, Tok::Ident(Cow::Owned(b"a`b".to_vec())));
         assert_eq!(toks.last().unwrap().tok, Tok::Punct(b';'));
@@ -250,10 +241,57 @@ mod tests {
 
     #[test]
     fn qualified_names() {
-        let toks = tokenize(b"COPY public.\"my tab\" (a) FROM stdin;", false, 99);
+        let toks = tokenize(
+            b"COPY public.\"my tab\" (a) FROM stdin;",
+            Dialect::Postgres,
+            99,
+        );
         let (q, next) = qname(&toks, 1, None).unwrap();
         assert_eq!(q.schema.as_deref(), Some("public"));
         assert_eq!(q.name, "my tab");
         assert_eq!(toks[next].tok, Tok::Punct(b'('));
+    }
+
+    #[test]
+    fn mysql_double_dash_needs_a_space() {
+        let toks = tokenize(b"SELECT 1--1, 2 -- c\n, 3", Dialect::MySql, 99);
+        let words: Vec<_> = toks.iter().map(|t| t.tok.clone()).collect();
+        assert_eq!(
+            words,
+            [
+                Tok::Word(b"SELECT"),
+                Tok::Word(b"1"),
+                Tok::Punct(b'-'),
+                Tok::Punct(b'-'),
+                Tok::Word(b"1"),
+                Tok::Punct(b','),
+                Tok::Word(b"2"),
+                Tok::Punct(b','),
+                Tok::Word(b"3"),
+            ]
+        );
+        let pg = tokenize(b"SELECT 1--1, 2", Dialect::Postgres, 99);
+        assert_eq!(pg.len(), 2);
+    }
+
+    #[test]
+    fn postgres_escape_strings_end_at_their_quote() {
+        let toks = tokenize(b"SELECT E'it\\'s', 'a\\', x", Dialect::Postgres, 99);
+        assert_eq!(toks[2].tok, Tok::Str(Cow::Borrowed(b"it\\'s")));
+        assert_eq!(toks[4].tok, Tok::Str(Cow::Borrowed(b"a\\")));
+        assert!(toks[6].tok.is("x"));
+        // With standard_conforming_strings off, plain strings take escapes too.
+        let off = Syntax {
+            std_strings: false,
+            ..Dialect::Postgres.into()
+        };
+        let toks = tokenize(b"SELECT 'a\\'b', x", off, 99);
+        assert_eq!(toks[1].tok, Tok::Str(Cow::Borrowed(b"a\\'b")));
+        assert!(toks[3].tok.is("x"));
+        // MySQL: doubled quotes and escapes.
+        let toks = tokenize(b"'it''s' \"a\\\"b\" `c``d`", Dialect::MySql, 99);
+        assert_eq!(toks[0].tok, Tok::Str(Cow::Owned(b"it's".to_vec())));
+        assert_eq!(toks[1].tok, Tok::Str(Cow::Borrowed(b"a\\\"b")));
+        assert_eq!(toks[2].tok, Tok::Ident(Cow::Owned(b"c`d".to_vec())));
     }
 }

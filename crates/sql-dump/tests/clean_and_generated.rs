@@ -106,6 +106,7 @@ fn clean_preamble_excludes_by_collections_selection() {
     let options = SqlOptions {
         dialect: None,
         collections: Some(vec!["orders".to_string()]),
+        ..SqlOptions::default()
     };
     rewrite_sql(CLEAN.as_bytes(), &mut out, &anon("rules: {}\n"), &options).unwrap();
     let out = String::from_utf8(out).unwrap();

@@ -78,11 +78,39 @@ const TRANSFORMS: [&str; 15] = [
 ];
 
 /// A transform (or none) for each column.
+/// Mostly transforms the column's type accepts; one in ten from all of them, so that the
+/// rewriter's refusal of the others is exercised too.
 fn rules() -> impl Strategy<Value = Vec<Option<&'static str>>> {
-    proptest::collection::vec(
-        proptest::option::weighted(0.8, proptest::sample::select(&TRANSFORMS[..])),
-        COLS.len(),
-    )
+    COLS.iter()
+        .map(|&c| {
+            let fitting: Vec<&'static str> =
+                TRANSFORMS.iter().copied().filter(|t| fits(c, t)).collect();
+            proptest::option::weighted(
+                0.8,
+                prop_oneof![
+                    9 => proptest::sample::select(fitting),
+                    1 => proptest::sample::select(&TRANSFORMS[..]),
+                ],
+            )
+        })
+        .collect::<Vec<_>>()
+}
+
+/// Whether sql-dump accepts `transform` on column `col` (its type check, as documented: a
+/// transform must write values of the column's type; text columns take any).
+fn fits(col: &str, transform: &str) -> bool {
+    let name = transform
+        .trim_start_matches("{transform: ")
+        .split([',', '}'])
+        .next()
+        .unwrap_or_default();
+    match (name, col) {
+        ("keep" | "null" | "remove" | "constant", _) => true,
+        (_, "n") => matches!(name, "hash" | "hmac" | "sequential_suffix" | "digits"),
+        (_, "d") => matches!(name, "sequential_suffix" | "digits"),
+        (_, "b") => matches!(name, "hash" | "hmac" | "hash_email" | "mask" | "sequential"),
+        _ => true,
+    }
 }
 
 fn anonymizer(rules: &[Option<&str>]) -> Anonymizer {
@@ -438,6 +466,17 @@ fn read_output(out: &[u8], form: Form) -> Vec<Vec<Cell>> {
 // ---------------------------------------------------------------------------------------------
 // The expected cells.
 
+/// A plain decimal number (`-12`, `0.50`; no leading zero, no exponent).
+fn plain_number(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'))
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn expected(anon: &Anonymizer, rules: &[Option<&str>], rows: &[Row], form: Form) -> Vec<Vec<Cell>> {
     let plan = match anon.resolve(None, "t") {
         anonymize_core::Disposition::Keep(p) => p,
@@ -453,6 +492,7 @@ fn expected(anon: &Anonymizer, rules: &[Option<&str>], rows: &[Row], form: Form)
             };
             let d = r.d.clone();
             let n = r.n.to_string();
+            let n_text = n.clone();
             // The original values, typed as the rewriter types them, and their decoded cells.
             let originals: [(Value, Cell); 6] = [
                 (Value::Str(&r.s), Cell::Val(r.s.clone().into_bytes())),
@@ -475,8 +515,15 @@ fn expected(anon: &Anonymizer, rules: &[Option<&str>], rows: &[Row], form: Form)
             for ((col, (v, orig)), rule) in COLS.iter().zip(originals).zip(rules) {
                 let cell = match rule {
                     None => orig,
-                    Some(_) => {
+                    Some(t) => {
                         let id = root.child(col.as_bytes()).unwrap().rule().unwrap();
+                        // `digits` sees a plain decimal number (a numeric literal, or a string
+                        // holding one) as its text, so that it keeps its digits' layout.
+                        let v = match v {
+                            Value::Str(s) if *t == "digits" && plain_number(s) => Value::Number(s),
+                            Value::Int64(_) if *t == "digits" => Value::Number(&n_text),
+                            v => v,
+                        };
                         match anon.apply(id, v, &ctx) {
                             Replacement::Unchanged => orig,
                             Replacement::Null | Replacement::Remove => Cell::Null,
@@ -539,7 +586,16 @@ proptest! {
             dialect: Some(if matches!(form, Form::MySql { .. }) { Dialect::MySql } else { Dialect::Postgres }),
             ..Default::default()
         };
-        rewrite_sql(&input[..], &mut out, &anon, &opts).unwrap_or_else(|e| {
+        let result = rewrite_sql(&input[..], &mut out, &anon, &opts);
+        if COLS.iter().zip(&rules).any(|(c, t)| t.is_some_and(|t| !fits(c, t))) {
+            let e = result.expect_err("a rule the column's type refuses was accepted");
+            prop_assert!(
+                e.to_string().contains("would write values the column does not accept"),
+                "{e}"
+            );
+            return Ok(());
+        }
+        result.unwrap_or_else(|e| {
             panic!("rewrite failed: {e}\n{}", String::from_utf8_lossy(&input))
         });
         let mut got = read_output(&out, form);

@@ -4,9 +4,8 @@ use std::io::{self, Read, Write};
 
 use anonymize_core::Anonymizer;
 
-use crate::cli::{OplogArg, RunArgs};
-use crate::output::Output;
 use crate::summary::CollectionCounts;
+use crate::Options;
 
 /// The dump formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +27,25 @@ impl Format {
             Format::Postgres => "postgres",
         }
     }
+
+    /// What a collection or table is called in this format.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Format::Mongo => "collection",
+            Format::MySql | Format::Postgres => "table",
+        }
+    }
+
+    /// True for the binary mongodump archive.
+    pub fn is_binary(self) -> bool {
+        self == Format::Mongo
+    }
 }
 
 /// The archive magic, little-endian 0x8199e26d.
-const ARCHIVE_MAGIC: [u8; 4] = [0x6d, 0xe2, 0x99, 0x81];
+pub(crate) const ARCHIVE_MAGIC: [u8; 4] = [0x6d, 0xe2, 0x99, 0x81];
+/// The archive's final terminator, held back until a run has succeeded.
+pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 
 /// Detects the format of an (uncompressed) stream from its first bytes.
 pub fn detect(head: &[u8]) -> Option<Format> {
@@ -51,17 +65,19 @@ pub enum FormatError {
     Input(String),
     /// Writing failed.
     Output(String),
+    /// The output's reader went away.
+    BrokenPipe,
     /// The rules do not fit the dump (e.g. a field rule on a timeseries collection).
     Usage(String),
 }
 
 /// Remembers whether the output failed, to tell a broken pipe from a broken input.
-struct Tracked<'a> {
-    inner: &'a mut Output,
+struct Tracked<'a, W: Write> {
+    inner: &'a mut W,
     failed: Option<io::ErrorKind>,
 }
 
-impl Write for Tracked<'_> {
+impl<W: Write> Write for Tracked<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner
             .write(buf)
@@ -76,12 +92,12 @@ impl Write for Tracked<'_> {
 }
 
 /// Rewrites the whole stream in `format`.
-pub fn rewrite(
+pub fn rewrite<W: Write>(
     format: Format,
-    input: impl Read + Send,
-    output: &mut Output,
+    input: impl Read,
+    output: &mut W,
     anon: &Anonymizer,
-    args: &RunArgs,
+    args: &Options,
 ) -> Result<Vec<CollectionCounts>, FormatError> {
     let mut tracked = Tracked {
         inner: output,
@@ -93,6 +109,7 @@ pub fn rewrite(
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
+        (Err(_), Some(io::ErrorKind::BrokenPipe)) => Err(FormatError::BrokenPipe),
         (Err(FormatError::Input(m)), Some(kind)) => Err(FormatError::Output(format!(
             "writing the output failed ({kind:?}); the output is incomplete: {m}"
         ))),
@@ -104,16 +121,14 @@ fn mongo(
     input: impl Read,
     output: &mut impl Write,
     anon: &Anonymizer,
-    args: &RunArgs,
+    args: &Options,
 ) -> Result<Vec<CollectionCounts>, FormatError> {
-    use mongo_archive::{ErrorKind, NamespaceAction, OplogMode, RewriteOptions};
+    use mongo_archive::{ErrorKind, NamespaceAction, RewriteOptions};
     let options = RewriteOptions {
         collections: args.collections.clone(),
         keep_users: args.keep_users,
-        oplog: match args.oplog {
-            OplogArg::Apply => OplogMode::Apply,
-            OplogArg::Drop => OplogMode::Drop,
-        },
+        oplog: args.oplog,
+        current_namespace: args.current_collection.clone(),
     };
     let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
         let message = format!("mongodump archive: {e}");
@@ -129,6 +144,7 @@ fn mongo(
         .map(|ns| CollectionCounts {
             name: ns.name(),
             action: match ns.action {
+                NamespaceAction::Kept if ns.docs_out < ns.docs_in => "limited",
                 NamespaceAction::Kept => "kept",
                 NamespaceAction::Excluded => "excluded",
                 NamespaceAction::NotSelected => "not selected",
@@ -138,6 +154,9 @@ fn mongo(
             .to_owned(),
             documents_in: ns.docs_in,
             documents_out: ns.docs_out,
+            shadowing_keys: ns.shadowing_keys,
+            shadowed_rules: ns.shadowed_rules.clone(),
+            field_names: ns.field_names.clone(),
         })
         .collect())
 }
@@ -147,7 +166,7 @@ fn sql(
     input: impl Read,
     output: &mut impl Write,
     anon: &Anonymizer,
-    args: &RunArgs,
+    args: &Options,
 ) -> Result<Vec<CollectionCounts>, FormatError> {
     use sql_dump::{Dialect, SqlError, SqlOptions};
     let options = SqlOptions {
@@ -157,12 +176,14 @@ fn sql(
             Dialect::Postgres
         }),
         collections: args.collections.clone(),
+        keep_users: args.keep_users,
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
     let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
         let message = format!("{} dump: {e}", format.name());
         match e {
             SqlError::Write { .. } => FormatError::Output(message),
+            SqlError::Rules { .. } => FormatError::Usage(message),
             _ => FormatError::Input(message),
         }
     })?;
@@ -175,12 +196,15 @@ fn sql(
                 "excluded"
             } else if t.schema_only {
                 "schema only"
+            } else if t.rows_out < t.rows_in {
+                "limited"
             } else {
                 "kept"
             }
             .to_owned(),
             documents_in: t.rows_in,
             documents_out: t.rows_out,
+            ..CollectionCounts::default()
         })
         .collect())
 }

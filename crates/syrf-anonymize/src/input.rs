@@ -1,9 +1,7 @@
-//! Opening the input: a file or stdin, gzip detected by magic bytes and decompressed on its
-//! own thread.
+//! The input side of a run: peeking at the first bytes, gzip detected by magic bytes and
+//! decompressed on its own thread, byte counting.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
@@ -17,16 +15,19 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// How much of the start of a stream is looked at to detect its format.
 pub const PEEK: usize = 64 * 1024;
 
+/// A boxed input stream that may borrow from the caller (`'a`).
+pub type Input<'a> = Box<dyn Read + Send + 'a>;
+
 /// A readable stream whose first bytes have been looked at.
-pub struct Peeked {
+pub struct Peeked<'a> {
     /// The first up to [`PEEK`] bytes (also still at the start of `reader`).
     pub head: Vec<u8>,
     /// The whole stream, head included.
-    pub reader: Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>,
+    pub reader: Chain<Cursor<Vec<u8>>, Input<'a>>,
 }
 
 /// Reads up to `PEEK` bytes (fewer only at end of stream) without losing them.
-pub fn peek(mut reader: Box<dyn Read + Send>) -> io::Result<Peeked> {
+pub fn peek(mut reader: Input<'_>) -> io::Result<Peeked<'_>> {
     let mut head = Vec::with_capacity(PEEK);
     (&mut reader).take(PEEK as u64).read_to_end(&mut head)?;
     Ok(Peeked {
@@ -56,41 +57,22 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Standard input as a plain file, without `io::stdin()`'s small buffer and lock.
-#[cfg(unix)]
-fn raw_stdin() -> io::Result<Box<dyn Read + Send>> {
-    use std::os::fd::AsFd;
-    Ok(Box::new(File::from(
-        io::stdin().as_fd().try_clone_to_owned()?,
-    )))
-}
-
-#[cfg(not(unix))]
-fn raw_stdin() -> io::Result<Box<dyn Read + Send>> {
-    Ok(Box::new(io::stdin()))
-}
-
-/// Opens `path` (`-` is stdin).
-pub fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
-    if path == Path::new("-") {
-        raw_stdin()
-    } else {
-        Ok(Box::new(File::open(path)?))
-    }
-}
-
 /// True when the stream starts with the gzip magic.
 pub fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&GZIP_MAGIC)
 }
 
-/// Decompresses `compressed` (one or more gzip members) on a thread of its own; the returned
-/// reader yields the decompressed bytes, or the decoder's error.
-pub fn gunzip_on_thread(compressed: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+/// Decompresses `compressed` (one or more gzip members) on a thread of `scope`; the returned
+/// reader yields the decompressed bytes, or the decoder's error. The thread ends when the
+/// input ends, fails, or the reader is dropped.
+pub fn gunzip_on_thread<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    compressed: impl Read + Send + 'scope,
+) -> io::Result<Input<'scope>> {
     let (tx, rx) = bounded::<io::Result<Vec<u8>>>(4);
     thread::Builder::new()
         .name("gunzip".into())
-        .spawn(move || {
+        .spawn_scoped(scope, move || {
             let mut decoder = MultiGzDecoder::new(BufReader::with_capacity(CHUNK, compressed));
             loop {
                 let mut chunk = vec![0u8; CHUNK];
@@ -121,13 +103,12 @@ pub fn gunzip_on_thread(compressed: impl Read + Send + 'static) -> Box<dyn Read 
                     return;
                 }
             }
-        })
-        .expect("spawn the gunzip thread");
-    Box::new(ChannelReader {
+        })?;
+    Ok(Box::new(ChannelReader {
         rx,
         current: Vec::new(),
         pos: 0,
-    })
+    }))
 }
 
 /// Reads the chunks a producer thread sends.

@@ -1,148 +1,197 @@
-//! The output: stdout or a file written under a temporary name and renamed into place only
-//! on success; optionally gzip-compressed on all cores.
+//! Where the command's output goes: stdout, a device or FIFO written directly, or a regular file
+//! written under a temporary name beside it and renamed into place only on success.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use tempfile::NamedTempFile;
 
-use crate::input::CHUNK;
-use crate::pgzip::ParallelGzip;
-
-/// Where the output goes.
-pub struct Output {
-    destination: Destination,
-    writer: Option<Stage>,
-    count: Arc<AtomicU64>,
+/// The command's output.
+pub struct Destination {
+    kind: Kind,
+    /// Set for a terminal: binary output is refused at its first byte.
+    terminal: bool,
+    /// Set when binary output to a terminal was refused.
+    refused: Arc<AtomicBool>,
+    checked: bool,
 }
 
-enum Destination {
-    Stdout,
-    File { temp: NamedTempFile, path: PathBuf },
-}
-
-enum Stage {
-    Plain(BufWriter<Box<dyn Write + Send>>),
-    Gzip(ParallelGzip),
+enum Kind {
+    /// Standard output, or an existing device or FIFO: written in place.
+    Direct(File),
+    /// A regular file, new or replaced: a temporary file renamed onto `target` on success.
+    Replace {
+        temp: NamedTempFile,
+        target: PathBuf,
+        existing: Option<Box<fs::Metadata>>,
+    },
 }
 
 /// Standard output as a plain file: `io::stdout()` is line-buffered and scans every write for
 /// a newline, which costs a dump-sized stream real time.
-#[cfg(unix)]
-fn raw_stdout() -> io::Result<Box<dyn Write + Send>> {
+fn raw_stdout() -> io::Result<File> {
     use std::os::fd::AsFd;
-    Ok(Box::new(File::from(
-        io::stdout().as_fd().try_clone_to_owned()?,
-    )))
+    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
 }
 
-#[cfg(not(unix))]
-fn raw_stdout() -> io::Result<Box<dyn Write + Send>> {
-    Ok(Box::new(io::stdout()))
+/// Follows `path` through symlinks (also dangling ones) to the path that is really written.
+fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = if target.is_absolute() {
+                    target
+                } else {
+                    current
+                        .parent()
+                        .unwrap_or_else(|| Path::new("."))
+                        .join(target)
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
 }
 
-impl Output {
-    /// Opens the destination (`-` is stdout) and, with `gzip_level`, a parallel gzip stage.
-    pub fn create(path: &Path, gzip_level: Option<u32>) -> io::Result<Output> {
-        let (destination, raw): (Destination, Box<dyn Write + Send>) = if path == Path::new("-") {
-            (Destination::Stdout, raw_stdout()?)
+impl Destination {
+    /// Opens `path` (`-` is stdout).
+    pub fn open(path: &Path) -> io::Result<Destination> {
+        let (kind, terminal) = if path == Path::new("-") {
+            let terminal = io::stdout().is_terminal();
+            (Kind::Direct(raw_stdout()?), terminal)
         } else {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let temp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".partial")
-                .tempfile_in(dir)?;
-            let file: File = temp.as_file().try_clone()?;
-            (
-                Destination::File {
-                    temp,
-                    path: path.to_path_buf(),
-                },
-                Box::new(file),
-            )
-        };
-        let writer = match gzip_level {
-            None => Stage::Plain(BufWriter::with_capacity(CHUNK, raw)),
-            Some(level) => {
-                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-                Stage::Gzip(ParallelGzip::new(
-                    BufWriter::with_capacity(CHUNK, raw),
-                    level,
-                    threads,
-                ))
+            let target = resolve_symlinks(path)?;
+            match fs::metadata(&target) {
+                Ok(m) if m.is_dir() => {
+                    return Err(io::Error::other("it is a directory"));
+                }
+                Ok(m) if !m.is_file() => {
+                    // A device (/dev/null, /dev/full, a tape) or a FIFO: write to it, never
+                    // replace it.
+                    let file = OpenOptions::new().write(true).open(&target)?;
+                    let terminal = file.is_terminal();
+                    (Kind::Direct(file), terminal)
+                }
+                found => {
+                    let existing = found.ok().map(Box::new);
+                    let dir = match target.parent() {
+                        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    };
+                    let name = target
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let prefix = format!(".{name}.");
+                    let mut builder = tempfile::Builder::new();
+                    builder.prefix(&prefix).suffix(".partial");
+                    #[cfg(unix)]
+                    if existing.is_none() {
+                        // A new file gets the mode any program would give it: 0666 less the
+                        // umask (the kernel applies the umask to the mode given to open(2)).
+                        use std::os::unix::fs::PermissionsExt;
+                        builder.permissions(fs::Permissions::from_mode(0o666));
+                    }
+                    let temp = builder.tempfile_in(dir)?;
+                    (
+                        Kind::Replace {
+                            temp,
+                            target,
+                            existing,
+                        },
+                        false,
+                    )
+                }
             }
         };
-        Ok(Output {
-            destination,
-            writer: Some(writer),
-            count: Arc::new(AtomicU64::new(0)),
+        Ok(Destination {
+            kind,
+            terminal,
+            refused: Arc::new(AtomicBool::new(false)),
+            checked: false,
         })
     }
 
-    /// Uncompressed bytes written so far.
-    pub fn bytes_written(&self) -> u64 {
-        self.count.load(Relaxed)
+    /// True when output went to a terminal and binary output was refused.
+    pub fn refused_binary(&self) -> bool {
+        self.refused.load(Relaxed)
     }
 
-    /// Flushes everything and, for a file, renames it into place.
-    pub fn commit(mut self) -> io::Result<()> {
-        self.finish_stage()?;
-        match std::mem::replace(&mut self.destination, Destination::Stdout) {
-            Destination::Stdout => Ok(()),
-            Destination::File { temp, path } => {
+    /// Flushes and, for a file, puts it into place (keeping an existing file's mode and owner).
+    pub fn commit(self) -> io::Result<()> {
+        match self.kind {
+            Kind::Direct(mut f) => f.flush(),
+            Kind::Replace {
+                temp,
+                target,
+                existing,
+            } => {
+                if let Some(meta) = existing {
+                    temp.as_file().set_permissions(meta.permissions())?;
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::MetadataExt;
+                        // Best effort: only root may give a file away.
+                        let _ = std::os::unix::fs::fchown(
+                            temp.as_file(),
+                            Some(meta.uid()),
+                            Some(meta.gid()),
+                        );
+                    }
+                }
                 temp.as_file().sync_all()?;
-                temp.persist(&path).map_err(|e| e.error)?;
+                temp.persist(&target).map_err(|e| e.error)?;
                 Ok(())
             }
         }
     }
 
-    /// Ends the run without success: a file output is deleted, never renamed into place; on
-    /// stdout whatever was written stays incomplete (no gzip trailer is written).
-    pub fn abandon(mut self) {
-        if let Some(Stage::Plain(mut w)) = self.writer.take() {
-            // Flush what a plain stream already holds so the consumer sees where it stopped;
-            // the dump itself is incomplete by construction.
-            let _ = w.flush();
+    /// Ends a failed run: a temporary file is deleted, never renamed into place.
+    pub fn abandon(self) {
+        if let Kind::Direct(mut f) = self.kind {
+            let _ = f.flush();
         }
-        // A gzip stage is dropped without `finish`: its last partial member is never written.
     }
 
-    fn finish_stage(&mut self) -> io::Result<()> {
-        match self.writer.take() {
-            Some(Stage::Plain(mut w)) => w.flush(),
-            Some(Stage::Gzip(z)) => z.finish(),
-            None => Ok(()),
+    fn file(&mut self) -> &mut File {
+        match &mut self.kind {
+            Kind::Direct(f) => f,
+            Kind::Replace { temp, .. } => temp.as_file_mut(),
         }
     }
 }
 
-impl Write for Output {
+/// True for bytes that would garble a terminal: gzip, a mongodump archive, or any NUL.
+fn is_binary(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(&[0x6d, 0xe2, 0x99, 0x81])
+        || head.contains(&0)
+}
+
+impl Write for Destination {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = match self.writer.as_mut() {
-            Some(Stage::Plain(w)) => w.write(buf)?,
-            Some(Stage::Gzip(z)) => z.write(buf)?,
-            None => return Err(io::Error::other("output already finished")),
-        };
-        self.count.fetch_add(n as u64, Relaxed);
-        Ok(n)
+        if self.terminal && !self.checked && !buf.is_empty() {
+            self.checked = true;
+            if is_binary(&buf[..buf.len().min(4096)]) {
+                self.refused.store(true, Relaxed);
+            }
+        }
+        if self.refused.load(Relaxed) {
+            // Every later write too (a buffer flushed on drop, say) is refused.
+            return Err(io::Error::other(
+                "refusing to write binary output to a terminal",
+            ));
+        }
+        self.file().write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self.writer.as_mut() {
-            Some(Stage::Plain(w)) => w.flush(),
-            Some(Stage::Gzip(z)) => z.flush(),
-            None => Ok(()),
-        }
+        self.file().flush()
     }
 }

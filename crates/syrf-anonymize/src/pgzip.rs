@@ -5,34 +5,35 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
 /// Uncompressed bytes per gzip member.
 const MEMBER: usize = 1 << 20;
 
-/// A `Write` that gzips on `threads` worker threads.
-pub struct ParallelGzip {
+/// A `Write` that gzips on `threads` worker threads. The compressed members are written to the
+/// sink from the caller's thread, in order, so the sink needs neither `Send` nor `'static`.
+pub struct ParallelGzip<W: Write> {
+    sink: Option<W>,
     chunk: Vec<u8>,
     next_seq: u64,
+    next_write: u64,
+    pending: BTreeMap<u64, Vec<u8>>,
     jobs: Option<Sender<(u64, Vec<u8>)>>,
+    done: Receiver<(u64, io::Result<Vec<u8>>)>,
     workers: Vec<JoinHandle<()>>,
-    writer: Option<JoinHandle<io::Result<()>>>,
-    failed: Arc<AtomicBool>,
+    threads: usize,
 }
 
-impl ParallelGzip {
-    /// Starts the workers and the ordered writer over `sink`.
-    pub fn new<W: Write + Send + 'static>(mut sink: W, level: u32, threads: usize) -> ParallelGzip {
+impl<W: Write> ParallelGzip<W> {
+    /// Starts the workers over `sink`.
+    pub fn new(sink: W, level: u32, threads: usize) -> ParallelGzip<W> {
         let threads = threads.max(1);
         let (jobs_tx, jobs_rx) = bounded::<(u64, Vec<u8>)>(threads * 2);
-        let (done_tx, done_rx) = bounded::<(u64, io::Result<Vec<u8>>)>(threads * 2);
-        let failed = Arc::new(AtomicBool::new(false));
+        let (done_tx, done_rx) = bounded::<(u64, io::Result<Vec<u8>>)>(threads * 4);
         let workers = (0..threads)
             .map(|i| {
                 let jobs_rx = jobs_rx.clone();
@@ -54,82 +55,101 @@ impl ParallelGzip {
                     .expect("spawn a gzip worker")
             })
             .collect();
-        drop(done_tx);
-        let writer_failed = failed.clone();
-        let writer = thread::Builder::new()
-            .name("gzip-writer".into())
-            .spawn(move || {
-                let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-                let mut next = 0u64;
-                let result = (|| {
-                    for (seq, member) in done_rx.iter() {
-                        pending.insert(seq, member?);
-                        while let Some(member) = pending.remove(&next) {
-                            sink.write_all(&member)?;
-                            next += 1;
-                        }
-                    }
-                    sink.flush()
-                })();
-                if result.is_err() {
-                    writer_failed.store(true, Relaxed);
-                }
-                result
-            })
-            .expect("spawn the gzip writer");
         ParallelGzip {
+            sink: Some(sink),
             chunk: Vec::with_capacity(MEMBER),
             next_seq: 0,
+            next_write: 0,
+            pending: BTreeMap::new(),
             jobs: Some(jobs_tx),
+            done: done_rx,
             workers,
-            writer: Some(writer),
-            failed,
+            threads,
         }
+    }
+
+    /// Takes one finished member (waiting for it when `block`), and writes every member that
+    /// is next in order. Returns false when nothing was available.
+    fn collect(&mut self, block: bool) -> io::Result<bool> {
+        let got = if block {
+            self.done.recv().ok()
+        } else {
+            self.done.try_recv().ok()
+        };
+        let Some((seq, member)) = got else {
+            return Ok(false);
+        };
+        self.pending.insert(seq, member?);
+        let sink = self
+            .sink
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the gzip output is finished"))?;
+        while let Some(member) = self.pending.remove(&self.next_write) {
+            sink.write_all(&member)?;
+            self.next_write += 1;
+        }
+        Ok(true)
     }
 
     fn send_chunk(&mut self) -> io::Result<()> {
         let data = std::mem::replace(&mut self.chunk, Vec::with_capacity(MEMBER));
         let seq = self.next_seq;
         self.next_seq += 1;
+        // Bound the memory: at most a few members per thread in flight.
+        while self.next_seq - self.next_write > (self.threads * 3) as u64 {
+            self.collect(true)?;
+        }
+        while self.collect(false)? {}
         let sent = self
             .jobs
             .as_ref()
             .is_some_and(|jobs| jobs.send((seq, data)).is_ok());
-        if !sent || self.failed.load(Relaxed) {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the gzip output failed",
-            ));
+        if !sent {
+            return Err(io::Error::other("the gzip workers stopped"));
         }
         Ok(())
     }
 
-    /// Compresses what is left, waits for every member to be written, and returns the first
-    /// error, if any.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// Compresses what is left and writes every member; returns the sink.
+    pub fn finish(mut self) -> io::Result<W> {
         if !self.chunk.is_empty() || self.next_seq == 0 {
             self.send_chunk()?;
         }
+        self.drain()?;
+        Ok(self.into_sink())
+    }
+
+    fn drain(&mut self) -> io::Result<()> {
+        self.jobs = None;
+        while self.next_write < self.next_seq {
+            if !self.collect(true)? {
+                return Err(io::Error::other("a gzip worker stopped"));
+            }
+        }
+        Ok(())
+    }
+
+    fn into_sink(mut self) -> W {
+        self.stop_workers();
+        self.sink.take().expect("the sink is only taken here")
+    }
+
+    fn stop_workers(&mut self) {
         self.jobs = None;
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
-        match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(io::Error::other("the gzip writer thread panicked")),
-            None => Ok(()),
-        }
     }
 }
 
-impl Write for ParallelGzip {
+impl<W: Write> Drop for ParallelGzip<W> {
+    fn drop(&mut self) {
+        self.stop_workers();
+    }
+}
+
+impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.failed.load(Relaxed) {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the gzip output failed",
-            ));
-        }
         let room = MEMBER - self.chunk.len();
         let n = room.min(buf.len());
         self.chunk.extend_from_slice(&buf[..n]);
@@ -149,7 +169,7 @@ impl Write for ParallelGzip {
 mod tests {
     use super::*;
     use std::io::Read;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);

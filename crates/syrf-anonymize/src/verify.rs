@@ -1,5 +1,5 @@
-//! `syrf-anonymize verify --original IN --rules F ANONYMIZED`: proves that no value a rule
-//! covered in the original survives anywhere in the anonymized output.
+//! Proves that no value a rule covered in the original dump survives anywhere in the
+//! anonymized output: the logic of `syrf-anonymize verify --original IN --rules F ANONYMIZED`.
 //!
 //! Pass 1 reads the original and keeps a keyed 64-bit fingerprint (SipHash with a random
 //! per-process key) of every string a rule other than `keep` covered, lower-cased, plus the
@@ -8,66 +8,48 @@
 //! prelude entry: whole values (case-insensitive), and email-like and phone-like tokens inside
 //! longer text. Hits are reported by namespace and field path, with counts and the first
 //! document's index, never the value. MongoDB archives and MySQL/MariaDB and PostgreSQL dumps,
-//! plain or gzip (SQL values are attributed by `verify_sql`, independently of the rewriter).
+//! plain or gzip (SQL values are attributed by a reader of its own, independently of the
+//! rewriter).
+//!
+//! ```
+//! use anonymize_core::RuleSet;
+//! use syrf_anonymize::verify::{verify, VerifyOptions};
+//!
+//! let rules = RuleSet::from_yaml("rules:\n  pmInvestigator:\n    fields:\n      Email: hash_email\n", "inline.yaml")?;
+//! let archive = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/syrf-sample.archive"))?;
+//! // The original checked against itself: every covered value is found again.
+//! let report = verify(&archive[..], &archive[..], rules, &VerifyOptions::default())?;
+//! assert!(!report.hits.is_empty());
+//! assert_eq!(report.exit_code(), syrf_anonymize::exit::LEAK);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
 
-use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, Transform};
+use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, RuleSet, Transform};
 use bson::{RawArray, RawBsonRef, RawDocument};
-use clap::Args;
 use mongo_archive::reader::{ArchiveReader, BodyNamespace, Item};
 
-use crate::cli::exit;
+use crate::error::{exit, Error};
 use crate::formats::{self, Format};
 use crate::input;
-use crate::run::{load_rules, RunError};
 use crate::verify_sql;
 
-/// Exit code when an original value is found in the output.
-pub const LEAK: i32 = 5;
 /// Values shorter than this (in characters) are not collected: too common to mean anything.
 const MIN_CHARS: usize = 4;
 /// Phone-like values and tokens need at least this many digits.
 const MIN_PHONE_DIGITS: usize = 7;
-/// Deepest nesting followed (MongoDB's own limit); deeper documents are an error.
+/// Deepest nesting followed (as mongo-archive's walker); deeper documents are an error.
 const MAX_DEPTH: usize = 200;
 
-/// Arguments of `verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The original (not anonymized) dump.
-    #[arg(long, value_name = "PATH")]
-    pub original: PathBuf,
-    /// The rules file the output was made with.
-    #[arg(long, value_name = "FILE")]
-    pub rules: PathBuf,
-    /// A field path the user knowingly keeps (`field.path`, `collection.field.path` or
-    /// `db.collection.field.path`); repeatable.
-    #[arg(long, value_name = "PATH")]
+/// What `verify` tolerates; `VerifyOptions::default()` tolerates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Field paths the user knowingly keeps (`field.path`, `collection.field.path` or
+    /// `db.collection.field.path`): hits there are not reported.
     pub allow: Vec<String>,
-    /// The anonymized dump to check.
-    pub anonymized: PathBuf,
-}
-
-/// Runs `verify` and returns the exit code.
-pub fn main(args: &VerifyArgs) -> i32 {
-    match verify(args) {
-        Ok(report) => {
-            eprint!("{report}");
-            if report.hits.is_empty() {
-                exit::SUCCESS
-            } else {
-                LEAK
-            }
-        }
-        Err(e) => {
-            eprintln!("syrf-anonymize verify: error: {e}");
-            e.exit_code()
-        }
-    }
 }
 
 /// Where original values were found in the output.
@@ -79,6 +61,18 @@ pub struct VerifyReport {
     pub checked: u64,
     /// `(namespace, field path)` -> (hits, index of the first document with one, 1-based).
     pub hits: BTreeMap<(String, String), (u64, u64)>,
+}
+
+impl VerifyReport {
+    /// The process exit code for this report: [`exit::SUCCESS`], or [`exit::LEAK`] when an
+    /// original value was found in the output.
+    pub fn exit_code(&self) -> i32 {
+        if self.hits.is_empty() {
+            exit::SUCCESS
+        } else {
+            exit::LEAK
+        }
+    }
 }
 
 impl std::fmt::Display for VerifyReport {
@@ -101,84 +95,95 @@ impl std::fmt::Display for VerifyReport {
     }
 }
 
-fn open_plain(path: &Path) -> Result<(Format, Box<dyn Read + Send>), RunError> {
-    let raw = input::open(path)
-        .map_err(|e| RunError::Usage(format!("cannot open {}: {e}", path.display())))?;
-    let peeked = input::peek(raw)
-        .map_err(|e| RunError::BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let plain: Box<dyn Read + Send> = if input::is_gzip(&peeked.head) {
-        input::gunzip_on_thread(peeked.reader)
+/// Decompresses `raw` when it is gzip (on a thread of `scope`) and detects its format.
+fn open_plain<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    raw: impl Read + Send + 'scope,
+    what: &str,
+) -> Result<(Format, input::Input<'scope>), Error> {
+    let read_err = |e: std::io::Error| Error::BadInput(format!("cannot read the {what}: {e}"));
+    let peeked = input::peek(Box::new(raw)).map_err(read_err)?;
+    if peeked.head.is_empty() {
+        return Err(Error::BadInput(format!(
+            "the {what} is empty (no bytes were read)"
+        )));
+    }
+    let plain: input::Input<'scope> = if input::is_gzip(&peeked.head) {
+        input::gunzip_on_thread(scope, peeked.reader)
+            .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?
     } else {
         Box::new(peeked.reader)
     };
-    let peeked = input::peek(plain)
-        .map_err(|e| RunError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let peeked = input::peek(plain).map_err(read_err)?;
     match formats::detect(&peeked.head) {
         Some(f) => Ok((f, Box::new(peeked.reader))),
-        None => Err(RunError::BadInput(format!(
-            "{}: not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)",
-            path.display()
+        None => Err(Error::BadInput(format!(
+            "the {what} is not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)"
         ))),
     }
 }
 
-/// Collects the original's covered values, then checks the output.
-pub fn verify(args: &VerifyArgs) -> Result<VerifyReport, RunError> {
-    let rules = load_rules(&args.rules)?;
-    let anon = Anonymizer::new(rules, KeyMode::Unkeyed)
-        .map_err(|e| RunError::Usage(format!("{}: {e}", args.rules.display())))?;
+/// Collects the covered values of `original` (under `rules`), then checks `anonymized` for
+/// them. Both may be gzip; they must be dumps of the same format. Errors (unreadable or
+/// invalid dumps, [`Error::BadInput`]; a format mismatch or bad rules, [`Error::Usage`]) never
+/// quote a value from the data.
+pub fn verify(
+    original: impl Read + Send,
+    anonymized: impl Read + Send,
+    rules: RuleSet,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, Error> {
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed).map_err(|e| Error::Usage(e.to_string()))?;
     let hasher = RandomState::new();
     let mut prints = Fingerprints {
         hasher: &hasher,
         values: Vec::new(),
         too_deep: false,
     };
-
-    let (format, original) = open_plain(&args.original)?;
-    match format {
-        Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
-        Format::MySql | Format::Postgres => {
-            collect_sql(original, format == Format::MySql, &anon, &mut prints)?
+    std::thread::scope(|scope| {
+        let (format, original) = open_plain(scope, original, "original")?;
+        match format {
+            Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
+            Format::MySql | Format::Postgres => {
+                collect_sql(original, format == Format::MySql, &anon, &mut prints)?
+            }
         }
-    }
-    prints.values.sort_unstable();
-    prints.values.dedup();
-    let mut report = VerifyReport {
-        collected: prints.values.len(),
-        ..VerifyReport::default()
-    };
-    let (out_format, output) = open_plain(&args.anonymized)?;
-    if out_format != format {
-        return Err(RunError::Usage(format!(
-            "the original is a {} dump but the output a {} dump",
-            format.name(),
-            out_format.name()
-        )));
-    }
-    match format {
-        Format::Mongo => scan_mongo(output, &prints, &args.allow, &mut report)?,
-        Format::MySql | Format::Postgres => scan_sql(
-            output,
-            format == Format::MySql,
-            &prints,
-            &args.allow,
-            &mut report,
-        )?,
-    }
-    Ok(report)
+        prints.values.sort_unstable();
+        prints.values.dedup();
+        let mut report = VerifyReport {
+            collected: prints.values.len(),
+            ..VerifyReport::default()
+        };
+        let (out_format, output) = open_plain(scope, anonymized, "anonymized output")?;
+        if out_format != format {
+            return Err(Error::Usage(format!(
+                "the original is a {} dump but the output a {} dump",
+                format.name(),
+                out_format.name()
+            )));
+        }
+        let allow = &options.allow;
+        match format {
+            Format::Mongo => scan_mongo(output, &prints, allow, &mut report)?,
+            Format::MySql | Format::Postgres => {
+                scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?
+            }
+        }
+        Ok(report)
+    })
 }
 
 fn collect_mongo(
-    input: Box<dyn Read + Send>,
+    input: input::Input<'_>,
     anon: &Anonymizer,
     prints: &mut Fingerprints<'_>,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let mut reader = ArchiveReader::new(input);
     let mut names: Vec<(String, String)> = Vec::new();
     loop {
         let item = reader
             .next_item()
-            .map_err(|e| RunError::BadInput(format!("original: {e}")))?;
+            .map_err(|e| Error::BadInput(format!("original: {e}")))?;
         match item {
             Item::End => break,
             Item::BlockHeader { ns, namespace, .. } => name_ns(&mut names, ns, namespace),
@@ -201,18 +206,18 @@ fn collect_mongo(
 }
 
 fn scan_mongo(
-    output: Box<dyn Read + Send>,
+    output: input::Input<'_>,
     prints: &Fingerprints<'_>,
     allow: &[String],
     report: &mut VerifyReport,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let mut reader = ArchiveReader::new(output);
     let mut index: BTreeMap<usize, u64> = BTreeMap::new();
     let mut names: Vec<(String, String)> = Vec::new();
     loop {
         let item = reader
             .next_item()
-            .map_err(|e| RunError::BadInput(format!("anonymized output: {e}")))?;
+            .map_err(|e| Error::BadInput(format!("anonymized output: {e}")))?;
         let (ns_name, raw, n) = match item {
             Item::End => break,
             Item::BlockHeader { ns, namespace, .. } => {
@@ -247,11 +252,11 @@ fn scan_mongo(
 }
 
 fn collect_sql(
-    input: Box<dyn Read + Send>,
+    input: input::Input<'_>,
     mysql: bool,
     anon: &Anonymizer,
     prints: &mut Fingerprints<'_>,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let reader = BufReader::with_capacity(1 << 16, input);
     verify_sql::walk(reader, mysql, &mut |e| {
         let verify_sql::Event::Cell {
@@ -278,7 +283,7 @@ fn collect_sql(
             prints.collect_json(&json, node, anon, 0);
         }
     })
-    .map_err(|e| RunError::BadInput(format!("original: {e}")))?;
+    .map_err(|e| Error::BadInput(format!("original: {e}")))?;
     if prints.too_deep {
         return Err(too_deep("original"));
     }
@@ -286,12 +291,12 @@ fn collect_sql(
 }
 
 fn scan_sql(
-    output: Box<dyn Read + Send>,
+    output: input::Input<'_>,
     mysql: bool,
     prints: &Fingerprints<'_>,
     allow: &[String],
     report: &mut VerifyReport,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let reader = BufReader::with_capacity(1 << 16, output);
     verify_sql::walk(reader, mysql, &mut |e| {
         let (ns, path, row, bytes) = match e {
@@ -324,7 +329,7 @@ fn scan_sql(
         };
         scan.string(&String::from_utf8_lossy(bytes));
     })
-    .map_err(|e| RunError::BadInput(format!("anonymized output: {e}")))
+    .map_err(|e| Error::BadInput(format!("anonymized output: {e}")))
 }
 
 fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
@@ -334,8 +339,8 @@ fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
     names[ns] = (body.db.clone(), body.collection.clone());
 }
 
-fn too_deep(what: &str) -> RunError {
-    RunError::BadInput(format!(
+fn too_deep(what: &str) -> Error {
+    Error::BadInput(format!(
         "{what}: a document nests deeper than {MAX_DEPTH} levels"
     ))
 }

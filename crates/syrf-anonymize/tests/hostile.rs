@@ -10,7 +10,6 @@ use std::process::{Command, Output};
 use bson::{doc, Document};
 use mongo_archive::verify;
 
-#[allow(dead_code)]
 mod common;
 use common::run_with_stdin;
 

@@ -228,14 +228,13 @@ fn leak_paths(stderr: &str) -> Vec<String> {
 
 #[test]
 fn real_sakila_and_pagila_give_the_same_report_in_every_dialect_and_form() {
-    let data = std::env::var_os("SYRF_TESTDATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/testdata"))
-        .join("sql");
+    let Some(data) = syrf_testdata::conformance_dir!("sql") else {
+        return;
+    };
     if !data.join("sakila.sql.gz").exists() {
-        eprintln!(
-            "SKIPPED (conformance): no {}/sakila.sql.gz; set SYRF_TESTDATA_DIR",
-            data.display()
+        syrf_testdata::skip(
+            env!("CARGO_PKG_NAME"),
+            &format!("no {}/sakila.sql.gz", data.display()),
         );
         return;
     }

@@ -27,6 +27,10 @@ fn main() -> ExitCode {
             },
             "--no-users" => cfg.with_users = false,
             "--sample" => cfg = sample_config(),
+            "--help" | "-h" => {
+                println!("usage: gen-archive [--size-mb N] [--seed S] [--no-users] [--sample] > dump.archive");
+                return ExitCode::SUCCESS;
+            }
             _ => return usage(),
         }
     }

@@ -7,15 +7,23 @@ use std::path::PathBuf;
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 use mongo_archive::{rewrite_archive, ArchiveError, RewriteOptions, RewriteSummary};
 
-pub fn testdata_dir() -> PathBuf {
-    PathBuf::from("/work/shared/testdata/mongo")
+/// The real archives' directory: `$SYRF_TESTDATA_DIR/mongo`, by default
+/// `<workspace root>/../shared/testdata/mongo`. `None` (with a loud line on stderr) when absent.
+pub fn testdata_dir() -> Option<PathBuf> {
+    syrf_testdata::conformance_dir!("mongo")
 }
 
-/// Every real archive, decompressed: (file name, bytes).
-pub fn real_archives() -> Vec<(String, Vec<u8>)> {
+/// The real archive mongorestore refuses (its metadata is not valid JSON).
+pub const BAD_FORMAT: &str = "mongo-tools_bad-format.archive";
+
+/// Every real archive, decompressed: (file name, bytes); empty when the test data is absent.
+pub fn all_real_archives() -> Vec<(String, Vec<u8>)> {
+    let Some(dir) = testdata_dir() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(testdata_dir())
-        .expect("shared testdata present")
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("shared testdata readable")
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
@@ -43,6 +51,28 @@ pub fn real_archives() -> Vec<(String, Vec<u8>)> {
         out.len()
     );
     out
+}
+
+/// The real archives mongorestore accepts (all but [`BAD_FORMAT`]).
+pub fn real_archives() -> Vec<(String, Vec<u8>)> {
+    all_real_archives()
+        .into_iter()
+        .filter(|(n, _)| n != BAD_FORMAT)
+        .collect()
+}
+
+/// One real archive by file name; `None` when the test data is absent.
+pub fn real_archive(name: &str) -> Option<Vec<u8>> {
+    let all = all_real_archives();
+    if all.is_empty() {
+        return None;
+    }
+    Some(
+        all.into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} is missing from the test data"))
+            .1,
+    )
 }
 
 pub fn repo_root() -> PathBuf {
@@ -90,4 +120,79 @@ pub fn keep_all() -> RewriteOptions {
 /// True when `needle` occurs in `hay`.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
+}
+
+/// One namespace of a hand-built archive: database, collection, raw documents.
+pub struct NsDocs {
+    pub db: String,
+    pub collection: String,
+    pub metadata: String,
+    pub docs: Vec<Vec<u8>>,
+}
+
+impl NsDocs {
+    /// A namespace with `docs` encoded by the `bson` crate.
+    pub fn new(db: &str, collection: &str, docs: &[bson::Document]) -> NsDocs {
+        NsDocs {
+            db: db.into(),
+            collection: collection.into(),
+            metadata: if db.is_empty() {
+                String::new()
+            } else {
+                "{\"options\":{},\"indexes\":[]}".into()
+            },
+            docs: docs.iter().map(|d| bson::to_vec(d).unwrap()).collect(),
+        }
+    }
+}
+
+/// A mongodump archive built by hand: header, prelude, one data segment and an EOF block per
+/// namespace (CRC by the verifier's reference implementation).
+pub fn build_archive(namespaces: &[NsDocs]) -> Vec<u8> {
+    use bson::doc;
+    let mut out = vec![0x6d, 0xe2, 0x99, 0x81];
+    let put = |out: &mut Vec<u8>, d: &bson::Document| out.extend(bson::to_vec(d).unwrap());
+    put(
+        &mut out,
+        &doc! {"concurrent_collections": 4, "version": "0.1", "server_version": "7.0.14", "tool_version": "100.10.0"},
+    );
+    for ns in namespaces {
+        put(
+            &mut out,
+            &doc! {"db": &ns.db, "collection": &ns.collection, "metadata": &ns.metadata, "size": 0, "type": "collection"},
+        );
+    }
+    out.extend([0xff; 4]);
+    for ns in namespaces {
+        put(
+            &mut out,
+            &doc! {"db": &ns.db, "collection": &ns.collection, "EOF": false, "CRC": 0i64},
+        );
+        let mut all = Vec::new();
+        for d in &ns.docs {
+            all.extend_from_slice(d);
+        }
+        out.extend_from_slice(&all);
+        out.extend([0xff; 4]);
+        let crc = mongo_archive::verify::crc64_reference(&all);
+        put(
+            &mut out,
+            &doc! {"db": &ns.db, "collection": &ns.collection, "EOF": true, "CRC": crc as i64},
+        );
+        out.extend([0xff; 4]);
+    }
+    out
+}
+
+/// The documents of namespace `ns` of a verified archive, decoded.
+pub fn docs_of(archive: &[u8], ns: &str) -> Vec<bson::Document> {
+    let v = mongo_archive::verify::verify_keep_documents(archive).unwrap();
+    v.namespace(ns)
+        .map(|n| {
+            n.documents
+                .iter()
+                .map(|d| bson::Document::from_reader(&d[..]).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -445,6 +445,22 @@ impl Pg {
             .unwrap_or_else(|_| panic!("expected an integer from {sql}, got {v:?}"))
     }
 
+    /// Dumps the cluster with the real `pg_dumpall` and the given options.
+    pub fn dumpall(&self, args: &[&str]) -> Vec<u8> {
+        let out = self
+            .command("pg_dumpall")
+            .arg("--no-password")
+            .args(args)
+            .output()
+            .expect("pg_dumpall runs");
+        assert!(
+            out.status.success(),
+            "pg_dumpall {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
     /// Dumps `db` with the real `pg_dump` (plain format) and the given options.
     pub fn dump(&self, db: &str, args: &[&str]) -> Vec<u8> {
         let out = self

@@ -1,4 +1,5 @@
 //! Helpers shared by the binary's integration tests.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};

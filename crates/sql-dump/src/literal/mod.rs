@@ -4,6 +4,9 @@
 use anonymize_core::{Replacement, Value};
 
 use crate::ddl::{ColKind, Column};
+use crate::dialect::Syntax;
+use crate::lex::rules::single_quote_escapes;
+use crate::Dialect;
 
 /// Where a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,19 @@ pub(crate) enum Ctx {
     PgInsert { std: bool },
     /// A field of a PostgreSQL `COPY ... FROM stdin` text block.
     Copy,
+}
+
+impl Ctx {
+    /// The context of an `INSERT` literal in `dialect` (`std`: PostgreSQL's
+    /// `standard_conforming_strings`).
+    pub(crate) fn insert(syntax: Syntax) -> Ctx {
+        match syntax.dialect {
+            Dialect::MySql => Ctx::MySql,
+            Dialect::Postgres => Ctx::PgInsert {
+                std: syntax.std_strings,
+            },
+        }
+    }
 }
 
 /// A literal as written in an `INSERT` tuple.
@@ -43,35 +59,41 @@ pub(crate) enum Lit<'a> {
 }
 
 /// Classifies a trimmed literal of an `INSERT` tuple.
-pub(crate) fn parse_literal(t: &[u8], mysql: bool, std_strings: bool) -> Lit<'_> {
+pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
+    let syntax = syntax.into();
+    let dialect = syntax.dialect;
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;
     }
-    if !mysql && t.eq_ignore_ascii_case(b"true") {
+    if dialect.bool_literals() && t.eq_ignore_ascii_case(b"true") {
         return Lit::Bool(true);
     }
-    if !mysql && t.eq_ignore_ascii_case(b"false") {
+    if dialect.bool_literals() && t.eq_ignore_ascii_case(b"false") {
         return Lit::Bool(false);
     }
     let mut s = t;
     let mut binary = false;
-    let mut e_prefix = false;
-    if mysql && s.first() == Some(&b'_') {
+    let mut escapes = single_quote_escapes(syntax, b' ', b' ');
+    if dialect.introducers() && s.first() == Some(&b'_') {
         let w = s
             .iter()
             .position(|&b| b == b'\'' || b == b'"' || b.is_ascii_whitespace())
             .unwrap_or(s.len());
         binary = s[..w].eq_ignore_ascii_case(b"_binary");
         s = s[w..].trim_ascii_start();
-    } else if !mysql && (s.starts_with(b"E'") || s.starts_with(b"e'")) {
-        e_prefix = true;
-        s = &s[1..];
+    } else if s.len() >= 2 && s[1] == b'\'' {
+        escapes = single_quote_escapes(syntax, s[0], b' ');
+        if dialect.e_strings() && (s[0] == b'E' || s[0] == b'e') {
+            s = &s[1..];
+        }
     }
-    if s.len() >= 2 && (s[0] == b'\'' || (mysql && s[0] == b'"')) && s[s.len() - 1] == s[0] {
+    let quote =
+        s.first() == Some(&b'\'') || (s.first() == Some(&b'"') && syntax.double_quoted_strings());
+    if s.len() >= 2 && quote && s[s.len() - 1] == s[0] {
         return Lit::Str {
             body: &s[1..s.len() - 1],
             quote: s[0],
-            escapes: mysql || e_prefix || !std_strings,
+            escapes,
             binary,
         };
     }
@@ -460,7 +482,7 @@ pub(crate) fn value_of<'b>(
     lit: Lit<'b>,
     col: Option<&Column>,
     scratch: &'b mut Vec<u8>,
-    mysql: bool,
+    dialect: Dialect,
 ) -> Value<'b> {
     let binary_col = col.is_some_and(|c| c.kind == ColKind::Binary);
     match lit {
@@ -484,12 +506,12 @@ pub(crate) fn value_of<'b>(
             escapes,
             binary,
         } => {
-            if mysql {
-                mysql_unescape(body, quote, scratch);
-            } else {
+            if dialect.bytea() {
                 pg_unescape(body, escapes, scratch);
+            } else {
+                mysql_unescape(body, quote, scratch);
             }
-            if !mysql && binary_col {
+            if dialect.bytea() && binary_col {
                 return bytea_value(scratch);
             }
             text_value(scratch, binary || binary_col)
@@ -538,115 +560,4 @@ pub(crate) fn bytea_value(scratch: &mut Vec<u8>) -> Value<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mysql_escapes_round_trip() {
-        let raw: Vec<u8> = (0u8..=255).collect();
-        let mut quoted = Vec::new();
-        mysql_quote(&raw, &mut quoted);
-        let Lit::Str { body, quote, .. } = parse_literal(&quoted, true, true) else {
-            panic!()
-        };
-        let mut back = Vec::new();
-        mysql_unescape(body, quote, &mut back);
-        assert_eq!(back, raw);
-    }
-
-    #[test]
-    fn copy_escapes_round_trip() {
-        let raw = "a\tb\\c\nd\re\u{2028}é".as_bytes();
-        let mut esc = Vec::new();
-        copy_escape(raw, &mut esc);
-        assert!(!esc.contains(&b'\t') && !esc.contains(&b'\n'));
-        let mut back = Vec::new();
-        copy_unescape(&esc, &mut back);
-        assert_eq!(back, raw);
-    }
-
-    #[test]
-    fn pg_literals() {
-        assert_eq!(parse_literal(b"NULL", false, true), Lit::Null);
-        assert_eq!(parse_literal(b"true", false, true), Lit::Bool(true));
-        assert_eq!(
-            parse_literal(b"-1.5e3", false, true),
-            Lit::Number(b"-1.5e3")
-        );
-        let Lit::Str { body, escapes, .. } = parse_literal(b"E'a\\n''b\\x41\\u00e9'", false, true)
-        else {
-            panic!()
-        };
-        assert!(escapes);
-        let mut out = Vec::new();
-        pg_unescape(body, escapes, &mut out);
-        assert_eq!(out, "a\n'bAé".as_bytes());
-        let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", false, true) else {
-            panic!()
-        };
-        pg_unescape(body, escapes, &mut out);
-        assert_eq!(out, b"C:\\x");
-    }
-
-    #[test]
-    fn mysql_literals() {
-        assert_eq!(
-            parse_literal(b"0xDEADbeef", true, true),
-            Lit::Hex(b"DEADbeef")
-        );
-        assert!(matches!(
-            parse_literal(b"_binary 'ab'", true, true),
-            Lit::Str { binary: true, .. }
-        ));
-        assert!(matches!(
-            parse_literal(b"_utf8mb4'ab'", true, true),
-            Lit::Str { binary: false, .. }
-        ));
-        assert_eq!(parse_literal(b"b'0101'", true, true), Lit::Other);
-    }
-
-    #[test]
-    fn datetimes() {
-        assert_eq!(format_datetime(0), "1970-01-01 00:00:00");
-        assert_eq!(format_datetime(1_141_000_000_000), "2006-02-27 00:26:40");
-        assert_eq!(format_datetime(-1000), "1969-12-31 23:59:59");
-    }
-
-    #[test]
-    fn replacements() {
-        let col = Column {
-            name: "n".into(),
-            kind: ColKind::Text,
-            max_chars: Some(3),
-            generated: false,
-            json: false,
-        };
-        let mut out = Vec::new();
-        write_replacement(
-            &Replacement::Str("héllo'".into()),
-            Some(&col),
-            Ctx::MySql,
-            &mut out,
-        );
-        assert_eq!(out, "'hél'".as_bytes());
-        out.clear();
-        write_replacement(
-            &Replacement::Binary {
-                subtype: 0,
-                bytes: vec![1, 255],
-            },
-            None,
-            Ctx::Copy,
-            &mut out,
-        );
-        assert_eq!(out, b"\\\\x01ff");
-        out.clear();
-        write_replacement(
-            &Replacement::Str("it's".into()),
-            None,
-            Ctx::PgInsert { std: true },
-            &mut out,
-        );
-        assert_eq!(out, b"'it''s'");
-    }
-}
+mod tests;

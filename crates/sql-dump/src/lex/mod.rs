@@ -5,8 +5,22 @@
 //! a comment, a dollar-quoted body, ...) so that scanning continues in the next chunk. When it
 //! needs to look ahead past the chunk (a doubled quote, `--`, a `$tag$`), it stops before the
 //! byte in question and asks for more, so results never depend on chunk boundaries.
+//!
+//! Every lexical rule of the crate lives under this module: the statement scanner here,
+//! the shared rules (which quotes escape, what starts a comment) in [`rules`], the
+//! splitting of an INSERT tuple into values in [`tuple`], and the comments and blank lines
+//! between statements in [`trivia`]. The tokenizer and the literal parser use [`rules`].
+
+pub(crate) mod rules;
+pub(crate) mod trivia;
+pub(crate) mod tuple;
 
 use memchr::{memchr, memchr2};
+
+use crate::dialect::Syntax;
+#[cfg(test)]
+use crate::Dialect;
+use rules::{dash_comment, single_quote_escapes, word_byte};
 
 /// Result of one scan call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +53,9 @@ enum State {
 /// Resumable statement/tuple end finder for one dialect.
 #[derive(Debug, Clone)]
 pub(crate) struct Lexer {
-    mysql: bool,
+    /// The dialect and its session settings.
+    syntax: Syntax,
     state: State,
-    /// PostgreSQL `standard_conforming_strings` (on: no backslash escapes in `'...'`).
-    pub(crate) std_strings: bool,
     delimiter: Vec<u8>,
     special: [bool; 256],
     tag: Vec<u8>,
@@ -55,17 +68,12 @@ pub(crate) struct Lexer {
     stop_at_close: bool,
 }
 
-fn ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
-}
-
 impl Lexer {
     /// A lexer at the start of a statement.
-    pub(crate) fn new(mysql: bool) -> Lexer {
+    pub(crate) fn new(syntax: impl Into<Syntax>) -> Lexer {
         let mut lexer = Lexer {
-            mysql,
+            syntax: syntax.into(),
             state: State::Normal,
-            std_strings: true,
             delimiter: b";".to_vec(),
             special: [false; 256],
             tag: Vec::new(),
@@ -80,18 +88,37 @@ impl Lexer {
 
     fn rebuild(&mut self) {
         let mut t = [false; 256];
-        let common: &[u8] = if self.mysql {
-            b"'\"`-#/()"
-        } else {
-            b"'\"-/$();"
-        };
-        for &b in common {
+        for &b in b"'\"-/();" {
             t[b as usize] = true;
         }
+        let d = self.syntax;
+        t[b'`' as usize] = d.backtick_idents();
+        t[b'#' as usize] = d.hash_comments();
+        t[b'$' as usize] = d.dollar_quotes();
         if let Some(&d) = self.delimiter.first() {
             t[d as usize] = true;
         }
         self.special = t;
+    }
+
+    /// The dialect and its session settings now.
+    pub(crate) fn syntax(&self) -> Syntax {
+        self.syntax
+    }
+
+    /// Sets PostgreSQL's `standard_conforming_strings`.
+    pub(crate) fn set_std_strings(&mut self, on: bool) {
+        self.syntax.std_strings = on;
+    }
+
+    /// Sets the dump's client character set (Latin-1 or not).
+    pub(crate) fn set_latin1(&mut self, on: bool) {
+        self.syntax.latin1 = on;
+    }
+
+    /// Sets MySQL's `ANSI_QUOTES` mode.
+    pub(crate) fn set_ansi_quotes(&mut self, on: bool) {
+        self.syntax.ansi_quotes = on;
     }
 
     /// Sets the MySQL client delimiter (`DELIMITER ;;`).
@@ -160,7 +187,9 @@ impl Lexer {
                         more!(n);
                     }
                     let b = data[i];
-                    if b == self.delimiter[0] && (self.mysql || self.depth == 0) {
+                    if b == self.delimiter[0]
+                        && (self.syntax.delimiter_inside_parens() || self.depth == 0)
+                    {
                         let d = self.delimiter.len();
                         if data[i..].starts_with(&self.delimiter) {
                             self.remember(data, i + d);
@@ -176,34 +205,42 @@ impl Lexer {
                     }
                     match b {
                         b'\'' => {
-                            let esc = self.mysql || !self.std_strings || {
-                                let p1 = self.byte_before(data, i, 1);
-                                let p2 = self.byte_before(data, i, 2);
-                                (p1 == b'E' || p1 == b'e') && !ident_byte(p2)
-                            };
+                            let esc = single_quote_escapes(
+                                self.syntax,
+                                self.byte_before(data, i, 1),
+                                self.byte_before(data, i, 2),
+                            );
                             self.state = State::Single { esc };
                             i += 1;
                         }
                         b'"' => {
-                            self.state = State::Double { esc: self.mysql };
+                            self.state = State::Double {
+                                esc: self.syntax.double_quoted_strings(),
+                            };
                             i += 1;
                         }
-                        b'`' if self.mysql => {
+                        b'`' if self.syntax.backtick_idents() => {
                             self.state = State::Backtick;
                             i += 1;
                         }
-                        b'#' if self.mysql => {
+                        b'#' if self.syntax.hash_comments() => {
                             self.state = State::LineComment;
                             i += 1;
                         }
                         b'-' => {
-                            let need = if self.mysql { 3 } else { 2 };
+                            let need = if self.syntax.dash_comment_needs_space() {
+                                3
+                            } else {
+                                2
+                            };
                             if n - i < need && !eof {
                                 more!(i);
                             }
-                            let dash2 = i + 1 < n && data[i + 1] == b'-';
-                            let comment =
-                                dash2 && (!self.mysql || i + 2 >= n || data[i + 2] <= b' ');
+                            let comment = dash_comment(
+                                self.syntax.dialect,
+                                data.get(i + 1).copied(),
+                                data.get(i + 2).copied(),
+                            );
                             if comment {
                                 self.state = State::LineComment;
                                 i += 2;
@@ -222,13 +259,13 @@ impl Lexer {
                                 i += 1;
                             }
                         }
-                        b'$' if !self.mysql => {
-                            if ident_byte(self.byte_before(data, i, 1)) {
+                        b'$' if self.syntax.dollar_quotes() => {
+                            if word_byte(self.byte_before(data, i, 1)) {
                                 i += 1;
                                 continue;
                             }
                             let mut j = i + 1;
-                            while j < n && ident_byte(data[j]) && data[j] != b'$' {
+                            while j < n && word_byte(data[j]) && data[j] != b'$' {
                                 j += 1;
                             }
                             if j == n {
@@ -302,10 +339,10 @@ impl Lexer {
                     i += k + 1;
                 }
                 State::Block { depth } => {
-                    let found = if self.mysql {
-                        memchr(b'*', &data[i..])
-                    } else {
+                    let found = if self.syntax.nested_block_comments() {
                         memchr2(b'*', b'/', &data[i..])
+                    } else {
+                        memchr(b'*', &data[i..])
                     };
                     let Some(k) = found else { more!(n) };
                     let j = i + k;
@@ -419,9 +456,14 @@ mod tests {
     }
 
     fn ends(mysql: bool, data: &[u8]) -> Option<usize> {
+        let dialect = if mysql {
+            Dialect::MySql
+        } else {
+            Dialect::Postgres
+        };
         let mut reference = None;
         for chunk in 1..=data.len().max(1) {
-            let mut lexer = Lexer::new(mysql);
+            let mut lexer = Lexer::new(dialect);
             let got = scan_chunked(&mut lexer, data, chunk);
             if chunk == 1 {
                 reference = got;
@@ -465,7 +507,7 @@ mod tests {
 
     #[test]
     fn custom_delimiter() {
-        let mut lexer = Lexer::new(true);
+        let mut lexer = Lexer::new(Dialect::MySql);
         lexer.set_delimiter(b";;");
         let s = b"CREATE TRIGGER t BEGIN SET a=1; SET b=';;'; END;;x";
         assert_eq!(scan_chunked(&mut lexer, s, 1), Some(s.len() - 1));
@@ -473,7 +515,7 @@ mod tests {
 
     #[test]
     fn tuple_mode_stops_at_close() {
-        let mut lexer = Lexer::new(true);
+        let mut lexer = Lexer::new(Dialect::MySql);
         lexer.reset(true);
         let s = b"(1,'a)',(2)),(3)";
         assert_eq!(scan_chunked(&mut lexer, s, 3), Some(12));

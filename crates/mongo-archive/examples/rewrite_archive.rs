@@ -1,4 +1,4 @@
-//! `rewrite [RULES.yaml]`: rewrites a plain archive from stdin to stdout (keyed with a fixed
+//! `rewrite_archive [RULES.yaml]`: rewrites a plain archive from stdin to stdout (keyed with a fixed
 //! demo key) and prints the summary to stderr. For measuring; the real tool is syrf-anonymize.
 
 use std::io::{stdin, stdout};

@@ -1,0 +1,287 @@
+//! Keyed (or, by explicit opt-in, plain) SHA-256 digests.
+
+use hmac::{Hmac, Mac};
+use sha2::digest::generic_array::GenericArray;
+use sha2::{Digest, Sha256};
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::key::KeyMode;
+
+/// Computes keyed (or, by opt-in, plain) digests.
+///
+/// Keyed, it holds the key's HMAC state: the inner and outer SHA-256 states after the key's
+/// ipad and opad blocks are computed once here. A short message (at most 55 bytes with its
+/// domain separator: nearly every value) then costs two SHA-256 compressions on copies of
+/// those states, with no buffering; longer ones go through the `hmac` crate (same result).
+pub(crate) struct Digester {
+    keyed: Option<Hmac<Sha256>>,
+    states: Option<KeyStates>,
+    id: u64,
+}
+
+/// SHA-256 states after the key's ipad and opad blocks.
+struct KeyStates {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+/// SHA-256's initial state.
+const IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Longest message that fits one block with its padding.
+const ONE_BLOCK: usize = 55;
+
+fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
+    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// Pads `block[..len]` as the last block of a message of `total` bytes.
+fn pad(block: &mut [u8; 64], len: usize, total: usize) {
+    block[len] = 0x80;
+    block[56..].copy_from_slice(&((total as u64) * 8).to_be_bytes());
+}
+
+impl KeyStates {
+    fn new(key: &[u8]) -> KeyStates {
+        let mut padded = [0u8; 64];
+        if key.len() > 64 {
+            padded[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            padded[..key.len()].copy_from_slice(key);
+        }
+        let block = |x: u8| {
+            let mut b = padded;
+            b.iter_mut().for_each(|v| *v ^= x);
+            b
+        };
+        let (mut inner, mut outer) = (IV, IV);
+        compress(&mut inner, &block(0x36));
+        compress(&mut outer, &block(0x5c));
+        KeyStates { inner, outer }
+    }
+}
+
+/// `domain || 0 || parts` in one block, when it fits; its length.
+fn one_block(domain: &str, parts: &[&[u8]]) -> Option<([u8; 64], usize)> {
+    let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
+    if total > ONE_BLOCK {
+        return None;
+    }
+    let mut block = [0u8; 64];
+    block[..domain.len()].copy_from_slice(domain.as_bytes());
+    let mut at = domain.len() + 1;
+    for p in parts {
+        block[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    Some((block, total))
+}
+
+/// Source of [`Digester::id`]s.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Digester {
+    pub(crate) fn new(mode: &KeyMode) -> Digester {
+        let keyed = match mode {
+            // HMAC accepts keys of any length: this cannot fail.
+            KeyMode::Keyed(key) => {
+                Some(Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key"))
+            }
+            KeyMode::Unkeyed => None,
+        };
+        let states = match mode {
+            KeyMode::Keyed(key) => Some(KeyStates::new(key.as_bytes())),
+            KeyMode::Unkeyed => None,
+        };
+        Digester {
+            keyed,
+            states,
+            id: NEXT_ID.fetch_add(1, Relaxed),
+        }
+    }
+
+    /// A number no other digester of this process has: memos of digests are tagged with it,
+    /// so results of one key are never served for another.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn is_keyed(&self) -> bool {
+        self.keyed.is_some()
+    }
+
+    /// HMAC(key, domain || 0 || parts...) or, unkeyed, SHA-256 of the same bytes.
+    pub(crate) fn digest(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
+        if let Some((mut block, total)) = one_block(domain, parts) {
+            return match &self.states {
+                Some(keys) => {
+                    // After the key's ipad block: the message is 64 bytes longer.
+                    pad(&mut block, total, 64 + total);
+                    let mut inner = keys.inner;
+                    compress(&mut inner, &block);
+                    let mut outer_block = [0u8; 64];
+                    outer_block[..32].copy_from_slice(&state_bytes(&inner));
+                    pad(&mut outer_block, 32, 64 + 32);
+                    let mut outer = keys.outer;
+                    compress(&mut outer, &outer_block);
+                    state_bytes(&outer)
+                }
+                None => {
+                    pad(&mut block, total, total);
+                    let mut state = IV;
+                    compress(&mut state, &block);
+                    state_bytes(&state)
+                }
+            };
+        }
+        match &self.keyed {
+            Some(mac) => {
+                let mut mac = mac.clone();
+                mac.update(domain.as_bytes());
+                mac.update(&[0]);
+                for p in parts {
+                    mac.update(p);
+                }
+                mac.finalize().into_bytes().into()
+            }
+            None => {
+                let mut h = Sha256::new();
+                h.update(domain.as_bytes());
+                h.update([0]);
+                for p in parts {
+                    h.update(p);
+                }
+                h.finalize().into()
+            }
+        }
+    }
+
+    /// Like [`digest`](Self::digest), but unkeyed it is SHA-256 of the value alone: the
+    /// reference behaviour of `hash` and `hash_email` (`mode: per_part`) without a key.
+    pub(crate) fn reference_digest(&self, domain: &str, value: &[u8]) -> [u8; 32] {
+        if self.keyed.is_some() {
+            self.digest(domain, &[value])
+        } else if value.len() <= ONE_BLOCK {
+            let mut block = [0u8; 64];
+            block[..value.len()].copy_from_slice(value);
+            pad(&mut block, value.len(), value.len());
+            let mut state = IV;
+            compress(&mut state, &block);
+            state_bytes(&state)
+        } else {
+            Sha256::digest(value).into()
+        }
+    }
+
+    /// Block `counter` of the keyed stream for `value`: the stream is the concatenation of
+    /// the digests of `value || counter` (little-endian u32) for counter = 0, 1, ...
+    pub(crate) fn stream_block(&self, domain: &str, value: &[u8], counter: u32) -> [u8; 32] {
+        self.digest(domain, &[value, &counter.to_le_bytes()])
+    }
+
+    /// Appends `len` bytes of keyed stream for `value`.
+    pub(crate) fn stream_to(&self, domain: &str, value: &[u8], len: usize, out: &mut Vec<u8>) {
+        out.reserve(len);
+        let mut left = len;
+        let mut counter: u32 = 0;
+        while left > 0 {
+            let block = self.stream_block(domain, value, counter);
+            let take = left.min(block.len());
+            out.extend_from_slice(&block[..take]);
+            left -= take;
+            counter = counter.wrapping_add(1);
+        }
+    }
+}
+
+/// Bytes of a keyed stream, one at a time, computing a block only when the previous one is
+/// used up (no allocation).
+pub(crate) struct Stream<'a> {
+    digester: &'a Digester,
+    domain: &'a str,
+    value: &'a [u8],
+    block: [u8; 32],
+    used: usize,
+    counter: u32,
+}
+
+impl<'a> Stream<'a> {
+    pub(crate) fn new(digester: &'a Digester, domain: &'a str, value: &'a [u8]) -> Stream<'a> {
+        Stream {
+            digester,
+            domain,
+            value,
+            block: [0; 32],
+            used: 32,
+            counter: 0,
+        }
+    }
+
+    /// The next byte.
+    pub(crate) fn next_byte(&mut self) -> u8 {
+        if self.used == self.block.len() {
+            self.block = self
+                .digester
+                .stream_block(self.domain, self.value, self.counter);
+            self.counter = self.counter.wrapping_add(1);
+            self.used = 0;
+        }
+        self.used += 1;
+        self.block[self.used - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    /// The one-block paths give exactly what the `hmac` and `sha2` crates give.
+    #[test]
+    fn fast_paths_match_the_crates() {
+        let message: Vec<u8> = (0..140u32).map(|i| (i * 7 + 3) as u8).collect();
+        for key_len in [16usize, 55, 63, 64, 65, 200] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 13 + 1) as u8 | 0x21).collect();
+            let keyed = Digester::new(&KeyMode::Keyed(Key::from_bytes(&key).unwrap()));
+            let unkeyed = Digester::new(&KeyMode::Unkeyed);
+            for len in 0..message.len() {
+                let (a, b) = message[..len].split_at(len / 3);
+                let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+                mac.update(b"dom\0");
+                mac.update(&message[..len]);
+                let want: [u8; 32] = mac.finalize().into_bytes().into();
+                assert_eq!(
+                    keyed.digest("dom", &[a, b]),
+                    want,
+                    "key {key_len}, len {len}"
+                );
+                let want: [u8; 32] = Sha256::new()
+                    .chain_update(b"dom\0")
+                    .chain_update(&message[..len])
+                    .finalize()
+                    .into();
+                assert_eq!(unkeyed.digest("dom", &[a, b]), want, "len {len}");
+                let want: [u8; 32] = Sha256::digest(&message[..len]).into();
+                assert_eq!(unkeyed.reference_digest("dom", &message[..len]), want);
+            }
+        }
+    }
+}

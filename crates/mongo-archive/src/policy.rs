@@ -1,0 +1,158 @@
+//! Per-namespace decisions, shared by the archive driver and the oplog rewriter: what the
+//! options and the rules say about a collection (drop it and why, or keep it with its field
+//! plan, row limit, and whether its documents are oplog entries).
+
+use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode};
+
+use crate::error::ErrorKind;
+use crate::reader::CollectionKind;
+
+/// What to do with the `--oplog` namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OplogMode {
+    /// Rewrite entries by their target collection's rules; fail on entries that cannot be
+    /// made safe.
+    #[default]
+    Apply,
+    /// Remove the oplog (prelude entry and namespace).
+    Drop,
+}
+
+/// Options of a rewrite beyond the rules.
+#[derive(Debug, Clone, Default)]
+pub struct RewriteOptions {
+    /// Keep only these collections (`--collections a,b`), bare (`pmStudy`) or qualified
+    /// (`syrftest.pmStudy`), on top of the rules' own `collections:` list. What restoring them
+    /// needs comes along: a timeseries collection's `system.buckets` body, and (with
+    /// `keep_users`) the users, roles and `admin.system.version`. Views restore from their
+    /// prelude metadata alone, so nothing else is added for them; `db.system.views` is kept
+    /// only when selected. The oplog follows [`oplog`](Self::oplog); its entries for collections
+    /// not kept are dropped.
+    pub collections: Option<Vec<String>>,
+    /// Keep `admin.system.users`/`admin.system.roles` and the `--dumpDbUsersAndRoles`
+    /// namespaces (`<db>.$admin.system.users|roles`). Off by default: they hold credential hashes.
+    pub keep_users: bool,
+    /// The oplog's fate.
+    pub oplog: OplogMode,
+    /// For progress displays: set to the `db.collection` whose documents are being read,
+    /// whenever that changes.
+    pub current_namespace: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+}
+
+/// What happened to a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceAction {
+    /// Kept (possibly rewritten or limited).
+    Kept,
+    /// Dropped by `exclusions`.
+    Excluded,
+    /// Dropped because a `collections` list does not name it.
+    NotSelected,
+    /// Users/roles dropped (no `keep_users`).
+    UsersDropped,
+    /// The oplog, dropped by [`OplogMode::Drop`].
+    OplogDropped,
+}
+
+/// What the rewrite does with a namespace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Decision<'a> {
+    Drop(NamespaceAction),
+    Keep {
+        root: Option<&'a PlanNode>,
+        max_rows: Option<u64>,
+        oplog: bool,
+    },
+}
+
+fn is_users_ns(db: &str, coll: &str) -> bool {
+    (db == "admin" && (coll == "system.users" || coll == "system.roles"))
+        || coll == "$admin.system.users"
+        || coll == "$admin.system.roles"
+}
+
+fn selected(list: &[String], db: &str, coll: &str) -> bool {
+    list.iter().any(|n| {
+        n == coll
+            || n.strip_prefix(db)
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(|c| c == coll)
+    })
+}
+
+/// Decides on a collection (its logical name: `X` for timeseries `X`).
+pub(crate) fn decide<'a>(
+    db: &str,
+    coll: &str,
+    kind: &CollectionKind,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+) -> Result<Decision<'a>, ErrorKind> {
+    if db == "local" && coll == "oplog.rs" {
+        // `mongodump -d local -c oplog.rs`: a replica set's oplog dumped as a collection. Its
+        // documents are oplog entries: they get their target namespaces' rules, like `--oplog`.
+        return Ok(match anon.resolve(Some(db), coll) {
+            Disposition::Exclude(ExcludeReason::Excluded) => {
+                Decision::Drop(NamespaceAction::Excluded)
+            }
+            Disposition::Exclude(ExcludeReason::NotSelected) => {
+                Decision::Drop(NamespaceAction::NotSelected)
+            }
+            _ if options
+                .collections
+                .as_ref()
+                .is_some_and(|l| !selected(l, db, coll)) =>
+            {
+                Decision::Drop(NamespaceAction::NotSelected)
+            }
+            Disposition::Keep(plan) => match options.oplog {
+                OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
+                OplogMode::Apply => Decision::Keep {
+                    root: None,
+                    max_rows: plan.max_rows(),
+                    oplog: true,
+                },
+            },
+        });
+    }
+    if db.is_empty() && coll == "oplog" {
+        return Ok(match options.oplog {
+            OplogMode::Drop => Decision::Drop(NamespaceAction::OplogDropped),
+            OplogMode::Apply => Decision::Keep {
+                root: None,
+                max_rows: None,
+                oplog: true,
+            },
+        });
+    }
+    let users = is_users_ns(db, coll);
+    if users && !options.keep_users {
+        return Ok(Decision::Drop(NamespaceAction::UsersDropped));
+    }
+    // Needed to restore kept users and roles.
+    let support = users || (options.keep_users && db == "admin" && coll == "system.version");
+    let plan = match anon.resolve(Some(db), coll) {
+        Disposition::Exclude(ExcludeReason::Excluded) => {
+            return Ok(Decision::Drop(NamespaceAction::Excluded))
+        }
+        Disposition::Exclude(ExcludeReason::NotSelected) if !support => {
+            return Ok(Decision::Drop(NamespaceAction::NotSelected))
+        }
+        Disposition::Exclude(_) => None,
+        Disposition::Keep(plan) => Some(plan),
+    };
+    if let Some(list) = &options.collections {
+        if !support && !selected(list, db, coll) {
+            return Ok(Decision::Drop(NamespaceAction::NotSelected));
+        }
+    }
+    let (root, max_rows) = plan.map_or((None, None), |p| (p.root(), p.max_rows()));
+    if *kind == CollectionKind::Timeseries && (root.is_some() || max_rows.is_some()) {
+        return Err(ErrorKind::TimeseriesRules);
+    }
+    Ok(Decision::Keep {
+        root,
+        max_rows,
+        oplog: false,
+    })
+}

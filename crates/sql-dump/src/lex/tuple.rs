@@ -1,0 +1,100 @@
+//! One INSERT tuple `( ... )`, held in memory, split into its values.
+
+use super::rules::quote_at;
+use super::string_end;
+use crate::dialect::Syntax;
+#[cfg(test)]
+use crate::Dialect;
+
+/// Splits an INSERT tuple `( ... )` into value spans (relative to `t`). False when
+/// malformed.
+pub(crate) fn split_tuple(t: &[u8], syntax: Syntax, spans: &mut Vec<(usize, usize)>) -> bool {
+    spans.clear();
+    let n = t.len();
+    if n < 2 || t[0] != b'(' || t[n - 1] != b')' {
+        return false;
+    }
+    let mut i = 1;
+    let mut start = 1;
+    let mut depth = 0usize;
+    while i < n - 1 {
+        if let Some((q, esc)) = quote_at(syntax, t, i) {
+            // The string must close before the tuple's `)`.
+            match string_end(&t[..n - 1], i + 1, q, esc, true) {
+                Ok(end) => i = end,
+                Err(_) => return false,
+            }
+            continue;
+        }
+        match t[i] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    spans.push((start, n - 1));
+    true
+}
+
+/// The span without the whitespace around the value.
+pub(crate) fn trim_span(src: &[u8], (s, e): (usize, usize)) -> (usize, usize) {
+    let mut s = s;
+    let mut e = e;
+    while s < e && src[s].is_ascii_whitespace() {
+        s += 1;
+    }
+    while e > s && src[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    (s, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(t: &[u8], dialect: Dialect, std: bool) -> Option<Vec<String>> {
+        let mut spans = Vec::new();
+        let syntax = Syntax {
+            std_strings: std,
+            ..dialect.into()
+        };
+        if !split_tuple(t, syntax, &mut spans) {
+            return None;
+        }
+        Some(
+            spans
+                .iter()
+                .map(|&s| {
+                    let (a, b) = trim_span(t, s);
+                    String::from_utf8_lossy(&t[a..b]).into_owned()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn splits_by_dialect() {
+        let my = Dialect::MySql;
+        assert_eq!(
+            values(b"(1,'a,\\',b', \"c,\",f(1,2),`x,y`)", my, true).unwrap(),
+            ["1", "'a,\\',b'", "\"c,\"", "f(1,2)", "`x,y`"]
+        );
+        let pg = Dialect::Postgres;
+        assert_eq!(
+            values(b"(1, E'it\\'s', 'a\\', 'b')", pg, true).unwrap(),
+            ["1", "E'it\\'s'", "'a\\'", "'b'"]
+        );
+        assert_eq!(
+            values(b"(1, 'a\\', b')", pg, false).unwrap(),
+            ["1", "'a\\', b'"]
+        );
+        assert_eq!(values(b"(1, 'open)", pg, true), None);
+        assert_eq!(values(b"1, 2", pg, true), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! Reading and writing literals.
+
+use super::*;
+
+#[test]
+fn mysql_escapes_round_trip() {
+    let raw: Vec<u8> = (0u8..=255).collect();
+    let mut quoted = Vec::new();
+    mysql_quote(&raw, &mut quoted);
+    let Lit::Str { body, quote, .. } = parse_literal(&quoted, Dialect::MySql) else {
+        panic!()
+    };
+    let mut back = Vec::new();
+    mysql_unescape(body, quote, &mut back);
+    assert_eq!(back, raw);
+}
+
+#[test]
+fn copy_escapes_round_trip() {
+    let raw = "a\tb\\c\nd\re\u{2028}é".as_bytes();
+    let mut esc = Vec::new();
+    copy_escape(raw, &mut esc);
+    assert!(!esc.contains(&b'\t') && !esc.contains(&b'\n'));
+    let mut back = Vec::new();
+    copy_unescape(&esc, &mut back);
+    assert_eq!(back, raw);
+}
+
+#[test]
+fn pg_literals() {
+    assert_eq!(parse_literal(b"NULL", Dialect::Postgres), Lit::Null);
+    assert_eq!(parse_literal(b"true", Dialect::Postgres), Lit::Bool(true));
+    assert_eq!(
+        parse_literal(b"-1.5e3", Dialect::Postgres),
+        Lit::Number(b"-1.5e3")
+    );
+    let Lit::Str { body, escapes, .. } =
+        parse_literal(b"E'a\\n''b\\x41\\u00e9'", Dialect::Postgres)
+    else {
+        panic!()
+    };
+    assert!(escapes);
+    let mut out = Vec::new();
+    pg_unescape(body, escapes, &mut out);
+    assert_eq!(out, "a\n'bAé".as_bytes());
+    let Lit::Str { body, escapes, .. } = parse_literal(b"'C:\\x'", Dialect::Postgres) else {
+        panic!()
+    };
+    pg_unescape(body, escapes, &mut out);
+    assert_eq!(out, b"C:\\x");
+}
+
+#[test]
+fn mysql_literals() {
+    assert_eq!(
+        parse_literal(b"0xDEADbeef", Dialect::MySql),
+        Lit::Hex(b"DEADbeef")
+    );
+    assert!(matches!(
+        parse_literal(b"_binary 'ab'", Dialect::MySql),
+        Lit::Str { binary: true, .. }
+    ));
+    assert!(matches!(
+        parse_literal(b"_utf8mb4'ab'", Dialect::MySql),
+        Lit::Str { binary: false, .. }
+    ));
+    assert_eq!(parse_literal(b"b'0101'", Dialect::MySql), Lit::Other);
+}
+
+#[test]
+fn datetimes() {
+    assert_eq!(format_datetime(0), "1970-01-01 00:00:00");
+    assert_eq!(format_datetime(1_141_000_000_000), "2006-02-27 00:26:40");
+    assert_eq!(format_datetime(-1000), "1969-12-31 23:59:59");
+}
+
+#[test]
+fn replacements() {
+    let col = Column {
+        name: "n".into(),
+        kind: ColKind::Text,
+        max_chars: Some(3),
+        generated: false,
+        json: false,
+        family: crate::ddl::Family::Text,
+        type_name: "varchar(3)".into(),
+    };
+    let mut out = Vec::new();
+    write_replacement(
+        &Replacement::Str("héllo'".into()),
+        Some(&col),
+        Ctx::MySql,
+        &mut out,
+    );
+    assert_eq!(out, "'hél'".as_bytes());
+    out.clear();
+    write_replacement(
+        &Replacement::Binary {
+            subtype: 0,
+            bytes: vec![1, 255],
+        },
+        None,
+        Ctx::Copy,
+        &mut out,
+    );
+    assert_eq!(out, b"\\\\x01ff");
+    out.clear();
+    write_replacement(
+        &Replacement::Str("it's".into()),
+        None,
+        Ctx::PgInsert { std: true },
+        &mut out,
+    );
+    assert_eq!(out, b"'it''s'");
+}

@@ -1,0 +1,255 @@
+//! `COPY ... FROM stdin;` and its text data block, line by line.
+
+use std::io::{Read, Write};
+
+use super::job::RowJob;
+use super::plan::{col_plans, stored_names, ColPlan};
+use super::{Handled, Route, Rows};
+use crate::catalog::TablePlan;
+use crate::error::SqlError;
+use crate::input::count_newlines;
+use crate::literal::Ctx;
+use crate::parts::Parts;
+use crate::tokens::{qname, tokenize, QName, Tok};
+
+/// COPY statements longer than this are an error.
+const COPY_HEAD_LIMIT: usize = 1 << 20;
+
+const NO_TERMINATOR: &str = "the input ends inside a COPY block (no \\. line)";
+
+/// Length of the terminator line `\.` at the start of `a` (with its line end), if it
+/// is one; `Err(())` when more bytes are needed to tell.
+fn terminator(a: &[u8], eof: bool) -> Result<Option<usize>, ()> {
+    if a.len() < 2 {
+        return if eof || (!a.is_empty() && a[0] != b'\\') {
+            Ok(None)
+        } else {
+            Err(())
+        };
+    }
+    if &a[..2] != b"\\." {
+        return Ok(None);
+    }
+    match a.get(2) {
+        None if eof => Ok(Some(2)),
+        None => Err(()),
+        Some(b'\n') => Ok(Some(3)),
+        Some(b'\r') => match a.get(3) {
+            Some(b'\n') => Ok(Some(4)),
+            None if !eof => Err(()),
+            _ => Ok(Some(3)),
+        },
+        Some(_) => Ok(None),
+    }
+}
+
+/// At a line start: consumes (and writes, when `write`) the `\.` line if it is one.
+fn end_of_block<R: Read, W: Write>(
+    p: &mut Parts<'_, R, W>,
+    write: bool,
+) -> Result<Option<bool>, SqlError> {
+    let eof = p.src.input.eof();
+    let a = p.src.input.avail();
+    match terminator(a, eof) {
+        Ok(Some(t)) => {
+            if write {
+                p.emit.out.put(&a[..t])?;
+            }
+            p.src.input.consume(t);
+            Ok(Some(true))
+        }
+        Ok(None) => Ok(Some(false)),
+        Err(()) => {
+            p.src.input.fill()?;
+            Ok(None)
+        }
+    }
+}
+
+/// The column names of a COPY header's list, if it has one.
+fn copy_columns(toks: &[crate::tokens::Spanned<'_>], next: usize) -> Option<Vec<String>> {
+    if toks.get(next).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
+        return None;
+    }
+    let mut names = Vec::new();
+    let mut j = next + 1;
+    while j < toks.len() && toks[j].tok != Tok::Punct(b')') {
+        if let Some(id) = toks[j].tok.ident() {
+            names.push(String::from_utf8_lossy(id).into_owned());
+        }
+        j += 1;
+    }
+    Some(names)
+}
+
+impl<'a> Rows<'a> {
+    /// `COPY ... FROM stdin;` and its data block.
+    pub(crate) fn copy<R: Read, W: Write>(
+        &mut self,
+        p: &mut Parts<'a, R, W>,
+    ) -> Result<Handled, SqlError> {
+        self.last_insert = None;
+        let (end, complete) = p.src.capture(COPY_HEAD_LIMIT)?;
+        if !complete {
+            return Err(p.src.err(0, None, "a COPY statement is too long"));
+        }
+        let body = &p.src.input.avail()[..end];
+        let toks = tokenize(body, p.src.lexer.syntax(), usize::MAX);
+        let from_stdin = toks
+            .windows(2)
+            .any(|w| w[0].tok.is("from") && w[1].tok.is("stdin"));
+        if !from_stdin {
+            return Ok(Handled::NotRows);
+        }
+        let ds = p.cat.default_schema();
+        let Some((table, next)) = qname(&toks, 1, ds.as_deref()) else {
+            if p.anon.is_empty() {
+                return Ok(Handled::NotRows);
+            }
+            // Rows that cannot be attributed to a table never pass while rules apply.
+            return Err(p.src.err(
+                0,
+                None,
+                "a COPY whose table cannot be read: rules, exclusions and limits cannot be applied to it",
+            ));
+        };
+        let columns = copy_columns(&toks, next);
+        // The data starts on the next line.
+        let header_end = p.src.line_end(end)?;
+        p.emit.flush_pending(&mut p.cat)?;
+        p.cat.apply_derivations();
+        let sidx = p.cat.summary(&table);
+        let excluded = p.cat.is_excluded(&table, true);
+        let plan = p.cat.plan(&table);
+        crate::check::check_partition_key(&p.cat, &table, plan.as_ref())?;
+        crate::check::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
+        let (trivia, tail) = p.emit.statement_trivia();
+        let in0 = p.src.input.offset();
+        let out0 = p.emit.out.bytes;
+        let header = p.src.input.avail()[..header_end].to_vec();
+        p.src.input.consume(header_end);
+        match Route::of(plan, excluded) {
+            Route::Pass => {
+                p.emit.keep(&trivia, tail)?;
+                p.emit.out.put(&header)?;
+                let rows = copy_data_fast(p, true, &table)?;
+                let counter = p.cat.own_counter(&table);
+                p.cat.tally.rows(sidx, rows, true, counter);
+            }
+            Route::Rows(plan) => {
+                p.emit.keep(&trivia, tail)?;
+                p.emit.out.put(&header)?;
+                self.copy_rows(p, &table, sidx, plan, columns)?;
+            }
+            Route::Drop => {
+                p.emit.drop(&trivia, tail)?;
+                let rows = copy_data_fast(p, false, &table)?;
+                p.cat.tally.rows(sidx, rows, false, 0);
+            }
+        }
+        let read = p.src.input.offset() - in0 + trivia.len() as u64;
+        p.cat.tally.bytes(sidx, read, p.emit.out.bytes - out0);
+        Ok(Handled::Done)
+    }
+
+    /// Rewrites a COPY data block row by row.
+    fn copy_rows<R: Read, W: Write>(
+        &mut self,
+        p: &mut Parts<'a, R, W>,
+        table: &QName,
+        sidx: usize,
+        plan: TablePlan<'a>,
+        columns: Option<Vec<String>>,
+    ) -> Result<(), SqlError> {
+        let root = plan.root();
+        let def = p.cat.def(table);
+        let plans: Vec<ColPlan<'a>> = match (&columns, def.as_deref()) {
+            (Some(c), def) => col_plans(root, def, c, p.dialect),
+            (None, Some(d)) => col_plans(root, Some(d), &stored_names(d), p.dialect),
+            (None, None) if root.is_some() => {
+                return Err(p.src.err(0, Some(table), "COPY without a column list for a table whose CREATE TABLE was not seen: rules cannot be applied"));
+            }
+            (None, None) => Vec::new(),
+        };
+        let bufs = &mut self.bufs;
+        loop {
+            match end_of_block(p, true)? {
+                Some(true) => return Ok(()),
+                Some(false) => {}
+                None => continue,
+            }
+            let Some(line_end) = memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1) else {
+                if !p.src.input.fill()? {
+                    return Err(p.src.err(0, Some(table), NO_TERMINATOR));
+                }
+                continue;
+            };
+            let counters = (plan.rule_counter, plan.limit_counter);
+            let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
+            if keep && root.is_none() {
+                p.emit.out.put(&p.src.input.avail()[..line_end])?;
+            } else if keep {
+                let line = &p.src.input.avail()[..line_end];
+                let content =
+                    line.len() - 1 - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
+                bufs.spans.clear();
+                let mut start = 0;
+                for k in memchr::memchr_iter(b'\t', &line[..content]) {
+                    bufs.spans.push((start, k));
+                    start = k + 1;
+                }
+                bufs.spans.push((start, content));
+                let job = RowJob {
+                    anon: p.anon,
+                    plans: &plans,
+                    ctx: Ctx::Copy,
+                    syntax: p.src.lexer.syntax(),
+                    ordinal,
+                };
+                bufs.row.clear();
+                job.rewrite(line, &bufs.spans, &mut bufs.scratch, &mut bufs.row);
+                p.emit.out.put(&bufs.row)?;
+            }
+            p.src.input.consume(line_end);
+        }
+    }
+}
+
+/// Copies (or drops) a COPY data block through its `\.` line; returns its row count.
+fn copy_data_fast<R: Read, W: Write>(
+    p: &mut Parts<'_, R, W>,
+    write: bool,
+    table: &QName,
+) -> Result<u64, SqlError> {
+    let mut rows = 0u64;
+    let mut line_start = true;
+    let finder = memchr::memmem::Finder::new(b"\n\\.");
+    loop {
+        if line_start {
+            match end_of_block(p, write)? {
+                Some(true) => return Ok(rows),
+                Some(false) => {}
+                None => continue,
+            }
+        }
+        let a = p.src.input.avail();
+        if a.is_empty() {
+            if !p.src.input.fill()? {
+                return Err(p.src.err(0, Some(table), NO_TERMINATOR));
+            }
+            continue;
+        }
+        let upto = match finder.find(a) {
+            Some(k) => k + 1,
+            None => memchr::memrchr(b'\n', a).map_or(a.len(), |k| k + 1),
+        };
+        let chunk = &a[..upto];
+        let lines = count_newlines(chunk);
+        rows += lines;
+        line_start = chunk.last() == Some(&b'\n');
+        if write {
+            p.emit.out.put(chunk)?;
+        }
+        p.src.input.consume_lines(upto, lines);
+    }
+}

@@ -1,0 +1,277 @@
+//! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
+
+use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value};
+
+use super::plan::ColPlan;
+use crate::ddl::Column;
+use crate::dialect::Syntax;
+use crate::json::{rewrite_json, JsonOutcome};
+use crate::lex::tuple::trim_span;
+use crate::literal::{
+    bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
+    write_replacement, Ctx, Lit,
+};
+
+/// Everything one row rewrite needs besides the row.
+pub(crate) struct RowJob<'p, 'a> {
+    /// The rules and key.
+    pub(crate) anon: &'a Anonymizer,
+    /// One plan per value.
+    pub(crate) plans: &'p [ColPlan<'a>],
+    /// Where the values are written.
+    pub(crate) ctx: Ctx,
+    /// The dump's dialect and session settings.
+    pub(crate) syntax: Syntax,
+    /// 1-based position of the row in its table.
+    pub(crate) ordinal: u64,
+}
+
+impl RowJob<'_, '_> {
+    /// Rewrites the values of `src` at `spans` into `out` (the bytes between and around the
+    /// spans are copied).
+    pub(crate) fn rewrite(
+        &self,
+        src: &[u8],
+        spans: &[(usize, usize)],
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) {
+        let row_ctx = RowContext {
+            ordinal: self.ordinal,
+        };
+        let mut copied = 0;
+        for (i, &span) in spans.iter().enumerate() {
+            let Some(plan) = self.plans.get(i) else { break };
+            let col = plan.col.as_ref();
+            let generated = self.ctx != Ctx::Copy && col.is_some_and(|c| c.generated);
+            let Some(node) = plan.node.filter(|_| !generated) else {
+                if generated {
+                    // A generated column's dumped value (mariadb-dump writes them) is
+                    // computed from the row's original values: the server computes it again
+                    // from the rewritten ones.
+                    let (s, e) = trim_span(src, span);
+                    out.extend_from_slice(&src[copied..s]);
+                    out.extend_from_slice(b"DEFAULT");
+                    copied = e;
+                }
+                continue;
+            };
+            let (s, e) = if self.ctx == Ctx::Copy {
+                span
+            } else {
+                trim_span(src, span)
+            };
+            let text = &src[s..e];
+            out.extend_from_slice(&src[copied..s]);
+            copied = e;
+            if let Some(rule) = node.rule() {
+                self.rule(rule, text, col, scratch, &row_ctx, out);
+            } else if node.has_children() {
+                self.json(text, node, col, scratch, &row_ctx, out);
+            } else {
+                out.extend_from_slice(text);
+            }
+        }
+        out.extend_from_slice(&src[copied..]);
+    }
+
+    /// Applies `rule` to one value.
+    fn rule(
+        &self,
+        rule: anonymize_core::RuleId,
+        text: &[u8],
+        col: Option<&Column>,
+        scratch: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let value = if self.ctx == Ctx::Copy {
+            copy_value(text, col, scratch)
+        } else {
+            value_of(
+                parse_literal(text, self.syntax),
+                col,
+                scratch,
+                self.syntax.dialect,
+            )
+        };
+        let transform = self.anon.transform(rule);
+        if is_infinity(&value) && matches!(transform, Transform::DateShift { .. }) {
+            // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
+            // to NULL.
+            self.anon.record_seen(rule, false);
+            out.extend_from_slice(text);
+            return;
+        }
+        // A Latin-1 dump's text, decoded for the transform (and encoded back on writing).
+        let decoded = match &value {
+            Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => Some(from_latin1(s.as_bytes())),
+            Value::Bytes(b) if self.syntax.latin1 => Some(from_latin1(b)),
+            _ => None,
+        };
+        let value = match &decoded {
+            Some(d) => Value::Str(d),
+            None => value,
+        };
+        let (value, was_str) = if transform.name() == "digits" {
+            digits_value(value, text)
+        } else {
+            (value, false)
+        };
+        match self.anon.apply(rule, value, row_ctx) {
+            Replacement::Unchanged => out.extend_from_slice(text),
+            // A number read from a string goes back as a string.
+            Replacement::Number(n) if was_str => self.write(&Replacement::Str(n), col, out),
+            r => self.write(&r, col, out),
+        }
+    }
+
+    /// Writes a replacement, in the dump's character set.
+    fn write(&self, r: &Replacement, col: Option<&Column>, out: &mut Vec<u8>) {
+        if !self.syntax.latin1 {
+            return write_replacement(r, col, self.ctx, out);
+        }
+        let mut utf8 = Vec::new();
+        write_replacement(r, col, self.ctx, &mut utf8);
+        to_latin1(&utf8, out);
+    }
+
+    fn json(
+        &self,
+        text: &[u8],
+        node: &PlanNode,
+        col: Option<&Column>,
+        scratch: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let doc: Option<&[u8]> = if self.ctx == Ctx::Copy {
+            if text == b"\\N" {
+                out.extend_from_slice(text);
+                return;
+            }
+            copy_unescape(text, scratch);
+            Some(scratch)
+        } else {
+            match parse_literal(text, self.syntax) {
+                Lit::Null => {
+                    out.extend_from_slice(text);
+                    return;
+                }
+                lit @ Lit::Str { .. } => match value_of(lit, None, scratch, self.syntax.dialect) {
+                    anonymize_core::Value::Str(_) | anonymize_core::Value::Bytes(_) => {
+                        Some(scratch)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let decoded = doc.filter(|_| self.syntax.latin1).map(from_latin1);
+        let outcome = match (doc, &decoded) {
+            (_, Some(d)) => rewrite_json(d.as_bytes(), node, self.anon, row_ctx),
+            (Some(doc), None) => rewrite_json(doc, node, self.anon, row_ctx),
+            (None, None) => JsonOutcome::Invalid,
+        };
+        match outcome {
+            JsonOutcome::Unchanged => out.extend_from_slice(text),
+            JsonOutcome::Changed(s) => self.write(
+                &Replacement::Str(s),
+                col.map(|c| Column {
+                    max_chars: None,
+                    ..c.clone()
+                })
+                .as_ref(),
+                out,
+            ),
+            JsonOutcome::Invalid => self.write(&Replacement::Null, col, out),
+        }
+    }
+}
+
+/// The value of one COPY field, typed by its column.
+pub(crate) fn copy_value<'b>(
+    field: &[u8],
+    col: Option<&Column>,
+    scratch: &'b mut Vec<u8>,
+) -> anonymize_core::Value<'b> {
+    use crate::ddl::ColKind;
+    use anonymize_core::Value;
+    if field == b"\\N" {
+        return Value::Null;
+    }
+    copy_unescape(field, scratch);
+    match col.map(|c| c.kind) {
+        Some(ColKind::Integer) | Some(ColKind::Decimal) => match number_value(scratch) {
+            Value::Other => text_value(scratch, false),
+            v => v,
+        },
+        Some(ColKind::Binary) => bytea_value(scratch),
+        Some(ColKind::Bool) => match scratch.as_slice() {
+            b"t" => Value::Bool(true),
+            b"f" => Value::Bool(false),
+            _ => text_value(scratch, false),
+        },
+        _ => text_value(scratch, false),
+    }
+}
+
+/// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
+fn is_infinity(value: &Value<'_>) -> bool {
+    matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
+        .iter()
+        .any(|i| s.eq_ignore_ascii_case(i)))
+}
+
+/// `digits` sees a number the same way whether the column's type is known or not (a COPY
+/// field of a data-only dump is text, the same field of a full dump a number): a plain
+/// decimal (`42`, `-39.62`, no leading zero), quoted or bare, is a `Number`, so the output
+/// depends only on the value and never gains a leading zero. Returns the value and whether it
+/// was a string.
+fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
+    fn plain(s: &str) -> bool {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+        !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && (int == "0" || !int.starts_with('0'))
+            && !frac.is_empty()
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    }
+    match value {
+        Value::Str(s) if plain(s) => (Value::Number(s), true),
+        Value::Int64(_) => match std::str::from_utf8(literal) {
+            Ok(text) if plain(text) => (Value::Number(text), false),
+            _ => (value, false),
+        },
+        other => (other, false),
+    }
+}
+
+/// Latin-1 bytes as text (each byte is the code point of the same number).
+fn from_latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// UTF-8 output as Latin-1: characters above U+00FF become `?`; bytes that are not UTF-8
+/// (raw bytes written as they were read) pass unchanged.
+fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
+    let push = |s: &str, out: &mut Vec<u8>| {
+        out.extend(
+            s.chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+        );
+    };
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => return push(s, out),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                push(std::str::from_utf8(valid).unwrap_or_default(), out);
+                let bad = e.error_len().unwrap_or(rest.len());
+                out.extend_from_slice(&rest[..bad]);
+                bytes = &rest[bad..];
+            }
+        }
+    }
+}

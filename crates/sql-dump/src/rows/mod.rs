@@ -1,0 +1,75 @@
+//! Data statements: the rows of `INSERT` tuples and `COPY ... FROM stdin` blocks, passed
+//! through, dropped, limited or rewritten. INSERT and COPY share the decision per table
+//! ([`Route`]), the row accounting ([`crate::tally::Tally`]) and the row job ([`job`]).
+
+mod copy;
+mod insert;
+mod job;
+mod plan;
+
+use crate::catalog::TablePlan;
+
+use crate::head::InsertHead;
+use insert::InsertTarget;
+
+/// What a data-statement reader did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    /// The statement was read (written, dropped or rewritten).
+    Done,
+    /// Not a data statement handled row by row: read it as an ordinary statement.
+    NotRows,
+}
+
+/// What happens to the rows of a table.
+enum Route<'a> {
+    /// Excluded or schema-only: the rows are dropped.
+    Drop,
+    /// No field rule and no limit: the rows pass without being looked at.
+    Pass,
+    /// Rows are read one by one (rules or a limit).
+    Rows(TablePlan<'a>),
+}
+
+impl<'a> Route<'a> {
+    fn of(plan: Option<TablePlan<'a>>, excluded: bool) -> Route<'a> {
+        match plan {
+            Some(p) if !excluded && !p.schema_only() => {
+                if p.root().is_none() && p.max_rows().is_none() {
+                    Route::Pass
+                } else {
+                    Route::Rows(p)
+                }
+            }
+            _ => Route::Drop,
+        }
+    }
+}
+
+/// Buffers reused from row to row.
+#[derive(Default)]
+struct Bufs {
+    scratch: Vec<u8>,
+    /// The head of the INSERT whose rows are being rewritten.
+    head_bytes: Vec<u8>,
+    row: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+/// The row reader's state between statements.
+#[derive(Default)]
+pub(crate) struct Rows<'a> {
+    /// The previous statement's INSERT target, while no other statement came between.
+    last_insert: Option<InsertTarget<'a>>,
+    /// The bytes of the last INSERT head scanned, and what they hold.
+    last_head: Option<(Vec<u8>, InsertHead)>,
+    bufs: Bufs,
+}
+
+impl Rows<'_> {
+    /// Another statement came: the next INSERT resolves its table again (the statement
+    /// may have changed the database, a definition or an exclusion).
+    pub(crate) fn forget_target(&mut self) {
+        self.last_insert = None;
+    }
+}

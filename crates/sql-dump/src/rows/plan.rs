@@ -1,0 +1,103 @@
+//! Column plans: which rule (and which column definition) applies to each value of a row.
+
+use anonymize_core::PlanNode;
+
+use crate::catalog::column_node;
+use crate::ddl::{Column, TableDef};
+use crate::Dialect;
+
+/// Whether column names `a` and `b` are the same in `dialect`.
+fn same_column(a: &str, b: &str, dialect: Dialect) -> bool {
+    a == b || (dialect.case_insensitive_columns() && a.eq_ignore_ascii_case(b))
+}
+
+/// How the values of one INSERT/COPY map to columns and rules.
+pub(crate) struct ColPlan<'a> {
+    /// The rule node of the column, if any.
+    pub(crate) node: Option<&'a PlanNode>,
+    /// The column's definition, if known.
+    pub(crate) col: Option<Column>,
+}
+
+/// Column plans, and the column list (as written) they were made for; `None`: positional
+/// (no column list), made from the table's definition.
+pub(crate) struct ColumnPlans<'a> {
+    /// The column list's text.
+    pub(crate) list: Option<Vec<u8>>,
+    /// One plan per value.
+    pub(crate) plans: Vec<ColPlan<'a>>,
+}
+
+/// Column plans for the named columns of a table.
+pub(crate) fn col_plans<'a>(
+    root: Option<&'a PlanNode>,
+    def: Option<&TableDef>,
+    names: &[String],
+    dialect: Dialect,
+) -> Vec<ColPlan<'a>> {
+    names
+        .iter()
+        .map(|n| ColPlan {
+            node: column_node(root, n, dialect),
+            col: def.and_then(|d| {
+                let col = d.columns.iter().find(|c| same_column(&c.name, n, dialect));
+                col.cloned()
+            }),
+        })
+        .collect()
+}
+
+/// The stored (not generated) column names of a table, in order: the columns of a COPY
+/// without a column list.
+pub(crate) fn stored_names(def: &TableDef) -> Vec<String> {
+    def.columns
+        .iter()
+        .filter(|c| !c.generated)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Why positional plans could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PositionalError {
+    /// The table's `CREATE TABLE` was not seen.
+    NoDefinition,
+    /// The row's width matches neither all columns nor the stored ones.
+    Width {
+        /// Values in the row.
+        values: usize,
+        /// Columns of the table.
+        columns: usize,
+    },
+}
+
+/// Column plans for rows without a column list, chosen by the number of values.
+pub(crate) fn positional_plans<'a>(
+    root: Option<&'a PlanNode>,
+    def: Option<&TableDef>,
+    count: usize,
+    dialect: Dialect,
+) -> Result<Vec<ColPlan<'a>>, PositionalError> {
+    let Some(def) = def else {
+        return Err(PositionalError::NoDefinition);
+    };
+    let all: Vec<&Column> = def.columns.iter().collect();
+    let stored: Vec<&Column> = def.columns.iter().filter(|c| !c.generated).collect();
+    let cols = if count == all.len() {
+        all
+    } else if count == stored.len() {
+        stored
+    } else {
+        return Err(PositionalError::Width {
+            values: count,
+            columns: def.columns.len(),
+        });
+    };
+    Ok(cols
+        .into_iter()
+        .map(|c| ColPlan {
+            node: column_node(root, &c.name, dialect),
+            col: Some(c.clone()),
+        })
+        .collect())
+}

@@ -1,0 +1,266 @@
+//! Stream-anonymize mongodump archives and MySQL/MariaDB/PostgreSQL dumps by rules.
+//!
+//! [`anonymize`] is the whole job the `syrf-anonymize` command does, for any `Read` and any
+//! `Write`: it detects gzip and the dump's format from the first bytes exactly as the command
+//! does, rewrites the dump with an [`Anonymizer`], mirrors the compression, and returns one
+//! [`Summary`] or one [`Error`] (with its exit code, [`Error::exit_code`]).
+//!
+//! Embedding it takes three steps: load the rules ([`load_rules`] for a file, or
+//! [`anonymize_core::RuleSet::from_yaml`]), build an [`Anonymizer`] with the key, and call
+//! [`anonymize`] with [`Options`] (`Options::default()` is the command's default).
+//!
+//! ```
+//! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+//! use syrf_anonymize::{anonymize, Error, Options};
+//!
+//! let rules = RuleSet::from_yaml(
+//!     "rules:\n  pmInvestigator:\n    fields:\n      Email: hash_email\n      FullName.First: sequential\n",
+//!     "inline.yaml",
+//! )?;
+//! let anon = Anonymizer::new(rules, KeyMode::Keyed(Key::from_bytes(b"a key of at least 16 bytes")?))?;
+//!
+//! // Any `Read + Send` in, any `Write` out: here the shipped sample archive, into memory.
+//! let archive = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/syrf-sample.archive"))?;
+//! let mut output = Vec::new();
+//! let summary = anonymize(&archive[..], &mut output, &anon, &Options::default())?;
+//! assert_eq!(summary.format, "mongo");
+//! assert!(summary.unmatched_rules.is_empty());
+//! assert!(summary.rules.iter().all(|r| r.values_changed > 0));
+//! eprint!("{}", summary.to_text()); // what the command prints on stderr
+//!
+//! // `strict` turns a rule that never matched into an error (exit code 4); the output is
+//! // then marked as failed (here: the archive lacks its final terminator).
+//! let typo = RuleSet::from_yaml("rules:\n  pmInvestigator:\n    fields:\n      Emial: hash_email\n", "typo.yaml")?;
+//! let anon = Anonymizer::new(typo, KeyMode::Unkeyed)?;
+//! let strict = Options { strict: true, ..Options::default() };
+//! let err = anonymize(&archive[..], &mut Vec::new(), &anon, &strict).unwrap_err();
+//! assert!(matches!(err, Error::Strict(_)));
+//! assert_eq!(err.exit_code(), 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The same call takes a MySQL/MariaDB or PostgreSQL dump, and gzip input of any of them;
+//! `examples/embed.rs` is a complete program (stdin to stdout). The library also holds the
+//! logic of three subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
+//! [`preview_config::parse`] (`syrf-anonymize preview-config`) and [`verify::verify`]
+//! (`syrf-anonymize verify`).
+
+#![warn(missing_docs)]
+
+mod error;
+mod formats;
+mod input;
+pub mod inspect;
+mod inspect_sql;
+mod pgzip;
+pub mod preview_config;
+mod sink;
+mod sql_sample;
+mod summary;
+pub mod verify;
+mod verify_sql;
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anonymize_core::Anonymizer;
+
+pub use error::{exit, Error};
+pub use formats::Format;
+pub use mongo_archive::OplogMode;
+pub use summary::{CollectionCounts, Summary};
+
+use formats::FormatError;
+use input::CountingReader;
+use sink::Sink;
+
+/// Output compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Same as the input.
+    #[default]
+    Auto,
+    /// gzip (compressed on all cores, as concatenated members).
+    Gzip,
+    /// Uncompressed.
+    None,
+}
+
+/// How to run. `Options::default()` is the command's default: format and compression detected,
+/// gzip level 6, everything kept, users dropped, the oplog rewritten, not strict.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Forces the input format instead of detecting it.
+    pub format: Option<Format>,
+    /// Output compression.
+    pub compression: Compression,
+    /// gzip level 0-9 of a gzip output (higher values mean 9).
+    pub level: u32,
+    /// Keep only these collections or tables (bare or qualified names), on top of the rules'
+    /// own `collections:` list.
+    pub collections: Option<Vec<String>>,
+    /// MongoDB: keep users and roles (credential hashes), dropped by default.
+    pub keep_users: bool,
+    /// MongoDB: rewrite or drop an `--oplog` dump's oplog.
+    pub oplog: OplogMode,
+    /// A rule, collection or table that never matched fails the run ([`Error::Strict`]).
+    pub strict: bool,
+    /// Counts the input's bytes as they are read, before decompression (for progress).
+    pub input_read: Option<Arc<AtomicU64>>,
+    /// Set to the collection being read (`db.collection`) whenever that changes, for
+    /// progress displays. MongoDB archives only for now: SQL dumps leave it untouched.
+    pub current_collection: Option<Arc<Mutex<String>>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            format: None,
+            compression: Compression::Auto,
+            level: 6,
+            collections: None,
+            keep_users: false,
+            oplog: OplogMode::Apply,
+            strict: false,
+            input_read: None,
+            current_collection: None,
+        }
+    }
+}
+
+/// Anonymizes the dump read from `input` into `output`.
+///
+/// gzip input (one or more members) is detected by its magic bytes and decompressed on a thread
+/// of its own; the format (mongodump archive, MySQL/MariaDB or PostgreSQL dump) is detected from
+/// the first bytes unless [`Options::format`] forces one; the output is gzip when the input was,
+/// unless [`Options::compression`] says otherwise.
+///
+/// A run that fails, at any point up to and including `--strict`'s end-of-run check, never leaves
+/// an output a restore tool would take for complete: a mongodump archive lacks its final
+/// terminator, a SQL dump ends with a statement that fails `mysql` and `psql -v ON_ERROR_STOP=1`
+/// (with a comment saying why), and a gzip output ends with a truncated member.
+pub fn anonymize(
+    input: impl Read + Send,
+    output: impl Write,
+    anon: &Anonymizer,
+    options: &Options,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let raw: input::Input<'_> = match &options.input_read {
+            Some(count) => Box::new(CountingReader::new(input, count.clone())),
+            None => Box::new(input),
+        };
+        let peeked = input::peek(raw).map_err(read_error)?;
+        if peeked.head.is_empty() {
+            return Err(Error::EmptyInput);
+        }
+        let input_gzip = input::is_gzip(&peeked.head);
+        let plain: input::Input<'_> = if input_gzip {
+            input::gunzip_on_thread(scope, peeked.reader)
+                .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?
+        } else {
+            Box::new(peeked.reader)
+        };
+        let bytes_in = Arc::new(AtomicU64::new(0));
+        let peeked = input::peek(Box::new(CountingReader::new(plain, bytes_in.clone())))
+            .map_err(read_error)?;
+        if peeked.head.is_empty() {
+            return Err(Error::BadInput(
+                "the gzip input decompresses to nothing".into(),
+            ));
+        }
+        let format = match options.format {
+            Some(f) => f,
+            None => formats::detect(&peeked.head).ok_or(Error::UnknownFormat)?,
+        };
+        let output_gzip = match options.compression {
+            Compression::Auto => input_gzip,
+            Compression::Gzip => true,
+            Compression::None => false,
+        };
+        let hold = if format == Format::Mongo {
+            formats::ARCHIVE_TERMINATOR_LEN
+        } else {
+            0
+        };
+        let level = options.level.min(9);
+        let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
+
+        let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
+        let collections = match result {
+            Ok(c) => c,
+            Err(e) => {
+                let error = match e {
+                    FormatError::Input(m) if input_gzip => Error::BadInput(format!(
+                        "{m} (byte offsets count the decompressed bytes of the gzip input)"
+                    )),
+                    FormatError::Input(m) => Error::BadInput(m),
+                    FormatError::Output(m) => Error::Output(m),
+                    FormatError::BrokenPipe => Error::BrokenPipe,
+                    FormatError::Usage(m) => Error::Usage(m),
+                };
+                if !matches!(error, Error::BrokenPipe | Error::Output(_)) {
+                    // Best effort: the error itself is what the caller must see.
+                    let _ = sink.fail(Some(format), &error.to_string());
+                }
+                return Err(error);
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let mut summary = Summary {
+            format: format.name(),
+            unit: format.unit(),
+            input_gzip,
+            output_gzip,
+            keyed: anon.is_keyed(),
+            collections,
+            rules: Vec::new(),
+            unmatched_rules: Vec::new(),
+            unmatched_names: Vec::new(),
+            did_you_mean: Default::default(),
+            bytes_in: bytes_in.load(Relaxed),
+            bytes_out: sink.bytes_written(),
+            seconds,
+            mb_per_second: None,
+            strict_failed: false,
+        }
+        .with_report(anon.report());
+        summary.strict_failed =
+            options.strict && (summary.has_unmatched() || summary.has_shadowing_keys());
+        if summary.strict_failed {
+            let error = Error::Strict(Box::new(summary));
+            sink.fail(Some(format), &error.to_string())
+                .map_err(write_error)?;
+            return Err(error);
+        }
+        sink.commit().map_err(write_error)?;
+        Ok(summary)
+    })
+}
+
+fn read_error(e: std::io::Error) -> Error {
+    Error::BadInput(format!("cannot read the input: {e}"))
+}
+
+fn write_error(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Error::BrokenPipe
+    } else {
+        Error::Output(format!("cannot write the output: {e}"))
+    }
+}
+
+/// Reads and validates a rules file; errors are [`Error::Usage`] with file, line and column.
+pub fn load_rules(path: &std::path::Path) -> Result<anonymize_core::RuleSet, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the rules file {}: {e}",
+            path.display()
+        ))
+    })?;
+    anonymize_core::RuleSet::from_yaml(&text, &path.display().to_string())
+        .map_err(|e| Error::Usage(e.to_string()))
+}

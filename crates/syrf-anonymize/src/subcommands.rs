@@ -1,0 +1,177 @@
+//! The command-line glue of `inspect`, `preview-config` and `verify`: their arguments, where
+//! they read and write, and exit codes. The logic is in the library
+//! ([`syrf_anonymize::inspect`], [`syrf_anonymize::preview_config`],
+//! [`syrf_anonymize::verify`]).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::Value;
+use syrf_anonymize::inspect::{self, InspectError, InspectOptions};
+use syrf_anonymize::preview_config;
+use syrf_anonymize::verify::{self, VerifyOptions};
+
+use crate::cli::{exit, FormatArg};
+use crate::output::Destination;
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The dump (mongodump archive, MySQL/MariaDB or PostgreSQL SQL; gzip or not), `-` for stdin.
+    #[arg(value_name = "DUMP")]
+    pub dump: PathBuf,
+    /// Input format; detected from the first bytes by default.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Also show the first N values of every field or column. Off by default: without it the
+    /// manifest holds names, types and counts only, never a value from the data.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub sample: usize,
+    /// Write the manifest to FILE (a temporary name renamed into place on success) instead of
+    /// stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `preview-config`.
+#[derive(Debug, Args)]
+pub struct PreviewConfigArgs {
+    /// The PR description, `-` for stdin.
+    #[arg(long, short = 'i', value_name = "PATH", default_value = "-")]
+    pub input: PathBuf,
+    /// Print one JSON object instead of `key=value` lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The original (not anonymized) dump.
+    #[arg(long, value_name = "PATH")]
+    pub original: PathBuf,
+    /// The rules file the output was made with.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// A field path the user knowingly keeps (`field.path`, `collection.field.path` or
+    /// `db.collection.field.path`); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub allow: Vec<String>,
+    /// The anonymized dump to check.
+    pub anonymized: PathBuf,
+}
+
+/// `verify`; returns the exit code: 0, 5 when an original value survives, or an error's code.
+pub fn verify_main(args: &VerifyArgs) -> i32 {
+    let result = syrf_anonymize::load_rules(&args.rules).and_then(|rules| {
+        let (original, _) = crate::open_input(&args.original)?;
+        let (anonymized, _) = crate::open_input(&args.anonymized)?;
+        let options = VerifyOptions {
+            allow: args.allow.clone(),
+        };
+        verify::verify(original, anonymized, rules, &options)
+    });
+    match result {
+        Ok(report) => {
+            eprint!("{report}");
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("syrf-anonymize verify: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Builds the manifest of the dump at `args.dump`.
+fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
+    let (input, _) =
+        crate::open_input(&args.dump).map_err(|e| InspectError::Usage(e.to_string()))?;
+    let input_modified = (args.dump != Path::new("-"))
+        .then(|| {
+            std::fs::metadata(&args.dump)
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .flatten();
+    let options = InspectOptions {
+        format: args.format.format(),
+        sample: args.sample,
+        input_modified,
+    };
+    inspect::manifest(input, &options).map_err(|e| match e {
+        InspectError::BadInput(m) => {
+            InspectError::BadInput(format!("{}: {m}", args.dump.display()))
+        }
+        other => other,
+    })
+}
+
+/// Writes the manifest to stdout or, atomically, to `path`.
+fn write(manifest: &Value, path: Option<&Path>) -> Result<(), InspectError> {
+    let mut text = serde_json::to_string_pretty(manifest)
+        .map_err(|e| InspectError::Output(format!("manifest: {e}")))?;
+    text.push('\n');
+    let path = path.unwrap_or(Path::new("-"));
+    let fail = |e: std::io::Error| InspectError::Output(format!("writing {}: {e}", path.display()));
+    let mut out = Destination::open(path).map_err(fail)?;
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => out.commit().map_err(fail),
+        Err(e) => {
+            out.abandon();
+            Err(fail(e))
+        }
+    }
+}
+
+/// `inspect`; returns the exit code.
+pub fn inspect_main(args: &InspectArgs) -> i32 {
+    match manifest(args).and_then(|m| write(&m, args.output.as_deref())) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            eprintln!("syrf-anonymize: inspect: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Reads the whole input (`-` is stdin).
+fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut text = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin().lock().read_to_end(&mut text)?;
+    } else {
+        std::fs::File::open(path)?.read_to_end(&mut text)?;
+    }
+    Ok(text)
+}
+
+/// `preview-config`; returns the exit code.
+pub fn preview_config_main(args: &PreviewConfigArgs) -> i32 {
+    let text = match read_all(&args.input) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "syrf-anonymize: preview-config: reading {}: {e}",
+                args.input.display()
+            );
+            return exit::FAILURE;
+        }
+    };
+    let text = String::from_utf8_lossy(&text);
+    match preview_config::parse(&text) {
+        Ok(config) => {
+            if args.json {
+                println!("{}", preview_config::to_json(&config));
+            } else {
+                print!("{}", preview_config::to_github_output(&config));
+            }
+            exit::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("syrf-anonymize: {e}");
+            exit::USAGE
+        }
+    }
+}

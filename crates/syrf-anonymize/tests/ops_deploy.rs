@@ -1,0 +1,180 @@
+//! deploy/: every file is valid YAML of the kind it claims, and the Jobs get the rules from the
+//! ConfigMap, the key from the Secret through the environment, and run as non-root.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+fn documents(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+fn kube(name: &str) -> Vec<Value> {
+    let docs = documents(&deploy().join(name));
+    for d in &docs {
+        assert!(d["apiVersion"].is_string(), "{name}: apiVersion");
+        assert!(d["kind"].is_string(), "{name}: kind");
+    }
+    docs
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"].as_str() == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+/// The pod spec of a Job or CronJob.
+fn pod(doc: &Value) -> &Value {
+    match doc["kind"].as_str() {
+        Some("CronJob") => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        _ => &doc["spec"]["template"]["spec"],
+    }
+}
+
+fn containers(pod: &Value) -> Vec<&Value> {
+    let mut all = Vec::new();
+    for key in ["initContainers", "containers"] {
+        if let Some(list) = pod[key].as_sequence() {
+            all.extend(list.iter());
+        }
+    }
+    all
+}
+
+fn script(c: &Value) -> String {
+    c["args"]
+        .as_sequence()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Containers running syrf-anonymize with rules get them from the ConfigMap and the key from
+/// the Secret, by environment variable.
+fn check_anonymizing_containers(pod: &Value, name: &str) -> usize {
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
+    let rules_volume = pod["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|v| v["configMap"]["name"] == "syrf-anonymize-rules");
+    let mut n = 0;
+    for c in containers(pod) {
+        let s = script(c);
+        if !s.contains("syrf-anonymize --rules") {
+            continue;
+        }
+        n += 1;
+        let rules_volume = rules_volume.unwrap_or_else(|| panic!("{name}: no rules ConfigMap"));
+        let mounted = c["volumeMounts"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|m| m["name"] == rules_volume["name"] && m["mountPath"] == "/etc/syrf-anonymize");
+        assert!(mounted, "{name}: rules not mounted");
+        let key = c["env"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "SYRF_ANONYMIZE_KEY")
+            .unwrap_or_else(|| panic!("{name}: no key"));
+        assert_eq!(
+            key["valueFrom"]["secretKeyRef"]["name"], "syrf-anonymize-key",
+            "{name}"
+        );
+        assert!(!s.contains("--key"), "{name}: the key is never an argument");
+        assert!(
+            s.contains("pipefail")
+                || c["command"].as_sequence().is_some_and(|cmd| cmd
+                    .iter()
+                    .any(|w| w.as_str().is_some_and(|w| w.contains("pipefail")))),
+            "{name}: a failed stage must fail the pipeline"
+        );
+    }
+    n
+}
+
+#[test]
+fn snapshot_cronjob() {
+    let docs = kube("snapshot-cronjob.yaml");
+    let cron = find(&docs, "CronJob");
+    let pod = pod(cron);
+    assert_eq!(check_anonymizing_containers(pod, "snapshot"), 1);
+    let all: String = containers(pod).into_iter().map(script).collect();
+    assert!(all.contains("--strict"));
+    assert!(all.contains("syrf-anonymize inspect /scratch/dump.gz --output /scratch/manifest.json"));
+    // The upload runs only after the dump succeeded: the dump is an init container.
+    let init = script(&pod["initContainers"][0]);
+    assert!(init.contains("mongodump") && init.contains("inspect"));
+    assert!(script(&pod["containers"][0]).contains("gsutil cp"));
+}
+
+#[test]
+fn preview_restore_job() {
+    let docs = kube("preview-restore-job.yaml");
+    let job = find(&docs, "Job");
+    let pod = pod(job);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let restore = script(&pod["containers"][0]);
+    let inspect = restore.find("syrf-anonymize inspect").expect("inspect");
+    let mongorestore = restore.find("mongorestore").expect("mongorestore");
+    assert!(inspect < mongorestore, "checked before restoring");
+}
+
+#[test]
+fn indexed_job() {
+    let docs = kube("parallel-indexed-job.yaml");
+    let job = find(&docs, "Job");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let groups = find(&docs, "ConfigMap")["data"]["groups"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(job["spec"]["completions"].as_u64(), Some(groups as u64));
+    let pod = pod(job);
+    assert_eq!(check_anonymizing_containers(pod, "indexed"), 1);
+    let s = script(&pod["containers"][0]);
+    assert!(s.contains("JOB_COMPLETION_INDEX"));
+    assert!(s.contains("--collection=\"$c\""));
+    assert!(s.contains("--collections \"$c\""));
+    assert!(!s.contains("--strict"));
+}
+
+#[test]
+fn configmap_and_workflows() {
+    let docs = kube("configmap-rules.yaml");
+    let cm = find(&docs, "ConfigMap");
+    let rules = cm["data"]["rules.yaml"].as_str().unwrap();
+    anonymize_core::RuleSet::from_yaml(rules, "configmap").expect("valid rules");
+    assert!(find(&docs, "Secret")["stringData"]["key"].is_string());
+    for wf in ["github/staging-refresh.yaml", "github/pr-preview.yaml"] {
+        let docs = documents(&deploy().join(wf));
+        assert_eq!(docs.len(), 1, "{wf}");
+        assert!(docs[0]["on"].is_mapping(), "{wf}: on");
+        assert!(docs[0]["jobs"].is_mapping(), "{wf}: jobs");
+    }
+    let staging = &documents(&deploy().join("github/staging-refresh.yaml"))[0];
+    assert!(
+        staging["on"]["workflow_dispatch"].is_mapping(),
+        "manual only"
+    );
+    assert!(staging["on"]["push"].is_null() && staging["on"]["schedule"].is_null());
+    let job = &staging["jobs"]["refresh"];
+    assert_eq!(job["environment"], "staging");
+    assert!(job["if"].as_str().unwrap().contains("refresh staging"));
+}
