@@ -58,9 +58,10 @@ impl std::error::Error for PatchError {}
 
 const MAX_NODES: usize = 8;
 
-/// Deepest nesting the walker follows below a rule path (the server stores at most 100
-/// levels; deeper input is refused rather than risking the stack).
-const MAX_DEPTH: u32 = 256;
+/// Deepest nesting of documents and arrays the walker follows below a rule path (the server
+/// stores at most 100 levels and its BSON validation stops at 200): deeper input is refused
+/// with [`PatchError::Unsupported`] rather than risking the stack. The oplog walker shares it.
+pub(crate) const MAX_DEPTH: u32 = 200;
 
 /// The plan nodes that apply at one place of a document (more than one through arrays).
 #[derive(Clone, Copy)]
@@ -284,6 +285,7 @@ pub(crate) struct Session<'s, 'a> {
 }
 
 impl Session<'_, '_> {
+    /// One level deeper into a document or array; refused beyond [`MAX_DEPTH`].
     pub(crate) fn enter(&mut self) -> Result<(), PatchError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {

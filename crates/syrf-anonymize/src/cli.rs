@@ -9,6 +9,7 @@ pub use syrf_anonymize::exit;
 const USAGE: &str = "\
 syrf-anonymize --rules FILE [--input PATH|-] [--output PATH|-] [OPTIONS]
        syrf-anonymize check --rules FILE
+       syrf-anonymize verify --original PATH --rules FILE [--allow PATH]... ANONYMIZED
        syrf-anonymize inspect DUMP [--format F] [--sample N] [--output FILE]
        syrf-anonymize preview-config [--input PATH] [--json]
        syrf-anonymize completions [bash|zsh|fish|elvish|powershell]
@@ -31,10 +32,12 @@ Exit codes:
        terminal), bad rules file, or no key
   3    bad input: empty, truncated, corrupt or unsupported dump
   4    --strict: a rule, collection or field never matched anything
+  5    verify: a value a rule covered in the original was found in the anonymized output
   141  the output's reader went away (broken pipe); nothing is printed
 
 Subcommands:
   check            validate a rules file (exit 0 or 2)
+  verify           check that no covered original value survives in an output (exit 0 or 5)
   inspect          print a dump's JSON manifest (collections/tables, counts, fields and types)
   preview-config   read a PR description's #preview-config block, print it for $GITHUB_OUTPUT
   completions      print a shell completion script
@@ -44,6 +47,7 @@ Examples:
   gsutil cat gs://bucket/dump.gz | syrf-anonymize --rules rules/syrf.yaml | mongorestore --gzip --archive=- --drop
   mysqldump app | syrf-anonymize --rules rules/laravel.yaml | mysql app_dev
   syrf-anonymize check --rules rules/syrf.yaml
+  syrf-anonymize verify --original dump.gz --rules rules/syrf.yaml anonymized.gz
   syrf-anonymize inspect dump.gz --output manifest.json
   printf '%s' \"$PR_BODY\" | syrf-anonymize preview-config >> \"$GITHUB_OUTPUT\"
   syrf-anonymize completions bash > /etc/bash_completion.d/syrf-anonymize";
@@ -73,6 +77,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
     },
+    /// Check that no value a rule covered in the original survives in the anonymized output
+    /// (exit 0, or 5 when one does).
+    Verify(crate::subcommands::VerifyArgs),
     /// Print a JSON manifest of a dump: collections/tables, counts, fields and types.
     Inspect(crate::subcommands::InspectArgs),
     /// Read a PR description on stdin and print its `#preview-config` block for $GITHUB_OUTPUT.

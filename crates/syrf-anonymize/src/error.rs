@@ -14,6 +14,8 @@ pub mod exit {
     pub const BAD_INPUT: i32 = 3;
     /// `--strict`: a rule, collection or field never matched.
     pub const STRICT: i32 = 4;
+    /// `verify`: a value a rule covered in the original was found in the anonymized output.
+    pub const LEAK: i32 = 5;
     /// The output's reader went away (broken pipe), as for a process killed by SIGPIPE.
     pub const BROKEN_PIPE: i32 = 141;
 }
@@ -27,7 +29,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// The input has no bytes at all.
-    #[error("the input is empty (no bytes were read)")]
+    #[error("the input is empty (input byte 0: no bytes were read)")]
     EmptyInput,
     /// The first bytes match none of the formats.
     #[error("cannot tell the input's format: not a mongodump archive, not a MySQL/MariaDB or PostgreSQL dump (use --format to force one)")]

@@ -41,8 +41,9 @@
 //!
 //! The same call takes a MySQL/MariaDB or PostgreSQL dump, and gzip input of any of them;
 //! `examples/embed.rs` is a complete program (stdin to stdout). The library also holds the
-//! logic of two subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`) and
-//! [`preview_config::parse`] (`syrf-anonymize preview-config`).
+//! logic of three subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
+//! [`preview_config::parse`] (`syrf-anonymize preview-config`) and [`verify::verify`]
+//! (`syrf-anonymize verify`).
 
 #![warn(missing_docs)]
 
@@ -56,6 +57,8 @@ pub mod preview_config;
 mod sink;
 mod sql_sample;
 mod summary;
+pub mod verify;
+mod verify_sql;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -28,6 +28,7 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Check { rules }) => check(&rules),
+        Some(Command::Verify(args)) => subcommands::verify_main(&args),
         Some(Command::Inspect(args)) => subcommands::inspect_main(&args),
         Some(Command::PreviewConfig(args)) => subcommands::preview_config_main(&args),
         Some(Command::Completions(args)) => shell::completions_main(&args),

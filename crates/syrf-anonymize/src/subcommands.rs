@@ -1,6 +1,7 @@
-//! The command-line glue of `inspect` and `preview-config`: their arguments, where they read
-//! and write, and exit codes. The logic is in the library ([`syrf_anonymize::inspect`],
-//! [`syrf_anonymize::preview_config`]).
+//! The command-line glue of `inspect`, `preview-config` and `verify`: their arguments, where
+//! they read and write, and exit codes. The logic is in the library
+//! ([`syrf_anonymize::inspect`], [`syrf_anonymize::preview_config`],
+//! [`syrf_anonymize::verify`]).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use clap::Args;
 use serde_json::Value;
 use syrf_anonymize::inspect::{self, InspectError, InspectOptions};
 use syrf_anonymize::preview_config;
+use syrf_anonymize::verify::{self, VerifyOptions};
 
 use crate::cli::{exit, FormatArg};
 use crate::output::Destination;
@@ -41,6 +43,45 @@ pub struct PreviewConfigArgs {
     /// Print one JSON object instead of `key=value` lines.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The original (not anonymized) dump.
+    #[arg(long, value_name = "PATH")]
+    pub original: PathBuf,
+    /// The rules file the output was made with.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// A field path the user knowingly keeps (`field.path`, `collection.field.path` or
+    /// `db.collection.field.path`); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub allow: Vec<String>,
+    /// The anonymized dump to check.
+    pub anonymized: PathBuf,
+}
+
+/// `verify`; returns the exit code: 0, 5 when an original value survives, or an error's code.
+pub fn verify_main(args: &VerifyArgs) -> i32 {
+    let result = syrf_anonymize::load_rules(&args.rules).and_then(|rules| {
+        let (original, _) = crate::open_input(&args.original)?;
+        let (anonymized, _) = crate::open_input(&args.anonymized)?;
+        let options = VerifyOptions {
+            allow: args.allow.clone(),
+        };
+        verify::verify(original, anonymized, rules, &options)
+    });
+    match result {
+        Ok(report) => {
+            eprint!("{report}");
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("syrf-anonymize verify: error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 /// Builds the manifest of the dump at `args.dump`.
