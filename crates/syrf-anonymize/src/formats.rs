@@ -42,14 +42,12 @@ impl Format {
     }
 }
 
-/// The archive magic, little-endian 0x8199e26d.
-pub(crate) const ARCHIVE_MAGIC: [u8; 4] = [0x6d, 0xe2, 0x99, 0x81];
 /// The archive's final terminator, held back until a run has succeeded.
 pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 
 /// Detects the format of an (uncompressed) stream from its first bytes.
 pub fn detect(head: &[u8]) -> Option<Format> {
-    if head.starts_with(&ARCHIVE_MAGIC) {
+    if head.starts_with(&mongo_archive::reader::MAGIC) {
         return Some(Format::Mongo);
     }
     match sql_dump::detect_dialect(head)? {

@@ -170,7 +170,7 @@ impl Destination {
 /// True for bytes that would garble a terminal: gzip, a mongodump archive, or any NUL.
 fn is_binary(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
-        || head.starts_with(&[0x6d, 0xe2, 0x99, 0x81])
+        || head.starts_with(&mongo_archive::reader::MAGIC)
         || head.contains(&0)
 }
 
