@@ -228,7 +228,13 @@ impl<'a> Rows<'a> {
                     ordinal,
                 };
                 bufs.row.clear();
-                job.rewrite(line, &bufs.spans, &mut bufs.scratch, &mut bufs.row);
+                job.rewrite(
+                    line,
+                    &bufs.spans,
+                    &mut bufs.scratch,
+                    &mut bufs.value,
+                    &mut bufs.row,
+                );
                 p.emit.out.put(&bufs.row)?;
             }
             p.src.input.consume(line_end);
