@@ -1,7 +1,7 @@
 //! Reading SQL and COPY literals into [`Value`]s and writing [`Replacement`]s back, quoted
 //! and escaped for the dialect and the context.
 
-use anonymize_core::{Replacement, Value};
+use anonymize_core::{Replacement, Value, Written};
 
 use crate::ddl::{ColKind, Column};
 use crate::dialect::Syntax;
@@ -396,81 +396,139 @@ pub(crate) fn write_replacement(
     ctx: Ctx,
     out: &mut Vec<u8>,
 ) {
-    let null: &[u8] = if ctx == Ctx::Copy { b"\\N" } else { b"NULL" };
-    let max = col.and_then(|c| c.max_chars);
-    let numeric_col = col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal));
     match r {
-        Replacement::Unchanged | Replacement::Null | Replacement::Remove => {
-            out.extend_from_slice(null)
-        }
-        Replacement::Str(s) => {
-            let s = cut_chars(s, max);
-            if numeric_col && looks_numeric(s) {
-                out.extend_from_slice(s.as_bytes());
-            } else {
-                write_text(s.as_bytes(), ctx, out);
-            }
-        }
-        Replacement::Bytes(b) => {
-            let text = String::from_utf8_lossy(b);
-            let cut = cut_chars(&text, max);
-            if ctx == Ctx::MySql && cut.len() == text.len() {
-                mysql_quote(b, out);
-            } else {
-                write_text(cut.as_bytes(), ctx, out);
-            }
-        }
-        Replacement::Int32(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Replacement::Int64(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Replacement::Unchanged | Replacement::Null | Replacement::Remove => write_null(ctx, out),
+        Replacement::Str(s) => write_str(s, col, ctx, out),
+        Replacement::Bytes(b) => write_bytes(b, col, ctx, out),
+        Replacement::Int32(i) => write_display(i, out),
+        Replacement::Int64(i) => write_display(i, out),
         Replacement::Number(n) => out.extend_from_slice(n.as_bytes()),
-        Replacement::Double(f) => {
-            if f.is_finite() {
-                out.extend_from_slice(f.to_string().as_bytes());
-            } else {
-                let word: &[u8] = if f.is_nan() {
-                    b"NaN"
-                } else if *f > 0.0 {
-                    b"Infinity"
-                } else {
-                    b"-Infinity"
-                };
-                match ctx {
-                    Ctx::MySql => out.extend_from_slice(b"NULL"),
-                    Ctx::PgInsert { std } => pg_quote(word, std, out),
-                    Ctx::Copy => out.extend_from_slice(word),
-                }
-            }
-        }
-        Replacement::Bool(b) => out.extend_from_slice(match (ctx, b) {
-            (Ctx::MySql, true) => b"1",
-            (Ctx::MySql, false) => b"0",
-            (Ctx::PgInsert { .. }, true) => b"true",
-            (Ctx::PgInsert { .. }, false) => b"false",
-            (Ctx::Copy, true) => b"t",
-            (Ctx::Copy, false) => b"f",
-        }),
-        Replacement::Binary { bytes, .. } => match ctx {
-            Ctx::MySql => {
-                if bytes.is_empty() {
-                    out.extend_from_slice(b"''");
-                } else {
-                    out.extend_from_slice(b"0x");
-                    hex_encode(bytes, out);
-                }
-            }
-            Ctx::PgInsert { std } => {
-                out.extend_from_slice(if std { b"'\\x" } else { b"E'\\\\x" });
-                hex_encode(bytes, out);
-                out.push(b'\'');
-            }
-            Ctx::Copy => {
-                out.extend_from_slice(b"\\\\x");
-                hex_encode(bytes, out);
-            }
-        },
+        Replacement::Double(f) => write_double(*f, ctx, out),
+        Replacement::Bool(b) => write_bool(*b, ctx, out),
+        Replacement::Binary { bytes, .. } => write_binary(bytes, ctx, out),
         Replacement::DateTime(ms) => {
             let s = format_datetime(*ms);
             write_text(s.as_bytes(), ctx, out);
+        }
+    }
+}
+
+/// Writes what [`anonymize_core::Anonymizer::apply_into`] wrote (`buf` holding its text or
+/// bytes) as a value of `ctx`: the same bytes as [`write_replacement`] of
+/// `written.to_replacement(buf)`, without allocating in the common case.
+pub(crate) fn write_written(
+    written: Written,
+    buf: &[u8],
+    col: Option<&Column>,
+    ctx: Ctx,
+    out: &mut Vec<u8>,
+) {
+    match written {
+        Written::Unchanged | Written::Null | Written::Remove => write_null(ctx, out),
+        // Transforms write UTF-8 text: the lossy view borrows `buf`.
+        Written::Str => write_str(&String::from_utf8_lossy(buf), col, ctx, out),
+        Written::Bytes => write_bytes(buf, col, ctx, out),
+        Written::Int32(i) => write_display(i, out),
+        Written::Int64(i) => write_display(i, out),
+        Written::Number => out.extend_from_slice(String::from_utf8_lossy(buf).as_bytes()),
+        Written::Double(f) => write_double(f, ctx, out),
+        Written::Bool(b) => write_bool(b, ctx, out),
+        Written::Binary { .. } => write_binary(buf, ctx, out),
+        Written::DateTime(ms) => {
+            let s = format_datetime(ms);
+            write_text(s.as_bytes(), ctx, out);
+        }
+    }
+}
+
+/// The null of `ctx`.
+fn write_null(ctx: Ctx, out: &mut Vec<u8>) {
+    out.extend_from_slice(if ctx == Ctx::Copy { b"\\N" } else { b"NULL" });
+}
+
+/// A value's `Display` text, written without an intermediate `String`.
+fn write_display(v: impl std::fmt::Display, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{v}");
+}
+
+/// A text replacement, cut to the column's length; bare when the column is numeric and the
+/// text a number.
+fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    let max = col.and_then(|c| c.max_chars);
+    let numeric_col = col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal));
+    let s = cut_chars(s, max);
+    if numeric_col && looks_numeric(s) {
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        write_text(s.as_bytes(), ctx, out);
+    }
+}
+
+/// A raw-bytes replacement, written as a text literal.
+fn write_bytes(b: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    let max = col.and_then(|c| c.max_chars);
+    let text = String::from_utf8_lossy(b);
+    let cut = cut_chars(&text, max);
+    if ctx == Ctx::MySql && cut.len() == text.len() {
+        mysql_quote(b, out);
+    } else {
+        write_text(cut.as_bytes(), ctx, out);
+    }
+}
+
+/// A floating point replacement; non-finite values as each dialect allows.
+fn write_double(f: f64, ctx: Ctx, out: &mut Vec<u8>) {
+    if f.is_finite() {
+        write_display(f, out);
+    } else {
+        let word: &[u8] = if f.is_nan() {
+            b"NaN"
+        } else if f > 0.0 {
+            b"Infinity"
+        } else {
+            b"-Infinity"
+        };
+        match ctx {
+            Ctx::MySql => out.extend_from_slice(b"NULL"),
+            Ctx::PgInsert { std } => pg_quote(word, std, out),
+            Ctx::Copy => out.extend_from_slice(word),
+        }
+    }
+}
+
+/// A boolean replacement.
+fn write_bool(b: bool, ctx: Ctx, out: &mut Vec<u8>) {
+    out.extend_from_slice(match (ctx, b) {
+        (Ctx::MySql, true) => b"1",
+        (Ctx::MySql, false) => b"0",
+        (Ctx::PgInsert { .. }, true) => b"true",
+        (Ctx::PgInsert { .. }, false) => b"false",
+        (Ctx::Copy, true) => b"t",
+        (Ctx::Copy, false) => b"f",
+    })
+}
+
+/// A binary replacement, hex-encoded.
+fn write_binary(bytes: &[u8], ctx: Ctx, out: &mut Vec<u8>) {
+    match ctx {
+        Ctx::MySql => {
+            if bytes.is_empty() {
+                out.extend_from_slice(b"''");
+            } else {
+                out.extend_from_slice(b"0x");
+                hex_encode(bytes, out);
+            }
+        }
+        Ctx::PgInsert { std } => {
+            out.extend_from_slice(if std { b"'\\x" } else { b"E'\\\\x" });
+            hex_encode(bytes, out);
+            out.push(b'\'');
+        }
+        Ctx::Copy => {
+            out.extend_from_slice(b"\\\\x");
+            hex_encode(bytes, out);
         }
     }
 }

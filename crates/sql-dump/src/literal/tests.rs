@@ -113,3 +113,39 @@ fn replacements() {
     );
     assert_eq!(out, b"'it''s'");
 }
+
+#[test]
+fn written_values_are_written_like_their_replacements() {
+    use anonymize_core::Written;
+    let cases: [(Written, &[u8]); 14] = [
+        (Written::Unchanged, b""),
+        (Written::Null, b""),
+        (Written::Remove, b""),
+        (Written::Str, "it's a\tb\\c é".as_bytes()),
+        (Written::Bytes, b"raw\xff'\0\\x"),
+        (Written::Number, b"-39.62"),
+        (Written::Binary { subtype: 0 }, b"\x00\x01\xfe"),
+        (Written::Binary { subtype: 0 }, b""),
+        (Written::Int32(-7), b""),
+        (Written::Int64(i64::MIN), b""),
+        (Written::Double(0.1 + 0.2), b""),
+        (Written::Double(f64::NEG_INFINITY), b""),
+        (Written::Bool(true), b""),
+        (Written::DateTime(1_700_000_000_123), b""),
+    ];
+    let ctxs = [
+        Ctx::MySql,
+        Ctx::PgInsert { std: true },
+        Ctx::PgInsert { std: false },
+        Ctx::Copy,
+    ];
+    for (written, buf) in cases {
+        for ctx in ctxs {
+            let mut direct = b"prefix ".to_vec();
+            write_written(written, buf, None, ctx, &mut direct);
+            let mut owned = b"prefix ".to_vec();
+            write_replacement(&written.to_replacement(buf), None, ctx, &mut owned);
+            assert_eq!(direct, owned, "{written:?} in {ctx:?}");
+        }
+    }
+}

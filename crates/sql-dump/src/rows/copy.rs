@@ -192,9 +192,17 @@ impl<'a> Rows<'a> {
                 }
                 continue;
             };
+            if root.is_some() {
+                // Split once: the spans give the width and then the values to rewrite.
+                split_fields(&p.src.input.avail()[..line_end], &mut bufs.spans);
+            }
             if let Some(width) = width {
-                let line = &p.src.input.avail()[..line_end];
-                let fields = memchr::memchr_iter(b'\t', line).count() + 1;
+                let fields = if root.is_some() {
+                    bufs.spans.len()
+                } else {
+                    let line = &p.src.input.avail()[..line_end];
+                    memchr::memchr_iter(b'\t', line).count() + 1
+                };
                 if fields != width {
                     return Err(p.src.err(
                         0,
@@ -211,15 +219,6 @@ impl<'a> Rows<'a> {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;
             } else if keep {
                 let line = &p.src.input.avail()[..line_end];
-                let content =
-                    line.len() - 1 - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
-                bufs.spans.clear();
-                let mut start = 0;
-                for k in memchr::memchr_iter(b'\t', &line[..content]) {
-                    bufs.spans.push((start, k));
-                    start = k + 1;
-                }
-                bufs.spans.push((start, content));
                 let job = RowJob {
                     anon: p.anon,
                     plans: &plans,
@@ -228,12 +227,32 @@ impl<'a> Rows<'a> {
                     ordinal,
                 };
                 bufs.row.clear();
-                job.rewrite(line, &bufs.spans, &mut bufs.scratch, &mut bufs.row);
+                job.rewrite(
+                    line,
+                    &bufs.spans,
+                    &mut bufs.scratch,
+                    &mut bufs.value,
+                    &mut bufs.row,
+                );
                 p.emit.out.put(&bufs.row)?;
             }
             p.src.input.consume(line_end);
         }
     }
+}
+
+/// The spans of the tab-separated fields of one COPY `line` (ending with `\n` or `\r\n`,
+/// which no span includes).
+fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let content = line.len().saturating_sub(1)
+        - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
+    spans.clear();
+    let mut start = 0;
+    for k in memchr::memchr_iter(b'\t', &line[..content]) {
+        spans.push((start, k));
+        start = k + 1;
+    }
+    spans.push((start, content));
 }
 
 /// Copies (or drops) a COPY data block through its `\.` line; returns its row count.

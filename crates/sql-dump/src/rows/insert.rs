@@ -293,7 +293,13 @@ impl<'a> Rows<'a> {
                     };
                     bufs.row.clear();
                     let tuple = &p.src.input.avail()[..end];
-                    job.rewrite(tuple, &bufs.spans, &mut bufs.scratch, &mut bufs.row);
+                    job.rewrite(
+                        tuple,
+                        &bufs.spans,
+                        &mut bufs.scratch,
+                        &mut bufs.value,
+                        &mut bufs.row,
+                    );
                     p.emit.out.put(&bufs.row)?;
                 }
             }

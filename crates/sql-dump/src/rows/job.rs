@@ -1,6 +1,6 @@
 //! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
 
-use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value};
+use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value, Written};
 
 use super::plan::ColPlan;
 use crate::ddl::Column;
@@ -9,7 +9,7 @@ use crate::json::{rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
-    write_replacement, Ctx, Lit,
+    write_replacement, write_written, Ctx, Lit,
 };
 
 /// Everything one row rewrite needs besides the row.
@@ -28,12 +28,14 @@ pub(crate) struct RowJob<'p, 'a> {
 
 impl RowJob<'_, '_> {
     /// Rewrites the values of `src` at `spans` into `out` (the bytes between and around the
-    /// spans are copied).
+    /// spans are copied as slices; only the values a rule covers are decoded). `scratch` and
+    /// `value` are buffers reused from row to row (decoded input, transform output).
     pub(crate) fn rewrite(
         &self,
         src: &[u8],
         spans: &[(usize, usize)],
         scratch: &mut Vec<u8>,
+        value: &mut Vec<u8>,
         out: &mut Vec<u8>,
     ) {
         let row_ctx = RowContext {
@@ -65,7 +67,7 @@ impl RowJob<'_, '_> {
             out.extend_from_slice(&src[copied..s]);
             copied = e;
             if let Some(rule) = node.rule() {
-                self.rule(rule, text, col, scratch, &row_ctx, out);
+                self.rule(rule, text, col, (scratch, value), &row_ctx, out);
             } else if node.has_children() {
                 self.json(text, node, col, scratch, &row_ctx, out);
             } else {
@@ -81,7 +83,7 @@ impl RowJob<'_, '_> {
         rule: anonymize_core::RuleId,
         text: &[u8],
         col: Option<&Column>,
-        scratch: &mut Vec<u8>,
+        (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
         out: &mut Vec<u8>,
     ) {
@@ -118,12 +120,22 @@ impl RowJob<'_, '_> {
         } else {
             (value, false)
         };
-        match self.anon.apply(rule, value, row_ctx) {
-            Replacement::Unchanged => out.extend_from_slice(text),
+        match self.anon.apply_into(rule, value, row_ctx, buf) {
+            Written::Unchanged => out.extend_from_slice(text),
             // A number read from a string goes back as a string.
-            Replacement::Number(n) if was_str => self.write(&Replacement::Str(n), col, out),
-            r => self.write(&r, col, out),
+            Written::Number if was_str => self.write_written(Written::Str, buf, col, out),
+            w => self.write_written(w, buf, col, out),
         }
+    }
+
+    /// Writes what `apply_into` wrote into `buf`, in the dump's character set.
+    fn write_written(&self, w: Written, buf: &[u8], col: Option<&Column>, out: &mut Vec<u8>) {
+        if !self.syntax.latin1 {
+            return write_written(w, buf, col, self.ctx, out);
+        }
+        let mut utf8 = Vec::new();
+        write_written(w, buf, col, self.ctx, &mut utf8);
+        to_latin1(&utf8, out);
     }
 
     /// Writes a replacement, in the dump's character set.

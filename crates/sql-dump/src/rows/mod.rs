@@ -49,7 +49,10 @@ impl<'a> Route<'a> {
 /// Buffers reused from row to row.
 #[derive(Default)]
 struct Bufs {
+    /// A value's decoded text.
     scratch: Vec<u8>,
+    /// A transform's output (`Anonymizer::apply_into`).
+    value: Vec<u8>,
     /// The head of the INSERT whose rows are being rewritten.
     head_bytes: Vec<u8>,
     row: Vec<u8>,
