@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Throughput and peak memory of syrf-anonymize on generated multi-hundred-MB dumps, side by
-# side with `cat` and gzip baselines through the same pipes.
+# Throughput and peak memory of syrf-anonymize on generated dumps, side by side with `cat`,
+# gzip and pigz baselines through the same pipes, in one run.
 #
-# Usage: benches/throughput.sh [SIZE_MB]        (default 300; needs GNU time at /usr/bin/time)
-# Prints one row per case: MB/s of uncompressed dump bytes, wall seconds, peak RSS of the
-# measured process. Timings are for reading, not for asserting: nothing here fails on speed.
+# Usage: benches/throughput.sh [SIZE_MB]     (default 100; needs GNU time at /usr/bin/time)
+#   BIG_MB=2000 benches/throughput.sh 100    also streams a BIG_MB archive (generated into the
+#                                            pipe, never stored) to show peak RSS at that size
+# Prints one row per case: MB/s of uncompressed dump bytes, wall and CPU seconds, peak RSS (of
+# syrf-anonymize, or of the largest baseline process), and the throughput ratio to the case's
+# reference. Timings are for reading, not for asserting: nothing here fails on speed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-size_mb=${1:-300}
+size_mb=${1:-100}
+big_mb=${BIG_MB:-0}
 work=$(mktemp -d /tmp/syrf-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 [[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
@@ -16,14 +20,18 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
 export SYRF_ANONYMIZE_KEY=benchmark-key-0123456789abcdef
+cores=$(nproc)
 
 echo "generating ${size_mb} MB dumps in $work ..." >&2
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
+"$bin/gen-sql-dump" mysql "$size_mb" narrow > "$work/narrow-mysql.sql"
+"$bin/gen-sql-dump" postgres "$size_mb" narrow > "$work/narrow-postgres.sql"
 "$bin/gen-sql-dump" mysql "$size_mb" > "$work/app-mysql.sql"
 "$bin/gen-sql-dump" postgres "$size_mb" > "$work/app-postgres.sql"
-gzip -1 -c "$work/syrf.archive" > "$work/syrf.archive.gz"
+gzip -6 -c "$work/syrf.archive" > "$work/syrf.archive.gz"
 
 printf '# none\n' > "$work/none.yaml"
+# The wide generated dump's tables (users with long bios, orders, an untouched audit_log).
 cat > "$work/app.yaml" <<'YAML'
 rules:
   users:
@@ -36,33 +44,116 @@ rules:
     columns:
       email: hash_email
 YAML
+# The narrow table, with what rules/*.yaml do to a users table.
+cat > "$work/people.yaml" <<'YAML'
+rules:
+  people:
+    fields:
+      first_name: {transform: fake, kind: first_name}
+      last_name: {transform: fake, kind: last_name}
+      email: hash_email
+      phone: digits
+YAML
+# Every document of the big collections touched (emails, names, ids); nothing excluded.
+cat > "$work/touched.yaml" <<'YAML'
+rules:
+  pmInvestigator:
+    fields:
+      Email: hash_email
+      FirstName: {transform: fake, kind: first_name}
+      LastName: {transform: fake, kind: last_name}
+      Auth0Id: hash
+      FullName.First: {transform: fake, kind: first_name}
+      FullName.Surname: {transform: fake, kind: last_name}
+      FullName.Preferred: sequential
+  pmProject:
+    fields:
+      ContactEmail: hash_email
+      Registrations.Email: hash_email
+      Registrations.InvestigatorId: hash
+  pmStudy:
+    fields:
+      ProjectId: hash
+      Authors.FirstName: {transform: fake, kind: first_name}
+      Authors.LastName: {transform: fake, kind: last_name}
+      ScreeningInfo.Decisions.InvestigatorId: hash
+  pmAuditLog:
+    fields:
+      UserEmail: hash_email
+      UserName: {transform: fake, kind: name}
+      IpAddress: {transform: fake, kind: ipv4}
+  asFileListing:
+    fields:
+      UploadedBy: hash_email
+YAML
 
-# measure NAME BYTES COMMAND...: runs COMMAND in bash, reports MB/s over BYTES and peak RSS
-# (GNU time reports the largest of the pipeline's processes).
+declare -A secs_of
+# measure NAME BYTES REF COMMAND...: runs COMMAND in bash; reports MB/s over BYTES (wall time
+# from the nanosecond clock), CPU seconds of the whole pipeline, peak RSS (of syrf-anonymize when
+# the pipeline runs it, else the largest of the pipeline's processes) and the throughput ratio
+# to the earlier case named REF ("-": none).
 measure() {
-    local name=$1 bytes=$2
-    shift 2
-    local stats
-    stats=$( { /usr/bin/time -f '%e %M' bash -c "$*" > /dev/null; } 2>&1 | tail -n 1 )
-    local secs=${stats% *} rss_kb=${stats#* }
-    awk -v n="$name" -v b="$bytes" -v s="$secs" -v r="$rss_kb" \
-        'BEGIN { if (s <= 0) s = 0.01; printf "%-44s %9.1f MB/s %8.2f s %8.1f MB peak RSS\n", n, b / s / 1e6, s, r / 1024 }'
+    local name=$1 bytes=$2 ref=$3
+    shift 3
+    rm -f "$work/rss"
+    local start end stats
+    start=$(date +%s%N)
+    if ! stats=$( { /usr/bin/time -f '%U %S %M' bash -o pipefail -c "$*" > /dev/null; } 2>&1 ); then
+        printf '%-44s FAILED: %s\n' "$name" "$(tail -n 3 <<< "$stats" | tr '\n' ' ')"
+        return
+    fi
+    end=$(date +%s%N)
+    local secs
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    read -r user sys rss_kb < <(tail -n 1 <<< "$stats")
+    [[ -s $work/rss ]] && rss_kb=$(tail -n 1 "$work/rss")
+    secs_of[$name]=$secs
+    local ratio=""
+    if [[ $ref != - && -n ${secs_of[$ref]:-} ]]; then
+        ratio="$(awk -v a="${secs_of[$ref]}" -v b="$secs" 'BEGIN { printf "%.2fx", a / b }') $ref"
+    fi
+    awk -v n="$name" -v b="$bytes" -v s="$secs" -v c="$(awk -v u="$user" -v y="$sys" 'BEGIN { print u + y }')" \
+        -v r="$rss_kb" -v q="$ratio" \
+        'BEGIN { printf "%-44s %7.1f MB/s %6.2f s %6.2f s %5.1f MB  %s\n", n, b / s / 1e6, s, c, r / 1024, q }'
 }
 
 size() { stat -c %s "$1"; }
-a=$work/syrf.archive m=$work/app-mysql.sql p=$work/app-postgres.sql
-an="$bin/syrf-anonymize -q"
+a=$work/syrf.archive
+an="/usr/bin/time -f %M -o $work/rss $bin/syrf-anonymize -q"
 
-echo "case                                          throughput     wall       memory"
-measure "cat | cat (archive)"                      "$(size "$a")" "cat '$a' | cat"
-measure "mongo, no rules"                          "$(size "$a")" "cat '$a' | $an --rules '$work/none.yaml'"
-measure "mongo, rules/syrf.yaml"                   "$(size "$a")" "cat '$a' | $an --rules rules/syrf.yaml"
-measure "gzip -dc (archive.gz)"                    "$(size "$a")" "gzip -dc '$a.gz'"
-measure "gzip -dc | gzip -1 (archive.gz)"          "$(size "$a")" "gzip -dc '$a.gz' | gzip -1"
-measure "mongo gzip in/out, rules/syrf.yaml"       "$(size "$a")" "cat '$a.gz' | $an --rules rules/syrf.yaml --level 1"
-measure "cat | cat (mysql)"                        "$(size "$m")" "cat '$m' | cat"
-measure "mysql, no rules"                          "$(size "$m")" "cat '$m' | $an --rules '$work/none.yaml'"
-measure "mysql, rules on users+orders"             "$(size "$m")" "cat '$m' | $an --rules '$work/app.yaml'"
-measure "cat | cat (postgres)"                     "$(size "$p")" "cat '$p' | cat"
-measure "postgres, no rules"                       "$(size "$p")" "cat '$p' | $an --rules '$work/none.yaml'"
-measure "postgres, rules on users+orders"          "$(size "$p")" "cat '$p' | $an --rules '$work/app.yaml'"
+echo "$cores cores; ${size_mb} MB inputs; ratio = reference's wall time / this case's"
+echo "case                                         throughput     wall    CPU  peak RSS  ratio to"
+echo "## MongoDB archive ($(size "$a") bytes)"
+measure "cat | cat (archive)"                       "$(size "$a")" - "cat '$a' | cat"
+measure "mongo, no rules"                           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/none.yaml'"
+measure "mongo, rules/syrf.yaml"                    "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules rules/syrf.yaml"
+measure "mongo, fully touched, --threads 1"         "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/touched.yaml' --threads 1"
+measure "mongo, fully touched, --threads 2"         "$(size "$a")" "mongo, fully touched, --threads 1" "cat '$a' | $an --rules '$work/touched.yaml' --threads 2"
+measure "mongo, fully touched, all cores"           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/touched.yaml'"
+echo "## gzip in, gzip out (level 6), rules excluding nothing"
+measure "gzip -dc | gzip -6"                        "$(size "$a")" - "gzip -dc '$a.gz' | gzip -6"
+if command -v pigz > /dev/null; then
+    measure "pigz -dc | pigz -6"                    "$(size "$a")" - "pigz -dc '$a.gz' | pigz -6"
+    ref="pigz -dc | pigz -6"
+else
+    echo "pigz -dc | pigz -6                             baseline missing: pigz is not installed (apt-get install pigz)"
+    ref="gzip -dc | gzip -6"
+fi
+measure "mongo gzip in/out, fully touched"          "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/touched.yaml' --level 6"
+measure "mongo gzip in/out, no rules"               "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/none.yaml' --level 6"
+for dialect in mysql postgres; do
+    n=$work/narrow-$dialect.sql w=$work/app-$dialect.sql
+    echo "## $dialect, narrow rows (~90 bytes: names, email, phone, ids, a date; $(size "$n") bytes)"
+    measure "cat | cat ($dialect narrow)"           "$(size "$n")" - "cat '$n' | cat"
+    measure "$dialect narrow, no rules"             "$(size "$n")" "cat | cat ($dialect narrow)" "cat '$n' | $an --rules '$work/none.yaml'"
+    measure "$dialect narrow, fake/hash_email/digits" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml'"
+    echo "## $dialect, wide rows (users with long bios, orders, audit_log; $(size "$w") bytes)"
+    measure "$dialect wide, no rules"               "$(size "$w")" - "cat '$w' | $an --rules '$work/none.yaml'"
+    measure "$dialect wide, rules on users+orders"  "$(size "$w")" "$dialect wide, no rules" "cat '$w' | $an --rules '$work/app.yaml'"
+done
+if (( big_mb > 0 )); then
+    echo "## peak RSS at ${big_mb} MB (archive generated into the pipe)"
+    big=$(( big_mb * 1000000 ))
+    measure "gen-archive | cat (${big_mb} MB)"      "$big" - "$bin/gen-archive --size-mb $big_mb | cat"
+    measure "gen-archive | fully touched (${big_mb} MB)" "$big" "gen-archive | cat (${big_mb} MB)" "$bin/gen-archive --size-mb $big_mb | $an --rules '$work/touched.yaml'"
+fi

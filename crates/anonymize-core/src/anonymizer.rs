@@ -330,8 +330,8 @@ impl Anonymizer {
     /// Allocates the replacement; [`apply_into`](Self::apply_into) writes into a reused buffer
     /// instead and gives the same results.
     pub fn apply(&self, rule: RuleId, value: Value<'_>, ctx: &RowContext) -> Replacement {
-        // Room for the usual pseudonym, so that building it does not reallocate.
-        let mut buf = Vec::with_capacity(64);
+        // Empty until a transform writes text: scalar and null results allocate nothing.
+        let mut buf = Vec::new();
         self.apply_into(rule, value, ctx, &mut buf)
             .to_replacement(&buf)
     }

@@ -44,6 +44,7 @@ mod error;
 mod json;
 mod oplog;
 mod oplog_walk;
+mod parallel;
 mod policy;
 mod raw;
 pub mod reader;

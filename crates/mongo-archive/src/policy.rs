@@ -34,6 +34,11 @@ pub struct RewriteOptions {
     pub keep_users: bool,
     /// The oplog's fate.
     pub oplog: OplogMode,
+    /// Worker threads patching documents (0 or 1: all on the calling thread). With more, a
+    /// namespace's documents are patched in batches on a pool and written in input order: the
+    /// output is byte-identical to a single-threaded run, and memory stays bounded by a fixed
+    /// number of batches in flight.
+    pub threads: usize,
     /// For progress displays: set to the `db.collection` whose documents are being read,
     /// whenever that changes.
     pub current_namespace: Option<std::sync::Arc<std::sync::Mutex<String>>>,

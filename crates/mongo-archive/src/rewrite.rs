@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use anonymize_core::{Anonymizer, RowContext};
+use anonymize_core::{Anonymizer, RowContext, RuleId};
 
 use crate::crc::Crc64;
 use crate::error::{ns_name, ArchiveError, ErrorKind};
 use crate::oplog::{self, OplogRewriter};
 use crate::policy::{decide, Decision, NamespaceAction, RewriteOptions};
 use crate::reader::{ArchiveReader, Item, MAGIC, TERMINATOR};
-use crate::walk::Patcher;
+use crate::walk::{PatchError, Patcher};
 
 /// Counters of one body namespace.
 #[derive(Debug, Clone)]
@@ -171,193 +171,274 @@ pub fn rewrite_archive<R: Read, W: Write>(
     options: &RewriteOptions,
 ) -> Result<RewriteSummary, ArchiveError> {
     let mut rd = ArchiveReader::new(input);
-    let mut out = Output::new(output);
-    let mut patcher = Patcher::new();
-    let mut decisions: Vec<Decision<'_>> = Vec::new();
-    let mut runs: Vec<NsRun<'_>> = Vec::new();
-    let mut oplog_rw: Option<OplogRewriter<'_>> = None;
-    let mut header_buf: Vec<u8> = Vec::new();
-    let mut shown_ns: Option<usize> = None;
-
-    let result = (|| -> Result<(), ArchiveError> {
-        loop {
+    let mut driver = Driver::new(output, anon, options);
+    let result = if options.threads > 1 {
+        crate::parallel::run(&mut rd, &mut driver, options.threads)
+    } else {
+        (|| loop {
             let at = rd.offset();
             let item = rd.next_item()?;
-            let werr = |e: std::io::Error| ArchiveError::new(at, None, ErrorKind::Write(e));
-            match item {
-                Item::Header { raw } => {
-                    out.put(&MAGIC).map_err(werr)?;
+            if driver.handle(at, item, None)? {
+                return Ok(());
+            }
+        })()
+    };
+    driver.finish(result, rd.offset())
+}
+
+/// A document's patch computed ahead (on a worker thread): the patched bytes (`None`:
+/// unchanged), the number of shadowing keys seen and the rules they shadowed, or the error.
+pub(crate) type Precomputed<'x> = Result<(Option<&'x [u8]>, u64, Vec<RuleId>), PatchError>;
+
+/// The sequential part of a rewrite: decisions, counters, CRCs and output, fed the archive's
+/// items in input order.
+pub(crate) struct Driver<'a, W: Write> {
+    anon: &'a Anonymizer,
+    options: &'a RewriteOptions,
+    out: Output<W>,
+    patcher: Patcher,
+    decisions: Vec<Decision<'a>>,
+    runs: Vec<NsRun<'a>>,
+    oplog_rw: Option<OplogRewriter<'a>>,
+    header_buf: Vec<u8>,
+    shown_ns: Option<usize>,
+}
+
+impl<'a, W: Write> Driver<'a, W> {
+    fn new(output: W, anon: &'a Anonymizer, options: &'a RewriteOptions) -> Self {
+        Driver {
+            anon,
+            options,
+            out: Output::new(output),
+            patcher: Patcher::new(),
+            decisions: Vec::new(),
+            runs: Vec::new(),
+            oplog_rw: None,
+            header_buf: Vec::new(),
+            shown_ns: None,
+        }
+    }
+
+    pub(crate) fn anon(&self) -> &'a Anonymizer {
+        self.anon
+    }
+
+    pub(crate) fn options(&self) -> &'a RewriteOptions {
+        self.options
+    }
+
+    /// Handles one item read at input offset `at`; `pre` is the document's patch when it was
+    /// computed ahead. Returns true at the end of the archive.
+    pub(crate) fn handle(
+        &mut self,
+        at: u64,
+        item: Item<'_>,
+        pre: Option<Precomputed<'_>>,
+    ) -> Result<bool, ArchiveError> {
+        let anon = self.anon;
+        let options = self.options;
+        let out = &mut self.out;
+        let werr = |e: std::io::Error| ArchiveError::new(at, None, ErrorKind::Write(e));
+        match item {
+            Item::Header { raw } => {
+                out.put(&MAGIC).map_err(werr)?;
+                out.put(raw).map_err(werr)?;
+            }
+            Item::Prelude { index, raw, entry } => {
+                debug_assert_eq!(index, self.decisions.len());
+                let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options)
+                    .map_err(|k| ArchiveError::new(at, Some(entry.name()), k))?;
+                if let Decision::Keep { .. } = d {
                     out.put(raw).map_err(werr)?;
                 }
-                Item::Prelude { index, raw, entry } => {
-                    debug_assert_eq!(index, decisions.len());
-                    let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options)
-                        .map_err(|k| ArchiveError::new(at, Some(entry.name()), k))?;
-                    if let Decision::Keep { .. } = d {
-                        out.put(raw).map_err(werr)?;
-                    }
-                    decisions.push(d);
-                }
-                Item::PreludeEnd => out.terminator().map_err(werr)?,
-                Item::BlockHeader {
-                    ns,
-                    eof,
-                    raw,
-                    namespace,
-                    first,
-                } => {
-                    if first {
-                        debug_assert_eq!(ns, runs.len());
-                        runs.push(NsRun {
-                            decision: decisions[namespace.prelude],
-                            out_crc: None,
-                            summary: NamespaceSummary {
-                                db: namespace.db.clone(),
-                                collection: namespace.collection.clone(),
-                                action: match decisions[namespace.prelude] {
-                                    Decision::Drop(a) => a,
-                                    Decision::Keep { .. } => NamespaceAction::Kept,
-                                },
-                                docs_in: 0,
-                                docs_out: 0,
-                                docs_changed: 0,
-                                bytes_in: 0,
-                                bytes_out: 0,
-                                shadowing_keys: 0,
-                                shadowed_rules: Vec::new(),
-                                field_names: Vec::new(),
+                self.decisions.push(d);
+            }
+            Item::PreludeEnd => out.terminator().map_err(werr)?,
+            Item::BlockHeader {
+                ns,
+                eof,
+                raw,
+                namespace,
+                first,
+            } => {
+                let runs = &mut self.runs;
+                if first {
+                    debug_assert_eq!(ns, runs.len());
+                    let decision = self.decisions[namespace.prelude];
+                    runs.push(NsRun {
+                        decision,
+                        out_crc: None,
+                        summary: NamespaceSummary {
+                            db: namespace.db.clone(),
+                            collection: namespace.collection.clone(),
+                            action: match decision {
+                                Decision::Drop(a) => a,
+                                Decision::Keep { .. } => NamespaceAction::Kept,
                             },
-                        });
-                    }
-                    if first && matches!(runs[ns].decision, Decision::Keep { oplog: true, .. }) {
-                        let counts: HashMap<String, u64> = runs
-                            .iter()
-                            .map(|r| (r.summary.name(), r.summary.docs_in))
-                            .collect();
-                        oplog_rw = Some(OplogRewriter::new(anon, options, counts));
-                    }
-                    let run = &mut runs[ns];
-                    if let Some(current) = &options.current_namespace {
-                        if shown_ns != Some(ns) {
-                            shown_ns = Some(ns);
-                            if let Ok(mut name) = current.lock() {
-                                *name = run.summary.name();
-                            }
-                        }
-                    }
-                    if let Decision::Keep { .. } = run.decision {
-                        match (&run.out_crc, eof) {
-                            (Some(crc), true) => {
-                                header_buf.clear();
-                                header_buf.extend_from_slice(raw);
-                                let at_crc = raw.len() - 9;
-                                header_buf[at_crc..at_crc + 8]
-                                    .copy_from_slice(&crc.value().to_le_bytes());
-                                out.put(&header_buf).map_err(werr)?;
-                            }
-                            _ => out.put(raw).map_err(werr)?,
+                            docs_in: 0,
+                            docs_out: 0,
+                            docs_changed: 0,
+                            bytes_in: 0,
+                            bytes_out: 0,
+                            shadowing_keys: 0,
+                            shadowed_rules: Vec::new(),
+                            field_names: Vec::new(),
+                        },
+                    });
+                }
+                if first && matches!(runs[ns].decision, Decision::Keep { oplog: true, .. }) {
+                    let counts: HashMap<String, u64> = runs
+                        .iter()
+                        .map(|r| (r.summary.name(), r.summary.docs_in))
+                        .collect();
+                    self.oplog_rw = Some(OplogRewriter::new(anon, options, counts));
+                }
+                let run = &mut runs[ns];
+                if let Some(current) = &options.current_namespace {
+                    if self.shown_ns != Some(ns) {
+                        self.shown_ns = Some(ns);
+                        if let Ok(mut name) = current.lock() {
+                            *name = run.summary.name();
                         }
                     }
                 }
-                Item::Document {
-                    ns,
-                    raw,
-                    offset,
-                    crc_before,
-                } => {
-                    let run = &mut runs[ns];
-                    let s = &mut run.summary;
-                    s.docs_in += 1;
-                    s.bytes_in += raw.len() as u64;
-                    let Decision::Keep {
-                        root,
-                        max_rows,
-                        oplog,
-                    } = run.decision
-                    else {
-                        continue;
-                    };
-                    if max_rows.is_some_and(|m| s.docs_out >= m) {
-                        run.out_crc.get_or_insert_with(|| crc_before.clone());
-                        continue;
+                if let Decision::Keep { .. } = run.decision {
+                    match (&run.out_crc, eof) {
+                        (Some(crc), true) => {
+                            let header_buf = &mut self.header_buf;
+                            header_buf.clear();
+                            header_buf.extend_from_slice(raw);
+                            let at_crc = raw.len() - 9;
+                            header_buf[at_crc..at_crc + 8]
+                                .copy_from_slice(&crc.value().to_le_bytes());
+                            out.put(header_buf).map_err(werr)?;
+                        }
+                        _ => out.put(raw).map_err(werr)?,
                     }
-                    let ns_err = |kind: ErrorKind| {
-                        ArchiveError::new(offset, Some(ns_name(&s.db, &s.collection)), kind)
-                    };
-                    let shadowing_before = patcher.shadowing_keys();
-                    let patched: Option<&[u8]> = if oplog {
-                        let rw = oplog_rw.get_or_insert_with(|| {
-                            OplogRewriter::new(anon, options, HashMap::new())
-                        });
-                        match rw
-                            .process(raw, &mut patcher)
-                            .map_err(|m| ns_err(ErrorKind::Oplog(m)))?
-                        {
-                            oplog::Outcome::Keep => None,
-                            oplog::Outcome::Drop => {
-                                run.out_crc.get_or_insert_with(|| crc_before.clone());
-                                continue;
-                            }
-                            oplog::Outcome::Patched => Some(patcher.output()),
-                        }
-                    } else if let Some(root) = root {
-                        if s.docs_in <= FIELD_SAMPLE_DOCUMENTS {
-                            sample_field_names(raw, &mut s.field_names);
-                        }
-                        patcher
-                            .patch(raw, root, anon, RowContext { ordinal: s.docs_in })
-                            .map_err(|e| ns_err(patch_kind(e)))?
-                    } else {
-                        None
-                    };
-                    let emitted = match patched {
-                        Some(p) => {
-                            s.docs_changed += 1;
+                }
+            }
+            Item::Document {
+                ns,
+                raw,
+                offset,
+                crc_before,
+            } => {
+                let run = &mut self.runs[ns];
+                let s = &mut run.summary;
+                s.docs_in += 1;
+                s.bytes_in += raw.len() as u64;
+                let Decision::Keep {
+                    root,
+                    max_rows,
+                    oplog,
+                } = run.decision
+                else {
+                    return Ok(false);
+                };
+                if max_rows.is_some_and(|m| s.docs_out >= m) {
+                    run.out_crc.get_or_insert_with(|| crc_before.clone());
+                    return Ok(false);
+                }
+                let ns_err = |kind: ErrorKind| {
+                    ArchiveError::new(offset, Some(ns_name(&s.db, &s.collection)), kind)
+                };
+                let patcher = &mut self.patcher;
+                let shadowing_before = patcher.shadowing_keys();
+                let mut shadowing = 0;
+                let mut shadowed = Vec::new();
+                let patched: Option<&[u8]> = if oplog {
+                    let rw = self
+                        .oplog_rw
+                        .get_or_insert_with(|| OplogRewriter::new(anon, options, HashMap::new()));
+                    match rw
+                        .process(raw, patcher)
+                        .map_err(|m| ns_err(ErrorKind::Oplog(m)))?
+                    {
+                        oplog::Outcome::Keep => None,
+                        oplog::Outcome::Drop => {
                             run.out_crc.get_or_insert_with(|| crc_before.clone());
+                            return Ok(false);
+                        }
+                        oplog::Outcome::Patched => Some(patcher.output()),
+                    }
+                } else if let Some(root) = root {
+                    if s.docs_in <= FIELD_SAMPLE_DOCUMENTS {
+                        sample_field_names(raw, &mut s.field_names);
+                    }
+                    match pre {
+                        Some(r) => {
+                            let (p, sh, rules) = r.map_err(|e| ns_err(patch_kind(e)))?;
+                            shadowing = sh;
+                            shadowed = rules;
                             p
                         }
-                        None => raw,
-                    };
-                    if let Some(crc) = &mut run.out_crc {
-                        crc.update(emitted);
+                        None => patcher
+                            .patch(raw, root, anon, RowContext { ordinal: s.docs_in })
+                            .map_err(|e| ns_err(patch_kind(e)))?,
                     }
-                    s.docs_out += 1;
-                    s.bytes_out += emitted.len() as u64;
-                    out.put(emitted).map_err(werr)?;
-                    if patcher.shadowing_keys() != shadowing_before {
-                        s.shadowing_keys += patcher.shadowing_keys() - shadowing_before;
-                        for rule in patcher.take_shadowed_rules() {
-                            let path = anon.rule_path(rule);
-                            if !s.shadowed_rules.iter().any(|p| p == path) {
-                                s.shadowed_rules.push(path.to_owned());
-                            }
+                } else {
+                    None
+                };
+                let emitted = match patched {
+                    Some(p) => {
+                        s.docs_changed += 1;
+                        run.out_crc.get_or_insert_with(|| crc_before.clone());
+                        p
+                    }
+                    None => raw,
+                };
+                if let Some(crc) = &mut run.out_crc {
+                    crc.update(emitted);
+                }
+                s.docs_out += 1;
+                s.bytes_out += emitted.len() as u64;
+                out.put(emitted).map_err(werr)?;
+                if self.patcher.shadowing_keys() != shadowing_before {
+                    shadowing += self.patcher.shadowing_keys() - shadowing_before;
+                    shadowed.extend(self.patcher.take_shadowed_rules());
+                }
+                if shadowing != 0 {
+                    s.shadowing_keys += shadowing;
+                    for rule in shadowed {
+                        let path = anon.rule_path(rule);
+                        if !s.shadowed_rules.iter().any(|p| p == path) {
+                            s.shadowed_rules.push(path.to_owned());
                         }
                     }
                 }
-                Item::BlockEnd { ns } => {
-                    if let Decision::Keep { .. } = runs[ns].decision {
-                        out.terminator().map_err(werr)?;
-                    }
-                }
-                Item::End => return Ok(()),
             }
+            Item::BlockEnd { ns } => {
+                if let Decision::Keep { .. } = self.runs[ns].decision {
+                    out.terminator().map_err(werr)?;
+                }
+            }
+            Item::End => return Ok(true),
         }
-    })();
-    match result {
-        Ok(()) => {
-            out.finish()
-                .map_err(|e| ArchiveError::new(rd.offset(), None, ErrorKind::Write(e)))?;
-            Ok(RewriteSummary {
-                namespaces: runs.into_iter().map(|r| r.summary).collect(),
-                bytes_in: rd.offset(),
-                bytes_out: out.written,
-            })
-        }
-        Err(e) => {
-            // Everything but the held-back terminator, so the output ends incomplete.
-            let _ = out.flush_buf();
-            let _ = out.w.flush();
-            Err(e)
+        Ok(false)
+    }
+
+    fn finish(
+        mut self,
+        result: Result<(), ArchiveError>,
+        bytes_in: u64,
+    ) -> Result<RewriteSummary, ArchiveError> {
+        match result {
+            Ok(()) => {
+                self.out
+                    .finish()
+                    .map_err(|e| ArchiveError::new(bytes_in, None, ErrorKind::Write(e)))?;
+                Ok(RewriteSummary {
+                    namespaces: self.runs.into_iter().map(|r| r.summary).collect(),
+                    bytes_in,
+                    bytes_out: self.out.written,
+                })
+            }
+            Err(e) => {
+                // Everything but the held-back terminator, so the output ends incomplete.
+                let _ = self.out.flush_buf();
+                let _ = self.out.w.flush();
+                Err(e)
+            }
         }
     }
 }
@@ -380,7 +461,7 @@ fn sample_field_names(doc: &[u8], names: &mut Vec<String>) {
     }
 }
 
-fn patch_kind(e: crate::walk::PatchError) -> ErrorKind {
+fn patch_kind(e: PatchError) -> ErrorKind {
     match e {
         crate::walk::PatchError::TooLarge(len) => ErrorKind::TooLarge { len },
         other => ErrorKind::Unsupported(other.to_string()),

@@ -137,6 +137,7 @@ fn mongo(
         collections: args.collections.clone(),
         keep_users: args.keep_users,
         oplog: args.oplog,
+        threads: args.threads,
         current_namespace: args.current_collection.clone(),
     };
     let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {

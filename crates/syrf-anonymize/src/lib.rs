@@ -89,7 +89,7 @@ pub enum Compression {
 }
 
 /// How to run. `Options::default()` is the command's default: format and compression detected,
-/// gzip level 6, everything kept, users dropped, the oplog rewritten, not strict.
+/// gzip level 6, everything kept, users dropped, the oplog rewritten, not strict, all cores.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Forces the input format instead of detecting it.
@@ -109,6 +109,9 @@ pub struct Options {
     pub strict: bool,
     /// Counts the input's bytes as they are read, before decompression (for progress).
     pub input_read: Option<Arc<AtomicU64>>,
+    /// Worker threads transforming documents (MongoDB archives; 0 or 1: on the calling thread).
+    /// The output is byte-identical whatever the number. Default: all cores.
+    pub threads: usize,
     /// Set to the collection (`db.collection`) or SQL table (`schema.table`, `db.table` or
     /// `table`) being read whenever that changes, for progress displays.
     pub current_collection: Option<Arc<Mutex<String>>>,
@@ -125,6 +128,7 @@ impl Default for Options {
             oplog: OplogMode::Apply,
             strict: false,
             input_read: None,
+            threads: default_threads(),
             current_collection: None,
         }
     }
@@ -242,6 +246,11 @@ pub fn anonymize(
         sink.commit().map_err(write_error)?;
         Ok(summary)
     })
+}
+
+/// The default of [`Options::threads`]: the cores available to this process.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn read_error(e: std::io::Error) -> Error {

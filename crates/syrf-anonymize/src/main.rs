@@ -166,6 +166,9 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
         },
         strict: args.strict,
         input_read: Some(read),
+        threads: args
+            .threads
+            .map_or_else(syrf_anonymize::default_threads, |n| n as usize),
         current_collection: show_progress.then_some(current),
     };
     let result = anonymize(input, &mut destination, &anon, &options);

@@ -1,0 +1,426 @@
+//! Patching documents on a pool of worker threads, results applied in input order.
+//!
+//! The calling thread reads the archive and copies its items into segments (about
+//! [`SEGMENT_BYTES`] of documents each), marking the documents a rule plan applies to with
+//! their ordinal; workers patch those documents (the calling thread too, rather than wait for
+//! the next segment in order); the calling thread then feeds each segment's
+//! items, in input order, to the same sequential [`Driver`] a single-threaded run uses, with
+//! the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
+//! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
+
+use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
+
+use crate::crc::Crc64;
+use crate::error::ArchiveError;
+use crate::policy::{decide, Decision, RewriteOptions};
+use crate::reader::{ArchiveReader, BodyNamespace, Item, PreludeEntry};
+use crate::rewrite::{Driver, Precomputed};
+use crate::walk::{PatchError, Patcher};
+
+/// Document bytes per segment (a larger document makes a segment of its own).
+const SEGMENT_BYTES: usize = 256 << 10;
+
+/// An item copied out of the reader's buffer; byte ranges index the segment's `data`.
+enum Op<'a> {
+    Header {
+        raw: Range<usize>,
+    },
+    Prelude {
+        index: usize,
+        raw: Range<usize>,
+        entry: Box<PreludeEntry>,
+    },
+    PreludeEnd,
+    BlockHeader {
+        ns: usize,
+        eof: bool,
+        raw: Range<usize>,
+        namespace: Box<BodyNamespace>,
+        first: bool,
+    },
+    Document {
+        ns: usize,
+        raw: Range<usize>,
+        offset: u64,
+        crc_before: Crc64,
+        /// The plan and ordinal when a worker patches it; the index of its result.
+        job: Option<(&'a PlanNode, u64, usize)>,
+    },
+    BlockEnd {
+        ns: usize,
+    },
+    End,
+}
+
+/// A worker's result for one document: the patched bytes' range in `patched` (`None`:
+/// unchanged), the shadowing keys seen and the rules they shadowed.
+type DocResult = Result<(Option<Range<usize>>, u64, Vec<RuleId>), PatchError>;
+
+struct Segment<'a> {
+    seq: u64,
+    ops: Vec<(u64, Op<'a>)>,
+    data: Vec<u8>,
+    doc_bytes: usize,
+    results: Vec<Option<DocResult>>,
+    patched: Vec<u8>,
+}
+
+impl Segment<'_> {
+    fn new(seq: u64) -> Self {
+        Segment {
+            seq,
+            ops: Vec::new(),
+            data: Vec::new(),
+            doc_bytes: 0,
+            results: Vec::new(),
+            patched: Vec::new(),
+        }
+    }
+
+    fn copy(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.data.len();
+        self.data.extend_from_slice(bytes);
+        start..self.data.len()
+    }
+}
+
+/// What the reading side knows of a body namespace, to mark the documents workers patch.
+struct NsPlan<'a> {
+    root: Option<&'a PlanNode>,
+    max_rows: Option<u64>,
+    docs_in: u64,
+}
+
+/// Runs a rewrite with `threads` workers; the items go through `driver` in input order.
+pub(crate) fn run<R: Read, W: Write>(
+    rd: &mut ArchiveReader<R>,
+    driver: &mut Driver<'_, W>,
+    threads: usize,
+) -> Result<(), ArchiveError> {
+    let anon = driver.anon();
+    let options = driver.options();
+    let in_flight_max = 2 * threads as u64;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(threads);
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
+        for _ in 0..threads {
+            let job_rx = &job_rx;
+            let done_tx = done_tx.clone();
+            scope.spawn(move || worker(job_rx, done_tx, anon));
+        }
+        drop(done_tx);
+        let mut feeder = Feeder {
+            job_tx: Some(job_tx),
+            job_rx: &job_rx,
+            patcher: Patcher::new(),
+            anon,
+            done_rx,
+            pending: BTreeMap::new(),
+            sent: 0,
+            next: 0,
+        };
+        let result = read_all(rd, driver, &mut feeder, anon, options, in_flight_max);
+        // Stop the workers whatever happened; results not yet applied are dropped.
+        feeder.job_tx = None;
+        result
+    })
+}
+
+struct Feeder<'a, 'q> {
+    job_tx: Option<SyncSender<Segment<'a>>>,
+    /// The job queue, to take a batch and patch it here rather than wait for a worker.
+    job_rx: &'q Mutex<Receiver<Segment<'a>>>,
+    patcher: Patcher,
+    anon: &'a Anonymizer,
+    done_rx: Receiver<Segment<'a>>,
+    pending: BTreeMap<u64, Segment<'a>>,
+    sent: u64,
+    next: u64,
+}
+
+impl<'a> Feeder<'a, '_> {
+    fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
+        self.sent += 1;
+        match &self.job_tx {
+            Some(tx) if tx.send(seg).is_ok() => Ok(()),
+            _ => Err(pool_gone()),
+        }
+    }
+
+    /// Applies finished segments in order until at most `keep` are in flight.
+    fn drain<W: Write>(
+        &mut self,
+        driver: &mut Driver<'_, W>,
+        keep: u64,
+    ) -> Result<bool, ArchiveError> {
+        let mut ended = false;
+        while self.sent - self.next > keep {
+            let seg = match self.pending.remove(&self.next) {
+                Some(seg) => seg,
+                None => {
+                    // Patch a queued batch here while the next one in order is not done. A
+                    // worker holding the lock is waiting on an empty queue: nothing to take.
+                    let queued = match self.job_rx.try_lock() {
+                        Ok(rx) => rx.try_recv().ok(),
+                        Err(_) => None,
+                    };
+                    let seg = match queued {
+                        Some(mut seg) => {
+                            patch_segment(&mut seg, &mut self.patcher, self.anon);
+                            seg
+                        }
+                        None => self.done_rx.recv().map_err(|_| pool_gone())?,
+                    };
+                    self.pending.insert(seg.seq, seg);
+                    continue;
+                }
+            };
+            self.next += 1;
+            ended |= apply(driver, seg)?;
+        }
+        Ok(ended)
+    }
+}
+
+fn pool_gone() -> ArchiveError {
+    ArchiveError::new(
+        0,
+        None,
+        crate::error::ErrorKind::Write(std::io::Error::other("a worker thread stopped")),
+    )
+}
+
+fn read_all<'a, R: Read, W: Write>(
+    rd: &mut ArchiveReader<R>,
+    driver: &mut Driver<'_, W>,
+    feeder: &mut Feeder<'a, '_>,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+    in_flight_max: u64,
+) -> Result<(), ArchiveError> {
+    let mut decisions: Vec<Option<Decision<'a>>> = Vec::new();
+    let mut plans: Vec<NsPlan<'a>> = Vec::new();
+    let mut seg = Segment::new(0);
+    loop {
+        let at = rd.offset();
+        let item = match rd.next_item() {
+            Ok(item) => item,
+            Err(e) => {
+                // What came before the error is written first, as a single-threaded run does.
+                feeder.send(seg)?;
+                feeder.drain(driver, 0)?;
+                return Err(e);
+            }
+        };
+        let op = match item {
+            Item::Header { raw } => Op::Header { raw: seg.copy(raw) },
+            Item::Prelude { index, raw, entry } => {
+                let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options).ok();
+                decisions.push(d);
+                Op::Prelude {
+                    index,
+                    raw: seg.copy(raw),
+                    entry: Box::new(entry.clone()),
+                }
+            }
+            Item::PreludeEnd => Op::PreludeEnd,
+            Item::BlockHeader {
+                ns,
+                eof,
+                raw,
+                namespace,
+                first,
+            } => {
+                if first {
+                    let (root, max_rows) = match decisions.get(namespace.prelude) {
+                        Some(Some(Decision::Keep {
+                            root,
+                            max_rows,
+                            oplog: false,
+                        })) => (*root, *max_rows),
+                        _ => (None, None),
+                    };
+                    plans.push(NsPlan {
+                        root,
+                        max_rows,
+                        docs_in: 0,
+                    });
+                }
+                Op::BlockHeader {
+                    ns,
+                    eof,
+                    raw: seg.copy(raw),
+                    namespace: Box::new(namespace.clone()),
+                    first,
+                }
+            }
+            Item::Document {
+                ns,
+                raw,
+                offset,
+                crc_before,
+            } => {
+                let job = plans.get_mut(ns).and_then(|p| {
+                    p.docs_in += 1;
+                    let cut = p.max_rows.is_some_and(|m| p.docs_in > m);
+                    match p.root {
+                        Some(root) if !cut => {
+                            seg.results.push(None);
+                            Some((root, p.docs_in, seg.results.len() - 1))
+                        }
+                        _ => None,
+                    }
+                });
+                seg.doc_bytes += raw.len();
+                Op::Document {
+                    ns,
+                    raw: seg.copy(raw),
+                    offset,
+                    crc_before: crc_before.clone(),
+                    job,
+                }
+            }
+            Item::BlockEnd { ns } => Op::BlockEnd { ns },
+            Item::End => Op::End,
+        };
+        let end = matches!(op, Op::End);
+        seg.ops.push((at, op));
+        if end || seg.doc_bytes >= SEGMENT_BYTES {
+            let next = Segment::new(seg.seq + 1);
+            feeder.send(std::mem::replace(&mut seg, next))?;
+            if feeder.drain(driver, if end { 0 } else { in_flight_max - 1 })? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Patches the marked documents of segments until the job channel closes.
+fn worker<'a>(
+    jobs: &Mutex<Receiver<Segment<'a>>>,
+    done: mpsc::Sender<Segment<'a>>,
+    anon: &'a Anonymizer,
+) {
+    let mut patcher = Patcher::new();
+    loop {
+        let next = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut seg) = next else { return };
+        patch_segment(&mut seg, &mut patcher, anon);
+        if done.send(seg).is_err() {
+            return;
+        }
+    }
+}
+
+/// Patches the documents of `seg` marked for it.
+fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer) {
+    for (_, op) in &seg.ops {
+        let Op::Document {
+            raw,
+            job: Some((root, ordinal, slot)),
+            ..
+        } = op
+        else {
+            continue;
+        };
+        let doc = &seg.data[raw.clone()];
+        let before = patcher.shadowing_keys();
+        let r = patcher
+            .patch(doc, root, anon, RowContext { ordinal: *ordinal })
+            .map(|p| {
+                p.map(|bytes| {
+                    let start = seg.patched.len();
+                    seg.patched.extend_from_slice(bytes);
+                    start..seg.patched.len()
+                })
+            });
+        let shadowing = patcher.shadowing_keys() - before;
+        let shadowed = if shadowing == 0 {
+            Vec::new()
+        } else {
+            patcher.take_shadowed_rules()
+        };
+        seg.results[*slot] = Some(r.map(|p| (p, shadowing, shadowed)));
+    }
+}
+
+/// Feeds a patched segment's items to the driver. Returns true at the archive's end.
+fn apply<W: Write>(driver: &mut Driver<'_, W>, mut seg: Segment<'_>) -> Result<bool, ArchiveError> {
+    let data = &seg.data;
+    let patched = &seg.patched;
+    for (at, op) in &seg.ops {
+        let (item, pre) = match op {
+            Op::Header { raw } => (
+                Item::Header {
+                    raw: &data[raw.clone()],
+                },
+                None,
+            ),
+            Op::Prelude { index, raw, entry } => (
+                Item::Prelude {
+                    index: *index,
+                    raw: &data[raw.clone()],
+                    entry,
+                },
+                None,
+            ),
+            Op::PreludeEnd => (Item::PreludeEnd, None),
+            Op::BlockHeader {
+                ns,
+                eof,
+                raw,
+                namespace,
+                first,
+            } => (
+                Item::BlockHeader {
+                    ns: *ns,
+                    eof: *eof,
+                    raw: &data[raw.clone()],
+                    namespace,
+                    first: *first,
+                },
+                None,
+            ),
+            Op::Document {
+                ns,
+                raw,
+                offset,
+                crc_before,
+                job,
+            } => {
+                let pre: Option<Precomputed<'_>> = job.and_then(|(_, _, slot)| {
+                    seg.results[slot].take().map(|r| {
+                        r.map(|(p, shadowing, rules)| {
+                            (p.map(|range| &patched[range]), shadowing, rules)
+                        })
+                    })
+                });
+                (
+                    Item::Document {
+                        ns: *ns,
+                        raw: &data[raw.clone()],
+                        offset: *offset,
+                        crc_before,
+                    },
+                    pre,
+                )
+            }
+            Op::BlockEnd { ns } => (Item::BlockEnd { ns: *ns }, None),
+            Op::End => (Item::End, None),
+        };
+        if driver.handle(*at, item, pre)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,186 @@
+//! `threads`: the output, the summary and the rules' counters are the same whatever the number
+//! of worker threads (documents patched on a pool, written in input order).
+
+mod common;
+
+use anonymize_core::{Anonymizer, RuleSet};
+use common::*;
+use mongo_archive::synth::{generate_vec, SynthConfig};
+use mongo_archive::{ArchiveError, RewriteOptions, RewriteSummary};
+
+const KEY: &[u8] = b"threads test key, long enough 0123";
+
+/// Sequential transforms (ordinals) and limits that cut collections mid-block.
+const SEQUENTIAL: &str = "
+rules:
+  pmInvestigator:
+    fields:
+      FirstName: sequential
+      LastName: sequential_suffix
+      Email: hash_email
+      FullName.First: sequential
+  pmProject:
+    fields:
+      ContactEmail: hash_email
+      Registrations.Email: hash_email
+  pmStudy:
+    fields:
+      Title: sequential
+size_limits:
+  pmInvestigator:
+    max_documents: 137
+  pmStudy:
+    max_documents: 1001
+  pmProject:
+    max_documents: 7
+";
+
+fn summary_text(r: &Result<RewriteSummary, ArchiveError>) -> String {
+    match r {
+        Ok(s) => format!(
+            "{} {} {:?}",
+            s.bytes_in,
+            s.bytes_out,
+            s.namespaces
+                .iter()
+                .map(|n| {
+                    (
+                        n.name(),
+                        n.action,
+                        n.docs_in,
+                        n.docs_out,
+                        n.docs_changed,
+                        n.bytes_in,
+                        n.bytes_out,
+                        n.shadowing_keys,
+                        &n.shadowed_rules,
+                        &n.field_names,
+                    )
+                })
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// Rewrites `input` with 1, 2 and 4 threads (a fresh anonymizer each time) and asserts equal
+/// outputs, summaries and (for successful runs) rule counters. Returns the 1-thread output.
+fn same_for_all_thread_counts(
+    what: &str,
+    input: &[u8],
+    anon: impl Fn() -> Anonymizer,
+    opts: &RewriteOptions,
+) -> (Vec<u8>, Result<RewriteSummary, ArchiveError>) {
+    let serial_anon = anon();
+    let (serial, serial_r) = run(input, &serial_anon, opts);
+    for threads in [2, 4] {
+        let a = anon();
+        let (out, r) = run(
+            input,
+            &a,
+            &RewriteOptions {
+                threads,
+                ..opts.clone()
+            },
+        );
+        assert!(
+            out == serial,
+            "{what}: output with {threads} threads differs from 1 thread ({} vs {} bytes)",
+            out.len(),
+            serial.len()
+        );
+        assert_eq!(
+            summary_text(&r),
+            summary_text(&serial_r),
+            "{what}: {threads} threads"
+        );
+        if serial_r.is_ok() {
+            assert_eq!(
+                a.report(),
+                serial_anon.report(),
+                "{what}: {threads} threads"
+            );
+        }
+    }
+    (serial, serial_r)
+}
+
+fn generated(seed: u64, mb: u64) -> Vec<u8> {
+    generate_vec(&SynthConfig {
+        seed,
+        target_bytes: mb << 20,
+        ..SynthConfig::default()
+    })
+}
+
+#[test]
+fn syrf_rules_same_output_with_1_2_4_threads() {
+    for seed in [5, 6] {
+        let input = generated(seed, 6);
+        let (out, r) = same_for_all_thread_counts(
+            "syrf rules",
+            &input,
+            || keyed(syrf_rules(), KEY),
+            &RewriteOptions::default(),
+        );
+        let s = r.unwrap();
+        // The rules really rewrote documents (the sequential test has limits that bite).
+        let changed: u64 = s.namespaces.iter().map(|n| n.docs_changed).sum();
+        assert!(changed > 50, "{changed} documents changed");
+        let inv = s
+            .namespaces
+            .iter()
+            .find(|n| n.collection == "pmInvestigator")
+            .unwrap();
+        assert_eq!(inv.docs_changed, inv.docs_out);
+        mongo_archive::verify::verify(&out).unwrap();
+    }
+}
+
+#[test]
+fn sequential_rules_and_limits_same_output_with_1_2_4_threads() {
+    let input = generated(11, 6);
+    let (out, r) = same_for_all_thread_counts(
+        "sequential rules",
+        &input,
+        || keyed(RuleSet::from_yaml(SEQUENTIAL, "seq.yaml").unwrap(), KEY),
+        &keep_all(),
+    );
+    let s = r.unwrap();
+    for (coll, max) in [("pmInvestigator", 137), ("pmStudy", 1001), ("pmProject", 7)] {
+        let n = s.namespaces.iter().find(|n| n.collection == coll).unwrap();
+        assert!(n.docs_in > max, "{coll}: the limit must bite");
+        assert_eq!(n.docs_out, max, "{coll}");
+    }
+    mongo_archive::verify::verify(&out).unwrap();
+}
+
+#[test]
+fn real_archives_same_output_and_errors_with_1_2_4_threads() {
+    // Oplog entries (patched on the calling thread), views, timeseries, users, and the archive
+    // a run refuses: the same bytes and the same result or error.
+    for (name, input) in all_real_archives() {
+        let _ = same_for_all_thread_counts(&name, &input, || keyed(syrf_rules(), KEY), &keep_all());
+        let _ = same_for_all_thread_counts(
+            &name,
+            &input,
+            || keyed(RuleSet::from_yaml(SEQUENTIAL, "seq.yaml").unwrap(), KEY),
+            &RewriteOptions::default(),
+        );
+    }
+}
+
+#[test]
+fn truncated_input_fails_alike_with_1_and_4_threads() {
+    let input = generated(8, 3);
+    for cut in [input.len() / 3, input.len() / 2 + 17, input.len() - 3] {
+        let (out, r) = same_for_all_thread_counts(
+            "truncated",
+            &input[..cut],
+            || keyed(syrf_rules(), KEY),
+            &RewriteOptions::default(),
+        );
+        assert!(r.is_err());
+        assert!(!out.is_empty());
+    }
+}
