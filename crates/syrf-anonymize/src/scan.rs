@@ -103,8 +103,8 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
     /// Documents read (excluded collections included).
     pub documents: u64,
-    /// Collections skipped: excluded by the rules, or `admin.system.users`/`system.roles`
-    /// (dropped by a run unless `--keep-users`).
+    /// Collections skipped: excluded by the rules or not in their `collections` list, or
+    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`).
     pub excluded: Vec<String>,
 }
 
@@ -171,7 +171,7 @@ impl fmt::Display for ScanReport {
         for c in &self.excluded {
             writeln!(
                 f,
-                "  {c}: skipped (excluded by the rules, or users/roles a run drops)"
+                "  {c}: skipped (a run drops it: excluded, not kept, or users/roles)"
             )?;
         }
         for x in &self.findings {
@@ -234,7 +234,8 @@ fn is_index(step: &str) -> bool {
 }
 
 /// Per collection: the rule paths covering it (numeric steps dropped), or `None` if skipped
-/// (excluded by the rules, or `admin.system.users`/`system.roles`, which a run drops).
+/// (excluded by the rules or not in their `collections` list, or `admin.system.users`/
+/// `system.roles`, which a run drops).
 fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
     // Dropped by a run unless `--keep-users` (credential hashes, not field data).
     if db == "admin" && (coll == "system.users" || coll == "system.roles") {
@@ -243,7 +244,11 @@ fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<Str
     let Some(rules) = rules else {
         return Some(Vec::new());
     };
-    if rules.exclusions.iter().any(|e| names(e, db, coll)) {
+    let not_kept = rules
+        .collections
+        .as_ref()
+        .is_some_and(|keep| !keep.iter().any(|k| names(k, db, coll)));
+    if not_kept || rules.exclusions.iter().any(|e| names(e, db, coll)) {
         return None;
     }
     Some(
@@ -567,6 +572,25 @@ fn is_uuid(run: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_ignores_array_positions_and_skips_dropped_collections() {
+        let rules = RuleSet::from_yaml(
+            "rules:\n  app.users:\n    fields:\n      Authors.0.Email: hash_email\n  \
+             other:\n    fields:\n      a: hash\nexclusions: [sessions]\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let cov = covering(Some(&rules), "app", "users").unwrap();
+        assert_eq!(cov, [vec!["Authors".to_owned(), "Email".to_owned()]]);
+        assert!(covering(Some(&rules), "app", "other").unwrap().len() == 1);
+        assert!(covering(Some(&rules), "db2", "users").unwrap().is_empty());
+        assert!(covering(Some(&rules), "app", "sessions").is_none());
+        assert!(covering(None, "admin", "system.users").is_none());
+        let kept = RuleSet::from_yaml("collections: [users]\n", "k.yaml").unwrap();
+        assert!(covering(Some(&kept), "app", "users").is_some());
+        assert!(covering(Some(&kept), "app", "logs").is_none());
+    }
 
     #[test]
     fn classifies() {
