@@ -74,6 +74,11 @@ fn values_are_shown_only_with_show_values() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
     assert!(text.contains("Email: email"), "{text}");
+    // Without rules, paths inside arrays of sub-documents are reported too.
+    assert!(
+        text.contains("syrftest.pmProject Registrations.Email: email (53 values"),
+        "{text}"
+    );
     assert!(!text.contains('@'), "a value leaked: {text}");
 
     let out = scan(&["--show-values", sample().to_str().unwrap()]);
