@@ -11,6 +11,7 @@ syrf-anonymize --rules FILE [--input PATH|-] [--output PATH|-] [OPTIONS]
        syrf-anonymize check --rules FILE
        syrf-anonymize verify --original PATH --rules FILE [--allow PATH]... ANONYMIZED
        syrf-anonymize inspect DUMP [--format F] [--sample N] [--output FILE]
+       syrf-anonymize scan [--rules FILE] [--show-values] [--strict] [--suggest] DUMP
        syrf-anonymize preview-config [--input PATH] [--json]
        syrf-anonymize completions [bash|zsh|fish|elvish|powershell]
        syrf-anonymize man [--dir DIR]";
@@ -39,6 +40,7 @@ Subcommands:
   check            validate a rules file (exit 0 or 2)
   verify           check that no covered original value survives in an output (exit 0 or 5)
   inspect          print a dump's JSON manifest (collections/tables, counts, fields and types)
+  scan             report fields no rule covers whose values look like personal data
   preview-config   read a PR description's #preview-config block, print it for $GITHUB_OUTPUT
   completions      print a shell completion script
   man              print the man page, or write one page per subcommand with --dir
@@ -49,6 +51,7 @@ Examples:
   syrf-anonymize check --rules rules/syrf.yaml
   syrf-anonymize verify --original dump.gz --rules rules/syrf.yaml anonymized.gz
   syrf-anonymize inspect dump.gz --output manifest.json
+  syrf-anonymize scan --rules rules/syrf.yaml --strict dump.gz
   printf '%s' \"$PR_BODY\" | syrf-anonymize preview-config >> \"$GITHUB_OUTPUT\"
   syrf-anonymize completions bash > /etc/bash_completion.d/syrf-anonymize";
 
@@ -82,6 +85,8 @@ pub enum Command {
     Verify(crate::subcommands::VerifyArgs),
     /// Print a JSON manifest of a dump: collections/tables, counts, fields and types.
     Inspect(crate::subcommands::InspectArgs),
+    /// Report fields no rule covers whose values look like personal data (MongoDB archives).
+    Scan(crate::subcommands::ScanArgs),
     /// Read a PR description on stdin and print its `#preview-config` block for $GITHUB_OUTPUT.
     PreviewConfig(crate::subcommands::PreviewConfigArgs),
     /// Print a shell completion script.

@@ -41,9 +41,9 @@
 //!
 //! The same call takes a MySQL/MariaDB or PostgreSQL dump, and gzip input of any of them;
 //! `examples/embed.rs` is a complete program (stdin to stdout). The library also holds the
-//! logic of three subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
-//! [`preview_config::parse`] (`syrf-anonymize preview-config`) and [`verify::verify`]
-//! (`syrf-anonymize verify`).
+//! logic of four subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
+//! [`preview_config::parse`] (`syrf-anonymize preview-config`), [`verify::verify`]
+//! (`syrf-anonymize verify`) and [`scan::scan`] (`syrf-anonymize scan`).
 
 #![warn(missing_docs)]
 
@@ -54,6 +54,7 @@ pub mod inspect;
 mod inspect_sql;
 mod pgzip;
 pub mod preview_config;
+pub mod scan;
 mod sink;
 mod sql_sample;
 mod summary;

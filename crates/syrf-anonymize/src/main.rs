@@ -30,6 +30,7 @@ fn main() {
         Some(Command::Check { rules }) => check(&rules),
         Some(Command::Verify(args)) => subcommands::verify_main(&args),
         Some(Command::Inspect(args)) => subcommands::inspect_main(&args),
+        Some(Command::Scan(args)) => subcommands::scan_main(&args),
         Some(Command::PreviewConfig(args)) => subcommands::preview_config_main(&args),
         Some(Command::Completions(args)) => shell::completions_main(&args),
         Some(Command::Man(args)) => shell::man_main(&args),

@@ -10,6 +10,7 @@ use clap::Args;
 use serde_json::Value;
 use syrf_anonymize::inspect::{self, InspectError, InspectOptions};
 use syrf_anonymize::preview_config;
+use syrf_anonymize::scan;
 use syrf_anonymize::verify::{self, VerifyOptions};
 
 use crate::cli::{exit, FormatArg};
@@ -172,6 +173,66 @@ pub fn preview_config_main(args: &PreviewConfigArgs) -> i32 {
         Err(e) => {
             eprintln!("syrf-anonymize: {e}");
             exit::USAGE
+        }
+    }
+}
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The rules file; without it no field is covered.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Show the first value of every finding (values are never shown without it).
+    #[arg(long)]
+    pub show_values: bool,
+    /// Exit 4 when anything is found.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print a starting rules file (YAML) covering the findings on stdout instead of the report.
+    #[arg(long)]
+    pub suggest: bool,
+    /// The mongodump archive (gzip or not), `-` for stdin.
+    #[arg(value_name = "DUMP")]
+    pub dump: PathBuf,
+}
+
+/// `scan`; returns the exit code: 0, 4 with `--strict` when something was found, or an
+/// error's code.
+pub fn scan_main(args: &ScanArgs) -> i32 {
+    let rules = match args.rules.as_deref().map(syrf_anonymize::load_rules) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            eprintln!("syrf-anonymize: scan: {e}");
+            return e.exit_code();
+        }
+    };
+    let report = crate::open_input(&args.dump)
+        .map_err(|e| InspectError::Usage(e.to_string()))
+        .and_then(|(input, _)| {
+            let options = scan::ScanOptions {
+                show_values: args.show_values,
+            };
+            scan::scan(input, rules.as_ref(), &options)
+        });
+    match report {
+        Ok(report) => {
+            if args.suggest {
+                print!("{}", report.suggest());
+                eprint!("{report}");
+            } else {
+                print!("{report}");
+            }
+            if args.strict {
+                report.strict_exit_code()
+            } else {
+                exit::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("syrf-anonymize: scan: {}: {e}", args.dump.display());
+            e.exit_code()
         }
     }
 }

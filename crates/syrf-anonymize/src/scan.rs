@@ -1,0 +1,612 @@
+//! `syrf-anonymize scan`: finds field paths that no rule covers whose string values look like
+//! personal data (email addresses, phone numbers, IPv4 addresses, long random tokens), in a
+//! mongodump archive (gzip or not).
+//!
+//! A rule covers a path when its steps ([`anonymize_core::FieldRule::steps`]) equal the path or
+//! are a prefix of it; numeric steps (array positions) are ignored on both sides. Collections
+//! in the rules' `exclusions` are skipped. The report holds counts and the first document's
+//! position, never a value unless [`ScanOptions::show_values`] is set.
+//!
+//! ```
+//! let archive = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/syrf-sample.archive"))?;
+//! let report = syrf_anonymize::scan::scan(&archive[..], None, &Default::default())?;
+//! assert!(report.findings.iter().any(|f| f.path == "Email"));
+//! let yaml = report.suggest();
+//! anonymize_core::RuleSet::from_yaml(&yaml, "suggested.yaml")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use anonymize_core::RuleSet;
+use bson::raw::{RawBsonRef, RawDocument};
+use mongo_archive::reader::{ArchiveReader, Item};
+
+use crate::formats::{self, Format};
+use crate::input;
+use crate::inspect::InspectError;
+
+/// Characters kept of an example value (with `show_values`).
+const MAX_EXAMPLE_CHARS: usize = 80;
+/// Nesting depth beyond which a document is rejected.
+const MAX_DEPTH: usize = 200;
+
+/// How to scan; the default shows no value.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Keep the first value of every finding as an example (off by default: values from the
+    /// data are never printed without it).
+    pub show_values: bool,
+}
+
+/// What a value looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// An email address, anywhere in the text.
+    Email,
+    /// A phone number: 7 to 15 digits with separators (space, `-`, `.`, `(`, `)`) or a
+    /// leading `+`; dates and plain decimal numbers are not counted.
+    Phone,
+    /// A dotted IPv4 address.
+    Ipv4,
+    /// A run of at least 24 characters of `[A-Za-z0-9_-]` mixing letters and digits (API
+    /// keys, session ids, password-reset tokens); canonical UUIDs are not counted.
+    Token,
+}
+
+impl Kind {
+    /// The name printed in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::Ipv4 => "ipv4",
+            Kind::Token => "token",
+        }
+    }
+
+    /// The transform `--suggest` proposes, as a YAML flow mapping.
+    pub fn suggested_transform(self) -> &'static str {
+        match self {
+            Kind::Email => "{transform: hash_email}",
+            Kind::Phone => "{transform: digits}",
+            Kind::Ipv4 => "{transform: fake, kind: ipv4}",
+            Kind::Token => "{transform: hash}",
+        }
+    }
+}
+
+/// One kind of personal-looking value found at one uncovered path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `db.collection`.
+    pub collection: String,
+    /// The field path, steps joined by `.` (array positions left out; a dot or backslash
+    /// inside a field name escaped with `\`, as in a rules file).
+    pub path: String,
+    /// What the values look like.
+    pub kind: Kind,
+    /// How many string values at the path looked like it.
+    pub count: u64,
+    /// The 1-based position, in its collection, of the first document holding one.
+    pub first_document: u64,
+    /// The first such value (cut to 80 characters), only with [`ScanOptions::show_values`].
+    pub example: Option<String>,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    /// Findings, by collection, path and kind.
+    pub findings: Vec<Finding>,
+    /// Documents read (excluded collections included).
+    pub documents: u64,
+    /// Collections skipped: excluded by the rules or not in their `collections` list, or
+    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`).
+    pub excluded: Vec<String>,
+}
+
+impl ScanReport {
+    /// A starting rules file covering every finding: per path, the transform of its most
+    /// frequent kind (`hash_email`, `digits`, `fake` ipv4, `hash`). Collections are keyed
+    /// `db.collection`. [`RuleSet::from_yaml`] accepts it.
+    pub fn suggest(&self) -> String {
+        let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind)>> = BTreeMap::new();
+        for f in &self.findings {
+            let best = by_coll
+                .entry(&f.collection)
+                .or_default()
+                .entry(&f.path)
+                .or_insert((0, f.kind));
+            // Most frequent kind; on a tie the earlier kind (email first).
+            if f.count > best.0 || (f.count == best.0 && f.kind < best.1) {
+                *best = (f.count, f.kind);
+            }
+        }
+        let mut out = String::from(
+            "# Suggested by `syrf-anonymize scan --suggest`: review every rule before use.\nrules:\n",
+        );
+        if by_coll.is_empty() {
+            return "# Suggested by `syrf-anonymize scan --suggest`: nothing found.\nrules: {}\n"
+                .to_owned();
+        }
+        for (coll, paths) in by_coll {
+            out.push_str(&format!("  {}:\n    fields:\n", yaml_string(coll)));
+            for (path, (_, kind)) in paths {
+                out.push_str(&format!(
+                    "      {}: {}\n",
+                    yaml_string(path),
+                    kind.suggested_transform()
+                ));
+            }
+        }
+        out
+    }
+
+    /// The exit code for `--strict`: 4 when anything was found, else 0.
+    pub fn strict_exit_code(&self) -> i32 {
+        if self.findings.is_empty() {
+            crate::exit::SUCCESS
+        } else {
+            crate::exit::STRICT
+        }
+    }
+}
+
+/// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).
+fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+impl fmt::Display for ScanReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "scan: {} documents read; {} finding(s) in fields no rule covers",
+            self.documents,
+            self.findings.len()
+        )?;
+        for c in &self.excluded {
+            writeln!(
+                f,
+                "  {c}: skipped (a run drops it: excluded, not kept, or users/roles)"
+            )?;
+        }
+        for x in &self.findings {
+            write!(
+                f,
+                "  {} {}: {} ({} values, first in document {})",
+                x.collection,
+                x.path,
+                x.kind.name(),
+                x.count,
+                x.first_document
+            )?;
+            if let Some(e) = &x.example {
+                write!(f, " e.g. {e:?}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Scans a mongodump archive, gzip or not, against `rules` (`None`: nothing is covered).
+/// SQL dumps are refused ([`InspectError::Usage`]: scan supports MongoDB archives only for now).
+pub fn scan(
+    input: impl Read + Send,
+    rules: Option<&RuleSet>,
+    options: &ScanOptions,
+) -> Result<ScanReport, InspectError> {
+    let read_err = |e: std::io::Error| InspectError::BadInput(format!("reading the input: {e}"));
+    std::thread::scope(|scope| {
+        let peeked = input::peek(Box::new(input)).map_err(read_err)?;
+        let (head, stream): (Vec<u8>, input::Input<'_>) = if input::is_gzip(&peeked.head) {
+            let unzipped = input::gunzip_on_thread(scope, peeked.reader).map_err(|e| {
+                InspectError::Output(format!("cannot start the gunzip thread: {e}"))
+            })?;
+            let unzipped = input::peek(unzipped).map_err(read_err)?;
+            (unzipped.head, Box::new(unzipped.reader))
+        } else {
+            (peeked.head, Box::new(peeked.reader))
+        };
+        match formats::detect(&head) {
+            Some(Format::Mongo) => scan_archive(stream, rules, options),
+            Some(_) => Err(InspectError::Usage(
+                "scan supports MongoDB archives only for now (this is a SQL dump)".to_owned(),
+            )),
+            None => Err(InspectError::BadInput(
+                "cannot tell the format: not a mongodump archive".to_owned(),
+            )),
+        }
+    })
+}
+
+/// Whether a rules key (bare or `db.coll`) names this collection.
+fn names(key: &str, db: &str, coll: &str) -> bool {
+    key == coll || key.strip_prefix(db).and_then(|r| r.strip_prefix('.')) == Some(coll)
+}
+
+fn is_index(step: &str) -> bool {
+    !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Per collection: the rule paths covering it (numeric steps dropped), or `None` if skipped
+/// (excluded by the rules or not in their `collections` list, or `admin.system.users`/
+/// `system.roles`, which a run drops).
+fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
+    // Dropped by a run unless `--keep-users` (credential hashes, not field data).
+    if db == "admin" && (coll == "system.users" || coll == "system.roles") {
+        return None;
+    }
+    let Some(rules) = rules else {
+        return Some(Vec::new());
+    };
+    let not_kept = rules
+        .collections
+        .as_ref()
+        .is_some_and(|keep| !keep.iter().any(|k| names(k, db, coll)));
+    if not_kept || rules.exclusions.iter().any(|e| names(e, db, coll)) {
+        return None;
+    }
+    Some(
+        rules
+            .tables
+            .iter()
+            .filter(|t| names(&t.name, db, coll))
+            .flat_map(|t| t.fields.iter())
+            .map(|r| r.steps().into_iter().filter(|s| !is_index(s)).collect())
+            .collect(),
+    )
+}
+
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    first_document: u64,
+    example: Option<String>,
+}
+
+struct CollState {
+    name: String,
+    /// `None`: excluded.
+    covered: Option<Vec<Vec<String>>>,
+    documents: u64,
+    tallies: BTreeMap<(String, Kind), Tally>,
+}
+
+fn scan_archive(
+    input: impl Read,
+    rules: Option<&RuleSet>,
+    options: &ScanOptions,
+) -> Result<ScanReport, InspectError> {
+    let mut reader = ArchiveReader::new(input);
+    let mut colls: Vec<Option<CollState>> = Vec::new();
+    let mut report = ScanReport::default();
+    loop {
+        let item = reader
+            .next_item()
+            .map_err(|e| InspectError::BadInput(format!("mongodump archive: {e}")))?;
+        match item {
+            Item::BlockHeader { ns, namespace, .. } => {
+                if colls.len() <= ns {
+                    colls.resize_with(ns + 1, || None);
+                }
+                colls[ns].get_or_insert_with(|| CollState {
+                    name: format!("{}.{}", namespace.db, namespace.collection),
+                    covered: covering(rules, &namespace.db, &namespace.collection),
+                    documents: 0,
+                    tallies: BTreeMap::new(),
+                });
+            }
+            Item::Document {
+                ns, raw, offset, ..
+            } => {
+                let Some(Some(state)) = colls.get_mut(ns) else {
+                    return Err(InspectError::BadInput(format!(
+                        "mongodump archive: offset {offset}: a document before its namespace header"
+                    )));
+                };
+                state.documents += 1;
+                report.documents += 1;
+                let Some(covered) = &state.covered else {
+                    continue;
+                };
+                let mut walk = Walk {
+                    covered,
+                    document: state.documents,
+                    show_values: options.show_values,
+                    tallies: &mut state.tallies,
+                    path: Vec::new(),
+                };
+                let walked = RawDocument::from_bytes(raw)
+                    .map_err(|e| e.to_string())
+                    .and_then(|doc| walk.doc(doc, 0));
+                if let Err(m) = walked {
+                    return Err(InspectError::BadInput(format!(
+                        "mongodump archive: offset {offset}, {}: {m}",
+                        state.name
+                    )));
+                }
+            }
+            Item::End => break,
+            _ => {}
+        }
+    }
+    for state in colls.into_iter().flatten() {
+        if state.covered.is_none() {
+            report.excluded.push(state.name);
+            continue;
+        }
+        for ((path, kind), t) in state.tallies {
+            report.findings.push(Finding {
+                collection: state.name.clone(),
+                path,
+                kind,
+                count: t.count,
+                first_document: t.first_document,
+                example: t.example,
+            });
+        }
+    }
+    report
+        .findings
+        .sort_by(|a, b| (&a.collection, &a.path, a.kind).cmp(&(&b.collection, &b.path, b.kind)));
+    Ok(report)
+}
+
+struct Walk<'a> {
+    covered: &'a [Vec<String>],
+    document: u64,
+    show_values: bool,
+    tallies: &'a mut BTreeMap<(String, Kind), Tally>,
+    path: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn doc(&mut self, doc: &RawDocument, depth: usize) -> Result<(), String> {
+        for elem in doc {
+            let (key, value) = elem.map_err(|e| format!("malformed BSON: {e}"))?;
+            let numeric = is_index(key);
+            if !numeric {
+                self.path.push(key.to_owned());
+            }
+            let r = self.value(value, depth);
+            if !numeric {
+                self.path.pop();
+            }
+            r?;
+        }
+        Ok(())
+    }
+
+    fn is_covered(&self) -> bool {
+        self.covered
+            .iter()
+            .any(|rule| rule.len() <= self.path.len() && self.path[..rule.len()] == rule[..])
+    }
+
+    fn value(&mut self, value: RawBsonRef<'_>, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("documents nested deeper than {MAX_DEPTH} levels"));
+        }
+        if self.is_covered() {
+            return Ok(());
+        }
+        match value {
+            RawBsonRef::Document(d) => self.doc(d, depth + 1),
+            RawBsonRef::Array(a) => {
+                for item in a {
+                    let item = item.map_err(|e| format!("malformed BSON array: {e}"))?;
+                    self.value(item, depth + 1)?;
+                }
+                Ok(())
+            }
+            RawBsonRef::String(s) => {
+                for kind in classify(s) {
+                    let path = self
+                        .path
+                        .iter()
+                        .map(|s| s.replace('\\', "\\\\").replace('.', "\\."))
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    let t = self.tallies.entry((path, kind)).or_default();
+                    if t.count == 0 {
+                        t.first_document = self.document;
+                        if self.show_values {
+                            t.example = Some(s.chars().take(MAX_EXAMPLE_CHARS).collect());
+                        }
+                    }
+                    t.count += 1;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The kinds of personal data a string looks like (each at most once).
+pub fn classify(s: &str) -> Vec<Kind> {
+    let mut kinds = Vec::new();
+    let email = has_email(s);
+    if email {
+        kinds.push(Kind::Email);
+    }
+    if has_phone(s) {
+        kinds.push(Kind::Phone);
+    }
+    if has_ipv4(s) {
+        kinds.push(Kind::Ipv4);
+    }
+    if !email && has_token(s) {
+        kinds.push(Kind::Token);
+    }
+    kinds
+}
+
+fn has_email(s: &str) -> bool {
+    let b = s.as_bytes();
+    let local = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
+    let domain = |c: u8| c.is_ascii_alphanumeric() || c == b'.' || c == b'-';
+    b.iter().enumerate().any(|(i, &c)| {
+        if c != b'@' || i == 0 || !local(b[i - 1]) {
+            return false;
+        }
+        let end = b[i + 1..]
+            .iter()
+            .position(|&c| !domain(c))
+            .map_or(b.len(), |p| i + 1 + p);
+        let dom = s[i + 1..end].trim_end_matches('.');
+        match dom.rsplit_once('.') {
+            Some((host, tld)) => {
+                !host.is_empty()
+                    && !host.starts_with('.')
+                    && tld.len() >= 2
+                    && tld.bytes().all(|c| c.is_ascii_alphabetic())
+            }
+            None => false,
+        }
+    })
+}
+
+fn has_phone(s: &str) -> bool {
+    let b = s.as_bytes();
+    let part = |c: u8| c.is_ascii_digit() || b" -.()+".contains(&c);
+    let mut i = 0;
+    while i < b.len() {
+        if !(b[i].is_ascii_digit() || b[i] == b'+' || b[i] == b'(') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && part(b[i]) {
+            i += 1;
+        }
+        // Glued to letters or other digits-ish text (an id, a version): not a phone.
+        let glued = (start > 0 && b[start - 1].is_ascii_alphanumeric())
+            || (i < b.len() && b[i].is_ascii_alphanumeric());
+        let run = s[start..i].trim_end_matches([' ', '-', '.', '(']);
+        if !glued && looks_like_phone(run) {
+            return true;
+        }
+    }
+    false
+}
+
+fn looks_like_phone(run: &str) -> bool {
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) {
+        return false;
+    }
+    let seps: Vec<u8> = run.bytes().filter(|c| !c.is_ascii_digit()).collect();
+    if seps.is_empty() {
+        return false;
+    }
+    if run.starts_with('+') {
+        return true;
+    }
+    // A decimal number (one dot) or a date (4-2-2 or 2-2-4 groups) is not a phone.
+    let groups: Vec<usize> = run
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .collect();
+    let ipv4 =
+        groups.len() == 4 && groups.iter().all(|&g| g <= 3) && seps.iter().all(|&c| c == b'.');
+    if seps == b"." || ipv4 || groups == [4, 2, 2] || groups == [2, 2, 4] {
+        return false;
+    }
+    groups.len() >= 2
+}
+
+fn has_ipv4(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        let glued = i < b.len() && b[i].is_ascii_alphanumeric();
+        let run = s[start..i].trim_end_matches('.');
+        let parts: Vec<&str> = run.split('.').collect();
+        if !glued
+            && parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.parse::<u16>().is_ok_and(|n| n <= 255))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn has_token(s: &str) -> bool {
+    let token = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    s.split(|c: char| !token(c)).any(|run| {
+        if run.len() < 24 || is_uuid(run) {
+            return false;
+        }
+        run.bytes().any(|c| c.is_ascii_alphabetic()) && run.bytes().any(|c| c.is_ascii_digit())
+    })
+}
+
+fn is_uuid(run: &str) -> bool {
+    let groups: Vec<&str> = run.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_ignores_array_positions_and_skips_dropped_collections() {
+        let rules = RuleSet::from_yaml(
+            "rules:\n  app.users:\n    fields:\n      Authors.0.Email: hash_email\n  \
+             other:\n    fields:\n      a: hash\nexclusions: [sessions]\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let cov = covering(Some(&rules), "app", "users").unwrap();
+        assert_eq!(cov, [vec!["Authors".to_owned(), "Email".to_owned()]]);
+        assert!(covering(Some(&rules), "app", "other").unwrap().len() == 1);
+        assert!(covering(Some(&rules), "db2", "users").unwrap().is_empty());
+        assert!(covering(Some(&rules), "app", "sessions").is_none());
+        assert!(covering(None, "admin", "system.users").is_none());
+        let kept = RuleSet::from_yaml("collections: [users]\n", "k.yaml").unwrap();
+        assert!(covering(Some(&kept), "app", "users").is_some());
+        assert!(covering(Some(&kept), "app", "logs").is_none());
+    }
+
+    #[test]
+    fn classifies() {
+        assert_eq!(classify("write to a.b@example.org please"), [Kind::Email]);
+        assert_eq!(classify("call +44 20 7946 0958"), [Kind::Phone]);
+        assert_eq!(classify("(555) 123-4567"), [Kind::Phone]);
+        assert!(classify("2020-01-15").is_empty());
+        assert!(classify("3.14159265").is_empty());
+        assert!(classify("12345678").is_empty());
+        assert_eq!(classify("from 192.168.1.20 at noon"), [Kind::Ipv4]);
+        assert!(classify("featureCompatibilityVersion").is_empty());
+        assert!(classify("version 1.2.3.4.5").is_empty());
+        assert_eq!(classify("auth0|5f7c1a2b3c4d5e6f7a8b9c0d"), [Kind::Token]);
+        assert!(classify("123e4567-e89b-12d3-a456-426614174000").is_empty());
+        assert!(classify("a perfectly ordinary sentence about rats").is_empty());
+        assert!(classify("abcdefghijklmnopqrstuvwxyz").is_empty());
+        assert!(classify("@handle and x@y").is_empty());
+    }
+}
