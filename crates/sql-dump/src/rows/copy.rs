@@ -116,14 +116,7 @@ impl<'a> Rows<'a> {
         let columns = copy_columns(&toks, next);
         // The data starts on the next line.
         let header_end = p.src.line_end(end)?;
-        p.emit.flush_pending(&mut p.cat)?;
-        p.cat.apply_derivations();
-        p.show_table(&table);
-        let sidx = p.cat.summary(&table);
-        let excluded = p.cat.is_excluded(&table, true);
-        let plan = p.cat.plan(&table);
-        crate::check::check_partition_key(&p.cat, &table, plan.as_ref())?;
-        crate::check::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
+        let (sidx, excluded, plan) = super::open_table(p, &table)?;
         let (trivia, tail) = p.emit.statement_trivia();
         let in0 = p.src.input.offset();
         let out0 = p.emit.out.bytes;

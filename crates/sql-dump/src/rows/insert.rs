@@ -147,14 +147,7 @@ impl<'a> Rows<'a> {
             return Ok(None);
         };
         let raw = raw.to_vec();
-        p.emit.flush_pending(&mut p.cat)?;
-        p.cat.apply_derivations();
-        p.show_table(&table);
-        let sidx = p.cat.summary(&table);
-        let excluded = p.cat.is_excluded(&table, true);
-        let plan = p.cat.plan(&table);
-        crate::check::check_partition_key(&p.cat, &table, plan.as_ref())?;
-        crate::check::check_column_types(&mut p.cat, p.anon, &table, plan.as_ref(), p.dialect)?;
+        let (sidx, excluded, plan) = super::open_table(p, &table)?;
         Ok(Some(InsertTarget {
             raw,
             table,

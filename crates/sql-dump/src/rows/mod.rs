@@ -76,3 +76,21 @@ impl Rows<'_> {
         self.last_insert = None;
     }
 }
+
+/// Opens a data statement's table once its name is known: releases the held output, shows the
+/// table, and returns its summary slot, whether it is excluded, and its plan, after checking
+/// that the rules fit it (partition keys, column types). INSERT and COPY share it.
+fn open_table<'a, R, W: std::io::Write>(
+    p: &mut crate::parts::Parts<'a, R, W>,
+    table: &crate::tokens::QName,
+) -> Result<(usize, bool, Option<TablePlan<'a>>), crate::error::SqlError> {
+    p.emit.flush_pending(&mut p.cat)?;
+    p.cat.apply_derivations();
+    p.show_table(table);
+    let sidx = p.cat.summary(table);
+    let excluded = p.cat.is_excluded(table, true);
+    let plan = p.cat.plan(table);
+    crate::check::check_partition_key(&p.cat, table, plan.as_ref())?;
+    crate::check::check_column_types(&mut p.cat, p.anon, table, plan.as_ref(), p.dialect)?;
+    Ok((sidx, excluded, plan))
+}
