@@ -55,6 +55,8 @@ mod inspect_sql;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;
+pub mod scan_names;
+mod scan_sql;
 mod sink;
 mod sql_sample;
 mod summary;

@@ -1,10 +1,14 @@
-//! `syrf-anonymize scan`: finds field paths that no rule covers whose string values look like
-//! personal data (email addresses, phone numbers, IPv4 addresses, long random tokens), in a
-//! mongodump archive (gzip or not).
+//! `syrf-anonymize scan`: finds field paths and columns that no rule covers whose string values
+//! look like personal data (email addresses, phone numbers, IPv4 and IPv6 addresses, long random
+//! tokens, names from the `fake` crate's dictionaries), in a mongodump archive or a
+//! MySQL/MariaDB or PostgreSQL dump (gzip or not).
 //!
-//! A rule covers a path when its steps ([`anonymize_core::FieldRule::steps`]) equal the path or
-//! are a prefix of it; numeric steps (array positions) are ignored on both sides. Collections
-//! in the rules' `exclusions` are skipped. The report holds counts and the first document's
+//! MongoDB: a rule covers a path when its steps ([`anonymize_core::FieldRule::steps`]) equal the
+//! path or are a prefix of it; numeric steps (array positions) are ignored on both sides.
+//! Collections in the rules' `exclusions` are skipped. SQL: tables resolve as in a run
+//! ([`anonymize_core::Anonymizer::resolve`]); excluded and `schema_only` tables are skipped; a
+//! column is covered by a rule on it, and JSON inside a column is walked below rules on its
+//! paths (the `scan_sql` module). The report holds counts and the first document's or row's
 //! position, never a value unless [`ScanOptions::show_values`] is set.
 //!
 //! ```
@@ -27,6 +31,8 @@ use mongo_archive::reader::{ArchiveReader, Item};
 use crate::formats::{self, Format};
 use crate::input;
 use crate::inspect::InspectError;
+pub use crate::scan_names::NameKind;
+use crate::scan_names::NameStats;
 
 /// Characters kept of an example value (with `show_values`).
 const MAX_EXAMPLE_CHARS: usize = 80;
@@ -51,9 +57,14 @@ pub enum Kind {
     Phone,
     /// A dotted IPv4 address.
     Ipv4,
+    /// An IPv6 address (not `::` nor `::1`).
+    Ipv6,
     /// A run of at least 24 characters of `[A-Za-z0-9_-]` mixing letters and digits (API
     /// keys, session ids, password-reset tokens); canonical UUIDs are not counted.
     Token,
+    /// First or last names from the `fake` crate's dictionaries, reported for a path only when
+    /// enough of its values are names (see [`crate::scan_names`]).
+    Name(NameKind),
 }
 
 impl Kind {
@@ -63,7 +74,9 @@ impl Kind {
             Kind::Email => "email",
             Kind::Phone => "phone",
             Kind::Ipv4 => "ipv4",
+            Kind::Ipv6 => "ipv6",
             Kind::Token => "token",
+            Kind::Name(_) => "name",
         }
     }
 
@@ -73,7 +86,21 @@ impl Kind {
             Kind::Email => "{transform: hash_email}",
             Kind::Phone => "{transform: digits}",
             Kind::Ipv4 => "{transform: fake, kind: ipv4}",
+            Kind::Ipv6 => "{transform: fake, kind: ipv6}",
             Kind::Token => "{transform: hash}",
+            Kind::Name(NameKind::First) => "{transform: fake, kind: first_name}",
+            Kind::Name(NameKind::Last) => "{transform: fake, kind: last_name}",
+            Kind::Name(NameKind::Full) => "{transform: fake, kind: name}",
+        }
+    }
+
+    /// What a report says after the count: `values`, or for names which names they are.
+    fn counted(self) -> &'static str {
+        match self {
+            Kind::Name(NameKind::First) => "values are first names",
+            Kind::Name(NameKind::Last) => "values are last names",
+            Kind::Name(NameKind::Full) => "values are full names",
+            _ => "values",
         }
     }
 }
@@ -81,17 +108,22 @@ impl Kind {
 /// One kind of personal-looking value found at one uncovered path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// `db.collection`.
+    /// `db.collection`, or the SQL table as a rules file names it (`schema.table`,
+    /// `db.table` or bare).
     pub collection: String,
     /// The field path, steps joined by `.` (array positions left out; a dot or backslash
-    /// inside a field name escaped with `\`, as in a rules file).
+    /// inside a field name escaped with `\`, as in a rules file). SQL: the column, then the
+    /// path inside its JSON, if any.
     pub path: String,
     /// What the values look like.
     pub kind: Kind,
     /// How many string values at the path looked like it.
     pub count: u64,
-    /// The 1-based position, in its collection, of the first document holding one.
+    /// The 1-based position, in its collection or table, of the first document or row holding
+    /// one.
     pub first_document: u64,
+    /// SQL: the 1-based line of the dump where that row starts.
+    pub line: Option<u64>,
     /// The first such value (cut to 80 characters), only with [`ScanOptions::show_values`].
     pub example: Option<String>,
 }
@@ -101,20 +133,33 @@ pub struct Finding {
 pub struct ScanReport {
     /// Findings, by collection, path and kind.
     pub findings: Vec<Finding>,
-    /// Documents read (excluded collections included).
+    /// Documents or rows read (excluded collections and tables included).
     pub documents: u64,
+    /// True for a SQL dump (the report counts rows and names tables).
+    pub sql: bool,
+    /// SQL: findings at more than 10,000 distinct paths in one table were folded into their
+    /// column (JSON documents keyed by data).
+    pub folded: bool,
     /// Collections skipped: excluded by the rules or not in their `collections` list, or
-    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`).
+    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`); SQL
+    /// tables excluded, not selected or `schema_only`.
     pub excluded: Vec<String>,
 }
 
 impl ScanReport {
     /// A starting rules file covering every finding: per path, the transform of its most
-    /// frequent kind (`hash_email`, `digits`, `fake` ipv4, `hash`). Collections are keyed
-    /// `db.collection`. [`RuleSet::from_yaml`] accepts it.
+    /// frequent kind (`hash_email`, `digits`, `fake` ipv4/ipv6/first_name/last_name/name,
+    /// `hash`). Collections are keyed `db.collection`, tables as [`Finding::collection`]. SQL
+    /// values of unknown columns (`?`: no column list and no `CREATE TABLE`) cannot be named
+    /// and are listed as comments. [`RuleSet::from_yaml`] accepts it.
     pub fn suggest(&self) -> String {
         let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind)>> = BTreeMap::new();
+        let mut unknown = Vec::new();
         for f in &self.findings {
+            if f.path == UNKNOWN_COLUMN {
+                unknown.push(&f.collection);
+                continue;
+            }
             let best = by_coll
                 .entry(&f.collection)
                 .or_default()
@@ -125,13 +170,21 @@ impl ScanReport {
                 *best = (f.count, f.kind);
             }
         }
-        let mut out = String::from(
+        let mut out = String::new();
+        for t in unknown {
+            out.push_str(&format!(
+                "# {t}: personal-looking values in columns the dump does not name (no column list, no CREATE TABLE): add rules by hand\n"
+            ));
+        }
+        if by_coll.is_empty() {
+            out.push_str(
+                "# Suggested by `syrf-anonymize scan --suggest`: nothing found.\nrules: {}\n",
+            );
+            return out;
+        }
+        out.push_str(
             "# Suggested by `syrf-anonymize scan --suggest`: review every rule before use.\nrules:\n",
         );
-        if by_coll.is_empty() {
-            return "# Suggested by `syrf-anonymize scan --suggest`: nothing found.\nrules: {}\n"
-                .to_owned();
-        }
         for (coll, paths) in by_coll {
             out.push_str(&format!("  {}:\n    fields:\n", yaml_string(coll)));
             for (path, (_, kind)) in paths {
@@ -162,9 +215,14 @@ fn yaml_string(s: &str) -> String {
 
 impl fmt::Display for ScanReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (records, record, unit) = if self.sql {
+            ("rows", "row", "columns")
+        } else {
+            ("documents", "document", "fields")
+        };
         writeln!(
             f,
-            "scan: {} documents read; {} finding(s) in fields no rule covers",
+            "scan: {} {records} read; {} finding(s) in {unit} no rule covers",
             self.documents,
             self.findings.len()
         )?;
@@ -174,16 +232,27 @@ impl fmt::Display for ScanReport {
                 "  {c}: skipped (a run drops it: excluded, not kept, or users/roles)"
             )?;
         }
+        if self.folded {
+            writeln!(
+                f,
+                "  (some tables have more than 10,000 JSON paths; further findings are counted at their column)"
+            )?;
+        }
         for x in &self.findings {
             write!(
                 f,
-                "  {} {}: {} ({} values, first in document {})",
+                "  {} {}: {} ({} {}, first in {record} {}",
                 x.collection,
                 x.path,
                 x.kind.name(),
                 x.count,
+                x.kind.counted(),
                 x.first_document
             )?;
+            if let Some(line) = x.line {
+                write!(f, ", line {line}")?;
+            }
+            write!(f, ")")?;
             if let Some(e) = &x.example {
                 write!(f, " e.g. {e:?}")?;
             }
@@ -193,8 +262,9 @@ impl fmt::Display for ScanReport {
     }
 }
 
-/// Scans a mongodump archive, gzip or not, against `rules` (`None`: nothing is covered).
-/// SQL dumps are refused ([`InspectError::Usage`]: scan supports MongoDB archives only for now).
+/// Scans a mongodump archive or a MySQL/MariaDB or PostgreSQL dump, gzip or not, against
+/// `rules` (`None`: nothing is covered), in one streaming pass. Rules a run would refuse
+/// (overlapping paths) are a [`InspectError::Usage`] error for a SQL dump.
 pub fn scan(
     input: impl Read + Send,
     rules: Option<&RuleSet>,
@@ -214,11 +284,9 @@ pub fn scan(
         };
         match formats::detect(&head) {
             Some(Format::Mongo) => scan_archive(stream, rules, options),
-            Some(_) => Err(InspectError::Usage(
-                "scan supports MongoDB archives only for now (this is a SQL dump)".to_owned(),
-            )),
+            Some(f) => crate::scan_sql::scan_sql(stream, f == Format::MySql, rules, options),
             None => Err(InspectError::BadInput(
-                "cannot tell the format: not a mongodump archive".to_owned(),
+                "cannot tell the format: not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)".to_owned(),
             )),
         }
     })
@@ -262,11 +330,118 @@ fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<Str
     )
 }
 
+/// The path of SQL values whose column is not known.
+pub(crate) const UNKNOWN_COLUMN: &str = "?";
+
+/// One kind at one path: count and first position.
 #[derive(Default)]
 struct Tally {
     count: u64,
     first_document: u64,
+    line: Option<u64>,
     example: Option<String>,
+}
+
+impl Tally {
+    fn hit(&mut self, document: u64, line: Option<u64>, value: &str, show_values: bool) {
+        if self.count == 0 {
+            self.first_document = document;
+            self.line = line;
+            if show_values {
+                self.example = Some(value.chars().take(MAX_EXAMPLE_CHARS).collect());
+            }
+        }
+        self.count += 1;
+    }
+}
+
+/// The counts of one collection or table, by path.
+#[derive(Default)]
+pub(crate) struct Tallies {
+    kinds: BTreeMap<(String, Kind), Tally>,
+    names: BTreeMap<String, (NameStats, Tally)>,
+}
+
+impl Tallies {
+    /// Distinct paths counted.
+    pub(crate) fn paths(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when `path` already has counts.
+    pub(crate) fn has_path(&self, path: &str) -> bool {
+        self.names.contains_key(path)
+    }
+
+    /// Counts one string value at `path` of document or row `document` (SQL: at `line`).
+    pub(crate) fn string(
+        &mut self,
+        path: &str,
+        value: &str,
+        document: u64,
+        line: Option<u64>,
+        show_values: bool,
+    ) {
+        if value.trim().is_empty() {
+            return;
+        }
+        for kind in classify(value) {
+            self.kinds
+                .entry((path.to_owned(), kind))
+                .or_default()
+                .hit(document, line, value, show_values);
+        }
+        let (stats, tally) = match self.names.get_mut(path) {
+            Some(e) => e,
+            None => self.names.entry(path.to_owned()).or_default(),
+        };
+        if stats.add(value) {
+            tally.hit(document, line, value, show_values);
+        }
+    }
+
+    /// Appends the findings of collection or table `name` to `out`.
+    pub(crate) fn findings(self, name: &str, out: &mut Vec<Finding>) {
+        for ((path, kind), t) in self.kinds {
+            out.push(Finding {
+                collection: name.to_owned(),
+                path,
+                kind,
+                count: t.count,
+                first_document: t.first_document,
+                line: t.line,
+                example: t.example,
+            });
+        }
+        for (path, (stats, t)) in self.names {
+            if let Some(k) = stats.verdict() {
+                out.push(Finding {
+                    collection: name.to_owned(),
+                    path,
+                    kind: Kind::Name(k),
+                    count: stats.matches(),
+                    first_document: t.first_document,
+                    line: t.line,
+                    example: t.example,
+                });
+            }
+        }
+    }
+}
+
+/// Sorts findings by collection, path and kind.
+pub(crate) fn sort(findings: &mut [Finding]) {
+    findings
+        .sort_by(|a, b| (&a.collection, &a.path, a.kind).cmp(&(&b.collection, &b.path, b.kind)));
+}
+
+/// A path's steps joined by `.`, a dot or backslash inside a step escaped with `\`.
+pub(crate) fn join_path<S: AsRef<str>>(steps: &[S]) -> String {
+    steps
+        .iter()
+        .map(|s| s.as_ref().replace('\\', "\\\\").replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 struct CollState {
@@ -274,7 +449,7 @@ struct CollState {
     /// `None`: excluded.
     covered: Option<Vec<Vec<String>>>,
     documents: u64,
-    tallies: BTreeMap<(String, Kind), Tally>,
+    tallies: Tallies,
 }
 
 fn scan_archive(
@@ -298,7 +473,7 @@ fn scan_archive(
                     name: format!("{}.{}", namespace.db, namespace.collection),
                     covered: covering(rules, &namespace.db, &namespace.collection),
                     documents: 0,
-                    tallies: BTreeMap::new(),
+                    tallies: Tallies::default(),
                 });
             }
             Item::Document {
@@ -340,20 +515,9 @@ fn scan_archive(
             report.excluded.push(state.name);
             continue;
         }
-        for ((path, kind), t) in state.tallies {
-            report.findings.push(Finding {
-                collection: state.name.clone(),
-                path,
-                kind,
-                count: t.count,
-                first_document: t.first_document,
-                example: t.example,
-            });
-        }
+        state.tallies.findings(&state.name, &mut report.findings);
     }
-    report
-        .findings
-        .sort_by(|a, b| (&a.collection, &a.path, a.kind).cmp(&(&b.collection, &b.path, b.kind)));
+    sort(&mut report.findings);
     Ok(report)
 }
 
@@ -361,7 +525,7 @@ struct Walk<'a> {
     covered: &'a [Vec<String>],
     document: u64,
     show_values: bool,
-    tallies: &'a mut BTreeMap<(String, Kind), Tally>,
+    tallies: &'a mut Tallies,
     path: Vec<String>,
 }
 
@@ -405,22 +569,9 @@ impl Walk<'_> {
                 Ok(())
             }
             RawBsonRef::String(s) => {
-                for kind in classify(s) {
-                    let path = self
-                        .path
-                        .iter()
-                        .map(|s| s.replace('\\', "\\\\").replace('.', "\\."))
-                        .collect::<Vec<_>>()
-                        .join(".");
-                    let t = self.tallies.entry((path, kind)).or_default();
-                    if t.count == 0 {
-                        t.first_document = self.document;
-                        if self.show_values {
-                            t.example = Some(s.chars().take(MAX_EXAMPLE_CHARS).collect());
-                        }
-                    }
-                    t.count += 1;
-                }
+                let path = join_path(&self.path);
+                self.tallies
+                    .string(&path, s, self.document, None, self.show_values);
                 Ok(())
             }
             _ => Ok(()),
@@ -440,6 +591,9 @@ pub fn classify(s: &str) -> Vec<Kind> {
     }
     if has_ipv4(s) {
         kinds.push(Kind::Ipv4);
+    }
+    if has_ipv6(s) {
+        kinds.push(Kind::Ipv6);
     }
     if !email && has_token(s) {
         kinds.push(Kind::Token);
@@ -551,6 +705,19 @@ fn has_ipv4(s: &str) -> bool {
     false
 }
 
+fn has_ipv6(s: &str) -> bool {
+    let part = |c: char| c.is_ascii_hexdigit() || c == ':' || c == '.';
+    s.split(|c: char| !part(c)).any(|run| {
+        let run = run.trim_end_matches('.');
+        run.len() >= 6
+            && run.matches(':').count() >= 2
+            && run.split(':').filter(|g| !g.is_empty()).count() >= 3
+            && run
+                .parse::<std::net::Ipv6Addr>()
+                .is_ok_and(|ip| !ip.is_loopback() && !ip.is_unspecified())
+    })
+}
+
 fn has_token(s: &str) -> bool {
     let token = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     s.split(|c: char| !token(c)).any(|run| {
@@ -608,5 +775,9 @@ mod tests {
         assert!(classify("a perfectly ordinary sentence about rats").is_empty());
         assert!(classify("abcdefghijklmnopqrstuvwxyz").is_empty());
         assert!(classify("@handle and x@y").is_empty());
+        assert_eq!(classify("client 2001:db8::8a2e:370:7334 at"), [Kind::Ipv6]);
+        assert_eq!(classify("fe80::1ff:fe23:4567:890a"), [Kind::Ipv6]);
+        assert!(classify("12:30:45").is_empty());
+        assert!(classify("std::fmt::Display and ::1").is_empty());
     }
 }

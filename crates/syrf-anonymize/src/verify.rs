@@ -306,6 +306,7 @@ fn scan_sql(
                 column,
                 row,
                 value: Some(value),
+                ..
             } => (
                 match qualifier {
                     Some(q) => format!("{q}.{table}"),

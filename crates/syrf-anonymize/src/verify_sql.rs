@@ -19,6 +19,8 @@ pub(crate) enum Event<'a> {
         column: Option<&'a str>,
         /// 1-based row number in the table.
         row: u64,
+        /// 1-based line of the dump where the row starts.
+        line: u64,
         /// The decoded bytes (`None` for NULL).
         value: Option<&'a [u8]>,
     },
@@ -355,6 +357,7 @@ pub(crate) fn walk<R: BufRead>(
                         break;
                     }
                 }
+                let line = lx.line;
                 let cells = read_tuple(&mut lx)?;
                 let row = rows.entry(key.clone()).or_insert(0);
                 *row += 1;
@@ -365,6 +368,7 @@ pub(crate) fn walk<R: BufRead>(
                         table: &name,
                         column: names.get(i).copied().flatten(),
                         row: *row,
+                        line,
                         value: cell.as_deref(),
                     });
                 }
@@ -443,6 +447,7 @@ pub(crate) fn walk<R: BufRead>(
                         table: &name,
                         column: cols.get(i).map(String::as_str),
                         row: *row,
+                        line: l,
                         value: v.as_deref(),
                     });
                 }
@@ -622,6 +627,7 @@ mod tests {
                 column,
                 row,
                 value,
+                ..
             } => out.push(format!(
                 "{}.{table}.{}#{row}={}",
                 qualifier.unwrap_or("-"),

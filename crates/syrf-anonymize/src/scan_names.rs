@@ -1,0 +1,196 @@
+//! Name detection for `scan`: first and last names from the `fake` crate's dictionaries
+//! (English, French and Brazilian Portuguese), matched case-insensitively.
+//!
+//! A single value is a name when it has 1 to 3 words (at most 64 characters, letters,
+//! apostrophes, hyphens and dots only) and every word is a dictionary name. A field or column is
+//! reported as holding names only when at least [`MIN_SHARE_PERCENT`]% of its non-empty string
+//! values, and at least [`MIN_MATCHES`] of them, are names: common words that happen to be
+//! names ("Will", "Hope", "Green") in free text do not flood the report.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use fake::locales::{Data, EN, FR_FR, PT_BR};
+
+/// Minimum share of a path's non-empty string values that must be names.
+pub const MIN_SHARE_PERCENT: u64 = 30;
+/// Minimum number of name values at a path.
+pub const MIN_MATCHES: u64 = 3;
+/// Longest value checked for a name, in bytes.
+const MAX_LEN: usize = 64;
+/// Most words in a value checked for a name.
+const MAX_WORDS: usize = 3;
+
+/// Which dictionary a value's words come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NameKind {
+    /// One word, a first name (possibly also a last name).
+    First,
+    /// One word, a last name only.
+    Last,
+    /// Two or three words, all names.
+    Full,
+}
+
+struct Dictionaries {
+    first: HashSet<String>,
+    last: HashSet<String>,
+}
+
+fn dictionaries() -> &'static Dictionaries {
+    static DICT: OnceLock<Dictionaries> = OnceLock::new();
+    DICT.get_or_init(|| {
+        let lower = |list: &[&[&str]]| -> HashSet<String> {
+            list.iter()
+                .flat_map(|l| l.iter())
+                .map(|n| n.to_lowercase())
+                .collect()
+        };
+        Dictionaries {
+            first: lower(&[
+                <EN as Data>::NAME_FIRST_NAME,
+                <FR_FR as Data>::NAME_FIRST_NAME,
+                <PT_BR as Data>::NAME_FIRST_NAME,
+            ]),
+            last: lower(&[
+                <EN as Data>::NAME_LAST_NAME,
+                <FR_FR as Data>::NAME_LAST_NAME,
+                <PT_BR as Data>::NAME_LAST_NAME,
+            ]),
+        }
+    })
+}
+
+/// Whether `s` reads as a name, and of which kind.
+pub fn name_kind(s: &str) -> Option<NameKind> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > MAX_LEN {
+        return None;
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_alphabetic() || c.is_whitespace() || matches!(c, '\'' | '-' | '.' | ','))
+    {
+        return None;
+    }
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > MAX_WORDS {
+        return None;
+    }
+    let d = dictionaries();
+    let mut first = true;
+    let mut last = true;
+    for w in &words {
+        let w = w.to_lowercase();
+        let parts = || w.split('-').filter(|p| !p.is_empty());
+        let in_first = d.first.contains(&w) || parts().all(|p| d.first.contains(p));
+        let in_last = d.last.contains(&w) || parts().all(|p| d.last.contains(p));
+        if !in_first && !in_last {
+            return None;
+        }
+        first &= in_first;
+        last &= in_last;
+    }
+    Some(if words.len() > 1 {
+        NameKind::Full
+    } else if first {
+        NameKind::First
+    } else {
+        debug_assert!(last);
+        NameKind::Last
+    })
+}
+
+/// Name counts of one path: how many non-empty strings, how many of each name kind.
+#[derive(Debug, Clone, Default)]
+pub struct NameStats {
+    /// Non-empty string values seen.
+    pub values: u64,
+    /// Values that are one first name.
+    pub first: u64,
+    /// Values that are one last name (not a first name).
+    pub last: u64,
+    /// Values of two or three name words.
+    pub full: u64,
+}
+
+impl NameStats {
+    /// Counts one string value; returns true when it is a name.
+    pub fn add(&mut self, s: &str) -> bool {
+        if s.trim().is_empty() {
+            return false;
+        }
+        self.values += 1;
+        match name_kind(s) {
+            Some(NameKind::First) => self.first += 1,
+            Some(NameKind::Last) => self.last += 1,
+            Some(NameKind::Full) => self.full += 1,
+            None => return false,
+        }
+        true
+    }
+
+    /// Name values counted.
+    pub fn matches(&self) -> u64 {
+        self.first + self.last + self.full
+    }
+
+    /// The kind to report when the path passes the thresholds: full names when they are at
+    /// least half of the matches, else the more frequent of first and last names.
+    pub fn verdict(&self) -> Option<NameKind> {
+        let m = self.matches();
+        if m < MIN_MATCHES || m * 100 < self.values * MIN_SHARE_PERCENT {
+            return None;
+        }
+        Some(if self.full * 2 >= m {
+            NameKind::Full
+        } else if self.first >= self.last {
+            NameKind::First
+        } else {
+            NameKind::Last
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_names_case_insensitive() {
+        assert_eq!(name_kind("Mary"), Some(NameKind::First));
+        assert_eq!(name_kind("PENELOPE"), Some(NameKind::First));
+        assert_eq!(name_kind("Abernathy"), Some(NameKind::Last));
+        assert_eq!(name_kind(" mary  smith "), Some(NameKind::Full));
+        assert_eq!(name_kind("Smith, Mary"), Some(NameKind::Full));
+        assert_eq!(name_kind("Mary-Jane"), Some(NameKind::First));
+        assert_eq!(name_kind("ACADEMY DINOSAUR"), None);
+        assert_eq!(name_kind("Mary had a little lamb"), None);
+        assert_eq!(name_kind("Mary42"), None);
+        assert_eq!(name_kind(""), None);
+    }
+
+    #[test]
+    fn thresholds() {
+        let mut s = NameStats::default();
+        for v in ["Mary", "John", ""] {
+            s.add(v);
+        }
+        assert_eq!(s.verdict(), None, "below the minimum count");
+        s.add("Linda");
+        assert_eq!(s.verdict(), Some(NameKind::First));
+        for _ in 0..10 {
+            s.add("a review of animal studies");
+        }
+        assert_eq!(s.verdict(), None, "3 of 13 is below 30%");
+        let mut full = NameStats::default();
+        for v in ["Mary Smith", "John Brown", "Linda"] {
+            full.add(v);
+        }
+        assert_eq!(full.verdict(), Some(NameKind::Full));
+    }
+}

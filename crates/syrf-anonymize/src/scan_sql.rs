@@ -1,0 +1,297 @@
+//! `scan` for MySQL/MariaDB and PostgreSQL dumps: every cell of every `INSERT` tuple and `COPY`
+//! row, read whole in one streaming pass by the `verify` reader ([`crate::verify_sql`]), with
+//! its table, column, row ordinal and line. Memory holds one row's values and the counts.
+//!
+//! Tables resolve as in a run ([`Anonymizer::resolve`]: qualified or bare keys, exclusions,
+//! the `collections` selection); excluded, unselected and `schema_only` tables are skipped. A
+//! column with a rule is covered; a column with rules on JSON paths below it is parsed as JSON
+//! and walked, its uncovered paths counted as `column.path` (the rules' notation); a value that
+//! is not JSON there is covered (a run nulls it). Any other value that parses as a JSON object
+//! or array is walked too, so findings name the path inside it.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Read};
+
+use anonymize_core::{Anonymizer, Disposition, Key, KeyMode, PlanNode, RuleSet};
+use serde_json::Value;
+
+use crate::inspect::InspectError;
+use crate::scan::{join_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
+use crate::verify_sql::{self, Event};
+
+/// Distinct paths counted per table; beyond, findings are counted at their column.
+const MAX_PATHS: usize = 10_000;
+
+struct Table<'a> {
+    qualifier: Option<String>,
+    table: String,
+    /// The name as a rules file keys it.
+    name: String,
+    /// Excluded, not selected or schema-only: not scanned.
+    skipped: bool,
+    root: Option<&'a PlanNode>,
+    rows: u64,
+    tallies: Tallies,
+}
+
+/// Builds the resolver of table names and rule paths. No transform runs, so any key does.
+fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
+    let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
+    Anonymizer::new(rules.clone(), KeyMode::Keyed(key)).map_err(|e| InspectError::Usage(e.to_string()))
+}
+
+/// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
+fn column_node<'a>(root: Option<&'a PlanNode>, name: &str, mysql: bool) -> Option<&'a PlanNode> {
+    let root = root?;
+    root.child(name.as_bytes()).or_else(|| {
+        if !mysql {
+            return None;
+        }
+        let key = root
+            .child_names()
+            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
+        root.child(key)
+    })
+}
+
+/// Scans a plain (not gzip) SQL dump; `mysql` picks the dialect.
+pub(crate) fn scan_sql(
+    input: impl Read,
+    mysql: bool,
+    rules: Option<&RuleSet>,
+    options: &ScanOptions,
+) -> Result<ScanReport, InspectError> {
+    let anon = rules.map(anonymizer).transpose()?;
+    let mut tables: Vec<Table<'_>> = Vec::new();
+    let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
+    let mut last: Option<usize> = None;
+    let mut folded = false;
+    let show = options.show_values;
+    let reader = BufReader::with_capacity(1 << 16, input);
+    verify_sql::walk(reader, mysql, &mut |e| {
+        let Event::Cell {
+            qualifier,
+            table,
+            column,
+            row,
+            line,
+            value,
+        } = e
+        else {
+            return;
+        };
+        let same = |t: &Table<'_>| t.table == table && t.qualifier.as_deref() == qualifier;
+        let i = match last.filter(|&i| same(&tables[i])) {
+            Some(i) => i,
+            None => {
+                let key = (qualifier.map(str::to_owned), table.to_owned());
+                let i = *index.entry(key).or_insert_with(|| {
+                    let (skipped, root) = match anon.as_ref().map(|a| a.resolve(qualifier, table)) {
+                        None => (false, None),
+                        Some(Disposition::Exclude(_)) => (true, None),
+                        Some(Disposition::Keep(plan)) => (plan.schema_only(), plan.root()),
+                    };
+                    tables.push(Table {
+                        qualifier: qualifier.map(str::to_owned),
+                        table: table.to_owned(),
+                        name: match qualifier {
+                            Some(q) => format!("{q}.{table}"),
+                            None => table.to_owned(),
+                        },
+                        skipped,
+                        root,
+                        rows: 0,
+                        tallies: Tallies::default(),
+                    });
+                    tables.len() - 1
+                });
+                last = Some(i);
+                i
+            }
+        };
+        let t = &mut tables[i];
+        t.rows = t.rows.max(row);
+        let Some(bytes) = value else { return };
+        if t.skipped {
+            return;
+        }
+        let node = column.and_then(|c| column_node(t.root, c, mysql));
+        if node.is_some_and(|n| n.rule().is_some()) {
+            return;
+        }
+        let col = column.unwrap_or(UNKNOWN_COLUMN);
+        let text = String::from_utf8_lossy(bytes);
+        let json = text.trim_start().starts_with(['{', '['])
+            && column.is_some()
+            && match serde_json::from_str::<Value>(&text) {
+                Ok(doc) => {
+                    let mut walk = JsonWalk {
+                        tallies: &mut t.tallies,
+                        path: vec![col.to_owned()],
+                        row,
+                        line,
+                        show,
+                        folded: &mut folded,
+                    };
+                    walk.value(&doc, node);
+                    true
+                }
+                Err(_) => false,
+            };
+        // A column with rules below it whose value is not JSON is nulled by a run.
+        if json || node.is_some() {
+            return;
+        }
+        let path = join_path(&[col]);
+        t.tallies.string(&path, &text, row, Some(line), show);
+    })
+    .map_err(|e| InspectError::BadInput(format!("SQL dump: {e}")))?;
+    let mut report = ScanReport {
+        sql: true,
+        folded,
+        ..ScanReport::default()
+    };
+    for t in tables {
+        report.documents += t.rows;
+        if t.skipped {
+            report.excluded.push(t.name);
+        } else {
+            t.tallies.findings(&t.name, &mut report.findings);
+        }
+    }
+    report.excluded.sort();
+    report.excluded.dedup();
+    sort(&mut report.findings);
+    Ok(report)
+}
+
+/// Walks one JSON document of a column.
+struct JsonWalk<'a> {
+    tallies: &'a mut Tallies,
+    /// The column, then the keys down to the current value.
+    path: Vec<String>,
+    row: u64,
+    line: u64,
+    show: bool,
+    folded: &'a mut bool,
+}
+
+impl JsonWalk<'_> {
+    fn value(&mut self, v: &Value, node: Option<&PlanNode>) {
+        if node.is_some_and(|n| n.rule().is_some()) {
+            return;
+        }
+        match v {
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let child = node.and_then(|n| n.child(k.as_bytes()));
+                    self.path.push(k.clone());
+                    self.value(item, child);
+                    self.path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    // A rule on this position covers the element; else the array's own node.
+                    let at = node.and_then(|n| n.child(i.to_string().as_bytes()));
+                    if at.is_some_and(|n| n.rule().is_some()) {
+                        continue;
+                    }
+                    self.value(item, node);
+                }
+            }
+            Value::String(s) => {
+                let mut path = join_path(&self.path);
+                if self.tallies.paths() >= MAX_PATHS && !self.tallies.has_path(&path) {
+                    *self.folded = true;
+                    path = join_path(&self.path[..1]);
+                }
+                self.tallies
+                    .string(&path, s, self.row, Some(self.line), self.show);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Kind;
+
+    fn scan(dump: &str, mysql: bool, rules: Option<&str>) -> ScanReport {
+        let rules = rules.map(|r| RuleSet::from_yaml(r, "t.yaml").unwrap());
+        scan_sql(dump.as_bytes(), mysql, rules.as_ref(), &ScanOptions::default()).unwrap()
+    }
+
+    fn found(r: &ScanReport) -> Vec<String> {
+        r.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}#{}@{}",
+                    f.collection,
+                    f.path,
+                    f.kind.name(),
+                    f.count,
+                    f.first_document,
+                    f.line.unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_paths_and_coverage() {
+        let dump = "CREATE TABLE public.ev (id integer, payload jsonb, note text);\n\
+                    COPY public.ev (id, payload, note) FROM stdin;\n\
+                    1\t{\"user\": {\"email\": \"a@example.org\", \"ip\": \"10.0.0.1\"}, \"tags\": [\"x@example.org\"]}\tcall +44 20 7946 0958\n\
+                    2\t[1, 2]\t\\N\n\\.\n";
+        let r = scan(dump, false, None);
+        assert_eq!(
+            found(&r),
+            [
+                "public.ev note phone 1#1@3",
+                "public.ev payload.tags email 1#1@3",
+                "public.ev payload.user.email email 1#1@3",
+                "public.ev payload.user.ip ipv4 1#1@3",
+            ]
+        );
+        assert_eq!(r.documents, 2);
+        let r = scan(
+            dump,
+            false,
+            Some("rules:\n  public.ev:\n    columns:\n      payload.user.email: hash_email\n      note: digits\n"),
+        );
+        assert_eq!(
+            found(&r),
+            [
+                "public.ev payload.tags email 1#1@3",
+                "public.ev payload.user.ip ipv4 1#1@3",
+            ]
+        );
+        let r = scan(dump, false, Some("exclusions: [ev]\n"));
+        assert!(r.findings.is_empty());
+        assert_eq!(r.excluded, ["public.ev"]);
+        let r = scan(dump, false, Some("schema_only: [public.ev]\n"));
+        assert!(r.findings.is_empty(), "{:?}", found(&r));
+    }
+
+    #[test]
+    fn mysql_columns_case_insensitive_and_names() {
+        let dump = "USE `app`;\nCREATE TABLE `u` (`id` int, `First` varchar(20), `mail` text);\n\
+                    INSERT INTO `u` VALUES (1,'MARY','m@example.org'),(2,'Linda',''),\n(3,'John',NULL),(4,'the cat','x');\n";
+        let r = scan(dump, true, None);
+        assert_eq!(
+            found(&r),
+            ["app.u First name 3#1@3", "app.u mail email 1#1@3"]
+        );
+        assert_eq!(r.findings[0].kind, Kind::Name(crate::scan::NameKind::First));
+        let r = scan(
+            dump,
+            true,
+            Some("rules:\n  u:\n    columns:\n      first: {transform: fake, kind: first_name}\n"),
+        );
+        assert_eq!(found(&r), ["app.u mail email 1#1@3"]);
+    }
+}
