@@ -386,10 +386,12 @@ impl Tallies {
             return;
         }
         for kind in classify(value) {
-            self.kinds
-                .entry((path.to_owned(), kind))
-                .or_default()
-                .hit(document, line, value, show_values);
+            self.kinds.entry((path.to_owned(), kind)).or_default().hit(
+                document,
+                line,
+                value,
+                show_values,
+            );
         }
         let (stats, tally) = match self.names.get_mut(path) {
             Some(e) => e,
@@ -414,7 +416,7 @@ impl Tallies {
             });
         }
         for (path, (stats, t)) in self.names {
-            if let Some(k) = stats.verdict() {
+            if let Some(k) = stats.verdict().map(|k| crate::scan_names::hinted(&path, k)) {
                 out.push(Finding {
                     collection: name.to_owned(),
                     path,
@@ -639,9 +641,10 @@ fn has_phone(s: &str) -> bool {
         while i < b.len() && part(b[i]) {
             i += 1;
         }
-        // Glued to letters or other digits-ish text (an id, a version): not a phone.
-        let glued = (start > 0 && b[start - 1].is_ascii_alphanumeric())
-            || (i < b.len() && b[i].is_ascii_alphanumeric());
+        // Glued to letters or other digits-ish text (an id, a version, a time, a path): not a
+        // phone.
+        let glue = |c: u8| c.is_ascii_alphanumeric() || c == b':' || c == b'/';
+        let glued = (start > 0 && glue(b[start - 1])) || (i < b.len() && glue(b[i]));
         let run = s[start..i].trim_end_matches([' ', '-', '.', '(']);
         if !glued && looks_like_phone(run) {
             return true;
@@ -670,7 +673,7 @@ fn looks_like_phone(run: &str) -> bool {
         .collect();
     let ipv4 =
         groups.len() == 4 && groups.iter().all(|&g| g <= 3) && seps.iter().all(|&c| c == b'.');
-    if seps == b"." || ipv4 || groups == [4, 2, 2] || groups == [2, 2, 4] {
+    if seps == b"." || ipv4 || groups.starts_with(&[4, 2, 2]) || groups.starts_with(&[2, 2, 4]) {
         return false;
     }
     groups.len() >= 2
@@ -765,6 +768,9 @@ mod tests {
         assert_eq!(classify("call +44 20 7946 0958"), [Kind::Phone]);
         assert_eq!(classify("(555) 123-4567"), [Kind::Phone]);
         assert!(classify("2020-01-15").is_empty());
+        assert!(classify("2006-02-15 04:34:33").is_empty());
+        assert!(classify("[\"2022-05-24 22:53:30+00\",\"2022-05-25 22:04:30+00\")").is_empty());
+        assert!(classify("2022-01-24 23:06:36.431+00").is_empty());
         assert!(classify("3.14159265").is_empty());
         assert!(classify("12345678").is_empty());
         assert_eq!(classify("from 192.168.1.20 at noon"), [Kind::Ipv4]);

@@ -156,6 +156,29 @@ impl NameStats {
     }
 }
 
+/// A one-word verdict refined by the field's own name: a last step mentioning `last`,
+/// `surname` or `family` means last names, `first`, `given` or `forename` first names (many
+/// surnames are also first names in the dictionaries).
+pub fn hinted(path: &str, kind: NameKind) -> NameKind {
+    if kind == NameKind::Full {
+        return kind;
+    }
+    let step = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    if ["last", "surname", "family"]
+        .iter()
+        .any(|w| step.contains(w))
+    {
+        NameKind::Last
+    } else if ["first", "given", "forename"]
+        .iter()
+        .any(|w| step.contains(w))
+    {
+        NameKind::First
+    } else {
+        kind
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +215,12 @@ mod tests {
             full.add(v);
         }
         assert_eq!(full.verdict(), Some(NameKind::Full));
+        assert_eq!(
+            hinted("customer.last_name", NameKind::First),
+            NameKind::Last
+        );
+        assert_eq!(hinted("Surname", NameKind::First), NameKind::Last);
+        assert_eq!(hinted("given", NameKind::Last), NameKind::First);
+        assert_eq!(hinted("who", NameKind::Last), NameKind::Last);
     }
 }

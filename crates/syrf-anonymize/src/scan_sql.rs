@@ -37,7 +37,8 @@ struct Table<'a> {
 /// Builds the resolver of table names and rule paths. No transform runs, so any key does.
 fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
     let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
-    Anonymizer::new(rules.clone(), KeyMode::Keyed(key)).map_err(|e| InspectError::Usage(e.to_string()))
+    Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
+        .map_err(|e| InspectError::Usage(e.to_string()))
 }
 
 /// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
@@ -221,7 +222,13 @@ mod tests {
 
     fn scan(dump: &str, mysql: bool, rules: Option<&str>) -> ScanReport {
         let rules = rules.map(|r| RuleSet::from_yaml(r, "t.yaml").unwrap());
-        scan_sql(dump.as_bytes(), mysql, rules.as_ref(), &ScanOptions::default()).unwrap()
+        scan_sql(
+            dump.as_bytes(),
+            mysql,
+            rules.as_ref(),
+            &ScanOptions::default(),
+        )
+        .unwrap()
     }
 
     fn found(r: &ScanReport) -> Vec<String> {
