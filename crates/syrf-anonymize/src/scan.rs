@@ -312,11 +312,13 @@ fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<Str
     let Some(rules) = rules else {
         return Some(Vec::new());
     };
+    // A timeseries collection's buckets are kept or dropped with it.
+    let base = coll.strip_prefix("system.buckets.").unwrap_or(coll);
     let not_kept = rules
         .collections
         .as_ref()
-        .is_some_and(|keep| !keep.iter().any(|k| names(k, db, coll)));
-    if not_kept || rules.exclusions.iter().any(|e| names(e, db, coll)) {
+        .is_some_and(|keep| !keep.iter().any(|k| names(k, db, base)));
+    if not_kept || rules.exclusions.iter().any(|e| names(e, db, base)) {
         return None;
     }
     Some(
@@ -756,6 +758,7 @@ mod tests {
         assert!(covering(Some(&rules), "app", "other").unwrap().len() == 1);
         assert!(covering(Some(&rules), "db2", "users").unwrap().is_empty());
         assert!(covering(Some(&rules), "app", "sessions").is_none());
+        assert!(covering(Some(&rules), "app", "system.buckets.sessions").is_none());
         assert!(covering(None, "admin", "system.users").is_none());
         let kept = RuleSet::from_yaml("collections: [users]\n", "k.yaml").unwrap();
         assert!(covering(Some(&kept), "app", "users").is_some());

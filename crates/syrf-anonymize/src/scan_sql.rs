@@ -55,6 +55,17 @@ fn column_node<'a>(root: Option<&'a PlanNode>, name: &str, mysql: bool) -> Optio
     })
 }
 
+/// The database named by a header comment (its text after `--`): ` Host: h    Database: app`.
+fn header_database(comment: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(comment).ok()?;
+    let (_, db) = text
+        .trim_start()
+        .strip_prefix("Host: ")?
+        .split_once("Database: ")?;
+    let db = db.trim();
+    (!db.is_empty()).then(|| db.to_owned())
+}
+
 /// Scans a plain (not gzip) SQL dump; `mysql` picks the dialect.
 pub(crate) fn scan_sql(
     input: impl Read,
@@ -69,18 +80,27 @@ pub(crate) fn scan_sql(
     let mut folded = false;
     let show = options.show_values;
     let reader = BufReader::with_capacity(1 << 16, input);
+    // MySQL: the database of a single-database dump's header (`-- Host: h    Database: app`)
+    // qualifies tables as a run does, until a `USE` names one.
+    let mut header_db: Option<String> = None;
     verify_sql::walk(reader, mysql, &mut |e| {
-        let Event::Cell {
-            qualifier,
-            table,
-            column,
-            row,
-            line,
-            value,
-        } = e
-        else {
-            return;
+        let (qualifier, table, column, row, line, value) = match e {
+            Event::Cell {
+                qualifier,
+                table,
+                column,
+                row,
+                line,
+                value,
+            } => (qualifier, table, column, row, line, value),
+            Event::Text { what, bytes } => {
+                if mysql && header_db.is_none() && what == "<comment>" {
+                    header_db = header_database(bytes);
+                }
+                return;
+            }
         };
+        let qualifier = qualifier.or(if mysql { header_db.as_deref() } else { None });
         let same = |t: &Table<'_>| t.table == table && t.qualifier.as_deref() == qualifier;
         let i = match last.filter(|&i| same(&tables[i])) {
             Some(i) => i,

@@ -1,5 +1,6 @@
-//! `syrf-anonymize scan` on the shipped sample archive: uncovered paths are reported, covered
-//! ones are not, values stay hidden, `--suggest` output is a valid rules file, `--strict` fails.
+//! `syrf-anonymize scan` on MongoDB archives (the shipped sample and hand-built ones):
+//! uncovered paths are reported, covered ones are not, values stay hidden, `--suggest` output
+//! is a valid rules file, `--strict` fails. SQL dumps: `tests/scan_sql.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -135,19 +136,115 @@ fn strict_exits_4_on_findings_and_gzip_is_read() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A mongodump archive built by hand: header, prelude, one data segment and an EOF block per
+/// namespace, CRCs by the independent checker's reference implementation.
+fn archive(namespaces: &[(&str, &str, Vec<bson::Document>)]) -> Vec<u8> {
+    let mut out = vec![0x6d, 0xe2, 0x99, 0x81];
+    let put = |out: &mut Vec<u8>, d: &bson::Document| out.extend(bson::to_vec(d).unwrap());
+    put(
+        &mut out,
+        &bson::doc! {"concurrent_collections": 4, "version": "0.1", "server_version": "7.0.14", "tool_version": "100.10.0"},
+    );
+    for (db, coll, _) in namespaces {
+        put(
+            &mut out,
+            &bson::doc! {"db": *db, "collection": *coll, "metadata": "{\"options\":{},\"indexes\":[]}", "size": 0, "type": "collection"},
+        );
+    }
+    out.extend([0xff; 4]);
+    for (db, coll, docs) in namespaces {
+        put(
+            &mut out,
+            &bson::doc! {"db": *db, "collection": *coll, "EOF": false, "CRC": 0i64},
+        );
+        let mut all = Vec::new();
+        for d in docs {
+            all.extend(bson::to_vec(d).unwrap());
+        }
+        out.extend_from_slice(&all);
+        out.extend([0xff; 4]);
+        let crc = mongo_archive::verify::crc64_reference(&all);
+        put(
+            &mut out,
+            &bson::doc! {"db": *db, "collection": *coll, "EOF": true, "CRC": crc as i64},
+        );
+        out.extend([0xff; 4]);
+    }
+    out
+}
+
+/// Emails quoted in free text, in a timeseries bucket's `meta` sub-document, IPv6 addresses,
+/// and a field of dictionary names are found; a field where few values are names is not; the
+/// timeseries buckets are skipped with their excluded collection; no value is printed.
 #[test]
-fn sql_dumps_are_refused_for_now() {
-    let dir = tmpdir("sql");
-    let sql = dir.join("dump.sql");
-    std::fs::write(
-        &sql,
-        "-- MySQL dump 10.13  Distrib 8.0.36\nCREATE TABLE `t` (`a` text);\nINSERT INTO `t` VALUES ('x@example.org');\n",
-    )
-    .unwrap();
-    let out = scan(&[sql.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("MongoDB archives only"), "{err}");
-    assert!(!err.contains("x@example.org"), "{err}");
+fn text_timeseries_meta_ipv6_and_names() {
+    const FIRST: [&str; 5] = ["Mary", "Linda", "John", "Peter", "Alice"];
+    let studies: Vec<bson::Document> = (0..10)
+        .map(|i| {
+            bson::doc! {
+                "Title": format!("Effect {i} of treatment on rats"),
+                "Abstract": format!("We thank planted.abstract.{i}@example.org for the rats."),
+                "Reviewer": {"Given": FIRST[i % 5], "From": format!("2001:db8::{i}")},
+                // Two of ten are names: below the 30% share.
+                "Species": if i < 2 { "Alice".to_owned() } else { format!("Rattus {i}") },
+            }
+        })
+        .collect();
+    let buckets: Vec<bson::Document> = (0..3)
+        .map(|i| {
+            bson::doc! {
+                "control": {"version": 1},
+                "meta": {"device": format!("d{i}"), "user": format!("planted.meta.{i}@example.org")},
+                "data": {"t": {"0": i}},
+            }
+        })
+        .collect();
+    let bytes = archive(&[
+        ("app", "pmStudy", studies),
+        ("app", "system.buckets.readings", buckets),
+    ]);
+    let dir = tmpdir("text");
+    let path = dir.join("a.archive");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = scan(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let all =
+        String::from_utf8(out.stdout.clone()).unwrap() + &String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !all.contains("planted") && !all.contains("2001:db8"),
+        "a value leaked: {all}"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "app.pmStudy Abstract: email (10 values, first in document 1)",
+        "app.pmStudy Reviewer.From: ipv6 (10 values, first in document 1)",
+        "app.pmStudy Reviewer.Given: name (10 values are first names, first in document 1)",
+        "app.system.buckets.readings meta.user: email (3 values, first in document 1)",
+    ] {
+        assert!(text.contains(want), "{want} missing: {text}");
+    }
+    assert!(!text.contains("Species"), "{text}");
+    assert!(!text.contains("Title"), "{text}");
+
+    let yaml = {
+        let out = scan(&["--suggest", path.to_str().unwrap()]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        yaml.contains("\"Reviewer.Given\": {transform: fake, kind: first_name}"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("{transform: fake, kind: ipv6}"), "{yaml}");
+    anonymize_core::RuleSet::from_yaml(&yaml, "s.yaml").unwrap();
+
+    let rules = dir.join("excl.yaml");
+    std::fs::write(&rules, "exclusions: [readings]\n").unwrap();
+    let out = scan(&["--rules", rules.to_str().unwrap(), path.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("app.system.buckets.readings: skipped"),
+        "{text}"
+    );
+    assert!(!text.contains("meta.user"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
