@@ -305,6 +305,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_columns_are_reported_and_left_to_the_user() {
+        let dump = "INSERT INTO t VALUES (1,'a@example.org');\n";
+        let r = scan(dump, true, None);
+        assert_eq!(found(&r), ["t ? email 1#1@1"]);
+        let yaml = r.suggest();
+        assert!(yaml.starts_with("# t: personal-looking values in columns"), "{yaml}");
+        let rules = RuleSet::from_yaml(&yaml, "s.yaml").unwrap();
+        assert!(rules.tables.is_empty(), "{yaml}");
+    }
+
+    #[test]
     fn mysql_columns_case_insensitive_and_names() {
         let dump = "USE `app`;\nCREATE TABLE `u` (`id` int, `First` varchar(20), `mail` text);\n\
                     INSERT INTO `u` VALUES (1,'MARY','m@example.org'),(2,'Linda',''),\n(3,'John',NULL),(4,'the cat','x');\n";

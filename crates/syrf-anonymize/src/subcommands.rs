@@ -192,7 +192,7 @@ pub struct ScanArgs {
     /// Print a starting rules file (YAML) covering the findings on stdout instead of the report.
     #[arg(long)]
     pub suggest: bool,
-    /// The mongodump archive (gzip or not), `-` for stdin.
+    /// The mongodump archive or MySQL/MariaDB/PostgreSQL dump (gzip or not), `-` for stdin.
     #[arg(value_name = "DUMP")]
     pub dump: PathBuf,
 }
