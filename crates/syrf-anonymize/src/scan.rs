@@ -39,6 +39,9 @@ const MAX_EXAMPLE_CHARS: usize = 80;
 /// Nesting depth beyond which a document is rejected.
 const MAX_DEPTH: usize = 200;
 
+/// Distinct paths per collection or table whose values are counted for names.
+const MAX_NAME_PATHS: usize = 10_000;
+
 /// How to scan; the default shows no value.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
@@ -395,8 +398,11 @@ impl Tallies {
                 show_values,
             );
         }
+        // Bounded memory: beyond this many paths, new ones are not checked for names.
+        let full = self.names.len() >= MAX_NAME_PATHS;
         let (stats, tally) = match self.names.get_mut(path) {
             Some(e) => e,
+            None if full => return,
             None => self.names.entry(path.to_owned()).or_default(),
         };
         if stats.add(value) {

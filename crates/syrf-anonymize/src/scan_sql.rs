@@ -163,8 +163,12 @@ pub(crate) fn scan_sql(
         if json || node.is_some() {
             return;
         }
-        let path = join_path(&[col]);
-        t.tallies.string(&path, &text, row, Some(line), show);
+        if col.contains(['.', '\\']) {
+            t.tallies
+                .string(&join_path(&[col]), &text, row, Some(line), show);
+        } else {
+            t.tallies.string(col, &text, row, Some(line), show);
+        }
     })
     .map_err(|e| InspectError::BadInput(format!("SQL dump: {e}")))?;
     let mut report = ScanReport {
