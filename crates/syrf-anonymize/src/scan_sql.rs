@@ -2,8 +2,8 @@
 //! row, read whole in one streaming pass by the `verify` reader ([`crate::verify_sql`]), with
 //! its table, column, row ordinal and line. Memory holds one row's values and the counts.
 //!
-//! Tables resolve as in a run ([`Anonymizer::resolve`]: qualified or bare keys, exclusions,
-//! the `collections` selection); excluded, unselected and `schema_only` tables are skipped. A
+//! Tables resolve as in a run ([`Anonymizer::resolve`]: qualified or bare keys, a MySQL
+//! header's database, a PostgreSQL `search_path`, exclusions, the `collections` selection); excluded, unselected and `schema_only` tables are skipped. A
 //! column with a rule is covered; a column with rules on JSON paths below it is parsed as JSON
 //! and walked, its uncovered paths counted as `column.path` (the rules' notation); a value that
 //! is not JSON there is covered (a run nulls it). Any other value that parses as a JSON object
@@ -83,6 +83,8 @@ pub(crate) fn scan_sql(
     // MySQL: the database of a single-database dump's header (`-- Host: h    Database: app`)
     // qualifies tables as a run does, until a `USE` names one.
     let mut header_db: Option<String> = None;
+    // PostgreSQL: the schema of unqualified names, from `SET search_path`.
+    let mut search_path: Option<String> = None;
     verify_sql::walk(reader, mysql, &mut |e| {
         let (qualifier, table, column, row, line, value) = match e {
             Event::Cell {
@@ -99,8 +101,16 @@ pub(crate) fn scan_sql(
                 }
                 return;
             }
+            Event::SearchPath(schema) => {
+                search_path = schema.map(str::to_owned);
+                return;
+            }
         };
-        let qualifier = qualifier.or(if mysql { header_db.as_deref() } else { None });
+        let qualifier = qualifier.or(if mysql {
+            header_db.as_deref()
+        } else {
+            search_path.as_deref()
+        });
         let same = |t: &Table<'_>| t.table == table && t.qualifier.as_deref() == qualifier;
         let i = match last.filter(|&i| same(&tables[i])) {
             Some(i) => i,
@@ -348,6 +358,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn search_path_qualifies_unqualified_postgres_names() {
+        let dump = "SET search_path = public, pg_catalog;\nCREATE TABLE customer (id integer, email text);\n\
+                    COPY customer (id, email) FROM stdin;\n1\ta@example.org\n\\.\n";
+        assert_eq!(
+            found(&scan(dump, false, None)),
+            ["public.customer email email 1#1@4"]
+        );
+        let r = scan(
+            dump,
+            false,
+            Some("rules:\n  public.customer:\n    columns:\n      email: hash_email\n"),
+        );
+        assert!(r.findings.is_empty(), "{:?}", found(&r));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) enum Event<'a> {
         /// The decoded bytes (`None` for NULL).
         value: Option<&'a [u8]>,
     },
+    /// PostgreSQL `SET search_path`: the schema unqualified names now resolve to (its first
+    /// entry other than `"$user"` and `pg_catalog`), if any.
+    SearchPath(Option<&'a str>),
     /// A string literal outside data rows, or a comment.
     Text {
         /// `<sql>` or `<comment>`.
@@ -313,6 +316,31 @@ pub(crate) fn walk<R: BufRead>(
             return Ok(());
         };
         let mut stmt = vec![first.clone()];
+        if !mysql && is_kw(&first, "SET") {
+            let t = lx.next()?;
+            if !t.as_ref().is_some_and(|t| is_kw(t, "search_path")) {
+                skip_statement(&mut lx, t, visit)?;
+                continue;
+            }
+            let mut values = Vec::new();
+            loop {
+                match lx.next()? {
+                    None | Some(Tok::P(b';')) => break,
+                    Some(Tok::Word(w, quoted)) if quoted || !w.eq_ignore_ascii_case("TO") => {
+                        values.push(w)
+                    }
+                    Some(Tok::Str(s)) => values.push(lossy(&s)),
+                    _ => {}
+                }
+            }
+            let schema = values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .find(|s| !s.is_empty() && *s != "$user" && !s.eq_ignore_ascii_case("pg_catalog"));
+            visit(Event::SearchPath(schema));
+            continue;
+        }
         if is_kw(&first, "DELIMITER") || first == Tok::P(b'\\') {
             lx.raw_line()?;
             continue;
@@ -637,6 +665,7 @@ mod tests {
             Event::Text { what, bytes } => {
                 out.push(format!("{what}:{}", String::from_utf8_lossy(bytes).trim()))
             }
+            Event::SearchPath(s) => out.push(format!("search_path:{}", s.unwrap_or("-"))),
         })
         .unwrap();
         out
@@ -665,13 +694,15 @@ mod tests {
     #[test]
     fn postgres_copy_and_inserts() {
         let got = cells(
-            "CREATE TABLE public.u (id integer, e text);\nCOPY public.u (id, e) FROM stdin;\n1\ta\\tb\n2\t\\N\n\\.\n\
+            "SET search_path = \"$user\", public, pg_catalog;\nSET search_path TO '';\nCREATE TABLE public.u (id integer, e text);\nCOPY public.u (id, e) FROM stdin;\n1\ta\\tb\n2\t\\N\n\\.\n\
              INSERT INTO public.u VALUES (3, E'x\\ny'), (4, 'it''s');\nCREATE FUNCTION f() AS $$ SELECT 'q' $$;\n",
             false,
         );
         assert_eq!(
             got,
             [
+                "search_path:public",
+                "search_path:-",
                 "public.u.id#1=1",
                 "public.u.e#1=a\tb",
                 "public.u.id#2=2",
