@@ -190,7 +190,13 @@ impl ScanReport {
         );
         for (coll, paths) in by_coll {
             out.push_str(&format!("  {}:\n    fields:\n", yaml_string(coll)));
-            for (path, (_, kind)) in paths {
+            for (path, (_, kind)) in &paths {
+                // A rule on a field covers what lies below it (a field that is text in some
+                // documents and a sub-document in others): rules on both would overlap.
+                let below = |p: &str| path.strip_prefix(p).is_some_and(|r| r.starts_with('.'));
+                if paths.keys().any(|p| below(p)) {
+                    continue;
+                }
                 out.push_str(&format!(
                     "      {}: {}\n",
                     yaml_string(path),
@@ -769,6 +775,38 @@ mod tests {
         let kept = RuleSet::from_yaml("collections: [users]\n", "k.yaml").unwrap();
         assert!(covering(Some(&kept), "app", "users").is_some());
         assert!(covering(Some(&kept), "app", "logs").is_none());
+    }
+
+    #[test]
+    fn suggestions_do_not_overlap() {
+        let finding = |path: &str, kind| Finding {
+            collection: "app.t".to_owned(),
+            path: path.to_owned(),
+            kind,
+            count: 1,
+            first_document: 1,
+            line: None,
+            example: None,
+        };
+        let report = ScanReport {
+            findings: vec![
+                finding("Reviewer", Kind::Email),
+                finding("Reviewer.Email", Kind::Email),
+                finding("Reviewer\\.x", Kind::Phone),
+                finding("ReviewerIp", Kind::Ipv4),
+            ],
+            ..ScanReport::default()
+        };
+        let yaml = report.suggest();
+        let rules = RuleSet::from_yaml(&yaml, "s.yaml").unwrap();
+        anonymize_core::Anonymizer::new(rules.clone(), anonymize_core::KeyMode::Unkeyed).unwrap();
+        let mut paths: Vec<&str> = rules.tables[0]
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["Reviewer", "ReviewerIp", "Reviewer\\.x"], "{yaml}");
     }
 
     #[test]
