@@ -52,6 +52,10 @@ struct Lexer<R> {
     offset: u64,
     line: u64,
     comments: Vec<Vec<u8>>,
+    /// MySQL: the dump's `SQL_MODE` makes `"` quote identifiers (`ANSI_QUOTES`).
+    ansi_quotes: bool,
+    /// The mode saved by `@OLD_SQL_MODE=@@SQL_MODE` (restored by `SQL_MODE=@OLD_SQL_MODE`).
+    saved_ansi_quotes: bool,
 }
 
 /// A reader error with the position.
@@ -126,6 +130,58 @@ impl<R: BufRead> Lexer<R> {
         }
     }
 
+    /// Follows the `SQL_MODE` assignments of a MySQL versioned comment (`/*!40101 SET
+    /// @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='ANSI_QUOTES' */`, `/*!50003 SET sql_mode =
+    /// @saved_sql_mode */`): whether `"` now quotes identifiers.
+    fn follow_sql_mode(&mut self, comment: &[u8]) {
+        let text = String::from_utf8_lossy(comment).to_ascii_uppercase();
+        let b = text.as_bytes();
+        let skip_ws = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            i
+        };
+        for (at, _) in text.match_indices("SQL_MODE") {
+            let prev = at.checked_sub(1).map(|i| b[i]);
+            let mut i = skip_ws(at + "SQL_MODE".len());
+            if b.get(i) != Some(&b'=') {
+                continue;
+            }
+            i = skip_ws(i + 1);
+            let value = &text[i..];
+            match prev {
+                // `@@SQL_MODE = …` never appears; a read of it is not an assignment.
+                Some(b'@') => {}
+                // A variable saving the mode: `@OLD_SQL_MODE=@@SQL_MODE`.
+                Some(c) if c.is_ascii_alphanumeric() || c == b'_' => {
+                    if value.starts_with("@@SQL_MODE") {
+                        self.saved_ansi_quotes = self.ansi_quotes;
+                    }
+                }
+                _ => {
+                    if let Some(rest) = value.strip_prefix(['\'', '"']) {
+                        let modes = rest.split(['\'', '"']).next().unwrap_or("");
+                        self.ansi_quotes = modes.split(',').any(|m| {
+                            [
+                                "ANSI_QUOTES",
+                                "ANSI",
+                                "ORACLE",
+                                "POSTGRESQL",
+                                "MSSQL",
+                                "DB2",
+                                "MAXDB",
+                            ]
+                            .contains(&m.trim())
+                        });
+                    } else if value.starts_with('@') {
+                        self.ansi_quotes = self.saved_ansi_quotes;
+                    }
+                }
+            }
+        }
+    }
+
     fn next(&mut self) -> io::Result<Option<Tok>> {
         loop {
             let Some(c) = self.peek()? else {
@@ -158,10 +214,15 @@ impl<R: BufRead> Lexer<R> {
                         }
                         v.push(c);
                     }
+                    if self.mysql && v.first() == Some(&b'!') {
+                        self.follow_sql_mode(&v);
+                    }
                     self.comments.push(v);
                 }
                 b'\'' => return Ok(Some(Tok::Str(self.quoted(b'\'', self.mysql)?))),
-                b'"' if self.mysql => return Ok(Some(Tok::Str(self.quoted(b'"', true)?))),
+                b'"' if self.mysql && !self.ansi_quotes => {
+                    return Ok(Some(Tok::Str(self.quoted(b'"', true)?)))
+                }
                 b'"' => {
                     let v = self.quoted(b'"', false)?;
                     return Ok(Some(Tok::Word(lossy(&v), true)));
@@ -301,6 +362,8 @@ pub(crate) fn walk<R: BufRead>(
         offset: 0,
         line: 1,
         comments: Vec::new(),
+        ansi_quotes: false,
+        saved_ansi_quotes: false,
     };
     let mut tables: HashMap<String, Columns> = HashMap::new();
     let mut rows: HashMap<String, u64> = HashMap::new();
@@ -688,6 +751,21 @@ mod tests {
                 "app.u.e#2=AB",
                 "app.u.e#3=NULL"
             ]
+        );
+    }
+
+    #[test]
+    fn mysql_ansi_quotes_follow_the_dump_mode() {
+        let got = cells(
+            "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ANSI' */;\n\
+             CREATE TABLE \"u\" (\"id\" int, \"e\" text);\nINSERT INTO \"u\" VALUES (1,'a');\n\
+             /*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\nINSERT INTO `u` VALUES (2,\"b\");\n",
+            true,
+        );
+        let cells: Vec<&String> = got.iter().filter(|c| !c.starts_with('<')).collect();
+        assert_eq!(
+            cells,
+            ["-.u.id#1=1", "-.u.e#1=a", "-.u.id#2=2", "-.u.e#2=b"]
         );
     }
 
