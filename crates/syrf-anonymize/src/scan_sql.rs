@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
-use anonymize_core::{Anonymizer, Disposition, Key, KeyMode, PlanNode, RuleSet};
+use anonymize_core::{Anonymizer, Disposition, ExcludeReason, Key, KeyMode, PlanNode, RuleSet};
 use serde_json::Value;
 
 use crate::inspect::InspectError;
@@ -29,9 +29,51 @@ struct Table<'a> {
     name: String,
     /// Excluded, not selected or schema-only: not scanned.
     skipped: bool,
-    root: Option<&'a PlanNode>,
+    /// The rules' trees of the table, then of the tables above it (partitions, `INHERITS`).
+    roots: Vec<&'a PlanNode>,
     rows: u64,
     tallies: Tallies,
+}
+
+/// A table: its schema or database, if known, and its bare name.
+type Name = (Option<String>, String);
+
+/// Longest chain of parents followed (partitions of partitions...).
+const MAX_ANCESTORS: usize = 32;
+
+/// Whether a table is skipped, and the rules' trees that apply to it: its own, then those of
+/// the tables above it (a partition or `INHERITS` child takes its parents' rules; it is
+/// excluded, selected or schema-only with them, as in a run).
+fn disposition<'a>(
+    anon: &'a Anonymizer,
+    parents: &HashMap<Name, Vec<Name>>,
+    qualifier: Option<&str>,
+    table: &str,
+) -> (bool, Vec<&'a PlanNode>) {
+    let mut chain: Vec<Name> = vec![(qualifier.map(str::to_owned), table.to_owned())];
+    let mut i = 0;
+    while i < chain.len() && chain.len() <= MAX_ANCESTORS {
+        for p in parents.get(&chain[i]).into_iter().flatten() {
+            if !chain.contains(p) {
+                chain.push(p.clone());
+            }
+        }
+        i += 1;
+    }
+    let mut roots = Vec::new();
+    let (mut selected, mut not_selected) = (false, false);
+    for (q, t) in &chain {
+        match anon.resolve(q.as_deref(), t) {
+            Disposition::Exclude(ExcludeReason::Excluded) => return (true, Vec::new()),
+            Disposition::Exclude(ExcludeReason::NotSelected) => not_selected = true,
+            Disposition::Keep(plan) if plan.schema_only() => return (true, Vec::new()),
+            Disposition::Keep(plan) => {
+                selected = true;
+                roots.extend(plan.root());
+            }
+        }
+    }
+    (not_selected && !selected, roots)
 }
 
 /// Builds the resolver of table names and rule paths. No transform runs, so any key does.
@@ -85,6 +127,8 @@ pub(crate) fn scan_sql(
     let mut header_db: Option<String> = None;
     // PostgreSQL: the schema of unqualified names, from `SET search_path`.
     let mut search_path: Option<String> = None;
+    // PostgreSQL: partitions and `INHERITS` children to their parents.
+    let mut parents: HashMap<Name, Vec<Name>> = HashMap::new();
     verify_sql::walk(reader, mysql, &mut |e| {
         let (qualifier, table, column, row, line, value) = match e {
             Event::Cell {
@@ -105,6 +149,21 @@ pub(crate) fn scan_sql(
                 search_path = schema.map(str::to_owned);
                 return;
             }
+            Event::Parent {
+                qualifier,
+                table,
+                parent_qualifier,
+                parent,
+            } => {
+                let schema = search_path.as_deref();
+                let child = (qualifier.or(schema).map(str::to_owned), table.to_owned());
+                let parent = (
+                    parent_qualifier.or(schema).map(str::to_owned),
+                    parent.to_owned(),
+                );
+                parents.entry(child).or_default().push(parent);
+                return;
+            }
         };
         let qualifier = qualifier.or(if mysql {
             header_db.as_deref()
@@ -117,10 +176,9 @@ pub(crate) fn scan_sql(
             None => {
                 let key = (qualifier.map(str::to_owned), table.to_owned());
                 let i = *index.entry(key).or_insert_with(|| {
-                    let (skipped, root) = match anon.as_ref().map(|a| a.resolve(qualifier, table)) {
-                        None => (false, None),
-                        Some(Disposition::Exclude(_)) => (true, None),
-                        Some(Disposition::Keep(plan)) => (plan.schema_only(), plan.root()),
+                    let (skipped, roots) = match anon.as_ref() {
+                        None => (false, Vec::new()),
+                        Some(a) => disposition(a, &parents, qualifier, table),
                     };
                     tables.push(Table {
                         qualifier: qualifier.map(str::to_owned),
@@ -130,7 +188,7 @@ pub(crate) fn scan_sql(
                             None => table.to_owned(),
                         },
                         skipped,
-                        root,
+                        roots,
                         rows: 0,
                         tallies: Tallies::default(),
                     });
@@ -146,7 +204,7 @@ pub(crate) fn scan_sql(
         if t.skipped {
             return;
         }
-        let node = column.and_then(|c| column_node(t.root, c, mysql));
+        let node = column.and_then(|c| t.roots.iter().find_map(|r| column_node(Some(r), c, mysql)));
         if node.is_some_and(|n| n.rule().is_some()) {
             return;
         }
@@ -374,6 +432,34 @@ mod tests {
             Some("rules:\n  public.customer:\n    columns:\n      email: hash_email\n"),
         );
         assert!(r.findings.is_empty(), "{:?}", found(&r));
+    }
+
+    #[test]
+    fn partitions_take_their_parents_rules() {
+        let dump = "CREATE TABLE public.ev (id integer, email text) PARTITION BY RANGE (id);\n\
+                    CREATE TABLE public.ev_1 (id integer, email text);\n\
+                    ALTER TABLE ONLY public.ev ATTACH PARTITION public.ev_1 FOR VALUES FROM (0) TO (9);\n\
+                    CREATE TABLE public.ev_2 PARTITION OF public.ev FOR VALUES FROM (9) TO (99);\n\
+                    COPY public.ev_1 (id, email) FROM stdin;\n1\ta@example.org\n\\.\n\
+                    COPY public.ev_2 (id, email) FROM stdin;\n10\tb@example.org\n\\.\n";
+        assert_eq!(
+            found(&scan(dump, false, None)),
+            [
+                "public.ev_1 email email 1#1@6",
+                "public.ev_2 email email 1#1@9"
+            ]
+        );
+        let covered = scan(
+            dump,
+            false,
+            Some("rules:\n  ev:\n    columns:\n      email: hash_email\n"),
+        );
+        assert!(covered.findings.is_empty(), "{:?}", found(&covered));
+        let excluded = scan(dump, false, Some("exclusions: [public.ev]\n"));
+        assert!(excluded.findings.is_empty(), "{:?}", found(&excluded));
+        assert_eq!(excluded.excluded, ["public.ev_1", "public.ev_2"]);
+        let selected = scan(dump, false, Some("collections: [ev]\n"));
+        assert_eq!(selected.findings.len(), 2, "{:?}", found(&selected));
     }
 
     #[test]

@@ -27,6 +27,18 @@ pub(crate) enum Event<'a> {
     /// PostgreSQL `SET search_path`: the schema unqualified names now resolve to (its first
     /// entry other than `"$user"` and `pg_catalog`), if any.
     SearchPath(Option<&'a str>),
+    /// PostgreSQL: `table` is a partition (`PARTITION OF`, `ATTACH PARTITION`) or an
+    /// `INHERITS` child of `parent`.
+    Parent {
+        /// The child's schema, if written.
+        qualifier: Option<&'a str>,
+        /// The child's bare name.
+        table: &'a str,
+        /// The parent's schema, if written.
+        parent_qualifier: Option<&'a str>,
+        /// The parent's bare name.
+        parent: &'a str,
+    },
     /// A string literal outside data rows, or a comment.
     Text {
         /// `<sql>` or `<comment>`.
@@ -475,15 +487,89 @@ pub(crate) fn walk<R: BufRead>(
                 t = lx.next()?;
             }
             if t.as_ref().is_some_and(|t| is_kw(t, "TABLE")) {
-                let (_, name, t) = read_name_skipping_if_not_exists(&mut lx)?;
+                let (qual, name, t) = read_name_skipping_if_not_exists(&mut lx)?;
+                let mut parents = Vec::new();
+                let mut t = t;
                 if t == Some(Tok::P(b'(')) {
                     let cols = read_columns(&mut lx, visit)?;
-                    tables.insert(name, cols);
+                    tables.insert(name.clone(), cols);
+                    t = lx.next()?;
                 }
-                skip_statement(&mut lx, None, visit)?;
+                loop {
+                    match t {
+                        None | Some(Tok::P(b';')) => break,
+                        Some(Tok::Str(s)) => visit(Event::Text {
+                            what: "<sql>",
+                            bytes: &s,
+                        }),
+                        Some(ref w) if !mysql && is_kw(w, "PARTITION") => {
+                            let of = lx.next()?;
+                            t = if of.as_ref().is_some_and(|w| is_kw(w, "OF")) {
+                                let (pq, p, after) = read_name(&mut lx)?;
+                                parents.push((pq, p));
+                                after
+                            } else {
+                                of
+                            };
+                            continue;
+                        }
+                        Some(ref w) if !mysql && is_kw(w, "INHERITS") => {
+                            let open = lx.next()?;
+                            let mut more = open == Some(Tok::P(b'('));
+                            while more {
+                                let (pq, p, after) = read_name(&mut lx)?;
+                                parents.push((pq, p));
+                                more = after == Some(Tok::P(b','));
+                            }
+                        }
+                        _ => {}
+                    }
+                    t = lx.next()?;
+                }
+                for (pq, p) in &parents {
+                    visit(Event::Parent {
+                        qualifier: qual.as_deref(),
+                        table: &name,
+                        parent_qualifier: pq.as_deref(),
+                        parent: p,
+                    });
+                }
                 continue;
             }
             stmt.extend(t);
+        }
+        if is_kw(&first, "ALTER") && !mysql {
+            let t = lx.next()?;
+            if !t.as_ref().is_some_and(|t| is_kw(t, "TABLE")) {
+                skip_statement(&mut lx, t, visit)?;
+                continue;
+            }
+            let (mut pq, mut p, mut t) = read_name(&mut lx)?;
+            while pq.is_none()
+                && ["ONLY", "IF", "EXISTS"]
+                    .iter()
+                    .any(|k| p.eq_ignore_ascii_case(k))
+            {
+                (pq, p, t) = name_from(&mut lx, t)?;
+            }
+            if t.as_ref().is_some_and(|t| is_kw(t, "ATTACH")) {
+                let t = lx.next()?;
+                if t.as_ref().is_some_and(|t| is_kw(t, "PARTITION")) {
+                    let (cq, c, after) = read_name(&mut lx)?;
+                    visit(Event::Parent {
+                        qualifier: cq.as_deref(),
+                        table: &c,
+                        parent_qualifier: pq.as_deref(),
+                        parent: &p,
+                    });
+                    skip_statement(&mut lx, after, visit)?;
+                    continue;
+                }
+                skip_statement(&mut lx, t, visit)?;
+                continue;
+            }
+            skip_statement(&mut lx, t, visit)?;
+            continue;
         }
         if is_kw(&first, "USE") && mysql {
             if let Some(Tok::Word(w, _)) = lx.next()? {
@@ -574,8 +660,16 @@ fn column_names<'a>(
 
 /// `name`, `q.name`, quoted or not; returns (qualifier, name, the token after).
 fn read_name<R: BufRead>(lx: &mut Lexer<R>) -> io::Result<(Option<String>, String, Option<Tok>)> {
+    let t = lx.next()?;
+    name_from(lx, t)
+}
+
+/// [`read_name`] from its first token `t`, already read.
+fn name_from<R: BufRead>(
+    lx: &mut Lexer<R>,
+    mut t: Option<Tok>,
+) -> io::Result<(Option<String>, String, Option<Tok>)> {
     let mut parts = Vec::new();
-    let mut t = lx.next()?;
     while let Some(Tok::Word(w, _)) = &t {
         parts.push(w.clone());
         t = lx.next()?;
@@ -729,6 +823,16 @@ mod tests {
                 out.push(format!("{what}:{}", String::from_utf8_lossy(bytes).trim()))
             }
             Event::SearchPath(s) => out.push(format!("search_path:{}", s.unwrap_or("-"))),
+            Event::Parent {
+                qualifier,
+                table,
+                parent_qualifier,
+                parent,
+            } => out.push(format!(
+                "{}.{table}<{}.{parent}",
+                qualifier.unwrap_or("-"),
+                parent_qualifier.unwrap_or("-")
+            )),
         })
         .unwrap();
         out
@@ -766,6 +870,29 @@ mod tests {
         assert_eq!(
             cells,
             ["-.u.id#1=1", "-.u.e#1=a", "-.u.id#2=2", "-.u.e#2=b"]
+        );
+    }
+
+    #[test]
+    fn postgres_partitions_and_inheritance() {
+        let got = cells(
+            "CREATE TABLE public.p (id int, e text) PARTITION BY RANGE (id);\n\
+             CREATE TABLE public.p1 PARTITION OF public.p FOR VALUES FROM (1) TO (9);\n\
+             CREATE TABLE public.p2 (id int, e text);\n\
+             CREATE TABLE kid (x text DEFAULT 'd') INHERITS (public.p, q);\n\
+             ALTER TABLE ONLY public.p ATTACH PARTITION public.p2 FOR VALUES FROM (9) TO (20);\n\
+             ALTER TABLE IF EXISTS ONLY public.p OWNER TO me;\n",
+            false,
+        );
+        assert_eq!(
+            got,
+            [
+                "public.p1<public.p",
+                "<sql>:d",
+                "-.kid<public.p",
+                "-.kid<-.q",
+                "public.p2<public.p"
+            ]
         );
     }
 
