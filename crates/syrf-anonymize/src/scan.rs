@@ -94,6 +94,7 @@ impl Kind {
             Kind::Name(NameKind::First) => "{transform: fake, kind: first_name}",
             Kind::Name(NameKind::Last) => "{transform: fake, kind: last_name}",
             Kind::Name(NameKind::Full) => "{transform: fake, kind: name}",
+            Kind::Name(NameKind::InText) => "{transform: fake, kind: paragraph}",
         }
     }
 
@@ -103,6 +104,7 @@ impl Kind {
             Kind::Name(NameKind::First) => "values are first names",
             Kind::Name(NameKind::Last) => "values are last names",
             Kind::Name(NameKind::Full) => "values are full names",
+            Kind::Name(NameKind::InText) => "values mention full names",
             _ => "values",
         }
     }

@@ -5,7 +5,8 @@
 //! apostrophes, hyphens and dots only) and every word is a dictionary name. A field or column is
 //! reported as holding names only when at least [`MIN_SHARE_PERCENT`]% of its non-empty string
 //! values, and at least [`MIN_MATCHES`] of them, are names: common words that happen to be
-//! names ("Will", "Hope", "Green") in free text do not flood the report.
+//! names ("Will", "Hope", "Green") in free text do not flood the report. Longer text counts
+//! when it mentions a full name (a capitalised first name, then a capitalised last name).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -30,6 +31,9 @@ pub enum NameKind {
     Last,
     /// Two or three words, all names.
     Full,
+    /// Longer text mentioning a full name: a capitalised first name followed by a capitalised
+    /// last name (`… thank Mary Smith for …`).
+    InText,
 }
 
 struct Dictionaries {
@@ -105,6 +109,29 @@ pub fn name_kind(s: &str) -> Option<NameKind> {
     })
 }
 
+/// Whether longer text mentions a full name: two consecutive words, each capitalised (an
+/// upper-case letter then lower-case ones), a dictionary first name then a dictionary last
+/// name.
+pub fn mentions_full_name(s: &str) -> bool {
+    let d = dictionaries();
+    let capitalised = |w: &str| {
+        let mut c = w.chars();
+        c.next().is_some_and(char::is_uppercase) && c.all(|c| c.is_lowercase() || c == '\'')
+    };
+    let mut prev_first = false;
+    for token in s.split(' ') {
+        let w = token.trim_end_matches([',', '.', ';', ':', ')', '!', '?']);
+        let whole = w.len() == token.len();
+        let lower = w.to_lowercase();
+        if prev_first && capitalised(w) && d.last.contains(&lower) {
+            return true;
+        }
+        // A first name ends a sentence or clause: the next word does not follow it.
+        prev_first = whole && capitalised(w) && d.first.contains(&lower);
+    }
+    false
+}
+
 /// Name counts of one path: how many non-empty strings, how many of each name kind.
 #[derive(Debug, Clone, Default)]
 pub struct NameStats {
@@ -116,6 +143,8 @@ pub struct NameStats {
     pub last: u64,
     /// Values of two or three name words.
     pub full: u64,
+    /// Longer values mentioning a full name.
+    pub in_text: u64,
 }
 
 impl NameStats {
@@ -129,6 +158,8 @@ impl NameStats {
             Some(NameKind::First) => self.first += 1,
             Some(NameKind::Last) => self.last += 1,
             Some(NameKind::Full) => self.full += 1,
+            Some(NameKind::InText) => self.in_text += 1,
+            None if mentions_full_name(s) => self.in_text += 1,
             None => return false,
         }
         true
@@ -136,7 +167,7 @@ impl NameStats {
 
     /// Name values counted.
     pub fn matches(&self) -> u64 {
-        self.first + self.last + self.full
+        self.first + self.last + self.full + self.in_text
     }
 
     /// The kind to report when the path passes the thresholds: full names when they are at
@@ -146,7 +177,9 @@ impl NameStats {
         if m < MIN_MATCHES || m * 100 < self.values * MIN_SHARE_PERCENT {
             return None;
         }
-        Some(if self.full * 2 >= m {
+        Some(if self.in_text * 2 >= m {
+            NameKind::InText
+        } else if self.full * 2 >= m {
             NameKind::Full
         } else if self.first >= self.last {
             NameKind::First
@@ -160,7 +193,7 @@ impl NameStats {
 /// `surname` or `family` means last names, `first`, `given` or `forename` first names (many
 /// surnames are also first names in the dictionaries).
 pub fn hinted(path: &str, kind: NameKind) -> NameKind {
-    if kind == NameKind::Full {
+    if matches!(kind, NameKind::Full | NameKind::InText) {
         return kind;
     }
     let step = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
@@ -195,6 +228,21 @@ mod tests {
         assert_eq!(name_kind("Mary had a little lamb"), None);
         assert_eq!(name_kind("Mary42"), None);
         assert_eq!(name_kind(""), None);
+    }
+
+    #[test]
+    fn full_names_inside_text() {
+        assert!(mentions_full_name("We thank Mary Smith for the rats."));
+        assert!(mentions_full_name("Reviewed by Alice Brown, PhD"));
+        assert!(!mentions_full_name("we thank mary smith"));
+        assert!(!mentions_full_name("Ask Mary. Smith replied"));
+        assert!(!mentions_full_name("A review of animal studies in rats"));
+        assert!(!mentions_full_name("MARY SMITH"));
+        let mut s = NameStats::default();
+        for _ in 0..3 {
+            s.add("Samples were collected by John Miller at the lab.");
+        }
+        assert_eq!(s.verdict(), Some(NameKind::InText));
     }
 
     #[test]

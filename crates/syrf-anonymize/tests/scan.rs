@@ -174,7 +174,7 @@ fn archive(namespaces: &[(&str, &str, Vec<bson::Document>)]) -> Vec<u8> {
 }
 
 /// Emails quoted in free text, in a timeseries bucket's `meta` sub-document, IPv6 addresses,
-/// and a field of dictionary names are found; a field where few values are names is not; the
+/// a field of dictionary names and full names mentioned in text are found; a field where few values are names is not; the
 /// timeseries buckets are skipped with their excluded collection; no value is printed.
 #[test]
 fn text_timeseries_meta_ipv6_and_names() {
@@ -184,6 +184,7 @@ fn text_timeseries_meta_ipv6_and_names() {
             bson::doc! {
                 "Title": format!("Effect {i} of treatment on rats"),
                 "Abstract": format!("We thank planted.abstract.{i}@example.org for the rats."),
+                "Notes": format!("Samples were collected by {} Miller on day {i}.", FIRST[i % 5]),
                 "Reviewer": {"Given": FIRST[i % 5], "From": format!("2001:db8::{i}")},
                 // Two of ten are names: below the 30% share.
                 "Species": if i < 2 { "Alice".to_owned() } else { format!("Rattus {i}") },
@@ -210,15 +211,15 @@ fn text_timeseries_meta_ipv6_and_names() {
     assert_eq!(out.status.code(), Some(0));
     let all =
         String::from_utf8(out.stdout.clone()).unwrap() + &String::from_utf8(out.stderr).unwrap();
-    assert!(
-        !all.contains("planted") && !all.contains("2001:db8"),
-        "a value leaked: {all}"
-    );
+    for planted in ["planted", "2001:db8", "Miller", "Linda"] {
+        assert!(!all.contains(planted), "a value leaked: {all}");
+    }
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
         "app.pmStudy Abstract: email (10 values, first in document 1)",
         "app.pmStudy Reviewer.From: ipv6 (10 values, first in document 1)",
         "app.pmStudy Reviewer.Given: name (10 values are first names, first in document 1)",
+        "app.pmStudy Notes: name (10 values mention full names, first in document 1)",
         "app.system.buckets.readings meta.user: email (3 values, first in document 1)",
     ] {
         assert!(text.contains(want), "{want} missing: {text}");
@@ -235,6 +236,10 @@ fn text_timeseries_meta_ipv6_and_names() {
         "{yaml}"
     );
     assert!(yaml.contains("{transform: fake, kind: ipv6}"), "{yaml}");
+    assert!(
+        yaml.contains("\"Notes\": {transform: fake, kind: paragraph}"),
+        "{yaml}"
+    );
     anonymize_core::RuleSet::from_yaml(&yaml, "s.yaml").unwrap();
 
     let rules = dir.join("excl.yaml");
