@@ -121,13 +121,16 @@ pub fn mentions_full_name(s: &str) -> bool {
     let mut prev_first = false;
     for token in s.split(' ') {
         let w = token.trim_end_matches([',', '.', ';', ':', ')', '!', '?']);
-        let whole = w.len() == token.len();
+        if !capitalised(w) {
+            prev_first = false;
+            continue;
+        }
         let lower = w.to_lowercase();
-        if prev_first && capitalised(w) && d.last.contains(&lower) {
+        if prev_first && d.last.contains(&lower) {
             return true;
         }
-        // A first name ends a sentence or clause: the next word does not follow it.
-        prev_first = whole && capitalised(w) && d.first.contains(&lower);
+        // A first name that ends a sentence or clause is not followed by its last name.
+        prev_first = w.len() == token.len() && d.first.contains(&lower);
     }
     false
 }
