@@ -213,7 +213,11 @@ fn check_generated(dump: Dump, table: &str, rules_key: &str) {
     assert!(report.contains("sessions: skipped"), "{report}");
     assert!(report.contains("audit: skipped"), "{report}");
 
-    suggest_round_trip(&plain, dir.path(), &["planted", &token(5)]);
+    suggest_round_trip(
+        &plain,
+        dir.path(),
+        &["planted", &token(5), "2001:db8::", "192.0.2."],
+    );
 }
 
 /// `scan --suggest` rules pass `check`, anonymize the dump (no `leak` survives), and a
