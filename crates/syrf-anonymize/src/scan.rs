@@ -56,7 +56,9 @@ pub enum Kind {
     /// An email address, anywhere in the text.
     Email,
     /// A phone number: 7 to 15 digits with separators (space, `-`, `.`, `(`, `)`) or a
-    /// leading `+`; dates and plain decimal numbers are not counted.
+    /// leading `+`; dates and plain decimal numbers are not counted. In a field or column
+    /// whose name says phone (`phone`, `mobile`, `fax`, `tel`, `cell`), 7 to 15 bare digits
+    /// count too.
     Phone,
     /// A dotted IPv4 address.
     Ipv4,
@@ -398,7 +400,11 @@ impl Tallies {
         if value.trim().is_empty() {
             return;
         }
-        for kind in classify(value) {
+        let mut kinds = classify(value);
+        if !kinds.contains(&Kind::Phone) && phone_named(path) && is_bare_phone(value) {
+            kinds.push(Kind::Phone);
+        }
+        for kind in kinds {
             self.kinds.entry((path.to_owned(), kind)).or_default().hit(
                 document,
                 line,
@@ -695,6 +701,40 @@ fn looks_like_phone(run: &str) -> bool {
     groups.len() >= 2
 }
 
+/// True when the last step of `path` names a phone number (`phone`, `mobile`, `fax`,
+/// `cell`, `tel`, in any case, as a word of a `snake_case`, `kebab-case` or `camelCase`
+/// name): there, bare digit strings are phones too.
+pub(crate) fn phone_named(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for c in last.chars() {
+        let boundary = c == '_' || c == '-' || c == ' ' || c.is_uppercase();
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| {
+        w.contains("phone")
+            || w.starts_with("mobile")
+            || w.starts_with("fax")
+            || (w.starts_with("tel") && !w.starts_with("tell") && !w.starts_with("telemetry"))
+            || w == "cell"
+            || w == "msisdn"
+    })
+}
+
+/// A phone number written without separators: an optional `+` and 7 to 15 digits.
+fn is_bare_phone(s: &str) -> bool {
+    let d = s.trim();
+    let d = d.strip_prefix('+').unwrap_or(d);
+    (7..=15).contains(&d.len()) && d.bytes().all(|c| c.is_ascii_digit())
+}
+
 fn has_ipv4(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -809,6 +849,42 @@ mod tests {
             .collect();
         paths.sort_unstable();
         assert_eq!(paths, ["Reviewer", "ReviewerIp", "Reviewer\\.x"], "{yaml}");
+    }
+
+    #[test]
+    fn bare_digits_are_phones_only_in_phone_named_fields() {
+        for path in [
+            "phone",
+            "address.phone",
+            "mobile_no",
+            "homePhone",
+            "tel",
+            "fax_number",
+        ] {
+            assert!(phone_named(path), "{path}");
+        }
+        for path in [
+            "hotel",
+            "id",
+            "postal_code",
+            "telemetry",
+            "phone_id.x",
+            "amount",
+        ] {
+            assert!(!phone_named(path), "{path}");
+        }
+        let mut t = Tallies::default();
+        t.string("phone", "14033335568", 1, None, false);
+        t.string("postal_code", "14033335568", 1, None, false);
+        t.string("phone", "12", 2, None, false);
+        let mut out = Vec::new();
+        t.findings("users", &mut out);
+        let phones: Vec<_> = out
+            .iter()
+            .filter(|f| f.kind == Kind::Phone)
+            .map(|f| (f.path.as_str(), f.count))
+            .collect();
+        assert_eq!(phones, [("phone", 1)]);
     }
 
     #[test]
