@@ -212,7 +212,7 @@ impl<'a> Rows<'a> {
         let names = column_names(&list, p.src.lexer.syntax());
         let def = p.cat.def(&target.table);
         Some(ColumnPlans {
-            plans: col_plans(root, def.as_deref(), &names, p.dialect),
+            plans: col_plans(root, def.as_deref(), &names, p.dialect).into(),
             list: Some(list),
         })
     }
@@ -274,26 +274,36 @@ impl<'a> Rows<'a> {
                             .map_err(|e| positional_error(p, table, e))?;
                         plans = Some(ColumnPlans {
                             list: None,
-                            plans: made,
+                            plans: made.into(),
                         });
                     }
-                    let job = RowJob {
-                        anon: p.anon,
-                        plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
-                        ctx,
-                        syntax,
-                        ordinal,
-                    };
-                    bufs.row.clear();
                     let tuple = &p.src.input.avail()[..end];
-                    job.rewrite(
-                        tuple,
-                        &bufs.spans,
-                        &mut bufs.scratch,
-                        &mut bufs.value,
-                        &mut bufs.row,
-                    );
-                    p.emit.out.put(&bufs.row)?;
+                    match plans.as_ref() {
+                        Some(c) if p.emit.out.pipelined() => {
+                            let kind = (ctx, syntax, sidx);
+                            p.emit
+                                .out
+                                .put_row(&c.plans, kind, tuple, &bufs.spans, ordinal)?;
+                        }
+                        _ => {
+                            let job = RowJob {
+                                anon: p.anon,
+                                plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
+                                ctx,
+                                syntax,
+                                ordinal,
+                            };
+                            bufs.row.clear();
+                            job.rewrite(
+                                tuple,
+                                &bufs.spans,
+                                &mut bufs.scratch,
+                                &mut bufs.value,
+                                &mut bufs.row,
+                            );
+                            p.emit.out.put(&bufs.row)?;
+                        }
+                    }
                 }
             }
             p.src.input.consume(end);
