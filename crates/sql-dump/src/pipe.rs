@@ -26,8 +26,8 @@ use crate::error::SqlError;
 use crate::literal::Ctx;
 use crate::rows::{ColPlan, RowJob};
 
-/// Bytes of a batch (rows and the bytes between them) before it is sealed; a longer row makes
-/// a batch of its own.
+/// Bytes of a batch (rows, the bytes between them, and their spans) before it is sealed; a
+/// longer row makes a batch of its own.
 pub(crate) const BATCH_BYTES: usize = 256 << 10;
 
 /// What every row of a batch shares.
@@ -85,6 +85,14 @@ impl Batch<'_> {
 
     fn has_rows(&self) -> bool {
         self.kind.is_some()
+    }
+
+    /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
+    /// much in spans and pieces as in data).
+    fn footprint(&self) -> usize {
+        self.data.len()
+            + self.spans.len() * std::mem::size_of::<(usize, usize)>()
+            + self.pieces.len() * std::mem::size_of::<Piece>()
     }
 
     /// Rewrites the rows into `out` (`scratch` and `value`: a worker's reused buffers).
@@ -239,7 +247,7 @@ impl<'a> Pipe<'a> {
             Some(Piece::Literal(r)) if r.end == start => r.end = open.data.len(),
             _ => open.pieces.push(Piece::Literal(start..open.data.len())),
         }
-        if open.data.len() >= BATCH_BYTES {
+        if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;
         }
         Ok(())
@@ -281,7 +289,7 @@ impl<'a> Pipe<'a> {
             spans: s0..open.spans.len(),
             ordinal,
         });
-        if open.data.len() >= BATCH_BYTES {
+        if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;
         }
         Ok(())
