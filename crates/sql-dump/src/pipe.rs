@@ -30,6 +30,10 @@ use crate::rows::{ColPlan, RowJob};
 /// longer row makes a batch of its own.
 pub(crate) const BATCH_BYTES: usize = 256 << 10;
 
+/// Bytes written while rows are out to the workers (a long statement between two tables'
+/// rows) held at most, beyond the batches.
+const HELD_LIMIT: usize = 4 << 20;
+
 /// What every row of a batch shares.
 struct Kind<'a> {
     plans: Arc<[ColPlan<'a>]>,
@@ -158,6 +162,9 @@ pub(crate) struct Pipe<'a> {
     sent: usize,
     /// At most this many batches out, and twice this many sealed.
     max_sent: usize,
+    /// Bytes of the sealed batches with no rows (statements between the rows), at most
+    /// [`HELD_LIMIT`] once the batch before them is written.
+    held: usize,
     next_seq: u64,
     free: Vec<Batch<'a>>,
     /// Bytes of rewritten rows written, per table summary.
@@ -222,6 +229,7 @@ impl<'a> Pipe<'a> {
             arrived: BTreeMap::new(),
             sent: 0,
             max_sent: 2 * threads.max(1),
+            held: 0,
             next_seq: 0,
             free: Vec::new(),
             row_bytes: Vec::new(),
@@ -316,9 +324,12 @@ impl<'a> Pipe<'a> {
             self.sent += 1;
             self.queue.push_back(Slot::Sent(seq));
         } else {
+            self.held += batch.data.len();
             self.queue.push_back(Slot::Ready(batch));
         }
-        while self.queue.len() > 2 * self.max_sent {
+        while !self.queue.is_empty()
+            && (self.queue.len() > 2 * self.max_sent || self.held > HELD_LIMIT)
+        {
             self.write_front(w, true)?;
         }
         while !self.queue.is_empty() && self.write_front(w, false)? {}
@@ -335,7 +346,10 @@ impl<'a> Pipe<'a> {
         };
         let batch = match seq {
             None => match self.queue.pop_front() {
-                Some(Slot::Ready(b)) => b,
+                Some(Slot::Ready(b)) => {
+                    self.held -= b.data.len();
+                    b
+                }
                 _ => return Ok(false),
             },
             Some(seq) => {

@@ -135,7 +135,12 @@ fn mysql_dump(rows: u64) -> String {
         }
         d.push_str(";\n");
         if i == 8000 {
-            d.push_str("INSERT INTO `other` VALUES (1,'untouched'),(2,'x');\n");
+            // A long untouched statement while rows are out to the workers.
+            d.push_str("INSERT INTO `other` VALUES (1,'untouched'),(2,'x')");
+            for k in 3..60_000 {
+                let _ = write!(d, ",({k},'an untouched value of some length, row {k}')");
+            }
+            d.push_str(";\n");
         }
     }
     for n in 1..=3000 {
@@ -212,7 +217,8 @@ fn generated_mysql_dump_is_the_same_on_1_2_and_4_threads() {
     assert!(!text.contains("@Example.com") && !text.contains("@example.com"));
     assert!(text.contains(",DEFAULT,"), "generated column not DEFAULT");
     assert!(text.contains("INSERT INTO `notes` VALUES (3000,'3000');"));
-    assert!(text.contains("INSERT INTO `other` VALUES (1,'untouched'),(2,'x');"));
+    assert!(text.contains("INSERT INTO `other` VALUES (1,'untouched'),(2,'x'),(3,"));
+    assert!(text.contains(",(59999,'an untouched value of some length, row 59999');\n"));
     let email = report.rules.iter().find(|r| r.path == "email").unwrap();
     assert_eq!(email.values_seen, 15_000);
     let json = report
