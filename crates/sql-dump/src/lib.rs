@@ -2,7 +2,9 @@
 //!
 //! Streams MySQL/MariaDB (`mysqldump`, `mariadb-dump`) and PostgreSQL (`pg_dump` plain
 //! format) dumps through the rules of an [`anonymize_core::Anonymizer`], in one pass and in
-//! memory bounded by one row (plus the schema's DDL for PostgreSQL exclusions).
+//! memory bounded by one row (plus the schema's DDL for PostgreSQL exclusions), or with
+//! [`SqlOptions::threads`] by a fixed number of batches of rows rewritten on worker threads
+//! (the output is the same).
 //!
 //! Only what a rule needs is parsed; every other byte is copied verbatim, so with no rules the
 //! output is byte-identical to the input.
