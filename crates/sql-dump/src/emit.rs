@@ -68,7 +68,7 @@ impl<'a, W: Write> Out<'a, W> {
 impl<W: Write> Drop for Out<'_, W> {
     fn drop(&mut self) {
         // Ended by an error: the rows read before it are written, as one thread writes them.
-        if let Some(pipe) = &mut self.pipe {
+        if let Some(pipe) = self.pipe.as_mut().filter(|_| !std::thread::panicking()) {
             let _ = pipe.drain(&mut self.w);
         }
     }

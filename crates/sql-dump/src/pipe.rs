@@ -165,6 +165,8 @@ pub(crate) struct Pipe<'a> {
     /// Bytes of the sealed batches with no rows (statements between the rows), at most
     /// [`HELD_LIMIT`] once the batch before them is written.
     held: usize,
+    /// A worker's rewrite panicked: what is held can no longer be written in order.
+    broken: bool,
     next_seq: u64,
     free: Vec<Batch<'a>>,
     /// Bytes of rewritten rows written, per table summary.
@@ -230,6 +232,7 @@ impl<'a> Pipe<'a> {
             sent: 0,
             max_sent: 2 * threads.max(1),
             held: 0,
+            broken: false,
             next_seq: 0,
             free: Vec::new(),
             row_bytes: Vec::new(),
@@ -405,7 +408,10 @@ impl<'a> Pipe<'a> {
                 self.arrived.insert(b.seq, b);
                 Ok(())
             }
-            Err(_) => Err(pool_gone()),
+            Err(_) => {
+                self.broken = true;
+                Err(pool_gone())
+            }
         }
     }
 
@@ -427,6 +433,9 @@ impl<'a> Pipe<'a> {
 
     /// Writes everything held, waiting for the workers.
     pub(crate) fn drain<W: Write>(&mut self, w: &mut W) -> Result<(), SqlError> {
+        if self.broken {
+            return Err(pool_gone());
+        }
         if !self.open.has_rows() && self.queue.is_empty() {
             let open = std::mem::replace(&mut self.open, Batch::new());
             w.write_all(&open.data).map_err(SqlError::write)?;
