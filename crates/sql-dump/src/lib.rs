@@ -189,7 +189,7 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
         return driver::Rewriter::new(input, output, anon, dialect, options, None).run();
     }
     let threads = options.threads;
-    let (job_tx, job_rx) = std::sync::mpsc::sync_channel(threads);
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel(pipe::max_in_flight(threads));
     let jobs = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = std::sync::mpsc::channel();

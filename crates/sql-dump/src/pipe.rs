@@ -10,8 +10,9 @@
 //! order they were sealed. The output is therefore byte-identical to one thread, the
 //! anonymizer's counters add up the same (the same rows are rewritten), and an error stops
 //! reading where one thread stops: the rows before it are written (on drop) as one thread
-//! writes them. At most two batches per thread are in flight, and the bytes held while a
-//! batch is out are bounded the same way, so memory does not grow with the input.
+//! writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
+//! threads), and the bytes written between rows while batches are out are held up to a
+//! limit, so memory does not grow with the input.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
@@ -33,6 +34,16 @@ pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// Bytes written while rows are out to the workers (a long statement between two tables'
 /// rows) held at most, beyond the batches.
 const HELD_LIMIT: usize = 4 << 20;
+
+/// Batches out to the workers at most, whatever the thread count: the reading thread must stay
+/// ahead of the workers through the time slices it loses to them (with fewer, two workers on
+/// two cores waited for it a third of the time).
+const MIN_IN_FLIGHT: usize = 16;
+
+/// Batches out to the workers at most with `threads` workers.
+pub(crate) fn max_in_flight(threads: usize) -> usize {
+    (4 * threads).max(MIN_IN_FLIGHT)
+}
 
 /// What every row of a batch shares.
 struct Kind<'a> {
@@ -230,7 +241,7 @@ impl<'a> Pipe<'a> {
             queue: VecDeque::new(),
             arrived: BTreeMap::new(),
             sent: 0,
-            max_sent: 2 * threads.max(1),
+            max_sent: max_in_flight(threads),
             held: 0,
             broken: false,
             next_seq: 0,
