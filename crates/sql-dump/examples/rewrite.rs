@@ -1,6 +1,6 @@
 //! Rewrites a SQL dump file and prints the throughput.
 //!
-//! `cargo run --release -p sql-dump --example rewrite -- DUMP.sql [RULES.yaml] > out.sql`
+//! `cargo run --release -p sql-dump --example rewrite -- DUMP.sql [RULES.yaml [THREADS]] > out.sql`
 //!
 //! The output goes to the raw stdout file descriptor, not through `std::io::Stdout` (a
 //! `LineWriter` that searches every write for its last newline), so the numbers are the
@@ -16,7 +16,13 @@ use sql_dump::{rewrite_sql, SqlOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or("usage: rewrite DUMP.sql [RULES.yaml]")?;
+    let path = args
+        .get(1)
+        .ok_or("usage: rewrite DUMP.sql [RULES.yaml [THREADS]]")?;
+    let options = SqlOptions {
+        threads: args.get(3).map_or(Ok(1), |t| t.parse())?,
+        ..SqlOptions::default()
+    };
     let rules = match args.get(2) {
         Some(r) => RuleSet::from_yaml(&std::fs::read_to_string(r)?, r)?,
         None => RuleSet::empty(),
@@ -28,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let mut stdout = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     let start = Instant::now();
-    let summary = rewrite_sql(input, &mut stdout, &anon, &SqlOptions::default())?;
+    let summary = rewrite_sql(input, &mut stdout, &anon, &options)?;
     let secs = start.elapsed().as_secs_f64();
     stdout.flush()?;
     eprintln!(

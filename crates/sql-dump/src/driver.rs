@@ -70,6 +70,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         anon: &'a Anonymizer,
         dialect: Dialect,
         options: &SqlOptions,
+        pipe: Option<crate::pipe::Pipe<'a>>,
     ) -> Self {
         let cat = Catalog::new(
             anon,
@@ -84,7 +85,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         Rewriter {
             p: Parts {
                 src: Source::new(input, dialect),
-                emit: Emitter::new(output, hold),
+                emit: Emitter::new(output, hold, pipe),
                 cat,
                 anon,
                 dialect,
@@ -119,7 +120,10 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             dialect,
             ..
         } = self.p;
-        let bytes_out = emit.finish(&mut cat)?;
+        let (bytes_out, row_bytes) = emit.finish(&mut cat)?;
+        for (sidx, bytes) in row_bytes.into_iter().enumerate() {
+            cat.tally.bytes(sidx, 0, bytes);
+        }
         let undefined_tables = cat.undefined_tables();
         let tables = std::mem::take(&mut cat.tally).into_summaries();
         let mut credentials: Vec<String> = tables

@@ -8,6 +8,7 @@ use std::io::{BufWriter, Write};
 
 use crate::catalog::Catalog;
 use crate::error::SqlError;
+use crate::pipe::Pipe;
 use crate::stmt::LateKind;
 use crate::tokens::QName;
 
@@ -19,18 +20,57 @@ const DEFERRED_LIMIT: usize = 16 << 20;
 pub(crate) const TRIVIA_LIMIT: usize = 1 << 20;
 
 /// The output, counting bytes.
-pub(crate) struct Out<W: Write> {
+pub(crate) struct Out<'a, W: Write> {
     w: BufWriter<W>,
-    /// Bytes written.
+    /// Bytes written through [`Out::put`] (rows handed to [`Out::put_row`] are counted when
+    /// their batch is written: [`Pipe::row_bytes`]).
     pub(crate) bytes: u64,
+    /// Rows are rewritten on worker threads.
+    pipe: Option<Pipe<'a>>,
 }
 
-impl<W: Write> Out<W> {
+impl<'a, W: Write> Out<'a, W> {
     /// Writes `b`.
     #[inline]
     pub(crate) fn put(&mut self, b: &[u8]) -> Result<(), SqlError> {
         self.bytes += b.len() as u64;
-        self.w.write_all(b).map_err(SqlError::write)
+        match &mut self.pipe {
+            Some(pipe) if pipe.holding() => pipe.literal(b, &mut self.w),
+            _ => self.w.write_all(b).map_err(SqlError::write),
+        }
+    }
+
+    /// Rows are handed to worker threads ([`Out::put_row`]) rather than rewritten here.
+    #[inline]
+    pub(crate) fn pipelined(&self) -> bool {
+        self.pipe.is_some()
+    }
+
+    /// Writes `row` rewritten by `plans` on a worker thread (see [`crate::pipe`]); only when
+    /// [`Out::pipelined`].
+    pub(crate) fn put_row(
+        &mut self,
+        plans: &std::sync::Arc<[crate::rows::ColPlan<'a>]>,
+        kind: (crate::literal::Ctx, crate::dialect::Syntax, usize),
+        row: &[u8],
+        spans: &[(usize, usize)],
+        ordinal: u64,
+    ) -> Result<(), SqlError> {
+        match &mut self.pipe {
+            Some(pipe) => pipe.row(plans, kind, row, spans, ordinal, &mut self.w),
+            None => Err(SqlError::write(std::io::Error::other(
+                "internal: a row handed to a pipe that does not exist",
+            ))),
+        }
+    }
+}
+
+impl<W: Write> Drop for Out<'_, W> {
+    fn drop(&mut self) {
+        // Ended by an error: the rows read before it are written, as one thread writes them.
+        if let Some(pipe) = self.pipe.as_mut().filter(|_| !std::thread::panicking()) {
+            let _ = pipe.drain(&mut self.w);
+        }
     }
 }
 
@@ -67,9 +107,9 @@ pub(crate) struct Item {
 }
 
 /// The output side of a rewrite.
-pub(crate) struct Emitter<W: Write> {
+pub(crate) struct Emitter<'a, W: Write> {
     /// The output.
-    pub(crate) out: Out<W>,
+    pub(crate) out: Out<'a, W>,
     trivia: Vec<u8>,
     trivia_tail: Option<usize>,
     /// The last statement was dropped: the next trivia's first line went with it.
@@ -83,13 +123,15 @@ pub(crate) struct Emitter<W: Write> {
     released: Vec<Item>,
 }
 
-impl<W: Write> Emitter<W> {
-    /// An emitter; `hold`: hold pre-data DDL until the first data statement.
-    pub(crate) fn new(output: W, hold: bool) -> Self {
+impl<'a, W: Write> Emitter<'a, W> {
+    /// An emitter; `hold`: hold pre-data DDL until the first data statement; `pipe`: rows
+    /// are rewritten on worker threads.
+    pub(crate) fn new(output: W, hold: bool, pipe: Option<Pipe<'a>>) -> Self {
         Emitter {
             out: Out {
                 w: BufWriter::with_capacity(256 * 1024, output),
                 bytes: 0,
+                pipe,
             },
             trivia: Vec::new(),
             trivia_tail: None,
@@ -308,8 +350,10 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
-    /// Ends the output: held statements, the last trivia, the flush. Returns bytes written.
-    pub(crate) fn finish(mut self, cat: &mut Catalog<'_>) -> Result<u64, SqlError> {
+    /// Ends the output: held statements, the last trivia, the flush. Returns bytes written
+    /// and, per table summary index, the bytes of rows rewritten on worker threads (not
+    /// counted by [`Out::bytes`]).
+    pub(crate) fn finish(mut self, cat: &mut Catalog<'_>) -> Result<(u64, Vec<u64>), SqlError> {
         self.flush_pending(cat)?;
         let (trivia, tail) = self.statement_trivia();
         // Held-back DROPs whose object the dump never created: written where they are known
@@ -317,7 +361,14 @@ impl<W: Write> Emitter<W> {
         self.released.append(&mut self.deferred);
         self.write_released(&trivia, tail)?;
         self.keep(&trivia, tail)?;
+        let (mut bytes, mut per_table) = (self.out.bytes, Vec::new());
+        if let Some(pipe) = &mut self.out.pipe {
+            pipe.drain(&mut self.out.w)?;
+            let (rows, tables) = pipe.row_bytes();
+            bytes += rows;
+            per_table = tables.to_vec();
+        }
         self.out.w.flush().map_err(SqlError::write)?;
-        Ok(self.out.bytes)
+        Ok((bytes, per_table))
     }
 }

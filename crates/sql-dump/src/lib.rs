@@ -2,7 +2,9 @@
 //!
 //! Streams MySQL/MariaDB (`mysqldump`, `mariadb-dump`) and PostgreSQL (`pg_dump` plain
 //! format) dumps through the rules of an [`anonymize_core::Anonymizer`], in one pass and in
-//! memory bounded by one row (plus the schema's DDL for PostgreSQL exclusions).
+//! memory bounded by one row (plus the schema's DDL for PostgreSQL exclusions), or with
+//! [`SqlOptions::threads`] by a fixed number of batches of rows rewritten on worker threads
+//! (the output is the same).
 //!
 //! Only what a rule needs is parsed; every other byte is copied verbatim, so with no rules the
 //! output is byte-identical to the input.
@@ -61,8 +63,8 @@
 // The layers, each importing only those above it: dialect; lex (every lexical rule);
 // tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;
 // catalog (what is known about relations); check (rules against the DDL); input and source
-// (the input side); emit (the output side); parts; rows (data statements); driver (the
-// statement loop).
+// (the input side); emit (the output side, with pipe: rows rewritten on worker threads by
+// rows' job); parts; rows (data statements); driver (the statement loop).
 mod catalog;
 mod check;
 mod ddl;
@@ -76,6 +78,7 @@ mod json;
 mod lex;
 mod literal;
 mod parts;
+mod pipe;
 mod rows;
 mod source;
 mod stmt;
@@ -105,6 +108,11 @@ pub struct SqlOptions {
     /// `db.table` or `table`, as in [`TableSummary::table`]) is written here as each table's
     /// rows start, for a progress display.
     pub current_table: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+    /// Worker threads rewriting the rows of tables with field rules (0 or 1: on the calling
+    /// thread). Rows are rewritten in batches and written in input order: the output, the
+    /// summary and the rules' counts are the same whatever the number (the CLI's
+    /// `--threads`).
+    pub threads: usize,
 }
 
 /// What happened to one table.
@@ -177,5 +185,20 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
             }
         }
     };
-    driver::Rewriter::new(input, output, anon, dialect, options).run()
+    if options.threads <= 1 || anon.is_empty() {
+        return driver::Rewriter::new(input, output, anon, dialect, options, None).run();
+    }
+    let threads = options.threads;
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel(pipe::max_in_flight(threads));
+    let jobs = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (jobs, done_tx) = (&jobs, done_tx.clone());
+            scope.spawn(move || pipe::worker(jobs, done_tx, anon));
+        }
+        drop(done_tx);
+        let pipe = pipe::Pipe::new(anon, job_tx, jobs.clone(), done_rx, threads);
+        driver::Rewriter::new(input, output, anon, dialect, options, Some(pipe)).run()
+    })
 }

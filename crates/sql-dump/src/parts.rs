@@ -16,7 +16,7 @@ pub(crate) struct Parts<'a, R, W: Write> {
     /// The input and its lexer.
     pub(crate) src: Source<R>,
     /// The output and what it holds back.
-    pub(crate) emit: Emitter<W>,
+    pub(crate) emit: Emitter<'a, W>,
     /// What is known about relations.
     pub(crate) cat: Catalog<'a>,
     /// The rules and key.

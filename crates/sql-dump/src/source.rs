@@ -137,7 +137,7 @@ impl<R: Read> Source<R> {
     pub(crate) fn stream_rest<W: Write>(
         &mut self,
         mut scanned: usize,
-        mut out: Option<&mut Out<W>>,
+        mut out: Option<&mut Out<'_, W>>,
         table: Option<&QName>,
     ) -> Result<u64, SqlError> {
         loop {

@@ -119,7 +119,7 @@ pub struct RunArgs {
     /// gzip level of the output, 0-9.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: Option<u32>,
-    /// Worker threads transforming MongoDB documents (default: all cores). The output is
+    /// Worker threads transforming documents and rows (default: all cores). The output is
     /// byte-identical whatever the number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,

@@ -189,6 +189,7 @@ fn sql(
         collections: args.collections.clone(),
         keep_users: args.keep_users,
         current_table: args.current_collection.clone(),
+        threads: args.threads,
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
     let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {

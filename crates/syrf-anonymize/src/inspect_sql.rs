@@ -544,6 +544,7 @@ pub fn inspect_sql(
         // The manifest inventories the dump as it is, credentials tables included.
         keep_users: true,
         current_table: None,
+        threads: 1,
     };
     let tee = Tee {
         inner: input,

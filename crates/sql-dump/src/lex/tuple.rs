@@ -41,6 +41,68 @@ pub(crate) fn split_tuple(t: &[u8], syntax: Syntax, spans: &mut Vec<(usize, usiz
     true
 }
 
+/// Bytes [`scan_split`] stops at outside strings.
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let stops = b",()'\"`#$/-;";
+    while k < stops.len() {
+        t[stops[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// One pass over the INSERT tuple `( ... )` at the start of `data`: its end (just past its
+/// `)`) and its value spans, as the statement lexer in tuple mode and [`split_tuple`] would
+/// find them. `None` when the tuple is not complete in `data` or holds anything beyond plain
+/// values and `'...'` strings (a comment, a `"` or backtick quote, a `$`, a `;`, or a
+/// statement delimiter other than `;`): the caller then takes the two-pass way, which gives
+/// the same result or the error.
+pub(crate) fn scan_split(
+    data: &[u8],
+    syntax: Syntax,
+    delimiter: &[u8],
+    spans: &mut Vec<(usize, usize)>,
+) -> Option<usize> {
+    if data.first() != Some(&b'(') || delimiter != b";" {
+        return None;
+    }
+    spans.clear();
+    let n = data.len();
+    let mut i = 1;
+    let mut start = 1;
+    let mut depth = 0usize;
+    loop {
+        while i < n && !STOP[data[i] as usize] {
+            i += 1;
+        }
+        let b = *data.get(i)?;
+        match b {
+            b'\'' => {
+                let (q, esc) = quote_at(syntax, data, i)?;
+                i = string_end(data, i + 1, q, esc, false).ok()?;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' if depth == 0 => {
+                spans.push((start, i));
+                return Some(i + 1);
+            }
+            b')' => depth -= 1,
+            b',' if depth == 0 => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            b',' => {}
+            // A negative number; `--` may start a comment.
+            b'-' if data.get(i + 1).is_some_and(|&c| c != b'-') => {}
+            _ => return None,
+        }
+        i += 1;
+    }
+}
+
 /// The span without the whitespace around the value.
 pub(crate) fn trim_span(src: &[u8], (s, e): (usize, usize)) -> (usize, usize) {
     let mut s = s;
@@ -96,5 +158,67 @@ mod tests {
         );
         assert_eq!(values(b"(1, 'open)", pg, true), None);
         assert_eq!(values(b"1, 2", pg, true), None);
+    }
+
+    /// `scan_split` agrees with the lexer's tuple end and `split_tuple`'s spans wherever it
+    /// answers, and leaves the rest (comments, other quotes, incomplete input) to them.
+    #[test]
+    fn one_pass_agrees_with_lexer_and_split() {
+        use crate::lex::{Lexer, Scan};
+        let cases: &[(&[u8], Dialect, bool)] = &[
+            (
+                b"(1,'a,\\',b', -2, f(1,(2)),'x''y',NULL) ,(2)",
+                Dialect::MySql,
+                true,
+            ),
+            (
+                b"(1, E'it\\'s', 'a\\', 'b', '2024-01-01')",
+                Dialect::Postgres,
+                true,
+            ),
+            (b"(1, 'a\\', b')", Dialect::Postgres, false),
+            (b"(1,'x'", Dialect::MySql, true),
+            (b"(1,'x')", Dialect::MySql, true),
+            (b"(1,\"x\")", Dialect::MySql, true),
+            (b"(1 -- c\n)", Dialect::MySql, true),
+            (b"(1,/* ) */ 2)", Dialect::MySql, true),
+            (b"(1,$$a)$$)", Dialect::Postgres, true),
+            (b"(1,2;", Dialect::MySql, true),
+            (b"(1,-", Dialect::MySql, true),
+            (b"(1,'')", Dialect::MySql, true),
+            (b"(1,'''')", Dialect::Postgres, true),
+        ];
+        for &(t, dialect, std) in cases {
+            let syntax = Syntax {
+                std_strings: std,
+                ..dialect.into()
+            };
+            let mut spans = Vec::new();
+            let Some(end) = scan_split(t, syntax, b";", &mut spans) else {
+                continue;
+            };
+            let mut lexer = Lexer::new(syntax);
+            lexer.reset(true);
+            assert_eq!(lexer.scan(t, false), Scan::Found(end), "{t:?}");
+            let mut split = Vec::new();
+            assert!(split_tuple(&t[..end], syntax, &mut split), "{t:?}");
+            assert_eq!(spans, split, "{t:?}");
+        }
+        let answered =
+            |t: &[u8], d: Dialect| scan_split(t, d.into(), b";", &mut Vec::new()).is_some();
+        assert!(answered(b"(1,'a',-2),", Dialect::MySql));
+        assert!(answered(b"(1, E'it\\'s')", Dialect::Postgres));
+        for t in [
+            &b"(1,'x'"[..],
+            b"(1,\"x\")",
+            b"(1 -- c\n)",
+            b"(1,/* ) */ 2)",
+            b"(1,2;",
+            b"(1,-",
+        ] {
+            assert!(!answered(t, Dialect::MySql), "{t:?}");
+        }
+        assert!(!answered(b"(1,$$a)$$)", Dialect::Postgres));
+        assert!(scan_split(b"(1)", Dialect::MySql.into(), b";;", &mut Vec::new()).is_none());
     }
 }

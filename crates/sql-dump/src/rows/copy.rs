@@ -164,13 +164,13 @@ impl<'a> Rows<'a> {
             (None, Some(d)) => Some(stored_names(d).len()),
             (None, None) => None,
         };
-        let plans: Vec<ColPlan<'a>> = match (&columns, def.as_deref()) {
-            (Some(c), def) => col_plans(root, def, c, p.dialect),
-            (None, Some(d)) => col_plans(root, Some(d), &stored_names(d), p.dialect),
+        let plans: std::sync::Arc<[ColPlan<'a>]> = match (&columns, def.as_deref()) {
+            (Some(c), def) => col_plans(root, def, c, p.dialect).into(),
+            (None, Some(d)) => col_plans(root, Some(d), &stored_names(d), p.dialect).into(),
             (None, None) if root.is_some() => {
                 return Err(p.src.err(0, Some(table), "COPY without a column list for a table whose CREATE TABLE was not seen: rules cannot be applied"));
             }
-            (None, None) => Vec::new(),
+            (None, None) => std::sync::Arc::new([]),
         };
         let bufs = &mut self.bufs;
         loop {
@@ -210,6 +210,12 @@ impl<'a> Rows<'a> {
             let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
             if keep && root.is_none() {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;
+            } else if keep && p.emit.out.pipelined() {
+                let line = &p.src.input.avail()[..line_end];
+                let kind = (Ctx::Copy, p.src.lexer.syntax(), sidx);
+                p.emit
+                    .out
+                    .put_row(&plans, kind, line, &bufs.spans, ordinal)?;
             } else if keep {
                 let line = &p.src.input.avail()[..line_end];
                 let job = RowJob {

@@ -11,7 +11,7 @@ use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
 use crate::input::Input;
-use crate::lex::tuple::split_tuple;
+use crate::lex::tuple::{scan_split, split_tuple};
 use crate::literal::Ctx;
 use crate::parts::Parts;
 use crate::tokens::{qname, tokenize, word_byte, QName};
@@ -212,7 +212,7 @@ impl<'a> Rows<'a> {
         let names = column_names(&list, p.src.lexer.syntax());
         let def = p.cat.def(&target.table);
         Some(ColumnPlans {
-            plans: col_plans(root, def.as_deref(), &names, p.dialect),
+            plans: col_plans(root, def.as_deref(), &names, p.dialect).into(),
             list: Some(list),
         })
     }
@@ -245,7 +245,21 @@ impl<'a> Rows<'a> {
                 return end_of_insert(p, &sep, kept_any, trivia, tail, table)
                     .map(|()| target.plans = plans);
             }
-            let end = p.src.tuple(table)?;
+            // One pass finds the tuple's end and its values when it holds nothing unusual;
+            // else the lexer finds the end and `split_tuple` the values.
+            let fast = match root {
+                Some(_) => scan_split(
+                    p.src.input.avail(),
+                    syntax,
+                    p.src.lexer.delimiter(),
+                    &mut bufs.spans,
+                ),
+                None => None,
+            };
+            let end = match fast {
+                Some(end) => end,
+                None => p.src.tuple(table)?,
+            };
             let counters = (plan.rule_counter, plan.limit_counter);
             let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
             if keep {
@@ -261,7 +275,7 @@ impl<'a> Rows<'a> {
                     p.emit.out.put(&p.src.input.avail()[..end])?;
                 } else {
                     let tuple = &p.src.input.avail()[..end];
-                    if !split_tuple(tuple, syntax, &mut bufs.spans) {
+                    if fast.is_none() && !split_tuple(tuple, syntax, &mut bufs.spans) {
                         return Err(p.src.err(0, Some(table), "a row of an INSERT is malformed"));
                     }
                     let width = bufs.spans.len();
@@ -274,26 +288,36 @@ impl<'a> Rows<'a> {
                             .map_err(|e| positional_error(p, table, e))?;
                         plans = Some(ColumnPlans {
                             list: None,
-                            plans: made,
+                            plans: made.into(),
                         });
                     }
-                    let job = RowJob {
-                        anon: p.anon,
-                        plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
-                        ctx,
-                        syntax,
-                        ordinal,
-                    };
-                    bufs.row.clear();
                     let tuple = &p.src.input.avail()[..end];
-                    job.rewrite(
-                        tuple,
-                        &bufs.spans,
-                        &mut bufs.scratch,
-                        &mut bufs.value,
-                        &mut bufs.row,
-                    );
-                    p.emit.out.put(&bufs.row)?;
+                    match plans.as_ref() {
+                        Some(c) if p.emit.out.pipelined() => {
+                            let kind = (ctx, syntax, sidx);
+                            p.emit
+                                .out
+                                .put_row(&c.plans, kind, tuple, &bufs.spans, ordinal)?;
+                        }
+                        _ => {
+                            let job = RowJob {
+                                anon: p.anon,
+                                plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
+                                ctx,
+                                syntax,
+                                ordinal,
+                            };
+                            bufs.row.clear();
+                            job.rewrite(
+                                tuple,
+                                &bufs.spans,
+                                &mut bufs.scratch,
+                                &mut bufs.value,
+                                &mut bufs.row,
+                            );
+                            p.emit.out.put(&bufs.row)?;
+                        }
+                    }
                 }
             }
             p.src.input.consume(end);

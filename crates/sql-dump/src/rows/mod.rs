@@ -9,6 +9,9 @@ mod plan;
 
 use crate::catalog::TablePlan;
 
+pub(crate) use job::RowJob;
+pub(crate) use plan::ColPlan;
+
 use crate::head::InsertHead;
 use insert::InsertTarget;
 

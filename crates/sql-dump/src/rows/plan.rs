@@ -24,8 +24,8 @@ pub(crate) struct ColPlan<'a> {
 pub(crate) struct ColumnPlans<'a> {
     /// The column list's text.
     pub(crate) list: Option<Vec<u8>>,
-    /// One plan per value.
-    pub(crate) plans: Vec<ColPlan<'a>>,
+    /// One plan per value (shared with the batches of rows rewritten on worker threads).
+    pub(crate) plans: std::sync::Arc<[ColPlan<'a>]>,
 }
 
 /// Column plans for the named columns of a table.

@@ -67,6 +67,20 @@ pub fn anonymize_with(dump: &[u8], anon: &Anonymizer) -> Vec<u8> {
     out
 }
 
+/// Anonymizes a dump with a rules text and [`TEST_KEY`] on `threads` worker threads
+/// ([`sql_dump::SqlOptions::threads`]).
+pub fn anonymize_threads(dump: &[u8], rules_yaml: &str, threads: usize) -> Vec<u8> {
+    let anon = anonymizer(rules_yaml, "test-rules.yaml");
+    let mut out = Vec::with_capacity(dump.len() + dump.len() / 8);
+    let options = sql_dump::SqlOptions {
+        threads,
+        ..sql_dump::SqlOptions::default()
+    };
+    sql_dump::rewrite_sql(dump, &mut out, &anon, &options)
+        .unwrap_or_else(|e| panic!("sql-dump rejected a real dump on {threads} threads: {e}"));
+    out
+}
+
 /// Anonymizes a dump with a rules text and [`TEST_KEY`].
 pub fn anonymize(dump: &[u8], rules_yaml: &str) -> Vec<u8> {
     anonymize_with(dump, &anonymizer(rules_yaml, "test-rules.yaml"))

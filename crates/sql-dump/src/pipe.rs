@@ -1,0 +1,473 @@
+//! Rows rewritten on a pool of worker threads, written in input order.
+//!
+//! With [`crate::SqlOptions::threads`] above one, the output ([`crate::emit::Out`]) holds a
+//! [`Pipe`]: the reading thread decides everything about a row (its table, ordinal, the
+//! `max_rows` cut-off, its column plans, its value spans) and hands the row's bytes to the
+//! pipe instead of rewriting it. Rows of one table and plan are collected with the bytes
+//! written around them (separators, statement heads and ends, the statements between) into a
+//! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers, which run the same
+//! [`RowJob::rewrite`] a single-threaded run does, and batches are written strictly in the
+//! order they were sealed. The output is therefore byte-identical to one thread, the
+//! anonymizer's counters add up the same (the same rows are rewritten), and an error stops
+//! reading where one thread stops: the rows before it are written (on drop) as one thread
+//! writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
+//! threads), and the bytes written between rows while batches are out are held up to a
+//! limit, so memory does not grow with the input.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use anonymize_core::Anonymizer;
+
+use crate::dialect::Syntax;
+use crate::error::SqlError;
+use crate::literal::Ctx;
+use crate::rows::{ColPlan, RowJob};
+
+/// Bytes of a batch (rows, the bytes between them, and their spans) before it is sealed; a
+/// longer row makes a batch of its own.
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+
+/// Bytes written while rows are out to the workers (a long statement between two tables'
+/// rows) held at most, beyond the batches.
+const HELD_LIMIT: usize = 4 << 20;
+
+/// Batches out to the workers at most, whatever the thread count: the reading thread must stay
+/// ahead of the workers through the time slices it loses to them (with fewer, two workers on
+/// two cores waited for it a third of the time).
+const MIN_IN_FLIGHT: usize = 16;
+
+/// Batches out to the workers at most with `threads` workers.
+pub(crate) fn max_in_flight(threads: usize) -> usize {
+    (4 * threads).max(MIN_IN_FLIGHT)
+}
+
+/// What every row of a batch shares.
+struct Kind<'a> {
+    plans: Arc<[ColPlan<'a>]>,
+    ctx: Ctx,
+    syntax: Syntax,
+    /// The table's summary, which the rewritten rows' bytes are added to.
+    sidx: usize,
+}
+
+/// A part of a batch: bytes written as they are, or a row to rewrite.
+enum Piece {
+    Literal(Range<usize>),
+    Row {
+        bytes: Range<usize>,
+        spans: Range<usize>,
+        ordinal: u64,
+    },
+}
+
+/// Rows and the bytes around them, in output order; a worker writes `out` from them.
+pub(crate) struct Batch<'a> {
+    seq: u64,
+    kind: Option<Kind<'a>>,
+    data: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    pieces: Vec<Piece>,
+    /// Bytes of literal pieces (already counted as written by [`crate::emit::Out`]).
+    literal: usize,
+    out: Vec<u8>,
+}
+
+impl Batch<'_> {
+    fn new() -> Self {
+        Batch {
+            seq: 0,
+            kind: None,
+            data: Vec::new(),
+            spans: Vec::new(),
+            pieces: Vec::new(),
+            literal: 0,
+            out: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.kind = None;
+        self.data.clear();
+        self.spans.clear();
+        self.pieces.clear();
+        self.literal = 0;
+        self.out.clear();
+    }
+
+    fn has_rows(&self) -> bool {
+        self.kind.is_some()
+    }
+
+    /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
+    /// much in spans and pieces as in data).
+    fn footprint(&self) -> usize {
+        self.data.len()
+            + self.spans.len() * std::mem::size_of::<(usize, usize)>()
+            + self.pieces.len() * std::mem::size_of::<Piece>()
+    }
+
+    /// Rewrites the rows into `out` (`scratch` and `value`: a worker's reused buffers).
+    fn work(&mut self, anon: &Anonymizer, scratch: &mut Vec<u8>, value: &mut Vec<u8>) {
+        self.out.clear();
+        self.out.reserve(self.data.len() + self.data.len() / 4);
+        let Some(kind) = &self.kind else {
+            self.out.extend_from_slice(&self.data);
+            return;
+        };
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(r) => self.out.extend_from_slice(&self.data[r.clone()]),
+                Piece::Row {
+                    bytes,
+                    spans,
+                    ordinal,
+                } => {
+                    let job = RowJob {
+                        anon,
+                        plans: &kind.plans,
+                        ctx: kind.ctx,
+                        syntax: kind.syntax,
+                        ordinal: *ordinal,
+                    };
+                    job.rewrite(
+                        &self.data[bytes.clone()],
+                        &self.spans[spans.clone()],
+                        scratch,
+                        value,
+                        &mut self.out,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A worker's answer: the batch rewritten, or the number of one whose rewrite panicked.
+type Done<'a> = Result<Batch<'a>, u64>;
+
+/// A sealed batch waiting for its turn to be written.
+enum Slot<'a> {
+    /// Nothing to rewrite: written as it is.
+    Ready(Batch<'a>),
+    /// Out to the workers.
+    Sent(u64),
+}
+
+/// The job queue the workers (and the reading thread, rather than wait) take batches from.
+pub(crate) type Jobs<'a> = Arc<Mutex<Receiver<Batch<'a>>>>;
+
+/// The reading side of the pool: the batch being filled and the sealed ones, in order.
+pub(crate) struct Pipe<'a> {
+    anon: &'a Anonymizer,
+    jobs: Option<SyncSender<Batch<'a>>>,
+    queue_rx: Jobs<'a>,
+    done: Receiver<Done<'a>>,
+    open: Batch<'a>,
+    queue: VecDeque<Slot<'a>>,
+    arrived: BTreeMap<u64, Batch<'a>>,
+    /// Batches out to the workers.
+    sent: usize,
+    /// At most this many batches out, and twice this many sealed.
+    max_sent: usize,
+    /// Bytes of the sealed batches with no rows (statements between the rows), at most
+    /// [`HELD_LIMIT`] once the batch before them is written.
+    held: usize,
+    /// A worker's rewrite panicked: what is held can no longer be written in order.
+    broken: bool,
+    next_seq: u64,
+    free: Vec<Batch<'a>>,
+    /// Bytes of rewritten rows written, per table summary.
+    row_bytes: Vec<u64>,
+    rows_total: u64,
+    scratch: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// A worker: rewrites batches from `jobs` until the pipe is dropped.
+pub(crate) fn worker<'a>(
+    jobs: &Mutex<Receiver<Batch<'a>>>,
+    done: Sender<Done<'a>>,
+    anon: &Anonymizer,
+) {
+    let (mut scratch, mut value) = (Vec::new(), Vec::new());
+    loop {
+        let next = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut batch) = next else { return };
+        let seq = batch.seq;
+        let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            batch.work(anon, &mut scratch, &mut value)
+        }));
+        let answer = match worked {
+            Ok(()) => Ok(batch),
+            Err(_) => {
+                (scratch, value) = (Vec::new(), Vec::new());
+                Err(seq)
+            }
+        };
+        if done.send(answer).is_err() {
+            return;
+        }
+    }
+}
+
+fn pool_gone() -> SqlError {
+    SqlError::write(std::io::Error::other(
+        "a worker thread rewriting rows stopped",
+    ))
+}
+
+impl<'a> Pipe<'a> {
+    /// A pipe feeding `jobs` (taken by `threads` workers that answer on `done`).
+    pub(crate) fn new(
+        anon: &'a Anonymizer,
+        jobs: SyncSender<Batch<'a>>,
+        queue_rx: Jobs<'a>,
+        done: Receiver<Done<'a>>,
+        threads: usize,
+    ) -> Self {
+        Pipe {
+            anon,
+            jobs: Some(jobs),
+            queue_rx,
+            done,
+            open: Batch::new(),
+            queue: VecDeque::new(),
+            arrived: BTreeMap::new(),
+            sent: 0,
+            max_sent: max_in_flight(threads),
+            held: 0,
+            broken: false,
+            next_seq: 0,
+            free: Vec::new(),
+            row_bytes: Vec::new(),
+            rows_total: 0,
+            scratch: Vec::new(),
+            value: Vec::new(),
+        }
+    }
+
+    /// Bytes are held: written bytes must go after them, through [`Pipe::literal`].
+    #[inline]
+    pub(crate) fn holding(&self) -> bool {
+        !self.open.pieces.is_empty() || !self.queue.is_empty()
+    }
+
+    /// Bytes written after the rows held.
+    pub(crate) fn literal<W: Write>(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
+        let open = &mut self.open;
+        let start = open.data.len();
+        open.data.extend_from_slice(b);
+        open.literal += b.len();
+        match open.pieces.last_mut() {
+            Some(Piece::Literal(r)) if r.end == start => r.end = open.data.len(),
+            _ => open.pieces.push(Piece::Literal(start..open.data.len())),
+        }
+        if open.footprint() >= BATCH_BYTES {
+            self.seal(w)?;
+        }
+        Ok(())
+    }
+
+    /// A row to rewrite by `plans` (its values at `spans`, relative to `row`), as row
+    /// `ordinal` of the table whose summary is `sidx`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn row<W: Write>(
+        &mut self,
+        plans: &Arc<[ColPlan<'a>]>,
+        (ctx, syntax, sidx): (Ctx, Syntax, usize),
+        row: &[u8],
+        spans: &[(usize, usize)],
+        ordinal: u64,
+        w: &mut W,
+    ) -> Result<(), SqlError> {
+        let same = self.open.kind.as_ref().is_none_or(|k| {
+            Arc::ptr_eq(&k.plans, plans) && k.ctx == ctx && k.syntax == syntax && k.sidx == sidx
+        });
+        if !same {
+            self.seal(w)?;
+        }
+        let open = &mut self.open;
+        if open.kind.is_none() {
+            open.kind = Some(Kind {
+                plans: plans.clone(),
+                ctx,
+                syntax,
+                sidx,
+            });
+        }
+        let start = open.data.len();
+        open.data.extend_from_slice(row);
+        let s0 = open.spans.len();
+        open.spans.extend_from_slice(spans);
+        open.pieces.push(Piece::Row {
+            bytes: start..open.data.len(),
+            spans: s0..open.spans.len(),
+            ordinal,
+        });
+        if open.footprint() >= BATCH_BYTES {
+            self.seal(w)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the open batch: queued to be written, sent to the workers when it has rows.
+    fn seal<W: Write>(&mut self, w: &mut W) -> Result<(), SqlError> {
+        if self.open.pieces.is_empty() {
+            return Ok(());
+        }
+        let fresh = self.free.pop().unwrap_or_else(Batch::new);
+        let mut batch = std::mem::replace(&mut self.open, fresh);
+        if batch.has_rows() {
+            while self.sent >= self.max_sent {
+                self.write_front(w, true)?;
+            }
+            batch.seq = self.next_seq;
+            self.next_seq += 1;
+            let seq = batch.seq;
+            match &self.jobs {
+                Some(tx) if tx.send(batch).is_ok() => {}
+                _ => return Err(pool_gone()),
+            }
+            self.sent += 1;
+            self.queue.push_back(Slot::Sent(seq));
+        } else {
+            self.held += batch.data.len();
+            self.queue.push_back(Slot::Ready(batch));
+        }
+        while !self.queue.is_empty()
+            && (self.queue.len() > 2 * self.max_sent || self.held > HELD_LIMIT)
+        {
+            self.write_front(w, true)?;
+        }
+        while !self.queue.is_empty() && self.write_front(w, false)? {}
+        Ok(())
+    }
+
+    /// Writes the first sealed batch if it is done (waiting for it when `wait`, working
+    /// queued batches meanwhile); returns whether it was written.
+    fn write_front<W: Write>(&mut self, w: &mut W, wait: bool) -> Result<bool, SqlError> {
+        let seq = match self.queue.front() {
+            None => return Ok(false),
+            Some(Slot::Ready(_)) => None,
+            Some(Slot::Sent(seq)) => Some(*seq),
+        };
+        let batch = match seq {
+            None => match self.queue.pop_front() {
+                Some(Slot::Ready(b)) => {
+                    self.held -= b.data.len();
+                    b
+                }
+                _ => return Ok(false),
+            },
+            Some(seq) => {
+                let b = loop {
+                    if let Some(b) = self.arrived.remove(&seq) {
+                        break b;
+                    }
+                    match self.done.try_recv() {
+                        Ok(answer) => {
+                            self.arrive(answer)?;
+                            continue;
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => return Err(pool_gone()),
+                        Err(mpsc::TryRecvError::Empty) if !wait => return Ok(false),
+                        Err(mpsc::TryRecvError::Empty) => {}
+                    }
+                    // Work a queued batch here rather than wait. A worker holding the lock is
+                    // waiting on an empty queue: nothing to take then.
+                    let queued = match self.queue_rx.try_lock() {
+                        Ok(rx) => rx.try_recv().ok(),
+                        Err(_) => None,
+                    };
+                    match queued {
+                        Some(mut b) => {
+                            b.work(self.anon, &mut self.scratch, &mut self.value);
+                            self.arrive(Ok(b))?;
+                        }
+                        None => {
+                            let answer = self.done.recv().map_err(|_| pool_gone())?;
+                            self.arrive(answer)?;
+                        }
+                    }
+                };
+                self.queue.pop_front();
+                self.sent -= 1;
+                b
+            }
+        };
+        let bytes = if batch.has_rows() {
+            &batch.out
+        } else {
+            &batch.data
+        };
+        w.write_all(bytes).map_err(SqlError::write)?;
+        self.finish_batch(batch);
+        Ok(true)
+    }
+
+    /// A batch back from a worker.
+    fn arrive(&mut self, answer: Done<'a>) -> Result<(), SqlError> {
+        match answer {
+            Ok(b) => {
+                self.arrived.insert(b.seq, b);
+                Ok(())
+            }
+            Err(_) => {
+                self.broken = true;
+                Err(pool_gone())
+            }
+        }
+    }
+
+    /// Counts a written batch's rewritten bytes and keeps its buffers.
+    fn finish_batch(&mut self, mut batch: Batch<'a>) {
+        if let Some(kind) = &batch.kind {
+            let rows = (batch.out.len() - batch.literal) as u64;
+            if self.row_bytes.len() <= kind.sidx {
+                self.row_bytes.resize(kind.sidx + 1, 0);
+            }
+            self.row_bytes[kind.sidx] += rows;
+            self.rows_total += rows;
+        }
+        if self.free.len() < 2 {
+            batch.clear();
+            self.free.push(batch);
+        }
+    }
+
+    /// Writes everything held, waiting for the workers.
+    pub(crate) fn drain<W: Write>(&mut self, w: &mut W) -> Result<(), SqlError> {
+        if self.broken {
+            return Err(pool_gone());
+        }
+        if !self.open.has_rows() && self.queue.is_empty() {
+            let open = std::mem::replace(&mut self.open, Batch::new());
+            w.write_all(&open.data).map_err(SqlError::write)?;
+            return Ok(());
+        }
+        self.seal(w)?;
+        while !self.queue.is_empty() {
+            self.write_front(w, true)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of rewritten rows written, in all and per table summary index.
+    pub(crate) fn row_bytes(&self) -> (u64, &[u64]) {
+        (self.rows_total, &self.row_bytes)
+    }
+}
+
+impl Drop for Pipe<'_> {
+    fn drop(&mut self) {
+        // Stop the workers: batches not yet written are dropped.
+        self.jobs = None;
+    }
+}
