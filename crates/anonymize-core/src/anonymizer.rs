@@ -1,7 +1,9 @@
 //! The run-time object: resolves collections to plans and applies transforms, counting.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::counts::RuleCounts;
 
 use crate::key::KeyMode;
 use crate::path::strict_prefix;
@@ -93,9 +95,7 @@ struct CompiledRule {
     table: String,
     path: String,
     transform: Transform,
-    seen: AtomicU64,
-    changed: AtomicU64,
-    failed_closed: AtomicU64,
+    counts: RuleCounts,
 }
 
 /// What the rules file says about one name; each aspect is optional so that a qualified
@@ -182,9 +182,7 @@ impl Anonymizer {
                     table: table.name.clone(),
                     path: field.path,
                     transform: field.transform,
-                    seen: AtomicU64::new(0),
-                    changed: AtomicU64::new(0),
-                    failed_closed: AtomicU64::new(0),
+                    counts: RuleCounts::default(),
                 });
             }
             let plan = anon.plans.len();
@@ -361,38 +359,24 @@ impl Anonymizer {
         let compiled = &self.rules[rule.index()];
         let (replacement, outcome) =
             transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
-        compiled.seen.fetch_add(1, Relaxed);
-        match outcome {
-            Outcome::Unchanged => {}
-            Outcome::Changed => {
-                compiled.changed.fetch_add(1, Relaxed);
-            }
-            Outcome::FailedClosed => {
-                compiled.changed.fetch_add(1, Relaxed);
-                compiled.failed_closed.fetch_add(1, Relaxed);
-            }
-        }
+        compiled.counts.count(
+            outcome != Outcome::Unchanged,
+            outcome == Outcome::FailedClosed,
+        );
         replacement
     }
 
     /// Counts a value a rule covered without calling [`apply`](Self::apply) (e.g. a format
     /// that drops a whole array for `remove`).
     pub fn record_seen(&self, rule: RuleId, changed: bool) {
-        let compiled = &self.rules[rule.index()];
-        compiled.seen.fetch_add(1, Relaxed);
-        if changed {
-            compiled.changed.fetch_add(1, Relaxed);
-        }
+        self.rules[rule.index()].counts.count(changed, false);
     }
 
     /// Counts a value a rule covered that a format replaced by null without calling
     /// [`apply`](Self::apply), because its type cannot hold what the rule expects (e.g. a
     /// scalar where the rule's path goes into a sub-document): seen, changed, failed closed.
     pub fn record_failed_closed(&self, rule: RuleId) {
-        let compiled = &self.rules[rule.index()];
-        compiled.seen.fetch_add(1, Relaxed);
-        compiled.changed.fetch_add(1, Relaxed);
-        compiled.failed_closed.fetch_add(1, Relaxed);
+        self.rules[rule.index()].counts.count(true, true);
     }
 
     /// The field path of a rule as written in the rules file (for error messages that must
@@ -412,13 +396,16 @@ impl Anonymizer {
             rules: self
                 .rules
                 .iter()
-                .map(|r| RuleReport {
-                    table: r.table.clone(),
-                    path: r.path.clone(),
-                    transform: r.transform.name(),
-                    values_seen: r.seen.load(Relaxed),
-                    values_changed: r.changed.load(Relaxed),
-                    failed_closed: r.failed_closed.load(Relaxed),
+                .map(|r| {
+                    let totals = r.counts.totals();
+                    RuleReport {
+                        table: r.table.clone(),
+                        path: r.path.clone(),
+                        transform: r.transform.name(),
+                        values_seen: totals.seen,
+                        values_changed: totals.changed,
+                        failed_closed: totals.failed_closed,
+                    }
                 })
                 .collect(),
             collections: self

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod anonymizer;
+mod counts;
 mod dates;
 mod encoding;
 mod key;
