@@ -3,8 +3,9 @@
 # gzip and pigz baselines through the same pipes, in one run.
 #
 # Usage: benches/throughput.sh [SIZE_MB]     (default 100; needs GNU time at /usr/bin/time)
-#   BIG_MB=2000 benches/throughput.sh 100    also streams a BIG_MB archive (generated into the
-#                                            pipe, never stored) to show peak RSS at that size
+#   BIG_MB=2000 benches/throughput.sh 100    also streams a BIG_MB archive and a BIG_MB narrow
+#                                            MySQL dump (generated into the pipe, never stored)
+#                                            to show peak RSS at that size
 # Prints one row per case: MB/s of uncompressed dump bytes, wall and CPU seconds, peak RSS (of
 # syrf-anonymize, or of the largest baseline process), and the throughput ratio to the case's
 # reference. Timings are for reading, not for asserting: nothing here fails on speed.
@@ -146,7 +147,9 @@ for dialect in mysql postgres; do
     echo "## $dialect, narrow rows (~90 bytes: names, email, phone, ids, a date; $(size "$n") bytes)"
     measure "cat | cat ($dialect narrow)"           "$(size "$n")" - "cat '$n' | cat"
     measure "$dialect narrow, no rules"             "$(size "$n")" "cat | cat ($dialect narrow)" "cat '$n' | $an --rules '$work/none.yaml'"
-    measure "$dialect narrow, fake/hash_email/digits" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml'"
+    measure "$dialect narrow, shipped-style, --threads 1" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml' --threads 1"
+    measure "$dialect narrow, shipped-style, --threads 2" "$(size "$n")" "$dialect narrow, shipped-style, --threads 1" "cat '$n' | $an --rules '$work/people.yaml' --threads 2"
+    measure "$dialect narrow, shipped-style, all cores" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml'"
     echo "## $dialect, wide rows (users with long bios, orders, audit_log; $(size "$w") bytes)"
     measure "$dialect wide, no rules"               "$(size "$w")" - "cat '$w' | $an --rules '$work/none.yaml'"
     measure "$dialect wide, rules on users+orders"  "$(size "$w")" "$dialect wide, no rules" "cat '$w' | $an --rules '$work/app.yaml'"
@@ -156,4 +159,6 @@ if (( big_mb > 0 )); then
     big=$(( big_mb * 1000000 ))
     measure "gen-archive | cat (${big_mb} MB)"      "$big" - "$bin/gen-archive --size-mb $big_mb | cat"
     measure "gen-archive | fully touched (${big_mb} MB)" "$big" "gen-archive | cat (${big_mb} MB)" "$bin/gen-archive --size-mb $big_mb | $an --rules '$work/touched.yaml'"
+    measure "gen-sql-dump mysql | cat (${big_mb} MB)" "$big" - "$bin/gen-sql-dump mysql $big_mb narrow | cat"
+    measure "gen-sql-dump mysql | shipped-style (${big_mb} MB)" "$big" "gen-sql-dump mysql | cat (${big_mb} MB)" "$bin/gen-sql-dump mysql $big_mb narrow | $an --rules '$work/people.yaml'"
 fi
