@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::key::KeyMode;
+use crate::memo;
 use crate::path::strict_prefix;
 use crate::plan::{PlanNode, RuleId};
 use crate::report::{CollectionUse, Report, RuleReport};
@@ -93,6 +94,8 @@ struct CompiledRule {
     table: String,
     path: String,
     transform: Transform,
+    /// Results are remembered per thread ([`crate::memo`]).
+    memo: bool,
     seen: AtomicU64,
     changed: AtomicU64,
     failed_closed: AtomicU64,
@@ -133,6 +136,20 @@ impl std::fmt::Debug for Anonymizer {
             .field("rules", &self.rules.len())
             .finish_non_exhaustive()
     }
+}
+
+/// True for the transforms whose results [`memo`] remembers: their output is a pure function
+/// of the key, the rule and the value (never of the row's ordinal), and computing it costs
+/// more than a memo lookup (measured by the `transforms` bench: see README, "Performance").
+fn memo_pays(t: &Transform) -> bool {
+    matches!(
+        t,
+        Transform::Hash { .. }
+            | Transform::Hmac { .. }
+            | Transform::HashEmail { .. }
+            | Transform::Fake { .. }
+            | Transform::Digits
+    )
 }
 
 impl Anonymizer {
@@ -181,6 +198,7 @@ impl Anonymizer {
                 anon.rules.push(CompiledRule {
                     table: table.name.clone(),
                     path: field.path,
+                    memo: memo_pays(&field.transform),
                     transform: field.transform,
                     seen: AtomicU64::new(0),
                     changed: AtomicU64::new(0),
@@ -359,8 +377,21 @@ impl Anonymizer {
         out: &mut Vec<u8>,
     ) -> Written {
         let compiled = &self.rules[rule.index()];
-        let (replacement, outcome) =
-            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
+        let compute = |value: Value<'_>, out: &mut Vec<u8>| {
+            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out)
+        };
+        let (replacement, outcome) = if compiled.memo {
+            memo::memoised(
+                self.digester.id(),
+                rule.index(),
+                value,
+                out,
+                compute,
+                Outcome::Changed,
+            )
+        } else {
+            compute(value, out)
+        };
         compiled.seen.fetch_add(1, Relaxed);
         match outcome {
             Outcome::Unchanged => {}
@@ -373,6 +404,14 @@ impl Anonymizer {
             }
         }
         replacement
+    }
+
+    /// `(hits, misses)` of the calling thread's memo of recent results for `rule` (see
+    /// README, "Performance"): for measuring hit rates; both 0 for rules whose transform is
+    /// not memoised.
+    #[doc(hidden)]
+    pub fn memo_counts_this_thread(&self, rule: RuleId) -> (u64, u64) {
+        memo::counts(self.digester.id(), rule.index())
     }
 
     /// Counts a value a rule covered without calling [`apply`](Self::apply) (e.g. a format

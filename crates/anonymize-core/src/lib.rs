@@ -39,6 +39,7 @@ mod dates;
 mod encoding;
 mod key;
 mod locate;
+mod memo;
 mod path;
 mod plan;
 mod report;
