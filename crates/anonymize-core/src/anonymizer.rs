@@ -149,6 +149,7 @@ fn memo_pays(t: &Transform) -> bool {
             | Transform::HashEmail { .. }
             | Transform::Fake { .. }
             | Transform::Digits
+            | Transform::DateShift { .. }
     )
 }
 

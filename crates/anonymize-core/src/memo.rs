@@ -10,7 +10,9 @@
 //! keeps the tables of at most [`OWNERS`] anonymizers, dropping the least recently used.
 //!
 //! Only text results ([`Written::Str`]) of text inputs are remembered, and only when input and
-//! output fit one slot; everything else is computed every time.
+//! output fit one slot; everything else is computed every time. A table whose trial window of
+//! [`WINDOW`] lookups hits too rarely is switched off for a while ([`OFF_FOR`] values), so data
+//! whose values never repeat pays almost nothing for it.
 
 use std::cell::RefCell;
 
@@ -49,6 +51,11 @@ struct Table {
     slots: Box<[Slot]>,
     hits: u64,
     misses: u64,
+    /// Lookups and hits of the current trial window.
+    window: u32,
+    window_hits: u32,
+    /// Values still to compute without the memo.
+    off: u32,
 }
 
 /// The tables of one anonymizer, by rule index.
@@ -92,9 +99,24 @@ fn slot_of(bytes: &[u8]) -> usize {
     (h.wrapping_mul(K) >> (64 - SLOTS.trailing_zeros())) as usize
 }
 
+/// Lookups per trial window of a table.
+const WINDOW: u32 = 1024;
+
+/// A window with fewer hits than `WINDOW / MIN_HIT_SHARE` switches the table off: a miss costs
+/// a lookup and a store (about a tenth of a digest), so below about one hit in eight the memo
+/// costs more than it saves.
+const MIN_HIT_SHARE: u32 = 8;
+
+/// Values computed without the memo after a losing window, before the next trial window.
+const OFF_FOR: u32 = 16 * 1024;
+
 /// `compute(out)` for `value` under rule `rule` of the anonymizer `owner`, served from this
 /// thread's memo when it remembers the value, and remembered when it can be. `compute` must
-/// write the same bytes and return the same result for the same owner, rule and value.
+/// write the same bytes and return the same result for the same owner, rule and value; a
+/// remembered result is returned as `(Written::Str, changed)`.
+///
+/// A rule whose values rarely repeat (unique addresses) stops using the memo on this thread
+/// after a trial window with few hits, and tries again later: outputs are the same either way.
 pub(crate) fn memoised<R>(
     owner: u64,
     rule: usize,
@@ -106,46 +128,60 @@ pub(crate) fn memoised<R>(
     let Some((kind, input)) = key_of(&value) else {
         return compute(value, out);
     };
-    let slot = slot_of(input);
-    let hit = MEMO.with(|memo| {
+    MEMO.with(|memo| {
+        // Transforms never call back into the memo; should one ever, it computes.
         let Ok(mut memo) = memo.try_borrow_mut() else {
-            return false;
+            return compute(value, out);
         };
-        let Some(table) = table(&mut memo, owner, rule, false) else {
-            return false;
+        let Some(table) = table(&mut memo, owner, rule, true) else {
+            return compute(value, out);
         };
+        if table.off > 0 {
+            table.off -= 1;
+            return compute(value, out);
+        }
+        let slot = slot_of(input);
         let s = &table.slots[slot];
         let n = usize::from(s.in_len);
-        if s.kind == kind && n == input.len() && &s.data[..n] == input {
+        let hit = s.kind == kind && n == input.len() && &s.data[..n] == input;
+        if hit {
             out.clear();
             out.extend_from_slice(&s.data[n..n + usize::from(s.out_len)]);
-            table.hits += 1;
-            true
-        } else {
-            table.misses += 1;
-            false
+            table.count(true);
+            return (Written::Str, changed);
         }
-    });
-    if hit {
-        return (Written::Str, changed);
-    }
-    let result = compute(value, out);
-    if result.0 == Written::Str && input.len() + out.len() <= CAP {
-        MEMO.with(|memo| {
-            let Ok(mut memo) = memo.try_borrow_mut() else {
-                return;
-            };
-            if let Some(table) = table(&mut memo, owner, rule, true) {
-                let s = &mut table.slots[slot];
-                s.kind = kind;
-                s.in_len = input.len() as u8;
-                s.out_len = out.len() as u8;
-                s.data[..input.len()].copy_from_slice(input);
-                s.data[input.len()..input.len() + out.len()].copy_from_slice(out);
+        table.count(false);
+        let result = compute(value, out);
+        if result.0 == Written::Str && input.len() + out.len() <= CAP {
+            let s = &mut table.slots[slot];
+            s.kind = kind;
+            s.in_len = input.len() as u8;
+            s.out_len = out.len() as u8;
+            s.data[..input.len()].copy_from_slice(input);
+            s.data[input.len()..input.len() + out.len()].copy_from_slice(out);
+        }
+        result
+    })
+}
+
+impl Table {
+    /// Counts a lookup; at the end of a trial window, switches the table off when it lost.
+    fn count(&mut self, hit: bool) {
+        if hit {
+            self.hits += 1;
+            self.window_hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        self.window += 1;
+        if self.window == WINDOW {
+            if self.window_hits * MIN_HIT_SHARE < WINDOW {
+                self.off = OFF_FOR;
             }
-        });
+            self.window = 0;
+            self.window_hits = 0;
+        }
     }
-    result
 }
 
 /// The table of `rule` of `owner` (made when `create`), moving `owner` to the front.
@@ -179,6 +215,9 @@ fn table(memo: &mut Vec<Owned>, owner: u64, rule: usize, create: bool) -> Option
             slots: vec![EMPTY; SLOTS].into_boxed_slice(),
             hits: 0,
             misses: 0,
+            window: 0,
+            window_hits: 0,
+            off: 0,
         });
     }
     tables[rule].as_mut()
@@ -213,7 +252,7 @@ mod tests {
         let mut out = Vec::new();
         let r = memoised(9001, 0, Value::Str("abc"), &mut out, upper, true);
         assert_eq!((r, &out[..]), ((Written::Str, true), &b"ABC"[..]));
-        assert_eq!(counts(9001, 0), (0, 0), "the first call finds no table");
+        assert_eq!(counts(9001, 0), (0, 1));
         let r = memoised(
             9001,
             0,
@@ -223,7 +262,7 @@ mod tests {
             true,
         );
         assert_eq!((r, &out[..]), ((Written::Str, true), &b"ABC"[..]));
-        assert_eq!(counts(9001, 0), (1, 0));
+        assert_eq!(counts(9001, 0), (1, 1));
         // Another rule, another owner: computed, and kept apart.
         let other = |v: Value<'_>, out: &mut Vec<u8>| {
             out.clear();
@@ -252,7 +291,7 @@ mod tests {
             memoised(9003, 0, Value::Str(&long), &mut out, upper, true);
             assert_eq!(out, long.to_uppercase().as_bytes());
         }
-        assert_eq!(counts(9003, 0), (0, 0));
+        assert_eq!(counts(9003, 0), (0, 0), "not even looked up");
         let mut calls = 0;
         for _ in 0..2 {
             memoised(
@@ -268,6 +307,26 @@ mod tests {
             );
         }
         assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn a_losing_table_switches_off_and_tries_again() {
+        let mut out = Vec::new();
+        let distinct: Vec<String> = (0..WINDOW).map(|i| format!("v{i}")).collect();
+        for v in &distinct {
+            memoised(9004, 0, Value::Str(v), &mut out, upper, true);
+        }
+        assert_eq!(counts(9004, 0), (0, u64::from(WINDOW)));
+        // Off: repeats are computed, not even looked up.
+        for _ in 0..OFF_FOR {
+            memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
+            assert_eq!(out, b"V1");
+        }
+        assert_eq!(counts(9004, 0), (0, u64::from(WINDOW)));
+        // Then a new trial: the repeats hit.
+        memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
+        memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
+        assert_eq!(counts(9004, 0).0, 1);
     }
 
     #[test]

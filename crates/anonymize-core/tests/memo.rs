@@ -19,6 +19,7 @@ const SPECS: &[&str] = &[
     "{transform: fake, kind: phone_number}",
     "{transform: fake, kind: city}",
     "digits",
+    "date_shift",
     "sequential",
     "mask",
 ];
@@ -33,6 +34,7 @@ const POOL: &[&str] = &[
     "",
     " ",
     "Zoë",
+    "2020-02-15 04:34:33",
     "東京",
     "a@b",
 ];
@@ -129,10 +131,15 @@ fn memo_serves_repeats_of_pure_transforms_only() {
     for spec in SPECS {
         let (a, rule) = anon(spec, KEY_A);
         let mut buf = Vec::new();
+        let value = if *spec == "date_shift" {
+            "2020-02-15 04:34:33"
+        } else {
+            "Mary"
+        };
         for i in 0..3 {
             a.apply_into(
                 rule,
-                Value::Str("Mary"),
+                Value::Str(value),
                 &RowContext { ordinal: i + 1 },
                 &mut buf,
             );
