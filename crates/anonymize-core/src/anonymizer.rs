@@ -407,12 +407,19 @@ impl Anonymizer {
         replacement
     }
 
-    /// `(hits, misses)` of the calling thread's memo of recent results for `rule` (see
-    /// README, "Performance"): for measuring hit rates; both 0 for rules whose transform is
-    /// not memoised.
+    /// `(table, path, hits, misses)` of the calling thread's memo of recent results, per rule
+    /// (see README, "Performance"): for measuring hit rates; both 0 for rules whose transform
+    /// is not memoised or that saw no text value on this thread.
     #[doc(hidden)]
-    pub fn memo_counts_this_thread(&self, rule: RuleId) -> (u64, u64) {
-        memo::counts(self.digester.id(), rule.index())
+    pub fn memo_counts_this_thread(&self) -> Vec<(&str, &str, u64, u64)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (hits, misses) = memo::counts(self.digester.id(), i);
+                (r.table.as_str(), r.path.as_str(), hits, misses)
+            })
+            .collect()
     }
 
     /// Counts a value a rule covered without calling [`apply`](Self::apply) (e.g. a format
