@@ -3,6 +3,11 @@
 //! beside them the floor: one SHA-256 and one HMAC-SHA256 (key state precomputed) of a short
 //! value.
 //!
+//! The plain cases cycle through [`DISTINCT`] distinct values, far more than the per-thread
+//! memo of recent results holds, so every memoised transform misses (its cost includes the
+//! lookup and the store); the `*_memo_hit` cases cycle through [`REPEATED`] values, which the
+//! memo serves.
+//!
 //! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time, so
 //! other processes on a shared machine do not inflate them (caches and a shared core still
 //! can).
@@ -69,24 +74,35 @@ enum Input {
     Date,
 }
 
-/// 256 distinct short values of a kind (so nothing is a constant and no cache could help).
-fn inputs(kind: Input) -> Vec<String> {
+/// Distinct values of the plain (memo miss) cases.
+const DISTINCT: usize = 1 << 14;
+
+/// Distinct values of the memo hit cases.
+const REPEATED: usize = 16;
+
+/// `n` distinct short values of a kind (so nothing is a constant).
+fn inputs(kind: Input, n: usize) -> Vec<String> {
     const FIRST: &[&str] = &[
         "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
     ];
     const LAST: &[&str] = &[
         "smith", "jones", "taylor", "brown", "wilson", "evans", "thomas", "roberts",
     ];
-    (0..256)
+    (0..n)
         .map(|i| {
             let first = FIRST[i % 8];
             let last = LAST[(i / 8) % 8];
+            // Empty for the first 64 values, then a number: distinct and short.
+            let n = match i / 64 {
+                0 => String::new(),
+                n => n.to_string(),
+            };
             match kind {
-                Input::Name => format!("{first} {last}"),
-                Input::Email => format!("{first}.{last}{}@example.ac.uk", i / 64),
-                Input::EmailMixedCase => format!("{first}.{last}{}@Example.AC.uk", i / 64),
-                Input::EmailManyDomains => format!("info@org{i}.example"),
-                Input::Phone => format!("+44 20 79{:02}-{:04}", i % 100, i * 37 % 10_000),
+                Input::Name => format!("{first} {last}{n}"),
+                Input::Email => format!("{first}.{last}{n}@example.ac.uk"),
+                Input::EmailMixedCase => format!("{first}.{last}{n}@Example.AC.uk"),
+                Input::EmailManyDomains => format!("info@org{}.example", i % 256),
+                Input::Phone => format!("+44 20 {:04}-{:04}", i / 100, i * 37 % 10_000),
                 Input::Date => format!(
                     "20{:02}-{:02}-{:02} 04:34:33",
                     i % 25,
@@ -132,7 +148,7 @@ fn cpu_time(iters: u64, mut f: impl FnMut()) -> Duration {
 fn floor(c: &mut Criterion) {
     use hmac::{Hmac, Mac};
     use sha2::{Digest, Sha256};
-    let values = inputs(Input::Name);
+    let values = inputs(Input::Name, 256);
     let mut group = c.benchmark_group("floor");
     let mut i = 0usize;
     group.bench_function("sha256", |b| {
@@ -165,30 +181,39 @@ fn transforms(c: &mut Criterion) {
         let rules = RuleSet::from_yaml(&src, "bench.yaml").expect("rules");
         let anon = Anonymizer::new(rules, KeyMode::Keyed(key.clone())).expect("anonymizer");
         let rule = rule(&anon);
-        let values = inputs(*kind);
+        let distinct = inputs(*kind, DISTINCT);
+        let repeated = inputs(*kind, REPEATED);
         let mut buf = Vec::with_capacity(256);
         let mut i = 0usize;
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                cpu_time(iters, || {
-                    i = (i + 1) & 255;
-                    let ctx = RowContext {
-                        ordinal: i as u64 + 1,
-                    };
-                    black_box(anon.apply_into(rule, Value::Str(&values[i]), &ctx, &mut buf));
-                    black_box(buf.len());
+        let mut run = |values: &[String],
+                       name: String,
+                       group: &mut criterion::BenchmarkGroup<'_, _>| {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    cpu_time(iters, || {
+                        i = (i + 1) % values.len();
+                        let ctx = RowContext {
+                            ordinal: i as u64 + 1,
+                        };
+                        black_box(anon.apply_into(rule, Value::Str(&values[i]), &ctx, &mut buf));
+                        black_box(buf.len());
+                    })
                 })
-            })
-        });
+            });
+        };
+        run(&distinct, name.to_string(), &mut group);
+        if MEMO_HIT_CASES.contains(name) {
+            run(&repeated, format!("{name}_memo_hit"), &mut group);
+        }
         if matches!(*name, "hash" | "hash_email" | "fake_first_name") {
             group.bench_function(format!("{name}_alloc"), |b| {
                 b.iter_custom(|iters| {
                     cpu_time(iters, || {
-                        i = (i + 1) & 255;
+                        i = (i + 1) % distinct.len();
                         let ctx = RowContext {
                             ordinal: i as u64 + 1,
                         };
-                        black_box(anon.apply(rule, Value::Str(&values[i]), &ctx));
+                        black_box(anon.apply(rule, Value::Str(&distinct[i]), &ctx));
                     })
                 })
             });
@@ -196,6 +221,18 @@ fn transforms(c: &mut Criterion) {
     }
     group.finish();
 }
+
+/// The cases whose transforms the memo serves, run again on a few repeated values.
+const MEMO_HIT_CASES: &[&str] = &[
+    "hash",
+    "hmac",
+    "hash_email",
+    "digits",
+    "fake_first_name",
+    "fake_name",
+    "fake_email",
+    "fake_phone_number",
+];
 
 criterion_group!(benches, floor, transforms);
 criterion_main!(benches);

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::counts::RuleCounts;
 
 use crate::key::KeyMode;
+use crate::memo;
 use crate::path::strict_prefix;
 use crate::plan::{PlanNode, RuleId};
 use crate::report::{CollectionUse, Report, RuleReport};
@@ -95,6 +96,8 @@ struct CompiledRule {
     table: String,
     path: String,
     transform: Transform,
+    /// Results are remembered per thread ([`crate::memo`]).
+    memo: bool,
     counts: RuleCounts,
 }
 
@@ -133,6 +136,21 @@ impl std::fmt::Debug for Anonymizer {
             .field("rules", &self.rules.len())
             .finish_non_exhaustive()
     }
+}
+
+/// True for the transforms whose results [`memo`] remembers: their output is a pure function
+/// of the key, the rule and the value (never of the row's ordinal), and computing it costs
+/// more than a memo lookup (measured by the `transforms` bench: see README, "Performance").
+fn memo_pays(t: &Transform) -> bool {
+    matches!(
+        t,
+        Transform::Hash { .. }
+            | Transform::Hmac { .. }
+            | Transform::HashEmail { .. }
+            | Transform::Fake { .. }
+            | Transform::Digits
+            | Transform::DateShift { .. }
+    )
 }
 
 impl Anonymizer {
@@ -181,6 +199,7 @@ impl Anonymizer {
                 anon.rules.push(CompiledRule {
                     table: table.name.clone(),
                     path: field.path,
+                    memo: memo_pays(&field.transform),
                     transform: field.transform,
                     counts: RuleCounts::default(),
                 });
@@ -357,13 +376,41 @@ impl Anonymizer {
         out: &mut Vec<u8>,
     ) -> Written {
         let compiled = &self.rules[rule.index()];
-        let (replacement, outcome) =
-            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
+        let compute = |value: Value<'_>, out: &mut Vec<u8>| {
+            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out)
+        };
+        let (replacement, outcome) = if compiled.memo {
+            memo::memoised(
+                self.digester.id(),
+                rule.index(),
+                value,
+                out,
+                compute,
+                Outcome::Changed,
+            )
+        } else {
+            compute(value, out)
+        };
         compiled.counts.count(
             outcome != Outcome::Unchanged,
             outcome == Outcome::FailedClosed,
         );
         replacement
+    }
+
+    /// `(table, path, hits, misses)` of the calling thread's memo of recent results, per rule
+    /// (see README, "Performance"): for measuring hit rates; both 0 for rules whose transform
+    /// is not memoised or that saw no text value on this thread.
+    #[doc(hidden)]
+    pub fn memo_counts_this_thread(&self) -> Vec<(&str, &str, u64, u64)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (hits, misses) = memo::counts(self.digester.id(), i);
+                (r.table.as_str(), r.path.as_str(), hits, misses)
+            })
+            .collect()
     }
 
     /// Counts a value a rule covered without calling [`apply`](Self::apply) (e.g. a format

@@ -40,6 +40,7 @@ mod dates;
 mod encoding;
 mod key;
 mod locate;
+mod memo;
 mod path;
 mod plan;
 mod report;

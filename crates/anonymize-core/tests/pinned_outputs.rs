@@ -3,7 +3,9 @@
 //! then only behaviour is today's `mode: per_part`) and must stay byte-for-byte the same. The
 //! one intended change since: `mask` on a value no longer than `keep_start + keep_end` masks it
 //! whole (the two `Str("Alice")` lines of the `keep_start: 2, keep_end: 3` rule). `PRINT_PINNED=1 cargo test -p anonymize-core --test pinned_outputs`
-//! prints the current table instead of checking it (only for adding new cases).
+//! prints the current table instead of checking it (only for adding new cases). Every value is
+//! applied a second time, when the per-thread memo of recent results may serve it, and must
+//! give the same output.
 
 use anonymize_core::{
     Anonymizer, Disposition, Key, KeyMode, Replacement, RowContext, RuleSet, Value,
@@ -124,18 +126,24 @@ fn outputs() -> Vec<String> {
                 unreachable!()
             };
             let rule = plan.root().unwrap().child(b"f").unwrap().rule().unwrap();
+            let ctx = |i: usize| RowContext {
+                ordinal: 1234 + i as u64,
+            };
+            let mut first = Vec::new();
             for (i, value) in values().into_iter().enumerate() {
-                let out: Replacement = anon.apply(
-                    rule,
-                    value,
-                    &RowContext {
-                        ordinal: 1234 + i as u64,
-                    },
-                );
+                let out: Replacement = anon.apply(rule, value, &ctx(i));
                 lines.push(format!(
                     "{}\t{spec}\t{value:?}\t{out:?}",
                     if keyed { "keyed" } else { "unkeyed" }
                 ));
+                first.push(out);
+            }
+            // Again, in reverse, through `apply_into`: values the per-thread memo remembered
+            // from the first pass give the same results.
+            let mut buf = Vec::new();
+            for (i, value) in values().into_iter().enumerate().rev() {
+                let w = anon.apply_into(rule, value, &ctx(i), &mut buf);
+                assert_eq!(w.to_replacement(&buf), first[i], "{spec} {value:?} again");
             }
         }
     }

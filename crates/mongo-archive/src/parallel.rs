@@ -17,9 +17,13 @@ use std::sync::Mutex;
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
 use crate::crc::Crc64;
+use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
-use crate::reader::{ArchiveReader, BodyNamespace, Item, PreludeEntry};
+use crate::raw::RawError;
+use crate::reader::{
+    invalid_document, validate_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
+};
 use crate::rewrite::{Driver, Precomputed};
 use crate::walk::{PatchError, Patcher};
 
@@ -69,6 +73,9 @@ struct Segment<'a> {
     doc_bytes: usize,
     results: Vec<Option<DocResult>>,
     patched: Vec<u8>,
+    /// The first document of the segment that is not valid BSON: its index in `ops` and the
+    /// error (the reader only frames body documents; workers validate them).
+    invalid: Option<(usize, RawError)>,
 }
 
 impl Segment<'_> {
@@ -80,7 +87,19 @@ impl Segment<'_> {
             doc_bytes: 0,
             results: Vec::new(),
             patched: Vec::new(),
+            invalid: None,
         }
+    }
+
+    /// Empties the segment for reuse as number `seq`, keeping its buffers' memory.
+    fn recycle(&mut self, seq: u64) {
+        self.seq = seq;
+        self.ops.clear();
+        self.data.clear();
+        self.doc_bytes = 0;
+        self.results.clear();
+        self.patched.clear();
+        self.invalid = None;
     }
 
     fn copy(&mut self, bytes: &[u8]) -> Range<usize> {
@@ -103,6 +122,9 @@ pub(crate) fn run<R: Read, W: Write>(
     driver: &mut Driver<'_, W>,
     threads: usize,
 ) -> Result<(), ArchiveError> {
+    // Workers validate body documents (the reader only frames them); `apply` reports the
+    // first invalid one where the reader would have.
+    rd.defer_document_validation();
     let anon = driver.anon();
     let options = driver.options();
     let in_flight_max = 2 * threads as u64;
@@ -123,6 +145,8 @@ pub(crate) fn run<R: Read, W: Write>(
             anon,
             done_rx,
             pending: BTreeMap::new(),
+            spare: Vec::new(),
+            names: Vec::new(),
             sent: 0,
             next: 0,
         };
@@ -141,11 +165,27 @@ struct Feeder<'a, 'q> {
     anon: &'a Anonymizer,
     done_rx: Receiver<Segment<'a>>,
     pending: BTreeMap<u64, Segment<'a>>,
+    /// Applied segments, kept to be filled again (their buffers are large: reusing them
+    /// saves mapping and faulting in fresh memory for every segment).
+    spare: Vec<Segment<'a>>,
+    /// Body namespaces' names, by index (for errors of invalid documents).
+    names: Vec<String>,
     sent: u64,
     next: u64,
 }
 
 impl<'a> Feeder<'a, '_> {
+    /// An empty segment numbered `seq`, reusing an applied one's buffers when there is one.
+    fn fresh(&mut self, seq: u64) -> Segment<'a> {
+        match self.spare.pop() {
+            Some(mut seg) => {
+                seg.recycle(seq);
+                seg
+            }
+            None => Segment::new(seq),
+        }
+    }
+
     fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
         self.sent += 1;
         match &self.job_tx {
@@ -183,7 +223,9 @@ impl<'a> Feeder<'a, '_> {
                 }
             };
             self.next += 1;
-            ended |= apply(driver, seg)?;
+            let mut seg = seg;
+            ended |= apply(driver, &mut seg, &self.names)?;
+            self.spare.push(seg);
         }
         Ok(ended)
     }
@@ -239,6 +281,9 @@ fn read_all<'a, R: Read, W: Write>(
                 first,
             } => {
                 if first {
+                    feeder
+                        .names
+                        .push(ns_name(&namespace.db, &namespace.collection));
                     let (root, max_rows) = match decisions.get(namespace.prelude) {
                         Some(Some(Decision::Keep {
                             root,
@@ -293,7 +338,7 @@ fn read_all<'a, R: Read, W: Write>(
         let end = matches!(op, Op::End);
         seg.ops.push((at, op));
         if end || seg.doc_bytes >= SEGMENT_BYTES {
-            let next = Segment::new(seg.seq + 1);
+            let next = feeder.fresh(seg.seq + 1);
             feeder.send(std::mem::replace(&mut seg, next))?;
             if feeder.drain(driver, if end { 0 } else { in_flight_max - 1 })? {
                 return Ok(());
@@ -324,19 +369,23 @@ fn worker<'a>(
 
 /// Patches the documents of `seg` marked for it.
 fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer) {
-    for (_, op) in &seg.ops {
-        let Op::Document {
-            raw,
-            job: Some((root, ordinal, slot)),
-            ..
-        } = op
-        else {
+    let mut stack = Vec::new();
+    for (index, (_, op)) in seg.ops.iter().enumerate() {
+        let Op::Document { raw, job, .. } = op else {
             continue;
         };
         let doc = &seg.data[raw.clone()];
+        if seg.invalid.is_none() {
+            if let Err(e) = validate_document(doc, &mut stack) {
+                seg.invalid = Some((index, e));
+            }
+        }
+        let Some((root, ordinal, slot)) = *job else {
+            continue;
+        };
         let before = patcher.shadowing_keys();
         let r = patcher
-            .patch(doc, root, anon, RowContext { ordinal: *ordinal })
+            .patch(doc, root, anon, RowContext { ordinal })
             .map(|p| {
                 p.map(|bytes| {
                     let start = seg.patched.len();
@@ -350,15 +399,25 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
         } else {
             patcher.take_shadowed_rules()
         };
-        seg.results[*slot] = Some(r.map(|p| (p, shadowing, shadowed)));
+        seg.results[slot] = Some(r.map(|p| (p, shadowing, shadowed)));
     }
 }
 
 /// Feeds a patched segment's items to the driver. Returns true at the archive's end.
-fn apply<W: Write>(driver: &mut Driver<'_, W>, mut seg: Segment<'_>) -> Result<bool, ArchiveError> {
+fn apply<W: Write>(
+    driver: &mut Driver<'_, W>,
+    seg: &mut Segment<'_>,
+    names: &[String],
+) -> Result<bool, ArchiveError> {
     let data = &seg.data;
     let patched = &seg.patched;
-    for (at, op) in &seg.ops {
+    for (index, (at, op)) in seg.ops.iter().enumerate() {
+        if let (Some((bad, e)), Op::Document { ns, offset, .. }) = (seg.invalid, op) {
+            if bad == index {
+                let name = names.get(*ns).cloned().unwrap_or_default();
+                return Err(invalid_document(*offset, name, e));
+            }
+        }
         let (item, pre) = match op {
             Op::Header { raw } => (
                 Item::Header {

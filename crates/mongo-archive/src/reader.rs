@@ -177,6 +177,9 @@ pub struct ArchiveReader<R> {
     body_index: HashMap<Vec<u8>, usize>,
     key: Vec<u8>,
     pending_crc: Option<(usize, usize, usize)>,
+    /// Body documents are only framed here; the caller validates them
+    /// ([`defer_document_validation`](Self::defer_document_validation)).
+    defer_docs: bool,
     bson_stack: Vec<usize>,
     json_stack: Vec<u8>,
 }
@@ -198,9 +201,17 @@ impl<R: Read> ArchiveReader<R> {
             body_index: HashMap::new(),
             key: Vec::new(),
             pending_crc: None,
+            defer_docs: false,
             bson_stack: Vec::new(),
             json_stack: Vec::new(),
         }
+    }
+
+    /// From now on, body documents ([`Item::Document`]) are framed (length, final 0 byte)
+    /// but not validated: the caller must run [`validate_document`] on each one and report
+    /// its error exactly where this reader would have (so worker threads can do it).
+    pub(crate) fn defer_document_validation(&mut self) {
+        self.defer_docs = true;
     }
 
     /// The prelude entries read so far.
@@ -552,8 +563,10 @@ impl<R: Read> ArchiveReader<R> {
         }
         let offset = self.offset();
         let (s, e) = self.take_doc(len, "a document", Some(ns))?;
-        if let Err(x) = raw::validate(&self.buf, s, e, &mut self.bson_stack) {
-            return Err(self.malformed(offset - s as u64, Some(ns), "a document", x));
+        if !self.defer_docs {
+            if let Err(x) = raw::validate(&self.buf, s, e, &mut self.bson_stack) {
+                return Err(self.malformed(offset - s as u64, Some(ns), "a document", x));
+            }
         }
         let b = &mut self.body[ns];
         b.docs += 1;
@@ -582,6 +595,25 @@ impl<R: Read> ArchiveReader<R> {
 
 /// The names mongorestore accepts: the oplog's `db ""`, otherwise `util.ValidateDBName`'s
 /// rules; a collection name is never empty.
+/// The check [`ArchiveReader`] makes of a body document `doc` (read at input offset `offset`
+/// in namespace `namespace`), with the same error, for documents read after
+/// [`ArchiveReader::defer_document_validation`].
+pub(crate) fn validate_document(doc: &[u8], stack: &mut Vec<usize>) -> Result<(), raw::RawError> {
+    raw::validate(doc, 0, doc.len(), stack)
+}
+
+/// The error [`ArchiveReader`] gives for a body document that [`validate_document`] refused.
+pub(crate) fn invalid_document(offset: u64, namespace: String, e: raw::RawError) -> ArchiveError {
+    ArchiveError::new(
+        offset + e.at as u64,
+        Some(namespace),
+        ErrorKind::Malformed {
+            what: "a document",
+            detail: e.detail,
+        },
+    )
+}
+
 fn check_names(db: &str, coll: &str) -> Result<(), &'static str> {
     if coll.is_empty() {
         return Err("empty collection name");

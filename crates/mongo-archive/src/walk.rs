@@ -1,7 +1,7 @@
 //! Zero-copy BSON walking and patching along a [`PlanNode`] tree.
 //!
 //! The walker reads a document's elements in place, matches field names as bytes against the
-//! plan, hands matching values to [`Anonymizer::apply`] borrowed from the input, and records
+//! plan, hands matching values to [`Anonymizer::apply_into`] borrowed from the input, and records
 //! each change as a splice (byte range of the original element -> newly encoded element). Only
 //! when something changed is a new document assembled: untouched bytes copied in runs, changed
 //! elements re-encoded, and the length of every enclosing document or array fixed. Nothing is
@@ -13,7 +13,7 @@
 //! (`null`, `remove`, `constant`, `keep`). `remove` of an array element writes null (array keys
 //! are not renumbered).
 
-use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, RuleId, Value};
+use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId, Value, Written};
 
 use crate::raw::{self, ty, Elem, Elems, RawError, MAX_BSON_SIZE};
 
@@ -185,6 +185,8 @@ pub struct Patcher {
     splices: Vec<Splice>,
     arena: Vec<u8>,
     out: Vec<u8>,
+    /// Where transforms write their text and binary results.
+    scratch: Vec<u8>,
     shadowing: u64,
     shadowed: Vec<RuleId>,
 }
@@ -245,6 +247,7 @@ impl Patcher {
             ctx,
             splices: &mut self.splices,
             arena: &mut self.arena,
+            scratch: &mut self.scratch,
             shadowing: &mut self.shadowing,
             shadowed: &mut self.shadowed,
             depth: 0,
@@ -279,6 +282,7 @@ pub(crate) struct Session<'s, 'a> {
     ctx: RowContext,
     splices: &'s mut Vec<Splice>,
     arena: &'s mut Vec<u8>,
+    scratch: &'s mut Vec<u8>,
     shadowing: &'s mut u64,
     shadowed: &'s mut Vec<RuleId>,
     pub(crate) depth: u32,
@@ -472,8 +476,10 @@ impl Session<'_, '_> {
                 self.depth -= 1;
                 return r;
             }
-            let r = self.anon.apply(rule, to_value(buf, el), &self.ctx);
-            return self.replace(el, r, place);
+            let w = self
+                .anon
+                .apply_into(rule, to_value(buf, el), &self.ctx, self.scratch);
+            return self.replace(el, w, place);
         }
         match el.ty {
             ty::DOCUMENT | ty::ARRAY => {
@@ -492,23 +498,24 @@ impl Session<'_, '_> {
             // as failed closed.
             _ if nodes.expect_document(place == Place::Element) => {
                 self.count_failed_closed(nodes, place == Place::Element);
-                self.replace(el, Replacement::Null, place)
+                self.replace(el, Written::Null, place)
             }
             _ => Ok(0),
         }
     }
 
-    fn replace(&mut self, el: &Elem<'_>, r: Replacement, place: Place) -> Result<i64, PatchError> {
+    /// Replaces `el` by what a transform wrote (`w`, its text or bytes in the scratch buffer).
+    fn replace(&mut self, el: &Elem<'_>, w: Written, place: Place) -> Result<i64, PatchError> {
         let old_len = (el.end - el.start) as i64;
         let data_start = self.arena.len();
-        match r {
-            Replacement::Unchanged => return Ok(0),
-            Replacement::Remove if place == Place::Field => {}
-            r => {
+        match w {
+            Written::Unchanged => return Ok(0),
+            Written::Remove if place == Place::Field => {}
+            w => {
                 self.arena.push(0);
                 self.arena.extend_from_slice(el.name);
                 self.arena.push(0);
-                let t = encode_value(self.arena, &r)?;
+                let t = encode_value(self.arena, w, self.scratch)?;
                 self.arena[data_start] = t;
             }
         }
@@ -575,33 +582,37 @@ fn put_string(out: &mut Vec<u8>, s: &[u8]) -> Result<u8, PatchError> {
     Ok(ty::STRING)
 }
 
-/// Appends the BSON encoding of a replacement's value, returns its type code.
-fn encode_value(out: &mut Vec<u8>, r: &Replacement) -> Result<u8, PatchError> {
-    Ok(match r {
-        Replacement::Unchanged | Replacement::Null | Replacement::Remove => ty::NULL,
-        Replacement::Str(s) => put_string(out, s.as_bytes())?,
-        Replacement::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(_) => put_string(out, b)?,
+/// Appends the BSON encoding of a transform's result (`w`, with its text or bytes in `buf`),
+/// returns its type code. Text that is not UTF-8 is written as `Written::to_replacement` would
+/// make it (lossy), so results equal those of the allocating `Anonymizer::apply`.
+fn encode_value(out: &mut Vec<u8>, w: Written, buf: &[u8]) -> Result<u8, PatchError> {
+    let text = || String::from_utf8_lossy(buf);
+    Ok(match w {
+        Written::Unchanged | Written::Null | Written::Remove => ty::NULL,
+        Written::Str => put_string(out, text().as_bytes())?,
+        Written::Bytes => match std::str::from_utf8(buf) {
+            Ok(_) => put_string(out, buf)?,
             Err(_) => {
-                out.extend_from_slice(&len_i32(b.len())?);
+                out.extend_from_slice(&len_i32(buf.len())?);
                 out.push(0);
-                out.extend_from_slice(b);
+                out.extend_from_slice(buf);
                 ty::BINARY
             }
         },
-        Replacement::Int32(v) => {
+        Written::Int32(v) => {
             out.extend_from_slice(&v.to_le_bytes());
             ty::INT32
         }
-        Replacement::Int64(v) => {
+        Written::Int64(v) => {
             out.extend_from_slice(&v.to_le_bytes());
             ty::INT64
         }
-        Replacement::Double(v) => {
+        Written::Double(v) => {
             out.extend_from_slice(&v.to_le_bytes());
             ty::DOUBLE
         }
-        Replacement::Number(s) => {
+        Written::Number => {
+            let s = text();
             if let Ok(v) = s.parse::<i64>() {
                 out.extend_from_slice(&v.to_le_bytes());
                 ty::INT64
@@ -612,23 +623,23 @@ fn encode_value(out: &mut Vec<u8>, r: &Replacement) -> Result<u8, PatchError> {
                 put_string(out, s.as_bytes())?
             }
         }
-        Replacement::Bool(b) => {
-            out.push(*b as u8);
+        Written::Bool(b) => {
+            out.push(b as u8);
             ty::BOOL
         }
-        Replacement::Binary { subtype, bytes } => {
-            if *subtype == 2 {
-                out.extend_from_slice(&len_i32(bytes.len() + 4)?);
+        Written::Binary { subtype } => {
+            if subtype == 2 {
+                out.extend_from_slice(&len_i32(buf.len() + 4)?);
                 out.push(2);
-                out.extend_from_slice(&len_i32(bytes.len())?);
+                out.extend_from_slice(&len_i32(buf.len())?);
             } else {
-                out.extend_from_slice(&len_i32(bytes.len())?);
-                out.push(*subtype);
+                out.extend_from_slice(&len_i32(buf.len())?);
+                out.push(subtype);
             }
-            out.extend_from_slice(bytes);
+            out.extend_from_slice(buf);
             ty::BINARY
         }
-        Replacement::DateTime(ms) => {
+        Written::DateTime(ms) => {
             out.extend_from_slice(&ms.to_le_bytes());
             ty::DATETIME
         }

@@ -184,3 +184,52 @@ fn truncated_input_fails_alike_with_1_and_4_threads() {
         assert!(!out.is_empty());
     }
 }
+
+/// Positions just after `\x02<key>\x00` (a string element named `key`) in `input`.
+fn string_elements(input: &[u8], key: &str) -> Vec<usize> {
+    let mut pattern = vec![2u8];
+    pattern.extend_from_slice(key.as_bytes());
+    pattern.push(0);
+    input
+        .windows(pattern.len())
+        .enumerate()
+        .filter(|(_, w)| *w == pattern.as_slice())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// With several threads the reader only frames body documents and workers validate them: a
+/// document that is framed right but is not valid BSON inside (an unknown element type, a
+/// string length past its document) fails at the same offset, with the same message and after
+/// the same output bytes as with one thread, in touched and untouched collections alike.
+#[test]
+fn invalid_documents_fail_alike_with_1_2_4_threads() {
+    let input = generated(11, 3);
+    let mut cases = 0;
+    for key in ["Email", "UserEmail", "UploadedBy", "Title"] {
+        let places = string_elements(&input, key);
+        let Some(&at) = places.get(places.len() / 2) else {
+            continue;
+        };
+        // An unknown element type.
+        let mut bad_type = input.clone();
+        bad_type[at] = 0x7e;
+        // A string length that runs past the document.
+        let mut bad_len = input.clone();
+        let len_at = at + key.len() + 2;
+        bad_len[len_at..len_at + 4].copy_from_slice(&0x00ff_ffffi32.to_le_bytes());
+        for (what, corrupt) in [("element type", bad_type), ("string length", bad_len)] {
+            let (out, r) = same_for_all_thread_counts(
+                &format!("{key}: {what}"),
+                &corrupt,
+                || keyed(syrf_rules(), KEY),
+                &RewriteOptions::default(),
+            );
+            let e = r.expect_err("an invalid document fails the run");
+            assert!(e.to_string().contains("a document"), "{key}: {e}");
+            assert!(!out.is_empty());
+            cases += 1;
+        }
+    }
+    assert!(cases >= 6, "only {cases} corruptions placed");
+}
