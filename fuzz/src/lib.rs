@@ -10,7 +10,7 @@ pub const KEY: &[u8] = b"fuzzing key, not a secret, 32 bytes";
 
 /// Field rules of one fuzzed collection or table, using every transform.
 pub const FIELD_RULES: &str = "      Email: hash_email
-      email: {transform: hash_email, local_length: 8}
+      email: {transform: hash_email, local_length: 16}
       FirstName: sequential
       first_name: {transform: fake, kind: first_name}
       LastName: sequential_suffix
