@@ -8,32 +8,13 @@ use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 /// A fixed key: fuzzing is about parsing, not secrecy.
 pub const KEY: &[u8] = b"fuzzing key, not a secret, 32 bytes";
 
-/// Field rules of one fuzzed collection or table, using every transform.
-pub const FIELD_RULES: &str = "      Email: hash_email
-      email: {transform: hash_email, local_length: 8}
-      FirstName: sequential
-      first_name: {transform: fake, kind: first_name}
-      LastName: sequential_suffix
-      last_name: {transform: fake, kind: last_name, locale: ja_jp}
-      Auth0Id: hash
-      a: {transform: hmac, length: 20, encoding: base32}
-      b.c: {transform: mask, keep_start: 1, keep_end: 2}
-      arr.0.x: digits
-      arr.y: {transform: constant, value: redacted}
-      phone: digits
-      address: {transform: fake, kind: street_address}
-      picture: hash
-      password: null
-      gone: remove
-      kept: keep
-      when: {transform: date_shift, max_days: 400}
-      last_update: date_shift
-      n: {transform: constant, value: 7}
-      payload.user.email: hash_email
-      payload.data.command: {transform: constant, value: x}
-      FullName.First: sequential
-      Registrations.Email: hash_email
-";
+/// Rules for MongoDB collections seen in the seed archives (test.foo, the SyRF collections):
+/// every transform, plus exclusions and limits (`fuzz/rules/mongo.yaml`).
+pub const MONGO_RULES: &str = include_str!("../rules/mongo.yaml");
+
+/// Rules for SQL tables seen in the seed dumps (sakila, pagila, the fixtures) plus `users`
+/// (`fuzz/rules/sql.yaml`).
+pub const SQL_RULES: &str = include_str!("../rules/sql.yaml");
 
 fn anonymizer(yaml: &str) -> Anonymizer {
     let rules = RuleSet::from_yaml(yaml, "fuzz.yaml").expect("the fuzz rules parse");
@@ -44,42 +25,16 @@ fn anonymizer(yaml: &str) -> Anonymizer {
     .expect("the fuzz rules compile")
 }
 
-/// Rules for MongoDB collections seen in the seed archives (test.foo, the SyRF collections),
-/// plus exclusions and limits.
+/// The anonymizer of [`MONGO_RULES`].
 pub fn mongo_anonymizer() -> &'static Anonymizer {
     static A: OnceLock<Anonymizer> = OnceLock::new();
-    A.get_or_init(|| {
-        let yaml = format!(
-            "rules:\n  test.foo:\n    fields:\n{FIELD_RULES}  pmInvestigator:\n    fields:\n{FIELD_RULES}  \
-             pmProject:\n    fields:\n      ContactEmail: hash_email\n      Registrations.Email: hash_email\n\
-             exclusions:\n  - pmAuditLog\n  - system.sessions\nsize_limits:\n  pmStudy:\n    max_documents: 3\n"
-        );
-        anonymizer(&yaml)
-    })
+    A.get_or_init(|| anonymizer(MONGO_RULES))
 }
 
-/// Rules for SQL tables seen in the seed dumps (sakila, pagila, the fixtures) plus `users`.
+/// The anonymizer of [`SQL_RULES`].
 pub fn sql_anonymizer() -> &'static Anonymizer {
     static A: OnceLock<Anonymizer> = OnceLock::new();
-    A.get_or_init(|| {
-        let mut yaml = String::from("rules:\n");
-        for t in [
-            "users",
-            "customer",
-            "staff",
-            "address",
-            "actor",
-            "jobs",
-            "directus_users",
-        ] {
-            yaml.push_str(&format!("  {t}:\n    columns:\n{FIELD_RULES}"));
-        }
-        yaml.push_str(
-            "exclusions:\n  - film_text\n  - payment\nschema_only:\n  - sessions\n  - rental\n\
-             size_limits:\n  film:\n    max_rows: 5\n",
-        );
-        anonymizer(&yaml)
-    })
+    A.get_or_init(|| anonymizer(SQL_RULES))
 }
 
 /// No rules at all: a successful rewrite must then be byte-identical.

@@ -1,6 +1,6 @@
 //! One INSERT tuple `( ... )`, held in memory, split into its values.
 
-use super::rules::quote_at;
+use super::rules::{quote_at, word_byte};
 use super::string_end;
 use crate::dialect::Syntax;
 #[cfg(test)]
@@ -25,6 +25,22 @@ pub(crate) fn split_tuple(t: &[u8], syntax: Syntax, spans: &mut Vec<(usize, usiz
                 Err(_) => return false,
             }
             continue;
+        }
+        if t[i] == b'$' && syntax.dialect.dollar_quotes() && (i == 0 || !word_byte(t[i - 1])) {
+            // A dollar-quoted string `$tag$ ... $tag$`, as the lexer reads it: it must close
+            // before the tuple's `)`, and its commas and parentheses are not the tuple's.
+            let mut j = i + 1;
+            while j < n - 1 && word_byte(t[j]) && t[j] != b'$' {
+                j += 1;
+            }
+            if j < n - 1 && t[j] == b'$' && (j == i + 1 || !t[i + 1].is_ascii_digit()) {
+                let tag = &t[i..=j];
+                match t[j + 1..n - 1].windows(tag.len()).position(|w| w == tag) {
+                    Some(k) => i = j + 1 + k + tag.len(),
+                    None => return false,
+                }
+                continue;
+            }
         }
         match t[i] {
             b'(' => depth += 1,
@@ -158,6 +174,14 @@ mod tests {
         );
         assert_eq!(values(b"(1, 'open)", pg, true), None);
         assert_eq!(values(b"1, 2", pg, true), None);
+        // Dollar quotes (found by the postgres_rewrite fuzz target): their commas and
+        // parentheses belong to the value; one that does not close is malformed.
+        assert_eq!(
+            values(b"($$\n,$$, $a$ ) $ $a$, f($1), x$y)", pg, true).unwrap(),
+            ["$$\n,$$", "$a$ ) $ $a$", "f($1)", "x$y"]
+        );
+        assert_eq!(values(b"($q$ open, 1)", pg, true), None);
+        assert_eq!(values(b"($$,$$)", my, true).unwrap(), ["$$", "$$"]);
     }
 
     /// `scan_split` agrees with the lexer's tuple end and `split_tuple`'s spans wherever it
