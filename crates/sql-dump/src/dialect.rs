@@ -185,9 +185,15 @@ impl std::ops::Deref for Syntax {
     }
 }
 
-/// The SQL modes that make `"` quote identifiers (MySQL and MariaDB documentation of
-/// `SQL_MODE`: `ANSI_QUOTES`, and the combination modes that include it).
-pub(crate) fn mode_has_ansi_quotes(modes: &str) -> bool {
+/// True when the comma-separated MySQL `SQL_MODE` list `modes` makes `"` quote identifiers
+/// (MySQL and MariaDB documentation of `SQL_MODE`: `ANSI_QUOTES`, and the combination modes
+/// that include it), in any case.
+///
+/// ```
+/// assert!(sql_dump::mode_has_ansi_quotes("NO_AUTO_VALUE_ON_ZERO,ansi_quotes"));
+/// assert!(!sql_dump::mode_has_ansi_quotes("NO_AUTO_VALUE_ON_ZERO"));
+/// ```
+pub fn mode_has_ansi_quotes(modes: &str) -> bool {
     modes.split(',').any(|m| {
         let m = m.trim();
         [

@@ -89,7 +89,7 @@ use std::io::{BufRead, Write};
 
 use anonymize_core::Anonymizer;
 
-pub use dialect::{detect_dialect, Dialect};
+pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
 
 /// Options of one rewrite.

@@ -174,18 +174,7 @@ impl<R: BufRead> Lexer<R> {
                 _ => {
                     if let Some(rest) = value.strip_prefix(['\'', '"']) {
                         let modes = rest.split(['\'', '"']).next().unwrap_or("");
-                        self.ansi_quotes = modes.split(',').any(|m| {
-                            [
-                                "ANSI_QUOTES",
-                                "ANSI",
-                                "ORACLE",
-                                "POSTGRESQL",
-                                "MSSQL",
-                                "DB2",
-                                "MAXDB",
-                            ]
-                            .contains(&m.trim())
-                        });
+                        self.ansi_quotes = sql_dump::mode_has_ansi_quotes(modes);
                     } else if value.starts_with('@') {
                         self.ansi_quotes = self.saved_ansi_quotes;
                     }
