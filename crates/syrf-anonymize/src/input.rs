@@ -62,6 +62,20 @@ pub fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&GZIP_MAGIC)
 }
 
+/// The stream of `peeked` decompressed: gunzipped on a thread of `scope`
+/// ([`gunzip_on_thread`]) when it starts with the gzip magic bytes, else as it is. The error
+/// is the thread's failure to start.
+pub fn decompressed<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    peeked: Peeked<'scope>,
+) -> io::Result<Input<'scope>> {
+    if is_gzip(&peeked.head) {
+        gunzip_on_thread(scope, peeked.reader)
+    } else {
+        Ok(Box::new(peeked.reader))
+    }
+}
+
 /// Decompresses `compressed` (one or more gzip members) on a thread of `scope`; the returned
 /// reader yields the decompressed bytes, or the decoder's error. The thread ends when the
 /// input ends, fails, or the reader is dropped.

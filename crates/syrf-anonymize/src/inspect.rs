@@ -392,16 +392,10 @@ pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Val
         .map_err(read_err)?;
         let gzip = input::is_gzip(&peeked.head);
         let plain_count = Arc::new(AtomicU64::new(0));
-        let (head, stream): (Vec<u8>, input::Input<'_>) = if gzip {
-            let unzipped = input::gunzip_on_thread(scope, peeked.reader).map_err(|e| {
-                InspectError::Output(format!("cannot start the gunzip thread: {e}"))
-            })?;
-            let unzipped = input::peek(unzipped).map_err(read_err)?;
-            (unzipped.head, Box::new(unzipped.reader))
-        } else {
-            (peeked.head, Box::new(peeked.reader))
-        };
-        let stream = CountingReader::new(stream, plain_count.clone());
+        let plain = input::decompressed(scope, peeked)
+            .map_err(|e| InspectError::Output(format!("cannot start the gunzip thread: {e}")))?;
+        let input::Peeked { head, reader } = input::peek(plain).map_err(read_err)?;
+        let stream = CountingReader::new(reader, plain_count.clone());
         let format = match options.format {
             Some(f) => f,
             None => formats::detect(&head).ok_or_else(|| {

@@ -166,12 +166,8 @@ pub fn anonymize(
             return Err(Error::EmptyInput);
         }
         let input_gzip = input::is_gzip(&peeked.head);
-        let plain: input::Input<'_> = if input_gzip {
-            input::gunzip_on_thread(scope, peeked.reader)
-                .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?
-        } else {
-            Box::new(peeked.reader)
-        };
+        let plain = input::decompressed(scope, peeked)
+            .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
         let bytes_in = Arc::new(AtomicU64::new(0));
         let peeked = input::peek(Box::new(CountingReader::new(plain, bytes_in.clone())))
             .map_err(read_error)?;

@@ -286,15 +286,10 @@ pub fn scan(
     let read_err = |e: std::io::Error| InspectError::BadInput(format!("reading the input: {e}"));
     std::thread::scope(|scope| {
         let peeked = input::peek(Box::new(input)).map_err(read_err)?;
-        let (head, stream): (Vec<u8>, input::Input<'_>) = if input::is_gzip(&peeked.head) {
-            let unzipped = input::gunzip_on_thread(scope, peeked.reader).map_err(|e| {
-                InspectError::Output(format!("cannot start the gunzip thread: {e}"))
-            })?;
-            let unzipped = input::peek(unzipped).map_err(read_err)?;
-            (unzipped.head, Box::new(unzipped.reader))
-        } else {
-            (peeked.head, Box::new(peeked.reader))
-        };
+        let plain = input::decompressed(scope, peeked)
+            .map_err(|e| InspectError::Output(format!("cannot start the gunzip thread: {e}")))?;
+        let input::Peeked { head, reader } = input::peek(plain).map_err(read_err)?;
+        let stream: input::Input<'_> = Box::new(reader);
         match formats::detect(&head) {
             Some(Format::Mongo) => scan_archive(stream, rules, options),
             Some(f) => crate::scan_sql::scan_sql(stream, f == Format::MySql, rules, options),

@@ -108,12 +108,8 @@ fn open_plain<'scope>(
             "the {what} is empty (no bytes were read)"
         )));
     }
-    let plain: input::Input<'scope> = if input::is_gzip(&peeked.head) {
-        input::gunzip_on_thread(scope, peeked.reader)
-            .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?
-    } else {
-        Box::new(peeked.reader)
-    };
+    let plain = input::decompressed(scope, peeked)
+        .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
     let peeked = input::peek(plain).map_err(read_err)?;
     match formats::detect(&peeked.head) {
         Some(f) => Ok((f, Box::new(peeked.reader))),
