@@ -396,7 +396,7 @@ impl Tallies {
             return;
         }
         let mut kinds = classify(value);
-        if !kinds.contains(&Kind::Phone) && phone_named(path) && is_bare_phone(value) {
+        if !kinds.contains(&Kind::Phone) && is_bare_phone(value) && phone_named(path) {
             kinds.push(Kind::Phone);
         }
         for kind in kinds {
