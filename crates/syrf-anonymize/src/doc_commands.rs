@@ -1,4 +1,4 @@
-//! Every `syrf-anonymize …` command line written in README.md, the Dockerfiles and deploy/ is
+//! Every `syrf-anonymize …` command line written in README.md, docs/, CONTRIBUTING.md, the Dockerfiles and deploy/ is
 //! parsed with the real argument parser, so the documentation cannot drift from the CLI.
 //!
 //! Where commands are looked for: in Markdown, fenced code blocks and inline code spans; in
@@ -248,6 +248,8 @@ mod tests {
         );
         let mut files = vec![root.join("Dockerfile"), root.join("Dockerfile.mongo")];
         files_under(&root.join("deploy"), &mut files);
+        files_under(&root.join("docs"), &mut files);
+        files.push(root.join("CONTRIBUTING.md"));
         files.sort();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
