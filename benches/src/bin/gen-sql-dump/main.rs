@@ -4,6 +4,7 @@
 //! cargo run --release -p syrf-benches --bin gen-sql-dump -- mysql 500 > /tmp/app.sql     # extended INSERTs
 //! cargo run --release -p syrf-benches --bin gen-sql-dump -- postgres 500 > /tmp/app.sql  # COPY blocks
 //! cargo run --release -p syrf-benches --bin gen-sql-dump -- mysql 500 narrow > /tmp/people.sql
+//! cargo run --release -p syrf-benches --bin gen-sql-dump -- mysql 200 realistic > /tmp/people.sql
 //! ```
 //!
 //! Shape `wide` (the default): tables `users` (emails, names, phones, multi-hundred-byte bios with quotes, backslashes and
@@ -12,7 +13,12 @@
 //!
 //! Shape `narrow`: one table `people` of narrow rows (about 90 bytes: id, first and last name,
 //! email, phone, two ids and a date), the shape of a real application's users table, in
-//! extended INSERTs of 1000 rows (MySQL) or one COPY block per 1000 rows (PostgreSQL).
+//! extended INSERTs of 1000 rows (MySQL) or one COPY block per 1000 rows (PostgreSQL). Its
+//! names come from short lists, so they repeat far more than real names do.
+//!
+//! Shape `realistic` (the benchmarks' headline case): see the `realistic` module.
+
+mod realistic;
 
 use std::io::{self, BufWriter, Write};
 
@@ -118,19 +124,22 @@ fn user(rng: &mut Rng, id: u64) -> User {
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: gen-sql-dump mysql|postgres SIZE_MB [wide|narrow]";
+    let usage = "usage: gen-sql-dump mysql|postgres SIZE_MB [wide|narrow|realistic]";
     let dialect = args.get(1).map(String::as_str).unwrap_or("");
     let size_mb: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let shape = args.get(3).map(String::as_str).unwrap_or("wide");
     if !matches!(dialect, "mysql" | "postgres")
         || size_mb == 0
-        || !matches!(shape, "wide" | "narrow")
+        || !matches!(shape, "wide" | "narrow" | "realistic")
     {
         eprintln!("{usage}");
         std::process::exit(2);
     }
     let target = size_mb * 1_000_000;
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    if shape == "realistic" {
+        return realistic::write(&mut out, dialect == "mysql", target);
+    }
     if shape == "narrow" {
         return narrow(&mut out, dialect == "mysql", target);
     }
