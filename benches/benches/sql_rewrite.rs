@@ -2,6 +2,10 @@
 //! COPY blocks and one-INSERT-per-row dumps of both (`--skip-extended-insert --complete-insert`,
 //! `pg_dump --column-inserts`), with no rules (pass-through) and with rules on some columns.
 //!
+//! The headline cases are `realistic_*`: people rows with the statistics of real data (see
+//! `syrf_benches::gen::realistic`) and the rules people write (fake first and last names,
+//! `hash_email`, `digits`).
+//!
 //! `cargo bench -p syrf-benches --bench sql_rewrite`
 
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
@@ -122,6 +126,36 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let cheap = Anonymizer::new(cheap, key()).unwrap();
+    let people = RuleSet::from_yaml(
+        "rules:\n  people:\n    fields:\n      first_name: {transform: fake, kind: first_name}\n      last_name: {transform: fake, kind: last_name}\n      email: hash_email\n      phone: digits\n",
+        "bench.yaml",
+    )
+    .unwrap();
+    let people = Anonymizer::new(people, key()).unwrap();
+    for (label, mysql) in [
+        ("realistic_mysql", true),
+        ("realistic_postgres_copy", false),
+    ] {
+        let mut input = Vec::new();
+        syrf_benches::gen::realistic::write(&mut input, mysql, 8_000_000).unwrap();
+        let mut group = c.benchmark_group(format!("sql_rewrite/{label}"));
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.sample_size(10);
+        for threads in [1, 2] {
+            let options = SqlOptions {
+                threads,
+                ..SqlOptions::default()
+            };
+            group.bench_function(format!("shipped_style_threads_{threads}"), |b| {
+                let mut out = Vec::with_capacity(input.len() * 2);
+                b.iter(|| {
+                    out.clear();
+                    rewrite_sql(&input[..], &mut out, &people, &options).unwrap();
+                })
+            });
+        }
+        group.finish();
+    }
     let cases = [
         ("mysql_extended_insert", dump(true)),
         ("postgres_copy", dump(false)),

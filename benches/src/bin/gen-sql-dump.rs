@@ -18,7 +18,7 @@
 //!
 //! Shape `realistic` (the benchmarks' headline case): see the `realistic` module.
 
-mod realistic;
+use syrf_benches::gen::{copy_escape, mysql_quote, realistic, Rng};
 
 use std::io::{self, BufWriter, Write};
 
@@ -46,46 +46,6 @@ const WORDS: &[&str] = &[
     "naïve",
 ];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: deterministic and fast; quality is irrelevant here.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
-fn mysql_quote(s: &str, out: &mut String) {
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-}
-
-fn copy_escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-}
-
 struct User {
     id: u64,
     email: String,
@@ -99,7 +59,7 @@ fn user(rng: &mut Rng, id: u64) -> User {
     let first = rng.pick(FIRST);
     let last = rng.pick(LAST);
     let mut bio = String::new();
-    for _ in 0..(40 + rng.next() % 60) {
+    for _ in 0..(40 + rng.next_u64() % 60) {
         bio.push_str(rng.pick(WORDS));
         bio.push(' ');
     }
@@ -115,8 +75,8 @@ fn user(rng: &mut Rng, id: u64) -> User {
         last,
         phone: format!(
             "+44 20 {:04} {:04}",
-            rng.next() % 10_000,
-            rng.next() % 10_000
+            rng.next_u64() % 10_000,
+            rng.next_u64() % 10_000
         ),
         bio,
     }
@@ -138,7 +98,10 @@ fn main() -> io::Result<()> {
     let target = size_mb * 1_000_000;
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     if shape == "realistic" {
-        return realistic::write(&mut out, dialect == "mysql", target);
+        let rows = realistic::write(&mut out, dialect == "mysql", target)?;
+        // The row count, for the floor in benches/throughput.sh (bytes per row).
+        eprintln!("gen-sql-dump: {rows} rows");
+        return Ok(());
     }
     if shape == "narrow" {
         return narrow(&mut out, dialect == "mysql", target);
@@ -236,7 +199,8 @@ fn main() -> io::Result<()> {
                     }
                     "orders" => {
                         order_id += 1;
-                        let amount = format!("{}.{:02}", rng.next() % 1000, rng.next() % 100);
+                        let amount =
+                            format!("{}.{:02}", rng.next_u64() % 1000, rng.next_u64() % 100);
                         let note = rng.pick(WORDS);
                         if mysql {
                             line.push_str(&format!("({},{},", order_id, u.id));
@@ -253,8 +217,12 @@ fn main() -> io::Result<()> {
                         }
                     }
                     _ => {
-                        let message =
-                            format!("event {} on record {} {}", rng.next() % 100, u.id, u.bio);
+                        let message = format!(
+                            "event {} on record {} {}",
+                            rng.next_u64() % 100,
+                            u.id,
+                            u.bio
+                        );
                         if mysql {
                             line.push_str(&format!("({},", u.id));
                             mysql_quote(&message, &mut line);
@@ -372,14 +340,14 @@ fn narrow(out: &mut impl Write, mysql: bool, target: u64) -> io::Result<()> {
                 id % 1000,
                 rng.pick(DOMAINS)
             );
-            let phone = format!("07700 9{:05}", rng.next() % 100_000);
-            let org = 1 + rng.next() % 500;
-            let by = 1 + rng.next() % id;
+            let phone = format!("07700 9{:05}", rng.next_u64() % 100_000);
+            let org = 1 + rng.next_u64() % 500;
+            let by = 1 + rng.next_u64() % id;
             let date = format!(
                 "20{:02}-{:02}-{:02}",
-                10 + rng.next() % 15,
-                1 + rng.next() % 12,
-                1 + rng.next() % 28
+                10 + rng.next_u64() % 15,
+                1 + rng.next_u64() % 12,
+                1 + rng.next_u64() % 28
             );
             if mysql {
                 if i > 0 {

@@ -29,7 +29,7 @@ fn names(count: usize, seed: u64) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(count);
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
-        let syllables = 2 + (rng.next() % 2) as usize;
+        let syllables = 2 + (rng.next_u64() % 2) as usize;
         let mut name = String::new();
         for _ in 0..syllables {
             name.push_str(rng.pick(ONSETS));
@@ -80,7 +80,7 @@ impl Zipf {
     }
 
     fn sample(&self, rng: &mut Rng) -> usize {
-        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         self.cumulative
             .partition_point(|&c| c < u)
             .min(self.cumulative.len() - 1)
@@ -224,8 +224,8 @@ ALTER TABLE ONLY public.people
 /// mysqldump's default `net_buffer_length`: an extended INSERT is cut before it grows past it.
 const NET_BUFFER_LENGTH: usize = 1_046_528;
 
-/// Writes about `target` bytes of the realistic shape.
-pub(crate) fn write(out: &mut impl Write, mysql: bool, target: u64) -> io::Result<()> {
+/// Writes about `target` bytes of the realistic shape; returns the number of rows.
+pub fn write(out: &mut impl Write, mysql: bool, target: u64) -> io::Result<u64> {
     let first_names = names(2_000, 0x6669_7273_7400_0001);
     let last_names = names(10_000, 0x6c61_7374_0000_0001);
     let first_zipf = Zipf::new(first_names.len());
@@ -252,16 +252,16 @@ pub(crate) fn write(out: &mut impl Write, mysql: bool, target: u64) -> io::Resul
         );
         let phone = format!(
             "+44 7{:03} {:06}",
-            rng.next() % 1_000,
-            rng.next() % 1_000_000
+            rng.next_u64() % 1_000,
+            rng.next_u64() % 1_000_000
         );
-        let org = 1 + rng.next() % 5_000;
-        let by = 1 + rng.next() % id;
+        let org = 1 + rng.next_u64() % 5_000;
+        let by = 1 + rng.next_u64() % id;
         let date = format!(
             "20{:02}-{:02}-{:02}",
-            10 + rng.next() % 15,
-            1 + rng.next() % 12,
-            1 + rng.next() % 28
+            10 + rng.next_u64() % 15,
+            1 + rng.next_u64() % 12,
+            1 + rng.next_u64() % 28
         );
         row.clear();
         if mysql {
@@ -315,7 +315,6 @@ pub(crate) fn write(out: &mut impl Write, mysql: bool, target: u64) -> io::Resul
         out.write_all(statement.as_bytes())?;
     }
     out.write_all(if mysql { MYSQL_TAIL } else { PG_TAIL }.as_bytes())?;
-    // The row count, for the floor in benches/throughput.sh (bytes per row).
-    eprintln!("gen-sql-dump: {id} rows");
-    out.flush()
+    out.flush()?;
+    Ok(id)
 }
