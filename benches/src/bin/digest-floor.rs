@@ -36,22 +36,6 @@ fn main() {
     }
     println!(
         "ns_per_digest={best:.1} sha_extensions={}",
-        sha_extensions()
+        anonymize_core::sha_extensions()
     );
-}
-
-/// Whether the CPU computes SHA-256 with dedicated instructions (x86 SHA-NI, Arm SHA2).
-fn sha_extensions() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("sha")
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        std::arch::is_aarch64_feature_detected!("sha2")
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
 }

@@ -36,6 +36,7 @@
 
 mod anonymizer;
 mod counts;
+mod cpu;
 mod dates;
 mod encoding;
 mod key;
@@ -52,6 +53,7 @@ mod value;
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
+pub use cpu::sha_extensions;
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, Report, RuleReport};

@@ -230,6 +230,7 @@ pub fn anonymize(
             seconds,
             mb_per_second: None,
             strict_failed: false,
+            sha_extensions: anonymize_core::sha_extensions(),
             sql: rewritten.sql,
         }
         .with_report(anon.report());

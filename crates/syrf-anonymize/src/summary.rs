@@ -115,6 +115,8 @@ pub struct Summary {
     pub mb_per_second: Option<f64>,
     /// The run failed `--strict`.
     pub strict_failed: bool,
+    /// Whether this CPU has SHA extensions (without them keyed digests cost about 4× more).
+    pub sha_extensions: bool,
     /// SQL dumps: credentials and dependents dropped, tables without their definition, large
     /// objects (flattened into the report).
     #[serde(flatten)]
@@ -320,6 +322,12 @@ impl Summary {
                 let _ = writeln!(s, ", {rate:.1} MB/s");
             }
             None => s.push('\n'),
+        }
+        if !self.sha_extensions && !self.rules.is_empty() {
+            let _ = writeln!(
+                s,
+                "  note: this CPU has no SHA extensions: each keyed digest costs about 4x more than on one that has"
+            );
         }
         s
     }

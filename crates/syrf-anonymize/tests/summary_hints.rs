@@ -238,3 +238,24 @@ INSERT INTO `first` (`x`) VALUES (1);\nINSERT INTO `lastOne` (`x`) VALUES (2),(3
         assert!(line.ends_with(&format!(", in {last}")), "{line}");
     }
 }
+
+/// The summary and the report say whether the CPU has SHA extensions, as the library detects
+/// them; the text note appears only on a CPU without them.
+#[test]
+fn the_summary_says_whether_the_cpu_has_sha_extensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(&[("app", "people", vec![doc! {"Email": "a@example.org"}])]);
+    let report = dir.path().join("report.json");
+    let out = run(
+        &["--report", report.to_str().unwrap()],
+        "rules:\n  people:\n    fields:\n      Email: hash_email\n",
+        &input,
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let has = anonymize_core::sha_extensions();
+    assert_eq!(json["sha_extensions"], serde_json::json!(has));
+    assert_eq!(err.contains("no SHA extensions"), !has, "{err}");
+}
