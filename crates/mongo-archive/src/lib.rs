@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod crc;
+pub mod dir;
 mod error;
 mod json;
 mod oplog;
