@@ -22,17 +22,17 @@ pub struct DirSummary {
 /// One open documents file.
 enum Sink {
     Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
 }
 
 impl Sink {
     fn create(path: &Path, gzip: bool) -> Result<Sink, DirError> {
         let file = BufWriter::with_capacity(256 << 10, File::create(path).map_err(io_error(path))?);
         Ok(if gzip {
-            Sink::Gzip(flate2::write::GzEncoder::new(
+            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
                 file,
                 flate2::Compression::default(),
-            ))
+            )))
         } else {
             Sink::Plain(file)
         })
