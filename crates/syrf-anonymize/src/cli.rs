@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// Input format; detected from the first bytes by default.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
+    /// MongoDB output layout: `auto` writes a mongodump directory when the input is one and
+    /// `--output` names a path not ending in `.archive` or `.gz`, else an archive stream.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    pub output_layout: LayoutArg,
     /// Output compression; mirrors the input by default.
     #[arg(long, value_enum, default_value_t = CompressArg::Auto)]
     pub compress: CompressArg,
@@ -199,6 +203,17 @@ pub enum CompressArg {
     Gzip,
     /// Uncompressed.
     None,
+}
+
+/// `--output-layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// A directory for a directory input written to a path, else an archive.
+    Auto,
+    /// A mongodump archive stream (`mongorestore --archive`).
+    Archive,
+    /// A mongodump directory (`mongorestore DIR`).
+    Directory,
 }
 
 /// `--oplog`.

@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dump_dir;
 mod error;
 mod formats;
 mod input;

@@ -21,8 +21,9 @@ use clap::Parser;
 use anonymize_core::{Anonymizer, KeyMode};
 use syrf_anonymize::{anonymize, load_rules, Compression, Error, Options, Summary};
 
-use cli::{exit, Cli, Command, CompressArg, OplogArg, RunArgs};
+use cli::{exit, Cli, Command, CompressArg, LayoutArg, OplogArg, RunArgs};
 use output::Destination;
+use syrf_anonymize::dump_dir::{looks_like_dump_dir, DirInput, DirOutput};
 
 fn main() {
     let cli = Cli::parse();
@@ -132,13 +133,40 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     let anon = Anonymizer::new(rules, key_mode)
         .map_err(|e| Error::Usage(format!("{}: {e}", rules_path.display())))?;
 
-    let (input, size) = open_input(&args.input)?;
-    let mut destination = Destination::open(&args.output).map_err(|e| {
+    let (input, size, dir_gzip) = open_input(&args.input)?;
+    let cannot_create = |e: io::Error| {
         Error::Output(format!(
             "cannot create the output {}: {e}",
             args.output.display()
         ))
-    })?;
+    };
+    let directory_out = match args.output_layout {
+        LayoutArg::Archive => false,
+        LayoutArg::Directory => true,
+        LayoutArg::Auto => {
+            let name = args.output.to_string_lossy();
+            dir_gzip.is_some()
+                && args.output != Path::new("-")
+                && !name.ends_with(".archive")
+                && !name.ends_with(".gz")
+        }
+    };
+    if directory_out && args.output == Path::new("-") {
+        return Err(Error::Usage(
+            "--output-layout directory needs --output DIR (a directory cannot go to stdout)".into(),
+        ));
+    }
+    // A directory output gets the archive stream uncompressed and gzips each file itself.
+    let dir_files_gzip = match args.compress {
+        CompressArg::Gzip => true,
+        CompressArg::None => false,
+        CompressArg::Auto => dir_gzip.unwrap_or(false),
+    };
+    let mut destination = if directory_out {
+        Output::Directory(DirOutput::create(&args.output, dir_files_gzip).map_err(cannot_create)?)
+    } else {
+        Output::File(Destination::open(&args.output).map_err(cannot_create)?)
+    };
 
     let read = Arc::new(AtomicU64::new(0));
     let current = Arc::new(Mutex::new(String::new()));
@@ -154,6 +182,9 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     let options = Options {
         format: args.format.format(),
         compression: match args.compress {
+            _ if directory_out => Compression::None,
+            // An archive made from a gzip directory is gzip, as an archive input would be.
+            CompressArg::Auto if dir_gzip == Some(true) => Compression::Gzip,
             CompressArg::Auto => Compression::Auto,
             CompressArg::Gzip => Compression::Gzip,
             CompressArg::None => Compression::None,
@@ -201,8 +232,57 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     }
 }
 
-/// Opens the input (`-` is stdin) and tells its size when known (a regular file).
-fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>), Error> {
+/// Where a run writes: a file, stdout or device, or a mongodump directory.
+enum Output {
+    File(Destination),
+    Directory(DirOutput),
+}
+
+impl io::Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File(d) => d.write(buf),
+            Output::Directory(d) => d.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File(d) => d.flush(),
+            Output::Directory(d) => d.flush(),
+        }
+    }
+}
+
+impl Output {
+    fn commit(self) -> io::Result<()> {
+        match self {
+            Output::File(d) => d.commit(),
+            Output::Directory(d) => d.commit(),
+        }
+    }
+
+    fn abandon(self) {
+        match self {
+            Output::File(d) => d.abandon(),
+            Output::Directory(d) => d.abandon(),
+        }
+    }
+
+    fn refused_binary(&self) -> bool {
+        match self {
+            Output::File(d) => d.refused_binary(),
+            Output::Directory(_) => false,
+        }
+    }
+}
+
+/// Opens the input (`-` is stdin) and tells its size when known (a regular file). A mongodump
+/// directory is read as an archive stream; then the third value says whether its files are
+/// gzip.
+type Input = (Box<dyn Read + Send>, Option<u64>, Option<bool>);
+
+fn open_input(path: &Path) -> Result<Input, Error> {
     if path == Path::new("-") {
         if io::stdin().is_terminal() {
             return Err(Error::Usage(
@@ -222,14 +302,25 @@ fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>), Error>
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len());
-        return Ok((Box::new(stdin), size));
+        return Ok((Box::new(stdin), size, None));
     }
     let cannot =
         |why: String| Error::Usage(format!("cannot open the input {}: {why}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
     if meta.is_dir() {
-        return Err(cannot("it is a directory".into()));
+        if !looks_like_dump_dir(path) {
+            return Err(cannot(
+                "it is a directory, and not a mongodump directory (no <db>/*.bson, \
+                 *.metadata.json, oplog.bson or prelude.json)"
+                    .into(),
+            ));
+        }
+        let dir = DirInput::open(path)
+            .map_err(|e| Error::Usage(format!("bad mongodump directory: {e}")))?;
+        let (size, gzip) = (dir.size, dir.gzip);
+        // Progress counts archive bytes: the directory's size is only a hint for gzip files.
+        return Ok((Box::new(dir), (!gzip).then_some(size), Some(gzip)));
     }
     let file = File::open(path).map_err(|e| cannot(e.to_string()))?;
-    Ok((Box::new(file), meta.is_file().then_some(meta.len())))
+    Ok((Box::new(file), meta.is_file().then_some(meta.len()), None))
 }

@@ -66,8 +66,8 @@ pub struct VerifyArgs {
 /// `verify`; returns the exit code: 0, 5 when an original value survives, or an error's code.
 pub fn verify_main(args: &VerifyArgs) -> i32 {
     let result = syrf_anonymize::load_rules(&args.rules).and_then(|rules| {
-        let (original, _) = crate::open_input(&args.original)?;
-        let (anonymized, _) = crate::open_input(&args.anonymized)?;
+        let (original, _, _) = crate::open_input(&args.original)?;
+        let (anonymized, _, _) = crate::open_input(&args.anonymized)?;
         let options = VerifyOptions {
             allow: args.allow.clone(),
         };
@@ -87,7 +87,7 @@ pub fn verify_main(args: &VerifyArgs) -> i32 {
 
 /// Builds the manifest of the dump at `args.dump`.
 fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
-    let (input, _) =
+    let (input, _, _) =
         crate::open_input(&args.dump).map_err(|e| InspectError::Usage(e.to_string()))?;
     let input_modified = (args.dump != Path::new("-"))
         .then(|| {
@@ -210,7 +210,7 @@ pub fn scan_main(args: &ScanArgs) -> i32 {
     };
     let report = crate::open_input(&args.dump)
         .map_err(|e| InspectError::Usage(e.to_string()))
-        .and_then(|(input, _)| {
+        .and_then(|(input, _, _)| {
             let options = scan::ScanOptions {
                 show_values: args.show_values,
             };
