@@ -1,0 +1,335 @@
+//! The typed events [`super::SqlReader`] yields. They borrow the reader's buffers until the
+//! next call; values are raw bytes as the dump spells them, with a `decode` into a scratch
+//! buffer.
+
+use anonymize_core::PlanNode;
+
+use crate::ddl::TableDef;
+use crate::dialect::Syntax;
+use crate::lex::rules::quote_at;
+use crate::lex::tuple::trim_span;
+use crate::literal::{copy_unescape, hex_decode, mysql_unescape, parse_literal, pg_unescape, Lit};
+use crate::tokens::{QName, Tok, Tokens};
+use crate::Dialect;
+
+/// One thing met in a dump, in input order.
+#[derive(Debug)]
+pub enum Event<'r> {
+    /// A comment between statements (`-- ...`, `# ...` or `/* ... */`, markers included).
+    Comment(&'r [u8]),
+    /// A session setting changed (by the statement or comment just read).
+    Session(SessionChange<'r>),
+    /// A `CREATE TABLE` was read (after its [`Event::Statement`]).
+    Table(TableInfo<'r>),
+    /// A statement other than a data statement, whole.
+    Statement(Statement<'r>),
+    /// A data statement starts: an `INSERT ... VALUES` or a `COPY ... FROM stdin` block.
+    Rows(RowsInfo<'r>),
+    /// One row of the current data statement.
+    Row(Row<'r>),
+}
+
+/// A session setting that changes how the rest of the dump reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionChange<'r> {
+    /// The schema (PostgreSQL `search_path`) or database (MySQL `USE`, or the `-- Host: h
+    /// Database: d` header of a single-database dump) of unqualified names.
+    Schema(Option<&'r str>),
+    /// MySQL `ANSI_QUOTES` (from `SQL_MODE`): `"` quotes identifiers.
+    AnsiQuotes(bool),
+    /// PostgreSQL `standard_conforming_strings`: `'...'` strings take no backslash escapes.
+    StdStrings(bool),
+    /// The client character set is Latin-1.
+    Latin1(bool),
+    /// The MySQL client delimiter (`DELIMITER ;;`).
+    Delimiter(&'r [u8]),
+}
+
+/// A table definition: its name and its columns (a partition's or `INHERITS` child's
+/// include those it takes from above).
+#[derive(Debug, Clone, Copy)]
+pub struct TableInfo<'r> {
+    pub(super) name: &'r QName,
+    pub(super) def: &'r TableDef,
+    pub(super) parents: &'r [QName],
+}
+
+/// One column of a [`TableInfo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnInfo<'r> {
+    /// The column's name, unquoted.
+    pub name: &'r str,
+    /// Its type as written (lowercase).
+    pub type_name: &'r str,
+    /// A generated (computed) column.
+    pub generated: bool,
+    /// A JSON column (`json`, `jsonb`, MariaDB's `json_valid` check).
+    pub json: bool,
+}
+
+impl<'r> TableInfo<'r> {
+    /// The table.
+    pub fn name(&self) -> &'r QName {
+        self.name
+    }
+
+    /// Its columns in DDL order.
+    pub fn columns(&self) -> impl ExactSizeIterator<Item = ColumnInfo<'r>> + 'r {
+        self.def.columns.iter().map(|c| ColumnInfo {
+            name: &c.name,
+            type_name: &c.type_name,
+            generated: c.generated,
+            json: c.json,
+        })
+    }
+
+    /// The tables it is a partition or `INHERITS` child of.
+    pub fn parents(&self) -> &'r [QName] {
+        self.parents
+    }
+}
+
+/// A statement other than a data statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'r> {
+    pub(super) text: &'r [u8],
+    pub(super) relation: Option<&'r QName>,
+    pub(super) syntax: Syntax,
+}
+
+impl<'r> Statement<'r> {
+    /// The statement's bytes, delimiter included.
+    pub fn text(&self) -> &'r [u8] {
+        self.text
+    }
+
+    /// The relation it belongs to (what it creates, alters, comments on...), as the
+    /// rewriter decides it.
+    pub fn relation(&self) -> Option<&'r QName> {
+        self.relation
+    }
+
+    /// Its string literals, in order.
+    pub fn strings(&self) -> impl Iterator<Item = Literal<'r>> + 'r {
+        let (text, syntax) = (self.text, self.syntax);
+        Tokens::new(text, syntax).filter_map(move |t| match t.tok {
+            Tok::Str(_) => {
+                let escapes = quote_at(syntax, text, t.start).is_some_and(|(_, e)| e);
+                Some(Literal {
+                    raw: &text[t.start..t.end],
+                    escapes,
+                    dialect: syntax.dialect,
+                })
+            }
+            _ => None,
+        })
+    }
+}
+
+/// A string literal of a [`Statement`], quotes included.
+#[derive(Debug, Clone, Copy)]
+pub struct Literal<'r> {
+    raw: &'r [u8],
+    escapes: bool,
+    dialect: Dialect,
+}
+
+impl<'r> Literal<'r> {
+    /// The literal as written, quotes included.
+    pub fn raw(&self) -> &'r [u8] {
+        self.raw
+    }
+
+    /// Its value: quotes removed, escapes and doubled quotes undone, into `scratch`.
+    pub fn decode<'s>(&self, scratch: &'s mut Vec<u8>) -> &'s [u8] {
+        let raw = self.raw;
+        let body = if raw.len() >= 2 && raw[raw.len() - 1] == raw[0] {
+            &raw[1..raw.len() - 1]
+        } else {
+            raw.get(1..).unwrap_or_default()
+        };
+        match self.dialect {
+            Dialect::MySql => mysql_unescape(body, raw[0], scratch),
+            Dialect::Postgres => pg_unescape(body, self.escapes, scratch),
+        }
+        scratch
+    }
+}
+
+/// The start of a data statement.
+#[derive(Debug, Clone, Copy)]
+pub struct RowsInfo<'r> {
+    pub(super) table: &'r QName,
+    pub(super) columns: Option<&'r [String]>,
+    pub(super) copy: bool,
+    pub(super) rules: Option<&'r PlanNode>,
+    pub(super) excluded: bool,
+    pub(super) schema_only: bool,
+}
+
+impl<'r> RowsInfo<'r> {
+    /// The table, resolved as the rewriter resolves it (current database, `search_path`).
+    pub fn table(&self) -> &'r QName {
+        self.table
+    }
+
+    /// The statement's column list, if it has one.
+    pub fn columns(&self) -> Option<&'r [String]> {
+        self.columns
+    }
+
+    /// A `COPY` block (else an `INSERT`).
+    pub fn is_copy(&self) -> bool {
+        self.copy
+    }
+
+    /// The rules' tree of column paths that applies to the rows (the table's own, or the
+    /// nearest partitioned or `INHERITS` parent's), if any.
+    pub fn rules(&self) -> Option<&'r PlanNode> {
+        self.rules
+    }
+
+    /// The rows are dropped by a run: the table is excluded or not selected.
+    pub fn excluded(&self) -> bool {
+        self.excluded
+    }
+
+    /// The rows are dropped by a run's `schema_only`.
+    pub fn schema_only(&self) -> bool {
+        self.schema_only
+    }
+}
+
+/// One row: an `INSERT` tuple or a `COPY` line.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'r> {
+    pub(super) table: &'r QName,
+    pub(super) ordinal: u64,
+    pub(super) line: u64,
+    pub(super) data: &'r [u8],
+    pub(super) spans: &'r [(usize, usize)],
+    pub(super) names: &'r [String],
+    pub(super) copy: bool,
+    pub(super) syntax: Syntax,
+    pub(super) rules: Option<&'r PlanNode>,
+}
+
+impl<'r> Row<'r> {
+    /// The table.
+    pub fn table(&self) -> &'r QName {
+        self.table
+    }
+
+    /// 1-based number of the row in its table.
+    pub fn ordinal(&self) -> u64 {
+        self.ordinal
+    }
+
+    /// 1-based line of the dump where the row starts.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The row as written (the tuple with its parentheses, or the COPY line).
+    pub fn raw(&self) -> &'r [u8] {
+        self.data
+    }
+
+    /// The rules that apply to the row (see [`RowsInfo::rules`]).
+    pub fn rules(&self) -> Option<&'r PlanNode> {
+        self.rules
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True for a row without values (never yielded).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Its values in order, each with its column when known.
+    pub fn cells(&self) -> impl ExactSizeIterator<Item = Cell<'r>> + 'r {
+        let row = *self;
+        (0..row.spans.len()).map(move |i| {
+            let (s, e) = row.spans[i];
+            let (s, e) = if row.copy {
+                (s, e)
+            } else {
+                trim_span(row.data, (s, e))
+            };
+            Cell {
+                column: row.names.get(i).map(String::as_str),
+                raw: &row.data[s..e],
+                copy: row.copy,
+                syntax: row.syntax,
+            }
+        })
+    }
+}
+
+/// One value of a [`Row`].
+#[derive(Debug, Clone, Copy)]
+pub struct Cell<'r> {
+    column: Option<&'r str>,
+    raw: &'r [u8],
+    copy: bool,
+    syntax: Syntax,
+}
+
+impl<'r> Cell<'r> {
+    /// The column, when the statement's list or the table's definition tells it.
+    pub fn column(&self) -> Option<&'r str> {
+        self.column
+    }
+
+    /// The value as written (an SQL literal or expression, or a COPY field).
+    pub fn raw(&self) -> &'r [u8] {
+        self.raw
+    }
+
+    /// The value is NULL (`NULL`, COPY's `\N`).
+    pub fn is_null(&self) -> bool {
+        if self.copy {
+            self.raw == b"\\N"
+        } else {
+            matches!(parse_literal(self.raw, self.syntax), Lit::Null)
+        }
+    }
+
+    /// The value's bytes, decoded as the rewriter decodes them: quotes, escapes (MySQL,
+    /// `E'...'`, `standard_conforming_strings = off`, COPY's octal and hex) and hex literals
+    /// undone, into `scratch`. `None` for NULL; numbers and expressions as written.
+    pub fn decode<'s>(&self, scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+        scratch.clear();
+        if self.copy {
+            if self.raw == b"\\N" {
+                return None;
+            }
+            copy_unescape(self.raw, scratch);
+            return Some(scratch);
+        }
+        match parse_literal(self.raw, self.syntax) {
+            Lit::Null => return None,
+            Lit::Str {
+                body,
+                quote,
+                escapes,
+                ..
+            } => match self.syntax.dialect {
+                Dialect::MySql => mysql_unescape(body, quote, scratch),
+                Dialect::Postgres => pg_unescape(body, escapes, scratch),
+            },
+            Lit::Hex(digits) => {
+                if !hex_decode(digits, scratch) {
+                    scratch.clear();
+                    scratch.extend_from_slice(self.raw);
+                }
+            }
+            Lit::Number(_) | Lit::Bool(_) | Lit::Other => scratch.extend_from_slice(self.raw),
+        }
+        Some(scratch)
+    }
+}
