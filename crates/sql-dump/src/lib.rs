@@ -94,7 +94,8 @@ use anonymize_core::Anonymizer;
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
 pub use reader::{
-    Cell, ColumnInfo, Event, Literal, Row, RowsInfo, SessionChange, SqlReader, Statement, TableInfo,
+    Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, SqlReader,
+    Statement, TableInfo,
 };
 pub use tokens::QName;
 

@@ -58,7 +58,6 @@ pub mod scan;
 pub mod scan_names;
 mod scan_sql;
 mod sink;
-mod sql_sample;
 mod summary;
 pub mod verify;
 mod verify_sql;

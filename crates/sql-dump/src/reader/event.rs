@@ -59,7 +59,8 @@ pub struct TableInfo<'r> {
 pub struct ColumnInfo<'r> {
     /// The column's name, unquoted.
     pub name: &'r str,
-    /// Its type as written (lowercase).
+    /// Its type as written (lowercase, without the constraints, defaults and options after
+    /// it; at most 40 characters).
     pub type_name: &'r str,
     /// A generated (computed) column.
     pub generated: bool,
@@ -77,7 +78,7 @@ impl<'r> TableInfo<'r> {
     pub fn columns(&self) -> impl ExactSizeIterator<Item = ColumnInfo<'r>> + 'r {
         self.def.columns.iter().map(|c| ColumnInfo {
             name: &c.name,
-            type_name: &c.type_name,
+            type_name: declared_type(&c.type_name),
             generated: c.generated,
             json: c.json,
         })
@@ -87,6 +88,64 @@ impl<'r> TableInfo<'r> {
     pub fn parents(&self) -> &'r [QName] {
         self.parents
     }
+}
+
+/// Words that end a column's type in its definition.
+const TYPE_END: &[&str] = &[
+    "not",
+    "null",
+    "default",
+    "collate",
+    "charset",
+    "character",
+    "auto_increment",
+    "comment",
+    "primary",
+    "unique",
+    "references",
+    "check",
+    "generated",
+    "as",
+    "on",
+    "constraint",
+    "invisible",
+    "stored",
+    "virtual",
+    "compressed",
+    "column_format",
+    "storage",
+    "srid",
+];
+
+/// The type of a column definition's text after its name: up to the first word that starts
+/// a constraint or option, outside parentheses (`character varying(45)` stays whole).
+fn declared_type(text: &str) -> &str {
+    let mut depth = 0usize;
+    let mut toks = Tokens::new(text.as_bytes(), Dialect::MySql).peekable();
+    while let Some(t) = toks.next() {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => depth = depth.saturating_sub(1),
+            Tok::Word(_) if depth == 0 && t.start > 0 => {
+                let stop = TYPE_END.iter().any(|k| t.tok.is(k))
+                    && !(t.tok.is("character") && toks.peek().is_some_and(|n| n.tok.is("varying")));
+                if stop {
+                    return text[..t.start].trim_end();
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// What a [`Statement::namespace`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// A database (MySQL; PostgreSQL's `CREATE DATABASE` and `\connect`).
+    Database,
+    /// A PostgreSQL schema.
+    Schema,
 }
 
 /// A statement other than a data statement.
@@ -107,6 +166,47 @@ impl<'r> Statement<'r> {
     /// rewriter decides it.
     pub fn relation(&self) -> Option<&'r QName> {
         self.relation
+    }
+
+    /// The database or schema a `CREATE DATABASE`/`CREATE SCHEMA` statement creates, or a
+    /// `\connect` line connects to.
+    pub fn namespace(&self) -> Option<(Namespace, String)> {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        if let Some(rest) = self.text.strip_prefix(b"\\") {
+            let mut words = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty());
+            let cmd = words.next()?;
+            if cmd != b"connect" && cmd != b"c" {
+                return None;
+            }
+            let db = words.find(|w| !w.starts_with(b"-"))?;
+            let db = db
+                .strip_prefix(b"'")
+                .and_then(|d| d.strip_suffix(b"'"))
+                .unwrap_or(db);
+            let db = db
+                .strip_prefix(b"\"")
+                .and_then(|d| d.strip_suffix(b"\""))
+                .unwrap_or(db);
+            return Some((Namespace::Database, lossy(db)));
+        }
+        let toks: Vec<_> = Tokens::new(self.text, self.syntax).take(8).collect();
+        let is = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.tok.is(kw));
+        let kind = match () {
+            _ if !is(0, "create") => return None,
+            _ if is(1, "database") => Namespace::Database,
+            // MySQL's `CREATE SCHEMA` is `CREATE DATABASE`.
+            _ if is(1, "schema") && self.syntax.dialect == Dialect::MySql => Namespace::Database,
+            _ if is(1, "schema") => Namespace::Schema,
+            _ => return None,
+        };
+        let at = if is(2, "if") && is(3, "not") && is(4, "exists") {
+            5
+        } else {
+            2
+        };
+        Some((kind, toks.get(at)?.tok.ident().map(lossy)?))
     }
 
     /// Its string literals, in order.
@@ -159,6 +259,7 @@ impl<'r> Literal<'r> {
 /// The start of a data statement.
 #[derive(Debug, Clone, Copy)]
 pub struct RowsInfo<'r> {
+    pub(super) offset: u64,
     pub(super) table: &'r QName,
     pub(super) columns: Option<&'r [String]>,
     pub(super) copy: bool,
@@ -168,6 +269,11 @@ pub struct RowsInfo<'r> {
 }
 
 impl<'r> RowsInfo<'r> {
+    /// Byte offset of the statement's first byte in the input.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The table, resolved as the rewriter resolves it (current database, `search_path`).
     pub fn table(&self) -> &'r QName {
         self.table
@@ -203,6 +309,7 @@ impl<'r> RowsInfo<'r> {
 /// One row: an `INSERT` tuple or a `COPY` line.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'r> {
+    pub(super) offset: u64,
     pub(super) table: &'r QName,
     pub(super) ordinal: u64,
     pub(super) line: u64,
@@ -215,6 +322,11 @@ pub struct Row<'r> {
 }
 
 impl<'r> Row<'r> {
+    /// Byte offset of the row's first byte in the input.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The table.
     pub fn table(&self) -> &'r QName {
         self.table

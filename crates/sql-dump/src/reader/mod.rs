@@ -18,7 +18,7 @@ use std::rc::Rc;
 use anonymize_core::{Anonymizer, PlanNode};
 
 pub use event::{
-    Cell, ColumnInfo, Event, Literal, Row, RowsInfo, SessionChange, Statement, TableInfo,
+    Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, Statement, TableInfo,
 };
 
 use crate::catalog::Catalog;
@@ -232,6 +232,7 @@ impl<'a, R: Read> SqlReader<'a, R> {
                 }
             },
             Step::Rows => Event::Rows(RowsInfo {
+                offset: self.src.input.offset(),
                 table: &self.table,
                 columns: self.list.as_deref(),
                 copy: self.mode == Mode::Copy,
@@ -240,6 +241,7 @@ impl<'a, R: Read> SqlReader<'a, R> {
                 schema_only: self.schema_only,
             }),
             Step::Row(n) => Event::Row(Row {
+                offset: self.src.input.offset(),
                 table: &self.table,
                 ordinal: self.ordinal,
                 line: self.line,
