@@ -14,7 +14,9 @@ use crate::Dialect;
 
 /// One thing met in a dump, in input order.
 #[derive(Debug)]
-pub enum Event<'r> {
+///
+/// `'r` is the borrow of the reader (until the next call); `'a` the rules', which outlive it.
+pub enum Event<'r, 'a> {
     /// A comment between statements (`-- ...`, `# ...` or `/* ... */`, markers included).
     Comment(&'r [u8]),
     /// A session setting changed (by the statement or comment just read).
@@ -24,9 +26,9 @@ pub enum Event<'r> {
     /// A statement other than a data statement, whole.
     Statement(Statement<'r>),
     /// A data statement starts: an `INSERT ... VALUES` or a `COPY ... FROM stdin` block.
-    Rows(RowsInfo<'r>),
+    Rows(RowsInfo<'r, 'a>),
     /// One row of the current data statement.
-    Row(Row<'r>),
+    Row(Row<'r, 'a>),
 }
 
 /// A session setting that changes how the rest of the dump reads.
@@ -258,17 +260,17 @@ impl<'r> Literal<'r> {
 
 /// The start of a data statement.
 #[derive(Debug, Clone, Copy)]
-pub struct RowsInfo<'r> {
+pub struct RowsInfo<'r, 'a> {
     pub(super) offset: u64,
     pub(super) table: &'r QName,
     pub(super) columns: Option<&'r [String]>,
     pub(super) copy: bool,
-    pub(super) rules: Option<&'r PlanNode>,
+    pub(super) rules: Option<&'a PlanNode>,
     pub(super) excluded: bool,
     pub(super) schema_only: bool,
 }
 
-impl<'r> RowsInfo<'r> {
+impl<'r, 'a> RowsInfo<'r, 'a> {
     /// Byte offset of the statement's first byte in the input.
     pub fn offset(&self) -> u64 {
         self.offset
@@ -291,7 +293,7 @@ impl<'r> RowsInfo<'r> {
 
     /// The rules' tree of column paths that applies to the rows (the table's own, or the
     /// nearest partitioned or `INHERITS` parent's), if any.
-    pub fn rules(&self) -> Option<&'r PlanNode> {
+    pub fn rules(&self) -> Option<&'a PlanNode> {
         self.rules
     }
 
@@ -308,7 +310,7 @@ impl<'r> RowsInfo<'r> {
 
 /// One row: an `INSERT` tuple or a `COPY` line.
 #[derive(Debug, Clone, Copy)]
-pub struct Row<'r> {
+pub struct Row<'r, 'a> {
     pub(super) offset: u64,
     pub(super) table: &'r QName,
     pub(super) ordinal: u64,
@@ -318,10 +320,10 @@ pub struct Row<'r> {
     pub(super) names: &'r [String],
     pub(super) copy: bool,
     pub(super) syntax: Syntax,
-    pub(super) rules: Option<&'r PlanNode>,
+    pub(super) rules: Option<&'a PlanNode>,
 }
 
-impl<'r> Row<'r> {
+impl<'r, 'a> Row<'r, 'a> {
     /// Byte offset of the row's first byte in the input.
     pub fn offset(&self) -> u64 {
         self.offset
@@ -348,7 +350,7 @@ impl<'r> Row<'r> {
     }
 
     /// The rules that apply to the row (see [`RowsInfo::rules`]).
-    pub fn rules(&self) -> Option<&'r PlanNode> {
+    pub fn rules(&self) -> Option<&'a PlanNode> {
         self.rules
     }
 
@@ -363,7 +365,7 @@ impl<'r> Row<'r> {
     }
 
     /// Its values in order, each with its column when known.
-    pub fn cells(&self) -> impl ExactSizeIterator<Item = Cell<'r>> + 'r {
+    pub fn cells(&self) -> impl ExactSizeIterator<Item = Cell<'r>> + use<'r, 'a> {
         let row = *self;
         (0..row.spans.len()).map(move |i| {
             let (s, e) = row.spans[i];

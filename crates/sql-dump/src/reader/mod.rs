@@ -209,7 +209,7 @@ impl<'a, R: Read> SqlReader<'a, R> {
 
     /// The next event, or `None` at the end of the dump. Errors name the line, byte offset
     /// and table, never a value.
-    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, SqlError> {
+    pub fn next_event(&mut self) -> Result<Option<Event<'_, 'a>>, SqlError> {
         let step = self.step()?;
         let avail = self.src.input.avail();
         let syntax = self.src.lexer.syntax();
