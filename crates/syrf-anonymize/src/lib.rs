@@ -60,7 +60,6 @@ mod scan_sql;
 mod sink;
 mod summary;
 pub mod verify;
-mod verify_sql;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
