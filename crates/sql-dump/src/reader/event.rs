@@ -6,7 +6,7 @@ use anonymize_core::PlanNode;
 
 use crate::ddl::TableDef;
 use crate::dialect::Syntax;
-use crate::lex::rules::quote_at;
+use crate::lex::rules::{quote_at, word_byte};
 use crate::lex::tuple::trim_span;
 use crate::literal::{copy_unescape, hex_decode, mysql_unescape, parse_literal, pg_unescape, Lit};
 use crate::tokens::{QName, Tok, Tokens};
@@ -415,7 +415,8 @@ impl<'r> Cell<'r> {
 
     /// The value's bytes, decoded as the rewriter decodes them: quotes, escapes (MySQL,
     /// `E'...'`, `standard_conforming_strings = off`, COPY's octal and hex) and hex literals
-    /// undone, into `scratch`. `None` for NULL; numbers and expressions as written.
+    /// undone, and a PostgreSQL dollar-quoted string's body, into `scratch`. `None` for NULL;
+    /// numbers and expressions as written.
     pub fn decode<'s>(&self, scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
         scratch.clear();
         if self.copy {
@@ -442,8 +443,25 @@ impl<'r> Cell<'r> {
                     scratch.extend_from_slice(self.raw);
                 }
             }
-            Lit::Number(_) | Lit::Bool(_) | Lit::Other => scratch.extend_from_slice(self.raw),
+            Lit::Other => {
+                scratch.extend_from_slice(dollar_body(self.raw, self.syntax).unwrap_or(self.raw))
+            }
+            Lit::Number(_) | Lit::Bool(_) => scratch.extend_from_slice(self.raw),
         }
         Some(scratch)
     }
+}
+
+/// The body of a whole PostgreSQL dollar-quoted string (`$tag$ ... $tag$`), if `raw` is one.
+fn dollar_body(raw: &[u8], syntax: Syntax) -> Option<&[u8]> {
+    if !syntax.dialect.dollar_quotes() || raw.first() != Some(&b'$') {
+        return None;
+    }
+    let close = 1 + raw[1..].iter().position(|&b| b == b'$')?;
+    let tag = &raw[..=close];
+    let ok = tag[1..close].iter().all(|&b| word_byte(b) && b != b'$')
+        && !tag.get(1).is_some_and(u8::is_ascii_digit)
+        && raw.len() >= 2 * tag.len()
+        && raw.ends_with(tag);
+    ok.then(|| &raw[tag.len()..raw.len() - tag.len()])
 }
