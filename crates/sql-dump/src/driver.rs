@@ -2,7 +2,6 @@
 //! data statements to [`crate::rows`], classifies every other statement
 //! ([`crate::stmt::classify`]), records what it tells in the catalog, and emits it.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use anonymize_core::{Anonymizer, LargeObjects};
@@ -15,10 +14,9 @@ use crate::input::Input;
 use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
 use crate::rows::{Handled, Rows};
+use crate::session::Session;
 use crate::source::Source;
-use crate::stmt::{
-    classify, header_database, Derive, Fact, LateKind, LoPart, ModeAssign, Owner, Stmt,
-};
+use crate::stmt::{classify, header_database, Derive, Fact, LateKind, LoPart, Owner, Stmt};
 use crate::tokens::{QName, Tokens};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
@@ -35,8 +33,8 @@ const STREAMED_TOKENS: usize = 64;
 pub(crate) struct Rewriter<'a, R: Read, W: Write> {
     p: Parts<'a, R, W>,
     rows: Rows<'a>,
-    /// MySQL user variables holding a saved `sql_mode`: whether it had `ANSI_QUOTES`.
-    saved_modes: HashMap<String, bool>,
+    /// The session settings statements change (saved SQL modes).
+    session: Session,
     /// Credentials are kept.
     keep_users: bool,
     /// Account statements dropped.
@@ -92,7 +90,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 current_table: options.current_table.clone(),
             },
             rows: Rows::default(),
-            saved_modes: HashMap::new(),
+            session: Session::default(),
             keep_users: options.keep_users,
             accounts_dropped: 0,
             passwords_removed: 0,
@@ -167,13 +165,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
     /// never closes is an error: whatever it swallowed (data statements, rows) would reach
     /// the output unread.
     fn comment_end(&mut self) -> Result<usize, SqlError> {
-        self.p.src.find_from(2, b"*/")?.ok_or_else(|| {
-            self.p.src.err(
-                0,
-                None,
-                "the input ends inside a /* comment that starts here",
-            )
-        })
+        self.p.src.comment_end()
     }
 
     fn read_trivia(&mut self) -> Result<(), SqlError> {
@@ -418,35 +410,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
     fn record(&mut self, stmt: Stmt) -> (Option<QName>, bool, Option<LateOwner>) {
         let p = &mut self.p;
         for fact in stmt.facts {
-            match fact {
-                Fact::CreateTable(create) => p.cat.define(create),
-                Fact::Use(db) => p.cat.use_db(db),
-                Fact::Lock(table) => p.cat.lock(table),
-                Fact::StdStrings(on) => p.src.lexer.set_std_strings(on),
-                Fact::Derive(d) => p.cat.derive(d),
-                Fact::Names { kind, name, table } => {
-                    p.emit.resolve_deferred(kind, &name, &table, &mut p.cat);
-                    p.cat.name_owner(kind, name, table);
-                }
-                Fact::DroppedTable(table) => p.cat.dropped(table),
-                Fact::SearchPath(schema) => p.cat.set_search_schema(schema),
-                Fact::Charset(latin1) => p.src.lexer.set_latin1(latin1),
-                Fact::View(view) => p.cat.add_view(view),
-                Fact::CompositeType(name, def) => p.cat.add_type(name, def),
-                Fact::SqlMode(assign) => {
-                    let ansi = p.src.lexer.syntax().ansi_quotes;
-                    match assign {
-                        ModeAssign::Set(on) => p.src.lexer.set_ansi_quotes(on),
-                        ModeAssign::Other => p.src.lexer.set_ansi_quotes(false),
-                        ModeAssign::FromVar(var) => {
-                            let saved = self.saved_modes.get(&var).copied();
-                            p.src.lexer.set_ansi_quotes(saved.unwrap_or(false));
-                        }
-                        ModeAssign::SaveTo(var) => {
-                            self.saved_modes.insert(var, ansi);
-                        }
-                    }
-                }
+            let names = self.session.record(fact, &mut p.cat, &mut p.src.lexer);
+            if let Some(Fact::Names { kind, name, table }) = names {
+                p.emit.resolve_deferred(kind, &name, &table, &mut p.cat);
             }
         }
         match stmt.owner {

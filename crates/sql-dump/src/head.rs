@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use crate::dialect::Syntax;
-use crate::tokens::{Tok, Tokens};
+use crate::tokens::{Spanned, Tok, Tokens};
 #[cfg(test)]
 use crate::Dialect;
 
@@ -131,6 +131,22 @@ pub(crate) fn column_names(list: &[u8], syntax: Syntax) -> Vec<String> {
                 .map(|id| String::from_utf8_lossy(id).into_owned())
         })
         .collect()
+}
+
+/// The column names of a COPY header's list, if it has one.
+pub(crate) fn copy_columns(toks: &[Spanned<'_>], next: usize) -> Option<Vec<String>> {
+    if toks.get(next).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
+        return None;
+    }
+    let mut names = Vec::new();
+    let mut j = next + 1;
+    while j < toks.len() && toks[j].tok != Tok::Punct(b')') {
+        if let Some(id) = toks[j].tok.ident() {
+            names.push(String::from_utf8_lossy(id).into_owned());
+        }
+        j += 1;
+    }
+    Some(names)
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ mod lex;
 mod literal;
 mod parts;
 mod pipe;
+mod reader;
 mod rows;
+mod session;
 mod source;
 mod stmt;
 mod tally;
@@ -91,6 +93,11 @@ use anonymize_core::Anonymizer;
 
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
+pub use reader::{
+    Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, SqlReader,
+    Statement, TableInfo,
+};
+pub use tokens::QName;
 
 /// Options of one rewrite.
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use crate::emit::Out;
 use crate::error::SqlError;
 use crate::input::Input;
+use crate::lex::rules::block_comment_end;
 use crate::lex::{Lexer, Scan};
 use crate::tokens::QName;
 use crate::Dialect;
@@ -69,6 +70,27 @@ impl<R: Read> Source<R> {
             from = from.max(a.len().saturating_sub(needle.len() - 1));
             if !self.input.fill()? {
                 return Ok(None);
+            }
+        }
+    }
+
+    /// The end of the `/* ... */` comment at the start of the input, nested as the lexer
+    /// nests them ([`crate::lex::rules::block_comment_end`]). A comment the input never
+    /// closes is an error: whatever it swallowed (data statements, rows) would pass unread.
+    pub(crate) fn comment_end(&mut self) -> Result<usize, SqlError> {
+        let dialect = self.lexer.syntax().dialect;
+        let (mut from, mut depth) = (2, 1);
+        loop {
+            match block_comment_end(dialect, self.input.avail(), from, depth) {
+                Ok(end) => return Ok(end),
+                Err((resume, open)) => (from, depth) = (resume, open),
+            }
+            if !self.input.fill()? {
+                return Err(self.err(
+                    0,
+                    None,
+                    "the input ends inside a /* comment that starts here",
+                ));
             }
         }
     }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::dialect::Syntax;
-use crate::lex::rules::{line_comment_at, quote_at, versioned_comment_open};
+use crate::lex::rules::{block_comment_end, line_comment_at, quote_at, versioned_comment_open};
 use crate::lex::string_end;
 #[cfg(test)]
 use crate::Dialect;
@@ -139,7 +139,7 @@ impl<'a> Iterator for Tokens<'a> {
                         continue;
                     }
                 }
-                i = memchr::memmem::find(&sql[i + 2..], b"*/").map_or(n, |k| i + 2 + k + 2);
+                i = block_comment_end(dialect, sql, i + 2, 1).unwrap_or(n);
                 continue;
             }
             if self.versioned && b == b'*' && sql.get(i + 1) == Some(&b'/') {
@@ -176,16 +176,16 @@ impl<'a> Iterator for Tokens<'a> {
 
 /// A possibly qualified relation name: `schema.table`, `db.table` or `table`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct QName {
+pub struct QName {
     /// Schema (PostgreSQL) or database (MySQL).
-    pub(crate) schema: Option<String>,
+    pub schema: Option<String>,
     /// The table (or sequence, view, index) name.
-    pub(crate) name: String,
+    pub name: String,
 }
 
 impl QName {
     /// `schema.name` or `name`, for messages and summaries.
-    pub(crate) fn display(&self) -> String {
+    pub fn display(&self) -> String {
         match &self.schema {
             Some(s) => format!("{s}.{}", self.name),
             None => self.name.clone(),

@@ -59,10 +59,8 @@ pub mod scan;
 pub mod scan_names;
 mod scan_sql;
 mod sink;
-mod sql_sample;
 mod summary;
 pub mod verify;
-mod verify_sql;
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -1,79 +1,39 @@
 //! `scan` for MySQL/MariaDB and PostgreSQL dumps: every cell of every `INSERT` tuple and `COPY`
-//! row, read whole in one streaming pass by the `verify` reader ([`crate::verify_sql`]), with
-//! its table, column, row ordinal and line. Memory holds one row's values and the counts.
+//! row, read in one streaming pass by sql-dump's reader ([`sql_dump::SqlReader`], the
+//! rewriter's own reading: same lexer, session settings and catalog), decoded, with its
+//! table, column, row ordinal and line. Memory holds one row's values and the counts.
 //!
-//! Tables resolve as in a run ([`Anonymizer::resolve`]: qualified or bare keys, a MySQL
-//! header's database, a PostgreSQL `search_path`, exclusions, the `collections` selection); excluded, unselected and `schema_only` tables are skipped. A
-//! column with a rule is covered; a column with rules on JSON paths below it is parsed as JSON
-//! and walked, its uncovered paths counted as `column.path` (the rules' notation); a value that
-//! is not JSON there is covered (a run nulls it). Any other value that parses as a JSON object
-//! or array is walked too, so findings name the path inside it.
+//! Tables resolve as in a run (the reader asks the rules as the rewriter does: qualified or
+//! bare keys, a MySQL header's database, a PostgreSQL `search_path`, partitions and
+//! `INHERITS` children under their parents' rules, exclusions, the `collections` selection);
+//! excluded, unselected and `schema_only` tables are skipped. A column with a rule is covered;
+//! a column with rules on JSON paths below it is parsed as JSON and walked, its uncovered
+//! paths counted as `column.path` (the rules' notation); a value that is not JSON there is
+//! covered (a run nulls it). Any other value that parses as a JSON object or array is walked
+//! too, so findings name the path inside it.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::Read;
 
-use anonymize_core::{Anonymizer, Disposition, ExcludeReason, Key, KeyMode, PlanNode, RuleSet};
+use anonymize_core::{Anonymizer, Key, KeyMode, PlanNode, RuleSet};
 use serde_json::Value;
+use sql_dump::{Dialect, Event, SqlOptions, SqlReader};
 
 use crate::inspect::InspectError;
 use crate::scan::{join_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
-use crate::verify_sql::{self, Event};
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
 const MAX_PATHS: usize = 10_000;
 
 struct Table<'a> {
-    qualifier: Option<String>,
-    table: String,
     /// The name as a rules file keys it.
     name: String,
     /// Excluded, not selected or schema-only: not scanned.
     skipped: bool,
-    /// The rules' trees of the table, then of the tables above it (partitions, `INHERITS`).
-    roots: Vec<&'a PlanNode>,
+    /// The rules' tree that applies to the rows (the table's own or a parent's).
+    root: Option<&'a PlanNode>,
     rows: u64,
     tallies: Tallies,
-}
-
-/// A table: its schema or database, if known, and its bare name.
-type Name = (Option<String>, String);
-
-/// Longest chain of parents followed (partitions of partitions...).
-const MAX_ANCESTORS: usize = 32;
-
-/// Whether a table is skipped, and the rules' trees that apply to it: its own, then those of
-/// the tables above it (a partition or `INHERITS` child takes its parents' rules; it is
-/// excluded, selected or schema-only with them, as in a run).
-fn disposition<'a>(
-    anon: &'a Anonymizer,
-    parents: &HashMap<Name, Vec<Name>>,
-    qualifier: Option<&str>,
-    table: &str,
-) -> (bool, Vec<&'a PlanNode>) {
-    let mut chain: Vec<Name> = vec![(qualifier.map(str::to_owned), table.to_owned())];
-    let mut i = 0;
-    while i < chain.len() && chain.len() <= MAX_ANCESTORS {
-        for p in parents.get(&chain[i]).into_iter().flatten() {
-            if !chain.contains(p) {
-                chain.push(p.clone());
-            }
-        }
-        i += 1;
-    }
-    let mut roots = Vec::new();
-    let (mut selected, mut not_selected) = (false, false);
-    for (q, t) in &chain {
-        match anon.resolve(q.as_deref(), t) {
-            Disposition::Exclude(ExcludeReason::Excluded) => return (true, Vec::new()),
-            Disposition::Exclude(ExcludeReason::NotSelected) => not_selected = true,
-            Disposition::Keep(plan) if plan.schema_only() => return (true, Vec::new()),
-            Disposition::Keep(plan) => {
-                selected = true;
-                roots.extend(plan.root());
-            }
-        }
-    }
-    (not_selected && !selected, roots)
 }
 
 /// Builds the resolver of table names and rule paths. No transform runs, so any key does.
@@ -97,17 +57,6 @@ fn column_node<'a>(root: Option<&'a PlanNode>, name: &str, mysql: bool) -> Optio
     })
 }
 
-/// The database named by a header comment (its text after `--`): ` Host: h    Database: app`.
-fn header_database(comment: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(comment).ok()?;
-    let (_, db) = text
-        .trim_start()
-        .strip_prefix("Host: ")?
-        .split_once("Database: ")?;
-    let db = db.trim();
-    (!db.is_empty()).then(|| db.to_owned())
-}
-
 /// Scans a plain (not gzip) SQL dump; `mysql` picks the dialect.
 pub(crate) fn scan_sql(
     input: impl Read,
@@ -115,130 +64,93 @@ pub(crate) fn scan_sql(
     rules: Option<&RuleSet>,
     options: &ScanOptions,
 ) -> Result<ScanReport, InspectError> {
-    let anon = rules.map(anonymizer).transpose()?;
+    let anon = match rules {
+        Some(r) => anonymizer(r)?,
+        None => anonymizer(&RuleSet::empty())?,
+    };
+    let sql_options = SqlOptions {
+        dialect: Some(if mysql {
+            Dialect::MySql
+        } else {
+            Dialect::Postgres
+        }),
+        ..SqlOptions::default()
+    };
+    let bad = |e: sql_dump::SqlError| InspectError::BadInput(format!("SQL dump: {e}"));
+    let mut reader = SqlReader::new(input, &anon, &sql_options).map_err(bad)?;
     let mut tables: Vec<Table<'_>> = Vec::new();
-    let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
-    let mut last: Option<usize> = None;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut current: Option<usize> = None;
     let mut folded = false;
     let show = options.show_values;
-    let reader = BufReader::with_capacity(1 << 16, input);
-    // MySQL: the database of a single-database dump's header (`-- Host: h    Database: app`)
-    // qualifies tables as a run does, until a `USE` names one.
-    let mut header_db: Option<String> = None;
-    // PostgreSQL: the schema of unqualified names, from `SET search_path`.
-    let mut search_path: Option<String> = None;
-    // PostgreSQL: partitions and `INHERITS` children to their parents.
-    let mut parents: HashMap<Name, Vec<Name>> = HashMap::new();
-    verify_sql::walk(reader, mysql, &mut |e| {
-        let (qualifier, table, column, row, line, value) = match e {
-            Event::Cell {
-                qualifier,
-                table,
-                column,
-                row,
-                line,
-                value,
-            } => (qualifier, table, column, row, line, value),
-            Event::Text { what, bytes } => {
-                if mysql && header_db.is_none() && what == "<comment>" {
-                    header_db = header_database(bytes);
-                }
-                return;
-            }
-            Event::SearchPath(schema) => {
-                search_path = schema.map(str::to_owned);
-                return;
-            }
-            Event::Parent {
-                qualifier,
-                table,
-                parent_qualifier,
-                parent,
-            } => {
-                let schema = search_path.as_deref();
-                let child = (qualifier.or(schema).map(str::to_owned), table.to_owned());
-                let parent = (
-                    parent_qualifier.or(schema).map(str::to_owned),
-                    parent.to_owned(),
-                );
-                parents.entry(child).or_default().push(parent);
-                return;
-            }
-        };
-        let qualifier = qualifier.or(if mysql {
-            header_db.as_deref()
-        } else {
-            search_path.as_deref()
-        });
-        let same = |t: &Table<'_>| t.table == table && t.qualifier.as_deref() == qualifier;
-        let i = match last.filter(|&i| same(&tables[i])) {
-            Some(i) => i,
-            None => {
-                let key = (qualifier.map(str::to_owned), table.to_owned());
-                let i = *index.entry(key).or_insert_with(|| {
-                    let (skipped, roots) = match anon.as_ref() {
-                        None => (false, Vec::new()),
-                        Some(a) => disposition(a, &parents, qualifier, table),
-                    };
+    let mut scratch = Vec::new();
+    while let Some(event) = reader.next_event().map_err(bad)? {
+        let row = match event {
+            Event::Rows(r) => {
+                let name = r.table().display();
+                let i = *index.entry(name.clone()).or_insert_with(|| {
                     tables.push(Table {
-                        qualifier: qualifier.map(str::to_owned),
-                        table: table.to_owned(),
-                        name: match qualifier {
-                            Some(q) => format!("{q}.{table}"),
-                            None => table.to_owned(),
-                        },
-                        skipped,
-                        roots,
+                        name,
+                        skipped: r.excluded() || r.schema_only(),
+                        root: r.rules(),
                         rows: 0,
                         tallies: Tallies::default(),
                     });
                     tables.len() - 1
                 });
-                last = Some(i);
-                i
+                current = Some(i);
+                continue;
             }
+            Event::Row(row) => row,
+            _ => continue,
         };
+        let Some(i) = current else { continue };
         let t = &mut tables[i];
-        t.rows = t.rows.max(row);
-        let Some(bytes) = value else { return };
+        t.rows = t.rows.max(row.ordinal());
         if t.skipped {
-            return;
+            continue;
         }
-        let node = column.and_then(|c| t.roots.iter().find_map(|r| column_node(Some(r), c, mysql)));
-        if node.is_some_and(|n| n.rule().is_some()) {
-            return;
-        }
-        let col = column.unwrap_or(UNKNOWN_COLUMN);
-        let text = String::from_utf8_lossy(bytes);
-        let json = text.trim_start().starts_with(['{', '['])
-            && column.is_some()
-            && match serde_json::from_str::<Value>(&text) {
-                Ok(doc) => {
-                    let mut walk = JsonWalk {
-                        tallies: &mut t.tallies,
-                        path: vec![col.to_owned()],
-                        row,
-                        line,
-                        show,
-                        folded: &mut folded,
-                    };
-                    walk.value(&doc, node);
-                    true
-                }
-                Err(_) => false,
+        let (ordinal, line) = (row.ordinal(), row.line());
+        for cell in row.cells() {
+            let column = cell.column();
+            let Some(bytes) = cell.decode(&mut scratch) else {
+                continue;
             };
-        // A column with rules below it whose value is not JSON is nulled by a run.
-        if json || node.is_some() {
-            return;
+            let node = column.and_then(|c| column_node(t.root, c, mysql));
+            if node.is_some_and(|n| n.rule().is_some()) {
+                continue;
+            }
+            let col = column.unwrap_or(UNKNOWN_COLUMN);
+            let text = String::from_utf8_lossy(bytes);
+            let json = text.trim_start().starts_with(['{', '['])
+                && column.is_some()
+                && match serde_json::from_str::<Value>(&text) {
+                    Ok(doc) => {
+                        let mut walk = JsonWalk {
+                            tallies: &mut t.tallies,
+                            path: vec![col.to_owned()],
+                            row: ordinal,
+                            line,
+                            show,
+                            folded: &mut folded,
+                        };
+                        walk.value(&doc, node);
+                        true
+                    }
+                    Err(_) => false,
+                };
+            // A column with rules below it whose value is not JSON is nulled by a run.
+            if json || node.is_some() {
+                continue;
+            }
+            if col.contains(['.', '\\']) {
+                t.tallies
+                    .string(&join_path(&[col]), &text, ordinal, Some(line), show);
+            } else {
+                t.tallies.string(col, &text, ordinal, Some(line), show);
+            }
         }
-        if col.contains(['.', '\\']) {
-            t.tallies
-                .string(&join_path(&[col]), &text, row, Some(line), show);
-        } else {
-            t.tallies.string(col, &text, row, Some(line), show);
-        }
-    })
-    .map_err(|e| InspectError::BadInput(format!("SQL dump: {e}")))?;
+    }
     let mut report = ScanReport {
         sql: true,
         folded,

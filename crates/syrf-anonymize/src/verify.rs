@@ -8,8 +8,9 @@
 //! prelude entry: whole values (case-insensitive), and email-like and phone-like tokens inside
 //! longer text. Hits are reported by namespace and field path, with counts and the first
 //! document's index, never the value. MongoDB archives and MySQL/MariaDB and PostgreSQL dumps,
-//! plain or gzip (SQL values are attributed by a reader of its own, independently of the
-//! rewriter).
+//! plain or gzip (SQL dumps are read by sql-dump's reader, as the rewriter reads them; the
+//! output is checked in every spelling a dump can give a value: SQL and COPY escapes,
+//! octal and hex, JSON `\u` escapes, percent-encoding).
 //!
 //! ```
 //! use anonymize_core::RuleSet;
@@ -26,7 +27,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
-use std::io::{BufReader, Read};
+use std::io::Read;
 
 use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, RuleSet, Transform};
 use bson::{RawArray, RawBsonRef, RawDocument};
@@ -35,7 +36,6 @@ use mongo_archive::reader::{ArchiveReader, BodyNamespace, Item};
 use crate::error::{exit, Error};
 use crate::formats::{self, Format};
 use crate::input;
-use crate::verify_sql;
 
 /// Values shorter than this (in characters) are not collected: too common to mean anything.
 const MIN_CHARS: usize = 4;
@@ -247,45 +247,74 @@ fn scan_mongo(
     Ok(())
 }
 
+/// The reader options of a dump of `format` (credentials kept: verify looks at everything
+/// the output holds).
+fn sql_options(mysql: bool) -> sql_dump::SqlOptions {
+    sql_dump::SqlOptions {
+        dialect: Some(if mysql {
+            sql_dump::Dialect::MySql
+        } else {
+            sql_dump::Dialect::Postgres
+        }),
+        keep_users: true,
+        ..sql_dump::SqlOptions::default()
+    }
+}
+
+/// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
+fn column_node<'a>(root: &'a PlanNode, name: &str, mysql: bool) -> Option<&'a PlanNode> {
+    root.child(name.as_bytes()).or_else(|| {
+        if !mysql {
+            return None;
+        }
+        let key = root
+            .child_names()
+            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
+        root.child(key)
+    })
+}
+
+/// Collects the covered values of a SQL dump, read by sql-dump's reader with the rules, so
+/// that tables, columns and values are the ones a run rewrites (header databases,
+/// `search_path`, partitions under their parents' rules, every string escape decoded).
 fn collect_sql(
     input: input::Input<'_>,
     mysql: bool,
     anon: &Anonymizer,
     prints: &mut Fingerprints<'_>,
 ) -> Result<(), Error> {
-    let reader = BufReader::with_capacity(1 << 16, input);
-    verify_sql::walk(reader, mysql, &mut |e| {
-        let verify_sql::Event::Cell {
-            qualifier,
-            table,
-            column: Some(column),
-            value: Some(value),
-            ..
-        } = e
-        else {
-            return;
+    let bad = |e: sql_dump::SqlError| Error::BadInput(format!("original: {e}"));
+    let mut reader = sql_dump::SqlReader::new(input, anon, &sql_options(mysql)).map_err(bad)?;
+    let mut scratch = Vec::new();
+    while let Some(event) = reader.next_event().map_err(bad)? {
+        let sql_dump::Event::Row(row) = event else {
+            continue;
         };
-        let Disposition::Keep(plan) = anon.resolve(qualifier, table) else {
-            return;
-        };
-        let Some(node) = plan.root().and_then(|r| r.child(column.as_bytes())) else {
-            return;
-        };
-        if let Some(rule) = node.rule() {
-            if !matches!(anon.transform(rule), Transform::Keep) {
-                prints.collect_str(&String::from_utf8_lossy(value));
+        let Some(root) = row.rules() else { continue };
+        for cell in row.cells() {
+            let Some(node) = cell.column().and_then(|c| column_node(root, c, mysql)) else {
+                continue;
+            };
+            let Some(value) = cell.decode(&mut scratch) else {
+                continue;
+            };
+            if let Some(rule) = node.rule() {
+                if !matches!(anon.transform(rule), Transform::Keep) {
+                    prints.collect_str(&String::from_utf8_lossy(value));
+                }
+            } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(value) {
+                prints.collect_json(&json, node, anon, 0);
             }
-        } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(value) {
-            prints.collect_json(&json, node, anon, 0);
         }
-    })
-    .map_err(|e| Error::BadInput(format!("original: {e}")))?;
+    }
     if prints.too_deep {
         return Err(too_deep("original"));
     }
     Ok(())
 }
 
+/// Checks every value, string literal, statement and comment of the output, in every
+/// spelling a dump can give a value (see [`spellings`]).
 fn scan_sql(
     output: input::Input<'_>,
     mysql: bool,
@@ -293,40 +322,190 @@ fn scan_sql(
     allow: &[String],
     report: &mut VerifyReport,
 ) -> Result<(), Error> {
-    let reader = BufReader::with_capacity(1 << 16, output);
-    verify_sql::walk(reader, mysql, &mut |e| {
-        let (ns, path, row, bytes) = match e {
-            verify_sql::Event::Cell {
-                qualifier,
-                table,
-                column,
-                row,
-                value: Some(value),
-                ..
-            } => (
-                match qualifier {
-                    Some(q) => format!("{q}.{table}"),
-                    None => table.to_string(),
-                },
-                column.unwrap_or("?").to_string(),
-                row,
-                value,
-            ),
-            verify_sql::Event::Text { what, bytes } => (what.to_string(), String::new(), 0, bytes),
-            _ => return,
+    let bad = |e: sql_dump::SqlError| Error::BadInput(format!("anonymized output: {e}"));
+    let empty = Anonymizer::new(RuleSet::empty(), KeyMode::Unkeyed)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let mut reader = sql_dump::SqlReader::new(output, &empty, &sql_options(mysql)).map_err(bad)?;
+    let mut scratch = Vec::new();
+    while let Some(event) = reader.next_event().map_err(bad)? {
+        // One check of the texts of one value or statement: one hit at most.
+        let mut scan = |ns: &str, path: &str, doc_index: u64, texts: &[&[u8]]| {
+            let mut scan = Scan {
+                prints,
+                ns,
+                allow,
+                doc_index,
+                report: &mut *report,
+                path: vec![path.to_owned()],
+                too_deep: false,
+            };
+            scan.spelled(texts.iter().map(|t| String::from_utf8_lossy(t)));
         };
-        let mut scan = Scan {
-            prints,
-            ns: &ns,
-            allow,
-            doc_index: row,
-            report: &mut *report,
-            path: vec![path],
-            too_deep: false,
-        };
-        scan.string(&String::from_utf8_lossy(bytes));
-    })
-    .map_err(|e| Error::BadInput(format!("anonymized output: {e}")))
+        match event {
+            sql_dump::Event::Row(row) => {
+                let ns = row.table().display();
+                for cell in row.cells() {
+                    if let Some(value) = cell.decode(&mut scratch) {
+                        scan(&ns, cell.column().unwrap_or("?"), row.ordinal(), &[value]);
+                    }
+                }
+            }
+            sql_dump::Event::Statement(stmt) => {
+                let mut texts: Vec<Vec<u8>> = stmt
+                    .strings()
+                    .map(|l| l.decode(&mut scratch).to_vec())
+                    .collect();
+                // Values outside literals: dollar-quoted bodies, identifiers.
+                texts.push(stmt.text().to_vec());
+                let texts: Vec<&[u8]> = texts.iter().map(Vec::as_slice).collect();
+                scan("<sql>", "", 0, &texts);
+            }
+            sql_dump::Event::Comment(c) => scan("<comment>", "", 0, &[c]),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The text of `s` in each spelling a dump can give a value, `s` first: with backslash
+/// escapes undone (MySQL and `E'...'` strings, COPY fields, octal `\100` and hex `\x40`,
+/// as when a value is escaped twice), JSON `\u0040` escapes undone, percent-encoding
+/// (`%40`) undone, and all of them in turn.
+fn spellings(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_owned()];
+    let decoders: [fn(&str) -> Option<String>; 3] =
+        [unescape_backslashes, unescape_json_u, percent_decode];
+    for d in decoders {
+        if let Some(v) = d(s) {
+            out.push(v);
+        }
+    }
+    let mut all = s.to_owned();
+    for d in decoders {
+        if let Some(v) = d(&all) {
+            all = v;
+        }
+    }
+    if !out.contains(&all) {
+        out.push(all);
+    }
+    out
+}
+
+/// `s` with C-style backslash escapes undone (`\n`, `\'`, octal `\100`, hex `\x40`), or
+/// `None` when it holds none.
+fn unescape_backslashes(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let digits = |from: usize, radix: u32, max: usize| {
+        let n = b[from..]
+            .iter()
+            .take(max)
+            .take_while(|c| (**c as char).is_digit(radix))
+            .count();
+        let v = std::str::from_utf8(&b[from..from + n])
+            .ok()
+            .and_then(|t| u32::from_str_radix(t, radix).ok());
+        (n, v)
+    };
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 >= b.len() {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = b[i + 1];
+        i += 2;
+        match c {
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'0'..=b'7' => {
+                let (n, v) = digits(i - 1, 8, 3);
+                out.push(v.unwrap_or(0) as u8);
+                i += n - 1;
+            }
+            b'x' => match digits(i, 16, 2) {
+                (n, Some(v)) if n > 0 => {
+                    out.push(v as u8);
+                    i += n;
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `s` with JSON `\uXXXX` escapes undone (surrogate pairs joined), or `None`.
+fn unescape_json_u(s: &str) -> Option<String> {
+    if !s.contains("\\u") {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let hex4 = |t: &str| t.get(..4).and_then(|h| u32::from_str_radix(h, 16).ok());
+    while let Some(k) = rest.find("\\u") {
+        out.push_str(&rest[..k]);
+        let after = &rest[k + 2..];
+        match hex4(after) {
+            Some(hi @ 0xd800..=0xdbff) => {
+                let lo = after[4..].strip_prefix("\\u").and_then(hex4);
+                match lo.filter(|lo| (0xdc00..=0xdfff).contains(lo)) {
+                    Some(lo) => {
+                        let c = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+                        out.extend(char::from_u32(c));
+                        rest = &after[10..];
+                    }
+                    None => {
+                        out.push('\u{fffd}');
+                        rest = &after[4..];
+                    }
+                }
+            }
+            Some(c) => {
+                out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
+                rest = &after[4..];
+            }
+            None => {
+                out.push_str("\\u");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `s` with percent-encoding undone (`%40` -> `@`, `+` kept), or `None`.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn name_ns(names: &mut Vec<(String, String)>, ns: usize, body: &BodyNamespace) {
@@ -564,6 +743,29 @@ impl Scan<'_, '_> {
 
     fn string(&mut self, s: &str) {
         self.report.checked += 1;
+        if self.hits(s) {
+            self.hit();
+        }
+    }
+
+    /// The texts of one SQL value or statement: every spelling of each ([`spellings`]) is
+    /// checked; one hit at most.
+    fn spelled<S: AsRef<str>>(&mut self, texts: impl Iterator<Item = S>) {
+        let mut hit = false;
+        for s in texts {
+            self.report.checked += 1;
+            let s = s.as_ref();
+            hit = hit
+                || self.hits(s)
+                || (s.contains(['\\', '%']) && spellings(s).iter().skip(1).any(|v| self.hits(v)));
+        }
+        if hit {
+            self.hit();
+        }
+    }
+
+    /// Whether `s`, or an email-like or phone-like token in it, is a covered value.
+    fn hits(&self, s: &str) -> bool {
         let p = self.prints;
         let mut hit = p.contains(p.print(s.trim()))
             || phone_digits(s).is_some_and(|d| p.contains(p.phone_print(&d)));
@@ -571,7 +773,11 @@ impl Scan<'_, '_> {
             hit = email_tokens(s).any(|t| p.contains(p.print(t)))
                 || phone_tokens(s).any(|d| p.contains(p.phone_print(&d)));
         }
-        if hit && !self.allowed() {
+        hit
+    }
+
+    fn hit(&mut self) {
+        if !self.allowed() {
             let key = (self.ns.to_string(), self.dotted());
             let e = self.report.hits.entry(key).or_insert((0, self.doc_index));
             e.0 += 1;
@@ -625,5 +831,98 @@ mod tests {
         let p: Vec<_> = phone_tokens("call +44 (20) 7946-0958 now, ref 12").collect();
         assert_eq!(p, ["442079460958"]);
         assert_eq!(phone_digits("2020-01-01"), None);
+    }
+
+    #[test]
+    fn every_spelling_of_a_value_is_decoded() {
+        for spelled in [
+            "kim\\100example.com",
+            "kim\\x40example.com",
+            "kim\\u0040example.com",
+            "kim%40example.com",
+            "{\"to\": \"kim\\\\u0040example.com\"}",
+        ] {
+            let all = spellings(spelled);
+            assert!(
+                all.iter().any(|v| v.contains("kim@example.com")),
+                "{spelled}: {all:?}"
+            );
+        }
+        assert_eq!(spellings("plain"), ["plain"]);
+        assert_eq!(
+            unescape_json_u("\\ud83d\\ude00!").as_deref(),
+            Some("\u{1f600}!")
+        );
+        assert_eq!(unescape_json_u("\\u12").as_deref(), Some("\\u12"));
+        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+    }
+
+    fn run(original: &str, rules: &str, output: &str) -> VerifyReport {
+        let rules = RuleSet::from_yaml(rules, "t.yaml").unwrap();
+        verify(
+            original.as_bytes(),
+            output.as_bytes(),
+            rules,
+            &VerifyOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// Issue 17: values planted in the output in the spellings a dump can give them are
+    /// found; the database of a plain mysqldump header qualifies tables as in a run.
+    #[test]
+    fn sql_survivors_are_found_in_every_spelling() {
+        let original = "--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.u (id integer, email text, note text);\n\
+                        COPY public.u (id, email, note) FROM stdin;\n1\tkim@example.com\tx\n2\thank@example.com\ty\n\\.\n";
+        let rules = "rules:\n  public.u:\n    columns:\n      email: hash_email\n";
+        let clean = "--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.u (id integer, email text, note text);\n\
+                     COPY public.u (id, email, note) FROM stdin;\n1\tx@anonymized.syrf.local\tx\n\\.\n";
+        let report = run(original, rules, clean);
+        assert_eq!((report.collected, report.hits.len()), (2, 0), "{report}");
+        for planted in [
+            "kim\\\\100example.com",
+            "kim\\\\x40example.com",
+            "{\"a\": \"kim\\\\u0040example.com\"}",
+            "https://x.org/?to=kim%40example.com",
+        ] {
+            let output = clean.replace("\tx\n\\.", &format!("\t{planted}\n\\."));
+            let report = run(original, rules, &output);
+            assert_eq!(report.exit_code(), exit::LEAK, "{planted}: {report}");
+            assert!(
+                report
+                    .hits
+                    .contains_key(&("public.u".into(), "note".into())),
+                "{report}"
+            );
+        }
+        // E'' strings and standard_conforming_strings = off in INSERTs, and a comment.
+        let output = "--\n-- PostgreSQL database dump\n--\nSET standard_conforming_strings = off;\n\
+                      INSERT INTO public.u VALUES (1, 'x', 'hank\\x40example.com'), (2, 'y', E'it\\'s');\n";
+        assert_eq!(run(original, rules, output).hits.len(), 1);
+        let output = "-- PostgreSQL database dump\n/* from kim@example.com */\n";
+        let report = run(original, rules, output);
+        assert!(
+            report
+                .hits
+                .contains_key(&("<comment>".into(), String::new())),
+            "{report}"
+        );
+
+        let my = "-- MySQL dump 10.13\n--\n-- Host: localhost    Database: app\n-- ----\n\
+                  CREATE TABLE `users` (`id` int, `email` varchar(80));\n\
+                  INSERT INTO `users` VALUES (1,'ann@example.org');\n";
+        let report = run(
+            my,
+            "rules:\n  app.users:\n    columns:\n      email: hash_email\n",
+            my,
+        );
+        assert_eq!(report.collected, 1, "{report}");
+        assert_eq!(report.exit_code(), exit::LEAK);
+        assert!(
+            report
+                .hits
+                .contains_key(&("app.users".into(), "email".into())),
+            "{report}"
+        );
     }
 }

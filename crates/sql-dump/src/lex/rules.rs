@@ -69,6 +69,34 @@ pub(crate) fn versioned_comment_open(dialect: Dialect, a: &[u8]) -> Option<usize
     Some(j)
 }
 
+/// Finds the end of the `/* ... */` comment whose body continues at `a[from..]` with `depth`
+/// comments open, as the statement lexer does: nested where the dialect nests them
+/// (PostgreSQL), up to the first `*/` elsewhere. Returns `Ok(index just past the comment)`,
+/// or `Err((resume, depth))` when `a` ends first: call again with more bytes from `resume`.
+pub(crate) fn block_comment_end(
+    dialect: Dialect,
+    a: &[u8],
+    from: usize,
+    mut depth: u32,
+) -> Result<usize, (usize, u32)> {
+    let mut i = from;
+    while i + 1 < a.len() {
+        if a[i] == b'*' && a[i + 1] == b'/' {
+            depth = depth.saturating_sub(1);
+            i += 2;
+            if depth == 0 {
+                return Ok(i);
+            }
+        } else if dialect.nested_block_comments() && a[i] == b'/' && a[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Err((i, depth))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +123,19 @@ mod tests {
             None
         );
         assert_eq!(versioned_comment_open(Dialect::MySql, b"/* x */"), None);
+    }
+
+    #[test]
+    fn block_comments_nest_where_the_dialect_nests_them() {
+        let s = b"/* a /* b */ c */ SELECT";
+        assert_eq!(block_comment_end(Dialect::Postgres, s, 2, 1), Ok(17));
+        assert_eq!(block_comment_end(Dialect::MySql, s, 2, 1), Ok(12));
+        // Resumable: a cut between `*` and `/` resumes at the `*`, depth kept.
+        assert_eq!(
+            block_comment_end(Dialect::Postgres, &s[..11], 2, 1),
+            Err((10, 2))
+        );
+        assert_eq!(block_comment_end(Dialect::Postgres, s, 10, 2), Ok(17));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(crate) enum Trivia {
     Space(usize),
     /// A comment to the end of the line.
     LineComment,
-    /// A `/* ... */` comment (up to the first `*/`).
+    /// A `/* ... */` comment (nested where the dialect nests them).
     Block,
     /// MariaDB's sandbox line, a comment to keep whatever follows.
     Sandbox,

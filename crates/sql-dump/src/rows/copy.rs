@@ -7,41 +7,17 @@ use super::plan::{col_plans, stored_names, ColPlan};
 use super::{Handled, Route, Rows};
 use crate::catalog::TablePlan;
 use crate::error::SqlError;
+use crate::head::copy_columns;
 use crate::input::count_newlines;
+use crate::lex::copy::{split_fields, terminator};
 use crate::literal::Ctx;
 use crate::parts::Parts;
-use crate::tokens::{qname, tokenize, QName, Tok};
+use crate::tokens::{qname, tokenize, QName};
 
 /// COPY statements longer than this are an error.
 const COPY_HEAD_LIMIT: usize = 1 << 20;
 
 const NO_TERMINATOR: &str = "the input ends inside a COPY block (no \\. line)";
-
-/// Length of the terminator line `\.` at the start of `a` (with its line end), if it
-/// is one; `Err(())` when more bytes are needed to tell.
-fn terminator(a: &[u8], eof: bool) -> Result<Option<usize>, ()> {
-    if a.len() < 2 {
-        return if eof || (!a.is_empty() && a[0] != b'\\') {
-            Ok(None)
-        } else {
-            Err(())
-        };
-    }
-    if &a[..2] != b"\\." {
-        return Ok(None);
-    }
-    match a.get(2) {
-        None if eof => Ok(Some(2)),
-        None => Err(()),
-        Some(b'\n') => Ok(Some(3)),
-        Some(b'\r') => match a.get(3) {
-            Some(b'\n') => Ok(Some(4)),
-            None if !eof => Err(()),
-            _ => Ok(Some(3)),
-        },
-        Some(_) => Ok(None),
-    }
-}
 
 /// At a line start: consumes (and writes, when `write`) the `\.` line if it is one.
 fn end_of_block<R: Read, W: Write>(
@@ -64,22 +40,6 @@ fn end_of_block<R: Read, W: Write>(
             Ok(None)
         }
     }
-}
-
-/// The column names of a COPY header's list, if it has one.
-fn copy_columns(toks: &[crate::tokens::Spanned<'_>], next: usize) -> Option<Vec<String>> {
-    if toks.get(next).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
-        return None;
-    }
-    let mut names = Vec::new();
-    let mut j = next + 1;
-    while j < toks.len() && toks[j].tok != Tok::Punct(b')') {
-        if let Some(id) = toks[j].tok.ident() {
-            names.push(String::from_utf8_lossy(id).into_owned());
-        }
-        j += 1;
-    }
-    Some(names)
 }
 
 impl<'a> Rows<'a> {
@@ -238,20 +198,6 @@ impl<'a> Rows<'a> {
             p.src.input.consume(line_end);
         }
     }
-}
-
-/// The spans of the tab-separated fields of one COPY `line` (ending with `\n` or `\r\n`,
-/// which no span includes).
-fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
-    let content = line.len().saturating_sub(1)
-        - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
-    spans.clear();
-    let mut start = 0;
-    for k in memchr::memchr_iter(b'\t', &line[..content]) {
-        spans.push((start, k));
-        start = k + 1;
-    }
-    spans.push((start, content));
 }
 
 /// Copies (or drops) a COPY data block through its `\.` line; returns its row count.
