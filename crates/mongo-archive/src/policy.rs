@@ -57,6 +57,12 @@ pub enum NamespaceAction {
     UsersDropped,
     /// The oplog, dropped by [`OplogMode::Drop`].
     OplogDropped,
+    /// `config.system.preimages` or `config.image_collection`: whole pre- and post-images of
+    /// other collections' documents under names no rule covers, always dropped.
+    ImagesDropped,
+    /// Named in the rules' `schema_only`: its prelude entry (metadata and indexes) and an
+    /// empty body are kept, its documents and oplog entries dropped.
+    SchemaOnly,
 }
 
 /// What the rewrite does with a namespace.
@@ -65,15 +71,43 @@ pub(crate) enum Decision<'a> {
     Drop(NamespaceAction),
     Keep {
         root: Option<&'a PlanNode>,
+        /// `Some(0)` for a `schema_only` collection.
         max_rows: Option<u64>,
         oplog: bool,
+        /// `schema_only`: no document and no oplog write is kept.
+        schema_only: bool,
     },
 }
 
+impl Decision<'_> {
+    /// What the summary says about a namespace so decided.
+    pub(crate) fn action(&self) -> NamespaceAction {
+        match self {
+            Decision::Drop(a) => *a,
+            Decision::Keep {
+                schema_only: true, ..
+            } => NamespaceAction::SchemaOnly,
+            Decision::Keep { .. } => NamespaceAction::Kept,
+        }
+    }
+}
+
+/// Users and roles, and mongorestore's staging copies of them (`admin.tempusers`,
+/// `admin.temproles`, left behind with SCRAM credentials by an interrupted restore).
 fn is_users_ns(db: &str, coll: &str) -> bool {
-    (db == "admin" && (coll == "system.users" || coll == "system.roles"))
+    (db == "admin"
+        && matches!(
+            coll,
+            "system.users" | "system.roles" | "tempusers" | "temproles"
+        ))
         || coll == "$admin.system.users"
         || coll == "$admin.system.roles"
+}
+
+/// Pre- and post-images of other collections' documents (change streams' `pre_and_post_images`,
+/// retryable `findAndModify` images): copies of data under names no rule covers.
+fn is_images_ns(db: &str, coll: &str) -> bool {
+    db == "config" && matches!(coll, "system.preimages" | "image_collection")
 }
 
 fn selected(list: &[String], db: &str, coll: &str) -> bool {
@@ -116,6 +150,7 @@ pub(crate) fn decide<'a>(
                     root: None,
                     max_rows: plan.max_rows(),
                     oplog: true,
+                    schema_only: false,
                 },
             },
         });
@@ -127,8 +162,12 @@ pub(crate) fn decide<'a>(
                 root: None,
                 max_rows: None,
                 oplog: true,
+                schema_only: false,
             },
         });
+    }
+    if is_images_ns(db, coll) {
+        return Ok(Decision::Drop(NamespaceAction::ImagesDropped));
     }
     let users = is_users_ns(db, coll);
     if users && !options.keep_users {
@@ -155,9 +194,13 @@ pub(crate) fn decide<'a>(
     if *kind == CollectionKind::Timeseries && (root.is_some() || max_rows.is_some()) {
         return Err(ErrorKind::TimeseriesRules);
     }
+    // `schema_only`: metadata and indexes (the prelude entry) and an empty body; dropping
+    // every bucket of a timeseries collection is fine too.
+    let schema_only = plan.is_some_and(|p| p.schema_only());
     Ok(Decision::Keep {
-        root,
-        max_rows,
+        root: if schema_only { None } else { root },
+        max_rows: if schema_only { Some(0) } else { max_rows },
         oplog: false,
+        schema_only,
     })
 }
