@@ -29,10 +29,9 @@ use std::collections::{HashMap, HashSet};
 
 use anonymize_core::{Anonymizer, RowContext};
 
-use crate::policy::{decide, Decision, RewriteOptions};
+use crate::policy::{decide_target, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
 use crate::walk::{Nodes, PatchError, Patcher, Place, Session};
-use crate::CollectionKind;
 
 /// What to do with one oplog entry.
 pub(crate) enum Outcome {
@@ -62,14 +61,14 @@ pub(crate) struct OplogRewriter<'a> {
 }
 
 /// Deepest `applyOps` nesting followed.
-const MAX_APPLY_OPS_DEPTH: u32 = 16;
+pub(crate) const MAX_APPLY_OPS_DEPTH: u32 = 16;
 
 /// The fields an entry is routed by: `op`, `ns`, `o`, `o2`.
-struct Entry<'b> {
-    op: Option<&'b [u8]>,
-    ns: Option<&'b [u8]>,
-    o: Option<Elem<'b>>,
-    o2: Option<Elem<'b>>,
+pub(crate) struct Entry<'b> {
+    pub(crate) op: Option<&'b [u8]>,
+    pub(crate) ns: Option<&'b [u8]>,
+    pub(crate) o: Option<Elem<'b>>,
+    pub(crate) o2: Option<Elem<'b>>,
 }
 
 /// Why an oplog entry cannot be made safe. Messages name namespaces and rule paths, never a
@@ -138,14 +137,14 @@ pub enum OplogError {
     },
 }
 
-fn malformed(e: raw::RawError) -> OplogError {
+pub(crate) fn malformed(e: raw::RawError) -> OplogError {
     OplogError::Malformed {
         at: e.at,
         detail: e.detail,
     }
 }
 
-fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
+pub(crate) fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
     let mut entry = Entry {
         op: None,
         ns: None,
@@ -207,12 +206,7 @@ impl<'a> OplogRewriter<'a> {
     fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, OplogError> {
         if !self.targets.contains_key(ns) {
             let text = std::str::from_utf8(ns).map_err(|_| OplogError::NamespaceNotUtf8)?;
-            let (db, coll) = text.split_once('.').unwrap_or((text, ""));
-            let (logical, kind) = match coll.strip_prefix("system.buckets.") {
-                Some(base) => (base, CollectionKind::Timeseries),
-                None => (coll, CollectionKind::Collection),
-            };
-            let decision = match decide(db, logical, &kind, self.anon, self.options) {
+            let decision = match decide_target(text, self.anon, self.options) {
                 Ok(d) => d,
                 // A timeseries with rules: its bucket entries cannot be rewritten either.
                 Err(_) => {
@@ -581,7 +575,7 @@ const REMOVED_OP: [u8; 67] = *b"\x43\x00\x00\x00\
 \x03o\x00\x28\x00\x00\x00\x02msg\x00\x1a\x00\x00\x00removed by syrf-anonymize\x00\x00\
 \x00";
 
-fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
+pub(crate) fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
     Elems::framed(buf, o.value, o.end)
         .ok()?
         .next()?

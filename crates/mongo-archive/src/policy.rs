@@ -119,6 +119,77 @@ fn selected(list: &[String], db: &str, coll: &str) -> bool {
     })
 }
 
+/// What a rewrite does with one namespace, for tools that read an archive as the rewriter does
+/// (`scan`, `verify`): the same decision, from the same code.
+#[derive(Debug, Clone, Copy)]
+pub struct NamespaceFate<'a> {
+    /// What the rewrite does with it ([`NamespaceAction::Kept`]: its documents are written).
+    pub action: NamespaceAction,
+    /// The field rules applied to its documents (`None`: copied as they are, or dropped).
+    pub plan: Option<&'a PlanNode>,
+    /// Its documents are oplog entries (`--oplog`, `local.oplog.rs`): each one is routed by its
+    /// target namespace ([`crate::oplog_read`]).
+    pub oplog: bool,
+}
+
+impl NamespaceFate<'_> {
+    /// True when the output holds its documents (rewritten or not).
+    pub fn documents_kept(&self) -> bool {
+        self.action == NamespaceAction::Kept
+    }
+}
+
+impl<'a> From<Decision<'a>> for NamespaceFate<'a> {
+    fn from(d: Decision<'a>) -> Self {
+        let (plan, oplog) = match d {
+            Decision::Keep { root, oplog, .. } => (root, oplog),
+            Decision::Drop(_) => (None, false),
+        };
+        NamespaceFate {
+            action: d.action(),
+            plan,
+            oplog,
+        }
+    }
+}
+
+/// The fate of the prelude namespace `db.collection` of kind `kind` under `anon` and
+/// `options`. A timeseries collection's body (`system.buckets.X`) shares the fate of its
+/// prelude entry `X`. Errors as a rewrite would ([`ErrorKind::TimeseriesRules`]).
+pub fn namespace_fate<'a>(
+    db: &str,
+    collection: &str,
+    kind: &CollectionKind,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+) -> Result<NamespaceFate<'a>, ErrorKind> {
+    decide(db, collection, kind, anon, options).map(NamespaceFate::from)
+}
+
+/// The fate of the target namespace `ns` (`db.collection`) of an oplog entry: what the
+/// rewriter does with an insert, update or delete there.
+pub fn oplog_target_fate<'a>(
+    ns: &str,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+) -> Result<NamespaceFate<'a>, ErrorKind> {
+    decide_target(ns, anon, options).map(NamespaceFate::from)
+}
+
+/// Decides on an oplog entry's target `db.collection` (a timeseries' `system.buckets.X` as `X`).
+pub(crate) fn decide_target<'a>(
+    ns: &str,
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+) -> Result<Decision<'a>, ErrorKind> {
+    let (db, coll) = ns.split_once('.').unwrap_or((ns, ""));
+    let (logical, kind) = match coll.strip_prefix("system.buckets.") {
+        Some(base) => (base, CollectionKind::Timeseries),
+        None => (coll, CollectionKind::Collection),
+    };
+    decide(db, logical, &kind, anon, options)
+}
+
 /// Decides on a collection (its logical name: `X` for timeseries `X`).
 pub(crate) fn decide<'a>(
     db: &str,

@@ -77,7 +77,7 @@ fn disposition<'a>(
 }
 
 /// Builds the resolver of table names and rule paths. No transform runs, so any key does.
-fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
+pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
     let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
     Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
         .map_err(|e| InspectError::Usage(e.to_string()))
