@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+mod data_keys;
 mod error;
 mod formats;
 mod input;

@@ -121,8 +121,9 @@ pub struct Finding {
     /// `db.table` or bare).
     pub collection: String,
     /// The field path, steps joined by `.` (array positions left out; a dot or backslash
-    /// inside a field name escaped with `\`, as in a rules file). SQL: the column, then the
-    /// path inside its JSON, if any.
+    /// inside a field name escaped with `\`, as in a rules file; a field name that came from
+    /// the data, such as an e-mail address used as a key, written `<key>`). SQL: the column,
+    /// then the path inside its JSON, if any.
     pub path: String,
     /// What the values look like.
     pub kind: Kind,
@@ -164,9 +165,14 @@ impl ScanReport {
     pub fn suggest(&self) -> String {
         let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind)>> = BTreeMap::new();
         let mut unknown = Vec::new();
+        let mut keyed = Vec::new();
         for f in &self.findings {
             if f.path == UNKNOWN_COLUMN {
                 unknown.push(&f.collection);
+                continue;
+            }
+            if has_data_key(&f.path) {
+                keyed.push((&f.collection, &f.path));
                 continue;
             }
             let best = by_coll
@@ -183,6 +189,12 @@ impl ScanReport {
         for t in unknown {
             out.push_str(&format!(
                 "# {t}: personal-looking values in columns the dump does not name (no column list, no CREATE TABLE): add rules by hand\n"
+            ));
+        }
+        keyed.dedup();
+        for (c, p) in keyed {
+            out.push_str(&format!(
+                "# {c} {p}: personal-looking values below field names taken from the data (`<key>`); a rule names fixed fields: cover the field above them by hand\n"
             ));
         }
         if by_coll.is_empty() {
@@ -455,6 +467,28 @@ impl Tallies {
 pub(crate) fn sort(findings: &mut [Finding]) {
     findings
         .sort_by(|a, b| (&a.collection, &a.path, a.kind).cmp(&(&b.collection, &b.path, b.kind)));
+}
+
+/// [`join_path`] with every step from `skip` on that came from the data (a sub-document keyed
+/// by e-mail addresses, ids, dates: [`crate::data_keys`]) written `<key>`.
+pub(crate) fn shown_path<S: AsRef<str>>(steps: &[S], skip: usize) -> String {
+    let shown: Vec<&str> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i < skip {
+                s.as_ref()
+            } else {
+                crate::data_keys::shown(s.as_ref())
+            }
+        })
+        .collect();
+    join_path(&shown)
+}
+
+/// True when a reported path has a step from the data (written `<key>`).
+fn has_data_key(path: &str) -> bool {
+    path.split('.').any(|s| s == crate::data_keys::PLACEHOLDER)
 }
 
 /// A path's steps joined by `.`, a dot or backslash inside a step escaped with `\`.
@@ -765,7 +799,7 @@ impl Walk<'_> {
                 Ok(())
             }
             RawBsonRef::String(s) => {
-                let path = join_path(&self.path);
+                let path = shown_path(&self.path, 0);
                 self.tallies
                     .string(&path, s, self.document, None, self.show_values);
                 Ok(())

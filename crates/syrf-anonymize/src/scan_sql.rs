@@ -16,7 +16,7 @@ use anonymize_core::{Anonymizer, Disposition, ExcludeReason, Key, KeyMode, PlanN
 use serde_json::Value;
 
 use crate::inspect::InspectError;
-use crate::scan::{join_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
+use crate::scan::{join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
 use crate::verify_sql::{self, Event};
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
@@ -294,7 +294,8 @@ impl JsonWalk<'_> {
                 }
             }
             Value::String(s) => {
-                let mut path = join_path(&self.path);
+                // The column, then JSON keys (never one from the data).
+                let mut path = shown_path(&self.path, 1);
                 if self.tallies.paths() >= MAX_PATHS && !self.tallies.has_path(&path) {
                     *self.folded = true;
                     path = join_path(&self.path[..1]);

@@ -759,13 +759,14 @@ impl Scan<'_, '_> {
         }
     }
 
-    /// The field path, array levels left out (`Registrations.Email`).
+    /// The field path, array levels left out (`Registrations.Email`), a field name that came
+    /// from the data written `<key>` (it is printed).
     fn dotted(&self) -> String {
         let names: Vec<&str> = self
             .path
             .iter()
             .filter(|p| !p.is_empty())
-            .map(String::as_str)
+            .map(|p| crate::data_keys::shown(p))
             .collect();
         names.join(".")
     }

@@ -1,5 +1,6 @@
-//! Issue 17 (MongoDB half): `scan` and `verify` read an archive as the rewriter does, through
+//! MongoDB checks. Issue 17: `scan` and `verify` read an archive as the rewriter does, through
 //! mongo-archive's reader and `policy`, oplog entries routed by their target namespace.
+//! Issue 18.8: `inspect`, `scan` and `verify` never print a field name that came from the data.
 
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 use bson::{doc, Document};
@@ -238,4 +239,89 @@ fn scan_routes_oplog_entries_to_their_target_and_passes_a_correct_output() {
     let report = scan(&out[..], Some(&rules()), &ScanOptions::default()).unwrap();
     assert!(report.findings.is_empty(), "{report}");
     assert_eq!(report.strict_exit_code(), 0);
+}
+
+/// Issue 18.8: a sub-document keyed by e-mail addresses (or ids, dates) never has its keys
+/// printed by `inspect` (without `--sample`), `scan` or `verify`: they are grouped as `<key>`.
+#[test]
+fn keys_from_the_data_are_never_printed() {
+    let docs: Vec<Document> = (0..4)
+        .map(|i| {
+            doc! {
+                "_id": i,
+                "email": format!("owner{i}@example.com"),
+                "Votes": {
+                    format!("voter{i}@example.com"): {"Contact": format!("call +44 20 7946 09{i}{i}")},
+                    "507f1f77bcf86cd799439011": {"Contact": "ops@example.org"},
+                },
+                "ByDay": {"2024-01-31": format!("seen by day{i}@example.net")},
+            }
+        })
+        .collect();
+    let input = archive(&[("app", "users", docs)]);
+    let data = [
+        "voter",
+        "507f1f77",
+        "2024-01-31",
+        "example.com",
+        "example.org",
+    ];
+
+    let manifest = syrf_anonymize::inspect::manifest(&input[..], &Default::default()).unwrap();
+    let text = manifest.to_string();
+    for d in data {
+        assert!(!text.contains(d), "inspect printed {d}: {text}");
+    }
+    let fields = manifest["namespaces"][0]["fields"].as_array().unwrap();
+    let votes = fields
+        .iter()
+        .find(|f| f["path"] == "Votes.<key>")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(votes["distinct_keys"], 5);
+    assert!(fields.iter().any(|f| f["path"] == "Votes.<key>.Contact"));
+
+    let rules = RuleSet::from_yaml(
+        "rules:\n  users:\n    fields:\n      email: hash_email\n",
+        "r.yaml",
+    )
+    .unwrap();
+    let report = scan(&input[..], Some(&rules), &ScanOptions::default()).unwrap();
+    let text = report.to_string();
+    for d in data {
+        assert!(!text.contains(d), "scan printed {d}: {text}");
+    }
+    assert!(
+        text.contains("app.users Votes.<key>.Contact: email"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app.users Votes.<key>.Contact: phone"),
+        "{text}"
+    );
+    assert!(text.contains("app.users ByDay.<key>: email"), "{text}");
+    // `--suggest` cannot name such fields: it says so in a comment and the file still parses.
+    let yaml = report.suggest();
+    for d in data {
+        assert!(!yaml.contains(d), "suggest printed {d}: {yaml}");
+    }
+    assert!(yaml.contains("# app.users Votes.<key>.Contact"), "{yaml}");
+    let parsed = RuleSet::from_yaml(&yaml, "s.yaml").unwrap();
+    assert!(parsed
+        .tables
+        .iter()
+        .flat_map(|t| t.fields.iter())
+        .all(|f| !f.path.contains("<key>")));
+
+    // `verify` (the original against itself, a rule on the whole map) names hits the same way.
+    let rules = RuleSet::from_yaml(
+        "rules:\n  users:\n    fields:\n      Votes: {transform: constant, value: x}\n",
+        "v.yaml",
+    )
+    .unwrap();
+    let report = verify(&input[..], &input[..], rules, &VerifyOptions::default()).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("app.users Votes.<key>.Contact"), "{text}");
+    for d in data {
+        assert!(!text.contains(d), "verify printed {d}: {text}");
+    }
 }
