@@ -29,8 +29,9 @@ pub struct RewriteOptions {
     /// only when selected. The oplog follows [`oplog`](Self::oplog); its entries for collections
     /// not kept are dropped.
     pub collections: Option<Vec<String>>,
-    /// Keep `admin.system.users`/`admin.system.roles` and the `--dumpDbUsersAndRoles`
-    /// namespaces (`<db>.$admin.system.users|roles`). Off by default: they hold credential hashes.
+    /// Keep `admin.system.users`/`admin.system.roles`, mongorestore's staging copies
+    /// `admin.tempusers`/`admin.temproles`, and the `--dumpDbUsersAndRoles` namespaces
+    /// (`<db>.$admin.system.users|roles`). Off by default: they hold credential hashes.
     pub keep_users: bool,
     /// The oplog's fate.
     pub oplog: OplogMode,

@@ -324,8 +324,11 @@ fn entry_shapes_mongod_never_writes_are_refused() {
         ]),
     ];
     for (i, e) in shapes.into_iter().enumerate() {
+        // The reader `scan` and `verify` use refuses the same shapes with the same error.
+        let read = mongo_archive::oplog_read::operations(&e, &mut |_| Ok(()));
         let err = oplog_err(&raw_oplog(vec![e]), &anon, &["dup@example.com"]);
         assert!(matches!(err, OplogError::Shape(_)), "shape {i}: {err}");
+        assert_eq!(read.unwrap_err(), err, "shape {i}");
     }
     // Fields after `applyOps` are a shape mongod writes (`allowAtomic`, ...).
     let fine = entry(
