@@ -8,6 +8,8 @@
 //! - [`Patcher`]: zero-copy BSON walking and patching along an `anonymize-core` plan;
 //! - [`rewrite_archive`]: the driver — exclusions, selections, limits, users, oplog, CRCs
 //!   recomputed, a failed run never leaving a complete archive behind;
+//! - [`oplog_read`], [`namespace_fate`]: oplog entries and namespaces as the rewriter reads and
+//!   decides them, for tools that check an archive;
 //! - `verify` (feature `testkit`): an independent strict checker built on the `bson` crate,
 //!   for tests and tools;
 //! - `synth` (feature `testkit`): a deterministic generator of realistic SyRF archives
@@ -44,6 +46,7 @@ pub mod dir;
 mod error;
 mod json;
 mod oplog;
+pub mod oplog_read;
 mod oplog_walk;
 mod parallel;
 mod policy;
@@ -59,7 +62,9 @@ mod walk;
 pub use crc::{crc64, Crc64};
 pub use error::{ArchiveError, ErrorKind};
 pub use oplog::OplogError;
-pub use policy::{NamespaceAction, OplogMode, RewriteOptions};
+pub use policy::{
+    namespace_fate, oplog_target_fate, NamespaceAction, NamespaceFate, OplogMode, RewriteOptions,
+};
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
 pub use rewrite::{

@@ -10,12 +10,14 @@
 //! | `op: "u"`, `$unset` | kept (removing data leaks nothing) |
 //! | `op: "u"`, `$v: 2` `diff` | `u`/`i` values rewritten, `s<field>` sub-diffs followed; a sub-diff inside a covered field is an error |
 //! | `op: "u"`, any other operator touching a covered field | error |
-//! | `op: "u"`, `o2` (the document key: `_id`, shard key) | rewritten like a document, so it matches the rewritten documents |
+//! | `op: "i"` or `"u"`, `o2` (the document key: `_id`, shard key; inserts carry it since MongoDB 5.3) | rewritten like a document, so it matches the rewritten documents |
 //! | `op: "d"`, `o` (the document key) | rewritten like a document |
 //! | `op: "n"` (no-op: pre/post images, messages) on a covered, excluded or unselected collection | entry dropped (mongorestore ignores no-ops) |
 //! | `op: "n"` without a namespace | kept when it is a server message (`o: {msg: "..."}` only), else dropped while any rule or exclusion is in force |
 //! | `op: "c"`, `applyOps` (transactions; nested ones followed, up to 16 levels) | each operation handled as above; one that would be dropped becomes a no-op `{op: "n", ns: "", o: {msg: "removed by syrf-anonymize"}}` |
 //! | `op: "c"` naming an excluded collection (`create`, `drop`, `renameCollection`, ...) | entry dropped |
+//! | `op: "c"`, `renameCollection` from a collection whose data this oplog or the archive holds into one with other rules (`$out`'s `<db>.tmp.agg_out.<uuid>`, a cross-database rename's `<db>.tmpXXXXX.renameCollection`, any rename between plans) | error: the documents passed under the source's rules (advice: `--oplog drop`) |
+//! | a shape mongod never writes: a repeated `op`/`ns`/`o`/`o2`, `applyOps` not an array of documents or not first in `o` | error |
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
 //! | no string `op` or `ns` | dropped while any rule or exclusion is in force, else kept |
 //!
@@ -23,14 +25,13 @@
 //! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
 //! made during the dump).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anonymize_core::{Anonymizer, RowContext};
 
-use crate::policy::{decide, Decision, RewriteOptions};
+use crate::policy::{decide_target, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
 use crate::walk::{Nodes, PatchError, Patcher, Place, Session};
-use crate::CollectionKind;
 
 /// What to do with one oplog entry.
 pub(crate) enum Outcome {
@@ -53,17 +54,21 @@ pub(crate) struct OplogRewriter<'a> {
     counts: HashMap<String, u64>,
     /// Any field rule or exclusion in force: entries that cannot be attributed are dropped.
     strict: bool,
+    /// Namespaces this oplog wrote documents into (inserts and updates kept), so far.
+    written: HashSet<Vec<u8>>,
+    /// Namespaces this oplog created (`create`): empty unless also in `written`.
+    created: HashSet<Vec<u8>>,
 }
 
 /// Deepest `applyOps` nesting followed.
-const MAX_APPLY_OPS_DEPTH: u32 = 16;
+pub(crate) const MAX_APPLY_OPS_DEPTH: u32 = 16;
 
 /// The fields an entry is routed by: `op`, `ns`, `o`, `o2`.
-struct Entry<'b> {
-    op: Option<&'b [u8]>,
-    ns: Option<&'b [u8]>,
-    o: Option<Elem<'b>>,
-    o2: Option<Elem<'b>>,
+pub(crate) struct Entry<'b> {
+    pub(crate) op: Option<&'b [u8]>,
+    pub(crate) ns: Option<&'b [u8]>,
+    pub(crate) o: Option<Elem<'b>>,
+    pub(crate) o2: Option<Elem<'b>>,
 }
 
 /// Why an oplog entry cannot be made safe. Messages name namespaces and rule paths, never a
@@ -113,24 +118,54 @@ pub enum OplogError {
     /// `applyOps` nested deeper than this tool follows.
     #[error("applyOps nested more than {MAX_APPLY_OPS_DEPTH} levels deep")]
     ApplyOpsTooDeep,
+    /// An entry shape mongod never writes (a repeated `o`, `applyOps` not an array of
+    /// documents, ...): refused rather than guessed about.
+    #[error("an entry shape mongod never writes: {0}")]
+    Shape(&'static str),
+    /// A `renameCollection` moves documents that passed under one collection's rules into a
+    /// collection with other rules (or an excluded one): `$out`'s and cross-database renames'
+    /// temporary namespaces, which no rules file can name, are the usual case.
+    #[error(
+        "entry renames `{from}` into `{to}`, which has other rules (or is dropped by them): \
+         the documents it holds passed under the rules of `{from}`"
+    )]
+    RenameBetweenPlans {
+        /// Source namespace.
+        from: String,
+        /// Target namespace.
+        to: String,
+    },
 }
 
-fn malformed(e: raw::RawError) -> OplogError {
+pub(crate) fn malformed(e: raw::RawError) -> OplogError {
     OplogError::Malformed {
         at: e.at,
         detail: e.detail,
     }
 }
 
-fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
+pub(crate) fn parse_entry(buf: &[u8], start: usize, end: usize) -> Result<Entry<'_>, OplogError> {
     let mut entry = Entry {
         op: None,
         ns: None,
         o: None,
         o2: None,
     };
+    let mut seen = [false; 4];
     for el in Elems::framed(buf, start, end).map_err(malformed)? {
         let el = el.map_err(malformed)?;
+        let slot = match el.name {
+            b"op" => 0,
+            b"ns" => 1,
+            b"o" => 2,
+            b"o2" => 3,
+            _ => continue,
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return Err(OplogError::Shape(
+                "a repeated `op`, `ns`, `o` or `o2` field",
+            ));
+        }
         match el.name {
             b"op" if el.ty == ty::STRING => entry.op = el.str_bytes(buf),
             b"ns" if el.ty == ty::STRING => entry.ns = el.str_bytes(buf),
@@ -163,18 +198,15 @@ impl<'a> OplogRewriter<'a> {
             targets: HashMap::new(),
             counts,
             strict: !anon.report().rules.is_empty() || anon.may_exclude(),
+            written: HashSet::new(),
+            created: HashSet::new(),
         }
     }
 
     fn target(&mut self, ns: &[u8]) -> Result<&mut Target<'a>, OplogError> {
         if !self.targets.contains_key(ns) {
             let text = std::str::from_utf8(ns).map_err(|_| OplogError::NamespaceNotUtf8)?;
-            let (db, coll) = text.split_once('.').unwrap_or((text, ""));
-            let (logical, kind) = match coll.strip_prefix("system.buckets.") {
-                Some(base) => (base, CollectionKind::Timeseries),
-                None => (coll, CollectionKind::Collection),
-            };
-            let decision = match decide(db, logical, &kind, self.anon, self.options) {
+            let decision = match decide_target(text, self.anon, self.options) {
                 Ok(d) => d,
                 // A timeseries with rules: its bucket entries cannot be rewritten either.
                 Err(_) => {
@@ -244,9 +276,23 @@ impl<'a> OplogRewriter<'a> {
         o2: Option<Elem<'_>>,
     ) -> Result<Crud, OplogError> {
         let ns_text = || String::from_utf8_lossy(ns).into_owned();
+        let decision = self.target(ns)?.decision;
+        let kept = matches!(
+            decision,
+            Decision::Keep {
+                schema_only: false,
+                ..
+            }
+        );
+        if kept && matches!(op, b"i" | b"u") && !self.written.contains(ns) {
+            self.written.insert(ns.to_vec());
+        }
         let target = self.target(ns)?;
-        let root = match target.decision {
-            Decision::Drop(_) => return Ok(Crud::Drop),
+        let root = match decision {
+            Decision::Drop(_)
+            | Decision::Keep {
+                schema_only: true, ..
+            } => return Ok(Crud::Drop),
             Decision::Keep { root: None, .. } => return Ok(Crud::Delta(0)),
             Decision::Keep {
                 root: Some(root), ..
@@ -282,7 +328,8 @@ impl<'a> OplogRewriter<'a> {
             s.walk_doc(buf, o.value, o.end, nodes, Place::Field)
                 .map_err(wrap)?
         };
-        if let (b"u", Some(o2)) = (op, o2) {
+        // Inserts carry their document key in `o2` since MongoDB 5.3.
+        if let (b"u" | b"i", Some(o2)) = (op, o2) {
             delta += s.walk_set(buf, o2.value, o2.end, nodes).map_err(wrap)?;
         }
         Ok(Crud::Delta(delta))
@@ -311,8 +358,12 @@ impl<'a> OplogRewriter<'a> {
             });
         }
         Ok(match self.target(ns)?.decision {
-            Decision::Keep { root: None, .. } => Outcome::Keep,
-            Decision::Keep { root: Some(_), .. } | Decision::Drop(_) => Outcome::Drop,
+            Decision::Keep {
+                root: None,
+                schema_only: false,
+                ..
+            } => Outcome::Keep,
+            Decision::Keep { .. } | Decision::Drop(_) => Outcome::Drop,
         })
     }
 
@@ -325,10 +376,21 @@ impl<'a> OplogRewriter<'a> {
     ) -> Result<Outcome, OplogError> {
         let Some(o) = o else { return Ok(Outcome::Keep) };
         let db = ns.split(|&b| b == b'.').next().unwrap_or(b"");
+        if let Some(outcome) = self.rename(&o, entry)? {
+            return Ok(outcome);
+        }
         let mut first = true;
         for el in Elems::framed(entry, o.value, o.end).map_err(malformed)? {
             let el = el.map_err(malformed)?;
+            if el.name == b"applyOps" {
+                return Err(OplogError::Shape("`applyOps` not first in a command"));
+            }
             let is_first = std::mem::replace(&mut first, false);
+            if is_first && el.name == b"create" {
+                if let Some(c) = el.str_bytes(entry) {
+                    self.created.insert([db, b".", c].concat());
+                }
+            }
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
             // renameCollection/to carry full namespaces.
             let full = el.name == b"renameCollection" || el.name == b"to";
@@ -344,6 +406,76 @@ impl<'a> OplogRewriter<'a> {
             }
         }
         Ok(Outcome::Keep)
+    }
+
+    /// A `renameCollection` command: `Some(outcome)` when it is one and may pass (dropped
+    /// when either side is dropped), an error when it moves documents between plans.
+    fn rename(&mut self, o: &Elem<'_>, entry: &[u8]) -> Result<Option<Outcome>, OplogError> {
+        let (mut from, mut to) = (None, None);
+        for (i, el) in Elems::framed(entry, o.value, o.end)
+            .map_err(malformed)?
+            .enumerate()
+        {
+            let el = el.map_err(malformed)?;
+            match el.name {
+                b"renameCollection" if i == 0 => from = el.str_bytes(entry),
+                b"to" => to = el.str_bytes(entry),
+                _ if i == 0 => return Ok(None),
+                _ => {}
+            }
+        }
+        let (Some(from), Some(to)) = (from, to) else {
+            return Ok(None);
+        };
+        let source = self.target(from)?.decision;
+        let dest = self.target(to)?.decision;
+        let same = match (source, dest) {
+            // The source's documents were dropped: nothing moves (the rename is dropped).
+            (Decision::Drop(_), _) => true,
+            (
+                Decision::Keep {
+                    root: a,
+                    schema_only: x,
+                    ..
+                },
+                Decision::Keep {
+                    root: b,
+                    schema_only: y,
+                    ..
+                },
+            ) => x == y && a.map(std::ptr::from_ref) == b.map(std::ptr::from_ref),
+            (Decision::Keep { .. }, Decision::Drop(_)) => false,
+        };
+        if !same && self.has_data(from) {
+            return Err(OplogError::RenameBetweenPlans {
+                from: String::from_utf8_lossy(from).into_owned(),
+                to: String::from_utf8_lossy(to).into_owned(),
+            });
+        }
+        if self.written.remove(from) {
+            self.written.insert(to.to_vec());
+        }
+        self.created.remove(from);
+        Ok(Some(
+            if matches!(source, Decision::Drop(_)) || matches!(dest, Decision::Drop(_)) {
+                Outcome::Drop
+            } else {
+                Outcome::Keep
+            },
+        ))
+    }
+
+    /// True unless namespace `ns` is known to hold no document: created by this oplog and
+    /// never written, or in the archive with no document and never written.
+    fn has_data(&self, ns: &[u8]) -> bool {
+        if self.written.contains(ns) {
+            return true;
+        }
+        if self.created.contains(ns) {
+            return false;
+        }
+        let text = String::from_utf8_lossy(ns);
+        self.counts.get(text.as_ref()).is_none_or(|&n| n > 0)
     }
 
     /// An `applyOps` command `o` (a transaction's commit, or a user's `applyOps`): each
@@ -365,16 +497,25 @@ impl<'a> OplogRewriter<'a> {
             error,
         };
         let mut o_delta = 0;
+        let mut seen = false;
         for ops in Elems::framed(buf, o.value, o.end).map_err(malformed)? {
             let ops = ops.map_err(malformed)?;
-            if ops.name != b"applyOps" || ops.ty != ty::ARRAY {
+            if ops.name != b"applyOps" {
                 continue;
+            }
+            if std::mem::replace(&mut seen, true) {
+                return Err(OplogError::Shape("a repeated `applyOps` field"));
+            }
+            if ops.ty != ty::ARRAY {
+                return Err(OplogError::Shape("`applyOps` is not an array"));
             }
             let mut delta = 0;
             for inner in Elems::framed(buf, ops.value, ops.end).map_err(malformed)? {
                 let inner = inner.map_err(malformed)?;
                 if inner.ty != ty::DOCUMENT {
-                    continue;
+                    return Err(OplogError::Shape(
+                        "an `applyOps` operation is not a document",
+                    ));
                 }
                 let e = parse_entry(buf, inner.value, inner.end)?;
                 let (Some(op), Some(ns)) = (e.op, e.ns) else {
@@ -434,7 +575,7 @@ const REMOVED_OP: [u8; 67] = *b"\x43\x00\x00\x00\
 \x03o\x00\x28\x00\x00\x00\x02msg\x00\x1a\x00\x00\x00removed by syrf-anonymize\x00\x00\
 \x00";
 
-fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
+pub(crate) fn first_name<'b>(buf: &'b [u8], o: &Elem<'b>) -> Option<&'b [u8]> {
     Elems::framed(buf, o.value, o.end)
         .ok()?
         .next()?

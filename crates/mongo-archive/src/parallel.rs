@@ -289,6 +289,7 @@ fn read_all<'a, R: Read, W: Write>(
                             root,
                             max_rows,
                             oplog: false,
+                            ..
                         })) => (*root, *max_rows),
                         _ => (None, None),
                     };

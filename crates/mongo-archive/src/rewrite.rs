@@ -271,10 +271,7 @@ impl<'a, W: Write> Driver<'a, W> {
                         summary: NamespaceSummary {
                             db: namespace.db.clone(),
                             collection: namespace.collection.clone(),
-                            action: match decision {
-                                Decision::Drop(a) => a,
-                                Decision::Keep { .. } => NamespaceAction::Kept,
-                            },
+                            action: decision.action(),
                             docs_in: 0,
                             docs_out: 0,
                             docs_changed: 0,
@@ -331,6 +328,7 @@ impl<'a, W: Write> Driver<'a, W> {
                     root,
                     max_rows,
                     oplog,
+                    ..
                 } = run.decision
                 else {
                     return Ok(false);

@@ -160,6 +160,8 @@ fn mongo(
                 NamespaceAction::NotSelected => "not selected",
                 NamespaceAction::UsersDropped => "dropped (users/roles; --keep-users keeps them)",
                 NamespaceAction::OplogDropped => "dropped (--oplog drop)",
+                NamespaceAction::ImagesDropped => "dropped (pre/post images of other collections)",
+                NamespaceAction::SchemaOnly => "schema only",
             }
             .to_owned(),
             documents_in: ns.docs_in,

@@ -14,7 +14,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -85,12 +86,23 @@ pub struct FieldStats {
 /// The field inventory of one collection.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Path (dotted, array elements at the array's path) to its counts.
+    /// Path (dotted, array elements at the array's path) to its counts. A field name that
+    /// came from the data (a sub-document keyed by e-mail addresses, ids, dates...) is never
+    /// recorded: it is written `<key>` (see [`Inventory::data_keys`]).
     pub fields: BTreeMap<String, FieldStats>,
     /// True when more than 10,000 distinct paths (the limit per collection) were seen.
     pub truncated: bool,
+    /// Per path ending in `<key>`: the number of distinct names from the data grouped there
+    /// (counted up to 100,000).
+    pub data_keys: BTreeMap<String, usize>,
+    /// Fingerprints of those names (random per process; never printed).
+    key_prints: BTreeMap<String, HashSet<u64>>,
+    hasher: RandomState,
     sample: usize,
 }
+
+/// Distinct names from the data counted per path.
+const MAX_DATA_KEYS: usize = 100_000;
 
 /// The `$type` alias of a BSON element.
 pub fn type_alias(v: &RawBsonRef<'_>) -> &'static str {
@@ -136,14 +148,30 @@ impl Inventory {
     fn walk_doc(&mut self, doc: &RawDocument, prefix: &str, depth: usize) -> Result<(), String> {
         for elem in doc {
             let (key, value) = elem.map_err(|e| format!("malformed BSON: {e}"))?;
+            let step = crate::data_keys::shown(key);
             let path = if prefix.is_empty() {
-                key.to_owned()
+                step.to_owned()
             } else {
-                format!("{prefix}.{key}")
+                format!("{prefix}.{step}")
             };
+            if step != key {
+                self.count_data_key(&path, key);
+            }
             self.record(&path, value, depth)?;
         }
         Ok(())
+    }
+
+    /// Counts the distinct name `key` from the data grouped under `path`.
+    fn count_data_key(&mut self, path: &str, key: &str) {
+        let print = self.hasher.hash_one(key);
+        if !self.key_prints.contains_key(path) && self.key_prints.len() >= MAX_PATHS {
+            return;
+        }
+        let prints = self.key_prints.entry(path.to_owned()).or_default();
+        if prints.len() < MAX_DATA_KEYS && prints.insert(print) {
+            self.data_keys.insert(path.to_owned(), prints.len());
+        }
     }
 
     fn record(&mut self, path: &str, value: RawBsonRef<'_>, depth: usize) -> Result<(), String> {
@@ -191,6 +219,9 @@ impl Inventory {
                     o.insert("path".into(), json!(path));
                     o.insert("count".into(), json!(s.types.values().sum::<u64>()));
                     o.insert("types".into(), json!(s.types));
+                    if let Some(n) = self.data_keys.get(path) {
+                        o.insert("distinct_keys".into(), json!(n));
+                    }
                     if self.sample > 0 {
                         o.insert("samples".into(), Value::Array(s.samples.clone()));
                     }
@@ -496,13 +527,57 @@ mod tests {
         let mut inv = Inventory::new(0);
         let mut d = bson::Document::new();
         for i in 0..(MAX_PATHS + 5) {
-            d.insert(format!("f{i}"), 1);
+            // Letters only: `f1234` would be a name from the data.
+            let name: String = format!("{i:05}")
+                .bytes()
+                .map(|b| char::from(b - b'0' + b'a'))
+                .collect();
+            d.insert(format!("f{name}"), 1);
         }
         let bytes = bson::to_vec(&d).unwrap();
         inv.add_document(RawDocument::from_bytes(&bytes).unwrap())
             .unwrap();
         assert_eq!(inv.fields.len(), MAX_PATHS);
         assert!(inv.truncated);
+    }
+
+    #[test]
+    fn names_from_the_data_are_grouped_under_a_placeholder() {
+        let mut inv = Inventory::new(0);
+        for d in [
+            doc! {"Votes": {"alice@example.com": {"Score": 1}, "bob@example.org": {"Score": 2}}, "ByDay": {"2024-01-31": 3}},
+            doc! {"Votes": {"alice@example.com": {"Score": 5}, "507f1f77bcf86cd799439011": {"Score": 0}}},
+        ] {
+            let bytes = bson::to_vec(&d).unwrap();
+            inv.add_document(RawDocument::from_bytes(&bytes).unwrap())
+                .unwrap();
+        }
+        let paths: Vec<&str> = inv.fields.keys().map(String::as_str).collect();
+        assert_eq!(
+            paths,
+            [
+                "ByDay",
+                "ByDay.<key>",
+                "Votes",
+                "Votes.<key>",
+                "Votes.<key>.Score"
+            ]
+        );
+        assert_eq!(inv.fields["Votes.<key>.Score"].types["int"], 4);
+        let j = inv.to_json().to_string();
+        for data in ["alice", "bob@", "2024-01-31", "507f1f77"] {
+            assert!(!j.contains(data), "{data} printed: {j}");
+        }
+        let votes = inv.to_json();
+        let votes = votes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == "Votes.<key>")
+            .unwrap()
+            .clone();
+        assert_eq!(votes["distinct_keys"], 3);
+        assert_eq!(votes["count"], 4);
     }
 
     #[test]

@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+mod data_keys;
 pub mod dump_dir;
 mod error;
 mod formats;

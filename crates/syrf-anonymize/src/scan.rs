@@ -20,13 +20,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 
-use anonymize_core::RuleSet;
+use anonymize_core::{Anonymizer, PlanNode, RuleSet};
 use bson::raw::{RawBsonRef, RawDocument};
+use mongo_archive::oplog_read::{self, Data, Operation};
 use mongo_archive::reader::{ArchiveReader, Item};
+use mongo_archive::{CollectionKind, NamespaceFate, OplogError, RewriteOptions};
 
 use crate::formats::{self, Format};
 use crate::input;
@@ -119,8 +121,9 @@ pub struct Finding {
     /// `db.table` or bare).
     pub collection: String,
     /// The field path, steps joined by `.` (array positions left out; a dot or backslash
-    /// inside a field name escaped with `\`, as in a rules file). SQL: the column, then the
-    /// path inside its JSON, if any.
+    /// inside a field name escaped with `\`, as in a rules file; a field name that came from
+    /// the data, such as an e-mail address used as a key, written `<key>`). SQL: the column,
+    /// then the path inside its JSON, if any.
     pub path: String,
     /// What the values look like.
     pub kind: Kind,
@@ -162,9 +165,14 @@ impl ScanReport {
     pub fn suggest(&self) -> String {
         let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind)>> = BTreeMap::new();
         let mut unknown = Vec::new();
+        let mut keyed = Vec::new();
         for f in &self.findings {
             if f.path == UNKNOWN_COLUMN {
                 unknown.push(&f.collection);
+                continue;
+            }
+            if has_data_key(&f.path) {
+                keyed.push((&f.collection, &f.path));
                 continue;
             }
             let best = by_coll
@@ -181,6 +189,12 @@ impl ScanReport {
         for t in unknown {
             out.push_str(&format!(
                 "# {t}: personal-looking values in columns the dump does not name (no column list, no CREATE TABLE): add rules by hand\n"
+            ));
+        }
+        keyed.dedup();
+        for (c, p) in keyed {
+            out.push_str(&format!(
+                "# {c} {p}: personal-looking values below field names taken from the data (`<key>`); a rule names fixed fields: cover the field above them by hand\n"
             ));
         }
         if by_coll.is_empty() {
@@ -300,44 +314,45 @@ pub fn scan(
     })
 }
 
-/// Whether a rules key (bare or `db.coll`) names this collection.
-fn names(key: &str, db: &str, coll: &str) -> bool {
-    key == coll || key.strip_prefix(db).and_then(|r| r.strip_prefix('.')) == Some(coll)
-}
-
 fn is_index(step: &str) -> bool {
     !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Per collection: the rule paths covering it (numeric steps dropped), or `None` if skipped
-/// (excluded by the rules or not in their `collections` list, or `admin.system.users`/
-/// `system.roles`, which a run drops).
-fn covering(rules: Option<&RuleSet>, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
-    // Dropped by a run unless `--keep-users` (credential hashes, not field data).
-    if db == "admin" && (coll == "system.users" || coll == "system.roles") {
+/// The rule paths below `node` (numeric steps dropped), as `scan` compares them with a
+/// document's paths.
+fn rule_paths(node: &PlanNode, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if node.rule().is_some() {
+        out.push(prefix.clone());
+        return;
+    }
+    for name in node.child_names() {
+        let Some(child) = node.child(name) else {
+            continue;
+        };
+        let step = String::from_utf8_lossy(name).into_owned();
+        let numeric = is_index(&step);
+        if !numeric {
+            prefix.push(step);
+        }
+        rule_paths(child, prefix, out);
+        if !numeric {
+            prefix.pop();
+        }
+    }
+}
+
+/// What a run does with a namespace, as `scan` needs it: `None` when its documents are not
+/// written (excluded, not selected, users and roles, images, `schema_only`), else the rule
+/// paths covering it.
+fn covering(fate: &NamespaceFate<'_>) -> Option<Vec<Vec<String>>> {
+    if !fate.documents_kept() {
         return None;
     }
-    let Some(rules) = rules else {
-        return Some(Vec::new());
-    };
-    // A timeseries collection's buckets are kept or dropped with it.
-    let base = coll.strip_prefix("system.buckets.").unwrap_or(coll);
-    let not_kept = rules
-        .collections
-        .as_ref()
-        .is_some_and(|keep| !keep.iter().any(|k| names(k, db, base)));
-    if not_kept || rules.exclusions.iter().any(|e| names(e, db, base)) {
-        return None;
+    let mut out = Vec::new();
+    if let Some(root) = fate.plan {
+        rule_paths(root, &mut Vec::new(), &mut out);
     }
-    Some(
-        rules
-            .tables
-            .iter()
-            .filter(|t| names(&t.name, db, coll))
-            .flat_map(|t| t.fields.iter())
-            .map(|r| r.steps().into_iter().filter(|s| !is_index(s)).collect())
-            .collect(),
-    )
+    Some(out)
 }
 
 /// The path of SQL values whose column is not known.
@@ -454,6 +469,28 @@ pub(crate) fn sort(findings: &mut [Finding]) {
         .sort_by(|a, b| (&a.collection, &a.path, a.kind).cmp(&(&b.collection, &b.path, b.kind)));
 }
 
+/// [`join_path`] with every step from `skip` on that came from the data (a sub-document keyed
+/// by e-mail addresses, ids, dates: [`crate::data_keys`]) written `<key>`.
+pub(crate) fn shown_path<S: AsRef<str>>(steps: &[S], skip: usize) -> String {
+    let shown: Vec<&str> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i < skip {
+                s.as_ref()
+            } else {
+                crate::data_keys::shown(s.as_ref())
+            }
+        })
+        .collect();
+    join_path(&shown)
+}
+
+/// True when a reported path has a step from the data (written `<key>`).
+fn has_data_key(path: &str) -> bool {
+    path.split('.').any(|s| s == crate::data_keys::PLACEHOLDER)
+}
+
 /// A path's steps joined by `.`, a dot or backslash inside a step escaped with `\`.
 pub(crate) fn join_path<S: AsRef<str>>(steps: &[S]) -> String {
     steps
@@ -465,10 +502,46 @@ pub(crate) fn join_path<S: AsRef<str>>(steps: &[S]) -> String {
 
 struct CollState {
     name: String,
-    /// `None`: excluded.
+    /// `None`: a run drops its documents.
     covered: Option<Vec<Vec<String>>>,
+    /// Documents read, and oplog operations routed to it.
     documents: u64,
     tallies: Tallies,
+    /// Its documents are oplog entries (never reported as a collection).
+    oplog: bool,
+}
+
+/// The collections of an archive scan, by body namespace and by oplog target name.
+struct Colls<'a> {
+    anon: &'a Anonymizer,
+    options: RewriteOptions,
+    states: Vec<CollState>,
+    by_body: Vec<Option<usize>>,
+    by_name: HashMap<String, Option<usize>>,
+}
+
+impl Colls<'_> {
+    /// The state of an oplog entry's target namespace; `None` when a run drops its entries.
+    fn target(&mut self, ns: &str) -> Result<Option<usize>, InspectError> {
+        if let Some(&i) = self.by_name.get(ns) {
+            return Ok(i);
+        }
+        let fate = mongo_archive::oplog_target_fate(ns, self.anon, &self.options).map_err(|e| {
+            InspectError::Usage(format!("mongodump archive: oplog entry for `{ns}`: {e}"))
+        })?;
+        let i = covering(&fate).map(|covered| {
+            self.states.push(CollState {
+                name: ns.to_owned(),
+                covered: Some(covered),
+                documents: 0,
+                tallies: Tallies::default(),
+                oplog: false,
+            });
+            self.states.len() - 1
+        });
+        self.by_name.insert(ns.to_owned(), i);
+        Ok(i)
+    }
 }
 
 fn scan_archive(
@@ -476,35 +549,81 @@ fn scan_archive(
     rules: Option<&RuleSet>,
     options: &ScanOptions,
 ) -> Result<ScanReport, InspectError> {
+    let anon = match rules {
+        Some(r) => crate::scan_sql::anonymizer(r)?,
+        None => crate::scan_sql::anonymizer(&RuleSet::empty())?,
+    };
     let mut reader = ArchiveReader::new(input);
-    let mut colls: Vec<Option<CollState>> = Vec::new();
+    let mut colls = Colls {
+        anon: &anon,
+        // A run's defaults: users and roles dropped, the oplog applied.
+        options: RewriteOptions::default(),
+        states: Vec::new(),
+        by_body: Vec::new(),
+        by_name: HashMap::new(),
+    };
+    let mut prelude: Vec<(String, String, CollectionKind)> = Vec::new();
     let mut report = ScanReport::default();
     loop {
         let item = reader
             .next_item()
             .map_err(|e| InspectError::BadInput(format!("mongodump archive: {e}")))?;
         match item {
-            Item::BlockHeader { ns, namespace, .. } => {
-                if colls.len() <= ns {
-                    colls.resize_with(ns + 1, || None);
-                }
-                colls[ns].get_or_insert_with(|| CollState {
-                    name: format!("{}.{}", namespace.db, namespace.collection),
-                    covered: covering(rules, &namespace.db, &namespace.collection),
+            Item::Prelude { entry, .. } => {
+                prelude.push((
+                    entry.db.clone(),
+                    entry.collection.clone(),
+                    entry.kind.clone(),
+                ));
+            }
+            Item::BlockHeader {
+                ns,
+                namespace,
+                first: true,
+                ..
+            } => {
+                let name = format!("{}.{}", namespace.db, namespace.collection);
+                let Some((db, coll, kind)) = prelude.get(namespace.prelude) else {
+                    return Err(InspectError::BadInput(format!(
+                        "mongodump archive: `{name}` is not in the prelude"
+                    )));
+                };
+                let fate = mongo_archive::namespace_fate(db, coll, kind, &anon, &colls.options)
+                    .map_err(|e| {
+                        InspectError::Usage(format!("mongodump archive: `{name}`: {e}"))
+                    })?;
+                let state = CollState {
+                    covered: covering(&fate),
+                    oplog: fate.oplog,
+                    name: name.clone(),
                     documents: 0,
                     tallies: Tallies::default(),
-                });
+                };
+                colls.states.push(state);
+                let i = colls.states.len() - 1;
+                if colls.by_body.len() <= ns {
+                    colls.by_body.resize(ns + 1, None);
+                }
+                colls.by_body[ns] = Some(i);
+                colls.by_name.entry(name).or_insert(Some(i));
             }
             Item::Document {
                 ns, raw, offset, ..
             } => {
-                let Some(Some(state)) = colls.get_mut(ns) else {
+                let Some(&Some(i)) = colls.by_body.get(ns) else {
                     return Err(InspectError::BadInput(format!(
                         "mongodump archive: offset {offset}: a document before its namespace header"
                     )));
                 };
-                state.documents += 1;
                 report.documents += 1;
+                let state = &mut colls.states[i];
+                state.documents += 1;
+                if state.oplog {
+                    let at = format!("mongodump archive: offset {offset}, {}", state.name);
+                    scan_oplog_entry(raw, &mut colls, options.show_values)
+                        .map_err(|m| InspectError::BadInput(format!("{at}: {m}")))?;
+                    continue;
+                }
                 let Some(covered) = &state.covered else {
                     continue;
                 };
@@ -529,7 +648,10 @@ fn scan_archive(
             _ => {}
         }
     }
-    for state in colls.into_iter().flatten() {
+    for state in colls.states {
+        if state.oplog {
+            continue;
+        }
         if state.covered.is_none() {
             report.excluded.push(state.name);
             continue;
@@ -538,6 +660,46 @@ fn scan_archive(
     }
     sort(&mut report.findings);
     Ok(report)
+}
+
+/// One oplog entry: the data of each operation counted at its target collection, by the
+/// rules of that collection (entries a run drops are skipped).
+fn scan_oplog_entry(raw: &[u8], colls: &mut Colls<'_>, show_values: bool) -> Result<(), String> {
+    let mut failed: Option<String> = None;
+    let mut visit = |op: Operation<'_>| -> Result<(), OplogError> {
+        if failed.is_some() {
+            return Ok(());
+        }
+        let i = match colls.target(op.ns) {
+            Ok(Some(i)) => i,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                failed = Some(e.to_string());
+                return Ok(());
+            }
+        };
+        let state = &mut colls.states[i];
+        let Some(covered) = &state.covered else {
+            return Ok(());
+        };
+        state.documents += 1;
+        let mut walk = Walk {
+            covered,
+            document: state.documents,
+            show_values,
+            tallies: &mut state.tallies,
+            path: Vec::new(),
+        };
+        op.data(&mut |d| {
+            if failed.is_none() {
+                if let Err(m) = walk.data(&d) {
+                    failed = Some(m);
+                }
+            }
+        })
+    };
+    oplog_read::operations(raw, &mut visit).map_err(|e| format!("oplog entry: {e}"))?;
+    failed.map_or(Ok(()), Err)
 }
 
 struct Walk<'a> {
@@ -549,6 +711,55 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// One place of an oplog operation holding document data.
+    fn data(&mut self, d: &Data<'_>) -> Result<(), String> {
+        let doc = |b: &[u8]| {
+            RawDocument::from_bytes(b)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let steps = |p: &[&[u8]]| -> Vec<String> {
+            p.iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .filter(|s| !is_index(s))
+                .collect()
+        };
+        match d {
+            Data::Fields { prefix, doc: bytes } => {
+                doc(bytes)?;
+                self.path = steps(prefix);
+                self.doc(
+                    RawDocument::from_bytes(bytes).map_err(|e| e.to_string())?,
+                    0,
+                )?;
+            }
+            Data::Paths(bytes) => {
+                doc(bytes)?;
+                for elem in RawDocument::from_bytes(bytes).map_err(|e| e.to_string())? {
+                    let (key, value) = elem.map_err(|e| format!("malformed BSON: {e}"))?;
+                    self.path = key
+                        .split('.')
+                        .filter(|s| !is_index(s))
+                        .map(str::to_owned)
+                        .collect();
+                    self.value(value, 0)?;
+                }
+            }
+            Data::Elements { prefix, doc: bytes } => {
+                doc(bytes)?;
+                for elem in RawDocument::from_bytes(bytes).map_err(|e| e.to_string())? {
+                    let (key, value) = elem.map_err(|e| format!("malformed BSON: {e}"))?;
+                    if key.strip_prefix('u').is_some_and(is_index) {
+                        self.path = steps(prefix);
+                        self.value(value, 0)?;
+                    }
+                }
+            }
+        }
+        self.path.clear();
+        Ok(())
+    }
+
     fn doc(&mut self, doc: &RawDocument, depth: usize) -> Result<(), String> {
         for elem in doc {
             let (key, value) = elem.map_err(|e| format!("malformed BSON: {e}"))?;
@@ -588,7 +799,7 @@ impl Walk<'_> {
                 Ok(())
             }
             RawBsonRef::String(s) => {
-                let path = join_path(&self.path);
+                let path = shown_path(&self.path, 0);
                 self.tallies
                     .string(&path, s, self.document, None, self.show_values);
                 Ok(())
@@ -794,24 +1005,42 @@ fn is_uuid(run: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// `covering` of `db.coll` as a default run decides it.
+    fn cov(rules: &RuleSet, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
+        let anon = crate::scan_sql::anonymizer(rules).unwrap();
+        let kind = mongo_archive::CollectionKind::Collection;
+        let fate =
+            mongo_archive::namespace_fate(db, coll, &kind, &anon, &RewriteOptions::default())
+                .unwrap();
+        covering(&fate)
+    }
+
     #[test]
     fn coverage_ignores_array_positions_and_skips_dropped_collections() {
         let rules = RuleSet::from_yaml(
             "rules:\n  app.users:\n    fields:\n      Authors.0.Email: hash_email\n  \
-             other:\n    fields:\n      a: hash\nexclusions: [sessions]\n",
+             other:\n    fields:\n      a: hash\nexclusions: [sessions]\nschema_only: [logs]\n",
             "t.yaml",
         )
         .unwrap();
-        let cov = covering(Some(&rules), "app", "users").unwrap();
-        assert_eq!(cov, [vec!["Authors".to_owned(), "Email".to_owned()]]);
-        assert!(covering(Some(&rules), "app", "other").unwrap().len() == 1);
-        assert!(covering(Some(&rules), "db2", "users").unwrap().is_empty());
-        assert!(covering(Some(&rules), "app", "sessions").is_none());
-        assert!(covering(Some(&rules), "app", "system.buckets.sessions").is_none());
-        assert!(covering(None, "admin", "system.users").is_none());
+        let c = cov(&rules, "app", "users").unwrap();
+        assert_eq!(c, [vec!["Authors".to_owned(), "Email".to_owned()]]);
+        assert!(cov(&rules, "app", "other").unwrap().len() == 1);
+        assert!(cov(&rules, "db2", "users").unwrap().is_empty());
+        assert!(cov(&rules, "app", "sessions").is_none());
+        assert!(cov(&rules, "app", "logs").is_none());
+        let none = RuleSet::empty();
+        for (db, coll) in [
+            ("admin", "system.users"),
+            ("admin", "tempusers"),
+            ("config", "system.preimages"),
+            ("config", "image_collection"),
+        ] {
+            assert!(cov(&none, db, coll).is_none(), "{db}.{coll}");
+        }
         let kept = RuleSet::from_yaml("collections: [users]\n", "k.yaml").unwrap();
-        assert!(covering(Some(&kept), "app", "users").is_some());
-        assert!(covering(Some(&kept), "app", "logs").is_none());
+        assert!(cov(&kept, "app", "users").is_some());
+        assert!(cov(&kept, "app", "logs").is_none());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde_json::Value;
 use sql_dump::{Dialect, Event, SqlOptions, SqlReader};
 
 use crate::inspect::InspectError;
-use crate::scan::{join_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
+use crate::scan::{join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
 const MAX_PATHS: usize = 10_000;
@@ -37,7 +37,7 @@ struct Table<'a> {
 }
 
 /// Builds the resolver of table names and rule paths. No transform runs, so any key does.
-fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
+pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
     let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
     Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
         .map_err(|e| InspectError::Usage(e.to_string()))
@@ -206,7 +206,8 @@ impl JsonWalk<'_> {
                 }
             }
             Value::String(s) => {
-                let mut path = join_path(&self.path);
+                // The column, then JSON keys (never one from the data).
+                let mut path = shown_path(&self.path, 1);
                 if self.tallies.paths() >= MAX_PATHS && !self.tallies.has_path(&path) {
                     *self.folded = true;
                     path = join_path(&self.path[..1]);

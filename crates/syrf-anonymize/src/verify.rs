@@ -25,13 +25,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::io::Read;
 
-use anonymize_core::{Anonymizer, Disposition, KeyMode, PlanNode, RuleSet, Transform};
+use anonymize_core::{Anonymizer, KeyMode, PlanNode, RuleSet, Transform};
 use bson::{RawArray, RawBsonRef, RawDocument};
+use mongo_archive::oplog_read::{self, Data};
 use mongo_archive::reader::{ArchiveReader, BodyNamespace, Item};
+use mongo_archive::{CollectionKind, NamespaceFate, RewriteOptions};
 
 use crate::error::{exit, Error};
 use crate::formats::{self, Format};
@@ -169,28 +171,75 @@ pub fn verify(
     })
 }
 
+/// What a run does with the namespaces of the original: the rewriter's own decisions, with
+/// users kept (their covered values are collected too).
+fn run_options() -> RewriteOptions {
+    RewriteOptions {
+        keep_users: true,
+        ..RewriteOptions::default()
+    }
+}
+
+/// True for the namespaces whose documents are oplog entries (`--oplog`, `local.oplog.rs`).
+fn is_oplog_ns(db: &str, coll: &str) -> bool {
+    (db.is_empty() && coll == "oplog") || (db == "local" && coll == "oplog.rs")
+}
+
 fn collect_mongo(
     input: input::Input<'_>,
     anon: &Anonymizer,
     prints: &mut Fingerprints<'_>,
 ) -> Result<(), Error> {
+    let options = run_options();
     let mut reader = ArchiveReader::new(input);
-    let mut names: Vec<(String, String)> = Vec::new();
+    let mut prelude: Vec<(String, String, CollectionKind)> = Vec::new();
+    let mut fates: Vec<Option<NamespaceFate<'_>>> = Vec::new();
+    let mut targets: HashMap<String, Option<&PlanNode>> = HashMap::new();
     loop {
         let item = reader
             .next_item()
             .map_err(|e| Error::BadInput(format!("original: {e}")))?;
         match item {
             Item::End => break,
-            Item::BlockHeader { ns, namespace, .. } => name_ns(&mut names, ns, namespace),
-            Item::Document { ns, raw, .. } => {
-                let (db, coll) = &names[ns];
-                let Disposition::Keep(plan) = anon.resolve(Some(db), coll) else {
+            Item::Prelude { entry, .. } => {
+                prelude.push((
+                    entry.db.clone(),
+                    entry.collection.clone(),
+                    entry.kind.clone(),
+                ));
+            }
+            Item::BlockHeader {
+                ns,
+                namespace,
+                first: true,
+                ..
+            } => {
+                let Some((db, coll, kind)) = prelude.get(namespace.prelude) else {
                     continue;
                 };
-                let Some(root) = plan.root() else { continue };
-                let Some(doc) = raw_doc(raw) else { continue };
-                prints.collect_doc(doc, root, anon, 0);
+                let fate = mongo_archive::namespace_fate(db, coll, kind, anon, &options)
+                    .map_err(|e| Error::Usage(format!("original: `{db}.{coll}`: {e}")))?;
+                if fates.len() <= ns {
+                    fates.resize(ns + 1, None);
+                }
+                fates[ns] = Some(fate);
+            }
+            Item::Document {
+                ns, raw, offset, ..
+            } => {
+                let Some(Some(fate)) = fates.get(ns) else {
+                    continue;
+                };
+                if fate.oplog {
+                    collect_oplog(raw, anon, &options, &mut targets, prints).map_err(|e| {
+                        Error::BadInput(format!(
+                            "original: oplog entry at input byte {offset}: {e}"
+                        ))
+                    })?;
+                } else if let (true, Some(root)) = (fate.documents_kept(), fate.plan) {
+                    let Some(doc) = raw_doc(raw) else { continue };
+                    prints.collect_doc(doc, root, anon, 0);
+                }
                 if prints.too_deep {
                     return Err(too_deep("original"));
                 }
@@ -199,6 +248,41 @@ fn collect_mongo(
         }
     }
     Ok(())
+}
+
+/// The covered values of one oplog entry of the original: each operation's data by the rules
+/// of its target namespace, as the rewriter routes it.
+fn collect_oplog<'a>(
+    raw: &[u8],
+    anon: &'a Anonymizer,
+    options: &RewriteOptions,
+    targets: &mut HashMap<String, Option<&'a PlanNode>>,
+    prints: &mut Fingerprints<'_>,
+) -> Result<(), String> {
+    let mut failed = None;
+    oplog_read::operations(raw, &mut |op| {
+        let root = match targets.get(op.ns) {
+            Some(r) => *r,
+            None => {
+                let root = match mongo_archive::oplog_target_fate(op.ns, anon, options) {
+                    Ok(f) if f.documents_kept() => f.plan,
+                    Ok(_) => None,
+                    Err(e) => {
+                        failed = Some(format!("`{}`: {e}", op.ns));
+                        None
+                    }
+                };
+                targets.insert(op.ns.to_owned(), root);
+                root
+            }
+        };
+        if let Some(root) = root {
+            op.data(&mut |d| prints.collect_data(&d, root, anon))?;
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    failed.map_or(Ok(()), Err)
 }
 
 fn scan_mongo(
@@ -214,37 +298,79 @@ fn scan_mongo(
         let item = reader
             .next_item()
             .map_err(|e| Error::BadInput(format!("anonymized output: {e}")))?;
-        let (ns_name, raw, n) = match item {
+        let (ns_name, raw, n, oplog) = match item {
             Item::End => break,
             Item::BlockHeader { ns, namespace, .. } => {
                 name_ns(&mut names, ns, namespace);
                 continue;
             }
-            Item::Prelude { raw, .. } => ("<prelude>".to_string(), raw, 0),
+            Item::Prelude { raw, .. } => ("<prelude>".to_string(), raw, 0, false),
             Item::Document { ns, raw, .. } => {
                 let n = index.entry(ns).or_insert(0);
                 *n += 1;
                 let (db, coll) = &names[ns];
-                (format!("{db}.{coll}"), raw, *n)
+                (format!("{db}.{coll}"), raw, *n, is_oplog_ns(db, coll))
             }
             _ => continue,
         };
         let Some(doc) = raw_doc(raw) else { continue };
-        let mut scan = Scan {
-            prints,
-            ns: &ns_name,
-            allow,
-            doc_index: n,
-            report,
-            path: Vec::new(),
-            too_deep: false,
-        };
-        scan.doc(doc);
-        if scan.too_deep {
-            return Err(too_deep("anonymized output"));
+        // An oplog entry: each operation's documents under its target namespace
+        // (`app.users (oplog)`), the entry's other fields under the oplog's name. An entry
+        // the rewriter would not read is checked whole.
+        let parts = if oplog { oplog_parts(raw) } else { None };
+        let mut checks: Vec<(&str, &RawDocument, bool)> = Vec::new();
+        match &parts {
+            Some(parts) => {
+                checks.push((&ns_name, doc, true));
+                for (target, bytes) in parts {
+                    if let Some(d) = raw_doc(bytes) {
+                        checks.push((target, d, false));
+                    }
+                }
+            }
+            None => checks.push((&ns_name, doc, false)),
+        }
+        for (ns, d, skip_o) in checks {
+            let mut scan = Scan {
+                prints,
+                ns,
+                allow,
+                doc_index: n,
+                report: &mut *report,
+                path: Vec::new(),
+                too_deep: false,
+            };
+            if skip_o {
+                for (name, value) in d.iter().flatten() {
+                    if name != "o" && name != "o2" {
+                        scan.path.push(name.to_string());
+                        scan.value(value);
+                        scan.path.pop();
+                    }
+                }
+            } else {
+                scan.doc(d);
+            }
+            if scan.too_deep {
+                return Err(too_deep("anonymized output"));
+            }
         }
     }
     Ok(())
+}
+
+/// The `o` and `o2` documents of each operation of an oplog entry, with the label of its
+/// target namespace; `None` when the rewriter would not read the entry.
+fn oplog_parts(raw: &[u8]) -> Option<Vec<(String, &[u8])>> {
+    let mut parts = Vec::new();
+    oplog_read::operations(raw, &mut |op| {
+        for d in [op.o, op.o2].into_iter().flatten() {
+            parts.push((format!("{} (oplog)", op.ns), d));
+        }
+        Ok(())
+    })
+    .ok()?;
+    Some(parts)
 }
 
 /// The reader options of a dump of `format` (credentials kept: verify looks at everything
@@ -617,6 +743,39 @@ impl Fingerprints<'_> {
         }
     }
 
+    /// One place of an oplog operation holding document data, along the target's plan.
+    fn collect_data(&mut self, d: &Data<'_>, root: &PlanNode, anon: &Anonymizer) {
+        match d {
+            Data::Fields { prefix, doc } => {
+                if let (Some(node), Some(doc)) = (descend(root, prefix), raw_doc(doc)) {
+                    self.collect_value(RawBsonRef::Document(doc), node, anon, 0);
+                }
+            }
+            Data::Paths(doc) => {
+                for (key, value) in raw_doc(doc).into_iter().flatten().flatten() {
+                    let steps: Vec<&[u8]> = key.split('.').map(str::as_bytes).collect();
+                    if let Some(node) = descend(root, &steps) {
+                        self.collect_value(value, node, anon, 0);
+                    }
+                }
+            }
+            Data::Elements { prefix, doc } => {
+                let Some(node) = descend(root, prefix) else {
+                    return;
+                };
+                for (key, value) in raw_doc(doc).into_iter().flatten().flatten() {
+                    let Some(i) = key.strip_prefix('u').filter(|i| is_index(i)) else {
+                        continue;
+                    };
+                    self.collect_value(value, node, anon, 0);
+                    if let Some(c) = node.child(i.as_bytes()).filter(|_| node.rule().is_none()) {
+                        self.collect_value(value, c, anon, 0);
+                    }
+                }
+            }
+        }
+    }
+
     fn collect_doc(&mut self, doc: &RawDocument, node: &PlanNode, anon: &Anonymizer, depth: usize) {
         if depth > MAX_DEPTH {
             self.too_deep = true;
@@ -676,6 +835,28 @@ impl Fingerprints<'_> {
             _ => {}
         }
     }
+}
+
+fn is_index(step: &str) -> bool {
+    !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The plan node a path of field names reaches from `root`, stopping at the first node with a
+/// rule (what lies below is covered whole); an array position stays at the array's node unless
+/// a rule names it. `None`: no rule below.
+fn descend<'p>(root: &'p PlanNode, steps: &[&[u8]]) -> Option<&'p PlanNode> {
+    let mut cur = root;
+    for step in steps {
+        if cur.rule().is_some() {
+            return Some(cur);
+        }
+        cur = match cur.child(step) {
+            Some(c) => c,
+            None if std::str::from_utf8(step).is_ok_and(is_index) => cur,
+            None => return None,
+        };
+    }
+    Some(cur)
 }
 
 fn array_items(a: &RawArray) -> impl Iterator<Item = RawBsonRef<'_>> {
@@ -784,23 +965,25 @@ impl Scan<'_, '_> {
         }
     }
 
-    /// The field path, array levels left out (`Registrations.Email`).
+    /// The field path, array levels left out (`Registrations.Email`), a field name that came
+    /// from the data written `<key>` (it is printed).
     fn dotted(&self) -> String {
         let names: Vec<&str> = self
             .path
             .iter()
             .filter(|p| !p.is_empty())
-            .map(String::as_str)
+            .map(|p| crate::data_keys::shown(p))
             .collect();
         names.join(".")
     }
 
     fn allowed(&self) -> bool {
         let path = self.dotted();
-        let coll = self.ns.split_once('.').map_or(self.ns, |(_, c)| c);
-        self.allow.iter().any(|a| {
-            *a == path || *a == format!("{coll}.{path}") || *a == format!("{}.{path}", self.ns)
-        })
+        let ns = self.ns.strip_suffix(" (oplog)").unwrap_or(self.ns);
+        let coll = ns.split_once('.').map_or(ns, |(_, c)| c);
+        self.allow
+            .iter()
+            .any(|a| *a == path || *a == format!("{coll}.{path}") || *a == format!("{ns}.{path}"))
     }
 }
 

@@ -146,9 +146,18 @@ fn archive(namespaces: &[(&str, &str, Vec<bson::Document>)]) -> Vec<u8> {
         &bson::doc! {"concurrent_collections": 4, "version": "0.1", "server_version": "7.0.14", "tool_version": "100.10.0"},
     );
     for (db, coll, _) in namespaces {
+        // A timeseries collection `X` is listed as `X` and its body is `system.buckets.X`.
+        let (listed, kind, options) = match coll.strip_prefix("system.buckets.") {
+            Some(base) => (
+                base,
+                "timeseries",
+                "{\"timeseries\":{\"timeField\":\"t\",\"metaField\":\"meta\",\"granularity\":\"seconds\"}}",
+            ),
+            None => (*coll, "collection", "{}"),
+        };
         put(
             &mut out,
-            &bson::doc! {"db": *db, "collection": *coll, "metadata": "{\"options\":{},\"indexes\":[]}", "size": 0, "type": "collection"},
+            &bson::doc! {"db": *db, "collection": listed, "metadata": format!("{{\"options\":{options},\"indexes\":[]}}"), "size": 0, "type": kind},
         );
     }
     out.extend([0xff; 4]);
