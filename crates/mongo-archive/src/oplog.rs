@@ -279,8 +279,13 @@ impl<'a> OplogRewriter<'a> {
         } else if op == b"u" && operators {
             s.update_operators(buf, &o, nodes).map_err(wrap)?
         } else {
-            s.walk_doc(buf, o.value, o.end, nodes, Place::Field)
-                .map_err(wrap)?
+            // A whole document (insert, replacement): the echo guard looks at it too, with
+            // the originals of this document only.
+            s.forget_echoes();
+            let d = s
+                .walk_doc(buf, o.value, o.end, nodes, Place::Field)
+                .map_err(wrap)?;
+            d + s.echo_pass(buf, o.value, o.end, nodes).map_err(wrap)?
         };
         if let (b"u", Some(o2)) = (op, o2) {
             delta += s.walk_set(buf, o2.value, o2.end, nodes).map_err(wrap)?;
