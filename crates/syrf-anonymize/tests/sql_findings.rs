@@ -5,19 +5,18 @@
 //! The behaviours themselves are tested on real server dumps in crates/sql-dump/tests.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "sql-findings-key-0123456789";
 const FAILED_MARK: &str = "SELECT syrf_anonymize_run_failed_do_not_restore;";
 
 fn run(args: &[&str], rules: &str, input: &[u8], dir: &Path) -> Output {
     let path = dir.join("rules.yaml");
     std::fs::write(&path, rules).unwrap();
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("--rules")
         .arg(&path)

@@ -124,8 +124,7 @@ impl RowJob<'_, '_> {
                     col,
                     (scratch, value),
                     &row_ctx,
-                    out,
-                    &mut echo.set,
+                    (out, &mut echo.set),
                 );
             } else if node.has_children() {
                 let at = out.len();
@@ -217,8 +216,7 @@ impl RowJob<'_, '_> {
         col: Option<&Column>,
         (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
-        out: &mut Vec<u8>,
-        echo: &mut EchoSet,
+        (out, echo): (&mut Vec<u8>, &mut EchoSet),
     ) {
         let value = if self.ctx == Ctx::Copy {
             copy_value(text, col, scratch)
