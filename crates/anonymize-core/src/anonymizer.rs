@@ -2,14 +2,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use crate::counts::RuleCounts;
+use crate::echo::{EchoGuard, EchoHit, EchoSet};
 
 use crate::key::KeyMode;
 use crate::memo;
 use crate::path::strict_prefix;
 use crate::plan::{PlanNode, RuleId};
-use crate::report::{CollectionUse, Report, RuleReport};
+use crate::report::{CollectionUse, EchoReport, Report, RuleReport};
 use crate::rules::RuleSet;
 use crate::transform::{self, Digester, Outcome, Transform, Written};
 use crate::value::{Replacement, Value};
@@ -127,6 +129,32 @@ pub struct Anonymizer {
     has_selection: bool,
     keep_dependents: bool,
     large_objects: Option<crate::LargeObjects>,
+    echo_guard: EchoGuard,
+    /// `(rule, field)` -> (rewritten, nulled) echoes; locked only when an echo is found.
+    echoes: Mutex<HashMap<(RuleId, String), (u64, u64)>>,
+}
+
+/// A field name as the echo report shows it: steps that do not look like field names (they
+/// may come from the data, e.g. map keys holding e-mail addresses) become `<key>`.
+fn report_field(field: &str) -> String {
+    let step_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'#'))
+    };
+    field
+        .split('.')
+        .map(|step| {
+            let bare = step.strip_suffix("[]").unwrap_or(step);
+            if step_ok(bare) {
+                step.to_owned()
+            } else {
+                "<key>".to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -167,6 +195,8 @@ impl Anonymizer {
             has_selection: rules.collections.is_some(),
             keep_dependents: rules.keep_dependents,
             large_objects: rules.large_objects,
+            echo_guard: rules.echo_guard,
+            echoes: Mutex::new(HashMap::new()),
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -426,6 +456,31 @@ impl Anonymizer {
         self.rules[rule.index()].counts.count(true, true);
     }
 
+    /// The rules file's `echo_guard` settings.
+    pub fn echo_guard(&self) -> EchoGuard {
+        self.echo_guard
+    }
+
+    /// An empty [`EchoSet`] for this run's settings (one per stream or worker; cleared per
+    /// document or row).
+    pub fn echo_set(&self) -> EchoSet {
+        EchoSet::new(self.echo_guard)
+    }
+
+    /// Counts one uncovered value `field` (a dotted field path, `[]` marking array elements,
+    /// or a column name) in which the echo guard found a covered original (`hit`).
+    pub fn record_echo(&self, hit: EchoHit, field: &str) {
+        let mut echoes = self.echoes.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = echoes
+            .entry((hit.rule, report_field(field)))
+            .or_insert((0, 0));
+        if hit.nulled {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
+        }
+    }
+
     /// The field path of a rule as written in the rules file (for error messages that must
     /// not name fields taken from the data).
     pub fn rule_path(&self, rule: RuleId) -> &str {
@@ -464,6 +519,26 @@ impl Anonymizer {
                     matched: used.load(Relaxed),
                 })
                 .collect(),
+            echoes: self.echo_report(),
         }
+    }
+
+    fn echo_report(&self) -> Vec<EchoReport> {
+        let echoes = self.echoes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<EchoReport> = echoes
+            .iter()
+            .map(|((rule, field), &(rewritten, nulled))| {
+                let r = &self.rules[rule.index()];
+                EchoReport {
+                    table: r.table.clone(),
+                    field: field.clone(),
+                    echo_of: r.path.clone(),
+                    rewritten,
+                    nulled,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.table, &a.field, &a.echo_of).cmp(&(&b.table, &b.field, &b.echo_of)));
+        out
     }
 }

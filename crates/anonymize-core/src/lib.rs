@@ -38,6 +38,7 @@ mod anonymizer;
 mod counts;
 mod cpu;
 mod dates;
+mod echo;
 mod encoding;
 mod key;
 mod locate;
@@ -54,9 +55,10 @@ pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
 pub use cpu::sha_extensions;
+pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
-pub use report::{CollectionUse, Report, RuleReport};
+pub use report::{CollectionUse, EchoReport, Report, RuleReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
     ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,

@@ -30,6 +30,24 @@ pub struct CollectionUse {
     pub matched: bool,
 }
 
+/// Copies of covered values the echo guard found in one uncovered field or column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EchoReport {
+    /// The collection or table key (as written in the rules file) of the rule whose
+    /// original value was found.
+    pub table: String,
+    /// The uncovered field (dotted, `[]` for array elements) or column holding the copies.
+    /// Names that do not look like field names (they may come from the data, e.g. map keys)
+    /// are shown as `<key>`.
+    pub field: String,
+    /// The path of the rule whose original was found (the first one in the value).
+    pub echo_of: String,
+    /// Values rewritten with the pseudonym.
+    pub rewritten: u64,
+    /// Values replaced by null.
+    pub nulled: u64,
+}
+
 /// Everything the rules did in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -37,12 +55,19 @@ pub struct Report {
     pub rules: Vec<RuleReport>,
     /// One entry per name in the rules file.
     pub collections: Vec<CollectionUse>,
+    /// Echoes of covered values in uncovered fields or columns (issue 18.9), sorted.
+    pub echoes: Vec<EchoReport>,
 }
 
 impl Report {
     /// Field rules that never saw a value: usually a typo that leaks data.
     pub fn unmatched_rules(&self) -> impl Iterator<Item = &RuleReport> {
         self.rules.iter().filter(|r| r.values_seen == 0)
+    }
+
+    /// Values the echo guard rewrote or nulled.
+    pub fn echo_count(&self) -> u64 {
+        self.echoes.iter().map(|e| e.rewritten + e.nulled).sum()
     }
 
     /// Names in the rules file that matched no collection or table.

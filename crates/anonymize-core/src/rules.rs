@@ -42,6 +42,9 @@ pub struct RuleSet {
     /// SQL: what to do with PostgreSQL large objects (`pg_dump -b`), which no field rule can
     /// cover. `None`: not said (they are kept and reported).
     pub large_objects: Option<LargeObjects>,
+    /// `echo_guard:`: what happens to copies of covered values in uncovered strings of the
+    /// same document or row (see [`crate::EchoGuard`]).
+    pub echo_guard: crate::echo::EchoGuard,
 }
 
 /// `large_objects: keep | empty | drop`.
@@ -114,6 +117,7 @@ const TOP_KEYS: &[&str] = &[
     "schema_only",
     "keep_dependents",
     "large_objects",
+    "echo_guard",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -273,6 +277,12 @@ impl RuleSet {
                         ))
                     }
                 },
+                "echo_guard" => {
+                    rules.echo_guard = crate::echo::parse(value).map_err(|(key, message)| {
+                        let at = key.map_or(path.to_vec(), |k| key_path(&path, &k));
+                        ctx.error(&at, message)
+                    })?
+                }
                 other => return Err(unknown_key(&ctx, &[], other, TOP_KEYS, "the rules file")),
             }
         }

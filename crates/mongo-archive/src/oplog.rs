@@ -325,8 +325,13 @@ impl<'a> OplogRewriter<'a> {
         } else if op == b"u" && operators {
             s.update_operators(buf, &o, nodes).map_err(wrap)?
         } else {
-            s.walk_doc(buf, o.value, o.end, nodes, Place::Field)
-                .map_err(wrap)?
+            // A whole document (insert, replacement): the echo guard looks at it too, with
+            // the originals of this document only.
+            s.forget_echoes();
+            let d = s
+                .walk_doc(buf, o.value, o.end, nodes, Place::Field)
+                .map_err(wrap)?;
+            d + s.echo_pass(buf, o.value, o.end, nodes).map_err(wrap)?
         };
         // Inserts carry their document key in `o2` since MongoDB 5.3.
         if let (b"u" | b"i", Some(o2)) = (op, o2) {

@@ -13,7 +13,7 @@
 //! (`null`, `remove`, `constant`, `keep`). `remove` of an array element writes null (array keys
 //! are not renumbered).
 
-use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId, Value, Written};
+use anonymize_core::{Anonymizer, EchoSet, PlanNode, RowContext, RuleId, Value, Written};
 
 use crate::raw::{self, ty, Elem, Elems, RawError, MAX_BSON_SIZE};
 
@@ -189,6 +189,12 @@ pub struct Patcher {
     scratch: Vec<u8>,
     shadowing: u64,
     shadowed: Vec<RuleId>,
+    /// The echo guard's originals of the current document, and its buffers.
+    echo: EchoSet,
+    /// The field path of the value the echo guard looks at.
+    echo_path: Vec<u8>,
+    /// A value rewritten by the echo guard.
+    echo_out: Vec<u8>,
 }
 
 impl Patcher {
@@ -207,8 +213,9 @@ impl Patcher {
         ctx: RowContext,
     ) -> Result<Option<&'s [u8]>, PatchError> {
         self.begin();
-        self.session(anon, ctx)
-            .walk_doc(doc, 0, doc.len(), Nodes::one(root), Place::Field)?;
+        let mut s = self.session(anon, ctx);
+        s.walk_doc(doc, 0, doc.len(), Nodes::one(root), Place::Field)?;
+        s.echo_pass(doc, 0, doc.len(), Nodes::one(root))?;
         self.finish(doc)
     }
 
@@ -235,6 +242,7 @@ impl Patcher {
     pub(crate) fn begin(&mut self) {
         self.splices.clear();
         self.arena.clear();
+        self.echo.clear();
     }
 
     pub(crate) fn session<'s, 'a>(
@@ -242,6 +250,7 @@ impl Patcher {
         anon: &'a Anonymizer,
         ctx: RowContext,
     ) -> Session<'s, 'a> {
+        self.echo.configure(anon.echo_guard());
         Session {
             anon,
             ctx,
@@ -250,6 +259,10 @@ impl Patcher {
             scratch: &mut self.scratch,
             shadowing: &mut self.shadowing,
             shadowed: &mut self.shadowed,
+            echo: &mut self.echo,
+            echo_path: &mut self.echo_path,
+            echo_out: &mut self.echo_out,
+            merge_lengths: false,
             depth: 0,
         }
     }
@@ -285,6 +298,12 @@ pub(crate) struct Session<'s, 'a> {
     scratch: &'s mut Vec<u8>,
     shadowing: &'s mut u64,
     shadowed: &'s mut Vec<RuleId>,
+    echo: &'s mut EchoSet,
+    echo_path: &'s mut Vec<u8>,
+    echo_out: &'s mut Vec<u8>,
+    /// True during the echo pass: a length already fixed by the first pass is adjusted
+    /// rather than spliced twice.
+    merge_lengths: bool,
     pub(crate) depth: u32,
 }
 
@@ -400,10 +419,25 @@ impl Session<'_, '_> {
         if delta == 0 {
             return Ok(());
         }
-        let old = raw::read_i32(buf, start).unwrap_or(0) as i64;
+        let earlier = if self.merge_lengths {
+            self.splices
+                .iter()
+                .find(|s| s.start == start && s.end == start + 4 && s.data_end - s.data_start == 4)
+                .copied()
+        } else {
+            None
+        };
+        let old = match earlier {
+            Some(s) => raw::read_i32(self.arena, s.data_start).unwrap_or(0) as i64,
+            None => raw::read_i32(buf, start).unwrap_or(0) as i64,
+        };
         let new = old + delta;
         if new > MAX_BSON_SIZE as i64 || new < 5 {
             return Err(PatchError::TooLarge(new.max(0) as usize));
+        }
+        if let Some(s) = earlier {
+            self.arena[s.data_start..s.data_end].copy_from_slice(&(new as i32).to_le_bytes());
+            return Ok(());
         }
         let data_start = self.arena.len();
         self.arena.extend_from_slice(&(new as i32).to_le_bytes());
@@ -476,9 +510,13 @@ impl Session<'_, '_> {
                 self.depth -= 1;
                 return r;
             }
-            let w = self
-                .anon
-                .apply_into(rule, to_value(buf, el), &self.ctx, self.scratch);
+            let v = to_value(buf, el);
+            let w = self.anon.apply_into(rule, v, &self.ctx, self.scratch);
+            match v {
+                Value::Str(s) => self.echo.record(rule, s.as_bytes(), w, self.scratch),
+                Value::Bytes(b) => self.echo.record(rule, b, w, self.scratch),
+                _ => {}
+            }
             return self.replace(el, w, place);
         }
         match el.ty {
@@ -502,6 +540,110 @@ impl Session<'_, '_> {
             }
             _ => Ok(0),
         }
+    }
+
+    /// Forgets the echo guard's originals (another document of the same walk starts).
+    pub(crate) fn forget_echoes(&mut self) {
+        self.echo.clear();
+    }
+
+    /// The echo guard over the document at `start` (bounded by `limit`), after the rules'
+    /// walk of it: its uncovered string values holding a covered value's original are
+    /// rewritten or nulled and counted. Nothing to do (and no walk) when no covered text was
+    /// changed, or when no original occurs in the document's bytes outside the rewritten
+    /// values. Returns the change of the document's length.
+    pub(crate) fn echo_pass(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        limit: usize,
+        nodes: Nodes<'_>,
+    ) -> Result<i64, PatchError> {
+        if self.echo.is_empty() {
+            return Ok(0);
+        }
+        self.splices.sort_unstable_by_key(|s| s.start);
+        let mut parts: Vec<&[u8]> = Vec::new();
+        let mut pos = start;
+        for s in self.splices.iter() {
+            if s.end <= pos || s.start >= limit {
+                continue;
+            }
+            parts.push(&buf[pos..s.start.max(pos)]);
+            pos = s.end;
+        }
+        parts.push(&buf[pos.min(limit)..limit]);
+        if !self.echo.may_echo_in(parts) {
+            return Ok(0);
+        }
+        self.merge_lengths = true;
+        self.echo_path.clear();
+        let r = self.echo_doc(buf, start, limit, nodes, false);
+        self.merge_lengths = false;
+        r
+    }
+
+    /// One document or array of the echo pass.
+    fn echo_doc(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        limit: usize,
+        nodes: Nodes<'_>,
+        array: bool,
+    ) -> Result<i64, PatchError> {
+        let mut delta = 0;
+        for el in Elems::framed(buf, start, limit)? {
+            let el = el?;
+            let set = if array {
+                nodes.array_elem(el.name)?
+            } else {
+                nodes.children(el.name)?
+            };
+            // Covered values (rewritten, or declared with `keep`), and scalars the first
+            // pass nulled because rules expected a sub-document there.
+            let container = matches!(el.ty, ty::DOCUMENT | ty::ARRAY);
+            if set.rule().is_some() || (!container && !set.is_empty() && set.expect_document(array))
+            {
+                continue;
+            }
+            let mark = self.echo_path.len();
+            if array {
+                self.echo_path.extend_from_slice(b"[]");
+            } else {
+                if mark > 0 {
+                    self.echo_path.push(b'.');
+                }
+                self.echo_path.extend_from_slice(el.name);
+            }
+            match el.ty {
+                ty::DOCUMENT | ty::ARRAY => {
+                    self.enter()?;
+                    let r = self.echo_doc(buf, el.value, el.end, set, el.ty == ty::ARRAY);
+                    self.depth -= 1;
+                    delta += r?;
+                }
+                ty::STRING => {
+                    let text = el.str_bytes(buf).unwrap_or_default();
+                    if let Some(hit) = self.echo.rewrite(text, b"", self.echo_out) {
+                        self.anon
+                            .record_echo(hit, &String::from_utf8_lossy(self.echo_path));
+                        let w = if hit.nulled {
+                            Written::Null
+                        } else {
+                            self.scratch.clear();
+                            self.scratch.extend_from_slice(self.echo_out);
+                            Written::Str
+                        };
+                        delta += self.replace(&el, w, Place::Element)?;
+                    }
+                }
+                _ => {}
+            }
+            self.echo_path.truncate(mark);
+        }
+        self.fix_len(buf, start, delta)?;
+        Ok(delta)
     }
 
     /// Replaces `el` by what a transform wrote (`w`, its text or bytes in the scratch buffer).

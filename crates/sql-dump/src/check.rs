@@ -27,17 +27,15 @@ pub(crate) fn check_partition_key(
     }
 }
 
-/// Whether `transform` writes values a column of `family` (type `type_name`) accepts.
+/// Whether `transform` writes values a column of `family` accepts.
 /// Unknown types (user types, domains) and text are not refused.
-fn fits(transform: &Transform, family: Family, type_name: &str) -> bool {
-    let big = ["bigint", "int8", "bigserial", "serial8"]
-        .iter()
-        .any(|b| type_name.starts_with(b));
+fn fits(transform: &Transform, family: Family) -> bool {
     match transform.name() {
         "keep" | "null" | "remove" | "constant" => true,
         _ if matches!(family, Family::Text | Family::Unknown) => true,
-        // Keyed 63-bit integers fit only 64-bit columns.
-        "hash" | "hmac" => family == Family::Binary || (family == Family::Integer && big),
+        // Integers get a permutation that keeps every value inside the range of its integer
+        // type (see anonymize-core's `permute`): any integer column takes them.
+        "hash" | "hmac" => matches!(family, Family::Binary | Family::Integer),
         "hash_email" | "mask" | "sequential" => family == Family::Binary,
         "sequential_suffix" | "digits" => matches!(family, Family::Integer | Family::Decimal),
         "date_shift" => family == Family::Date,
@@ -72,7 +70,7 @@ pub(crate) fn check_column_types(
             continue;
         };
         let transform = anon.transform(rule);
-        if !fits(transform, col.family, &col.type_name) {
+        if !fits(transform, col.family) {
             return Err(SqlError::Rules {
                 table: table.display(),
                 message: format!(

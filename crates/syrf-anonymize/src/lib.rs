@@ -222,6 +222,8 @@ pub fn anonymize(
             keyed: anon.is_keyed(),
             collections: rewritten.collections,
             rules: Vec::new(),
+            failed_closed: 0,
+            echoes: Vec::new(),
             unmatched_rules: Vec::new(),
             unmatched_names: Vec::new(),
             did_you_mean: Default::default(),
@@ -237,6 +239,7 @@ pub fn anonymize(
         summary.strict_failed = options.strict
             && (summary.has_unmatched()
                 || summary.has_shadowing_keys()
+                || summary.echo_count() > 0
                 || summary.has_sql_strict_problems());
         if summary.strict_failed {
             let error = Error::Strict(Box::new(summary));

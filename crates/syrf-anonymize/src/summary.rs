@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use anonymize_core::{Report, RuleReport};
+use anonymize_core::{EchoReport, Report, RuleReport};
 use serde::Serialize;
 
 /// Runs shorter than this get no MB/s figure: it would measure start-up, not throughput.
@@ -96,6 +96,12 @@ pub struct Summary {
     pub collections: Vec<CollectionCounts>,
     /// Per rule.
     pub rules: Vec<RuleReport>,
+    /// Values of all rules replaced by null because their transform could not handle them
+    /// (the sum of the rules' `failed_closed`).
+    pub failed_closed: u64,
+    /// The echo guard: uncovered fields or columns that held a copy of a covered value's
+    /// original in the same document or row, rewritten or nulled (a `--strict` failure).
+    pub echoes: Vec<EchoReport>,
     /// `table.path` of rules that never saw a value.
     pub unmatched_rules: Vec<String>,
     /// Names in the rules file that matched nothing (`section: name`), with a "did you mean"
@@ -145,6 +151,8 @@ impl Summary {
                 None => format!("{}: {}", c.section, c.name),
             })
             .collect();
+        self.failed_closed = report.rules.iter().map(|r| r.failed_closed).sum();
+        self.echoes = report.echoes;
         self.rules = report.rules;
         self.mb_per_second = (self.seconds >= MIN_SECONDS_FOR_RATE)
             .then(|| self.bytes_in as f64 / self.seconds / 1e6);
@@ -191,6 +199,24 @@ impl Summary {
         self.collections.iter().any(|c| c.shadowing_keys > 0)
     }
 
+    /// Values the echo guard rewrote or nulled (a `--strict` failure).
+    pub fn echo_count(&self) -> u64 {
+        self.echoes.iter().map(|e| e.rewritten + e.nulled).sum()
+    }
+
+    /// One line per field or column where the echo guard found copies of covered values.
+    fn echo_lines(&self) -> Vec<String> {
+        self.echoes
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: `{}` held copies of `{}`: {} rewritten, {} nulled",
+                    e.table, e.field, e.echo_of, e.rewritten, e.nulled
+                )
+            })
+            .collect()
+    }
+
     /// True when the SQL findings fail `--strict`: tables with rules but no definition, or
     /// large objects kept without being named.
     pub fn has_sql_strict_problems(&self) -> bool {
@@ -208,6 +234,13 @@ impl Summary {
         let shadowing = self.shadowing_warnings();
         if !shadowing.is_empty() {
             parts.push(shadowing.join("; "));
+        }
+        if self.echo_count() > 0 {
+            parts.push(format!(
+                "the echo guard found copies of covered values in fields no rule covers \
+                 (rewritten or nulled; cover those fields with rules): {}",
+                self.echo_lines().join("; ")
+            ));
         }
         parts.extend(self.sql.strict_problems());
         parts.join("; ")
@@ -295,6 +328,19 @@ impl Summary {
                     r.table, r.path, r.transform, r.values_seen, r.values_changed, r.failed_closed
                 );
             }
+        }
+        if !self.rules.is_empty() {
+            let _ = writeln!(
+                s,
+                "  failed closed: {} value{}; echoes of covered values: {} value{}",
+                self.failed_closed,
+                if self.failed_closed == 1 { "" } else { "s" },
+                self.echo_count(),
+                if self.echo_count() == 1 { "" } else { "s" }
+            );
+        }
+        for e in self.echo_lines() {
+            let _ = writeln!(s, "  warning: echo guard: {e}");
         }
         for r in &self.unmatched_rules {
             let _ = write!(s, "  warning: rule {r} never matched a value");

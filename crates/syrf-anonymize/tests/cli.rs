@@ -26,7 +26,7 @@ fn sample() -> PathBuf {
 }
 
 fn cmd() -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env_remove("SYRF_ANONYMIZE_KEY");
     c
 }

@@ -13,7 +13,6 @@ use mongo_archive::verify;
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "hostile-test-key-5f1d0c9e7a3b";
 /// Values planted in the inputs; none may appear on stderr or in a report.
 const CANARIES: [&str; 4] = [
@@ -61,7 +60,7 @@ fn cmd(dir: &Path, kind: Kind) -> Command {
         },
     )
     .unwrap();
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY).arg("--rules").arg(&rules);
     c
 }
@@ -700,7 +699,7 @@ fn no_stderr_or_report_holds_an_input_value_or_the_key() {
         "rules:\n  users:\n    columns:\n      email: hash_emial\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
+    let out = common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("check")
         .arg("--rules")
@@ -710,7 +709,7 @@ fn no_stderr_or_report_holds_an_input_value_or_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert_no_leak("check", &String::from_utf8_lossy(&out.stderr));
     // The shipped sample through its rules, with the report: no key in either.
-    let out = Command::new(BIN)
+    let out = common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("--rules")
         .arg(repo().join("rules/syrf.yaml"))

@@ -2,7 +2,6 @@
 //! output verified by the independent strict reader, no covered email left.
 
 use std::io::Write;
-use std::process::Command;
 
 mod common;
 use common::{gunzip, run_with_stdin};
@@ -10,11 +9,9 @@ use common::{gunzip, run_with_stdin};
 use mongo_archive::synth::{generate_vec, SynthConfig};
 use mongo_archive::verify::verify;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
-
 fn anonymize(input: &[u8], key: &str) -> Vec<u8> {
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/syrf.yaml");
-    let mut command = Command::new(BIN);
+    let mut command = common::bin();
     command
         .args(["--rules", rules, "--quiet"])
         .env("SYRF_ANONYMIZE_KEY", key);

@@ -13,7 +13,7 @@ use mongo_archive::verify;
 use serde_json::Value;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
+    common::bin()
 }
 
 /// The conformance data's `sub` directory (`SYRF_TESTDATA_DIR`, by default

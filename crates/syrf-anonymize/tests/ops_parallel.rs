@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use mongo_archive::synth::{self, SynthConfig};
 use mongo_archive::verify;
@@ -21,7 +20,7 @@ fn rules() -> String {
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"));
+    let mut cmd = common::bin();
     cmd.args(args).arg("--quiet").env("SYRF_ANONYMIZE_KEY", KEY);
     let out = common::run_with_stdin(cmd, stdin);
     assert_eq!(

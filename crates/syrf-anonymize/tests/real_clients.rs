@@ -8,7 +8,6 @@ use std::process::Command;
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "real-clients-key-0123456789";
 
 fn env(name: &str) -> String {
@@ -31,7 +30,7 @@ fn anonymize(input: &[u8], rules: &str, args: &[&str]) -> (Option<i32>, Vec<u8>)
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules.yaml");
     std::fs::write(&path, rules).unwrap();
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.arg("--rules")
         .arg(&path)
         .arg("--quiet")

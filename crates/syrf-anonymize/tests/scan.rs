@@ -3,7 +3,9 @@
 //! is a valid rules file, `--strict` fails. SQL dumps: `tests/scan_sql.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -14,11 +16,7 @@ fn sample() -> PathBuf {
 }
 
 fn scan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
-        .arg("scan")
-        .args(args)
-        .output()
-        .unwrap()
+    common::bin().arg("scan").args(args).output().unwrap()
 }
 
 /// rules/syrf.yaml without the `pmInvestigator` `Email` rule, in a temporary file.

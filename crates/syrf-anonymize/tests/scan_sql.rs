@@ -6,12 +6,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
+mod common;
 
 fn cmd(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    common::bin().args(args).output().unwrap()
 }
 
 fn text(out: &Output) -> String {

@@ -5,12 +5,11 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "sql-threads-key-0123456789";
 
 const RULES: &str = "rules:
@@ -29,7 +28,7 @@ fn run(threads: &str, input: &[u8], dir: &Path) -> (Output, serde_json::Value) {
     let rules = dir.join("rules.yaml");
     std::fs::write(&rules, RULES).unwrap();
     let report = dir.join(format!("report-{threads}.json"));
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("--rules")
         .arg(&rules)

@@ -3,14 +3,13 @@
 //! that never matched, and the collection or SQL table named in `--progress` lines.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bson::doc;
 
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "summary-hints-key-0123456789";
 
 /// A mongodump archive built by hand: header, prelude, one data segment and an EOF block per
@@ -53,7 +52,7 @@ fn archive(namespaces: &[(&str, &str, Vec<bson::Document>)]) -> Vec<u8> {
 fn run(args: &[&str], rules: &str, input: &[u8], dir: &Path) -> Output {
     let path = dir.join("rules.yaml");
     std::fs::write(&path, rules).unwrap();
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("--rules")
         .arg(&path)
@@ -237,6 +236,59 @@ INSERT INTO `first` (`x`) VALUES (1);\nINSERT INTO `lastOne` (`x`) VALUES (2),(3
             .unwrap_or_else(|| panic!("no progress line: {err}"));
         assert!(line.ends_with(&format!(", in {last}")), "{line}");
     }
+}
+
+/// The echo guard's counts: per field in the text summary and the JSON report (with the
+/// failed-closed total), and a `--strict` failure; no value is printed.
+#[test]
+fn echoes_are_reported_and_fail_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = archive(&[(
+        "app",
+        "people",
+        vec![
+            doc! {"FirstName": "Jonathan", "DisplayName": "Jonathan W.", "Age": "n/a"},
+            doc! {"FirstName": "Priyanka", "DisplayName": "Dr PRIYANKA", "Age": 3},
+        ],
+    )]);
+    let rules = "rules:\n  people:\n    fields:\n      FirstName: {transform: fake, kind: first_name}\n      Age: {transform: date_shift}\n";
+    let report = dir.path().join("report.json");
+    let out = run(
+        &["--report", report.to_str().unwrap()],
+        rules,
+        &input,
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("failed closed: 2 values; echoes of covered values: 2 values"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: echo guard: people: `DisplayName` held copies of `FirstName`: 2 rewritten, 0 nulled"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Jonathan") && !err.contains("PRIYANKA"),
+        "{err}"
+    );
+    assert!(!contains(&out.stdout, b"Jonathan") && !contains(&out.stdout, b"PRIYANKA"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["failed_closed"], 2);
+    assert_eq!(
+        json["echoes"],
+        serde_json::json!([{"table": "people", "field": "DisplayName", "echo_of": "FirstName", "rewritten": 2, "nulled": 0}])
+    );
+
+    let strict = run(&["--strict"], rules, &input, dir.path());
+    assert_eq!(strict.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        err.contains("error: --strict: the echo guard found copies"),
+        "{err}"
+    );
+    assert!(mongo_archive::verify::verify(&strict.stdout).is_err());
 }
 
 /// The summary and the report say whether the CPU has SHA extensions, as the library detects

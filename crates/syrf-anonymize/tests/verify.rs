@@ -2,11 +2,12 @@
 //! printing them; `--allow` accepts a path; clean outputs pass.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bson::{doc, Document};
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
+mod common;
+
 const KEY: &str = "verify-test-key-0123456789abcdef";
 
 fn repo() -> PathBuf {
@@ -14,7 +15,7 @@ fn repo() -> PathBuf {
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(BIN)
+    common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .args(args)
         .output()
@@ -22,7 +23,7 @@ fn run(args: &[&std::ffi::OsStr]) -> Output {
 }
 
 fn verify(original: &Path, rules: &Path, output: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.arg("verify")
         .arg("--original")
         .arg(original)

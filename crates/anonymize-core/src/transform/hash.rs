@@ -13,8 +13,9 @@ pub(super) const SPEC: Spec = Spec {
             length: p.usize_in("length", 16, 1, 64)?,
         })
     },
-    does: "hex digest of the value; integers stay non-negative integers, BSON binary keeps \
-           subtype and length",
+    does: "hex digest of the value; integers get a keyed permutation that keeps sign and width \
+           (distinct ids stay distinct, an int32 stays an int32), BSON binary keeps subtype and \
+           length",
     params_doc: "`length` (16, 1-64)",
     examples: &[Example {
         rule: "hash",
@@ -45,6 +46,6 @@ pub(super) fn apply(
             d.stream_to(DOMAIN, bytes, bytes.len(), out);
             Written::Binary { subtype }
         }
-        other => return keyed_integer(d, DOMAIN, other),
+        other => return keyed_integer(d, DOMAIN, other, out),
     })
 }

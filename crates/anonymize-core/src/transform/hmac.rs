@@ -101,6 +101,6 @@ pub(super) fn apply(
             d.stream_to(DOMAIN, bytes, bytes.len(), out);
             Written::Binary { subtype }
         }
-        other => return keyed_integer(d, DOMAIN, other),
+        other => return keyed_integer(d, DOMAIN, other, out),
     })
 }

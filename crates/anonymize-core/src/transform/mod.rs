@@ -22,6 +22,7 @@ mod keep;
 mod keystream;
 mod mask;
 mod null;
+mod permute;
 mod sequential;
 
 #[cfg(test)]
@@ -347,21 +348,33 @@ fn u64_of(d: &[u8; 32]) -> u64 {
     u64::from_le_bytes(first)
 }
 
-/// The keyed non-negative integer `hash` and `hmac` give integers and numeric literals: same
-/// width as the input's type (`None` for other types).
-fn keyed_integer(d: &Digester, domain: &str, value: Value<'_>) -> Option<Written> {
+/// The integer `hash` and `hmac` give integers and numeric literals: a keyed permutation
+/// ([`permute`]) for integers, so distinct ids stay distinct and keep their sign and width;
+/// a non-negative 63-bit digest for other numeric literals (decimals, integers beyond 64
+/// bits). `None` for other types.
+fn keyed_integer(
+    d: &Digester,
+    domain: &str,
+    value: Value<'_>,
+    out: &mut Vec<u8>,
+) -> Option<Written> {
     Some(match value {
         Value::Int32(i) => {
-            let dg = d.digest(domain, &[b"i", &(i as i64).to_le_bytes()]);
-            Written::Int32((u64_of(&dg) & 0x7fff_ffff) as i32)
+            let p = permute::permute_i64(d, domain, i as i64);
+            // The permutation keeps every value in its band, and the bands nest in i32.
+            Written::Int32(i32::try_from(p).unwrap_or(i))
         }
-        Value::Int64(i) => {
-            let dg = d.digest(domain, &[b"i", &i.to_le_bytes()]);
-            Written::Int64((u64_of(&dg) & 0x7fff_ffff_ffff_ffff) as i64)
-        }
+        Value::Int64(i) => Written::Int64(permute::permute_i64(d, domain, i)),
         Value::Number(text) => {
-            let dg = d.digest(domain, &[b"n", text.as_bytes()]);
-            Written::Int64((u64_of(&dg) & 0x7fff_ffff_ffff_ffff) as i64)
+            if let Ok(i) = text.parse::<i64>() {
+                Written::Int64(permute::permute_i64(d, domain, i))
+            } else if let Ok(u) = text.parse::<u64>() {
+                push_decimal(permute::permute_u64(d, domain, u), out);
+                Written::Number
+            } else {
+                let dg = d.digest(domain, &[b"n", text.as_bytes()]);
+                Written::Int64((u64_of(&dg) & 0x7fff_ffff_ffff_ffff) as i64)
+            }
         }
         _ => return None,
     })

@@ -1,6 +1,10 @@
 //! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
 
-use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value, Written};
+use std::cell::RefCell;
+
+use anonymize_core::{
+    Anonymizer, EchoSet, PlanNode, Replacement, RowContext, Transform, Value, Written,
+};
 
 use super::plan::ColPlan;
 use crate::ddl::Column;
@@ -11,6 +15,27 @@ use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
     write_replacement, write_written, Ctx, Lit,
 };
+
+/// The echo guard's state for the rows this thread rewrites (issue 18.9): the originals of
+/// the current row, where its uncovered text values were written, and buffers.
+#[derive(Default)]
+struct EchoRow {
+    set: EchoSet,
+    /// `(value index, start, end)` in the row's output of each uncovered value.
+    spans: Vec<(usize, usize, usize)>,
+    literal: Vec<u8>,
+    decoded: Vec<u8>,
+    rewritten: Vec<u8>,
+    written: Vec<u8>,
+}
+
+thread_local! {
+    static ECHO: RefCell<EchoRow> = RefCell::new(EchoRow::default());
+}
+
+/// Bytes a pseudonym may not bring into an uncovered SQL value (it may be JSON text): such
+/// an echo nulls the value instead.
+const UNSAFE_IN_TEXT: &[u8] = b"\"\\";
 
 /// Everything one row rewrite needs besides the row.
 pub(crate) struct RowJob<'p, 'a> {
@@ -38,9 +63,26 @@ impl RowJob<'_, '_> {
         value: &mut Vec<u8>,
         out: &mut Vec<u8>,
     ) {
+        ECHO.with(|echo| {
+            let mut echo = echo.borrow_mut();
+            self.rewrite_row(src, spans, (scratch, value), out, &mut echo);
+        });
+    }
+
+    fn rewrite_row(
+        &self,
+        src: &[u8],
+        spans: &[(usize, usize)],
+        (scratch, value): (&mut Vec<u8>, &mut Vec<u8>),
+        out: &mut Vec<u8>,
+        echo: &mut EchoRow,
+    ) {
         let row_ctx = RowContext {
             ordinal: self.ordinal,
         };
+        echo.set.configure(self.anon.echo_guard());
+        echo.set.clear();
+        echo.spans.clear();
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
@@ -55,6 +97,15 @@ impl RowJob<'_, '_> {
                     out.extend_from_slice(&src[copied..s]);
                     out.extend_from_slice(b"DEFAULT");
                     copied = e;
+                } else {
+                    // Copied verbatim later: it lands at this position of the output.
+                    let (s, e) = if self.ctx == Ctx::Copy {
+                        span
+                    } else {
+                        trim_span(src, span)
+                    };
+                    let at = out.len() + s.saturating_sub(copied);
+                    echo.spans.push((i, at, at + (e - s)));
                 }
                 continue;
             };
@@ -67,14 +118,94 @@ impl RowJob<'_, '_> {
             out.extend_from_slice(&src[copied..s]);
             copied = e;
             if let Some(rule) = node.rule() {
-                self.rule(rule, text, col, (scratch, value), &row_ctx, out);
+                self.rule(
+                    rule,
+                    text,
+                    col,
+                    (scratch, value),
+                    &row_ctx,
+                    (out, &mut echo.set),
+                );
             } else if node.has_children() {
+                let at = out.len();
                 self.json(text, node, col, scratch, &row_ctx, out);
+                echo.spans.push((i, at, out.len()));
             } else {
                 out.extend_from_slice(text);
             }
         }
         out.extend_from_slice(&src[copied..]);
+        if !echo.set.is_empty() && !echo.spans.is_empty() {
+            self.echo_guard(out, echo);
+        }
+    }
+
+    /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
+    /// value holding an original of a value a rule changed in this row is rewritten with
+    /// the same pseudonym, or nulled, and counted. Values are decoded only when an original
+    /// occurs in the row's output at all.
+    fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
+        let first = echo.spans.first().map_or(0, |s| s.1);
+        let row = &out[first.min(out.len())..];
+        if !echo.set.may_echo(row) {
+            return;
+        }
+        let EchoRow {
+            set,
+            spans,
+            literal,
+            decoded,
+            rewritten,
+            written,
+        } = echo;
+        for &(i, start, end) in spans.iter().rev() {
+            let Some(lit) = out.get(start..end) else {
+                continue;
+            };
+            literal.clear();
+            literal.extend_from_slice(lit);
+            let col = self.plans.get(i).and_then(|p| p.col.as_ref());
+            let value = if self.ctx == Ctx::Copy {
+                copy_value(literal, col, decoded)
+            } else {
+                value_of(
+                    parse_literal(literal, self.syntax),
+                    col,
+                    decoded,
+                    self.syntax.dialect,
+                )
+            };
+            let latin1;
+            let text: &[u8] = match value {
+                Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => {
+                    latin1 = from_latin1(s.as_bytes());
+                    latin1.as_bytes()
+                }
+                Value::Bytes(b) if self.syntax.latin1 => {
+                    latin1 = from_latin1(b);
+                    latin1.as_bytes()
+                }
+                Value::Str(s) => s.as_bytes(),
+                Value::Bytes(b) => b,
+                _ => continue,
+            };
+            let Some(hit) = set.rewrite(text, UNSAFE_IN_TEXT, rewritten) else {
+                continue;
+            };
+            let name = match self.plans.get(i).and_then(|p| p.name.as_ref()) {
+                Some(n) => n.clone(),
+                None => format!("#{}", i + 1),
+            };
+            self.anon.record_echo(hit, &name);
+            let replacement = if hit.nulled {
+                Replacement::Null
+            } else {
+                Replacement::Str(String::from_utf8_lossy(rewritten).into_owned())
+            };
+            written.clear();
+            self.write(&replacement, col, written);
+            out.splice(start..end, written.iter().copied());
+        }
     }
 
     /// Applies `rule` to one value.
@@ -85,7 +216,7 @@ impl RowJob<'_, '_> {
         col: Option<&Column>,
         (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
-        out: &mut Vec<u8>,
+        (out, echo): (&mut Vec<u8>, &mut EchoSet),
     ) {
         let value = if self.ctx == Ctx::Copy {
             copy_value(text, col, scratch)
@@ -120,7 +251,13 @@ impl RowJob<'_, '_> {
         } else {
             (value, false)
         };
-        match self.anon.apply_into(rule, value, row_ctx, buf) {
+        let written = self.anon.apply_into(rule, value, row_ctx, buf);
+        match value {
+            Value::Str(s) => echo.record(rule, s.as_bytes(), written, buf),
+            Value::Bytes(b) => echo.record(rule, b, written, buf),
+            _ => {}
+        }
+        match written {
             Written::Unchanged => out.extend_from_slice(text),
             // A number read from a string goes back as a string.
             Written::Number if was_str => self.write_written(Written::Str, buf, col, out),

@@ -17,6 +17,9 @@ pub(crate) struct ColPlan<'a> {
     pub(crate) node: Option<&'a PlanNode>,
     /// The column's definition, if known.
     pub(crate) col: Option<Column>,
+    /// The column's name from the column list or the definition (for the echo guard's
+    /// counts), if known.
+    pub(crate) name: Option<String>,
 }
 
 /// Column plans, and the column list (as written) they were made for; `None`: positional
@@ -38,6 +41,7 @@ pub(crate) fn col_plans<'a>(
     names
         .iter()
         .map(|n| ColPlan {
+            name: Some(n.clone()),
             node: column_node(root, n, dialect),
             col: def.and_then(|d| {
                 let col = d.columns.iter().find(|c| same_column(&c.name, n, dialect));
@@ -96,6 +100,7 @@ pub(crate) fn positional_plans<'a>(
     Ok(cols
         .into_iter()
         .map(|c| ColPlan {
+            name: Some(c.name.clone()),
             node: column_node(root, &c.name, dialect),
             col: Some(c.clone()),
         })

@@ -31,3 +31,33 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
         .expect("valid gzip");
     out
 }
+
+/// `SYRF_*` variables that belong to the test infrastructure (servers, shared data, skip
+/// log), not to the tool: passed through to the binary.
+const TEST_INFRASTRUCTURE: &[&str] = &[
+    "SYRF_TEST_",
+    "SYRF_TESTDATA_DIR",
+    "SYRF_SKIPPED_LOG",
+    "SYRF_SERVERS_DIR",
+];
+
+/// True for a `SYRF_*` setting of the tool (e.g. `SYRF_ANONYMIZE_KEY`) that a test's binary
+/// must not inherit from the caller's environment.
+pub fn is_tool_setting(name: &str) -> bool {
+    name.starts_with("SYRF_") && !TEST_INFRASTRUCTURE.iter().any(|p| name.starts_with(p))
+}
+
+/// The binary under test, without the caller's `SYRF_*` settings (a user running the suite
+/// with `SYRF_ANONYMIZE_KEY` exported, as README advises, must not change what the tests
+/// see); tests set what they need explicitly.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"));
+    for (name, _) in std::env::vars_os() {
+        if let Some(name) = name.to_str() {
+            if is_tool_setting(name) {
+                c.env_remove(name);
+            }
+        }
+    }
+    c
+}

@@ -1,0 +1,370 @@
+//! The echo guard (issue 18.9): copies of a covered value's original in other, uncovered
+//! string values of the same document or row (`DisplayName` beside covered `FirstName` and
+//! `LastName`, `Username` equal to the covered `Email`, a generated `email_lower` column).
+//!
+//! Formats collect, per document or row, the originals of the text values rules changed
+//! ([`EchoSet::record`]); then, only when there is at least one, they search the uncovered
+//! string values of the same document or row ([`EchoSet::may_echo`] as a cheap pre-check over
+//! a whole span of bytes, [`EchoSet::rewrite`] per value). A value holding an original (at
+//! least [`EchoGuard::min_length`] characters, ASCII letters compared case-insensitively) is
+//! rewritten with the same pseudonym the covered value got, keeping the surrounding text, or
+//! nulled ([`EchoAction`]); formats count it with
+//! [`Anonymizer::record_echo`](crate::Anonymizer::record_echo).
+
+use memchr::memmem;
+
+use crate::plan::RuleId;
+use crate::transform::Written;
+
+/// What the echo guard does with an uncovered string value that holds a covered original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EchoAction {
+    /// Replace each copy by the pseudonym the covered value got, keeping the surrounding
+    /// text (the default). When the covered value's result is not text (`null`, `remove`,
+    /// a number) or could not be inserted safely, the value is nulled instead.
+    #[default]
+    Rewrite,
+    /// Replace the whole value by null.
+    Null,
+}
+
+/// The rules file's `echo_guard:` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoGuard {
+    /// What to do with an echo.
+    pub action: EchoAction,
+    /// Shortest original (in characters) looked for; shorter ones are not (default 4).
+    pub min_length: usize,
+}
+
+impl Default for EchoGuard {
+    fn default() -> Self {
+        EchoGuard {
+            action: EchoAction::Rewrite,
+            min_length: DEFAULT_MIN_LENGTH,
+        }
+    }
+}
+
+/// Default of `echo_guard.min_length`.
+pub const DEFAULT_MIN_LENGTH: usize = 4;
+
+/// Smallest `min_length` a rules file may set (shorter originals match too much text).
+pub const SMALLEST_MIN_LENGTH: usize = 3;
+
+/// Parses the value of `echo_guard:`. Errors are `(key, message)`, the key being the
+/// sub-key the message is about (to locate it).
+pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<String>, String)> {
+    use serde_yaml_ng::Value as Yaml;
+    let mut guard = EchoGuard::default();
+    let map = match value {
+        Yaml::Null => return Ok(guard),
+        Yaml::Mapping(m) => m,
+        _ => {
+            return Err((
+                None,
+                "`echo_guard` is a mapping: `{action: rewrite | null, min_length: N}`".into(),
+            ))
+        }
+    };
+    for (k, v) in map {
+        let key = k.as_str().unwrap_or_default();
+        let err = |m: &str| Err((Some(key.to_owned()), m.to_owned()));
+        match key {
+            "action" => {
+                guard.action = match v {
+                    Yaml::String(s) if s == "rewrite" => EchoAction::Rewrite,
+                    // `action: null` unquoted is YAML's null.
+                    Yaml::Null => EchoAction::Null,
+                    Yaml::String(s) if s == "null" => EchoAction::Null,
+                    _ => return err("`echo_guard.action` is `rewrite` or `null`"),
+                }
+            }
+            "min_length" => match v.as_u64() {
+                Some(n) if n as usize >= SMALLEST_MIN_LENGTH && n <= 1000 => {
+                    guard.min_length = n as usize
+                }
+                _ => return err("`echo_guard.min_length` is a whole number from 3 to 1000"),
+            },
+            _ => {
+                return err(&format!(
+                    "unknown key `{key}` in `echo_guard`; expected one of: action, min_length"
+                ))
+            }
+        }
+    }
+    Ok(guard)
+}
+
+/// One original looked for.
+#[derive(Debug, Clone)]
+struct Pattern {
+    /// Range of the ASCII-lower-cased original in `EchoSet::bytes`.
+    original: (usize, usize),
+    /// Range of its pseudonym in `EchoSet::bytes` (`None`: the covered value's result is
+    /// not text; an echo is nulled).
+    pseudonym: Option<(usize, usize)>,
+    rule: RuleId,
+}
+
+/// What [`EchoSet::rewrite`] found in one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoHit {
+    /// The rule whose original was found (the first one, leftmost).
+    pub rule: RuleId,
+    /// True when the value must be replaced by null; false when the rewritten text was
+    /// written.
+    pub nulled: bool,
+}
+
+/// The originals of one document or row, and buffers reused from one to the next.
+#[derive(Debug, Default)]
+pub struct EchoSet {
+    patterns: Vec<Pattern>,
+    bytes: Vec<u8>,
+    /// A lower-cased copy of the text searched.
+    hay: Vec<u8>,
+    min_length: usize,
+    action: EchoAction,
+}
+
+/// ASCII-lower-cased copy of `s` appended to `out`.
+fn push_lower(s: &[u8], out: &mut Vec<u8>) {
+    out.extend(s.iter().map(u8::to_ascii_lowercase));
+}
+
+fn char_count(s: &[u8]) -> usize {
+    match std::str::from_utf8(s) {
+        Ok(t) => t.chars().count(),
+        Err(_) => s.len(),
+    }
+}
+
+impl EchoSet {
+    /// An empty set for a run with `guard`.
+    pub fn new(guard: EchoGuard) -> EchoSet {
+        EchoSet {
+            min_length: guard.min_length,
+            action: guard.action,
+            ..EchoSet::default()
+        }
+    }
+
+    /// Takes the run's settings (cheap; formats call it when a stream starts, with buffers
+    /// kept from an earlier run).
+    pub fn configure(&mut self, guard: EchoGuard) {
+        self.min_length = guard.min_length;
+        self.action = guard.action;
+    }
+
+    /// Forgets the originals (a new document or row starts).
+    pub fn clear(&mut self) {
+        self.patterns.clear();
+        self.bytes.clear();
+    }
+
+    /// True when no original was recorded: nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Records the original text `original` of a value `rule` covered, whose transform wrote
+    /// `written` (text results in `result`). Ignored when the value was left unchanged or is
+    /// shorter than `min_length` characters.
+    pub fn record(&mut self, rule: RuleId, original: &[u8], written: Written, result: &[u8]) {
+        if matches!(written, Written::Unchanged) || self.min_length == 0 {
+            return;
+        }
+        if original.len() < self.min_length || char_count(original) < self.min_length {
+            return;
+        }
+        let start = self.bytes.len();
+        push_lower(original, &mut self.bytes);
+        let lowered = (start, self.bytes.len());
+        if self
+            .patterns
+            .iter()
+            .any(|p| self.bytes[p.original.0..p.original.1] == self.bytes[lowered.0..lowered.1])
+        {
+            self.bytes.truncate(start);
+            return;
+        }
+        let pseudonym = match written {
+            Written::Str | Written::Bytes if self.action == EchoAction::Rewrite => {
+                let s = self.bytes.len();
+                self.bytes.extend_from_slice(result);
+                Some((s, self.bytes.len()))
+            }
+            _ => None,
+        };
+        self.patterns.push(Pattern {
+            original: lowered,
+            pseudonym,
+            rule,
+        });
+    }
+
+    /// True when some original may occur in `span` (ASCII case-insensitively): a cheap
+    /// pre-check over many values at once (a whole document's bytes); false means none
+    /// of them holds an echo.
+    pub fn may_echo(&mut self, span: &[u8]) -> bool {
+        self.may_echo_in([span])
+    }
+
+    /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
+    /// between the values rules rewrote); no original is matched across two spans.
+    pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
+        if self.patterns.is_empty() {
+            return false;
+        }
+        self.hay.clear();
+        for span in spans {
+            push_lower(span, &mut self.hay);
+            self.hay.push(0);
+        }
+        self.patterns
+            .iter()
+            .any(|p| memmem::find(&self.hay, &self.bytes[p.original.0..p.original.1]).is_some())
+    }
+
+    /// The leftmost (then longest) original in `self.hay` at or after `from`.
+    fn next_match(&self, from: usize) -> Option<(usize, usize, usize)> {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for (i, p) in self.patterns.iter().enumerate() {
+            let needle = &self.bytes[p.original.0..p.original.1];
+            if let Some(at) = memmem::find(&self.hay[from..], needle) {
+                let at = from + at;
+                let len = needle.len();
+                let better = match best {
+                    None => true,
+                    Some((b_at, b_len, _)) => at < b_at || (at == b_at && len > b_len),
+                };
+                if better {
+                    best = Some((at, len, i));
+                }
+            }
+        }
+        best
+    }
+
+    /// Looks for the originals in one uncovered string value. `None`: no echo. Otherwise,
+    /// unless the hit says `nulled`, `out` (cleared first) holds the value with every copy
+    /// replaced by its pseudonym. `unsafe_bytes` lists bytes a pseudonym may not bring into
+    /// this value (e.g. `"` and `\` inside JSON text): such a pseudonym nulls the value.
+    pub fn rewrite(
+        &mut self,
+        value: &[u8],
+        unsafe_bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<EchoHit> {
+        if self.patterns.is_empty() || value.len() < self.min_length {
+            return None;
+        }
+        self.hay.clear();
+        push_lower(value, &mut self.hay);
+        let (at, len, first) = self.next_match(0)?;
+        let rule = self.patterns[first].rule;
+        let null = EchoHit { rule, nulled: true };
+        if self.action == EchoAction::Null {
+            return Some(null);
+        }
+        out.clear();
+        let mut copied = 0;
+        let mut next = Some((at, len, first));
+        while let Some((at, len, i)) = next {
+            let Some((s, e)) = self.patterns[i].pseudonym else {
+                return Some(null);
+            };
+            let pseudonym = &self.bytes[s..e];
+            if pseudonym.iter().any(|b| unsafe_bytes.contains(b)) {
+                return Some(null);
+            }
+            out.extend_from_slice(&value[copied..at]);
+            out.extend_from_slice(pseudonym);
+            copied = at + len;
+            next = self.next_match(copied);
+        }
+        out.extend_from_slice(&value[copied..]);
+        Some(EchoHit {
+            rule,
+            nulled: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(action: EchoAction) -> EchoSet {
+        let mut s = EchoSet::new(EchoGuard {
+            action,
+            min_length: 4,
+        });
+        s.record(RuleId(0), b"Jonathan", Written::Str, b"Mark");
+        s.record(RuleId(1), b"Whitfield", Written::Str, b"Smith");
+        s.record(
+            RuleId(2),
+            b"jonathan.whitfield@example.com",
+            Written::Str,
+            b"a1b2@anon.local",
+        );
+        s.record(RuleId(3), b"Bob", Written::Str, b"Eve");
+        s.record(RuleId(4), b"kept-value", Written::Unchanged, b"");
+        s
+    }
+
+    #[test]
+    fn rewrites_every_copy_keeping_the_rest() {
+        let mut s = set(EchoAction::Rewrite);
+        let mut out = Vec::new();
+        let hit = s
+            .rewrite(b"Dr. JONATHAN Whitfield (jonathan)", b"", &mut out)
+            .unwrap();
+        assert_eq!(
+            hit,
+            EchoHit {
+                rule: RuleId(0),
+                nulled: false
+            }
+        );
+        assert_eq!(out, b"Dr. Mark Smith (Mark)");
+        // The longest original wins where two start at the same place.
+        s.rewrite(b"mail: Jonathan.Whitfield@Example.com!", b"", &mut out)
+            .unwrap();
+        assert_eq!(out, b"mail: a1b2@anon.local!");
+        // Short and unchanged values are not looked for.
+        assert!(s.rewrite(b"Bob kept-value", b"", &mut out).is_none());
+        assert!(s.may_echo(b"xx WHITFIELD xx"));
+        assert!(!s.may_echo(b"nothing here"));
+    }
+
+    #[test]
+    fn nulls_when_asked_or_when_no_text_pseudonym() {
+        let mut s = set(EchoAction::Null);
+        let mut out = Vec::new();
+        assert!(s.rewrite(b"Jonathan", b"", &mut out).unwrap().nulled);
+        let mut s = EchoSet::new(EchoGuard::default());
+        s.record(RuleId(0), b"secret", Written::Null, b"");
+        assert!(s.rewrite(b"a secret", b"", &mut out).unwrap().nulled);
+        s.record(RuleId(1), b"quoted", Written::Str, b"a\"b");
+        assert!(s.rewrite(b"quoted", b"\"\\", &mut out).unwrap().nulled);
+        assert!(!s.rewrite(b"quoted", b"", &mut out).unwrap().nulled);
+        s.clear();
+        assert!(s.is_empty() && s.rewrite(b"a secret", b"", &mut out).is_none());
+    }
+
+    #[test]
+    fn parses_settings() {
+        let y = |s: &str| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(s).unwrap();
+        assert_eq!(parse(&y("~")).unwrap(), EchoGuard::default());
+        let g = parse(&y("{action: null, min_length: 6}")).unwrap();
+        assert_eq!((g.action, g.min_length), (EchoAction::Null, 6));
+        assert!(parse(&y("{action: off}")).is_err());
+        assert!(parse(&y("{min_length: 2}")).is_err());
+        assert_eq!(
+            parse(&y("{bogus: 1}")).unwrap_err().0.as_deref(),
+            Some("bogus")
+        );
+    }
+}
