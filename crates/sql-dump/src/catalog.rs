@@ -286,6 +286,14 @@ impl<'a> Catalog<'a> {
         self.types.insert(name, Rc::new(def));
     }
 
+    /// Whether `type_name` (a column's type as written, lowercase) names a composite type
+    /// the dump defines (by its last name part).
+    pub(crate) fn is_composite_type(&self, type_name: &str) -> bool {
+        let first = type_name.split([' ', '(']).next().unwrap_or("");
+        let name = first.rsplit('.').next().unwrap_or("").trim_matches('"');
+        self.types.keys().any(|q| q.name.eq_ignore_ascii_case(name))
+    }
+
     fn def_at(&mut self, q: &QName, depth: usize) -> Option<Rc<TableDef>> {
         let mut own = self.state(q).def.clone();
         // A typed table: its type's columns (its own list only adds options, `id WITH

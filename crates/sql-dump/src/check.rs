@@ -1,7 +1,7 @@
 //! Checks that the rules fit the dump, made as soon as a table's definition is read and again
 //! before its rows: no rule on a partition key, no rule whose values its column would refuse.
 
-use anonymize_core::{Anonymizer, Transform};
+use anonymize_core::{Anonymizer, ConstantValue, Transform};
 
 use crate::catalog::{column_node, Catalog, TablePlan};
 use crate::ddl::Family;
@@ -34,11 +34,19 @@ fn fits(transform: &Transform, family: Family, type_name: &str) -> bool {
         .iter()
         .any(|b| type_name.starts_with(b));
     match transform.name() {
+        // An array column takes an array literal (`{a,b}`) or null.
+        "constant" if family == Family::Array => match transform {
+            Transform::Constant(ConstantValue::Str(s)) => s.starts_with('{'),
+            Transform::Constant(ConstantValue::Null) => true,
+            _ => false,
+        },
         "keep" | "null" | "remove" | "constant" => true,
         _ if matches!(family, Family::Text | Family::Unknown) => true,
         // Keyed 63-bit integers fit only 64-bit columns.
         "hash" | "hmac" => family == Family::Binary || (family == Family::Integer && big),
-        "hash_email" | "mask" | "sequential" => family == Family::Binary,
+        // Text transforms read text: a binary column's values are bytes, which they would
+        // replace by NULL.
+        "hash_email" | "mask" | "sequential" => false,
         "sequential_suffix" | "digits" => matches!(family, Family::Integer | Family::Decimal),
         "date_shift" => family == Family::Date,
         "fake" => match transform {
@@ -49,6 +57,20 @@ fn fits(transform: &Transform, family: Family, type_name: &str) -> bool {
             _ => false,
         },
         _ => true,
+    }
+}
+
+/// Whether a column's values can be JSON documents: JSON and text types, and types not
+/// known here (domains) other than `hstore` and the dump's composite types.
+fn holds_json(cat: &Catalog<'_>, col: &crate::ddl::Column) -> bool {
+    match col.family {
+        Family::Json | Family::Text => true,
+        Family::Unknown => {
+            let first = col.type_name.split([' ', '(']).next().unwrap_or("");
+            let last = first.rsplit('.').next().unwrap_or("");
+            !(last == "hstore" || cat.is_composite_type(&col.type_name))
+        }
+        _ => false,
     }
 }
 
@@ -68,10 +90,37 @@ pub(crate) fn check_column_types(
         return Ok(());
     };
     for col in def.columns.iter().filter(|c| !c.generated) {
-        let Some(rule) = column_node(Some(root), &col.name, dialect).and_then(|n| n.rule()) else {
+        let Some(node) = column_node(Some(root), &col.name, dialect) else {
+            continue;
+        };
+        let Some(rule) = node.rule() else {
+            if node.has_children() && !holds_json(cat, col) {
+                return Err(SqlError::Rules {
+                    table: table.display(),
+                    message: format!(
+                        "rules reach into column `{}` ({}) as into a JSON document, but its \
+                         type is not JSON or text: its values would all be nulled; put a rule \
+                         on the column itself (e.g. `{}: null`)",
+                        col.name, col.type_name, col.name
+                    ),
+                });
+            }
             continue;
         };
         let transform = anon.transform(rule);
+        if !fits(transform, col.family, &col.type_name) && col.family == Family::Array {
+            return Err(SqlError::Rules {
+                table: table.display(),
+                message: format!(
+                    "the rule `{}` on column `{}` ({}): an array column takes only null, keep, \
+                     remove, or constant with an array literal (`{{...}}`): transforms are \
+                     not applied to an array's elements one by one",
+                    transform.name(),
+                    col.name,
+                    col.type_name
+                ),
+            });
+        }
         if !fits(transform, col.family, &col.type_name) {
             return Err(SqlError::Rules {
                 table: table.display(),

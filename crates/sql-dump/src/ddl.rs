@@ -387,7 +387,14 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
     let name = parts.last()?.clone();
     let rest_start = toks.get(1)?.start;
     let rest_end = toks.last()?.end;
-    let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
+    // `--quote-all-identifiers` quotes type names (`"date"`, `"public"."citext"`), and
+    // built-in types may be qualified (`pg_catalog."timestamp"`): read them bare.
+    let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end])
+        .to_ascii_lowercase()
+        .replace('"', "");
+    let type_text = type_text
+        .strip_prefix("pg_catalog.")
+        .map_or(type_text.clone(), str::to_owned);
     let (kind, max_chars, generated, json) = classify(&type_text, dialect);
     let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
     let array = t.split(' ').next().is_some_and(|w| w.contains("[]"))
@@ -448,6 +455,25 @@ mod tests {
         assert_eq!(cols[4].kind, ColKind::Bool);
         assert!(cols[5].generated);
         assert!(!cols[6].generated);
+    }
+
+    #[test]
+    fn quoted_type_names_are_read_bare() {
+        let sql = b"CREATE TABLE \"public\".\"t\" (\n    \"born\" \"date\" NOT NULL,\n    \"pic\" \"bytea\",\n    \"u\" \"uuid\",\n    \"at\" pg_catalog.\"timestamp\",\n    \"n\" \"varchar\"(20)\n);";
+        let c = parse_create_table(sql, Dialect::Postgres, None).unwrap();
+        let fam: Vec<Family> = c.def.columns.iter().map(|c| c.family).collect();
+        assert_eq!(
+            fam,
+            [
+                Family::Date,
+                Family::Binary,
+                Family::Uuid,
+                Family::Date,
+                Family::Text
+            ]
+        );
+        assert_eq!(c.def.columns[4].max_chars, Some(20));
+        assert_eq!(c.def.columns[0].type_name, "date");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, V
 use super::plan::ColPlan;
 use crate::ddl::Column;
 use crate::dialect::Syntax;
-use crate::json::{rewrite_json, JsonOutcome};
+use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
@@ -179,24 +179,33 @@ impl RowJob<'_, '_> {
                 _ => None,
             }
         };
-        let decoded = doc.filter(|_| self.syntax.latin1).map(from_latin1);
+        // A dump without `SET NAMES` (`--compatible=...`) may hold Latin-1 text: a document
+        // that is not UTF-8 is read as Latin-1 and written back in it.
+        let latin1 = self.syntax.latin1
+            || doc.is_some_and(|d| !d.is_ascii() && std::str::from_utf8(d).is_err());
+        let decoded = doc.filter(|_| latin1).map(from_latin1);
         let outcome = match (doc, &decoded) {
             (_, Some(d)) => rewrite_json(d.as_bytes(), node, self.anon, row_ctx),
             (Some(doc), None) => rewrite_json(doc, node, self.anon, row_ctx),
             (None, None) => JsonOutcome::Invalid,
         };
+        let col = col.map(|c| Column {
+            max_chars: None,
+            ..c.clone()
+        });
         match outcome {
             JsonOutcome::Unchanged => out.extend_from_slice(text),
-            JsonOutcome::Changed(s) => self.write(
-                &Replacement::Str(s),
-                col.map(|c| Column {
-                    max_chars: None,
-                    ..c.clone()
-                })
-                .as_ref(),
-                out,
-            ),
-            JsonOutcome::Invalid => self.write(&Replacement::Null, col, out),
+            JsonOutcome::Changed(s) if latin1 && !self.syntax.latin1 => {
+                let mut utf8 = Vec::new();
+                write_replacement(&Replacement::Str(s), col.as_ref(), self.ctx, &mut utf8);
+                to_latin1(&utf8, out);
+            }
+            JsonOutcome::Changed(s) => self.write(&Replacement::Str(s), col.as_ref(), out),
+            JsonOutcome::Invalid => {
+                // Not JSON: it may hold what the rules cover.
+                count_failed_closed(self.anon, node, false);
+                self.write(&Replacement::Null, col.as_ref(), out)
+            }
         }
     }
 }
