@@ -87,10 +87,7 @@ fn postgres_json_of_another_shape_fails_closed() {
             q("SELECT js->>'big' FROM docs WHERE id = 1"),
             "123456789012345678901234567890.123456789"
         );
-        assert_eq!(
-            q("SELECT js::text FROM docs WHERE id = 1").contains("\"e\":1E+2"),
-            true
-        );
+        assert!(q("SELECT js::text FROM docs WHERE id = 1").contains("\"e\":1E+2"));
         assert_eq!(
             q("SELECT j->>'contact' IS NULL AND j ? 'contact' FROM docs WHERE id = 2"),
             "t"
