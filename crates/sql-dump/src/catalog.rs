@@ -155,7 +155,9 @@ impl<'a> Catalog<'a> {
             excluded_checked: None,
             current_db: None,
             locked: None,
-            search_schema: None,
+            // Without a `search_path`, PostgreSQL resolves unqualified names to `public`
+            // (Adminer-style dumps name tables bare and set no path).
+            search_schema: (dialect == Dialect::Postgres).then(|| "public".to_owned()),
             parents: HashMap::new(),
             counters: HashMap::new(),
             tally: Tally::default(),
@@ -177,11 +179,10 @@ impl<'a> Catalog<'a> {
         self.search_schema = schema;
     }
 
-    /// Records the database a dump's header names, unless a `USE` already told one.
+    /// Records the database a dump's header names: it applies from where the header appears
+    /// (concatenated dumps, `{ mysqldump a; mysqldump b; }`, have one header each).
     pub(crate) fn header_db(&mut self, db: String) {
-        if self.current_db.is_none() {
-            self.current_db = Some(db);
-        }
+        self.current_db = Some(db);
     }
 
     /// Records `USE db`.

@@ -14,12 +14,13 @@ use crate::error::SqlError;
 use crate::input::Input;
 use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
-use crate::rows::{Handled, Rows};
+use crate::rows::{rewrite_assigned, Handled, Rows};
 use crate::source::Source;
 use crate::stmt::{
     classify, header_database, Derive, Fact, LateKind, LoPart, ModeAssign, Owner, Stmt,
 };
 use crate::tokens::{QName, Tokens};
+use crate::writes::{data_write, DataWrite};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
 /// Statements longer than this are streamed instead of held for classification.
@@ -60,6 +61,21 @@ struct Resolved {
 
 fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
     hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+/// The MySQL client's delimiter command at the start of `a` (`DELIMITER ;;` or its short
+/// form `\d ;;`): the length of the command word.
+fn delimiter_command(a: &[u8]) -> Option<usize> {
+    let n = if ci_starts(a, b"delimiter") {
+        9
+    } else if a.starts_with(b"\\d") {
+        2
+    } else {
+        return None;
+    };
+    a.get(n)
+        .is_some_and(|b| *b == b' ' || *b == b'\t')
+        .then_some(n)
 }
 
 impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
@@ -219,10 +235,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         if dialect.backslash_commands() && a[0] == b'\\' {
             return self.line_command();
         }
-        if dialect.client_delimiter()
-            && ci_starts(a, b"delimiter")
-            && a.get(9).is_some_and(|b| *b == b' ' || *b == b'\t')
-        {
+        if dialect.client_delimiter() && delimiter_command(a).is_some() {
             return self.line_command();
         }
         input.ensure(8192)?;
@@ -257,8 +270,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let end = p.src.find(b"\n")?;
         let line = p.src.input.avail()[..end].to_vec();
         p.src.input.consume(end);
-        if p.dialect.client_delimiter() {
-            let delim: Vec<u8> = line[9..]
+        if let Some(skip) = delimiter_command(&line).filter(|_| p.dialect.client_delimiter()) {
+            let delim: Vec<u8> = line[skip..]
                 .iter()
                 .copied()
                 .skip_while(|b| *b == b' ' || *b == b'\t')
@@ -294,8 +307,17 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let syntax = self.p.src.lexer.syntax();
         let toks: Vec<_> = Tokens::new(&body, syntax).take(max_tokens).collect();
         let ds = self.p.cat.default_schema();
-        let stmt = classify(&toks, &body, syntax, ds.as_deref());
+        let mut stmt = classify(&toks, &body, syntax, ds.as_deref());
+        let written = if self.p.anon.is_empty() {
+            None
+        } else {
+            let write = data_write(&toks, syntax, ds.as_deref());
+            self.data_write(write, (&body, &toks), complete, &mut stmt)?
+        };
         drop(toks);
+        if let Some(rewritten) = written {
+            body = rewritten;
+        }
         if complete && !self.keep_users && !stmt.secrets.is_empty() {
             for range in stmt.secrets.iter().rev() {
                 // With the space before it: `... LOGIN PASSWORD '...';` -> `... LOGIN;`.
@@ -354,6 +376,71 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let out = (!dropped).then_some(&mut p.emit.out);
         p.src.stream_rest(end, out, owner.as_ref())?;
         Ok(())
+    }
+
+    /// A statement that writes rows other than INSERT ... VALUES and COPY: a single-table
+    /// UPDATE goes with its table and has the literals of covered columns rewritten; any
+    /// other shape that writes a table with rules, exclusions or limits is refused.
+    /// Returns the rewritten statement, if any.
+    fn data_write(
+        &mut self,
+        write: DataWrite,
+        (body, toks): (&[u8], &[crate::tokens::Spanned<'_>]),
+        complete: bool,
+        stmt: &mut Stmt,
+    ) -> Result<Option<Vec<u8>>, SqlError> {
+        let p = &mut self.p;
+        p.cat.apply_derivations();
+        match write {
+            DataWrite::None => Ok(None),
+            DataWrite::Update { table, set } => {
+                if stmt.owner == Owner::None {
+                    // Goes with its table (an excluded table's UPDATE cannot restore).
+                    stmt.owner = Owner::Rel(table.clone(), true);
+                }
+                if p.cat.is_excluded(&table, true) {
+                    return Ok(None);
+                }
+                let Some(root) = p.cat.plan(&table).and_then(|pl| pl.root()) else {
+                    return Ok(None);
+                };
+                if !complete {
+                    return Err(p.src.err(
+                        0,
+                        Some(&table),
+                        "an UPDATE of a table with rules is too long to read",
+                    ));
+                }
+                rewrite_assigned(p, &table, root, (body, toks, set))
+            }
+            DataWrite::Opaque { targets, dynamic } => {
+                for t in &targets {
+                    let governed = p.cat.is_excluded(t, true)
+                        || p.cat.plan(t).is_none_or(|pl| {
+                            pl.root().is_some() || pl.max_rows().is_some() || pl.schema_only()
+                        });
+                    if governed {
+                        return Err(p.src.err(
+                            0,
+                            Some(t),
+                            "a statement writes rows of a table with rules, exclusions or \
+                             limits in a form that is not read (WITH ... INSERT, DO, MERGE, \
+                             a multi-table UPDATE): they cannot be applied; dump the data \
+                             as INSERT or COPY",
+                        ));
+                    }
+                }
+                if dynamic {
+                    return Err(p.src.err(
+                        0,
+                        None,
+                        "a DO block runs dynamic SQL (EXECUTE) while rules apply: the \
+                         tables it writes cannot be known; remove it from the dump",
+                    ));
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// Records what a statement tells and resolves its owner.

@@ -84,6 +84,7 @@ mod source;
 mod stmt;
 mod tally;
 mod tokens;
+mod writes;
 
 use std::io::{BufRead, Write};
 
