@@ -41,6 +41,17 @@ pub(crate) fn column_node<'a>(
     })
 }
 
+/// MySQL credential tables (in the `mysql` database).
+pub(crate) const CREDENTIAL_TABLES: &[&str] = &["global_priv", "user", "servers"];
+/// MySQL/MariaDB statistics tables (in the `mysql` database).
+pub(crate) const STATISTICS_TABLES: &[&str] = &[
+    "column_stats",
+    "index_stats",
+    "table_stats",
+    "innodb_table_stats",
+    "innodb_index_stats",
+];
+
 /// Longest chain of parents followed (partitions of partitions...).
 const MAX_DEPTH: usize = 32;
 
@@ -207,7 +218,9 @@ impl<'a> Catalog<'a> {
 
     fn state(&mut self, q: &QName) -> &mut TableState<'a> {
         if !self.tables.contains_key(q) {
-            let disposition = if !self.keep_users && self.is_credential_table(q) {
+            let dropped =
+                (!self.keep_users && self.is_credential_table(q)) || self.is_statistics_table(q);
+            let disposition = if dropped {
                 Disposition::Exclude(ExcludeReason::Excluded)
             } else {
                 self.anon.resolve(q.schema.as_deref(), &q.name)
@@ -226,11 +239,20 @@ impl<'a> Catalog<'a> {
     }
 
     /// Whether `q` holds account credentials: MySQL's `mysql.global_priv` (MariaDB) and
-    /// `mysql.user` (password hashes).
+    /// `mysql.user` (password hashes), `mysql.servers` (federated servers' passwords).
     pub(crate) fn is_credential_table(&self, q: &QName) -> bool {
         self.dialect.names_in_current_db()
             && q.schema.as_deref() == Some("mysql")
-            && (q.name == "global_priv" || q.name == "user")
+            && CREDENTIAL_TABLES.contains(&q.name.as_str())
+    }
+
+    /// Whether `q` is a statistics table whose rows may hold column values
+    /// (`mysql.column_stats` keeps each analysed column's smallest and largest value):
+    /// its rows are always dropped.
+    pub(crate) fn is_statistics_table(&self, q: &QName) -> bool {
+        self.dialect.names_in_current_db()
+            && q.schema.as_deref() == Some("mysql")
+            && STATISTICS_TABLES.contains(&q.name.as_str())
     }
 
     /// Records a `CREATE VIEW`.

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use anonymize_core::{Anonymizer, LargeObjects};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CREDENTIAL_TABLES, STATISTICS_TABLES};
 use crate::check::{check_column_types, check_partition_key};
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
 use crate::error::SqlError;
@@ -27,8 +27,6 @@ use crate::{Dialect, SqlOptions, SqlSummary};
 const CAPTURE_LIMIT: usize = 4 << 20;
 /// Bytes of a streamed statement's start that are classified.
 const STREAMED_HEAD: usize = 65536;
-/// The tables `Catalog::is_credential_table` names, as summaries show them.
-const CREDENTIAL_TABLES: &[&str] = &["mysql.global_priv", "mysql.user"];
 /// Tokens of a streamed statement's start that are classified.
 const STREAMED_TOKENS: usize = 64;
 
@@ -142,10 +140,29 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
         let undefined_tables = cat.undefined_tables();
         let tables = std::mem::take(&mut cat.tally).into_summaries();
+        let in_mysql = |t: &crate::TableSummary, names: &[&str]| {
+            t.excluded
+                && t.table
+                    .strip_prefix("mysql.")
+                    .is_some_and(|n| names.contains(&n))
+        };
         let mut credentials: Vec<String> = tables
             .iter()
-            .filter(|t| !self.keep_users && t.excluded && CREDENTIAL_TABLES.contains(&&t.table[..]))
-            .map(|t| format!("{}: credential table dropped ({} rows)", t.table, t.rows_in))
+            .filter_map(|t| {
+                if !self.keep_users && in_mysql(t, CREDENTIAL_TABLES) {
+                    Some(format!(
+                        "{}: credential table dropped ({} rows)",
+                        t.table, t.rows_in
+                    ))
+                } else if in_mysql(t, STATISTICS_TABLES) {
+                    Some(format!(
+                        "{}: statistics table dropped ({} rows: it may hold column values)",
+                        t.table, t.rows_in
+                    ))
+                } else {
+                    None
+                }
+            })
             .collect();
         if self.accounts_dropped > 0 {
             credentials.push(format!(
