@@ -88,3 +88,27 @@ fn statistics_and_server_tables_are_dropped() {
         summary.credentials
     );
 }
+
+/// 19.13: MariaDB writes `SET DEFAULT ROLE` in an executable comment; it goes with the
+/// account statements (the user it names is not created).
+#[test]
+fn default_roles_of_dropped_users_are_dropped() {
+    let (out, summary) = rewrite(&format!(
+        "{MY}CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '*F7B98CA0B391551E03D44108DBE171BFADFDC7C2';\n\
+         /*M!100005 SET DEFAULT ROLE NONE FOR 'app'@'%' */;\n\
+         /*!80001 ALTER USER 'app'@'%' DEFAULT ROLE NONE */;\n\
+         /*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */;\n"
+    ));
+    assert_eq!(
+        &out[MY.len()..],
+        "/*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */;\n"
+    );
+    assert!(
+        summary
+            .credentials
+            .iter()
+            .any(|c| c.starts_with("3 account statements")),
+        "{:?}",
+        summary.credentials
+    );
+}

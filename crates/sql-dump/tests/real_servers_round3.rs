@@ -268,3 +268,242 @@ fn transforms_the_column_cannot_take_are_refused() {
         assert!(err.contains("`e`"), "{transform}: {err}");
     }
 }
+
+/// Drops a PostgreSQL database that may hold subscription `sub` (a database with a
+/// subscription cannot be dropped).
+fn pg_drop_with_subscription(pg: &Pg, db: &str) {
+    let exists = pg.count(
+        "postgres",
+        &format!("SELECT COUNT(*) FROM pg_database WHERE datname = '{db}'"),
+    );
+    if exists == 1 {
+        pg.exec(db, "DROP SUBSCRIPTION IF EXISTS sub;");
+        pg.exec("postgres", &format!("DROP DATABASE \"{db}\" WITH (FORCE);"));
+    }
+}
+
+/// 19.5 and 19.4: `pg_dump` of a user mapping with a password and a subscription whose
+/// connection string holds one: both passwords are removed, the output restores.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn postgres_user_mapping_and_subscription_passwords_are_removed() {
+    let pg = Pg::from_env();
+    pg_drop_with_subscription(&pg, "d19_cred_src");
+    pg_drop_with_subscription(&pg, "d19_cred_dst");
+    pg.fresh_db("d19_cred_src");
+    pg.exec(
+        "d19_cred_src",
+        "CREATE EXTENSION postgres_fdw;
+         CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.example', dbname 'app');
+         CREATE USER MAPPING FOR postgres SERVER s OPTIONS (password 'Secr3t!', \"user\" 'remote');
+         CREATE TABLE t (id int PRIMARY KEY, email text);
+         CREATE PUBLICATION pub FOR TABLE t;
+         SET client_min_messages = error;
+         CREATE SUBSCRIPTION sub CONNECTION 'host=db.example port=5432 password=Secr3t! dbname=app'
+           PUBLICATION pub WITH (connect = false, slot_name = NONE);",
+    );
+    let dump = pg.dump("d19_cred_src", &[]);
+    assert!(String::from_utf8_lossy(&dump).contains("Secr3t!"));
+    let out = anonymize_with(&dump, &anonymizer("rules: {}\n", "none.yaml"));
+    assert_absent(&out, &strings(&["Secr3t!"]), "passwords");
+    pg.fresh_db("d19_cred_dst");
+    pg.restore("d19_cred_dst", &out);
+    assert_eq!(
+        pg.scalar(
+            "d19_cred_dst",
+            "SELECT array_to_string(umoptions, ',') FROM pg_user_mappings WHERE srvname = 's'"
+        ),
+        "user=remote"
+    );
+    assert_eq!(
+        pg.scalar("d19_cred_dst", "SELECT subconninfo FROM pg_subscription WHERE subname = 'sub' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+        "host=db.example port=5432 dbname=app"
+    );
+    pg_drop_with_subscription(&pg, "d19_cred_src");
+    pg_drop_with_subscription(&pg, "d19_cred_dst");
+}
+
+/// 19.4 and 19.13: MariaDB's `mysql.column_stats` (filled by `ANALYZE TABLE ... PERSISTENT
+/// FOR ALL`) holds the smallest and largest e-mail address: its rows are dropped by
+/// default, as are `mysql.servers` passwords; the `SET DEFAULT ROLE ... FOR` of a dropped
+/// user goes with the user.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn mysql_statistics_servers_and_default_roles_are_dropped() {
+    let my = MySql::from_env();
+    my.fresh_db("d19_stats_src");
+    my.exec(
+        Some("d19_stats_src"),
+        "CREATE TABLE customer (id INT PRIMARY KEY, email VARCHAR(80));
+         INSERT INTO customer VALUES (1, 'aaron.min@corp.example'), (2, 'zed.max@corp.example');
+         ANALYZE TABLE customer PERSISTENT FOR ALL;
+         DELETE FROM mysql.servers WHERE Server_name = 'd19_remote';
+         INSERT INTO mysql.servers VALUES ('d19_remote','db.example','app','remote','Secr3t!',3306,'','mysql','');",
+    );
+    let rules = "rules:\n  customer:\n    fields:\n      email: hash_email\n";
+    let dump = my.dump(&["mysql", "column_stats", "servers"]);
+    assert!(String::from_utf8_lossy(&dump).contains("aaron.min@corp.example"));
+    let anon = anonymizer(rules, "stats.yaml");
+    let mut out = Vec::new();
+    let summary =
+        sql_dump::rewrite_sql(&dump[..], &mut out, &anon, &sql_dump::SqlOptions::default())
+            .expect("rewritten");
+    assert_absent(
+        &out,
+        &strings(&["aaron.min@", "zed.max@", "Secr3t!"]),
+        "mysql tables",
+    );
+    assert!(
+        summary
+            .credentials
+            .iter()
+            .any(|c| c.starts_with("mysql.column_stats: statistics table dropped")),
+        "{:?}",
+        summary.credentials
+    );
+    // The rest of the output still loads.
+    my.fresh_db("d19_stats_dst");
+    my.restore(Some("d19_stats_dst"), &out);
+    my.exec(
+        None,
+        "DELETE FROM mysql.servers WHERE Server_name = 'd19_remote';",
+    );
+
+    my.exec(
+        None,
+        "DROP USER IF EXISTS 'd19_app'@'%'; DROP ROLE IF EXISTS d19_role; CREATE ROLE d19_role;
+         CREATE USER 'd19_app'@'%' IDENTIFIED BY 'Secr3t!'; GRANT d19_role TO 'd19_app'@'%';
+         SET DEFAULT ROLE d19_role FOR 'd19_app'@'%';",
+    );
+    let dump = my.dump(&["--system=users", "--no-data", "d19_stats_src"]);
+    let text = String::from_utf8_lossy(&dump).into_owned();
+    assert!(text.contains("/*M!100005 SET DEFAULT ROLE") && text.contains("d19_app"));
+    let out = anonymize_with(&dump, &anonymizer(rules, "users.yaml"));
+    let out = String::from_utf8_lossy(&out);
+    assert!(!out.contains("DEFAULT ROLE"), "{out}");
+    assert!(
+        !out.contains("d19_app") && !out.contains("IDENTIFIED"),
+        "{out}"
+    );
+    my.exec(
+        None,
+        "DROP USER IF EXISTS 'd19_app'@'%'; DROP ROLE IF EXISTS d19_role;",
+    );
+}
+
+/// 19.3 with the real clients: upsert trailers and single-table UPDATEs appended to real
+/// dumps (phpMyAdmin's UPDATE-mode export, hand-made upserts) have their covered columns
+/// rewritten, and the output restores with the rewritten values.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn upserts_and_updates_are_rewritten_and_restore() {
+    let rules = "rules:\n  customer:\n    fields:\n      email: hash_email\n";
+    let secrets = strings(&["ann.up@", "bob.up@", "cy.up@"]);
+    let my = MySql::from_env();
+    my.fresh_db("d19_up_src");
+    my.exec(
+        Some("d19_up_src"),
+        "CREATE TABLE customer (id INT PRIMARY KEY, email VARCHAR(80), n INT);
+         INSERT INTO customer VALUES (1, 'ann.up@corp.example', 0);",
+    );
+    let mut dump = my.dump(&["d19_up_src"]);
+    dump.extend_from_slice(
+        b"INSERT INTO `customer` VALUES (1,'ann.up@corp.example',1) ON DUPLICATE KEY UPDATE `email` = 'bob.up@corp.example', `n` = `n` + 1;\n\
+          UPDATE `customer` SET `id` = 2, `email` = 'cy.up@corp.example' WHERE `customer`.`email` = 'bob.up@corp.example';\n",
+    );
+    let out = anonymize_with(&dump, &anonymizer(rules, "up.yaml"));
+    assert_absent(&out, &secrets, "mysql upserts");
+    my.fresh_db("d19_up_dst");
+    my.restore(Some("d19_up_dst"), &out);
+    // The WHERE matched the rewritten value: the row moved to id 2, with a pseudonym.
+    let rows = my.query(Some("d19_up_dst"), "SELECT id, email, n FROM customer");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][2].as_str()),
+        ("2", "1"),
+        "{rows:?}"
+    );
+    assert!(rows[0][1].ends_with("@anonymized.syrf.local"), "{rows:?}");
+
+    let pg = Pg::from_env();
+    pg.fresh_db("d19_up_src");
+    pg.exec(
+        "d19_up_src",
+        "CREATE TABLE customer (id int PRIMARY KEY, email text, n int);
+         INSERT INTO customer VALUES (1, 'ann.up@corp.example', 0);",
+    );
+    for args in [&[][..], &["--inserts"][..]] {
+        let mut dump = pg.dump("d19_up_src", args);
+        dump.extend_from_slice(
+            b"INSERT INTO public.customer VALUES (1, 'ann.up@corp.example', 1) ON CONFLICT (id) DO UPDATE SET email = 'bob.up@corp.example', n = customer.n + 1;\n\
+              UPDATE public.customer SET email = 'cy.up@corp.example' WHERE email = 'bob.up@corp.example';\n",
+        );
+        let out = anonymize_with(&dump, &anonymizer(rules, "up.yaml"));
+        assert_absent(&out, &secrets, "postgres upserts");
+        pg.fresh_db("d19_up_dst");
+        pg.restore("d19_up_dst", &out);
+        let rows = pg.query("d19_up_dst", "SELECT id, email, n FROM customer");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0][0].as_str(), rows[0][2].as_str()),
+            ("1", "1"),
+            "{rows:?}"
+        );
+        assert!(rows[0][1].ends_with("@anonymized.syrf.local"), "{rows:?}");
+        // The UPDATE's WHERE found the upsert's pseudonym: the address is cy's.
+        let cy = pg.scalar("d19_up_dst", "SELECT email FROM customer");
+        let ann_only = anonymize_with(
+            b"--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.customer (id integer, email text, n integer);\nINSERT INTO public.customer VALUES (1, 'cy.up@corp.example', 0);\n",
+            &anonymizer(rules, "up.yaml"),
+        );
+        assert!(String::from_utf8_lossy(&ann_only).contains(&cy), "{cy}");
+    }
+}
+
+/// 19.15: an Adminer-style PostgreSQL dump (unqualified names, no `search_path`) follows the
+/// rules of `public` tables; concatenated mysqldumps follow each header's database.
+#[test]
+#[ignore = "needs the real servers (./scripts/test)"]
+fn unqualified_names_and_concatenated_dumps_are_attributed() {
+    let pg = Pg::from_env();
+    pg.fresh_db("d19_attr_src");
+    pg.exec(
+        "d19_attr_src",
+        "CREATE TABLE users (id int PRIMARY KEY, email text);
+         INSERT INTO users VALUES (1, 'ann.attr@corp.example');",
+    );
+    // What Adminer writes: bare quoted names, no SET search_path.
+    let mut dump = b"--\n-- PostgreSQL database dump\n--\n".to_vec();
+    dump.extend_from_slice(
+        b"CREATE TABLE \"users\" (\"id\" integer NOT NULL, \"email\" text);\nINSERT INTO \"users\" (\"id\", \"email\") VALUES (1, 'ann.attr@corp.example');\n",
+    );
+    let rules = "rules:\n  public.users:\n    fields:\n      email: hash_email\n";
+    let out = anonymize_with(&dump, &anonymizer(rules, "attr.yaml"));
+    assert_absent(&out, &strings(&["ann.attr@"]), "adminer");
+    pg.fresh_db("d19_attr_dst");
+    pg.restore("d19_attr_dst", &out);
+    assert!(pg
+        .scalar("d19_attr_dst", "SELECT email FROM users")
+        .ends_with("@anonymized.syrf.local"));
+
+    let my = MySql::from_env();
+    for db in ["d19_cat_a", "d19_cat_b"] {
+        my.fresh_db(db);
+        my.exec(
+            Some(db),
+            &format!(
+                "CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(80));
+                 INSERT INTO users VALUES (1, 'ann.{db}@corp.example');"
+            ),
+        );
+    }
+    let mut dump = my.dump(&["d19_cat_a"]);
+    dump.extend(my.dump(&["d19_cat_b"]));
+    let rules = "rules:\n  d19_cat_a.users:\n    fields:\n      email: {transform: constant, value: a@x.example}\n  \
+                 d19_cat_b.users:\n    fields:\n      email: {transform: constant, value: b@x.example}\n";
+    let out = String::from_utf8_lossy(&anonymize_with(&dump, &anonymizer(rules, "cat.yaml")))
+        .into_owned();
+    let a = out.find("'a@x.example'").expect("first dump's rule");
+    let b = out.find("'b@x.example'").expect("second dump's rule");
+    assert!(a < b && !out.contains("ann.d19_cat"), "{out}");
+}

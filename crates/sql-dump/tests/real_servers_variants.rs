@@ -369,8 +369,21 @@ fn mysql_credentials_are_dropped_unless_kept() {
         assert_absent(&out, std::slice::from_ref(&hash), &format!("{args:?}"));
         assert!(!summary.credentials.is_empty(), "{args:?}: {summary:?}");
         let (kept, summary) = rewrite_with(&dump, "rules: {}\n", &keep);
-        assert!(kept == dump, "{args:?}: keep_users changed the dump");
-        assert!(summary.credentials.is_empty());
+        // Statistics tables' rows (`mysql.column_stats`...) may hold column values: they
+        // are dropped whatever keep_users says (issue 19.4).
+        let stats = summary
+            .credentials
+            .iter()
+            .all(|c| c.contains("statistics table dropped"));
+        assert!(stats, "{args:?}: {:?}", summary.credentials);
+        if summary.credentials.is_empty() {
+            assert!(kept == dump, "{args:?}: keep_users changed the dump");
+        } else {
+            assert!(
+                support::count_occurrences(&kept, hash.as_bytes()) > 0,
+                "{args:?}"
+            );
+        }
     }
     let dump = my.dump(&["--databases", "mysql"]);
     let (_, summary) = rewrite_with(&dump, "rules: {}\n", &Default::default());
