@@ -128,6 +128,8 @@ pub(crate) struct Catalog<'a> {
     typed: HashMap<QName, QName>,
     /// Views (`CREATE VIEW`).
     views: HashSet<QName>,
+    /// Sequences in `excluded_extra` because every table using them is excluded.
+    seqs_excluded: HashSet<QName>,
     /// Objects dropped because they depend on an excluded table, for the summary.
     pub(crate) dependents_dropped: Vec<String>,
     /// Credentials are kept (`keep_users`).
@@ -149,6 +151,7 @@ impl<'a> Catalog<'a> {
         Catalog {
             keep_users,
             views: HashSet::new(),
+            seqs_excluded: HashSet::new(),
             types: HashMap::new(),
             typed: HashMap::new(),
             partition_keys: HashMap::new(),
@@ -302,6 +305,30 @@ impl<'a> Catalog<'a> {
     /// its parent's columns; an `INHERITS` child its parents' columns first, then its own.
     pub(crate) fn def(&mut self, q: &QName) -> Option<Rc<TableDef>> {
         self.def_at(q, 0)
+    }
+
+    /// A column of `table` whose type is the row type of an excluded table the dump
+    /// defines (`a public.audit`): `(column, excluded table)`.
+    pub(crate) fn row_type_of_excluded(&mut self, table: &QName) -> Option<(String, QName)> {
+        let def = self.state(table).def.clone()?;
+        let schema = table.schema.clone();
+        for col in &def.columns {
+            let first = col.type_name.split([' ', '(', '[']).next().unwrap_or("");
+            let q = match first.rsplit_once('.') {
+                Some((s, n)) => QName {
+                    schema: Some(s.to_owned()),
+                    name: n.to_owned(),
+                },
+                None => QName {
+                    schema: schema.clone(),
+                    name: first.to_owned(),
+                },
+            };
+            if self.tables.get(&q).is_some_and(|t| t.is_table) && self.is_excluded(&q, true) {
+                return Some((col.name.clone(), q));
+            }
+        }
+        None
     }
 
     /// Records a composite type.
@@ -564,8 +591,32 @@ impl<'a> Catalog<'a> {
             return;
         }
         self.derived_seen = self.derived.len();
-        loop {
+        for _ in 0..MAX_DEPTH {
             let mut changed = false;
+            // A sequence goes with its tables only when every table that owns or uses it
+            // (`OWNED BY`, `DEFAULT nextval(...)`, identity) goes: another table's default
+            // still needs it.
+            let mut seq_tables: HashMap<QName, Vec<QName>> = HashMap::new();
+            for d in &self.derived {
+                if let Derive::SeqOf { seq, table } = d {
+                    seq_tables
+                        .entry(seq.clone())
+                        .or_default()
+                        .push(table.clone());
+                }
+            }
+            // Decided again each time: a table read later may use a sequence dropped so far.
+            for seq in std::mem::take(&mut self.seqs_excluded) {
+                self.excluded_extra.remove(&seq);
+            }
+            for (seq, tables) in seq_tables {
+                if !self.excluded_extra.contains(&seq)
+                    && tables.iter().all(|t| self.is_excluded(t, true))
+                {
+                    self.excluded_extra.insert(seq.clone());
+                    self.seqs_excluded.insert(seq);
+                }
+            }
             for d in self.derived.clone() {
                 let (target, source) = match d {
                     Derive::PartitionOf { child, parent } => (child, parent),
@@ -585,7 +636,7 @@ impl<'a> Catalog<'a> {
                         }
                         continue;
                     }
-                    Derive::SeqOf { seq, table } => (seq, table),
+                    Derive::SeqOf { .. } => continue,
                 };
                 if !self.excluded_extra.contains(&target) && self.is_excluded(&source, true) {
                     self.excluded_extra.insert(target);

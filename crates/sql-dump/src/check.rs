@@ -137,3 +137,24 @@ pub(crate) fn check_column_types(
     }
     Ok(())
 }
+
+/// Refuses a kept table with a column of an excluded table's row type: its `CREATE TABLE`
+/// could not restore without the excluded table.
+pub(crate) fn check_row_types(cat: &mut Catalog<'_>, table: &QName) -> Result<(), SqlError> {
+    if cat.is_excluded(table, true) {
+        return Ok(());
+    }
+    match cat.row_type_of_excluded(table) {
+        Some((column, excluded)) => Err(SqlError::Rules {
+            table: table.display(),
+            message: format!(
+                "column `{column}` has the row type of excluded table {}: the table could \
+                 not be created without it; exclude {} too, or keep {}",
+                excluded.display(),
+                table.display(),
+                excluded.display()
+            ),
+        }),
+        None => Ok(()),
+    }
+}

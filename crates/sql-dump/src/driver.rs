@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use anonymize_core::{Anonymizer, LargeObjects};
 
 use crate::catalog::{Catalog, CREDENTIAL_TABLES, STATISTICS_TABLES};
-use crate::check::{check_column_types, check_partition_key};
+use crate::check::{check_column_types, check_partition_key, check_row_types};
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
 use crate::error::SqlError;
 use crate::input::Input;
@@ -407,7 +407,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         stmt: &mut Stmt,
     ) -> Result<Option<Vec<u8>>, SqlError> {
         let p = &mut self.p;
-        p.cat.apply_derivations();
+        if write != DataWrite::None {
+            p.cat.apply_derivations();
+        }
         match write {
             DataWrite::None => Ok(None),
             DataWrite::Update { table, set } => {
@@ -490,6 +492,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             let plan = cat.plan(&table);
             check_partition_key(cat, &table, plan.as_ref())?;
             check_column_types(cat, self.p.anon, &table, plan.as_ref(), self.p.dialect)?;
+            check_row_types(cat, &table)?;
         }
         let dropped = account && !self.keep_users;
         self.accounts_dropped += u64::from(dropped);

@@ -349,12 +349,31 @@ fn alter(t: &Toks<'_, '_>) -> Stmt {
                             schema: parts.pop().or_else(|| t.ds.map(str::to_owned)),
                             name,
                         };
+                        // `OWNED BY` names the table: without it the statement fails.
+                        stmt.refs.push(table.clone());
                         stmt = stmt.with(Fact::Derive(Derive::SeqOf { seq, table }));
                     }
                 }
             }
         }
         return stmt;
+    }
+    // `ALTER PUBLICATION p ADD TABLE [ONLY] t` (pg_dump writes one table per statement):
+    // goes with the table.
+    if t.is(1, "publication") {
+        if let Some(k) = t.find(2, "table", 3) {
+            let at = if t.is(k + 1, "only") { k + 2 } else { k + 1 };
+            if let Some((table, next)) = t.name_next(at) {
+                let single = t.get(next).is_none_or(|x| x.tok == Tok::Punct(b';'));
+                if single {
+                    return Stmt::rel(Some(table), true);
+                }
+                let mut stmt = Stmt::none();
+                stmt.refs = t.qualified_names(at);
+                return stmt;
+            }
+        }
+        return Stmt::none();
     }
     if t.is(1, "table") {
         return alter_table(t);

@@ -109,7 +109,7 @@ fn postgres_statements() {
         ("CREATE SEQUENCE public.posts_id_seq\n    START WITH 1\n    CACHE 1;", "rel public.posts_id_seq"),
         (
             "ALTER SEQUENCE public.posts_id_seq OWNED BY public.posts.id;",
-            "rel public.posts_id_seq | seq public.posts_id_seq of public.posts",
+            "rel public.posts_id_seq | seq public.posts_id_seq of public.posts; ref public.posts",
         ),
         (
             "ALTER TABLE ONLY public.posts ALTER COLUMN id SET DEFAULT nextval('public.posts_id_seq'::regclass);",
