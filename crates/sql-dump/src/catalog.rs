@@ -331,6 +331,22 @@ impl<'a> Catalog<'a> {
         None
     }
 
+    /// Whether `q` is an `INHERITS` child with columns of its own: its rows' positional
+    /// order (`pg_dump --inserts`) is its physical column order, which is not the order its
+    /// definition gives when a parent gained a column after the child was created.
+    pub(crate) fn inherits_with_own_columns(&mut self, q: &QName) -> bool {
+        let inherits = self
+            .parents
+            .get(q)
+            .is_some_and(|l| l.iter().any(|(_, link)| *link == Link::Inherits));
+        inherits
+            && self
+                .state(q)
+                .def
+                .as_ref()
+                .is_some_and(|d| !d.columns.is_empty())
+    }
+
     /// Records a composite type.
     pub(crate) fn add_type(&mut self, name: QName, def: TableDef) {
         self.types.insert(name, Rc::new(def));
