@@ -103,6 +103,48 @@ pub(crate) struct Column {
     pub(crate) family: Family,
     /// Its type as written (lowercase), for messages.
     pub(crate) type_name: String,
+    /// Whether its comparisons tell letter case apart, when its collation says
+    /// (MySQL `_bin`/`_cs`/`BINARY`, or the table's default collation): `None` when not told.
+    pub(crate) case_sensitive: Option<bool>,
+}
+
+impl Column {
+    /// Which variants of a text its comparisons (and so a unique index) tell apart.
+    pub(crate) fn exactness(col: Option<&Column>, dialect: Dialect) -> Exactness {
+        match dialect {
+            // Deterministic collations compare bytes; `citext` ignores case.
+            Dialect::Postgres => match col {
+                Some(c) if c.type_name.starts_with("citext") => Exactness::LeadingSpace,
+                _ => Exactness::Exact,
+            },
+            Dialect::MySql => match col.and_then(|c| c.case_sensitive) {
+                Some(true) => Exactness::Exact,
+                // `_ci` collations ignore case, and trailing spaces (PAD SPACE).
+                _ => Exactness::LeadingSpace,
+            },
+        }
+    }
+}
+
+/// Which variants of a text a column's comparisons tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exactness {
+    /// Every difference (case, spaces).
+    Exact,
+    /// Leading spaces only (case-insensitive, trailing spaces ignored).
+    LeadingSpace,
+}
+
+/// What a collation or type text says about letter case: `Some(true)` for binary and
+/// case-sensitive collations.
+fn collation_case(t: &str) -> Option<bool> {
+    let at = t.find("collate")?;
+    let name = t[at + 7..]
+        .trim_start_matches([' ', '='])
+        .split([' ', ',', ')', ';'])
+        .next()
+        .unwrap_or("");
+    Some(name.ends_with("_bin") || name.ends_with("_cs") || name == "binary")
 }
 
 /// The columns of one table, in DDL order.
@@ -272,7 +314,19 @@ pub(crate) fn parse_create_table(
     if toks.get(i).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
         return Some(create);
     }
-    let (columns, close) = column_list(sql, &toks, i, dialect);
+    let (mut columns, close) = column_list(sql, &toks, i, dialect);
+    if dialect.mysql_types() {
+        // `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`: the columns'
+        // default collation.
+        let options = toks
+            .get(close..)
+            .and_then(|t| Some((t.first()?.start, t.last()?.end)))
+            .map(|(s, e)| String::from_utf8_lossy(&sql[s..e]).to_ascii_lowercase());
+        let table_case = options.as_deref().and_then(collation_case);
+        for c in columns.iter_mut().filter(|c| c.case_sensitive.is_none()) {
+            c.case_sensitive = table_case;
+        }
+    }
     create.def.columns = columns;
     create.partition_key = partition_key(&toks, close);
     // `) INHERITS (a, b)`
@@ -411,6 +465,10 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         .chars()
         .take(40)
         .collect();
+    let case_sensitive = collation_case(&t).or_else(|| {
+        // `varchar(10) BINARY`, `varbinary`: bytes compared.
+        (t.split(' ').any(|w| w == "binary") || kind == ColKind::Binary).then_some(true)
+    });
     Some(Column {
         name,
         kind,
@@ -419,6 +477,7 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         json,
         family,
         type_name,
+        case_sensitive,
     })
 }
 
@@ -455,6 +514,22 @@ mod tests {
         assert_eq!(cols[4].kind, ColKind::Bool);
         assert!(cols[5].generated);
         assert!(!cols[6].generated);
+    }
+
+    #[test]
+    fn collations_tell_letter_case() {
+        let sql = b"CREATE TABLE `t` (\n  `a` varchar(9),\n  `b` varchar(9) COLLATE utf8mb4_general_ci,\n  `c` varchar(9) BINARY,\n  `d` varbinary(9)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        let cs: Vec<Option<bool>> = c.def.columns.iter().map(|c| c.case_sensitive).collect();
+        assert_eq!(cs, [Some(true), Some(false), Some(true), Some(true)]);
+        let sql = b"CREATE TABLE `t` (`a` varchar(9)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        assert_eq!(c.def.columns[0].case_sensitive, Some(false));
+        assert_eq!(
+            Column::exactness(Some(&c.def.columns[0]), Dialect::MySql),
+            Exactness::LeadingSpace
+        );
+        assert_eq!(Column::exactness(None, Dialect::Postgres), Exactness::Exact);
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn replacements() {
         json: false,
         family: crate::ddl::Family::Text,
         type_name: "varchar(3)".into(),
+        case_sensitive: None,
     };
     let mut out = Vec::new();
     write_replacement(

@@ -3,7 +3,7 @@
 use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value, Written};
 
 use super::plan::ColPlan;
-use crate::ddl::Column;
+use crate::ddl::{Column, Exactness};
 use crate::dialect::Syntax;
 use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
@@ -120,8 +120,35 @@ impl RowJob<'_, '_> {
         } else {
             (value, false)
         };
+        let variant = match (&value, transform) {
+            (Value::Str(s), Transform::HashEmail { case_sensitive, .. }) => email_variant(
+                s,
+                *case_sensitive,
+                Column::exactness(col, self.syntax.dialect),
+            ),
+            _ => None,
+        };
         match self.anon.apply_into(rule, value, row_ctx, buf) {
             Written::Unchanged => out.extend_from_slice(text),
+            Written::Str if variant.is_some() => {
+                let tag = variant.and_then(|v| self.anon.hash_email_variant_tag(rule, &v));
+                if let (Some(tag), Some(mut at)) =
+                    (tag, buf.iter().position(|b| *b == b'.' || *b == b'@'))
+                {
+                    // In a length-limited column the tag takes the place of the hash's last
+                    // characters (8 are kept) rather than being cut off.
+                    let extra = 1 + tag.len();
+                    if let Some(max) = col.and_then(|c| c.max_chars) {
+                        if buf.len() <= max && buf.len() + extra > max {
+                            let cut = (buf.len() + extra - max).min(at.saturating_sub(8));
+                            buf.drain(at - cut..at);
+                            at -= cut;
+                        }
+                    }
+                    buf.splice(at..at, std::iter::once(b'+').chain(tag.bytes()));
+                }
+                self.write_written(Written::Str, buf, col, out)
+            }
             // A number read from a string goes back as a string.
             Written::Number if was_str => self.write_written(Written::Str, buf, col, out),
             w => self.write_written(w, buf, col, out),
@@ -237,6 +264,25 @@ pub(crate) fn copy_value<'b>(
     }
 }
 
+/// The form of address `s` its column tells apart from what `hash_email` hashes (trimmed,
+/// lower-cased unless `case_sensitive`), when they differ: `Bob@x` and ` bob@x` in a
+/// PostgreSQL `text` column, ` bob@x` in a case-insensitive MySQL one (which ignores case
+/// and trailing spaces). `None` when the column holds no other variant.
+fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
+    match exactness {
+        Exactness::Exact => {
+            let trimmed = s.trim();
+            let same =
+                trimmed.len() == s.len() && (case_sensitive || !s.chars().any(char::is_uppercase));
+            (!same).then(|| s.to_owned())
+        }
+        Exactness::LeadingSpace => {
+            let t = s.trim_end();
+            (t.trim_start().len() != t.len()).then(|| t.to_lowercase())
+        }
+    }
+}
+
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
 fn is_infinity(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
@@ -294,5 +340,30 @@ fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
                 bytes = &rest[bad..];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_variants_by_what_the_column_tells_apart() {
+        use Exactness::{Exact, LeadingSpace};
+        assert_eq!(email_variant("bob@x", false, Exact), None);
+        assert_eq!(
+            email_variant("Bob@x", false, Exact).as_deref(),
+            Some("Bob@x")
+        );
+        assert_eq!(email_variant("Bob@x", true, Exact), None);
+        assert_eq!(
+            email_variant(" bob@x", true, Exact).as_deref(),
+            Some(" bob@x")
+        );
+        assert_eq!(email_variant("Bob@x ", false, LeadingSpace), None);
+        assert_eq!(
+            email_variant(" Bob@x ", false, LeadingSpace).as_deref(),
+            Some(" bob@x")
+        );
     }
 }
