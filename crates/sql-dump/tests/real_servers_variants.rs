@@ -152,7 +152,15 @@ size_limits:
   orders: {max_rows: 3}
 ";
     let secrets: Vec<String> = PG_SECRETS.iter().map(|s| s.to_string()).collect();
-    for args in [&[][..], &["--inserts"][..], &["--column-inserts"][..]] {
+    // `--inserts` rows of the INHERITS child `employee` (which has columns of its own) do
+    // not say their column order, which is not the definition's when a parent gained a
+    // column later: refused while rules apply (issue 19.10).
+    let err = rejected(&pg.dump("v_part_src", &["--inserts"]), rules);
+    assert!(
+        err.contains("public.employee") && err.contains("--column-inserts"),
+        "{err}"
+    );
+    for args in [&[][..], &["--column-inserts"][..]] {
         let dump = pg.dump("v_part_src", args);
         let out = anonymize(&dump, rules);
         assert_absent(&out, &secrets, &format!("{args:?}"));
