@@ -130,6 +130,8 @@ pub(crate) struct Catalog<'a> {
     views: HashSet<QName>,
     /// Sequences in `excluded_extra` because every table using them is excluded.
     seqs_excluded: HashSet<QName>,
+    /// Foreign keys: the referencing table and the clause.
+    pub(crate) foreign_keys: Vec<(QName, crate::ddl::ForeignKey)>,
     /// Objects dropped because they depend on an excluded table, for the summary.
     pub(crate) dependents_dropped: Vec<String>,
     /// Credentials are kept (`keep_users`).
@@ -152,6 +154,7 @@ impl<'a> Catalog<'a> {
             keep_users,
             views: HashSet::new(),
             seqs_excluded: HashSet::new(),
+            foreign_keys: Vec::new(),
             types: HashMap::new(),
             typed: HashMap::new(),
             partition_keys: HashMap::new(),

@@ -158,3 +158,73 @@ pub(crate) fn check_row_types(cat: &mut Catalog<'_>, table: &QName) -> Result<()
         None => Ok(()),
     }
 }
+
+/// The length of a rule's pseudonyms when it is fixed (`hash_email`: hash, dot, domain
+/// hash, `@`, domain).
+fn fixed_length(transform: &Transform) -> Option<usize> {
+    match transform {
+        Transform::HashEmail {
+            local_length,
+            domain_length,
+            domain,
+            ..
+        } => Some(local_length + 1 + domain_length + 1 + domain.chars().count()),
+        _ => None,
+    }
+}
+
+/// Refuses a foreign key whose two columns would cut their pseudonyms to different lengths
+/// (`varchar(30)` referencing `varchar(100)`): the cut child value would no longer match
+/// its parent's, and the constraint would fail (PostgreSQL) or orphan every row (MySQL).
+/// Checked as soon as both tables' definitions and the key are known.
+pub(crate) fn check_foreign_keys(
+    cat: &mut Catalog<'_>,
+    anon: &Anonymizer,
+    dialect: crate::Dialect,
+) -> Result<(), SqlError> {
+    let fks = cat.foreign_keys.clone();
+    for (child, fk) in &fks {
+        let (Some(child_def), Some(parent_def)) = (cat.def(child), cat.def(&fk.parent)) else {
+            continue;
+        };
+        let child_root = cat.plan(child).and_then(|p| p.root());
+        let parent_root = cat.plan(&fk.parent).and_then(|p| p.root());
+        for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
+            let rule_of = |root, name: &str| {
+                column_node(root, name, dialect)
+                    .and_then(|n| n.rule())
+                    .map(|r| anon.transform(r))
+            };
+            let (Some(a), Some(b)) = (rule_of(child_root, c), rule_of(parent_root, pc)) else {
+                continue;
+            };
+            let Some(len) = fixed_length(a).into_iter().chain(fixed_length(b)).max() else {
+                continue;
+            };
+            let max_of = |def: &crate::ddl::TableDef, name: &str| {
+                def.columns
+                    .iter()
+                    .find(|col| col.name.eq_ignore_ascii_case(name))
+                    .and_then(|col| col.max_chars)
+            };
+            let cut = |max: Option<usize>| max.map_or(len, |m| m.min(len));
+            let (child_max, parent_max) = (max_of(&child_def, c), max_of(&parent_def, pc));
+            if cut(child_max) != cut(parent_max) {
+                let shortest = child_max.into_iter().chain(parent_max).min().unwrap_or(len);
+                return Err(SqlError::Rules {
+                    table: child.display(),
+                    message: format!(
+                        "column `{c}` references {}.`{pc}`, and their pseudonyms ({len} \
+                         characters) would be cut to different lengths ({} and {}), so they \
+                         would no longer match; make the rule's pseudonyms fit {shortest} \
+                         characters (hash_email: a shorter `local_length`/`domain`)",
+                        fk.parent.display(),
+                        cut(child_max),
+                        cut(parent_max)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

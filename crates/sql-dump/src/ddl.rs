@@ -189,6 +189,70 @@ const CONSTRAINT_WORDS: &[&str] = &[
     "like",
 ];
 
+/// A `FOREIGN KEY (columns) REFERENCES parent (columns)` clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKey {
+    /// The referencing columns.
+    pub(crate) columns: Vec<String>,
+    /// The referenced table.
+    pub(crate) parent: QName,
+    /// The referenced columns.
+    pub(crate) parent_columns: Vec<String>,
+}
+
+/// The `FOREIGN KEY (...) REFERENCES t (...)` clauses among `toks`.
+pub(crate) fn foreign_keys(
+    toks: &[crate::tokens::Spanned<'_>],
+    ds: Option<&str>,
+) -> Vec<ForeignKey> {
+    fn names(toks: &[crate::tokens::Spanned<'_>], open: usize) -> Option<(Vec<String>, usize)> {
+        if toks.get(open)?.tok != Tok::Punct(b'(') {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut i = open + 1;
+        loop {
+            let id = toks.get(i)?.tok.ident()?;
+            out.push(String::from_utf8_lossy(id).into_owned());
+            match toks.get(i + 1)?.tok {
+                Tok::Punct(b',') => i += 2,
+                Tok::Punct(b')') => return Some((out, i + 2)),
+                _ => return None,
+            }
+        }
+    }
+    let mut fks = Vec::new();
+    for k in 0..toks.len() {
+        if !(toks[k].tok.is("foreign") && toks.get(k + 1).is_some_and(|t| t.tok.is("key"))) {
+            continue;
+        }
+        // MySQL may name the index: `FOREIGN KEY name (cols)`.
+        let open = if toks.get(k + 2).is_some_and(|t| t.tok == Tok::Punct(b'(')) {
+            k + 2
+        } else {
+            k + 3
+        };
+        let Some((columns, next)) = names(toks, open) else {
+            continue;
+        };
+        if !toks.get(next).is_some_and(|t| t.tok.is("references")) {
+            continue;
+        }
+        let Some((parent, after)) = qname(toks, next + 1, ds) else {
+            continue;
+        };
+        let Some((parent_columns, _)) = names(toks, after) else {
+            continue;
+        };
+        fks.push(ForeignKey {
+            columns,
+            parent,
+            parent_columns,
+        });
+    }
+    fks
+}
+
 /// Reads a sequence name out of a `nextval('schema.seq'::regclass)` argument.
 pub(crate) fn name_in_string(s: &[u8], default_schema: Option<&str>) -> QName {
     let text = String::from_utf8_lossy(s);

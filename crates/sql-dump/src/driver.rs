@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use anonymize_core::{Anonymizer, LargeObjects};
 
 use crate::catalog::{Catalog, CREDENTIAL_TABLES, STATISTICS_TABLES};
-use crate::check::{check_column_types, check_partition_key, check_row_types};
+use crate::check::{check_column_types, check_foreign_keys, check_partition_key, check_row_types};
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
 use crate::error::SqlError;
 use crate::input::Input;
@@ -485,7 +485,11 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             Fact::CreateTable(c) => Some(c.name.clone()),
             _ => None,
         });
+        let fks_before = self.p.cat.foreign_keys.len();
         let (owner, owner_is_table, late) = self.record(stmt);
+        if created.is_some() || self.p.cat.foreign_keys.len() > fks_before {
+            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect)?;
+        }
         if let Some(table) = created {
             // Refuse rules that cannot fit the table as soon as its definition is read.
             let cat = &mut self.p.cat;
@@ -540,6 +544,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 Fact::Charset(latin1) => p.src.lexer.set_latin1(latin1),
                 Fact::View(view) => p.cat.add_view(view),
                 Fact::CompositeType(name, def) => p.cat.add_type(name, def),
+                Fact::ForeignKey(table, fk) => p.cat.foreign_keys.push((table, fk)),
                 Fact::SqlMode(assign) => {
                     let ansi = p.src.lexer.syntax().ansi_quotes;
                     match assign {
