@@ -108,20 +108,29 @@ pub(crate) fn check_column_types(
             continue;
         };
         let transform = anon.transform(rule);
-        if !fits(transform, col.family, &col.type_name) && col.family == Family::Array {
+        // Transforms other than the whole-value ones apply to an array's elements.
+        let element_wise = col.family == Family::Array
+            && !matches!(transform.name(), "keep" | "null" | "remove" | "constant");
+        let (family, type_name) = if element_wise {
+            let element = crate::ddl::element_family(&col.type_name, dialect);
+            (element, col.type_name.replace("[]", ""))
+        } else {
+            (col.family, col.type_name.clone())
+        };
+        if !fits(transform, family, &type_name) && col.family == Family::Array {
             return Err(SqlError::Rules {
                 table: table.display(),
                 message: format!(
-                    "the rule `{}` on column `{}` ({}): an array column takes only null, keep, \
-                     remove, or constant with an array literal (`{{...}}`): transforms are \
-                     not applied to an array's elements one by one",
+                    "the rule `{}` on column `{}` ({}) would write elements the array does \
+                     not accept (transforms apply to each element; constant takes an array \
+                     literal `{{...}}`); use one that fits the element type",
                     transform.name(),
                     col.name,
                     col.type_name
                 ),
             });
         }
-        if !fits(transform, col.family, &col.type_name) {
+        if !fits(transform, family, &type_name) {
             return Err(SqlError::Rules {
                 table: table.display(),
                 message: format!(

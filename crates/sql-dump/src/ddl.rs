@@ -84,6 +84,13 @@ impl Family {
     }
 }
 
+/// The family of an array type's elements (`text[]` -> text, `integer[]` -> integer).
+pub(crate) fn element_family(type_name: &str, dialect: Dialect) -> Family {
+    let element = type_name.replace("[]", "");
+    let (kind, _, _, json) = classify(&element, dialect);
+    Family::of(&element, kind, json, false)
+}
+
 /// One column of a table.
 #[derive(Debug, Clone)]
 pub(crate) struct Column {

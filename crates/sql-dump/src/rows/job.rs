@@ -3,7 +3,8 @@
 use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, Transform, Value, Written};
 
 use super::plan::ColPlan;
-use crate::ddl::{Column, Exactness};
+use crate::array::{Array, Elem};
+use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
 use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
@@ -115,6 +116,11 @@ impl RowJob<'_, '_> {
             Some(d) => Value::Str(d),
             None => value,
         };
+        let element_wise = col.is_some_and(|c| c.family == Family::Array)
+            && !matches!(transform.name(), "keep" | "null" | "remove" | "constant");
+        if let (true, Value::Str(s)) = (element_wise, &value) {
+            return self.array_elements(rule, s, col, buf, row_ctx, out);
+        }
         let (value, was_str) = if transform.name() == "digits" {
             digits_value(value, text)
         } else {
@@ -153,6 +159,48 @@ impl RowJob<'_, '_> {
             Written::Number if was_str => self.write_written(Written::Str, buf, col, out),
             w => self.write_written(w, buf, col, out),
         }
+    }
+
+    /// Applies `rule` to each element of the array literal `s` (a PostgreSQL array column);
+    /// a literal that cannot be read is nulled and counted as failed closed.
+    fn array_elements(
+        &self,
+        rule: anonymize_core::RuleId,
+        s: &str,
+        col: Option<&Column>,
+        buf: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(mut array) = Array::parse(s) else {
+            self.anon.record_failed_closed(rule);
+            return self.write(&Replacement::Null, col, out);
+        };
+        array.map_text(&mut |e: &str| {
+            let (value, _) = if self.anon.transform(rule).name() == "digits" {
+                digits_value(Value::Str(e), e.as_bytes())
+            } else {
+                (Value::Str(e), false)
+            };
+            match self.anon.apply_into(rule, value, row_ctx, buf) {
+                Written::Unchanged => Elem::Text(e.to_owned()),
+                Written::Str | Written::Number | Written::Bytes => {
+                    Elem::Text(String::from_utf8_lossy(buf).into_owned())
+                }
+                Written::Int32(i) => Elem::Text(i.to_string()),
+                Written::Int64(i) => Elem::Text(i.to_string()),
+                Written::Double(f) => Elem::Text(f.to_string()),
+                Written::Bool(b) => Elem::Text(if b { "t" } else { "f" }.to_owned()),
+                Written::Null | Written::Remove | Written::Binary { .. } | Written::DateTime(_) => {
+                    Elem::Null
+                }
+            }
+        });
+        let col = col.map(|c| Column {
+            max_chars: None,
+            ..c.clone()
+        });
+        self.write(&Replacement::Str(array.to_text()), col.as_ref(), out);
     }
 
     /// Writes what `apply_into` wrote into `buf`, in the dump's character set.
