@@ -113,6 +113,8 @@ pub(crate) struct Column {
     /// Whether its comparisons tell letter case apart, when its collation says
     /// (MySQL `_bin`/`_cs`/`BINARY`, or the table's default collation): `None` when not told.
     pub(crate) case_sensitive: Option<bool>,
+    /// In a unique key or the primary key declared in the `CREATE TABLE`.
+    pub(crate) unique: bool,
 }
 
 impl Column {
@@ -424,7 +426,8 @@ fn column_list(
     open: usize,
     dialect: Dialect,
 ) -> (Vec<Column>, usize) {
-    let mut columns = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    let mut keyed: Vec<String> = Vec::new();
     let mut i = open + 1;
     let mut depth = 0usize;
     let mut elem_start = i;
@@ -433,8 +436,11 @@ fn column_list(
             Tok::Punct(b'(') => depth += 1,
             Tok::Punct(b')') if depth > 0 => depth -= 1,
             Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
-                if let Some(col) = column(sql, &toks[elem_start..i], dialect) {
+                let elem = &toks[elem_start..i];
+                if let Some(col) = column(sql, elem, dialect) {
                     columns.push(col);
+                } else {
+                    keyed.extend(unique_key_columns(elem));
                 }
                 if toks[i].tok == Tok::Punct(b')') {
                     break;
@@ -445,7 +451,44 @@ fn column_list(
         }
         i += 1;
     }
+    for c in columns.iter_mut() {
+        c.unique |= keyed.iter().any(|k| k.eq_ignore_ascii_case(&c.name));
+    }
     (columns, i)
+}
+
+/// The columns of a `PRIMARY KEY (...)`/`UNIQUE [KEY name] (...)` table constraint.
+fn unique_key_columns(elem: &[crate::tokens::Spanned<'_>]) -> Vec<String> {
+    let Some(k) = elem
+        .iter()
+        .position(|t| t.tok.is("unique") || t.tok.is("primary"))
+    else {
+        return Vec::new();
+    };
+    let Some(open) = (k..elem.len()).find(|&j| elem[j].tok == Tok::Punct(b'(')) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for t in &elem[open..] {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ if depth == 1 => names.extend(
+                t.tok
+                    .ident()
+                    .filter(|id| !id.first().is_some_and(u8::is_ascii_digit))
+                    .map(|id| String::from_utf8_lossy(id).into_owned()),
+            ),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// The names inside `PARTITION BY RANGE (a, lower(b))` after `toks[from]` (PostgreSQL and
@@ -540,6 +583,7 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         // `varchar(10) BINARY`, `varbinary`: bytes compared.
         (t.split(' ').any(|w| w == "binary") || kind == ColKind::Binary).then_some(true)
     });
+    let unique = t.contains(" unique") || t.contains(" primary key");
     Some(Column {
         name,
         kind,
@@ -549,6 +593,7 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         family,
         type_name,
         case_sensitive,
+        unique,
     })
 }
 
@@ -601,6 +646,13 @@ mod tests {
             Exactness::LeadingSpace
         );
         assert_eq!(Column::exactness(None, Dialect::Postgres), Exactness::Exact);
+        let sql = b"CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `a` varchar(9),\n  `b` varchar(9) UNIQUE,\n  `c` varchar(9),\n  `d` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `a_c` (`a`,`c`(5))\n);";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        let unique: Vec<bool> = c.def.columns.iter().map(|c| c.unique).collect();
+        assert_eq!(unique, [true, true, true, true, false]);
+        let c = parse_create_table(b"CREATE TABLE t (a text, b text);", Dialect::Postgres, None)
+            .unwrap();
+        assert!(!c.def.columns[0].unique);
     }
 
     #[test]

@@ -85,6 +85,7 @@ fn replacements() {
         family: crate::ddl::Family::Text,
         type_name: "varchar(3)".into(),
         case_sensitive: None,
+        unique: false,
     };
     let mut out = Vec::new();
     write_replacement(

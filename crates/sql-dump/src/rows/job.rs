@@ -127,7 +127,17 @@ impl RowJob<'_, '_> {
             (value, false)
         };
         let variant = match (&value, transform) {
-            (Value::Str(s), Transform::HashEmail { case_sensitive, .. }) => email_variant(
+            // Only where variants could collide in a unique key declared before the rows, or
+            // where the rule asks for it: elsewhere variants keep sharing their pseudonym, so
+            // joins on `lower(email)` across tables still match.
+            (
+                Value::Str(s),
+                Transform::HashEmail {
+                    case_sensitive,
+                    distinct_variants,
+                    ..
+                },
+            ) if *distinct_variants || col.is_some_and(|c| c.unique) => email_variant(
                 s,
                 *case_sensitive,
                 Column::exactness(col, self.syntax.dialect),
