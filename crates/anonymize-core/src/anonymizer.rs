@@ -481,6 +481,25 @@ impl Anonymizer {
         }
     }
 
+    /// A short keyed tag of `variant` for a `hash_email` rule (`None` for other transforms):
+    /// six hex characters of a digest of the text under the rules' key. `hash_email`
+    /// normalises an address (trimmed, lower-cased unless `case_sensitive`), so `Bob@x`,
+    /// `bob@x` and ` bob@x` share one pseudonym; a format whose column tells such variants
+    /// apart (a unique PostgreSQL `text`, a MySQL `_bin` column) appends this tag of the
+    /// variant to the pseudonym's local part (`<hash>+<tag>.<domain hash>@...`), so the
+    /// variants stay distinct and recognisably linked by their common `<hash>`.
+    pub fn hash_email_variant_tag(&self, rule: RuleId, variant: &str) -> Option<String> {
+        if !matches!(self.transform(rule), Transform::HashEmail { .. }) {
+            return None;
+        }
+        let digest = self
+            .digester
+            .digest("hash_email/variant", &[variant.as_bytes()]);
+        let mut out = Vec::with_capacity(6);
+        crate::encoding::hex_to(&digest, 6, &mut out);
+        String::from_utf8(out).ok()
+    }
+
     /// The field path of a rule as written in the rules file (for error messages that must
     /// not name fields taken from the data).
     pub fn rule_path(&self, rule: RuleId) -> &str {

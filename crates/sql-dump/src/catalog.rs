@@ -41,6 +41,17 @@ pub(crate) fn column_node<'a>(
     })
 }
 
+/// MySQL credential tables (in the `mysql` database).
+pub(crate) const CREDENTIAL_TABLES: &[&str] = &["global_priv", "user", "servers"];
+/// MySQL/MariaDB statistics tables (in the `mysql` database).
+pub(crate) const STATISTICS_TABLES: &[&str] = &[
+    "column_stats",
+    "index_stats",
+    "table_stats",
+    "innodb_table_stats",
+    "innodb_index_stats",
+];
+
 /// Longest chain of parents followed (partitions of partitions...).
 const MAX_DEPTH: usize = 32;
 
@@ -117,6 +128,10 @@ pub(crate) struct Catalog<'a> {
     typed: HashMap<QName, QName>,
     /// Views (`CREATE VIEW`).
     views: HashSet<QName>,
+    /// Sequences in `excluded_extra` because every table using them is excluded.
+    seqs_excluded: HashSet<QName>,
+    /// Foreign keys: the referencing table and the clause.
+    pub(crate) foreign_keys: Vec<(QName, crate::ddl::ForeignKey)>,
     /// Objects dropped because they depend on an excluded table, for the summary.
     pub(crate) dependents_dropped: Vec<String>,
     /// Credentials are kept (`keep_users`).
@@ -138,6 +153,8 @@ impl<'a> Catalog<'a> {
         Catalog {
             keep_users,
             views: HashSet::new(),
+            seqs_excluded: HashSet::new(),
+            foreign_keys: Vec::new(),
             types: HashMap::new(),
             typed: HashMap::new(),
             partition_keys: HashMap::new(),
@@ -155,7 +172,9 @@ impl<'a> Catalog<'a> {
             excluded_checked: None,
             current_db: None,
             locked: None,
-            search_schema: None,
+            // Without a `search_path`, PostgreSQL resolves unqualified names to `public`
+            // (Adminer-style dumps name tables bare and set no path).
+            search_schema: (dialect == Dialect::Postgres).then(|| "public".to_owned()),
             parents: HashMap::new(),
             counters: HashMap::new(),
             tally: Tally::default(),
@@ -177,11 +196,10 @@ impl<'a> Catalog<'a> {
         self.search_schema = schema;
     }
 
-    /// Records the database a dump's header names, unless a `USE` already told one.
+    /// Records the database a dump's header names: it applies from where the header appears
+    /// (concatenated dumps, `{ mysqldump a; mysqldump b; }`, have one header each).
     pub(crate) fn header_db(&mut self, db: String) {
-        if self.current_db.is_none() {
-            self.current_db = Some(db);
-        }
+        self.current_db = Some(db);
     }
 
     /// Records `USE db`.
@@ -206,7 +224,9 @@ impl<'a> Catalog<'a> {
 
     fn state(&mut self, q: &QName) -> &mut TableState<'a> {
         if !self.tables.contains_key(q) {
-            let disposition = if !self.keep_users && self.is_credential_table(q) {
+            let dropped =
+                (!self.keep_users && self.is_credential_table(q)) || self.is_statistics_table(q);
+            let disposition = if dropped {
                 Disposition::Exclude(ExcludeReason::Excluded)
             } else {
                 self.anon.resolve(q.schema.as_deref(), &q.name)
@@ -225,11 +245,20 @@ impl<'a> Catalog<'a> {
     }
 
     /// Whether `q` holds account credentials: MySQL's `mysql.global_priv` (MariaDB) and
-    /// `mysql.user` (password hashes).
+    /// `mysql.user` (password hashes), `mysql.servers` (federated servers' passwords).
     pub(crate) fn is_credential_table(&self, q: &QName) -> bool {
         self.dialect.names_in_current_db()
             && q.schema.as_deref() == Some("mysql")
-            && (q.name == "global_priv" || q.name == "user")
+            && CREDENTIAL_TABLES.contains(&q.name.as_str())
+    }
+
+    /// Whether `q` is a statistics table whose rows may hold column values
+    /// (`mysql.column_stats` keeps each analysed column's smallest and largest value):
+    /// its rows are always dropped.
+    pub(crate) fn is_statistics_table(&self, q: &QName) -> bool {
+        self.dialect.names_in_current_db()
+            && q.schema.as_deref() == Some("mysql")
+            && STATISTICS_TABLES.contains(&q.name.as_str())
     }
 
     /// Records a `CREATE VIEW`.
@@ -281,9 +310,57 @@ impl<'a> Catalog<'a> {
         self.def_at(q, 0)
     }
 
+    /// A column of `table` whose type is the row type of an excluded table the dump
+    /// defines (`a public.audit`): `(column, excluded table)`.
+    pub(crate) fn row_type_of_excluded(&mut self, table: &QName) -> Option<(String, QName)> {
+        let def = self.state(table).def.clone()?;
+        let schema = table.schema.clone();
+        for col in &def.columns {
+            let first = col.type_name.split([' ', '(', '[']).next().unwrap_or("");
+            let q = match first.rsplit_once('.') {
+                Some((s, n)) => QName {
+                    schema: Some(s.to_owned()),
+                    name: n.to_owned(),
+                },
+                None => QName {
+                    schema: schema.clone(),
+                    name: first.to_owned(),
+                },
+            };
+            if self.tables.get(&q).is_some_and(|t| t.is_table) && self.is_excluded(&q, true) {
+                return Some((col.name.clone(), q));
+            }
+        }
+        None
+    }
+
+    /// Whether `q` is an `INHERITS` child with columns of its own: its rows' positional
+    /// order (`pg_dump --inserts`) is its physical column order, which is not the order its
+    /// definition gives when a parent gained a column after the child was created.
+    pub(crate) fn inherits_with_own_columns(&mut self, q: &QName) -> bool {
+        let inherits = self
+            .parents
+            .get(q)
+            .is_some_and(|l| l.iter().any(|(_, link)| *link == Link::Inherits));
+        inherits
+            && self
+                .state(q)
+                .def
+                .as_ref()
+                .is_some_and(|d| !d.columns.is_empty())
+    }
+
     /// Records a composite type.
     pub(crate) fn add_type(&mut self, name: QName, def: TableDef) {
         self.types.insert(name, Rc::new(def));
+    }
+
+    /// Whether `type_name` (a column's type as written, lowercase) names a composite type
+    /// the dump defines (by its last name part).
+    pub(crate) fn is_composite_type(&self, type_name: &str) -> bool {
+        let first = type_name.split([' ', '(']).next().unwrap_or("");
+        let name = first.rsplit('.').next().unwrap_or("").trim_matches('"');
+        self.types.keys().any(|q| q.name.eq_ignore_ascii_case(name))
     }
 
     fn def_at(&mut self, q: &QName, depth: usize) -> Option<Rc<TableDef>> {
@@ -533,8 +610,32 @@ impl<'a> Catalog<'a> {
             return;
         }
         self.derived_seen = self.derived.len();
-        loop {
+        for _ in 0..MAX_DEPTH {
             let mut changed = false;
+            // A sequence goes with its tables only when every table that owns or uses it
+            // (`OWNED BY`, `DEFAULT nextval(...)`, identity) goes: another table's default
+            // still needs it.
+            let mut seq_tables: HashMap<QName, Vec<QName>> = HashMap::new();
+            for d in &self.derived {
+                if let Derive::SeqOf { seq, table } = d {
+                    seq_tables
+                        .entry(seq.clone())
+                        .or_default()
+                        .push(table.clone());
+                }
+            }
+            // Decided again each time: a table read later may use a sequence dropped so far.
+            for seq in std::mem::take(&mut self.seqs_excluded) {
+                self.excluded_extra.remove(&seq);
+            }
+            for (seq, tables) in seq_tables {
+                if !self.excluded_extra.contains(&seq)
+                    && tables.iter().all(|t| self.is_excluded(t, true))
+                {
+                    self.excluded_extra.insert(seq.clone());
+                    self.seqs_excluded.insert(seq);
+                }
+            }
             for d in self.derived.clone() {
                 let (target, source) = match d {
                     Derive::PartitionOf { child, parent } => (child, parent),
@@ -554,7 +655,7 @@ impl<'a> Catalog<'a> {
                         }
                         continue;
                     }
-                    Derive::SeqOf { seq, table } => (seq, table),
+                    Derive::SeqOf { .. } => continue,
                 };
                 if !self.excluded_extra.contains(&target) && self.is_excluded(&source, true) {
                     self.excluded_extra.insert(target);

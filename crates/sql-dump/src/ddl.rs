@@ -84,6 +84,13 @@ impl Family {
     }
 }
 
+/// The family of an array type's elements (`text[]` -> text, `integer[]` -> integer).
+pub(crate) fn element_family(type_name: &str, dialect: Dialect) -> Family {
+    let element = type_name.replace("[]", "");
+    let (kind, _, _, json) = classify(&element, dialect);
+    Family::of(&element, kind, json, false)
+}
+
 /// One column of a table.
 #[derive(Debug, Clone)]
 pub(crate) struct Column {
@@ -103,6 +110,50 @@ pub(crate) struct Column {
     pub(crate) family: Family,
     /// Its type as written (lowercase), for messages.
     pub(crate) type_name: String,
+    /// Whether its comparisons tell letter case apart, when its collation says
+    /// (MySQL `_bin`/`_cs`/`BINARY`, or the table's default collation): `None` when not told.
+    pub(crate) case_sensitive: Option<bool>,
+    /// In a unique key or the primary key declared in the `CREATE TABLE`.
+    pub(crate) unique: bool,
+}
+
+impl Column {
+    /// Which variants of a text its comparisons (and so a unique index) tell apart.
+    pub(crate) fn exactness(col: Option<&Column>, dialect: Dialect) -> Exactness {
+        match dialect {
+            // Deterministic collations compare bytes; `citext` ignores case.
+            Dialect::Postgres => match col {
+                Some(c) if c.type_name.starts_with("citext") => Exactness::LeadingSpace,
+                _ => Exactness::Exact,
+            },
+            Dialect::MySql => match col.and_then(|c| c.case_sensitive) {
+                Some(true) => Exactness::Exact,
+                // `_ci` collations ignore case, and trailing spaces (PAD SPACE).
+                _ => Exactness::LeadingSpace,
+            },
+        }
+    }
+}
+
+/// Which variants of a text a column's comparisons tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exactness {
+    /// Every difference (case, spaces).
+    Exact,
+    /// Leading spaces only (case-insensitive, trailing spaces ignored).
+    LeadingSpace,
+}
+
+/// What a collation or type text says about letter case: `Some(true)` for binary and
+/// case-sensitive collations.
+fn collation_case(t: &str) -> Option<bool> {
+    let at = t.find("collate")?;
+    let name = t[at + 7..]
+        .trim_start_matches([' ', '='])
+        .split([' ', ',', ')', ';'])
+        .next()
+        .unwrap_or("");
+    Some(name.ends_with("_bin") || name.ends_with("_cs") || name == "binary")
 }
 
 /// The columns of one table, in DDL order.
@@ -146,6 +197,70 @@ const CONSTRAINT_WORDS: &[&str] = &[
     "period",
     "like",
 ];
+
+/// A `FOREIGN KEY (columns) REFERENCES parent (columns)` clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKey {
+    /// The referencing columns.
+    pub(crate) columns: Vec<String>,
+    /// The referenced table.
+    pub(crate) parent: QName,
+    /// The referenced columns.
+    pub(crate) parent_columns: Vec<String>,
+}
+
+/// The `FOREIGN KEY (...) REFERENCES t (...)` clauses among `toks`.
+pub(crate) fn foreign_keys(
+    toks: &[crate::tokens::Spanned<'_>],
+    ds: Option<&str>,
+) -> Vec<ForeignKey> {
+    fn names(toks: &[crate::tokens::Spanned<'_>], open: usize) -> Option<(Vec<String>, usize)> {
+        if toks.get(open)?.tok != Tok::Punct(b'(') {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut i = open + 1;
+        loop {
+            let id = toks.get(i)?.tok.ident()?;
+            out.push(String::from_utf8_lossy(id).into_owned());
+            match toks.get(i + 1)?.tok {
+                Tok::Punct(b',') => i += 2,
+                Tok::Punct(b')') => return Some((out, i + 2)),
+                _ => return None,
+            }
+        }
+    }
+    let mut fks = Vec::new();
+    for k in 0..toks.len() {
+        if !(toks[k].tok.is("foreign") && toks.get(k + 1).is_some_and(|t| t.tok.is("key"))) {
+            continue;
+        }
+        // MySQL may name the index: `FOREIGN KEY name (cols)`.
+        let open = if toks.get(k + 2).is_some_and(|t| t.tok == Tok::Punct(b'(')) {
+            k + 2
+        } else {
+            k + 3
+        };
+        let Some((columns, next)) = names(toks, open) else {
+            continue;
+        };
+        if !toks.get(next).is_some_and(|t| t.tok.is("references")) {
+            continue;
+        }
+        let Some((parent, after)) = qname(toks, next + 1, ds) else {
+            continue;
+        };
+        let Some((parent_columns, _)) = names(toks, after) else {
+            continue;
+        };
+        fks.push(ForeignKey {
+            columns,
+            parent,
+            parent_columns,
+        });
+    }
+    fks
+}
 
 /// Reads a sequence name out of a `nextval('schema.seq'::regclass)` argument.
 pub(crate) fn name_in_string(s: &[u8], default_schema: Option<&str>) -> QName {
@@ -272,7 +387,19 @@ pub(crate) fn parse_create_table(
     if toks.get(i).map(|t| &t.tok) != Some(&Tok::Punct(b'(')) {
         return Some(create);
     }
-    let (columns, close) = column_list(sql, &toks, i, dialect);
+    let (mut columns, close) = column_list(sql, &toks, i, dialect);
+    if dialect.mysql_types() {
+        // `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`: the columns'
+        // default collation.
+        let options = toks
+            .get(close..)
+            .and_then(|t| Some((t.first()?.start, t.last()?.end)))
+            .map(|(s, e)| String::from_utf8_lossy(&sql[s..e]).to_ascii_lowercase());
+        let table_case = options.as_deref().and_then(collation_case);
+        for c in columns.iter_mut().filter(|c| c.case_sensitive.is_none()) {
+            c.case_sensitive = table_case;
+        }
+    }
     create.def.columns = columns;
     create.partition_key = partition_key(&toks, close);
     // `) INHERITS (a, b)`
@@ -299,7 +426,8 @@ fn column_list(
     open: usize,
     dialect: Dialect,
 ) -> (Vec<Column>, usize) {
-    let mut columns = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    let mut keyed: Vec<String> = Vec::new();
     let mut i = open + 1;
     let mut depth = 0usize;
     let mut elem_start = i;
@@ -308,8 +436,11 @@ fn column_list(
             Tok::Punct(b'(') => depth += 1,
             Tok::Punct(b')') if depth > 0 => depth -= 1,
             Tok::Punct(b',') | Tok::Punct(b')') if depth == 0 => {
-                if let Some(col) = column(sql, &toks[elem_start..i], dialect) {
+                let elem = &toks[elem_start..i];
+                if let Some(col) = column(sql, elem, dialect) {
                     columns.push(col);
+                } else {
+                    keyed.extend(unique_key_columns(elem));
                 }
                 if toks[i].tok == Tok::Punct(b')') {
                     break;
@@ -320,7 +451,44 @@ fn column_list(
         }
         i += 1;
     }
+    for c in columns.iter_mut() {
+        c.unique |= keyed.iter().any(|k| k.eq_ignore_ascii_case(&c.name));
+    }
     (columns, i)
+}
+
+/// The columns of a `PRIMARY KEY (...)`/`UNIQUE [KEY name] (...)` table constraint.
+fn unique_key_columns(elem: &[crate::tokens::Spanned<'_>]) -> Vec<String> {
+    let Some(k) = elem
+        .iter()
+        .position(|t| t.tok.is("unique") || t.tok.is("primary"))
+    else {
+        return Vec::new();
+    };
+    let Some(open) = (k..elem.len()).find(|&j| elem[j].tok == Tok::Punct(b'(')) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for t in &elem[open..] {
+        match t.tok {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ if depth == 1 => names.extend(
+                t.tok
+                    .ident()
+                    .filter(|id| !id.first().is_some_and(u8::is_ascii_digit))
+                    .map(|id| String::from_utf8_lossy(id).into_owned()),
+            ),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// The names inside `PARTITION BY RANGE (a, lower(b))` after `toks[from]` (PostgreSQL and
@@ -387,7 +555,14 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
     let name = parts.last()?.clone();
     let rest_start = toks.get(1)?.start;
     let rest_end = toks.last()?.end;
-    let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end]).to_ascii_lowercase();
+    // `--quote-all-identifiers` quotes type names (`"date"`, `"public"."citext"`), and
+    // built-in types may be qualified (`pg_catalog."timestamp"`): read them bare.
+    let type_text = String::from_utf8_lossy(&sql[rest_start..rest_end])
+        .to_ascii_lowercase()
+        .replace('"', "");
+    let type_text = type_text
+        .strip_prefix("pg_catalog.")
+        .map_or(type_text.clone(), str::to_owned);
     let (kind, max_chars, generated, json) = classify(&type_text, dialect);
     let t: String = type_text.split_whitespace().collect::<Vec<_>>().join(" ");
     let array = t.split(' ').next().is_some_and(|w| w.contains("[]"))
@@ -404,6 +579,11 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         .chars()
         .take(40)
         .collect();
+    let case_sensitive = collation_case(&t).or_else(|| {
+        // `varchar(10) BINARY`, `varbinary`: bytes compared.
+        (t.split(' ').any(|w| w == "binary") || kind == ColKind::Binary).then_some(true)
+    });
+    let unique = t.contains(" unique") || t.contains(" primary key");
     Some(Column {
         name,
         kind,
@@ -412,6 +592,8 @@ fn column(sql: &[u8], toks: &[crate::tokens::Spanned<'_>], dialect: Dialect) -> 
         json,
         family,
         type_name,
+        case_sensitive,
+        unique,
     })
 }
 
@@ -448,6 +630,48 @@ mod tests {
         assert_eq!(cols[4].kind, ColKind::Bool);
         assert!(cols[5].generated);
         assert!(!cols[6].generated);
+    }
+
+    #[test]
+    fn collations_tell_letter_case() {
+        let sql = b"CREATE TABLE `t` (\n  `a` varchar(9),\n  `b` varchar(9) COLLATE utf8mb4_general_ci,\n  `c` varchar(9) BINARY,\n  `d` varbinary(9)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        let cs: Vec<Option<bool>> = c.def.columns.iter().map(|c| c.case_sensitive).collect();
+        assert_eq!(cs, [Some(true), Some(false), Some(true), Some(true)]);
+        let sql = b"CREATE TABLE `t` (`a` varchar(9)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        assert_eq!(c.def.columns[0].case_sensitive, Some(false));
+        assert_eq!(
+            Column::exactness(Some(&c.def.columns[0]), Dialect::MySql),
+            Exactness::LeadingSpace
+        );
+        assert_eq!(Column::exactness(None, Dialect::Postgres), Exactness::Exact);
+        let sql = b"CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `a` varchar(9),\n  `b` varchar(9) UNIQUE,\n  `c` varchar(9),\n  `d` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `a_c` (`a`,`c`(5))\n);";
+        let c = parse_create_table(sql, Dialect::MySql, Some("db")).unwrap();
+        let unique: Vec<bool> = c.def.columns.iter().map(|c| c.unique).collect();
+        assert_eq!(unique, [true, true, true, true, false]);
+        let c = parse_create_table(b"CREATE TABLE t (a text, b text);", Dialect::Postgres, None)
+            .unwrap();
+        assert!(!c.def.columns[0].unique);
+    }
+
+    #[test]
+    fn quoted_type_names_are_read_bare() {
+        let sql = b"CREATE TABLE \"public\".\"t\" (\n    \"born\" \"date\" NOT NULL,\n    \"pic\" \"bytea\",\n    \"u\" \"uuid\",\n    \"at\" pg_catalog.\"timestamp\",\n    \"n\" \"varchar\"(20)\n);";
+        let c = parse_create_table(sql, Dialect::Postgres, None).unwrap();
+        let fam: Vec<Family> = c.def.columns.iter().map(|c| c.family).collect();
+        assert_eq!(
+            fam,
+            [
+                Family::Date,
+                Family::Binary,
+                Family::Uuid,
+                Family::Date,
+                Family::Text
+            ]
+        );
+        assert_eq!(c.def.columns[4].max_chars, Some(20));
+        assert_eq!(c.def.columns[0].type_name, "date");
     }
 
     #[test]

@@ -6,26 +6,25 @@ use std::io::{Read, Write};
 
 use anonymize_core::{Anonymizer, LargeObjects};
 
-use crate::catalog::Catalog;
-use crate::check::{check_column_types, check_partition_key};
+use crate::catalog::{Catalog, CREDENTIAL_TABLES, STATISTICS_TABLES};
+use crate::check::{check_column_types, check_foreign_keys, check_partition_key, check_row_types};
 use crate::emit::{Emitter, Item, LateOwner, TRIVIA_LIMIT};
 use crate::error::SqlError;
 use crate::input::Input;
 use crate::lex::trivia::{trivia_at, Trivia, TRIVIA_LOOKAHEAD};
 use crate::parts::Parts;
-use crate::rows::{Handled, Rows};
+use crate::rows::{rewrite_assigned, Handled, Rows};
 use crate::session::Session;
 use crate::source::Source;
 use crate::stmt::{classify, header_database, Derive, Fact, LateKind, LoPart, Owner, Stmt};
 use crate::tokens::{QName, Tokens};
+use crate::writes::{data_write, DataWrite};
 use crate::{Dialect, SqlOptions, SqlSummary};
 
 /// Statements longer than this are streamed instead of held for classification.
 const CAPTURE_LIMIT: usize = 4 << 20;
 /// Bytes of a streamed statement's start that are classified.
 const STREAMED_HEAD: usize = 65536;
-/// The tables `Catalog::is_credential_table` names, as summaries show them.
-const CREDENTIAL_TABLES: &[&str] = &["mysql.global_priv", "mysql.user"];
 /// Tokens of a streamed statement's start that are classified.
 const STREAMED_TOKENS: usize = 64;
 
@@ -58,6 +57,21 @@ struct Resolved {
 
 fn ci_starts(hay: &[u8], needle: &[u8]) -> bool {
     hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+/// The MySQL client's delimiter command at the start of `a` (`DELIMITER ;;` or its short
+/// form `\d ;;`): the length of the command word.
+fn delimiter_command(a: &[u8]) -> Option<usize> {
+    let n = if ci_starts(a, b"delimiter") {
+        9
+    } else if a.starts_with(b"\\d") {
+        2
+    } else {
+        return None;
+    };
+    a.get(n)
+        .is_some_and(|b| *b == b' ' || *b == b'\t')
+        .then_some(n)
 }
 
 impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
@@ -124,10 +138,29 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
         let undefined_tables = cat.undefined_tables();
         let tables = std::mem::take(&mut cat.tally).into_summaries();
+        let in_mysql = |t: &crate::TableSummary, names: &[&str]| {
+            t.excluded
+                && t.table
+                    .strip_prefix("mysql.")
+                    .is_some_and(|n| names.contains(&n))
+        };
         let mut credentials: Vec<String> = tables
             .iter()
-            .filter(|t| !self.keep_users && t.excluded && CREDENTIAL_TABLES.contains(&&t.table[..]))
-            .map(|t| format!("{}: credential table dropped ({} rows)", t.table, t.rows_in))
+            .filter_map(|t| {
+                if !self.keep_users && in_mysql(t, CREDENTIAL_TABLES) {
+                    Some(format!(
+                        "{}: credential table dropped ({} rows)",
+                        t.table, t.rows_in
+                    ))
+                } else if in_mysql(t, STATISTICS_TABLES) {
+                    Some(format!(
+                        "{}: statistics table dropped ({} rows: it may hold column values)",
+                        t.table, t.rows_in
+                    ))
+                } else {
+                    None
+                }
+            })
             .collect();
         if self.accounts_dropped > 0 {
             credentials.push(format!(
@@ -211,10 +244,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         if dialect.backslash_commands() && a[0] == b'\\' {
             return self.line_command();
         }
-        if dialect.client_delimiter()
-            && ci_starts(a, b"delimiter")
-            && a.get(9).is_some_and(|b| *b == b' ' || *b == b'\t')
-        {
+        if dialect.client_delimiter() && delimiter_command(a).is_some() {
             return self.line_command();
         }
         input.ensure(8192)?;
@@ -249,8 +279,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let end = p.src.find(b"\n")?;
         let line = p.src.input.avail()[..end].to_vec();
         p.src.input.consume(end);
-        if p.dialect.client_delimiter() {
-            let delim: Vec<u8> = line[9..]
+        if let Some(skip) = delimiter_command(&line).filter(|_| p.dialect.client_delimiter()) {
+            let delim: Vec<u8> = line[skip..]
                 .iter()
                 .copied()
                 .skip_while(|b| *b == b' ' || *b == b'\t')
@@ -286,8 +316,17 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let syntax = self.p.src.lexer.syntax();
         let toks: Vec<_> = Tokens::new(&body, syntax).take(max_tokens).collect();
         let ds = self.p.cat.default_schema();
-        let stmt = classify(&toks, &body, syntax, ds.as_deref());
+        let mut stmt = classify(&toks, &body, syntax, ds.as_deref());
+        let written = if self.p.anon.is_empty() {
+            None
+        } else {
+            let write = data_write(&toks, syntax, ds.as_deref());
+            self.data_write(write, (&body, &toks), complete, &mut stmt)?
+        };
         drop(toks);
+        if let Some(rewritten) = written {
+            body = rewritten;
+        }
         if complete && !self.keep_users && !stmt.secrets.is_empty() {
             for range in stmt.secrets.iter().rev() {
                 // With the space before it: `... LOGIN PASSWORD '...';` -> `... LOGIN;`.
@@ -348,6 +387,73 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         Ok(())
     }
 
+    /// A statement that writes rows other than INSERT ... VALUES and COPY: a single-table
+    /// UPDATE goes with its table and has the literals of covered columns rewritten; any
+    /// other shape that writes a table with rules, exclusions or limits is refused.
+    /// Returns the rewritten statement, if any.
+    fn data_write(
+        &mut self,
+        write: DataWrite,
+        (body, toks): (&[u8], &[crate::tokens::Spanned<'_>]),
+        complete: bool,
+        stmt: &mut Stmt,
+    ) -> Result<Option<Vec<u8>>, SqlError> {
+        let p = &mut self.p;
+        if write != DataWrite::None {
+            p.cat.apply_derivations();
+        }
+        match write {
+            DataWrite::None => Ok(None),
+            DataWrite::Update { table, set } => {
+                if stmt.owner == Owner::None {
+                    // Goes with its table (an excluded table's UPDATE cannot restore).
+                    stmt.owner = Owner::Rel(table.clone(), true);
+                }
+                if p.cat.is_excluded(&table, true) {
+                    return Ok(None);
+                }
+                let Some(root) = p.cat.plan(&table).and_then(|pl| pl.root()) else {
+                    return Ok(None);
+                };
+                if !complete {
+                    return Err(p.src.err(
+                        0,
+                        Some(&table),
+                        "an UPDATE of a table with rules is too long to read",
+                    ));
+                }
+                rewrite_assigned(p, &table, root, (body, toks, set))
+            }
+            DataWrite::Opaque { targets, dynamic } => {
+                for t in &targets {
+                    let governed = p.cat.is_excluded(t, true)
+                        || p.cat.plan(t).is_none_or(|pl| {
+                            pl.root().is_some() || pl.max_rows().is_some() || pl.schema_only()
+                        });
+                    if governed {
+                        return Err(p.src.err(
+                            0,
+                            Some(t),
+                            "a statement writes rows of a table with rules, exclusions or \
+                             limits in a form that is not read (WITH ... INSERT, DO, MERGE, \
+                             a multi-table UPDATE): they cannot be applied; dump the data \
+                             as INSERT or COPY",
+                        ));
+                    }
+                }
+                if dynamic {
+                    return Err(p.src.err(
+                        0,
+                        None,
+                        "a DO block runs dynamic SQL (EXECUTE) while rules apply: the \
+                         tables it writes cannot be known; remove it from the dump",
+                    ));
+                }
+                Ok(None)
+            }
+        }
+    }
+
     /// Records what a statement tells and resolves its owner.
     fn apply(&mut self, mut stmt: Stmt) -> Result<Resolved, SqlError> {
         let account = stmt.owner == Owner::Account;
@@ -371,13 +477,18 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             Fact::CreateTable(c) => Some(c.name.clone()),
             _ => None,
         });
+        let fks_before = self.p.cat.foreign_keys.len();
         let (owner, owner_is_table, late) = self.record(stmt);
+        if created.is_some() || self.p.cat.foreign_keys.len() > fks_before {
+            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect)?;
+        }
         if let Some(table) = created {
             // Refuse rules that cannot fit the table as soon as its definition is read.
             let cat = &mut self.p.cat;
             let plan = cat.plan(&table);
             check_partition_key(cat, &table, plan.as_ref())?;
             check_column_types(cat, self.p.anon, &table, plan.as_ref(), self.p.dialect)?;
+            check_row_types(cat, &table)?;
         }
         let dropped = account && !self.keep_users;
         self.accounts_dropped += u64::from(dropped);

@@ -65,6 +65,7 @@
 // catalog (what is known about relations); check (rules against the DDL); input and source
 // (the input side); emit (the output side, with pipe: rows rewritten on worker threads by
 // rows' job); parts; rows (data statements); driver (the statement loop).
+mod array;
 mod catalog;
 mod check;
 mod ddl;
@@ -86,6 +87,7 @@ mod source;
 mod stmt;
 mod tally;
 mod tokens;
+mod writes;
 
 use std::io::{BufRead, Write};
 

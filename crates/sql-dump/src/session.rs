@@ -41,6 +41,7 @@ impl Session {
             Fact::Charset(latin1) => lexer.set_latin1(latin1),
             Fact::View(view) => cat.add_view(view),
             Fact::CompositeType(name, def) => cat.add_type(name, def),
+            Fact::ForeignKey(table, fk) => cat.foreign_keys.push((table, fk)),
             Fact::SqlMode(assign) => {
                 let ansi = lexer.syntax().ansi_quotes;
                 match assign {

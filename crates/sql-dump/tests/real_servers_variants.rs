@@ -152,7 +152,15 @@ size_limits:
   orders: {max_rows: 3}
 ";
     let secrets: Vec<String> = PG_SECRETS.iter().map(|s| s.to_string()).collect();
-    for args in [&[][..], &["--inserts"][..], &["--column-inserts"][..]] {
+    // `--inserts` rows of the INHERITS child `employee` (which has columns of its own) do
+    // not say their column order, which is not the definition's when a parent gained a
+    // column later: refused while rules apply (issue 19.10).
+    let err = rejected(&pg.dump("v_part_src", &["--inserts"]), rules);
+    assert!(
+        err.contains("public.employee") && err.contains("--column-inserts"),
+        "{err}"
+    );
+    for args in [&[][..], &["--column-inserts"][..]] {
         let dump = pg.dump("v_part_src", args);
         let out = anonymize(&dump, rules);
         assert_absent(&out, &secrets, &format!("{args:?}"));
@@ -369,8 +377,21 @@ fn mysql_credentials_are_dropped_unless_kept() {
         assert_absent(&out, std::slice::from_ref(&hash), &format!("{args:?}"));
         assert!(!summary.credentials.is_empty(), "{args:?}: {summary:?}");
         let (kept, summary) = rewrite_with(&dump, "rules: {}\n", &keep);
-        assert!(kept == dump, "{args:?}: keep_users changed the dump");
-        assert!(summary.credentials.is_empty());
+        // Statistics tables' rows (`mysql.column_stats`...) may hold column values: they
+        // are dropped whatever keep_users says (issue 19.4).
+        let stats = summary
+            .credentials
+            .iter()
+            .all(|c| c.contains("statistics table dropped"));
+        assert!(stats, "{args:?}: {:?}", summary.credentials);
+        if summary.credentials.is_empty() {
+            assert!(kept == dump, "{args:?}: keep_users changed the dump");
+        } else {
+            assert!(
+                support::count_occurrences(&kept, hash.as_bytes()) > 0,
+                "{args:?}"
+            );
+        }
     }
     let dump = my.dump(&["--databases", "mysql"]);
     let (_, summary) = rewrite_with(&dump, "rules: {}\n", &Default::default());

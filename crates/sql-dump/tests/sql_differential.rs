@@ -108,7 +108,8 @@ fn fits(col: &str, transform: &str) -> bool {
         ("keep" | "null" | "remove" | "constant", _) => true,
         (_, "n") => matches!(name, "hash" | "hmac" | "sequential_suffix" | "digits"),
         (_, "d") => matches!(name, "sequential_suffix" | "digits"),
-        (_, "b") => matches!(name, "hash" | "hmac" | "hash_email" | "mask" | "sequential"),
+        // Text transforms would write NULL for bytes: refused (issue 19.9).
+        (_, "b") => matches!(name, "hash" | "hmac"),
         _ => true,
     }
 }

@@ -21,6 +21,7 @@ pub(super) const SPEC: Spec = Spec {
         "domain",
         "case_sensitive",
         "mode",
+        "distinct_variants",
     ],
     parse,
     does: "`<hash(address)>.<hash(domain)>@<domain>`, case-insensitive: the local part's digest \
@@ -106,6 +107,7 @@ fn parse(p: &RuleParams<'_>) -> Result<Transform, RulesError> {
         domain,
         case_sensitive: p.boolean("case_sensitive", false)?,
         mode,
+        distinct_variants: p.boolean("distinct_variants", false)?,
     })
 }
 

@@ -68,6 +68,10 @@ pub enum Transform {
         case_sensitive: bool,
         /// What the local part's digest covers.
         mode: HashEmailMode,
+        /// SQL formats: give case and space variants of an address a keyed tag after the
+        /// shared hash in every column that tells them apart, not only in columns with a
+        /// unique key declared before their rows (default false).
+        distinct_variants: bool,
     },
     /// `<prefix><n>`, n the 1-based ordinal of the document or row.
     Sequential {
@@ -299,6 +303,7 @@ pub(crate) fn apply_into(
             domain,
             case_sensitive,
             mode,
+            ..
         } => hash_email::apply(
             d,
             value,

@@ -22,7 +22,10 @@ pub(crate) enum Trivia {
 }
 
 /// Bytes of look-ahead [`trivia_at`] needs to decide (fewer only at the end of the input).
-pub(crate) const TRIVIA_LOOKAHEAD: usize = 4;
+pub(crate) const TRIVIA_LOOKAHEAD: usize = 12;
+
+/// The opening of MariaDB's sandbox line.
+const SANDBOX: &[u8] = b"/*M!999999";
 
 /// Classifies the start of `a` (at least [`TRIVIA_LOOKAHEAD`] bytes unless the input ends).
 pub(crate) fn trivia_at(dialect: Dialect, a: &[u8]) -> Trivia {
@@ -37,11 +40,13 @@ pub(crate) fn trivia_at(dialect: Dialect, a: &[u8]) -> Trivia {
     }
     if a.starts_with(b"/*") {
         let versioned = versioned_comment_open(dialect, a).is_some();
-        if versioned && a.get(2) == Some(&b'!') {
-            return Trivia::None;
+        // `/*M!100000 INSERT ... */` is a statement like `/*!40101 ...`; only the sandbox
+        // line (`/*M!999999\- enable the sandbox mode */`) is not.
+        if versioned && a.starts_with(SANDBOX) {
+            return Trivia::Sandbox;
         }
         if versioned {
-            return Trivia::Sandbox;
+            return Trivia::None;
         }
         return Trivia::Block;
     }
@@ -64,6 +69,7 @@ mod tests {
         assert_eq!(trivia_at(pg, b"# c\n"), Trivia::None);
         assert_eq!(trivia_at(my, b"/*!40101 SET"), Trivia::None);
         assert_eq!(trivia_at(my, b"/*M!999999\\-"), Trivia::Sandbox);
+        assert_eq!(trivia_at(my, b"/*M!100000 INSERT"), Trivia::None);
         assert_eq!(trivia_at(pg, b"/*M!999999\\-"), Trivia::Block);
         assert_eq!(trivia_at(my, b"/* c */"), Trivia::Block);
         assert_eq!(trivia_at(my, b"SELECT"), Trivia::None);

@@ -84,6 +84,8 @@ fn replacements() {
         json: false,
         family: crate::ddl::Family::Text,
         type_name: "varchar(3)".into(),
+        case_sensitive: None,
+        unique: false,
     };
     let mut out = Vec::new();
     write_replacement(

@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 
 use anonymize_core::PlanNode;
 
+use super::assign::rewrite_assigned;
 use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError};
 use super::{Handled, Route, Rows};
@@ -18,6 +19,8 @@ use crate::tokens::{qname, tokenize, word_byte, QName};
 
 /// Heads longer than this are not looked for: the statement is read as an ordinary one.
 const HEAD_LIMIT: usize = 4 << 20;
+/// Upsert trailers longer than this are refused on a table with rules.
+const TRAILER_LIMIT: usize = 1 << 20;
 
 /// The table of an INSERT, with what the rules decide for it (see `insert_target`).
 pub(crate) struct InsertTarget<'a> {
@@ -242,7 +245,7 @@ impl<'a> Rows<'a> {
         loop {
             read_separator(&mut p.src.input, &mut sep)?;
             if p.src.input.avail().first() != Some(&b'(') {
-                return end_of_insert(p, &sep, kept_any, trivia, tail, table)
+                return end_of_insert(p, &sep, (kept_any, root), trivia, tail, table)
                     .map(|()| target.plans = plans);
             }
             // One pass finds the tuple's end and its values when it holds nothing unusual;
@@ -283,6 +286,17 @@ impl<'a> Rows<'a> {
                         .as_ref()
                         .is_none_or(|c| head.columns.is_none() && c.plans.len() != width)
                     {
+                        if p.cat.inherits_with_own_columns(table) {
+                            return Err(p.src.err(
+                                0,
+                                Some(table),
+                                "rows without a column list for an INHERITS child with columns \
+                                 of its own: pg_dump --inserts writes them in the child's \
+                                 physical column order, which differs from its definition's \
+                                 when a parent gained a column later, so rules could be applied \
+                                 to the wrong column; dump with --column-inserts (or COPY)",
+                            ));
+                        }
                         let def = p.cat.def(table);
                         let made = positional_plans(root, def.as_deref(), width, p.dialect)
                             .map_err(|e| positional_error(p, table, e))?;
@@ -331,7 +345,7 @@ impl<'a> Rows<'a> {
 fn end_of_insert<R: Read, W: Write>(
     p: &mut Parts<'_, R, W>,
     sep: &[u8],
-    kept_any: bool,
+    (kept_any, root): (bool, Option<&PlanNode>),
     trivia: &[u8],
     tail: usize,
     table: &QName,
@@ -350,6 +364,36 @@ fn end_of_insert<R: Read, W: Write>(
         ));
     }
     p.src.lexer.reset(false);
+    let upsert = ci_starts(a, b"on ") || ci_starts(a, b"on\n");
+    if let (true, true, Some(root)) = (kept_any, upsert, root) {
+        // An upsert trailer: its SET list may write covered columns.
+        p.emit.out.put(sep)?;
+        let (end, complete) = p.src.capture(TRAILER_LIMIT)?;
+        if !complete {
+            return Err(p.src.err(
+                0,
+                Some(table),
+                "an INSERT's ON ... UPDATE clause is too long to read",
+            ));
+        }
+        let body = p.src.input.avail()[..end].to_vec();
+        let syntax = p.src.lexer.syntax();
+        let toks = tokenize(&body, syntax, usize::MAX);
+        let set = toks.iter().position(|t| t.tok.is("set")).or_else(|| {
+            let k = toks.iter().position(|t| t.tok.is("key"))?;
+            toks.get(k + 1)
+                .filter(|t| t.tok.is("update"))
+                .map(|_| k + 1)
+        });
+        let rewritten = match set {
+            Some(k) => rewrite_assigned(p, table, root, (&body, &toks, k + 1))?,
+            None => None,
+        };
+        drop(toks);
+        p.emit.out.put(rewritten.as_deref().unwrap_or(&body))?;
+        p.src.input.consume(end);
+        return Ok(());
+    }
     if kept_any {
         p.emit.out.put(sep)?;
         p.src.stream_rest(0, Some(&mut p.emit.out), Some(table))?;

@@ -7,9 +7,10 @@ use anonymize_core::{
 };
 
 use super::plan::ColPlan;
-use crate::ddl::Column;
+use crate::array::{Array, Elem};
+use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
-use crate::json::{rewrite_json, JsonOutcome};
+use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
     bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
@@ -246,10 +247,33 @@ impl RowJob<'_, '_> {
             Some(d) => Value::Str(d),
             None => value,
         };
+        let element_wise = col.is_some_and(|c| c.family == Family::Array)
+            && !matches!(transform.name(), "keep" | "null" | "remove" | "constant");
+        if let (true, Value::Str(s)) = (element_wise, &value) {
+            return self.array_elements(rule, s, col, buf, row_ctx, out);
+        }
         let (value, was_str) = if transform.name() == "digits" {
             digits_value(value, text)
         } else {
             (value, false)
+        };
+        let variant = match (&value, transform) {
+            // Only where variants could collide in a unique key declared before the rows, or
+            // where the rule asks for it: elsewhere variants keep sharing their pseudonym, so
+            // joins on `lower(email)` across tables still match.
+            (
+                Value::Str(s),
+                Transform::HashEmail {
+                    case_sensitive,
+                    distinct_variants,
+                    ..
+                },
+            ) if *distinct_variants || col.is_some_and(|c| c.unique) => email_variant(
+                s,
+                *case_sensitive,
+                Column::exactness(col, self.syntax.dialect),
+            ),
+            _ => None,
         };
         let written = self.anon.apply_into(rule, value, row_ctx, buf);
         match value {
@@ -259,10 +283,71 @@ impl RowJob<'_, '_> {
         }
         match written {
             Written::Unchanged => out.extend_from_slice(text),
+            Written::Str if variant.is_some() => {
+                let tag = variant.and_then(|v| self.anon.hash_email_variant_tag(rule, &v));
+                if let (Some(tag), Some(mut at)) =
+                    (tag, buf.iter().position(|b| *b == b'.' || *b == b'@'))
+                {
+                    // In a length-limited column the tag takes the place of the hash's last
+                    // characters (8 are kept) rather than being cut off.
+                    let extra = 1 + tag.len();
+                    if let Some(max) = col.and_then(|c| c.max_chars) {
+                        if buf.len() <= max && buf.len() + extra > max {
+                            let cut = (buf.len() + extra - max).min(at.saturating_sub(8));
+                            buf.drain(at - cut..at);
+                            at -= cut;
+                        }
+                    }
+                    buf.splice(at..at, std::iter::once(b'+').chain(tag.bytes()));
+                }
+                self.write_written(Written::Str, buf, col, out)
+            }
             // A number read from a string goes back as a string.
             Written::Number if was_str => self.write_written(Written::Str, buf, col, out),
             w => self.write_written(w, buf, col, out),
         }
+    }
+
+    /// Applies `rule` to each element of the array literal `s` (a PostgreSQL array column);
+    /// a literal that cannot be read is nulled and counted as failed closed.
+    fn array_elements(
+        &self,
+        rule: anonymize_core::RuleId,
+        s: &str,
+        col: Option<&Column>,
+        buf: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(mut array) = Array::parse(s) else {
+            self.anon.record_failed_closed(rule);
+            return self.write(&Replacement::Null, col, out);
+        };
+        array.map_text(&mut |e: &str| {
+            let (value, _) = if self.anon.transform(rule).name() == "digits" {
+                digits_value(Value::Str(e), e.as_bytes())
+            } else {
+                (Value::Str(e), false)
+            };
+            match self.anon.apply_into(rule, value, row_ctx, buf) {
+                Written::Unchanged => Elem::Text(e.to_owned()),
+                Written::Str | Written::Number | Written::Bytes => {
+                    Elem::Text(String::from_utf8_lossy(buf).into_owned())
+                }
+                Written::Int32(i) => Elem::Text(i.to_string()),
+                Written::Int64(i) => Elem::Text(i.to_string()),
+                Written::Double(f) => Elem::Text(f.to_string()),
+                Written::Bool(b) => Elem::Text(if b { "t" } else { "f" }.to_owned()),
+                Written::Null | Written::Remove | Written::Binary { .. } | Written::DateTime(_) => {
+                    Elem::Null
+                }
+            }
+        });
+        let col = col.map(|c| Column {
+            max_chars: None,
+            ..c.clone()
+        });
+        self.write(&Replacement::Str(array.to_text()), col.as_ref(), out);
     }
 
     /// Writes what `apply_into` wrote into `buf`, in the dump's character set.
@@ -316,24 +401,33 @@ impl RowJob<'_, '_> {
                 _ => None,
             }
         };
-        let decoded = doc.filter(|_| self.syntax.latin1).map(from_latin1);
+        // A dump without `SET NAMES` (`--compatible=...`) may hold Latin-1 text: a document
+        // that is not UTF-8 is read as Latin-1 and written back in it.
+        let latin1 = self.syntax.latin1
+            || doc.is_some_and(|d| !d.is_ascii() && std::str::from_utf8(d).is_err());
+        let decoded = doc.filter(|_| latin1).map(from_latin1);
         let outcome = match (doc, &decoded) {
             (_, Some(d)) => rewrite_json(d.as_bytes(), node, self.anon, row_ctx),
             (Some(doc), None) => rewrite_json(doc, node, self.anon, row_ctx),
             (None, None) => JsonOutcome::Invalid,
         };
+        let col = col.map(|c| Column {
+            max_chars: None,
+            ..c.clone()
+        });
         match outcome {
             JsonOutcome::Unchanged => out.extend_from_slice(text),
-            JsonOutcome::Changed(s) => self.write(
-                &Replacement::Str(s),
-                col.map(|c| Column {
-                    max_chars: None,
-                    ..c.clone()
-                })
-                .as_ref(),
-                out,
-            ),
-            JsonOutcome::Invalid => self.write(&Replacement::Null, col, out),
+            JsonOutcome::Changed(s) if latin1 && !self.syntax.latin1 => {
+                let mut utf8 = Vec::new();
+                write_replacement(&Replacement::Str(s), col.as_ref(), self.ctx, &mut utf8);
+                to_latin1(&utf8, out);
+            }
+            JsonOutcome::Changed(s) => self.write(&Replacement::Str(s), col.as_ref(), out),
+            JsonOutcome::Invalid => {
+                // Not JSON: it may hold what the rules cover.
+                count_failed_closed(self.anon, node, false);
+                self.write(&Replacement::Null, col.as_ref(), out)
+            }
         }
     }
 }
@@ -362,6 +456,25 @@ pub(crate) fn copy_value<'b>(
             _ => text_value(scratch, false),
         },
         _ => text_value(scratch, false),
+    }
+}
+
+/// The form of address `s` its column tells apart from what `hash_email` hashes (trimmed,
+/// lower-cased unless `case_sensitive`), when they differ: `Bob@x` and ` bob@x` in a
+/// PostgreSQL `text` column, ` bob@x` in a case-insensitive MySQL one (which ignores case
+/// and trailing spaces). `None` when the column holds no other variant.
+fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
+    match exactness {
+        Exactness::Exact => {
+            let trimmed = s.trim();
+            let same =
+                trimmed.len() == s.len() && (case_sensitive || !s.chars().any(char::is_uppercase));
+            (!same).then(|| s.to_owned())
+        }
+        Exactness::LeadingSpace => {
+            let t = s.trim_end();
+            (t.trim_start().len() != t.len()).then(|| t.to_lowercase())
+        }
     }
 }
 
@@ -422,5 +535,30 @@ fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
                 bytes = &rest[bad..];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_variants_by_what_the_column_tells_apart() {
+        use Exactness::{Exact, LeadingSpace};
+        assert_eq!(email_variant("bob@x", false, Exact), None);
+        assert_eq!(
+            email_variant("Bob@x", false, Exact).as_deref(),
+            Some("Bob@x")
+        );
+        assert_eq!(email_variant("Bob@x", true, Exact), None);
+        assert_eq!(
+            email_variant(" bob@x", true, Exact).as_deref(),
+            Some(" bob@x")
+        );
+        assert_eq!(email_variant("Bob@x ", false, LeadingSpace), None);
+        assert_eq!(
+            email_variant(" Bob@x ", false, LeadingSpace).as_deref(),
+            Some(" bob@x")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! through, dropped, limited or rewritten. INSERT and COPY share the decision per table
 //! ([`Route`]), the row accounting ([`crate::tally::Tally`]) and the row job ([`job`]).
 
+mod assign;
 mod copy;
 mod insert;
 mod job;
@@ -9,6 +10,7 @@ mod plan;
 
 use crate::catalog::TablePlan;
 
+pub(crate) use assign::rewrite_assigned;
 pub(crate) use job::RowJob;
 pub(crate) use plan::ColPlan;
 

@@ -137,6 +137,8 @@ pub(crate) enum Fact {
     SearchPath(Option<String>),
     /// MySQL `SET ... sql_mode ...`: one assignment that involves the SQL mode.
     SqlMode(ModeAssign),
+    /// A foreign key of a table (`CREATE TABLE`, `ALTER TABLE ... ADD CONSTRAINT`).
+    ForeignKey(QName, crate::ddl::ForeignKey),
 }
 
 /// An assignment of a MySQL `SET` statement that involves `sql_mode` (which decides whether
@@ -284,7 +286,25 @@ pub(crate) fn classify(
     syntax: impl Into<Syntax>,
     default_schema: Option<&str>,
 ) -> Stmt {
-    let syntax = syntax.into();
+    let mut stmt = classify_owner(toks, body, syntax.into(), default_schema);
+    let creates_or_alters = toks
+        .first()
+        .is_some_and(|t| t.tok.is("create") || t.tok.is("alter"));
+    if let (true, Owner::Rel(table, _)) = (creates_or_alters, &stmt.owner) {
+        let table = table.clone();
+        for fk in crate::ddl::foreign_keys(toks, default_schema) {
+            stmt.facts.push(Fact::ForeignKey(table.clone(), fk));
+        }
+    }
+    stmt
+}
+
+fn classify_owner(
+    toks: &[Spanned<'_>],
+    body: &[u8],
+    syntax: Syntax,
+    default_schema: Option<&str>,
+) -> Stmt {
     let t = Toks {
         toks,
         ds: default_schema,

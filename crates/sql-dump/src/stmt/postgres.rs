@@ -65,6 +65,9 @@ pub(super) fn classify(t: &Toks<'_, '_>) -> Stmt {
     if (t.is(0, "create") || t.is(0, "alter")) && role(1) {
         return role_passwords(t);
     }
+    if (t.is(0, "create") || t.is(0, "alter")) && t.is(1, "subscription") {
+        return subscription_password(t);
+    }
     if t.is(0, "create") {
         return create(t);
     }
@@ -133,11 +136,113 @@ fn role_passwords(t: &Toks<'_, '_>) -> Stmt {
         let Some(value) = t.get(i + 1).filter(|x| matches!(x.tok, Tok::Str(_))) else {
             continue;
         };
-        let first = if t.is(i - 1, "encrypted") { i - 1 } else { i };
+        let first = if t.is(i - 1, "encrypted") || t.is(i - 1, "add") || t.is(i - 1, "set") {
+            i - 1
+        } else {
+            i
+        };
         let start = t.get(first).map_or(0, |x| x.start);
-        stmt.secrets.push(start..value.end);
+        let punct = |k: usize, b: u8| t.get(k).is_some_and(|x| x.tok == Tok::Punct(b));
+        let before = first.checked_sub(1);
+        let in_options = before.is_some_and(|k| punct(k, b'(') || punct(k, b','));
+        let range = match before {
+            // `OPTIONS (password '...', "user" '...')`: with the comma after it.
+            // From the end of the token before it: no blank line is left.
+            Some(k) if in_options && punct(i + 2, b',') => {
+                t.get(k).map_or(start, |x| x.end)..t.get(i + 2).map_or(value.end, |x| x.end)
+            }
+            // `OPTIONS ("user" '...', password '...')`: with the comma before it.
+            Some(k) if in_options && punct(k, b',') => {
+                t.get(k).map_or(start, |x| x.start)..value.end
+            }
+            // `OPTIONS (password '...')`: the whole clause.
+            Some(k) if in_options && k >= 1 && t.is(k - 1, "options") && punct(i + 2, b')') => {
+                t.get(k - 1).map_or(start, |x| x.start)..t.get(i + 2).map_or(value.end, |x| x.end)
+            }
+            _ => start..value.end,
+        };
+        stmt.secrets.push(range);
     }
     stmt
+}
+
+/// `CREATE`/`ALTER SUBSCRIPTION ... CONNECTION 'host=... password=...'`: the password in the
+/// connection string, to remove.
+fn subscription_password(t: &Toks<'_, '_>) -> Stmt {
+    let mut stmt = Stmt::none();
+    let Some(c) = t.find(2, "connection", 4) else {
+        return stmt;
+    };
+    let Some(conn) = t.get(c + 1).filter(|x| matches!(x.tok, Tok::Str(_))) else {
+        return stmt;
+    };
+    let Tok::Str(text) = &conn.tok else {
+        return stmt;
+    };
+    // The token's raw bytes are its text when the string has no doubled quote (pg_dump
+    // writes a password with a quote as `''`; such a string's offsets differ: remove the
+    // whole connection string's password by taking the raw span from the body instead).
+    let raw_start = conn.start + 1;
+    if let Some(range) = conninfo_password(text) {
+        if !text.contains(&b'\'') {
+            stmt.secrets
+                .push(raw_start + range.start..raw_start + range.end);
+            return stmt;
+        }
+    }
+    if text.windows(8).any(|w| w.eq_ignore_ascii_case(b"password")) {
+        // Unusual quoting: drop the whole connection string's content.
+        stmt.secrets.push(raw_start..conn.end - 1);
+    }
+    stmt
+}
+
+/// The range of `password=value` (and the spaces after it) in a libpq connection string.
+fn conninfo_password(s: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut i = 0;
+    while i < s.len() {
+        while i < s.len() && s[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key_start = i;
+        while i < s.len() && s[i] != b'=' && !s[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        while i < s.len() && s[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if s.get(i) != Some(&b'=') {
+            return None;
+        }
+        i += 1;
+        while i < s.len() && s[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if s.get(i) == Some(&b'\'') {
+            i += 1;
+            while i < s.len() && s[i] != b'\'' {
+                i += if s[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else {
+            while i < s.len() && !s[i].is_ascii_whitespace() {
+                i += 1;
+            }
+        }
+        let end = i.min(s.len());
+        if key.eq_ignore_ascii_case(b"password") {
+            // The space before it goes with it (the driver removes it); the first key
+            // takes the spaces after it instead.
+            let mut after = end;
+            while key_start == 0 && after < s.len() && s[after].is_ascii_whitespace() {
+                after += 1;
+            }
+            return Some(key_start..after);
+        }
+        i = end;
+    }
+    None
 }
 
 /// The schema unqualified names resolve to under a `search_path` (comma-separated,
@@ -244,12 +349,31 @@ fn alter(t: &Toks<'_, '_>) -> Stmt {
                             schema: parts.pop().or_else(|| t.ds.map(str::to_owned)),
                             name,
                         };
+                        // `OWNED BY` names the table: without it the statement fails.
+                        stmt.refs.push(table.clone());
                         stmt = stmt.with(Fact::Derive(Derive::SeqOf { seq, table }));
                     }
                 }
             }
         }
         return stmt;
+    }
+    // `ALTER PUBLICATION p ADD TABLE [ONLY] t` (pg_dump writes one table per statement):
+    // goes with the table.
+    if t.is(1, "publication") {
+        if let Some(k) = t.find(2, "table", 3) {
+            let at = if t.is(k + 1, "only") { k + 2 } else { k + 1 };
+            if let Some((table, next)) = t.name_next(at) {
+                let single = t.get(next).is_none_or(|x| x.tok == Tok::Punct(b';'));
+                if single {
+                    return Stmt::rel(Some(table), true);
+                }
+                let mut stmt = Stmt::none();
+                stmt.refs = t.qualified_names(at);
+                return stmt;
+            }
+        }
+        return Stmt::none();
     }
     if t.is(1, "table") {
         return alter_table(t);

@@ -64,6 +64,13 @@ fn describe(sql: &str, dialect: Dialect, ds: Option<&str>) -> String {
             Fact::Derive(Derive::DependsOn { dependent, on }) => {
                 format!("{} depends on {}", show(dependent), show(on))
             }
+            Fact::ForeignKey(t, fk) => format!(
+                "fk {}({}) -> {}({})",
+                show(t),
+                fk.columns.join(","),
+                show(&fk.parent),
+                fk.parent_columns.join(",")
+            ),
         })
         .collect();
     let secrets: Vec<String> = stmt
@@ -109,7 +116,7 @@ fn postgres_statements() {
         ("CREATE SEQUENCE public.posts_id_seq\n    START WITH 1\n    CACHE 1;", "rel public.posts_id_seq"),
         (
             "ALTER SEQUENCE public.posts_id_seq OWNED BY public.posts.id;",
-            "rel public.posts_id_seq | seq public.posts_id_seq of public.posts",
+            "rel public.posts_id_seq | seq public.posts_id_seq of public.posts; ref public.posts",
         ),
         (
             "ALTER TABLE ONLY public.posts ALTER COLUMN id SET DEFAULT nextval('public.posts_id_seq'::regclass);",
@@ -122,7 +129,7 @@ fn postgres_statements() {
         ),
         (
             "ALTER TABLE ONLY public.posts\n    ADD CONSTRAINT fk_rails_5b5ddfd518 FOREIGN KEY (user_id) REFERENCES public.users(id);",
-            "rel public.posts | ref public.users",
+            "rel public.posts | fk public.posts(user_id) -> public.users(id); ref public.users",
         ),
         (
             "CREATE TABLE public.payment_p2022_01 PARTITION OF public.payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');",
@@ -146,7 +153,7 @@ fn postgres_statements() {
         ),
         (
             "ALTER TABLE ONLY public.posts\n    ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES public.users(id);",
-            "rel public.posts | ref public.users",
+            "rel public.posts | fk public.posts(user_id) -> public.users(id); ref public.users",
         ),
         ("COMMENT ON INDEX public.idx IS 'x';", "index-of public.idx"),
         ("COMMENT ON COLUMN public.users.email IS 'e';", "table public.users"),
