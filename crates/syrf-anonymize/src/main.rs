@@ -293,7 +293,8 @@ fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>), Error>
         |why: String| Error::Usage(format!("cannot open the input {}: {why}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
     if meta.is_dir() {
-        return Err(cannot("it is a directory".into()));
+        let advice = syrf_anonymize::lookalike::describe_directory(path);
+        return Err(cannot(advice.unwrap_or_else(|| "it is a directory".into())));
     }
     let file = File::open(path).map_err(|e| cannot(e.to_string()))?;
     Ok((Box::new(file), meta.is_file().then_some(meta.len())))
