@@ -178,3 +178,74 @@ fn configmap_and_workflows() {
     assert_eq!(job["environment"], "staging");
     assert!(job["if"].as_str().unwrap().contains("refresh staging"));
 }
+
+/// `kubectl apply -f deploy/` unedited gives Jobs that refuse to run: the ConfigMap ships the
+/// full rules/syrf.yaml, and every key written in the repository's deploy files, docs and
+/// scripts (the Secret's placeholder, README's demo key, a benchmark's key) is refused by the
+/// binary (exit 2) without being printed.
+#[test]
+fn deploy_placeholders_make_the_jobs_refuse() {
+    let root = deploy().join("..");
+    let docs = kube("configmap-rules.yaml");
+    let shipped = std::fs::read_to_string(root.join("rules/syrf.yaml")).unwrap();
+    assert_eq!(
+        find(&docs, "ConfigMap")["data"]["rules.yaml"].as_str(),
+        Some(shipped.as_str()),
+        "the ConfigMap holds rules/syrf.yaml, unchanged"
+    );
+
+    let mut keys: Vec<String> = Vec::new();
+    for d in docs.iter().filter(|d| d["kind"] == "Secret") {
+        if let Some(map) = d["stringData"].as_mapping() {
+            keys.extend(map.values().filter_map(|v| v.as_str().map(str::to_owned)));
+        }
+    }
+    let mut files = vec![root.join("README.md"), root.join("benches/throughput.sh")];
+    for dir in ["deploy", "deploy/github", "docs", "scripts"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (i, _) in text.match_indices("SYRF_ANONYMIZE_KEY=") {
+            let value: String = text[i + "SYRF_ANONYMIZE_KEY=".len()..]
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_./+".contains(*c))
+                .collect();
+            // A literal key, not `$(…)`, `"$VAR"` or an empty assignment.
+            if value.len() >= 16 {
+                keys.push(value);
+            }
+        }
+    }
+    assert!(
+        keys.iter().any(|k| k.starts_with("replace-with")),
+        "the Secret's placeholder is found: {keys:?}"
+    );
+    let bin = env!("CARGO_BIN_EXE_syrf-anonymize");
+    let sample = root.join("samples/syrf-sample.archive");
+    for key in &keys {
+        let out = std::process::Command::new(bin)
+            .env("SYRF_ANONYMIZE_KEY", key)
+            .arg("--rules")
+            .arg(root.join("rules/syrf.yaml"))
+            .arg("--input")
+            .arg(&sample)
+            .args(["--output", "/dev/null"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "key {key:?} was accepted: {err}"
+        );
+        assert!(err.contains("placeholder"), "{err}");
+        assert!(!err.contains(key.as_str()), "the key is never printed");
+    }
+}
