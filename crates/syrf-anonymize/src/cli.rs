@@ -136,10 +136,6 @@ pub struct RunArgs {
     /// File holding the secret key (at least 16 bytes; surrounding whitespace ignored).
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
-    /// Not a flag: keys are never given on the command line. Caught only to say so (without a
-    /// clap suggestion such as `--unkeyed`), and never echoed.
-    #[arg(long = "key", hide = true, num_args = 0..=1, value_name = "NEVER")]
-    pub key: Option<Option<std::ffi::OsString>>,
     /// Run without a key: hashes become plain SHA-256, which anyone can reverse for guessable
     /// values. `hmac` rules refuse to run.
     #[arg(long)]
@@ -177,6 +173,17 @@ pub struct RunArgs {
     /// or drop it.
     #[arg(long, value_enum, default_value_t = OplogArg::Apply)]
     pub oplog: OplogArg,
+}
+
+/// True when the command line holds `--key` or `--key=…` (before a `--`): there is no such
+/// flag, and `main` refuses it before clap parses anything, so that no message (nor a clap
+/// suggestion such as `--unkeyed`) echoes the value, and help, man page and completions never
+/// offer it.
+pub fn has_key_flag(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--key" || a.as_encoded_bytes().starts_with(b"--key="))
 }
 
 /// `--format`.

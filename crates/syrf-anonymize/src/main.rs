@@ -26,6 +26,14 @@ use cli::{exit, Cli, Command, CompressArg, OplogArg, RunArgs};
 use output::Destination;
 
 fn main() {
+    if cli::has_key_flag(std::env::args_os()) {
+        eprintln!(
+            "syrf-anonymize: error: there is no --key flag: a key is never given on the command line, \
+             where `ps` and shell history would show it; use --key-file PATH or the SYRF_ANONYMIZE_KEY \
+             environment variable"
+        );
+        std::process::exit(exit::USAGE);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Check {
@@ -124,14 +132,6 @@ fn write_report(
 
 /// The default command: runs, prints the summary and the error, writes the report.
 fn run_command(args: &RunArgs) -> i32 {
-    if args.key.is_some() {
-        eprintln!(
-            "syrf-anonymize: error: there is no --key flag: a key is never given on the command line, \
-             where `ps` and shell history would show it; use --key-file PATH or the SYRF_ANONYMIZE_KEY \
-             environment variable"
-        );
-        return exit::USAGE;
-    }
     let result = run(args);
     let summary = match &result {
         Ok(s) => Some(s),
