@@ -249,3 +249,16 @@ fn deploy_placeholders_make_the_jobs_refuse() {
         assert!(!err.contains(key.as_str()), "the key is never printed");
     }
 }
+
+#[test]
+fn sql_refresh_job() {
+    let docs = kube("sql-refresh-job.yaml");
+    let job = find(&docs, "Job");
+    assert_eq!(check_anonymizing_containers(pod(job), "sql-refresh"), 1);
+    let s = script(containers(pod(job))[0]);
+    assert!(s.starts_with("set -euo pipefail"), "{s}");
+    // Restored into a scratch database, swapped in only afterwards.
+    let restore = s.find("--single-transaction").unwrap();
+    let swap = s.find("RENAME TO \\\"$TARGET_DB\\\"").unwrap();
+    assert!(restore < swap);
+}
