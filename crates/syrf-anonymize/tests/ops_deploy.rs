@@ -262,3 +262,39 @@ fn sql_refresh_job() {
     let swap = s.find("RENAME TO \\\"$TARGET_DB\\\"").unwrap();
     assert!(restore < swap);
 }
+
+/// The workflows use the released image instead of compiling or installing tools on every
+/// run, and a step that runs kubectl comes after the cluster credentials step.
+#[test]
+fn workflows_use_the_image_and_real_credentials() {
+    for wf in ["github/staging-refresh.yaml", "github/pr-preview.yaml"] {
+        let text = std::fs::read_to_string(deploy().join(wf)).unwrap();
+        assert!(
+            !text.contains("cargo install"),
+            "{wf}: compiles on every run"
+        );
+        assert!(
+            !text.contains("apt-get install -y mongodb-database-tools"),
+            "{wf}: hosted runners have no MongoDB apt repository"
+        );
+        assert!(text.contains("syrf-anonymize-mongo"), "{wf}: the image");
+        let docs = documents(&deploy().join(wf));
+        for (name, job) in docs[0]["jobs"].as_mapping().unwrap() {
+            let steps = job["steps"].as_sequence().unwrap();
+            let uses =
+                |s: &Value, what: &str| s["uses"].as_str().is_some_and(|u| u.starts_with(what));
+            let creds = steps
+                .iter()
+                .position(|s| uses(s, "google-github-actions/get-gke-credentials"));
+            if let Some(k) = steps
+                .iter()
+                .position(|s| s["run"].as_str().is_some_and(|r| r.contains("kubectl")))
+            {
+                assert!(
+                    creds.is_some_and(|c| c < k),
+                    "{wf} {name:?}: kubectl without credentials"
+                );
+            }
+        }
+    }
+}
