@@ -126,6 +126,9 @@ const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
 struct Ctx<'s> {
     source: &'s str,
     file: &'s str,
+    /// Errors found so far: parsing goes on after an error in one entry, so that `check`
+    /// can report every error of a file in one run.
+    errors: std::cell::RefCell<Vec<RulesError>>,
 }
 
 impl Ctx<'_> {
@@ -149,6 +152,11 @@ impl Ctx<'_> {
 
     fn field_error(&self, table: &str, field: &str, message: impl fmt::Display) -> RulesError {
         self.error(&self.field_path(table, field), message)
+    }
+
+    /// Records an error and goes on with the next entry.
+    fn push(&self, error: RulesError) {
+        self.errors.borrow_mut().push(error);
     }
 
     fn error(&self, path: &[Step], message: impl fmt::Display) -> RulesError {
@@ -221,83 +229,69 @@ impl RuleSet {
         RuleSet::default()
     }
 
-    /// Parses and validates a rules file. `file` names it in errors.
+    /// Parses and validates a rules file. `file` names it in errors. On an invalid file the
+    /// error is the first one in file order; [`RuleSet::from_yaml_all`] gives all of them.
     pub fn from_yaml(source: &str, file: &str) -> Result<RuleSet, RulesError> {
-        let ctx = Ctx { source, file };
-        let doc: Yaml = serde_yaml_ng::from_str(source).map_err(|e| {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            RulesError {
-                file: file.to_owned(),
-                line,
-                column,
-                message: format!("invalid YAML: {}", strip_location(&e.to_string())),
-            }
-        })?;
-        let mut rules = RuleSet::default();
-        let top = match &doc {
-            Yaml::Null => return Ok(rules),
-            Yaml::Mapping(m) => m,
-            other => {
-                return Err(ctx.error(
-                    &[],
-                    format!("a rules file is a mapping, found {}", type_name(other)),
-                ))
-            }
-        };
-        for (key, value) in entries(&ctx, &[], top)? {
-            let path = [Step::Key(key.to_owned())];
-            match key {
-                "rules" => rules.tables = parse_tables(&ctx, &path, value)?,
-                "exclusions" => rules.exclusions = parse_names(&ctx, &path, value)?,
-                "schema_only" => rules.schema_only = parse_names(&ctx, &path, value)?,
-                "collections" => rules.collections = Some(parse_names(&ctx, &path, value)?),
-                "size_limits" => rules.size_limits = parse_limits(&ctx, &path, value)?,
-                "large_objects" => {
-                    rules.large_objects = Some(match value {
-                        Yaml::String(s) if s == "keep" => LargeObjects::Keep,
-                        Yaml::String(s) if s == "empty" => LargeObjects::Empty,
-                        Yaml::String(s) if s == "drop" => LargeObjects::Drop,
-                        _ => {
-                            return Err(ctx.error(
-                                &path,
-                                "`large_objects` is one of keep, empty, drop".to_owned(),
-                            ))
-                        }
-                    })
-                }
-                "keep_dependents" => match value {
-                    Yaml::Bool(b) => rules.keep_dependents = *b,
-                    other => {
-                        return Err(ctx.error(
-                            &path,
-                            format!(
-                                "`keep_dependents` is true or false, found {}",
-                                type_name(other)
-                            ),
-                        ))
-                    }
-                },
-                "echo_guard" => {
-                    rules.echo_guard = crate::echo::parse(value).map_err(|(key, message)| {
-                        let at = key.map_or(path.to_vec(), |k| key_path(&path, &k));
-                        ctx.error(&at, message)
-                    })?
-                }
-                other => return Err(unknown_key(&ctx, &[], other, TOP_KEYS, "the rules file")),
-            }
-        }
-        rules.check_consistency(&ctx)?;
-        Ok(rules)
+        RuleSet::from_yaml_all(source, file).map_err(|mut errors| errors.swap_remove(0))
     }
 
-    fn check_consistency(&self, ctx: &Ctx<'_>) -> Result<(), RulesError> {
+    /// Like [`RuleSet::from_yaml`], but an invalid file gives every error found (at least one),
+    /// in the order they were found: an error in one entry (a top-level key, a collection, a
+    /// field rule) skips that entry and parsing goes on with the next one.
+    ///
+    /// ```
+    /// use anonymize_core::RuleSet;
+    /// let errors = RuleSet::from_yaml_all(
+    ///     "rules:\n  users:\n    fields:\n      email: hash_emial\n      phone: digts\n",
+    ///     "app.yaml",
+    /// ).unwrap_err();
+    /// assert_eq!(errors.len(), 2);
+    /// assert_eq!(errors[1].line, 5);
+    /// ```
+    pub fn from_yaml_all(source: &str, file: &str) -> Result<RuleSet, Vec<RulesError>> {
+        let ctx = Ctx {
+            source,
+            file,
+            errors: Default::default(),
+        };
+        let rules = parse_top(&ctx);
+        let mut errors = ctx.errors.into_inner();
+        match rules {
+            Ok(rules) if errors.is_empty() => Ok(rules),
+            Ok(_) => Err(errors),
+            Err(e) => {
+                errors.push(e);
+                Err(errors)
+            }
+        }
+    }
+
+    /// True when the rules change nothing: no field rule, exclusion, `schema_only` table or
+    /// size limit (an empty file, comments only, or a file cut short). A run with such rules
+    /// would copy the whole dump unchanged, so the command refuses them unless told that a
+    /// copy is meant (`--allow-empty-rules`).
+    ///
+    /// ```
+    /// use anonymize_core::RuleSet;
+    /// assert!(RuleSet::from_yaml("# nothing yet\n", "a.yaml").unwrap().covers_nothing());
+    /// assert!(RuleSet::from_yaml("rules:\n  users:\n", "a.yaml").unwrap().covers_nothing());
+    /// assert!(!RuleSet::from_yaml("exclusions: [sessions]\n", "a.yaml").unwrap().covers_nothing());
+    /// ```
+    pub fn covers_nothing(&self) -> bool {
+        self.tables.iter().all(|t| t.fields.is_empty())
+            && self.exclusions.is_empty()
+            && self.schema_only.is_empty()
+            && self.size_limits.is_empty()
+    }
+
+    fn check_consistency(&self, ctx: &Ctx<'_>) {
         for (qualified, bare) in self.qualified_pairs() {
             let (q, b) = (&self.tables[qualified], &self.tables[bare]);
             for qf in &q.fields {
                 let qs = qf.steps();
                 if let Some(bf) = b.fields.iter().find(|bf| strict_prefix(&qs, &bf.steps())) {
                     let other = ctx.field_position(&b.name, &bf.path);
-                    return Err(ctx.field_error(
+                    ctx.push(ctx.field_error(
                         &q.name,
                         &qf.path,
                         format!(
@@ -312,7 +306,7 @@ impl RuleSet {
         }
         for table in &self.tables {
             if let Some(i) = self.exclusions.iter().position(|e| e == &table.name) {
-                return Err(ctx.error(
+                ctx.push(ctx.error(
                     &[Step::Key("exclusions".into()), Step::Index(i)],
                     format!(
                         "`{}` is excluded and also has rules; remove one of them",
@@ -321,7 +315,6 @@ impl RuleSet {
                 ));
             }
         }
-        Ok(())
     }
 }
 
@@ -344,6 +337,88 @@ impl RuleSet {
         }
         pairs
     }
+}
+
+/// The whole file. Errors in one top-level entry are recorded in `ctx` and the next entry is
+/// read; an `Err` is an error that stops everything (invalid YAML, not a mapping).
+fn parse_top(ctx: &Ctx<'_>) -> Result<RuleSet, RulesError> {
+    let (source, file) = (ctx.source, ctx.file);
+    let doc: Yaml = serde_yaml_ng::from_str(source).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        RulesError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!("invalid YAML: {}", strip_location(&e.to_string())),
+        }
+    })?;
+    let mut rules = RuleSet::default();
+    let top = match &doc {
+        Yaml::Null => return Ok(rules),
+        Yaml::Mapping(m) => m,
+        other => {
+            return Err(ctx.error(
+                &[],
+                format!("a rules file is a mapping, found {}", type_name(other)),
+            ))
+        }
+    };
+    for (key, value) in entries(ctx, &[], top)? {
+        if let Err(e) = parse_top_entry(ctx, &mut rules, key, value) {
+            ctx.push(e);
+        }
+    }
+    rules.check_consistency(ctx);
+    Ok(rules)
+}
+
+fn parse_top_entry(
+    ctx: &Ctx<'_>,
+    rules: &mut RuleSet,
+    key: &str,
+    value: &Yaml,
+) -> Result<(), RulesError> {
+    let path = [Step::Key(key.to_owned())];
+    match key {
+        "rules" => rules.tables = parse_tables(ctx, &path, value)?,
+        "exclusions" => rules.exclusions = parse_names(ctx, &path, value)?,
+        "schema_only" => rules.schema_only = parse_names(ctx, &path, value)?,
+        "collections" => rules.collections = Some(parse_names(ctx, &path, value)?),
+        "size_limits" => rules.size_limits = parse_limits(ctx, &path, value)?,
+        "large_objects" => {
+            rules.large_objects = Some(match value {
+                Yaml::String(s) if s == "keep" => LargeObjects::Keep,
+                Yaml::String(s) if s == "empty" => LargeObjects::Empty,
+                Yaml::String(s) if s == "drop" => LargeObjects::Drop,
+                _ => {
+                    return Err(ctx.error(
+                        &path,
+                        "`large_objects` is one of keep, empty, drop".to_owned(),
+                    ))
+                }
+            })
+        }
+        "keep_dependents" => match value {
+            Yaml::Bool(b) => rules.keep_dependents = *b,
+            other => {
+                return Err(ctx.error(
+                    &path,
+                    format!(
+                        "`keep_dependents` is true or false, found {}",
+                        type_name(other)
+                    ),
+                ))
+            }
+        },
+        "echo_guard" => {
+            rules.echo_guard = crate::echo::parse(value).map_err(|(key, message)| {
+                let at = key.map_or(path.to_vec(), |k| key_path(&path, &k));
+                ctx.error(&at, message)
+            })?
+        }
+        other => return Err(unknown_key(ctx, &[], other, TOP_KEYS, "the rules file")),
+    }
+    Ok(())
 }
 
 fn strip_location(message: &str) -> &str {
@@ -445,48 +520,60 @@ fn parse_tables(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<TableR
     };
     let mut tables = Vec::new();
     for (name, body) in entries(ctx, path, map)? {
-        let tpath = key_path(path, name);
-        let mut fields = Vec::new();
-        match body {
-            Yaml::Null => {}
-            Yaml::Mapping(m) => {
-                let mut seen_fields_key: Option<&str> = None;
-                for (k, v) in entries(ctx, &tpath, m)? {
-                    if !TABLE_KEYS.contains(&k) {
-                        return Err(unknown_key(
-                            ctx,
-                            &tpath,
-                            k,
-                            TABLE_KEYS,
-                            "a collection's rules",
-                        ));
-                    }
-                    if let Some(prev) = seen_fields_key {
-                        return Err(ctx.error(
-                            &key_path(&tpath, k),
-                            format!("`{k}` repeats `{prev}`: they are synonyms, use one"),
-                        ));
-                    }
-                    seen_fields_key = Some(k);
-                    fields = parse_fields(ctx, &key_path(&tpath, k), v)?;
-                }
-            }
-            other => {
-                return Err(ctx.error(
-                    &tpath,
-                    format!(
-                        "expected `fields:` under `{name}`, found {}",
-                        type_name(other)
-                    ),
-                ))
-            }
+        // An error in one collection's rules is recorded; the next collection is read.
+        match parse_table(ctx, &key_path(path, name), name, body) {
+            Ok(fields) => tables.push(TableRules {
+                name: name.to_owned(),
+                fields,
+            }),
+            Err(e) => ctx.push(e),
         }
-        tables.push(TableRules {
-            name: name.to_owned(),
-            fields,
-        });
     }
     Ok(tables)
+}
+
+fn parse_table(
+    ctx: &Ctx<'_>,
+    tpath: &[Step],
+    name: &str,
+    body: &Yaml,
+) -> Result<Vec<FieldRule>, RulesError> {
+    let mut fields = Vec::new();
+    match body {
+        Yaml::Null => {}
+        Yaml::Mapping(m) => {
+            let mut seen_fields_key: Option<&str> = None;
+            for (k, v) in entries(ctx, tpath, m)? {
+                if !TABLE_KEYS.contains(&k) {
+                    return Err(unknown_key(
+                        ctx,
+                        tpath,
+                        k,
+                        TABLE_KEYS,
+                        "a collection's rules",
+                    ));
+                }
+                if let Some(prev) = seen_fields_key {
+                    return Err(ctx.error(
+                        &key_path(tpath, k),
+                        format!("`{k}` repeats `{prev}`: they are synonyms, use one"),
+                    ));
+                }
+                seen_fields_key = Some(k);
+                fields = parse_fields(ctx, &key_path(tpath, k), v)?;
+            }
+        }
+        other => {
+            return Err(ctx.error(
+                tpath,
+                format!(
+                    "expected `fields:` under `{name}`, found {}",
+                    type_name(other)
+                ),
+            ))
+        }
+    }
+    Ok(fields)
 }
 
 fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldRule>, RulesError> {
@@ -497,9 +584,17 @@ fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldR
     let mut fields: Vec<FieldRule> = Vec::new();
     let mut steps: Vec<(Vec<String>, Vec<Step>)> = Vec::new();
     for (field, spec) in entries(ctx, path, map)? {
+        // An error in one field rule is recorded; the next rule is read.
         let fpath = key_path(path, field);
-        let these = validate_field_path(ctx, &fpath, field)?;
-        let transform = parse_transform(ctx, &fpath, field, spec)?;
+        let parsed = validate_field_path(ctx, &fpath, field)
+            .and_then(|these| Ok((these, parse_transform(ctx, &fpath, field, spec)?)));
+        let (these, transform) = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.push(e);
+                continue;
+            }
+        };
         if let Some(i) = steps
             .iter()
             .position(|(s, _)| *s == these || strict_prefix(s, &these))
@@ -516,7 +611,8 @@ fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldR
                     fields[i].path, other.line
                 )
             };
-            return Err(ctx.error(&fpath, message));
+            ctx.push(ctx.error(&fpath, message));
+            continue;
         }
         steps.push((these, fpath));
         fields.push(FieldRule {

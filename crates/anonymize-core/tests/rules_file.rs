@@ -29,8 +29,11 @@ fn the_briefs_file_parses() {
         Transform::Hash { length: 16 }
     ));
     assert!(
-        rules.tables[2].fields.is_empty(),
-        "pmStudy has an empty fields:"
+        rules.tables[2]
+            .fields
+            .iter()
+            .all(|f| f.transform == Transform::Keep),
+        "pmStudy's rules only say what is kept on purpose"
     );
     assert_eq!(rules.exclusions, ["asFileListing", "pmAuditLog"]);
     assert_eq!(
@@ -268,5 +271,68 @@ fn broken_files_give_located_errors_with_suggestions() {
             err.contains(expected),
             "for\n{src}\nexpected `{expected}`\n     got `{err}`"
         );
+    }
+}
+
+/// `from_yaml_all` reports every error of a file, each with its own line, and goes on past
+/// errors in top-level keys, collections and field rules; `from_yaml` gives the first one.
+#[test]
+fn every_error_of_a_file_is_reported() {
+    let text = "\
+rules:
+  users:
+    fields:
+      email: hash_emial
+      phone: digits
+      name: {transform: mask, keep_frist: 1}
+  orders: [not, a, mapping]
+  posts:
+    fields:
+      author: hash
+      author.name: mask
+exclusions: sessions
+size_limit: {logs: {max_rows: 5}}
+";
+    let errors = RuleSet::from_yaml_all(text, "many.yaml").unwrap_err();
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![4, 6, 7, 11, 12, 13], "{errors:#?}");
+    assert!(errors[0].message.contains("hash_emial"));
+    assert!(errors[4].message.contains("list of names"));
+    assert!(errors[5].message.contains("size_limits"));
+    let first = RuleSet::from_yaml(text, "many.yaml").unwrap_err();
+    assert_eq!(first, errors[0]);
+    // A valid file still parses, with every rule.
+    let ok = RuleSet::from_yaml_all(
+        "rules:\n  u:\n    fields:\n      a: hash\n      b: mask\n",
+        "ok.yaml",
+    )
+    .unwrap();
+    assert_eq!(ok.tables[0].fields.len(), 2);
+}
+
+/// Files that cover nothing (empty, comments only, cut short, empty sections) say so; any rule,
+/// exclusion, schema-only table or size limit covers something.
+#[test]
+fn rules_that_cover_nothing_are_recognised() {
+    for text in [
+        "",
+        "# only a comment\n",
+        "rules:\n",
+        "rules:\n  users:\n",
+        "rules:\n  users:\n    fields:\n",
+        "collections: [users]\nexclusions: []\n",
+        "large_objects: keep\n",
+    ] {
+        let rules = RuleSet::from_yaml(text, "e.yaml").unwrap();
+        assert!(rules.covers_nothing(), "{text:?}");
+    }
+    for text in [
+        "rules:\n  users:\n    fields:\n      email: hash_email\n",
+        "exclusions: [sessions]\n",
+        "schema_only: [logs]\n",
+        "size_limits:\n  logs: {max_rows: 10}\n",
+    ] {
+        let rules = RuleSet::from_yaml(text, "e.yaml").unwrap();
+        assert!(!rules.covers_nothing(), "{text:?}");
     }
 }

@@ -127,6 +127,7 @@ pub(crate) fn run<R: Read, W: Write>(
     rd.defer_document_validation();
     let anon = driver.anon();
     let options = driver.options();
+    driver.set_reader_shows_names();
     let in_flight_max = 2 * threads as u64;
     let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(threads);
     let job_rx = Mutex::new(job_rx);
@@ -250,6 +251,7 @@ fn read_all<'a, R: Read, W: Write>(
     let mut decisions: Vec<Option<Decision<'a>>> = Vec::new();
     let mut plans: Vec<NsPlan<'a>> = Vec::new();
     let mut seg = Segment::new(0);
+    let mut shown_ns = None;
     loop {
         let at = rd.offset();
         let item = match rd.next_item() {
@@ -280,6 +282,16 @@ fn read_all<'a, R: Read, W: Write>(
                 namespace,
                 first,
             } => {
+                // `--progress`: the collection being read, named here as it is read (the
+                // driver applies segments later).
+                if let Some(current) = &options.current_namespace {
+                    if shown_ns != Some(ns) {
+                        shown_ns = Some(ns);
+                        if let Ok(mut name) = current.lock() {
+                            *name = ns_name(&namespace.db, &namespace.collection);
+                        }
+                    }
+                }
                 if first {
                     feeder
                         .names

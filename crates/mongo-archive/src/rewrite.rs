@@ -202,6 +202,9 @@ pub(crate) struct Driver<'a, W: Write> {
     oplog_rw: Option<OplogRewriter<'a>>,
     header_buf: Vec<u8>,
     shown_ns: Option<usize>,
+    /// Set by the parallel path, whose reading thread names the collection being read as it
+    /// reads it (the driver sees items only when their segment is applied, later).
+    reader_shows_names: bool,
 }
 
 impl<'a, W: Write> Driver<'a, W> {
@@ -216,7 +219,14 @@ impl<'a, W: Write> Driver<'a, W> {
             oplog_rw: None,
             header_buf: Vec::new(),
             shown_ns: None,
+            reader_shows_names: false,
         }
+    }
+
+    /// The reading thread names the collection being read ([`RewriteOptions`]'s
+    /// `current_namespace`); the driver no longer does.
+    pub(crate) fn set_reader_shows_names(&mut self) {
+        self.reader_shows_names = true;
     }
 
     pub(crate) fn anon(&self) -> &'a Anonymizer {
@@ -291,7 +301,11 @@ impl<'a, W: Write> Driver<'a, W> {
                     self.oplog_rw = Some(OplogRewriter::new(anon, options, counts));
                 }
                 let run = &mut runs[ns];
-                if let Some(current) = &options.current_namespace {
+                if let Some(current) = options
+                    .current_namespace
+                    .as_ref()
+                    .filter(|_| !self.reader_shows_names)
+                {
                     if self.shown_ns != Some(ns) {
                         self.shown_ns = Some(ns);
                         if let Ok(mut name) = current.lock() {

@@ -26,6 +26,11 @@ output is not renamed into place; on stdout or a device, a mongodump archive lac
 terminator, a SQL dump ends with a statement that makes mysql and psql -v ON_ERROR_STOP=1 fail,
 and a gzip output ends with a truncated member.
 
+A rules file that covers nothing (empty, comments only, cut short: no field rule, exclusion,
+schema_only table or size limit) is refused (exit 2) unless --allow-empty-rules is given.
+SIGTERM, SIGINT or SIGHUP while writing --output FILE removes the partial file and exits
+128 + the signal's number (143, 130, 129).
+
 Exit codes:
   0    success
   1    output I/O error (cannot create or write the output) or other failure
@@ -34,6 +39,7 @@ Exit codes:
   3    bad input: empty, truncated, corrupt or unsupported dump
   4    --strict: a rule, collection or field never matched anything
   5    verify: a value a rule covered in the original was found in the anonymized output
+  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM while writing --output FILE
   141  the output's reader went away (broken pipe); nothing is printed
 
 Subcommands:
@@ -74,11 +80,15 @@ pub struct Cli {
 /// Subcommands. Each variant's arguments live beside it; `main` dispatches on the variant.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate a rules file and exit 0 (valid) or 2 (invalid).
+    /// Validate a rules file and exit 0 (valid) or 2 (invalid, with every error found, or
+    /// covering nothing).
     Check {
         /// The rules file.
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
+        /// Accept a rules file that covers nothing (a run then needs the same flag).
+        #[arg(long)]
+        allow_empty_rules: bool,
     },
     /// Check that no value a rule covered in the original survives in the anonymized output
     /// (exit 0, or 5 when one does).
@@ -130,10 +140,6 @@ pub struct RunArgs {
     /// File holding the secret key (at least 16 bytes; surrounding whitespace ignored).
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
-    /// Not a flag: keys are never given on the command line. Caught only to say so (without a
-    /// clap suggestion such as `--unkeyed`), and never echoed.
-    #[arg(long = "key", hide = true, num_args = 0..=1, value_name = "NEVER")]
-    pub key: Option<Option<std::ffi::OsString>>,
     /// Run without a key: hashes become plain SHA-256, which anyone can reverse for guessable
     /// values. `hmac` rules refuse to run.
     #[arg(long)]
@@ -141,6 +147,10 @@ pub struct RunArgs {
     /// Fail (exit 4) when a rule, collection or field never matched anything.
     #[arg(long)]
     pub strict: bool,
+    /// Run with a rules file that covers nothing (no field rule, exclusion, schema_only table
+    /// or size limit), which copies the dump unchanged; refused (exit 2) without this flag.
+    #[arg(long)]
+    pub allow_empty_rules: bool,
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -152,7 +162,8 @@ pub struct RunArgs {
     /// size of an input file is known). Compressed bytes, for a gzip input.
     #[arg(long, value_name = "BYTES")]
     pub input_size: Option<u64>,
-    /// Also write the summary as JSON to FILE.
+    /// Also write the summary as JSON to FILE; a failed run writes it too, with `error` and
+    /// `exit_code` (and the summary's fields when there is one).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Keep only these collections or tables (comma separated, bare or qualified names).
@@ -166,6 +177,17 @@ pub struct RunArgs {
     /// or drop it.
     #[arg(long, value_enum, default_value_t = OplogArg::Apply)]
     pub oplog: OplogArg,
+}
+
+/// True when the command line holds `--key` or `--key=…` (before a `--`): there is no such
+/// flag, and `main` refuses it before clap parses anything, so that no message (nor a clap
+/// suggestion such as `--unkeyed`) echoes the value, and help, man page and completions never
+/// offer it.
+pub fn has_key_flag(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--key" || a.as_encoded_bytes().starts_with(b"--key="))
 }
 
 /// `--format`.

@@ -32,7 +32,7 @@ pub enum Error {
     #[error("the input is empty (input byte 0: no bytes were read)")]
     EmptyInput,
     /// The first bytes match none of the formats.
-    #[error("cannot tell the input's format: not a mongodump archive, not a MySQL/MariaDB or PostgreSQL dump (use --format to force one)")]
+    #[error("cannot tell the input's format: the first bytes are not a mongodump archive's magic nor a MySQL/MariaDB or PostgreSQL dump's header or statements (a SQL dump without its header can be read with --format mysql or --format postgres; a forced run still fails when no statement can be attributed to a table)")]
     UnknownFormat,
     /// The input is not a valid dump.
     #[error("{0}")]

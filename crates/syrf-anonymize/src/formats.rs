@@ -45,8 +45,13 @@ impl Format {
 /// The archive's final terminator, held back until a run has succeeded.
 pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 
-/// Detects the format of an (uncompressed) stream from its first bytes.
+/// Detects the format of an (uncompressed) stream from its first bytes. Formats this tool
+/// does not read ([`crate::lookalike::describe`]) are none of them, even when they hold SQL
+/// text (a pg_dump custom or tar archive's table of contents).
 pub fn detect(head: &[u8]) -> Option<Format> {
+    if crate::lookalike::describe(head).is_some() {
+        return None;
+    }
     if head.starts_with(&mongo_archive::reader::MAGIC) {
         return Some(Format::Mongo);
     }
@@ -54,6 +59,49 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         sql_dump::Dialect::MySql => Some(Format::MySql),
         sql_dump::Dialect::Postgres => Some(Format::Postgres),
     }
+}
+
+/// A forced `--format` on an input whose first bytes say it is another format: the error.
+pub(crate) fn check_forced(forced: Format, head: &[u8]) -> Result<(), String> {
+    let looks = |f: Format| match f {
+        Format::Mongo => "a mongodump archive (its magic bytes)",
+        Format::MySql => "a MySQL/MariaDB dump (mysqldump/mariadb-dump header or syntax)",
+        Format::Postgres => "a PostgreSQL plain dump (pg_dump header or syntax)",
+    };
+    match detect(head) {
+        Some(found) if found != forced => Err(format!(
+            "--format {}, but the input is {}: drop --format (or give --format {})",
+            forced.name(),
+            looks(found),
+            found.name()
+        )),
+        None if forced == Format::Mongo => Err(
+            "--format mongo, but the input does not start with a mongodump archive's magic \
+             bytes: it is not a mongodump archive (`mongodump --archive` writes one)"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// After a successful rewrite with a forced SQL format on an input whose first bytes match no
+/// format: the error when not one statement could be attributed to a table (the input was
+/// copied, not read).
+pub(crate) fn forced_found_nothing(
+    format: Format,
+    forced: bool,
+    head: &[u8],
+    rewritten: &Rewritten,
+) -> Option<String> {
+    let unrecognised = forced && format != Format::Mongo && detect(head).is_none();
+    (unrecognised && rewritten.collections.is_empty()).then(|| {
+        format!(
+            "--format {}: no statement of the input could be attributed to a table (no CREATE \
+             TABLE, INSERT or COPY was read), so it is not a {} dump this tool can anonymize",
+            format.name(),
+            format.name()
+        )
+    })
 }
 
 /// Why a rewrite failed, sorted by exit code.

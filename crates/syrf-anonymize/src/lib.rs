@@ -54,6 +54,7 @@ mod formats;
 mod input;
 pub mod inspect;
 mod inspect_sql;
+pub mod lookalike;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;
@@ -176,8 +177,15 @@ pub fn anonymize(
                 "the gzip input decompresses to nothing".into(),
             ));
         }
+        // Known formats this tool does not read are refused even when a format is forced.
+        if let Some(advice) = lookalike::describe(&peeked.head) {
+            return Err(Error::BadInput(advice));
+        }
         let format = match options.format {
-            Some(f) => f,
+            Some(f) => {
+                formats::check_forced(f, &peeked.head).map_err(Error::BadInput)?;
+                f
+            }
             None => formats::detect(&peeked.head).ok_or(Error::UnknownFormat)?,
         };
         let output_gzip = match options.compression {
@@ -193,7 +201,17 @@ pub fn anonymize(
         let level = options.level.min(9);
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
+        let peeked_head = peeked.head.clone();
         let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
+        // A forced SQL format on an input with no header must still find statements it can
+        // attribute to tables; an input where it found none was not a dump of that format.
+        let result = result.and_then(|r| {
+            match formats::forced_found_nothing(format, options.format.is_some(), &peeked_head, &r)
+            {
+                Some(m) => Err(FormatError::Input(m)),
+                None => Ok(r),
+            }
+        });
         let rewritten = match result {
             Ok(r) => r,
             Err(e) => {

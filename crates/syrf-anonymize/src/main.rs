@@ -8,6 +8,7 @@ mod key;
 mod output;
 mod progress;
 mod shell;
+mod signals;
 mod subcommands;
 
 use std::fs::File;
@@ -26,9 +27,20 @@ use output::Destination;
 use syrf_anonymize::dump_dir::{looks_like_dump_dir, DirInput, DirOutput};
 
 fn main() {
+    if cli::has_key_flag(std::env::args_os()) {
+        eprintln!(
+            "syrf-anonymize: error: there is no --key flag: a key is never given on the command line, \
+             where `ps` and shell history would show it; use --key-file PATH or the SYRF_ANONYMIZE_KEY \
+             environment variable"
+        );
+        std::process::exit(exit::USAGE);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
-        Some(Command::Check { rules }) => check(&rules),
+        Some(Command::Check {
+            rules,
+            allow_empty_rules,
+        }) => check(&rules, allow_empty_rules),
         Some(Command::Verify(args)) => subcommands::verify_main(&args),
         Some(Command::Inspect(args)) => subcommands::inspect_main(&args),
         Some(Command::Scan(args)) => subcommands::scan_main(&args),
@@ -40,38 +52,87 @@ fn main() {
     std::process::exit(code);
 }
 
-/// `check --rules FILE`.
-fn check(rules: &Path) -> i32 {
-    match load_rules(rules) {
+/// `check --rules FILE`: every error of the file, or what it covers.
+fn check(rules: &Path, allow_empty: bool) -> i32 {
+    let text = match std::fs::read_to_string(rules) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "syrf-anonymize: cannot read the rules file {}: {e}",
+                rules.display()
+            );
+            return exit::USAGE;
+        }
+    };
+    match anonymize_core::RuleSet::from_yaml_all(&text, &rules.display().to_string()) {
+        Ok(set) if set.covers_nothing() && !allow_empty => {
+            eprintln!("syrf-anonymize: {}", covers_nothing(rules));
+            exit::USAGE
+        }
         Ok(set) => {
             let fields: usize = set.tables.iter().map(|t| t.fields.len()).sum();
             eprintln!(
-                "{}: ok ({} collections/tables with {} field rules, {} exclusions, {} size limits)",
+                "{}: ok ({} collections/tables with {} field rules, {} exclusions, {} size limits{})",
                 rules.display(),
                 set.tables.len(),
                 fields,
                 set.exclusions.len(),
-                set.size_limits.len()
+                set.size_limits.len(),
+                if set.covers_nothing() {
+                    "; covers nothing: a run copies the dump unchanged, with --allow-empty-rules"
+                } else {
+                    ""
+                }
             );
             exit::SUCCESS
         }
-        Err(e) => {
-            eprintln!("syrf-anonymize: {e}");
-            e.exit_code()
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("syrf-anonymize: {e}");
+            }
+            if errors.len() > 1 {
+                eprintln!(
+                    "syrf-anonymize: {} errors in {}",
+                    errors.len(),
+                    rules.display()
+                );
+            }
+            exit::USAGE
         }
     }
 }
 
+/// The refusal of a rules file that covers nothing.
+fn covers_nothing(rules: &Path) -> String {
+    format!(
+        "{}: the rules cover nothing (no field rule, exclusion, schema_only table or size limit), \
+         so a run would copy the whole dump unchanged; add rules, or give --allow-empty-rules \
+         if an unchanged copy is meant",
+        rules.display()
+    )
+}
+
+/// Writes `--report FILE`: the summary when there is one, plus `error` and `exit_code` for a
+/// failed run (messages never hold a value from the dump, nor the key).
+fn write_report(
+    path: &Path,
+    summary: Option<&Summary>,
+    error: Option<(&Error, i32)>,
+) -> io::Result<()> {
+    let mut json = match summary {
+        Some(s) => serde_json::to_value(s).map_err(io::Error::other)?,
+        None => serde_json::Value::Object(Default::default()),
+    };
+    if let (Some((e, code)), Some(map)) = (error, json.as_object_mut()) {
+        map.insert("error".into(), e.to_string().into());
+        map.insert("exit_code".into(), code.into());
+    }
+    let text = serde_json::to_vec_pretty(&json).map_err(io::Error::other)?;
+    std::fs::write(path, text)
+}
+
 /// The default command: runs, prints the summary and the error, writes the report.
 fn run_command(args: &RunArgs) -> i32 {
-    if args.key.is_some() {
-        eprintln!(
-            "syrf-anonymize: error: there is no --key flag: a key is never given on the command line, \
-             where `ps` and shell history would show it; use --key-file PATH or the SYRF_ANONYMIZE_KEY \
-             environment variable"
-        );
-        return exit::USAGE;
-    }
     let result = run(args);
     let summary = match &result {
         Ok(s) => Some(s),
@@ -82,20 +143,8 @@ fn run_command(args: &RunArgs) -> i32 {
         if !args.quiet {
             eprint!("{}", summary.to_text());
         }
-        if let Some(path) = &args.report {
-            let written = serde_json::to_vec_pretty(summary)
-                .map_err(io::Error::other)
-                .and_then(|json| std::fs::write(path, json));
-            if let Err(e) = written {
-                eprintln!(
-                    "syrf-anonymize: error: cannot write the report {}: {e}",
-                    path.display()
-                );
-                return exit::FAILURE;
-            }
-        }
     }
-    match result {
+    let code = match &result {
         Ok(_) => exit::SUCCESS,
         // Like a program killed by SIGPIPE: the reader went away, nothing to say.
         Err(Error::BrokenPipe) => exit::BROKEN_PIPE,
@@ -103,7 +152,20 @@ fn run_command(args: &RunArgs) -> i32 {
             eprintln!("syrf-anonymize: error: {e}");
             e.exit_code()
         }
+    };
+    if let Some(path) = &args.report {
+        let error = result.as_ref().err().map(|e| (e, code));
+        if let Err(e) = write_report(path, summary, error) {
+            eprintln!(
+                "syrf-anonymize: error: cannot write the report {}: {e}",
+                path.display()
+            );
+            if code == exit::SUCCESS {
+                return exit::FAILURE;
+            }
+        }
     }
+    code
 }
 
 fn run(args: &RunArgs) -> Result<Summary, Error> {
@@ -112,6 +174,9 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
         .as_deref()
         .ok_or_else(|| Error::Usage("--rules FILE is required (see --help)".into()))?;
     let mut rules = load_rules(rules_path)?;
+    if rules.covers_nothing() && !args.allow_empty_rules {
+        return Err(Error::Usage(covers_nothing(rules_path)));
+    }
     if let Some(list) = &args.collections {
         // `--collections` narrows what the rules file keeps.
         rules.collections = Some(match rules.collections.take() {
@@ -309,11 +374,12 @@ fn open_input(path: &Path) -> Result<Input, Error> {
     let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
     if meta.is_dir() {
         if !looks_like_dump_dir(path) {
-            return Err(cannot(
+            let advice = syrf_anonymize::lookalike::describe_directory(path);
+            return Err(cannot(advice.unwrap_or_else(|| {
                 "it is a directory, and not a mongodump directory (no <db>/*.bson, \
                  *.metadata.json, oplog.bson or prelude.json)"
-                    .into(),
-            ));
+                    .into()
+            })));
         }
         let dir = DirInput::open(path)
             .map_err(|e| Error::Usage(format!("bad mongodump directory: {e}")))?;

@@ -99,6 +99,7 @@ impl Destination {
                         builder.permissions(fs::Permissions::from_mode(0o666));
                     }
                     let temp = builder.tempfile_in(dir)?;
+                    crate::signals::remove_on_signal(temp.path());
                     (
                         Kind::Replace {
                             temp,
@@ -146,16 +147,23 @@ impl Destination {
                     }
                 }
                 temp.as_file().sync_all()?;
-                temp.persist(&target).map_err(|e| e.error)?;
-                Ok(())
+                let persisted = temp.persist(&target).map_err(|e| e.error);
+                crate::signals::forget_partial();
+                persisted.map(drop)
             }
         }
     }
 
     /// Ends a failed run: a temporary file is deleted, never renamed into place.
     pub fn abandon(self) {
-        if let Kind::Direct(mut f) = self.kind {
-            let _ = f.flush();
+        match self.kind {
+            Kind::Direct(mut f) => {
+                let _ = f.flush();
+            }
+            Kind::Replace { temp, .. } => {
+                crate::signals::forget_partial();
+                drop(temp);
+            }
         }
     }
 

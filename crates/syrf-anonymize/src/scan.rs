@@ -129,6 +129,9 @@ pub struct Finding {
     pub kind: Kind,
     /// How many string values at the path looked like it.
     pub count: u64,
+    /// How many of those held it inside longer text (a note quoting an address, a log line
+    /// with an IP) rather than being one: `--suggest` then proposes a text-level transform.
+    pub in_text: u64,
     /// The 1-based position, in its collection or table, of the first document or row holding
     /// one.
     pub first_document: u64,
@@ -163,7 +166,10 @@ impl ScanReport {
     /// values of unknown columns (`?`: no column list and no `CREATE TABLE`) cannot be named
     /// and are listed as comments. [`RuleSet::from_yaml`] accepts it.
     pub fn suggest(&self) -> String {
-        let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind)>> = BTreeMap::new();
+        // Per path: the most frequent kind, and whether any value held personal data inside
+        // longer text (then only a transform of the whole text is safe: `digits` would leave
+        // the words around a phone number, `hash_email` would turn a note into an address).
+        let mut by_coll: BTreeMap<&str, BTreeMap<&str, (u64, Kind, bool)>> = BTreeMap::new();
         let mut unknown = Vec::new();
         let mut keyed = Vec::new();
         for f in &self.findings {
@@ -179,10 +185,11 @@ impl ScanReport {
                 .entry(&f.collection)
                 .or_default()
                 .entry(&f.path)
-                .or_insert((0, f.kind));
+                .or_insert((0, f.kind, false));
+            best.2 |= f.in_text > 0 || f.kind == Kind::Name(NameKind::InText);
             // Most frequent kind; on a tie the earlier kind (email first).
             if f.count > best.0 || (f.count == best.0 && f.kind < best.1) {
-                *best = (f.count, f.kind);
+                (best.0, best.1) = (f.count, f.kind);
             }
         }
         let mut out = String::new();
@@ -208,18 +215,19 @@ impl ScanReport {
         );
         for (coll, paths) in by_coll {
             out.push_str(&format!("  {}:\n    fields:\n", yaml_string(coll)));
-            for (path, (_, kind)) in &paths {
+            for (path, (_, kind, in_text)) in &paths {
                 // A rule on a field covers what lies below it (a field that is text in some
                 // documents and a sub-document in others): rules on both would overlap.
                 let below = |p: &str| path.strip_prefix(p).is_some_and(|r| r.starts_with('.'));
                 if paths.keys().any(|p| below(p)) {
                     continue;
                 }
-                out.push_str(&format!(
-                    "      {}: {}\n",
-                    yaml_string(path),
+                let transform = if *in_text {
+                    TEXT_TRANSFORM
+                } else {
                     kind.suggested_transform()
-                ));
+                };
+                out.push_str(&format!("      {}: {}\n", yaml_string(path), transform));
             }
         }
         out
@@ -232,6 +240,27 @@ impl ScanReport {
         } else {
             crate::exit::STRICT
         }
+    }
+}
+
+/// What `--suggest` proposes for free text holding personal data: the whole text replaced.
+const TEXT_TRANSFORM: &str = "{transform: fake, kind: paragraph}";
+
+/// True when `value` is one `kind` as a whole (an address, a number, a token), not text that
+/// holds one among other words or structure.
+fn is_whole(kind: Kind, value: &str) -> bool {
+    let v = value.trim();
+    let only = |ok: &dyn Fn(char) -> bool| v.chars().all(ok);
+    match kind {
+        Kind::Email => {
+            v.matches('@').count() == 1 && only(&|c| c.is_alphanumeric() || "._%+-@'".contains(c))
+        }
+        Kind::Phone => only(&|c| c.is_ascii_digit() || " -.()+/".contains(c)),
+        Kind::Ipv4 => only(&|c| c.is_ascii_digit() || c == '.'),
+        Kind::Ipv6 => only(&|c| c.is_ascii_hexdigit() || c == ':' || c == '.' || c == '%'),
+        // API keys, session ids, password hashes (`$2y$12$…`, `$argon2id$v=19$…`).
+        Kind::Token => only(&|c| c.is_ascii_alphanumeric() || "_-$./+=,".contains(c)),
+        Kind::Name(k) => k != NameKind::InText,
     }
 }
 
@@ -362,6 +391,7 @@ pub(crate) const UNKNOWN_COLUMN: &str = "?";
 #[derive(Default)]
 struct Tally {
     count: u64,
+    in_text: u64,
     first_document: u64,
     line: Option<u64>,
     example: Option<String>,
@@ -415,12 +445,11 @@ impl Tallies {
             kinds.push(Kind::Phone);
         }
         for kind in kinds {
-            self.kinds.entry((path.to_owned(), kind)).or_default().hit(
-                document,
-                line,
-                value,
-                show_values,
-            );
+            let tally = self.kinds.entry((path.to_owned(), kind)).or_default();
+            tally.hit(document, line, value, show_values);
+            if !is_whole(kind, value) {
+                tally.in_text += 1;
+            }
         }
         // Bounded memory: beyond this many paths, new ones are not checked for names.
         let full = self.names.len() >= MAX_NAME_PATHS;
@@ -442,18 +471,24 @@ impl Tallies {
                 path,
                 kind,
                 count: t.count,
+                in_text: t.in_text,
                 first_document: t.first_document,
                 line: t.line,
                 example: t.example,
             });
         }
         for (path, (stats, t)) in self.names {
-            if let Some(k) = stats.verdict().map(|k| crate::scan_names::hinted(&path, k)) {
+            let verdict = stats
+                .verdict()
+                .map(|k| crate::scan_names::hinted(&path, k))
+                .or_else(|| stats.named_field_verdict(name, &path));
+            if let Some(k) = verdict {
                 out.push(Finding {
                     collection: name.to_owned(),
                     path,
                     kind: Kind::Name(k),
-                    count: stats.matches(),
+                    count: stats.matches().max(stats.shaped),
+                    in_text: u64::from(k == NameKind::InText) * stats.in_text,
                     first_document: t.first_document,
                     line: t.line,
                     example: t.example,
@@ -1050,6 +1085,7 @@ mod tests {
             path: path.to_owned(),
             kind,
             count: 1,
+            in_text: 0,
             first_document: 1,
             line: None,
             example: None,

@@ -148,22 +148,28 @@ pub struct NameStats {
     pub full: u64,
     /// Longer values mentioning a full name.
     pub in_text: u64,
+    /// Values shaped like a person's name whether or not the dictionaries know it (1 to 4
+    /// capitalised words of letters, apostrophes, hyphens and dots: `García López`,
+    /// `O'Connor`), for fields whose name says they hold names.
+    pub shaped: u64,
 }
 
 impl NameStats {
-    /// Counts one string value; returns true when it is a name.
+    /// Counts one string value; returns true when it is a name or shaped like one.
     pub fn add(&mut self, s: &str) -> bool {
         if s.trim().is_empty() {
             return false;
         }
         self.values += 1;
+        let shaped = name_shaped(s);
+        self.shaped += u64::from(shaped);
         match name_kind(s) {
             Some(NameKind::First) => self.first += 1,
             Some(NameKind::Last) => self.last += 1,
             Some(NameKind::Full) => self.full += 1,
             Some(NameKind::InText) => self.in_text += 1,
             None if mentions_full_name(s) => self.in_text += 1,
-            None => return false,
+            None => return shaped,
         }
         true
     }
@@ -190,6 +196,89 @@ impl NameStats {
             NameKind::Last
         })
     }
+
+    /// The verdict for a field whose own name says it holds people's names (`last_name`,
+    /// `surname`, `first_name`, `full_name`, …, or `name` in a table of people such as
+    /// `users`), when the dictionaries alone did not decide: at least half of its values are
+    /// shaped like names. Names from anywhere in the world count, not only dictionary ones.
+    pub fn named_field_verdict(&self, table: &str, path: &str) -> Option<NameKind> {
+        let hint = person_name_field(table, path)?;
+        (self.shaped > 0 && self.shaped * 2 >= self.values).then_some(hint)
+    }
+}
+
+/// Fields that hold a person's name by their own name, and which kind.
+const NAME_FIELDS: &[(&str, NameKind)] = &[
+    ("first_name", NameKind::First),
+    ("firstname", NameKind::First),
+    ("given_name", NameKind::First),
+    ("givenname", NameKind::First),
+    ("forename", NameKind::First),
+    ("last_name", NameKind::Last),
+    ("lastname", NameKind::Last),
+    ("surname", NameKind::Last),
+    ("family_name", NameKind::Last),
+    ("familyname", NameKind::Last),
+    ("full_name", NameKind::Full),
+    ("fullname", NameKind::Full),
+    ("display_name", NameKind::Full),
+    ("displayname", NameKind::Full),
+    ("contact_name", NameKind::Full),
+    ("customer_name", NameKind::Full),
+];
+
+/// Tables whose `name` column is a person's name.
+const PEOPLE_TABLES: &[&str] = &[
+    "users",
+    "user",
+    "people",
+    "person",
+    "persons",
+    "customers",
+    "customer",
+    "contacts",
+    "contact",
+    "members",
+    "member",
+    "employees",
+    "employee",
+    "authors",
+    "author",
+    "accounts",
+    "profiles",
+    "profile",
+    "staff",
+    "patients",
+    "students",
+    "clients",
+    "investigators",
+];
+
+/// The name kind a field's own name promises (case and `_` ignored: `LastName`, `last_name`).
+fn person_name_field(table: &str, path: &str) -> Option<NameKind> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '-'], "");
+    let step = norm(path.rsplit('.').next().unwrap_or(path));
+    if let Some((_, k)) = NAME_FIELDS.iter().find(|(f, _)| norm(f) == step) {
+        return Some(*k);
+    }
+    let table = norm(table.rsplit('.').next().unwrap_or(table));
+    let table = table.strip_prefix("pm").unwrap_or(&table);
+    (step == "name" && PEOPLE_TABLES.iter().any(|t| norm(t) == table)).then_some(NameKind::Full)
+}
+
+/// 1 to 4 capitalised words of letters, apostrophes, hyphens and dots, at most 64 bytes.
+fn name_shaped(s: &str) -> bool {
+    let s = s.trim();
+    if s.is_empty() || s.len() > MAX_LEN {
+        return false;
+    }
+    let words: Vec<&str> = s.split_whitespace().collect();
+    (1..=4).contains(&words.len())
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '\'' | '-' | '.' | '’'))
+        })
 }
 
 /// A one-word verdict refined by the field's own name: a last step mentioning `last`,

@@ -30,7 +30,20 @@ pub struct ManArgs {
 pub fn completions(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "syrf-anonymize", &mut out);
+    if shell == Shell::Bash {
+        out = fix_bash_hyphenated_name(&out);
+    }
     out
+}
+
+/// clap_complete's bash script names the states of a hyphenated binary's subcommands two ways:
+/// `syrf__anonymize__subcmd__check` where it walks the words, `syrf__subcmd__anonymize__…`
+/// where it completes them, so no subcommand's flags are ever offered (bash falls back to
+/// file names). One spelling, the first, everywhere.
+fn fix_bash_hyphenated_name(script: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(script)
+        .replace("syrf__subcmd__anonymize", "syrf__anonymize")
+        .into_bytes()
 }
 
 /// The main man page (roff).

@@ -78,7 +78,7 @@ fn refuses_to_run_without_a_key_and_never_takes_one_as_a_flag() {
     let out = run_with_stdin(
         {
             let mut c = cmd();
-            c.arg("--rules").arg(&rules);
+            c.arg("--rules").arg(&rules).arg("--allow-empty-rules");
             c
         },
         b"-- MySQL dump\n",
@@ -129,6 +129,7 @@ fn unkeyed_warns() {
     let mut c = cmd();
     c.arg("--rules")
         .arg(&rules)
+        .arg("--allow-empty-rules")
         .args(["--unkeyed", "--keep-users"]);
     let out = run_with_stdin(c, &archive);
     assert!(
@@ -155,6 +156,7 @@ fn real_archives_pass_through_byte_identical_plain_and_gzip() {
         let mut c = cmd();
         c.arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--quiet")
             .env("SYRF_ANONYMIZE_KEY", KEY);
         let out = run_with_stdin(c, &input);
@@ -183,22 +185,29 @@ fn compression_can_be_forced_either_way() {
     let rules = empty_rules(dir.path());
     let plain = std::fs::read(sample()).unwrap();
     let mut c = cmd();
-    c.arg("--rules").arg(&rules).args([
-        "--quiet",
-        "--keep-users",
-        "--compress",
-        "gzip",
-        "--level",
-        "9",
-    ]);
+    c.arg("--rules")
+        .arg(&rules)
+        .arg("--allow-empty-rules")
+        .args([
+            "--quiet",
+            "--keep-users",
+            "--compress",
+            "gzip",
+            "--level",
+            "9",
+        ]);
     c.env("SYRF_ANONYMIZE_KEY", KEY);
     let out = run_with_stdin(c, &plain);
     assert!(out.status.success());
     assert_eq!(gunzip(&out.stdout), plain);
     let mut c = cmd();
-    c.arg("--rules")
-        .arg(&rules)
-        .args(["--quiet", "--keep-users", "--compress", "none"]);
+    c.arg("--rules").arg(&rules).args([
+        "--allow-empty-rules",
+        "--quiet",
+        "--keep-users",
+        "--compress",
+        "none",
+    ]);
     c.env("SYRF_ANONYMIZE_KEY", KEY);
     let out = run_with_stdin(c, &out.stdout);
     assert!(out.status.success());
@@ -217,6 +226,7 @@ fn truncated_input_fails_and_leaves_no_output_file() {
         let out = cmd()
             .arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--input")
             .arg(&input)
             .arg("--output")
@@ -249,6 +259,7 @@ fn output_file_written_on_success_with_report() {
     let out = cmd()
         .arg("--rules")
         .arg(&rules)
+        .arg("--allow-empty-rules")
         .arg("--keep-users")
         .arg("--input")
         .arg(sample())
@@ -321,7 +332,10 @@ fn unknown_input_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let rules = empty_rules(dir.path());
     let mut c = cmd();
-    c.arg("--rules").arg(&rules).env("SYRF_ANONYMIZE_KEY", KEY);
+    c.arg("--rules")
+        .arg(&rules)
+        .arg("--allow-empty-rules")
+        .env("SYRF_ANONYMIZE_KEY", KEY);
     let out = run_with_stdin(c, b"\x00\x01\x02 this is not a dump");
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
@@ -342,6 +356,7 @@ fn real_sql_dumps_pass_through_and_gzip_mirrors() {
         let mut c = cmd();
         c.arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--report")
             .arg(dir.path().join("r.json"));
         c.env("SYRF_ANONYMIZE_KEY", KEY);
@@ -427,8 +442,10 @@ fn typo_rules(dir: &Path, table: &str) -> PathBuf {
 
 fn run_stdin(args: &[&str], rules: &Path, input: &[u8]) -> std::process::Output {
     let mut c = cmd();
+    // The flag only matters for the tests' empty rules file.
     c.arg("--rules")
         .arg(rules)
+        .arg("--allow-empty-rules")
         .args(args)
         .env("SYRF_ANONYMIZE_KEY", KEY);
     run_with_stdin(c, input)
@@ -503,6 +520,7 @@ fn empty_missing_and_directory_inputs_have_clear_errors() {
         let out = cmd()
             .arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--input")
             .arg(&input)
             .env("SYRF_ANONYMIZE_KEY", KEY)
@@ -519,6 +537,7 @@ fn empty_missing_and_directory_inputs_have_clear_errors() {
     let out = cmd()
         .arg("--rules")
         .arg(&rules)
+        .arg("--allow-empty-rules")
         .arg("--input")
         .arg(sample())
         .arg("--output")
@@ -559,6 +578,7 @@ fn broken_pipe_exits_quietly_with_141() {
     let mut child = cmd()
         .arg("--rules")
         .arg(&rules)
+        .arg("--allow-empty-rules")
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -645,6 +665,7 @@ mod output_files {
         cmd()
             .arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--keep-users")
             .arg("--input")
             .arg(sample())
@@ -721,6 +742,7 @@ mod output_files {
             .arg(BIN)
             .arg("--rules")
             .arg(&rules)
+            .arg("--allow-empty-rules")
             .arg("--input")
             .arg(sample())
             .arg("--output")
@@ -762,12 +784,18 @@ fn terminals_get_no_silent_wait_and_no_binary() {
     let dir = tempfile::tempdir().unwrap();
     let rules = empty_rules(dir.path());
     let rules = rules.to_str().unwrap();
-    let (code, text) = on_a_terminal(&["--rules", rules]);
+    let (code, text) = on_a_terminal(&["--rules", rules, "--allow-empty-rules"]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("stdin is a terminal"), "{text}");
 
     let sample = sample();
-    let (code, text) = on_a_terminal(&["--rules", rules, "--input", sample.to_str().unwrap()]);
+    let (code, text) = on_a_terminal(&[
+        "--rules",
+        rules,
+        "--allow-empty-rules",
+        "--input",
+        sample.to_str().unwrap(),
+    ]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("refusing to write binary output"), "{text}");
     assert!(

@@ -178,3 +178,123 @@ fn configmap_and_workflows() {
     assert_eq!(job["environment"], "staging");
     assert!(job["if"].as_str().unwrap().contains("refresh staging"));
 }
+
+/// `kubectl apply -f deploy/` unedited gives Jobs that refuse to run: the ConfigMap ships the
+/// full rules/syrf.yaml, and every key written in the repository's deploy files, docs and
+/// scripts (the Secret's placeholder, README's demo key, a benchmark's key) is refused by the
+/// binary (exit 2) without being printed.
+#[test]
+fn deploy_placeholders_make_the_jobs_refuse() {
+    let root = deploy().join("..");
+    let docs = kube("configmap-rules.yaml");
+    let shipped = std::fs::read_to_string(root.join("rules/syrf.yaml")).unwrap();
+    assert_eq!(
+        find(&docs, "ConfigMap")["data"]["rules.yaml"].as_str(),
+        Some(shipped.as_str()),
+        "the ConfigMap holds rules/syrf.yaml, unchanged"
+    );
+
+    let mut keys: Vec<String> = Vec::new();
+    for d in docs.iter().filter(|d| d["kind"] == "Secret") {
+        if let Some(map) = d["stringData"].as_mapping() {
+            keys.extend(map.values().filter_map(|v| v.as_str().map(str::to_owned)));
+        }
+    }
+    let mut files = vec![root.join("README.md"), root.join("benches/throughput.sh")];
+    for dir in ["deploy", "deploy/github", "docs", "scripts"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (i, _) in text.match_indices("SYRF_ANONYMIZE_KEY=") {
+            let value: String = text[i + "SYRF_ANONYMIZE_KEY=".len()..]
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_./+".contains(*c))
+                .collect();
+            // A literal key, not `$(…)`, `"$VAR"` or an empty assignment.
+            if value.len() >= 16 {
+                keys.push(value);
+            }
+        }
+    }
+    assert!(
+        keys.iter().any(|k| k.starts_with("replace-with")),
+        "the Secret's placeholder is found: {keys:?}"
+    );
+    let bin = env!("CARGO_BIN_EXE_syrf-anonymize");
+    let sample = root.join("samples/syrf-sample.archive");
+    for key in &keys {
+        let out = std::process::Command::new(bin)
+            .env("SYRF_ANONYMIZE_KEY", key)
+            .arg("--rules")
+            .arg(root.join("rules/syrf.yaml"))
+            .arg("--input")
+            .arg(&sample)
+            .args(["--output", "/dev/null"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "key {key:?} was accepted: {err}"
+        );
+        assert!(err.contains("placeholder"), "{err}");
+        assert!(!err.contains(key.as_str()), "the key is never printed");
+    }
+}
+
+#[test]
+fn sql_refresh_job() {
+    let docs = kube("sql-refresh-job.yaml");
+    let job = find(&docs, "Job");
+    assert_eq!(check_anonymizing_containers(pod(job), "sql-refresh"), 1);
+    let s = script(containers(pod(job))[0]);
+    assert!(s.starts_with("set -euo pipefail"), "{s}");
+    // Restored into a scratch database, swapped in only afterwards.
+    let restore = s.find("--single-transaction").unwrap();
+    let swap = s.find("RENAME TO \\\"$TARGET_DB\\\"").unwrap();
+    assert!(restore < swap);
+}
+
+/// The workflows use the released image instead of compiling or installing tools on every
+/// run, and a step that runs kubectl comes after the cluster credentials step.
+#[test]
+fn workflows_use_the_image_and_real_credentials() {
+    for wf in ["github/staging-refresh.yaml", "github/pr-preview.yaml"] {
+        let text = std::fs::read_to_string(deploy().join(wf)).unwrap();
+        assert!(
+            !text.contains("cargo install"),
+            "{wf}: compiles on every run"
+        );
+        assert!(
+            !text.contains("apt-get install -y mongodb-database-tools"),
+            "{wf}: hosted runners have no MongoDB apt repository"
+        );
+        assert!(text.contains("syrf-anonymize-mongo"), "{wf}: the image");
+        let docs = documents(&deploy().join(wf));
+        for (name, job) in docs[0]["jobs"].as_mapping().unwrap() {
+            let steps = job["steps"].as_sequence().unwrap();
+            let uses =
+                |s: &Value, what: &str| s["uses"].as_str().is_some_and(|u| u.starts_with(what));
+            let creds = steps
+                .iter()
+                .position(|s| uses(s, "google-github-actions/get-gke-credentials"));
+            if let Some(k) = steps
+                .iter()
+                .position(|s| s["run"].as_str().is_some_and(|r| r.contains("kubectl")))
+            {
+                assert!(
+                    creds.is_some_and(|c| c < k),
+                    "{wf} {name:?}: kubectl without credentials"
+                );
+            }
+        }
+    }
+}

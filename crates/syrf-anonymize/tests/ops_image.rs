@@ -126,7 +126,7 @@ fn sample_runs_inside_the_tree_as_the_non_root_user() {
             "--quiet",
         ])
         .env_clear()
-        .env("SYRF_ANONYMIZE_KEY", "demo-key-for-the-shipped-sample");
+        .env("SYRF_ANONYMIZE_KEY", "image-test-key-0123456789abcdef");
     let out = common::run_with_stdin(cmd, &sample);
     assert_eq!(
         out.status.code(),
