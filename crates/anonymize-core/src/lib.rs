@@ -52,7 +52,7 @@ mod value;
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
-pub use key::{Key, KeyError, KeyMode};
+pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, Report, RuleReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};

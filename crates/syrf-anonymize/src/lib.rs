@@ -52,6 +52,7 @@ mod formats;
 mod input;
 pub mod inspect;
 mod inspect_sql;
+pub mod observe;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;

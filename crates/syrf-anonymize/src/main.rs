@@ -5,6 +5,7 @@ mod cli;
 #[cfg(test)]
 mod doc_commands;
 mod key;
+mod observe_cli;
 mod output;
 mod progress;
 mod shell;
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 
 use anonymize_core::{Anonymizer, KeyMode};
-use syrf_anonymize::{anonymize, load_rules, Compression, Error, Options, Summary};
+use syrf_anonymize::{anonymize, load_rules, observe, Compression, Error, Options, Summary};
 
 use cli::{exit, Cli, Command, CompressArg, OplogArg, RunArgs};
 use output::Destination;
@@ -61,18 +62,39 @@ fn check(rules: &Path) -> i32 {
     }
 }
 
-/// The default command: runs, prints the summary and the error, writes the report.
+/// The default command: runs, prints the summary and the error, writes the report, then the
+/// metrics and the audit line (`observe_cli`).
 fn run_command(args: &RunArgs) -> i32 {
-    if args.key.is_some() {
-        eprintln!(
-            "syrf-anonymize: error: there is no --key flag: a key is never given on the command line, \
+    let mut facts = match observe_cli::Facts::start(&args.observe) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("syrf-anonymize: error: {message}");
+            return exit::USAGE;
+        }
+    };
+    let result = if args.key.is_some() {
+        Err(Error::Usage(
+            "there is no --key flag: a key is never given on the command line, \
              where `ps` and shell history would show it; use --key-file PATH or the SYRF_ANONYMIZE_KEY \
              environment variable"
-        );
-        return exit::USAGE;
-    }
-    let result = run(args);
+                .into(),
+        ))
+    } else {
+        run(args, &mut facts)
+    };
+    let (code, kind) = conclude(args, &result);
     let summary = match &result {
+        Ok(s) => Some(s),
+        Err(Error::Strict(s)) => Some(&**s),
+        Err(_) => None,
+    };
+    facts.finish(args, summary, code, kind)
+}
+
+/// Prints the summary and the error and writes the report; returns the exit code and the
+/// error kind (`None` on success).
+fn conclude(args: &RunArgs, result: &Result<Summary, Error>) -> (i32, Option<&'static str>) {
+    let summary = match result {
         Ok(s) => Some(s),
         Err(Error::Strict(s)) => Some(&**s),
         Err(_) => None,
@@ -90,26 +112,27 @@ fn run_command(args: &RunArgs) -> i32 {
                     "syrf-anonymize: error: cannot write the report {}: {e}",
                     path.display()
                 );
-                return exit::FAILURE;
+                return (exit::FAILURE, Some(observe::KIND_REPORT));
             }
         }
     }
     match result {
-        Ok(_) => exit::SUCCESS,
+        Ok(_) => (exit::SUCCESS, None),
         // Like a program killed by SIGPIPE: the reader went away, nothing to say.
-        Err(Error::BrokenPipe) => exit::BROKEN_PIPE,
+        Err(e @ Error::BrokenPipe) => (exit::BROKEN_PIPE, Some(e.kind())),
         Err(e) => {
             eprintln!("syrf-anonymize: error: {e}");
-            e.exit_code()
+            (e.exit_code(), Some(e.kind()))
         }
     }
 }
 
-fn run(args: &RunArgs) -> Result<Summary, Error> {
+fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error> {
     let rules_path = args
         .rules
         .as_deref()
         .ok_or_else(|| Error::Usage("--rules FILE is required (see --help)".into()))?;
+    facts.rules(rules_path);
     let mut rules = load_rules(rules_path)?;
     if let Some(list) = &args.collections {
         // `--collections` narrows what the rules file keeps.
@@ -124,6 +147,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     }
     let key_mode = key::load(args.key_file.as_deref(), args.unkeyed)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    facts.key(&key_mode);
     if matches!(key_mode, KeyMode::Unkeyed) && !args.quiet {
         eprintln!(
             "syrf-anonymize: warning: running UNKEYED (--unkeyed): hashes are plain SHA-256, and anyone can confirm a guessed email or id by hashing it"
@@ -133,6 +157,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
         .map_err(|e| Error::Usage(format!("{}: {e}", rules_path.display())))?;
 
     let (input, size) = open_input(&args.input)?;
+    let input = facts.input(input);
     let mut destination = Destination::open(&args.output).map_err(|e| {
         Error::Output(format!(
             "cannot create the output {}: {e}",
@@ -172,13 +197,17 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
             .map_or_else(syrf_anonymize::default_threads, |n| n as usize),
         current_collection: show_progress.then_some(current),
     };
-    let result = anonymize(input, &mut destination, &anon, &options);
+    let mut writer = facts.output(&mut destination);
+    let result = anonymize(input, &mut writer, &anon, &options);
+    let written = writer.digest();
     if let Some(p) = progress {
         p.finish();
     }
     match result {
         Ok(summary) => {
-            destination.commit().map_err(|e| {
+            let committed = destination.commit();
+            facts.output_done(written, committed.is_ok());
+            committed.map_err(|e| {
                 Error::Output(format!(
                     "cannot write the output {}: {e}",
                     args.output.display()
@@ -187,6 +216,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
             Ok(summary)
         }
         Err(e) => {
+            facts.output_done(written, false);
             let refused = destination.refused_binary();
             destination.abandon();
             if refused {
