@@ -201,20 +201,20 @@ impl Facts {
 }
 
 /// Pushes `record`: with the kept series from the metrics file when there is one, else from
-/// the Pushgateway itself.
+/// the Pushgateway itself. When they are known the group is replaced (`PUT`), as the metrics
+/// file is; when they are not (the Pushgateway could not be read) only the series sent are
+/// replaced (`POST`), so that the kept ones stay.
 fn push_metrics(
     target: &push::PushTarget,
     record: &RunRecord<'_>,
     kept: Option<metrics::Previous>,
 ) -> Result<(), String> {
     let kept = match kept {
-        Some(k) => k,
-        // Unknown (the Pushgateway is down, say): a success still pushes its own figures; a
-        // failure's POST leaves the kept series as they are.
-        None => target.previous().unwrap_or_default().after(record),
+        Some(k) => Some(k),
+        None => target.previous().ok().map(|p| p.after(record)),
     };
+    let replace = kept.is_some();
+    let kept = kept.unwrap_or_else(|| metrics::Previous::default().after(record));
     let text = metrics::render(record, &kept).map_err(|e| e.to_string())?;
-    target
-        .push(&text, record.success())
-        .map_err(|e| e.to_string())
+    target.push(&text, replace).map_err(|e| e.to_string())
 }

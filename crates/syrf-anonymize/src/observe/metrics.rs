@@ -378,3 +378,127 @@ pub fn write_file(path: &Path, record: &RunRecord<'_>) -> Result<String, Metrics
     write_atomically(path, &text)?;
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CollectionCounts, Summary};
+    use anonymize_core::RuleReport;
+    use std::time::{Duration, SystemTime};
+
+    fn summary(collections: usize, rules: usize) -> Summary {
+        Summary {
+            format: "postgres",
+            unit: "table",
+            input_gzip: false,
+            output_gzip: false,
+            keyed: true,
+            collections: (0..collections)
+                .map(|i| CollectionCounts {
+                    name: format!("public.t{i}"),
+                    action: "kept".into(),
+                    documents_in: i as u64,
+                    documents_out: i as u64,
+                    ..Default::default()
+                })
+                .collect(),
+            rules: (0..rules)
+                .map(|i| RuleReport {
+                    table: "t".into(),
+                    path: format!("c{i}"),
+                    transform: "hash",
+                    values_seen: 10 + i as u64,
+                    values_changed: 9 + i as u64,
+                    // One rule far down the list failed closed: it must keep its own series.
+                    failed_closed: u64::from(i == 0),
+                })
+                .collect(),
+            unmatched_rules: Vec::new(),
+            unmatched_names: Vec::new(),
+            did_you_mean: Default::default(),
+            bytes_in: 1000,
+            bytes_out: 900,
+            seconds: 1.0,
+            mb_per_second: None,
+            strict_failed: false,
+            sql: Default::default(),
+        }
+    }
+
+    fn record(summary: &Summary, exit_code: i32) -> RunRecord<'_> {
+        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        RunRecord {
+            started,
+            finished: started + Duration::from_millis(2500),
+            exit_code,
+            error_kind: (exit_code != 0).then_some("strict"),
+            summary: Some(summary),
+            format: None,
+            input: None,
+            output: Some(super::super::StreamDigest {
+                bytes: 900,
+                sha256: None,
+            }),
+            output_committed: exit_code == 0,
+            rules_sha256: None,
+            key_fingerprint: None,
+            key_mode: "keyed",
+        }
+    }
+
+    fn samples<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+        text.lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+            .collect()
+    }
+
+    #[test]
+    fn label_sets_are_capped_and_the_rest_is_summed_into_other() {
+        let (nc, nr) = (MAX_COLLECTION_SERIES + 50, MAX_RULE_SERIES + 30);
+        let s = summary(nc, nr);
+        let r = record(&s, 0);
+        let text = render(&r, &Previous::default().after(&r)).unwrap();
+        let rows = samples(&text, "syrf_anonymize_collection_records_in");
+        assert_eq!(rows.len(), MAX_COLLECTION_SERIES + 1);
+        // The 50 smallest tables (0..50 records) are folded: 0 + 1 + ... + 49.
+        assert!(
+            rows.contains(&r#"syrf_anonymize_collection_records_in{action="_other",collection="_other"} 1225"#),
+            "{rows:?}"
+        );
+        assert!(text.contains(r#"syrf_anonymize_series_folded{family="collection"} 50"#));
+        assert!(text.contains(r#"syrf_anonymize_series_folded{family="rule"} 30"#));
+        let seen = samples(&text, "syrf_anonymize_rule_values_seen");
+        assert_eq!(seen.len(), MAX_RULE_SERIES + 1);
+        assert!(text.contains(
+            r#"syrf_anonymize_rule_values_failed_closed{rule="t.c0",transform="hash"} 1"#
+        ));
+        assert!(text.contains(r#"syrf_anonymize_rule_echoes{rule="t.c229",transform="hash"} 1"#));
+        assert!(text.contains("syrf_anonymize_failed_closed_values 1\n"));
+    }
+
+    #[test]
+    fn kept_series_advance_on_success_only() {
+        let s = summary(1, 1);
+        let ok = record(&s, 0);
+        let first = Previous::default().after(&ok);
+        assert_eq!(first.last_success_timestamp, Some(1_800_000_002.5));
+        assert_eq!(first.last_success_output_bytes, Some(900.0));
+        assert_eq!(first.previous_success_output_bytes, None);
+        let text = render(&ok, &first).unwrap();
+        let back = Previous::parse(&text);
+        assert_eq!(back, first);
+        let failed = record(&s, 4);
+        assert_eq!(back.after(&failed), first);
+        let failed_text = render(&failed, &back.after(&failed)).unwrap();
+        assert!(failed_text.contains("syrf_anonymize_run_success 0\n"));
+        assert!(failed_text.contains(r#"syrf_anonymize_run_error{kind="strict"} 1"#));
+        assert!(failed_text.contains("syrf_anonymize_last_success_timestamp_seconds 1800000002.5\n"));
+        let second = back.after(&ok);
+        assert_eq!(second.previous_success_output_bytes, Some(900.0));
+        // Garbage and foreign lines are ignored.
+        assert_eq!(
+            Previous::parse("x\nsyrf_anonymize_last_success_timestamp_seconds NaN\n# y 1\n"),
+            Previous::default()
+        );
+    }
+}

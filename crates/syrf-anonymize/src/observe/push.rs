@@ -1,11 +1,11 @@
 //! `--metrics-push URL`: the same exposition as `--metrics`, sent to a Prometheus Pushgateway
 //! under the grouping key `job` (and `instance` when given), over plain HTTP with a timeout.
 //!
-//! A successful run replaces its group (`PUT`); a failed run replaces only the series it sends
-//! (`POST`), so the kept series it cannot know (the last success's timestamp and sizes, when no
-//! `--metrics` file holds them) stay as the last successful run pushed them. A run that has no
-//! `--metrics` file reads those kept series back from the Pushgateway's `/api/v1/metrics`
-//! first. Failures are returned for the caller to warn about: they never fail the copy.
+//! The kept series (the last success's timestamp and output sizes) come from the `--metrics`
+//! file when there is one, else from the Pushgateway's own `/api/v1/metrics` ([`PushTarget::previous`]);
+//! the group is then replaced (`PUT`). When they cannot be read, only the series sent are
+//! replaced (`POST`), so that the kept ones stay as the last successful run pushed them.
+//! Failures are returned for the caller to warn about: they never fail the copy.
 
 use std::time::Duration;
 
