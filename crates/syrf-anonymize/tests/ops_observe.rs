@@ -21,7 +21,9 @@ fn bin() -> &'static str {
 }
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -71,7 +73,10 @@ impl Dir {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&archive).unwrap();
         let gz = gz.finish().unwrap();
-        let (good, bad) = (self.path("in.archive.gz"), self.path("truncated.archive.gz"));
+        let (good, bad) = (
+            self.path("in.archive.gz"),
+            self.path("truncated.archive.gz"),
+        );
         std::fs::write(&good, &gz).unwrap();
         std::fs::write(&bad, &gz[..gz.len() / 2]).unwrap();
         (good, bad)
@@ -80,7 +85,10 @@ impl Dir {
 
 fn assert_no_key(text: &str) {
     assert!(!text.contains(KEY), "the key leaked");
-    assert!(!text.contains(&sha256(KEY.as_bytes())), "the key's SHA-256 leaked");
+    assert!(
+        !text.contains(&sha256(KEY.as_bytes())),
+        "the key's SHA-256 leaked"
+    );
     let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
     assert!(!text.contains(&hex), "the key leaked as hex");
 }
@@ -102,12 +110,22 @@ fn audit_log_after_a_successful_and_a_failed_run() {
     let log_arg = log.to_str().unwrap();
 
     let ok = d.run(&good, "out.gz", &["--audit-log", log_arg]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let failed = d.run(&bad, "failed.gz", &["--audit-log", log_arg]);
     assert_eq!(failed.status.code(), Some(3));
     // Fails before the input is opened: the line is still written.
     let no_rules = Command::new(bin())
-        .args(["--rules", "/nonexistent/rules.yaml", "--unkeyed", "--audit-log", log_arg])
+        .args([
+            "--rules",
+            "/nonexistent/rules.yaml",
+            "--unkeyed",
+            "--audit-log",
+            log_arg,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -150,7 +168,10 @@ fn audit_log_after_a_successful_and_a_failed_run() {
     assert_eq!(f["input"]["bytes"], truncated.len() as u64);
     assert_eq!(f["input"]["sha256"], sha256(&truncated).as_str());
     assert_eq!(f["output"]["committed"], false);
-    assert!(!d.path("failed.gz").exists(), "a failed run leaves no output");
+    assert!(
+        !d.path("failed.gz").exists(),
+        "a failed run leaves no output"
+    );
     assert_eq!(f["counts"], Value::Null);
 
     let u = &lines[2];
@@ -165,10 +186,65 @@ fn audit_log_after_a_successful_and_a_failed_run() {
 fn an_unwritable_audit_log_fails_before_the_run() {
     let d = Dir::new();
     let (good, _) = d.inputs();
-    let out = d.run(&good, "out.gz", &["--audit-log", "/nonexistent/dir/audit.jsonl"]);
+    let out = d.run(
+        &good,
+        "out.gz",
+        &["--audit-log", "/nonexistent/dir/audit.jsonl"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot append to the audit log"));
     assert!(!d.path("out.gz").exists());
+}
+
+/// Each run appends under the advisory lock: while this test holds it, runs that have finished
+/// their work wait for it (none exits, nothing is written); released, every line arrives whole.
+#[test]
+fn runs_append_under_the_advisory_lock() {
+    let d = Dir::new();
+    let (_, bad) = d.inputs();
+    let log = d.path("audit.jsonl");
+    let holder = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&log)
+        .unwrap();
+    holder.lock().unwrap();
+    // Failing runs: they reach the audit line within milliseconds.
+    let mut children: Vec<_> = (0..6)
+        .map(|i| {
+            Command::new(bin())
+                .arg("--rules")
+                .arg(repo("rules/syrf.yaml"))
+                .arg("--key-file")
+                .arg(d.path("key"))
+                .arg("--input")
+                .arg(&bad)
+                .arg("--output")
+                .arg(d.path(&format!("out-{i}.gz")))
+                .arg("--audit-log")
+                .arg(&log)
+                .arg("--quiet")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Not a timing assertion: a correct run cannot exit while the lock is held, however long
+    // this waits; a run that does not take the lock is caught if it finishes in this time.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for c in &mut children {
+        assert!(
+            c.try_wait().unwrap().is_none(),
+            "a run wrote its audit line without the lock"
+        );
+    }
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
+    holder.unlock().unwrap();
+    for mut c in children {
+        assert_eq!(c.wait().unwrap().code(), Some(3));
+    }
+    assert_eq!(audit_lines(&log).len(), 6);
 }
 
 #[test]
@@ -229,7 +305,10 @@ fn a_failed_push_warns_and_never_fails_the_copy() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        assert!(stderr.contains("warning: cannot push the metrics"), "{stderr}");
+        assert!(
+            stderr.contains("warning: cannot push the metrics"),
+            "{stderr}"
+        );
         assert_no_key(&stderr);
         assert!(d.path(output).exists());
     }
@@ -286,32 +365,59 @@ fn metrics_file_after_successful_and_failed_runs_passes_promtool() {
     assert!(ok.status.success());
     let first = std::fs::read_to_string(&metrics).unwrap();
     promtool_check_metrics(&first);
-    let out_len = std::fs::metadata(d.path("out.gz")).unwrap().len().to_string();
-    assert_eq!(value(&first, "syrf_anonymize_run_success").as_deref(), Some("1"));
-    assert_eq!(value(&first, "syrf_anonymize_output_bytes"), Some(out_len.clone()));
+    let out_len = std::fs::metadata(d.path("out.gz"))
+        .unwrap()
+        .len()
+        .to_string();
+    assert_eq!(
+        value(&first, "syrf_anonymize_run_success").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(&first, "syrf_anonymize_output_bytes"),
+        Some(out_len.clone())
+    );
     assert_eq!(
         value(&first, "syrf_anonymize_input_bytes"),
         Some(std::fs::metadata(&good).unwrap().len().to_string())
     );
-    assert_eq!(value(&first, "syrf_anonymize_last_success_output_bytes"), Some(out_len.clone()));
-    assert_eq!(value(&first, "syrf_anonymize_previous_success_output_bytes"), None);
+    assert_eq!(
+        value(&first, "syrf_anonymize_last_success_output_bytes"),
+        Some(out_len.clone())
+    );
+    assert_eq!(
+        value(&first, "syrf_anonymize_previous_success_output_bytes"),
+        None
+    );
     assert!(first.contains(
         r#"syrf_anonymize_collection_records_in{action="kept",collection="syrftest.pmInvestigator"} 20"#
     ));
-    assert!(first.contains(r#"syrf_anonymize_rule_values_changed{rule="pmInvestigator.Email",transform="hash_email"}"#));
+    assert!(first.contains(
+        r#"syrf_anonymize_rule_values_changed{rule="pmInvestigator.Email",transform="hash_email"}"#
+    ));
     let success_at = value(&first, "syrf_anonymize_last_success_timestamp_seconds").unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&metrics).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644, "readable by a collector running as another user");
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "readable by a collector running as another user"
+        );
     }
 
     let failed = d.run(&bad, "failed.gz", &["--metrics", m]);
     assert_eq!(failed.status.code(), Some(3));
     let second = std::fs::read_to_string(&metrics).unwrap();
     promtool_check_metrics(&second);
-    assert_eq!(value(&second, "syrf_anonymize_run_success").as_deref(), Some("0"));
-    assert_eq!(value(&second, "syrf_anonymize_run_exit_code").as_deref(), Some("3"));
+    assert_eq!(
+        value(&second, "syrf_anonymize_run_success").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(&second, "syrf_anonymize_run_exit_code").as_deref(),
+        Some("3")
+    );
     assert!(second.contains("syrf_anonymize_run_error{kind=\"bad_input\"} 1"));
     assert!(second.contains("syrf_anonymize_run_error{kind=\"none\"} 0"));
     assert_eq!(
@@ -319,15 +425,27 @@ fn metrics_file_after_successful_and_failed_runs_passes_promtool() {
         Some(success_at.clone()),
         "a failed run keeps the last success's time"
     );
-    assert_eq!(value(&second, "syrf_anonymize_last_success_output_bytes"), Some(out_len.clone()));
-    assert_ne!(value(&second, "syrf_anonymize_last_run_timestamp_seconds"), value(&first, "syrf_anonymize_last_run_timestamp_seconds"));
+    assert_eq!(
+        value(&second, "syrf_anonymize_last_success_output_bytes"),
+        Some(out_len.clone())
+    );
+    assert_ne!(
+        value(&second, "syrf_anonymize_last_run_timestamp_seconds"),
+        value(&first, "syrf_anonymize_last_run_timestamp_seconds")
+    );
 
     let again = d.run(&good, "out2.gz", &["--metrics", m]);
     assert!(again.status.success());
     let third = std::fs::read_to_string(&metrics).unwrap();
     promtool_check_metrics(&third);
-    assert_eq!(value(&third, "syrf_anonymize_previous_success_output_bytes"), Some(out_len));
-    assert_ne!(value(&third, "syrf_anonymize_last_success_timestamp_seconds"), Some(success_at));
+    assert_eq!(
+        value(&third, "syrf_anonymize_previous_success_output_bytes"),
+        Some(out_len)
+    );
+    assert_ne!(
+        value(&third, "syrf_anonymize_last_success_timestamp_seconds"),
+        Some(success_at)
+    );
     // Only the metrics file and the outputs: no temporary file left behind.
     let mut names: Vec<String> = std::fs::read_dir(d.dir.path())
         .unwrap()
@@ -336,7 +454,14 @@ fn metrics_file_after_successful_and_failed_runs_passes_promtool() {
     names.sort();
     assert_eq!(
         names,
-        ["in.archive.gz", "key", "out.gz", "out2.gz", "syrf.prom", "truncated.archive.gz"]
+        [
+            "in.archive.gz",
+            "key",
+            "out.gz",
+            "out2.gz",
+            "syrf.prom",
+            "truncated.archive.gz"
+        ]
     );
 }
 
@@ -366,7 +491,9 @@ fn group(url: &str, job: &str, instance: &str) -> Option<Value> {
 }
 
 fn pushed(group: &Value, name: &str) -> Option<String> {
-    group[name]["metrics"][0]["value"].as_str().map(str::to_owned)
+    group[name]["metrics"][0]["value"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 #[test]
@@ -377,27 +504,51 @@ fn metrics_push_to_a_real_pushgateway_and_read_back() {
     let (good, bad) = d.inputs();
     let job = format!("f22-observe-test-{}", std::process::id());
     let instance = "snapshot/daily one";
-    let flags = ["--metrics-push", &url, "--metrics-job", &job, "--metrics-instance", instance];
+    let flags = [
+        "--metrics-push",
+        &url,
+        "--metrics-job",
+        &job,
+        "--metrics-instance",
+        instance,
+    ];
 
     let ok = d.run(&good, "out.gz", &flags);
     let stderr = String::from_utf8_lossy(&ok.stderr);
-    assert!(ok.status.success() && !stderr.contains("warning"), "{stderr}");
+    assert!(
+        ok.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
     let g = group(&url, &job, instance).expect("the group was pushed");
-    assert_eq!(pushed(&g, "syrf_anonymize_run_success").as_deref(), Some("1"));
+    assert_eq!(
+        pushed(&g, "syrf_anonymize_run_success").as_deref(),
+        Some("1")
+    );
     let out_len = std::fs::metadata(d.path("out.gz")).unwrap().len();
     let as_f64 = |v: Option<String>| v.and_then(|v| v.parse::<f64>().ok());
-    assert_eq!(as_f64(pushed(&g, "syrf_anonymize_output_bytes")), Some(out_len as f64));
+    assert_eq!(
+        as_f64(pushed(&g, "syrf_anonymize_output_bytes")),
+        Some(out_len as f64)
+    );
     let success_at = pushed(&g, "syrf_anonymize_last_success_timestamp_seconds").unwrap();
     let records = &g["syrf_anonymize_collection_records_out"]["metrics"];
-    assert!(records.as_array().unwrap().iter().any(|m| {
-        m["labels"]["collection"] == "syrftest.pmInvestigator" && m["value"] == "20"
-    }));
+    assert!(records
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| { m["labels"]["collection"] == "syrftest.pmInvestigator" && m["value"] == "20" }));
 
     let failed = d.run(&bad, "failed.gz", &flags);
     assert_eq!(failed.status.code(), Some(3));
     let g = group(&url, &job, instance).unwrap();
-    assert_eq!(pushed(&g, "syrf_anonymize_run_success").as_deref(), Some("0"));
-    assert_eq!(pushed(&g, "syrf_anonymize_run_exit_code").as_deref(), Some("3"));
+    assert_eq!(
+        pushed(&g, "syrf_anonymize_run_success").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        pushed(&g, "syrf_anonymize_run_exit_code").as_deref(),
+        Some("3")
+    );
     assert_eq!(
         pushed(&g, "syrf_anonymize_last_success_timestamp_seconds"),
         Some(success_at),

@@ -462,7 +462,9 @@ mod tests {
         assert_eq!(rows.len(), MAX_COLLECTION_SERIES + 1);
         // The 50 smallest tables (0..50 records) are folded: 0 + 1 + ... + 49.
         assert!(
-            rows.contains(&r#"syrf_anonymize_collection_records_in{action="_other",collection="_other"} 1225"#),
+            rows.contains(
+                &r#"syrf_anonymize_collection_records_in{action="_other",collection="_other"} 1225"#
+            ),
             "{rows:?}"
         );
         assert!(text.contains(r#"syrf_anonymize_series_folded{family="collection"} 50"#));
@@ -492,7 +494,9 @@ mod tests {
         let failed_text = render(&failed, &back.after(&failed)).unwrap();
         assert!(failed_text.contains("syrf_anonymize_run_success 0\n"));
         assert!(failed_text.contains(r#"syrf_anonymize_run_error{kind="strict"} 1"#));
-        assert!(failed_text.contains("syrf_anonymize_last_success_timestamp_seconds 1800000002.5\n"));
+        assert!(
+            failed_text.contains("syrf_anonymize_last_success_timestamp_seconds 1800000002.5\n")
+        );
         let second = back.after(&ok);
         assert_eq!(second.previous_success_output_bytes, Some(900.0));
         // Garbage and foreign lines are ignored.
