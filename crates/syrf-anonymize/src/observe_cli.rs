@@ -65,9 +65,22 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Starts the clock and opens the audit log (so that an unwritable log fails the run
-    /// before it starts).
+    /// Starts the clock, checks that the metrics file's directory exists and opens the audit
+    /// log (so that a wrong path fails the run before it starts).
     pub fn start(args: &ObserveArgs) -> Result<Facts, String> {
+        if let Some(path) = &args.metrics {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                return Err(format!(
+                    "cannot write the metrics file {}: {} is not a directory",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
         let audit = match &args.audit_log {
             Some(path) => Some(audit::open(path).map_err(|e| e.to_string())?),
             None => None,

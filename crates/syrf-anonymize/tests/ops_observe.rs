@@ -248,6 +248,16 @@ fn runs_append_under_the_advisory_lock() {
 }
 
 #[test]
+fn a_metrics_file_in_a_missing_directory_fails_before_the_run() {
+    let d = Dir::new();
+    let (good, _) = d.inputs();
+    let out = d.run(&good, "out.gz", &["--metrics", "/nonexistent/dir/m.prom"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the metrics file"));
+    assert!(!d.path("out.gz").exists());
+}
+
+#[test]
 fn concurrent_runs_append_whole_lines() {
     let d = Dir::new();
     let (good, bad) = d.inputs();
