@@ -24,9 +24,14 @@ fn yaml(name: &str) -> Value {
 
 /// Every `syrf_anonymize_*` name in `text`.
 fn series_names(text: &str) -> BTreeSet<String> {
+    names_with_prefix(text, "syrf_anonymize_")
+}
+
+/// Every name starting with `prefix` in `text`.
+fn names_with_prefix(text: &str, prefix: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut rest = text;
-    while let Some(i) = rest.find("syrf_anonymize_") {
+    while let Some(i) = rest.find(prefix) {
         let tail = &rest[i..];
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -122,7 +127,7 @@ fn rules_and_dashboard_name_only_series_the_binary_writes() {
         let targets = p["targets"].as_array().unwrap();
         assert!(!targets.is_empty());
         for t in targets {
-            assert!(t["expr"].as_str().unwrap().contains("syrf_anonymize_"));
+            assert!(t["expr"].as_str().unwrap().contains("syrf_"));
         }
     }
     let rules_text = std::fs::read_to_string(monitoring("syrf-anonymize.rules.yaml")).unwrap();
@@ -134,6 +139,12 @@ fn rules_and_dashboard_name_only_series_the_binary_writes() {
             );
         }
     }
+    // The restore panels name only series the restore Job's report script pushes.
+    let restore_job = std::fs::read_to_string(monitoring("../preview-restore-job.yaml")).unwrap();
+    let pushed = names_with_prefix(&restore_job, "syrf_restore_");
+    let shown = names_with_prefix(&dashboard_text, "syrf_restore_");
+    assert!(!shown.is_empty());
+    assert!(shown.is_subset(&pushed), "{shown:?} vs {pushed:?}");
     // The dashboard shows success, duration, bytes and per-collection counts.
     for needed in [
         "syrf_anonymize_run_success",
