@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::{rfc3339, RunRecord, StreamDigest};
+use super::digest::StreamDigest;
+use super::record::RunRecord;
+use super::time::rfc3339;
 
 /// The `schema` field of every line; bumped when a field changes meaning.
 pub const SCHEMA: u32 = 1;

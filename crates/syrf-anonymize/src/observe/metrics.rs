@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use prometheus::{Encoder, Gauge, GaugeVec, Opts, Registry, TextEncoder};
 
-use super::{unix_seconds, RunRecord};
+use super::record::{unix_seconds, RunRecord};
 
 /// Collections or tables with series of their own; the rest are folded into `_other`.
 pub const MAX_COLLECTION_SERIES: usize = 100;
@@ -148,7 +148,7 @@ pub const ERROR_KINDS: [&str; 9] = [
     "output",
     "broken_pipe",
     "strict",
-    super::KIND_REPORT,
+    super::record::KIND_REPORT,
 ];
 
 /// The exposition of `record`, with `kept` (from [`Previous::after`]) for the kept series; a
@@ -435,7 +435,7 @@ mod tests {
             summary: Some(summary),
             format: None,
             input: None,
-            output: Some(super::super::StreamDigest {
+            output: Some(crate::observe::StreamDigest {
                 bytes: 900,
                 sha256: None,
             }),
