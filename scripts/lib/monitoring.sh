@@ -5,19 +5,21 @@
 # `prometheus-pushgateway` on a free loopback port, in $SYRF_SERVERS_DIR/pushgateway, exported
 # as SYRF_TEST_PUSHGATEWAY_URL. The packages' own services are never started.
 
-SYRF_MONITORING_PACKAGES=(prometheus prometheus-pushgateway)
+# curl: the preview restore Job's report script pushes with it (tested in ops_monitoring.rs).
+SYRF_MONITORING_PACKAGES=(prometheus prometheus-pushgateway curl)
 
 have_monitoring_binaries() {
-    command -v promtool >/dev/null 2>&1 && command -v prometheus-pushgateway >/dev/null 2>&1
+    command -v promtool >/dev/null 2>&1 && command -v prometheus-pushgateway >/dev/null 2>&1 &&
+        command -v curl >/dev/null 2>&1
 }
 
 # Installs the packages unless both binaries are already there (then apt is not touched).
 ensure_monitoring_packages() {
     if have_monitoring_binaries; then
-        log "promtool and prometheus-pushgateway present; skipping apt-get"
+        log "promtool, prometheus-pushgateway and curl present; skipping apt-get"
         return 0
     fi
-    [[ $(id -u) -eq 0 ]] || die "promtool/prometheus-pushgateway missing and not root: install ${SYRF_MONITORING_PACKAGES[*]}"
+    [[ $(id -u) -eq 0 ]] || die "promtool/prometheus-pushgateway/curl missing and not root: install ${SYRF_MONITORING_PACKAGES[*]}"
     log "installing ${SYRF_MONITORING_PACKAGES[*]} with apt-get"
     # policy-rc.d exit 101 keeps the packages' services (prometheus, node-exporter) from starting.
     local policy=/usr/sbin/policy-rc.d created_policy=0
@@ -31,7 +33,7 @@ ensure_monitoring_packages() {
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         "${SYRF_MONITORING_PACKAGES[@]}" >/dev/null
     if [[ $created_policy -eq 1 ]]; then rm -f "$policy"; fi
-    have_monitoring_binaries || die "apt-get finished but promtool/prometheus-pushgateway are still missing"
+    have_monitoring_binaries || die "apt-get finished but promtool/prometheus-pushgateway/curl are still missing"
 }
 
 start_pushgateway() {

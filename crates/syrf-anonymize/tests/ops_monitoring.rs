@@ -294,3 +294,155 @@ fn restore_job_report_pushes_metrics_appends_audit_and_keeps_the_exit_code() {
         .call()
         .unwrap();
 }
+
+/// The preview restore Job end to end outside a cluster: its `restore` init container script
+/// (with `/scratch` mapped to a temporary directory, the real `syrf-anonymize inspect`, and a
+/// stub `mongorestore`) always leaves its status and succeeds, and the `report` container
+/// script appends the audit line and exits with the restore's code, so a failed restore fails
+/// the Job. The Pushgateway is unreachable here: the push only warns.
+#[test]
+fn restore_job_records_its_status_and_the_report_exits_with_it() {
+    let text = std::fs::read_to_string(monitoring("../preview-restore-job.yaml")).unwrap();
+    let job = Value::deserialize(serde_yaml_ng::Deserializer::from_str(&text)).unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["initContainers"][1]["name"], "restore");
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("scratch");
+    let stubs = dir.path().join("bin");
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::create_dir_all(&stubs).unwrap();
+    let restore_script = pod["initContainers"][1]["args"][0]
+        .as_str()
+        .unwrap()
+        .replace("/scratch", scratch.to_str().unwrap());
+    let report_script = pod["containers"][0]["args"][0].as_str().unwrap();
+
+    // The tools the restore container's image has: syrf-anonymize (the real one) and a
+    // mongorestore that records its arguments and exits with $STUB_RC.
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_syrf-anonymize"),
+        stubs.join("syrf-anonymize"),
+    )
+    .unwrap();
+    let stub = stubs.join("mongorestore");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\necho \"$@\" > \"$STUB_ARGS\"\nexit \"${STUB_RC:-0}\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        stubs.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    // What the download container leaves: the snapshot, its manifest, its id.
+    let archive = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/syrf-sample.archive"),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &archive).unwrap();
+    let dump = gz.finish().unwrap();
+    let dump_path = scratch.join("dump.gz");
+    std::fs::write(&dump_path, &dump).unwrap();
+    let made = Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
+        .arg("inspect")
+        .arg(&dump_path)
+        .arg("--output")
+        .arg(scratch.join("manifest.json"))
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    std::fs::write(scratch.join("snapshot-id"), "2026-12-05-daily\n").unwrap();
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let args_file = dir.path().join("mongorestore.args");
+    let restore = |rc: &str| {
+        let _ = std::fs::remove_file(&args_file);
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &restore_script])
+            .env("PATH", &path)
+            .env("TARGET_URI", "mongodb://preview.invalid/db")
+            .env("COLLECTIONS", "pmStudy,pmProject")
+            .env("STUB_RC", rc)
+            .env("STUB_ARGS", &args_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the restore init container always succeeds"
+        );
+        let status = std::fs::read_to_string(scratch.join("restore.status")).unwrap();
+        status.split_whitespace().next().unwrap().to_owned()
+    };
+    let report = || {
+        Command::new("bash")
+            .args(["-euo", "pipefail", "-c", report_script])
+            .env("SCRATCH", &scratch)
+            .env("AUDIT_DIR", dir.path())
+            .env("PUSHGATEWAY_URL", &gateway)
+            .env("PREVIEW", "pr-7")
+            .output()
+            .unwrap()
+    };
+
+    assert_eq!(restore("0"), "0");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    assert!(
+        args.contains("--nsInclude=*.pmStudy --nsInclude=*.pmProject"),
+        "{args}"
+    );
+    assert!(
+        args.contains(&format!("--archive={}", dump_path.display())),
+        "{args}"
+    );
+    let ok = report();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&ok.stderr).contains("warning: cannot push the restore metrics")
+    );
+
+    assert_eq!(restore("1"), "1", "mongorestore failed");
+    assert_eq!(
+        report().status.code(),
+        Some(1),
+        "a failed restore fails the Job"
+    );
+
+    // A corrupt download: inspect refuses it (exit 3) and nothing is restored.
+    std::fs::write(&dump_path, &dump[..dump.len() / 2]).unwrap();
+    assert_eq!(restore("0"), "3");
+    assert!(!args_file.exists(), "mongorestore never ran");
+    assert_eq!(report().status.code(), Some(3));
+
+    let audit = std::fs::read_to_string(dir.path().join("syrf-restore.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let codes: Vec<_> = lines
+        .iter()
+        .map(|l| l["exit_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [0, 1, 3]);
+    assert_eq!(lines[0]["success"], true);
+    assert_eq!(lines[0]["target"], "pr-7");
+    assert_eq!(lines[0]["snapshot"], "2026-12-05-daily");
+    let sha: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&dump)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(lines[0]["input"]["sha256"], sha.as_str());
+    assert_eq!(lines[0]["input"]["bytes"], dump.len() as u64);
+    assert_eq!(lines[2]["success"], false);
+}
