@@ -307,6 +307,52 @@ fn a_failed_push_warns_and_never_fails_the_copy() {
     drop(closed);
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_url = format!("http://user:{KEY}@{}", silent.local_addr().unwrap());
+    // A server that reads each request and answers HTTP 500.
+    let failing = TcpListener::bind("127.0.0.1:0").unwrap();
+    let failing_url = format!("http://{}", failing.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in failing.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            let body_len = loop {
+                let Ok(n) = stream.read(&mut buf) else {
+                    break 0;
+                };
+                if n == 0 {
+                    break 0;
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break (end + 4 + len).saturating_sub(request.len());
+                }
+            };
+            let mut left = body_len;
+            while left > 0 {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 12\r\nConnection: close\r\n\r\nstorage full",
+            );
+        }
+    });
+    let out = d.run(&good, "c.gz", &["--metrics-push", &failing_url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("answered HTTP 500: storage full"),
+        "{stderr}"
+    );
     for (url, output) in [(&closed_url, "a.gz"), (&silent_url, "b.gz")] {
         let out = d.run(
             &good,
