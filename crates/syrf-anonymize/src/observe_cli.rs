@@ -32,7 +32,8 @@ pub struct ObserveArgs {
     /// The Pushgateway grouping label `instance` (none by default).
     #[arg(long, value_name = "NAME")]
     pub metrics_instance: Option<String>,
-    /// Seconds each Pushgateway request may take.
+    /// Seconds each Pushgateway request may take (at most two per run: reading back the series
+    /// a failed run keeps, when there is no --metrics file, then the push).
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub metrics_push_timeout: u64,
