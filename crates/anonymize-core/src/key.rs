@@ -5,6 +5,9 @@ use std::fmt;
 /// Shortest key accepted, in bytes. Shorter secrets are too easy to guess.
 pub const MIN_KEY_LEN: usize = 16;
 
+/// The fixed label [`Key::fingerprint`] authenticates with the key.
+pub const FINGERPRINT_LABEL: &str = "syrf-anonymize key fingerprint v1";
+
 /// The run's secret key. Its bytes never appear in `Debug` output, errors or reports.
 ///
 /// ```
@@ -32,6 +35,37 @@ impl Key {
         Ok(Key {
             bytes: trimmed.to_vec(),
         })
+    }
+
+    /// A fingerprint that tells two keys apart without revealing anything about them: the
+    /// first 16 bytes of HMAC-SHA256 keyed with the key over the fixed label
+    /// [`FINGERPRINT_LABEL`], as `hmac-sha256:` and 32 lowercase hex digits. The same key
+    /// always gives the same fingerprint; finding the key from it is as hard as breaking
+    /// HMAC-SHA256.
+    ///
+    /// ```
+    /// use anonymize_core::Key;
+    /// let a = Key::from_bytes(b"0123456789abcdef-secret").unwrap();
+    /// let b = Key::from_bytes(b"0123456789abcdef-other").unwrap();
+    /// assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// assert!(a.fingerprint().starts_with("hmac-sha256:"));
+    /// assert!(!a.fingerprint().contains("secret"));
+    /// ```
+    pub fn fingerprint(&self) -> String {
+        use hmac::{Hmac, Mac};
+        use std::fmt::Write as _;
+        // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.bytes) else {
+            return String::from("hmac-sha256:unavailable");
+        };
+        mac.update(FINGERPRINT_LABEL.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::from("hmac-sha256:");
+        for b in &tag[..16] {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {

@@ -56,7 +56,7 @@ pub use anonymizer::{
 };
 pub use cpu::sha_extensions;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
-pub use key::{Key, KeyError, KeyMode};
+pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use plan::{PlanNode, RuleId};
 pub use report::{CollectionUse, EchoReport, Report, RuleReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};

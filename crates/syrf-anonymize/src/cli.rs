@@ -177,6 +177,9 @@ pub struct RunArgs {
     /// or drop it.
     #[arg(long, value_enum, default_value_t = OplogArg::Apply)]
     pub oplog: OplogArg,
+    /// Metrics and audit log (`observe_cli`).
+    #[command(flatten)]
+    pub observe: crate::observe_cli::ObserveArgs,
 }
 
 /// True when the command line holds `--key` or `--key=…` (before a `--`): there is no such

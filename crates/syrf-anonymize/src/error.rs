@@ -60,4 +60,19 @@ impl Error {
             Error::Strict(_) => exit::STRICT,
         }
     }
+
+    /// A short fixed name of this error's kind, for metrics labels and the audit log:
+    /// `usage`, `empty_input`, `unknown_format`, `bad_input`, `output`, `broken_pipe` or
+    /// `strict` (never a message, so never a value).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::EmptyInput => "empty_input",
+            Error::UnknownFormat => "unknown_format",
+            Error::BadInput(_) => "bad_input",
+            Error::Output(_) => "output",
+            Error::BrokenPipe => "broken_pipe",
+            Error::Strict(_) => "strict",
+        }
+    }
 }

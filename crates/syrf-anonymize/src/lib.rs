@@ -55,6 +55,7 @@ mod input;
 pub mod inspect;
 mod inspect_sql;
 pub mod lookalike;
+pub mod observe;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;

@@ -5,6 +5,7 @@ mod cli;
 #[cfg(test)]
 mod doc_commands;
 mod key;
+mod observe_cli;
 mod output;
 mod progress;
 mod shell;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 
 use anonymize_core::{Anonymizer, KeyMode};
-use syrf_anonymize::{anonymize, load_rules, Compression, Error, Options, Summary};
+use syrf_anonymize::{anonymize, load_rules, observe, Compression, Error, Options, Summary};
 
 use cli::{exit, Cli, Command, CompressArg, LayoutArg, OplogArg, RunArgs};
 use output::Destination;
@@ -131,10 +132,30 @@ fn write_report(
     std::fs::write(path, text)
 }
 
-/// The default command: runs, prints the summary and the error, writes the report.
+/// The default command: runs, prints the summary and the error, writes the report, then the
+/// metrics and the audit line (`observe_cli`).
 fn run_command(args: &RunArgs) -> i32 {
-    let result = run(args);
+    let mut facts = match observe_cli::Facts::start(&args.observe) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("syrf-anonymize: error: {message}");
+            return exit::USAGE;
+        }
+    };
+    let result = run(args, &mut facts);
+    let (code, kind) = conclude(args, &result);
     let summary = match &result {
+        Ok(s) => Some(s),
+        Err(Error::Strict(s)) => Some(&**s),
+        Err(_) => None,
+    };
+    facts.finish(args, summary, code, kind)
+}
+
+/// Prints the summary and the error and writes the report (also for a failed run, with the
+/// error); returns the exit code and the error kind (`None` on success).
+fn conclude(args: &RunArgs, result: &Result<Summary, Error>) -> (i32, Option<&'static str>) {
+    let summary = match result {
         Ok(s) => Some(s),
         Err(Error::Strict(s)) => Some(&**s),
         Err(_) => None,
@@ -144,13 +165,13 @@ fn run_command(args: &RunArgs) -> i32 {
             eprint!("{}", summary.to_text());
         }
     }
-    let code = match &result {
-        Ok(_) => exit::SUCCESS,
+    let (code, kind) = match result {
+        Ok(_) => (exit::SUCCESS, None),
         // Like a program killed by SIGPIPE: the reader went away, nothing to say.
-        Err(Error::BrokenPipe) => exit::BROKEN_PIPE,
+        Err(e @ Error::BrokenPipe) => (exit::BROKEN_PIPE, Some(e.kind())),
         Err(e) => {
             eprintln!("syrf-anonymize: error: {e}");
-            e.exit_code()
+            (e.exit_code(), Some(e.kind()))
         }
     };
     if let Some(path) = &args.report {
@@ -161,18 +182,19 @@ fn run_command(args: &RunArgs) -> i32 {
                 path.display()
             );
             if code == exit::SUCCESS {
-                return exit::FAILURE;
+                return (exit::FAILURE, Some(observe::KIND_REPORT));
             }
         }
     }
-    code
+    (code, kind)
 }
 
-fn run(args: &RunArgs) -> Result<Summary, Error> {
+fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error> {
     let rules_path = args
         .rules
         .as_deref()
         .ok_or_else(|| Error::Usage("--rules FILE is required (see --help)".into()))?;
+    facts.rules(rules_path);
     let mut rules = load_rules(rules_path)?;
     if rules.covers_nothing() && !args.allow_empty_rules {
         return Err(Error::Usage(covers_nothing(rules_path)));
@@ -190,6 +212,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
     }
     let key_mode = key::load(args.key_file.as_deref(), args.unkeyed)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    facts.key(&key_mode);
     if matches!(key_mode, KeyMode::Unkeyed) && !args.quiet {
         eprintln!(
             "syrf-anonymize: warning: running UNKEYED (--unkeyed): hashes are plain SHA-256, and anyone can confirm a guessed email or id by hashing it"
@@ -199,6 +222,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
         .map_err(|e| Error::Usage(format!("{}: {e}", rules_path.display())))?;
 
     let (input, size, dir_gzip) = open_input(&args.input)?;
+    let input = facts.input(input);
     let cannot_create = |e: io::Error| {
         Error::Output(format!(
             "cannot create the output {}: {e}",
@@ -268,13 +292,17 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
             .map_or_else(syrf_anonymize::default_threads, |n| n as usize),
         current_collection: show_progress.then_some(current),
     };
-    let result = anonymize(input, &mut destination, &anon, &options);
+    let mut writer = facts.output(&mut destination);
+    let result = anonymize(input, &mut writer, &anon, &options);
+    let written = writer.digest();
     if let Some(p) = progress {
         p.finish();
     }
     match result {
         Ok(summary) => {
-            destination.commit().map_err(|e| {
+            let committed = destination.commit();
+            facts.output_done(written, committed.is_ok());
+            committed.map_err(|e| {
                 Error::Output(format!(
                     "cannot write the output {}: {e}",
                     args.output.display()
@@ -283,6 +311,7 @@ fn run(args: &RunArgs) -> Result<Summary, Error> {
             Ok(summary)
         }
         Err(e) => {
+            facts.output_done(written, false);
             let refused = destination.refused_binary();
             destination.abandon();
             if refused {

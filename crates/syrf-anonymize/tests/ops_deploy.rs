@@ -120,6 +120,9 @@ fn snapshot_cronjob() {
     let init = script(&pod["initContainers"][0]);
     assert!(init.contains("mongodump") && init.contains("inspect"));
     assert!(script(&pod["containers"][0]).contains("gsutil cp"));
+    // Every run pushes its metrics and appends its audit line (deploy/monitoring/).
+    assert!(init.contains("--metrics-push \"$PUSHGATEWAY_URL\""));
+    assert!(init.contains("--audit-log /audit/"));
 }
 
 #[test]
@@ -128,10 +131,18 @@ fn preview_restore_job() {
     let job = find(&docs, "Job");
     let pod = pod(job);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    let restore = script(&pod["containers"][0]);
+    // The restore is the last init container, so that the report container (metrics, audit
+    // line, the restore's exit code) runs after it whatever happened.
+    let restore = script(&pod["initContainers"][1]);
     let inspect = restore.find("syrf-anonymize inspect").expect("inspect");
     let mongorestore = restore.find("mongorestore").expect("mongorestore");
     assert!(inspect < mongorestore, "checked before restoring");
+    assert!(restore.contains("restore.status"));
+    let report = script(&pod["containers"][0]);
+    assert!(
+        report.contains("exit \"$rc\""),
+        "a failed restore fails the Job"
+    );
 }
 
 #[test]
