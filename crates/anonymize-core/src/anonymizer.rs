@@ -316,6 +316,15 @@ impl Anonymizer {
         self.names.is_empty()
     }
 
+    /// True when the rules drop some rows of a kept table or all rows of a kept table's
+    /// definition: a `size_limits` entry or a `schema_only` table (what a subset that keeps
+    /// references must follow).
+    pub fn removes_rows(&self) -> bool {
+        self.names
+            .values()
+            .any(|e| e.max_rows.is_some() || e.schema_only)
+    }
+
     /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an
     /// excluded table are kept (by default they are dropped with it).
     pub fn keep_dependents(&self) -> bool {

@@ -71,6 +71,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         dialect: Dialect,
         options: &SqlOptions,
         pipe: Option<crate::pipe::Pipe<'a>>,
+        subset: crate::subset::Mode,
     ) -> Self {
         let cat = Catalog::new(
             anon,
@@ -90,6 +91,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 anon,
                 dialect,
                 current_table: options.current_table.clone(),
+                subset,
             },
             rows: Rows::default(),
             saved_modes: HashMap::new(),
@@ -100,19 +102,35 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
     }
 
-    /// Runs over the whole input.
-    pub(crate) fn run(mut self) -> Result<SqlSummary, SqlError> {
+    /// Reads every statement.
+    fn read_all(&mut self) -> Result<(), SqlError> {
         loop {
             self.read_trivia()?;
             let input = &mut self.p.src.input;
             if input.avail().is_empty() && !input.fill()? {
-                break;
+                return Ok(());
             }
             if input.avail().is_empty() {
                 continue;
             }
             self.statement()?;
         }
+    }
+
+    /// Runs a subset's collecting pass over the whole input (its output is discarded);
+    /// returns the pass's state and the catalog it built.
+    pub(crate) fn collect(mut self) -> Result<(crate::subset::Mode, Catalog<'a>), SqlError> {
+        self.read_all()?;
+        Ok((std::mem::take(&mut self.p.subset), self.p.cat))
+    }
+
+    /// Runs over the whole input.
+    pub(crate) fn run(mut self) -> Result<SqlSummary, SqlError> {
+        self.read_all()?;
+        let subset = match &self.p.subset {
+            crate::subset::Mode::Apply(a) => a.report().to_vec(),
+            _ => Vec::new(),
+        };
         let Parts {
             src,
             emit,
@@ -153,6 +171,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             large_objects: self.large_objects,
             large_objects_unreviewed: self.large_objects > 0
                 && self.p.anon.large_objects().is_none(),
+            subset,
         })
     }
 
@@ -296,6 +315,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let ds = self.p.cat.default_schema();
         let stmt = classify(&toks, &body, syntax, ds.as_deref());
         drop(toks);
+        if complete && self.p.subset.is_schema() {
+            self.p.subset.statement(&body, syntax, ds.as_deref());
+        }
         if complete && !self.keep_users && !stmt.secrets.is_empty() {
             for range in stmt.secrets.iter().rev() {
                 // With the space before it: `... LOGIN PASSWORD '...';` -> `... LOGIN;`.

@@ -104,6 +104,7 @@ pub fn rewrite<W: Write>(
     output: &mut W,
     anon: &Anonymizer,
     args: &Options,
+    subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
 ) -> Result<Rewritten, FormatError> {
     let mut tracked = Tracked {
         inner: output,
@@ -114,7 +115,7 @@ pub fn rewrite<W: Write>(
             collections,
             sql: SqlFindings::default(),
         }),
-        Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
+        Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args, subset),
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
@@ -171,16 +172,10 @@ fn mongo(
         .collect())
 }
 
-fn sql(
-    format: Format,
-    input: impl Read,
-    output: &mut impl Write,
-    anon: &Anonymizer,
-    args: &Options,
-) -> Result<Rewritten, FormatError> {
-    use anonymize_core::LargeObjects;
-    use sql_dump::{Dialect, SqlError, SqlOptions};
-    let options = SqlOptions {
+/// The SQL options of a run (the same for a subset's passes and the rewrite).
+pub(crate) fn sql_options(format: Format, args: &Options) -> sql_dump::SqlOptions {
+    use sql_dump::Dialect;
+    sql_dump::SqlOptions {
         dialect: Some(if format == Format::MySql {
             Dialect::MySql
         } else {
@@ -190,6 +185,23 @@ fn sql(
         keep_users: args.keep_users,
         current_table: args.current_collection.clone(),
         threads: args.threads,
+        subset: None,
+    }
+}
+
+fn sql(
+    format: Format,
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &Options,
+    subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
+) -> Result<Rewritten, FormatError> {
+    use anonymize_core::LargeObjects;
+    use sql_dump::SqlError;
+    let options = sql_dump::SqlOptions {
+        subset,
+        ..sql_options(format, args)
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
     let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
@@ -237,6 +249,7 @@ fn sql(
     let sql = SqlFindings {
         credentials_dropped: summary.credentials,
         dependents_dropped: summary.dependents,
+        subset_removed: summary.subset,
         undefined_tables: summary.undefined_tables,
         large_objects: summary.large_objects,
         large_objects_action,

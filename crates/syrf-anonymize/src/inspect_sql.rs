@@ -545,6 +545,7 @@ pub fn inspect_sql(
         keep_users: true,
         current_table: None,
         threads: 1,
+        subset: None,
     };
     let tee = Tee {
         inner: input,

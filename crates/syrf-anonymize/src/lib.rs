@@ -59,6 +59,7 @@ pub mod scan_names;
 mod scan_sql;
 mod sink;
 mod sql_sample;
+mod subset;
 mod summary;
 pub mod verify;
 mod verify_sql;
@@ -119,6 +120,13 @@ pub struct Options {
     /// Set to the collection (`db.collection`) or SQL table (`schema.table`, `db.table` or
     /// `table`) being read whenever that changes, for progress displays.
     pub current_collection: Option<Arc<Mutex<String>>>,
+    /// The input's file, when it is a regular file: a subset that must read the dump before
+    /// rewriting it (SQL `size_limits`, `schema_only`) reads it again from there instead of
+    /// spooling it to a temporary file.
+    pub input_path: Option<std::path::PathBuf>,
+    /// Refuse to spool a piped input to a temporary file (in `$TMPDIR`) when a subset needs
+    /// the dump read twice: such a run fails with a usage error instead.
+    pub no_spool: bool,
 }
 
 impl Default for Options {
@@ -134,6 +142,8 @@ impl Default for Options {
             input_read: None,
             threads: default_threads(),
             current_collection: None,
+            input_path: None,
+            no_spool: false,
         }
     }
 }
@@ -193,7 +203,10 @@ pub fn anonymize(
         let level = options.level.min(9);
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
-        let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
+        let result = subset::prepare(format, peeked.reader, anon, options).and_then(|prepared| {
+            let plan = prepared.plan;
+            formats::rewrite(format, prepared.reader, &mut sink, anon, options, plan)
+        });
         let rewritten = match result {
             Ok(r) => r,
             Err(e) => {

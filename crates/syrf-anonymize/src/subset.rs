@@ -1,0 +1,125 @@
+//! Subsets that keep foreign keys valid need the dump read before it is rewritten
+//! ([`sql_dump::plan_subset`]): a file input is read again from its path; a pipe is spooled
+//! once to an unnamed temporary file in `$TMPDIR` (removed by the system on every exit path,
+//! as it has no name), unless [`crate::Options::no_spool`] refuses it. Either way the rewrite
+//! reads the same bytes, so a pipe and a file give the same output.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anonymize_core::Anonymizer;
+use flate2::read::MultiGzDecoder;
+use sql_dump::{SqlError, SubsetPlan};
+
+use crate::formats::{sql_options, Format, FormatError};
+use crate::input::CHUNK;
+use crate::Options;
+
+/// The stream the rewrite reads, and the subset's plan when the rules need one.
+pub(crate) struct Prepared<'a> {
+    /// What the rewrite reads.
+    pub(crate) reader: Box<dyn Read + Send + 'a>,
+    /// The rows to remove.
+    pub(crate) plan: Option<Arc<SubsetPlan>>,
+}
+
+fn show(options: &Options, what: &str) {
+    if let Some(current) = &options.current_collection {
+        if let Ok(mut c) = current.lock() {
+            *c = what.to_owned();
+        }
+    }
+}
+
+/// The input file, decompressed when it is gzip.
+fn open_plain(path: &Path) -> io::Result<Box<dyn BufRead>> {
+    let mut file = BufReader::with_capacity(CHUNK, File::open(path)?);
+    if crate::input::is_gzip(file.fill_buf()?) {
+        return Ok(Box::new(BufReader::with_capacity(
+            CHUNK,
+            MultiGzDecoder::new(file),
+        )));
+    }
+    Ok(Box::new(file))
+}
+
+fn plan_error(format: Format, e: SqlError) -> FormatError {
+    let message = format!("{} dump (reading it for a subset): {e}", format.name());
+    match e {
+        SqlError::Rules { .. } => FormatError::Usage(message),
+        _ => FormatError::Input(message),
+    }
+}
+
+/// Plans the subset when `format` and the rules need one; `input` is the decompressed dump.
+pub(crate) fn prepare<'a>(
+    format: Format,
+    input: impl Read + Send + 'a,
+    anon: &Anonymizer,
+    options: &Options,
+) -> Result<Prepared<'a>, FormatError> {
+    let sql = sql_options(format, options);
+    if format == Format::Mongo || !sql_dump::subset_needed(anon, &sql) {
+        return Ok(Prepared {
+            reader: Box::new(input),
+            plan: None,
+        });
+    }
+    if let Some(path) = &options.input_path {
+        show(
+            options,
+            "(subset: reading the input file twice for its foreign keys)",
+        );
+        let plan = sql_dump::plan_subset(|| open_plain(path), anon, &sql)
+            .map_err(|e| plan_error(format, e))?;
+        return Ok(Prepared {
+            reader: Box::new(input),
+            plan: Some(Arc::new(plan)),
+        });
+    }
+    if options.no_spool {
+        return Err(FormatError::Usage(
+            "the rules remove rows (size_limits, schema_only) that other rows may reference, \
+             which needs the dump read twice; the input is a pipe and --no-spool forbids \
+             spooling it to a temporary file: give the input as a file (--input PATH)"
+                .into(),
+        ));
+    }
+    show(
+        options,
+        "(subset: spooling the input to a temporary file in $TMPDIR)",
+    );
+    let spool = spool(input).map_err(|e| {
+        FormatError::Output(format!(
+            "cannot spool the input to a temporary file in {}: {e}",
+            std::env::temp_dir().display()
+        ))
+    })?;
+    let open = || -> io::Result<BufReader<File>> {
+        let mut f = spool.try_clone()?;
+        f.seek(SeekFrom::Start(0))?;
+        Ok(BufReader::with_capacity(CHUNK, f))
+    };
+    show(
+        options,
+        "(subset: reading the spooled input twice for its foreign keys)",
+    );
+    let plan = sql_dump::plan_subset(open, anon, &sql).map_err(|e| plan_error(format, e))?;
+    let reader =
+        open().map_err(|e| FormatError::Input(format!("cannot read the spooled input: {e}")))?;
+    Ok(Prepared {
+        reader: Box::new(reader),
+        plan: Some(Arc::new(plan)),
+    })
+}
+
+/// Copies `input` to an unnamed temporary file.
+fn spool(mut input: impl Read) -> io::Result<File> {
+    let file = tempfile::tempfile()?;
+    let mut w = BufWriter::with_capacity(CHUNK, file);
+    io::copy(&mut input, &mut w)?;
+    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error())
+}
