@@ -254,8 +254,13 @@ impl<'a> Rows<'a> {
         let ctx = Ctx::insert(syntax);
         let mut kept_any = false;
         let mut sep = Vec::new();
+        // The separator before the first tuple, written before the first kept one.
+        let mut lead: Option<Vec<u8>> = None;
         loop {
             read_separator(&mut p.src.input, &mut sep)?;
+            if lead.is_none() {
+                lead = Some(sep.clone());
+            }
             if p.src.input.avail().first() != Some(&b'(') {
                 return end_of_insert(p, &sep, kept_any, trivia, tail, table)
                     .map(|()| target.plans = plans);
@@ -300,8 +305,7 @@ impl<'a> Rows<'a> {
                     p.emit.keep(trivia, tail)?;
                     p.emit.out.put(&bufs.head_bytes)?;
                     // After dropped rows (a subset), the separator holds their comma.
-                    sep.retain(|b| *b != b',');
-                    p.emit.out.put(&sep)?;
+                    p.emit.out.put(lead.as_deref().unwrap_or(&sep))?;
                     kept_any = true;
                 }
                 if root.is_none() {
