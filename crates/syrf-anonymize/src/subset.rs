@@ -23,6 +23,10 @@ pub(crate) struct Prepared<'a> {
     pub(crate) reader: Box<dyn Read + Send + 'a>,
     /// The rows to remove.
     pub(crate) plan: Option<Arc<SubsetPlan>>,
+    /// Reading the dump for the subset failed: the rewrite runs without a plan, so that a
+    /// broken input fails there as it would without a subset (with the output up to the
+    /// error), and this error is returned if it does not.
+    pub(crate) failed: Option<FormatError>,
 }
 
 fn show(options: &Options, what: &str) {
@@ -65,6 +69,7 @@ pub(crate) fn prepare<'a>(
         return Ok(Prepared {
             reader: Box::new(input),
             plan: None,
+            failed: None,
         });
     }
     if let Some(path) = &options.input_path {
@@ -72,12 +77,8 @@ pub(crate) fn prepare<'a>(
             options,
             "(subset: reading the input file twice for its foreign keys)",
         );
-        let plan = sql_dump::plan_subset(|| open_plain(path), anon, &sql)
-            .map_err(|e| plan_error(format, e))?;
-        return Ok(Prepared {
-            reader: Box::new(input),
-            plan: Some(Arc::new(plan)),
-        });
+        let plan = sql_dump::plan_subset(|| open_plain(path), anon, &sql);
+        return Ok(planned(format, Box::new(input), plan));
     }
     if options.no_spool {
         return Err(FormatError::Usage(
@@ -106,13 +107,29 @@ pub(crate) fn prepare<'a>(
         options,
         "(subset: reading the spooled input twice for its foreign keys)",
     );
-    let plan = sql_dump::plan_subset(open, anon, &sql).map_err(|e| plan_error(format, e))?;
+    let plan = sql_dump::plan_subset(open, anon, &sql);
     let reader =
         open().map_err(|e| FormatError::Input(format!("cannot read the spooled input: {e}")))?;
-    Ok(Prepared {
-        reader: Box::new(reader),
-        plan: Some(Arc::new(plan)),
-    })
+    Ok(planned(format, Box::new(reader), plan))
+}
+
+fn planned<'a>(
+    format: Format,
+    reader: Box<dyn Read + Send + 'a>,
+    plan: Result<SubsetPlan, SqlError>,
+) -> Prepared<'a> {
+    match plan {
+        Ok(plan) => Prepared {
+            reader,
+            plan: Some(Arc::new(plan)),
+            failed: None,
+        },
+        Err(e) => Prepared {
+            reader,
+            plan: None,
+            failed: Some(plan_error(format, e)),
+        },
+    }
 }
 
 /// Copies `input` to an unnamed temporary file.
