@@ -127,6 +127,7 @@ pub struct Anonymizer {
     has_selection: bool,
     keep_dependents: bool,
     large_objects: Option<crate::LargeObjects>,
+    references: Vec<crate::Reference>,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -167,6 +168,7 @@ impl Anonymizer {
             has_selection: rules.collections.is_some(),
             keep_dependents: rules.keep_dependents,
             large_objects: rules.large_objects,
+            references: rules.references.clone(),
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -323,6 +325,19 @@ impl Anonymizer {
         self.names
             .values()
             .any(|e| e.max_rows.is_some() || e.schema_only)
+    }
+
+    /// The rules file's declared references (MongoDB subsets).
+    pub fn references(&self) -> &[crate::Reference] {
+        &self.references
+    }
+
+    /// The row limit the rules give `name` in database `db` (`None`: no limit, or excluded).
+    pub fn max_rows_of(&self, db: Option<&str>, name: &str) -> Option<u64> {
+        match self.resolve(db, name) {
+            Disposition::Keep(p) => p.max_rows(),
+            Disposition::Exclude(_) => None,
+        }
     }
 
     /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an

@@ -43,6 +43,7 @@ mod locate;
 mod memo;
 mod path;
 mod plan;
+mod references;
 mod report;
 mod rules;
 mod suggest;
@@ -54,6 +55,7 @@ pub use anonymizer::{
 };
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
+pub use references::Reference;
 pub use report::{CollectionUse, Report, RuleReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{

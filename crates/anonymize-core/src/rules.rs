@@ -42,6 +42,9 @@ pub struct RuleSet {
     /// SQL: what to do with PostgreSQL large objects (`pg_dump -b`), which no field rule can
     /// cover. `None`: not said (they are kept and reported).
     pub large_objects: Option<LargeObjects>,
+    /// MongoDB: declared references between collections (`references:`), kept valid when
+    /// limits remove documents.
+    pub references: Vec<crate::references::Reference>,
 }
 
 /// `large_objects: keep | empty | drop`.
@@ -114,6 +117,7 @@ const TOP_KEYS: &[&str] = &[
     "schema_only",
     "keep_dependents",
     "large_objects",
+    "references",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -248,6 +252,10 @@ impl RuleSet {
                 "schema_only" => rules.schema_only = parse_names(&ctx, &path, value)?,
                 "collections" => rules.collections = Some(parse_names(&ctx, &path, value)?),
                 "size_limits" => rules.size_limits = parse_limits(&ctx, &path, value)?,
+                "references" => {
+                    rules.references =
+                        crate::references::parse_references(&path, value, &|p, m| ctx.error(p, m))?
+                }
                 "large_objects" => {
                     rules.large_objects = Some(match value {
                         Yaml::String(s) if s == "keep" => LargeObjects::Keep,

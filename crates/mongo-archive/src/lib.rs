@@ -49,6 +49,7 @@ mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
+pub mod subset;
 #[cfg(feature = "testkit")]
 pub mod synth;
 #[cfg(feature = "testkit")]

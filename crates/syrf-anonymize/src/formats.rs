@@ -104,18 +104,34 @@ pub fn rewrite<W: Write>(
     output: &mut W,
     anon: &Anonymizer,
     args: &Options,
-    subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
+    subset: Option<crate::subset::Plan>,
 ) -> Result<Rewritten, FormatError> {
+    let report = subset.as_ref().map(crate::subset::Plan::report);
     let mut tracked = Tracked {
         inner: output,
         failed: None,
     };
     let result = match format {
-        Format::Mongo => mongo(input, &mut tracked, anon, args).map(|collections| Rewritten {
-            collections,
-            sql: SqlFindings::default(),
-        }),
-        Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args, subset),
+        Format::Mongo => {
+            let plan = match subset {
+                Some(crate::subset::Plan::Mongo(p)) => Some(p),
+                _ => None,
+            };
+            mongo(input, &mut tracked, anon, args, plan).map(|collections| Rewritten {
+                collections,
+                sql: SqlFindings {
+                    subset_removed: report.unwrap_or_default(),
+                    ..SqlFindings::default()
+                },
+            })
+        }
+        Format::MySql | Format::Postgres => {
+            let plan = match subset {
+                Some(crate::subset::Plan::Sql(p)) => Some(p),
+                _ => None,
+            };
+            sql(format, input, &mut tracked, anon, args, plan)
+        }
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
@@ -127,19 +143,29 @@ pub fn rewrite<W: Write>(
     }
 }
 
-fn mongo(
-    input: impl Read,
-    output: &mut impl Write,
-    anon: &Anonymizer,
-    args: &Options,
-) -> Result<Vec<CollectionCounts>, FormatError> {
-    use mongo_archive::{ErrorKind, NamespaceAction, RewriteOptions};
-    let options = RewriteOptions {
+/// The archive options of a run (the same for a subset's pass and the rewrite).
+pub(crate) fn mongo_options(args: &Options) -> mongo_archive::RewriteOptions {
+    mongo_archive::RewriteOptions {
         collections: args.collections.clone(),
         keep_users: args.keep_users,
         oplog: args.oplog,
         threads: args.threads,
         current_namespace: args.current_collection.clone(),
+        subset: None,
+    }
+}
+
+fn mongo(
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &Options,
+    subset: Option<std::sync::Arc<mongo_archive::subset::ArchiveSubset>>,
+) -> Result<Vec<CollectionCounts>, FormatError> {
+    use mongo_archive::{ErrorKind, NamespaceAction};
+    let options = mongo_archive::RewriteOptions {
+        subset,
+        ..mongo_options(args)
     };
     let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
         let message = format!("mongodump archive: {e}");

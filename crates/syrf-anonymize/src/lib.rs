@@ -205,7 +205,13 @@ pub fn anonymize(
 
         let result = subset::prepare(format, peeked.reader, anon, options).and_then(|prepared| {
             let plan = prepared.plan;
-            formats::rewrite(format, prepared.reader, &mut sink, anon, options, plan)
+            let rewritten =
+                formats::rewrite(format, prepared.reader, &mut sink, anon, options, plan)?;
+            // Reading for the subset failed where the rewrite did not: still an error.
+            match prepared.failed {
+                Some(e) => Err(e),
+                None => Ok(rewritten),
+            }
         });
         let rewritten = match result {
             Ok(r) => r,
