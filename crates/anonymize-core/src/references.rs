@@ -95,3 +95,47 @@ pub(crate) fn parse_references(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleSet;
+
+    #[test]
+    fn references_parse_with_paths_through_arrays() {
+        let rules = RuleSet::from_yaml(
+            "references:\n  pmStudy.ProjectId: pmProject._id\n  pmProject.Memberships.InvestigatorId: pmInvestigator._id\n",
+            "r.yaml",
+        )
+        .unwrap();
+        assert_eq!(rules.references.len(), 2);
+        let r = &rules.references[1];
+        assert_eq!(
+            (r.from.as_str(), r.to.as_str()),
+            ("pmProject", "pmInvestigator")
+        );
+        assert_eq!(r.from_path, ["Memberships", "InvestigatorId"]);
+        assert_eq!(r.to_path, ["_id"]);
+        assert_eq!(
+            r.label(),
+            "pmProject.Memberships.InvestigatorId -> pmInvestigator._id"
+        );
+    }
+
+    #[test]
+    fn bad_references_are_located_errors() {
+        let err = |yaml: &str| RuleSet::from_yaml(yaml, "r.yaml").unwrap_err().to_string();
+        let e = err("references:\n  pmStudy: pmProject._id\n");
+        assert!(e.starts_with("r.yaml:2:3: `pmStudy` names no field"), "{e}");
+        let e = err("references:\n  pmStudy.ProjectId: pmProject\n");
+        assert!(
+            e.starts_with("r.yaml:2:3: `pmProject` names no field"),
+            "{e}"
+        );
+        let e = err("references:\n  pmStudy.$.ProjectId: pmProject._id\n");
+        assert!(e.contains("is not `collection.field`"), "{e}");
+        let e = err("references:\n  pmStudy.ProjectId: [pmProject._id]\n");
+        assert!(e.contains("found a list"), "{e}");
+        let e = err("references: [a.b]\n");
+        assert!(e.contains("expected a mapping"), "{e}");
+    }
+}
