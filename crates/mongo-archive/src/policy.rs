@@ -43,7 +43,7 @@ pub struct RewriteOptions {
     /// whenever that changes.
     pub current_namespace: Option<std::sync::Arc<std::sync::Mutex<String>>>,
     /// The documents a subset removes ([`crate::subset::plan_subset`] over the same input).
-    pub subset: Option<std::sync::Arc<crate::subset::ArchiveSubset>>,
+    pub subset: Option<std::sync::Arc<crate::subset_plan::ArchiveSubset>>,
 }
 
 /// What happened to a namespace.

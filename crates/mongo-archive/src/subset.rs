@@ -30,32 +30,7 @@ use crate::error::{ArchiveError, ErrorKind};
 use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::{ty, Elems};
 use crate::reader::{ArchiveReader, Item};
-
-/// The documents a subset removes, by namespace and 1-based ordinal (in archive order), and
-/// what each reference removed.
-#[derive(Debug, Default)]
-pub struct ArchiveSubset {
-    removed: HashMap<String, RoaringTreemap>,
-    report: Vec<String>,
-}
-
-impl ArchiveSubset {
-    /// One line per declared reference that removed documents (`pmStudy.ProjectId ->
-    /// pmProject._id: N documents removed`); never a value.
-    pub fn report(&self) -> &[String] {
-        &self.report
-    }
-
-    /// The removed ordinals of namespace `db.collection`, if it loses any.
-    pub(crate) fn removed_in(&self, namespace: &str) -> Option<&RoaringTreemap> {
-        self.removed.get(namespace)
-    }
-
-    /// Documents removed in all (limits' cut-offs included).
-    pub fn documents_removed(&self) -> u64 {
-        self.removed.values().map(RoaringTreemap::len).sum()
-    }
-}
+pub use crate::subset_plan::ArchiveSubset;
 
 /// Whether the rules declare references and limit a collection: a rewrite then needs
 /// [`plan_subset`] first.
@@ -353,5 +328,5 @@ fn close(
         .filter(|(_, r)| !r.is_empty())
         .map(|(p, r)| (format!("{}.{}", prelude[p].0, prelude[p].1), r))
         .collect();
-    ArchiveSubset { removed, report }
+    ArchiveSubset::new(removed, report)
 }
