@@ -339,7 +339,7 @@ impl Summary {
             let _ = writeln!(s, "  dropped with an excluded table: {d}");
         }
         for r in &f.subset_removed {
-            let _ = writeln!(s, "  subset (foreign key kept valid): {r}");
+            let _ = writeln!(s, "  subset (reference kept valid): {r}");
         }
         for t in &f.undefined_tables {
             let _ = writeln!(

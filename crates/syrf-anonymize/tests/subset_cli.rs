@@ -147,3 +147,83 @@ fn the_spool_goes_to_tmpdir() {
         "{err}"
     );
 }
+
+#[test]
+fn archive_references_pipe_and_file_give_the_same_bytes() {
+    use mongo_archive::synth::{generate_vec, SynthConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = generate_vec(&SynthConfig {
+        target_bytes: 2_000_000,
+        ..SynthConfig::default()
+    });
+    let input = dir.path().join("syrf.archive");
+    std::fs::write(&input, &archive).unwrap();
+    let rules = dir.path().join("refs.yaml");
+    std::fs::write(
+        &rules,
+        "references:\n  pmStudy.ProjectId: pmProject._id\nsize_limits:\n  pmProject: {max_documents: 3}\n",
+    )
+    .unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, KEY).unwrap();
+    let run = |pipe: bool, out: &Path| {
+        let mut c = Command::new(BIN);
+        c.env_remove("SYRF_ANONYMIZE_KEY")
+            .env("TMPDIR", tmp.path())
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--key-file")
+            .arg(&key)
+            .arg("--output")
+            .arg(out);
+        if pipe {
+            run_with_stdin(c, &archive)
+        } else {
+            c.arg("--input").arg(&input).output().unwrap()
+        }
+    };
+    let (a, b) = (dir.path().join("a.archive"), dir.path().join("b.archive"));
+    let file = run(false, &a);
+    assert!(
+        file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&file.stderr)
+    );
+    let summary = String::from_utf8_lossy(&file.stderr);
+    assert!(
+        summary.contains("subset (reference kept valid): pmStudy.ProjectId -> pmProject._id: "),
+        "{summary}"
+    );
+    let pipe = run(true, &b);
+    assert!(
+        pipe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pipe.stderr)
+    );
+    assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_subset_that_cannot_read_its_keys_fails_even_when_the_rewrite_would_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = setup(dir.path());
+    let rules = dir.path().join("limit.yaml");
+    std::fs::write(&rules, "size_limits:\n  p: {max_rows: 1}\n").unwrap();
+    // `c`'s rows do not give `pid`, the column of its foreign key to the limited `p`.
+    let dump = "--\n-- PostgreSQL database dump\n--\n\
+                CREATE TABLE public.p (id integer);\nCREATE TABLE public.c (id integer, pid integer);\n\
+                COPY public.p (id) FROM stdin;\n1\n2\n\\.\nCOPY public.c (id) FROM stdin;\n1\n\\.\n\
+                ALTER TABLE ONLY public.c ADD CONSTRAINT c_fk FOREIGN KEY (pid) REFERENCES public.p(id);\n";
+    let mut c = cmd(&rules, &key, dir.path());
+    c.arg("--output").arg(dir.path().join("o.sql"));
+    let out = run_with_stdin(c, dump.as_bytes());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("public.c") && err.contains("`pid`"), "{err}");
+    assert!(
+        !dir.path().join("o.sql").exists(),
+        "a failed run leaves no output file"
+    );
+}
