@@ -145,3 +145,32 @@ fn a_dump_read_in_two_passes_needs_the_key_columns() {
     let msg = err.to_string();
     assert!(msg.contains("public.b") && msg.contains("`ay`"), "{msg}");
 }
+
+#[test]
+fn a_limit_shared_by_partitions_cuts_the_same_rows_in_every_pass() {
+    // The limit is on the partitioned table: its partitions share one count. `pay_1` has no
+    // key a removal reaches; `refs` references `pay_2`, whose second row is the shared
+    // limit's fourth.
+    let dump = format!(
+        "{PG}CREATE TABLE public.refs (id integer);\nCOPY public.refs (id) FROM stdin;\n11\n12\n\\.\n\
+         ALTER TABLE ONLY public.refs ADD CONSTRAINT refs_fk FOREIGN KEY (id) REFERENCES public.pay_2(id);\n"
+    )
+    .replace("ALTER TABLE public.pay\n    ADD CONSTRAINT pay_fk FOREIGN KEY (cust) REFERENCES public.cust(id);\n", "");
+    let (out, s) = run(&dump, "size_limits:\n  pay: {max_rows: 3}\n");
+    assert!(
+        out.contains("COPY public.pay_1 (id, cust) FROM stdin;\n1\t1\n2\t3\n\\.\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("COPY public.pay_2 (id, cust) FROM stdin;\n11\t3\n\\.\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("COPY public.refs (id) FROM stdin;\n11\n\\.\n"),
+        "{out}"
+    );
+    assert_eq!(
+        s.subset,
+        ["refs_fk (public.refs(id) -> public.pay_2(id)): 1 rows removed"]
+    );
+}

@@ -50,7 +50,9 @@ impl<'a> Route<'a> {
                 } else {
                     p
                 };
-                if subset.wants_rows(table) {
+                // Pass 2 counts the rows of every limited table as the rewrite will, so that
+                // limits shared by partitions cut the same rows.
+                if subset.wants_rows(table) || (subset.counts_limits() && p.max_rows().is_some()) {
                     Route::Rows(p)
                 } else if subset.collecting() || (p.root().is_none() && p.max_rows().is_none()) {
                     Route::Pass

@@ -131,6 +131,11 @@ impl Mode {
         matches!(self, Mode::Schema(_) | Mode::Keys(_))
     }
 
+    /// Pass 2: limits are counted row by row.
+    pub(crate) fn counts_limits(&self) -> bool {
+        matches!(self, Mode::Keys(_))
+    }
+
     /// Pass 1.
     pub(crate) fn is_schema(&self) -> bool {
         matches!(self, Mode::Schema(_))
