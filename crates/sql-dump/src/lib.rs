@@ -251,6 +251,7 @@ pub fn plan_subset<R: BufRead>(
         let quiet = SqlOptions {
             threads: 0,
             subset: None,
+            current_table: None,
             ..options.clone()
         };
         let r = driver::Rewriter::new(input, std::io::sink(), anon, dialect, &quiet, None, mode);
@@ -265,6 +266,10 @@ pub fn plan_subset<R: BufRead>(
     };
     let graph = subset::graph::Graph::build(fks, &mut cat, anon.keep_dependents(), dialect);
     drop(cat);
+    if graph.keys.is_empty() {
+        // No foreign key reaches a removed row: the limits alone decide.
+        return Ok(SubsetPlan::default());
+    }
     let (mode, _, _) = pass(reopen(&mut open)?, subset::Mode::keys(graph))?;
     let subset::Mode::Keys(keys) = mode else {
         unreachable!("pass 2 keeps its mode")

@@ -174,3 +174,21 @@ fn a_limit_shared_by_partitions_cuts_the_same_rows_in_every_pass() {
         ["refs_fk (public.refs(id) -> public.pay_2(id)): 1 rows removed"]
     );
 }
+
+#[test]
+fn without_foreign_keys_a_subset_is_the_plain_limit() {
+    let dump =
+        "-- MySQL dump 10.13\nCREATE TABLE `t` (`id` int);\nINSERT INTO `t` VALUES (1),(2),(3);\n";
+    let yaml = "size_limits:\n  t: {max_rows: 2}\n";
+    let (out, s) = run(dump, yaml);
+    let anon = Anonymizer::new(
+        RuleSet::from_yaml(yaml, "t.yaml").unwrap(),
+        KeyMode::Unkeyed,
+    )
+    .unwrap();
+    let mut plain = Vec::new();
+    rewrite_sql(dump.as_bytes(), &mut plain, &anon, &SqlOptions::default()).unwrap();
+    assert_eq!(out.as_bytes(), &plain[..]);
+    assert!(out.contains("VALUES (1),(2);"));
+    assert!(s.subset.is_empty());
+}
