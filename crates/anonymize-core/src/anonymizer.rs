@@ -129,6 +129,7 @@ pub struct Anonymizer {
     has_selection: bool,
     keep_dependents: bool,
     large_objects: Option<crate::LargeObjects>,
+    references: Vec<crate::Reference>,
     echo_guard: EchoGuard,
     /// `(rule, field)` -> (rewritten, nulled) echoes; locked only when an echo is found.
     echoes: Mutex<HashMap<(RuleId, String), (u64, u64)>>,
@@ -197,6 +198,7 @@ impl Anonymizer {
             large_objects: rules.large_objects,
             echo_guard: rules.echo_guard,
             echoes: Mutex::new(HashMap::new()),
+            references: rules.references.clone(),
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -344,6 +346,28 @@ impl Anonymizer {
     /// decide whether data they cannot attribute to a collection or table is an error.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+
+    /// True when the rules drop some rows of a kept table or all rows of a kept table's
+    /// definition: a `size_limits` entry or a `schema_only` table (what a subset that keeps
+    /// references must follow).
+    pub fn removes_rows(&self) -> bool {
+        self.names
+            .values()
+            .any(|e| e.max_rows.is_some() || e.schema_only)
+    }
+
+    /// The rules file's declared references (MongoDB subsets).
+    pub fn references(&self) -> &[crate::Reference] {
+        &self.references
+    }
+
+    /// The row limit the rules give `name` in database `db` (`None`: no limit, or excluded).
+    pub fn max_rows_of(&self, db: Option<&str>, name: &str) -> Option<u64> {
+        match self.resolve(db, name) {
+            Disposition::Keep(p) => p.max_rows(),
+            Disposition::Exclude(_) => None,
+        }
     }
 
     /// The rules file's `keep_dependents`: SQL objects of kept tables that depend on an

@@ -45,6 +45,7 @@ mod locate;
 mod memo;
 mod path;
 mod plan;
+mod references;
 mod report;
 mod rules;
 mod suggest;
@@ -58,6 +59,7 @@ pub use cpu::sha_extensions;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use plan::{PlanNode, RuleId};
+pub use references::Reference;
 pub use report::{CollectionUse, EchoReport, Report, RuleReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{

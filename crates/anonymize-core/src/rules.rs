@@ -45,6 +45,9 @@ pub struct RuleSet {
     /// `echo_guard:`: what happens to copies of covered values in uncovered strings of the
     /// same document or row (see [`crate::EchoGuard`]).
     pub echo_guard: crate::echo::EchoGuard,
+    /// MongoDB: declared references between collections (`references:`), kept valid when
+    /// limits remove documents.
+    pub references: Vec<crate::references::Reference>,
 }
 
 /// `large_objects: keep | empty | drop`.
@@ -118,6 +121,7 @@ const TOP_KEYS: &[&str] = &[
     "keep_dependents",
     "large_objects",
     "echo_guard",
+    "references",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
@@ -410,6 +414,10 @@ fn parse_top_entry(
                 ))
             }
         },
+        "references" => {
+            rules.references =
+                crate::references::parse_references(&path, value, &|p, m| ctx.error(p, m))?
+        }
         "echo_guard" => {
             rules.echo_guard = crate::echo::parse(value).map_err(|(key, message)| {
                 let at = key.map_or(path.to_vec(), |k| key_path(&path, &k));

@@ -53,6 +53,8 @@ mod policy;
 mod raw;
 pub mod reader;
 mod rewrite;
+pub mod subset;
+mod subset_plan;
 #[cfg(feature = "testkit")]
 pub mod synth;
 #[cfg(feature = "testkit")]

@@ -114,6 +114,8 @@ struct NsPlan<'a> {
     root: Option<&'a PlanNode>,
     max_rows: Option<u64>,
     docs_in: u64,
+    /// The ordinals a subset removes.
+    removed: Option<&'a roaring::RoaringTreemap>,
 }
 
 /// Runs a rewrite with `threads` workers; the items go through `driver` in input order.
@@ -245,7 +247,7 @@ fn read_all<'a, R: Read, W: Write>(
     driver: &mut Driver<'_, W>,
     feeder: &mut Feeder<'a, '_>,
     anon: &'a Anonymizer,
-    options: &RewriteOptions,
+    options: &'a RewriteOptions,
     in_flight_max: u64,
 ) -> Result<(), ArchiveError> {
     let mut decisions: Vec<Option<Decision<'a>>> = Vec::new();
@@ -309,6 +311,9 @@ fn read_all<'a, R: Read, W: Write>(
                         root,
                         max_rows,
                         docs_in: 0,
+                        removed: options.subset.as_deref().and_then(|s| {
+                            s.removed_in(&ns_name(&namespace.db, &namespace.collection))
+                        }),
                     });
                 }
                 Op::BlockHeader {
@@ -327,7 +332,8 @@ fn read_all<'a, R: Read, W: Write>(
             } => {
                 let job = plans.get_mut(ns).and_then(|p| {
                     p.docs_in += 1;
-                    let cut = p.max_rows.is_some_and(|m| p.docs_in > m);
+                    let cut = p.max_rows.is_some_and(|m| p.docs_in > m)
+                        || p.removed.is_some_and(|r| r.contains(p.docs_in));
                     match p.root {
                         Some(root) if !cut => {
                             seg.results.push(None);

@@ -43,6 +43,8 @@ pub struct RewriteOptions {
     /// For progress displays: set to the `db.collection` whose documents are being read,
     /// whenever that changes.
     pub current_namespace: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+    /// The documents a subset removes ([`crate::subset::plan_subset`] over the same input).
+    pub subset: Option<std::sync::Arc<crate::subset_plan::ArchiveSubset>>,
 }
 
 /// What happened to a namespace.

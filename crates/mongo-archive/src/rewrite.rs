@@ -139,6 +139,8 @@ struct NsRun<'a> {
     decision: Decision<'a>,
     out_crc: Option<Crc64>,
     summary: NamespaceSummary,
+    /// The ordinals a subset removes ([`RewriteOptions::subset`]).
+    removed: Option<&'a roaring::RoaringTreemap>,
 }
 
 /// Rewrites a (decompressed) mongodump archive from `input` to `output` by the rules of `anon`.
@@ -277,6 +279,12 @@ impl<'a, W: Write> Driver<'a, W> {
                     let decision = self.decisions[namespace.prelude];
                     runs.push(NsRun {
                         decision,
+                        removed: options.subset.as_deref().and_then(|s| {
+                            s.removed_in(&crate::error::ns_name(
+                                &namespace.db,
+                                &namespace.collection,
+                            ))
+                        }),
                         out_crc: None,
                         summary: NamespaceSummary {
                             db: namespace.db.clone(),
@@ -347,7 +355,10 @@ impl<'a, W: Write> Driver<'a, W> {
                 else {
                     return Ok(false);
                 };
-                if max_rows.is_some_and(|m| s.docs_out >= m) {
+                // A subset's removals include its limit's cut-off (by ordinal).
+                if max_rows.is_some_and(|m| s.docs_out >= m)
+                    || run.removed.is_some_and(|r| r.contains(s.docs_in))
+                {
                     run.out_crc.get_or_insert_with(|| crc_before.clone());
                     return Ok(false);
                 }

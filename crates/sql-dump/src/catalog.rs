@@ -86,6 +86,11 @@ impl<'a> TablePlan<'a> {
     pub(crate) fn schema_only(&self) -> bool {
         self.schema_only
     }
+
+    /// The same plan without field rules (a subset's passes that write nothing).
+    pub(crate) fn without_rules(self) -> TablePlan<'a> {
+        TablePlan { root: None, ..self }
+    }
 }
 
 /// What is known about one relation.
@@ -690,5 +695,28 @@ impl<'a> Catalog<'a> {
         }
         self.excluded_checked = Some(known);
         false
+    }
+
+    /// Partitions and the table each is a partition of (a subset's foreign keys declared on a
+    /// partitioned table hold for its partitions' rows).
+    pub(crate) fn partition_links(&self) -> Vec<(QName, QName)> {
+        let mut links: Vec<(QName, QName)> = self
+            .parents
+            .iter()
+            .flat_map(|(c, l)| {
+                l.iter()
+                    .filter(|(_, k)| *k == Link::Partition)
+                    .map(|(p, _)| (c.clone(), p.clone()))
+            })
+            .collect();
+        links.sort_by_key(|(c, p)| (c.display(), p.display()));
+        links
+    }
+
+    /// The relations the dump defined or wrote rows for.
+    pub(crate) fn table_names(&self) -> Vec<QName> {
+        let mut names: Vec<QName> = self.tables.keys().cloned().collect();
+        names.sort_by_key(QName::display);
+        names
     }
 }

@@ -83,6 +83,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         dialect: Dialect,
         options: &SqlOptions,
         pipe: Option<crate::pipe::Pipe<'a>>,
+        subset: crate::subset::Mode,
     ) -> Self {
         let cat = Catalog::new(
             anon,
@@ -102,6 +103,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
                 anon,
                 dialect,
                 current_table: options.current_table.clone(),
+                subset,
             },
             rows: Rows::default(),
             session: Session::default(),
@@ -112,19 +114,35 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         }
     }
 
-    /// Runs over the whole input.
-    pub(crate) fn run(mut self) -> Result<SqlSummary, SqlError> {
+    /// Reads every statement.
+    fn read_all(&mut self) -> Result<(), SqlError> {
         loop {
             self.read_trivia()?;
             let input = &mut self.p.src.input;
             if input.avail().is_empty() && !input.fill()? {
-                break;
+                return Ok(());
             }
             if input.avail().is_empty() {
                 continue;
             }
             self.statement()?;
         }
+    }
+
+    /// Runs a subset's collecting pass over the whole input (its output is discarded);
+    /// returns the pass's state and the catalog it built.
+    pub(crate) fn collect(mut self) -> Result<(crate::subset::Mode, Catalog<'a>), SqlError> {
+        self.read_all()?;
+        Ok((std::mem::take(&mut self.p.subset), self.p.cat))
+    }
+
+    /// Runs over the whole input.
+    pub(crate) fn run(mut self) -> Result<SqlSummary, SqlError> {
+        self.read_all()?;
+        let subset = match &self.p.subset {
+            crate::subset::Mode::Apply(a) => a.report().to_vec(),
+            _ => Vec::new(),
+        };
         let Parts {
             src,
             emit,
@@ -184,6 +202,7 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
             large_objects: self.large_objects,
             large_objects_unreviewed: self.large_objects > 0
                 && self.p.anon.large_objects().is_none(),
+            subset,
         })
     }
 
@@ -326,6 +345,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         drop(toks);
         if let Some(rewritten) = written {
             body = rewritten;
+        }
+        if complete && self.p.subset.is_schema() {
+            self.p.subset.statement(&body, syntax, ds.as_deref());
         }
         if complete && !self.keep_users && !stmt.secrets.is_empty() {
             for range in stmt.secrets.iter().rev() {

@@ -85,6 +85,7 @@ mod rows;
 mod session;
 mod source;
 mod stmt;
+mod subset;
 mod tally;
 mod tokens;
 mod writes;
@@ -99,6 +100,7 @@ pub use reader::{
     Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, SqlReader,
     Statement, TableInfo,
 };
+pub use subset::SubsetPlan;
 pub use tokens::QName;
 
 /// Options of one rewrite.
@@ -122,6 +124,9 @@ pub struct SqlOptions {
     /// summary and the rules' counts are the same whatever the number (the CLI's
     /// `--threads`).
     pub threads: usize,
+    /// The rows a subset removes ([`plan_subset`]): with it, rows whose foreign keys would
+    /// name a removed row are dropped too. It must come from the same input.
+    pub subset: Option<std::sync::Arc<SubsetPlan>>,
 }
 
 /// What happened to one table.
@@ -169,6 +174,8 @@ pub struct SqlSummary {
     /// Large objects were kept because the rules do not say `large_objects:` (`--strict`
     /// should fail then).
     pub large_objects_unreviewed: bool,
+    /// What a subset removed through foreign keys, one line per key ([`SubsetPlan::report`]).
+    pub subset: Vec<String>,
 }
 
 /// Rewrites a SQL dump from `input` to `output` following `anon`'s rules.
@@ -194,8 +201,12 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
             }
         }
     };
+    let mode = || match &options.subset {
+        Some(plan) => subset::Mode::apply(plan.clone()),
+        None => subset::Mode::Off,
+    };
     if options.threads <= 1 || anon.is_empty() {
-        return driver::Rewriter::new(input, output, anon, dialect, options, None).run();
+        return driver::Rewriter::new(input, output, anon, dialect, options, None, mode()).run();
     }
     let threads = options.threads;
     let (job_tx, job_rx) = std::sync::mpsc::sync_channel(pipe::max_in_flight(threads));
@@ -208,6 +219,69 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
         }
         drop(done_tx);
         let pipe = pipe::Pipe::new(anon, job_tx, jobs.clone(), done_rx, threads);
-        driver::Rewriter::new(input, output, anon, dialect, options, Some(pipe)).run()
+        driver::Rewriter::new(input, output, anon, dialect, options, Some(pipe), mode()).run()
     })
+}
+
+/// Whether `anon`'s rules remove rows that other rows may reference (a row limit, a
+/// `schema_only` table, or exclusions whose dependents are kept): the rewrite then needs a
+/// [`plan_subset`] first, which reads the dump twice before it is rewritten.
+pub fn subset_needed(anon: &Anonymizer, options: &SqlOptions) -> bool {
+    anon.removes_rows()
+        || (anon.keep_dependents() && (anon.may_exclude() || options.collections.is_some()))
+}
+
+/// Reads the dump twice (`open` gives it from its start each time, as [`rewrite_sql`] will
+/// read it) and returns the rows a subset removes: rows cut by limits, rows of `schema_only`
+/// tables (and of excluded tables whose dependents are kept), and, transitively, every row
+/// whose foreign key (as the dump declares it: MySQL's `CREATE TABLE`, pg_dump's `ALTER
+/// TABLE ... ADD CONSTRAINT ... FOREIGN KEY`; partitions share their parent's) names a
+/// removed row. Memory: one 8-byte key per row and key column list of the tables a removal
+/// can reach, and a bitmap of removed rows.
+pub fn plan_subset<R: BufRead>(
+    mut open: impl FnMut() -> std::io::Result<R>,
+    anon: &Anonymizer,
+    options: &SqlOptions,
+) -> Result<SubsetPlan, SqlError> {
+    let pass = |reader: R, mode: subset::Mode| {
+        let mut input = input::Input::new(reader);
+        let dialect = match options.dialect {
+            Some(d) => d,
+            None => {
+                input.ensure(64 * 1024)?;
+                let avail = input.avail();
+                if avail.is_empty() {
+                    Dialect::MySql
+                } else {
+                    detect_dialect(avail).ok_or(SqlError::UnknownDialect)?
+                }
+            }
+        };
+        let quiet = SqlOptions {
+            threads: 0,
+            subset: None,
+            current_table: None,
+            ..options.clone()
+        };
+        let r = driver::Rewriter::new(input, std::io::sink(), anon, dialect, &quiet, None, mode);
+        r.collect().map(|(mode, cat)| (mode, cat, dialect))
+    };
+    let reopen = |open: &mut dyn FnMut() -> std::io::Result<R>| {
+        open().map_err(|source| SqlError::Read { offset: 0, source })
+    };
+    let (mode, mut cat, dialect) = pass(reopen(&mut open)?, subset::Mode::Schema(Vec::new()))?;
+    let subset::Mode::Schema(fks) = mode else {
+        unreachable!("pass 1 keeps its mode")
+    };
+    let graph = subset::graph::Graph::build(fks, &mut cat, anon.keep_dependents(), dialect);
+    drop(cat);
+    if graph.keys.is_empty() {
+        // No foreign key reaches a removed row: the limits alone decide.
+        return Ok(SubsetPlan::default());
+    }
+    let (mode, _, _) = pass(reopen(&mut open)?, subset::Mode::keys(graph))?;
+    let subset::Mode::Keys(keys) = mode else {
+        unreachable!("pass 2 keeps its mode")
+    };
+    Ok(subset::closure::close(*keys))
 }

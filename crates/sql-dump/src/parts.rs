@@ -25,6 +25,8 @@ pub(crate) struct Parts<'a, R, W: Write> {
     pub(crate) dialect: Dialect,
     /// Where the table being read is shown ([`crate::SqlOptions::current_table`]).
     pub(crate) current_table: Option<Arc<Mutex<String>>>,
+    /// The subset pass this run is ([`crate::subset`]).
+    pub(crate) subset: crate::subset::Mode,
 }
 
 impl<R, W: Write> Parts<'_, R, W> {

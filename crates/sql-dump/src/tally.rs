@@ -61,6 +61,11 @@ impl Tally {
         (ordinal, keep)
     }
 
+    /// A row [`Tally::next_row`] counted as written is dropped after all (a subset removes it).
+    pub(crate) fn unkeep(&mut self, sidx: usize) {
+        self.summaries[sidx].rows_out -= 1;
+    }
+
     /// Bytes of one data statement read and written.
     pub(crate) fn bytes(&mut self, sidx: usize, read: u64, written: u64) {
         let s = &mut self.summaries[sidx];

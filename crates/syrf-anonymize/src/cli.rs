@@ -162,6 +162,11 @@ pub struct RunArgs {
     /// size of an input file is known). Compressed bytes, for a gzip input.
     #[arg(long, value_name = "BYTES")]
     pub input_size: Option<u64>,
+    /// SQL subsets (`size_limits`, `schema_only`) read the dump before rewriting it, to keep
+    /// foreign keys valid: a piped input is then spooled to a temporary file in $TMPDIR
+    /// (removed on exit). With this flag such a run fails instead; give the input as a file.
+    #[arg(long)]
+    pub no_spool: bool,
     /// Also write the summary as JSON to FILE; a failed run writes it too, with `error` and
     /// `exit_code` (and the summary's fields when there is one).
     #[arg(long, value_name = "FILE")]

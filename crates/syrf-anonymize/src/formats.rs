@@ -152,17 +152,34 @@ pub fn rewrite<W: Write>(
     output: &mut W,
     anon: &Anonymizer,
     args: &Options,
+    subset: Option<crate::subset::Plan>,
 ) -> Result<Rewritten, FormatError> {
+    let report = subset.as_ref().map(crate::subset::Plan::report);
     let mut tracked = Tracked {
         inner: output,
         failed: None,
     };
     let result = match format {
-        Format::Mongo => mongo(input, &mut tracked, anon, args).map(|collections| Rewritten {
-            collections,
-            sql: SqlFindings::default(),
-        }),
-        Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
+        Format::Mongo => {
+            let plan = match subset {
+                Some(crate::subset::Plan::Mongo(p)) => Some(p),
+                _ => None,
+            };
+            mongo(input, &mut tracked, anon, args, plan).map(|collections| Rewritten {
+                collections,
+                sql: SqlFindings {
+                    subset_removed: report.unwrap_or_default(),
+                    ..SqlFindings::default()
+                },
+            })
+        }
+        Format::MySql | Format::Postgres => {
+            let plan = match subset {
+                Some(crate::subset::Plan::Sql(p)) => Some(p),
+                _ => None,
+            };
+            sql(format, input, &mut tracked, anon, args, plan)
+        }
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
@@ -174,19 +191,29 @@ pub fn rewrite<W: Write>(
     }
 }
 
-fn mongo(
-    input: impl Read,
-    output: &mut impl Write,
-    anon: &Anonymizer,
-    args: &Options,
-) -> Result<Vec<CollectionCounts>, FormatError> {
-    use mongo_archive::{ErrorKind, NamespaceAction, RewriteOptions};
-    let options = RewriteOptions {
+/// The archive options of a run (the same for a subset's pass and the rewrite).
+pub(crate) fn mongo_options(args: &Options) -> mongo_archive::RewriteOptions {
+    mongo_archive::RewriteOptions {
         collections: args.collections.clone(),
         keep_users: args.keep_users,
         oplog: args.oplog,
         threads: args.threads,
         current_namespace: args.current_collection.clone(),
+        subset: None,
+    }
+}
+
+fn mongo(
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &Options,
+    subset: Option<std::sync::Arc<mongo_archive::subset::ArchiveSubset>>,
+) -> Result<Vec<CollectionCounts>, FormatError> {
+    use mongo_archive::{ErrorKind, NamespaceAction};
+    let options = mongo_archive::RewriteOptions {
+        subset,
+        ..mongo_options(args)
     };
     let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
         let message = format!("mongodump archive: {e}");
@@ -221,16 +248,10 @@ fn mongo(
         .collect())
 }
 
-fn sql(
-    format: Format,
-    input: impl Read,
-    output: &mut impl Write,
-    anon: &Anonymizer,
-    args: &Options,
-) -> Result<Rewritten, FormatError> {
-    use anonymize_core::LargeObjects;
-    use sql_dump::{Dialect, SqlError, SqlOptions};
-    let options = SqlOptions {
+/// The SQL options of a run (the same for a subset's passes and the rewrite).
+pub(crate) fn sql_options(format: Format, args: &Options) -> sql_dump::SqlOptions {
+    use sql_dump::Dialect;
+    sql_dump::SqlOptions {
         dialect: Some(if format == Format::MySql {
             Dialect::MySql
         } else {
@@ -240,6 +261,23 @@ fn sql(
         keep_users: args.keep_users,
         current_table: args.current_collection.clone(),
         threads: args.threads,
+        subset: None,
+    }
+}
+
+fn sql(
+    format: Format,
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &Options,
+    subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
+) -> Result<Rewritten, FormatError> {
+    use anonymize_core::LargeObjects;
+    use sql_dump::SqlError;
+    let options = sql_dump::SqlOptions {
+        subset,
+        ..sql_options(format, args)
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
     let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
@@ -287,6 +325,7 @@ fn sql(
     let sql = SqlFindings {
         credentials_dropped: summary.credentials,
         dependents_dropped: summary.dependents,
+        subset_removed: summary.subset,
         undefined_tables: summary.undefined_tables,
         large_objects: summary.large_objects,
         large_objects_action,

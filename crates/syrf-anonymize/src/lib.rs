@@ -62,6 +62,7 @@ pub mod scan;
 pub mod scan_names;
 mod scan_sql;
 mod sink;
+mod subset;
 mod summary;
 pub mod verify;
 
@@ -121,6 +122,13 @@ pub struct Options {
     /// Set to the collection (`db.collection`) or SQL table (`schema.table`, `db.table` or
     /// `table`) being read whenever that changes, for progress displays.
     pub current_collection: Option<Arc<Mutex<String>>>,
+    /// The input's file, when it is a regular file: a subset that must read the dump before
+    /// rewriting it (SQL `size_limits`, `schema_only`) reads it again from there instead of
+    /// spooling it to a temporary file.
+    pub input_path: Option<std::path::PathBuf>,
+    /// Refuse to spool a piped input to a temporary file (in `$TMPDIR`) when a subset needs
+    /// the dump read twice: such a run fails with a usage error instead.
+    pub no_spool: bool,
 }
 
 impl Default for Options {
@@ -136,6 +144,8 @@ impl Default for Options {
             input_read: None,
             threads: default_threads(),
             current_collection: None,
+            input_path: None,
+            no_spool: false,
         }
     }
 }
@@ -203,14 +213,25 @@ pub fn anonymize(
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
         let peeked_head = peeked.head.clone();
-        let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
-        // A forced SQL format on an input with no header must still find statements it can
-        // attribute to tables; an input where it found none was not a dump of that format.
-        let result = result.and_then(|r| {
-            match formats::forced_found_nothing(format, options.format.is_some(), &peeked_head, &r)
-            {
-                Some(m) => Err(FormatError::Input(m)),
-                None => Ok(r),
+        let result = subset::prepare(format, peeked.reader, anon, options).and_then(|prepared| {
+            let plan = prepared.plan;
+            let rewritten =
+                formats::rewrite(format, prepared.reader, &mut sink, anon, options, plan)?;
+            // A forced SQL format on an input with no header must still find statements it
+            // can attribute to tables; an input where it found none was not a dump of that
+            // format.
+            if let Some(m) = formats::forced_found_nothing(
+                format,
+                options.format.is_some(),
+                &peeked_head,
+                &rewritten,
+            ) {
+                return Err(FormatError::Input(m));
+            }
+            // Reading for the subset failed where the rewrite did not: still an error.
+            match prepared.failed {
+                Some(e) => Err(e),
+                None => Ok(rewritten),
             }
         });
         let rewritten = match result {

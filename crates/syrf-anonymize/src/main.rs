@@ -291,6 +291,8 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
             .threads
             .map_or_else(syrf_anonymize::default_threads, |n| n as usize),
         current_collection: show_progress.then_some(current),
+        input_path: (args.input != Path::new("-") && size.is_some()).then(|| args.input.clone()),
+        no_spool: args.no_spool,
     };
     let mut writer = facts.output(&mut destination);
     let result = anonymize(input, &mut writer, &anon, &options);

@@ -45,6 +45,9 @@ pub struct SqlFindings {
     /// Objects of kept tables dropped with an excluded table they depend on (foreign keys,
     /// views, rules, triggers, policies), so that the output restores into an empty database.
     pub dependents_dropped: Vec<String>,
+    /// Rows a subset removed because a foreign key named a removed row (size limits,
+    /// `schema_only`), one line per foreign key with its count.
+    pub subset_removed: Vec<String>,
     /// Tables with field rules whose `CREATE TABLE` the dump did not hold (data-only dumps):
     /// their generated columns, which may copy covered values, cannot be recognised
     /// (a `--strict` failure).
@@ -388,6 +391,9 @@ impl Summary {
         }
         for d in &f.dependents_dropped {
             let _ = writeln!(s, "  dropped with an excluded table: {d}");
+        }
+        for r in &f.subset_removed {
+            let _ = writeln!(s, "  subset (reference kept valid): {r}");
         }
         for t in &f.undefined_tables {
             let _ = writeln!(

@@ -12,6 +12,7 @@ use crate::input::count_newlines;
 use crate::lex::copy::{split_fields, terminator};
 use crate::literal::Ctx;
 use crate::parts::Parts;
+use crate::subset::keys::Fields;
 use crate::tokens::{qname, tokenize, QName};
 
 /// COPY statements longer than this are an error.
@@ -82,7 +83,7 @@ impl<'a> Rows<'a> {
         let out0 = p.emit.out.bytes;
         let header = p.src.input.avail()[..header_end].to_vec();
         p.src.input.consume(header_end);
-        match Route::of(plan, excluded) {
+        match Route::of(plan, excluded, &p.subset, &table) {
             Route::Pass => {
                 p.emit.keep(&trivia, tail)?;
                 p.emit.out.put(&header)?;
@@ -132,6 +133,14 @@ impl<'a> Rows<'a> {
             }
             (None, None) => std::sync::Arc::new([]),
         };
+        let names = match (&columns, def.as_deref()) {
+            _ if !p.subset.needs_columns(table) => None,
+            (Some(c), _) => Some(c.clone()),
+            (None, d) => d.map(stored_names),
+        };
+        p.subset
+            .begin(table, names.as_deref())
+            .map_err(|m| p.src.err(0, Some(table), m))?;
         let bufs = &mut self.bufs;
         loop {
             match end_of_block(p, true)? {
@@ -167,7 +176,23 @@ impl<'a> Rows<'a> {
                 }
             }
             let counters = (plan.rule_counter, plan.limit_counter);
-            let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
+            let (ordinal, mut keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
+            if !p.subset.is_off() {
+                let fields = if p.subset.needs_fields() {
+                    let line = &p.src.input.avail()[..line_end];
+                    if root.is_none() {
+                        split_fields(line, &mut bufs.spans);
+                    }
+                    Some(Fields::Copy(line, &bufs.spans))
+                } else {
+                    None
+                };
+                let written = p.subset.row(keep, fields);
+                if keep && !written {
+                    p.cat.tally.unkeep(sidx);
+                }
+                keep = written;
+            }
             if keep && root.is_none() {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;
             } else if keep && p.emit.out.pipelined() {

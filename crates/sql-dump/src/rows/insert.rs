@@ -15,6 +15,7 @@ use crate::input::Input;
 use crate::lex::tuple::{scan_split, split_tuple};
 use crate::literal::Ctx;
 use crate::parts::Parts;
+use crate::subset::keys::Fields;
 use crate::tokens::{qname, tokenize, word_byte, QName};
 
 /// Heads longer than this are not looked for: the statement is read as an ordinary one.
@@ -173,7 +174,7 @@ impl<'a> Rows<'a> {
         let in0 = p.src.input.offset();
         let out0 = p.emit.out.bytes;
         p.src.lexer.reset(false);
-        match Route::of(target.plan, target.excluded) {
+        match Route::of(target.plan, target.excluded, &p.subset, &target.table) {
             Route::Pass => {
                 p.emit.keep(&trivia, tail)?;
                 let out = Some(&mut p.emit.out);
@@ -233,6 +234,20 @@ impl<'a> Rows<'a> {
         let root = plan.root();
         let mut plans = Self::insert_plans(p, target, root, head);
         let (table, sidx) = (&target.table, target.sidx);
+        let names = if p.subset.needs_columns(table) {
+            match head.columns.clone() {
+                Some(r) => Some(column_names(&p.src.input.avail()[r], p.src.lexer.syntax())),
+                None => p
+                    .cat
+                    .def(table)
+                    .map(|d| d.columns.iter().map(|c| c.name.clone()).collect()),
+            }
+        } else {
+            None
+        };
+        p.subset
+            .begin(table, names.as_deref())
+            .map_err(|m| p.src.err(0, Some(table), m))?;
         let bufs = &mut self.bufs;
         bufs.head_bytes.clear();
         bufs.head_bytes
@@ -242,8 +257,13 @@ impl<'a> Rows<'a> {
         let ctx = Ctx::insert(syntax);
         let mut kept_any = false;
         let mut sep = Vec::new();
+        // The separator before the first tuple, written before the first kept one.
+        let mut lead: Option<Vec<u8>> = None;
         loop {
             read_separator(&mut p.src.input, &mut sep)?;
+            if lead.is_none() {
+                lead = Some(sep.clone());
+            }
             if p.src.input.avail().first() != Some(&b'(') {
                 return end_of_insert(p, &sep, (kept_any, root), trivia, tail, table)
                     .map(|()| target.plans = plans);
@@ -264,14 +284,31 @@ impl<'a> Rows<'a> {
                 None => p.src.tuple(table)?,
             };
             let counters = (plan.rule_counter, plan.limit_counter);
-            let (ordinal, keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
+            let (ordinal, mut keep) = p.cat.tally.next_row(sidx, counters, plan.max_rows());
+            if !p.subset.is_off() {
+                let fields = if p.subset.needs_fields() {
+                    let tuple = &p.src.input.avail()[..end];
+                    if fast.is_none() && !split_tuple(tuple, syntax, &mut bufs.spans) {
+                        return Err(p.src.err(0, Some(table), "a row of an INSERT is malformed"));
+                    }
+                    Some(Fields::Insert(tuple, &bufs.spans, syntax))
+                } else {
+                    None
+                };
+                let written = p.subset.row(keep, fields);
+                if keep && !written {
+                    p.cat.tally.unkeep(sidx);
+                }
+                keep = written;
+            }
             if keep {
                 if kept_any {
                     p.emit.out.put(&sep)?;
                 } else {
                     p.emit.keep(trivia, tail)?;
                     p.emit.out.put(&bufs.head_bytes)?;
-                    p.emit.out.put(&sep)?;
+                    // After dropped rows (a subset), the separator holds their comma.
+                    p.emit.out.put(lead.as_deref().unwrap_or(&sep))?;
                     kept_any = true;
                 }
                 if root.is_none() {

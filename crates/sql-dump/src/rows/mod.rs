@@ -37,10 +37,26 @@ enum Route<'a> {
 }
 
 impl<'a> Route<'a> {
-    fn of(plan: Option<TablePlan<'a>>, excluded: bool) -> Route<'a> {
+    /// The route of `table`'s rows; a subset pass ([`crate::subset::Mode`]) reads rows one
+    /// by one where it needs them, and applies no rules while it writes nothing.
+    fn of(
+        plan: Option<TablePlan<'a>>,
+        excluded: bool,
+        subset: &crate::subset::Mode,
+        table: &crate::tokens::QName,
+    ) -> Route<'a> {
         match plan {
             Some(p) if !excluded && !p.schema_only() => {
-                if p.root().is_none() && p.max_rows().is_none() {
+                let p = if subset.collecting() {
+                    p.without_rules()
+                } else {
+                    p
+                };
+                // Pass 2 counts the rows of every limited table as the rewrite will, so that
+                // limits shared by partitions cut the same rows.
+                if subset.wants_rows(table) || (subset.counts_limits() && p.max_rows().is_some()) {
+                    Route::Rows(p)
+                } else if subset.collecting() || (p.root().is_none() && p.max_rows().is_none()) {
                     Route::Pass
                 } else {
                     Route::Rows(p)
