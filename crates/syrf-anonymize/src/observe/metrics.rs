@@ -307,9 +307,16 @@ fn summary_series(b: &Builder, s: &crate::Summary) -> Result<(), MetricsError> {
     )?;
     let echoes = b.vec(
         "syrf_anonymize_rule_echoes",
-        "Values a rule saw that came out as they went in, in the last run (nulls, or a transform whose result equals its input).",
+        "Uncovered values of the same document or row that held a copy of this rule's original, found by the echo guard in the last run (rewritten or nulled).",
         &labels,
     )?;
+    // The echo guard's counts per rule (`table.echo_of`), over every field that echoed it.
+    let mut echoes_of: std::collections::HashMap<String, u64> = Default::default();
+    for e in &s.echoes {
+        *echoes_of
+            .entry(format!("{}.{}", e.table, e.echo_of))
+            .or_default() += e.rewritten + e.nulled;
+    }
     let mut rules: Vec<&anonymize_core::RuleReport> = s.rules.iter().collect();
     rules.sort_by_key(|r| std::cmp::Reverse((r.failed_closed, r.values_seen)));
     folded
@@ -331,7 +338,7 @@ fn summary_series(b: &Builder, s: &crate::Summary) -> Result<(), MetricsError> {
             .add(r.failed_closed as f64);
         echoes
             .with_label_values(&labels)
-            .add(r.values_seen.saturating_sub(r.values_changed) as f64);
+            .add(echoes_of.get(&name).copied().unwrap_or(0) as f64);
     }
     Ok(())
 }
@@ -422,7 +429,13 @@ mod tests {
             mb_per_second: None,
             strict_failed: false,
             failed_closed: 1,
-            echoes: Vec::new(),
+            echoes: vec![anonymize_core::EchoReport {
+                table: "t".into(),
+                field: "display".into(),
+                echo_of: "c229".into(),
+                rewritten: 2,
+                nulled: 1,
+            }],
             sha_extensions: true,
             sql: Default::default(),
         }
@@ -477,7 +490,9 @@ mod tests {
         assert!(text.contains(
             r#"syrf_anonymize_rule_values_failed_closed{rule="t.c0",transform="hash"} 1"#
         ));
-        assert!(text.contains(r#"syrf_anonymize_rule_echoes{rule="t.c229",transform="hash"} 1"#));
+        // The echo guard's counts, rewritten and nulled, of the rule whose original echoed.
+        assert!(text.contains(r#"syrf_anonymize_rule_echoes{rule="t.c229",transform="hash"} 3"#));
+        assert!(text.contains(r#"syrf_anonymize_rule_echoes{rule="t.c228",transform="hash"} 0"#));
         assert!(text.contains("syrf_anonymize_failed_closed_values 1\n"));
     }
 
