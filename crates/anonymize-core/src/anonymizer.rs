@@ -131,20 +131,27 @@ pub struct Anonymizer {
     large_objects: Option<crate::LargeObjects>,
     references: Vec<crate::Reference>,
     echo_guard: EchoGuard,
-    /// `(rule, field)` -> (rewritten, nulled) echoes; locked only when an echo is found.
-    echoes: Mutex<HashMap<(RuleId, String), (u64, u64)>>,
+    /// rule -> field -> (rewritten, nulled) echoes; locked only when an echo is found.
+    echoes: Mutex<HashMap<RuleId, HashMap<String, (u64, u64)>>>,
 }
 
 /// A field name as the echo report shows it: steps that do not look like field names (they
 /// may come from the data, e.g. map keys holding e-mail addresses) become `<key>`.
-fn report_field(field: &str) -> String {
+fn report_field(field: &str) -> std::borrow::Cow<'_, str> {
     let step_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'#'))
     };
-    field
+    if field
+        .split('.')
+        .all(|step| step_ok(step.strip_suffix("[]").unwrap_or(step)))
+    {
+        // The common case, without allocating: every step is a field name.
+        return std::borrow::Cow::Borrowed(field);
+    }
+    let shown = field
         .split('.')
         .map(|step| {
             let bare = step.strip_suffix("[]").unwrap_or(step);
@@ -155,7 +162,8 @@ fn report_field(field: &str) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join(".")
+        .join(".");
+    std::borrow::Cow::Owned(shown)
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -495,9 +503,13 @@ impl Anonymizer {
     /// or a column name) in which the echo guard found a covered original (`hit`).
     pub fn record_echo(&self, hit: EchoHit, field: &str) {
         let mut echoes = self.echoes.lock().unwrap_or_else(|e| e.into_inner());
-        let counts = echoes
-            .entry((hit.rule, report_field(field)))
-            .or_insert((0, 0));
+        let shown = report_field(field);
+        let per_field = echoes.entry(hit.rule).or_default();
+        // Allocates only for the first echo of a field.
+        let counts = match per_field.get_mut(shown.as_ref()) {
+            Some(counts) => counts,
+            None => per_field.entry(shown.into_owned()).or_insert((0, 0)),
+        };
         if hit.nulled {
             counts.1 += 1;
         } else {
@@ -570,7 +582,8 @@ impl Anonymizer {
         let echoes = self.echoes.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<EchoReport> = echoes
             .iter()
-            .map(|((rule, field), &(rewritten, nulled))| {
+            .flat_map(|(rule, fields)| fields.iter().map(move |(f, c)| (rule, f, c)))
+            .map(|(rule, field, &(rewritten, nulled))| {
                 let r = &self.rules[rule.index()];
                 EchoReport {
                     table: r.table.clone(),

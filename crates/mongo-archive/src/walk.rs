@@ -563,16 +563,26 @@ impl Session<'_, '_> {
             return Ok(0);
         }
         self.splices.sort_unstable_by_key(|s| s.start);
-        let mut parts: Vec<&[u8]> = Vec::new();
-        let mut pos = start;
-        for s in self.splices.iter() {
-            if s.end <= pos || s.start >= limit {
-                continue;
+        // The document's bytes between the rewritten values, without allocating (this runs
+        // for every document whose covered text changed).
+        let splices: &[Splice] = self.splices;
+        let (mut next, mut pos, mut last_done) = (0, start, false);
+        let parts = std::iter::from_fn(move || {
+            while let Some(s) = splices.get(next) {
+                next += 1;
+                if s.end <= pos || s.start >= limit {
+                    continue;
+                }
+                let part = &buf[pos..s.start.max(pos)];
+                pos = s.end;
+                return Some(part);
             }
-            parts.push(&buf[pos..s.start.max(pos)]);
-            pos = s.end;
-        }
-        parts.push(&buf[pos.min(limit)..limit]);
+            if last_done {
+                return None;
+            }
+            last_done = true;
+            Some(&buf[pos.min(limit)..limit])
+        });
         if !self.echo.may_echo_in(parts) {
             return Ok(0);
         }
