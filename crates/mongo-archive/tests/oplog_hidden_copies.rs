@@ -485,6 +485,14 @@ fn schema_only_keeps_metadata_and_drops_documents_and_oplog_writes() {
         .unwrap();
     assert_eq!(users.action, NamespaceAction::SchemaOnly);
     assert_eq!((users.docs_in, users.docs_out), (1, 0));
+    // The same bytes with documents patched on worker threads.
+    let threads = RewriteOptions {
+        threads: 4,
+        ..Default::default()
+    };
+    let (again, r) = run(&input, &anon, &threads);
+    r.unwrap();
+    assert_eq!(again, out);
 }
 
 /// Issue 17: `oplog_read` (what `scan` and `verify` read) and the rewriter agree on which
