@@ -3,9 +3,11 @@
 //! tokens, names from the `fake` crate's dictionaries), in a mongodump archive or a
 //! MySQL/MariaDB or PostgreSQL dump (gzip or not).
 //!
-//! MongoDB: a rule covers a path when its steps ([`anonymize_core::FieldRule::steps`]) equal the
-//! path or are a prefix of it; numeric steps (array positions) are ignored on both sides.
-//! Collections in the rules' `exclusions` are skipped. SQL: tables resolve as in a run
+//! MongoDB: a rule covers a path when its steps equal the path or are a prefix of it; numeric
+//! steps (array positions) are ignored on both sides. Which collections a run drops, and the
+//! rules of the others, come from mongo-archive's policy ([`mongo_archive::namespace_fate`]);
+//! oplog entries are read with [`mongo_archive::oplog_read`] and counted at their target
+//! collection. Field names that came from the data are reported as `<key>`. SQL: tables resolve as in a run
 //! ([`anonymize_core::Anonymizer::resolve`]); excluded and `schema_only` tables are skipped; a
 //! column is covered by a rule on it, and JSON inside a column is walked below rules on its
 //! paths (the `scan_sql` module). The report holds counts and the first document's or row's
@@ -150,9 +152,11 @@ pub struct ScanReport {
     /// SQL: findings at more than 10,000 distinct paths in one table were folded into their
     /// column (JSON documents keyed by data).
     pub folded: bool,
-    /// Collections skipped: excluded by the rules or not in their `collections` list, or
-    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`); SQL
-    /// tables excluded, not selected or `schema_only`.
+    /// Collections whose documents a run drops, as mongo-archive's policy decides: excluded
+    /// by the rules or not in their `collections` list, `schema_only`, users and roles
+    /// (`admin.system.users`/`system.roles`, `admin.tempusers`/`temproles`, dropped by a
+    /// run unless `--keep-users`), pre/post image collections; SQL tables excluded, not
+    /// selected or `schema_only`.
     pub excluded: Vec<String>,
 }
 
@@ -256,7 +260,7 @@ impl fmt::Display for ScanReport {
         for c in &self.excluded {
             writeln!(
                 f,
-                "  {c}: skipped (a run drops it: excluded, not kept, or users/roles)"
+                "  {c}: skipped (a run drops its documents: excluded, not kept, schema only, users/roles or pre/post images)"
             )?;
         }
         if self.folded {
