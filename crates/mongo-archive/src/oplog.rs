@@ -21,6 +21,12 @@
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
 //! | no string `op` or `ns` | dropped while any rule or exclusion is in force, else kept |
 //!
+//! Renames are refused rather than resolved: the oplog is read in one pass, so a temporary
+//! namespace's inserts are written before the rename that names their destination. Giving them
+//! the destination's rules would mean holding them back (memory bounded only by the `$out`'s
+//! size) and writing them after entries that follow them in time, which reorders the oplog
+//! mongorestore replays; failing with `--oplog drop` as the way out keeps the output faithful.
+//!
 //! A scalar where a rule's path expects a sub-document is nulled and counted as failed closed,
 //! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
 //! made during the dump).
