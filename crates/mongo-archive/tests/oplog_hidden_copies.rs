@@ -107,6 +107,19 @@ fn insert_document_keys_get_the_plan_of_the_inserted_document() {
         inner.get_document("o2").unwrap()
     );
 
+    // Ordinal-based transforms give `o` and `o2` of one insert the same ordinal.
+    let seq = rules("rules:\n  users:\n    fields:\n      _id: sequential\n");
+    let out = ok(
+        &with_oplog(vec![users()], &[ins.clone(), ins.clone()]),
+        &seq,
+    );
+    let ops = docs_of(&out, ".oplog");
+    for e in &ops {
+        let id = e.get_document("o").unwrap().get("_id").unwrap();
+        assert_eq!(e.get_document("o2").unwrap().get("_id").unwrap(), id);
+        assert_ne!(id, &Bson::String("alice@example.com".into()));
+    }
+
     // `local.oplog.rs` dumped as a collection.
     let input = build_archive(&[users(), NsDocs::new("local", "oplog.rs", &[ins, txn])]);
     let out = ok(&input, &anon);
