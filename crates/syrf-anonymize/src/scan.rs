@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 
-use anonymize_core::{Anonymizer, PlanNode, RuleSet};
+use anonymize_core::{Anonymizer, Key, KeyMode, PlanNode, RuleSet};
 use bson::raw::{RawBsonRef, RawDocument};
 use mongo_archive::oplog_read::{self, Data, Operation};
 use mongo_archive::reader::{ArchiveReader, Item};
@@ -318,6 +318,14 @@ pub fn scan(
     })
 }
 
+/// Builds the resolver of namespaces, table names and rule paths (mongo-archive's policy and
+/// sql-dump's catalog take an [`Anonymizer`]). No transform runs, so any key does.
+pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
+    let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
+    Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
+        .map_err(|e| InspectError::Usage(e.to_string()))
+}
+
 fn is_index(step: &str) -> bool {
     !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit())
 }
@@ -554,8 +562,8 @@ fn scan_archive(
     options: &ScanOptions,
 ) -> Result<ScanReport, InspectError> {
     let anon = match rules {
-        Some(r) => crate::scan_sql::anonymizer(r)?,
-        None => crate::scan_sql::anonymizer(&RuleSet::empty())?,
+        Some(r) => anonymizer(r)?,
+        None => anonymizer(&RuleSet::empty())?,
     };
     let mut reader = ArchiveReader::new(input);
     let mut colls = Colls {
@@ -1011,7 +1019,7 @@ mod tests {
 
     /// `covering` of `db.coll` as a default run decides it.
     fn cov(rules: &RuleSet, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
-        let anon = crate::scan_sql::anonymizer(rules).unwrap();
+        let anon = anonymizer(rules).unwrap();
         let kind = mongo_archive::CollectionKind::Collection;
         let fate =
             mongo_archive::namespace_fate(db, coll, &kind, &anon, &RewriteOptions::default())

@@ -12,11 +12,13 @@
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
-use anonymize_core::{Anonymizer, Disposition, ExcludeReason, Key, KeyMode, PlanNode, RuleSet};
+use anonymize_core::{Anonymizer, Disposition, ExcludeReason, PlanNode, RuleSet};
 use serde_json::Value;
 
 use crate::inspect::InspectError;
-use crate::scan::{join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
+use crate::scan::{
+    anonymizer, join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN,
+};
 use crate::verify_sql::{self, Event};
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
@@ -74,13 +76,6 @@ fn disposition<'a>(
         }
     }
     (not_selected && !selected, roots)
-}
-
-/// Builds the resolver of table names and rule paths. No transform runs, so any key does.
-pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
-    let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
-    Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
-        .map_err(|e| InspectError::Usage(e.to_string()))
 }
 
 /// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
