@@ -248,6 +248,83 @@ fn renaming_a_dumped_collection_with_data_into_other_rules_fails() {
     );
     let e = oplog_err(&input, &anon, &["stage@example.com"]);
     assert!(matches!(e, OplogError::RenameBetweenPlans { .. }), "{e}");
+    // Created by the oplog does not make a dumped collection empty: its documents are
+    // restored before the oplog replays.
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry("c", "app.$cmd", doc! {"create": "staging"}),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+        ],
+    );
+    oplog_err(&input, &anon, &["stage@example.com"]);
+    // Dropped first, it is empty; a rename moves nothing (then the target is empty too).
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry("c", "app.$cmd", doc! {"drop": "staging"}),
+            entry("c", "app.$cmd", doc! {"create": "staging"}),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.users", "to": "app.staging"},
+            ),
+        ],
+    );
+    ok(&input, &anon);
+    // A rename that is not replayed (its source is not selected) leaves its target as it
+    // was: the target's documents still count.
+    let sel = rules("rules:\n  users:\n    fields:\n      email: {transform: constant, value: X}\ncollections: [users, staging]\n");
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.unselected", "to": "app.staging", "dropTarget": true},
+            ),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+        ],
+    );
+    let e = oplog_err(&input, &sel, &["stage@example.com"]);
+    assert!(
+        matches!(&e, OplogError::RenameBetweenPlans { from, .. } if from == "app.staging"),
+        "{e}"
+    );
     // A collection the archive does not hold (its contents unknown) is refused too.
     let input = with_oplog(
         vec![users()],
