@@ -60,7 +60,8 @@ impl<'a> CollectionPlan<'a> {
         self.max_rows
     }
 
-    /// SQL: keep the table's DDL, drop its rows.
+    /// Keep the structure, drop the data: SQL, the table's DDL; MongoDB, the collection's
+    /// metadata and indexes (its documents and oplog writes are dropped).
     pub fn schema_only(&self) -> bool {
         self.schema_only
     }

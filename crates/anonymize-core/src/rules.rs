@@ -33,7 +33,8 @@ pub struct RuleSet {
     pub size_limits: Vec<SizeLimit>,
     /// When present, only these collections or tables are kept.
     pub collections: Option<Vec<String>>,
-    /// SQL tables whose DDL is kept and rows dropped.
+    /// SQL tables whose DDL is kept and rows dropped; MongoDB collections whose metadata and
+    /// indexes are kept and documents (and oplog writes) dropped.
     pub schema_only: Vec<String>,
     /// SQL: keep the constraints, views, rules, triggers and policies of kept tables that
     /// depend on an excluded table (for targets that keep their own copy of it). By default

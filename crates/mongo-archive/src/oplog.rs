@@ -21,6 +21,12 @@
 //! | `op: "d"`, `"n"`, others on uncovered collections | kept |
 //! | no string `op` or `ns` | dropped while any rule or exclusion is in force, else kept |
 //!
+//! Renames are refused rather than resolved: the oplog is read in one pass, so a temporary
+//! namespace's inserts are written before the rename that names their destination. Giving them
+//! the destination's rules would mean holding them back (memory bounded only by the `$out`'s
+//! size) and writing them after entries that follow them in time, which reorders the oplog
+//! mongorestore replays; failing with `--oplog drop` as the way out keeps the output faithful.
+//!
 //! A scalar where a rule's path expects a sub-document is nulled and counted as failed closed,
 //! as in documents. `size_limits` do not apply to oplog entries (the oplog replays changes
 //! made during the dump).
@@ -56,8 +62,10 @@ pub(crate) struct OplogRewriter<'a> {
     strict: bool,
     /// Namespaces this oplog wrote documents into (inserts and updates kept), so far.
     written: HashSet<Vec<u8>>,
-    /// Namespaces this oplog created (`create`): empty unless also in `written`.
+    /// Namespaces this oplog created (`create`).
     created: HashSet<Vec<u8>>,
+    /// Namespaces this oplog dropped (`drop`): empty from then on unless written again.
+    dropped: HashSet<Vec<u8>>,
 }
 
 /// Deepest `applyOps` nesting followed.
@@ -200,6 +208,7 @@ impl<'a> OplogRewriter<'a> {
             strict: !anon.report().rules.is_empty() || anon.may_exclude(),
             written: HashSet::new(),
             created: HashSet::new(),
+            dropped: HashSet::new(),
         }
     }
 
@@ -391,9 +400,13 @@ impl<'a> OplogRewriter<'a> {
                 return Err(OplogError::Shape("`applyOps` not first in a command"));
             }
             let is_first = std::mem::replace(&mut first, false);
-            if is_first && el.name == b"create" {
-                if let Some(c) = el.str_bytes(entry) {
-                    self.created.insert([db, b".", c].concat());
+            if let (true, b"create" | b"drop", Some(c)) = (is_first, el.name, el.str_bytes(entry)) {
+                let full = [db, b".", c].concat();
+                if el.name == b"drop" {
+                    self.written.remove(&full);
+                    self.dropped.insert(full);
+                } else {
+                    self.created.insert(full);
                 }
             }
             // `{create: "c"}`, `{drop: "c"}`, ...: the first field names the collection;
@@ -457,30 +470,38 @@ impl<'a> OplogRewriter<'a> {
                 to: String::from_utf8_lossy(to).into_owned(),
             });
         }
-        if self.written.remove(from) {
-            self.written.insert(to.to_vec());
+        if matches!(source, Decision::Drop(_)) || matches!(dest, Decision::Drop(_)) {
+            // Not replayed: both keep what they hold.
+            return Ok(Some(Outcome::Drop));
         }
-        self.created.remove(from);
-        Ok(Some(
-            if matches!(source, Decision::Drop(_)) || matches!(dest, Decision::Drop(_)) {
-                Outcome::Drop
-            } else {
-                Outcome::Keep
-            },
-        ))
+        // Replayed: the target holds what the source held, the source is gone.
+        if self.has_data(from) {
+            self.written.insert(to.to_vec());
+        } else {
+            self.written.remove(to);
+            self.dropped.insert(to.to_vec());
+        }
+        self.written.remove(from);
+        self.dropped.insert(from.to_vec());
+        Ok(Some(Outcome::Keep))
     }
 
-    /// True unless namespace `ns` is known to hold no document: created by this oplog and
-    /// never written, or in the archive with no document and never written.
+    /// True unless namespace `ns` is known to hold no document when this entry replays: not
+    /// written by this oplog since it was dropped (or renamed away), or else neither holding
+    /// documents in the archive (restored before the oplog is replayed) nor unknown to it
+    /// (a collection the archive lacks and this oplog did not create may hold anything).
     fn has_data(&self, ns: &[u8]) -> bool {
         if self.written.contains(ns) {
             return true;
         }
-        if self.created.contains(ns) {
+        if self.dropped.contains(ns) {
             return false;
         }
         let text = String::from_utf8_lossy(ns);
-        self.counts.get(text.as_ref()).is_none_or(|&n| n > 0)
+        match self.counts.get(text.as_ref()) {
+            Some(&n) => n > 0,
+            None => !self.created.contains(ns),
+        }
     }
 
     /// An `applyOps` command `o` (a transaction's commit, or a user's `applyOps`): each

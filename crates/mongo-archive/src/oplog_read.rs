@@ -187,7 +187,6 @@ fn each<'a>(
     let (Some(op), Some(ns)) = (e.op, e.ns) else {
         return Ok(());
     };
-    let ns = std::str::from_utf8(ns).map_err(|_| OplogError::NamespaceNotUtf8)?;
     let apply_ops =
         e.o.filter(|o| op == b"c" && first_name(buf, o) == Some(b"applyOps"));
     let Some(o) = apply_ops else {
@@ -198,6 +197,12 @@ fn each<'a>(
                 }
             }
         }
+        let ns = match std::str::from_utf8(ns) {
+            Ok(ns) => ns,
+            // A command's own namespace (`db.$cmd`) is not one the rewriter decodes.
+            Err(_) if op == b"c" => return Ok(()),
+            Err(_) => return Err(OplogError::NamespaceNotUtf8),
+        };
         return f(Operation {
             op,
             ns,

@@ -107,6 +107,19 @@ fn insert_document_keys_get_the_plan_of_the_inserted_document() {
         inner.get_document("o2").unwrap()
     );
 
+    // Ordinal-based transforms give `o` and `o2` of one insert the same ordinal.
+    let seq = rules("rules:\n  users:\n    fields:\n      _id: sequential\n");
+    let out = ok(
+        &with_oplog(vec![users()], &[ins.clone(), ins.clone()]),
+        &seq,
+    );
+    let ops = docs_of(&out, ".oplog");
+    for e in &ops {
+        let id = e.get_document("o").unwrap().get("_id").unwrap();
+        assert_eq!(e.get_document("o2").unwrap().get("_id").unwrap(), id);
+        assert_ne!(id, &Bson::String("alice@example.com".into()));
+    }
+
     // `local.oplog.rs` dumped as a collection.
     let input = build_archive(&[users(), NsDocs::new("local", "oplog.rs", &[ins, txn])]);
     let out = ok(&input, &anon);
@@ -235,6 +248,83 @@ fn renaming_a_dumped_collection_with_data_into_other_rules_fails() {
     );
     let e = oplog_err(&input, &anon, &["stage@example.com"]);
     assert!(matches!(e, OplogError::RenameBetweenPlans { .. }), "{e}");
+    // Created by the oplog does not make a dumped collection empty: its documents are
+    // restored before the oplog replays.
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry("c", "app.$cmd", doc! {"create": "staging"}),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+        ],
+    );
+    oplog_err(&input, &anon, &["stage@example.com"]);
+    // Dropped first, it is empty; a rename moves nothing (then the target is empty too).
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry("c", "app.$cmd", doc! {"drop": "staging"}),
+            entry("c", "app.$cmd", doc! {"create": "staging"}),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.users", "to": "app.staging"},
+            ),
+        ],
+    );
+    ok(&input, &anon);
+    // A rename that is not replayed (its source is not selected) leaves its target as it
+    // was: the target's documents still count.
+    let sel = rules("rules:\n  users:\n    fields:\n      email: {transform: constant, value: X}\ncollections: [users, staging]\n");
+    let input = with_oplog(
+        vec![
+            users(),
+            NsDocs::new(
+                "app",
+                "staging",
+                &[doc! {"_id": 1, "email": "stage@example.com"}],
+            ),
+        ],
+        &[
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.unselected", "to": "app.staging", "dropTarget": true},
+            ),
+            entry(
+                "c",
+                "admin.$cmd",
+                doc! {"renameCollection": "app.staging", "to": "app.users", "dropTarget": true},
+            ),
+        ],
+    );
+    let e = oplog_err(&input, &sel, &["stage@example.com"]);
+    assert!(
+        matches!(&e, OplogError::RenameBetweenPlans { from, .. } if from == "app.staging"),
+        "{e}"
+    );
     // A collection the archive does not hold (its contents unknown) is refused too.
     let input = with_oplog(
         vec![users()],
@@ -485,4 +575,75 @@ fn schema_only_keeps_metadata_and_drops_documents_and_oplog_writes() {
         .unwrap();
     assert_eq!(users.action, NamespaceAction::SchemaOnly);
     assert_eq!((users.docs_in, users.docs_out), (1, 0));
+    // The same bytes with documents patched on worker threads.
+    let threads = RewriteOptions {
+        threads: 4,
+        ..Default::default()
+    };
+    let (again, r) = run(&input, &anon, &threads);
+    r.unwrap();
+    assert_eq!(again, out);
+}
+
+/// Issue 17: `oplog_read` (what `scan` and `verify` read) and the rewriter agree on which
+/// entries they accept, over entries of every kind and byte-level mutations of them: an entry
+/// the rewriter accepts is read, and a shape the reader refuses fails the rewrite. No panic.
+#[test]
+fn oplog_read_and_the_rewriter_agree_on_mutated_entries() {
+    let anon = rules(KEYED);
+    let seeds = [
+        insert(
+            "app.users",
+            doc! {"_id": "a@example.com", "email": "a@example.com", "shard": {"region": "r"}},
+            doc! {"_id": "a@example.com", "shard.region": "r"},
+        ),
+        entry(
+            "u",
+            "app.users",
+            doc! {"$v": 2, "diff": {"u": {"email": "x@y.z"}, "sshard": {"u": {"region": "q"}}}},
+        ),
+        entry("d", "app.users", doc! {"_id": "a@example.com"}),
+        entry(
+            "c",
+            "admin.$cmd",
+            doc! {"applyOps": [
+                {"op": "i", "ns": "app.users", "o": {"_id": 1, "email": "t@example.com"}, "o2": {"_id": 1}},
+                {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "d", "ns": "app.secrets", "o": {"_id": 1}}]}},
+            ]},
+        ),
+        entry(
+            "c",
+            "app.$cmd",
+            doc! {"renameCollection": "app.a", "to": "app.b"},
+        ),
+    ];
+    let mut runs = 0;
+    for seed in &seeds {
+        let bytes = bson::to_vec(seed).unwrap();
+        let mut variants = vec![bytes.clone()];
+        for at in 4..bytes.len() - 1 {
+            for v in [0x00, 0x02, 0x03, 0x04, 0x61, 0x6f, 0xff] {
+                let mut m = bytes.clone();
+                if m[at] != v {
+                    m[at] = v;
+                    variants.push(m);
+                }
+            }
+        }
+        for v in variants {
+            let read = mongo_archive::oplog_read::operations(&v, &mut |op| {
+                op.data(&mut |_| {}).or(Ok(()))
+            });
+            let (_, r) = run(&raw_oplog(vec![v]), &anon, &keep_all());
+            match (&read, &r) {
+                (Err(OplogError::Shape(_)), Ok(_)) => {
+                    panic!("the rewriter accepted a shape oplog_read refuses: {read:?}")
+                }
+                (Err(e), Ok(_)) => panic!("oplog_read refused an entry the rewriter accepted: {e}"),
+                _ => {}
+            }
+            runs += 1;
+        }
+    }
+    assert!(runs > 1000, "{runs}");
 }

@@ -5,7 +5,9 @@
 //! The archive part reads with mongo-archive's validating reader (so a manifest is only
 //! produced for an archive mongorestore would accept) and walks every document's fields with
 //! the `bson` crate; the SQL part reads the dump with sql-dump (row counts) and the DDL lines
-//! (columns and types). Values from the data appear only with [`InspectOptions::sample`].
+//! (columns and types). Values from the data appear only with [`InspectOptions::sample`];
+//! field names that came from the data (a sub-document keyed by e-mail addresses, ids,
+//! dates) never do: they are grouped as `<key>` with a `distinct_keys` count.
 //!
 //! ```no_run
 //! let dump = std::fs::File::open("dump.gz")?;

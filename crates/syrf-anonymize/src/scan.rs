@@ -3,9 +3,11 @@
 //! tokens, names from the `fake` crate's dictionaries), in a mongodump archive or a
 //! MySQL/MariaDB or PostgreSQL dump (gzip or not).
 //!
-//! MongoDB: a rule covers a path when its steps ([`anonymize_core::FieldRule::steps`]) equal the
-//! path or are a prefix of it; numeric steps (array positions) are ignored on both sides.
-//! Collections in the rules' `exclusions` are skipped. SQL: tables resolve as in a run
+//! MongoDB: a rule covers a path when its steps equal the path or are a prefix of it; numeric
+//! steps (array positions) are ignored on both sides. Which collections a run drops, and the
+//! rules of the others, come from mongo-archive's policy ([`mongo_archive::namespace_fate`]);
+//! oplog entries are read with [`mongo_archive::oplog_read`] and counted at their target
+//! collection. Field names that came from the data are reported as `<key>`. SQL: tables resolve as in a run
 //! ([`anonymize_core::Anonymizer::resolve`]); excluded and `schema_only` tables are skipped; a
 //! column is covered by a rule on it, and JSON inside a column is walked below rules on its
 //! paths (the `scan_sql` module). The report holds counts and the first document's or row's
@@ -24,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 
-use anonymize_core::{Anonymizer, PlanNode, RuleSet};
+use anonymize_core::{Anonymizer, Key, KeyMode, PlanNode, RuleSet};
 use bson::raw::{RawBsonRef, RawDocument};
 use mongo_archive::oplog_read::{self, Data, Operation};
 use mongo_archive::reader::{ArchiveReader, Item};
@@ -153,9 +155,11 @@ pub struct ScanReport {
     /// SQL: findings at more than 10,000 distinct paths in one table were folded into their
     /// column (JSON documents keyed by data).
     pub folded: bool,
-    /// Collections skipped: excluded by the rules or not in their `collections` list, or
-    /// `admin.system.users`/`system.roles` (dropped by a run unless `--keep-users`); SQL
-    /// tables excluded, not selected or `schema_only`.
+    /// Collections whose documents a run drops, as mongo-archive's policy decides: excluded
+    /// by the rules or not in their `collections` list, `schema_only`, users and roles
+    /// (`admin.system.users`/`system.roles`, `admin.tempusers`/`temproles`, dropped by a
+    /// run unless `--keep-users`), pre/post image collections; SQL tables excluded, not
+    /// selected or `schema_only`.
     pub excluded: Vec<String>,
 }
 
@@ -285,7 +289,7 @@ impl fmt::Display for ScanReport {
         for c in &self.excluded {
             writeln!(
                 f,
-                "  {c}: skipped (a run drops it: excluded, not kept, or users/roles)"
+                "  {c}: skipped (a run drops its documents: excluded, not kept, schema only, users/roles or pre/post images)"
             )?;
         }
         if self.folded {
@@ -341,6 +345,14 @@ pub fn scan(
             )),
         }
     })
+}
+
+/// Builds the resolver of namespaces, table names and rule paths (mongo-archive's policy and
+/// sql-dump's catalog take an [`Anonymizer`]). No transform runs, so any key does.
+pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
+    let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
+    Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
+        .map_err(|e| InspectError::Usage(e.to_string()))
 }
 
 fn is_index(step: &str) -> bool {
@@ -585,8 +597,8 @@ fn scan_archive(
     options: &ScanOptions,
 ) -> Result<ScanReport, InspectError> {
     let anon = match rules {
-        Some(r) => crate::scan_sql::anonymizer(r)?,
-        None => crate::scan_sql::anonymizer(&RuleSet::empty())?,
+        Some(r) => anonymizer(r)?,
+        None => anonymizer(&RuleSet::empty())?,
     };
     let mut reader = ArchiveReader::new(input);
     let mut colls = Colls {
@@ -1042,7 +1054,7 @@ mod tests {
 
     /// `covering` of `db.coll` as a default run decides it.
     fn cov(rules: &RuleSet, db: &str, coll: &str) -> Option<Vec<Vec<String>>> {
-        let anon = crate::scan_sql::anonymizer(rules).unwrap();
+        let anon = anonymizer(rules).unwrap();
         let kind = mongo_archive::CollectionKind::Collection;
         let fate =
             mongo_archive::namespace_fate(db, coll, &kind, &anon, &RewriteOptions::default())

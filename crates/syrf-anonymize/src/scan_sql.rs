@@ -15,12 +15,14 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use anonymize_core::{Anonymizer, Key, KeyMode, PlanNode, RuleSet};
+use anonymize_core::{PlanNode, RuleSet};
 use serde_json::Value;
 use sql_dump::{Dialect, Event, SqlOptions, SqlReader};
 
 use crate::inspect::InspectError;
-use crate::scan::{join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN};
+use crate::scan::{
+    anonymizer, join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN,
+};
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
 const MAX_PATHS: usize = 10_000;
@@ -34,13 +36,6 @@ struct Table<'a> {
     root: Option<&'a PlanNode>,
     rows: u64,
     tallies: Tallies,
-}
-
-/// Builds the resolver of table names and rule paths. No transform runs, so any key does.
-pub(crate) fn anonymizer(rules: &RuleSet) -> Result<Anonymizer, InspectError> {
-    let key = Key::from_bytes(&[0x5a; 32]).map_err(|e| InspectError::Usage(e.to_string()))?;
-    Anonymizer::new(rules.clone(), KeyMode::Keyed(key))
-        .map_err(|e| InspectError::Usage(e.to_string()))
 }
 
 /// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).

@@ -7,10 +7,13 @@
 //! 40 MiB. Pass 2 reads the anonymized output and checks every string in every document and
 //! prelude entry: whole values (case-insensitive), and email-like and phone-like tokens inside
 //! longer text. Hits are reported by namespace and field path, with counts and the first
-//! document's index, never the value. MongoDB archives and MySQL/MariaDB and PostgreSQL dumps,
-//! plain or gzip (SQL dumps are read by sql-dump's reader, as the rewriter reads them; the
-//! output is checked in every spelling a dump can give a value: SQL and COPY escapes,
-//! octal and hex, JSON `\u` escapes, percent-encoding).
+//! document's index, never the value (a field name that came from the data is written `<key>`).
+//! MongoDB: which collections' rules apply comes from mongo-archive's policy, and oplog entries
+//! are read with [`mongo_archive::oplog_read`]: covered values are collected from each
+//! operation by its target collection's rules, and the output's entries are checked under
+//! their target (`app.users (oplog)`). SQL dumps are read by sql-dump's reader, as the
+//! rewriter reads them; the output is checked in every spelling a dump can give a value: SQL
+//! and COPY escapes, octal and hex, JSON `\u` escapes, percent-encoding. Plain or gzip.
 //!
 //! ```
 //! use anonymize_core::RuleSet;

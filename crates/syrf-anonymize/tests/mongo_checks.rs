@@ -325,3 +325,130 @@ fn keys_from_the_data_are_never_printed() {
         assert!(!text.contains(d), "verify printed {d}: {text}");
     }
 }
+
+/// The binary without the caller's `SYRF_*` settings, with a test key.
+fn binary() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SYRF_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("SYRF_ANONYMIZE_KEY", "mongo checks test key 0123456789ab");
+    c
+}
+
+/// Issue 18 through the command line: a `$out` into a covered collection fails at the rename
+/// (exit 3, advice, no value, no output file); `schema_only` and the dropped system
+/// namespaces are named in the summary.
+#[test]
+fn the_run_refuses_out_into_covered_data_and_summarises_what_it_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, format!("{RULES}schema_only: [logs]\n")).unwrap();
+    let tmp = "tmp.agg_out.3f2c";
+    let bad = archive(&[
+        (
+            "app",
+            "users",
+            vec![doc! {"_id": 1, "email": "body@example.com"}],
+        ),
+        (
+            "",
+            "oplog",
+            vec![
+                entry("c", "app.$cmd", doc! {"create": tmp, "temp": true}),
+                entry(
+                    "i",
+                    &format!("app.{tmp}"),
+                    doc! {"_id": 9, "email": "out-stage@example.com"},
+                ),
+                entry(
+                    "c",
+                    "admin.$cmd",
+                    doc! {"renameCollection": format!("app.{tmp}"), "to": "app.users", "dropTarget": true},
+                ),
+            ],
+        ),
+    ]);
+    let input = dir.path().join("in.archive");
+    std::fs::write(&input, &bad).unwrap();
+    let output = dir.path().join("out.archive");
+    let out = binary()
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--oplog drop"), "{stderr}");
+    assert!(stderr.contains(&format!("app.{tmp}")), "{stderr}");
+    assert!(!stderr.contains("@example.com"), "{stderr}");
+    assert!(!output.exists());
+    // With the oplog dropped the run passes.
+    let out = binary()
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--oplog", "drop", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let good = archive(&[
+        (
+            "app",
+            "users",
+            vec![doc! {"_id": 1, "email": "body@example.com"}],
+        ),
+        (
+            "app",
+            "logs",
+            vec![doc! {"_id": 1, "line": "logged in from 10.1.2.3"}],
+        ),
+        (
+            "admin",
+            "tempusers",
+            vec![doc! {"_id": "app.bob", "credentials": "scram"}],
+        ),
+        (
+            "config",
+            "image_collection",
+            vec![doc! {"_id": 1, "image": {"email": "img@example.com"}}],
+        ),
+    ]);
+    std::fs::write(&input, &good).unwrap();
+    let out = binary()
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for want in [
+        "schema only",
+        "dropped (users/roles; --keep-users keeps them)",
+        "dropped (pre/post images of other collections)",
+    ] {
+        assert!(stderr.contains(want), "{want}: {stderr}");
+    }
+    let written = std::fs::read(&output).unwrap();
+    let v = mongo_archive::verify::verify(&written).unwrap();
+    assert_eq!(v.namespace("app.logs").unwrap().documents.len(), 0);
+    assert!(v.namespace("admin.tempusers").is_none());
+    assert!(v.namespace("config.image_collection").is_none());
+}
