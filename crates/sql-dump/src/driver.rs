@@ -488,7 +488,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let fks_before = self.p.cat.foreign_keys.len();
         let (owner, owner_is_table, late) = self.record(stmt);
         if created.is_some() || self.p.cat.foreign_keys.len() > fks_before {
-            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect)?;
+            let new = (fks_before, created.as_ref());
+            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect, new)?;
         }
         if let Some(table) = created {
             // Refuse rules that cannot fit the table as soon as its definition is read.
