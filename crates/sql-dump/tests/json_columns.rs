@@ -49,3 +49,28 @@ fn documents_that_are_not_json_are_nulled_and_counted() {
     let r = &a.report().rules[0];
     assert_eq!((r.values_seen, r.failed_closed), (2, 1));
 }
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Random JSON-ish and array-ish values in JSON, array and UPDATE statements: the
+        /// rewriter returns (an output or an error) and never panics.
+        #[test]
+        fn random_values_never_panic(v in "[\\[\\]{}\",:\\\\ a-z0-9@.\\-+eE]{0,40}") {
+            let quoted = v.replace('\'', "''");
+            let dump = format!(
+                "{PG}CREATE TABLE public.t (id integer, doc jsonb, tags text[], e text);\n\
+                 INSERT INTO public.t VALUES (1, '{quoted}', '{quoted}', '{quoted}');\n\
+                 UPDATE public.t SET e = '{quoted}', doc = '{quoted}' WHERE e = '{quoted}';\n"
+            );
+            let a = anon(
+                "rules:\n  t:\n    fields:\n      doc.a.b: hash_email\n      tags: hash_email\n      e: {transform: hash_email, distinct_variants: true}\n",
+            );
+            let _ = rewrite_sql(dump.as_bytes(), &mut Vec::new(), &a, &SqlOptions::default());
+        }
+    }
+}
