@@ -413,8 +413,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         match write {
             DataWrite::None => Ok(None),
             DataWrite::Update { table, set } => {
-                if stmt.owner == Owner::None {
-                    // Goes with its table (an excluded table's UPDATE cannot restore).
+                if stmt.owner == Owner::None && p.cat.is_known_relation(&table) {
+                    // Goes with its table (an excluded table's UPDATE cannot restore); system
+                    // tables the dump does not define (`pg_catalog.pg_database`) stay.
                     stmt.owner = Owner::Rel(table.clone(), true);
                 }
                 if p.cat.is_excluded(&table, true) {
