@@ -183,12 +183,26 @@ fn fixed_length(transform: &Transform) -> Option<usize> {
 /// (`varchar(30)` referencing `varchar(100)`): the cut child value would no longer match
 /// its parent's, and the constraint would fail (PostgreSQL) or orphan every row (MySQL).
 /// Checked as soon as both tables' definitions and the key are known.
+/// Only the keys from index `new_from` on, and those naming `created`, are checked (the
+/// others were checked when their last definition was read).
 pub(crate) fn check_foreign_keys(
     cat: &mut Catalog<'_>,
     anon: &Anonymizer,
     dialect: crate::Dialect,
+    (new_from, created): (usize, Option<&QName>),
 ) -> Result<(), SqlError> {
-    let fks = cat.foreign_keys.clone();
+    if anon.is_empty() {
+        return Ok(());
+    }
+    let fks: Vec<_> = cat
+        .foreign_keys
+        .iter()
+        .enumerate()
+        .filter(|(i, (child, fk))| {
+            *i >= new_from || created.is_some_and(|c| c == child || *c == fk.parent)
+        })
+        .map(|(_, f)| f.clone())
+        .collect();
     for (child, fk) in &fks {
         let (Some(child_def), Some(parent_def)) = (cat.def(child), cat.def(&fk.parent)) else {
             continue;

@@ -427,8 +427,9 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         match write {
             DataWrite::None => Ok(None),
             DataWrite::Update { table, set } => {
-                if stmt.owner == Owner::None {
-                    // Goes with its table (an excluded table's UPDATE cannot restore).
+                if stmt.owner == Owner::None && p.cat.is_known_relation(&table) {
+                    // Goes with its table (an excluded table's UPDATE cannot restore); system
+                    // tables the dump does not define (`pg_catalog.pg_database`) stay.
                     stmt.owner = Owner::Rel(table.clone(), true);
                 }
                 if p.cat.is_excluded(&table, true) {
@@ -502,7 +503,8 @@ impl<'a, R: Read, W: Write> Rewriter<'a, R, W> {
         let fks_before = self.p.cat.foreign_keys.len();
         let (owner, owner_is_table, late) = self.record(stmt);
         if created.is_some() || self.p.cat.foreign_keys.len() > fks_before {
-            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect)?;
+            let new = (fks_before, created.as_ref());
+            check_foreign_keys(&mut self.p.cat, self.p.anon, self.p.dialect, new)?;
         }
         if let Some(table) = created {
             // Refuse rules that cannot fit the table as soon as its definition is read.
