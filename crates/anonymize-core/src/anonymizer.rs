@@ -133,8 +133,11 @@ pub struct Anonymizer {
     references: Vec<crate::Reference>,
     echo_guard: EchoGuard,
     /// rule -> field -> (rewritten, nulled) echoes; locked only when an echo is found.
-    echoes: Mutex<HashMap<RuleId, HashMap<String, (u64, u64)>>>,
+    echoes: Mutex<HashMap<RuleId, EchoCounts>>,
 }
+
+/// Per field (as the report shows it): (rewritten, nulled) echoes of one rule.
+type EchoCounts = HashMap<String, (u64, u64)>;
 
 /// A field name as the echo report shows it: steps that do not look like field names (they
 /// may come from the data, e.g. map keys holding e-mail addresses) become `<key>`.
