@@ -682,11 +682,12 @@ fn rules_must_fit_their_column_types() {
     let pg_dump = pg.dump("v_types_src", &["--inserts"]);
     let my_dump = my.dump(&["v_types_src"]);
     for (dump, rule) in [
-        (&pg_dump, "id: hash"),
+        // `hash` on an integer is a permutation of its range (it fits); text transforms don't.
+        (&pg_dump, "id: hash_email"),
         (&pg_dump, "token: hash"),
         (&pg_dump, "born: digits"),
         (&pg_dump, "score: hash"),
-        (&my_dump, "id: hash"),
+        (&my_dump, "id: hash_email"),
         (&my_dump, "born: digits"),
     ] {
         let err = rejected(

@@ -21,7 +21,11 @@ fn the_callers_key_and_settings_are_not_inherited() {
     }
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("r.yaml");
-    std::fs::write(&rules, "# no rules\n").unwrap();
+    std::fs::write(
+        &rules,
+        "rules:\n  users:\n    fields:\n      email: hash_email\n",
+    )
+    .unwrap();
     let mut c = common::bin();
     c.arg("--rules").arg(&rules);
     let out = run_with_stdin(c, b"-- MySQL dump\n");
