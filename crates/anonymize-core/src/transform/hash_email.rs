@@ -31,7 +31,8 @@ pub(super) const SPEC: Spec = Spec {
            `<hash(local)>.<hash(domain)>`, which is neither unique nor unlinkable across domains",
     params_doc: "`local_length` (16; 16-64, with `per_part` 1-64), `domain_length` (4), `domain` \
                  (`anonymized.syrf.local`), `case_sensitive` (false), `mode` (`address`, or \
-                 `per_part`)",
+                 `per_part`), `distinct_variants` (false: SQL columns with a unique key tell case \
+                 and space variants apart by a keyed tag, `<hash>+<tag>.<domain hash>@...`)",
     examples: &[
         Example {
             rule: "hash_email",
