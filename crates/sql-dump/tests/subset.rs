@@ -192,3 +192,23 @@ fn without_foreign_keys_a_subset_is_the_plain_limit() {
     assert!(out.contains("VALUES (1),(2);"));
     assert!(s.subset.is_empty());
 }
+
+#[test]
+fn a_row_whose_values_do_not_match_its_columns_cannot_be_subset() {
+    let dump = MYSQL.replace(
+        "INSERT INTO `c` VALUES (4,1,3),",
+        "INSERT INTO `c` VALUES (4,1),",
+    );
+    let rules = RuleSet::from_yaml("size_limits:\n  p: {max_rows: 2}\n", "t.yaml").unwrap();
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap();
+    let err = plan_subset(|| Ok(dump.as_bytes()), &anon, &SqlOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("(table c)") && msg.starts_with("line 9, byte "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("a row has 2 values but its columns are 3"),
+        "{msg}"
+    );
+}

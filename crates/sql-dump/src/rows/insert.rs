@@ -292,7 +292,10 @@ impl<'a> Rows<'a> {
                 } else {
                     None
                 };
-                let written = p.subset.row(keep, fields);
+                let written = p
+                    .subset
+                    .row(keep, fields)
+                    .map_err(|m| p.src.err(0, Some(table), m))?;
                 if keep && !written {
                     p.cat.tally.unkeep(sidx);
                 }

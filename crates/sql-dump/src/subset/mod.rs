@@ -67,8 +67,9 @@ pub(crate) struct TableKeys {
 pub(crate) struct KeysPass {
     pub(crate) graph: Graph,
     pub(crate) data: HashMap<QName, TableKeys>,
-    /// The table being read and its slots' field positions in the current statement.
-    cur: Option<(QName, Vec<Vec<usize>>)>,
+    /// The table being read, its slots' field positions in the current statement, and the
+    /// statement's column count.
+    cur: Option<(QName, Vec<Vec<usize>>, usize)>,
     reader: KeyReader,
 }
 
@@ -213,7 +214,7 @@ impl Mode {
                 }
                 let data = k.data.entry(table.clone()).or_default();
                 data.slots.resize_with(slots.len(), Vec::new);
-                k.cur = Some((table.clone(), positions));
+                k.cur = Some((table.clone(), positions, columns.len()));
                 Ok(())
             }
         }
@@ -225,24 +226,31 @@ impl Mode {
     }
 
     /// One row of the table given to [`Mode::begin`]; `keep`: the limit keeps it. Returns
-    /// whether the row is written.
-    pub(crate) fn row(&mut self, keep: bool, fields: Option<Fields<'_>>) -> bool {
+    /// whether the row is written; the error says that the row's values do not match its
+    /// columns (its keys cannot be read).
+    pub(crate) fn row(&mut self, keep: bool, fields: Option<Fields<'_>>) -> Result<bool, String> {
         match self {
-            Mode::Off | Mode::Schema(_) => keep,
-            Mode::Apply(a) => match a.cur {
+            Mode::Off | Mode::Schema(_) => Ok(keep),
+            Mode::Apply(a) => Ok(match a.cur {
                 None => keep,
                 Some(i) => {
                     a.ordinals[i] += 1;
                     keep && !a.plan.tables[i].1.contains(a.ordinals[i])
                 }
-            },
+            }),
             Mode::Keys(k) => {
-                let Some((table, positions)) = &k.cur else {
-                    return keep;
+                let Some((table, positions, width)) = &k.cur else {
+                    return Ok(keep);
                 };
+                let values = fields.map_or(0, |f| f.len());
+                if values != *width {
+                    return Err(format!(
+                        "a row has {values} values but its columns are {width}: the keys of a subset cannot be read"
+                    ));
+                }
                 let dialect = k.graph.dialect();
                 let Some(data) = k.data.get_mut(table) else {
-                    return keep;
+                    return Ok(keep);
                 };
                 data.rows += 1;
                 if !keep {
@@ -255,7 +263,7 @@ impl Mode {
                     };
                     slot.push(key);
                 }
-                keep
+                Ok(keep)
             }
         }
     }
