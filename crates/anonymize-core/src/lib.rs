@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod anonymizer;
+mod conditions;
 mod counts;
 mod dates;
 mod encoding;
@@ -53,6 +54,7 @@ mod value;
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
+pub use conditions::{Condition, Scalar, Test};
 pub use key::{Key, KeyError, KeyMode};
 pub use plan::{PlanNode, RuleId};
 pub use references::Reference;

@@ -298,6 +298,8 @@ impl<'a> Rows<'a> {
                     .map_err(|m| p.src.err(0, Some(table), m))?;
                 if keep && !written {
                     p.cat.tally.unkeep(sidx);
+                } else if !keep && written {
+                    p.cat.tally.rekeep(sidx);
                 }
                 keep = written;
             }

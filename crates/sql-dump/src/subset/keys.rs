@@ -41,7 +41,7 @@ impl Fields<'_> {
 }
 
 /// Decodes field `k` into `out`; false for NULL (or a missing field).
-fn decode(fields: Fields<'_>, k: usize, out: &mut Vec<u8>) -> bool {
+pub(crate) fn decode(fields: Fields<'_>, k: usize, out: &mut Vec<u8>) -> bool {
     out.clear();
     match fields {
         Fields::Copy(line, spans) => {

@@ -34,7 +34,9 @@ use keys::{Fields, Key, KeyReader};
 /// [`crate::SqlOptions::subset`].
 #[derive(Debug, Default)]
 pub struct SubsetPlan {
-    tables: Vec<(QName, RoaringTreemap)>,
+    /// Per table: its removed ordinals, and whether its `where` filter decides alone (its
+    /// limit counted over matching rows only).
+    tables: Vec<(QName, RoaringTreemap, bool)>,
     index: HashMap<QName, usize>,
     report: Vec<String>,
 }
@@ -48,7 +50,7 @@ impl SubsetPlan {
 
     /// Rows removed in all (limits' cut-offs included).
     pub fn rows_removed(&self) -> u64 {
-        self.tables.iter().map(|(_, r)| r.len()).sum()
+        self.tables.iter().map(|(_, r, _)| r.len()).sum()
     }
 }
 
@@ -70,7 +72,12 @@ pub(crate) struct KeysPass {
     /// The table being read, its slots' field positions in the current statement, and the
     /// statement's column count.
     cur: Option<(QName, Vec<Vec<usize>>, usize)>,
+    /// The current table's filter and its conditions' field positions.
+    cur_filter: Option<(graph::Filter, Vec<usize>)>,
+    /// Rows matching each filter so far, by the table it names.
+    matched: HashMap<QName, u64>,
     reader: KeyReader,
+    text: Vec<u8>,
 }
 
 /// Pass 3's state.
@@ -108,7 +115,10 @@ impl Mode {
             graph,
             data: HashMap::new(),
             cur: None,
+            cur_filter: None,
+            matched: HashMap::new(),
             reader: KeyReader::default(),
+            text: Vec::new(),
         }))
     }
 
@@ -183,6 +193,7 @@ impl Mode {
             }
             Mode::Keys(k) => {
                 k.cur = None;
+                k.cur_filter = None;
                 let Some(slots) = k.graph.slots(table) else {
                     return Ok(());
                 };
@@ -212,6 +223,26 @@ impl Mode {
                     }
                     positions.push(pos);
                 }
+                if let Some(f) = k.graph.filters.get(table) {
+                    let mut pos = Vec::with_capacity(f.conditions.len());
+                    for c in &f.conditions {
+                        let [col] = &c.path[..] else {
+                            return Err(format!(
+                                "a `where` condition names `{}`: on a SQL table it names a column",
+                                c.path.join(".")
+                            ));
+                        };
+                        match columns.iter().position(|x| same(x, col)) {
+                            Some(p) => pos.push(p),
+                            None => {
+                                return Err(format!(
+                                    "its rows do not give column `{col}` of its `where` condition"
+                                ))
+                            }
+                        }
+                    }
+                    k.cur_filter = Some((f.clone(), pos));
+                }
                 let data = k.data.entry(table.clone()).or_default();
                 data.slots.resize_with(slots.len(), Vec::new);
                 k.cur = Some((table.clone(), positions, columns.len()));
@@ -235,7 +266,8 @@ impl Mode {
                 None => keep,
                 Some(i) => {
                     a.ordinals[i] += 1;
-                    keep && !a.plan.tables[i].1.contains(a.ordinals[i])
+                    let (_, removed, filtered) = &a.plan.tables[i];
+                    (keep || *filtered) && !removed.contains(a.ordinals[i])
                 }
             }),
             Mode::Keys(k) => {
@@ -253,7 +285,21 @@ impl Mode {
                     return Ok(keep);
                 };
                 data.rows += 1;
-                if !keep {
+                let cut = match (&k.cur_filter, fields) {
+                    (Some((f, pos)), Some(fields)) => {
+                        let text = &mut k.text;
+                        let matches = f.conditions.iter().zip(pos).all(|(c, &p)| {
+                            let v = keys::decode(fields, p, text)
+                                .then(|| String::from_utf8_lossy(text).into_owned());
+                            c.matches(v.as_deref())
+                        });
+                        let n = k.matched.entry(f.owner.clone()).or_default();
+                        *n += u64::from(matches);
+                        !matches || *n > f.max_rows
+                    }
+                    _ => !keep,
+                };
+                if cut {
                     data.cut.insert(data.rows);
                 }
                 for (slot, pos) in data.slots.iter_mut().zip(positions) {
