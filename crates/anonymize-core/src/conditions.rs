@@ -265,4 +265,40 @@ mod tests {
         ]))
         .matches(Some("3")));
     }
+
+    #[test]
+    fn where_parses_and_check_locates_its_errors() {
+        let rules = crate::RuleSet::from_yaml(
+            "size_limits:\n  pmProject:\n    max_documents: 100\n    where: {IsPrivate: false, Settings.Region: {in: [eu, uk]}, Created: {gte: 2020-01-01}}\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let f = &rules.size_limits[0].filter;
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[1].path, ["Settings", "Region"]);
+        let only =
+            crate::RuleSet::from_yaml("size_limits:\n  t: {where: {a: null}}\n", "r.yaml").unwrap();
+        assert_eq!(only.size_limits[0].max_rows, u64::MAX);
+        let err = |yaml: &str| {
+            crate::RuleSet::from_yaml(yaml, "r.yaml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("size_limits:\n  t:\n    where: {a: {start_with: x}}\n");
+        assert!(
+            e.starts_with(
+                "r.yaml:3:13: unknown condition `start_with` (did you mean `starts_with`?)"
+            ),
+            "{e}"
+        );
+        let e = err("size_limits:\n  t:\n    where: {a: {gte: soon}}\n");
+        assert!(e.contains("`gte` takes a number or a date"), "{e}");
+        let e = err("size_limits:\n  t:\n    where: {a: [1, 2]}\n");
+        assert!(e.contains("a condition is a value, null, or"), "{e}");
+        let e = err("size_limits:\n  t: {}\n");
+        assert!(
+            e.contains("needs `max_documents` (or `max_rows`) or `where`"),
+            "{e}"
+        );
+    }
 }
