@@ -261,3 +261,54 @@ fn sakila_schema_only_customer_removes_its_references() {
 fn pagila_schema_only_customer_restores_with_on_error_stop() {
     pg_case("pagila.sql.gz", "g20_subset_pagila_so", SCHEMA_ONLY, 0, 1);
 }
+
+/// A row filter: the first 100 customers of store 1 (by `where`), and everything that
+/// references the others goes.
+const STORE_ONE: &str =
+    "size_limits:\n  customer: {max_rows: 100, where: {store_id: 1, email: {ends_with: .org}}}\n";
+
+#[test]
+#[ignore = "needs the private MariaDB (run ./scripts/test)"]
+fn sakila_where_filter_keeps_matching_customers_and_every_foreign_key() {
+    mysql_case("sakila.sql.gz", "g20_subset_sakila_where", STORE_ONE, 100);
+    // (mysql_case drops the database; check the filter on a fresh restore.)
+    let my = MySql::from_env();
+    let (out, _) = subset(&gunzip_file(&shared("sakila.sql.gz")), STORE_ONE, 1);
+    my.fresh_db("g20_subset_sakila_where");
+    my.restore(Some("g20_subset_sakila_where"), &out);
+    assert_eq!(
+        my.count(
+            Some("g20_subset_sakila_where"),
+            "SELECT COUNT(*) FROM customer WHERE store_id <> 1 OR email NOT LIKE '%.org'"
+        ),
+        0
+    );
+    my.drop_db("g20_subset_sakila_where");
+}
+
+#[test]
+#[ignore = "needs the private PostgreSQL (run ./scripts/test)"]
+fn pagila_where_filter_restores_with_on_error_stop() {
+    pg_case(
+        "pagila.sql.gz",
+        "g20_subset_pagila_where",
+        STORE_ONE,
+        100,
+        1,
+    );
+    let pg = Pg::from_env();
+    let (out, _) = subset(&gunzip_file(&shared("pagila.sql.gz")), STORE_ONE, 1);
+    pg.fresh_db("g20_subset_pagila_where");
+    pg.restore("g20_subset_pagila_where", &out);
+    assert_eq!(
+        pg.count(
+            "g20_subset_pagila_where",
+            "SELECT COUNT(*) FROM customer WHERE store_id <> 1 OR email NOT LIKE '%.org'"
+        ),
+        0
+    );
+    pg.exec(
+        "postgres",
+        "DROP DATABASE IF EXISTS \"g20_subset_pagila_where\" WITH (FORCE);",
+    );
+}
