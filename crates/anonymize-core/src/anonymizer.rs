@@ -111,6 +111,7 @@ struct NameEntry {
     plan: Option<usize>,
     excluded: bool,
     max_rows: Option<u64>,
+    filter: Option<usize>,
     schema_only: bool,
     selected: bool,
     uses: Vec<usize>,
@@ -131,6 +132,7 @@ pub struct Anonymizer {
     keep_dependents: bool,
     large_objects: Option<crate::LargeObjects>,
     references: Vec<crate::Reference>,
+    filters: Vec<Vec<crate::Condition>>,
     echo_guard: EchoGuard,
     /// rule -> field -> (rewritten, nulled) echoes; locked only when an echo is found.
     echoes: Mutex<HashMap<RuleId, EchoCounts>>,
@@ -211,6 +213,7 @@ impl Anonymizer {
             echo_guard: rules.echo_guard,
             echoes: Mutex::new(HashMap::new()),
             references: rules.references.clone(),
+            filters: Vec::new(),
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -283,7 +286,13 @@ impl Anonymizer {
             anon.entry(name, "exclusions").excluded = true;
         }
         for limit in &rules.size_limits {
-            anon.entry(&limit.name, "size_limits").max_rows = Some(limit.max_rows);
+            let filter = (!limit.filter.is_empty()).then(|| {
+                anon.filters.push(limit.filter.clone());
+                anon.filters.len() - 1
+            });
+            let entry = anon.entry(&limit.name, "size_limits");
+            entry.max_rows = Some(limit.max_rows);
+            entry.filter = filter;
         }
         for name in &rules.schema_only {
             anon.entry(name, "schema_only").schema_only = true;
@@ -367,6 +376,24 @@ impl Anonymizer {
         self.names
             .values()
             .any(|e| e.max_rows.is_some() || e.schema_only)
+    }
+
+    /// The `where` conditions of `name`'s size limit (a qualified key wins over a bare one),
+    /// empty when it has none.
+    pub fn filter_of(&self, db: Option<&str>, name: &str) -> &[crate::Condition] {
+        let qualified = db.and_then(|db| self.names.get(&format!("{db}.{name}")));
+        let bare = self.names.get(name);
+        [qualified, bare]
+            .into_iter()
+            .flatten()
+            .find(|e| e.max_rows.is_some())
+            .and_then(|e| e.filter)
+            .map_or(&[], |i| &self.filters[i][..])
+    }
+
+    /// True when some size limit has a `where`.
+    pub fn has_filters(&self) -> bool {
+        !self.filters.is_empty()
     }
 
     /// The rules file's declared references (MongoDB subsets).

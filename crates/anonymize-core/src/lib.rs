@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod anonymizer;
+mod conditions;
 mod counts;
 mod cpu;
 mod dates;
@@ -55,6 +56,7 @@ mod value;
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
+pub use conditions::{Condition, Scalar, Test};
 pub use cpu::sha_extensions;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};

@@ -95,8 +95,11 @@ impl FieldRule {
 pub struct SizeLimit {
     /// Collection or table key.
     pub name: String,
-    /// Documents or rows kept (the first ones).
+    /// Documents or rows kept (the first ones; `u64::MAX` with a `where` and no maximum).
     pub max_rows: u64,
+    /// `where`: only rows or documents matching every condition are kept (and counted
+    /// towards `max_rows`).
+    pub filter: Vec<crate::conditions::Condition>,
 }
 
 /// Why a rules file was rejected, with its file, line and column.
@@ -125,7 +128,7 @@ const TOP_KEYS: &[&str] = &[
     "references",
 ];
 const TABLE_KEYS: &[&str] = &["fields", "columns"];
-const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows"];
+const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows", "where"];
 
 /// Parsing context: the source for locating errors and the current key path.
 struct Ctx<'s> {
@@ -479,9 +482,16 @@ fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLi
             }
         };
         let mut max = None;
+        let mut filter = Vec::new();
         for (k, v) in entries(ctx, &lpath, lmap)? {
             if !LIMIT_KEYS.contains(&k) {
                 return Err(unknown_key(ctx, &lpath, k, LIMIT_KEYS, "a size limit"));
+            }
+            if k == "where" {
+                filter = crate::conditions::parse_where(&key_path(&lpath, k), v, &|p, m| {
+                    ctx.error(p, m)
+                })?;
+                continue;
             }
             if max.is_some() {
                 return Err(ctx.error(
@@ -496,12 +506,20 @@ fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLi
                 )
             })?);
         }
-        let max_rows = max.ok_or_else(|| {
-            ctx.error(&lpath, "a size limit needs `max_documents` (or `max_rows`)")
-        })?;
+        let max_rows = match max {
+            Some(m) => m,
+            None if !filter.is_empty() => u64::MAX,
+            None => {
+                return Err(ctx.error(
+                    &lpath,
+                    "a size limit needs `max_documents` (or `max_rows`) or `where`",
+                ))
+            }
+        };
         limits.push(SizeLimit {
             name: name.to_owned(),
             max_rows,
+            filter,
         });
     }
     Ok(limits)

@@ -41,11 +41,13 @@ fn the_briefs_file_parses() {
         [
             SizeLimit {
                 name: "pmStudy".into(),
-                max_rows: 10000
+                max_rows: 10000,
+                filter: Vec::new(),
             },
             SizeLimit {
                 name: "pmProject".into(),
-                max_rows: 100
+                max_rows: 100,
+                filter: Vec::new(),
             }
         ]
     );

@@ -35,7 +35,92 @@ pub use crate::subset_plan::ArchiveSubset;
 /// Whether the rules declare references and limit a collection: a rewrite then needs
 /// [`plan_subset`] first.
 pub fn subset_needed(anon: &Anonymizer) -> bool {
-    !anon.references().is_empty() && anon.removes_rows()
+    (!anon.references().is_empty() && anon.removes_rows()) || anon.has_filters()
+}
+
+/// Days since 1970-01-01 to (year, month, day) (proleptic Gregorian).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A value's text for `where` conditions: strings as they are, numbers, booleans
+/// (`true`/`false`), dates (`YYYY-MM-DD HH:MM:SS`, UTC); `None` for null and for types a
+/// condition cannot compare.
+fn text_of(t: u8, v: &[u8]) -> Option<String> {
+    match t {
+        ty::STRING => v
+            .get(4..v.len().saturating_sub(1))
+            .map(|s| String::from_utf8_lossy(s).into_owned()),
+        ty::INT32 => v.try_into().ok().map(|b| i32::from_le_bytes(b).to_string()),
+        ty::INT64 => v.try_into().ok().map(|b| i64::from_le_bytes(b).to_string()),
+        ty::DOUBLE => v.try_into().ok().map(|b| f64::from_le_bytes(b).to_string()),
+        ty::BOOL => v.first().map(|b| (*b != 0).to_string()),
+        ty::DATETIME => v.try_into().ok().map(|b| {
+            let ms = i64::from_le_bytes(b);
+            let secs = ms.div_euclid(1000);
+            let (y, m, d) = civil(secs.div_euclid(86_400));
+            let s = secs.rem_euclid(86_400);
+            format!(
+                "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+                s / 3600,
+                s / 60 % 60,
+                s % 60
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// Every value's text at `path` (through arrays), `None` for null or uncomparable values.
+fn texts_at(buf: &[u8], start: usize, end: usize, path: &[String], out: &mut Vec<Option<String>>) {
+    let Some((step, rest)) = path.split_first() else {
+        return;
+    };
+    for e in Elems::new(buf, start, end).map_while(Result::ok) {
+        if e.name != step.as_bytes() {
+            continue;
+        }
+        match e.ty {
+            ty::ARRAY => {
+                for item in Elems::new(buf, e.value, e.end).map_while(Result::ok) {
+                    if rest.is_empty() {
+                        out.push(text_of(item.ty, item.value_bytes(buf)));
+                    } else if item.ty == ty::DOCUMENT {
+                        texts_at(buf, item.value, item.end, rest, out);
+                    }
+                }
+            }
+            ty::DOCUMENT if !rest.is_empty() => texts_at(buf, e.value, e.end, rest, out),
+            t if rest.is_empty() => out.push(text_of(t, e.value_bytes(buf))),
+            _ => {}
+        }
+        return;
+    }
+}
+
+/// Whether a document passes every condition (a path with several values passes when one
+/// does; a missing field is null).
+fn passes(
+    raw: &[u8],
+    conditions: &[anonymize_core::Condition],
+    texts: &mut Vec<Option<String>>,
+) -> bool {
+    conditions.iter().all(|c| {
+        texts.clear();
+        texts_at(raw, 0, raw.len(), &c.path, texts);
+        if texts.is_empty() {
+            return c.matches(None);
+        }
+        texts.iter().any(|t| c.matches(t.as_deref()))
+    })
 }
 
 type Key = u64;
@@ -150,6 +235,9 @@ pub fn plan_subset<R: Read>(
     let mut ns_prelude: Vec<usize> = Vec::new();
     let mut data: HashMap<usize, NsKeys> = HashMap::new();
     let mut buf = Vec::new();
+    // Per prelude namespace: its `where` conditions, and the documents matching so far.
+    let mut filters: Vec<(Vec<anonymize_core::Condition>, u64)> = Vec::new();
+    let mut texts = Vec::new();
     loop {
         let at = rd.offset();
         match rd.next_item()? {
@@ -165,6 +253,11 @@ pub fn plan_subset<R: Read>(
                     _ => (false, None),
                 };
                 prelude.push((entry.db.clone(), entry.collection.clone(), kept, limit));
+                let conditions = match kept {
+                    true => anon.filter_of(Some(&entry.db), &entry.collection).to_vec(),
+                    false => Vec::new(),
+                };
+                filters.push((conditions, 0));
             }
             Item::PreludeEnd => {
                 for r in refs {
@@ -232,7 +325,8 @@ pub fn plan_subset<R: Read>(
             }
             Item::Document { ns, raw, .. } => {
                 let p = ns_prelude[ns];
-                if reads.get(p).is_none_or(Vec::is_empty) {
+                let filtered = filters.get(p).is_some_and(|f| !f.0.is_empty());
+                if reads.get(p).is_none_or(Vec::is_empty) && !filtered {
                     continue;
                 }
                 let d = data.entry(p).or_insert_with(|| NsKeys {
@@ -240,7 +334,16 @@ pub fn plan_subset<R: Read>(
                     ..NsKeys::default()
                 });
                 d.docs += 1;
-                if prelude[p].3.is_some_and(|m| d.docs > m) {
+                let cut = if filtered {
+                    // The limit counts matching documents only.
+                    let f = &mut filters[p];
+                    let ok = passes(raw, &f.0, &mut texts);
+                    f.1 += u64::from(ok);
+                    !ok || prelude[p].3.is_some_and(|m| f.1 > m)
+                } else {
+                    prelude[p].3.is_some_and(|m| d.docs > m)
+                };
+                if cut {
                     d.cut.insert(d.docs);
                 }
                 for ((path, ..), (vals, starts)) in reads[p].iter().zip(&mut d.values) {

@@ -145,3 +145,42 @@ fn a_reference_to_a_collection_the_archive_lacks_is_an_error() {
     let err = plan_subset(&input[..], &anon, &RewriteOptions::default()).unwrap_err();
     assert!(err.to_string().contains("`pmProjekt`"), "{err}");
 }
+
+#[test]
+fn where_keeps_the_first_matching_documents_and_feeds_the_references() {
+    let input = archive();
+    let yaml = format!(
+        "{RULES}size_limits:\n  pmProject: {{max_documents: 3, where: {{Settings.IsPublic: true}}}}\n"
+    );
+    let (out, _) = run(&input, &yaml, 1);
+    let projects = docs(&out, "pmProject");
+    let public_in = docs(&input, "pmProject")
+        .iter()
+        .filter(|p| {
+            p.get_document("Settings")
+                .unwrap()
+                .get_bool("IsPublic")
+                .unwrap()
+        })
+        .count();
+    assert!(
+        public_in > 3,
+        "the generated archive has {public_in} public projects"
+    );
+    assert_eq!(projects.len(), 3);
+    for p in &projects {
+        assert!(p
+            .get_document("Settings")
+            .unwrap()
+            .get_bool("IsPublic")
+            .unwrap());
+    }
+    let kept = ids(&projects);
+    let studies = docs(&out, "pmStudy");
+    assert!(!studies.is_empty());
+    for s in &studies {
+        assert!(kept.contains(&k(s.get("ProjectId").unwrap())));
+    }
+    let (four, _) = run(&input, &yaml, 4);
+    assert!(out == four, "the output depends on the thread count");
+}

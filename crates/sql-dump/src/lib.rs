@@ -273,9 +273,9 @@ pub fn plan_subset<R: BufRead>(
     let subset::Mode::Schema(fks) = mode else {
         unreachable!("pass 1 keeps its mode")
     };
-    let graph = subset::graph::Graph::build(fks, &mut cat, anon.keep_dependents(), dialect);
+    let graph = subset::graph::Graph::build(fks, &mut cat, anon, dialect);
     drop(cat);
-    if graph.keys.is_empty() {
+    if graph.keys.is_empty() && graph.filters.is_empty() {
         // No foreign key reaches a removed row: the limits alone decide.
         return Ok(SubsetPlan::default());
     }

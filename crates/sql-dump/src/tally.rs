@@ -66,6 +66,12 @@ impl Tally {
         self.summaries[sidx].rows_out -= 1;
     }
 
+    /// A row [`Tally::next_row`]'s limit dropped is written after all (a subset's `where`
+    /// filter counts its limit over matching rows only).
+    pub(crate) fn rekeep(&mut self, sidx: usize) {
+        self.summaries[sidx].rows_out += 1;
+    }
+
     /// Bytes of one data statement read and written.
     pub(crate) fn bytes(&mut self, sidx: usize, read: u64, written: u64) {
         let s = &mut self.summaries[sidx];

@@ -192,3 +192,69 @@ fn without_foreign_keys_a_subset_is_the_plain_limit() {
     assert!(out.contains("VALUES (1),(2);"));
     assert!(s.subset.is_empty());
 }
+
+#[test]
+fn a_row_whose_values_do_not_match_its_columns_cannot_be_subset() {
+    let dump = MYSQL.replace(
+        "INSERT INTO `c` VALUES (4,1,3),",
+        "INSERT INTO `c` VALUES (4,1),",
+    );
+    let rules = RuleSet::from_yaml("size_limits:\n  p: {max_rows: 2}\n", "t.yaml").unwrap();
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap();
+    let err = plan_subset(|| Ok(dump.as_bytes()), &anon, &SqlOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("(table c)") && msg.starts_with("line 9, byte "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("a row has 2 values but its columns are 3"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mysql_where_keeps_the_first_matching_rows_and_feeds_the_closure() {
+    let (out, s) = run(
+        MYSQL,
+        "size_limits:\n  p: {max_rows: 1, where: {name: {in: [b, c]}}}\n",
+    );
+    // p1 does not match, p2 is the first match, p3 is over the limit: only p2 stays, and
+    // every c row referencing p1 or p3 (and what references those) goes.
+    assert!(out.contains("INSERT INTO `p` VALUES (2,'b');\n"), "{out}");
+    assert!(
+        out.contains("INSERT INTO `c` VALUES (5,NULL,NULL);\n"),
+        "{out}"
+    );
+    assert_eq!(counts(&s)[1], ("p".into(), 3, 1));
+}
+
+#[test]
+fn pg_where_on_copy_rows_with_ranges_and_no_maximum() {
+    let (out, s) = run(PG, "size_limits:\n  a:\n    where: {y: k, x: {gte: 2}}\n");
+    assert!(
+        out.contains("COPY public.a (x, y) FROM stdin;\n2\tk\n\\.\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("COPY public.b (id, ax, ay) FROM stdin;\n3\t2\tk\n4\t2\t\\N\n\\.\n"),
+        "{out}"
+    );
+    assert_eq!(counts(&s)[0], ("public.a".into(), 3, 1));
+}
+
+#[test]
+fn a_where_on_a_column_the_rows_lack_is_an_error() {
+    let rules = RuleSet::from_yaml(
+        "size_limits:\n  a: {max_rows: 5, where: {z: 1}}\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let anon = Anonymizer::new(rules, KeyMode::Unkeyed).unwrap();
+    let err = plan_subset(|| Ok(PG.as_bytes()), &anon, &SqlOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("(table public.a)") && msg.contains("`z`"),
+        "{msg}"
+    );
+}

@@ -227,3 +227,21 @@ fn a_subset_that_cannot_read_its_keys_fails_even_when_the_rewrite_would_not() {
         "a failed run leaves no output file"
     );
 }
+
+#[test]
+fn check_rejects_a_reference_without_a_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yaml");
+    std::fs::write(&rules, "references:\n  pmStudy: pmProject._id\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("r.yaml:2:3: `pmStudy` names no field"),
+        "{err}"
+    );
+}

@@ -295,9 +295,14 @@ impl<'a> Rows<'a> {
                 } else {
                     None
                 };
-                let written = p.subset.row(keep, fields);
+                let written = p
+                    .subset
+                    .row(keep, fields)
+                    .map_err(|m| p.src.err(0, Some(table), m))?;
                 if keep && !written {
                     p.cat.tally.unkeep(sidx);
+                } else if !keep && written {
+                    p.cat.tally.rekeep(sidx);
                 }
                 keep = written;
             }

@@ -64,13 +64,19 @@ pub(crate) fn close(pass: KeysPass) -> SubsetPlan {
         .map(|(k, n)| format!("{}: {n} rows removed", k.label))
         .collect();
     report.sort();
-    let mut tables: Vec<(QName, RoaringTreemap)> =
-        removed.into_iter().filter(|(_, r)| !r.is_empty()).collect();
-    tables.sort_by_key(|(q, _)| q.display());
+    let mut tables: Vec<(QName, RoaringTreemap, bool)> = removed
+        .into_iter()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(q, r)| {
+            let filtered = graph.filters.contains_key(&q);
+            (q, r, filtered)
+        })
+        .collect();
+    tables.sort_by_key(|(q, ..)| q.display());
     let index = tables
         .iter()
         .enumerate()
-        .map(|(i, (q, _))| (q.clone(), i))
+        .map(|(i, (q, ..))| (q.clone(), i))
         .collect();
     SubsetPlan {
         tables,

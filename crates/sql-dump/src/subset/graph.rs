@@ -26,10 +26,23 @@ pub(crate) struct ActiveKey {
     pub(crate) all_removed: bool,
 }
 
+/// A `where` filter on a table's rows (its own, or its partitioned parent's).
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    /// The table the rules name: rows of its partitions count towards one limit.
+    pub(crate) owner: QName,
+    /// The limit (`u64::MAX`: none).
+    pub(crate) max_rows: u64,
+    /// The conditions, all of which a kept row matches.
+    pub(crate) conditions: Vec<anonymize_core::Condition>,
+}
+
 /// The tables and keys of a subset.
 #[derive(Debug)]
 pub(crate) struct Graph {
     dialect: Dialect,
+    /// Filtered tables.
+    pub(crate) filters: HashMap<QName, Filter>,
     /// Column lists read per table.
     slots: HashMap<QName, Vec<Vec<String>>>,
     /// The foreign keys a removal can reach.
@@ -41,9 +54,10 @@ impl Graph {
     pub(crate) fn build(
         fks: Vec<ForeignKey>,
         cat: &mut Catalog<'_>,
-        keep_dependents: bool,
+        anon: &anonymize_core::Anonymizer,
         dialect: Dialect,
     ) -> Graph {
+        let keep_dependents = anon.keep_dependents();
         cat.apply_derivations();
         let mut below: HashMap<QName, Vec<QName>> = HashMap::new();
         for (child, parent) in cat.partition_links() {
@@ -84,6 +98,26 @@ impl Graph {
                 }
             } else if plan.is_some_and(|p| p.max_rows().is_some()) {
                 seeds.insert(q.clone());
+            }
+        }
+        // `where` filters, spread over the partitions of the table they name.
+        let mut filters: HashMap<QName, Filter> = HashMap::new();
+        for q in &names {
+            let conditions = anon.filter_of(q.schema.as_deref(), &q.name);
+            if conditions.is_empty() || !seeds.contains(q) {
+                continue;
+            }
+            let filter = Filter {
+                owner: q.clone(),
+                max_rows: anon
+                    .max_rows_of(q.schema.as_deref(), &q.name)
+                    .unwrap_or(u64::MAX),
+                conditions: conditions.to_vec(),
+            };
+            for member in family(q) {
+                if seeds.contains(&member) {
+                    filters.entry(member).or_insert_with(|| filter.clone());
+                }
             }
         }
         // Each key over the physical tables: (children, parents), kept ones only.
@@ -160,8 +194,13 @@ impl Graph {
                 all_removed: parents.iter().any(|p| all_removed.contains(p)),
             });
         }
+        // Filtered tables are read row by row even when no key reaches them.
+        for q in filters.keys() {
+            slots.entry(q.clone()).or_default();
+        }
         Graph {
             dialect,
+            filters,
             slots,
             keys,
         }

@@ -31,8 +31,17 @@ pub(crate) enum Fields<'b> {
     Copy(&'b [u8], &'b [(usize, usize)]),
 }
 
+impl Fields<'_> {
+    /// The number of fields.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Fields::Insert(_, spans, _) | Fields::Copy(_, spans) => spans.len(),
+        }
+    }
+}
+
 /// Decodes field `k` into `out`; false for NULL (or a missing field).
-fn decode(fields: Fields<'_>, k: usize, out: &mut Vec<u8>) -> bool {
+pub(crate) fn decode(fields: Fields<'_>, k: usize, out: &mut Vec<u8>) -> bool {
     out.clear();
     match fields {
         Fields::Copy(line, spans) => {

@@ -34,7 +34,9 @@ use keys::{Fields, Key, KeyReader};
 /// [`crate::SqlOptions::subset`].
 #[derive(Debug, Default)]
 pub struct SubsetPlan {
-    tables: Vec<(QName, RoaringTreemap)>,
+    /// Per table: its removed ordinals, and whether its `where` filter decides alone (its
+    /// limit counted over matching rows only).
+    tables: Vec<(QName, RoaringTreemap, bool)>,
     index: HashMap<QName, usize>,
     report: Vec<String>,
 }
@@ -48,7 +50,7 @@ impl SubsetPlan {
 
     /// Rows removed in all (limits' cut-offs included).
     pub fn rows_removed(&self) -> u64 {
-        self.tables.iter().map(|(_, r)| r.len()).sum()
+        self.tables.iter().map(|(_, r, _)| r.len()).sum()
     }
 }
 
@@ -67,9 +69,15 @@ pub(crate) struct TableKeys {
 pub(crate) struct KeysPass {
     pub(crate) graph: Graph,
     pub(crate) data: HashMap<QName, TableKeys>,
-    /// The table being read and its slots' field positions in the current statement.
-    cur: Option<(QName, Vec<Vec<usize>>)>,
+    /// The table being read, its slots' field positions in the current statement, and the
+    /// statement's column count.
+    cur: Option<(QName, Vec<Vec<usize>>, usize)>,
+    /// The current table's filter and its conditions' field positions.
+    cur_filter: Option<(graph::Filter, Vec<usize>)>,
+    /// Rows matching each filter so far, by the table it names.
+    matched: HashMap<QName, u64>,
     reader: KeyReader,
+    text: Vec<u8>,
 }
 
 /// Pass 3's state.
@@ -107,7 +115,10 @@ impl Mode {
             graph,
             data: HashMap::new(),
             cur: None,
+            cur_filter: None,
+            matched: HashMap::new(),
             reader: KeyReader::default(),
+            text: Vec::new(),
         }))
     }
 
@@ -182,6 +193,7 @@ impl Mode {
             }
             Mode::Keys(k) => {
                 k.cur = None;
+                k.cur_filter = None;
                 let Some(slots) = k.graph.slots(table) else {
                     return Ok(());
                 };
@@ -211,9 +223,29 @@ impl Mode {
                     }
                     positions.push(pos);
                 }
+                if let Some(f) = k.graph.filters.get(table) {
+                    let mut pos = Vec::with_capacity(f.conditions.len());
+                    for c in &f.conditions {
+                        let [col] = &c.path[..] else {
+                            return Err(format!(
+                                "a `where` condition names `{}`: on a SQL table it names a column",
+                                c.path.join(".")
+                            ));
+                        };
+                        match columns.iter().position(|x| same(x, col)) {
+                            Some(p) => pos.push(p),
+                            None => {
+                                return Err(format!(
+                                    "its rows do not give column `{col}` of its `where` condition"
+                                ))
+                            }
+                        }
+                    }
+                    k.cur_filter = Some((f.clone(), pos));
+                }
                 let data = k.data.entry(table.clone()).or_default();
                 data.slots.resize_with(slots.len(), Vec::new);
-                k.cur = Some((table.clone(), positions));
+                k.cur = Some((table.clone(), positions, columns.len()));
                 Ok(())
             }
         }
@@ -225,27 +257,49 @@ impl Mode {
     }
 
     /// One row of the table given to [`Mode::begin`]; `keep`: the limit keeps it. Returns
-    /// whether the row is written.
-    pub(crate) fn row(&mut self, keep: bool, fields: Option<Fields<'_>>) -> bool {
+    /// whether the row is written; the error says that the row's values do not match its
+    /// columns (its keys cannot be read).
+    pub(crate) fn row(&mut self, keep: bool, fields: Option<Fields<'_>>) -> Result<bool, String> {
         match self {
-            Mode::Off | Mode::Schema(_) => keep,
-            Mode::Apply(a) => match a.cur {
+            Mode::Off | Mode::Schema(_) => Ok(keep),
+            Mode::Apply(a) => Ok(match a.cur {
                 None => keep,
                 Some(i) => {
                     a.ordinals[i] += 1;
-                    keep && !a.plan.tables[i].1.contains(a.ordinals[i])
+                    let (_, removed, filtered) = &a.plan.tables[i];
+                    (keep || *filtered) && !removed.contains(a.ordinals[i])
                 }
-            },
+            }),
             Mode::Keys(k) => {
-                let Some((table, positions)) = &k.cur else {
-                    return keep;
+                let Some((table, positions, width)) = &k.cur else {
+                    return Ok(keep);
                 };
+                let values = fields.map_or(0, |f| f.len());
+                if values != *width {
+                    return Err(format!(
+                        "a row has {values} values but its columns are {width}: the keys of a subset cannot be read"
+                    ));
+                }
                 let dialect = k.graph.dialect();
                 let Some(data) = k.data.get_mut(table) else {
-                    return keep;
+                    return Ok(keep);
                 };
                 data.rows += 1;
-                if !keep {
+                let cut = match (&k.cur_filter, fields) {
+                    (Some((f, pos)), Some(fields)) => {
+                        let text = &mut k.text;
+                        let matches = f.conditions.iter().zip(pos).all(|(c, &p)| {
+                            let v = keys::decode(fields, p, text)
+                                .then(|| String::from_utf8_lossy(text).into_owned());
+                            c.matches(v.as_deref())
+                        });
+                        let n = k.matched.entry(f.owner.clone()).or_default();
+                        *n += u64::from(matches);
+                        !matches || *n > f.max_rows
+                    }
+                    _ => !keep,
+                };
+                if cut {
                     data.cut.insert(data.rows);
                 }
                 for (slot, pos) in data.slots.iter_mut().zip(positions) {
@@ -255,7 +309,7 @@ impl Mode {
                     };
                     slot.push(key);
                 }
-                keep
+                Ok(keep)
             }
         }
     }

@@ -1,0 +1,304 @@
+//! Row filters: `size_limits.<name>.where`, conditions on a row's or document's own values
+//! (`{IsPrivate: false}`, `{email: {ends_with: "@example.org"}}`, `{year: {gte: 2020}}`),
+//! compared on the value's decoded text. Formats give each value as text (`None` for NULL
+//! or a missing field); a condition that cannot be evaluated on a value does not match.
+
+use serde_yaml_ng::Value as Yaml;
+
+use crate::locate::Step;
+use crate::path::split_path;
+use crate::rules::{key_path, type_name, RulesError};
+
+/// A literal of a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scalar {
+    /// Text, compared as written.
+    Text(String),
+    /// A number (its YAML spelling), compared numerically.
+    Number(String),
+    /// A boolean: `true`, `t`, `1` (any case) or `false`, `f`, `0`.
+    Bool(bool),
+}
+
+/// One comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    /// Equal to the literal.
+    Eq(Scalar),
+    /// Equal to one of the literals (`{in: [...]}`).
+    In(Vec<Scalar>),
+    /// NULL or missing (`null`).
+    Null,
+    /// Present and not NULL (`{not_null: true}`).
+    NotNull,
+    /// Text starting with (`{starts_with: ...}`).
+    StartsWith(String),
+    /// Text ending with (`{ends_with: ...}`).
+    EndsWith(String),
+    /// A range bound (`gte`, `lte`, `gt`, `lt`): numbers numerically, dates (`YYYY-MM-DD`,
+    /// optionally with a time) in time order.
+    Range(std::cmp::Ordering, bool, Scalar),
+}
+
+/// A condition on the value at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The path's steps (`["Settings", "IsPublic"]`).
+    pub path: Vec<String>,
+    /// The comparison.
+    pub test: Test,
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// A date or date-time's comparable form: `YYYY-MM-DD HH:MM:SS` (the separator `T` or a
+/// space, missing time parts as zeros).
+fn date(s: &str) -> Option<String> {
+    let b = s.trim().as_bytes();
+    let is_date = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    if !is_date {
+        return None;
+    }
+    let mut out = String::from_utf8_lossy(&b[..10]).into_owned();
+    let time = if b.len() > 11 && (b[10] == b'T' || b[10] == b' ') {
+        String::from_utf8_lossy(&b[11..b.len().min(19)]).into_owned()
+    } else {
+        String::new()
+    };
+    out.push(' ');
+    out.push_str(&format!("{:0<8}", time).replace(|c: char| !c.is_ascii_digit() && c != ':', "0"));
+    Some(out)
+}
+
+fn equals(value: &str, lit: &Scalar) -> Option<bool> {
+    match lit {
+        Scalar::Text(t) => Some(value == t),
+        Scalar::Number(n) => Some(number(value)? == number(n)?),
+        Scalar::Bool(b) => {
+            let v = value.trim().to_ascii_lowercase();
+            match v.as_str() {
+                "true" | "t" | "1" => Some(*b),
+                "false" | "f" | "0" => Some(!*b),
+                _ => None,
+            }
+        }
+    }
+}
+
+impl Condition {
+    /// Whether `value` (its text; `None`: NULL or missing) passes; `false` when it cannot be
+    /// evaluated (a range bound on text that is neither a number nor a date...).
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        let Some(v) = value else {
+            return self.test == Test::Null;
+        };
+        let r = match &self.test {
+            Test::Null => Some(false),
+            Test::NotNull => Some(true),
+            Test::Eq(lit) => equals(v, lit),
+            Test::In(lits) => Some(lits.iter().any(|l| equals(v, l) == Some(true))),
+            Test::StartsWith(p) => Some(v.starts_with(p.as_str())),
+            Test::EndsWith(p) => Some(v.ends_with(p.as_str())),
+            Test::Range(ord, or_equal, lit) => {
+                let c = match lit {
+                    Scalar::Number(n) => number(v)
+                        .zip(number(n))
+                        .and_then(|(a, b)| a.partial_cmp(&b)),
+                    Scalar::Text(t) => date(v).zip(date(t)).map(|(a, b)| a.cmp(&b)),
+                    Scalar::Bool(_) => None,
+                };
+                c.map(|c| c == *ord || (*or_equal && c == std::cmp::Ordering::Equal))
+            }
+        };
+        r.unwrap_or(false)
+    }
+}
+
+fn scalar(v: &Yaml) -> Option<Scalar> {
+    match v {
+        Yaml::String(s) => Some(Scalar::Text(s.clone())),
+        Yaml::Number(n) => Some(Scalar::Number(n.to_string())),
+        Yaml::Bool(b) => Some(Scalar::Bool(*b)),
+        _ => None,
+    }
+}
+
+const OPS: &[&str] = &[
+    "in",
+    "not_null",
+    "starts_with",
+    "ends_with",
+    "gte",
+    "lte",
+    "gt",
+    "lt",
+];
+
+/// Parses a `where:` mapping; `error` locates a message at a YAML path.
+pub(crate) fn parse_where(
+    path: &[Step],
+    value: &Yaml,
+    error: &dyn Fn(&[Step], String) -> RulesError,
+) -> Result<Vec<Condition>, RulesError> {
+    let Yaml::Mapping(map) = value else {
+        return Err(error(
+            path,
+            format!(
+                "`where` is a mapping of fields to conditions, found {}",
+                type_name(value)
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Yaml::String(field) = k else {
+            return Err(error(path, "keys here must be strings".into()));
+        };
+        let here = key_path(path, field);
+        let steps = split_path(field)
+            .map_err(|_| error(&here, format!("`{field}` is not a field path (dots between steps, `\\.` for a dot in a name, no `$`)")))?;
+        let test = match v {
+            Yaml::Null => Test::Null,
+            Yaml::Mapping(m) if m.len() == 1 => {
+                let (op, arg) = m.iter().next().expect("one entry");
+                let Some(op) = op.as_str() else {
+                    return Err(error(&here, "a condition's operator must be a string".into()));
+                };
+                let bad = |what: &str| error(&key_path(&here, op), format!("`{op}` takes {what}, found {}", type_name(arg)));
+                match op {
+                    "in" => match arg {
+                        Yaml::Sequence(items) => Test::In(
+                            items.iter().map(scalar).collect::<Option<Vec<_>>>().ok_or_else(|| bad("a list of strings, numbers or booleans"))?,
+                        ),
+                        _ => return Err(bad("a list")),
+                    },
+                    "not_null" => match arg {
+                        Yaml::Bool(true) => Test::NotNull,
+                        _ => return Err(bad("`true`")),
+                    },
+                    "starts_with" | "ends_with" => {
+                        let Yaml::String(s) = arg else { return Err(bad("a string")) };
+                        if op == "starts_with" {
+                            Test::StartsWith(s.clone())
+                        } else {
+                            Test::EndsWith(s.clone())
+                        }
+                    }
+                    "gte" | "lte" | "gt" | "lt" => {
+                        let lit = match arg {
+                            Yaml::Number(_) => scalar(arg).expect("a number"),
+                            Yaml::String(s) if date(s).is_some() => Scalar::Text(s.clone()),
+                            _ => return Err(bad("a number or a date (YYYY-MM-DD[ HH:MM:SS])")),
+                        };
+                        let ord = if op.starts_with('g') { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
+                        Test::Range(ord, op.ends_with('e'), lit)
+                    }
+                    other => {
+                        return Err(error(
+                            &key_path(&here, other),
+                            format!("unknown condition `{other}`{}; expected a value, null, or one of: {}", crate::suggest::did_you_mean(other, OPS), OPS.join(", ")),
+                        ))
+                    }
+                }
+            }
+            other => match scalar(other) {
+                Some(s) => Test::Eq(s),
+                None => {
+                    return Err(error(
+                        &here,
+                        format!("a condition is a value, null, or `{{operator: argument}}` with one of: {}; found {}", OPS.join(", "), type_name(other)),
+                    ))
+                }
+            },
+        };
+        out.push(Condition { path: steps, test });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(test: Test) -> Condition {
+        Condition {
+            path: vec!["f".into()],
+            test,
+        }
+    }
+
+    #[test]
+    fn conditions_compare_decoded_text() {
+        assert!(c(Test::Eq(Scalar::Bool(false))).matches(Some("0")));
+        assert!(c(Test::Eq(Scalar::Bool(false))).matches(Some("f")));
+        assert!(!c(Test::Eq(Scalar::Bool(false))).matches(Some("maybe")));
+        assert!(c(Test::Eq(Scalar::Number("2".into()))).matches(Some("2.0")));
+        assert!(c(Test::Null).matches(None) && !c(Test::NotNull).matches(None));
+        let after = c(Test::Range(
+            std::cmp::Ordering::Greater,
+            true,
+            Scalar::Text("2020-01-01".into()),
+        ));
+        assert!(
+            after.matches(Some("2020-01-01 00:00:00"))
+                && after.matches(Some("2021-03-04T05:06:07Z"))
+        );
+        assert!(!after.matches(Some("2019-12-31")) && !after.matches(Some("soon")));
+        let small = c(Test::Range(
+            std::cmp::Ordering::Less,
+            false,
+            Scalar::Number("10".into()),
+        ));
+        assert!(
+            small.matches(Some("9.5")) && !small.matches(Some("10")) && !small.matches(Some("x"))
+        );
+        assert!(c(Test::In(vec![
+            Scalar::Text("a".into()),
+            Scalar::Number("3".into())
+        ]))
+        .matches(Some("3")));
+    }
+
+    #[test]
+    fn where_parses_and_check_locates_its_errors() {
+        let rules = crate::RuleSet::from_yaml(
+            "size_limits:\n  pmProject:\n    max_documents: 100\n    where: {IsPrivate: false, Settings.Region: {in: [eu, uk]}, Created: {gte: 2020-01-01}}\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let f = &rules.size_limits[0].filter;
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[1].path, ["Settings", "Region"]);
+        let only =
+            crate::RuleSet::from_yaml("size_limits:\n  t: {where: {a: null}}\n", "r.yaml").unwrap();
+        assert_eq!(only.size_limits[0].max_rows, u64::MAX);
+        let err = |yaml: &str| {
+            crate::RuleSet::from_yaml(yaml, "r.yaml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("size_limits:\n  t:\n    where: {a: {start_with: x}}\n");
+        assert!(
+            e.starts_with(
+                "r.yaml:3:13: unknown condition `start_with` (did you mean `starts_with`?)"
+            ),
+            "{e}"
+        );
+        let e = err("size_limits:\n  t:\n    where: {a: {gte: soon}}\n");
+        assert!(e.contains("`gte` takes a number or a date"), "{e}");
+        let e = err("size_limits:\n  t:\n    where: {a: [1, 2]}\n");
+        assert!(e.contains("a condition is a value, null, or"), "{e}");
+        let e = err("size_limits:\n  t: {}\n");
+        assert!(
+            e.contains("needs `max_documents` (or `max_rows`) or `where`"),
+            "{e}"
+        );
+    }
+}
