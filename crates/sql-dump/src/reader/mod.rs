@@ -24,6 +24,7 @@ pub use event::{
 use crate::catalog::Catalog;
 use crate::ddl::TableDef;
 use crate::dialect::Syntax;
+use crate::emit::Direct;
 use crate::error::SqlError;
 use crate::head::{column_names, copy_columns, scan_insert_head, HeadScan};
 use crate::input::{count_newlines, Input};
@@ -537,7 +538,7 @@ impl<'a, R: Read> SqlReader<'a, R> {
             }
             self.src.lexer.reset(false);
             self.src
-                .stream_rest::<std::io::Sink>(0, None, Some(&self.table))?;
+                .stream_rest::<std::io::Sink, Direct>(0, None, Some(&self.table))?;
             return Ok(None);
         }
         self.line = self.src.input.position_at(0).0;
