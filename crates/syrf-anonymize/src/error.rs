@@ -28,12 +28,9 @@ pub enum Error {
     /// collection).
     #[error("{0}")]
     Usage(String),
-    /// The input has no bytes at all.
-    #[error("the input is empty (input byte 0: no bytes were read)")]
-    EmptyInput,
-    /// The first bytes match none of the formats.
-    #[error("cannot tell the input's format: not a mongodump archive, not a MySQL/MariaDB or PostgreSQL dump (use --format to force one)")]
-    UnknownFormat,
+    /// The input could not be opened: empty, unreadable, of no known format.
+    #[error(transparent)]
+    Open(#[from] crate::open::OpenError),
     /// The input is not a valid dump.
     #[error("{0}")]
     BadInput(String),
@@ -54,7 +51,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::EmptyInput | Error::UnknownFormat | Error::BadInput(_) => exit::BAD_INPUT,
+            Error::Open(e) if !e.is_bad_input() => exit::FAILURE,
+            Error::Open(_) | Error::BadInput(_) => exit::BAD_INPUT,
             Error::Output(_) => exit::FAILURE,
             Error::BrokenPipe => exit::BROKEN_PIPE,
             Error::Strict(_) => exit::STRICT,

@@ -52,6 +52,7 @@ mod formats;
 mod input;
 pub mod inspect;
 mod inspect_sql;
+mod open;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;
@@ -71,6 +72,7 @@ use anonymize_core::Anonymizer;
 pub use error::{exit, Error};
 pub use formats::Format;
 pub use mongo_archive::OplogMode;
+pub use open::OpenError;
 pub use summary::{CollectionCounts, SqlFindings, Summary};
 
 use formats::FormatError;
@@ -159,25 +161,9 @@ pub fn anonymize(
             Some(count) => Box::new(CountingReader::new(input, count.clone())),
             None => Box::new(input),
         };
-        let peeked = input::peek(raw).map_err(read_error)?;
-        if peeked.head.is_empty() {
-            return Err(Error::EmptyInput);
-        }
-        let input_gzip = input::is_gzip(&peeked.head);
-        let plain = input::decompressed(scope, peeked)
-            .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
         let bytes_in = Arc::new(AtomicU64::new(0));
-        let peeked = input::peek(Box::new(CountingReader::new(plain, bytes_in.clone())))
-            .map_err(read_error)?;
-        if peeked.head.is_empty() {
-            return Err(Error::BadInput(
-                "the gzip input decompresses to nothing".into(),
-            ));
-        }
-        let format = match options.format {
-            Some(f) => f,
-            None => formats::detect(&peeked.head).ok_or(Error::UnknownFormat)?,
-        };
+        let opened = open::open(scope, raw, "input", options.format, Some(bytes_in.clone()))?;
+        let (format, input_gzip) = (opened.format, opened.gzip);
         let output_gzip = match options.compression {
             Compression::Auto => input_gzip,
             Compression::Gzip => true,
@@ -191,7 +177,7 @@ pub fn anonymize(
         let level = options.level.min(9);
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
-        let result = formats::rewrite(format, peeked.reader, &mut sink, anon, options);
+        let result = formats::rewrite(format, opened.reader, &mut sink, anon, options);
         let rewritten = match result {
             Ok(r) => r,
             Err(e) => {
@@ -249,10 +235,6 @@ pub fn anonymize(
 /// The default of [`Options::threads`]: the cores available to this process.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn read_error(e: std::io::Error) -> Error {
-    Error::BadInput(format!("cannot read the input: {e}"))
 }
 
 fn write_error(e: std::io::Error) -> Error {
