@@ -46,7 +46,7 @@ impl Format {
 pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 
 /// Detects the format of an (uncompressed) stream from its first bytes.
-pub fn detect(head: &[u8]) -> Option<Format> {
+pub(crate) fn detect(head: &[u8]) -> Option<Format> {
     if head.starts_with(&mongo_archive::reader::MAGIC) {
         return Some(Format::Mongo);
     }
@@ -58,7 +58,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 
 /// Why a rewrite failed, sorted by exit code.
 #[derive(Debug)]
-pub enum FormatError {
+pub(crate) enum FormatError {
     /// The input is not a valid dump.
     Input(String),
     /// Writing failed.
@@ -70,7 +70,7 @@ pub enum FormatError {
 }
 
 /// What a format's rewrite reports.
-pub struct Rewritten {
+pub(crate) struct Rewritten {
     /// Per collection or table.
     pub collections: Vec<CollectionCounts>,
     /// SQL dumps' findings beyond the tables (empty for MongoDB).
@@ -98,7 +98,7 @@ impl<W: Write> Write for Tracked<'_, W> {
 }
 
 /// Rewrites the whole stream in `format`.
-pub fn rewrite<W: Write>(
+pub(crate) fn rewrite<W: Write>(
     format: Format,
     input: impl Read,
     output: &mut W,

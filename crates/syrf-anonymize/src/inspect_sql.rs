@@ -182,7 +182,7 @@ fn read(format: Format, input: impl Read, sample: usize) -> Result<Found, sql_du
 
 /// Inspects an uncompressed SQL dump; `manifest` already holds the common fields. Errors
 /// (a dump that does not read) name the line, byte offset and table, never a value.
-pub fn inspect_sql(
+pub(crate) fn inspect_sql(
     format: Format,
     input: impl Read,
     sample: usize,
