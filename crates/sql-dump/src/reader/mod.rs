@@ -84,8 +84,12 @@ struct Snapshot {
     delimiter: Vec<u8>,
 }
 
-/// A streaming reader of a MySQL/MariaDB or PostgreSQL dump that yields typed events (see
-/// the module documentation).
+/// A streaming reader of a MySQL/MariaDB or PostgreSQL dump that yields borrowed, typed
+/// [`Event`]s, reading the dump exactly as [`crate::rewrite_sql`] does (the same lexer, session
+/// settings, statement classification and knowledge of relations): comments, session changes,
+/// table definitions, statements with their relation, data statements with what the rules
+/// decide for their table, and rows whose cells decode into a scratch buffer. Memory is
+/// bounded by one statement or row (plus the schema's definitions).
 ///
 /// ```
 /// use anonymize_core::{Anonymizer, KeyMode, RuleSet};
