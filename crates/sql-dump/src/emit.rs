@@ -8,7 +8,6 @@ use std::io::{BufWriter, Write};
 
 use crate::catalog::Catalog;
 use crate::error::SqlError;
-use crate::pipe::Pipe;
 use crate::stmt::LateKind;
 use crate::tokens::QName;
 
@@ -19,57 +18,74 @@ const DEFERRED_LIMIT: usize = 16 << 20;
 /// Leading comments longer than this are written out instead of held.
 pub(crate) const TRIVIA_LIMIT: usize = 1 << 20;
 
-/// The output, counting bytes.
-pub(crate) struct Out<'a, W: Write> {
-    w: BufWriter<W>,
-    /// Bytes written through [`Out::put`] (rows handed to [`Out::put_row`] are counted when
-    /// their batch is written: [`Pipe::row_bytes`]).
-    pub(crate) bytes: u64,
-    /// Rows are rewritten on worker threads.
-    pipe: Option<Pipe<'a>>,
+/// What writes rows elsewhere and in input order (the worker threads of
+/// [`crate::SqlOptions::threads`], in the threads layer): while it holds rows, the output's
+/// own bytes queue behind them. The output layer knows no more of threads or rows than this.
+pub(crate) trait Held<W: Write> {
+    /// Rows are out: bytes written now must wait behind them.
+    fn holding(&self) -> bool;
+    /// Queues `b` behind the rows held (writing to `w` whatever is ready).
+    fn literal(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError>;
+    /// Writes everything held to `w`.
+    fn drain(&mut self, w: &mut W) -> Result<(), SqlError>;
+    /// Bytes of the rows written, in all and per table summary index.
+    fn row_bytes(&self) -> (u64, Vec<u64>);
 }
 
-impl<'a, W: Write> Out<'a, W> {
+/// Nothing held: every byte is written as it comes (for callers that write nothing).
+pub(crate) struct Direct;
+
+impl<W: Write> Held<W> for Direct {
+    fn holding(&self) -> bool {
+        false
+    }
+
+    fn literal(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
+        w.write_all(b).map_err(SqlError::write)
+    }
+
+    fn drain(&mut self, _: &mut W) -> Result<(), SqlError> {
+        Ok(())
+    }
+
+    fn row_bytes(&self) -> (u64, Vec<u64>) {
+        (0, Vec::new())
+    }
+}
+
+/// The output, counting bytes.
+pub(crate) struct Out<W: Write, P: Held<BufWriter<W>>> {
+    pub(crate) w: BufWriter<W>,
+    /// Bytes written through [`Out::put`] (rows written by [`Out::held`] are counted by it:
+    /// [`Held::row_bytes`]).
+    pub(crate) bytes: u64,
+    /// Rows are written elsewhere, in order with these bytes.
+    pub(crate) held: Option<P>,
+}
+
+impl<W: Write, P: Held<BufWriter<W>>> Out<W, P> {
     /// Writes `b`.
     #[inline]
     pub(crate) fn put(&mut self, b: &[u8]) -> Result<(), SqlError> {
         self.bytes += b.len() as u64;
-        match &mut self.pipe {
-            Some(pipe) if pipe.holding() => pipe.literal(b, &mut self.w),
+        match &mut self.held {
+            Some(held) if held.holding() => held.literal(b, &mut self.w),
             _ => self.w.write_all(b).map_err(SqlError::write),
         }
     }
 
-    /// Rows are handed to worker threads ([`Out::put_row`]) rather than rewritten here.
+    /// Rows are written by [`Out::held`] rather than here.
     #[inline]
     pub(crate) fn pipelined(&self) -> bool {
-        self.pipe.is_some()
-    }
-
-    /// Writes `row` rewritten by `plans` on a worker thread (see [`crate::pipe`]); only when
-    /// [`Out::pipelined`].
-    pub(crate) fn put_row(
-        &mut self,
-        plans: &std::sync::Arc<[crate::rows::ColPlan<'a>]>,
-        kind: (crate::literal::Ctx, crate::dialect::Syntax, usize),
-        row: &[u8],
-        spans: &[(usize, usize)],
-        ordinal: u64,
-    ) -> Result<(), SqlError> {
-        match &mut self.pipe {
-            Some(pipe) => pipe.row(plans, kind, row, spans, ordinal, &mut self.w),
-            None => Err(SqlError::write(std::io::Error::other(
-                "internal: a row handed to a pipe that does not exist",
-            ))),
-        }
+        self.held.is_some()
     }
 }
 
-impl<W: Write> Drop for Out<'_, W> {
+impl<W: Write, P: Held<BufWriter<W>>> Drop for Out<W, P> {
     fn drop(&mut self) {
         // Ended by an error: the rows read before it are written, as one thread writes them.
-        if let Some(pipe) = self.pipe.as_mut().filter(|_| !std::thread::panicking()) {
-            let _ = pipe.drain(&mut self.w);
+        if let Some(held) = self.held.as_mut().filter(|_| !std::thread::panicking()) {
+            let _ = held.drain(&mut self.w);
         }
     }
 }
@@ -107,9 +123,9 @@ pub(crate) struct Item {
 }
 
 /// The output side of a rewrite.
-pub(crate) struct Emitter<'a, W: Write> {
+pub(crate) struct Emitter<W: Write, P: Held<BufWriter<W>>> {
     /// The output.
-    pub(crate) out: Out<'a, W>,
+    pub(crate) out: Out<W, P>,
     trivia: Vec<u8>,
     trivia_tail: Option<usize>,
     /// The last statement was dropped: the next trivia's first line went with it.
@@ -123,15 +139,15 @@ pub(crate) struct Emitter<'a, W: Write> {
     released: Vec<Item>,
 }
 
-impl<'a, W: Write> Emitter<'a, W> {
-    /// An emitter; `hold`: hold pre-data DDL until the first data statement; `pipe`: rows
-    /// are rewritten on worker threads.
-    pub(crate) fn new(output: W, hold: bool, pipe: Option<Pipe<'a>>) -> Self {
+impl<W: Write, P: Held<BufWriter<W>>> Emitter<W, P> {
+    /// An emitter; `hold`: hold pre-data DDL until the first data statement; `held`: rows
+    /// are written elsewhere, in order ([`Held`]).
+    pub(crate) fn new(output: W, hold: bool, held: Option<P>) -> Self {
         Emitter {
             out: Out {
                 w: BufWriter::with_capacity(256 * 1024, output),
                 bytes: 0,
-                pipe,
+                held,
             },
             trivia: Vec::new(),
             trivia_tail: None,
@@ -362,11 +378,11 @@ impl<'a, W: Write> Emitter<'a, W> {
         self.write_released(&trivia, tail)?;
         self.keep(&trivia, tail)?;
         let (mut bytes, mut per_table) = (self.out.bytes, Vec::new());
-        if let Some(pipe) = &mut self.out.pipe {
-            pipe.drain(&mut self.out.w)?;
-            let (rows, tables) = pipe.row_bytes();
+        if let Some(held) = &mut self.out.held {
+            held.drain(&mut self.out.w)?;
+            let (rows, tables) = held.row_bytes();
             bytes += rows;
-            per_table = tables.to_vec();
+            per_table = tables;
         }
         self.out.w.flush().map_err(SqlError::write)?;
         Ok((bytes, per_table))

@@ -8,6 +8,7 @@ use anonymize_core::Anonymizer;
 
 use crate::catalog::Catalog;
 use crate::emit::Emitter;
+use crate::pipe::Pipe;
 use crate::source::Source;
 use crate::Dialect;
 
@@ -16,7 +17,7 @@ pub(crate) struct Parts<'a, R, W: Write> {
     /// The input and its lexer.
     pub(crate) src: Source<R>,
     /// The output and what it holds back.
-    pub(crate) emit: Emitter<'a, W>,
+    pub(crate) emit: Emitter<W, Pipe<'a>>,
     /// What is known about relations.
     pub(crate) cat: Catalog<'a>,
     /// The rules and key.

@@ -23,9 +23,11 @@ use std::sync::{Arc, Mutex};
 use anonymize_core::Anonymizer;
 
 use crate::dialect::Syntax;
+use crate::emit::{Held, Out};
 use crate::error::SqlError;
 use crate::literal::Ctx;
-use crate::rows::{ColPlan, RowJob};
+use crate::rows::job::RowJob;
+use crate::rows::plan::ColPlan;
 
 /// Bytes of a batch (rows, the bytes between them, and their spans) before it is sealed; a
 /// longer row makes a batch of its own.
@@ -462,6 +464,44 @@ impl<'a> Pipe<'a> {
     /// Bytes of rewritten rows written, in all and per table summary index.
     pub(crate) fn row_bytes(&self) -> (u64, &[u64]) {
         (self.rows_total, &self.row_bytes)
+    }
+}
+
+impl<W: Write> Held<W> for Pipe<'_> {
+    fn holding(&self) -> bool {
+        Pipe::holding(self)
+    }
+
+    fn literal(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
+        Pipe::literal(self, b, w)
+    }
+
+    fn drain(&mut self, w: &mut W) -> Result<(), SqlError> {
+        Pipe::drain(self, w)
+    }
+
+    fn row_bytes(&self) -> (u64, Vec<u64>) {
+        let (total, tables) = Pipe::row_bytes(self);
+        (total, tables.to_vec())
+    }
+}
+
+impl<'a, W: Write> Out<W, Pipe<'a>> {
+    /// Writes `row` rewritten by `plans` on a worker thread; only when [`Out::pipelined`].
+    pub(crate) fn put_row(
+        &mut self,
+        plans: &Arc<[ColPlan<'a>]>,
+        kind: (Ctx, Syntax, usize),
+        row: &[u8],
+        spans: &[(usize, usize)],
+        ordinal: u64,
+    ) -> Result<(), SqlError> {
+        match &mut self.held {
+            Some(pipe) => pipe.row(plans, kind, row, spans, ordinal, &mut self.w),
+            None => Err(SqlError::write(std::io::Error::other(
+                "internal: a row handed to a pipe that does not exist",
+            ))),
+        }
     }
 }
 

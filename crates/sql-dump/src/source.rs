@@ -1,9 +1,9 @@
 //! The input side: the buffered input and the statement lexer, and the ways of reading a
 //! statement from them (capture it whole, stream it, find one tuple or one line).
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 
-use crate::emit::Out;
+use crate::emit::{Held, Out};
 use crate::error::SqlError;
 use crate::input::Input;
 use crate::lex::rules::block_comment_end;
@@ -156,10 +156,10 @@ impl<R: Read> Source<R> {
     /// Continues a statement whose first `scanned` bytes the lexer has seen, writing (to
     /// `out`) or dropping (`None`) everything to its end. Returns the tuples opened (INSERT
     /// rows).
-    pub(crate) fn stream_rest<W: Write>(
+    pub(crate) fn stream_rest<W: Write, P: Held<BufWriter<W>>>(
         &mut self,
         mut scanned: usize,
-        mut out: Option<&mut Out<'_, W>>,
+        mut out: Option<&mut Out<W, P>>,
         table: Option<&QName>,
     ) -> Result<u64, SqlError> {
         loop {

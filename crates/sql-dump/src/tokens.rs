@@ -240,6 +240,18 @@ mod tests {
     }
 
     #[test]
+    fn nested_comments_are_skipped_whole_in_postgres() {
+        let toks = tokenize(
+            b"/* a /* b */ CREATE TABLE x */ SELECT 1",
+            Dialect::Postgres,
+            9,
+        );
+        assert!(toks[0].tok.is("select"), "{toks:?}");
+        let toks = tokenize(b"/* a /* b */ SELECT 1", Dialect::MySql, 9);
+        assert!(toks[0].tok.is("select"), "{toks:?}");
+    }
+
+    #[test]
     fn qualified_names() {
         let toks = tokenize(
             b"COPY public.\"my tab\" (a) FROM stdin;",

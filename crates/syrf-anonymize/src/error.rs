@@ -28,12 +28,9 @@ pub enum Error {
     /// collection).
     #[error("{0}")]
     Usage(String),
-    /// The input has no bytes at all.
-    #[error("the input is empty (input byte 0: no bytes were read)")]
-    EmptyInput,
-    /// The first bytes match none of the formats.
-    #[error("cannot tell the input's format: the first bytes are not a mongodump archive's magic nor a MySQL/MariaDB or PostgreSQL dump's header or statements (a SQL dump without its header can be read with --format mysql or --format postgres; a forced run still fails when no statement can be attributed to a table)")]
-    UnknownFormat,
+    /// The input could not be opened: empty, unreadable, of no known format.
+    #[error(transparent)]
+    Open(#[from] crate::open::OpenError),
     /// The input is not a valid dump.
     #[error("{0}")]
     BadInput(String),
@@ -54,7 +51,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::EmptyInput | Error::UnknownFormat | Error::BadInput(_) => exit::BAD_INPUT,
+            Error::Open(e) if !e.is_bad_input() => exit::FAILURE,
+            Error::Open(_) | Error::BadInput(_) => exit::BAD_INPUT,
             Error::Output(_) => exit::FAILURE,
             Error::BrokenPipe => exit::BROKEN_PIPE,
             Error::Strict(_) => exit::STRICT,
@@ -67,8 +65,7 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Usage(_) => "usage",
-            Error::EmptyInput => "empty_input",
-            Error::UnknownFormat => "unknown_format",
+            Error::Open(e) => e.kind(),
             Error::BadInput(_) => "bad_input",
             Error::Output(_) => "output",
             Error::BrokenPipe => "broken_pipe",

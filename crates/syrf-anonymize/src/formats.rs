@@ -48,7 +48,7 @@ pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 /// Detects the format of an (uncompressed) stream from its first bytes. Formats this tool
 /// does not read ([`crate::lookalike::describe`]) are none of them, even when they hold SQL
 /// text (a pg_dump custom or tar archive's table of contents).
-pub fn detect(head: &[u8]) -> Option<Format> {
+pub(crate) fn detect(head: &[u8]) -> Option<Format> {
     if crate::lookalike::describe(head).is_some() {
         return None;
     }
@@ -106,7 +106,7 @@ pub(crate) fn forced_found_nothing(
 
 /// Why a rewrite failed, sorted by exit code.
 #[derive(Debug)]
-pub enum FormatError {
+pub(crate) enum FormatError {
     /// The input is not a valid dump.
     Input(String),
     /// Writing failed.
@@ -118,7 +118,7 @@ pub enum FormatError {
 }
 
 /// What a format's rewrite reports.
-pub struct Rewritten {
+pub(crate) struct Rewritten {
     /// Per collection or table.
     pub collections: Vec<CollectionCounts>,
     /// SQL dumps' findings beyond the tables (empty for MongoDB).
@@ -146,7 +146,7 @@ impl<W: Write> Write for Tracked<'_, W> {
 }
 
 /// Rewrites the whole stream in `format`.
-pub fn rewrite<W: Write>(
+pub(crate) fn rewrite<W: Write>(
     format: Format,
     input: impl Read,
     output: &mut W,

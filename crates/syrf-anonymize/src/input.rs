@@ -10,16 +10,16 @@ use crossbeam_channel::{bounded, Receiver};
 use flate2::read::MultiGzDecoder;
 
 /// Size of the chunks passed between threads.
-pub const CHUNK: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 20;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// How much of the start of a stream is looked at to detect its format.
-pub const PEEK: usize = 64 * 1024;
+pub(crate) const PEEK: usize = 64 * 1024;
 
 /// A boxed input stream that may borrow from the caller (`'a`).
-pub type Input<'a> = Box<dyn Read + Send + 'a>;
+pub(crate) type Input<'a> = Box<dyn Read + Send + 'a>;
 
 /// A readable stream whose first bytes have been looked at.
-pub struct Peeked<'a> {
+pub(crate) struct Peeked<'a> {
     /// The first up to [`PEEK`] bytes (also still at the start of `reader`).
     pub head: Vec<u8>,
     /// The whole stream, head included.
@@ -27,7 +27,7 @@ pub struct Peeked<'a> {
 }
 
 /// Reads up to `PEEK` bytes (fewer only at end of stream) without losing them.
-pub fn peek(mut reader: Input<'_>) -> io::Result<Peeked<'_>> {
+pub(crate) fn peek(mut reader: Input<'_>) -> io::Result<Peeked<'_>> {
     let mut head = Vec::with_capacity(PEEK);
     (&mut reader).take(PEEK as u64).read_to_end(&mut head)?;
     Ok(Peeked {
@@ -37,14 +37,14 @@ pub fn peek(mut reader: Input<'_>) -> io::Result<Peeked<'_>> {
 }
 
 /// Counts the bytes that pass through a reader.
-pub struct CountingReader<R> {
+pub(crate) struct CountingReader<R> {
     inner: R,
     count: Arc<AtomicU64>,
 }
 
 impl<R: Read> CountingReader<R> {
     /// Wraps `inner`; `count` grows as bytes are read.
-    pub fn new(inner: R, count: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(inner: R, count: Arc<AtomicU64>) -> Self {
         CountingReader { inner, count }
     }
 }
@@ -58,14 +58,14 @@ impl<R: Read> Read for CountingReader<R> {
 }
 
 /// True when the stream starts with the gzip magic.
-pub fn is_gzip(head: &[u8]) -> bool {
+pub(crate) fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&GZIP_MAGIC)
 }
 
 /// The stream of `peeked` decompressed: gunzipped on a thread of `scope`
 /// ([`gunzip_on_thread`]) when it starts with the gzip magic bytes, else as it is. The error
 /// is the thread's failure to start.
-pub fn decompressed<'scope>(
+pub(crate) fn decompressed<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     peeked: Peeked<'scope>,
 ) -> io::Result<Input<'scope>> {
@@ -79,7 +79,7 @@ pub fn decompressed<'scope>(
 /// Decompresses `compressed` (one or more gzip members) on a thread of `scope`; the returned
 /// reader yields the decompressed bytes, or the decoder's error. The thread ends when the
 /// input ends, fails, or the reader is dropped.
-pub fn gunzip_on_thread<'scope>(
+pub(crate) fn gunzip_on_thread<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     compressed: impl Read + Send + 'scope,
 ) -> io::Result<Input<'scope>> {

@@ -29,8 +29,9 @@ use mongo_archive::CollectionKind;
 use serde_json::{json, Map, Value};
 
 use crate::error::exit;
-use crate::formats::{self, Format};
-use crate::input::{self, CountingReader};
+use crate::formats::Format;
+use crate::input::CountingReader;
+use crate::open::open;
 
 /// The version of the manifest's layout (bumped when a field changes meaning).
 pub const MANIFEST_VERSION: u32 = 1;
@@ -63,6 +64,16 @@ pub enum InspectError {
     /// The input could not be opened (as a run: exit 2).
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<crate::open::OpenError> for InspectError {
+    fn from(e: crate::open::OpenError) -> Self {
+        if e.is_bad_input() {
+            InspectError::BadInput(e.to_string())
+        } else {
+            InspectError::Output(e.to_string())
+        }
+    }
 }
 
 impl InspectError {
@@ -415,35 +426,24 @@ pub fn inspect_archive(
 /// by its magic bytes and decompressed on a thread of its own). Errors are
 /// [`InspectError::BadInput`] and name the byte offset and collection or table, never a value.
 pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Value, InspectError> {
-    let read_err = |e: std::io::Error| InspectError::BadInput(format!("reading the input: {e}"));
     std::thread::scope(|scope| {
         let compressed_count = Arc::new(AtomicU64::new(0));
-        let peeked = input::peek(Box::new(CountingReader::new(
-            input,
-            compressed_count.clone(),
-        )))
-        .map_err(read_err)?;
-        let gzip = input::is_gzip(&peeked.head);
+        let raw = Box::new(CountingReader::new(input, compressed_count.clone()));
         let plain_count = Arc::new(AtomicU64::new(0));
-        let plain = input::decompressed(scope, peeked)
-            .map_err(|e| InspectError::Output(format!("cannot start the gunzip thread: {e}")))?;
-        let input::Peeked { head, reader } = input::peek(plain).map_err(read_err)?;
-        let stream = CountingReader::new(reader, plain_count.clone());
-        let format = match options.format {
-            Some(f) => f,
-            None => formats::detect(&head).ok_or_else(|| {
-                InspectError::BadInput(
-                    "cannot tell the format: not a mongodump archive, nor a MySQL/MariaDB or \
-                     PostgreSQL dump (use --format)"
-                        .to_owned(),
-                )
-            })?,
-        };
+        let opened = open(
+            scope,
+            raw,
+            "input",
+            options.format,
+            Some(plain_count.clone()),
+        )?;
+        let (format, gzip, stream) = (opened.format, opened.gzip, opened.reader);
         let mut m = common(format, gzip, options.input_modified);
         match format {
             Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
             Format::MySql | Format::Postgres => {
-                crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)?;
+                crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)
+                    .map_err(|e| InspectError::BadInput(format!("{} dump: {e}", format.name())))?;
             }
         }
         m.insert("size_bytes".into(), json!(compressed_count.load(Relaxed)));

@@ -10,7 +10,6 @@ use serde_json::{json, Map, Value};
 use sql_dump::{Event, Namespace, SessionChange, SqlOptions, SqlReader};
 
 use crate::formats::Format;
-use crate::inspect::InspectError;
 
 /// Characters kept of one sampled value.
 const MAX_CHARS: usize = 200;
@@ -181,15 +180,15 @@ fn read(format: Format, input: impl Read, sample: usize) -> Result<Found, sql_du
     Ok(found)
 }
 
-/// Inspects an uncompressed SQL dump; `manifest` already holds the common fields.
-pub fn inspect_sql(
+/// Inspects an uncompressed SQL dump; `manifest` already holds the common fields. Errors
+/// (a dump that does not read) name the line, byte offset and table, never a value.
+pub(crate) fn inspect_sql(
     format: Format,
     input: impl Read,
     sample: usize,
     manifest: &mut Map<String, Value>,
-) -> Result<(), InspectError> {
-    let found = read(format, input, sample)
-        .map_err(|e| InspectError::BadInput(format!("{} dump: {e}", format.name())))?;
+) -> Result<(), sql_dump::SqlError> {
+    let found = read(format, input, sample)?;
     let mut total_rows = 0u64;
     let mut tables: Vec<Value> = Vec::new();
     for t in &found.tables {

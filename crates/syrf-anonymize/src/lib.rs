@@ -56,6 +56,7 @@ pub mod inspect;
 mod inspect_sql;
 pub mod lookalike;
 pub mod observe;
+mod open;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;
@@ -76,6 +77,7 @@ use anonymize_core::Anonymizer;
 pub use error::{exit, Error};
 pub use formats::Format;
 pub use mongo_archive::OplogMode;
+pub use open::OpenError;
 pub use summary::{CollectionCounts, SqlFindings, Summary};
 
 use formats::FormatError;
@@ -176,32 +178,9 @@ pub fn anonymize(
             Some(count) => Box::new(CountingReader::new(input, count.clone())),
             None => Box::new(input),
         };
-        let peeked = input::peek(raw).map_err(read_error)?;
-        if peeked.head.is_empty() {
-            return Err(Error::EmptyInput);
-        }
-        let input_gzip = input::is_gzip(&peeked.head);
-        let plain = input::decompressed(scope, peeked)
-            .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
         let bytes_in = Arc::new(AtomicU64::new(0));
-        let peeked = input::peek(Box::new(CountingReader::new(plain, bytes_in.clone())))
-            .map_err(read_error)?;
-        if peeked.head.is_empty() {
-            return Err(Error::BadInput(
-                "the gzip input decompresses to nothing".into(),
-            ));
-        }
-        // Known formats this tool does not read are refused even when a format is forced.
-        if let Some(advice) = lookalike::describe(&peeked.head) {
-            return Err(Error::BadInput(advice));
-        }
-        let format = match options.format {
-            Some(f) => {
-                formats::check_forced(f, &peeked.head).map_err(Error::BadInput)?;
-                f
-            }
-            None => formats::detect(&peeked.head).ok_or(Error::UnknownFormat)?,
-        };
+        let opened = open::open(scope, raw, "input", options.format, Some(bytes_in.clone()))?;
+        let (format, input_gzip) = (opened.format, opened.gzip);
         let output_gzip = match options.compression {
             Compression::Auto => input_gzip,
             Compression::Gzip => true,
@@ -215,8 +194,7 @@ pub fn anonymize(
         let level = options.level.min(9);
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);
 
-        let peeked_head = peeked.head.clone();
-        let result = subset::prepare(format, peeked.reader, anon, options).and_then(|prepared| {
+        let result = subset::prepare(format, opened.reader, anon, options).and_then(|prepared| {
             let plan = prepared.plan;
             let rewritten =
                 formats::rewrite(format, prepared.reader, &mut sink, anon, options, plan)?;
@@ -226,7 +204,7 @@ pub fn anonymize(
             if let Some(m) = formats::forced_found_nothing(
                 format,
                 options.format.is_some(),
-                &peeked_head,
+                &opened.head,
                 &rewritten,
             ) {
                 return Err(FormatError::Input(m));
@@ -298,10 +276,6 @@ pub fn anonymize(
 /// The default of [`Options::threads`]: the cores available to this process.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn read_error(e: std::io::Error) -> Error {
-    Error::BadInput(format!("cannot read the input: {e}"))
 }
 
 fn write_error(e: std::io::Error) -> Error {

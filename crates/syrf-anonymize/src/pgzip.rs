@@ -16,7 +16,7 @@ const MEMBER: usize = 1 << 20;
 
 /// A `Write` that gzips on `threads` worker threads. The compressed members are written to the
 /// sink from the caller's thread, in order, so the sink needs neither `Send` nor `'static`.
-pub struct ParallelGzip<W: Write> {
+pub(crate) struct ParallelGzip<W: Write> {
     sink: Option<W>,
     chunk: Vec<u8>,
     next_seq: u64,
@@ -30,7 +30,7 @@ pub struct ParallelGzip<W: Write> {
 
 impl<W: Write> ParallelGzip<W> {
     /// Starts the workers over `sink`.
-    pub fn new(sink: W, level: u32, threads: usize) -> ParallelGzip<W> {
+    pub(crate) fn new(sink: W, level: u32, threads: usize) -> ParallelGzip<W> {
         let threads = threads.max(1);
         let (jobs_tx, jobs_rx) = bounded::<(u64, Vec<u8>)>(threads * 2);
         let (done_tx, done_rx) = bounded::<(u64, io::Result<Vec<u8>>)>(threads * 4);
@@ -111,7 +111,7 @@ impl<W: Write> ParallelGzip<W> {
     }
 
     /// Compresses what is left and writes every member; returns the sink.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         if !self.chunk.is_empty() || self.next_seq == 0 {
             self.send_chunk()?;
         }

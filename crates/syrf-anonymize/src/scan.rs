@@ -32,9 +32,9 @@ use mongo_archive::oplog_read::{self, Data, Operation};
 use mongo_archive::reader::{ArchiveReader, Item};
 use mongo_archive::{CollectionKind, NamespaceFate, OplogError, RewriteOptions};
 
-use crate::formats::{self, Format};
-use crate::input;
+use crate::formats::Format;
 use crate::inspect::InspectError;
+use crate::open::open;
 pub use crate::scan_names::NameKind;
 use crate::scan_names::NameStats;
 
@@ -330,19 +330,11 @@ pub fn scan(
     rules: Option<&RuleSet>,
     options: &ScanOptions,
 ) -> Result<ScanReport, InspectError> {
-    let read_err = |e: std::io::Error| InspectError::BadInput(format!("reading the input: {e}"));
     std::thread::scope(|scope| {
-        let peeked = input::peek(Box::new(input)).map_err(read_err)?;
-        let plain = input::decompressed(scope, peeked)
-            .map_err(|e| InspectError::Output(format!("cannot start the gunzip thread: {e}")))?;
-        let input::Peeked { head, reader } = input::peek(plain).map_err(read_err)?;
-        let stream: input::Input<'_> = Box::new(reader);
-        match formats::detect(&head) {
-            Some(Format::Mongo) => scan_archive(stream, rules, options),
-            Some(f) => crate::scan_sql::scan_sql(stream, f == Format::MySql, rules, options),
-            None => Err(InspectError::BadInput(
-                "cannot tell the format: not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)".to_owned(),
-            )),
+        let opened = open(scope, Box::new(input), "input", None, None)?;
+        match opened.format {
+            Format::Mongo => scan_archive(opened.reader, rules, options),
+            f => crate::scan_sql::scan_sql(opened.reader, f == Format::MySql, rules, options),
         }
     })
 }

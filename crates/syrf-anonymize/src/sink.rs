@@ -28,7 +28,7 @@ enum Stage<W: Write> {
 impl<W: Write> Sink<W> {
     /// A sink over `output`, gzip-compressed at `gzip_level` when given, holding back the last
     /// `hold` bytes until commit.
-    pub fn new(output: W, gzip_level: Option<u32>, hold: usize) -> Sink<W> {
+    pub(crate) fn new(output: W, gzip_level: Option<u32>, hold: usize) -> Sink<W> {
         let buffered = BufWriter::with_capacity(CHUNK, output);
         let stage = match gzip_level {
             None => Stage::Plain(buffered),
@@ -46,7 +46,7 @@ impl<W: Write> Sink<W> {
     }
 
     /// Uncompressed bytes accepted so far (held-back bytes included).
-    pub fn bytes_written(&self) -> u64 {
+    pub(crate) fn bytes_written(&self) -> u64 {
         self.written
     }
 
@@ -58,7 +58,7 @@ impl<W: Write> Sink<W> {
     }
 
     /// Writes everything, the held-back bytes too, and ends the gzip stream.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub(crate) fn commit(mut self) -> io::Result<()> {
         let held = std::mem::take(&mut self.held);
         self.emit(&held)?;
         self.close()
@@ -68,7 +68,7 @@ impl<W: Write> Sink<W> {
     /// held-back archive terminator is never written; a SQL output ends with a statement that
     /// makes `mysql` and `psql -v ON_ERROR_STOP=1` fail, with a comment saying `why`; a gzip
     /// output ends with a truncated member, so gunzip and mongorestore report an error.
-    pub fn fail(mut self, format: Option<Format>, why: &str) -> io::Result<()> {
+    pub(crate) fn fail(mut self, format: Option<Format>, why: &str) -> io::Result<()> {
         self.held.clear();
         if let Some(format @ (Format::MySql | Format::Postgres)) = format {
             let poison = failure_statement(format, why);

@@ -39,8 +39,9 @@ use mongo_archive::reader::{ArchiveReader, BodyNamespace, Item};
 use mongo_archive::{CollectionKind, NamespaceFate, RewriteOptions};
 
 use crate::error::{exit, Error};
-use crate::formats::{self, Format};
+use crate::formats::Format;
 use crate::input;
+use crate::open::open;
 
 /// Values shorter than this (in characters) are not collected: too common to mean anything.
 const MIN_CHARS: usize = 4;
@@ -100,30 +101,6 @@ impl std::fmt::Display for VerifyReport {
     }
 }
 
-/// Decompresses `raw` when it is gzip (on a thread of `scope`) and detects its format.
-fn open_plain<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    raw: impl Read + Send + 'scope,
-    what: &str,
-) -> Result<(Format, input::Input<'scope>), Error> {
-    let read_err = |e: std::io::Error| Error::BadInput(format!("cannot read the {what}: {e}"));
-    let peeked = input::peek(Box::new(raw)).map_err(read_err)?;
-    if peeked.head.is_empty() {
-        return Err(Error::BadInput(format!(
-            "the {what} is empty (no bytes were read)"
-        )));
-    }
-    let plain = input::decompressed(scope, peeked)
-        .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
-    let peeked = input::peek(plain).map_err(read_err)?;
-    match formats::detect(&peeked.head) {
-        Some(f) => Ok((f, Box::new(peeked.reader))),
-        None => Err(Error::BadInput(format!(
-            "the {what} is not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)"
-        ))),
-    }
-}
-
 /// Collects the covered values of `original` (under `rules`), then checks `anonymized` for
 /// them. Both may be gzip; they must be dumps of the same format. Errors (unreadable or
 /// invalid dumps, [`Error::BadInput`]; a format mismatch or bad rules, [`Error::Usage`]) never
@@ -142,7 +119,8 @@ pub fn verify(
         too_deep: false,
     };
     std::thread::scope(|scope| {
-        let (format, original) = open_plain(scope, original, "original")?;
+        let opened = open(scope, Box::new(original), "original", None, None)?;
+        let (format, original) = (opened.format, opened.reader);
         match format {
             Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
             Format::MySql | Format::Postgres => {
@@ -155,7 +133,8 @@ pub fn verify(
             collected: prints.values.len(),
             ..VerifyReport::default()
         };
-        let (out_format, output) = open_plain(scope, anonymized, "anonymized output")?;
+        let opened = open(scope, Box::new(anonymized), "anonymized output", None, None)?;
+        let (out_format, output) = (opened.format, opened.reader);
         if out_format != format {
             return Err(Error::Usage(format!(
                 "the original is a {} dump but the output a {} dump",

@@ -191,7 +191,7 @@ fn not_a_dump_is_refused() {
     let (code, m, err) = inspect(&["-"], b"hello, this is not a dump\n");
     assert_eq!(code, 3);
     assert!(m.is_null());
-    assert!(err.contains("cannot tell the format"), "{err}");
+    assert!(err.contains("cannot tell the input's format"), "{err}");
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub use event::{
 use crate::catalog::Catalog;
 use crate::ddl::TableDef;
 use crate::dialect::Syntax;
+use crate::emit::Direct;
 use crate::error::SqlError;
 use crate::head::{column_names, copy_columns, scan_insert_head, HeadScan};
 use crate::input::{count_newlines, Input};
@@ -83,8 +84,12 @@ struct Snapshot {
     delimiter: Vec<u8>,
 }
 
-/// A streaming reader of a MySQL/MariaDB or PostgreSQL dump that yields typed events (see
-/// the module documentation).
+/// A streaming reader of a MySQL/MariaDB or PostgreSQL dump that yields borrowed, typed
+/// [`Event`]s, reading the dump exactly as [`crate::rewrite_sql`] does (the same lexer, session
+/// settings, statement classification and knowledge of relations): comments, session changes,
+/// table definitions, statements with their relation, data statements with what the rules
+/// decide for their table, and rows whose cells decode into a scratch buffer. Memory is
+/// bounded by one statement or row (plus the schema's definitions).
 ///
 /// ```
 /// use anonymize_core::{Anonymizer, KeyMode, RuleSet};
@@ -537,7 +542,7 @@ impl<'a, R: Read> SqlReader<'a, R> {
             }
             self.src.lexer.reset(false);
             self.src
-                .stream_rest::<std::io::Sink>(0, None, Some(&self.table))?;
+                .stream_rest::<std::io::Sink, Direct>(0, None, Some(&self.table))?;
             return Ok(None);
         }
         self.line = self.src.input.position_at(0).0;

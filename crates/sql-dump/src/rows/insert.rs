@@ -15,6 +15,7 @@ use crate::input::Input;
 use crate::lex::tuple::{scan_split, split_tuple};
 use crate::literal::Ctx;
 use crate::parts::Parts;
+use crate::pipe::Pipe;
 use crate::subset::keys::Fields;
 use crate::tokens::{qname, tokenize, word_byte, QName};
 
@@ -187,7 +188,7 @@ impl<'a> Rows<'a> {
                 p.emit.drop(&trivia, tail)?;
                 let rows = p
                     .src
-                    .stream_rest::<W>(head.end, None, Some(&target.table))?;
+                    .stream_rest::<W, Pipe>(head.end, None, Some(&target.table))?;
                 p.cat.tally.rows(sidx, rows, false, 0);
             }
         }
@@ -441,7 +442,7 @@ fn end_of_insert<R: Read, W: Write>(
         p.src.stream_rest(0, Some(&mut p.emit.out), Some(table))?;
     } else {
         p.emit.drop(trivia, tail)?;
-        p.src.stream_rest::<W>(0, None, Some(table))?;
+        p.src.stream_rest::<W, Pipe>(0, None, Some(table))?;
     }
     Ok(())
 }

@@ -5,14 +5,12 @@
 mod assign;
 mod copy;
 mod insert;
-mod job;
-mod plan;
+pub(crate) mod job;
+pub(crate) mod plan;
 
 use crate::catalog::TablePlan;
 
 pub(crate) use assign::rewrite_assigned;
-pub(crate) use job::RowJob;
-pub(crate) use plan::ColPlan;
 
 use crate::head::InsertHead;
 use insert::InsertTarget;
