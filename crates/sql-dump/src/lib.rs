@@ -78,6 +78,7 @@ mod json;
 mod lex;
 mod literal;
 mod parts;
+mod pgarchive;
 mod pipe;
 mod rows;
 mod source;
@@ -91,6 +92,10 @@ use anonymize_core::Anonymizer;
 
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
+pub use pgarchive::{
+    rewrite_pg_custom, Compression as PgCompression, PgArchiveError, PgArchiveOptions,
+    PgArchiveSummary, PG_ARCHIVE_MAGIC,
+};
 
 /// Options of one rewrite.
 #[derive(Debug, Clone, Default)]

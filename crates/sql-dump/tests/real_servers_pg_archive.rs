@@ -1,0 +1,358 @@
+//! pg_dump custom archives (`pg_dump -Fc`) made by the real `pg_dump` from awkward data on a
+//! real PostgreSQL, rewritten by [`sql_dump::rewrite_pg_custom`] and restored with the real
+//! `pg_restore` (also `-j 2`, and from a pipe) into fresh databases, where SQL checks that
+//! every covered value was transformed, untouched columns are equal, and exclusions,
+//! schema-only and size limits held.
+//!
+//! Run with `./scripts/test` (these tests are `#[ignore]`d for plain `cargo test`).
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use support::{anonymizer, assert_absent, Pg};
+
+const AWKWARD: &str = include_str!("support/pg_awkward.sql");
+
+const RULES: &str = r#"
+rules:
+  users:
+    fields:
+      email: {transform: hash_email}
+      name: {transform: fake, kind: name}
+      api_secret: {transform: null}
+  public.orders:
+    fields:
+      customer_email: {transform: hash_email}
+      meta.customer.email: {transform: hash_email}
+      meta.customer.name: {transform: mask, keep_start: 1}
+  crm.Contact Book:
+    columns:
+      E-mail: {transform: hash_email}
+exclusions:
+  - audit_log
+schema_only:
+  - public.sessions
+size_limits:
+  events:
+    max_rows: 3
+"#;
+
+/// Loads the awkward data into a fresh database named `src`.
+fn source(pg: &Pg, src: &str) {
+    pg.fresh_db(src);
+    pg.exec(src, AWKWARD);
+}
+
+/// Dumps `db` with the real `pg_dump` in the custom format.
+fn dump_custom(pg: &Pg, db: &str, args: &[&str]) -> Vec<u8> {
+    let out = pg
+        .command("pg_dump")
+        .arg("--no-password")
+        .arg("--format=custom")
+        .args(args)
+        .arg(format!("--dbname={db}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "pg_dump -Fc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.starts_with(b"PGDMP"));
+    out.stdout
+}
+
+/// Rewrites an archive, with or without data offsets.
+fn rewrite(archive: &[u8], rules: &str, offsets: bool) -> (Vec<u8>, sql_dump::PgArchiveSummary) {
+    let anon = anonymizer(rules, "test-rules.yaml");
+    let mut out = Vec::new();
+    let summary = sql_dump::rewrite_pg_custom(
+        archive,
+        &mut out,
+        &anon,
+        &sql_dump::SqlOptions::default(),
+        &sql_dump::PgArchiveOptions {
+            data_offsets: offsets,
+        },
+    )
+    .unwrap_or_else(|e| panic!("the custom archive was refused: {e}"));
+    (out, summary)
+}
+
+/// Restores with the real `pg_restore --exit-on-error` from a file (with `extra` options) or,
+/// when `file` is `None`, from a pipe.
+fn pg_restore(pg: &Pg, db: &str, archive: &[u8], file: Option<&Path>, extra: &[&str]) {
+    pg.fresh_db(db);
+    let mut c = pg.command("pg_restore");
+    c.arg("--no-password")
+        .arg("--exit-on-error")
+        .arg(format!("--dbname={db}"))
+        .args(extra);
+    let out = match file {
+        Some(path) => {
+            std::fs::write(path, archive).expect("archive written");
+            c.arg(path).output().expect("pg_restore runs")
+        }
+        None => {
+            let mut child = c
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("pg_restore runs");
+            let mut stdin = child.stdin.take().expect("stdin");
+            let data = archive.to_vec();
+            let writer = std::thread::spawn(move || stdin.write_all(&data));
+            let out = child.wait_with_output().expect("pg_restore ends");
+            writer.join().expect("writer").expect("archive piped");
+            out
+        }
+    };
+    assert!(
+        out.status.success(),
+        "pg_restore {extra:?} into {db} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn original_emails(pg: &Pg, db: &str) -> Vec<String> {
+    let mut v: Vec<String> = pg
+        .query(
+            db,
+            "SELECT email FROM public.users WHERE email IS NOT NULL UNION SELECT customer_email \
+             FROM public.orders WHERE customer_email IS NOT NULL \
+             UNION SELECT \"E-mail\" FROM crm.\"Contact Book\" WHERE \"E-mail\" IS NOT NULL",
+        )
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    assert!(v.len() >= 6, "{v:?}");
+    v
+}
+
+/// The restored database against the source.
+fn check_restored(pg: &Pg, src: &str, dst: &str) {
+    let q = |db: &str, sql: &str| pg.query(db, sql);
+    assert_eq!(pg.count(dst, "SELECT count(*) FROM public.users"), 6);
+    assert_eq!(pg.count(dst, "SELECT count(*) FROM public.orders"), 6);
+    assert_eq!(
+        pg.count(dst, "SELECT count(*) FROM crm.\"Contact Book\""),
+        3
+    );
+    assert_eq!(
+        q(dst, "SELECT id, label FROM public.events ORDER BY id"),
+        q(
+            src,
+            "SELECT id, label FROM public.events WHERE id <= 3 ORDER BY id"
+        ),
+        "size limit keeps the first rows"
+    );
+    assert_eq!(pg.count(dst, "SELECT count(*) FROM public.sessions"), 0);
+    assert_eq!(
+        pg.scalar(dst, "SELECT to_regclass('public.audit_log') IS NULL"),
+        "t",
+        "the excluded table is not restored"
+    );
+    assert_eq!(
+        pg.scalar(dst, "SELECT to_regclass('public.user_emails') IS NOT NULL"),
+        "t",
+        "the view on a kept table is restored"
+    );
+    // Untouched columns are equal; covered ones are all transformed.
+    let untouched = "SELECT id, username, nickname, employee_no, phone, bio, prefs::text, \
+                     settings::text, tags::text, score, born FROM public.users ORDER BY id";
+    assert_eq!(q(dst, untouched), q(src, untouched));
+    let orders = "SELECT id, user_id, note, meta->'items', amount FROM public.orders ORDER BY id";
+    assert_eq!(q(dst, orders), q(src, orders));
+    assert_eq!(
+        pg.count(
+            dst,
+            "SELECT count(*) FROM public.users WHERE api_secret IS NOT NULL"
+        ),
+        0
+    );
+    let restored: Vec<String> = q(
+        dst,
+        "SELECT coalesce(email, '') || ' ' || coalesce(name, '') FROM public.users \
+         UNION ALL SELECT coalesce(customer_email, '') || ' ' || coalesce(meta::text, '') \
+         FROM public.orders \
+         UNION ALL SELECT coalesce(\"E-mail\", '') FROM crm.\"Contact Book\"",
+    )
+    .into_iter()
+    .map(|r| r.join("\t"))
+    .collect();
+    let restored = restored.join("\n");
+    assert_absent(
+        restored.as_bytes(),
+        &original_emails(pg, src),
+        "restored values",
+    );
+    let names: Vec<String> = q(src, "SELECT name FROM public.users WHERE length(name) > 3")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_absent(restored.as_bytes(), &names, "restored names");
+    // The triggers of kept tables are restored, the excluded table's are not.
+    assert_eq!(
+        pg.count(
+            dst,
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'users_username'"
+        ),
+        1
+    );
+    assert_eq!(
+        pg.count(
+            dst,
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_log_stamp'"
+        ),
+        0
+    );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn custom_archive_gzip_restores_with_offsets_in_parallel_and_from_a_pipe() {
+    let pg = Pg::from_env();
+    let src = "h24_fc_src";
+    source(&pg, src);
+    let archive = dump_custom(&pg, src, &[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let (out, summary) = rewrite(&archive, RULES, true);
+    assert_eq!(summary.compression, sql_dump::PgCompression::Gzip);
+    assert!(
+        summary
+            .entries_dropped
+            .iter()
+            .any(|e| e.starts_with("TABLE public.audit_log ")),
+        "{:?}",
+        summary.entries_dropped
+    );
+    let users = summary
+        .sql
+        .tables
+        .iter()
+        .find(|t| t.table == "public.users");
+    assert_eq!(users.map(|t| (t.rows_in, t.rows_out)), Some((6, 6)));
+    pg_restore(
+        &pg,
+        "h24_fc_dst_j2",
+        &out,
+        Some(&dir.path().join("a.dump")),
+        &["-j", "2"],
+    );
+    check_restored(&pg, src, "h24_fc_dst_j2");
+
+    let (piped, _) = rewrite(&archive, RULES, false);
+    pg_restore(&pg, "h24_fc_dst_pipe", &piped, None, &[]);
+    check_restored(&pg, src, "h24_fc_dst_pipe");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn custom_archive_uncompressed_and_on_threads() {
+    let pg = Pg::from_env();
+    let src = "h24_fc0_src";
+    source(&pg, src);
+    let archive = dump_custom(&pg, src, &["--compress=0"]);
+    let anon = anonymizer(RULES, "test-rules.yaml");
+    let mut out = Vec::new();
+    let summary = sql_dump::rewrite_pg_custom(
+        &archive[..],
+        &mut out,
+        &anon,
+        &sql_dump::SqlOptions {
+            threads: 2,
+            ..sql_dump::SqlOptions::default()
+        },
+        &sql_dump::PgArchiveOptions { data_offsets: true },
+    )
+    .expect("rewritten");
+    assert_eq!(summary.compression, sql_dump::PgCompression::None);
+    let emails = original_emails(&pg, src);
+    assert_absent(&out, &emails, "uncompressed output archive");
+    let dir = tempfile::tempdir().expect("temp dir");
+    pg_restore(
+        &pg,
+        "h24_fc0_dst",
+        &out,
+        Some(&dir.path().join("a.dump")),
+        &[],
+    );
+    check_restored(&pg, src, "h24_fc0_dst");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn custom_archive_without_rules_restores_the_same_data() {
+    let pg = Pg::from_env();
+    let src = "h24_fcn_src";
+    source(&pg, src);
+    let archive = dump_custom(&pg, src, &[]);
+    let (out, summary) = rewrite(&archive, "rules: {}\n", true);
+    assert_eq!(summary.entries_in, summary.entries_out);
+    assert!(summary.entries_dropped.is_empty());
+    let dir = tempfile::tempdir().expect("temp dir");
+    pg_restore(
+        &pg,
+        "h24_fcn_dst",
+        &out,
+        Some(&dir.path().join("a.dump")),
+        &["-j", "2"],
+    );
+    for sql in [
+        "SELECT * FROM public.users ORDER BY id",
+        "SELECT * FROM public.orders ORDER BY id",
+        "SELECT * FROM public.audit_log ORDER BY id",
+        "SELECT * FROM public.events ORDER BY id",
+        "SELECT * FROM crm.\"Contact Book\" ORDER BY 1",
+    ] {
+        assert_eq!(pg.query("h24_fcn_dst", sql), pg.query(src, sql), "{sql}");
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn damaged_archives_are_refused_naming_the_entry() {
+    let pg = Pg::from_env();
+    let src = "h24_fcd_src";
+    source(&pg, src);
+    let archive = dump_custom(&pg, src, &["--compress=0"]);
+    let anon = anonymizer(RULES, "test-rules.yaml");
+    let run = |bytes: &[u8]| {
+        sql_dump::rewrite_pg_custom(
+            bytes,
+            std::io::sink(),
+            &anon,
+            &sql_dump::SqlOptions::default(),
+            &sql_dump::PgArchiveOptions::default(),
+        )
+        .map(|_| ())
+        .expect_err("a damaged archive is refused")
+        .to_string()
+    };
+    // Cut inside the users' rows: the table's data block ends early.
+    let row: &[u8] = b"1\talice@example.com\tAlice O'Brien";
+    let at = memchr_find(&archive, row).expect("users' rows");
+    let e = run(&archive[..at + 5]);
+    assert!(e.contains("TABLE DATA public.users"), "{e}");
+    assert!(!e.contains("alice"), "{e}");
+    // Cut inside the TOC: the entry before the cut is named.
+    let e = run(&archive[..600]);
+    assert!(e.contains("TOC entry") && e.contains("byte"), "{e}");
+    // A chunk length damaged inside the users' block.
+    let mut bad = archive.clone();
+    let line = memchr_find(&bad, row).expect("row");
+    bad[line - 5] = 1; // the sign byte of the chunk's length: negative
+    let e = run(&bad);
+    assert!(e.contains("public.users"), "{e}");
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
