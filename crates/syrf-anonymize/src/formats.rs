@@ -16,6 +16,8 @@ pub enum Format {
     MySql,
     /// pg_dump plain format.
     Postgres,
+    /// pg_dump custom format (`-Fc`), see [`crate::pg_archive`].
+    PgCustom,
 }
 
 impl Format {
@@ -25,6 +27,7 @@ impl Format {
             Format::Mongo => "mongo",
             Format::MySql => "mysql",
             Format::Postgres => "postgres",
+            Format::PgCustom => "postgres-custom",
         }
     }
 
@@ -32,13 +35,13 @@ impl Format {
     pub fn unit(self) -> &'static str {
         match self {
             Format::Mongo => "collection",
-            Format::MySql | Format::Postgres => "table",
+            Format::MySql | Format::Postgres | Format::PgCustom => "table",
         }
     }
 
     /// True for the binary mongodump archive.
     pub fn is_binary(self) -> bool {
-        self == Format::Mongo
+        matches!(self, Format::Mongo | Format::PgCustom)
     }
 }
 
@@ -49,6 +52,9 @@ pub(crate) const ARCHIVE_TERMINATOR_LEN: usize = 4;
 pub fn detect(head: &[u8]) -> Option<Format> {
     if head.starts_with(&mongo_archive::reader::MAGIC) {
         return Some(Format::Mongo);
+    }
+    if crate::pg_archive::is_custom_archive(head) {
+        return Some(Format::PgCustom);
     }
     match sql_dump::detect_dialect(head)? {
         sql_dump::Dialect::MySql => Some(Format::MySql),
@@ -115,6 +121,7 @@ pub fn rewrite<W: Write>(
             sql: SqlFindings::default(),
         }),
         Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
+        Format::PgCustom => crate::pg_archive::rewrite(input, &mut tracked, anon, args),
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
@@ -178,7 +185,6 @@ fn sql(
     anon: &Anonymizer,
     args: &Options,
 ) -> Result<Rewritten, FormatError> {
-    use anonymize_core::LargeObjects;
     use sql_dump::{Dialect, SqlError, SqlOptions};
     let options = SqlOptions {
         dialect: Some(if format == Format::MySql {
@@ -200,6 +206,12 @@ fn sql(
             _ => FormatError::Input(message),
         }
     })?;
+    Ok(sql_rewritten(summary, anon))
+}
+
+/// A SQL rewrite's summary as the run's counts and findings.
+pub(crate) fn sql_rewritten(summary: sql_dump::SqlSummary, anon: &Anonymizer) -> Rewritten {
+    use anonymize_core::LargeObjects;
     let large_objects_action = (summary.large_objects > 0).then(|| match anon.large_objects() {
         None => "kept (not named by the rules)",
         Some(LargeObjects::Keep) => "kept",
@@ -242,5 +254,5 @@ fn sql(
         large_objects_action,
         large_objects_unreviewed: summary.large_objects_unreviewed,
     };
-    Ok(Rewritten { collections, sql })
+    Rewritten { collections, sql }
 }

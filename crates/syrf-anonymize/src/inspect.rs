@@ -409,6 +409,9 @@ pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Val
         let mut m = common(format, gzip, options.input_modified);
         match format {
             Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
+            Format::PgCustom => {
+                return Err(InspectError::BadInput(crate::pg_archive::NOT_YET.into()))
+            }
             Format::MySql | Format::Postgres => {
                 crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)?;
             }

@@ -53,6 +53,7 @@ mod formats;
 mod input;
 pub mod inspect;
 mod inspect_sql;
+mod pg_archive;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;

@@ -292,6 +292,9 @@ pub fn scan(
         let stream: input::Input<'_> = Box::new(reader);
         match formats::detect(&head) {
             Some(Format::Mongo) => scan_archive(stream, rules, options),
+            Some(Format::PgCustom) => Err(InspectError::BadInput(
+                crate::pg_archive::NOT_YET.to_owned(),
+            )),
             Some(f) => crate::scan_sql::scan_sql(stream, f == Format::MySql, rules, options),
             None => Err(InspectError::BadInput(
                 "cannot tell the format: not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)".to_owned(),

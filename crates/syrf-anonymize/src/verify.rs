@@ -140,6 +140,7 @@ pub fn verify(
         let (format, original) = open_plain(scope, original, "original")?;
         match format {
             Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
+            Format::PgCustom => return Err(Error::Usage(crate::pg_archive::NOT_YET.into())),
             Format::MySql | Format::Postgres => {
                 collect_sql(original, format == Format::MySql, &anon, &mut prints)?
             }
@@ -161,6 +162,7 @@ pub fn verify(
         let allow = &options.allow;
         match format {
             Format::Mongo => scan_mongo(output, &prints, allow, &mut report)?,
+            Format::PgCustom => return Err(Error::Usage(crate::pg_archive::NOT_YET.into())),
             Format::MySql | Format::Postgres => {
                 scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?
             }
