@@ -445,3 +445,50 @@ fn pagila_custom_archive_restores_in_parallel() {
         0
     );
 }
+
+/// Large objects (`BLOBS` data blocks) follow the rules' `large_objects` policy; a dump made
+/// with `--inserts` (INSERT statements in the data blocks) is rewritten like a plain one.
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn large_objects_and_insert_style_data_blocks() {
+    let pg = Pg::from_env();
+    let src = "h24_fclo_src";
+    pg.fresh_db(src);
+    pg.exec(
+        src,
+        "CREATE TABLE public.users (id int PRIMARY KEY, email text, doc oid); \
+         INSERT INTO public.users VALUES \
+           (1, 'lo.owner@example.com', lo_from_bytea(0, '\\x0102030405'::bytea)), \
+           (2, 'second@example.com', lo_from_bytea(0, convert_to(repeat('blob text ', 5000), 'UTF8')));",
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let lo = |db: &str| {
+        pg.query(
+            db,
+            "SELECT md5(string_agg(encode(lo_get(oid), 'hex'), ',' ORDER BY oid)) FROM pg_largeobject_metadata",
+        )
+    };
+    let rules = |policy: &str| {
+        format!("rules:\n  users:\n    fields:\n      email: {{transform: hash_email}}\nlarge_objects: {policy}\n")
+    };
+    for (args, policy) in [(&[][..], "keep"), (&["--inserts"][..], "drop")] {
+        let archive = dump_custom(&pg, src, args);
+        let (out, summary) = rewrite(&archive, &rules(policy), true);
+        assert_eq!(summary.sql.large_objects, 2, "{args:?}");
+        let dst = format!("h24_fclo_dst_{policy}");
+        pg_restore(&pg, &dst, &out, Some(&tmp.path().join("lo.dump")), &["-j", "2"]);
+        assert_eq!(pg.count(&dst, "SELECT count(*) FROM public.users"), 2);
+        assert_eq!(
+            pg.count(&dst, "SELECT count(*) FROM public.users WHERE email LIKE '%example.com'"),
+            0,
+            "{args:?}"
+        );
+        let objects = pg.count(&dst, "SELECT count(*) FROM pg_largeobject_metadata");
+        if policy == "keep" {
+            assert_eq!(objects, 2);
+            assert_eq!(lo(&dst), lo(src), "large objects kept byte for byte");
+        } else {
+            assert_eq!(objects, 0, "large objects dropped");
+        }
+    }
+}
