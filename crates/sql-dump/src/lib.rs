@@ -93,8 +93,8 @@ use anonymize_core::Anonymizer;
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
 pub use pgarchive::{
-    rewrite_pg_custom, Compression as PgCompression, PgArchiveError, PgArchiveOptions,
-    PgArchiveSummary, PG_ARCHIVE_MAGIC,
+    is_pg_directory, rewrite_pg_custom, rewrite_pg_directory, Compression as PgCompression,
+    PgArchiveError, PgArchiveOptions, PgArchiveSummary, PG_ARCHIVE_MAGIC,
 };
 
 /// Options of one rewrite.

@@ -476,10 +476,19 @@ fn large_objects_and_insert_style_data_blocks() {
         let (out, summary) = rewrite(&archive, &rules(policy), true);
         assert_eq!(summary.sql.large_objects, 2, "{args:?}");
         let dst = format!("h24_fclo_dst_{policy}");
-        pg_restore(&pg, &dst, &out, Some(&tmp.path().join("lo.dump")), &["-j", "2"]);
+        pg_restore(
+            &pg,
+            &dst,
+            &out,
+            Some(&tmp.path().join("lo.dump")),
+            &["-j", "2"],
+        );
         assert_eq!(pg.count(&dst, "SELECT count(*) FROM public.users"), 2);
         assert_eq!(
-            pg.count(&dst, "SELECT count(*) FROM public.users WHERE email LIKE '%example.com'"),
+            pg.count(
+                &dst,
+                "SELECT count(*) FROM public.users WHERE email LIKE '%example.com'"
+            ),
             0,
             "{args:?}"
         );
@@ -490,5 +499,100 @@ fn large_objects_and_insert_style_data_blocks() {
         } else {
             assert_eq!(objects, 0, "large objects dropped");
         }
+    }
+}
+
+/// Dumps `db` with the real `pg_dump -Fd` into `dir`.
+fn dump_directory(pg: &Pg, db: &str, dir: &Path, args: &[&str]) {
+    let out = pg
+        .command("pg_dump")
+        .arg("--no-password")
+        .arg("--format=directory")
+        .arg("--file")
+        .arg(dir)
+        .args(args)
+        .arg(format!("--dbname={db}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "pg_dump -Fd failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(sql_dump::is_pg_directory(dir));
+}
+
+fn restore_directory(pg: &Pg, db: &str, dir: &Path) {
+    pg.fresh_db(db);
+    let out = pg
+        .command("pg_restore")
+        .args(["--no-password", "--exit-on-error", "-j", "2"])
+        .arg(format!("--dbname={db}"))
+        .arg(dir)
+        .output()
+        .expect("pg_restore runs");
+    assert!(
+        out.status.success(),
+        "pg_restore -j 2 of a directory into {db} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Directory archives (`pg_dump -Fd -j 2`, gzip and uncompressed) in, directory archives out,
+/// restored with `pg_restore -j 2`; large objects' files copied as they are.
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn directory_archives_restore_with_pg_restore_j2() {
+    let pg = Pg::from_env();
+    let src = "h24_fd_src";
+    source(&pg, src);
+    pg.exec(
+        src,
+        "CREATE TABLE public.docs (id int PRIMARY KEY, body oid); \
+         INSERT INTO public.docs VALUES (1, lo_from_bytea(0, '\\x00ff10'::bytea));",
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let anon = anonymizer(RULES, "test-rules.yaml");
+    for (case, args) in [("gz", &["-j", "2"][..]), ("plain", &["--compress=0"][..])] {
+        let input = tmp.path().join(format!("in-{case}"));
+        let output = tmp.path().join(format!("out-{case}"));
+        dump_directory(&pg, src, &input, args);
+        let summary = sql_dump::rewrite_pg_directory(
+            &input,
+            &output,
+            &anon,
+            &sql_dump::SqlOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{case}: the directory archive was refused: {e}"));
+        assert_eq!(summary.sql.large_objects, 1);
+        assert!(sql_dump::is_pg_directory(&output));
+        // No original value in any output file (gzip ones decompressed).
+        let mut all = Vec::new();
+        for f in std::fs::read_dir(&output).expect("output listed") {
+            let path = f.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            if path.extension().is_some_and(|e| e == "gz") {
+                let mut d = flate2::read::MultiGzDecoder::new(&bytes[..]);
+                std::io::Read::read_to_end(&mut d, &mut all).expect("gunzip");
+            } else {
+                all.extend(bytes);
+            }
+        }
+        assert_absent(&all, &original_emails(&pg, src), case);
+        let dst = format!("h24_fd_dst_{case}");
+        restore_directory(&pg, &dst, &output);
+        check_restored(&pg, src, &dst);
+        assert_eq!(
+            pg.query(&dst, "SELECT encode(lo_get(body), 'hex') FROM public.docs"),
+            vec![vec!["00ff10".to_string()]]
+        );
+        // The output directory must not exist: a second run is refused.
+        let again = sql_dump::rewrite_pg_directory(
+            &input,
+            &output,
+            &anon,
+            &sql_dump::SqlOptions::default(),
+        );
+        assert!(again.is_err());
     }
 }

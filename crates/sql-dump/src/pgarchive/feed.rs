@@ -78,21 +78,24 @@ impl<R: Read> Read for Chunks<R> {
 enum Block<R: Read> {
     Plain(Chunks<R>),
     Zlib(Box<flate2::bufread::ZlibDecoder<BufReader<Chunks<R>>>>),
+    /// A directory archive's data file.
+    File(Box<dyn Read>),
 }
 
 impl<R: Read> Block<R> {
     /// Reads what is left of the block and gives the reader back.
-    fn finish(self) -> io::Result<Rd<R>> {
+    fn finish(self) -> io::Result<Option<Rd<R>>> {
         match self {
             Block::Plain(mut c) => {
                 io::copy(&mut c, &mut io::sink())?;
-                Ok(c.rd)
+                Ok(Some(c.rd))
             }
             Block::Zlib(d) => {
                 let mut b = d.into_inner();
                 io::copy(&mut b, &mut io::sink())?;
-                Ok(b.into_inner().rd)
+                Ok(Some(b.into_inner().rd))
             }
+            Block::File(_) => Ok(None),
         }
     }
 }
@@ -102,6 +105,7 @@ impl<R: Read> Read for Block<R> {
         match self {
             Block::Plain(c) => c.read(buf),
             Block::Zlib(d) => d.read(buf),
+            Block::File(f) => f.read(buf),
         }
     }
 }
@@ -144,6 +148,10 @@ pub(crate) struct Feed<'e, R: Read> {
     /// Large objects' blocks are kept (else skipped).
     keep_blobs: bool,
     pub(crate) blobs: BlobSpool,
+    /// A directory archive's directory (data read from its files, in TOC order).
+    dir: Option<std::path::PathBuf>,
+    /// The next entry whose data file is read (directory archives).
+    next_file: usize,
 }
 
 impl<'e, R: Read> Feed<'e, R> {
@@ -184,7 +192,75 @@ impl<'e, R: Read> Feed<'e, R> {
                 len: 0,
                 blocks: Vec::new(),
             },
+            dir: None,
+            next_file: 0,
         }
+    }
+
+    /// Reads the data of a directory archive from the files in `dir`.
+    pub(crate) fn with_directory(mut self, dir: &std::path::Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The next data file of a directory archive; true when a table's data is being fed.
+    fn file_start(&mut self, dir: &std::path::Path) -> Result<bool, PgArchiveError> {
+        while self.next_file < self.entries.len() {
+            let idx = self.next_file;
+            self.next_file += 1;
+            let e = &self.entries[idx];
+            if !e.has_data() {
+                continue;
+            }
+            self.seen[idx] = true;
+            let name = e.file_name()?;
+            if e.is("BLOBS") {
+                if self.keep_blobs {
+                    self.blobs.blocks.push((idx, 0, 0));
+                }
+                continue;
+            }
+            if !e.defn.as_deref().unwrap_or_default().is_empty() {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: "a data entry with a definition is not supported".into(),
+                });
+            }
+            let open_err = |path: &std::path::Path, err: io::Error| PgArchiveError::Entry {
+                entry: e.label(),
+                message: format!("cannot open its data file {}: {err}", path.display()),
+            };
+            let gz = dir.join(format!("{name}.gz"));
+            let plain = dir.join(name);
+            let reader: Box<dyn Read> = if gz.exists() {
+                let f = File::open(&gz).map_err(|err| open_err(&gz, err))?;
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
+            } else if plain.exists() {
+                Box::new(BufReader::new(
+                    File::open(&plain).map_err(|err| open_err(&plain, err))?,
+                ))
+            } else if dir.join(format!("{name}.lz4")).exists()
+                || dir.join(format!("{name}.zst")).exists()
+            {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: "its data file is LZ4 or Zstandard compressed (pg_dump 16+), which \
+                              is not supported yet; dump with -Z gzip or -Z 0"
+                        .into(),
+                });
+            } else {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: format!("its data file {name}[.gz] is missing"),
+                });
+            };
+            let copy = e.copy_stmt.as_deref().unwrap_or_default();
+            self.start_entry(idx, &[copy]);
+            self.block = Some((idx, Block::File(reader)));
+            return Ok(true);
+        }
+        self.phase = Phase::Post(self.first_data);
+        Ok(false)
     }
 
     fn fail(&mut self, e: PgArchiveError) -> io::Error {
@@ -226,7 +302,11 @@ impl<'e, R: Read> Feed<'e, R> {
                     }
                 }
                 Phase::Data => {
-                    if self.block_start()? {
+                    let started = match self.dir.clone() {
+                        Some(dir) => self.file_start(&dir)?,
+                        None => self.block_start()?,
+                    };
+                    if started {
                         return Ok(true);
                     }
                 }
@@ -395,7 +475,7 @@ impl<R: Read> Read for Feed<'_, R> {
                     Ok(0) => {
                         let (_, block) = self.block.take().expect("present");
                         match block.finish() {
-                            Ok(rd) => self.rd = Some(rd),
+                            Ok(rd) => self.rd = rd.or(self.rd.take()),
                             Err(e) => {
                                 let entry = self.entries[idx].label();
                                 return Err(self.fail(PgArchiveError::Entry {

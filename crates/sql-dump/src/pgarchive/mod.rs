@@ -19,14 +19,18 @@ mod feed;
 mod split;
 mod toc;
 
+use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
+use std::path::Path;
 
 use anonymize_core::{Anonymizer, LargeObjects};
 
 pub use toc::{Compression, MAGIC as PG_ARCHIVE_MAGIC};
 
 use crate::{Dialect, SqlError, SqlOptions, SqlSummary};
-use toc::{Rd, Wr, FORMAT_CUSTOM, OFFSET_NOT_SET, OFFSET_NO_DATA, OFFSET_SET};
+use toc::{
+    Layout, Rd, Wr, FORMAT_CUSTOM, FORMAT_DIRECTORY, OFFSET_NOT_SET, OFFSET_NO_DATA, OFFSET_SET,
+};
 
 /// Why a pg_dump archive could not be rewritten. Messages name the byte offset or the TOC
 /// entry (its type, schema, name and dump id), never a value.
@@ -115,27 +119,34 @@ fn nonce() -> String {
     format!("{:016x}{:016x}", parts[0], parts[1])
 }
 
-/// Rewrites a pg_dump custom archive (`pg_dump -Fc`) from `input` into `output`.
-///
-/// The rules apply as to a plain dump (see the crate documentation). Errors name the byte
-/// offset or the TOC entry; the output is then incomplete and must not be restored.
-pub fn rewrite_pg_custom<R: Read, W: Write>(
-    input: R,
-    mut output: W,
+/// The statement loop's run over an archive and what it left per entry.
+struct Run {
+    sql: SqlSummary,
+    outs: Vec<split::Out>,
+    blobs: feed::BlobSpool,
+    spool: Option<File>,
+}
+
+/// Feeds the archive's SQL through [`crate::rewrite_sql`] and cuts its output into entries.
+fn run<R: Read>(
+    rd: Rd<R>,
+    header: &toc::Header,
+    entries: &[toc::Entry],
     anon: &Anonymizer,
     options: &SqlOptions,
-    archive: &PgArchiveOptions,
-) -> Result<PgArchiveSummary, PgArchiveError> {
-    let mut rd = Rd::new(input);
-    let header = rd.header(FORMAT_CUSTOM)?;
-    let entries = rd.toc(&header)?;
+    dirs: Option<(&Path, &Path)>,
+) -> Result<Run, PgArchiveError> {
     let nonce = nonce();
     let keep_blobs = !matches!(
         anon.large_objects(),
         Some(LargeObjects::Empty | LargeObjects::Drop)
     );
-    let mut feed = feed::Feed::new(rd, &entries, nonce.clone(), header.compression, keep_blobs);
-    let mut split = split::Split::new(&entries, &nonce, header.int_size, header.compression);
+    let mut feed = feed::Feed::new(rd, entries, nonce.clone(), header.compression, keep_blobs);
+    let mut split = split::Split::new(entries, &nonce, header.int_size, header.compression);
+    if let Some((input, output)) = dirs {
+        feed = feed.with_directory(input);
+        split = split.with_directory(output);
+    }
     let mut opts = options.clone();
     opts.dialect = Some(Dialect::Postgres);
     let result = crate::rewrite_sql(
@@ -181,9 +192,25 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
     );
     drop(feed);
     let outs = std::mem::take(&mut split.outs);
-    let spool = split.into_spool();
+    Ok(Run {
+        sql,
+        outs,
+        blobs,
+        spool: split.into_spool(),
+    })
+}
 
-    // What is kept, and with which SQL.
+/// The entries kept (index, rewritten entry), the labels of those dropped, and the data
+/// blocks of the kept ones: (index, start, length, a large objects' block).
+type Decided = (
+    Vec<(usize, toc::Entry)>,
+    Vec<String>,
+    Vec<(usize, u64, u64, bool)>,
+);
+
+/// Which entries are kept, with which SQL: an entry whose SQL the statement loop dropped
+/// leaves the TOC; an entry without SQL goes with what it depends on.
+fn decide(entries: &[toc::Entry], run: &Run) -> Decided {
     let blank = |t: &[u8]| t.iter().all(u8::is_ascii_whitespace);
     let mut kept = vec![false; entries.len()];
     let mut out_entries = Vec::new();
@@ -198,11 +225,11 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
             .iter()
             .any(|d| index.get(d).is_some_and(|&i| !kept[i]))
     };
-    let mut blocks: Vec<(usize, u64, u64, bool)> = Vec::new();
-    for (i, (e, o)) in entries.iter().zip(&outs).enumerate() {
+    let mut blocks = Vec::new();
+    for (i, (e, o)) in entries.iter().zip(&run.outs).enumerate() {
         let mut n = e.clone();
         let keep = if e.has_data() && e.is("BLOBS") {
-            match blobs.blocks.iter().find(|b| b.0 == i) {
+            match run.blobs.blocks.iter().find(|b| b.0 == i) {
                 Some(&(_, s, l)) => {
                     blocks.push((i, s, l, true));
                     true
@@ -244,22 +271,44 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
     for (_, n) in &mut out_entries {
         n.deps.retain(|d| index.get(d).is_none_or(|&i| kept[i]));
     }
+    (out_entries, dropped, blocks)
+}
+
+fn toc_bytes(header: &toc::Header, entries: &[(usize, toc::Entry)], layout: Layout) -> Vec<u8> {
+    let wr = Wr { h: header };
+    let mut t = header.raw.clone();
+    wr.int(&mut t, entries.len() as i64);
+    for (_, n) in entries {
+        wr.entry(&mut t, n, layout);
+    }
+    t
+}
+
+/// Rewrites a pg_dump custom archive (`pg_dump -Fc`) from `input` into `output`.
+///
+/// The rules apply as to a plain dump (see the crate documentation). Errors name the byte
+/// offset or the TOC entry; the output is then incomplete and must not be restored.
+pub fn rewrite_pg_custom<R: Read, W: Write>(
+    input: R,
+    mut output: W,
+    anon: &Anonymizer,
+    options: &SqlOptions,
+    archive: &PgArchiveOptions,
+) -> Result<PgArchiveSummary, PgArchiveError> {
+    let mut rd = Rd::new(input);
+    let header = rd.header(&[FORMAT_CUSTOM])?;
+    let entries = rd.toc(&header, Layout::Custom)?;
+    let mut run = run(rd, &header, &entries, anon, options, None)?;
+    let (mut out_entries, dropped, blocks) = decide(&entries, &run);
 
     // The TOC, then the blocks in spool order (table data, then large objects).
-    let wr = Wr { h: &header };
-    let toc_bytes = |out_entries: &[(usize, toc::Entry)]| {
-        let mut t = header.raw.clone();
-        wr.int(&mut t, out_entries.len() as i64);
-        for (_, n) in out_entries {
-            wr.entry(&mut t, n);
-        }
-        t
-    };
-    let toc_len = toc_bytes(&out_entries).len() as u64;
-    let sql_spool_len = spool
+    let toc_len = toc_bytes(&header, &out_entries, Layout::Custom).len() as u64;
+    let werr = |source| PgArchiveError::Write { source };
+    let sql_spool_len = run
+        .spool
         .as_ref()
         .map_or(Ok(0), |f| f.metadata().map(|m| m.len()))
-        .map_err(|source| PgArchiveError::Write { source })?;
+        .map_err(werr)?;
     for (i, n) in &mut out_entries {
         if let Some(&(_, s, _, blob)) = blocks.iter().find(|b| b.0 == *i) {
             if archive.data_offsets {
@@ -271,19 +320,141 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
             }
         }
     }
-    let toc = toc_bytes(&out_entries);
-    let werr = |source| PgArchiveError::Write { source };
-    output.write_all(&toc).map_err(werr)?;
-    for mut f in spool.into_iter().chain(blobs.file) {
+    output
+        .write_all(&toc_bytes(&header, &out_entries, Layout::Custom))
+        .map_err(werr)?;
+    for mut f in run.spool.take().into_iter().chain(run.blobs.file.take()) {
         f.seek(io::SeekFrom::Start(0)).map_err(werr)?;
         io::copy(&mut f, &mut output).map_err(werr)?;
     }
     output.flush().map_err(werr)?;
     Ok(PgArchiveSummary {
-        sql,
         entries_in: entries.len(),
         entries_out: out_entries.len(),
         entries_dropped: dropped,
         compression: header.compression,
+        sql: run.sql,
+    })
+}
+
+/// True when `dir` holds a pg_dump directory archive (`pg_dump -Fd`): a `toc.dat` that
+/// starts with the archive magic.
+pub fn is_pg_directory(dir: &Path) -> bool {
+    let mut head = [0u8; 5];
+    File::open(dir.join("toc.dat"))
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == toc::MAGIC
+}
+
+/// Rewrites a pg_dump directory archive (`pg_dump -Fd`: `toc.dat` and one data file per
+/// table, `<dump id>.dat[.gz]`) from the directory `input` into the directory `output`, which
+/// must not exist. The archive is written into a temporary directory beside `output`, renamed
+/// to it on success and removed on failure. Data files keep the input's compression (gzip or
+/// none); large objects' files are copied as they are (or left out, by the rules'
+/// `large_objects`).
+pub fn rewrite_pg_directory(
+    input: &Path,
+    output: &Path,
+    anon: &Anonymizer,
+    options: &SqlOptions,
+) -> Result<PgArchiveSummary, PgArchiveError> {
+    let werr = |source| PgArchiveError::Write { source };
+    if output.exists() {
+        return Err(werr(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("the output directory {} exists", output.display()),
+        )));
+    }
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pg-archive".into());
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.partial-"))
+        .tempdir_in(&parent)
+        .map_err(werr)?;
+    let summary = directory_into(input, tmp.path(), anon, options)?;
+    std::fs::rename(tmp.keep(), output).map_err(werr)?;
+    Ok(summary)
+}
+
+fn directory_into(
+    input: &Path,
+    out: &Path,
+    anon: &Anonymizer,
+    options: &SqlOptions,
+) -> Result<PgArchiveSummary, PgArchiveError> {
+    let werr = |source| PgArchiveError::Write { source };
+    let toc_path = input.join("toc.dat");
+    let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
+        offset: 0,
+        source: io::Error::new(source.kind(), format!("{}: {source}", toc_path.display())),
+    })?;
+    let mut rd = Rd::new(BufReader::new(file));
+    let header = rd.header(&FORMAT_DIRECTORY)?;
+    let entries = rd.toc(&header, Layout::Directory)?;
+    let run = run(rd, &header, &entries, anon, options, Some((input, out)))?;
+    let (out_entries, dropped, blocks) = decide(&entries, &run);
+    // Large objects: the entry's list (`blobs.toc`) and the files it names, copied.
+    for &(i, _, _, blob) in &blocks {
+        if !blob {
+            continue;
+        }
+        let e = &entries[i];
+        let list_name = e.file_name()?;
+        let list =
+            std::fs::read(input.join(list_name)).map_err(|source| PgArchiveError::Entry {
+                entry: e.label(),
+                message: format!("cannot read {list_name}: {source}"),
+            })?;
+        std::fs::write(out.join(list_name), &list).map_err(werr)?;
+        for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let name = line
+                .iter()
+                .position(|&b| b == b' ')
+                .map(|p| &line[p + 1..])
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .filter(|n| {
+                    !n.starts_with('.')
+                        && n.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+                })
+                .ok_or_else(|| PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: format!("{list_name} has a line that is not `oid file`"),
+                })?;
+            let copied = [format!("{name}.gz"), name.to_owned()]
+                .iter()
+                .find(|n| input.join(n).exists())
+                .map(|n| std::fs::copy(input.join(n), out.join(n)));
+            match copied {
+                Some(r) => {
+                    r.map_err(werr)?;
+                }
+                None => {
+                    return Err(PgArchiveError::Entry {
+                        entry: e.label(),
+                        message: format!("the large object file {name}[.gz] is missing"),
+                    })
+                }
+            }
+        }
+    }
+    std::fs::write(
+        out.join("toc.dat"),
+        toc_bytes(&header, &out_entries, Layout::Directory),
+    )
+    .map_err(werr)?;
+    Ok(PgArchiveSummary {
+        entries_in: entries.len(),
+        entries_out: out_entries.len(),
+        entries_dropped: dropped,
+        compression: header.compression,
+        sql: run.sql,
     })
 }

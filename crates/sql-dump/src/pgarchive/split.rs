@@ -30,6 +30,25 @@ pub(crate) struct Out {
 enum Sink {
     Plain(ChunkWriter<CountingFile>),
     Zlib(Box<flate2::write::ZlibEncoder<ChunkWriter<CountingFile>>>),
+    /// A directory archive's data file, gzip.
+    Gz(Box<flate2::write::GzEncoder<io::BufWriter<File>>>),
+    /// A directory archive's data file, not compressed.
+    Raw(io::BufWriter<File>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(b),
+            Sink::Zlib(w) => w.write(b),
+            Sink::Gz(w) => w.write(b),
+            Sink::Raw(w) => w.write(b),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The spool, counting bytes.
@@ -73,6 +92,8 @@ pub(crate) struct Split<'e> {
     spool: Option<CountingFile>,
     int_size: usize,
     compression: Compression,
+    /// A directory archive's output directory (else blocks go to the spool).
+    dir: Option<std::path::PathBuf>,
     /// The first error (a message without values).
     pub(crate) error: Option<PgArchiveError>,
 }
@@ -96,8 +117,15 @@ impl<'e> Split<'e> {
             spool: None,
             int_size,
             compression,
+            dir: None,
             error: None,
         }
+    }
+
+    /// Writes each table's rows to its data file in `dir` (a directory archive).
+    pub(crate) fn with_directory(mut self, dir: &std::path::Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
     }
 
     /// The spool of data blocks, once [`Split::finish`] has run.
@@ -177,13 +205,34 @@ impl<'e> Split<'e> {
         if self.sink.is_none() {
             self.open_sink(e.dump_id)?;
         }
-        match self.sink.as_mut().expect("opened") {
-            Sink::Plain(w) => w.write_all(b),
-            Sink::Zlib(w) => w.write_all(b),
-        }
+        self.sink.as_mut().expect("opened").write_all(b)
     }
 
     fn open_sink(&mut self, dump_id: i64) -> io::Result<()> {
+        let idx = self.cur.expect("an entry");
+        if let Some(dir) = &self.dir {
+            let name = match self.entries[idx].file_name() {
+                Ok(n) => n,
+                Err(e) => return Err(self.fail(e)),
+            };
+            let gzip = self.compression == Compression::Gzip;
+            let path = dir.join(if gzip {
+                format!("{name}.gz")
+            } else {
+                name.to_owned()
+            });
+            let file = io::BufWriter::new(File::create(path)?);
+            self.outs[idx].block = Some((0, 0));
+            self.sink = Some(if gzip {
+                Sink::Gz(Box::new(flate2::write::GzEncoder::new(
+                    file,
+                    flate2::Compression::default(),
+                )))
+            } else {
+                Sink::Raw(file)
+            });
+            return Ok(());
+        }
         if self.spool.is_none() {
             let mut f = None;
             let file = match spool(&mut f) {
@@ -199,7 +248,6 @@ impl<'e> Split<'e> {
         let m = dump_id.unsigned_abs();
         head.extend((0..self.int_size).map(|i| if i < 8 { (m >> (8 * i)) as u8 } else { 0 }));
         spool.write_all(&head)?;
-        let idx = self.cur.expect("an entry");
         self.outs[idx].block = Some((start, 0));
         let file = CountingFile {
             file: spool.file.try_clone()?,
@@ -228,6 +276,14 @@ impl<'e> Split<'e> {
             let mut w = match sink {
                 Sink::Plain(w) => w,
                 Sink::Zlib(z) => z.finish()?,
+                Sink::Gz(z) => {
+                    z.finish()?.flush()?;
+                    return self.check(idx);
+                }
+                Sink::Raw(mut f) => {
+                    f.flush()?;
+                    return self.check(idx);
+                }
             };
             w.int(0)?;
             w.flush()?;
@@ -238,6 +294,11 @@ impl<'e> Split<'e> {
                 *len = end - *start;
             }
         }
+        self.check(idx)
+    }
+
+    /// A table's COPY data ends with exactly one `\.` line.
+    fn check(&mut self, idx: usize) -> io::Result<()> {
         let e = &self.entries[idx];
         let out = &self.outs[idx];
         let has_copy = !e.copy_stmt.as_deref().unwrap_or_default().is_empty();

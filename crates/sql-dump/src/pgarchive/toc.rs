@@ -12,6 +12,18 @@ use super::PgArchiveError;
 
 /// Custom format (`-Fc`).
 pub(crate) const FORMAT_CUSTOM: u8 = 1;
+/// The format byte of a directory archive's `toc.dat` (pg_dump 15 writes 3; 5 is the
+/// directory's code in PostgreSQL's enum, accepted too).
+pub(crate) const FORMAT_DIRECTORY: [u8; 2] = [3, 5];
+
+/// Where an archive's data lives: the extra field of each TOC entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Blocks after the TOC, located by offsets.
+    Custom,
+    /// One file per entry, named in the TOC.
+    Directory,
+}
 /// The archive's magic.
 pub const MAGIC: &[u8; 5] = b"PGDMP";
 /// A data offset not recorded (written to a pipe).
@@ -89,6 +101,8 @@ pub(crate) struct Entry {
     /// `OFFSET_*`.
     pub(crate) offset_state: u8,
     pub(crate) offset: u64,
+    /// A directory archive's data file (`3340.dat`, `blobs.toc`), if any.
+    pub(crate) filename: Option<Vec<u8>>,
 }
 
 fn text(s: &Option<Vec<u8>>) -> String {
@@ -114,9 +128,26 @@ impl Entry {
         }
     }
 
-    /// The entry has a data block.
+    /// The entry has a data block (or file).
     pub(crate) fn has_data(&self) -> bool {
         self.offset_state != OFFSET_NO_DATA
+    }
+
+    /// A directory archive's data file name, checked to be a plain file name.
+    pub(crate) fn file_name(&self) -> Result<&str, PgArchiveError> {
+        let name = self.filename.as_deref().unwrap_or_default();
+        std::str::from_utf8(name)
+            .ok()
+            .filter(|n| {
+                !n.is_empty()
+                    && !n.starts_with('.')
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+            })
+            .ok_or_else(|| PgArchiveError::Entry {
+                entry: self.label(),
+                message: "its data file name is not a plain file name".into(),
+            })
     }
 
     /// The entry's description is `d`.
@@ -255,7 +286,7 @@ impl<R: Read> Rd<R> {
     }
 
     /// Reads the header; the input must start with [`MAGIC`].
-    pub(crate) fn header(&mut self, format: u8) -> Result<Header, PgArchiveError> {
+    pub(crate) fn header(&mut self, formats: &[u8]) -> Result<Header, PgArchiveError> {
         self.capture = Some(Vec::new());
         let mut magic = [0u8; 5];
         self.exact(&mut magic, "the header")?;
@@ -282,9 +313,9 @@ impl<R: Read> Rd<R> {
             )));
         }
         let fmt = self.byte("the header")?;
-        if fmt != format {
+        if !formats.contains(&fmt) {
             return Err(self.err(format!(
-                "archive format {fmt} where {format} was expected (1 custom, 3 tar, 5 directory)"
+                "archive format {fmt} where {formats:?} was expected (1 custom, 3/5 directory)"
             )));
         }
         let compression = if ver >= V1_15 {
@@ -317,32 +348,34 @@ impl<R: Read> Rd<R> {
     }
 
     /// Reads the TOC of a custom archive.
-    pub(crate) fn toc(&mut self, h: &Header) -> Result<Vec<Entry>, PgArchiveError> {
+    pub(crate) fn toc(&mut self, h: &Header, layout: Layout) -> Result<Vec<Entry>, PgArchiveError> {
         let count = self.int("the TOC count")?;
         if count < 0 {
             return Err(self.err("negative TOC count"));
         }
         let mut entries = Vec::new();
         for i in 0..count {
-            let e = self.entry(h).map_err(|e| match (e, entries.last()) {
-                (PgArchiveError::Format { offset, message }, Some(prev)) => {
-                    PgArchiveError::Format {
-                        offset,
-                        message: format!(
-                            "TOC entry {} of {count} (after {}): {message}",
-                            i + 1,
-                            Entry::label(prev)
-                        ),
+            let e = self
+                .entry(h, layout)
+                .map_err(|e| match (e, entries.last()) {
+                    (PgArchiveError::Format { offset, message }, Some(prev)) => {
+                        PgArchiveError::Format {
+                            offset,
+                            message: format!(
+                                "TOC entry {} of {count} (after {}): {message}",
+                                i + 1,
+                                Entry::label(prev)
+                            ),
+                        }
                     }
-                }
-                (e, _) => e,
-            })?;
+                    (e, _) => e,
+                })?;
             entries.push(e);
         }
         Ok(entries)
     }
 
-    fn entry(&mut self, h: &Header) -> Result<Entry, PgArchiveError> {
+    fn entry(&mut self, h: &Header, layout: Layout) -> Result<Entry, PgArchiveError> {
         let dump_id = self.int("a TOC entry's id")?;
         let had_dumper = self.int("a TOC entry")?;
         let table_oid = self.str("a TOC entry")?;
@@ -371,10 +404,26 @@ impl<R: Read> Rd<R> {
         while let Some(d) = self.str("a TOC entry's dependencies")? {
             deps.push(d);
         }
-        let (offset_state, offset) = self.offset("a TOC entry's data offset")?;
-        if !(OFFSET_NOT_SET..=OFFSET_NO_DATA).contains(&offset_state) {
-            return Err(self.err(format!("data offset state {offset_state} is unknown")));
-        }
+        let (offset_state, offset, filename) = match layout {
+            Layout::Custom => {
+                let (state, offset) = self.offset("a TOC entry's data offset")?;
+                if !(OFFSET_NOT_SET..=OFFSET_NO_DATA).contains(&state) {
+                    return Err(self.err(format!("data offset state {state} is unknown")));
+                }
+                (state, offset, None)
+            }
+            Layout::Directory => {
+                let name = self
+                    .str("a TOC entry's file name")?
+                    .filter(|n| !n.is_empty());
+                let state = if name.is_some() {
+                    OFFSET_NOT_SET
+                } else {
+                    OFFSET_NO_DATA
+                };
+                (state, 0, name)
+            }
+        };
         Ok(Entry {
             dump_id,
             had_dumper,
@@ -395,6 +444,7 @@ impl<R: Read> Rd<R> {
             deps,
             offset_state,
             offset,
+            filename,
         })
     }
 }
@@ -423,8 +473,8 @@ impl Wr<'_> {
         }
     }
 
-    /// Writes one TOC entry of a custom archive.
-    pub(crate) fn entry(&self, out: &mut Vec<u8>, e: &Entry) {
+    /// Writes one TOC entry.
+    pub(crate) fn entry(&self, out: &mut Vec<u8>, e: &Entry, layout: Layout) {
         self.int(out, e.dump_id);
         self.int(out, e.had_dumper);
         self.str(out, e.table_oid.as_deref());
@@ -449,13 +499,21 @@ impl Wr<'_> {
             self.str(out, Some(d));
         }
         self.str(out, None);
-        out.push(e.offset_state);
-        for i in 0..self.h.off_size {
-            out.push(if i < 8 {
-                (e.offset >> (8 * i)) as u8
-            } else {
-                0
-            });
+        match layout {
+            Layout::Custom => {
+                out.push(e.offset_state);
+                for i in 0..self.h.off_size {
+                    out.push(if i < 8 {
+                        (e.offset >> (8 * i)) as u8
+                    } else {
+                        0
+                    });
+                }
+            }
+            Layout::Directory => {
+                let name = e.filename.as_deref().filter(|_| e.has_data());
+                self.str(out, Some(name.unwrap_or_default()));
+            }
         }
     }
 }
