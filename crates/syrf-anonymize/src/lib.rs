@@ -53,7 +53,7 @@ mod formats;
 mod input;
 pub mod inspect;
 mod inspect_sql;
-mod pg_archive;
+pub mod pg_archive;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;

@@ -72,3 +72,71 @@ mod tests {
         assert!(!is_custom_archive(b"--\n-- PostgreSQL database dump\n"));
     }
 }
+
+/// Rewrites a pg_dump directory archive (`pg_dump -Fd`, detected by its `toc.dat`) into the
+/// directory `output` (which must not exist; written beside it and renamed on success), by
+/// [`sql_dump::rewrite_pg_directory`]. `--strict` problems remove the output again.
+pub fn anonymize_pg_directory(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    anon: &Anonymizer,
+    args: &Options,
+) -> Result<crate::Summary, crate::Error> {
+    use crate::Error;
+    let started = std::time::Instant::now();
+    let options = sql_dump::SqlOptions {
+        dialect: Some(sql_dump::Dialect::Postgres),
+        collections: args.collections.clone(),
+        keep_users: args.keep_users,
+        current_table: args.current_collection.clone(),
+        threads: args.threads,
+    };
+    let summary =
+        sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(|e| match e {
+            sql_dump::PgArchiveError::Write { .. } => Error::Output(e.to_string()),
+            sql_dump::PgArchiveError::Sql {
+                source: sql_dump::SqlError::Rules { .. },
+                ..
+            } => Error::Usage(e.to_string()),
+            _ => Error::BadInput(e.to_string()),
+        })?;
+    let size = |dir: &std::path::Path| -> u64 {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|f| f.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let rewritten = sql_rewritten(summary.sql, anon);
+    let mut summary = crate::Summary {
+        format: "postgres-directory",
+        unit: "table",
+        input_gzip: summary.compression == sql_dump::PgCompression::Gzip,
+        output_gzip: summary.compression == sql_dump::PgCompression::Gzip,
+        keyed: anon.is_keyed(),
+        collections: rewritten.collections,
+        rules: Vec::new(),
+        unmatched_rules: Vec::new(),
+        unmatched_names: Vec::new(),
+        did_you_mean: Default::default(),
+        bytes_in: size(input),
+        bytes_out: size(output),
+        seconds: started.elapsed().as_secs_f64(),
+        mb_per_second: None,
+        strict_failed: false,
+        sha_extensions: anonymize_core::sha_extensions(),
+        sql: rewritten.sql,
+    }
+    .with_report(anon.report());
+    summary.strict_failed = args.strict
+        && (summary.has_unmatched()
+            || summary.has_shadowing_keys()
+            || summary.has_sql_strict_problems());
+    if summary.strict_failed {
+        let _ = std::fs::remove_dir_all(output);
+        return Err(Error::Strict(Box::new(summary)));
+    }
+    Ok(summary)
+}

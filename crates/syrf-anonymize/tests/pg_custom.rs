@@ -153,3 +153,64 @@ fn a_damaged_custom_archive_fails_naming_the_entry_and_leaves_no_output() {
     );
     assert!(!output.exists(), "a failed run leaves no output file");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
+    let (src, dst) = ("h24_clid_src", "h24_clid_dst");
+    fresh(src);
+    psql(
+        src,
+        "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
+         INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
+         FROM generate_series(1, 300) g; \
+         CREATE TABLE secrets (id int PRIMARY KEY, token text); \
+         INSERT INTO secrets VALUES (1, 'tok');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output, rules) = (
+        dir.path().join("in"),
+        dir.path().join("out"),
+        dir.path().join("rules.yaml"),
+    );
+    std::fs::write(&rules, RULES).unwrap();
+    ok(pg("pg_dump")
+        .args(["-Fd", "-j", "2", "-f"])
+        .arg(&input)
+        .arg(format!("--dbname={src}")));
+    let out = anonymize(&input, &output, &rules);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("postgres-directory"), "{stderr}");
+    assert!(output.join("toc.dat").exists());
+    fresh(dst);
+    ok(pg("pg_restore")
+        .args(["--exit-on-error", "-j", "2"])
+        .arg(format!("--dbname={dst}"))
+        .arg(&output));
+    assert_eq!(psql(dst, "SELECT count(*) FROM users").trim(), "300");
+    assert_eq!(
+        psql(
+            dst,
+            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
+        )
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
+        "t"
+    );
+    // A directory cannot go to stdout.
+    let refused = Command::new(BIN)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--input")
+        .arg(&input)
+        .args(["--output", "-"])
+        .env("SYRF_ANONYMIZE_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--output DIR"));
+}
