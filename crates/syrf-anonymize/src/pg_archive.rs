@@ -58,21 +58,6 @@ pub(crate) fn rewrite(
     Ok(sql_rewritten(summary.sql, anon))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_custom_archives_are_matched() {
-        let custom = b"PGDMP\x01\x0e\x00\x04\x08\x01\x00";
-        assert!(is_custom_archive(custom));
-        let directory_toc = b"PGDMP\x01\x0e\x00\x04\x08\x05\x00";
-        assert!(!is_custom_archive(directory_toc));
-        assert!(!is_custom_archive(b"PGDMP"));
-        assert!(!is_custom_archive(b"--\n-- PostgreSQL database dump\n"));
-    }
-}
-
 /// Rewrites a pg_dump directory archive (`pg_dump -Fd`, detected by its `toc.dat`) into the
 /// directory `output` (which must not exist; written beside it and renamed on success), by
 /// [`sql_dump::rewrite_pg_directory`]. `--strict` problems remove the output again.
@@ -139,4 +124,19 @@ pub fn anonymize_pg_directory(
         return Err(Error::Strict(Box::new(summary)));
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_custom_archives_are_matched() {
+        let custom = b"PGDMP\x01\x0e\x00\x04\x08\x01\x00";
+        assert!(is_custom_archive(custom));
+        let directory_toc = b"PGDMP\x01\x0e\x00\x04\x08\x05\x00";
+        assert!(!is_custom_archive(directory_toc));
+        assert!(!is_custom_archive(b"PGDMP"));
+        assert!(!is_custom_archive(b"--\n-- PostgreSQL database dump\n"));
+    }
 }
