@@ -114,6 +114,40 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
         psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
         "t"
     );
+
+    // Through pipes: the archive on stdin, the output (offsets recorded) on stdout, read by
+    // pg_restore from its stdin.
+    fresh(dst);
+    let mut anonymizer = Command::new(BIN)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--quiet")
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::process::Stdio::piped())
+        .env("SYRF_ANONYMIZE_KEY", KEY)
+        .spawn()
+        .unwrap();
+    let restored = pg("pg_restore")
+        .arg("--exit-on-error")
+        .arg(format!("--dbname={dst}"))
+        .stdin(anonymizer.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(anonymizer.wait().unwrap().success());
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_eq!(
+        psql(
+            dst,
+            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
+        )
+        .trim(),
+        "0"
+    );
+    assert_eq!(psql(dst, untouched), psql(src, untouched));
 }
 
 #[test]
