@@ -596,3 +596,61 @@ fn directory_archives_restore_with_pg_restore_j2() {
         assert!(again.is_err());
     }
 }
+
+/// Tar archives (`pg_dump -Ft`) in and out as streams, restored with `pg_restore` from a file
+/// and from a pipe; large objects kept.
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn tar_archives_restore_with_pg_restore() {
+    let pg = Pg::from_env();
+    let src = "h24_ft_src";
+    source(&pg, src);
+    pg.exec(
+        src,
+        "CREATE TABLE public.docs (id int PRIMARY KEY, body oid); \
+         INSERT INTO public.docs VALUES (1, lo_from_bytea(0, '\\x00ff10'::bytea));",
+    );
+    let out = pg
+        .command("pg_dump")
+        .args(["--no-password", "--format=tar"])
+        .arg(format!("--dbname={src}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = out.stdout;
+    let anon = anonymizer(RULES, "test-rules.yaml");
+    let mut rewritten = Vec::new();
+    let summary = sql_dump::rewrite_pg_tar(
+        &archive[..],
+        &mut rewritten,
+        &anon,
+        &sql_dump::SqlOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("the tar archive was refused: {e}"));
+    assert_eq!(summary.sql.large_objects, 1);
+    assert_absent(&rewritten, &original_emails(&pg, src), "tar output");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for (dst, file) in [
+        ("h24_ft_dst_file", Some(tmp.path().join("a.tar"))),
+        ("h24_ft_dst_pipe", None),
+    ] {
+        pg_restore(&pg, dst, &rewritten, file.as_deref(), &[]);
+        check_restored(&pg, src, dst);
+        assert_eq!(
+            pg.query(dst, "SELECT encode(lo_get(body), 'hex') FROM public.docs"),
+            vec![vec!["00ff10".to_string()]]
+        );
+    }
+    // The system's tar reads the output too.
+    let listed = std::process::Command::new("tar")
+        .arg("tf")
+        .arg(tmp.path().join("a.tar"))
+        .output()
+        .expect("tar runs");
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).starts_with("toc.dat\n"));
+}

@@ -17,6 +17,7 @@
 
 mod feed;
 mod split;
+mod tar;
 mod toc;
 
 use std::fs::File;
@@ -378,17 +379,35 @@ pub fn rewrite_pg_directory(
         .prefix(&format!(".{name}.partial-"))
         .tempdir_in(&parent)
         .map_err(werr)?;
-    let summary = directory_into(input, tmp.path(), anon, options)?;
+    let (summary, _) = directory_into(input, tmp.path(), anon, options)?;
     std::fs::rename(tmp.keep(), output).map_err(werr)?;
     Ok(summary)
 }
 
+/// The list of a `BLOBS` entry's large objects in `dir`: the entry's file when it is a
+/// `.toc` (directory archives), else `blobs_<dump id>.toc` (pg_dump 17) or `blobs.toc` (tar
+/// archives, whose entry names a script instead).
+pub(crate) fn blob_list_name(dir: &Path, e: &toc::Entry) -> Result<String, PgArchiveError> {
+    let own = e.file_name()?;
+    if own.ends_with(".toc") {
+        return Ok(own.to_owned());
+    }
+    let numbered = format!("blobs_{}.toc", e.dump_id);
+    Ok(if dir.join(&numbered).exists() {
+        numbered
+    } else {
+        "blobs.toc".to_owned()
+    })
+}
+
+/// Rewrites the directory archive `input` into the existing directory `out`; also returns the
+/// kept entries (for the tar writer's member order).
 fn directory_into(
     input: &Path,
     out: &Path,
     anon: &Anonymizer,
     options: &SqlOptions,
-) -> Result<PgArchiveSummary, PgArchiveError> {
+) -> Result<(PgArchiveSummary, Vec<toc::Entry>), PgArchiveError> {
     let werr = |source| PgArchiveError::Write { source };
     let toc_path = input.join("toc.dat");
     let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
@@ -406,7 +425,7 @@ fn directory_into(
             continue;
         }
         let e = &entries[i];
-        let list_name = e.file_name()?;
+        let list_name = &blob_list_name(input, e)?;
         let list =
             std::fs::read(input.join(list_name)).map_err(|source| PgArchiveError::Entry {
                 entry: e.label(),
@@ -450,11 +469,34 @@ fn directory_into(
         toc_bytes(&header, &out_entries, Layout::Directory),
     )
     .map_err(werr)?;
-    Ok(PgArchiveSummary {
+    let summary = PgArchiveSummary {
         entries_in: entries.len(),
         entries_out: out_entries.len(),
         entries_dropped: dropped,
         compression: header.compression,
         sql: run.sql,
-    })
+    };
+    Ok((summary, out_entries.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// Rewrites a pg_dump tar archive (`pg_dump -Ft`) from the stream `input` into the stream
+/// `output`: the members are unpacked into a temporary directory (`restore.sql`, a script
+/// of the original's SQL, is left out), rewritten as a directory archive, and written as a
+/// tar archive `pg_restore` reads: `toc.dat`, then the tables' data files in TOC order, then
+/// the large objects' files and their list, as pg_dump orders them.
+pub fn rewrite_pg_tar<R: Read, W: Write>(
+    input: R,
+    output: W,
+    anon: &Anonymizer,
+    options: &SqlOptions,
+) -> Result<PgArchiveSummary, PgArchiveError> {
+    let werr = |source| PgArchiveError::Write { source };
+    let work = tempfile::tempdir().map_err(werr)?;
+    let (unpacked, rewritten) = (work.path().join("in"), work.path().join("out"));
+    std::fs::create_dir(&unpacked).map_err(werr)?;
+    std::fs::create_dir(&rewritten).map_err(werr)?;
+    tar::unpack(input, &unpacked)?;
+    let (summary, kept) = directory_into(&unpacked, &rewritten, anon, options)?;
+    tar::pack(&rewritten, &kept, output)?;
+    Ok(summary)
 }
