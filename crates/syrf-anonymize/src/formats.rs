@@ -18,6 +18,8 @@ pub enum Format {
     Postgres,
     /// pg_dump custom format (`-Fc`), see [`crate::pg_archive`].
     PgCustom,
+    /// pg_dump tar format (`-Ft`), see [`crate::pg_archive`].
+    PgTar,
 }
 
 impl Format {
@@ -28,6 +30,7 @@ impl Format {
             Format::MySql => "mysql",
             Format::Postgres => "postgres",
             Format::PgCustom => "postgres-custom",
+            Format::PgTar => "postgres-tar",
         }
     }
 
@@ -35,13 +38,13 @@ impl Format {
     pub fn unit(self) -> &'static str {
         match self {
             Format::Mongo => "collection",
-            Format::MySql | Format::Postgres | Format::PgCustom => "table",
+            Format::MySql | Format::Postgres | Format::PgCustom | Format::PgTar => "table",
         }
     }
 
     /// True for the binary mongodump archive.
     pub fn is_binary(self) -> bool {
-        matches!(self, Format::Mongo | Format::PgCustom)
+        matches!(self, Format::Mongo | Format::PgCustom | Format::PgTar)
     }
 }
 
@@ -55,6 +58,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     }
     if crate::pg_archive::is_custom_archive(head) {
         return Some(Format::PgCustom);
+    }
+    if crate::pg_archive::is_tar_archive(head) {
+        return Some(Format::PgTar);
     }
     match sql_dump::detect_dialect(head)? {
         sql_dump::Dialect::MySql => Some(Format::MySql),
@@ -122,6 +128,7 @@ pub fn rewrite<W: Write>(
         }),
         Format::MySql | Format::Postgres => sql(format, input, &mut tracked, anon, args),
         Format::PgCustom => crate::pg_archive::rewrite(input, &mut tracked, anon, args),
+        Format::PgTar => crate::pg_archive::rewrite_tar(input, &mut tracked, anon, args),
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),

@@ -409,7 +409,7 @@ pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Val
         let mut m = common(format, gzip, options.input_modified);
         match format {
             Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
-            Format::PgCustom => {
+            Format::PgCustom | Format::PgTar => {
                 return Err(InspectError::BadInput(crate::pg_archive::NOT_YET.into()))
             }
             Format::MySql | Format::Postgres => {

@@ -21,6 +21,51 @@ pub(crate) fn is_custom_archive(head: &[u8]) -> bool {
         && head.get(10) == Some(&1)
 }
 
+/// The stream starts like a pg_dump tar archive: a ustar member named `toc.dat` first.
+pub(crate) fn is_tar_archive(head: &[u8]) -> bool {
+    head.starts_with(b"toc.dat\0") && head.get(257..262) == Some(&b"ustar"[..])
+}
+
+/// Rewrites a tar archive (`pg_dump -Ft`) into a tar archive, by
+/// [`sql_dump::rewrite_pg_tar`] (the members are unpacked into a temporary directory).
+pub(crate) fn rewrite_tar(
+    input: impl Read,
+    output: &mut impl Write,
+    anon: &Anonymizer,
+    args: &Options,
+) -> Result<Rewritten, FormatError> {
+    let summary =
+        sql_dump::rewrite_pg_tar(input, output, anon, &sql_options(args)).map_err(format_error)?;
+    Ok(sql_rewritten(summary.sql, anon))
+}
+
+fn sql_options(args: &Options) -> sql_dump::SqlOptions {
+    sql_dump::SqlOptions {
+        dialect: Some(sql_dump::Dialect::Postgres),
+        collections: args.collections.clone(),
+        keep_users: args.keep_users,
+        current_table: args.current_collection.clone(),
+        threads: args.threads,
+    }
+}
+
+fn format_error(e: sql_dump::PgArchiveError) -> FormatError {
+    use sql_dump::{PgArchiveError, SqlError};
+    let message = e.to_string();
+    match e {
+        PgArchiveError::Write { .. }
+        | PgArchiveError::Sql {
+            source: SqlError::Write { .. },
+            ..
+        } => FormatError::Output(message),
+        PgArchiveError::Sql {
+            source: SqlError::Rules { .. },
+            ..
+        } => FormatError::Usage(message),
+        _ => FormatError::Input(message),
+    }
+}
+
 /// Rewrites a custom archive. The data blocks are spooled to a temporary file, so their
 /// offsets are always recorded in the TOC: `pg_restore -j` can use a file, and `pg_restore`
 /// reading a pipe ignores them.
@@ -30,31 +75,9 @@ pub(crate) fn rewrite(
     anon: &Anonymizer,
     args: &Options,
 ) -> Result<Rewritten, FormatError> {
-    use sql_dump::{PgArchiveError, SqlError};
-    let options = sql_dump::SqlOptions {
-        dialect: Some(sql_dump::Dialect::Postgres),
-        collections: args.collections.clone(),
-        keep_users: args.keep_users,
-        current_table: args.current_collection.clone(),
-        threads: args.threads,
-    };
     let archive = sql_dump::PgArchiveOptions { data_offsets: true };
-    let summary =
-        sql_dump::rewrite_pg_custom(input, output, anon, &options, &archive).map_err(|e| {
-            let message = e.to_string();
-            match e {
-                PgArchiveError::Write { .. }
-                | PgArchiveError::Sql {
-                    source: SqlError::Write { .. },
-                    ..
-                } => FormatError::Output(message),
-                PgArchiveError::Sql {
-                    source: SqlError::Rules { .. },
-                    ..
-                } => FormatError::Usage(message),
-                _ => FormatError::Input(message),
-            }
-        })?;
+    let summary = sql_dump::rewrite_pg_custom(input, output, anon, &sql_options(args), &archive)
+        .map_err(format_error)?;
     Ok(sql_rewritten(summary.sql, anon))
 }
 
@@ -69,13 +92,7 @@ pub fn anonymize_pg_directory(
 ) -> Result<crate::Summary, crate::Error> {
     use crate::Error;
     let started = std::time::Instant::now();
-    let options = sql_dump::SqlOptions {
-        dialect: Some(sql_dump::Dialect::Postgres),
-        collections: args.collections.clone(),
-        keep_users: args.keep_users,
-        current_table: args.current_collection.clone(),
-        threads: args.threads,
-    };
+    let options = sql_options(args);
     let summary =
         sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(|e| match e {
             sql_dump::PgArchiveError::Write { .. } => Error::Output(e.to_string()),

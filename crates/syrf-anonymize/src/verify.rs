@@ -140,7 +140,9 @@ pub fn verify(
         let (format, original) = open_plain(scope, original, "original")?;
         match format {
             Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
-            Format::PgCustom => return Err(Error::Usage(crate::pg_archive::NOT_YET.into())),
+            Format::PgCustom | Format::PgTar => {
+                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
+            }
             Format::MySql | Format::Postgres => {
                 collect_sql(original, format == Format::MySql, &anon, &mut prints)?
             }
@@ -162,7 +164,9 @@ pub fn verify(
         let allow = &options.allow;
         match format {
             Format::Mongo => scan_mongo(output, &prints, allow, &mut report)?,
-            Format::PgCustom => return Err(Error::Usage(crate::pg_archive::NOT_YET.into())),
+            Format::PgCustom | Format::PgTar => {
+                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
+            }
             Format::MySql | Format::Postgres => {
                 scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?
             }

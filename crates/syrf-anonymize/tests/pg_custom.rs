@@ -248,3 +248,66 @@ fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--output DIR"));
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: run with ./scripts/test"]
+fn tar_archive_through_pipes_restores_with_pg_restore() {
+    let (src, dst) = ("h24_clit_src", "h24_clit_dst");
+    fresh(src);
+    psql(
+        src,
+        "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
+         INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
+         FROM generate_series(1, 200) g; \
+         CREATE TABLE secrets (id int PRIMARY KEY, token text); \
+         INSERT INTO secrets VALUES (1, 'tok');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let mut dump = pg("pg_dump")
+        .arg("-Ft")
+        .arg(format!("--dbname={src}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut anonymizer = Command::new(BIN)
+        .arg("--rules")
+        .arg(&rules)
+        .stdin(dump.stdout.take().unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env("SYRF_ANONYMIZE_KEY", KEY)
+        .spawn()
+        .unwrap();
+    fresh(dst);
+    let restored = pg("pg_restore")
+        .arg("--exit-on-error")
+        .arg(format!("--dbname={dst}"))
+        .stdin(anonymizer.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(dump.wait().unwrap().success());
+    let run = anonymizer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("postgres-tar"), "{stderr}");
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_eq!(psql(dst, "SELECT count(*) FROM users").trim(), "200");
+    assert_eq!(
+        psql(
+            dst,
+            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
+        )
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
+        "t"
+    );
+}
