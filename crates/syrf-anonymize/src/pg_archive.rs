@@ -1,6 +1,6 @@
-//! pg_dump's custom archives (`pg_dump -Fc`) as run inputs: detection by the `PGDMP` magic
-//! and the rewrite by [`sql_dump::rewrite_pg_custom`], whose output is again a custom archive
-//! for `pg_restore` (also `-j N`).
+//! pg_dump's archives as run inputs: custom (`-Fc`, the `PGDMP` magic) and tar (`-Ft`, a
+//! first member `toc.dat`) streams, and directories (`-Fd`, a `toc.dat`), rewritten by
+//! sql-dump into the same format for `pg_restore` (also `-j N`).
 
 use std::io::{Read, Write};
 
@@ -10,7 +10,8 @@ use crate::formats::{sql_rewritten, FormatError, Rewritten};
 use crate::Options;
 
 /// What `inspect`, `scan` and `verify` say of a custom archive, which they do not read yet.
-pub(crate) const NOT_YET: &str = "pg_dump custom archives (-Fc) are not read by this command yet; \
+pub(crate) const NOT_YET: &str =
+    "pg_dump custom and tar archives (-Fc, -Ft) are not read by this command yet; \
      run it on a plain dump (`pg_restore -f - ARCHIVE` prints one)";
 
 /// The stream starts like a pg_dump custom archive: the `PGDMP` magic, a version byte 1 and
@@ -155,5 +156,11 @@ mod tests {
         assert!(!is_custom_archive(directory_toc));
         assert!(!is_custom_archive(b"PGDMP"));
         assert!(!is_custom_archive(b"--\n-- PostgreSQL database dump\n"));
+        let mut tar = vec![0u8; 512];
+        tar[..8].copy_from_slice(b"toc.dat\0");
+        tar[257..262].copy_from_slice(b"ustar");
+        assert!(is_tar_archive(&tar));
+        tar[..8].copy_from_slice(b"data.sq\0");
+        assert!(!is_tar_archive(&tar));
     }
 }

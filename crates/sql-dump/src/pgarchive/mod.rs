@@ -1,6 +1,6 @@
-//! pg_dump's custom archive format (`pg_dump -Fc`): read, rewritten by the same statement
-//! loop and row code as plain dumps, and written back as a custom archive `pg_restore`
-//! (and `pg_restore -j N`) reads.
+//! pg_dump's archive formats (custom `-Fc`, directory `-Fd`, tar `-Ft`): read, rewritten by
+//! the same statement loop and row code as plain dumps, and written back in the same format
+//! for `pg_restore` (and `pg_restore -j N`).
 //!
 //! The archive is fed to [`crate::rewrite_sql`] as the plain dump `pg_restore -f -` would
 //! print ([`feed`]: each TOC entry's definition, each table's `COPY` statement and
