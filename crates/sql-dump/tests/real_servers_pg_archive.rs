@@ -298,6 +298,25 @@ fn custom_archive_without_rules_restores_the_same_data() {
     assert_eq!(summary.entries_in, summary.entries_out);
     assert!(summary.entries_dropped.is_empty());
     let dir = tempfile::tempdir().expect("temp dir");
+    // The same TOC, entry for entry (pg_restore's listing without its dated header).
+    let list = |bytes: &[u8], name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("written");
+        let out = std::process::Command::new("pg_restore")
+            .arg("--list")
+            .arg(&path)
+            .output()
+            .expect("pg_restore --list runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with(';'))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let listed = list(&archive, "in.dump");
+    assert!(listed.len() > 20, "{listed:?}");
+    assert_eq!(list(&out, "out.dump"), listed);
     pg_restore(
         &pg,
         "h24_fcn_dst",

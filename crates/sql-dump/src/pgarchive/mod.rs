@@ -143,7 +143,13 @@ fn run<R: Read>(
         Some(LargeObjects::Empty | LargeObjects::Drop)
     );
     let mut feed = feed::Feed::new(rd, entries, nonce.clone(), header.compression, keep_blobs);
-    let mut split = split::Split::new(entries, &nonce, header.int_size, header.compression);
+    let mut split = split::Split::new(
+        entries,
+        &nonce,
+        header.int_size,
+        header.compression,
+        header.level,
+    );
     if let Some((input, output)) = dirs {
         feed = feed.with_directory(input);
         split = split.with_directory(output);

@@ -92,6 +92,8 @@ pub(crate) struct Split<'e> {
     spool: Option<CountingFile>,
     int_size: usize,
     compression: Compression,
+    /// The zlib level of data blocks.
+    level: u32,
     /// A directory archive's output directory (else blocks go to the spool).
     dir: Option<std::path::PathBuf>,
     /// The first error (a message without values).
@@ -104,6 +106,7 @@ impl<'e> Split<'e> {
         nonce: &str,
         int_size: usize,
         compression: Compression,
+        level: u32,
     ) -> Self {
         Split {
             entries,
@@ -117,6 +120,7 @@ impl<'e> Split<'e> {
             spool: None,
             int_size,
             compression,
+            level,
             dir: None,
             error: None,
         }
@@ -226,7 +230,7 @@ impl<'e> Split<'e> {
             self.sink = Some(if gzip {
                 Sink::Gz(Box::new(flate2::write::GzEncoder::new(
                     file,
-                    flate2::Compression::default(),
+                    flate2::Compression::new(self.level),
                 )))
             } else {
                 Sink::Raw(file)
@@ -260,7 +264,7 @@ impl<'e> Split<'e> {
         self.sink = Some(match self.compression {
             Compression::Gzip => Sink::Zlib(Box::new(flate2::write::ZlibEncoder::new(
                 w,
-                flate2::Compression::default(),
+                flate2::Compression::new(self.level),
             ))),
             _ => Sink::Plain(w),
         });

@@ -76,6 +76,8 @@ pub(crate) struct Header {
     pub(crate) int_size: usize,
     pub(crate) off_size: usize,
     pub(crate) compression: Compression,
+    /// The zlib level the header names (versions before 1.15), else pg_dump's default.
+    pub(crate) level: u32,
 }
 
 /// One TOC entry.
@@ -318,6 +320,7 @@ impl<R: Read> Rd<R> {
                 "archive format {fmt} where {formats:?} was expected (1 custom, 3/5 directory)"
             )));
         }
+        let mut level = 6;
         let compression = if ver >= V1_15 {
             match self.byte("the header")? {
                 0 => Compression::None,
@@ -326,10 +329,16 @@ impl<R: Read> Rd<R> {
                 3 => Compression::Zstd,
                 n => return Err(self.err(format!("unknown compression algorithm {n}"))),
             }
-        } else if self.int("the header")? != 0 {
-            Compression::Gzip
         } else {
-            Compression::None
+            match self.int("the header")? {
+                0 => Compression::None,
+                n => {
+                    if let Ok(l @ 1..=9) = u32::try_from(n) {
+                        level = l;
+                    }
+                    Compression::Gzip
+                }
+            }
         };
         for _ in 0..7 {
             self.int("the header's date")?;
@@ -344,6 +353,7 @@ impl<R: Read> Rd<R> {
             int_size: self.int_size,
             off_size: self.off_size,
             compression,
+            level,
         })
     }
 
