@@ -9,10 +9,9 @@ use anonymize_core::Anonymizer;
 use crate::formats::{sql_rewritten, FormatError, Rewritten};
 use crate::Options;
 
-/// What `inspect`, `scan` and `verify` say of a custom archive, which they do not read yet.
-pub(crate) const NOT_YET: &str =
-    "pg_dump custom and tar archives (-Fc, -Ft) are not read by this command yet; \
-     run it on a plain dump (`pg_restore -f - ARCHIVE` prints one)";
+/// What `inspect`, `scan` and `verify` say of a tar archive, which they do not read yet.
+pub(crate) const NOT_YET: &str = "pg_dump tar archives (-Ft) are not read by this command yet; \
+     run it on a custom archive or a plain dump (`pg_restore -f - ARCHIVE` prints one)";
 
 /// The stream starts like a pg_dump custom archive: the `PGDMP` magic, a version byte 1 and
 /// (at byte 10) the custom format's code. Tar and directory archives are not matched.

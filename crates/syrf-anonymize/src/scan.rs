@@ -292,7 +292,12 @@ pub fn scan(
         let stream: input::Input<'_> = Box::new(reader);
         match formats::detect(&head) {
             Some(Format::Mongo) => scan_archive(stream, rules, options),
-            Some(Format::PgCustom | Format::PgTar) => Err(InspectError::BadInput(
+            Some(Format::PgCustom) => {
+                let sql = sql_dump::pg_custom_sql(stream)
+                    .map_err(|e| InspectError::BadInput(e.to_string()))?;
+                crate::scan_sql::scan_sql(Box::new(sql), false, rules, options)
+            }
+            Some(Format::PgTar) => Err(InspectError::BadInput(
                 crate::pg_archive::NOT_YET.to_owned(),
             )),
             Some(f) => crate::scan_sql::scan_sql(stream, f == Format::MySql, rules, options),

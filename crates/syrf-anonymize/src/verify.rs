@@ -112,6 +112,14 @@ fn open_plain<'scope>(
         .map_err(|e| Error::Output(format!("cannot start the gunzip thread: {e}")))?;
     let peeked = input::peek(plain).map_err(read_err)?;
     match formats::detect(&peeked.head) {
+        // A custom archive is read as its SQL text, like a plain dump.
+        Some(Format::PgCustom) => Ok((
+            Format::Postgres,
+            Box::new(
+                sql_dump::pg_custom_sql(peeked.reader)
+                    .map_err(|e| Error::BadInput(format!("the {what}: {e}")))?,
+            ),
+        )),
         Some(f) => Ok((f, Box::new(peeked.reader))),
         None => Err(Error::BadInput(format!(
             "the {what} is not a mongodump archive nor a MySQL/MariaDB or PostgreSQL dump (input byte 0)"

@@ -79,7 +79,7 @@ enum Block<R: Read> {
     Plain(Chunks<R>),
     Zlib(Box<flate2::bufread::ZlibDecoder<BufReader<Chunks<R>>>>),
     /// A directory archive's data file.
-    File(Box<dyn Read>),
+    File(Box<dyn Read + Send>),
 }
 
 impl<R: Read> Block<R> {
@@ -127,8 +127,8 @@ pub(crate) struct BlobSpool {
 }
 
 /// The archive as SQL text (see the module documentation).
-pub(crate) struct Feed<'e, R: Read> {
-    entries: &'e [Entry],
+pub(crate) struct Feed<R: Read> {
+    entries: std::sync::Arc<[Entry]>,
     by_id: HashMap<i64, usize>,
     first_data: usize,
     nonce: String,
@@ -154,10 +154,10 @@ pub(crate) struct Feed<'e, R: Read> {
     next_file: usize,
 }
 
-impl<'e, R: Read> Feed<'e, R> {
+impl<R: Read> Feed<R> {
     pub(crate) fn new(
         rd: Rd<R>,
-        entries: &'e [Entry],
+        entries: std::sync::Arc<[Entry]>,
         nonce: String,
         compression: Compression,
         keep_blobs: bool,
@@ -171,6 +171,7 @@ impl<'e, R: Read> Feed<'e, R> {
             .iter()
             .position(Entry::has_data)
             .unwrap_or(entries.len());
+        let n = entries.len();
         Feed {
             entries,
             by_id,
@@ -182,7 +183,7 @@ impl<'e, R: Read> Feed<'e, R> {
             cur: Vec::new(),
             pos: 0,
             phase: Phase::Pre(0),
-            seen: vec![false; entries.len()],
+            seen: vec![false; n],
             produced: 0,
             starts: Vec::new(),
             error: None,
@@ -208,7 +209,8 @@ impl<'e, R: Read> Feed<'e, R> {
         while self.next_file < self.entries.len() {
             let idx = self.next_file;
             self.next_file += 1;
-            let e = &self.entries[idx];
+            let entries = self.entries.clone();
+            let e = &entries[idx];
             if !e.has_data() {
                 continue;
             }
@@ -232,7 +234,7 @@ impl<'e, R: Read> Feed<'e, R> {
             };
             let gz = dir.join(format!("{name}.gz"));
             let plain = dir.join(name);
-            let reader: Box<dyn Read> = if gz.exists() {
+            let reader: Box<dyn Read + Send> = if gz.exists() {
                 let f = File::open(&gz).map_err(|err| open_err(&gz, err))?;
                 Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
             } else if plain.exists() {
@@ -294,7 +296,8 @@ impl<'e, R: Read> Feed<'e, R> {
                     } else {
                         Phase::Post(i + 1)
                     };
-                    let e = &self.entries[i];
+                    let entries = self.entries.clone();
+                    let e = &entries[i];
                     let defn = e.defn.as_deref().unwrap_or_default();
                     if !e.has_data() && !defn.iter().all(u8::is_ascii_whitespace) {
                         self.start_entry(i, &[defn]);
@@ -340,7 +343,8 @@ impl<'e, R: Read> Feed<'e, R> {
                 message: format!("a data block of dump id {id}, which the TOC does not list"),
             });
         };
-        let e = &self.entries[idx];
+        let entries = self.entries.clone();
+        let e = &entries[idx];
         if !e.has_data() || self.seen[idx] {
             return Err(PgArchiveError::Entry {
                 entry: e.label(),
@@ -459,7 +463,7 @@ pub(crate) fn spool(file: &mut Option<File>) -> Result<&mut File, PgArchiveError
     Ok(file.as_mut().expect("just created"))
 }
 
-impl<R: Read> Read for Feed<'_, R> {
+impl<R: Read> Read for Feed<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.pos < self.cur.len() {

@@ -142,7 +142,13 @@ fn run<R: Read>(
         anon.large_objects(),
         Some(LargeObjects::Empty | LargeObjects::Drop)
     );
-    let mut feed = feed::Feed::new(rd, entries, nonce.clone(), header.compression, keep_blobs);
+    let mut feed = feed::Feed::new(
+        rd,
+        entries.to_vec().into(),
+        nonce.clone(),
+        header.compression,
+        keep_blobs,
+    );
     let mut split = split::Split::new(
         entries,
         &nonce,
@@ -505,4 +511,30 @@ pub fn rewrite_pg_tar<R: Read, W: Write>(
     let (summary, kept) = directory_into(&unpacked, &rewritten, anon, options)?;
     tar::pack(&rewritten, &kept, output)?;
     Ok(summary)
+}
+
+/// A custom archive read as SQL text: each TOC entry's definition and each table's `COPY`
+/// statement and decompressed rows, in the archive's order, each behind a `--` marker comment
+/// (large objects' data, which is not SQL, is left out). It is what the readers of plain
+/// dumps (inspect, scan, verify) read; it is not a restorable script (`pg_restore -f -` prints
+/// one). Read errors name the TOC entry.
+pub struct PgArchiveSql<R: Read> {
+    feed: feed::Feed<R>,
+}
+
+impl<R: Read> Read for PgArchiveSql<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.feed.read(buf)
+    }
+}
+
+/// Reads the header and TOC of a custom archive (`pg_dump -Fc`) and returns its SQL text
+/// ([`PgArchiveSql`]).
+pub fn pg_custom_sql<R: Read>(input: R) -> Result<PgArchiveSql<R>, PgArchiveError> {
+    let mut rd = Rd::new(input);
+    let header = rd.header(&[FORMAT_CUSTOM])?;
+    let entries = rd.toc(&header, Layout::Custom)?;
+    Ok(PgArchiveSql {
+        feed: feed::Feed::new(rd, entries.into(), nonce(), header.compression, false),
+    })
 }
