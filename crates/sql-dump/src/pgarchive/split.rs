@@ -306,7 +306,7 @@ impl<'e> Split<'e> {
         let e = &self.entries[idx];
         let out = &self.outs[idx];
         let has_copy = !e.copy_stmt.as_deref().unwrap_or_default().is_empty();
-        if has_copy && out.copy_done_or_text() && (out.terminators != 1 || out.after_terminator) {
+        if has_copy && out.has_rows && (out.terminators != 1 || out.after_terminator) {
             let message = if out.terminators == 0 {
                 "its COPY data does not end with the \\. line (damaged data block)"
             } else {
@@ -319,12 +319,6 @@ impl<'e> Split<'e> {
             }));
         }
         Ok(())
-    }
-}
-
-impl Out {
-    fn copy_done_or_text(&self) -> bool {
-        self.has_rows
     }
 }
 
