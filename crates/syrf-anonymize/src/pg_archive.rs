@@ -9,6 +9,10 @@ use anonymize_core::Anonymizer;
 use crate::formats::{sql_rewritten, FormatError, Rewritten};
 use crate::Options;
 
+/// Bytes of a custom archive's end held back until the run has succeeded (its last
+/// integer: a sign byte and 4 bytes).
+pub(crate) const HELD_BACK: usize = 5;
+
 /// What `inspect`, `scan` and `verify` say of a tar archive, which they do not read yet.
 pub(crate) const NOT_YET: &str = "pg_dump tar archives (-Ft) are not read by this command yet; \
      run it on a custom archive or a plain dump (`pg_restore -f - ARCHIVE` prints one)";

@@ -353,3 +353,58 @@ fn tar_archive_through_pipes_restores_with_pg_restore() {
         "t"
     );
 }
+
+/// A run failing `--strict` (a rule no table has) writes a custom archive without its last
+/// bytes to stdout: the real `pg_restore` (printing the script, no server needed) rejects it,
+/// while the same run without `--strict` gives an archive it reads.
+#[test]
+fn a_strict_failure_leaves_a_custom_archive_pg_restore_rejects() {
+    let archive = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sql-dump/tests/support/pg_tiny_gzip.dump");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "rules:\n  users:\n    fields:\n      email: hash_email\n  no_such_table:\n    fields:\n      x: hash\n",
+    )
+    .unwrap();
+    let run = |strict: bool| {
+        let mut c = Command::new(BIN);
+        c.arg("--rules")
+            .arg(&rules)
+            .arg("--input")
+            .arg(&archive)
+            .args(["--output", "-", "--quiet"])
+            .env("SYRF_ANONYMIZE_KEY", KEY);
+        if strict {
+            c.arg("--strict");
+        }
+        c.output().unwrap()
+    };
+    let restore = |bytes: &[u8]| {
+        let path = dir.path().join("out.dump");
+        std::fs::write(&path, bytes).unwrap();
+        Command::new("pg_restore")
+            .args(["-f", "-"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let ok = run(false);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let printed = restore(&ok.stdout);
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("COPY public.users"));
+    let failed = run(true);
+    assert!(!failed.status.success());
+    assert_eq!(failed.stdout.len() + 5, ok.stdout.len());
+    assert!(!restore(&failed.stdout).status.success());
+}
