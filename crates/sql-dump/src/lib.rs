@@ -79,6 +79,7 @@ mod json;
 mod lex;
 mod literal;
 mod parts;
+mod pgarchive;
 mod pipe;
 mod reader;
 mod rows;
@@ -96,6 +97,11 @@ use anonymize_core::Anonymizer;
 
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
+pub use pgarchive::{
+    is_pg_directory, pg_custom_sql, rewrite_pg_custom, rewrite_pg_directory, rewrite_pg_tar,
+    Compression as PgCompression, PgArchiveError, PgArchiveOptions, PgArchiveSql, PgArchiveSummary,
+    PG_ARCHIVE_MAGIC,
+};
 pub use reader::{
     Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, SqlReader,
     Statement, TableInfo,

@@ -16,6 +16,10 @@ pub enum Format {
     MySql,
     /// pg_dump plain format.
     Postgres,
+    /// pg_dump custom format (`-Fc`), see [`crate::pg_archive`].
+    PgCustom,
+    /// pg_dump tar format (`-Ft`), see [`crate::pg_archive`].
+    PgTar,
 }
 
 impl Format {
@@ -25,6 +29,8 @@ impl Format {
             Format::Mongo => "mongo",
             Format::MySql => "mysql",
             Format::Postgres => "postgres",
+            Format::PgCustom => "postgres-custom",
+            Format::PgTar => "postgres-tar",
         }
     }
 
@@ -32,13 +38,13 @@ impl Format {
     pub fn unit(self) -> &'static str {
         match self {
             Format::Mongo => "collection",
-            Format::MySql | Format::Postgres => "table",
+            Format::MySql | Format::Postgres | Format::PgCustom | Format::PgTar => "table",
         }
     }
 
     /// True for the binary mongodump archive.
     pub fn is_binary(self) -> bool {
-        self == Format::Mongo
+        matches!(self, Format::Mongo | Format::PgCustom | Format::PgTar)
     }
 }
 
@@ -55,6 +61,12 @@ pub(crate) fn detect(head: &[u8]) -> Option<Format> {
     if head.starts_with(&mongo_archive::reader::MAGIC) {
         return Some(Format::Mongo);
     }
+    if crate::pg_archive::is_custom_archive(head) {
+        return Some(Format::PgCustom);
+    }
+    if crate::pg_archive::is_tar_archive(head) {
+        return Some(Format::PgTar);
+    }
     match sql_dump::detect_dialect(head)? {
         sql_dump::Dialect::MySql => Some(Format::MySql),
         sql_dump::Dialect::Postgres => Some(Format::Postgres),
@@ -67,6 +79,8 @@ pub(crate) fn check_forced(forced: Format, head: &[u8]) -> Result<(), String> {
         Format::Mongo => "a mongodump archive (its magic bytes)",
         Format::MySql => "a MySQL/MariaDB dump (mysqldump/mariadb-dump header or syntax)",
         Format::Postgres => "a PostgreSQL plain dump (pg_dump header or syntax)",
+        Format::PgCustom => "a pg_dump custom-format archive (`PGDMP`), which is read as it is",
+        Format::PgTar => "a pg_dump tar-format archive, which is read as it is",
     };
     match detect(head) {
         Some(found) if found != forced => Err(format!(
@@ -180,6 +194,8 @@ pub(crate) fn rewrite<W: Write>(
             };
             sql(format, input, &mut tracked, anon, args, plan)
         }
+        Format::PgCustom => crate::pg_archive::rewrite(input, &mut tracked, anon, args),
+        Format::PgTar => crate::pg_archive::rewrite_tar(input, &mut tracked, anon, args),
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
@@ -273,7 +289,6 @@ fn sql(
     args: &Options,
     subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
 ) -> Result<Rewritten, FormatError> {
-    use anonymize_core::LargeObjects;
     use sql_dump::SqlError;
     let options = sql_dump::SqlOptions {
         subset,
@@ -288,6 +303,12 @@ fn sql(
             _ => FormatError::Input(message),
         }
     })?;
+    Ok(sql_rewritten(summary, anon))
+}
+
+/// A SQL rewrite's summary as the run's counts and findings.
+pub(crate) fn sql_rewritten(summary: sql_dump::SqlSummary, anon: &Anonymizer) -> Rewritten {
+    use anonymize_core::LargeObjects;
     let large_objects_action = (summary.large_objects > 0).then(|| match anon.large_objects() {
         None => "kept (not named by the rules)",
         Some(LargeObjects::Keep) => "kept",
@@ -331,5 +352,5 @@ fn sql(
         large_objects_action,
         large_objects_unreviewed: summary.large_objects_unreviewed,
     };
-    Ok(Rewritten { collections, sql })
+    Rewritten { collections, sql }
 }

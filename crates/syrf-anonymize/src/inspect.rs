@@ -441,6 +441,13 @@ pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Val
         let mut m = common(format, gzip, options.input_modified);
         match format {
             Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
+            Format::PgCustom => {
+                let sql = sql_dump::pg_custom_sql(stream)
+                    .map_err(|e| InspectError::BadInput(e.to_string()))?;
+                crate::inspect_sql::inspect_sql(Format::Postgres, sql, options.sample, &mut m)
+                    .map_err(|e| InspectError::BadInput(format!("postgres archive: {e}")))?;
+            }
+            Format::PgTar => return Err(InspectError::BadInput(crate::pg_archive::NOT_YET.into())),
             Format::MySql | Format::Postgres => {
                 crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)
                     .map_err(|e| InspectError::BadInput(format!("{} dump: {e}", format.name())))?;

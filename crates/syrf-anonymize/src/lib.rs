@@ -57,6 +57,7 @@ mod inspect_sql;
 pub mod lookalike;
 pub mod observe;
 mod open;
+pub mod pg_archive;
 mod pgzip;
 pub mod preview_config;
 pub mod scan;
@@ -186,10 +187,12 @@ pub fn anonymize(
             Compression::Gzip => true,
             Compression::None => false,
         };
-        let hold = if format == Format::Mongo {
-            formats::ARCHIVE_TERMINATOR_LEN
-        } else {
-            0
+        let hold = match format {
+            Format::Mongo => formats::ARCHIVE_TERMINATOR_LEN,
+            // A custom archive's last integer (the end of its last block, or of its TOC):
+            // without it pg_restore fails, so a failed run's output is never restored.
+            Format::PgCustom => crate::pg_archive::HELD_BACK,
+            _ => 0,
         };
         let level = options.level.min(9);
         let mut sink = Sink::new(output, output_gzip.then_some(level), hold);

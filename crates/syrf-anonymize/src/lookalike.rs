@@ -1,6 +1,7 @@
 //! What an input that is not a dump this tool reads looks like, with the advice that gets it
-//! into one: pg_dump's custom, tar and directory formats, a mongodump directory or one of its
-//! `.bson` files, `mariadb-dump --xml`. Such inputs are refused (exit 3) whether the format was
+//! into one: a mongodump directory's single `.bson` or `.metadata.json` file, another tar file,
+//! `mariadb-dump --xml`. (pg_dump's custom, tar and directory formats and mongodump
+//! directories are read since issue 24.) Such inputs are refused (exit 3) whether the format was
 //! detected or forced: some of them hold SQL text a plain-dump reader would otherwise take for
 //! statements (a custom or tar archive's table of contents) and copy byte for byte.
 
@@ -20,25 +21,17 @@ const MONGODUMP_ARCHIVE: &str = "dump with `mongodump --archive` (add `--gzip` t
 ///
 /// ```
 /// use syrf_anonymize::lookalike::describe;
-/// assert!(describe(b"PGDMP\x01\x0f\x00").unwrap().contains("pg_restore -f -"));
+/// assert!(describe(b"PGDMP\x01\x0f\x00").is_none()); // pg_dump -Fc: read
 /// assert!(describe(b"-- MySQL dump 10.13\n").is_none());
 /// ```
 pub fn describe(head: &[u8]) -> Option<String> {
-    if head.starts_with(b"PGDMP") {
-        return Some(format!(
-            "the input is a pg_dump custom-format archive (`PGDMP`, pg_dump -Fc), not a plain \
-             SQL dump: {PG_RESTORE}"
-        ));
-    }
     if is_tar(head) {
         let first_name = &head[..100];
         let name_end = first_name.iter().position(|&b| b == 0).unwrap_or(100);
         let name = &first_name[..name_end];
         if name == b"toc.dat" || name.ends_with(b"/toc.dat") {
-            return Some(format!(
-                "the input is a pg_dump tar-format archive (a tar file holding `toc.dat`, \
-                 pg_dump -Ft), not a plain SQL dump: {PG_RESTORE}"
-            ));
+            // pg_dump -Ft: read (crate::pg_archive).
+            return None;
         }
         if name.ends_with(b".bson") || name.ends_with(b".metadata.json") {
             return Some(format!(

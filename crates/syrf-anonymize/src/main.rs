@@ -221,6 +221,9 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
     let anon = Anonymizer::new(rules, key_mode)
         .map_err(|e| Error::Usage(format!("{}: {e}", rules_path.display())))?;
 
+    if sql_dump::is_pg_directory(&args.input) {
+        return pg_directory(args, &anon);
+    }
     let (input, size, dir_gzip) = open_input(&args.input)?;
     let input = facts.input(input);
     let cannot_create = |e: io::Error| {
@@ -326,6 +329,32 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
             Err(e)
         }
     }
+}
+
+/// A pg_dump directory archive in (`toc.dat`), a directory archive out.
+fn pg_directory(args: &RunArgs, anon: &Anonymizer) -> Result<Summary, Error> {
+    if args.output == Path::new("-") {
+        return Err(Error::Usage(
+            "a pg_dump directory archive is written to a directory: give --output DIR".into(),
+        ));
+    }
+    let options = Options {
+        format: None,
+        compression: Compression::None,
+        level: 6,
+        collections: args.collections.clone(),
+        keep_users: args.keep_users,
+        oplog: syrf_anonymize::OplogMode::Apply,
+        strict: args.strict,
+        input_read: None,
+        threads: args
+            .threads
+            .map_or_else(syrf_anonymize::default_threads, |n| n as usize),
+        current_collection: None,
+        input_path: None,
+        no_spool: args.no_spool,
+    };
+    syrf_anonymize::pg_archive::anonymize_pg_directory(&args.input, &args.output, anon, &options)
 }
 
 /// Where a run writes: a file, stdout or device, or a mongodump directory.

@@ -20,6 +20,25 @@ pub(crate) struct Opened<'a> {
     pub(crate) reader: Input<'a>,
     /// Its first bytes (as peeked), for checks a forced format needs after the run.
     pub(crate) head: Vec<u8>,
+    /// The stream's name in errors.
+    pub(crate) what: &'static str,
+}
+
+/// An opened dump as the checks (`scan`, `verify`) read it: a PostgreSQL custom archive as
+/// its SQL text (statements and COPY data in pg_restore's order, read by sql-dump's archive
+/// reader), every other format as it is. Tar archives are refused with advice.
+pub(crate) fn readable(opened: Opened<'_>) -> Result<(Format, Input<'_>), OpenError> {
+    match opened.format {
+        Format::PgCustom => {
+            let sql = sql_dump::pg_custom_sql(opened.reader).map_err(|e| OpenError::Archive {
+                what: opened.what,
+                message: e.to_string(),
+            })?;
+            Ok((Format::Postgres, Box::new(sql)))
+        }
+        Format::PgTar => Err(OpenError::Lookalike(crate::pg_archive::NOT_YET.into())),
+        f => Ok((f, opened.reader)),
+    }
 }
 
 /// Why a dump could not be opened; `what` names it (`input`, `original`, ...).
@@ -55,6 +74,14 @@ pub enum OpenError {
     /// A forced `--format` that the input's first bytes contradict.
     #[error("{0}")]
     Forced(String),
+    /// A PostgreSQL archive whose table of contents or data could not be read.
+    #[error("the {what} is a pg_dump archive that cannot be read: {message}")]
+    Archive {
+        /// The stream.
+        what: &'static str,
+        /// What is wrong (names the entry, never a value).
+        message: String,
+    },
     /// The decompressing thread could not start.
     #[error("cannot start the gunzip thread: {0}")]
     Thread(std::io::Error),
@@ -68,7 +95,7 @@ impl OpenError {
             OpenError::UnknownFormat(_) | OpenError::Lookalike(_) | OpenError::Forced(_) => {
                 "unknown_format"
             }
-            OpenError::Read { .. } => "bad_input",
+            OpenError::Read { .. } | OpenError::Archive { .. } => "bad_input",
             OpenError::Thread(_) => "output",
         }
     }
@@ -120,5 +147,6 @@ pub(crate) fn open<'s>(
         gzip,
         reader: Box::new(peeked.reader),
         head,
+        what,
     })
 }

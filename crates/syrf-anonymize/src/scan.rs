@@ -332,9 +332,10 @@ pub fn scan(
 ) -> Result<ScanReport, InspectError> {
     std::thread::scope(|scope| {
         let opened = open(scope, Box::new(input), "input", None, None)?;
-        match opened.format {
-            Format::Mongo => scan_archive(opened.reader, rules, options),
-            f => crate::scan_sql::scan_sql(opened.reader, f == Format::MySql, rules, options),
+        let (format, reader) = crate::open::readable(opened)?;
+        match format {
+            Format::Mongo => scan_archive(reader, rules, options),
+            f => crate::scan_sql::scan_sql(reader, f == Format::MySql, rules, options),
         }
     })
 }

@@ -105,6 +105,19 @@ fn make_plan<R: BufRead>(
 }
 
 /// Plans the subset when `format` and the rules need one; `input` is the decompressed dump.
+/// The refusal of a subset of a pg_dump archive: its foreign keys are not followed yet, and a
+/// limit without them would give an archive whose constraints fail on restore.
+pub(crate) const PG_ARCHIVE_SUBSET: &str =
+    "the rules remove rows (size_limits, where, schema_only) \
+    that other tables may reference; keeping foreign keys valid is not supported for pg_dump \
+    custom, tar or directory archives yet: convert with `pg_restore -f - DUMP`, anonymize the \
+    plain SQL, and restore it with psql";
+
+/// Whether a run with `options` on a PostgreSQL archive would need a subset (then refused).
+pub(crate) fn pg_archive_needs_subset(anon: &Anonymizer, options: &Options) -> bool {
+    sql_dump::subset_needed(anon, &sql_options(Format::Postgres, options))
+}
+
 pub(crate) fn prepare<'a>(
     format: Format,
     input: impl Read + Send + 'a,
@@ -115,6 +128,9 @@ pub(crate) fn prepare<'a>(
         Format::Mongo => mongo_archive::subset::subset_needed(anon),
         _ => sql_dump::subset_needed(anon, &sql_options(format, options)),
     };
+    if needed && matches!(format, Format::PgCustom | Format::PgTar) {
+        return Err(FormatError::Usage(PG_ARCHIVE_SUBSET.into()));
+    }
     if !needed {
         return Ok(Prepared {
             reader: Box::new(input),

@@ -120,9 +120,12 @@ pub fn verify(
     };
     std::thread::scope(|scope| {
         let opened = open(scope, Box::new(original), "original", None, None)?;
-        let (format, original) = (opened.format, opened.reader);
+        let (format, original) = crate::open::readable(opened)?;
         match format {
             Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
+            Format::PgCustom | Format::PgTar => {
+                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
+            }
             Format::MySql | Format::Postgres => {
                 collect_sql(original, format == Format::MySql, &anon, &mut prints)?
             }
@@ -134,7 +137,7 @@ pub fn verify(
             ..VerifyReport::default()
         };
         let opened = open(scope, Box::new(anonymized), "anonymized output", None, None)?;
-        let (out_format, output) = (opened.format, opened.reader);
+        let (out_format, output) = crate::open::readable(opened)?;
         if out_format != format {
             return Err(Error::Usage(format!(
                 "the original is a {} dump but the output a {} dump",
@@ -145,6 +148,9 @@ pub fn verify(
         let allow = &options.allow;
         match format {
             Format::Mongo => scan_mongo(output, &prints, allow, &mut report)?,
+            Format::PgCustom | Format::PgTar => {
+                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
+            }
             Format::MySql | Format::Postgres => {
                 scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?
             }

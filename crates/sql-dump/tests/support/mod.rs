@@ -369,7 +369,8 @@ impl Pg {
         }
     }
 
-    fn command(&self, program: &str) -> Command {
+    /// A client `program` (`pg_restore`...) with the connection settings.
+    pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         c.arg(format!("--host={}", self.host))
             .arg(format!("--port={}", self.port))

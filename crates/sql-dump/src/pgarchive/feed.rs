@@ -1,0 +1,513 @@
+//! The archive read as the plain dump pg_restore would print: each TOC entry's SQL (its
+//! definition; a table's `COPY` statement and decompressed data), preceded by a marker
+//! comment naming the entry, so that the statement loop reads the archive as it reads a
+//! plain dump and [`super::split`] can attribute its output to entries again.
+//!
+//! Entries are fed in TOC order, except that the data blocks come in the order the archive
+//! holds them (pg_dump writes them in TOC order; a pipe cannot be read in any other).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+
+use super::toc::{Compression, Entry, Rd, BLK_BLOBS, BLK_DATA};
+use super::PgArchiveError;
+
+/// The marker comment before entry `idx`.
+pub(crate) fn marker(nonce: &str, idx: usize) -> Vec<u8> {
+    format!("\n-- syrf-pgarchive {nonce} {idx}\n").into_bytes()
+}
+
+/// Reads the `len`-prefixed chunks of one data block as one stream.
+pub(crate) struct Chunks<R: Read> {
+    pub(crate) rd: Rd<R>,
+    left: u64,
+    done: bool,
+}
+
+impl<R: Read> Chunks<R> {
+    pub(crate) fn new(rd: Rd<R>) -> Self {
+        Chunks {
+            rd,
+            left: 0,
+            done: false,
+        }
+    }
+}
+
+fn to_io(e: PgArchiveError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl<R: Read> Read for Chunks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        while self.left == 0 {
+            let n = self.rd.int("a data block's chunk length").map_err(to_io)?;
+            if n == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            if n < 0 {
+                return Err(io::Error::other(format!(
+                    "near byte {}: negative chunk length in a data block",
+                    self.rd.pos
+                )));
+            }
+            self.left = n as u64;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.rd.r.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::other(format!(
+                "near byte {}: the archive ends inside a data block",
+                self.rd.pos
+            )));
+        }
+        self.rd.pos += n as u64;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The data block being read.
+enum Block<R: Read> {
+    Plain(Chunks<R>),
+    Zlib(Box<flate2::bufread::ZlibDecoder<BufReader<Chunks<R>>>>),
+    /// A directory archive's data file.
+    File(Box<dyn Read + Send>),
+}
+
+impl<R: Read> Block<R> {
+    /// Reads what is left of the block and gives the reader back.
+    fn finish(self) -> io::Result<Option<Rd<R>>> {
+        match self {
+            Block::Plain(mut c) => {
+                io::copy(&mut c, &mut io::sink())?;
+                Ok(Some(c.rd))
+            }
+            Block::Zlib(d) => {
+                let mut b = d.into_inner();
+                io::copy(&mut b, &mut io::sink())?;
+                Ok(Some(b.into_inner().rd))
+            }
+            Block::File(_) => Ok(None),
+        }
+    }
+}
+
+impl<R: Read> Read for Block<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Block::Plain(c) => c.read(buf),
+            Block::Zlib(d) => d.read(buf),
+            Block::File(f) => f.read(buf),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Pre(usize),
+    Data,
+    Post(usize),
+    Done,
+}
+
+/// Where the large objects' blocks go when they are kept.
+pub(crate) struct BlobSpool {
+    pub(crate) file: Option<File>,
+    pub(crate) len: u64,
+    /// Entry index, start and length of each block in `file`.
+    pub(crate) blocks: Vec<(usize, u64, u64)>,
+}
+
+/// The archive as SQL text (see the module documentation).
+pub(crate) struct Feed<R: Read> {
+    entries: std::sync::Arc<[Entry]>,
+    by_id: HashMap<i64, usize>,
+    first_data: usize,
+    nonce: String,
+    compression: Compression,
+    rd: Option<Rd<R>>,
+    block: Option<(usize, Block<R>)>,
+    cur: Vec<u8>,
+    pos: usize,
+    phase: Phase,
+    seen: Vec<bool>,
+    /// Bytes of SQL text produced.
+    produced: u64,
+    /// Where each fed entry starts in the SQL text: (offset, entry index).
+    pub(crate) starts: Vec<(u64, usize)>,
+    /// The archive error behind a failed read, naming the entry.
+    pub(crate) error: Option<PgArchiveError>,
+    /// Large objects' blocks are kept (else skipped).
+    keep_blobs: bool,
+    pub(crate) blobs: BlobSpool,
+    /// A directory archive's directory (data read from its files, in TOC order).
+    dir: Option<std::path::PathBuf>,
+    /// The next entry whose data file is read (directory archives).
+    next_file: usize,
+}
+
+impl<R: Read> Feed<R> {
+    pub(crate) fn new(
+        rd: Rd<R>,
+        entries: std::sync::Arc<[Entry]>,
+        nonce: String,
+        compression: Compression,
+        keep_blobs: bool,
+    ) -> Self {
+        let by_id = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.dump_id, i))
+            .collect();
+        let first_data = entries
+            .iter()
+            .position(Entry::has_data)
+            .unwrap_or(entries.len());
+        let n = entries.len();
+        Feed {
+            entries,
+            by_id,
+            first_data,
+            nonce,
+            compression,
+            rd: Some(rd),
+            block: None,
+            cur: Vec::new(),
+            pos: 0,
+            phase: Phase::Pre(0),
+            seen: vec![false; n],
+            produced: 0,
+            starts: Vec::new(),
+            error: None,
+            keep_blobs,
+            blobs: BlobSpool {
+                file: None,
+                len: 0,
+                blocks: Vec::new(),
+            },
+            dir: None,
+            next_file: 0,
+        }
+    }
+
+    /// Reads the data of a directory archive from the files in `dir`.
+    pub(crate) fn with_directory(mut self, dir: &std::path::Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The next data file of a directory archive; true when a table's data is being fed.
+    fn file_start(&mut self, dir: &std::path::Path) -> Result<bool, PgArchiveError> {
+        while self.next_file < self.entries.len() {
+            let idx = self.next_file;
+            self.next_file += 1;
+            let entries = self.entries.clone();
+            let e = &entries[idx];
+            if !e.has_data() {
+                continue;
+            }
+            self.seen[idx] = true;
+            let name = e.file_name()?;
+            if e.is("BLOBS") {
+                if self.keep_blobs {
+                    self.blobs.blocks.push((idx, 0, 0));
+                }
+                continue;
+            }
+            if !e.defn.as_deref().unwrap_or_default().is_empty() {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: "a data entry with a definition is not supported".into(),
+                });
+            }
+            let open_err = |path: &std::path::Path, err: io::Error| PgArchiveError::Entry {
+                entry: e.label(),
+                message: format!("cannot open its data file {}: {err}", path.display()),
+            };
+            let gz = dir.join(format!("{name}.gz"));
+            let plain = dir.join(name);
+            let reader: Box<dyn Read + Send> = if gz.exists() {
+                let f = File::open(&gz).map_err(|err| open_err(&gz, err))?;
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
+            } else if plain.exists() {
+                Box::new(BufReader::new(
+                    File::open(&plain).map_err(|err| open_err(&plain, err))?,
+                ))
+            } else if dir.join(format!("{name}.lz4")).exists()
+                || dir.join(format!("{name}.zst")).exists()
+            {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: "its data file is LZ4 or Zstandard compressed (pg_dump 16+), which \
+                              is not supported yet; dump with -Z gzip or -Z 0"
+                        .into(),
+                });
+            } else {
+                return Err(PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: format!("its data file {name}[.gz] is missing"),
+                });
+            };
+            let copy = e.copy_stmt.as_deref().unwrap_or_default();
+            self.start_entry(idx, &[copy]);
+            self.block = Some((idx, Block::File(reader)));
+            return Ok(true);
+        }
+        self.phase = Phase::Post(self.first_data);
+        Ok(false)
+    }
+
+    fn fail(&mut self, e: PgArchiveError) -> io::Error {
+        let m = e.to_string();
+        self.error = Some(e);
+        io::Error::other(m)
+    }
+
+    fn start_entry(&mut self, idx: usize, text: &[&[u8]]) {
+        self.starts.push((self.produced, idx));
+        self.cur.clear();
+        self.pos = 0;
+        self.cur.extend_from_slice(&marker(&self.nonce, idx));
+        for t in text {
+            self.cur.extend_from_slice(t);
+        }
+    }
+
+    /// The SQL text of the next entry (or none: the end).
+    fn next(&mut self) -> Result<bool, PgArchiveError> {
+        loop {
+            match self.phase {
+                Phase::Pre(i) | Phase::Post(i) => {
+                    let pre = matches!(self.phase, Phase::Pre(_));
+                    if (pre && i >= self.first_data) || i >= self.entries.len() {
+                        self.phase = if pre { Phase::Data } else { Phase::Done };
+                        continue;
+                    }
+                    self.phase = if pre {
+                        Phase::Pre(i + 1)
+                    } else {
+                        Phase::Post(i + 1)
+                    };
+                    let entries = self.entries.clone();
+                    let e = &entries[i];
+                    let defn = e.defn.as_deref().unwrap_or_default();
+                    if !e.has_data() && !defn.iter().all(u8::is_ascii_whitespace) {
+                        self.start_entry(i, &[defn]);
+                        return Ok(true);
+                    }
+                }
+                Phase::Data => {
+                    let started = match self.dir.clone() {
+                        Some(dir) => self.file_start(&dir)?,
+                        None => self.block_start()?,
+                    };
+                    if started {
+                        return Ok(true);
+                    }
+                }
+                Phase::Done => return Ok(false),
+            }
+        }
+    }
+
+    /// Reads the next block's start; true when it is a table's data (now being fed).
+    fn block_start(&mut self) -> Result<bool, PgArchiveError> {
+        let Some(rd) = self.rd.as_mut() else {
+            return Ok(false);
+        };
+        let at = rd.pos;
+        let Some(kind) = rd.byte_or_eof()? else {
+            if let Some(i) =
+                (0..self.entries.len()).find(|&i| self.entries[i].has_data() && !self.seen[i])
+            {
+                return Err(PgArchiveError::Entry {
+                    entry: self.entries[i].label(),
+                    message: "the archive holds no data block for it".into(),
+                });
+            }
+            self.phase = Phase::Post(self.first_data);
+            return Ok(false);
+        };
+        let id = rd.int("a data block's id")?;
+        let Some(&idx) = self.by_id.get(&id) else {
+            return Err(PgArchiveError::Format {
+                offset: at,
+                message: format!("a data block of dump id {id}, which the TOC does not list"),
+            });
+        };
+        let entries = self.entries.clone();
+        let e = &entries[idx];
+        if !e.has_data() || self.seen[idx] {
+            return Err(PgArchiveError::Entry {
+                entry: e.label(),
+                message: format!("unexpected data block at byte {at} (none or a second)"),
+            });
+        }
+        self.seen[idx] = true;
+        match kind {
+            BLK_DATA if !e.is("BLOBS") => {
+                if !e.defn.as_deref().unwrap_or_default().is_empty() {
+                    return Err(PgArchiveError::Entry {
+                        entry: e.label(),
+                        message: "a data entry with a definition is not supported".into(),
+                    });
+                }
+                let chunks = Chunks::new(self.rd.take().expect("checked above"));
+                let block = match self.compression {
+                    Compression::None => Block::Plain(chunks),
+                    Compression::Gzip => Block::Zlib(Box::new(
+                        flate2::bufread::ZlibDecoder::new(BufReader::new(chunks)),
+                    )),
+                    c @ (Compression::Lz4 | Compression::Zstd) => {
+                        return Err(PgArchiveError::Entry {
+                            entry: e.label(),
+                            message: format!(
+                                "its data is {} compressed (pg_dump 16+ -Z {}), which is not supported yet; \
+                                 dump with -Z gzip or -Z 0",
+                                if c == Compression::Lz4 { "LZ4" } else { "Zstandard" },
+                                if c == Compression::Lz4 { "lz4" } else { "zstd" }
+                            ),
+                        })
+                    }
+                };
+                let copy = e.copy_stmt.as_deref().unwrap_or_default();
+                self.start_entry(idx, &[copy]);
+                self.block = Some((idx, block));
+                Ok(true)
+            }
+            BLK_BLOBS if e.is("BLOBS") => {
+                self.copy_blobs(idx, id)?;
+                Ok(false)
+            }
+            k => Err(PgArchiveError::Entry {
+                entry: e.label(),
+                message: format!("data block of type {k} at byte {at} is not supported"),
+            }),
+        }
+    }
+
+    /// Copies (or skips) a block of large objects.
+    fn copy_blobs(&mut self, idx: usize, id: i64) -> Result<(), PgArchiveError> {
+        let rd = self.rd.as_mut().expect("present between blocks");
+        let int_size = rd.int_size;
+        let int = |out: &mut Vec<u8>, v: i64| {
+            out.push(u8::from(v < 0));
+            let m = v.unsigned_abs();
+            out.extend((0..int_size).map(|i| if i < 8 { (m >> (8 * i)) as u8 } else { 0 }));
+        };
+        let io_err = |e: io::Error| PgArchiveError::Write { source: e };
+        let start = self.blobs.len;
+        let mut out = vec![BLK_BLOBS];
+        int(&mut out, id);
+        loop {
+            let oid = rd.int("a large object's oid")?;
+            int(&mut out, oid);
+            if oid == 0 {
+                break;
+            }
+            loop {
+                let n = rd.int("a large object's chunk length")?;
+                if n < 0 {
+                    return Err(PgArchiveError::Entry {
+                        entry: self.entries[idx].label(),
+                        message: "negative chunk length in its large objects".into(),
+                    });
+                }
+                int(&mut out, n);
+                if n == 0 {
+                    break;
+                }
+                let mut left = n as u64;
+                while left > 0 {
+                    let take = left.min(1 << 16) as usize;
+                    let at = out.len();
+                    out.resize(at + take, 0);
+                    rd.exact(&mut out[at..], "a large object's data")?;
+                    left -= take as u64;
+                    if out.len() > 1 << 20 {
+                        if self.keep_blobs {
+                            spool(&mut self.blobs.file)?
+                                .write_all(&out)
+                                .map_err(io_err)?;
+                            self.blobs.len += out.len() as u64;
+                        }
+                        out.clear();
+                    }
+                }
+            }
+        }
+        if self.keep_blobs {
+            spool(&mut self.blobs.file)?
+                .write_all(&out)
+                .map_err(io_err)?;
+            self.blobs.len += out.len() as u64;
+            self.blobs.blocks.push((idx, start, self.blobs.len - start));
+        }
+        Ok(())
+    }
+}
+
+/// The spool file, created on first use.
+pub(crate) fn spool(file: &mut Option<File>) -> Result<&mut File, PgArchiveError> {
+    if file.is_none() {
+        *file = Some(tempfile::tempfile().map_err(|e| PgArchiveError::Write { source: e })?);
+    }
+    Ok(file.as_mut().expect("just created"))
+}
+
+impl<R: Read> Read for Feed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.cur.len() {
+                let n = buf.len().min(self.cur.len() - self.pos);
+                buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+                self.pos += n;
+                self.produced += n as u64;
+                return Ok(n);
+            }
+            if let Some((idx, block)) = self.block.as_mut() {
+                let idx = *idx;
+                match block.read(buf) {
+                    Ok(0) => {
+                        let (_, block) = self.block.take().expect("present");
+                        match block.finish() {
+                            Ok(rd) => self.rd = rd.or(self.rd.take()),
+                            Err(e) => {
+                                let entry = self.entries[idx].label();
+                                return Err(self.fail(PgArchiveError::Entry {
+                                    entry,
+                                    message: format!("damaged data block: {e}"),
+                                }));
+                            }
+                        }
+                    }
+                    Ok(n) => {
+                        self.produced += n as u64;
+                        return Ok(n);
+                    }
+                    Err(e) => {
+                        let entry = self.entries[idx].label();
+                        return Err(self.fail(PgArchiveError::Entry {
+                            entry,
+                            message: format!("damaged data block: {e}"),
+                        }));
+                    }
+                }
+                continue;
+            }
+            match self.next() {
+                Ok(true) => continue,
+                Ok(false) => return Ok(0),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+}
