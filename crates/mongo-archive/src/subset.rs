@@ -79,8 +79,15 @@ fn text_of(t: u8, v: &[u8]) -> Option<String> {
     }
 }
 
-/// Every value's text at `path` (through arrays), `None` for null or uncomparable values.
-fn texts_at(buf: &[u8], start: usize, end: usize, path: &[String], out: &mut Vec<Option<String>>) {
+/// Calls `visit` with the type and value bytes of every value at `path` in the document at
+/// `buf[start..end]`, through arrays (of values at the last step, of sub-documents before).
+fn visit_at(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    path: &[String],
+    visit: &mut impl FnMut(u8, &[u8]),
+) {
     let Some((step, rest)) = path.split_first() else {
         return;
     };
@@ -92,18 +99,23 @@ fn texts_at(buf: &[u8], start: usize, end: usize, path: &[String], out: &mut Vec
             ty::ARRAY => {
                 for item in Elems::new(buf, e.value, e.end).map_while(Result::ok) {
                     if rest.is_empty() {
-                        out.push(text_of(item.ty, item.value_bytes(buf)));
+                        visit(item.ty, item.value_bytes(buf));
                     } else if item.ty == ty::DOCUMENT {
-                        texts_at(buf, item.value, item.end, rest, out);
+                        visit_at(buf, item.value, item.end, rest, visit);
                     }
                 }
             }
-            ty::DOCUMENT if !rest.is_empty() => texts_at(buf, e.value, e.end, rest, out),
-            t if rest.is_empty() => out.push(text_of(t, e.value_bytes(buf))),
+            ty::DOCUMENT if !rest.is_empty() => visit_at(buf, e.value, e.end, rest, visit),
+            t if rest.is_empty() => visit(t, e.value_bytes(buf)),
             _ => {}
         }
         return;
     }
+}
+
+/// Every value's text at `path` (through arrays), `None` for null or uncomparable values.
+fn texts_at(buf: &[u8], start: usize, end: usize, path: &[String], out: &mut Vec<Option<String>>) {
+    visit_at(buf, start, end, path, &mut |t, v| out.push(text_of(t, v)));
 }
 
 /// Whether a document passes every condition (a path with several values passes when one
@@ -155,29 +167,7 @@ fn key_of(t: u8, value: &[u8]) -> Option<Key> {
 
 /// Every value at `path` in the document at `buf[start..end]`, through arrays.
 fn values_at(buf: &[u8], start: usize, end: usize, path: &[String], out: &mut Vec<Key>) {
-    let Some((step, rest)) = path.split_first() else {
-        return;
-    };
-    for e in Elems::new(buf, start, end).map_while(Result::ok) {
-        if e.name != step.as_bytes() {
-            continue;
-        }
-        match e.ty {
-            ty::ARRAY => {
-                for item in Elems::new(buf, e.value, e.end).map_while(Result::ok) {
-                    if rest.is_empty() {
-                        out.extend(key_of(item.ty, item.value_bytes(buf)));
-                    } else if item.ty == ty::DOCUMENT {
-                        values_at(buf, item.value, item.end, rest, out);
-                    }
-                }
-            }
-            ty::DOCUMENT if !rest.is_empty() => values_at(buf, e.value, e.end, rest, out),
-            t if rest.is_empty() => out.extend(key_of(t, e.value_bytes(buf))),
-            _ => {}
-        }
-        return;
-    }
+    visit_at(buf, start, end, path, &mut |t, v| out.extend(key_of(t, v)));
 }
 
 /// A set of keys.
