@@ -255,8 +255,9 @@ fn unreadable_inserts_fail_closed_when_rules_exist() {
 }
 
 /// A rule whose values the column would not accept (a 63-bit keyed integer in a
-/// `numeric(6,2)` or an `int`, digits in a date, a hash in a uuid...) is refused before the
-/// table's rows, naming the table, the rule and the column; rules that fit pass.
+/// `numeric(6,2)`, digits in a date, a hash in a uuid...) is refused before the table's rows,
+/// naming the table, the rule and the column; rules that fit pass (`hash` on an `integer`
+/// too, since issue 18.6: integers get a permutation that keeps them in their type's range).
 #[test]
 fn rules_that_do_not_fit_their_column_type_are_refused() {
     let dump = "--\n-- PostgreSQL database dump\n--\n\
@@ -264,7 +265,6 @@ fn rules_that_do_not_fit_their_column_type_are_refused() {
         COPY public.t (id, big, n, d, u, ip, e) FROM stdin;\n\
         1\t2\t1.50\t2020-01-02\t6b1e0a52-7f0e-4a59-8d43-3f6c2d9b9a10\t10.0.0.1\ta@b.c\n\\.\n";
     for (rule, column) in [
-        ("id: hash", "`id`"),
         ("n: hash", "`n`"),
         ("d: digits", "`d`"),
         ("u: hash", "`u`"),
@@ -294,6 +294,7 @@ fn rules_that_do_not_fit_their_column_type_are_refused() {
     }
     for rule in [
         "big: hash",
+        "id: hash",
         "n: digits",
         "d: date_shift",
         "u: {transform: fake, kind: uuid}",

@@ -7,7 +7,7 @@ use anonymize_core::{
 };
 
 use super::plan::ColPlan;
-use crate::ddl::Column;
+use crate::ddl::{Column, Family};
 use crate::dialect::Syntax;
 use crate::json::{rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
@@ -97,7 +97,7 @@ impl RowJob<'_, '_> {
                     out.extend_from_slice(&src[copied..s]);
                     out.extend_from_slice(b"DEFAULT");
                     copied = e;
-                } else {
+                } else if searched(col) {
                     // Copied verbatim later: it lands at this position of the output.
                     let (s, e) = if self.ctx == Ctx::Copy {
                         span
@@ -129,7 +129,9 @@ impl RowJob<'_, '_> {
             } else if node.has_children() {
                 let at = out.len();
                 self.json(text, node, col, scratch, &row_ctx, out);
-                echo.spans.push((i, at, out.len()));
+                if searched(col) {
+                    echo.spans.push((i, at, out.len()));
+                }
             } else {
                 out.extend_from_slice(text);
             }
@@ -336,6 +338,18 @@ impl RowJob<'_, '_> {
             JsonOutcome::Invalid => self.write(&Replacement::Null, col, out),
         }
     }
+}
+
+/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
+/// unknown type; not dates, numbers, binary strings, enums and other typed values (a
+/// `created_at` equal to a covered birth date is no copy of it).
+fn searched(col: Option<&Column>) -> bool {
+    col.is_none_or(|c| {
+        matches!(
+            c.family,
+            Family::Text | Family::Json | Family::Array | Family::Unknown
+        )
+    })
 }
 
 /// The value of one COPY field, typed by its column.
