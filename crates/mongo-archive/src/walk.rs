@@ -562,18 +562,30 @@ impl Session<'_, '_> {
         if self.echo.is_empty() {
             return Ok(0);
         }
+        // The document's bytes between the values the rules rewrote (their originals are
+        // gone from the output; looking there would always find them).
         self.splices.sort_unstable_by_key(|s| s.start);
-        let mut parts: Vec<&[u8]> = Vec::new();
+        let splices = &*self.splices;
+        let mut next = 0;
         let mut pos = start;
-        for s in self.splices.iter() {
-            if s.end <= pos || s.start >= limit {
-                continue;
+        let mut done = false;
+        let gaps = std::iter::from_fn(|| {
+            while let Some(s) = splices.get(next) {
+                next += 1;
+                if s.end <= pos || s.start >= limit {
+                    continue;
+                }
+                let gap = &buf[pos..s.start.max(pos)];
+                pos = s.end;
+                return Some(gap);
             }
-            parts.push(&buf[pos..s.start.max(pos)]);
-            pos = s.end;
-        }
-        parts.push(&buf[pos.min(limit)..limit]);
-        if !self.echo.may_echo_in(parts) {
+            if done {
+                return None;
+            }
+            done = true;
+            Some(&buf[pos.min(limit)..limit])
+        });
+        if !self.echo.may_echo_in(gaps) {
             return Ok(0);
         }
         self.merge_lengths = true;
