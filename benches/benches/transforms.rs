@@ -234,5 +234,34 @@ const MEMO_HIT_CASES: &[&str] = &[
     "fake_phone_number",
 ];
 
-criterion_group!(benches, floor, transforms);
+/// `hash` on integer ids (issue 18.6: a keyed Feistel permutation, 8 rounds of one SHA-256
+/// compression, cycle-walking inside the value's band), distinct consecutive ids.
+fn integers(c: &mut Criterion) {
+    let key = Key::from_bytes(b"bench-key-0123456789-abcdef").expect("key");
+    let mut group = c.benchmark_group("integer");
+    let rules = RuleSet::from_yaml("rules:\n  t:\n    fields:\n      f: hash\n", "bench.yaml")
+        .expect("rules");
+    let anon = Anonymizer::new(rules, KeyMode::Keyed(key)).expect("anonymizer");
+    let rule = rule(&anon);
+    let mut buf = Vec::new();
+    let mut i = 1_000_000i64;
+    for (name, wide) in [("hash_int32", false), ("hash_int64", true)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                cpu_time(iters, || {
+                    i += 1;
+                    let v = if wide {
+                        Value::Int64(i << 33)
+                    } else {
+                        Value::Int32(i as i32)
+                    };
+                    black_box(anon.apply_into(rule, v, &RowContext { ordinal: 1 }, &mut buf));
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, floor, transforms, integers);
 criterion_main!(benches);

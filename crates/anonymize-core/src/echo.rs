@@ -11,7 +11,7 @@
 //! nulled ([`EchoAction`]); formats count it with
 //! [`Anonymizer::record_echo`](crate::Anonymizer::record_echo).
 
-use memchr::memmem;
+use memchr::{memchr, memchr2, memmem};
 
 use crate::plan::RuleId;
 use crate::transform::Written;
@@ -45,6 +45,10 @@ impl Default for EchoGuard {
         }
     }
 }
+
+/// Text shorter than this is searched in place rather than with `memmem` (whose set-up
+/// costs more than scanning a short row).
+const SHORT: usize = 512;
 
 /// Default of `echo_guard.min_length`.
 pub const DEFAULT_MIN_LENGTH: usize = 4;
@@ -122,7 +126,7 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// A lower-cased copy of the text searched.
+    /// A lower-cased copy of the spans the pre-check searches.
     hay: Vec<u8>,
     min_length: usize,
     action: EchoAction,
@@ -175,7 +179,10 @@ impl EchoSet {
         if matches!(written, Written::Unchanged) || self.min_length == 0 {
             return;
         }
-        if original.len() < self.min_length || char_count(original) < self.min_length {
+        // A character is at most 4 bytes: only short originals need counting.
+        if original.len() < self.min_length
+            || (original.len() < 4 * self.min_length && char_count(original) < self.min_length)
+        {
             return;
         }
         let start = self.bytes.len();
@@ -205,36 +212,67 @@ impl EchoSet {
     }
 
     /// True when some original may occur in `span` (ASCII case-insensitively): a cheap
-    /// pre-check over many values at once (a whole document's bytes); false means none
-    /// of them holds an echo.
+    /// pre-check over many values at once (a whole row's bytes); false means none of them
+    /// holds an echo.
     pub fn may_echo(&mut self, span: &[u8]) -> bool {
         self.may_echo_in([span])
     }
 
     /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
-    /// between the values rules rewrote); no original is matched across two spans.
+    /// between the values rules rewrote); no original is matched across two spans. Short
+    /// text is searched in place (each original's first byte with `memchr`, then compared);
+    /// longer text is lower-cased into one buffer once and each original looked for with
+    /// `memchr::memmem` (its SIMD prefilter), so the cost stays about one pass per original.
     pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
         if self.patterns.is_empty() {
             return false;
         }
         self.hay.clear();
         for span in spans {
-            push_lower(span, &mut self.hay);
+            let start = self.hay.len();
+            self.hay.extend_from_slice(span);
+            self.hay[start..].make_ascii_lowercase();
             self.hay.push(0);
+        }
+        let hay = &self.hay;
+        if hay.len() < SHORT {
+            return (0..self.patterns.len()).any(|i| self.find_pattern(i, hay, 0).is_some());
         }
         self.patterns
             .iter()
-            .any(|p| memmem::find(&self.hay, &self.bytes[p.original.0..p.original.1]).is_some())
+            .any(|p| memmem::find(hay, &self.bytes[p.original.0..p.original.1]).is_some())
     }
 
-    /// The leftmost (then longest) original in `self.hay` at or after `from`.
-    fn next_match(&self, from: usize) -> Option<(usize, usize, usize)> {
+    /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):
+    /// its first byte located with `memchr` (both cases of a letter), then compared in place,
+    /// without copying or lower-casing the text searched.
+    fn find_pattern(&self, i: usize, hay: &[u8], mut from: usize) -> Option<usize> {
+        let p = &self.patterns[i];
+        let needle = &self.bytes[p.original.0..p.original.1];
+        let (&first, rest) = needle.split_first()?;
+        let upper = first.to_ascii_uppercase();
+        while from + needle.len() <= hay.len() {
+            let window = &hay[from..hay.len() - rest.len()];
+            let at = if upper != first {
+                memchr2(first, upper, window)
+            } else {
+                memchr(first, window)
+            }?;
+            let at = from + at;
+            if hay[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    /// The leftmost (then longest) original in `hay` at or after `from`.
+    fn next_match(&self, hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
         let mut best: Option<(usize, usize, usize)> = None;
         for (i, p) in self.patterns.iter().enumerate() {
-            let needle = &self.bytes[p.original.0..p.original.1];
-            if let Some(at) = memmem::find(&self.hay[from..], needle) {
-                let at = from + at;
-                let len = needle.len();
+            let len = p.original.1 - p.original.0;
+            if let Some(at) = self.find_pattern(i, hay, from) {
                 let better = match best {
                     None => true,
                     Some((b_at, b_len, _)) => at < b_at || (at == b_at && len > b_len),
@@ -251,18 +289,11 @@ impl EchoSet {
     /// unless the hit says `nulled`, `out` (cleared first) holds the value with every copy
     /// replaced by its pseudonym. `unsafe_bytes` lists bytes a pseudonym may not bring into
     /// this value (e.g. `"` and `\` inside JSON text): such a pseudonym nulls the value.
-    pub fn rewrite(
-        &mut self,
-        value: &[u8],
-        unsafe_bytes: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Option<EchoHit> {
+    pub fn rewrite(&self, value: &[u8], unsafe_bytes: &[u8], out: &mut Vec<u8>) -> Option<EchoHit> {
         if self.patterns.is_empty() || value.len() < self.min_length {
             return None;
         }
-        self.hay.clear();
-        push_lower(value, &mut self.hay);
-        let (at, len, first) = self.next_match(0)?;
+        let (at, len, first) = self.next_match(value, 0)?;
         let rule = self.patterns[first].rule;
         let null = EchoHit { rule, nulled: true };
         if self.action == EchoAction::Null {
@@ -282,7 +313,7 @@ impl EchoSet {
             out.extend_from_slice(&value[copied..at]);
             out.extend_from_slice(pseudonym);
             copied = at + len;
-            next = self.next_match(copied);
+            next = self.next_match(value, copied);
         }
         out.extend_from_slice(&value[copied..]);
         Some(EchoHit {
@@ -341,7 +372,7 @@ mod tests {
 
     #[test]
     fn nulls_when_asked_or_when_no_text_pseudonym() {
-        let mut s = set(EchoAction::Null);
+        let s = set(EchoAction::Null);
         let mut out = Vec::new();
         assert!(s.rewrite(b"Jonathan", b"", &mut out).unwrap().nulled);
         let mut s = EchoSet::new(EchoGuard::default());

@@ -562,28 +562,30 @@ impl Session<'_, '_> {
         if self.echo.is_empty() {
             return Ok(0);
         }
+        // The document's bytes between the values the rules rewrote (their originals are
+        // gone from the output; looking there would always find them).
         self.splices.sort_unstable_by_key(|s| s.start);
-        // The document's bytes between the rewritten values, without allocating (this runs
-        // for every document whose covered text changed).
-        let splices: &[Splice] = self.splices;
-        let (mut next, mut pos, mut last_done) = (0, start, false);
-        let parts = std::iter::from_fn(move || {
+        let splices = &*self.splices;
+        let mut next = 0;
+        let mut pos = start;
+        let mut done = false;
+        let gaps = std::iter::from_fn(|| {
             while let Some(s) = splices.get(next) {
                 next += 1;
                 if s.end <= pos || s.start >= limit {
                     continue;
                 }
-                let part = &buf[pos..s.start.max(pos)];
+                let gap = &buf[pos..s.start.max(pos)];
                 pos = s.end;
-                return Some(part);
+                return Some(gap);
             }
-            if last_done {
+            if done {
                 return None;
             }
-            last_done = true;
+            done = true;
             Some(&buf[pos.min(limit)..limit])
         });
-        if !self.echo.may_echo_in(parts) {
+        if !self.echo.may_echo_in(gaps) {
             return Ok(0);
         }
         self.merge_lengths = true;

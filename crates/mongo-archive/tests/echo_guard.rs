@@ -200,3 +200,37 @@ fn oplog_inserts_are_guarded() {
     assert_eq!(o.get_str("DisplayName").unwrap(), "Jonathan Whitfield");
     assert_eq!(ops[0].get_str("ns").unwrap(), "app.people");
 }
+
+/// With `threads` (documents patched on workers) the output and the echo counts are those of
+/// one thread.
+#[test]
+fn same_with_threads() {
+    let docs: Vec<Document> = (0..200)
+        .map(|i| {
+            let mut d = person();
+            d.insert("_id", i);
+            d.insert("FirstName", format!("Jonathan{i}"));
+            d.insert("DisplayName", format!("Dr Jonathan{i} Whitfield"));
+            d
+        })
+        .collect();
+    let input = build_archive(&[NsDocs::new("app", "people", &docs)]);
+    let serial_anon = rules(PEOPLE);
+    let (serial, r) = run(&input, &serial_anon, &RewriteOptions::default());
+    r.unwrap();
+    for threads in [2, 4] {
+        let anon = rules(PEOPLE);
+        let (out, r) = run(
+            &input,
+            &anon,
+            &RewriteOptions {
+                threads,
+                ..Default::default()
+            },
+        );
+        r.unwrap();
+        assert!(out == serial, "{threads} threads");
+        assert_eq!(anon.report().echoes, serial_anon.report().echoes);
+    }
+    assert_eq!(serial_anon.report().echo_count(), 800);
+}

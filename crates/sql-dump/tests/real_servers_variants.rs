@@ -700,22 +700,30 @@ fn rules_must_fit_their_column_types() {
             "{err}"
         );
     }
+    // `hash` on an `int` fits since issue 18.6 (a permutation that keeps the type's range).
     let fitting = "rules:\n  acct:\n    fields:\n      token: {transform: fake, kind: uuid}\n      \
                    ip: {transform: fake, kind: ipv4}\n      born: date_shift\n      score: digits\n      \
-                   email: hash_email\n";
+                   email: hash_email\n      id: hash\n";
     let out = anonymize(&pg_dump, fitting);
     pg.fresh_db("v_types_dst");
     pg.restore("v_types_dst", &out);
     assert_eq!(
-        pg.count("v_types_dst", "SELECT COUNT(*) FROM acct WHERE born <> '1990-05-06' AND token <> '6b1e0a52-7f0e-4a59-8d43-3f6c2d9b9a10'"),
+        pg.count("v_types_dst", "SELECT COUNT(*) FROM acct WHERE born <> '1990-05-06' AND token <> '6b1e0a52-7f0e-4a59-8d43-3f6c2d9b9a10' AND id <> 1"),
         1
     );
     let out = anonymize(
         &my_dump,
-        "rules:\n  acct:\n    fields:\n      born: date_shift\n      score: digits\n",
+        "rules:\n  acct:\n    fields:\n      born: date_shift\n      score: digits\n      id: hash\n",
     );
     my.fresh_db("v_types_dst");
     my.restore_clean(Some("v_types_dst"), &out, &[]);
+    assert_eq!(
+        my.count(
+            Some("v_types_dst"),
+            "SELECT COUNT(*) FROM acct WHERE id <> 1"
+        ),
+        1
+    );
     my.drop_db("v_types_src");
     my.drop_db("v_types_dst");
 }

@@ -98,7 +98,7 @@ impl RowJob<'_, '_> {
                     out.extend_from_slice(&src[copied..s]);
                     out.extend_from_slice(b"DEFAULT");
                     copied = e;
-                } else if col.is_none_or(|c| may_hold_echo(c.family)) {
+                } else if searched(col) {
                     // Copied verbatim later: it lands at this position of the output.
                     let (s, e) = if self.ctx == Ctx::Copy {
                         span
@@ -130,7 +130,9 @@ impl RowJob<'_, '_> {
             } else if node.has_children() {
                 let at = out.len();
                 self.json(text, node, col, scratch, &row_ctx, out);
-                echo.spans.push((i, at, out.len()));
+                if searched(col) {
+                    echo.spans.push((i, at, out.len()));
+                }
             } else {
                 out.extend_from_slice(text);
             }
@@ -432,6 +434,18 @@ impl RowJob<'_, '_> {
     }
 }
 
+/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
+/// unknown type, binary strings; not dates, numbers, enums and other typed values (a
+/// `created_at` equal to a covered birth date is no copy of it).
+fn searched(col: Option<&Column>) -> bool {
+    col.is_none_or(|c| {
+        matches!(
+            c.family,
+            Family::Text | Family::Json | Family::Array | Family::Binary | Family::Unknown
+        )
+    })
+}
+
 /// The value of one COPY field, typed by its column.
 pub(crate) fn copy_value<'b>(
     field: &[u8],
@@ -536,18 +550,6 @@ fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
-}
-
-/// Whether the echo guard looks at a column of `family`: text, JSON, binary strings and types
-/// not known here. Typed columns (numbers, dates, timestamps, UUIDs, addresses, arrays,
-/// enums) are not text a person wrote: a date equal to a covered date there is a coincidence
-/// of calendars, and a pseudonym spliced into one could make the row fail to restore.
-fn may_hold_echo(family: crate::ddl::Family) -> bool {
-    use crate::ddl::Family;
-    matches!(
-        family,
-        Family::Text | Family::Json | Family::Binary | Family::Unknown
-    )
 }
 
 #[cfg(test)]
