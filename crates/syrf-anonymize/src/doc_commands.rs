@@ -133,7 +133,11 @@ fn commands_in(code: &str, place: &str, out: &mut Vec<Found>) {
         }
         let prefix = code[..at].trim_end();
         let rest = if prefix.ends_with("-p") || prefix.ends_with("--package") {
-            // `cargo run -p syrf-anonymize -- ARGS`
+            // `cargo run -p syrf-anonymize -- ARGS`; other cargo commands (`cargo test -p
+            // syrf-anonymize -- --include-ignored`) pass their arguments elsewhere.
+            if !prefix.contains("cargo run") {
+                continue;
+            }
             match code[end..].find(" -- ") {
                 Some(d) => &code[end + d + 4..],
                 None => continue,
@@ -160,11 +164,17 @@ fn commands_in(code: &str, place: &str, out: &mut Vec<Found>) {
 fn markdown(text: &str, file: &str) -> Vec<Found> {
     let mut out = Vec::new();
     let mut in_fence = false;
+    // A ```text block is a picture or output (a layer diagram), not commands.
+    let mut in_text = false;
     for (n, line) in logical_lines(text) {
         let place = format!("{file}:{n}");
         let t = line.trim_start();
         if t.starts_with("```") || t.starts_with("~~~") {
             in_fence = !in_fence;
+            in_text = in_fence && t[3..].trim() == "text";
+            continue;
+        }
+        if in_text {
             continue;
         }
         if in_fence {

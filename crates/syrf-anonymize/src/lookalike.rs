@@ -179,8 +179,14 @@ mod tests {
         header[148..156].fill(b' ');
         let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
         header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        assert!(describe(&header).unwrap().contains("pg_dump tar-format"));
-        header[0] = b'x';
+        // pg_dump -Ft (a tar holding toc.dat) is read, not refused.
+        assert!(describe(&header).is_none());
+        header[..7].copy_from_slice(b"xyz.csv");
+        header[148..156].fill(b' ');
+        let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        assert!(describe(&header).unwrap().contains("a tar file"));
+        header[0] = b'q';
         assert!(describe(&header).is_none(), "a wrong checksum is not tar");
     }
 

@@ -327,6 +327,7 @@ fn scan_mongo(
                 report: &mut *report,
                 path: Vec::new(),
                 too_deep: false,
+                from_schema: 0,
             };
             if skip_o {
                 for (name, value) in d.iter().flatten() {
@@ -452,6 +453,7 @@ fn scan_sql(
                 report: &mut *report,
                 path: vec![path.to_owned()],
                 too_deep: false,
+                from_schema: 1,
             };
             scan.spelled(texts.iter().map(|t| String::from_utf8_lossy(t)));
         };
@@ -878,6 +880,8 @@ struct Scan<'a, 'h> {
     report: &'a mut VerifyReport,
     path: Vec<String>,
     too_deep: bool,
+    /// Leading path steps that come from the schema, never from the data (a SQL column).
+    from_schema: usize,
 }
 
 impl Scan<'_, '_> {
@@ -959,8 +963,15 @@ impl Scan<'_, '_> {
         let names: Vec<&str> = self
             .path
             .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| crate::data_keys::shown(p))
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(i, p)| {
+                if i < self.from_schema {
+                    p.as_str()
+                } else {
+                    crate::data_keys::shown(p)
+                }
+            })
             .collect();
         names.join(".")
     }

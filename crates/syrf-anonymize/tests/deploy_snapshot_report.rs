@@ -25,6 +25,7 @@ fn scripts(dir: &Path) -> (String, String) {
             .unwrap()
             .replace("/etc/syrf-anonymize/", &format!("{}/etc/", dir.display()))
             .replace("/scratch/", &format!("{}/scratch/", dir.display()))
+            .replace("/audit/", &format!("{}/audit/", dir.display()))
     };
     (
         fix(&pod["initContainers"][0]["args"][0]),
@@ -35,7 +36,7 @@ fn scripts(dir: &Path) -> (String, String) {
 /// Runs both containers' scripts as the pod would (the upload after the init container);
 /// returns (upload's exit code, the gsutil calls).
 fn cron_run(dir: &Path, rules: &str) -> (Option<i32>, String) {
-    for sub in ["etc", "scratch", "bin"] {
+    for sub in ["etc", "scratch", "bin", "audit"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     std::fs::write(dir.join("etc/rules.yaml"), rules).unwrap();
@@ -49,7 +50,12 @@ fn cron_run(dir: &Path, rules: &str) -> (Option<i32>, String) {
         ),
         (
             "gsutil",
-            format!("#!/bin/sh\necho \"$@\" >> {}\n", calls.display()),
+            // Reads its stdin like the real one (`echo … | gsutil cp -`), or the writer may
+            // die of SIGPIPE under pipefail.
+            format!(
+                "#!/bin/sh\necho \"$@\" >> {}\ncat > /dev/null\n",
+                calls.display()
+            ),
         ),
     ] {
         let path = dir.join("bin").join(name);
@@ -69,6 +75,8 @@ fn cron_run(dir: &Path, rules: &str) -> (Option<i32>, String) {
             .env("PATH", &path)
             .env("MONGO_URI", "mongodb://stub")
             .env("BUCKET", "bucket")
+            // Nothing listens there: the push fails at once, which only warns.
+            .env("PUSHGATEWAY_URL", "http://127.0.0.1:9")
             .env("SYRF_ANONYMIZE_KEY", "snapshot-report-test-key-0123456789")
             .output()
             .unwrap()

@@ -145,7 +145,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "MySQL quoting: doubled backticks, double-quoted strings, introducers, hex",
-            dump: dump(MY, "CREATE TABLE `a``b` (\n  `id` int,\n  `e``mail` blob\n);\n\
+            dump: dump(MY, "CREATE TABLE `a``b` (\n  `id` int,\n  `e``mail` text\n);\n\
                 INSERT INTO `a``b` VALUES (1,\"max\\\"@example.org\"),(2,_binary 'ned@example.org'),\
                 (3,0x6F6C61406578616D706C652E6F7267),(4,'pat''s@example.org');\n"),
             rules: rules("a`b", "e`mail"),
