@@ -6,8 +6,8 @@
 use serde_yaml_ng::Value as Yaml;
 
 use crate::locate::Step;
+use crate::parse_ctx::{key_path, type_name, RulesError};
 use crate::path::split_path;
-use crate::rules::{key_path, type_name, RulesError};
 
 /// A literal of a condition.
 #[derive(Debug, Clone, PartialEq, Eq)]

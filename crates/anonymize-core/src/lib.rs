@@ -44,6 +44,7 @@ mod encoding;
 mod key;
 mod locate;
 mod memo;
+mod parse_ctx;
 mod path;
 mod plan;
 mod references;

@@ -5,8 +5,8 @@
 use serde_yaml_ng::Value as Yaml;
 
 use crate::locate::Step;
+use crate::parse_ctx::{key_path, type_name, RulesError};
 use crate::path::split_path;
-use crate::rules::{key_path, type_name, RulesError};
 
 /// One declared reference: documents of `from` whose value at `from_path` is the value at
 /// `to_path` of a document of `to`.

@@ -3,7 +3,7 @@
 use serde_yaml_ng::Value as Yaml;
 
 use super::{Example, Spec, Transform, Written};
-use crate::rules::{type_name, Params, RulesError};
+use crate::parse_ctx::{type_name, Params, RulesError};
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {

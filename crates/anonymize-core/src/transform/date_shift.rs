@@ -2,7 +2,7 @@
 
 use super::{u64_of, Digester, Example, Spec, Transform, Written};
 use crate::dates::{parse_text_date, shift_text_date_to, TextDate};
-use crate::rules::Params;
+use crate::parse_ctx::Params;
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {

@@ -15,7 +15,7 @@ use rand::Rng;
 use super::keystream::Keystream;
 use super::{text_of, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
-use crate::rules::{Params, RulesError};
+use crate::parse_ctx::{Params, RulesError};
 use crate::suggest::did_you_mean;
 use crate::value::Value;
 

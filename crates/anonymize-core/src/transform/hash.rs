@@ -2,7 +2,7 @@
 
 use super::{keyed_integer, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
-use crate::rules::Params;
+use crate::parse_ctx::Params;
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {

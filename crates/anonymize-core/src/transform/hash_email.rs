@@ -2,7 +2,7 @@
 
 use super::{text_of, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
-use crate::rules::{Params as RuleParams, RulesError};
+use crate::parse_ctx::{Params as RuleParams, RulesError};
 use crate::suggest::did_you_mean;
 use crate::value::Value;
 

@@ -2,7 +2,7 @@
 
 use super::{keyed_integer, Digester, Example, Spec, Transform, Written};
 use crate::encoding::{base32_to, base64url_to, hex_to};
-use crate::rules::{Params, RulesError};
+use crate::parse_ctx::{Params, RulesError};
 use crate::suggest::did_you_mean;
 use crate::value::Value;
 

@@ -1,7 +1,7 @@
 //! `mask`: keeps the ends of a value, hides the middle, keeps the length.
 
 use super::{Example, Spec, Transform, Written};
-use crate::rules::{Params, RulesError};
+use crate::parse_ctx::{Params, RulesError};
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {

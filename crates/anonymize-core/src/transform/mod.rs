@@ -35,7 +35,7 @@ pub use fake::{FakeKind, FakeLocale};
 pub use hash_email::{HashEmailMode, DEFAULT_EMAIL_DOMAIN};
 pub use hmac::HmacEncoding;
 
-use crate::rules::{Params, RulesError};
+use crate::parse_ctx::{Params, RulesError};
 use crate::value::{Replacement, Value};
 
 /// A transform with its parameters, as written in a rules file.

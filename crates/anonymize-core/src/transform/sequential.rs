@@ -2,7 +2,7 @@
 //! table (so one person gets a different value in each collection).
 
 use super::{push_decimal, Example, Spec, Transform, Written};
-use crate::rules::Params;
+use crate::parse_ctx::Params;
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {
