@@ -62,7 +62,6 @@ mod pgzip;
 pub mod preview_config;
 pub mod scan;
 pub mod scan_names;
-mod scan_sql;
 mod sink;
 mod subset;
 mod summary;
