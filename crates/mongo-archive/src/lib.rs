@@ -43,6 +43,7 @@
 
 mod crc;
 pub mod dir;
+mod driver;
 mod error;
 mod json;
 mod oplog;
@@ -62,6 +63,7 @@ pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
+pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
 pub use oplog::OplogError;
 pub use policy::{
@@ -69,7 +71,5 @@ pub use policy::{
 };
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{
-    rewrite_archive, NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES,
-};
+pub use rewrite::rewrite_archive;
 pub use walk::{PatchError, Patcher};
