@@ -47,6 +47,7 @@ mod driver;
 mod error;
 mod json;
 mod oplog;
+mod oplog_error;
 pub mod oplog_read;
 mod oplog_walk;
 mod parallel;
@@ -65,7 +66,7 @@ mod walk;
 pub use crc::{crc64, Crc64};
 pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
-pub use oplog::OplogError;
+pub use oplog_error::OplogError;
 pub use policy::{
     namespace_fate, oplog_target_fate, NamespaceAction, NamespaceFate, OplogMode, RewriteOptions,
 };
