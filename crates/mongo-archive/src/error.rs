@@ -99,7 +99,7 @@ pub enum ErrorKind {
     TimeseriesRules,
     /// An oplog entry that cannot be made safe.
     #[error("oplog entry cannot be anonymized: {0}; rerun with the oplog dropped (--oplog drop)")]
-    Oplog(crate::oplog::OplogError),
+    Oplog(crate::oplog_error::OplogError),
     /// A document shape the zero-copy walker refuses (fail closed).
     #[error("cannot rewrite the document: {0}")]
     Unsupported(String),

@@ -43,9 +43,11 @@
 
 mod crc;
 pub mod dir;
+mod driver;
 mod error;
 mod json;
 mod oplog;
+mod oplog_error;
 pub mod oplog_read;
 mod oplog_walk;
 mod parallel;
@@ -62,14 +64,13 @@ pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
+pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
-pub use oplog::OplogError;
+pub use oplog_error::OplogError;
 pub use policy::{
     namespace_fate, oplog_target_fate, NamespaceAction, NamespaceFate, OplogMode, RewriteOptions,
 };
 pub use raw::MAX_BSON_SIZE;
 pub use reader::{ArchiveReader, CollectionKind, PreludeEntry};
-pub use rewrite::{
-    rewrite_archive, NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES,
-};
+pub use rewrite::rewrite_archive;
 pub use walk::{PatchError, Patcher};

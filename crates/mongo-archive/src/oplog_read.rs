@@ -20,7 +20,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::oplog::{first_name, malformed, parse_entry, OplogError, MAX_APPLY_OPS_DEPTH};
+use crate::oplog::{first_name, malformed, parse_entry};
+use crate::oplog_error::{OplogError, MAX_APPLY_OPS_DEPTH};
 use crate::raw::{ty, Elems};
 
 /// One operation of an oplog entry: the entry itself, or one inside its `applyOps`.

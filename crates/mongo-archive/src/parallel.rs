@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
 use crate::crc::Crc64;
+use crate::driver::{Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
@@ -24,7 +25,6 @@ use crate::raw::RawError;
 use crate::reader::{
     invalid_document, validate_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
 };
-use crate::rewrite::{Driver, Precomputed};
 use crate::walk::{PatchError, Patcher};
 
 /// Document bytes per segment (a larger document makes a segment of its own).

@@ -50,6 +50,7 @@
 mod data_keys;
 pub mod dump_dir;
 mod error;
+mod format_base;
 mod formats;
 mod input;
 pub mod inspect;
@@ -62,7 +63,6 @@ mod pgzip;
 pub mod preview_config;
 pub mod scan;
 pub mod scan_names;
-mod scan_sql;
 mod sink;
 mod subset;
 mod summary;
@@ -81,7 +81,7 @@ pub use mongo_archive::OplogMode;
 pub use open::OpenError;
 pub use summary::{CollectionCounts, SqlFindings, Summary};
 
-use formats::FormatError;
+use format_base::FormatError;
 use input::CountingReader;
 use sink::Sink;
 

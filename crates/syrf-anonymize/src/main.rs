@@ -1,6 +1,7 @@
 //! `syrf-anonymize`: the command-line front of [`syrf_anonymize::anonymize`]. See
 //! `syrf-anonymize --help` and README.md.
 
+mod args;
 mod cli;
 #[cfg(test)]
 mod doc_commands;
@@ -23,9 +24,11 @@ use clap::Parser;
 use anonymize_core::{Anonymizer, KeyMode};
 use syrf_anonymize::{anonymize, load_rules, observe, Compression, Error, Options, Summary};
 
-use cli::{exit, Cli, Command, CompressArg, LayoutArg, OplogArg, RunArgs};
+use args::{CompressArg, LayoutArg, OplogArg, RunArgs};
+use cli::{Cli, Command};
 use output::Destination;
 use syrf_anonymize::dump_dir::{looks_like_dump_dir, DirInput, DirOutput};
+use syrf_anonymize::exit;
 
 fn main() {
     if cli::has_key_flag(std::env::args_os()) {

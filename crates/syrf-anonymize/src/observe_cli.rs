@@ -1,13 +1,11 @@
-//! The run's observability flags (`--metrics`, `--metrics-push`, `--audit-log`) and what the
-//! run collects for them ([`Facts`]); the rendering and writing live in
+//! What a run collects ([`Facts`]) for its observability flags (`--metrics`, `--metrics-push`,
+//! `--audit-log`, parsed as [`crate::args::ObserveArgs`]); the rendering and writing live in
 //! [`syrf_anonymize::observe`].
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
-
-use clap::Args;
 
 use anonymize_core::KeyMode;
 use syrf_anonymize::observe::{
@@ -15,39 +13,7 @@ use syrf_anonymize::observe::{
 };
 use syrf_anonymize::{exit, Summary};
 
-/// `--metrics`, `--metrics-push*`, `--audit-log`.
-#[derive(Debug, Args)]
-pub struct ObserveArgs {
-    /// Write the run's figures to FILE in the Prometheus text format (for node_exporter's
-    /// textfile collector), atomically, after a successful and after a failed run.
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
-    /// Push the same figures to the Prometheus Pushgateway at URL (http://HOST:PORT). A failed
-    /// push prints a warning and never fails the run.
-    #[arg(long, value_name = "URL")]
-    pub metrics_push: Option<String>,
-    /// The Pushgateway grouping label `job`.
-    #[arg(long, value_name = "NAME", default_value = "syrf-anonymize")]
-    pub metrics_job: String,
-    /// The Pushgateway grouping label `instance` (none by default).
-    #[arg(long, value_name = "NAME")]
-    pub metrics_instance: Option<String>,
-    /// Seconds each Pushgateway request may take (at most two per run: reading back the series
-    /// a failed run keeps, when there is no --metrics file, then the push).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub metrics_push_timeout: u64,
-    /// Append one JSON line per run (successful or not) to FILE: times, version, the rules'
-    /// SHA-256, the key's fingerprint, input and output sizes and SHA-256, counts, exit code.
-    #[arg(long, value_name = "FILE")]
-    pub audit_log: Option<PathBuf>,
-}
-
-impl ObserveArgs {
-    fn any(&self) -> bool {
-        self.metrics.is_some() || self.metrics_push.is_some() || self.audit_log.is_some()
-    }
-}
+use crate::args::{ObserveArgs, RunArgs};
 
 /// What a run learns along the way for its metrics and audit line.
 pub struct Facts {
@@ -143,7 +109,7 @@ impl Facts {
     /// written (a failed push only warns).
     pub fn finish(
         self,
-        run: &crate::cli::RunArgs,
+        run: &RunArgs,
         summary: Option<&Summary>,
         code: i32,
         error_kind: Option<&'static str>,

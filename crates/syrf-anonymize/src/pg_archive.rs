@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use anonymize_core::Anonymizer;
 
-use crate::formats::{sql_rewritten, FormatError, Rewritten};
+use crate::format_base::{sql_rewritten, FormatError, Rewritten};
 use crate::Options;
 
 /// Bytes of a custom archive's end held back until the run has succeeded (its last

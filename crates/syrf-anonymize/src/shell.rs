@@ -2,29 +2,14 @@
 //! definition, so they always match the flags.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use clap::{Args, CommandFactory};
+use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{exit, Cli};
+use syrf_anonymize::exit;
 
-/// Arguments of `completions`.
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell: bash, zsh, fish, elvish or powershell.
-    #[arg(value_enum, value_name = "SHELL")]
-    pub shell: Shell,
-}
-
-/// Arguments of `man`.
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write one page per command (`syrf-anonymize.1`, `syrf-anonymize-inspect.1`, ...) into
-    /// DIR instead of the main page to stdout.
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-}
+use crate::args::{CompletionsArgs, ManArgs};
+use crate::cli::Cli;
 
 /// The completion script for `shell`.
 pub fn completions(shell: Shell) -> Vec<u8> {

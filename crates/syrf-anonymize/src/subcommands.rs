@@ -13,7 +13,9 @@ use syrf_anonymize::preview_config;
 use syrf_anonymize::scan;
 use syrf_anonymize::verify::{self, VerifyOptions};
 
-use crate::cli::{exit, FormatArg};
+use syrf_anonymize::exit;
+
+use crate::args::FormatArg;
 use crate::output::Destination;
 
 /// Arguments of `inspect`.

@@ -15,7 +15,7 @@ use flate2::read::MultiGzDecoder;
 use mongo_archive::subset::ArchiveSubset;
 use sql_dump::{SqlError, SubsetPlan};
 
-use crate::formats::{sql_options, Format, FormatError};
+use crate::format_base::{mongo_options, sql_options, Format, FormatError};
 use crate::input::CHUNK;
 use crate::Options;
 
@@ -88,7 +88,7 @@ fn make_plan<R: BufRead>(
     if format == Format::Mongo {
         let input =
             open().map_err(|e| FormatError::Input(format!("cannot read the input again: {e}")))?;
-        let rewrite = crate::formats::mongo_options(options);
+        let rewrite = mongo_options(options);
         return mongo_archive::subset::plan_subset(input, anon, &rewrite)
             .map(|p| Plan::Mongo(Arc::new(p)))
             .map_err(|e| {

@@ -19,10 +19,10 @@ use anonymize_core::{PlanNode, RuleSet};
 use serde_json::Value;
 use sql_dump::{Dialect, Event, SqlOptions, SqlReader};
 
-use crate::inspect::InspectError;
-use crate::scan::{
+use super::report::{
     anonymizer, join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN,
 };
+use crate::inspect::InspectError;
 
 /// Distinct paths counted per table; beyond, findings are counted at their column.
 const MAX_PATHS: usize = 10_000;
@@ -217,8 +217,8 @@ impl JsonWalk<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::report::Kind;
     use super::*;
-    use crate::scan::Kind;
 
     fn scan(dump: &str, mysql: bool, rules: Option<&str>) -> ScanReport {
         let rules = rules.map(|r| RuleSet::from_yaml(r, "t.yaml").unwrap());
