@@ -151,7 +151,7 @@ for dialect in mysql postgres; do
 done
 echo "## MongoDB archive ($(size "$a") bytes)"
 measure "cat | cat (archive)"                       "$(size "$a")" - "cat '$a' | cat"
-measure "mongo, no rules"                           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/none.yaml'"
+measure "mongo, no rules"                           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/none.yaml' --allow-empty-rules"
 measure "mongo, rules/syrf.yaml"                    "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules rules/syrf.yaml"
 measure "mongo, fully touched, --threads 1"         "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/touched.yaml' --threads 1"
 measure "mongo, fully touched, --threads 2"         "$(size "$a")" "mongo, fully touched, --threads 1" "cat '$a' | $an --rules '$work/touched.yaml' --threads 2"
@@ -166,17 +166,17 @@ else
     ref="gzip -dc | gzip -6"
 fi
 measure "mongo gzip in/out, fully touched"          "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/touched.yaml' --level 6"
-measure "mongo gzip in/out, no rules"               "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/none.yaml' --level 6"
+measure "mongo gzip in/out, no rules"               "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/none.yaml' --allow-empty-rules --level 6"
 for dialect in mysql postgres; do
     n=$work/narrow-$dialect.sql w=$work/app-$dialect.sql
     echo "## $dialect, narrow rows (~90 bytes: names, email, phone, ids, a date; $(size "$n") bytes)"
     measure "cat | cat ($dialect narrow)"           "$(size "$n")" - "cat '$n' | cat"
-    measure "$dialect narrow, no rules"             "$(size "$n")" "cat | cat ($dialect narrow)" "cat '$n' | $an --rules '$work/none.yaml'"
+    measure "$dialect narrow, no rules"             "$(size "$n")" "cat | cat ($dialect narrow)" "cat '$n' | $an --rules '$work/none.yaml' --allow-empty-rules"
     measure "$dialect narrow, shipped-style, --threads 1" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml' --threads 1"
     measure "$dialect narrow, shipped-style, --threads 2" "$(size "$n")" "$dialect narrow, shipped-style, --threads 1" "cat '$n' | $an --rules '$work/people.yaml' --threads 2"
     measure "$dialect narrow, shipped-style, all cores" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml'"
     echo "## $dialect, wide rows (users with long bios, orders, audit_log; $(size "$w") bytes)"
-    measure "$dialect wide, no rules"               "$(size "$w")" - "cat '$w' | $an --rules '$work/none.yaml'"
+    measure "$dialect wide, no rules"               "$(size "$w")" - "cat '$w' | $an --rules '$work/none.yaml' --allow-empty-rules"
     measure "$dialect wide, rules on users+orders"  "$(size "$w")" "$dialect wide, no rules" "cat '$w' | $an --rules '$work/app.yaml'"
 done
 if (( big_mb > 0 )); then
