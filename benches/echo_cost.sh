@@ -15,65 +15,13 @@ work=$(mktemp -d /tmp/syrf-echo-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
-export SYRF_ANONYMIZE_KEY=benchmark-key-0123456789abcdef
+export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
 "$bin/gen-sql-dump" mysql "$size_mb" narrow > "$work/narrow-mysql.sql"
 "$bin/gen-sql-dump" postgres "$size_mb" > "$work/app-postgres.sql"
-# The rules of benches/throughput.sh.
-cat > "$work/touched.yaml" <<'YAML'
-rules:
-  pmInvestigator:
-    fields:
-      Email: hash_email
-      FirstName: {transform: fake, kind: first_name}
-      LastName: {transform: fake, kind: last_name}
-      Auth0Id: hash
-      FullName.First: {transform: fake, kind: first_name}
-      FullName.Surname: {transform: fake, kind: last_name}
-      FullName.Preferred: sequential
-  pmProject:
-    fields:
-      ContactEmail: hash_email
-      Registrations.Email: hash_email
-      Registrations.InvestigatorId: hash
-  pmStudy:
-    fields:
-      ProjectId: hash
-      Authors.FirstName: {transform: fake, kind: first_name}
-      Authors.LastName: {transform: fake, kind: last_name}
-      ScreeningInfo.Decisions.InvestigatorId: hash
-  pmAuditLog:
-    fields:
-      UserEmail: hash_email
-      UserName: {transform: fake, kind: name}
-      IpAddress: {transform: fake, kind: ipv4}
-  asFileListing:
-    fields:
-      UploadedBy: hash_email
-YAML
-cat > "$work/people.yaml" <<'YAML'
-rules:
-  people:
-    fields:
-      first_name: {transform: fake, kind: first_name}
-      last_name: {transform: fake, kind: last_name}
-      email: hash_email
-      phone: digits
-YAML
-cat > "$work/app.yaml" <<'YAML'
-rules:
-  users:
-    columns:
-      email: hash_email
-      first_name: {transform: fake, kind: first_name}
-      last_name: sequential_suffix
-      phone: digits
-  orders:
-    columns:
-      email: hash_email
-YAML
+# The rules of benches/throughput.sh: benches/rules/*.yaml.
 for r in touched people app; do
-    { cat "$work/$r.yaml"; printf 'echo_guard:\n  min_length: 1000\n'; } > "$work/$r-inert.yaml"
+    { cat "benches/rules/$r.yaml"; printf 'echo_guard:\n  min_length: 1000\n'; } > "$work/$r-inert.yaml"
 done
 best() { # least CPU seconds (user + system) of $runs runs of: input rules
     local b=""
@@ -92,7 +40,7 @@ for c in "mongo fully touched:syrf.archive:touched" "mysql narrow:narrow-mysql.s
     f=$work/$file
     mb=$(awk -v s="$(stat -c %s "$f")" 'BEGIN { printf "%.1f", s / 1e6 }')
     off=$(best "$f" "$work/$rules-inert.yaml")
-    on=$(best "$f" "$work/$rules.yaml")
+    on=$(best "$f" "benches/rules/$rules.yaml")
     n=$(echoes)
     printf '%-26s %10s %12.3f %12.3f %7.1f%% %8s\n' "$name" "$mb" "$off" "$on" "$(awk -v a="$off" -v b="$on" 'BEGIN { print (b / a - 1) * 100 }')" "$n"
 done

@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p syrf-anonymize -p syrf-benches --bins
 bin=target/release
-export SYRF_ANONYMIZE_KEY=benchmark-key-0123456789abcdef
+export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
 export TMPDIR="$work"
 
 echo "generating ${size_mb} MB dumps in $work ..." >&2

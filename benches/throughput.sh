@@ -36,61 +36,10 @@ done
 gzip -6 -c "$work/syrf.archive" > "$work/syrf.archive.gz"
 
 printf '# none\n' > "$work/none.yaml"
-# The wide generated dump's tables (users with long bios, orders, an untouched audit_log).
-cat > "$work/app.yaml" <<'YAML'
-rules:
-  users:
-    columns:
-      email: hash_email
-      first_name: {transform: fake, kind: first_name}
-      last_name: sequential_suffix
-      phone: digits
-  orders:
-    columns:
-      email: hash_email
-YAML
-# The narrow table, with what rules/*.yaml do to a users table.
-cat > "$work/people.yaml" <<'YAML'
-rules:
-  people:
-    fields:
-      first_name: {transform: fake, kind: first_name}
-      last_name: {transform: fake, kind: last_name}
-      email: hash_email
-      phone: digits
-YAML
-# Every document of the big collections touched (emails, names, ids); nothing excluded.
-cat > "$work/touched.yaml" <<'YAML'
-rules:
-  pmInvestigator:
-    fields:
-      Email: hash_email
-      FirstName: {transform: fake, kind: first_name}
-      LastName: {transform: fake, kind: last_name}
-      Auth0Id: hash
-      FullName.First: {transform: fake, kind: first_name}
-      FullName.Surname: {transform: fake, kind: last_name}
-      FullName.Preferred: sequential
-  pmProject:
-    fields:
-      ContactEmail: hash_email
-      Registrations.Email: hash_email
-      Registrations.InvestigatorId: hash
-  pmStudy:
-    fields:
-      ProjectId: hash
-      Authors.FirstName: {transform: fake, kind: first_name}
-      Authors.LastName: {transform: fake, kind: last_name}
-      ScreeningInfo.Decisions.InvestigatorId: hash
-  pmAuditLog:
-    fields:
-      UserEmail: hash_email
-      UserName: {transform: fake, kind: name}
-      IpAddress: {transform: fake, kind: ipv4}
-  asFileListing:
-    fields:
-      UploadedBy: hash_email
-YAML
+# Rules (benches/rules/, shared with benches/echo_cost.sh): app.yaml for the wide generated
+# dump's tables (users with long bios, orders, an untouched audit_log), people.yaml for the
+# narrow and realistic tables (what rules/*.yaml do to a users table), touched.yaml touching
+# every document of the big collections (emails, names, ids; nothing excluded).
 
 declare -A secs_of
 # measure NAME BYTES REF COMMAND...: runs COMMAND in bash; reports MB/s over BYTES (wall time
@@ -144,7 +93,7 @@ for dialect in mysql postgres; do
     measure "cat | cat ($dialect realistic)"       "$(size "$r")" - "cat '$r' | cat"
     for t in 1 2; do
         name="$dialect realistic, shipped-style, --threads $t"
-        measure "$name" "$(size "$r")" "cat | cat ($dialect realistic)" "cat '$r' | $an --rules '$work/people.yaml' --threads $t"
+        measure "$name" "$(size "$r")" "cat | cat ($dialect realistic)" "cat '$r' | $an --rules benches/rules/people.yaml --threads $t"
         [[ -n ${secs_of[$name]:-} ]] && awk -v b="$(size "$r")" -v s="${secs_of[$name]}" -v f="$floor" \
             'BEGIN { printf "    -> %.1f MB/s = %.2f of the floor\n", b / s / 1e6, (b / s / 1e6) / f }'
     done
@@ -153,9 +102,9 @@ echo "## MongoDB archive ($(size "$a") bytes)"
 measure "cat | cat (archive)"                       "$(size "$a")" - "cat '$a' | cat"
 measure "mongo, no rules"                           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/none.yaml' --allow-empty-rules"
 measure "mongo, rules/syrf.yaml"                    "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules rules/syrf.yaml"
-measure "mongo, fully touched, --threads 1"         "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/touched.yaml' --threads 1"
-measure "mongo, fully touched, --threads 2"         "$(size "$a")" "mongo, fully touched, --threads 1" "cat '$a' | $an --rules '$work/touched.yaml' --threads 2"
-measure "mongo, fully touched, all cores"           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules '$work/touched.yaml'"
+measure "mongo, fully touched, --threads 1"         "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules benches/rules/touched.yaml --threads 1"
+measure "mongo, fully touched, --threads 2"         "$(size "$a")" "mongo, fully touched, --threads 1" "cat '$a' | $an --rules benches/rules/touched.yaml --threads 2"
+measure "mongo, fully touched, all cores"           "$(size "$a")" "cat | cat (archive)" "cat '$a' | $an --rules benches/rules/touched.yaml"
 echo "## gzip in, gzip out (level 6), rules excluding nothing"
 measure "gzip -dc | gzip -6"                        "$(size "$a")" - "gzip -dc '$a.gz' | gzip -6"
 if command -v pigz > /dev/null; then
@@ -165,25 +114,25 @@ else
     echo "pigz -dc | pigz -6                             baseline missing: pigz is not installed (apt-get install pigz)"
     ref="gzip -dc | gzip -6"
 fi
-measure "mongo gzip in/out, fully touched"          "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/touched.yaml' --level 6"
+measure "mongo gzip in/out, fully touched"          "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules benches/rules/touched.yaml --level 6"
 measure "mongo gzip in/out, no rules"               "$(size "$a")" "$ref" "cat '$a.gz' | $an --rules '$work/none.yaml' --allow-empty-rules --level 6"
 for dialect in mysql postgres; do
     n=$work/narrow-$dialect.sql w=$work/app-$dialect.sql
     echo "## $dialect, narrow rows (~90 bytes: names, email, phone, ids, a date; $(size "$n") bytes)"
     measure "cat | cat ($dialect narrow)"           "$(size "$n")" - "cat '$n' | cat"
     measure "$dialect narrow, no rules"             "$(size "$n")" "cat | cat ($dialect narrow)" "cat '$n' | $an --rules '$work/none.yaml' --allow-empty-rules"
-    measure "$dialect narrow, shipped-style, --threads 1" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml' --threads 1"
-    measure "$dialect narrow, shipped-style, --threads 2" "$(size "$n")" "$dialect narrow, shipped-style, --threads 1" "cat '$n' | $an --rules '$work/people.yaml' --threads 2"
-    measure "$dialect narrow, shipped-style, all cores" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules '$work/people.yaml'"
+    measure "$dialect narrow, shipped-style, --threads 1" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules benches/rules/people.yaml --threads 1"
+    measure "$dialect narrow, shipped-style, --threads 2" "$(size "$n")" "$dialect narrow, shipped-style, --threads 1" "cat '$n' | $an --rules benches/rules/people.yaml --threads 2"
+    measure "$dialect narrow, shipped-style, all cores" "$(size "$n")" "$dialect narrow, no rules" "cat '$n' | $an --rules benches/rules/people.yaml"
     echo "## $dialect, wide rows (users with long bios, orders, audit_log; $(size "$w") bytes)"
     measure "$dialect wide, no rules"               "$(size "$w")" - "cat '$w' | $an --rules '$work/none.yaml' --allow-empty-rules"
-    measure "$dialect wide, rules on users+orders"  "$(size "$w")" "$dialect wide, no rules" "cat '$w' | $an --rules '$work/app.yaml'"
+    measure "$dialect wide, rules on users+orders"  "$(size "$w")" "$dialect wide, no rules" "cat '$w' | $an --rules benches/rules/app.yaml"
 done
 if (( big_mb > 0 )); then
     echo "## peak RSS at ${big_mb} MB (archive generated into the pipe)"
     big=$(( big_mb * 1000000 ))
     measure "gen-archive | cat (${big_mb} MB)"      "$big" - "$bin/gen-archive --size-mb $big_mb | cat"
-    measure "gen-archive | fully touched (${big_mb} MB)" "$big" "gen-archive | cat (${big_mb} MB)" "$bin/gen-archive --size-mb $big_mb | $an --rules '$work/touched.yaml'"
+    measure "gen-archive | fully touched (${big_mb} MB)" "$big" "gen-archive | cat (${big_mb} MB)" "$bin/gen-archive --size-mb $big_mb | $an --rules benches/rules/touched.yaml"
     measure "gen-sql-dump mysql | cat (${big_mb} MB)" "$big" - "$bin/gen-sql-dump mysql $big_mb narrow | cat"
-    measure "gen-sql-dump mysql | shipped-style (${big_mb} MB)" "$big" "gen-sql-dump mysql | cat (${big_mb} MB)" "$bin/gen-sql-dump mysql $big_mb narrow | $an --rules '$work/people.yaml'"
+    measure "gen-sql-dump mysql | shipped-style (${big_mb} MB)" "$big" "gen-sql-dump mysql | cat (${big_mb} MB)" "$bin/gen-sql-dump mysql $big_mb narrow | $an --rules benches/rules/people.yaml"
 fi

@@ -23,8 +23,8 @@ enum Link {
 }
 
 /// The rule node of column `name`: exact, or ignoring ASCII case where the dialect's column
-/// names are case-insensitive.
-pub(crate) fn column_node<'a>(
+/// names are case-insensitive (MySQL/MariaDB), as a run matches rules to columns.
+pub fn column_node<'a>(
     root: Option<&'a PlanNode>,
     name: &str,
     dialect: Dialect,

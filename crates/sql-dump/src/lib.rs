@@ -95,6 +95,7 @@ use std::io::{BufRead, Write};
 
 use anonymize_core::Anonymizer;
 
+pub use catalog::column_node;
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
 pub use pgarchive::{

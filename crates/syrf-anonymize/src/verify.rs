@@ -376,19 +376,6 @@ fn sql_options(mysql: bool) -> sql_dump::SqlOptions {
     }
 }
 
-/// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
-fn column_node<'a>(root: &'a PlanNode, name: &str, mysql: bool) -> Option<&'a PlanNode> {
-    root.child(name.as_bytes()).or_else(|| {
-        if !mysql {
-            return None;
-        }
-        let key = root
-            .child_names()
-            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
-        root.child(key)
-    })
-}
-
 /// Collects the covered values of a SQL dump, read by sql-dump's reader with the rules, so
 /// that tables, columns and values are the ones a run rewrites (header databases,
 /// `search_path`, partitions under their parents' rules, every string escape decoded).
@@ -407,7 +394,17 @@ fn collect_sql(
         };
         let Some(root) = row.rules() else { continue };
         for cell in row.cells() {
-            let Some(node) = cell.column().and_then(|c| column_node(root, c, mysql)) else {
+            let Some(node) = cell.column().and_then(|c| {
+                sql_dump::column_node(
+                    Some(root),
+                    c,
+                    if mysql {
+                        sql_dump::Dialect::MySql
+                    } else {
+                        sql_dump::Dialect::Postgres
+                    },
+                )
+            }) else {
                 continue;
             };
             let Some(value) = cell.decode(&mut scratch) else {

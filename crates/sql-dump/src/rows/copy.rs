@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 
 use super::job::RowJob;
 use super::plan::{col_plans, stored_names, ColPlan};
+use super::subset_row;
 use super::{Handled, Route, Rows};
 use crate::catalog::TablePlan;
 use crate::error::SqlError;
@@ -187,16 +188,13 @@ impl<'a> Rows<'a> {
                 } else {
                     None
                 };
-                let written = p
-                    .subset
-                    .row(keep, fields)
-                    .map_err(|m| p.src.err(0, Some(table), m))?;
-                if keep && !written {
-                    p.cat.tally.unkeep(sidx);
-                } else if !keep && written {
-                    p.cat.tally.rekeep(sidx);
-                }
-                keep = written;
+                keep = subset_row(
+                    (&mut p.subset, &p.src, &mut p.cat.tally),
+                    keep,
+                    fields,
+                    table,
+                    sidx,
+                )?;
             }
             if keep && root.is_none() {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;

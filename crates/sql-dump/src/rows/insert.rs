@@ -7,6 +7,7 @@ use anonymize_core::PlanNode;
 use super::assign::rewrite_assigned;
 use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError};
+use super::subset_row;
 use super::{Handled, Route, Rows};
 use crate::catalog::TablePlan;
 use crate::error::SqlError;
@@ -296,16 +297,13 @@ impl<'a> Rows<'a> {
                 } else {
                     None
                 };
-                let written = p
-                    .subset
-                    .row(keep, fields)
-                    .map_err(|m| p.src.err(0, Some(table), m))?;
-                if keep && !written {
-                    p.cat.tally.unkeep(sidx);
-                } else if !keep && written {
-                    p.cat.tally.rekeep(sidx);
-                }
-                keep = written;
+                keep = subset_row(
+                    (&mut p.subset, &p.src, &mut p.cat.tally),
+                    keep,
+                    fields,
+                    table,
+                    sidx,
+                )?;
             }
             if keep {
                 if kept_any {

@@ -15,6 +15,31 @@ pub(crate) use assign::rewrite_assigned;
 use crate::head::InsertHead;
 use insert::InsertTarget;
 
+/// Asks the subset pass whether a row is written (its keys in `fields` where it reads them)
+/// and moves the row between kept and dropped in the table's tally when the answer differs
+/// from `keep` (the limit's decision).
+fn subset_row<R: std::io::Read>(
+    (subset, src, tally): (
+        &mut crate::subset::Mode,
+        &crate::source::Source<R>,
+        &mut crate::tally::Tally,
+    ),
+    keep: bool,
+    fields: Option<crate::subset::keys::Fields<'_>>,
+    table: &crate::tokens::QName,
+    sidx: usize,
+) -> Result<bool, crate::error::SqlError> {
+    let written = subset
+        .row(keep, fields)
+        .map_err(|m| src.err(0, Some(table), m))?;
+    if keep && !written {
+        tally.unkeep(sidx);
+    } else if !keep && written {
+        tally.rekeep(sidx);
+    }
+    Ok(written)
+}
+
 /// What a data-statement reader did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Handled {

@@ -38,20 +38,6 @@ struct Table<'a> {
     tallies: Tallies,
 }
 
-/// The rule node of column `name` (MySQL: ignoring ASCII case, as a run does).
-fn column_node<'a>(root: Option<&'a PlanNode>, name: &str, mysql: bool) -> Option<&'a PlanNode> {
-    let root = root?;
-    root.child(name.as_bytes()).or_else(|| {
-        if !mysql {
-            return None;
-        }
-        let key = root
-            .child_names()
-            .find(|k| k.eq_ignore_ascii_case(name.as_bytes()))?;
-        root.child(key)
-    })
-}
-
 /// Scans a plain (not gzip) SQL dump; `mysql` picks the dialect.
 pub(crate) fn scan_sql(
     input: impl Read,
@@ -111,7 +97,17 @@ pub(crate) fn scan_sql(
             let Some(bytes) = cell.decode(&mut scratch) else {
                 continue;
             };
-            let node = column.and_then(|c| column_node(t.root, c, mysql));
+            let node = column.and_then(|c| {
+                sql_dump::column_node(
+                    t.root,
+                    c,
+                    if mysql {
+                        sql_dump::Dialect::MySql
+                    } else {
+                        sql_dump::Dialect::Postgres
+                    },
+                )
+            });
             if node.is_some_and(|n| n.rule().is_some()) {
                 continue;
             }
