@@ -248,6 +248,33 @@ mod tests {
         assert!(r.findings.is_empty(), "{:?}", found(&r));
     }
 
+    /// Values of another shape on a covered JSON path, and text that is not JSON there, are
+    /// reported (a run nulls them); a double-encoded document is decoded and its covered
+    /// path skipped; `%40` and `\u0040` spell an `@`.
+    #[test]
+    fn other_shapes_and_encoded_addresses() {
+        let dump = "CREATE TABLE public.ev (id integer, doc jsonb, note text);\n\
+                    COPY public.ev (id, doc, note) FROM stdin;\n\
+                    1\t{\"contact\": \"a@example.org\"}\tmailto:x%40example.org\n\
+                    2\t{\"contact\": [\"b@example.org\"]}\t\\\\u0040\n\
+                    3\t\"c@example.org\"\ty\\\\u0040example.org\n\
+                    4\t\"{\\\\\"contact\\\\\": {\\\\\"email\\\\\": \\\\\"d@example.org\\\\\"}}\"\t\\N\n\
+                    5\tnot json e@example.org\t\\N\n\\.\n";
+        let r = scan(
+            dump,
+            false,
+            Some("rules:\n  public.ev:\n    columns:\n      doc.contact.email: hash_email\n"),
+        );
+        assert_eq!(
+            found(&r),
+            [
+                "public.ev doc email 2#3@5",
+                "public.ev doc.contact email 2#1@3",
+                "public.ev note email 2#1@3",
+            ]
+        );
+    }
+
     /// Cut and mutated dumps give a report or an error, never a panic.
     #[test]
     fn no_panic_on_garbage() {
