@@ -49,7 +49,10 @@ fn pg_fresh(db: &str, sql: &str) {
     let fresh = format!(
         "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE);\nCREATE DATABASE \"{db}\" TEMPLATE template0 ENCODING 'UTF8';\n"
     );
-    ok(&run_with_stdin(psql("postgres"), fresh.as_bytes()), "create");
+    ok(
+        &run_with_stdin(psql("postgres"), fresh.as_bytes()),
+        "create",
+    );
     ok(&run_with_stdin(psql(db), sql.as_bytes()), db);
 }
 
@@ -173,7 +176,10 @@ fn check(
                 "verify {name}: {table} {col} not named: {report}"
             );
         }
-        assert!(!report.contains("corp"), "verify {name} printed a value: {report}");
+        assert!(
+            !report.contains("corp"),
+            "verify {name} printed a value: {report}"
+        );
         let (code, report) = scan(&rules, &old);
         assert_eq!(code, Some(4), "scan {name}: {report}");
         // A double-encoded document's address is on the covered path once decoded: scan
@@ -187,7 +193,10 @@ fn check(
                 "scan {name}: {table} {col} not named: {report}"
             );
         }
-        assert!(!report.contains("corp"), "scan {name} printed a value: {report}");
+        assert!(
+            !report.contains("corp"),
+            "scan {name} printed a value: {report}"
+        );
     }
     let fresh = dir.join("fresh.sql");
     let out = bin(&[
@@ -266,7 +275,11 @@ fn postgres_json_leaks_are_found_in_old_outputs() {
     let dir = tempfile::tempdir().unwrap();
     for args in [&[][..], &["--inserts"][..]] {
         let original = pg_dump("sql19_vj_src", args);
-        let at_u = if args.is_empty() { "\\\\u0040" } else { "\\u0040" };
+        let at_u = if args.is_empty() {
+            "\\\\u0040"
+        } else {
+            "\\u0040"
+        };
         let variants = [
             ("same", original.clone()),
             ("u-escaped", spelled(&original, at_u)),
@@ -321,7 +334,10 @@ fn mariadb_json_leaks_are_found_in_old_outputs() {
     let dir = tempfile::tempdir().unwrap();
     check(dir.path(), &original, &rules, &leaks, &variants, |out| {
         my_fresh("sql19_vj_dst", "");
-        ok(&run_with_stdin(mariadb(Some("sql19_vj_dst")), out), "restore");
+        ok(
+            &run_with_stdin(mariadb(Some("sql19_vj_dst")), out),
+            "restore",
+        );
         let rows = run_with_stdin(
             mariadb(Some("sql19_vj_dst")),
             b"SELECT JSON_VALUE(JSON_UNQUOTE(j), '$.contact.email') LIKE '%@anonymized.syrf.local' FROM docs_double;",

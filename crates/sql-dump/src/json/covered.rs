@@ -219,7 +219,9 @@ mod tests {
             let mut kept = BTreeSet::new();
             assert!(walk_json(doc.as_bytes(), Some(node), &anon, &mut |v| {
                 match v.coverage {
-                    JsonCoverage::Covered | JsonCoverage::OtherShape => gone.insert(v.text.to_owned()),
+                    JsonCoverage::Covered | JsonCoverage::OtherShape => {
+                        gone.insert(v.text.to_owned())
+                    }
                     JsonCoverage::Kept | JsonCoverage::Uncovered => kept.insert(v.text.to_owned()),
                 };
             }));
