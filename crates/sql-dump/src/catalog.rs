@@ -52,6 +52,18 @@ pub(crate) const STATISTICS_TABLES: &[&str] = &[
     "innodb_index_stats",
 ];
 
+/// Why rows without a column list cannot be read for an `INHERITS` child (`reason` from
+/// [`Catalog::inherits_order_unknown`]), with advice. Shared by the rewriter and the reader.
+pub(crate) fn unknown_order_message(reason: &str) -> String {
+    format!(
+        "rows without a column list for an INHERITS child whose column order the dump does not \
+         record ({reason}): pg_dump --inserts writes the values in the source table's physical \
+         order, which differs from the order of the CREATE TABLE when a parent gained a column \
+         after the child was created (pg_dump's own restore then puts them into other columns), \
+         so rules could be applied to the wrong values; dump with --column-inserts (or COPY)"
+    )
+}
+
 /// Longest chain of parents followed (partitions of partitions...).
 const MAX_DEPTH: usize = 32;
 
@@ -339,20 +351,62 @@ impl<'a> Catalog<'a> {
         None
     }
 
-    /// Whether `q` is an `INHERITS` child with columns of its own: its rows' positional
-    /// order (`pg_dump --inserts`) is its physical column order, which is not the order its
-    /// definition gives when a parent gained a column after the child was created.
-    pub(crate) fn inherits_with_own_columns(&mut self, q: &QName) -> bool {
-        let inherits = self
+    /// Why the positional order of `q`'s rows (`pg_dump --inserts`, no column list) is not
+    /// known, if it is an `INHERITS` child whose order the dump does not record: pg_dump writes
+    /// the values in the source table's physical column order, and its `CREATE TABLE` lists only
+    /// the child's local columns after `INHERITS`, so the same DDL stands for different orders
+    /// (a parent's column added after the child was created comes after the child's own
+    /// columns in the source, before them on restore). The order is known only when the child
+    /// lists no column of its own, at most one parent has columns, and that parent's order is
+    /// known (a chain of such children under a plain table); the values then follow the
+    /// topmost table's definition.
+    pub(crate) fn inherits_order_unknown(&mut self, q: &QName) -> Option<String> {
+        self.order_unknown_at(q, 0)
+    }
+
+    fn order_unknown_at(&mut self, q: &QName, depth: usize) -> Option<String> {
+        let inherits: Vec<QName> = self
             .parents
             .get(q)
-            .is_some_and(|l| l.iter().any(|(_, link)| *link == Link::Inherits));
-        inherits
-            && self
-                .state(q)
-                .def
-                .as_ref()
+            .into_iter()
+            .flatten()
+            .filter(|(_, l)| *l == Link::Inherits)
+            .map(|(p, _)| p.clone())
+            .collect();
+        if inherits.is_empty() {
+            return None;
+        }
+        if depth >= MAX_DEPTH {
+            return Some("its INHERITS chain is too deep".to_owned());
+        }
+        if self
+            .state(q)
+            .def
+            .as_ref()
+            .is_some_and(|d| !d.columns.is_empty())
+        {
+            return Some(format!(
+                "{} is an INHERITS child that lists columns of its own",
+                q.display()
+            ));
+        }
+        let mut with_columns = Vec::new();
+        for p in inherits {
+            if self
+                .def_at(&p, depth + 1)
                 .is_some_and(|d| !d.columns.is_empty())
+            {
+                with_columns.push(p);
+            }
+        }
+        if with_columns.len() > 1 {
+            return Some(format!(
+                "{} inherits columns from several parents",
+                q.display()
+            ));
+        }
+        let first = with_columns.pop();
+        first.and_then(|p| self.order_unknown_at(&p, depth + 1))
     }
 
     /// Records a composite type.

@@ -98,6 +98,7 @@ use anonymize_core::Anonymizer;
 pub use catalog::column_node;
 pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
+pub use json::{walk_json, JsonCoverage, JsonValue};
 pub use pgarchive::{
     is_pg_directory, pg_custom_sql, rewrite_pg_custom, rewrite_pg_directory, rewrite_pg_tar,
     Compression as PgCompression, PgArchiveError, PgArchiveOptions, PgArchiveSql, PgArchiveSummary,

@@ -414,8 +414,21 @@ fn collect_sql(
                 if !matches!(anon.transform(rule), Transform::Keep) {
                     prints.collect_str(&String::from_utf8_lossy(value));
                 }
-            } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(value) {
-                prints.collect_json(&json, node, anon, 0);
+            } else {
+                // Rules reach into the column: the values a run rewrites or nulls, by
+                // sql-dump's own shape rules (another shape on a covered path, double-encoded
+                // documents); a value that is not JSON is nulled by a run whole.
+                let json = sql_dump::walk_json(value, Some(node), anon, &mut |v| {
+                    if matches!(
+                        v.coverage,
+                        sql_dump::JsonCoverage::Covered | sql_dump::JsonCoverage::OtherShape
+                    ) {
+                        prints.collect_str(v.text);
+                    }
+                });
+                if !json {
+                    prints.collect_str(&String::from_utf8_lossy(value));
+                }
             }
         }
     }
@@ -670,63 +683,6 @@ impl Fingerprints<'_> {
             self.values.sort_unstable();
             self.values.dedup();
             self.values.reserve(self.values.len());
-        }
-    }
-
-    /// A JSON column's document along the rules below the column's node.
-    fn collect_json(
-        &mut self,
-        v: &serde_json::Value,
-        node: &PlanNode,
-        anon: &Anonymizer,
-        depth: usize,
-    ) {
-        use serde_json::Value as J;
-        if depth > MAX_DEPTH {
-            self.too_deep = true;
-            return;
-        }
-        if let Some(rule) = node.rule() {
-            if !matches!(anon.transform(rule), Transform::Keep) {
-                self.collect_json_all(v, depth);
-            }
-            return;
-        }
-        match v {
-            J::Object(map) => {
-                for (k, v) in map {
-                    if let Some(c) = node.child(k.as_bytes()) {
-                        self.collect_json(v, c, anon, depth + 1);
-                    }
-                }
-            }
-            J::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.collect_json(item, node, anon, depth + 1);
-                    if let Some(c) = node.child(i.to_string().as_bytes()) {
-                        self.collect_json(item, c, anon, depth + 1);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn collect_json_all(&mut self, v: &serde_json::Value, depth: usize) {
-        use serde_json::Value as J;
-        if depth > MAX_DEPTH {
-            self.too_deep = true;
-            return;
-        }
-        match v {
-            J::String(s) => self.collect_str(s),
-            J::Object(map) => map
-                .values()
-                .for_each(|v| self.collect_json_all(v, depth + 1)),
-            J::Array(items) => items
-                .iter()
-                .for_each(|v| self.collect_json_all(v, depth + 1)),
-            _ => {}
         }
     }
 

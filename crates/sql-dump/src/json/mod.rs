@@ -5,7 +5,10 @@
 //! closed; a string that holds a JSON document (double-encoded JSON, as PHP applications
 //! store it) is decoded, rewritten and encoded again. Numbers no rule touched keep their text.
 
+mod covered;
 mod tree;
+
+pub use covered::{walk_json, JsonCoverage, JsonValue};
 
 use anonymize_core::{Anonymizer, PlanNode, Replacement, RowContext, RuleId, Value};
 

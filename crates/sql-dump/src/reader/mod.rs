@@ -567,6 +567,13 @@ impl<'a, R: Read> SqlReader<'a, R> {
             return Ok(());
         }
         self.names.clear();
+        if let Some(why) = self.cat.inherits_order_unknown(&self.table) {
+            // Unknown names: the values' order is not the definition's (as in a run).
+            if self.rules.is_none() {
+                return Ok(());
+            }
+            return Err(self.err(true, crate::catalog::unknown_order_message(&why)));
+        }
         let def = self.cat.def(&self.table);
         if let Some(def) = def.as_deref() {
             let all = def.columns.len();

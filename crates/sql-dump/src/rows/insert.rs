@@ -327,16 +327,9 @@ impl<'a> Rows<'a> {
                         .as_ref()
                         .is_none_or(|c| head.columns.is_none() && c.plans.len() != width)
                     {
-                        if p.cat.inherits_with_own_columns(table) {
-                            return Err(p.src.err(
-                                0,
-                                Some(table),
-                                "rows without a column list for an INHERITS child with columns \
-                                 of its own: pg_dump --inserts writes them in the child's \
-                                 physical column order, which differs from its definition's \
-                                 when a parent gained a column later, so rules could be applied \
-                                 to the wrong column; dump with --column-inserts (or COPY)",
-                            ));
+                        if let Some(why) = p.cat.inherits_order_unknown(table) {
+                            let message = crate::catalog::unknown_order_message(&why);
+                            return Err(p.src.err(0, Some(table), message));
                         }
                         let def = p.cat.def(table);
                         let made = positional_plans(root, def.as_deref(), width, p.dialect)

@@ -475,7 +475,15 @@ pub fn classify(s: &str) -> Vec<Kind> {
     kinds
 }
 
+/// An e-mail address in `s`, also where its `@` is URL-encoded (`%40`) or a JSON escape
+/// (`\u0040`), as in links and in JSON kept as text.
 fn has_email(s: &str) -> bool {
+    has_plain_email(s)
+        || (s.contains("%40") && has_plain_email(&s.replace("%40", "@")))
+        || (s.contains("\\u0040") && has_plain_email(&s.replace("\\u0040", "@")))
+}
+
+fn has_plain_email(s: &str) -> bool {
     let b = s.as_bytes();
     let local = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
     let domain = |c: u8| c.is_ascii_alphanumeric() || c == b'.' || c == b'-';

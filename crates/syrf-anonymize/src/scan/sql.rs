@@ -7,17 +7,18 @@
 //! bare keys, a MySQL header's database, a PostgreSQL `search_path`, partitions and
 //! `INHERITS` children under their parents' rules, exclusions, the `collections` selection);
 //! excluded, unselected and `schema_only` tables are skipped. A column with a rule is covered;
-//! a column with rules on JSON paths below it is parsed as JSON and walked, its uncovered
-//! paths counted as `column.path` (the rules' notation); a value that is not JSON there is
-//! covered (a run nulls it). Any other value that parses as a JSON object or array is walked
-//! too, so findings name the path inside it.
+//! a column with rules on JSON paths below it is walked by sql-dump's own shape rules
+//! ([`sql_dump::walk_json`]: double-encoded documents decoded), its uncovered paths counted
+//! as `column.path` (the rules' notation), and so are values of another shape on a covered
+//! path (`{"contact":"bob@…"}` under `doc.contact.email`) and values that are not JSON
+//! there: a run nulls them, so an output that holds them leaks. Any other value that parses
+//! as a JSON object or array is walked too, so findings name the path inside it.
 
 use std::collections::HashMap;
 use std::io::Read;
 
 use anonymize_core::{PlanNode, RuleSet};
-use serde_json::Value;
-use sql_dump::{Dialect, Event, SqlOptions, SqlReader};
+use sql_dump::{Dialect, Event, JsonCoverage, SqlOptions, SqlReader};
 
 use super::report::{
     anonymizer, join_path, shown_path, sort, ScanOptions, ScanReport, Tallies, UNKNOWN_COLUMN,
@@ -113,25 +114,22 @@ pub(crate) fn scan_sql(
             }
             let col = column.unwrap_or(UNKNOWN_COLUMN);
             let text = String::from_utf8_lossy(bytes);
-            let json = text.trim_start().starts_with(['{', '['])
-                && column.is_some()
-                && match serde_json::from_str::<Value>(&text) {
-                    Ok(doc) => {
-                        let mut walk = JsonWalk {
-                            tallies: &mut t.tallies,
-                            path: vec![col.to_owned()],
-                            row: ordinal,
-                            line,
-                            show,
-                            folded: &mut folded,
-                        };
-                        walk.value(&doc, node);
-                        true
+            // JSON walked by sql-dump's own shape rules: documents of a column that rules
+            // reach into (whatever their shape), and any other object or array.
+            let json = column.is_some()
+                && (node.is_some() || text.trim_start().starts_with(['{', '[']))
+                && sql_dump::walk_json(bytes, node, &anon, &mut |v| {
+                    let reported = match v.coverage {
+                        JsonCoverage::Uncovered => !v.number,
+                        // A run nulls it: an output holding it leaks.
+                        JsonCoverage::OtherShape => true,
+                        JsonCoverage::Covered | JsonCoverage::Kept => false,
+                    };
+                    if reported {
+                        json_string(&mut t.tallies, col, &v, (ordinal, line, show), &mut folded);
                     }
-                    Err(_) => false,
-                };
-            // A column with rules below it whose value is not JSON is nulled by a run.
-            if json || node.is_some() {
+                });
+            if json {
                 continue;
             }
             if col.contains(['.', '\\']) {
@@ -161,54 +159,24 @@ pub(crate) fn scan_sql(
     Ok(report)
 }
 
-/// Walks one JSON document of a column.
-struct JsonWalk<'a> {
-    tallies: &'a mut Tallies,
-    /// The column, then the keys down to the current value.
-    path: Vec<String>,
-    row: u64,
-    line: u64,
-    show: bool,
-    folded: &'a mut bool,
-}
-
-impl JsonWalk<'_> {
-    fn value(&mut self, v: &Value, node: Option<&PlanNode>) {
-        if node.is_some_and(|n| n.rule().is_some()) {
-            return;
-        }
-        match v {
-            Value::Object(map) => {
-                for (k, item) in map {
-                    let child = node.and_then(|n| n.child(k.as_bytes()));
-                    self.path.push(k.clone());
-                    self.value(item, child);
-                    self.path.pop();
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    // A rule on this position covers the element; else the array's own node.
-                    let at = node.and_then(|n| n.child(i.to_string().as_bytes()));
-                    if at.is_some_and(|n| n.rule().is_some()) {
-                        continue;
-                    }
-                    self.value(item, node);
-                }
-            }
-            Value::String(s) => {
-                // The column, then JSON keys (never one from the data).
-                let mut path = shown_path(&self.path, 1);
-                if self.tallies.paths() >= MAX_PATHS && !self.tallies.has_path(&path) {
-                    *self.folded = true;
-                    path = join_path(&self.path[..1]);
-                }
-                self.tallies
-                    .string(&path, s, self.row, Some(self.line), self.show);
-            }
-            _ => {}
-        }
+/// One string of a column's JSON document: counted at `column.path` (the rules' notation; keys
+/// from the data are not printed), at the column once a table has [`MAX_PATHS`] paths.
+fn json_string(
+    tallies: &mut Tallies,
+    col: &str,
+    v: &sql_dump::JsonValue<'_>,
+    (row, line, show): (u64, u64, bool),
+    folded: &mut bool,
+) {
+    let mut full = Vec::with_capacity(v.path.len() + 1);
+    full.push(col.to_owned());
+    full.extend(v.path.iter().cloned());
+    let mut path = shown_path(&full, 1);
+    if tallies.paths() >= MAX_PATHS && !tallies.has_path(&path) {
+        *folded = true;
+        path = join_path(&full[..1]);
     }
+    tallies.string(&path, v.text, row, Some(line), show);
 }
 
 #[cfg(test)]
@@ -278,6 +246,33 @@ mod tests {
         assert_eq!(r.excluded, ["public.ev"]);
         let r = scan(dump, false, Some("schema_only: [public.ev]\n"));
         assert!(r.findings.is_empty(), "{:?}", found(&r));
+    }
+
+    /// Values of another shape on a covered JSON path, and text that is not JSON there, are
+    /// reported (a run nulls them); a double-encoded document is decoded and its covered
+    /// path skipped; `%40` and `\u0040` spell an `@`.
+    #[test]
+    fn other_shapes_and_encoded_addresses() {
+        let dump = "CREATE TABLE public.ev (id integer, doc jsonb, note text);\n\
+                    COPY public.ev (id, doc, note) FROM stdin;\n\
+                    1\t{\"contact\": \"a@example.org\"}\tmailto:x%40example.org\n\
+                    2\t{\"contact\": [\"b@example.org\"]}\t\\\\u0040\n\
+                    3\t\"c@example.org\"\ty\\\\u0040example.org\n\
+                    4\t\"{\\\\\"contact\\\\\": {\\\\\"email\\\\\": \\\\\"d@example.org\\\\\"}}\"\t\\N\n\
+                    5\tnot json e@example.org\t\\N\n\\.\n";
+        let r = scan(
+            dump,
+            false,
+            Some("rules:\n  public.ev:\n    columns:\n      doc.contact.email: hash_email\n"),
+        );
+        assert_eq!(
+            found(&r),
+            [
+                "public.ev doc email 2#3@5",
+                "public.ev doc.contact email 2#1@3",
+                "public.ev note email 2#1@3",
+            ]
+        );
     }
 
     /// Cut and mutated dumps give a report or an error, never a panic.
