@@ -103,12 +103,33 @@ fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
         sample: args.sample,
         input_modified,
     };
-    inspect::manifest(input, &options).map_err(|e| match e {
+    let mut manifest = inspect::manifest(input, &options).map_err(|e| match e {
         InspectError::BadInput(m) => {
             InspectError::BadInput(format!("{}: {m}", args.dump.display()))
         }
         other => other,
-    })
+    })?;
+    if sql_dump::is_pg_directory(&args.dump) {
+        // Read as its SQL text: the manifest names the directory's format and size.
+        let (mut size, mut gzip) = (0u64, false);
+        for f in std::fs::read_dir(&args.dump)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            size += f.metadata().map_or(0, |m| m.len());
+            gzip |= f.file_name().to_string_lossy().ends_with(".dat.gz");
+        }
+        if let Value::Object(m) = &mut manifest {
+            m.insert("format".into(), "postgres-directory".into());
+            m.insert(
+                "compression".into(),
+                if gzip { "gzip" } else { "none" }.into(),
+            );
+            m.insert("size_bytes".into(), size.into());
+        }
+    }
+    Ok(manifest)
 }
 
 /// Writes the manifest to stdout or, atomically, to `path`.

@@ -513,13 +513,16 @@ pub fn rewrite_pg_tar<R: Read, W: Write>(
     Ok(summary)
 }
 
-/// A custom archive read as SQL text: each TOC entry's definition and each table's `COPY`
-/// statement and decompressed rows, in the archive's order, each behind a `--` marker comment
-/// (large objects' data, which is not SQL, is left out). It is what the readers of plain
-/// dumps (inspect, scan, verify) read; it is not a restorable script (`pg_restore -f -` prints
-/// one). Read errors name the TOC entry.
+/// A pg_dump archive (custom, tar or directory) read as SQL text: each TOC entry's
+/// definition and each table's `COPY` statement and decompressed rows, in the archive's
+/// order, each behind a `--` marker comment (large objects' data, which is not SQL, is left
+/// out). It is the same text the rewriter's statement loop reads ([`feed`]), and what the
+/// readers of plain dumps (inspect, scan, verify) read; it is not a restorable script
+/// (`pg_restore -f -` prints one). Read errors name the TOC entry.
 pub struct PgArchiveSql<R: Read> {
     feed: feed::Feed<R>,
+    /// A tar archive's members, unpacked (removed when the reader is dropped).
+    _unpacked: Option<tempfile::TempDir>,
 }
 
 impl<R: Read> Read for PgArchiveSql<R> {
@@ -536,5 +539,44 @@ pub fn pg_custom_sql<R: Read>(input: R) -> Result<PgArchiveSql<R>, PgArchiveErro
     let entries = rd.toc(&header, Layout::Custom)?;
     Ok(PgArchiveSql {
         feed: feed::Feed::new(rd, entries.into(), nonce(), header.compression, false),
+        _unpacked: None,
     })
+}
+
+/// Reads the `toc.dat` of a directory archive (`pg_dump -Fd`) in `dir` and returns its SQL
+/// text ([`PgArchiveSql`]): the tables' data files are read as the text reaches them, as the
+/// rewriter reads them.
+pub fn pg_directory_sql(dir: &Path) -> Result<PgArchiveSql<BufReader<File>>, PgArchiveError> {
+    let feed = directory_feed(dir)?;
+    Ok(PgArchiveSql {
+        feed,
+        _unpacked: None,
+    })
+}
+
+/// Reads a tar archive (`pg_dump -Ft`) from `input` and returns its SQL text
+/// ([`PgArchiveSql`]). As for its rewrite, the members are first unpacked into a temporary
+/// directory (under `$TMPDIR`, removed when the reader is dropped), then read as a directory
+/// archive.
+pub fn pg_tar_sql<R: Read>(input: R) -> Result<PgArchiveSql<BufReader<File>>, PgArchiveError> {
+    let work = tempfile::tempdir().map_err(|source| PgArchiveError::Write { source })?;
+    tar::unpack(input, work.path())?;
+    let feed = directory_feed(work.path())?;
+    Ok(PgArchiveSql {
+        feed,
+        _unpacked: Some(work),
+    })
+}
+
+/// The SQL feed of the directory archive in `dir` (large objects left out).
+fn directory_feed(dir: &Path) -> Result<feed::Feed<BufReader<File>>, PgArchiveError> {
+    let toc_path = dir.join("toc.dat");
+    let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
+        offset: 0,
+        source: io::Error::new(source.kind(), format!("{}: {source}", toc_path.display())),
+    })?;
+    let mut rd = Rd::new(BufReader::new(file));
+    let header = rd.header(&FORMAT_DIRECTORY)?;
+    let entries = rd.toc(&header, Layout::Directory)?;
+    Ok(feed::Feed::new(rd, entries.into(), nonce(), header.compression, false).with_directory(dir))
 }
