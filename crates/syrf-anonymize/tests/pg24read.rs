@@ -170,7 +170,8 @@ fn checks_read_tar_and_directory_archives_made_by_pg_dump() {
         let o = run(&[p("inspect"), input]);
         assert!(o.status.success(), "{}", stderr(&o));
         let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(m["tables"][0]["name"], "public.users", "{m}");
+        assert_eq!(m["tables"][1]["name"], "public.users", "{m}");
+        assert_eq!(m["tables"][1]["rows"], 120, "{m}");
         m["tables"].clone()
     };
     assert_eq!(tables(&tar), tables(&plain));
