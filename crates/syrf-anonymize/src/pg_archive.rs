@@ -139,7 +139,7 @@ pub fn anonymize_pg_directory(
         format: "postgres-directory",
         unit: "table",
         input_gzip: summary.compression == sql_dump::PgCompression::Gzip,
-        output_gzip: summary.compression == sql_dump::PgCompression::Gzip,
+        output_gzip: summary.output_compression == sql_dump::PgCompression::Gzip,
         keyed: anon.is_keyed(),
         collections: rewritten.collections,
         rules: Vec::new(),
