@@ -87,10 +87,18 @@ pub fn verify_main(args: &VerifyArgs) -> i32 {
     }
 }
 
+/// An input that could not be opened: a damaged pg_dump directory archive is bad input (exit
+/// 3), anything else a usage error (exit 2), as for a run.
+fn open_error(e: syrf_anonymize::Error) -> InspectError {
+    match e {
+        syrf_anonymize::Error::BadInput(m) => InspectError::BadInput(m),
+        e => InspectError::Usage(e.to_string()),
+    }
+}
+
 /// Builds the manifest of the dump at `args.dump`.
 fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
-    let (input, _, _) =
-        crate::open_input(&args.dump).map_err(|e| InspectError::Usage(e.to_string()))?;
+    let (input, _, _) = crate::open_input(&args.dump).map_err(open_error)?;
     let input_modified = (args.dump != Path::new("-"))
         .then(|| {
             std::fs::metadata(&args.dump)
@@ -232,7 +240,7 @@ pub fn scan_main(args: &ScanArgs) -> i32 {
         }
     };
     let report = crate::open_input(&args.dump)
-        .map_err(|e| InspectError::Usage(e.to_string()))
+        .map_err(open_error)
         .and_then(|(input, _, _)| {
             let options = scan::ScanOptions {
                 show_values: args.show_values,

@@ -256,8 +256,24 @@ fn checks_read_tar_and_directory_archives_made_by_pg_dump() {
         verify(&rules, &dir, &dir_out),
     ] {
         let err = stderr(&o);
-        assert!(!o.status.success() && o.status.code() != Some(5), "{err}");
-        assert!(err.contains("public.users"), "{err}");
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(err.contains("TABLE DATA public.users"), "{err}");
+    }
+    // A directory whose toc.dat is cut short: bad input (exit 3) naming the TOC, for all three.
+    let toc = dir_out.join("toc.dat");
+    let bytes = std::fs::read(&toc).unwrap();
+    std::fs::write(&toc, &bytes[..bytes.len() / 2]).unwrap();
+    for o in [
+        run(&[p("inspect"), &dir_out]),
+        run(&[p("scan"), &dir_out]),
+        verify(&rules, &dir, &dir_out),
+    ] {
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains("pg_dump directory archive") && err.contains("TOC"),
+            "{err}"
+        );
     }
     psql("postgres", &format!("DROP DATABASE {src} WITH (FORCE)"));
 }
