@@ -94,15 +94,6 @@ pub(crate) fn zstd_decoder<T: Read>(r: T) -> io::Result<ZstdDecoder<T>> {
     ZstdDecoder::new(r).map_err(|e| io::Error::other(format!("Zstandard frame: {e}")))
 }
 
-/// A Zstandard decoder's errors as I/O errors (its own type does not convert).
-struct ZstdRead<T: Read>(ZstdDecoder<T>);
-
-impl<T: Read> Read for ZstdRead<T> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
 /// A data file of a directory archive, decompressed by its name's suffix: `.gz`, `.lz4`,
 /// `.zst` or none.
 pub(crate) fn data_file(path: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
@@ -113,7 +104,7 @@ pub(crate) fn data_file(path: &std::path::Path) -> io::Result<Box<dyn Read + Sen
     } else if name.ends_with(".lz4") {
         Box::new(lz4_flex::frame::FrameDecoder::new(f))
     } else if name.ends_with(".zst") {
-        Box::new(ZstdRead(zstd_decoder(f)?))
+        Box::new(zstd_decoder(f)?)
     } else {
         Box::new(f)
     })
@@ -291,11 +282,11 @@ impl<R: Read> Feed<R> {
                 Compression::Lz4 => ".lz4",
                 Compression::Zstd => ".zst",
             };
-            // pg_dump names each file by the archive's compression; a plain file is read too
-            // (a directory decompressed by hand).
-            let path = [format!("{name}{suffix}"), name.to_owned()]
+            // pg_dump names each file by the archive's compression; a file of another
+            // compression is read by its own suffix (a directory decompressed by hand).
+            let path = [suffix, "", ".gz", ".lz4", ".zst"]
                 .into_iter()
-                .map(|n| dir.join(n))
+                .map(|s| dir.join(format!("{name}{s}")))
                 .find(|p| p.exists())
                 .ok_or_else(|| PgArchiveError::Entry {
                     entry: e.label(),

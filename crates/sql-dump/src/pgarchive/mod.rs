@@ -11,10 +11,10 @@
 //! TOC; a kept entry takes its rewritten SQL; rows become a new data block, compressed as
 //! the input's were (zlib, LZ4 frames or none; Zstandard frames are read, and written as
 //! zlib with the header saying gzip, as no Zstandard encoder is built in) and spooled to a
-//! temporary file until the TOC, which precedes the data, is written. Because the blocks are spooled, their offsets are known
-//! before the TOC is written: with [`PgArchiveOptions::data_offsets`] they are recorded (as
-//! pg_dump does for a seekable file, and `pg_restore -j` needs), without they are left
-//! unset (as pg_dump does for a pipe).
+//! temporary file until the TOC, which precedes the data, is written. Because the blocks are
+//! spooled, their offsets are known before the TOC is written: with
+//! [`PgArchiveOptions::data_offsets`] they are recorded (as pg_dump does for a seekable file,
+//! and `pg_restore -j` needs), without they are left unset (as pg_dump does for a pipe).
 
 mod feed;
 mod split;
