@@ -100,9 +100,9 @@ pub use dialect::{detect_dialect, mode_has_ansi_quotes, Dialect};
 pub use error::SqlError;
 pub use json::{walk_json, JsonCoverage, JsonValue};
 pub use pgarchive::{
-    is_pg_directory, pg_custom_sql, rewrite_pg_custom, rewrite_pg_directory, rewrite_pg_tar,
-    Compression as PgCompression, PgArchiveError, PgArchiveOptions, PgArchiveSql, PgArchiveSummary,
-    PG_ARCHIVE_MAGIC,
+    is_pg_directory, pg_custom_sql, pg_directory_sql, pg_tar_sql, rewrite_pg_custom,
+    rewrite_pg_directory, rewrite_pg_tar, Compression as PgCompression, PgArchiveError,
+    PgArchiveOptions, PgArchiveSql, PgArchiveSummary, PG_ARCHIVE_MAGIC,
 };
 pub use reader::{
     Cell, ColumnInfo, Event, Literal, Namespace, Row, RowsInfo, SessionChange, SqlReader,

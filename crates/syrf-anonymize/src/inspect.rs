@@ -437,20 +437,20 @@ pub fn manifest(input: impl Read + Send, options: &InspectOptions) -> Result<Val
             options.format,
             Some(plain_count.clone()),
         )?;
-        let (format, gzip, stream) = (opened.format, opened.gzip, opened.reader);
-        let mut m = common(format, gzip, options.input_modified);
+        let archive = matches!(opened.format, Format::PgCustom | Format::PgTar);
+        let mut m = common(opened.format, opened.gzip, options.input_modified);
+        // pg_dump archives are read as their SQL text, as `scan` and `verify` read them.
+        let (format, stream) = crate::open::readable(opened)?;
         match format {
             Format::Mongo => inspect_archive(stream, options.sample, &mut m)?,
-            Format::PgCustom => {
-                let sql = sql_dump::pg_custom_sql(stream)
-                    .map_err(|e| InspectError::BadInput(e.to_string()))?;
-                crate::inspect_sql::inspect_sql(Format::Postgres, sql, options.sample, &mut m)
-                    .map_err(|e| InspectError::BadInput(format!("postgres archive: {e}")))?;
-            }
-            Format::PgTar => return Err(InspectError::BadInput(crate::pg_archive::NOT_YET.into())),
-            Format::MySql | Format::Postgres => {
+            _ => {
+                let what = if archive {
+                    "postgres archive".to_owned()
+                } else {
+                    format!("{} dump", format.name())
+                };
                 crate::inspect_sql::inspect_sql(format, stream, options.sample, &mut m)
-                    .map_err(|e| InspectError::BadInput(format!("{} dump: {e}", format.name())))?;
+                    .map_err(|e| InspectError::BadInput(format!("{what}: {e}")))?;
             }
         }
         m.insert("size_bytes".into(), json!(compressed_count.load(Relaxed)));

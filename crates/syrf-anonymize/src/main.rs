@@ -435,6 +435,11 @@ fn open_input(path: &Path) -> Result<Input, Error> {
     let cannot =
         |why: String| Error::Usage(format!("cannot open the input {}: {why}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    if meta.is_dir() && sql_dump::is_pg_directory(path) {
+        // A run rewrites it before this point; the checks read its SQL text.
+        let sql = syrf_anonymize::pg_archive::directory_sql(path)?;
+        return Ok((Box::new(sql), None, None));
+    }
     if meta.is_dir() {
         if !looks_like_dump_dir(path) {
             let advice = syrf_anonymize::lookalike::describe_directory(path);

@@ -24,19 +24,25 @@ pub(crate) struct Opened<'a> {
     pub(crate) what: &'static str,
 }
 
-/// An opened dump as the checks (`scan`, `verify`) read it: a PostgreSQL custom archive as
-/// its SQL text (statements and COPY data in pg_restore's order, read by sql-dump's archive
-/// reader), every other format as it is. Tar archives are refused with advice.
+/// An opened dump as the checks (`inspect`, `scan`, `verify`) read it: a pg_dump custom or
+/// tar archive as its SQL text (statements and COPY data in pg_restore's order, from the same
+/// sql-dump archive feed the rewriter reads), every other format as it is.
 pub(crate) fn readable(opened: Opened<'_>) -> Result<(Format, Input<'_>), OpenError> {
+    let archive = |what: &'static str| {
+        move |e: sql_dump::PgArchiveError| OpenError::Archive {
+            what,
+            message: e.to_string(),
+        }
+    };
     match opened.format {
         Format::PgCustom => {
-            let sql = sql_dump::pg_custom_sql(opened.reader).map_err(|e| OpenError::Archive {
-                what: opened.what,
-                message: e.to_string(),
-            })?;
+            let sql = sql_dump::pg_custom_sql(opened.reader).map_err(archive(opened.what))?;
             Ok((Format::Postgres, Box::new(sql)))
         }
-        Format::PgTar => Err(OpenError::Lookalike(crate::pg_archive::NOT_YET.into())),
+        Format::PgTar => {
+            let sql = sql_dump::pg_tar_sql(opened.reader).map_err(archive(opened.what))?;
+            Ok((Format::Postgres, Box::new(sql)))
+        }
         f => Ok((f, opened.reader)),
     }
 }

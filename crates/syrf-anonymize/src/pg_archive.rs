@@ -13,9 +13,24 @@ use crate::Options;
 /// integer: a sign byte and 4 bytes).
 pub(crate) const HELD_BACK: usize = 5;
 
-/// What `inspect`, `scan` and `verify` say of a tar archive, which they do not read yet.
-pub(crate) const NOT_YET: &str = "pg_dump tar archives (-Ft) are not read by this command yet; \
-     run it on a custom archive or a plain dump (`pg_restore -f - ARCHIVE` prints one)";
+/// The first line of a directory archive's SQL text ([`directory_sql`]): a comment, which
+/// also tells format detection that the text is PostgreSQL's.
+const DIRECTORY_SQL_HEAD: &[u8] =
+    b"--\n-- PostgreSQL database dump (a pg_dump directory archive read by syrf-anonymize)\n--\n";
+
+/// A pg_dump directory archive (`pg_dump -Fd`) as the SQL text `inspect`, `scan` and
+/// `verify` read: sql-dump's archive feed (each entry's SQL, each table's COPY statement and
+/// rows, read from its data file), the same text the directory's rewrite reads, behind a
+/// comment that says it is PostgreSQL's. Errors name the directory and the TOC entry.
+pub fn directory_sql(dir: &std::path::Path) -> Result<impl Read + Send, crate::Error> {
+    let sql = sql_dump::pg_directory_sql(dir).map_err(|e| {
+        crate::Error::BadInput(format!(
+            "{} is a pg_dump directory archive that cannot be read: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok(std::io::Cursor::new(DIRECTORY_SQL_HEAD).chain(sql))
+}
 
 /// The stream starts like a pg_dump custom archive: the `PGDMP` magic, a version byte 1 and
 /// (at byte 10) the custom format's code. Tar and directory archives are not matched.
@@ -124,7 +139,7 @@ pub fn anonymize_pg_directory(
         format: "postgres-directory",
         unit: "table",
         input_gzip: summary.compression == sql_dump::PgCompression::Gzip,
-        output_gzip: summary.compression == sql_dump::PgCompression::Gzip,
+        output_gzip: summary.output_compression == sql_dump::PgCompression::Gzip,
         keyed: anon.is_keyed(),
         collections: rewritten.collections,
         rules: Vec::new(),

@@ -87,10 +87,18 @@ pub fn verify_main(args: &VerifyArgs) -> i32 {
     }
 }
 
+/// An input that could not be opened: a damaged pg_dump directory archive is bad input (exit
+/// 3), anything else a usage error (exit 2), as for a run.
+fn open_error(e: syrf_anonymize::Error) -> InspectError {
+    match e {
+        syrf_anonymize::Error::BadInput(m) => InspectError::BadInput(m),
+        e => InspectError::Usage(e.to_string()),
+    }
+}
+
 /// Builds the manifest of the dump at `args.dump`.
 fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
-    let (input, _, _) =
-        crate::open_input(&args.dump).map_err(|e| InspectError::Usage(e.to_string()))?;
+    let (input, _, _) = crate::open_input(&args.dump).map_err(open_error)?;
     let input_modified = (args.dump != Path::new("-"))
         .then(|| {
             std::fs::metadata(&args.dump)
@@ -103,12 +111,33 @@ fn manifest(args: &InspectArgs) -> Result<Value, InspectError> {
         sample: args.sample,
         input_modified,
     };
-    inspect::manifest(input, &options).map_err(|e| match e {
+    let mut manifest = inspect::manifest(input, &options).map_err(|e| match e {
         InspectError::BadInput(m) => {
             InspectError::BadInput(format!("{}: {m}", args.dump.display()))
         }
         other => other,
-    })
+    })?;
+    if sql_dump::is_pg_directory(&args.dump) {
+        // Read as its SQL text: the manifest names the directory's format and size.
+        let (mut size, mut gzip) = (0u64, false);
+        for f in std::fs::read_dir(&args.dump)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            size += f.metadata().map_or(0, |m| m.len());
+            gzip |= f.file_name().to_string_lossy().ends_with(".dat.gz");
+        }
+        if let Value::Object(m) = &mut manifest {
+            m.insert("format".into(), "postgres-directory".into());
+            m.insert(
+                "compression".into(),
+                if gzip { "gzip" } else { "none" }.into(),
+            );
+            m.insert("size_bytes".into(), size.into());
+        }
+    }
+    Ok(manifest)
 }
 
 /// Writes the manifest to stdout or, atomically, to `path`.
@@ -211,7 +240,7 @@ pub fn scan_main(args: &ScanArgs) -> i32 {
         }
     };
     let report = crate::open_input(&args.dump)
-        .map_err(|e| InspectError::Usage(e.to_string()))
+        .map_err(open_error)
         .and_then(|(input, _, _)| {
             let options = scan::ScanOptions {
                 show_values: args.show_values,

@@ -123,12 +123,8 @@ pub fn verify(
         let (format, original) = crate::open::readable(opened)?;
         match format {
             Format::Mongo => collect_mongo(original, &anon, &mut prints)?,
-            Format::PgCustom | Format::PgTar => {
-                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
-            }
-            Format::MySql | Format::Postgres => {
-                collect_sql(original, format == Format::MySql, &anon, &mut prints)?
-            }
+            // pg_dump archives arrive as their SQL text (`readable`).
+            _ => collect_sql(original, format == Format::MySql, &anon, &mut prints)?,
         }
         prints.values.sort_unstable();
         prints.values.dedup();
@@ -148,12 +144,7 @@ pub fn verify(
         let allow = &options.allow;
         match format {
             Format::Mongo => scan_mongo(output, &prints, allow, &mut report)?,
-            Format::PgCustom | Format::PgTar => {
-                return Err(Error::Usage(crate::pg_archive::NOT_YET.into()))
-            }
-            Format::MySql | Format::Postgres => {
-                scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?
-            }
+            _ => scan_sql(output, format == Format::MySql, &prints, allow, &mut report)?,
         }
         Ok(report)
     })

@@ -187,6 +187,13 @@ fn a_directory_is_anonymized_like_the_archive_it_came_from() {
     let manifest: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(manifest["format"], "mongo");
     assert!(manifest["documents"].as_u64().unwrap() > 0);
+    // `scan` reads a directory (as the archive stream it is read as: the run's policy skips
+    // the excluded collection).
+    let o = run(&["scan", "--rules", s(&rules()), s(&dir)]);
+    ok(&o);
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(report.contains("707 documents read"), "{report}");
+    assert!(report.contains("syrftest.pmAuditLog: skipped"), "{report}");
 }
 
 #[test]

@@ -74,12 +74,40 @@ impl<R: Read> Read for Chunks<R> {
     }
 }
 
+/// A Zstandard stream decoder (one frame, as pg_dump writes per block and per file).
+type ZstdDecoder<R> = ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>;
+
 /// The data block being read.
 enum Block<R: Read> {
     Plain(Chunks<R>),
     Zlib(Box<flate2::bufread::ZlibDecoder<BufReader<Chunks<R>>>>),
+    /// An LZ4 frame (pg_dump 16+ `-Z lz4`).
+    Lz4(Box<lz4_flex::frame::FrameDecoder<BufReader<Chunks<R>>>>),
+    /// A Zstandard frame (pg_dump 16+ `-Z zstd`).
+    Zstd(Box<ZstdDecoder<BufReader<Chunks<R>>>>),
     /// A directory archive's data file.
     File(Box<dyn Read + Send>),
+}
+
+/// Opens the Zstandard frame at the start of `r` (its header is read at once).
+pub(crate) fn zstd_decoder<T: Read>(r: T) -> io::Result<ZstdDecoder<T>> {
+    ZstdDecoder::new(r).map_err(|e| io::Error::other(format!("Zstandard frame: {e}")))
+}
+
+/// A data file of a directory archive, decompressed by its name's suffix: `.gz`, `.lz4`,
+/// `.zst` or none.
+pub(crate) fn data_file(path: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
+    let f = BufReader::new(File::open(path)?);
+    let name = path.to_string_lossy();
+    Ok(if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(f))
+    } else if name.ends_with(".lz4") {
+        Box::new(lz4_flex::frame::FrameDecoder::new(f))
+    } else if name.ends_with(".zst") {
+        Box::new(zstd_decoder(f)?)
+    } else {
+        Box::new(f)
+    })
 }
 
 impl<R: Read> Block<R> {
@@ -95,6 +123,16 @@ impl<R: Read> Block<R> {
                 io::copy(&mut b, &mut io::sink())?;
                 Ok(Some(b.into_inner().rd))
             }
+            Block::Lz4(d) => {
+                let mut b = d.into_inner();
+                io::copy(&mut b, &mut io::sink())?;
+                Ok(Some(b.into_inner().rd))
+            }
+            Block::Zstd(d) => {
+                let mut b = d.into_inner();
+                io::copy(&mut b, &mut io::sink())?;
+                Ok(Some(b.into_inner().rd))
+            }
             Block::File(_) => Ok(None),
         }
     }
@@ -105,6 +143,8 @@ impl<R: Read> Read for Block<R> {
         match self {
             Block::Plain(c) => c.read(buf),
             Block::Zlib(d) => d.read(buf),
+            Block::Lz4(d) => d.read(buf),
+            Block::Zstd(d) => d.read(buf),
             Block::File(f) => f.read(buf),
         }
     }
@@ -141,6 +181,8 @@ pub(crate) struct Feed<R: Read> {
     seen: Vec<bool>,
     /// Bytes of SQL text produced.
     produced: u64,
+    /// The last bytes of the data block being read (its `\.` line is checked at its end).
+    tail: Vec<u8>,
     /// Where each fed entry starts in the SQL text: (offset, entry index).
     pub(crate) starts: Vec<(u64, usize)>,
     /// The archive error behind a failed read, naming the entry.
@@ -185,6 +227,7 @@ impl<R: Read> Feed<R> {
             phase: Phase::Pre(0),
             seen: vec![false; n],
             produced: 0,
+            tail: Vec::new(),
             starts: Vec::new(),
             error: None,
             keep_blobs,
@@ -218,6 +261,7 @@ impl<R: Read> Feed<R> {
             let name = e.file_name()?;
             if e.is("BLOBS") {
                 if self.keep_blobs {
+                    self.zstd_blobs(idx)?;
                     self.blobs.blocks.push((idx, 0, 0));
                 }
                 continue;
@@ -232,30 +276,23 @@ impl<R: Read> Feed<R> {
                 entry: e.label(),
                 message: format!("cannot open its data file {}: {err}", path.display()),
             };
-            let gz = dir.join(format!("{name}.gz"));
-            let plain = dir.join(name);
-            let reader: Box<dyn Read + Send> = if gz.exists() {
-                let f = File::open(&gz).map_err(|err| open_err(&gz, err))?;
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
-            } else if plain.exists() {
-                Box::new(BufReader::new(
-                    File::open(&plain).map_err(|err| open_err(&plain, err))?,
-                ))
-            } else if dir.join(format!("{name}.lz4")).exists()
-                || dir.join(format!("{name}.zst")).exists()
-            {
-                return Err(PgArchiveError::Entry {
-                    entry: e.label(),
-                    message: "its data file is LZ4 or Zstandard compressed (pg_dump 16+), which \
-                              is not supported yet; dump with -Z gzip or -Z 0"
-                        .into(),
-                });
-            } else {
-                return Err(PgArchiveError::Entry {
-                    entry: e.label(),
-                    message: format!("its data file {name}[.gz] is missing"),
-                });
+            let suffix = match self.compression {
+                Compression::None => "",
+                Compression::Gzip => ".gz",
+                Compression::Lz4 => ".lz4",
+                Compression::Zstd => ".zst",
             };
+            // pg_dump names each file by the archive's compression; a file of another
+            // compression is read by its own suffix (a directory decompressed by hand).
+            let path = [suffix, "", ".gz", ".lz4", ".zst"]
+                .into_iter()
+                .map(|s| dir.join(format!("{name}{s}")))
+                .find(|p| p.exists())
+                .ok_or_else(|| PgArchiveError::Entry {
+                    entry: e.label(),
+                    message: format!("its data file {name}{suffix} is missing"),
+                })?;
+            let reader = data_file(&path).map_err(|err| open_err(&path, err))?;
             let copy = e.copy_stmt.as_deref().unwrap_or_default();
             self.start_entry(idx, &[copy]);
             self.block = Some((idx, Block::File(reader)));
@@ -363,20 +400,21 @@ impl<R: Read> Feed<R> {
                 let chunks = Chunks::new(self.rd.take().expect("checked above"));
                 let block = match self.compression {
                     Compression::None => Block::Plain(chunks),
-                    Compression::Gzip => Block::Zlib(Box::new(
-                        flate2::bufread::ZlibDecoder::new(BufReader::new(chunks)),
-                    )),
-                    c @ (Compression::Lz4 | Compression::Zstd) => {
-                        return Err(PgArchiveError::Entry {
-                            entry: e.label(),
-                            message: format!(
-                                "its data is {} compressed (pg_dump 16+ -Z {}), which is not supported yet; \
-                                 dump with -Z gzip or -Z 0",
-                                if c == Compression::Lz4 { "LZ4" } else { "Zstandard" },
-                                if c == Compression::Lz4 { "lz4" } else { "zstd" }
-                            ),
-                        })
-                    }
+                    Compression::Gzip => Block::Zlib(Box::new(flate2::bufread::ZlibDecoder::new(
+                        BufReader::new(chunks),
+                    ))),
+                    Compression::Lz4 => Block::Lz4(Box::new(lz4_flex::frame::FrameDecoder::new(
+                        BufReader::new(chunks),
+                    ))),
+                    Compression::Zstd => match zstd_decoder(BufReader::new(chunks)) {
+                        Ok(d) => Block::Zstd(Box::new(d)),
+                        Err(err) => {
+                            return Err(PgArchiveError::Entry {
+                                entry: e.label(),
+                                message: format!("damaged data block: {err}"),
+                            })
+                        }
+                    },
                 };
                 let copy = e.copy_stmt.as_deref().unwrap_or_default();
                 self.start_entry(idx, &[copy]);
@@ -394,8 +432,27 @@ impl<R: Read> Feed<R> {
         }
     }
 
+    /// Large objects kept from a Zstandard archive are refused: the output's data is gzip
+    /// (no Zstandard encoder is built in) and their data is copied as it is.
+    fn zstd_blobs(&self, idx: usize) -> Result<(), PgArchiveError> {
+        if self.compression != Compression::Zstd {
+            return Ok(());
+        }
+        Err(PgArchiveError::Entry {
+            entry: self.entries[idx].label(),
+            message:
+                "large objects of a Zstandard-compressed archive (pg_dump -Z zstd) cannot be \
+                      kept: its output is gzip-compressed and their data would not be; use \
+                      `large_objects: drop` or `empty` in the rules, or dump with -Z gzip or -Z lz4"
+                    .into(),
+        })
+    }
+
     /// Copies (or skips) a block of large objects.
     fn copy_blobs(&mut self, idx: usize, id: i64) -> Result<(), PgArchiveError> {
+        if self.keep_blobs {
+            self.zstd_blobs(idx)?;
+        }
         let rd = self.rd.as_mut().expect("present between blocks");
         let int_size = rd.int_size;
         let int = |out: &mut Vec<u8>, v: i64| {
@@ -455,6 +512,32 @@ impl<R: Read> Feed<R> {
     }
 }
 
+/// Bytes kept of the end of a data block.
+const TAIL: usize = 8;
+
+impl<R: Read> Feed<R> {
+    /// A table's COPY data must end with its `\.` line (then line ends only): a data block
+    /// whose decompressed text stops short (a truncated LZ4 frame ends like a complete one)
+    /// is damaged, not a table with fewer rows.
+    fn check_end(&mut self, idx: usize) -> Result<(), PgArchiveError> {
+        let tail = std::mem::take(&mut self.tail);
+        let e = &self.entries[idx];
+        let copy = e.copy_stmt.as_deref().unwrap_or_default();
+        if tail.is_empty() || copy.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let end = tail.iter().rposition(|&b| b != b'\n').map_or(0, |p| p + 1);
+        let body = &tail[..end];
+        if body == b"\\." || body.ends_with(b"\n\\.") {
+            return Ok(());
+        }
+        Err(PgArchiveError::Entry {
+            entry: e.label(),
+            message: "damaged data block: its COPY data does not end with the \\. line".into(),
+        })
+    }
+}
+
 /// The spool file, created on first use.
 pub(crate) fn spool(file: &mut Option<File>) -> Result<&mut File, PgArchiveError> {
     if file.is_none() {
@@ -488,9 +571,15 @@ impl<R: Read> Read for Feed<R> {
                                 }));
                             }
                         }
+                        if let Err(e) = self.check_end(idx) {
+                            return Err(self.fail(e));
+                        }
                     }
                     Ok(n) => {
                         self.produced += n as u64;
+                        let keep = self.tail.len().min(TAIL - n.min(TAIL));
+                        self.tail.drain(..self.tail.len() - keep);
+                        self.tail.extend_from_slice(&buf[n - n.min(TAIL)..n]);
                         return Ok(n);
                     }
                     Err(e) => {

@@ -9,11 +9,12 @@
 //! credentials and large-object policies apply exactly as to plain dumps. The output is cut
 //! back into entries at the markers ([`split`]): an entry whose SQL was dropped leaves the
 //! TOC; a kept entry takes its rewritten SQL; rows become a new data block, compressed as
-//! the input's were (zlib or none) and spooled to a temporary file until the TOC, which
-//! precedes the data, is written. Because the blocks are spooled, their offsets are known
-//! before the TOC is written: with [`PgArchiveOptions::data_offsets`] they are recorded (as
-//! pg_dump does for a seekable file, and `pg_restore -j` needs), without they are left
-//! unset (as pg_dump does for a pipe).
+//! the input's were (zlib, LZ4 frames or none; Zstandard frames are read, and written as
+//! zlib with the header saying gzip, as no Zstandard encoder is built in) and spooled to a
+//! temporary file until the TOC, which precedes the data, is written. Because the blocks are
+//! spooled, their offsets are known before the TOC is written: with
+//! [`PgArchiveOptions::data_offsets`] they are recorded (as pg_dump does for a seekable file,
+//! and `pg_restore -j` needs), without they are left unset (as pg_dump does for a pipe).
 
 mod feed;
 mod split;
@@ -99,8 +100,11 @@ pub struct PgArchiveSummary {
     pub entries_out: usize,
     /// Entries dropped (type, name, dump id), in TOC order.
     pub entries_dropped: Vec<String>,
-    /// How the data blocks are compressed.
+    /// How the input's data blocks are compressed.
     pub compression: Compression,
+    /// How the output's data blocks are compressed: as the input's, except Zstandard, which
+    /// is written as gzip (this build decodes Zstandard but has no encoder).
+    pub output_compression: Compression,
 }
 
 /// A per-run random marker nonce (the input cannot forge a marker it cannot guess).
@@ -153,7 +157,7 @@ fn run<R: Read>(
         entries,
         &nonce,
         header.int_size,
-        header.compression,
+        header.for_output().compression,
         header.level,
     );
     if let Some((input, output)) = dirs {
@@ -287,7 +291,9 @@ fn decide(entries: &[toc::Entry], run: &Run) -> Decided {
     (out_entries, dropped, blocks)
 }
 
+/// The output's header and TOC (the header as [`toc::Header::for_output`] makes it).
 fn toc_bytes(header: &toc::Header, entries: &[(usize, toc::Entry)], layout: Layout) -> Vec<u8> {
+    let header = &header.for_output();
     let wr = Wr { h: header };
     let mut t = header.raw.clone();
     wr.int(&mut t, entries.len() as i64);
@@ -346,6 +352,7 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
         entries_out: out_entries.len(),
         entries_dropped: dropped,
         compression: header.compression,
+        output_compression: header.for_output().compression,
         sql: run.sql,
     })
 }
@@ -459,7 +466,7 @@ fn directory_into(
                     entry: e.label(),
                     message: format!("{list_name} has a line that is not `oid file`"),
                 })?;
-            let copied = [format!("{name}.gz"), name.to_owned()]
+            let copied = [format!("{name}.gz"), format!("{name}.lz4"), name.to_owned()]
                 .iter()
                 .find(|n| input.join(n).exists())
                 .map(|n| std::fs::copy(input.join(n), out.join(n)));
@@ -470,7 +477,7 @@ fn directory_into(
                 None => {
                     return Err(PgArchiveError::Entry {
                         entry: e.label(),
-                        message: format!("the large object file {name}[.gz] is missing"),
+                        message: format!("the large object file {name}[.gz|.lz4] is missing"),
                     })
                 }
             }
@@ -486,6 +493,7 @@ fn directory_into(
         entries_out: out_entries.len(),
         entries_dropped: dropped,
         compression: header.compression,
+        output_compression: header.for_output().compression,
         sql: run.sql,
     };
     Ok((summary, out_entries.into_iter().map(|(_, e)| e).collect()))
@@ -513,13 +521,16 @@ pub fn rewrite_pg_tar<R: Read, W: Write>(
     Ok(summary)
 }
 
-/// A custom archive read as SQL text: each TOC entry's definition and each table's `COPY`
-/// statement and decompressed rows, in the archive's order, each behind a `--` marker comment
-/// (large objects' data, which is not SQL, is left out). It is what the readers of plain
-/// dumps (inspect, scan, verify) read; it is not a restorable script (`pg_restore -f -` prints
-/// one). Read errors name the TOC entry.
+/// A pg_dump archive (custom, tar or directory) read as SQL text: each TOC entry's
+/// definition and each table's `COPY` statement and decompressed rows, in the archive's
+/// order, each behind a `--` marker comment (large objects' data, which is not SQL, is left
+/// out). It is the same text the rewriter's statement loop reads ([`feed`]), and what the
+/// readers of plain dumps (inspect, scan, verify) read; it is not a restorable script
+/// (`pg_restore -f -` prints one). Read errors name the TOC entry.
 pub struct PgArchiveSql<R: Read> {
     feed: feed::Feed<R>,
+    /// A tar archive's members, unpacked (removed when the reader is dropped).
+    _unpacked: Option<tempfile::TempDir>,
 }
 
 impl<R: Read> Read for PgArchiveSql<R> {
@@ -536,5 +547,44 @@ pub fn pg_custom_sql<R: Read>(input: R) -> Result<PgArchiveSql<R>, PgArchiveErro
     let entries = rd.toc(&header, Layout::Custom)?;
     Ok(PgArchiveSql {
         feed: feed::Feed::new(rd, entries.into(), nonce(), header.compression, false),
+        _unpacked: None,
     })
+}
+
+/// Reads the `toc.dat` of a directory archive (`pg_dump -Fd`) in `dir` and returns its SQL
+/// text ([`PgArchiveSql`]): the tables' data files are read as the text reaches them, as the
+/// rewriter reads them.
+pub fn pg_directory_sql(dir: &Path) -> Result<PgArchiveSql<BufReader<File>>, PgArchiveError> {
+    let feed = directory_feed(dir)?;
+    Ok(PgArchiveSql {
+        feed,
+        _unpacked: None,
+    })
+}
+
+/// Reads a tar archive (`pg_dump -Ft`) from `input` and returns its SQL text
+/// ([`PgArchiveSql`]). As for its rewrite, the members are first unpacked into a temporary
+/// directory (under `$TMPDIR`, removed when the reader is dropped), then read as a directory
+/// archive.
+pub fn pg_tar_sql<R: Read>(input: R) -> Result<PgArchiveSql<BufReader<File>>, PgArchiveError> {
+    let work = tempfile::tempdir().map_err(|source| PgArchiveError::Write { source })?;
+    tar::unpack(input, work.path())?;
+    let feed = directory_feed(work.path())?;
+    Ok(PgArchiveSql {
+        feed,
+        _unpacked: Some(work),
+    })
+}
+
+/// The SQL feed of the directory archive in `dir` (large objects left out).
+fn directory_feed(dir: &Path) -> Result<feed::Feed<BufReader<File>>, PgArchiveError> {
+    let toc_path = dir.join("toc.dat");
+    let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
+        offset: 0,
+        source: io::Error::new(source.kind(), format!("{}: {source}", toc_path.display())),
+    })?;
+    let mut rd = Rd::new(BufReader::new(file));
+    let header = rd.header(&FORMAT_DIRECTORY)?;
+    let entries = rd.toc(&header, Layout::Directory)?;
+    Ok(feed::Feed::new(rd, entries.into(), nonce(), header.compression, false).with_directory(dir))
 }

@@ -1,7 +1,8 @@
 //! The statement loop's output cut back into TOC entries at the marker comments
 //! [`super::feed`] put before each entry: a definition becomes the entry's new definition,
 //! a table's `COPY` statement its new COPY statement, and the rows after it a new data block,
-//! compressed as the input's were and written to a spool file.
+//! compressed as the input's were (Zstandard as gzip: no encoder is built in) and written
+//! to a spool file.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -30,8 +31,12 @@ pub(crate) struct Out {
 enum Sink {
     Plain(ChunkWriter<CountingFile>),
     Zlib(Box<flate2::write::ZlibEncoder<ChunkWriter<CountingFile>>>),
+    /// A custom archive's block as one LZ4 frame.
+    Lz4(Box<lz4_flex::frame::FrameEncoder<ChunkWriter<CountingFile>>>),
     /// A directory archive's data file, gzip.
     Gz(Box<flate2::write::GzEncoder<io::BufWriter<File>>>),
+    /// A directory archive's data file, one LZ4 frame.
+    Lz4File(Box<lz4_flex::frame::FrameEncoder<io::BufWriter<File>>>),
     /// A directory archive's data file, not compressed.
     Raw(io::BufWriter<File>),
 }
@@ -41,7 +46,9 @@ impl Write for Sink {
         match self {
             Sink::Plain(w) => w.write(b),
             Sink::Zlib(w) => w.write(b),
+            Sink::Lz4(w) => w.write(b),
             Sink::Gz(w) => w.write(b),
+            Sink::Lz4File(w) => w.write(b),
             Sink::Raw(w) => w.write(b),
         }
     }
@@ -49,6 +56,13 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// One LZ4 frame with a content checksum (which `pg_restore`'s LZ4F decoder checks; pg_dump
+/// writes none), so that damage to the output's data is found when it is read.
+fn lz4_encoder<W: Write>(w: W) -> lz4_flex::frame::FrameEncoder<W> {
+    let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+    lz4_flex::frame::FrameEncoder::with_frame_info(info, w)
 }
 
 /// The spool, counting bytes.
@@ -219,21 +233,20 @@ impl<'e> Split<'e> {
                 Ok(n) => n,
                 Err(e) => return Err(self.fail(e)),
             };
-            let gzip = self.compression == Compression::Gzip;
-            let path = dir.join(if gzip {
-                format!("{name}.gz")
-            } else {
-                name.to_owned()
-            });
-            let file = io::BufWriter::new(File::create(path)?);
+            let suffix = match self.compression {
+                Compression::Gzip => ".gz",
+                Compression::Lz4 => ".lz4",
+                Compression::None | Compression::Zstd => "",
+            };
+            let file = io::BufWriter::new(File::create(dir.join(format!("{name}{suffix}")))?);
             self.outs[idx].block = Some((0, 0));
-            self.sink = Some(if gzip {
-                Sink::Gz(Box::new(flate2::write::GzEncoder::new(
+            self.sink = Some(match self.compression {
+                Compression::Gzip => Sink::Gz(Box::new(flate2::write::GzEncoder::new(
                     file,
                     flate2::Compression::new(self.level),
-                )))
-            } else {
-                Sink::Raw(file)
+                ))),
+                Compression::Lz4 => Sink::Lz4File(Box::new(lz4_encoder(file))),
+                Compression::None | Compression::Zstd => Sink::Raw(file),
             });
             return Ok(());
         }
@@ -266,7 +279,8 @@ impl<'e> Split<'e> {
                 w,
                 flate2::Compression::new(self.level),
             ))),
-            _ => Sink::Plain(w),
+            Compression::Lz4 => Sink::Lz4(Box::new(lz4_encoder(w))),
+            Compression::None | Compression::Zstd => Sink::Plain(w),
         });
         Ok(())
     }
@@ -280,8 +294,13 @@ impl<'e> Split<'e> {
             let mut w = match sink {
                 Sink::Plain(w) => w,
                 Sink::Zlib(z) => z.finish()?,
+                Sink::Lz4(z) => z.finish().map_err(io::Error::other)?,
                 Sink::Gz(z) => {
                     z.finish()?.flush()?;
+                    return self.check(idx);
+                }
+                Sink::Lz4File(z) => {
+                    z.finish().map_err(io::Error::other)?.flush()?;
                     return self.check(idx);
                 }
                 Sink::Raw(mut f) => {

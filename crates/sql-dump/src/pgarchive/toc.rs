@@ -80,6 +80,26 @@ pub(crate) struct Header {
     pub(crate) level: u32,
 }
 
+impl Header {
+    /// The header of the rewritten archive: the input's, except that Zstandard data (which
+    /// this build decodes but does not encode) is written gzip-compressed, and the header's
+    /// compression field (archive version 1.15+, byte 11) says so.
+    pub(crate) fn for_output(&self) -> Header {
+        let mut h = self.clone();
+        if h.compression == Compression::Zstd {
+            h.compression = Compression::Gzip;
+            if let Some(b) = h.raw.get_mut(COMPRESSION_BYTE) {
+                *b = 1;
+            }
+        }
+        h
+    }
+}
+
+/// Where the compression algorithm's byte is in a 1.15+ header: after the magic (5 bytes),
+/// the version (3), the integer and offset sizes (2) and the format (1).
+const COMPRESSION_BYTE: usize = 11;
+
 /// One TOC entry.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
