@@ -40,6 +40,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod crc;
 pub mod dir;

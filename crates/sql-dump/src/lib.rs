@@ -59,6 +59,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 // The layers, each importing only those above it: dialect; lex (every lexical rule);
 // tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;

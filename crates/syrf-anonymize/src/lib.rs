@@ -46,6 +46,7 @@
 //! (`syrf-anonymize verify`) and [`scan::scan`] (`syrf-anonymize scan`).
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod data_keys;
 pub mod dump_dir;
@@ -58,6 +59,7 @@ mod inspect_sql;
 pub mod lookalike;
 pub mod observe;
 mod open;
+mod open_error;
 pub mod pg_archive;
 mod pgzip;
 pub mod preview_config;
@@ -75,13 +77,18 @@ use std::time::Instant;
 
 use anonymize_core::Anonymizer;
 
-pub use error::{exit, Error};
+pub use error::{exit, Error, Pass};
 pub use formats::Format;
 pub use mongo_archive::OplogMode;
-pub use open::OpenError;
+pub use open_error::OpenError;
 pub use summary::{CollectionCounts, SqlFindings, Summary};
 
-use format_base::FormatError;
+// The format crates' errors that [`Error`] carries (and their parts), so that an embedder can
+// name them without depending on the format crates.
+pub use anonymize_core::RulesError;
+pub use mongo_archive::dir::DirError;
+pub use mongo_archive::{ArchiveError, ErrorKind as ArchiveErrorKind, OplogError, PatchError};
+pub use sql_dump::{PgArchiveError, SqlError};
 use input::CountingReader;
 use sink::Sink;
 
@@ -204,13 +211,13 @@ pub fn anonymize(
             // A forced SQL format on an input with no header must still find statements it
             // can attribute to tables; an input where it found none was not a dump of that
             // format.
-            if let Some(m) = formats::forced_found_nothing(
+            if let Some(e) = formats::forced_found_nothing(
                 format,
                 options.format.is_some(),
-                &opened.head,
+                opened.detected,
                 &rewritten,
             ) {
-                return Err(FormatError::Input(m));
+                return Err(e);
             }
             // Reading for the subset failed where the rewrite did not: still an error.
             match prepared.failed {
@@ -221,16 +228,8 @@ pub fn anonymize(
         let rewritten = match result {
             Ok(r) => r,
             Err(e) => {
-                let error = match e {
-                    FormatError::Input(m) if input_gzip => Error::BadInput(format!(
-                        "{m} (byte offsets count the decompressed bytes of the gzip input)"
-                    )),
-                    FormatError::Input(m) => Error::BadInput(m),
-                    FormatError::Output(m) => Error::Output(m),
-                    FormatError::BrokenPipe => Error::BrokenPipe,
-                    FormatError::Usage(m) => Error::Usage(m),
-                };
-                if !matches!(error, Error::BrokenPipe | Error::Output(_)) {
+                let error = e.with_gzip_input(input_gzip);
+                if !error.is_output_failure() {
                     // Best effort: the error itself is what the caller must see.
                     let _ = sink.fail(Some(format), &error.to_string());
                 }
@@ -285,18 +284,19 @@ fn write_error(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Error::BrokenPipe
     } else {
-        Error::Output(format!("cannot write the output: {e}"))
+        Error::Write(e)
     }
 }
 
-/// Reads and validates a rules file; errors are [`Error::Usage`] with file, line and column.
+/// Reads and validates a rules file; errors are [`Error::Rules`] (with file, line and column)
+/// or [`Error::RulesFile`] (the file could not be read), exit code 2.
 pub fn load_rules(path: &std::path::Path) -> Result<anonymize_core::RuleSet, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the rules file {}: {e}",
-            path.display()
-        ))
+    let text = std::fs::read_to_string(path).map_err(|source| Error::RulesFile {
+        path: path.to_owned(),
+        source,
     })?;
-    anonymize_core::RuleSet::from_yaml(&text, &path.display().to_string())
-        .map_err(|e| Error::Usage(e.to_string()))
+    Ok(anonymize_core::RuleSet::from_yaml(
+        &text,
+        &path.display().to_string(),
+    )?)
 }
