@@ -155,7 +155,9 @@ impl DirOutput {
             Some(Ok(Ok(summary))) => Ok(summary),
             Some(Ok(Err(e))) => Err(io::Error::other(e)),
             Some(Err(_)) => Err(io::Error::other("the directory writer panicked")),
-            None => Err(io::Error::other("the output directory was already finished")),
+            None => Err(io::Error::other(
+                "the output directory was already finished",
+            )),
         }
     }
 

@@ -4,8 +4,8 @@ use std::io::{self, Read, Write};
 
 use anonymize_core::Anonymizer;
 
-pub use crate::format_base::Format;
 use crate::error::{Error, Pass};
+pub use crate::format_base::Format;
 use crate::format_base::{mongo_options, sql_options, sql_rewritten, Rewritten};
 use crate::summary::{CollectionCounts, SqlFindings};
 use crate::Options;
@@ -138,12 +138,10 @@ pub(crate) fn rewrite<W: Write>(
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
         (Err(_), Some(io::ErrorKind::BrokenPipe)) => Err(Error::BrokenPipe),
-        (Err(e), Some(kind)) if e.is_bad_input() => {
-            Err(Error::OutputFailed {
-                kind,
-                source: Box::new(e),
-            })
-        }
+        (Err(e), Some(kind)) if e.is_bad_input() => Err(Error::OutputFailed {
+            kind,
+            source: Box::new(e),
+        }),
         (Err(e), _) => Err(e),
     }
 }

@@ -86,11 +86,11 @@ pub use summary::{CollectionCounts, SqlFindings, Summary};
 // The format crates' errors that [`Error`] carries (and their parts), so that an embedder can
 // name them without depending on the format crates.
 pub use anonymize_core::RulesError;
+use input::CountingReader;
 pub use mongo_archive::dir::DirError;
 pub use mongo_archive::{ArchiveError, ErrorKind as ArchiveErrorKind, OplogError, PatchError};
-pub use sql_dump::{PgArchiveError, SqlError};
-use input::CountingReader;
 use sink::Sink;
+pub use sql_dump::{PgArchiveError, SqlError};
 
 /// Output compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

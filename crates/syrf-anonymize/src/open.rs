@@ -32,12 +32,11 @@ pub(crate) struct Opened<'a> {
 pub(crate) fn readable(opened: Opened<'_>) -> Result<(Format, Input<'_>), OpenError> {
     match opened.format {
         Format::PgCustom => {
-            let sql = sql_dump::pg_custom_sql(opened.reader).map_err(|source| {
-                OpenError::Archive {
+            let sql =
+                sql_dump::pg_custom_sql(opened.reader).map_err(|source| OpenError::Archive {
                     what: opened.what,
                     source,
-                }
-            })?;
+                })?;
             Ok((Format::Postgres, Box::new(sql)))
         }
         Format::PgTar => Err(OpenError::Lookalike(crate::pg_archive::NOT_YET.into())),

@@ -91,7 +91,8 @@ pub fn anonymize_pg_directory(
     if crate::subset::pg_archive_needs_subset(anon, args) {
         return Err(Error::PgArchiveSubset);
     }
-    let summary = sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(pg_error)?;
+    let summary =
+        sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(pg_error)?;
     let size = |dir: &std::path::Path| -> u64 {
         std::fs::read_dir(dir)
             .map(|d| {
