@@ -44,6 +44,31 @@
 //! logic of four subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
 //! [`preview_config::parse`] (`syrf-anonymize preview-config`), [`verify::verify`]
 //! (`syrf-anonymize verify`) and [`scan::scan`] (`syrf-anonymize scan`).
+//!
+//! # Errors
+//!
+//! [`Error`] is typed: a damaged archive is [`Error::Archive`] holding mongo-archive's
+//! [`ArchiveError`] (byte offset, namespace, [`ArchiveErrorKind`]), a damaged SQL dump
+//! [`Error::Sql`] holding sql-dump's [`SqlError`] (line, byte offset, table), a pg_dump archive
+//! [`Error::PgArchive`] ([`PgArchiveError`]), a bad rules file [`Error::Rules`]
+//! ([`RulesError`]: file, line, column). The crates' errors are also the
+//! [`std::error::Error::source`] of those variants (for `downcast_ref`), and are re-exported
+//! here. [`Error::offset`], [`Error::table`] and [`Error::line`] say where; the message (the
+//! command's) never holds a value from the dump.
+//!
+//! ```
+//! use syrf_anonymize::{anonymize, Error, Options, SqlError};
+//! # use anonymize_core::{Anonymizer, KeyMode, RuleSet};
+//! # let rules = RuleSet::from_yaml("rules:\n  users:\n    columns:\n      email: hash_email\n", "r.yaml")?;
+//! # let anon = Anonymizer::new(rules, KeyMode::Unkeyed)?;
+//! let dump = "-- MySQL dump 10.13\nCREATE TABLE `users` (`id` int, `email` text);\n\
+//!             INSERT INTO `users` VALUES (1,'jane@example.com') junk;\n";
+//! let err = anonymize(dump.as_bytes(), &mut Vec::new(), &anon, &Options::default()).unwrap_err();
+//! assert!(matches!(err, Error::Sql { source: SqlError::Syntax { line: 3, .. }, .. }));
+//! assert_eq!((err.line(), err.table(), err.exit_code()), (Some(3), Some("users"), 3));
+//! assert!(!err.to_string().contains("jane@example.com"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
