@@ -135,7 +135,7 @@ pub enum Compression {
 pub struct Options {
     /// Forces the input format instead of detecting it. The input must still be of that
     /// format: first bytes of another format fail the run, and so does a SQL input where not
-    /// one statement could be attributed to a table ([`Error::BadInput`]). Formats this tool
+    /// one statement could be attributed to a table ([`Error::NothingAttributed`]). Formats this tool
     /// does not read ([`lookalike::describe`]) are refused either way.
     pub format: Option<Format>,
     /// Output compression.
@@ -165,7 +165,7 @@ pub struct Options {
     /// spooling it to a temporary file.
     pub input_path: Option<std::path::PathBuf>,
     /// Refuse to spool a piped input to a temporary file (in `$TMPDIR`) when a subset needs
-    /// the dump read twice: such a run fails with a usage error instead.
+    /// the dump read twice: such a run fails with [`Error::NoSpool`] instead.
     pub no_spool: bool,
 }
 
