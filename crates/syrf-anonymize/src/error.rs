@@ -83,7 +83,11 @@ pub enum Error {
     Open(#[from] OpenError),
     /// A mongodump archive (or a mongodump directory, read as one) could not be read or
     /// rewritten, or the rules do not fit it (rules on a timeseries collection).
-    #[error("mongodump archive{}: {source}{}", .pass.note(), gzip_note(*.gzip_input, archive_class(.source)))]
+    #[error(
+        "mongodump archive{}: {source}{}",
+        .pass.note(),
+        gzip_note(*.gzip_input, archive_class(.source))
+    )]
     Archive {
         /// The pass that failed.
         pass: Pass,
@@ -95,7 +99,12 @@ pub enum Error {
     },
     /// A MySQL/MariaDB or PostgreSQL plain dump could not be read or rewritten, or the rules
     /// do not fit it.
-    #[error("{} dump{}: {source}{}", .format.name(), .pass.note(), gzip_note(*.gzip_input, sql_class(.source)))]
+    #[error(
+        "{} dump{}: {source}{}",
+        .format.name(),
+        .pass.note(),
+        gzip_note(*.gzip_input, sql_class(.source))
+    )]
     Sql {
         /// [`Format::MySql`] or [`Format::Postgres`].
         format: Format,
@@ -346,5 +355,94 @@ impl Error {
             Error::OutputFailed { source, .. } => source.line(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(source: SqlError, gzip_input: bool) -> Error {
+        Error::Sql {
+            format: Format::Postgres,
+            pass: Pass::Subset,
+            gzip_input,
+            source,
+        }
+    }
+
+    fn archive(kind: ArchiveErrorKind) -> Error {
+        Error::Archive {
+            pass: Pass::Rewrite,
+            gzip_input: true,
+            source: ArchiveError {
+                offset: 7,
+                namespace: Some("db.people".into()),
+                kind,
+            },
+        }
+    }
+
+    #[test]
+    fn exit_codes_and_kinds_follow_the_carried_error() {
+        let rules = sql(
+            SqlError::Rules {
+                table: "public.t".into(),
+                message: "a rule on a partition key".into(),
+            },
+            true,
+        );
+        assert_eq!((rules.exit_code(), rules.kind()), (exit::USAGE, "usage"));
+        // The gzip note is for errors that name input offsets, not for rules that do not fit.
+        assert_eq!(
+            rules.to_string(),
+            "postgres dump (reading it for a subset): table public.t: a rule on a partition key"
+        );
+        let write = sql(
+            SqlError::Write {
+                source: io::Error::other("disk full"),
+            },
+            false,
+        );
+        assert_eq!((write.exit_code(), write.kind()), (exit::FAILURE, "output"));
+        assert!(write.is_output_failure());
+        let syntax = sql(
+            SqlError::Syntax {
+                line: 4,
+                offset: 90,
+                table: None,
+                message: "x".into(),
+            },
+            true,
+        );
+        assert_eq!(syntax.exit_code(), exit::BAD_INPUT);
+        assert!(syntax
+            .to_string()
+            .ends_with("x (byte offsets count the decompressed bytes of the gzip input)"));
+        let timeseries = archive(ArchiveErrorKind::TimeseriesRules);
+        assert_eq!(timeseries.exit_code(), exit::USAGE);
+        assert!(!timeseries.to_string().contains("gzip"));
+        let written = archive(ArchiveErrorKind::Write(io::Error::other("gone")));
+        assert_eq!(written.exit_code(), exit::FAILURE);
+        let truncated = archive(ArchiveErrorKind::Truncated { what: "a document" });
+        assert_eq!(
+            (truncated.exit_code(), truncated.kind()),
+            (exit::BAD_INPUT, "bad_input")
+        );
+        assert_eq!(
+            (truncated.offset(), truncated.table()),
+            (Some(7), Some("db.people"))
+        );
+        let wrapped = Error::OutputFailed {
+            kind: io::ErrorKind::StorageFull,
+            source: Box::new(truncated),
+        };
+        assert_eq!(
+            (wrapped.exit_code(), wrapped.offset()),
+            (exit::FAILURE, Some(7))
+        );
+        assert_eq!(Error::NoSpool.exit_code(), exit::USAGE);
+        assert_eq!(Error::PgArchiveSubset.exit_code(), exit::USAGE);
+        assert_eq!(Error::BrokenPipe.exit_code(), exit::BROKEN_PIPE);
     }
 }
