@@ -207,6 +207,27 @@ pub enum Error {
     Strict(Box<Summary>),
 }
 
+/// A rewrite's archive error (not gzip; [`Pass::Rewrite`]), for `?` on mongo-archive's calls.
+impl From<ArchiveError> for Error {
+    fn from(source: ArchiveError) -> Error {
+        Error::Archive {
+            pass: Pass::Rewrite,
+            gzip_input: false,
+            source,
+        }
+    }
+}
+
+/// A pg_dump archive's error (not gzip), for `?` on sql-dump's archive calls.
+impl From<PgArchiveError> for Error {
+    fn from(source: PgArchiveError) -> Error {
+        Error::PgArchive {
+            gzip_input: false,
+            source,
+        }
+    }
+}
+
 /// What an error is, for its exit code and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {

@@ -158,14 +158,7 @@ fn mongo(
         subset,
         ..mongo_options(args)
     };
-    let summary =
-        mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|source| {
-            Error::Archive {
-                pass: Pass::Rewrite,
-                gzip_input: false,
-                source,
-            }
-        })?;
+    let summary = mongo_archive::rewrite_archive(input, output, anon, &options)?;
     Ok(summary
         .namespaces
         .iter()

@@ -39,8 +39,7 @@ pub(crate) fn rewrite_tar(
     anon: &Anonymizer,
     args: &Options,
 ) -> Result<Rewritten, Error> {
-    let summary =
-        sql_dump::rewrite_pg_tar(input, output, anon, &sql_options(args)).map_err(pg_error)?;
+    let summary = sql_dump::rewrite_pg_tar(input, output, anon, &sql_options(args))?;
     Ok(sql_rewritten(summary.sql, anon))
 }
 
@@ -55,13 +54,6 @@ fn sql_options(args: &Options) -> sql_dump::SqlOptions {
     }
 }
 
-fn pg_error(source: sql_dump::PgArchiveError) -> Error {
-    Error::PgArchive {
-        gzip_input: false,
-        source,
-    }
-}
-
 /// Rewrites a custom archive. The data blocks are spooled to a temporary file, so their
 /// offsets are always recorded in the TOC: `pg_restore -j` can use a file, and `pg_restore`
 /// reading a pipe ignores them.
@@ -72,8 +64,7 @@ pub(crate) fn rewrite(
     args: &Options,
 ) -> Result<Rewritten, Error> {
     let archive = sql_dump::PgArchiveOptions { data_offsets: true };
-    let summary = sql_dump::rewrite_pg_custom(input, output, anon, &sql_options(args), &archive)
-        .map_err(pg_error)?;
+    let summary = sql_dump::rewrite_pg_custom(input, output, anon, &sql_options(args), &archive)?;
     Ok(sql_rewritten(summary.sql, anon))
 }
 
@@ -91,8 +82,7 @@ pub fn anonymize_pg_directory(
     if crate::subset::pg_archive_needs_subset(anon, args) {
         return Err(Error::PgArchiveSubset);
     }
-    let summary =
-        sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(pg_error)?;
+    let summary = sql_dump::rewrite_pg_directory(input, output, anon, &options)?;
     let size = |dir: &std::path::Path| -> u64 {
         std::fs::read_dir(dir)
             .map(|d| {
