@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Prometheus tools for the observability tests (crates/syrf-anonymize/tests/ops_observe.rs and
-# ops_monitoring.rs), sourced by scripts/test after scripts/lib/servers.sh (whose log, die and
-# free_port it uses): Debian's `prometheus` package for promtool, and a private
-# `prometheus-pushgateway` on a free loopback port, in $SYRF_SERVERS_DIR/pushgateway, exported
-# as SYRF_TEST_PUSHGATEWAY_URL. The packages' own services are never started.
+# ops_monitoring.rs), sourced by scripts/test after scripts/lib/servers.sh (whose log, die,
+# free_port and ensure_apt_packages it uses): Debian's `prometheus` package for promtool, and a
+# private `prometheus-pushgateway` on a free loopback port, in $SYRF_SERVERS_DIR/pushgateway,
+# exported as SYRF_TEST_PUSHGATEWAY_URL. The packages' own services are never started.
 
 # curl: the preview restore Job's report script pushes with it (tested in ops_monitoring.rs).
 SYRF_MONITORING_PACKAGES=(prometheus prometheus-pushgateway curl)
@@ -13,27 +13,11 @@ have_monitoring_binaries() {
         command -v curl >/dev/null 2>&1
 }
 
-# Installs the packages unless both binaries are already there (then apt is not touched).
+# Installs the packages unless the binaries are already there (then apt is not touched), by
+# servers.sh's ensure_apt_packages (which also keeps prometheus and node-exporter from starting).
 ensure_monitoring_packages() {
-    if have_monitoring_binaries; then
-        log "promtool, prometheus-pushgateway and curl present; skipping apt-get"
-        return 0
-    fi
-    [[ $(id -u) -eq 0 ]] || die "promtool/prometheus-pushgateway/curl missing and not root: install ${SYRF_MONITORING_PACKAGES[*]}"
-    log "installing ${SYRF_MONITORING_PACKAGES[*]} with apt-get"
-    # policy-rc.d exit 101 keeps the packages' services (prometheus, node-exporter) from starting.
-    local policy=/usr/sbin/policy-rc.d created_policy=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod 755 "$policy"
-        created_policy=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        "${SYRF_MONITORING_PACKAGES[@]}" >/dev/null
-    if [[ $created_policy -eq 1 ]]; then rm -f "$policy"; fi
-    have_monitoring_binaries || die "apt-get finished but promtool/prometheus-pushgateway/curl are still missing"
+    ensure_apt_packages "promtool, prometheus-pushgateway and curl" have_monitoring_binaries \
+        "${SYRF_MONITORING_PACKAGES[@]}"
 }
 
 start_pushgateway() {

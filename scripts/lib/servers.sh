@@ -32,15 +32,19 @@ have_server_binaries() {
     pg_bindir >/dev/null || return 1
 }
 
-# Installs the Debian packages unless every binary is already there (then apt is not touched).
-ensure_server_packages() {
-    if have_server_binaries; then
-        log "MariaDB and PostgreSQL binaries present; skipping apt-get"
+# Installs Debian packages ($3...) with apt-get unless the function named $2 says their binaries
+# are all there (then apt is not touched); $1 names the binaries in messages. Shared by
+# ensure_server_packages and scripts/lib/monitoring.sh. policy-rc.d exit 101 keeps the packages'
+# own services from starting while they install (the tests run private ones).
+ensure_apt_packages() {
+    local what=$1 have=$2
+    shift 2
+    if "$have"; then
+        log "$what present; skipping apt-get"
         return 0
     fi
-    [[ $(id -u) -eq 0 ]] || die "MariaDB/PostgreSQL binaries missing and not root: install ${SYRF_APT_PACKAGES[*]}"
-    log "installing ${SYRF_APT_PACKAGES[*]} with apt-get"
-    # policy-rc.d exit 101 keeps the packages' own services from starting (we run private ones).
+    [[ $(id -u) -eq 0 ]] || die "$what missing and not root: install $*"
+    log "installing $* with apt-get"
     local policy=/usr/sbin/policy-rc.d created_policy=0
     if [[ ! -e $policy ]]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy"
@@ -50,9 +54,14 @@ ensure_server_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        "${SYRF_APT_PACKAGES[@]}" >/dev/null
+        "$@" >/dev/null
     if [[ $created_policy -eq 1 ]]; then rm -f "$policy"; fi
-    have_server_binaries || die "apt-get finished but the server binaries are still missing"
+    "$have" || die "apt-get finished but $what are still missing"
+}
+
+# Installs the server packages unless every binary is already there.
+ensure_server_packages() {
+    ensure_apt_packages "MariaDB and PostgreSQL binaries" have_server_binaries "${SYRF_APT_PACKAGES[@]}"
 }
 
 # Prints a free TCP port on 127.0.0.1, starting the search at $1.

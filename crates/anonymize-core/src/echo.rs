@@ -51,10 +51,10 @@ impl Default for EchoGuard {
 const SHORT: usize = 512;
 
 /// Default of `echo_guard.min_length`.
-pub const DEFAULT_MIN_LENGTH: usize = 4;
+pub(crate) const DEFAULT_MIN_LENGTH: usize = 4;
 
 /// Smallest `min_length` a rules file may set (shorter originals match too much text).
-pub const SMALLEST_MIN_LENGTH: usize = 3;
+pub(crate) const SMALLEST_MIN_LENGTH: usize = 3;
 
 /// Parses the value of `echo_guard:`. Errors are `(key, message)`, the key being the
 /// sub-key the message is about (to locate it).

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Shortest key accepted, in bytes. Shorter secrets are too easy to guess.
-pub const MIN_KEY_LEN: usize = 16;
+pub(crate) const MIN_KEY_LEN: usize = 16;
 
 /// The fixed label [`Key::fingerprint`] authenticates with the key.
 pub const FINGERPRINT_LABEL: &str = "syrf-anonymize key fingerprint v1";

@@ -149,6 +149,7 @@ impl std::error::Error for ArchiveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ErrorKind::Read(e) | ErrorKind::Write(e) => Some(e),
+            ErrorKind::Oplog(e) => Some(e),
             _ => None,
         }
     }

@@ -15,6 +15,10 @@
 //! - `synth` (feature `testkit`): a deterministic generator of realistic SyRF archives
 //!   (`gen-archive` binary).
 //!
+//! Errors: [`ArchiveError`] (the input byte `offset`, the `namespace` and the [`ErrorKind`];
+//! its source is the I/O error or the [`OplogError`]), [`PatchError`] (one document),
+//! [`DirError`] (mongodump directories). Messages never contain a document value.
+//!
 //! ```
 //! use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 //! use mongo_archive::{rewrite_archive, verify, RewriteOptions};
@@ -40,6 +44,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod crc;
 pub mod dir;
@@ -64,6 +69,7 @@ pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
+pub use dir::DirError;
 pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
 pub use oplog_error::OplogError;

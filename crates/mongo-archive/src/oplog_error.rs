@@ -49,6 +49,7 @@ pub enum OplogError {
         /// Target namespace.
         ns: String,
         /// Why.
+        #[source]
         error: PatchError,
     },
     /// `applyOps` nested deeper than this tool follows.

@@ -5,27 +5,27 @@ pub const MAX_BSON_SIZE: usize = 16 * 1024 * 1024;
 
 /// BSON element type codes used here.
 pub(crate) mod ty {
-    pub const DOUBLE: u8 = 0x01;
-    pub const STRING: u8 = 0x02;
-    pub const DOCUMENT: u8 = 0x03;
-    pub const ARRAY: u8 = 0x04;
-    pub const BINARY: u8 = 0x05;
-    pub const UNDEFINED: u8 = 0x06;
-    pub const OBJECT_ID: u8 = 0x07;
-    pub const BOOL: u8 = 0x08;
-    pub const DATETIME: u8 = 0x09;
-    pub const NULL: u8 = 0x0A;
-    pub const REGEX: u8 = 0x0B;
-    pub const DB_POINTER: u8 = 0x0C;
-    pub const JS_CODE: u8 = 0x0D;
-    pub const SYMBOL: u8 = 0x0E;
-    pub const CODE_W_SCOPE: u8 = 0x0F;
-    pub const INT32: u8 = 0x10;
-    pub const TIMESTAMP: u8 = 0x11;
-    pub const INT64: u8 = 0x12;
-    pub const DECIMAL128: u8 = 0x13;
-    pub const MIN_KEY: u8 = 0xFF;
-    pub const MAX_KEY: u8 = 0x7F;
+    pub(crate) const DOUBLE: u8 = 0x01;
+    pub(crate) const STRING: u8 = 0x02;
+    pub(crate) const DOCUMENT: u8 = 0x03;
+    pub(crate) const ARRAY: u8 = 0x04;
+    pub(crate) const BINARY: u8 = 0x05;
+    pub(crate) const UNDEFINED: u8 = 0x06;
+    pub(crate) const OBJECT_ID: u8 = 0x07;
+    pub(crate) const BOOL: u8 = 0x08;
+    pub(crate) const DATETIME: u8 = 0x09;
+    pub(crate) const NULL: u8 = 0x0A;
+    pub(crate) const REGEX: u8 = 0x0B;
+    pub(crate) const DB_POINTER: u8 = 0x0C;
+    pub(crate) const JS_CODE: u8 = 0x0D;
+    pub(crate) const SYMBOL: u8 = 0x0E;
+    pub(crate) const CODE_W_SCOPE: u8 = 0x0F;
+    pub(crate) const INT32: u8 = 0x10;
+    pub(crate) const TIMESTAMP: u8 = 0x11;
+    pub(crate) const INT64: u8 = 0x12;
+    pub(crate) const DECIMAL128: u8 = 0x13;
+    pub(crate) const MIN_KEY: u8 = 0xFF;
+    pub(crate) const MAX_KEY: u8 = 0x7F;
 }
 
 /// A structural problem at a position inside a buffer.
@@ -96,14 +96,14 @@ impl<'a> Elem<'a> {
     /// The value's bytes: from after the name to the element's end (a string's length prefix
     /// and final 0 included).
     #[inline]
-    pub fn value_bytes(&self, buf: &'a [u8]) -> &'a [u8] {
+    pub(crate) fn value_bytes(&self, buf: &'a [u8]) -> &'a [u8] {
         &buf[self.value..self.end]
     }
 
     /// A string element's contents (without its length prefix and final 0); `None` for
     /// other types.
     #[inline]
-    pub fn str_bytes(&self, buf: &'a [u8]) -> Option<&'a [u8]> {
+    pub(crate) fn str_bytes(&self, buf: &'a [u8]) -> Option<&'a [u8]> {
         (self.ty == ty::STRING).then(|| &buf[self.value + 4..self.end - 1])
     }
 }
@@ -118,7 +118,7 @@ pub(crate) struct Elems<'a> {
 
 impl<'a> Elems<'a> {
     /// Elements of the document at `start..end`.
-    pub fn new(buf: &'a [u8], start: usize, end: usize) -> Elems<'a> {
+    pub(crate) fn new(buf: &'a [u8], start: usize, end: usize) -> Elems<'a> {
         Elems {
             buf,
             pos: start + 4,
@@ -128,7 +128,7 @@ impl<'a> Elems<'a> {
     }
 
     /// Frames the document at `start` (bounded by `limit`) and iterates it.
-    pub fn framed(buf: &'a [u8], start: usize, limit: usize) -> Result<Elems<'a>, RawError> {
+    pub(crate) fn framed(buf: &'a [u8], start: usize, limit: usize) -> Result<Elems<'a>, RawError> {
         let end = doc_end(buf, start, limit)?;
         Ok(Elems::new(buf, start, end))
     }

@@ -68,6 +68,34 @@ fn table_suffix(table: &Option<String>) -> String {
 }
 
 impl SqlError {
+    /// The byte offset in the input where the error is, when known (reading, syntax and size
+    /// errors).
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            SqlError::Read { offset, .. }
+            | SqlError::Syntax { offset, .. }
+            | SqlError::TooLarge { offset, .. } => Some(*offset),
+            SqlError::Write { .. } | SqlError::UnknownDialect | SqlError::Rules { .. } => None,
+        }
+    }
+
+    /// The 1-based input line where the error is, when known (syntax and size errors).
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            SqlError::Syntax { line, .. } | SqlError::TooLarge { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// The table concerned (`schema.table` or `table`), when known.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            SqlError::Syntax { table, .. } => table.as_deref(),
+            SqlError::Rules { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+
     /// Wraps an output error.
     pub(crate) fn write(source: io::Error) -> SqlError {
         SqlError::Write { source }

@@ -57,8 +57,17 @@
 //! assert_eq!((summary.tables[0].table.as_str(), summary.tables[0].rows_in), ("public.users", 2));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Errors
+//!
+//! [`rewrite_sql`], [`plan_subset`] and the reader fail with [`SqlError`] (its
+//! [`SqlError::line`], [`SqlError::offset`] and [`SqlError::table`] say where); the pg_dump
+//! archive functions with [`PgArchiveError`] (the archive's [`PgArchiveError::offset`], the
+//! [`PgArchiveError::entry`], and an entry's [`PgArchiveError::sql`] error). Messages never
+//! contain a value from the dump.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 // The layers, each importing only those above it: dialect; lex (every lexical rule);
 // tokens; ddl, head, literal, json (pure readers); stmt (what a statement means); tally;

@@ -66,11 +66,12 @@ impl Read for DirInput {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.pipe.read(buf)?;
         if n == 0 && !buf.is_empty() {
-            // The stream ended: report why when the directory could not be read to its end.
+            // The stream ended: report why when the directory could not be read to its end
+            // (the `DirError` itself, which `io::Error::get_ref` gives back to an embedder).
             if let Some(thread) = self.writer.take() {
                 match thread.join() {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(io::Error::other(e.to_string())),
+                    Ok(Err(e)) => return Err(io::Error::other(e)),
                     Err(_) => return Err(io::Error::other("the directory reader panicked")),
                 }
             }
@@ -147,13 +148,16 @@ impl DirOutput {
         })
     }
 
-    fn finish_reader(&mut self) -> Result<dir::DirSummary, String> {
+    /// The directory writer's result; its `DirError` is kept inside the `io::Error`.
+    fn finish_reader(&mut self) -> io::Result<dir::DirSummary> {
         self.pipe.take();
         match self.reader.take().map(JoinHandle::join) {
             Some(Ok(Ok(summary))) => Ok(summary),
-            Some(Ok(Err(e))) => Err(e.to_string()),
-            Some(Err(_)) => Err("the directory writer panicked".into()),
-            None => Err("the output directory was already finished".into()),
+            Some(Ok(Err(e))) => Err(io::Error::other(e)),
+            Some(Err(_)) => Err(io::Error::other("the directory writer panicked")),
+            None => Err(io::Error::other(
+                "the output directory was already finished",
+            )),
         }
     }
 
@@ -168,7 +172,7 @@ impl DirOutput {
             }
             Err(e) => {
                 let _ = fs::remove_dir_all(&self.temp);
-                Err(io::Error::other(e))
+                Err(e)
             }
         }
     }
@@ -194,7 +198,7 @@ impl Write for DirOutput {
         match written {
             // The writer thread stopped reading: its error is the one to report.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => match self.finish_reader() {
-                Err(why) => Err(io::Error::other(why)),
+                Err(why) => Err(why),
                 Ok(_) => Err(e),
             },
             other => other,

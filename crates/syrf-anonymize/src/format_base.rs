@@ -1,7 +1,7 @@
 //! What every format's rewrite shares, below the dispatch (`formats`), the pg_dump archives
 //! (`pg_archive`) and subsets (`subset`), none of which it imports:
-//! the dump formats, a rewrite's error and result, a run's options per format crate and a SQL
-//! summary's counts.
+//! the dump formats, a rewrite's result, a run's options per format crate and a SQL summary's
+//! counts. (A rewrite's error is the run's [`crate::Error`].)
 
 use anonymize_core::Anonymizer;
 
@@ -47,19 +47,6 @@ impl Format {
     pub fn is_binary(self) -> bool {
         matches!(self, Format::Mongo | Format::PgCustom | Format::PgTar)
     }
-}
-
-/// Why a rewrite failed, sorted by exit code.
-#[derive(Debug)]
-pub(crate) enum FormatError {
-    /// The input is not a valid dump.
-    Input(String),
-    /// Writing failed.
-    Output(String),
-    /// The output's reader went away.
-    BrokenPipe,
-    /// The rules do not fit the dump (e.g. a field rule on a timeseries collection).
-    Usage(String),
 }
 
 /// What a format's rewrite reports.

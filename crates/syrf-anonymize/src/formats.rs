@@ -4,8 +4,9 @@ use std::io::{self, Read, Write};
 
 use anonymize_core::Anonymizer;
 
+use crate::error::{Error, Pass};
 pub use crate::format_base::Format;
-use crate::format_base::{mongo_options, sql_options, sql_rewritten, FormatError, Rewritten};
+use crate::format_base::{mongo_options, sql_options, sql_rewritten, Rewritten};
 use crate::summary::{CollectionCounts, SqlFindings};
 use crate::Options;
 
@@ -34,8 +35,9 @@ pub(crate) fn detect(head: &[u8]) -> Option<Format> {
     }
 }
 
-/// A forced `--format` on an input whose first bytes say it is another format: the error.
-pub(crate) fn check_forced(forced: Format, head: &[u8]) -> Result<(), String> {
+/// A forced `--format` on an input whose first bytes say it is another format (`detected`,
+/// by [`detect`]): the error.
+pub(crate) fn check_forced(forced: Format, detected: Option<Format>) -> Result<(), String> {
     let looks = |f: Format| match f {
         Format::Mongo => "a mongodump archive (its magic bytes)",
         Format::MySql => "a MySQL/MariaDB dump (mysqldump/mariadb-dump header or syntax)",
@@ -43,7 +45,7 @@ pub(crate) fn check_forced(forced: Format, head: &[u8]) -> Result<(), String> {
         Format::PgCustom => "a pg_dump custom-format archive (`PGDMP`), which is read as it is",
         Format::PgTar => "a pg_dump tar-format archive, which is read as it is",
     };
-    match detect(head) {
+    match detected {
         Some(found) if found != forced => Err(format!(
             "--format {}, but the input is {}: drop --format (or give --format {})",
             forced.name(),
@@ -60,22 +62,18 @@ pub(crate) fn check_forced(forced: Format, head: &[u8]) -> Result<(), String> {
 }
 
 /// After a successful rewrite with a forced SQL format on an input whose first bytes match no
-/// format: the error when not one statement could be attributed to a table (the input was
-/// copied, not read).
+/// format (`detected` is `None`): the error when not one statement could be attributed to a
+/// table (the input was copied, not read).
 pub(crate) fn forced_found_nothing(
     format: Format,
     forced: bool,
-    head: &[u8],
+    detected: Option<Format>,
     rewritten: &Rewritten,
-) -> Option<String> {
-    let unrecognised = forced && format != Format::Mongo && detect(head).is_none();
-    (unrecognised && rewritten.collections.is_empty()).then(|| {
-        format!(
-            "--format {}: no statement of the input could be attributed to a table (no CREATE \
-             TABLE, INSERT or COPY was read), so it is not a {} dump this tool can anonymize",
-            format.name(),
-            format.name()
-        )
+) -> Option<Error> {
+    let unrecognised = forced && format != Format::Mongo && detected.is_none();
+    (unrecognised && rewritten.collections.is_empty()).then_some(Error::NothingAttributed {
+        format,
+        gzip_input: false,
     })
 }
 
@@ -107,7 +105,7 @@ pub(crate) fn rewrite<W: Write>(
     anon: &Anonymizer,
     args: &Options,
     subset: Option<crate::subset::Plan>,
-) -> Result<Rewritten, FormatError> {
+) -> Result<Rewritten, Error> {
     let report = subset.as_ref().map(crate::subset::Plan::report);
     let mut tracked = Tracked {
         inner: output,
@@ -139,10 +137,11 @@ pub(crate) fn rewrite<W: Write>(
     };
     match (result, tracked.failed) {
         (Ok(c), _) => Ok(c),
-        (Err(_), Some(io::ErrorKind::BrokenPipe)) => Err(FormatError::BrokenPipe),
-        (Err(FormatError::Input(m)), Some(kind)) => Err(FormatError::Output(format!(
-            "writing the output failed ({kind:?}); the output is incomplete: {m}"
-        ))),
+        (Err(_), Some(io::ErrorKind::BrokenPipe)) => Err(Error::BrokenPipe),
+        (Err(e), Some(kind)) if e.is_bad_input() => Err(Error::OutputFailed {
+            kind,
+            source: Box::new(e),
+        }),
         (Err(e), _) => Err(e),
     }
 }
@@ -153,20 +152,13 @@ fn mongo(
     anon: &Anonymizer,
     args: &Options,
     subset: Option<std::sync::Arc<mongo_archive::subset::ArchiveSubset>>,
-) -> Result<Vec<CollectionCounts>, FormatError> {
-    use mongo_archive::{ErrorKind, NamespaceAction};
+) -> Result<Vec<CollectionCounts>, Error> {
+    use mongo_archive::NamespaceAction;
     let options = mongo_archive::RewriteOptions {
         subset,
         ..mongo_options(args)
     };
-    let summary = mongo_archive::rewrite_archive(input, output, anon, &options).map_err(|e| {
-        let message = format!("mongodump archive: {e}");
-        match e.kind {
-            ErrorKind::Write(_) => FormatError::Output(message),
-            ErrorKind::TimeseriesRules => FormatError::Usage(message),
-            _ => FormatError::Input(message),
-        }
-    })?;
+    let summary = mongo_archive::rewrite_archive(input, output, anon, &options)?;
     Ok(summary
         .namespaces
         .iter()
@@ -199,20 +191,18 @@ fn sql(
     anon: &Anonymizer,
     args: &Options,
     subset: Option<std::sync::Arc<sql_dump::SubsetPlan>>,
-) -> Result<Rewritten, FormatError> {
-    use sql_dump::SqlError;
+) -> Result<Rewritten, Error> {
     let options = sql_dump::SqlOptions {
         subset,
         ..sql_options(format, args)
     };
     let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
-    let summary = sql_dump::rewrite_sql(input, output, anon, &options).map_err(|e| {
-        let message = format!("{} dump: {e}", format.name());
-        match e {
-            SqlError::Write { .. } => FormatError::Output(message),
-            SqlError::Rules { .. } => FormatError::Usage(message),
-            _ => FormatError::Input(message),
-        }
-    })?;
+    let summary =
+        sql_dump::rewrite_sql(input, output, anon, &options).map_err(|source| Error::Sql {
+            format,
+            pass: Pass::Rewrite,
+            gzip_input: false,
+            source,
+        })?;
     Ok(sql_rewritten(summary, anon))
 }

@@ -20,10 +20,15 @@ pub(crate) type Input<'a> = Box<dyn Read + Send + 'a>;
 
 /// A readable stream whose first bytes have been looked at.
 pub(crate) struct Peeked<'a> {
-    /// The first up to [`PEEK`] bytes (also still at the start of `reader`).
-    pub head: Vec<u8>,
-    /// The whole stream, head included.
-    pub reader: Chain<Cursor<Vec<u8>>, Input<'a>>,
+    /// The whole stream: its first bytes (held once, [`Peeked::head`]), then the rest.
+    pub(crate) reader: Chain<Cursor<Vec<u8>>, Input<'a>>,
+}
+
+impl Peeked<'_> {
+    /// The first up to [`PEEK`] bytes (still at the start of `reader`).
+    pub(crate) fn head(&self) -> &[u8] {
+        self.reader.get_ref().0.get_ref()
+    }
 }
 
 /// Reads up to `PEEK` bytes (fewer only at end of stream) without losing them.
@@ -31,7 +36,6 @@ pub(crate) fn peek(mut reader: Input<'_>) -> io::Result<Peeked<'_>> {
     let mut head = Vec::with_capacity(PEEK);
     (&mut reader).take(PEEK as u64).read_to_end(&mut head)?;
     Ok(Peeked {
-        head: head.clone(),
         reader: Cursor::new(head).chain(reader),
     })
 }
@@ -69,7 +73,7 @@ pub(crate) fn decompressed<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     peeked: Peeked<'scope>,
 ) -> io::Result<Input<'scope>> {
-    if is_gzip(&peeked.head) {
+    if is_gzip(peeked.head()) {
         gunzip_on_thread(scope, peeked.reader)
     } else {
         Ok(Box::new(peeked.reader))

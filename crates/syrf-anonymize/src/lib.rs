@@ -44,8 +44,34 @@
 //! logic of four subcommands: [`inspect::manifest`] (`syrf-anonymize inspect`),
 //! [`preview_config::parse`] (`syrf-anonymize preview-config`), [`verify::verify`]
 //! (`syrf-anonymize verify`) and [`scan::scan`] (`syrf-anonymize scan`).
+//!
+//! # Errors
+//!
+//! [`Error`] is typed: a damaged archive is [`Error::Archive`] holding mongo-archive's
+//! [`ArchiveError`] (byte offset, namespace, [`ArchiveErrorKind`]), a damaged SQL dump
+//! [`Error::Sql`] holding sql-dump's [`SqlError`] (line, byte offset, table), a pg_dump archive
+//! [`Error::PgArchive`] ([`PgArchiveError`]), a bad rules file [`Error::Rules`]
+//! ([`RulesError`]: file, line, column). The crates' errors are also the
+//! [`std::error::Error::source`] of those variants (for `downcast_ref`), and are re-exported
+//! here. [`Error::offset`], [`Error::table`] and [`Error::line`] say where; the message (the
+//! command's) never holds a value from the dump.
+//!
+//! ```
+//! use syrf_anonymize::{anonymize, Error, Options, SqlError};
+//! # use anonymize_core::{Anonymizer, KeyMode, RuleSet};
+//! # let rules = RuleSet::from_yaml("rules:\n  users:\n    columns:\n      email: hash_email\n", "r.yaml")?;
+//! # let anon = Anonymizer::new(rules, KeyMode::Unkeyed)?;
+//! let dump = "-- MySQL dump 10.13\nCREATE TABLE `users` (`id` int, `email` text);\n\
+//!             INSERT INTO `users` VALUES (1,'jane@example.com') junk;\n";
+//! let err = anonymize(dump.as_bytes(), &mut Vec::new(), &anon, &Options::default()).unwrap_err();
+//! assert!(matches!(err, Error::Sql { source: SqlError::Syntax { line: 3, .. }, .. }));
+//! assert_eq!((err.line(), err.table(), err.exit_code()), (Some(3), Some("users"), 3));
+//! assert!(!err.to_string().contains("jane@example.com"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod data_keys;
 pub mod dump_dir;
@@ -58,6 +84,7 @@ mod inspect_sql;
 pub mod lookalike;
 pub mod observe;
 mod open;
+mod open_error;
 pub mod pg_archive;
 mod pgzip;
 pub mod preview_config;
@@ -75,15 +102,20 @@ use std::time::Instant;
 
 use anonymize_core::Anonymizer;
 
-pub use error::{exit, Error};
+pub use error::{exit, Error, Pass};
 pub use formats::Format;
 pub use mongo_archive::OplogMode;
-pub use open::OpenError;
+pub use open_error::OpenError;
 pub use summary::{CollectionCounts, SqlFindings, Summary};
 
-use format_base::FormatError;
+// The format crates' errors that [`Error`] carries (and their parts), so that an embedder can
+// name them without depending on the format crates.
+pub use anonymize_core::RulesError;
 use input::CountingReader;
+pub use mongo_archive::dir::DirError;
+pub use mongo_archive::{ArchiveError, ErrorKind as ArchiveErrorKind, OplogError, PatchError};
 use sink::Sink;
+pub use sql_dump::{PgArchiveError, SqlError};
 
 /// Output compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,7 +135,7 @@ pub enum Compression {
 pub struct Options {
     /// Forces the input format instead of detecting it. The input must still be of that
     /// format: first bytes of another format fail the run, and so does a SQL input where not
-    /// one statement could be attributed to a table ([`Error::BadInput`]). Formats this tool
+    /// one statement could be attributed to a table ([`Error::NothingAttributed`]). Formats this tool
     /// does not read ([`lookalike::describe`]) are refused either way.
     pub format: Option<Format>,
     /// Output compression.
@@ -133,7 +165,7 @@ pub struct Options {
     /// spooling it to a temporary file.
     pub input_path: Option<std::path::PathBuf>,
     /// Refuse to spool a piped input to a temporary file (in `$TMPDIR`) when a subset needs
-    /// the dump read twice: such a run fails with a usage error instead.
+    /// the dump read twice: such a run fails with [`Error::NoSpool`] instead.
     pub no_spool: bool,
 }
 
@@ -204,13 +236,13 @@ pub fn anonymize(
             // A forced SQL format on an input with no header must still find statements it
             // can attribute to tables; an input where it found none was not a dump of that
             // format.
-            if let Some(m) = formats::forced_found_nothing(
+            if let Some(e) = formats::forced_found_nothing(
                 format,
                 options.format.is_some(),
-                &opened.head,
+                opened.detected,
                 &rewritten,
             ) {
-                return Err(FormatError::Input(m));
+                return Err(e);
             }
             // Reading for the subset failed where the rewrite did not: still an error.
             match prepared.failed {
@@ -221,16 +253,8 @@ pub fn anonymize(
         let rewritten = match result {
             Ok(r) => r,
             Err(e) => {
-                let error = match e {
-                    FormatError::Input(m) if input_gzip => Error::BadInput(format!(
-                        "{m} (byte offsets count the decompressed bytes of the gzip input)"
-                    )),
-                    FormatError::Input(m) => Error::BadInput(m),
-                    FormatError::Output(m) => Error::Output(m),
-                    FormatError::BrokenPipe => Error::BrokenPipe,
-                    FormatError::Usage(m) => Error::Usage(m),
-                };
-                if !matches!(error, Error::BrokenPipe | Error::Output(_)) {
+                let error = e.with_gzip_input(input_gzip);
+                if !error.is_output_failure() {
                     // Best effort: the error itself is what the caller must see.
                     let _ = sink.fail(Some(format), &error.to_string());
                 }
@@ -285,18 +309,19 @@ fn write_error(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Error::BrokenPipe
     } else {
-        Error::Output(format!("cannot write the output: {e}"))
+        Error::Write(e)
     }
 }
 
-/// Reads and validates a rules file; errors are [`Error::Usage`] with file, line and column.
+/// Reads and validates a rules file; errors are [`Error::Rules`] (with file, line and column)
+/// or [`Error::RulesFile`] (the file could not be read), exit code 2.
 pub fn load_rules(path: &std::path::Path) -> Result<anonymize_core::RuleSet, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the rules file {}: {e}",
-            path.display()
-        ))
+    let text = std::fs::read_to_string(path).map_err(|source| Error::RulesFile {
+        path: path.to_owned(),
+        source,
     })?;
-    anonymize_core::RuleSet::from_yaml(&text, &path.display().to_string())
-        .map_err(|e| Error::Usage(e.to_string()))
+    Ok(anonymize_core::RuleSet::from_yaml(
+        &text,
+        &path.display().to_string(),
+    )?)
 }

@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 
 use anonymize_core::Anonymizer;
 
-use crate::format_base::{sql_rewritten, FormatError, Rewritten};
+use crate::error::Error;
+use crate::format_base::{sql_rewritten, Rewritten};
 use crate::Options;
 
 /// Bytes of a custom archive's end held back until the run has succeeded (its last
@@ -52,9 +53,8 @@ pub(crate) fn rewrite_tar(
     output: &mut impl Write,
     anon: &Anonymizer,
     args: &Options,
-) -> Result<Rewritten, FormatError> {
-    let summary =
-        sql_dump::rewrite_pg_tar(input, output, anon, &sql_options(args)).map_err(format_error)?;
+) -> Result<Rewritten, Error> {
+    let summary = sql_dump::rewrite_pg_tar(input, output, anon, &sql_options(args))?;
     Ok(sql_rewritten(summary.sql, anon))
 }
 
@@ -69,23 +69,6 @@ fn sql_options(args: &Options) -> sql_dump::SqlOptions {
     }
 }
 
-fn format_error(e: sql_dump::PgArchiveError) -> FormatError {
-    use sql_dump::{PgArchiveError, SqlError};
-    let message = e.to_string();
-    match e {
-        PgArchiveError::Write { .. }
-        | PgArchiveError::Sql {
-            source: SqlError::Write { .. },
-            ..
-        } => FormatError::Output(message),
-        PgArchiveError::Sql {
-            source: SqlError::Rules { .. },
-            ..
-        } => FormatError::Usage(message),
-        _ => FormatError::Input(message),
-    }
-}
-
 /// Rewrites a custom archive. The data blocks are spooled to a temporary file, so their
 /// offsets are always recorded in the TOC: `pg_restore -j` can use a file, and `pg_restore`
 /// reading a pipe ignores them.
@@ -94,10 +77,9 @@ pub(crate) fn rewrite(
     output: &mut impl Write,
     anon: &Anonymizer,
     args: &Options,
-) -> Result<Rewritten, FormatError> {
+) -> Result<Rewritten, Error> {
     let archive = sql_dump::PgArchiveOptions { data_offsets: true };
-    let summary = sql_dump::rewrite_pg_custom(input, output, anon, &sql_options(args), &archive)
-        .map_err(format_error)?;
+    let summary = sql_dump::rewrite_pg_custom(input, output, anon, &sql_options(args), &archive)?;
     Ok(sql_rewritten(summary.sql, anon))
 }
 
@@ -109,22 +91,13 @@ pub fn anonymize_pg_directory(
     output: &std::path::Path,
     anon: &Anonymizer,
     args: &Options,
-) -> Result<crate::Summary, crate::Error> {
-    use crate::Error;
+) -> Result<crate::Summary, Error> {
     let started = std::time::Instant::now();
     let options = sql_options(args);
     if crate::subset::pg_archive_needs_subset(anon, args) {
-        return Err(Error::Usage(crate::subset::PG_ARCHIVE_SUBSET.into()));
+        return Err(Error::PgArchiveSubset);
     }
-    let summary =
-        sql_dump::rewrite_pg_directory(input, output, anon, &options).map_err(|e| match e {
-            sql_dump::PgArchiveError::Write { .. } => Error::Output(e.to_string()),
-            sql_dump::PgArchiveError::Sql {
-                source: sql_dump::SqlError::Rules { .. },
-                ..
-            } => Error::Usage(e.to_string()),
-            _ => Error::BadInput(e.to_string()),
-        })?;
+    let summary = sql_dump::rewrite_pg_directory(input, output, anon, &options)?;
     let size = |dir: &std::path::Path| -> u64 {
         std::fs::read_dir(dir)
             .map(|d| {

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use anonymize_core::Anonymizer;
 use flate2::read::MultiGzDecoder;
 use mongo_archive::subset::ArchiveSubset;
-use sql_dump::{SqlError, SubsetPlan};
+use sql_dump::SubsetPlan;
 
-use crate::format_base::{mongo_options, sql_options, Format, FormatError};
+use crate::error::{Error, Pass};
+use crate::format_base::{mongo_options, sql_options, Format};
 use crate::input::CHUNK;
 use crate::Options;
 
@@ -47,7 +48,7 @@ pub(crate) struct Prepared<'a> {
     /// Reading the dump for the subset failed: the rewrite runs without a plan, so that a
     /// broken input fails there as it would without a subset (with the output up to the
     /// error), and this error is returned if it does not.
-    pub(crate) failed: Option<FormatError>,
+    pub(crate) failed: Option<Error>,
 }
 
 fn show(options: &Options, what: &str) {
@@ -70,66 +71,58 @@ fn open_plain(path: &Path) -> io::Result<Box<dyn BufRead>> {
     Ok(Box::new(file))
 }
 
-fn sql_error(format: Format, e: SqlError) -> FormatError {
-    let message = format!("{} dump (reading it for a subset): {e}", format.name());
-    match e {
-        SqlError::Rules { .. } => FormatError::Usage(message),
-        _ => FormatError::Input(message),
-    }
-}
-
 /// Plans the subset over the dump `open` gives from its start.
 fn make_plan<R: BufRead>(
     format: Format,
     mut open: impl FnMut() -> io::Result<R>,
     anon: &Anonymizer,
     options: &Options,
-) -> Result<Plan, FormatError> {
+) -> Result<Plan, Error> {
     if format == Format::Mongo {
-        let input =
-            open().map_err(|e| FormatError::Input(format!("cannot read the input again: {e}")))?;
+        let input = open().map_err(|source| Error::Reread {
+            spooled: false,
+            gzip_input: false,
+            source,
+        })?;
         let rewrite = mongo_options(options);
         return mongo_archive::subset::plan_subset(input, anon, &rewrite)
             .map(|p| Plan::Mongo(Arc::new(p)))
-            .map_err(|e| {
-                let message = format!("mongodump archive (reading it for a subset): {e}");
-                match e.kind {
-                    mongo_archive::ErrorKind::TimeseriesRules => FormatError::Usage(message),
-                    _ => FormatError::Input(message),
-                }
+            .map_err(|source| Error::Archive {
+                pass: Pass::Subset,
+                gzip_input: false,
+                source,
             });
     }
     sql_dump::plan_subset(open, anon, &sql_options(format, options))
         .map(|p| Plan::Sql(Arc::new(p)))
-        .map_err(|e| sql_error(format, e))
+        .map_err(|source| Error::Sql {
+            format,
+            pass: Pass::Subset,
+            gzip_input: false,
+            source,
+        })
 }
 
-/// Plans the subset when `format` and the rules need one; `input` is the decompressed dump.
-/// The refusal of a subset of a pg_dump archive: its foreign keys are not followed yet, and a
-/// limit without them would give an archive whose constraints fail on restore.
-pub(crate) const PG_ARCHIVE_SUBSET: &str =
-    "the rules remove rows (size_limits, where, schema_only) \
-    that other tables may reference; keeping foreign keys valid is not supported for pg_dump \
-    custom, tar or directory archives yet: convert with `pg_restore -f - DUMP`, anonymize the \
-    plain SQL, and restore it with psql";
-
-/// Whether a run with `options` on a PostgreSQL archive would need a subset (then refused).
+/// Whether a run with `options` on a PostgreSQL archive would need a subset (then refused:
+/// [`Error::PgArchiveSubset`], as its foreign keys are not followed yet, and a limit without
+/// them would give an archive whose constraints fail on restore).
 pub(crate) fn pg_archive_needs_subset(anon: &Anonymizer, options: &Options) -> bool {
     sql_dump::subset_needed(anon, &sql_options(Format::Postgres, options))
 }
 
+/// Plans the subset when `format` and the rules need one; `input` is the decompressed dump.
 pub(crate) fn prepare<'a>(
     format: Format,
     input: impl Read + Send + 'a,
     anon: &Anonymizer,
     options: &Options,
-) -> Result<Prepared<'a>, FormatError> {
+) -> Result<Prepared<'a>, Error> {
     let needed = match format {
         Format::Mongo => mongo_archive::subset::subset_needed(anon),
         _ => sql_dump::subset_needed(anon, &sql_options(format, options)),
     };
     if needed && matches!(format, Format::PgCustom | Format::PgTar) {
-        return Err(FormatError::Usage(PG_ARCHIVE_SUBSET.into()));
+        return Err(Error::PgArchiveSubset);
     }
     if !needed {
         return Ok(Prepared {
@@ -147,22 +140,15 @@ pub(crate) fn prepare<'a>(
         return Ok(planned(Box::new(input), plan));
     }
     if options.no_spool {
-        return Err(FormatError::Usage(
-            "the rules remove rows or documents (size_limits, schema_only) that others may \
-             reference, which needs the dump read before it is rewritten; the input is a pipe and --no-spool forbids \
-             spooling it to a temporary file: give the input as a file (--input PATH)"
-                .into(),
-        ));
+        return Err(Error::NoSpool);
     }
     show(
         options,
         "(subset: spooling the input to a temporary file in $TMPDIR)",
     );
-    let spool = spool(input).map_err(|e| {
-        FormatError::Output(format!(
-            "cannot spool the input to a temporary file in {}: {e}",
-            std::env::temp_dir().display()
-        ))
+    let spool = spool(input).map_err(|source| Error::Spool {
+        dir: std::env::temp_dir(),
+        source,
     })?;
     let open = || -> io::Result<BufReader<File>> {
         let mut f = spool.try_clone()?;
@@ -174,12 +160,15 @@ pub(crate) fn prepare<'a>(
         "(subset: reading the spooled input twice for its foreign keys)",
     );
     let plan = make_plan(format, open, anon, options);
-    let reader =
-        open().map_err(|e| FormatError::Input(format!("cannot read the spooled input: {e}")))?;
+    let reader = open().map_err(|source| Error::Reread {
+        spooled: true,
+        gzip_input: false,
+        source,
+    })?;
     Ok(planned(Box::new(reader), plan))
 }
 
-fn planned(reader: Box<dyn Read + Send + '_>, plan: Result<Plan, FormatError>) -> Prepared<'_> {
+fn planned(reader: Box<dyn Read + Send + '_>, plan: Result<Plan, Error>) -> Prepared<'_> {
     match plan {
         Ok(plan) => Prepared {
             reader,

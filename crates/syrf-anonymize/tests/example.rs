@@ -4,6 +4,8 @@
 #[path = "../examples/embed.rs"]
 #[allow(dead_code)]
 mod embed;
+#[path = "example/typed_errors.rs"]
+mod typed_errors;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -81,6 +81,37 @@ pub enum PgArchiveError {
     },
 }
 
+impl PgArchiveError {
+    /// The byte offset in the archive where the error is, when known (its structure, or
+    /// reading it). An entry's SQL error has its own offset in the entry's SQL text:
+    /// [`PgArchiveError::sql`].
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            PgArchiveError::Format { offset, .. } | PgArchiveError::Read { offset, .. } => {
+                Some(*offset)
+            }
+            _ => None,
+        }
+    }
+
+    /// The TOC entry concerned (type, `schema.name`, dump id), when known.
+    pub fn entry(&self) -> Option<&str> {
+        match self {
+            PgArchiveError::Entry { entry, .. } | PgArchiveError::Sql { entry, .. } => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// The statement loop's error in an entry's SQL (its line, offset and table count in
+    /// that SQL text).
+    pub fn sql(&self) -> Option<&SqlError> {
+        match self {
+            PgArchiveError::Sql { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// Options of a custom archive's rewrite beyond [`SqlOptions`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PgArchiveOptions {
