@@ -7,6 +7,13 @@
 //! items, in input order, to the same sequential [`Driver`] a single-threaded run uses, with
 //! the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
 //! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
+//!
+//! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
+//! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
+//! of consecutive documents of such a namespace, in and out, and the driver joins the parts
+//! in order ([`crate::crc::crc64_combine`]) and checks the input CRC at the EOF header, as
+//! the reader does on one thread. Other namespaces (the oplog, limits, subsets) keep the
+//! reader's CRC and the driver's per document.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -16,8 +23,9 @@ use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
+use crate::crc::crc64;
 use crate::crc::Crc64;
-use crate::driver::{Driver, Precomputed};
+use crate::driver::{crc_in_parts, CrcPart, Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
@@ -47,6 +55,8 @@ enum Op<'a> {
         raw: Range<usize>,
         namespace: Box<BodyNamespace>,
         first: bool,
+        /// On a namespace's first header: its CRCs are computed in parts.
+        crc_parts: bool,
     },
     Document {
         ns: usize,
@@ -55,6 +65,8 @@ enum Op<'a> {
         crc_before: Crc64,
         /// The plan and ordinal when a worker patches it; the index of its result.
         job: Option<(&'a PlanNode, u64, usize)>,
+        /// The worker includes it in its namespace's CRC parts.
+        crc_part: bool,
     },
     BlockEnd {
         ns: usize,
@@ -76,6 +88,9 @@ struct Segment<'a> {
     /// The first document of the segment that is not valid BSON: its index in `ops` and the
     /// error (the reader only frames body documents; workers validate them).
     invalid: Option<(usize, RawError)>,
+    /// CRC parts of runs of documents, in order: the index in `ops` of a run's last
+    /// document, its namespace and the part.
+    crc_parts: Vec<(usize, usize, CrcPart)>,
 }
 
 impl Segment<'_> {
@@ -88,6 +103,7 @@ impl Segment<'_> {
             results: Vec::new(),
             patched: Vec::new(),
             invalid: None,
+            crc_parts: Vec::new(),
         }
     }
 
@@ -100,6 +116,7 @@ impl Segment<'_> {
         self.results.clear();
         self.patched.clear();
         self.invalid = None;
+        self.crc_parts.clear();
     }
 
     fn copy(&mut self, bytes: &[u8]) -> Range<usize> {
@@ -116,6 +133,8 @@ struct NsPlan<'a> {
     docs_in: u64,
     /// The ordinals a subset removes.
     removed: Option<&'a roaring::RoaringTreemap>,
+    /// Its CRCs are computed in parts by the workers.
+    crc_parts: bool,
 }
 
 /// Runs a rewrite with `threads` workers; the items go through `driver` in input order.
@@ -265,6 +284,7 @@ fn read_all<'a, R: Read, W: Write>(
                 return Err(e);
             }
         };
+        let mut defer_crc = None;
         let op = match item {
             Item::Header { raw } => Op::Header { raw: seg.copy(raw) },
             Item::Prelude { index, raw, entry } => {
@@ -294,26 +314,35 @@ fn read_all<'a, R: Read, W: Write>(
                         }
                     }
                 }
+                let mut crc_parts = false;
                 if first {
                     feeder
                         .names
                         .push(ns_name(&namespace.db, &namespace.collection));
-                    let (root, max_rows) = match decisions.get(namespace.prelude) {
-                        Some(Some(Decision::Keep {
+                    let decision = decisions.get(namespace.prelude).and_then(Option::as_ref);
+                    let (root, max_rows) = match decision {
+                        Some(Decision::Keep {
                             root,
                             max_rows,
                             oplog: false,
                             ..
-                        })) => (*root, *max_rows),
+                        }) => (*root, *max_rows),
                         _ => (None, None),
                     };
+                    let removed = options
+                        .subset
+                        .as_deref()
+                        .and_then(|s| s.removed_in(&ns_name(&namespace.db, &namespace.collection)));
+                    crc_parts = crc_in_parts(decision, removed.is_some());
+                    if crc_parts {
+                        defer_crc = Some(ns);
+                    }
                     plans.push(NsPlan {
                         root,
                         max_rows,
                         docs_in: 0,
-                        removed: options.subset.as_deref().and_then(|s| {
-                            s.removed_in(&ns_name(&namespace.db, &namespace.collection))
-                        }),
+                        removed,
+                        crc_parts,
                     });
                 }
                 Op::BlockHeader {
@@ -322,6 +351,7 @@ fn read_all<'a, R: Read, W: Write>(
                     raw: seg.copy(raw),
                     namespace: Box::new(namespace.clone()),
                     first,
+                    crc_parts,
                 }
             }
             Item::Document {
@@ -330,6 +360,7 @@ fn read_all<'a, R: Read, W: Write>(
                 offset,
                 crc_before,
             } => {
+                let crc_part = plans.get(ns).is_some_and(|p| p.crc_parts);
                 let job = plans.get_mut(ns).and_then(|p| {
                     p.docs_in += 1;
                     let cut = p.max_rows.is_some_and(|m| p.docs_in > m)
@@ -349,11 +380,15 @@ fn read_all<'a, R: Read, W: Write>(
                     offset,
                     crc_before: crc_before.clone(),
                     job,
+                    crc_part,
                 }
             }
             Item::BlockEnd { ns } => Op::BlockEnd { ns },
             Item::End => Op::End,
         };
+        if let Some(ns) = defer_crc {
+            rd.defer_crc(ns);
+        }
         let end = matches!(op, Op::End);
         seg.ops.push((at, op));
         if end || seg.doc_bytes >= SEGMENT_BYTES {
@@ -420,6 +455,84 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
         };
         seg.results[slot] = Some(r.map(|p| (p, shadowing, shadowed)));
     }
+    crc_parts(seg);
+}
+
+/// Computes the segment's CRC parts: one per run of consecutive documents of a namespace
+/// whose CRCs are computed in parts (after its documents were patched).
+fn crc_parts(seg: &mut Segment<'_>) {
+    let mut run: Option<(usize, usize, Range<usize>)> = None; // (ns, first op, input bytes)
+    for index in 0..=seg.ops.len() {
+        let next = match seg.ops.get(index) {
+            Some((
+                _,
+                Op::Document {
+                    ns,
+                    raw,
+                    crc_part: true,
+                    ..
+                },
+            )) => Some((*ns, raw.clone())),
+            _ => None,
+        };
+        if let (Some((ns, _, bytes)), Some((next_ns, next_raw))) = (&mut run, &next) {
+            if *ns == *next_ns && bytes.end == next_raw.start {
+                bytes.end = next_raw.end;
+                continue;
+            }
+        }
+        if let Some((ns, first, bytes)) = run.take() {
+            let part = crc_part(seg, first..index, bytes);
+            seg.crc_parts.push((index - 1, ns, part));
+        }
+        run = next.map(|(ns, raw)| (ns, index, raw));
+    }
+}
+
+/// The CRC part of the documents `ops` (consecutive, of one namespace, input bytes `bytes`).
+fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<usize>) -> CrcPart {
+    let crc_in = crc64(&seg.data[bytes.clone()]);
+    let len_in = bytes.len() as u64;
+    let patched = |op: &Op<'_>| match op {
+        Op::Document {
+            job: Some((_, _, slot)),
+            ..
+        } => match &seg.results[*slot] {
+            Some(Ok((Some(range), _, _))) => Some(range.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let ops = &seg.ops[ops];
+    if !ops.iter().any(|(_, op)| patched(op).is_some()) {
+        return CrcPart {
+            crc_in,
+            len_in,
+            crc_out: crc_in,
+            len_out: len_in,
+            changed: false,
+        };
+    }
+    let mut out = Crc64::new();
+    let mut len_out = 0;
+    for (_, op) in ops {
+        let Op::Document { raw, .. } = op else {
+            continue;
+        };
+        let bytes = match patched(op) {
+            Some(range) => &seg.patched[range],
+            None => &seg.data[raw.clone()],
+        };
+        out.update(bytes);
+        len_out += bytes.len() as u64;
+    }
+    CrcPart {
+        crc_in,
+        len_in,
+        crc_out: out.value(),
+        len_out,
+        changed: true,
+    }
 }
 
 /// Feeds a patched segment's items to the driver. Returns true at the archive's end.
@@ -430,6 +543,7 @@ fn apply<W: Write>(
 ) -> Result<bool, ArchiveError> {
     let data = &seg.data;
     let patched = &seg.patched;
+    let mut parts = seg.crc_parts.iter().peekable();
     for (index, (at, op)) in seg.ops.iter().enumerate() {
         if let (Some((bad, e)), Op::Document { ns, offset, .. }) = (seg.invalid, op) {
             if bad == index {
@@ -459,6 +573,7 @@ fn apply<W: Write>(
                 raw,
                 namespace,
                 first,
+                ..
             } => (
                 Item::BlockHeader {
                     ns: *ns,
@@ -475,6 +590,7 @@ fn apply<W: Write>(
                 offset,
                 crc_before,
                 job,
+                ..
             } => {
                 let pre: Option<Precomputed<'_>> = job.and_then(|(_, _, slot)| {
                     seg.results[slot].take().map(|r| {
@@ -498,6 +614,20 @@ fn apply<W: Write>(
         };
         if driver.handle(*at, item, pre)? {
             return Ok(true);
+        }
+        match op {
+            Op::BlockHeader {
+                ns,
+                first: true,
+                crc_parts: true,
+                ..
+            } => driver.crc_by_parts(*ns),
+            Op::Document { .. } => {
+                if let Some((_, ns, part)) = parts.next_if(|(last, _, _)| *last == index) {
+                    driver.add_crc_part(*ns, part);
+                }
+            }
+            _ => {}
         }
     }
     Ok(false)
