@@ -82,8 +82,10 @@ const X2N: [u64; 67] = {
     t
 };
 
-/// x^(8·len) mod P: the operator that appends `len` zero bytes to a CRC register.
-fn x8n_mod_p(mut len: u64) -> u64 {
+/// x^(8·len) mod P: the operator that appends `len` zero bytes to a CRC register; what
+/// [`crc64_combine_shifted`] takes (computing it costs one multiplication per set bit of `len`,
+/// so a worker computes it and the thread joining the parts only multiplies once).
+pub(crate) fn crc64_shift(mut len: u64) -> u64 {
     let mut p = 1u64 << 63; // x^0
     let mut k = 3; // 8 = 2^3 bits a byte
     while len != 0 {
@@ -108,10 +110,13 @@ fn x8n_mod_p(mut len: u64) -> u64 {
 /// assert_eq!(crc64_combine(crc64(a), crc64(b), b.len() as u64), crc64(b"123456789"));
 /// ```
 pub fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
-    if len_b == 0 {
-        return crc_a;
-    }
-    mult_mod_p(x8n_mod_p(len_b), crc_a) ^ crc_b
+    mult_mod_p(crc64_shift(len_b), crc_a) ^ crc_b
+}
+
+/// [`crc64_combine`] with `shift` = [`crc64_shift`]`(len_b)` computed ahead: one GF(2)
+/// multiplication.
+pub(crate) fn crc64_combine_shifted(crc_a: u64, crc_b: u64, shift: u64) -> u64 {
+    mult_mod_p(shift, crc_a) ^ crc_b
 }
 
 #[cfg(test)]
@@ -148,6 +153,18 @@ mod tests {
             proptest::prop_assert_eq!(
                 crc64_combine(crc64(&a), crc64(&b), b.len() as u64),
                 crc64(&joined)
+            );
+        }
+    }
+
+    #[test]
+    fn combine_shifted_equals_combine() {
+        for len in [0u64, 1, 5, 255, 256, 4096, 262_144, 16 << 20, u64::MAX] {
+            let (a, b) = (0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321);
+            assert_eq!(
+                crc64_combine_shifted(a, b, crc64_shift(len)),
+                crc64_combine(a, b, len),
+                "{len}"
             );
         }
     }

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anonymize_core::{Anonymizer, RowContext, RuleId};
 
-use crate::crc::{crc64_combine, Crc64};
+use crate::crc::{crc64_combine_shifted, Crc64};
 use crate::error::{ns_name, ArchiveError, ErrorKind};
 use crate::oplog::{self, OplogRewriter};
 use crate::policy::{decide, Decision, NamespaceAction, RewriteOptions};
@@ -70,7 +70,10 @@ pub struct RewriteSummary {
     pub bytes_out: u64,
 }
 
-const OUT_BUFFER: usize = 1 << 20;
+/// Bytes buffered before a write: twice the CLI sink's buffer (1 MiB), so that a full buffer
+/// goes through the sink's `BufWriter` without another copy (a write of at most its capacity,
+/// after the sink's held-back bytes, would be copied into it).
+const OUT_BUFFER: usize = 2 << 20;
 
 /// Buffered output that holds back every terminator until something follows it or the
 /// input has been verified to end cleanly, so a failed run never leaves a complete archive.
@@ -162,9 +165,11 @@ struct PartsCrc {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CrcPart {
     pub(crate) crc_in: u64,
-    pub(crate) len_in: u64,
+    /// [`crate::crc::crc64_shift`] of the input bytes' length (computed on the worker).
+    pub(crate) shift_in: u64,
     pub(crate) crc_out: u64,
-    pub(crate) len_out: u64,
+    /// [`crate::crc::crc64_shift`] of the output bytes' length.
+    pub(crate) shift_out: u64,
     /// True when at least one document was patched (`crc_out` differs from `crc_in`).
     pub(crate) changed: bool,
 }
@@ -481,11 +486,13 @@ impl<'a, W: Write> Driver<'a, W> {
             return;
         };
         let before = parts.input;
-        parts.input = crc64_combine(before, part.crc_in, part.len_in);
+        parts.input = crc64_combine_shifted(before, part.crc_in, part.shift_in);
         parts.output = match parts.output {
-            Some(out) => Some(crc64_combine(out, part.crc_out, part.len_out)),
+            Some(out) => Some(crc64_combine_shifted(out, part.crc_out, part.shift_out)),
             // Until a document changes, the output is the input: its CRC is the input's.
-            None if part.changed => Some(crc64_combine(before, part.crc_out, part.len_out)),
+            None if part.changed => {
+                Some(crc64_combine_shifted(before, part.crc_out, part.shift_out))
+            }
             None => None,
         };
     }

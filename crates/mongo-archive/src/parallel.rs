@@ -1,8 +1,8 @@
 //! Patching documents on a pool of worker threads, results applied in input order.
 //!
-//! The calling thread reads the archive and copies its items into segments (about
-//! [`SEGMENT_BYTES`] of documents each), marking the documents a rule plan applies to with
-//! their ordinal; workers patch those documents (the calling thread too, rather than wait for
+//! The calling thread reads the archive into buffers it hands on whole (the reader's
+//! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of about
+//! 256 KiB, marking the documents a rule plan applies to with their ordinal; workers patch those documents (the calling thread too, rather than wait for
 //! the next segment in order); the calling thread then feeds each segment's
 //! items, in input order, to the same sequential [`Driver`] a single-threaded run uses, with
 //! the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
@@ -23,8 +23,8 @@ use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
-use crate::crc::crc64;
 use crate::crc::Crc64;
+use crate::crc::{crc64, crc64_shift};
 use crate::driver::{crc_in_parts, CrcPart, Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
@@ -35,10 +35,8 @@ use crate::reader::{
 };
 use crate::walk::{PatchError, Patcher};
 
-/// Document bytes per segment (a larger document makes a segment of its own).
-const SEGMENT_BYTES: usize = 256 << 10;
-
-/// An item copied out of the reader's buffer; byte ranges index the segment's `data`.
+/// An item of a segment: documents by their input offset (in the segment's buffers), the
+/// small items' bytes copied (ranges index the segment's `data`).
 enum Op<'a> {
     Header {
         raw: Range<usize>,
@@ -60,7 +58,7 @@ enum Op<'a> {
     },
     Document {
         ns: usize,
-        raw: Range<usize>,
+        len: usize,
         offset: u64,
         crc_before: Crc64,
         /// The plan and ordinal when a worker patches it; the index of its result.
@@ -81,8 +79,11 @@ type DocResult = Result<(Option<Range<usize>>, u64, Vec<RuleId>), PatchError>;
 struct Segment<'a> {
     seq: u64,
     ops: Vec<(u64, Op<'a>)>,
+    /// The reader's buffers holding the segment's documents, with the input offset of their
+    /// first byte, in input order.
+    bufs: Vec<(u64, Vec<u8>)>,
+    /// The small items' bytes (headers, prelude entries).
     data: Vec<u8>,
-    doc_bytes: usize,
     results: Vec<Option<DocResult>>,
     patched: Vec<u8>,
     /// The first document of the segment that is not valid BSON: its index in `ops` and the
@@ -98,8 +99,8 @@ impl Segment<'_> {
         Segment {
             seq,
             ops: Vec::new(),
+            bufs: Vec::new(),
             data: Vec::new(),
-            doc_bytes: 0,
             results: Vec::new(),
             patched: Vec::new(),
             invalid: None,
@@ -107,12 +108,15 @@ impl Segment<'_> {
         }
     }
 
-    /// Empties the segment for reuse as number `seq`, keeping its buffers' memory.
-    fn recycle(&mut self, seq: u64) {
+    /// Empties the segment for reuse as number `seq`, keeping its buffers' memory (the
+    /// reader's buffers go back to `rd`).
+    fn recycle<R: Read>(&mut self, seq: u64, rd: &mut ArchiveReader<R>) {
         self.seq = seq;
         self.ops.clear();
+        for (_, buf) in self.bufs.drain(..) {
+            rd.give_spare(buf);
+        }
         self.data.clear();
-        self.doc_bytes = 0;
         self.results.clear();
         self.patched.clear();
         self.invalid = None;
@@ -124,6 +128,19 @@ impl Segment<'_> {
         self.data.extend_from_slice(bytes);
         start..self.data.len()
     }
+}
+
+/// The `len` bytes at input offset `offset`, in the last of `bufs` starting at or before it
+/// (a buffer retired before any of its bytes was read starts where the next one does).
+fn doc_in(bufs: &[(u64, Vec<u8>)], offset: u64, len: usize) -> &[u8] {
+    bufs.iter()
+        .rev()
+        .find(|(base, _)| *base <= offset)
+        .and_then(|(base, buf)| {
+            let start = usize::try_from(offset - base).ok()?;
+            buf.get(start..start.checked_add(len)?)
+        })
+        .unwrap_or(&[])
 }
 
 /// What the reading side knows of a body namespace, to mark the documents workers patch.
@@ -146,6 +163,7 @@ pub(crate) fn run<R: Read, W: Write>(
     // Workers validate body documents (the reader only frames them); `apply` reports the
     // first invalid one where the reader would have.
     rd.defer_document_validation();
+    rd.hand_off_buffers();
     let anon = driver.anon();
     let options = driver.options();
     driver.set_reader_shows_names();
@@ -198,10 +216,10 @@ struct Feeder<'a, 'q> {
 
 impl<'a> Feeder<'a, '_> {
     /// An empty segment numbered `seq`, reusing an applied one's buffers when there is one.
-    fn fresh(&mut self, seq: u64) -> Segment<'a> {
+    fn fresh<R: Read>(&mut self, seq: u64, rd: &mut ArchiveReader<R>) -> Segment<'a> {
         match self.spare.pop() {
             Some(mut seg) => {
-                seg.recycle(seq);
+                seg.recycle(seq, rd);
                 seg
             }
             None => Segment::new(seq),
@@ -272,6 +290,8 @@ fn read_all<'a, R: Read, W: Write>(
     let mut decisions: Vec<Option<Decision<'a>>> = Vec::new();
     let mut plans: Vec<NsPlan<'a>> = Vec::new();
     let mut seg = Segment::new(0);
+    // The small item's bytes, until its segment is known.
+    let mut small = Vec::new();
     let mut shown_ns = None;
     loop {
         let at = rd.offset();
@@ -279,20 +299,23 @@ fn read_all<'a, R: Read, W: Write>(
             Ok(item) => item,
             Err(e) => {
                 // What came before the error is written first, as a single-threaded run does.
+                rd.take_retired(true, &mut seg.bufs);
                 feeder.send(seg)?;
                 feeder.drain(driver, 0)?;
                 return Err(e);
             }
         };
         let mut defer_crc = None;
-        let op = match item {
-            Item::Header { raw } => Op::Header { raw: seg.copy(raw) },
+        let mut op = match item {
+            Item::Header { raw } => Op::Header {
+                raw: stash(&mut small, raw),
+            },
             Item::Prelude { index, raw, entry } => {
                 let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options).ok();
                 decisions.push(d);
                 Op::Prelude {
                     index,
-                    raw: seg.copy(raw),
+                    raw: stash(&mut small, raw),
                     entry: Box::new(entry.clone()),
                 }
             }
@@ -348,7 +371,7 @@ fn read_all<'a, R: Read, W: Write>(
                 Op::BlockHeader {
                     ns,
                     eof,
-                    raw: seg.copy(raw),
+                    raw: stash(&mut small, raw),
                     namespace: Box::new(namespace.clone()),
                     first,
                     crc_parts,
@@ -366,17 +389,14 @@ fn read_all<'a, R: Read, W: Write>(
                     let cut = p.max_rows.is_some_and(|m| p.docs_in > m)
                         || p.removed.is_some_and(|r| r.contains(p.docs_in));
                     match p.root {
-                        Some(root) if !cut => {
-                            seg.results.push(None);
-                            Some((root, p.docs_in, seg.results.len() - 1))
-                        }
+                        // The result's slot is set once the op's segment is known.
+                        Some(root) if !cut => Some((root, p.docs_in, usize::MAX)),
                         _ => None,
                     }
                 });
-                seg.doc_bytes += raw.len();
                 Op::Document {
                     ns,
-                    raw: seg.copy(raw),
+                    len: raw.len(),
                     offset,
                     crc_before: crc_before.clone(),
                     job,
@@ -389,16 +409,42 @@ fn read_all<'a, R: Read, W: Write>(
         if let Some(ns) = defer_crc {
             rd.defer_crc(ns);
         }
-        let end = matches!(op, Op::End);
-        seg.ops.push((at, op));
-        if end || seg.doc_bytes >= SEGMENT_BYTES {
-            let next = feeder.fresh(seg.seq + 1);
+        // A buffer retired while this item was read holds the items before it: they make a
+        // segment; this item (in the reader's current buffer) starts the next one.
+        if rd.has_retired() {
+            rd.take_retired(false, &mut seg.bufs);
+            let next = feeder.fresh(seg.seq + 1, rd);
             feeder.send(std::mem::replace(&mut seg, next))?;
-            if feeder.drain(driver, if end { 0 } else { in_flight_max - 1 })? {
+            if feeder.drain(driver, in_flight_max - 1)? {
                 return Ok(());
             }
         }
+        match &mut op {
+            Op::Header { raw } | Op::Prelude { raw, .. } | Op::BlockHeader { raw, .. } => {
+                *raw = seg.copy(&small[raw.clone()]);
+            }
+            Op::Document { job: Some(job), .. } => {
+                seg.results.push(None);
+                job.2 = seg.results.len() - 1;
+            }
+            _ => {}
+        }
+        let end = matches!(op, Op::End);
+        seg.ops.push((at, op));
+        if end {
+            rd.take_retired(true, &mut seg.bufs);
+            feeder.send(seg)?;
+            feeder.drain(driver, 0)?;
+            return Ok(());
+        }
     }
+}
+
+/// Keeps a copy of `raw` in `small` (emptied first); returns its range there.
+fn stash(small: &mut Vec<u8>, raw: &[u8]) -> Range<usize> {
+    small.clear();
+    small.extend_from_slice(raw);
+    0..raw.len()
 }
 
 /// Patches the marked documents of segments until the job channel closes.
@@ -425,10 +471,13 @@ fn worker<'a>(
 fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer) {
     let mut stack = Vec::new();
     for (index, (_, op)) in seg.ops.iter().enumerate() {
-        let Op::Document { raw, job, .. } = op else {
+        let Op::Document {
+            len, offset, job, ..
+        } = op
+        else {
             continue;
         };
-        let doc = &seg.data[raw.clone()];
+        let doc = doc_in(&seg.bufs, *offset, *len);
         if seg.invalid.is_none() {
             if let Err(e) = validate_document(doc, &mut stack) {
                 seg.invalid = Some((index, e));
@@ -461,18 +510,20 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
 /// Computes the segment's CRC parts: one per run of consecutive documents of a namespace
 /// whose CRCs are computed in parts (after its documents were patched).
 fn crc_parts(seg: &mut Segment<'_>) {
-    let mut run: Option<(usize, usize, Range<usize>)> = None; // (ns, first op, input bytes)
+    // (ns, first op, input offsets of its bytes)
+    let mut run: Option<(usize, usize, Range<u64>)> = None;
     for index in 0..=seg.ops.len() {
         let next = match seg.ops.get(index) {
             Some((
                 _,
                 Op::Document {
                     ns,
-                    raw,
+                    len,
+                    offset,
                     crc_part: true,
                     ..
                 },
-            )) => Some((*ns, raw.clone())),
+            )) => Some((*ns, *offset..*offset + *len as u64)),
             _ => None,
         };
         if let (Some((ns, _, bytes)), Some((next_ns, next_raw))) = (&mut run, &next) {
@@ -489,10 +540,23 @@ fn crc_parts(seg: &mut Segment<'_>) {
     }
 }
 
-/// The CRC part of the documents `ops` (consecutive, of one namespace, input bytes `bytes`).
-fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<usize>) -> CrcPart {
-    let crc_in = crc64(&seg.data[bytes.clone()]);
-    let len_in = bytes.len() as u64;
+/// The CRC part of the documents `ops` (consecutive, of one namespace, at input offsets
+/// `bytes`: one buffer holds them all, as a segment's documents are read from one).
+fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<u64>) -> CrcPart {
+    let len_in = bytes.end - bytes.start;
+    let input = doc_in(&seg.bufs, bytes.start, len_in as usize);
+    let crc_in = if input.len() as u64 == len_in {
+        crc64(input)
+    } else {
+        // Not in one buffer (never expected): document by document.
+        let mut crc = Crc64::new();
+        for (_, op) in &seg.ops[ops.clone()] {
+            if let Op::Document { len, offset, .. } = op {
+                crc.update(doc_in(&seg.bufs, *offset, *len));
+            }
+        }
+        crc.value()
+    };
     let patched = |op: &Op<'_>| match op {
         Op::Document {
             job: Some((_, _, slot)),
@@ -505,32 +569,33 @@ fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<usize>) -> CrcPar
     };
     let ops = &seg.ops[ops];
     if !ops.iter().any(|(_, op)| patched(op).is_some()) {
+        let shift = crc64_shift(len_in);
         return CrcPart {
             crc_in,
-            len_in,
+            shift_in: shift,
             crc_out: crc_in,
-            len_out: len_in,
+            shift_out: shift,
             changed: false,
         };
     }
     let mut out = Crc64::new();
     let mut len_out = 0;
     for (_, op) in ops {
-        let Op::Document { raw, .. } = op else {
+        let Op::Document { len, offset, .. } = op else {
             continue;
         };
         let bytes = match patched(op) {
             Some(range) => &seg.patched[range],
-            None => &seg.data[raw.clone()],
+            None => doc_in(&seg.bufs, *offset, *len),
         };
         out.update(bytes);
         len_out += bytes.len() as u64;
     }
     CrcPart {
         crc_in,
-        len_in,
+        shift_in: crc64_shift(len_in),
         crc_out: out.value(),
-        len_out,
+        shift_out: crc64_shift(len_out),
         changed: true,
     }
 }
@@ -586,7 +651,7 @@ fn apply<W: Write>(
             ),
             Op::Document {
                 ns,
-                raw,
+                len,
                 offset,
                 crc_before,
                 job,
@@ -602,7 +667,7 @@ fn apply<W: Write>(
                 (
                     Item::Document {
                         ns: *ns,
-                        raw: &data[raw.clone()],
+                        raw: doc_in(&seg.bufs, *offset, *len),
                         offset: *offset,
                         crc_before,
                     },

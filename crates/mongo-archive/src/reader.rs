@@ -275,12 +275,14 @@ impl<R: Read> ArchiveReader<R> {
         if let Some((ns, s, e)) = self.pending_crc.take() {
             self.body[ns].crc.update(&self.buf[s..e]);
         }
-        let want = n.next_power_of_two().max(INITIAL_BUFFER);
+        let unread = self.end - self.pos;
+        // Room for the unread bytes (a buffer grown for a large document may hold more than
+        // a fresh one) and for `n`.
+        let want = n.max(unread).next_power_of_two().max(INITIAL_BUFFER);
         let mut fresh = match self.spares.pop() {
             Some(b) if want <= INITIAL_BUFFER => b,
             _ => vec![0; want],
         };
-        let unread = self.end - self.pos;
         fresh[..unread].copy_from_slice(&self.buf[self.pos..self.end]);
         let old = std::mem::replace(&mut self.buf, fresh);
         self.retired.push((self.base, old));

@@ -325,3 +325,85 @@ fn dump_directories_use_the_same_driver_with_threads() {
     r.unwrap();
     mongo_archive::verify::verify(&out).unwrap();
 }
+
+#[test]
+fn documents_larger_than_a_segment_buffer_same_output_with_1_2_4_threads() {
+    // The reader's buffers (256 KiB) are handed to the workers whole; a document larger than
+    // one is read into a buffer of its own size, between small ones.
+    let big = |i: i32, n: usize| doc! {"_id": i, "Email": format!("big{i}@example.org"), "Bio": "x".repeat(n)};
+    let small = |i: i32| doc! {"_id": i, "Email": format!("u{i}@example.org"), "Name": "Ann"};
+    let mut users: Vec<Document> = (0..3000).map(small).collect();
+    users.insert(10, big(100_000, 300 << 10));
+    users.insert(2000, big(100_001, 3 << 20));
+    users.push(big(100_002, 600 << 10));
+    let others: Vec<Document> = (0..500).map(small).collect();
+    let input = build_archive(&[
+        NsDocs::new("app", "users", &users),
+        NsDocs::new("app", "others", &others),
+    ]);
+    let rules = RuleSet::from_yaml(
+        "rules:\n  users:\n    fields:\n      Email: hash_email\n      Bio: {transform: constant, value: B}\n",
+        "big.yaml",
+    )
+    .unwrap();
+    let (out, r) = same_with_threads(
+        "big documents",
+        &input,
+        || keyed(rules.clone(), KEY),
+        &keep_all(),
+    );
+    let s = r.unwrap();
+    let users = s
+        .namespaces
+        .iter()
+        .find(|n| n.collection == "users")
+        .unwrap();
+    assert_eq!(users.docs_changed, 3003);
+    mongo_archive::verify::verify(&out).unwrap();
+    assert!(!contains(&out, b"big100001@example.org"));
+    // Truncated inside the largest document: the same error and output with any thread count.
+    let cut = input.len() / 2;
+    let (_, r) = same_with_threads(
+        "big, truncated",
+        &input[..cut],
+        || keyed(rules.clone(), KEY),
+        &keep_all(),
+    );
+    assert!(r.is_err());
+}
+
+/// Hands out at most `max` bytes a read, as a slow pipe does.
+struct Trickle<'a> {
+    data: &'a [u8],
+    max: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.max).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn short_reads_give_the_same_output_with_threads() {
+    // Buffers are retired when full, whatever the size of the reads that filled them.
+    let input = generated(25, 2);
+    let anon = keyed(touched_rules(), KEY);
+    let mut serial = Vec::new();
+    mongo_archive::rewrite_archive(&input[..], &mut serial, &anon, &RewriteOptions::default())
+        .unwrap();
+    for (max, threads) in [(7, 2), (4093, 3), (65536, 2)] {
+        let anon = keyed(touched_rules(), KEY);
+        let mut out = Vec::new();
+        let opts = RewriteOptions {
+            threads,
+            ..RewriteOptions::default()
+        };
+        mongo_archive::rewrite_archive(Trickle { data: &input, max }, &mut out, &anon, &opts)
+            .unwrap();
+        assert!(out == serial, "reads of {max} bytes, {threads} threads");
+    }
+}
