@@ -52,7 +52,7 @@ for bin in "${bins[@]}"; do
             # output sink when compressing: not used here).
             main=$(grep -h '^summary:' "$out".*-01 | awk '{ print $2 }')
             stolen=$(callgrind_annotate --inclusive=yes "$out".*-01 2> /dev/null \
-                | awk '/parallel::patch_segment \[/ { gsub(",", "", $1); print $1; exit }')
+                | awk '/parallel::patch_segment \[/ && !n { gsub(",", "", $1); print $1; n = 1 }' || true)
             main=$(( main - ${stolen:-0} ))
             all=$(cat "$out".*-[0-9]* | grep -h '^summary:' | awk '{ s += $2 } END { print s }')
             printf '%-40s %-14s %7s %16s %16s\n' "$bin" "$rules" "$t" "$main" "$all"

@@ -1,11 +1,11 @@
 //! Patching documents on a pool of worker threads, results applied in input order.
 //!
 //! The calling thread reads the archive into buffers it hands on whole (the reader's
-//! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of about
-//! 256 KiB, marking the documents a rule plan applies to with their ordinal; workers patch those documents (the calling thread too, rather than wait for
-//! the next segment in order); the calling thread then feeds each segment's
-//! items, in input order, to the same sequential [`Driver`] a single-threaded run uses, with
-//! the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
+//! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of
+//! about 256 KiB, marking the documents a rule plan applies to with their ordinal; workers
+//! validate and patch those documents (the calling thread too, rather than wait for the next
+//! segment in order); the calling thread then feeds each segment's items, in input order, to
+//! the same sequential [`Driver`] a single-threaded run uses, with the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
 //! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
 //!
 //! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
@@ -23,8 +23,7 @@ use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
-use crate::crc::Crc64;
-use crate::crc::{crc64, crc64_shift};
+use crate::crc::{crc64, crc64_shift, Crc64};
 use crate::driver::{crc_in_parts, CrcPart, Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
