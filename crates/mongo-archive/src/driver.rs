@@ -469,15 +469,26 @@ impl<'a, W: Write> Driver<'a, W> {
     /// From now on, the CRCs of body namespace `ns` (whose first block header was just handled)
     /// are joined from the parts given to [`add_crc_part`](Self::add_crc_part), and its input
     /// CRC is checked here at its EOF header (the reader was told not to). Only for namespaces
-    /// [`crc_in_parts`] accepts.
-    pub(crate) fn crc_by_parts(&mut self, ns: usize) {
-        if let Some(run) = self.runs.get_mut(ns) {
-            debug_assert!(crc_in_parts(Some(&run.decision), run.removed.is_some()));
-            run.parts = Some(PartsCrc {
-                input: 0,
-                output: None,
-            });
+    /// [`crc_in_parts`] accepts (the reading side asks with the same decision): for another,
+    /// the run fails rather than write a wrong CRC. `at`: the header's input offset.
+    pub(crate) fn crc_by_parts(&mut self, ns: usize, at: u64) -> Result<(), ArchiveError> {
+        let Some(run) = self.runs.get_mut(ns) else {
+            return Ok(());
+        };
+        if !crc_in_parts(Some(&run.decision), run.removed.is_some()) {
+            return Err(ArchiveError::new(
+                at,
+                Some(run.summary.name()),
+                ErrorKind::Unsupported(
+                    "internal error: CRCs in parts for a collection not written whole".into(),
+                ),
+            ));
         }
+        run.parts = Some(PartsCrc {
+            input: 0,
+            output: None,
+        });
+        Ok(())
     }
 
     /// Appends the CRCs of documents of `ns` just handled, in input order.

@@ -685,7 +685,7 @@ fn apply<W: Write>(
                 first: true,
                 crc_parts: true,
                 ..
-            } => driver.crc_by_parts(*ns),
+            } => driver.crc_by_parts(*ns, *at)?,
             Op::Document { .. } => {
                 if let Some((_, ns, part)) = parts.next_if(|(last, _, _)| *last == index) {
                     driver.add_crc_part(*ns, part);
