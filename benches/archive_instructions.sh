@@ -24,7 +24,7 @@ shift || true
 bins=("$@")
 [[ ${#bins[@]} -gt 0 ]] || bins=(target/release/syrf-anonymize)
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
-work=$(mktemp -d /tmp/syrf-instr.XXXXXX)
+work=$(mktemp -d -t syrf-instr.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 keep=${KEEP:-}
 
