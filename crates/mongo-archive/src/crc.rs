@@ -49,6 +49,76 @@ pub fn crc64(bytes: &[u8]) -> u64 {
     c.value()
 }
 
+/// CRC-64/XZ's polynomial, bit-reflected (bit 63 is the coefficient of x^0).
+const POLY: u64 = 0xC96C_5795_D787_0F42;
+
+/// `a·b mod P` over GF(2), both in the reflected representation of the CRC.
+const fn mult_mod_p(a: u64, mut b: u64) -> u64 {
+    let mut m = 1u64 << 63;
+    let mut p = 0u64;
+    while m != 0 {
+        if a & m != 0 {
+            p ^= b;
+            if a & (m - 1) == 0 {
+                break;
+            }
+        }
+        m >>= 1;
+        b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
+    }
+    p
+}
+
+/// `X2N[k]` = x^(2^k) mod P, for every k a 64-bit length in bits can need (`len·8`: k < 67).
+const X2N: [u64; 67] = {
+    let mut t = [0u64; 67];
+    let mut p = 1u64 << 62; // x^1
+    let mut k = 0;
+    while k < 67 {
+        t[k] = p;
+        p = mult_mod_p(p, p);
+        k += 1;
+    }
+    t
+};
+
+/// x^(8·len) mod P: the operator that appends `len` zero bytes to a CRC register; what
+/// [`crc64_combine_shifted`] takes (computing it costs one multiplication per set bit of `len`,
+/// so a worker computes it and the thread joining the parts only multiplies once).
+pub(crate) fn crc64_shift(mut len: u64) -> u64 {
+    let mut p = 1u64 << 63; // x^0
+    let mut k = 3; // 8 = 2^3 bits a byte
+    while len != 0 {
+        if len & 1 != 0 {
+            p = mult_mod_p(X2N[k], p);
+        }
+        len >>= 1;
+        k += 1;
+    }
+    p
+}
+
+/// The CRC-64/XZ of `A` followed by `B`, from `crc_a` = CRC of `A`, `crc_b` = CRC of `B` and
+/// `len_b` = the length of `B` in bytes, without the bytes (zlib's `crc32_combine` for this
+/// CRC: the initial and final XOR of all ones cancel). Costs one GF(2) multiplication per set
+/// bit of `len_b` (well under a microsecond), so workers can hash their parts of a stream and
+/// the caller joins the parts in order.
+///
+/// ```
+/// use mongo_archive::{crc64, crc64_combine};
+/// let (a, b) = (b"12345".as_slice(), b"6789".as_slice());
+/// assert_eq!(crc64_combine(crc64(a), crc64(b), b.len() as u64), crc64(b"123456789"));
+/// ```
+pub fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
+    mult_mod_p(crc64_shift(len_b), crc_a) ^ crc_b
+}
+
+/// [`crc64_combine`] with `shift` = [`crc64_shift`]`(len_b)` computed ahead: one GF(2)
+/// multiplication.
+pub(crate) fn crc64_combine_shifted(crc_a: u64, crc_b: u64, shift: u64) -> u64 {
+    mult_mod_p(shift, crc_a) ^ crc_b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +127,57 @@ mod tests {
     fn check_value_matches_go_ecma() {
         assert_eq!(crc64(b"123456789"), 0x995D_C9BB_DF19_39FA);
         assert_eq!(crc64(b""), 0);
+    }
+
+    #[test]
+    fn combine_joins_parts() {
+        let data: Vec<u8> = (0..5_000u32).map(|i| (i * 31 + 7) as u8).collect();
+        for cut in [0, 1, 7, 8, 63, 64, 1000, 4999, 5000] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(
+                crc64_combine(crc64(a), crc64(b), b.len() as u64),
+                crc64(&data),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn combine_equals_direct_crc(
+            a in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+        ) {
+            let mut joined = a.clone();
+            joined.extend_from_slice(&b);
+            proptest::prop_assert_eq!(
+                crc64_combine(crc64(&a), crc64(&b), b.len() as u64),
+                crc64(&joined)
+            );
+        }
+    }
+
+    #[test]
+    fn combine_shifted_equals_combine() {
+        for len in [0u64, 1, 5, 255, 256, 4096, 262_144, 16 << 20, u64::MAX] {
+            let (a, b) = (0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321);
+            assert_eq!(
+                crc64_combine_shifted(a, b, crc64_shift(len)),
+                crc64_combine(a, b, len),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn combine_of_long_zero_runs() {
+        // Lengths with high bits set use the table's far entries.
+        let zeros = vec![0u8; 1 << 20];
+        let z = crc64(&zeros);
+        let twice = crc64_combine(z, z, zeros.len() as u64);
+        let mut both = zeros.clone();
+        both.extend_from_slice(&zeros);
+        assert_eq!(twice, crc64(&both));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anonymize_core::{Anonymizer, RowContext, RuleId};
 
-use crate::crc::Crc64;
+use crate::crc::{crc64_combine_shifted, Crc64};
 use crate::error::{ns_name, ArchiveError, ErrorKind};
 use crate::oplog::{self, OplogRewriter};
 use crate::policy::{decide, Decision, NamespaceAction, RewriteOptions};
@@ -70,7 +70,10 @@ pub struct RewriteSummary {
     pub bytes_out: u64,
 }
 
-const OUT_BUFFER: usize = 1 << 20;
+/// Bytes buffered before a write: twice the CLI sink's buffer (1 MiB), so that a full buffer
+/// goes through the sink's `BufWriter` without another copy (a write of at most its capacity,
+/// after the sink's held-back bytes, would be copied into it).
+const OUT_BUFFER: usize = 2 << 20;
 
 /// Buffered output that holds back every terminator until something follows it or the
 /// input has been verified to end cleanly, so a failed run never leaves a complete archive.
@@ -140,10 +143,49 @@ impl<W: Write> Output<W> {
 
 struct NsRun<'a> {
     decision: Decision<'a>,
+    /// The output CRC once it differs from the input's (per document, one-thread path).
     out_crc: Option<Crc64>,
+    /// The input and output CRCs joined from parts computed on worker threads
+    /// ([`Driver::crc_by_parts`]); `None`: computed here per document.
+    parts: Option<PartsCrc>,
     summary: NamespaceSummary,
     /// The ordinals a subset removes ([`RewriteOptions::subset`]).
     removed: Option<&'a roaring::RoaringTreemap>,
+}
+
+/// A namespace's CRCs joined from parts: the input's so far, and the output's once it differs.
+#[derive(Clone, Copy)]
+struct PartsCrc {
+    input: u64,
+    output: Option<u64>,
+}
+
+/// The CRCs of consecutive documents of one namespace, computed on a worker: of their input
+/// bytes, and of the bytes the driver writes for them (the patched document, or the input).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CrcPart {
+    pub(crate) crc_in: u64,
+    /// [`crate::crc::crc64_shift`] of the input bytes' length (computed on the worker).
+    pub(crate) shift_in: u64,
+    pub(crate) crc_out: u64,
+    /// [`crate::crc::crc64_shift`] of the output bytes' length.
+    pub(crate) shift_out: u64,
+    /// True when at least one document was patched (`crc_out` differs from `crc_in`).
+    pub(crate) changed: bool,
+}
+
+/// True when a namespace's CRCs can be computed in parts ([`CrcPart`]) off the driver: it is
+/// dropped (only its input CRC is checked), or kept with every document written as the rules
+/// make it (no oplog, no `max_rows`, no subset removal), so the driver writes exactly the
+/// documents a worker assumed, in the same order.
+pub(crate) fn crc_in_parts(decision: Option<&Decision<'_>>, removed: bool) -> bool {
+    match decision {
+        Some(Decision::Keep {
+            oplog, max_rows, ..
+        }) => !oplog && max_rows.is_none() && !removed,
+        Some(_) => true,
+        None => false,
+    }
 }
 
 /// A document's patch computed ahead (on a worker thread): the patched bytes (`None`:
@@ -245,6 +287,7 @@ impl<'a, W: Write> Driver<'a, W> {
                             ))
                         }),
                         out_crc: None,
+                        parts: None,
                         summary: NamespaceSummary {
                             db: namespace.db.clone(),
                             collection: namespace.collection.clone(),
@@ -280,7 +323,27 @@ impl<'a, W: Write> Driver<'a, W> {
                         }
                     }
                 }
-                if let Decision::Keep { .. } = run.decision {
+                if let (Some(parts), true) = (run.parts, eof) {
+                    // The check the reader leaves to the caller of `defer_crc`, as it makes it.
+                    let stored = raw
+                        .len()
+                        .checked_sub(9)
+                        .and_then(|i| crate::raw::read_i64(raw, i))
+                        .unwrap_or(0) as u64;
+                    if parts.input != stored {
+                        return Err(ArchiveError::new(
+                            at,
+                            Some(run.summary.name()),
+                            ErrorKind::CrcMismatch {
+                                stored,
+                                computed: parts.input,
+                            },
+                        ));
+                    }
+                    if let Decision::Keep { .. } = run.decision {
+                        put_header(out, &mut self.header_buf, raw, parts.output).map_err(werr)?;
+                    }
+                } else if let Decision::Keep { .. } = run.decision {
                     match (&run.out_crc, eof) {
                         (Some(crc), true) => {
                             let header_buf = &mut self.header_buf;
@@ -318,6 +381,7 @@ impl<'a, W: Write> Driver<'a, W> {
                 if max_rows.is_some_and(|m| s.docs_out >= m)
                     || run.removed.is_some_and(|r| r.contains(s.docs_in))
                 {
+                    debug_assert!(run.parts.is_none());
                     run.out_crc.get_or_insert_with(|| crc_before.clone());
                     return Ok(false);
                 }
@@ -338,6 +402,7 @@ impl<'a, W: Write> Driver<'a, W> {
                     {
                         oplog::Outcome::Keep => None,
                         oplog::Outcome::Drop => {
+                            debug_assert!(run.parts.is_none());
                             run.out_crc.get_or_insert_with(|| crc_before.clone());
                             return Ok(false);
                         }
@@ -364,7 +429,9 @@ impl<'a, W: Write> Driver<'a, W> {
                 let emitted = match patched {
                     Some(p) => {
                         s.docs_changed += 1;
-                        run.out_crc.get_or_insert_with(|| crc_before.clone());
+                        if run.parts.is_none() {
+                            run.out_crc.get_or_insert_with(|| crc_before.clone());
+                        }
                         p
                     }
                     None => raw,
@@ -399,6 +466,48 @@ impl<'a, W: Write> Driver<'a, W> {
         Ok(false)
     }
 
+    /// From now on, the CRCs of body namespace `ns` (whose first block header was just handled)
+    /// are joined from the parts given to [`add_crc_part`](Self::add_crc_part), and its input
+    /// CRC is checked here at its EOF header (the reader was told not to). Only for namespaces
+    /// [`crc_in_parts`] accepts (the reading side asks with the same decision): for another,
+    /// the run fails rather than write a wrong CRC. `at`: the header's input offset.
+    pub(crate) fn crc_by_parts(&mut self, ns: usize, at: u64) -> Result<(), ArchiveError> {
+        let Some(run) = self.runs.get_mut(ns) else {
+            return Ok(());
+        };
+        if !crc_in_parts(Some(&run.decision), run.removed.is_some()) {
+            return Err(ArchiveError::new(
+                at,
+                Some(run.summary.name()),
+                ErrorKind::Unsupported(
+                    "internal error: CRCs in parts for a collection not written whole".into(),
+                ),
+            ));
+        }
+        run.parts = Some(PartsCrc {
+            input: 0,
+            output: None,
+        });
+        Ok(())
+    }
+
+    /// Appends the CRCs of documents of `ns` just handled, in input order.
+    pub(crate) fn add_crc_part(&mut self, ns: usize, part: &CrcPart) {
+        let Some(parts) = self.runs.get_mut(ns).and_then(|r| r.parts.as_mut()) else {
+            return;
+        };
+        let before = parts.input;
+        parts.input = crc64_combine_shifted(before, part.crc_in, part.shift_in);
+        parts.output = match parts.output {
+            Some(out) => Some(crc64_combine_shifted(out, part.crc_out, part.shift_out)),
+            // Until a document changes, the output is the input: its CRC is the input's.
+            None if part.changed => {
+                Some(crc64_combine_shifted(before, part.crc_out, part.shift_out))
+            }
+            None => None,
+        };
+    }
+
     pub(crate) fn finish(
         mut self,
         result: Result<(), ArchiveError>,
@@ -422,6 +531,25 @@ impl<'a, W: Write> Driver<'a, W> {
                 Err(e)
             }
         }
+    }
+}
+
+/// Writes a namespace's EOF header `raw` with its CRC replaced by `crc` (unchanged when `None`).
+fn put_header<W: Write>(
+    out: &mut Output<W>,
+    buf: &mut Vec<u8>,
+    raw: &[u8],
+    crc: Option<u64>,
+) -> std::io::Result<()> {
+    match crc {
+        Some(crc) if raw.len() >= 9 => {
+            buf.clear();
+            buf.extend_from_slice(raw);
+            let at_crc = raw.len() - 9;
+            buf[at_crc..at_crc + 8].copy_from_slice(&crc.to_le_bytes());
+            out.put(buf)
+        }
+        _ => out.put(raw),
     }
 }
 

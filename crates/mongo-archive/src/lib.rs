@@ -68,7 +68,7 @@ pub mod synth;
 pub mod verify;
 mod walk;
 
-pub use crc::{crc64, Crc64};
+pub use crc::{crc64, crc64_combine, Crc64};
 pub use dir::DirError;
 pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};

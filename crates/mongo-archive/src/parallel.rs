@@ -1,12 +1,19 @@
 //! Patching documents on a pool of worker threads, results applied in input order.
 //!
-//! The calling thread reads the archive and copies its items into segments (about
-//! [`SEGMENT_BYTES`] of documents each), marking the documents a rule plan applies to with
-//! their ordinal; workers patch those documents (the calling thread too, rather than wait for
-//! the next segment in order); the calling thread then feeds each segment's
-//! items, in input order, to the same sequential [`Driver`] a single-threaded run uses, with
-//! the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
+//! The calling thread reads the archive into buffers it hands on whole (the reader's
+//! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of
+//! about 256 KiB, marking the documents a rule plan applies to with their ordinal; workers
+//! validate and patch those documents (the calling thread too, rather than wait for the next
+//! segment in order); the calling thread then feeds each segment's items, in input order, to
+//! the same sequential [`Driver`] a single-threaded run uses, with the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
 //! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
+//!
+//! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
+//! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
+//! of consecutive documents of such a namespace, in and out, and the driver joins the parts
+//! in order ([`crate::crc::crc64_combine`]) and checks the input CRC at the EOF header, as
+//! the reader does on one thread. Other namespaces (the oplog, limits, subsets) keep the
+//! reader's CRC and the driver's per document.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -16,8 +23,8 @@ use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
-use crate::crc::Crc64;
-use crate::driver::{Driver, Precomputed};
+use crate::crc::{crc64, crc64_shift, Crc64};
+use crate::driver::{crc_in_parts, CrcPart, Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
@@ -27,10 +34,8 @@ use crate::reader::{
 };
 use crate::walk::{PatchError, Patcher};
 
-/// Document bytes per segment (a larger document makes a segment of its own).
-const SEGMENT_BYTES: usize = 256 << 10;
-
-/// An item copied out of the reader's buffer; byte ranges index the segment's `data`.
+/// An item of a segment: documents by their input offset (in the segment's buffers), the
+/// small items' bytes copied (ranges index the segment's `data`).
 enum Op<'a> {
     Header {
         raw: Range<usize>,
@@ -47,14 +52,18 @@ enum Op<'a> {
         raw: Range<usize>,
         namespace: Box<BodyNamespace>,
         first: bool,
+        /// On a namespace's first header: its CRCs are computed in parts.
+        crc_parts: bool,
     },
     Document {
         ns: usize,
-        raw: Range<usize>,
+        len: usize,
         offset: u64,
         crc_before: Crc64,
         /// The plan and ordinal when a worker patches it; the index of its result.
         job: Option<(&'a PlanNode, u64, usize)>,
+        /// The worker includes it in its namespace's CRC parts.
+        crc_part: bool,
     },
     BlockEnd {
         ns: usize,
@@ -69,13 +78,19 @@ type DocResult = Result<(Option<Range<usize>>, u64, Vec<RuleId>), PatchError>;
 struct Segment<'a> {
     seq: u64,
     ops: Vec<(u64, Op<'a>)>,
+    /// The reader's buffers holding the segment's documents, with the input offset of their
+    /// first byte, in input order.
+    bufs: Vec<(u64, Vec<u8>)>,
+    /// The small items' bytes (headers, prelude entries).
     data: Vec<u8>,
-    doc_bytes: usize,
     results: Vec<Option<DocResult>>,
     patched: Vec<u8>,
     /// The first document of the segment that is not valid BSON: its index in `ops` and the
     /// error (the reader only frames body documents; workers validate them).
     invalid: Option<(usize, RawError)>,
+    /// CRC parts of runs of documents, in order: the index in `ops` of a run's last
+    /// document, its namespace and the part.
+    crc_parts: Vec<(usize, usize, CrcPart)>,
 }
 
 impl Segment<'_> {
@@ -83,23 +98,28 @@ impl Segment<'_> {
         Segment {
             seq,
             ops: Vec::new(),
+            bufs: Vec::new(),
             data: Vec::new(),
-            doc_bytes: 0,
             results: Vec::new(),
             patched: Vec::new(),
             invalid: None,
+            crc_parts: Vec::new(),
         }
     }
 
-    /// Empties the segment for reuse as number `seq`, keeping its buffers' memory.
-    fn recycle(&mut self, seq: u64) {
+    /// Empties the segment for reuse as number `seq`, keeping its buffers' memory (the
+    /// reader's buffers go back to `rd`).
+    fn recycle<R: Read>(&mut self, seq: u64, rd: &mut ArchiveReader<R>) {
         self.seq = seq;
         self.ops.clear();
+        for (_, buf) in self.bufs.drain(..) {
+            rd.give_spare(buf);
+        }
         self.data.clear();
-        self.doc_bytes = 0;
         self.results.clear();
         self.patched.clear();
         self.invalid = None;
+        self.crc_parts.clear();
     }
 
     fn copy(&mut self, bytes: &[u8]) -> Range<usize> {
@@ -109,6 +129,19 @@ impl Segment<'_> {
     }
 }
 
+/// The `len` bytes at input offset `offset`, in the last of `bufs` starting at or before it
+/// (a buffer retired before any of its bytes was read starts where the next one does).
+fn doc_in(bufs: &[(u64, Vec<u8>)], offset: u64, len: usize) -> &[u8] {
+    bufs.iter()
+        .rev()
+        .find(|(base, _)| *base <= offset)
+        .and_then(|(base, buf)| {
+            let start = usize::try_from(offset - base).ok()?;
+            buf.get(start..start.checked_add(len)?)
+        })
+        .unwrap_or(&[])
+}
+
 /// What the reading side knows of a body namespace, to mark the documents workers patch.
 struct NsPlan<'a> {
     root: Option<&'a PlanNode>,
@@ -116,6 +149,8 @@ struct NsPlan<'a> {
     docs_in: u64,
     /// The ordinals a subset removes.
     removed: Option<&'a roaring::RoaringTreemap>,
+    /// Its CRCs are computed in parts by the workers.
+    crc_parts: bool,
 }
 
 /// Runs a rewrite with `threads` workers; the items go through `driver` in input order.
@@ -127,6 +162,7 @@ pub(crate) fn run<R: Read, W: Write>(
     // Workers validate body documents (the reader only frames them); `apply` reports the
     // first invalid one where the reader would have.
     rd.defer_document_validation();
+    rd.hand_off_buffers();
     let anon = driver.anon();
     let options = driver.options();
     driver.set_reader_shows_names();
@@ -179,10 +215,10 @@ struct Feeder<'a, 'q> {
 
 impl<'a> Feeder<'a, '_> {
     /// An empty segment numbered `seq`, reusing an applied one's buffers when there is one.
-    fn fresh(&mut self, seq: u64) -> Segment<'a> {
+    fn fresh<R: Read>(&mut self, seq: u64, rd: &mut ArchiveReader<R>) -> Segment<'a> {
         match self.spare.pop() {
             Some(mut seg) => {
-                seg.recycle(seq);
+                seg.recycle(seq, rd);
                 seg
             }
             None => Segment::new(seq),
@@ -253,6 +289,8 @@ fn read_all<'a, R: Read, W: Write>(
     let mut decisions: Vec<Option<Decision<'a>>> = Vec::new();
     let mut plans: Vec<NsPlan<'a>> = Vec::new();
     let mut seg = Segment::new(0);
+    // The small item's bytes, until its segment is known.
+    let mut small = Vec::new();
     let mut shown_ns = None;
     loop {
         let at = rd.offset();
@@ -260,19 +298,23 @@ fn read_all<'a, R: Read, W: Write>(
             Ok(item) => item,
             Err(e) => {
                 // What came before the error is written first, as a single-threaded run does.
+                rd.take_retired(true, &mut seg.bufs);
                 feeder.send(seg)?;
                 feeder.drain(driver, 0)?;
                 return Err(e);
             }
         };
-        let op = match item {
-            Item::Header { raw } => Op::Header { raw: seg.copy(raw) },
+        let mut defer_crc = None;
+        let mut op = match item {
+            Item::Header { raw } => Op::Header {
+                raw: stash(&mut small, raw),
+            },
             Item::Prelude { index, raw, entry } => {
                 let d = decide(&entry.db, &entry.collection, &entry.kind, anon, options).ok();
                 decisions.push(d);
                 Op::Prelude {
                     index,
-                    raw: seg.copy(raw),
+                    raw: stash(&mut small, raw),
                     entry: Box::new(entry.clone()),
                 }
             }
@@ -294,34 +336,44 @@ fn read_all<'a, R: Read, W: Write>(
                         }
                     }
                 }
+                let mut crc_parts = false;
                 if first {
                     feeder
                         .names
                         .push(ns_name(&namespace.db, &namespace.collection));
-                    let (root, max_rows) = match decisions.get(namespace.prelude) {
-                        Some(Some(Decision::Keep {
+                    let decision = decisions.get(namespace.prelude).and_then(Option::as_ref);
+                    let (root, max_rows) = match decision {
+                        Some(Decision::Keep {
                             root,
                             max_rows,
                             oplog: false,
                             ..
-                        })) => (*root, *max_rows),
+                        }) => (*root, *max_rows),
                         _ => (None, None),
                     };
+                    let removed = options
+                        .subset
+                        .as_deref()
+                        .and_then(|s| s.removed_in(&ns_name(&namespace.db, &namespace.collection)));
+                    crc_parts = crc_in_parts(decision, removed.is_some());
+                    if crc_parts {
+                        defer_crc = Some(ns);
+                    }
                     plans.push(NsPlan {
                         root,
                         max_rows,
                         docs_in: 0,
-                        removed: options.subset.as_deref().and_then(|s| {
-                            s.removed_in(&ns_name(&namespace.db, &namespace.collection))
-                        }),
+                        removed,
+                        crc_parts,
                     });
                 }
                 Op::BlockHeader {
                     ns,
                     eof,
-                    raw: seg.copy(raw),
+                    raw: stash(&mut small, raw),
                     namespace: Box::new(namespace.clone()),
                     first,
+                    crc_parts,
                 }
             }
             Item::Document {
@@ -330,40 +382,68 @@ fn read_all<'a, R: Read, W: Write>(
                 offset,
                 crc_before,
             } => {
+                let crc_part = plans.get(ns).is_some_and(|p| p.crc_parts);
                 let job = plans.get_mut(ns).and_then(|p| {
                     p.docs_in += 1;
                     let cut = p.max_rows.is_some_and(|m| p.docs_in > m)
                         || p.removed.is_some_and(|r| r.contains(p.docs_in));
                     match p.root {
-                        Some(root) if !cut => {
-                            seg.results.push(None);
-                            Some((root, p.docs_in, seg.results.len() - 1))
-                        }
+                        // The result's slot is set once the op's segment is known.
+                        Some(root) if !cut => Some((root, p.docs_in, usize::MAX)),
                         _ => None,
                     }
                 });
-                seg.doc_bytes += raw.len();
                 Op::Document {
                     ns,
-                    raw: seg.copy(raw),
+                    len: raw.len(),
                     offset,
                     crc_before: crc_before.clone(),
                     job,
+                    crc_part,
                 }
             }
             Item::BlockEnd { ns } => Op::BlockEnd { ns },
             Item::End => Op::End,
         };
-        let end = matches!(op, Op::End);
-        seg.ops.push((at, op));
-        if end || seg.doc_bytes >= SEGMENT_BYTES {
-            let next = feeder.fresh(seg.seq + 1);
+        if let Some(ns) = defer_crc {
+            rd.defer_crc(ns);
+        }
+        // A buffer retired while this item was read holds the items before it: they make a
+        // segment; this item (in the reader's current buffer) starts the next one.
+        if rd.has_retired() {
+            rd.take_retired(false, &mut seg.bufs);
+            let next = feeder.fresh(seg.seq + 1, rd);
             feeder.send(std::mem::replace(&mut seg, next))?;
-            if feeder.drain(driver, if end { 0 } else { in_flight_max - 1 })? {
+            if feeder.drain(driver, in_flight_max - 1)? {
                 return Ok(());
             }
         }
+        match &mut op {
+            Op::Header { raw } | Op::Prelude { raw, .. } | Op::BlockHeader { raw, .. } => {
+                *raw = seg.copy(&small[raw.clone()]);
+            }
+            Op::Document { job: Some(job), .. } => {
+                seg.results.push(None);
+                job.2 = seg.results.len() - 1;
+            }
+            _ => {}
+        }
+        let end = matches!(op, Op::End);
+        seg.ops.push((at, op));
+        if end {
+            rd.take_retired(true, &mut seg.bufs);
+            feeder.send(seg)?;
+            feeder.drain(driver, 0)?;
+            return Ok(());
+        }
     }
+}
+
+/// Keeps a copy of `raw` in `small` (emptied first); returns its range there.
+fn stash(small: &mut Vec<u8>, raw: &[u8]) -> Range<usize> {
+    small.clear();
+    small.extend_from_slice(raw);
+    0..raw.len()
 }
 
 /// Patches the marked documents of segments until the job channel closes.
@@ -390,10 +470,13 @@ fn worker<'a>(
 fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer) {
     let mut stack = Vec::new();
     for (index, (_, op)) in seg.ops.iter().enumerate() {
-        let Op::Document { raw, job, .. } = op else {
+        let Op::Document {
+            len, offset, job, ..
+        } = op
+        else {
             continue;
         };
-        let doc = &seg.data[raw.clone()];
+        let doc = doc_in(&seg.bufs, *offset, *len);
         if seg.invalid.is_none() {
             if let Err(e) = validate_document(doc, &mut stack) {
                 seg.invalid = Some((index, e));
@@ -420,6 +503,100 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
         };
         seg.results[slot] = Some(r.map(|p| (p, shadowing, shadowed)));
     }
+    crc_parts(seg);
+}
+
+/// Computes the segment's CRC parts: one per run of consecutive documents of a namespace
+/// whose CRCs are computed in parts (after its documents were patched).
+fn crc_parts(seg: &mut Segment<'_>) {
+    // (ns, first op, input offsets of its bytes)
+    let mut run: Option<(usize, usize, Range<u64>)> = None;
+    for index in 0..=seg.ops.len() {
+        let next = match seg.ops.get(index) {
+            Some((
+                _,
+                Op::Document {
+                    ns,
+                    len,
+                    offset,
+                    crc_part: true,
+                    ..
+                },
+            )) => Some((*ns, *offset..*offset + *len as u64)),
+            _ => None,
+        };
+        if let (Some((ns, _, bytes)), Some((next_ns, next_raw))) = (&mut run, &next) {
+            if *ns == *next_ns && bytes.end == next_raw.start {
+                bytes.end = next_raw.end;
+                continue;
+            }
+        }
+        if let Some((ns, first, bytes)) = run.take() {
+            let part = crc_part(seg, first..index, bytes);
+            seg.crc_parts.push((index - 1, ns, part));
+        }
+        run = next.map(|(ns, raw)| (ns, index, raw));
+    }
+}
+
+/// The CRC part of the documents `ops` (consecutive, of one namespace, at input offsets
+/// `bytes`: one buffer holds them all, as a segment's documents are read from one).
+fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<u64>) -> CrcPart {
+    let len_in = bytes.end - bytes.start;
+    let input = doc_in(&seg.bufs, bytes.start, len_in as usize);
+    let crc_in = if input.len() as u64 == len_in {
+        crc64(input)
+    } else {
+        // Not in one buffer (never expected): document by document.
+        let mut crc = Crc64::new();
+        for (_, op) in &seg.ops[ops.clone()] {
+            if let Op::Document { len, offset, .. } = op {
+                crc.update(doc_in(&seg.bufs, *offset, *len));
+            }
+        }
+        crc.value()
+    };
+    let patched = |op: &Op<'_>| match op {
+        Op::Document {
+            job: Some((_, _, slot)),
+            ..
+        } => match &seg.results[*slot] {
+            Some(Ok((Some(range), _, _))) => Some(range.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let ops = &seg.ops[ops];
+    if !ops.iter().any(|(_, op)| patched(op).is_some()) {
+        let shift = crc64_shift(len_in);
+        return CrcPart {
+            crc_in,
+            shift_in: shift,
+            crc_out: crc_in,
+            shift_out: shift,
+            changed: false,
+        };
+    }
+    let mut out = Crc64::new();
+    let mut len_out = 0;
+    for (_, op) in ops {
+        let Op::Document { len, offset, .. } = op else {
+            continue;
+        };
+        let bytes = match patched(op) {
+            Some(range) => &seg.patched[range],
+            None => doc_in(&seg.bufs, *offset, *len),
+        };
+        out.update(bytes);
+        len_out += bytes.len() as u64;
+    }
+    CrcPart {
+        crc_in,
+        shift_in: crc64_shift(len_in),
+        crc_out: out.value(),
+        shift_out: crc64_shift(len_out),
+        changed: true,
+    }
 }
 
 /// Feeds a patched segment's items to the driver. Returns true at the archive's end.
@@ -430,6 +607,7 @@ fn apply<W: Write>(
 ) -> Result<bool, ArchiveError> {
     let data = &seg.data;
     let patched = &seg.patched;
+    let mut parts = seg.crc_parts.iter().peekable();
     for (index, (at, op)) in seg.ops.iter().enumerate() {
         if let (Some((bad, e)), Op::Document { ns, offset, .. }) = (seg.invalid, op) {
             if bad == index {
@@ -459,6 +637,7 @@ fn apply<W: Write>(
                 raw,
                 namespace,
                 first,
+                ..
             } => (
                 Item::BlockHeader {
                     ns: *ns,
@@ -471,10 +650,11 @@ fn apply<W: Write>(
             ),
             Op::Document {
                 ns,
-                raw,
+                len,
                 offset,
                 crc_before,
                 job,
+                ..
             } => {
                 let pre: Option<Precomputed<'_>> = job.and_then(|(_, _, slot)| {
                     seg.results[slot].take().map(|r| {
@@ -486,7 +666,7 @@ fn apply<W: Write>(
                 (
                     Item::Document {
                         ns: *ns,
-                        raw: &data[raw.clone()],
+                        raw: doc_in(&seg.bufs, *offset, *len),
                         offset: *offset,
                         crc_before,
                     },
@@ -498,6 +678,20 @@ fn apply<W: Write>(
         };
         if driver.handle(*at, item, pre)? {
             return Ok(true);
+        }
+        match op {
+            Op::BlockHeader {
+                ns,
+                first: true,
+                crc_parts: true,
+                ..
+            } => driver.crc_by_parts(*ns, *at)?,
+            Op::Document { .. } => {
+                if let Some((_, ns, part)) = parts.next_if(|(last, _, _)| *last == index) {
+                    driver.add_crc_part(*ns, part);
+                }
+            }
+            _ => {}
         }
     }
     Ok(false)

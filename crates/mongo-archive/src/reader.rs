@@ -180,6 +180,14 @@ pub struct ArchiveReader<R> {
     /// Body documents are only framed here; the caller validates them
     /// ([`defer_document_validation`](Self::defer_document_validation)).
     defer_docs: bool,
+    /// By body namespace: true when the caller computes its CRC and checks it
+    /// ([`defer_crc`](Self::defer_crc)).
+    defer_crc: Vec<bool>,
+    /// Hand-off mode ([`hand_off_buffers`](Self::hand_off_buffers)): a full buffer is
+    /// retired (kept with the input offset of its first byte) rather than compacted.
+    hand_off: bool,
+    retired: Vec<(u64, Vec<u8>)>,
+    spares: Vec<Vec<u8>>,
     bson_stack: Vec<usize>,
     json_stack: Vec<u8>,
 }
@@ -202,6 +210,10 @@ impl<R: Read> ArchiveReader<R> {
             key: Vec::new(),
             pending_crc: None,
             defer_docs: false,
+            defer_crc: Vec::new(),
+            hand_off: false,
+            retired: Vec::new(),
+            spares: Vec::new(),
             bson_stack: Vec::new(),
             json_stack: Vec::new(),
         }
@@ -212,6 +224,75 @@ impl<R: Read> ArchiveReader<R> {
     /// its error exactly where this reader would have (so worker threads can do it).
     pub(crate) fn defer_document_validation(&mut self) {
         self.defer_docs = true;
+    }
+
+    /// From now on, the documents of body namespace `ns` are not fed to its CRC
+    /// ([`BodyNamespace::crc`] stays empty, [`Item::Document`]'s `crc_before` means nothing)
+    /// and its EOF header's CRC is not checked: the caller computes the CRC (worker threads,
+    /// in parts it combines) and must check it where this reader would have, with the same
+    /// error. Call it on the namespace's first [`Item::BlockHeader`], before its documents.
+    pub(crate) fn defer_crc(&mut self, ns: usize) {
+        if self.defer_crc.len() <= ns {
+            self.defer_crc.resize(ns + 1, false);
+        }
+        self.defer_crc[ns] = true;
+    }
+
+    /// From now on, the bytes items borrow are never moved: when the buffer is full, the
+    /// unread bytes move to a new buffer and the full one is retired, to be taken with
+    /// [`take_retired`](Self::take_retired) by a caller that keeps the items' input offsets
+    /// rather than their slices (so a batch of documents is handed to a worker without a copy).
+    pub(crate) fn hand_off_buffers(&mut self) {
+        self.hand_off = true;
+    }
+
+    /// The buffers retired since the last call, each with the input offset of its first byte,
+    /// in input order; with `all`, the current buffer too (its unread bytes move to a new one).
+    /// Every item returned before this call lies in one of them (or in an earlier one).
+    pub(crate) fn take_retired(&mut self, all: bool, into: &mut Vec<(u64, Vec<u8>)>) {
+        if all {
+            self.retire(0);
+        }
+        into.append(&mut self.retired);
+    }
+
+    /// True when a buffer was retired since the last [`take_retired`](Self::take_retired).
+    #[inline]
+    pub(crate) fn has_retired(&self) -> bool {
+        !self.retired.is_empty()
+    }
+
+    /// Gives a retired buffer back for reuse.
+    pub(crate) fn give_spare(&mut self, buf: Vec<u8>) {
+        // A buffer grown for a large document is dropped rather than kept.
+        if buf.len() == INITIAL_BUFFER && self.spares.len() < 64 {
+            self.spares.push(buf);
+        }
+    }
+
+    /// Retires the current buffer: its unread bytes move to a fresh one of at least `n` bytes.
+    fn retire(&mut self, n: usize) {
+        if let Some((ns, s, e)) = self.pending_crc.take() {
+            self.body[ns].crc.update(&self.buf[s..e]);
+        }
+        let unread = self.end - self.pos;
+        // Room for the unread bytes (a buffer grown for a large document may hold more than
+        // a fresh one) and for `n`.
+        let want = n.max(unread).next_power_of_two().max(INITIAL_BUFFER);
+        let mut fresh = match self.spares.pop() {
+            Some(b) if want <= INITIAL_BUFFER => b,
+            _ => vec![0; want],
+        };
+        fresh[..unread].copy_from_slice(&self.buf[self.pos..self.end]);
+        let old = std::mem::replace(&mut self.buf, fresh);
+        self.retired.push((self.base, old));
+        self.base += self.pos as u64;
+        self.end = unread;
+        self.pos = 0;
+    }
+
+    fn crc_deferred(&self, ns: usize) -> bool {
+        self.defer_crc.get(ns).copied().unwrap_or(false)
     }
 
     /// The prelude entries read so far.
@@ -245,7 +326,9 @@ impl<R: Read> ArchiveReader<R> {
             if self.input_done {
                 return Ok(false);
             }
-            if self.buf.len() - self.pos < n || self.end == self.buf.len() {
+            if self.hand_off && (self.buf.len() - self.pos < n || self.end == self.buf.len()) {
+                self.retire(n);
+            } else if self.buf.len() - self.pos < n || self.end == self.buf.len() {
                 self.buf.copy_within(self.pos..self.end, 0);
                 self.base += self.pos as u64;
                 self.end -= self.pos;
@@ -529,7 +612,7 @@ impl<R: Read> ArchiveReader<R> {
         }
         if h.eof {
             let computed = self.body[ns].crc.value();
-            if computed != h.crc {
+            if computed != h.crc && !self.crc_deferred(ns) {
                 return Err(self.error(
                     at,
                     Some(ns),
@@ -571,7 +654,9 @@ impl<R: Read> ArchiveReader<R> {
         let b = &mut self.body[ns];
         b.docs += 1;
         b.bytes += (e - s) as u64;
-        self.pending_crc = Some((ns, s, e));
+        if !self.crc_deferred(ns) {
+            self.pending_crc = Some((ns, s, e));
+        }
         Ok(Item::Document {
             ns,
             raw: &self.buf[s..e],

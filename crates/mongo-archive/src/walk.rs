@@ -740,10 +740,14 @@ fn put_string(out: &mut Vec<u8>, s: &[u8]) -> Result<u8, PatchError> {
 /// returns its type code. Text that is not UTF-8 is written as `Written::to_replacement` would
 /// make it (lossy), so results equal those of the allocating `Anonymizer::apply`.
 fn encode_value(out: &mut Vec<u8>, w: Written, buf: &[u8]) -> Result<u8, PatchError> {
-    let text = || String::from_utf8_lossy(buf);
     Ok(match w {
         Written::Unchanged | Written::Null | Written::Remove => ty::NULL,
-        Written::Str => put_string(out, text().as_bytes())?,
+        // The standard check first (word-at-a-time over ASCII): a transform's text is nearly
+        // always UTF-8, and the lossy copy's chunk iterator costs about 3x as much per value.
+        Written::Str => match std::str::from_utf8(buf) {
+            Ok(_) => put_string(out, buf)?,
+            Err(_) => put_string(out, String::from_utf8_lossy(buf).as_bytes())?,
+        },
         Written::Bytes => match std::str::from_utf8(buf) {
             Ok(_) => put_string(out, buf)?,
             Err(_) => {
@@ -766,7 +770,7 @@ fn encode_value(out: &mut Vec<u8>, w: Written, buf: &[u8]) -> Result<u8, PatchEr
             ty::DOUBLE
         }
         Written::Number => {
-            let s = text();
+            let s = String::from_utf8_lossy(buf);
             if let Ok(v) = s.parse::<i64>() {
                 out.extend_from_slice(&v.to_le_bytes());
                 ty::INT64
