@@ -16,6 +16,7 @@
 //! unset (as pg_dump does for a pipe).
 
 mod feed;
+mod files;
 mod split;
 mod tar;
 mod toc;
@@ -136,6 +137,7 @@ fn run<R: Read>(
     anon: &Anonymizer,
     options: &SqlOptions,
     dirs: Option<(&Path, &Path)>,
+    share: files::Share,
 ) -> Result<Run, PgArchiveError> {
     let nonce = nonce();
     let keep_blobs = !matches!(
@@ -156,8 +158,9 @@ fn run<R: Read>(
         header.compression,
         header.level,
     );
+    split = split.with_tails(feed.tails.clone());
     if let Some((input, output)) = dirs {
-        feed = feed.with_directory(input);
+        feed = feed.with_directory(input).with_share(share);
         split = split.with_directory(output);
     }
     let mut opts = options.clone();
@@ -311,7 +314,15 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
     let mut rd = Rd::new(input);
     let header = rd.header(&[FORMAT_CUSTOM])?;
     let entries = rd.toc(&header, Layout::Custom)?;
-    let mut run = run(rd, &header, &entries, anon, options, None)?;
+    let mut run = run(
+        rd,
+        &header,
+        &entries,
+        anon,
+        options,
+        None,
+        files::Share::All,
+    )?;
     let (mut out_entries, dropped, blocks) = decide(&entries, &run);
 
     // The TOC, then the blocks in spool order (table data, then large objects).
@@ -429,7 +440,7 @@ fn directory_into(
     let mut rd = Rd::new(BufReader::new(file));
     let header = rd.header(&FORMAT_DIRECTORY)?;
     let entries = rd.toc(&header, Layout::Directory)?;
-    let run = run(rd, &header, &entries, anon, options, Some((input, out)))?;
+    let run = files::run_directory(rd, &header, &entries, anon, options, input, out)?;
     let (out_entries, dropped, blocks) = decide(&entries, &run);
     // Large objects: the entry's list (`blobs.toc`) and the files it names, copied.
     for &(i, _, _, blob) in &blocks {
