@@ -258,7 +258,9 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
         CompressArg::Auto => dir_gzip.unwrap_or(false),
     };
     let mut destination = if directory_out {
-        Output::Directory(DirOutput::create(&args.output, dir_files_gzip).map_err(cannot_create)?)
+        let dir = DirOutput::create(&args.output, dir_files_gzip).map_err(cannot_create)?;
+        signals::remove_on_signal(dir.partial_path());
+        Output::Directory(dir)
     } else {
         Output::File(Destination::open(&args.output).map_err(cannot_create)?)
     };
@@ -357,7 +359,50 @@ fn pg_directory(args: &RunArgs, anon: &Anonymizer) -> Result<Summary, Error> {
         input_path: None,
         no_spool: args.no_spool,
     };
-    syrf_anonymize::pg_archive::anonymize_pg_directory(&args.input, &args.output, anon, &options)
+    if args.output.exists() {
+        return Err(Error::Output(format!(
+            "writing the output failed: the output directory {} exists",
+            args.output.display()
+        )));
+    }
+    // Written inside a temporary directory beside the output, which a failure or a signal
+    // removes with everything in it; renamed into place on success.
+    let parent = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = args
+        .output
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_owned());
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".partial")
+        .tempdir_in(&parent)
+        .map_err(|e| {
+            Error::Output(format!(
+                "cannot create the output {}: {e}",
+                args.output.display()
+            ))
+        })?
+        .keep();
+    signals::remove_on_signal(&temp);
+    let inner = temp.join(&name);
+    let result =
+        syrf_anonymize::pg_archive::anonymize_pg_directory(&args.input, &inner, anon, &options)
+            .and_then(|summary| {
+                std::fs::rename(&inner, &args.output)
+                    .map(|()| summary)
+                    .map_err(|e| {
+                        Error::Output(format!(
+                            "cannot write the output {}: {e}",
+                            args.output.display()
+                        ))
+                    })
+            });
+    let _ = std::fs::remove_dir_all(&temp);
+    signals::forget_partial();
+    result
 }
 
 /// Where a run writes: a file, stdout or device, or a mongodump directory.
@@ -386,14 +431,21 @@ impl Output {
     fn commit(self) -> io::Result<()> {
         match self {
             Output::File(d) => d.commit(),
-            Output::Directory(d) => d.commit(),
+            Output::Directory(d) => {
+                let committed = d.commit();
+                signals::forget_partial();
+                committed
+            }
         }
     }
 
     fn abandon(self) {
         match self {
             Output::File(d) => d.abandon(),
-            Output::Directory(d) => d.abandon(),
+            Output::Directory(d) => {
+                d.abandon();
+                signals::forget_partial();
+            }
         }
     }
 

@@ -149,7 +149,7 @@ pub(crate) fn units(entries: &[Entry], dir: &Path) -> Vec<Vec<usize>> {
         .map(|(_, g)| (g.iter().map(|&i| size(i)).sum(), g))
         .collect();
     // Largest first; equal sizes in TOC order (the sort is stable).
-    sized.sort_by(|a, b| b.0.cmp(&a.0));
+    sized.sort_by_key(|s| std::cmp::Reverse(s.0));
     sized.into_iter().map(|(_, g)| g).collect()
 }
 
