@@ -226,3 +226,193 @@ fn sigint_while_workers_write_removes_the_partial_directory() {
     );
     assert!(!output.exists(), "no output directory");
 }
+
+// ----- mongodump directories: one collection file per worker ---------------------------------
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn bin(args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SYRF_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("SYRF_ANONYMIZE_KEY", KEY)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Every file below `dir`, by relative path.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn report_parts(path: &Path) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    (
+        v["collections"].clone(),
+        v["rules"].clone(),
+        v["unmatched_rules"].clone(),
+    )
+}
+
+/// The sample archive as a mongodump directory, plain and gzip, rewritten with the shipped
+/// rules (and a size limit and `sequential` ordinals, which count per collection) on one and
+/// on two threads: the same files, byte for byte, and the same report.
+#[test]
+fn mongodump_directories_on_two_threads_equal_one_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo().join("samples/syrf-sample.archive");
+    let none = tmp.path().join("none.yaml");
+    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
+    let rules = repo().join("rules/syrf.yaml");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    for compress in ["none", "gzip"] {
+        let dir = tmp.path().join(format!("dump-{compress}"));
+        let out = bin(&[
+            "--rules",
+            &s(&none),
+            "--input",
+            &s(&sample),
+            "--output-layout",
+            "directory",
+            "--compress",
+            compress,
+            "--output",
+            &s(&dir),
+            "-q",
+            "--threads",
+            "1",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let collections = tree(&dir).keys().filter(|k| k.contains(".bson")).count();
+        assert!(collections >= 3, "several collection files: {collections}");
+        let mut got = Vec::new();
+        for threads in ["1", "2"] {
+            let output = tmp.path().join(format!("out-{compress}-{threads}"));
+            let report = tmp.path().join(format!("report-{compress}-{threads}.json"));
+            let out = bin(&[
+                "--rules",
+                &s(&rules),
+                "--input",
+                &s(&dir),
+                "--output",
+                &s(&output),
+                "--threads",
+                threads,
+                "--report",
+                &s(&report),
+                "-q",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            got.push((tree(&output), report_parts(&report)));
+        }
+        let (one, two) = (&got[0], &got[1]);
+        assert_eq!(
+            one.0.keys().collect::<Vec<_>>(),
+            two.0.keys().collect::<Vec<_>>()
+        );
+        for (name, bytes) in &one.0 {
+            assert!(
+                two.0[name] == *bytes,
+                "{compress}: {name} differs with --threads 2"
+            );
+        }
+        assert_eq!(
+            one.1, two.1,
+            "{compress}: the same collections, rule counts, unmatched rules"
+        );
+        assert!(
+            one.0.keys().any(|k| k.ends_with(".gz")) == (compress == "gzip"),
+            "{compress}: the files keep the input's compression"
+        );
+    }
+}
+
+/// A damaged collection file on a worker: the run fails naming the file, and neither the
+/// output nor a partial directory is left.
+#[test]
+fn a_damaged_collection_file_on_a_worker_names_it_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo().join("samples/syrf-sample.archive");
+    let none = tmp.path().join("none.yaml");
+    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let dir = tmp.path().join("dump");
+    let out = bin(&[
+        "--rules",
+        &s(&none),
+        "--input",
+        &s(&sample),
+        "--output-layout",
+        "directory",
+        "--compress",
+        "none",
+        "--output",
+        &s(&dir),
+        "-q",
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (victim, bytes) = tree(&dir)
+        .into_iter()
+        .filter(|(k, _)| k.ends_with(".bson"))
+        .max_by_key(|(_, b)| b.len())
+        .unwrap();
+    std::fs::write(dir.join(&victim), &bytes[..bytes.len() - 3]).unwrap();
+    let outs = tmp.path().join("outs");
+    std::fs::create_dir(&outs).unwrap();
+    let output = outs.join("anon");
+    let rules = repo().join("rules/syrf.yaml");
+    let out = bin(&[
+        "--rules",
+        &s(&rules),
+        "--input",
+        &s(&dir),
+        "--output",
+        &s(&output),
+        "--threads",
+        "2",
+        "-q",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = Path::new(&victim)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(err.contains(&file), "names {file}: {err}");
+    assert!(!output.exists());
+    assert!(partials(&outs).is_empty(), "no partial directory left");
+}
