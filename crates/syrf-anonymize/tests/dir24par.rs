@@ -416,3 +416,220 @@ fn a_damaged_collection_file_on_a_worker_names_it_and_leaves_nothing() {
     assert!(!output.exists());
     assert!(partials(&outs).is_empty(), "no partial directory left");
 }
+
+// ----- deploy/dir-indexed-job.yaml: shards of a mongodump directory over pods ----------------
+
+fn yaml_docs(name: &str) -> Vec<serde_yaml_ng::Value> {
+    use serde::Deserialize;
+    let path = repo().join("deploy").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| serde_yaml_ng::Value::deserialize(d).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .collect()
+}
+
+fn kind<'a>(docs: &'a [serde_yaml_ng::Value], kind: &str) -> &'a serde_yaml_ng::Value {
+    docs.iter()
+        .find(|d| d["kind"].as_str() == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+fn shard_script() -> String {
+    let docs = yaml_docs("dir-indexed-job.yaml");
+    kind(&docs, "ConfigMap")["data"]["shard.sh"]
+        .as_str()
+        .expect("shard.sh")
+        .to_owned()
+}
+
+fn env_value(container: &serde_yaml_ng::Value, name: &str) -> Option<String> {
+    container["env"]
+        .as_sequence()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(str::to_owned))
+}
+
+/// The manifests are valid YAML of the kinds they claim (as tests/ops_deploy.rs checks the
+/// others): an Indexed Job whose pods take their shard by index, with the rules from the
+/// ConfigMap, the key from the Secret, metrics and audit as the other Jobs; the assemble Job
+/// expects as many shards as the Indexed Job completes.
+#[test]
+fn dir_indexed_job_manifests() {
+    let docs = yaml_docs("dir-indexed-job.yaml");
+    for d in &docs {
+        assert!(d["apiVersion"].is_string() && d["kind"].is_string());
+    }
+    let job = kind(&docs, "Job");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let completions = job["spec"]["completions"].as_u64().unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let c = &pod["containers"][0];
+    assert_eq!(env_value(c, "SHARDS"), Some(completions.to_string()));
+    let key = c["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SYRF_ANONYMIZE_KEY")
+        .expect("the key from the environment");
+    assert_eq!(
+        key["valueFrom"]["secretKeyRef"]["name"],
+        "syrf-anonymize-key"
+    );
+    let volumes = pod["volumes"].as_sequence().unwrap();
+    assert!(volumes
+        .iter()
+        .any(|v| v["configMap"]["name"] == "syrf-anonymize-rules"));
+    assert!(volumes
+        .iter()
+        .any(|v| v["configMap"]["name"] == "syrf-dump-dir-shard"));
+    let script = c["args"][0].as_str().unwrap();
+    assert!(script.contains("shard.sh \"$i\" \"$SHARDS\""));
+    assert!(script.contains("i=\"$JOB_COMPLETION_INDEX\""));
+    assert!(
+        script.contains("syrf-anonymize --rules /etc/syrf-anonymize/rules.yaml --input /tmp/view")
+    );
+    assert!(script.contains("--metrics-push \"$PUSHGATEWAY_URL\""));
+    assert!(script.contains("--audit-log /audit/"));
+    assert!(!script.contains("--strict") && !script.contains("--key"));
+    assert!(c["command"][2] == "pipefail" || script.contains("pipefail"));
+
+    let assemble = yaml_docs("dir-assemble-job.yaml");
+    let job = kind(&assemble, "Job");
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(env_value(c, "SHARDS"), Some(completions.to_string()));
+    let script = c["args"][0].as_str().unwrap();
+    assert!(script.contains("uniq -d") && script.contains("mongorestore"));
+}
+
+/// shard.sh (taken from the manifest) for K = 2 and 3 over the sample as a directory, plain
+/// and gzip: every collection in exactly one shard, and the shards' outputs put together are
+/// byte for byte the unsharded run's. A dump with an oplog, and a shard number not below K,
+/// are refused.
+#[test]
+fn shards_partition_the_collections_and_assemble_to_the_unsharded_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("shard.sh");
+    std::fs::write(&script, shard_script()).unwrap();
+    let sample = repo().join("samples/syrf-sample.archive");
+    let none = tmp.path().join("none.yaml");
+    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
+    let rules = repo().join("rules/syrf.yaml");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    for compress in ["none", "gzip"] {
+        let dir = tmp.path().join(format!("dump-{compress}"));
+        let out = bin(&[
+            "--rules",
+            &s(&none),
+            "--input",
+            &s(&sample),
+            "--output-layout",
+            "directory",
+            "--compress",
+            compress,
+            "--output",
+            &s(&dir),
+            "-q",
+            "--threads",
+            "1",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let whole = tmp.path().join(format!("whole-{compress}"));
+        let out = bin(&[
+            "--rules",
+            &s(&rules),
+            "--input",
+            &s(&dir),
+            "--output",
+            &s(&whole),
+            "-q",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = tree(&whole);
+        let inputs = tree(&dir)
+            .into_keys()
+            .filter(|k| !k.starts_with("prelude.json"))
+            .collect::<Vec<_>>();
+        for k in [2usize, 3] {
+            let mut union: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+            for i in 0..k {
+                let view = tmp.path().join(format!("view-{compress}-{k}-{i}"));
+                ok(Command::new("sh")
+                    .arg(&script)
+                    .args([i.to_string(), k.to_string()])
+                    .arg(&dir)
+                    .arg(&view));
+                for f in tree(&view).into_keys() {
+                    *taken.entry(f).or_default() += 1;
+                }
+                let out_i = tmp.path().join(format!("shard-{compress}-{k}-{i}"));
+                let out = bin(&[
+                    "--rules",
+                    &s(&rules),
+                    "--input",
+                    &s(&view),
+                    "--output",
+                    &s(&out_i),
+                    "-q",
+                ]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                for (name, bytes) in tree(&out_i) {
+                    if let Some(before) = union.get(&name) {
+                        assert!(name.starts_with("prelude.json"), "{name} in two shards");
+                        assert!(*before == bytes, "the same prelude.json in every shard");
+                    }
+                    union.insert(name, bytes);
+                }
+            }
+            for f in &inputs {
+                assert_eq!(
+                    taken.get(f),
+                    Some(&1),
+                    "{compress}, K={k}: {f} in exactly one shard"
+                );
+            }
+            assert_eq!(
+                union.keys().collect::<Vec<_>>(),
+                expected.keys().collect::<Vec<_>>(),
+                "{compress}, K={k}"
+            );
+            for (name, bytes) in &expected {
+                assert!(union[name] == *bytes, "{compress}, K={k}: {name} differs");
+            }
+        }
+    }
+    // Refusals.
+    let dir = tmp.path().join("dump-none");
+    let bad = Command::new("sh")
+        .arg(&script)
+        .args(["2", "2"])
+        .arg(&dir)
+        .arg(tmp.path().join("v-bad"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    std::fs::write(dir.join("oplog.bson"), b"").unwrap();
+    let oplog = Command::new("sh")
+        .arg(&script)
+        .args(["0", "2"])
+        .arg(&dir)
+        .arg(tmp.path().join("v-oplog"))
+        .output()
+        .unwrap();
+    assert_eq!(oplog.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&oplog.stderr).contains("oplog"));
+}
