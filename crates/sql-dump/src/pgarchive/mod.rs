@@ -376,7 +376,9 @@ pub fn is_pg_directory(dir: &Path) -> bool {
 /// must not exist. The archive is written into a temporary directory beside `output`, renamed
 /// to it on success and removed on failure. Data files keep the input's compression (gzip or
 /// none); large objects' files are copied as they are (or left out, by the rules'
-/// `large_objects`).
+/// `large_objects`). With [`SqlOptions::threads`] above 1 the table data files are rewritten
+/// one per worker thread, largest first, and the output is byte-identical to one thread's
+/// (see the `files` module).
 pub fn rewrite_pg_directory(
     input: &Path,
     output: &Path,
