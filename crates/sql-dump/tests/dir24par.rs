@@ -270,6 +270,8 @@ fn a_damaged_data_file_on_a_worker_names_its_table_and_leaves_nothing() {
         .expect_err("a damaged data file is refused");
     let message = err.to_string();
     assert!(message.contains("public.big"), "names the table: {message}");
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(message.contains(&file), "names the file: {message}");
     assert!(!output.exists(), "no output directory");
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()

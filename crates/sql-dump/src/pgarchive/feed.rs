@@ -327,6 +327,14 @@ impl<R: Read> Feed<R> {
         Ok(false)
     }
 
+    /// "data block", or a directory archive's "data file NAME".
+    fn what(&self, idx: usize) -> String {
+        match (&self.dir, self.entries[idx].file_name()) {
+            (Some(_), Ok(name)) => format!("data file {name}"),
+            _ => "data block".to_owned(),
+        }
+    }
+
     fn fail(&mut self, e: PgArchiveError) -> io::Error {
         let m = e.to_string();
         self.error = Some(e);
@@ -546,7 +554,7 @@ impl<R: Read> Read for Feed<R> {
                                 let entry = self.entries[idx].label();
                                 return Err(self.fail(PgArchiveError::Entry {
                                     entry,
-                                    message: format!("damaged data block: {e}"),
+                                    message: format!("damaged {}: {e}", self.what(idx)),
                                 }));
                             }
                         }
@@ -560,7 +568,7 @@ impl<R: Read> Read for Feed<R> {
                         let entry = self.entries[idx].label();
                         return Err(self.fail(PgArchiveError::Entry {
                             entry,
-                            message: format!("damaged data block: {e}"),
+                            message: format!("damaged {}: {e}", self.what(idx)),
                         }));
                     }
                 }

@@ -191,7 +191,13 @@ fn run<R: Read>(
                         .and_then(|o| feed.starts.iter().rev().find(|(s, _)| *s <= o))
                         .map_or_else(
                             || "the archive's SQL".to_owned(),
-                            |&(_, i)| entries[i].label(),
+                            |&(_, i)| match (dirs, entries[i].file_name()) {
+                                // A directory archive's data file: named too.
+                                (Some(_), Ok(name)) if entries[i].has_data() => {
+                                    format!("{}, data file {name}", entries[i].label())
+                                }
+                                _ => entries[i].label(),
+                            },
                         );
                     PgArchiveError::Sql { entry, source: e }
                 }
