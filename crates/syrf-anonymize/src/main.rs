@@ -463,6 +463,22 @@ fn dump_dir_files(args: &RunArgs, anon: &Anonymizer) -> Result<Option<Summary>, 
         CompressArg::None => Some(false),
         CompressArg::Auto => None,
     };
+    // Progress counts the archive bytes every worker reads (no total: they are not the
+    // files' sizes).
+    let read = Arc::new(AtomicU64::new(0));
+    let show_progress = !args.quiet && (args.progress || io::stderr().is_terminal());
+    let progress = show_progress.then(|| {
+        progress::Progress::start(
+            read.clone(),
+            None,
+            args.progress && !io::stderr().is_terminal(),
+            Arc::new(Mutex::new(String::new())),
+        )
+    });
+    let options = Options {
+        input_read: Some(read),
+        ..options
+    };
     let temp = partial_dir(&args.output)?;
     let result =
         syrf_anonymize::dump_dir::anonymize_dir_files(&args.input, &temp, gzip, anon, &options)
@@ -482,6 +498,9 @@ fn dump_dir_files(args: &RunArgs, anon: &Anonymizer) -> Result<Option<Summary>, 
                         ))
                     })
             });
+    if let Some(p) = progress {
+        p.finish();
+    }
     let _ = std::fs::remove_dir_all(&temp);
     signals::forget_partial();
     result
