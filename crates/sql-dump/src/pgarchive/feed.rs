@@ -160,7 +160,7 @@ pub(crate) struct Feed<R: Read> {
 }
 
 /// The line ends each entry's data ends with, as read (see [`Feed::tails`]).
-pub(crate) type Tails = std::sync::Arc<[std::sync::atomic::AtomicU32]>;
+pub(crate) type Tails = std::sync::Arc<[std::sync::atomic::AtomicU64]>;
 
 /// Records that `bytes` of entry `idx`'s data were read.
 fn tail_update(tails: &Tails, idx: usize, bytes: &[u8]) {
@@ -169,7 +169,7 @@ fn tail_update(tails: &Tails, idx: usize, bytes: &[u8]) {
         return;
     };
     let end = bytes.iter().rposition(|&c| c != b'\n');
-    let trailing = (bytes.len() - end.map_or(0, |p| p + 1)) as u32;
+    let trailing = (bytes.len() - end.map_or(0, |p| p + 1)) as u64;
     if end.is_some() {
         t.store(trailing, Ordering::Relaxed);
     } else {
@@ -220,7 +220,7 @@ impl<R: Read> Feed<R> {
             next_file: 0,
             files: super::files::Share::All,
             tails: (0..n)
-                .map(|_| std::sync::atomic::AtomicU32::new(0))
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
                 .collect(),
         }
     }

@@ -73,6 +73,17 @@ impl<W: Write> Write for Even<W> {
     }
 }
 
+/// Writes `n` line ends.
+fn line_ends(w: &mut impl Write, mut n: u64) -> io::Result<()> {
+    const ENDS: [u8; 256] = [b'\n'; 256];
+    while n > 0 {
+        let k = n.min(ENDS.len() as u64) as usize;
+        w.write_all(&ENDS[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
+}
+
 enum Sink {
     Plain(ChunkWriter<CountingFile>),
     Zlib(Even<flate2::write::ZlibEncoder<ChunkWriter<CountingFile>>>),
@@ -145,7 +156,7 @@ pub(crate) struct Split<'e> {
     /// The first error (a message without values).
     pub(crate) error: Option<PgArchiveError>,
     /// Line ends after the current data entry's last other byte, not written yet.
-    held_ends: u32,
+    held_ends: u64,
     /// The line ends each entry's data ends with in the input ([`super::feed::Feed::tails`]),
     /// written after its rows instead of those held: a data block's bytes do not depend on
     /// the entry that follows it (see [`super::files`]).
@@ -253,7 +264,7 @@ impl<'e> Split<'e> {
                 }
                 self.line = match (self.line, c) {
                     (Line::Dot, b'\n') => {
-                        out.terminators += 1;
+                        out.terminators = out.terminators.saturating_add(1);
                         Line::Start
                     }
                     (_, b'\n') => Line::Start,
@@ -272,13 +283,11 @@ impl<'e> Split<'e> {
         let sink = self.sink.as_mut().expect("opened");
         match b.iter().rposition(|&c| c != b'\n') {
             Some(last) => {
-                for _ in 0..self.held_ends {
-                    sink.write_all(b"\n")?;
-                }
+                line_ends(sink, self.held_ends)?;
                 sink.write_all(&b[..=last])?;
-                self.held_ends = (b.len() - last - 1) as u32;
+                self.held_ends = (b.len() - last - 1) as u64;
             }
-            None => self.held_ends += b.len() as u32,
+            None => self.held_ends = self.held_ends.saturating_add(b.len() as u64),
         }
         Ok(())
     }
@@ -355,9 +364,7 @@ impl<'e> Split<'e> {
                     .map_or(held, |t| t.load(std::sync::atomic::Ordering::Relaxed)),
                 None => held,
             };
-            for _ in 0..ends {
-                sink.write_all(b"\n")?;
-            }
+            line_ends(&mut sink, ends)?;
             let mut w = match sink {
                 Sink::Plain(w) => w,
                 Sink::Zlib(z) => z.into_inner()?.finish()?,
