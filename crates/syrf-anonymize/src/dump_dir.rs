@@ -221,3 +221,169 @@ impl Drop for DirOutput {
         }
     }
 }
+
+/// Rewrites the mongodump directory `input` into `root` (an existing, empty directory) with
+/// one collection file per worker thread (`options.threads` of them, largest file first),
+/// each collection through [`crate::anonymize`] exactly as a one-thread run streams it: the
+/// archive mongodump would have written for that collection alone, rewritten by the same
+/// policy, patcher and driver, written back by the same directory writer. The files are
+/// byte-identical to a one-thread run's. `gzip` says whether the output files are gzip (`None`:
+/// as the input's).
+///
+/// Returns `Ok(None)`, having written nothing, when the run must read the directory as one
+/// archive stream: one thread, fewer than two collections, an `oplog.bson` (its entries
+/// refer to every collection), or rules whose `references` need a subset's closure over
+/// collections. Errors name the collection's file or namespace; the caller removes `root`.
+pub fn anonymize_dir_files(
+    input: &Path,
+    root: &Path,
+    gzip: Option<bool>,
+    anon: &anonymize_core::Anonymizer,
+    options: &crate::Options,
+) -> Result<Option<crate::Summary>, crate::Error> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let started = std::time::Instant::now();
+    let listed = DumpDir::open(input)
+        .map_err(|e| crate::Error::Usage(format!("bad mongodump directory: {e}")))?;
+    let workers = options.threads.min(listed.collections.len());
+    if workers < 2 || listed.oplog.is_some() || mongo_archive::subset::subset_needed(anon) {
+        return Ok(None);
+    }
+    let gzip = gzip.unwrap_or(listed.gzip);
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut order: Vec<usize> = (0..listed.collections.len()).collect();
+    order.sort_by_key(|&i| {
+        std::cmp::Reverse(listed.collections[i].documents.as_deref().map_or(0, len))
+    });
+    let one = crate::Options {
+        compression: crate::Compression::None,
+        threads: 1,
+        strict: false,
+        current_collection: None,
+        input_path: None,
+        ..options.clone()
+    };
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let done: Mutex<Vec<(usize, Result<crate::Summary, crate::Error>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for k in 0..workers {
+            let (listed, order, one, next, stop, done) =
+                (&listed, &order, &one, &next, &stop, &done);
+            let spawned = std::thread::Builder::new()
+                .name(format!("dump-dir-file-{k}"))
+                .spawn_scoped(s, move || loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let u = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&c) = order.get(u) else {
+                        return;
+                    };
+                    let r = one_collection(listed, c, root, gzip, u == 0, anon, one);
+                    if r.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((c, r));
+                });
+            if let Err(e) = spawned {
+                stop.store(true, Ordering::Relaxed);
+                done.lock().unwrap_or_else(|e| e.into_inner()).push((
+                    usize::MAX,
+                    Err(crate::Error::Output(format!("cannot start a worker: {e}"))),
+                ));
+            }
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(c, _)| *c);
+    let mut summaries = Vec::new();
+    for (_, r) in done {
+        summaries.push(r?);
+    }
+    let mut parts = summaries.into_iter();
+    let Some(mut summary) = parts.next() else {
+        return Err(crate::Error::Output("no collection was written".into()));
+    };
+    for part in parts {
+        summary.collections.extend(part.collections);
+        summary.bytes_in += part.bytes_in;
+        summary.bytes_out += part.bytes_out;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    let mut summary = summary.with_report(anon.report());
+    summary.strict_failed = options.strict
+        && (summary.has_unmatched()
+            || summary.has_shadowing_keys()
+            || summary.echo_count() > 0
+            || summary.has_sql_strict_problems());
+    if summary.strict_failed {
+        return Err(crate::Error::Strict(Box::new(summary)));
+    }
+    Ok(Some(summary))
+}
+
+/// One collection of `listed`: its archive streamed from a thread, rewritten by
+/// [`crate::anonymize`], written into `root` by another thread.
+fn one_collection(
+    listed: &DumpDir,
+    c: usize,
+    root: &Path,
+    gzip: bool,
+    prelude_json: bool,
+    anon: &anonymize_core::Anonymizer,
+    options: &crate::Options,
+) -> Result<crate::Summary, crate::Error> {
+    let mut sub = listed.clone();
+    sub.collections = vec![listed.collections[c].clone()];
+    sub.oplog = None;
+    let io_err = |e: io::Error| crate::Error::Output(format!("cannot start a worker: {e}"));
+    let (in_read, mut in_write) = io::pipe().map_err(io_err)?;
+    let (out_read, out_write) = io::pipe().map_err(io_err)?;
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut out = io::BufWriter::with_capacity(256 << 10, &mut in_write);
+            match dir::write_archive(&sub, &mut out) {
+                Err(DirError::Io { ref source, .. })
+                    if source.kind() == io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let _ = out.flush();
+                    Ok(())
+                }
+            }
+        });
+        let writer = s.spawn(move || {
+            let input = io::BufReader::with_capacity(256 << 10, out_read);
+            dir::write_dump_dir_files(input, root, gzip, prelude_json)
+        });
+        let result = crate::anonymize(in_read, out_write, anon, options);
+        // The directory's own errors (they name the file) come first: the rewrite only saw
+        // the stream end early, or its output pipe close.
+        match reader.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(crate::Error::BadInput(e.to_string())),
+            Err(_) => {
+                return Err(crate::Error::BadInput(
+                    "the directory reader panicked".into(),
+                ))
+            }
+        }
+        let written = writer.join();
+        let summary = match (result, &written) {
+            (Err(crate::Error::BrokenPipe | crate::Error::Output(_)), Ok(Err(e))) => {
+                return Err(crate::Error::Output(e.to_string()))
+            }
+            (result, _) => result?,
+        };
+        match written {
+            Ok(Ok(_)) => Ok(summary),
+            Ok(Err(e)) => Err(crate::Error::Output(e.to_string())),
+            Err(_) => Err(crate::Error::Output("the directory writer panicked".into())),
+        }
+    })
+}

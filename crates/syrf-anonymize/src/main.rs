@@ -227,6 +227,9 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
     if sql_dump::is_pg_directory(&args.input) {
         return pg_directory(args, &anon);
     }
+    if let Some(summary) = dump_dir_files(args, &anon)? {
+        return Ok(summary);
+    }
     let (input, size, dir_gzip) = open_input(&args.input)?;
     let input = facts.input(input);
     let cannot_create = |e: io::Error| {
@@ -258,7 +261,9 @@ fn run(args: &RunArgs, facts: &mut observe_cli::Facts) -> Result<Summary, Error>
         CompressArg::Auto => dir_gzip.unwrap_or(false),
     };
     let mut destination = if directory_out {
-        Output::Directory(DirOutput::create(&args.output, dir_files_gzip).map_err(cannot_create)?)
+        let dir = DirOutput::create(&args.output, dir_files_gzip).map_err(cannot_create)?;
+        signals::remove_on_signal(dir.partial_path());
+        Output::Directory(dir)
     } else {
         Output::File(Destination::open(&args.output).map_err(cannot_create)?)
     };
@@ -357,7 +362,148 @@ fn pg_directory(args: &RunArgs, anon: &Anonymizer) -> Result<Summary, Error> {
         input_path: None,
         no_spool: args.no_spool,
     };
-    syrf_anonymize::pg_archive::anonymize_pg_directory(&args.input, &args.output, anon, &options)
+    if args.output.exists() {
+        return Err(Error::Output(format!(
+            "writing the output failed: the output directory {} exists",
+            args.output.display()
+        )));
+    }
+    let temp = partial_dir(&args.output)?;
+    let inner = temp.join(args.output.file_name().unwrap_or("output".as_ref()));
+    let result =
+        syrf_anonymize::pg_archive::anonymize_pg_directory(&args.input, &inner, anon, &options)
+            .and_then(|summary| {
+                std::fs::rename(&inner, &args.output)
+                    .map(|()| summary)
+                    .map_err(|e| {
+                        Error::Output(format!(
+                            "cannot write the output {}: {e}",
+                            args.output.display()
+                        ))
+                    })
+            });
+    let _ = std::fs::remove_dir_all(&temp);
+    signals::forget_partial();
+    result
+}
+
+/// A temporary `.NAME.XXXX.partial` directory beside the output directory `output`, which a
+/// signal removes with everything in it until `signals::forget_partial`.
+fn partial_dir(output: &Path) -> Result<std::path::PathBuf, Error> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = output
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempdir_in(&parent)
+        .map_err(|e| {
+            Error::Output(format!(
+                "cannot create the output {}: {e}",
+                output.display()
+            ))
+        })?
+        .keep();
+    signals::remove_on_signal(&temp);
+    Ok(temp)
+}
+
+/// A mongodump directory in and a directory out on several threads: one collection file per
+/// worker (`dump_dir::anonymize_dir_files`), written inside a partial directory renamed into
+/// place on success. `None` (nothing written) when the run reads the directory as one
+/// archive stream instead: one thread, an archive output, a target that is not an empty or
+/// missing directory (the stream path reports it), an oplog, subsets.
+fn dump_dir_files(args: &RunArgs, anon: &Anonymizer) -> Result<Option<Summary>, Error> {
+    let threads = args
+        .threads
+        .map_or_else(syrf_anonymize::default_threads, |n| n as usize);
+    if threads < 2
+        || args.output == Path::new("-")
+        || !args.input.is_dir()
+        || !looks_like_dump_dir(&args.input)
+    {
+        return Ok(None);
+    }
+    let name = args.output.to_string_lossy();
+    let directory_out = match args.output_layout {
+        LayoutArg::Archive => false,
+        LayoutArg::Directory => true,
+        LayoutArg::Auto => !name.ends_with(".archive") && !name.ends_with(".gz"),
+    };
+    let target_free = match std::fs::read_dir(&args.output) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    };
+    if !directory_out || !target_free {
+        return Ok(None);
+    }
+    let options = Options {
+        format: args.format.format(),
+        compression: Compression::None,
+        level: args.level.unwrap_or(6),
+        collections: args.collections.clone(),
+        keep_users: args.keep_users,
+        oplog: match args.oplog {
+            OplogArg::Apply => syrf_anonymize::OplogMode::Apply,
+            OplogArg::Drop => syrf_anonymize::OplogMode::Drop,
+        },
+        strict: args.strict,
+        input_read: None,
+        threads,
+        current_collection: None,
+        input_path: None,
+        no_spool: args.no_spool,
+    };
+    let gzip = match args.compress {
+        CompressArg::Gzip => Some(true),
+        CompressArg::None => Some(false),
+        CompressArg::Auto => None,
+    };
+    // Progress counts the archive bytes every worker reads (no total: they are not the
+    // files' sizes).
+    let read = Arc::new(AtomicU64::new(0));
+    let show_progress = !args.quiet && (args.progress || io::stderr().is_terminal());
+    let progress = show_progress.then(|| {
+        progress::Progress::start(
+            read.clone(),
+            None,
+            args.progress && !io::stderr().is_terminal(),
+            Arc::new(Mutex::new(String::new())),
+        )
+    });
+    let options = Options {
+        input_read: Some(read),
+        ..options
+    };
+    let temp = partial_dir(&args.output)?;
+    let result =
+        syrf_anonymize::dump_dir::anonymize_dir_files(&args.input, &temp, gzip, anon, &options)
+            .and_then(|summary| {
+                let Some(summary) = summary else {
+                    return Ok(None);
+                };
+                if args.output.is_dir() {
+                    let _ = std::fs::remove_dir(&args.output);
+                }
+                std::fs::rename(&temp, &args.output)
+                    .map(|()| Some(summary))
+                    .map_err(|e| {
+                        Error::Output(format!(
+                            "cannot write the output {}: {e}",
+                            args.output.display()
+                        ))
+                    })
+            });
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let _ = std::fs::remove_dir_all(&temp);
+    signals::forget_partial();
+    result
 }
 
 /// Where a run writes: a file, stdout or device, or a mongodump directory.
@@ -386,14 +532,21 @@ impl Output {
     fn commit(self) -> io::Result<()> {
         match self {
             Output::File(d) => d.commit(),
-            Output::Directory(d) => d.commit(),
+            Output::Directory(d) => {
+                let committed = d.commit();
+                signals::forget_partial();
+                committed
+            }
         }
     }
 
     fn abandon(self) {
         match self {
             Output::File(d) => d.abandon(),
-            Output::Directory(d) => d.abandon(),
+            Output::Directory(d) => {
+                d.abandon();
+                signals::forget_partial();
+            }
         }
     }
 

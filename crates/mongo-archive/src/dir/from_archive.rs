@@ -61,6 +61,18 @@ impl Sink {
 /// gzip-compressed (names ending in `.gz`, except `oplog.bson`, as mongodump names it) when
 /// `gzip`. The archive is validated as it is read; on an error the caller removes `root`.
 pub fn write_dump_dir(input: impl Read, root: &Path, gzip: bool) -> Result<DirSummary, DirError> {
+    write_dump_dir_files(input, root, gzip, true)
+}
+
+/// [`write_dump_dir`] into a directory other writers share (one collection's archive each,
+/// on worker threads): the database directories may exist already, and `prelude.json` is
+/// written only when `prelude_json` (by one of them).
+pub fn write_dump_dir_files(
+    input: impl Read,
+    root: &Path,
+    gzip: bool,
+    prelude_json: bool,
+) -> Result<DirSummary, DirError> {
     let mut reader = ArchiveReader::new(input);
     let mut summary = DirSummary::default();
     let mut open: HashMap<usize, (PathBuf, Sink)> = HashMap::new();
@@ -69,6 +81,7 @@ pub fn write_dump_dir(input: impl Read, root: &Path, gzip: bool) -> Result<DirSu
     let gz = |name: String| if gzip { name + ".gz" } else { name };
     loop {
         match reader.next_item()? {
+            Item::Header { .. } if !prelude_json => {}
             Item::Header { raw } => {
                 let server = string_field(raw, b"server_version").unwrap_or_default();
                 let tool = string_field(raw, b"tool_version").unwrap_or_default();

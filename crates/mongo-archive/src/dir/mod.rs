@@ -19,7 +19,7 @@ mod from_archive;
 mod names;
 mod to_archive;
 
-pub use from_archive::{write_dump_dir, DirSummary};
+pub use from_archive::{write_dump_dir, write_dump_dir_files, DirSummary};
 pub use to_archive::write_archive;
 
 use std::fs;

@@ -194,6 +194,29 @@ pub(crate) struct Feed<R: Read> {
     dir: Option<std::path::PathBuf>,
     /// The next entry whose data file is read (directory archives).
     next_file: usize,
+    /// Which data files this feed reads: all, all but the workers', or a worker's share.
+    files: super::files::Share,
+    /// Per entry, the line ends its data ends with (what [`super::split`] writes after the
+    /// rows, whatever follows the entry in this feed).
+    pub(crate) tails: Tails,
+}
+
+/// The line ends each entry's data ends with, as read (see [`Feed::tails`]).
+pub(crate) type Tails = std::sync::Arc<[std::sync::atomic::AtomicU64]>;
+
+/// Records that `bytes` of entry `idx`'s data were read.
+fn tail_update(tails: &Tails, idx: usize, bytes: &[u8]) {
+    use std::sync::atomic::Ordering;
+    let Some(t) = tails.get(idx) else {
+        return;
+    };
+    let end = bytes.iter().rposition(|&c| c != b'\n');
+    let trailing = (bytes.len() - end.map_or(0, |p| p + 1)) as u64;
+    if end.is_some() {
+        t.store(trailing, Ordering::Relaxed);
+    } else {
+        t.fetch_add(trailing, Ordering::Relaxed);
+    }
 }
 
 impl<R: Read> Feed<R> {
@@ -238,6 +261,10 @@ impl<R: Read> Feed<R> {
             },
             dir: None,
             next_file: 0,
+            files: super::files::Share::All,
+            tails: (0..n)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
         }
     }
 
@@ -247,11 +274,38 @@ impl<R: Read> Feed<R> {
         self
     }
 
+    /// Reads only the data files of `share` (directory archives, see [`super::files`]).
+    pub(crate) fn with_share(mut self, share: super::files::Share) -> Self {
+        self.files = share;
+        self
+    }
+
+    /// The next data file's entry of this feed's share, `None` at the end.
+    fn next_data_entry(&mut self) -> Option<usize> {
+        use super::files::Share;
+        loop {
+            match &mut self.files {
+                Share::Worker(queue) => return queue.next(),
+                Share::All | Share::AllBut(_) => {
+                    if self.next_file >= self.entries.len() {
+                        return None;
+                    }
+                    let idx = self.next_file;
+                    self.next_file += 1;
+                    if let Share::AllBut(skip) = &self.files {
+                        if skip[idx] {
+                            continue;
+                        }
+                    }
+                    return Some(idx);
+                }
+            }
+        }
+    }
+
     /// The next data file of a directory archive; true when a table's data is being fed.
     fn file_start(&mut self, dir: &std::path::Path) -> Result<bool, PgArchiveError> {
-        while self.next_file < self.entries.len() {
-            let idx = self.next_file;
-            self.next_file += 1;
+        while let Some(idx) = self.next_data_entry() {
             let entries = self.entries.clone();
             let e = &entries[idx];
             if !e.has_data() {
@@ -298,8 +352,24 @@ impl<R: Read> Feed<R> {
             self.block = Some((idx, Block::File(reader)));
             return Ok(true);
         }
+        if matches!(self.files, super::files::Share::Worker(_)) {
+            // A worker's feed ends after its data files, with a marker closing the last one
+            // as the next entry's marker closes it in the whole archive's feed.
+            self.start_entry(self.entries.len(), &[]);
+            self.starts.pop();
+            self.phase = Phase::Done;
+            return Ok(true);
+        }
         self.phase = Phase::Post(self.first_data);
         Ok(false)
+    }
+
+    /// "data block", or a directory archive's "data file NAME".
+    fn what(&self, idx: usize) -> String {
+        match (&self.dir, self.entries[idx].file_name()) {
+            (Some(_), Ok(name)) => format!("data file {name}"),
+            _ => "data block".to_owned(),
+        }
     }
 
     fn fail(&mut self, e: PgArchiveError) -> io::Error {
@@ -567,7 +637,7 @@ impl<R: Read> Read for Feed<R> {
                                 let entry = self.entries[idx].label();
                                 return Err(self.fail(PgArchiveError::Entry {
                                     entry,
-                                    message: format!("damaged data block: {e}"),
+                                    message: format!("damaged {}: {e}", self.what(idx)),
                                 }));
                             }
                         }
@@ -576,6 +646,7 @@ impl<R: Read> Read for Feed<R> {
                         }
                     }
                     Ok(n) => {
+                        tail_update(&self.tails, idx, &buf[..n]);
                         self.produced += n as u64;
                         let keep = self.tail.len().min(TAIL - n.min(TAIL));
                         self.tail.drain(..self.tail.len() - keep);
@@ -586,7 +657,7 @@ impl<R: Read> Read for Feed<R> {
                         let entry = self.entries[idx].label();
                         return Err(self.fail(PgArchiveError::Entry {
                             entry,
-                            message: format!("damaged data block: {e}"),
+                            message: format!("damaged {}: {e}", self.what(idx)),
                         }));
                     }
                 }

@@ -17,6 +17,7 @@
 //! and `pg_restore -j` needs), without they are left unset (as pg_dump does for a pipe).
 
 mod feed;
+mod files;
 mod split;
 mod tar;
 mod toc;
@@ -171,6 +172,7 @@ fn run<R: Read>(
     anon: &Anonymizer,
     options: &SqlOptions,
     dirs: Option<(&Path, &Path)>,
+    share: files::Share,
 ) -> Result<Run, PgArchiveError> {
     let nonce = nonce();
     let keep_blobs = !matches!(
@@ -191,8 +193,9 @@ fn run<R: Read>(
         header.for_output().compression,
         header.level,
     );
+    split = split.with_tails(feed.tails.clone());
     if let Some((input, output)) = dirs {
-        feed = feed.with_directory(input);
+        feed = feed.with_directory(input).with_share(share);
         split = split.with_directory(output);
     }
     let mut opts = options.clone();
@@ -223,7 +226,13 @@ fn run<R: Read>(
                         .and_then(|o| feed.starts.iter().rev().find(|(s, _)| *s <= o))
                         .map_or_else(
                             || "the archive's SQL".to_owned(),
-                            |&(_, i)| entries[i].label(),
+                            |&(_, i)| match (dirs, entries[i].file_name()) {
+                                // A directory archive's data file: named too.
+                                (Some(_), Ok(name)) if entries[i].has_data() => {
+                                    format!("{}, data file {name}", entries[i].label())
+                                }
+                                _ => entries[i].label(),
+                            },
                         );
                     PgArchiveError::Sql { entry, source: e }
                 }
@@ -348,7 +357,15 @@ pub fn rewrite_pg_custom<R: Read, W: Write>(
     let mut rd = Rd::new(input);
     let header = rd.header(&[FORMAT_CUSTOM])?;
     let entries = rd.toc(&header, Layout::Custom)?;
-    let mut run = run(rd, &header, &entries, anon, options, None)?;
+    let mut run = run(
+        rd,
+        &header,
+        &entries,
+        anon,
+        options,
+        None,
+        files::Share::All,
+    )?;
     let (mut out_entries, dropped, blocks) = decide(&entries, &run);
 
     // The TOC, then the blocks in spool order (table data, then large objects).
@@ -403,7 +420,9 @@ pub fn is_pg_directory(dir: &Path) -> bool {
 /// must not exist. The archive is written into a temporary directory beside `output`, renamed
 /// to it on success and removed on failure. Data files keep the input's compression (gzip or
 /// none); large objects' files are copied as they are (or left out, by the rules'
-/// `large_objects`).
+/// `large_objects`). With [`SqlOptions::threads`] above 1 the table data files are rewritten
+/// one per worker thread, largest first, and the output is byte-identical to one thread's
+/// (see the `files` module).
 pub fn rewrite_pg_directory(
     input: &Path,
     output: &Path,
@@ -467,7 +486,7 @@ fn directory_into(
     let mut rd = Rd::new(BufReader::new(file));
     let header = rd.header(&FORMAT_DIRECTORY)?;
     let entries = rd.toc(&header, Layout::Directory)?;
-    let run = run(rd, &header, &entries, anon, options, Some((input, out)))?;
+    let run = files::run_directory(rd, &header, &entries, anon, options, input, out)?;
     let (out_entries, dropped, blocks) = decide(&entries, &run);
     // Large objects: the entry's list (`blobs.toc`) and the files it names, copied.
     for &(i, _, _, blob) in &blocks {

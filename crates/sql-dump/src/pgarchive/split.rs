@@ -28,13 +28,70 @@ pub(crate) struct Out {
     pub(crate) has_rows: bool,
 }
 
+/// Bytes handed to a compressor in chunks of this size whatever the writes' sizes, so that
+/// the compressed bytes depend on the data only (the statement loop's writes are cut where
+/// its buffers happen to fill, which differs with what came before).
+const EVEN: usize = 64 << 10;
+
+/// A writer that passes bytes on in [`EVEN`]-sized writes.
+pub(crate) struct Even<W: Write> {
+    w: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Even<W> {
+    fn new(w: W) -> Self {
+        Even {
+            w,
+            buf: Vec::with_capacity(EVEN),
+        }
+    }
+
+    /// Writes what is left and gives the writer back.
+    fn into_inner(mut self) -> io::Result<W> {
+        self.w.write_all(&self.buf)?;
+        Ok(self.w)
+    }
+}
+
+impl<W: Write> Write for Even<W> {
+    fn write(&mut self, mut b: &[u8]) -> io::Result<usize> {
+        let n = b.len();
+        while !b.is_empty() {
+            let take = (EVEN - self.buf.len()).min(b.len());
+            self.buf.extend_from_slice(&b[..take]);
+            b = &b[take..];
+            if self.buf.len() == EVEN {
+                self.w.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `n` line ends.
+fn line_ends(w: &mut impl Write, mut n: u64) -> io::Result<()> {
+    const ENDS: [u8; 256] = [b'\n'; 256];
+    while n > 0 {
+        let k = n.min(ENDS.len() as u64) as usize;
+        w.write_all(&ENDS[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
+}
+
 enum Sink {
     Plain(ChunkWriter<CountingFile>),
-    Zlib(Box<flate2::write::ZlibEncoder<ChunkWriter<CountingFile>>>),
+    Zlib(Box<Even<flate2::write::ZlibEncoder<ChunkWriter<CountingFile>>>>),
     /// A custom archive's block as one LZ4 frame.
     Lz4(Box<lz4_flex::frame::FrameEncoder<ChunkWriter<CountingFile>>>),
     /// A directory archive's data file, gzip.
-    Gz(Box<flate2::write::GzEncoder<io::BufWriter<File>>>),
+    Gz(Box<Even<flate2::write::GzEncoder<io::BufWriter<File>>>>),
     /// A directory archive's data file, one LZ4 frame.
     Lz4File(Box<lz4_flex::frame::FrameEncoder<io::BufWriter<File>>>),
     /// A directory archive's data file, not compressed.
@@ -112,6 +169,12 @@ pub(crate) struct Split<'e> {
     dir: Option<std::path::PathBuf>,
     /// The first error (a message without values).
     pub(crate) error: Option<PgArchiveError>,
+    /// Line ends after the current data entry's last other byte, not written yet.
+    held_ends: u64,
+    /// The line ends each entry's data ends with in the input ([`super::feed::Feed::tails`]),
+    /// written after its rows instead of those held: a data block's bytes do not depend on
+    /// the entry that follows it (see [`super::files`]).
+    tails: Option<super::feed::Tails>,
 }
 
 impl<'e> Split<'e> {
@@ -137,7 +200,15 @@ impl<'e> Split<'e> {
             level,
             dir: None,
             error: None,
+            held_ends: 0,
+            tails: None,
         }
+    }
+
+    /// Ends each data entry's rows with the line ends its input ended with.
+    pub(crate) fn with_tails(mut self, tails: super::feed::Tails) -> Self {
+        self.tails = Some(tails);
+        self
     }
 
     /// Writes each table's rows to its data file in `dir` (a directory archive).
@@ -207,7 +278,7 @@ impl<'e> Split<'e> {
                 }
                 self.line = match (self.line, c) {
                     (Line::Dot, b'\n') => {
-                        out.terminators += 1;
+                        out.terminators = out.terminators.saturating_add(1);
                         Line::Start
                     }
                     (_, b'\n') => Line::Start,
@@ -223,7 +294,16 @@ impl<'e> Split<'e> {
         if self.sink.is_none() {
             self.open_sink(e.dump_id)?;
         }
-        self.sink.as_mut().expect("opened").write_all(b)
+        let sink = self.sink.as_mut().expect("opened");
+        match b.iter().rposition(|&c| c != b'\n') {
+            Some(last) => {
+                line_ends(sink, self.held_ends)?;
+                sink.write_all(&b[..=last])?;
+                self.held_ends = (b.len() - last - 1) as u64;
+            }
+            None => self.held_ends = self.held_ends.saturating_add(b.len() as u64),
+        }
+        Ok(())
     }
 
     fn open_sink(&mut self, dump_id: i64) -> io::Result<()> {
@@ -241,10 +321,10 @@ impl<'e> Split<'e> {
             let file = io::BufWriter::new(File::create(dir.join(format!("{name}{suffix}")))?);
             self.outs[idx].block = Some((0, 0));
             self.sink = Some(match self.compression {
-                Compression::Gzip => Sink::Gz(Box::new(flate2::write::GzEncoder::new(
+                Compression::Gzip => Sink::Gz(Box::new(Even::new(flate2::write::GzEncoder::new(
                     file,
                     flate2::Compression::new(self.level),
-                ))),
+                )))),
                 Compression::Lz4 => Sink::Lz4File(Box::new(lz4_encoder(file))),
                 Compression::None | Compression::Zstd => Sink::Raw(file),
             });
@@ -275,10 +355,10 @@ impl<'e> Split<'e> {
             int_size: self.int_size,
         };
         self.sink = Some(match self.compression {
-            Compression::Gzip => Sink::Zlib(Box::new(flate2::write::ZlibEncoder::new(
+            Compression::Gzip => Sink::Zlib(Box::new(Even::new(flate2::write::ZlibEncoder::new(
                 w,
                 flate2::Compression::new(self.level),
-            ))),
+            )))),
             Compression::Lz4 => Sink::Lz4(Box::new(lz4_encoder(w))),
             Compression::None | Compression::Zstd => Sink::Plain(w),
         });
@@ -290,13 +370,21 @@ impl<'e> Split<'e> {
         let Some(idx) = self.cur.take() else {
             return Ok(());
         };
-        if let Some(sink) = self.sink.take() {
+        let held = std::mem::take(&mut self.held_ends);
+        if let Some(mut sink) = self.sink.take() {
+            let ends = match &self.tails {
+                Some(t) => t
+                    .get(idx)
+                    .map_or(held, |t| t.load(std::sync::atomic::Ordering::Relaxed)),
+                None => held,
+            };
+            line_ends(&mut sink, ends)?;
             let mut w = match sink {
                 Sink::Plain(w) => w,
-                Sink::Zlib(z) => z.finish()?,
+                Sink::Zlib(z) => z.into_inner()?.finish()?,
                 Sink::Lz4(z) => z.finish().map_err(io::Error::other)?,
                 Sink::Gz(z) => {
-                    z.finish()?.flush()?;
+                    z.into_inner()?.finish()?.flush()?;
                     return self.check(idx);
                 }
                 Sink::Lz4File(z) => {
@@ -358,7 +446,10 @@ impl Write for Split<'_> {
                     let idx = std::str::from_utf8(num)
                         .ok()
                         .and_then(|s| s.parse::<usize>().ok())
-                        .filter(|&i| i < self.entries.len() && !self.outs[i].seen);
+                        .filter(|&i| {
+                            i == self.entries.len()
+                                || (i < self.entries.len() && !self.outs[i].seen)
+                        });
                     let Some(idx) = idx else {
                         return Err(self.fail(PgArchiveError::Format {
                             offset: 0,
@@ -375,6 +466,10 @@ impl Write for Split<'_> {
                     self.buf.drain(..p + nl + 1);
                     self.content(&head)?;
                     self.close()?;
+                    if idx == self.entries.len() {
+                        // The end of a worker's share (see `super::files`): nothing follows.
+                        continue;
+                    }
                     self.cur = Some(idx);
                     self.copy_done = false;
                     self.line = Line::Start;
