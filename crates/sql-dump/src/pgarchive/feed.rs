@@ -603,7 +603,10 @@ impl<R: Read> Feed<R> {
         }
         Err(PgArchiveError::Entry {
             entry: e.label(),
-            message: "damaged data block: its COPY data does not end with the \\. line".into(),
+            message: format!(
+                "damaged {}: its COPY data does not end with the \\. line",
+                self.what(idx)
+            ),
         })
     }
 }
