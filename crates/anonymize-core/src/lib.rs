@@ -53,6 +53,7 @@ mod rules;
 mod suggest;
 mod transform;
 mod value;
+mod when;
 
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
@@ -63,10 +64,11 @@ pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use plan::{PlanNode, RuleId};
 pub use references::Reference;
-pub use report::{CollectionUse, EchoReport, Report, RuleReport};
+pub use report::{CollectionUse, EchoReport, Report, RuleReport, WhenReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
     ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,
     DEFAULT_EMAIL_DOMAIN,
 };
 pub use value::{Replacement, Value};
+pub use when::When;
