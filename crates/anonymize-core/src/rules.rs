@@ -376,9 +376,10 @@ fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLi
                 return Err(unknown_key(ctx, &lpath, k, LIMIT_KEYS, "a size limit"));
             }
             if k == "where" {
-                filter = crate::conditions::parse_conditions(&key_path(&lpath, k), k, v, &|p, m| {
-                    ctx.error(p, m)
-                })?;
+                filter =
+                    crate::conditions::parse_conditions(&key_path(&lpath, k), k, v, &|p, m| {
+                        ctx.error(p, m)
+                    })?;
                 continue;
             }
             if max.is_some() {
@@ -471,12 +472,10 @@ fn parse_table(
                     ));
                 }
                 if k == "when" {
-                    when = crate::conditions::parse_conditions(
-                        &key_path(tpath, k),
-                        k,
-                        v,
-                        &|p, m| ctx.error(p, m),
-                    )?;
+                    when =
+                        crate::conditions::parse_conditions(&key_path(tpath, k), k, v, &|p, m| {
+                            ctx.error(p, m)
+                        })?;
                     continue;
                 }
                 if let Some(prev) = seen_fields_key {

@@ -139,10 +139,7 @@ mod tests {
             c.evaluate_all([Some(Some("a@staff.example")), Some(Some("b@mail.example"))]),
             Some(true)
         );
-        assert_eq!(
-            c.evaluate_all([Some(Some("a@staff.example")), None]),
-            None
-        );
+        assert_eq!(c.evaluate_all([Some(Some("a@staff.example")), None]), None);
         let null = Condition {
             path: vec!["deleted_at".into()],
             test: Test::Null,
