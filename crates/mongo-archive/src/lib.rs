@@ -43,6 +43,7 @@
 
 mod crc;
 pub mod dir;
+mod doc_values;
 mod driver;
 mod error;
 mod json;
