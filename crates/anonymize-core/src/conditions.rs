@@ -380,4 +380,45 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn when_parses_negations_and_check_locates_its_errors() {
+        let rules = crate::RuleSet::from_yaml(
+            "rules:\n  users:\n    when: {email: {not_ends_with: \"@staff.example\"}, role: {not_in: [admin, ops]}, kind: {not: bot}}\n    columns: {email: hash_email}\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let when = &rules.tables[0].when;
+        assert_eq!(when.len(), 3);
+        assert_eq!(when[0].evaluate(Some("a@staff.example")), Some(false));
+        assert_eq!(when[1].evaluate(Some("ops")), Some(false));
+        assert_eq!(when[1].evaluate(Some("user")), Some(true));
+        assert_eq!(when[2].evaluate(Some("bot")), Some(false));
+        assert_eq!(when[2].evaluate(None), None);
+        // `where` keeps its meaning: a negation does not match NULL.
+        assert!(!when[0].matches(None));
+        let err = |yaml: &str| {
+            crate::RuleSet::from_yaml(yaml, "r.yaml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("rules:\n  users:\n    when: {email: {not_end_with: x}}\n    columns: {email: hash_email}\n");
+        assert!(
+            e.starts_with(
+                "r.yaml:3:12: unknown condition `not_end_with` (did you mean `not_ends_with`?)"
+            ),
+            "{e}"
+        );
+        let e = err("rules:\n  users:\n    when: [email]\n    columns: {email: hash_email}\n");
+        assert!(
+            e.starts_with("r.yaml:3:5: `when` is a mapping of fields to conditions"),
+            "{e}"
+        );
+        let e = err("rules:\n  users:\n    when: {email: null}\n");
+        assert!(e.starts_with("r.yaml:3:5: `when` chooses the rows"), "{e}");
+        let e = err(
+            "rules:\n  users:\n    when: {email: {not: [1]}}\n    columns: {email: hash_email}\n",
+        );
+        assert!(e.contains("`not` takes a string, number or boolean"), "{e}");
+    }
 }

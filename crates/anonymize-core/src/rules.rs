@@ -498,6 +498,14 @@ fn parse_table(
             ))
         }
     }
+    if !when.is_empty() && fields.is_empty() {
+        return Err(ctx.error(
+            &key_path(tpath, "when"),
+            format!(
+                "`when` chooses the rows that `{name}`'s field rules apply to, but it has none"
+            ),
+        ));
+    }
     Ok((fields, when))
 }
 

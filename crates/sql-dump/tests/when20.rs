@@ -297,3 +297,35 @@ fn postgres_restores_staff_rows_unchanged_and_the_others_rewritten() {
         }
     }
 }
+
+#[test]
+fn a_condition_on_a_column_the_table_lacks_is_an_error_naming_the_table() {
+    let dump =
+        "-- MariaDB dump 10.19\nCREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(255));\n\
+                INSERT INTO users VALUES (1,'ann@ourcompany.example');\n";
+    for (when, expected) in [
+        (
+            "{mail: {not_ends_with: x}}",
+            "names column `mail`, which the table does not have",
+        ),
+        (
+            "{email.domain: x}",
+            "names `email.domain`, a path into a column",
+        ),
+    ] {
+        let anon = anonymizer(
+            &format!("rules:\n  users:\n    when: {when}\n    columns: {{email: hash_email}}\n"),
+            "when.yaml",
+        );
+        let e = rewrite_sql(
+            dump.as_bytes(),
+            &mut Vec::new(),
+            &anon,
+            &SqlOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(expected) && e.contains("users"), "{e}");
+        assert!(!e.contains("ann@"), "{e}");
+    }
+}
