@@ -99,6 +99,13 @@ pub(crate) fn rules_apply(when: &When, buf: &[u8], start: usize, end: usize) -> 
     }))
 }
 
+/// Whether the rules of a collection whose plan has `when` apply to the whole BSON document
+/// `doc`, as the rewriter decides (the decision is counted on `when`): for readers that
+/// must follow the rewriter, such as `verify` collecting the values rules changed.
+pub fn when_rules_apply(when: &When, doc: &[u8]) -> bool {
+    rules_apply(when, doc, 0, doc.len())
+}
+
 /// The sub-document `name` (`$set` of an update) of the document at `buf[start..end]`, as
 /// the bounds of its elements' document.
 pub(crate) fn sub_document(

@@ -65,6 +65,7 @@ pub mod verify;
 mod walk;
 
 pub use crc::{crc64, Crc64};
+pub use doc_values::when_rules_apply;
 pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
 pub use oplog_error::OplogError;

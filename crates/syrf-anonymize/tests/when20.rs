@@ -156,3 +156,68 @@ fn the_summary_and_the_json_report_count_the_rows_when_kept() {
     );
     mongo_archive::verify::verify(&out).unwrap();
 }
+
+/// `verify` follows `when:` as the rewriter does: the values of rows the rules did not apply
+/// to are not leaks; a run without the condition over the same output finds them.
+#[test]
+fn verify_accepts_the_rows_when_kept_and_finds_them_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let when = "rules:\n  users:\n    when: {email: {not_ends_with: \"@ourcompany.example\"}}\n    columns: {email: hash_email}\n";
+    let plain = "rules:\n  users:\n    columns: {email: hash_email}\n";
+    let (when_rules, plain_rules) = (dir.path().join("when.yaml"), dir.path().join("plain.yaml"));
+    std::fs::write(&when_rules, when).unwrap();
+    std::fs::write(&plain_rules, plain).unwrap();
+    let dump = "-- MariaDB dump 10.19\nCREATE TABLE `users` (`id` int NOT NULL, `email` varchar(255));\n\
+                INSERT INTO `users` VALUES (1,'ann.staff@ourcompany.example'),(2,'bob.person@mail.example'),(3,NULL);\n";
+    let original = dir.path().join("in.sql");
+    std::fs::write(&original, dump).unwrap();
+    let (out, _) = run(
+        &["--rules", when_rules.to_str().unwrap(), "--quiet"],
+        dump.as_bytes(),
+    );
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.contains("ann.staff@ourcompany.example") && !text.contains("bob.person"));
+    let anonymized = dir.path().join("out.sql");
+    std::fs::write(&anonymized, &out).unwrap();
+    let verify = |rules: &std::path::Path| {
+        let mut c = common::bin();
+        c.arg("verify")
+            .arg("--original")
+            .arg(&original)
+            .arg("--rules")
+            .arg(rules)
+            .arg(&anonymized);
+        c.output().unwrap()
+    };
+    let ok = verify(&when_rules);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let leak = verify(&plain_rules);
+    assert_eq!(
+        leak.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&leak.stderr)
+    );
+
+    // The same on a generated archive (its other collections copy the addresses).
+    let rules = dir.path().join("mongo.yaml");
+    std::fs::write(
+        &rules,
+        "collections: [pmInvestigator]\nrules:\n  pmInvestigator:\n    when: {Email: {not_starts_with: a}}\n    fields:\n      Email: hash_email\n",
+    )
+    .unwrap();
+    let input = archive();
+    let (out, _) = run(&["--rules", rules.to_str().unwrap(), "--quiet"], &input);
+    std::fs::write(&original, &input).unwrap();
+    std::fs::write(&anonymized, &out).unwrap();
+    let ok = verify(&rules);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
