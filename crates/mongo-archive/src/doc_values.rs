@@ -106,6 +106,29 @@ pub fn when_rules_apply(when: &When, doc: &[u8]) -> bool {
     rules_apply(when, doc, 0, doc.len())
 }
 
+/// Whether `when`'s rules apply to an oplog operation `op` (`i`, `u`, `d`) whose `o` is the
+/// document at `buf[start..end]`: evaluated on the document (insert, replacement), on the
+/// `$set` of an update with operators, on a delete's document key. A condition field the
+/// operation does not carry (an update without `$set`, a `$v: 2` diff) applies the rules.
+pub(crate) fn operation_rules_apply(
+    when: &When,
+    op: &[u8],
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> bool {
+    let operators = Elems::new(buf, start, end)
+        .next()
+        .and_then(Result::ok)
+        .is_some_and(|e| e.name.first() == Some(&b'$'));
+    let doc = if op == b"u" && operators {
+        sub_document(buf, start, end, b"$set")
+    } else {
+        Some((start, end))
+    };
+    doc.is_none_or(|(s, e)| rules_apply(when, buf, s, e))
+}
+
 /// The sub-document `name` (`$set` of an update) of the document at `buf[start..end]`, as
 /// the bounds of its elements' document.
 pub(crate) fn sub_document(

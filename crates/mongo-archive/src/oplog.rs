@@ -35,7 +35,7 @@ use std::collections::{HashMap, HashSet};
 
 use anonymize_core::{Anonymizer, RowContext};
 
-use crate::doc_values::{rules_apply, sub_document};
+use crate::doc_values::operation_rules_apply;
 use crate::oplog_error::{OplogError, MAX_APPLY_OPS_DEPTH};
 use crate::policy::{decide_target, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
@@ -263,12 +263,7 @@ impl<'a> OplogRewriter<'a> {
             // The collection's `when:` on the entry's document (insert, replacement), the
             // `$set` of an update, the document key of a delete; a condition field the entry
             // does not hold (a `$v: 2` diff, another operator) applies the rules.
-            let doc = if op == b"u" && operators {
-                sub_document(buf, o.value, o.end, b"$set")
-            } else {
-                Some((o.value, o.end))
-            };
-            if doc.is_some_and(|(start, end)| !rules_apply(when, buf, start, end)) {
+            if !operation_rules_apply(when, op, buf, o.value, o.end) {
                 return Ok(Crud::Delta(0));
             }
         }

@@ -189,3 +189,23 @@ fn a_generated_syrf_archive_keeps_the_investigators_the_condition_excludes() {
     assert!(kept > 0, "the generator made no address starting with a");
     assert_eq!(anon.report().when_skipped[0].rows_skipped, kept);
 }
+
+/// `oplog_read`'s operations decide as the rewriter does (what `verify` follows).
+#[test]
+fn oplog_read_operations_decide_as_the_rewriter() {
+    let anon = rules(RULES);
+    let anonymize_core::Disposition::Keep(plan) = anon.resolve(Some("app"), "users") else {
+        panic!()
+    };
+    let when = plan.root().unwrap().when().unwrap();
+    let mut decisions = Vec::new();
+    for e in oplog() {
+        let raw = bson::to_vec(&e).unwrap();
+        mongo_archive::oplog_read::operations(&raw, &mut |op| {
+            decisions.push(op.rules_apply(when));
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert_eq!(decisions, [false, true, false, true, true]);
+}

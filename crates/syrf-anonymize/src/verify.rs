@@ -271,7 +271,8 @@ fn collect_oplog<'a>(
                 root
             }
         };
-        if let Some(root) = root {
+        // An operation the collection's `when:` kept from the rules keeps its values.
+        if let Some(root) = root.filter(|r| r.when().is_none_or(|w| op.rules_apply(w))) {
             op.data(&mut |d| prints.collect_data(&d, root, anon))?;
         }
         Ok(())
