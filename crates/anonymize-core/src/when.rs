@@ -148,4 +148,34 @@ mod tests {
         assert_eq!(null.evaluate_all([Some(Some("2020-01-01"))]), Some(false));
         assert_eq!(null.evaluate_all([]), None);
     }
+
+    #[test]
+    fn a_qualified_key_s_when_wins_and_the_bare_one_applies_otherwise() {
+        let anon = |yaml: &str| {
+            crate::Anonymizer::new(
+                crate::RuleSet::from_yaml(yaml, "r.yaml").unwrap(),
+                crate::KeyMode::Unkeyed,
+            )
+            .unwrap()
+        };
+        let when_of = |a: &crate::Anonymizer, db: Option<&str>| match a.resolve(db, "users") {
+            crate::Disposition::Keep(p) => p
+                .root()
+                .and_then(|r| r.when())
+                .map(|w| w.table().to_owned()),
+            _ => None,
+        };
+        let bare_only = anon(
+            "rules:\n  users:\n    when: {a: 1}\n    columns: {email: hash}\n  app.users:\n    columns: {name: hash}\n",
+        );
+        assert_eq!(when_of(&bare_only, Some("app")).as_deref(), Some("users"));
+        assert_eq!(when_of(&bare_only, None).as_deref(), Some("users"));
+        let both = anon(
+            "rules:\n  users:\n    when: {a: 1}\n    columns: {email: hash}\n  app.users:\n    when: {b: 2}\n    columns: {name: hash}\n",
+        );
+        assert_eq!(when_of(&both, Some("app")).as_deref(), Some("app.users"));
+        assert_eq!(when_of(&both, Some("other")).as_deref(), Some("users"));
+        let none = anon("rules:\n  users:\n    columns: {email: hash}\n");
+        assert_eq!(when_of(&none, None), None);
+    }
 }
