@@ -47,6 +47,20 @@ pub enum Test {
     Not(Box<Test>),
 }
 
+/// A value as a `when:` condition sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand<'v> {
+    /// SQL NULL, BSON null or undefined.
+    Null,
+    /// Text, or a number's text.
+    Text(&'v str),
+    /// A boolean.
+    Bool(bool),
+    /// A value no condition compares (binary, ObjectId, a sub-document, text that is not
+    /// UTF-8).
+    Other,
+}
+
 /// A condition on the value at one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
@@ -157,19 +171,40 @@ impl Condition {
         self.test.evaluate(value)
     }
 
+    /// The condition on one value as a format gives it ([`Operand`]): text and NULL as
+    /// [`evaluate`](Self::evaluate) does; a boolean only against boolean literals (`true`,
+    /// `false`, in an `in` list too) and `null`/`not_null`, as its text has several spellings
+    /// (`t`, `true`, `1`): a text comparison on it cannot be evaluated; another type cannot.
+    pub fn evaluate_operand(&self, value: Operand<'_>) -> Option<bool> {
+        fn on_bool(t: &Test, b: bool) -> Option<bool> {
+            match t {
+                Test::Null => Some(false),
+                Test::NotNull => Some(true),
+                Test::Eq(Scalar::Bool(x)) => Some(*x == b),
+                Test::In(lits) if lits.iter().all(|l| matches!(l, Scalar::Bool(_))) => {
+                    Some(lits.contains(&Scalar::Bool(b)))
+                }
+                Test::Not(inner) => on_bool(inner, b).map(|r| !r),
+                _ => None,
+            }
+        }
+        match value {
+            Operand::Null => self.evaluate(None),
+            Operand::Text(t) => self.evaluate(Some(t)),
+            Operand::Bool(b) => on_bool(&self.test, b),
+            Operand::Other => None,
+        }
+    }
+
     /// The condition over every value at its path (a MongoDB path through arrays gives
-    /// several): `values` yields `None` for a value that has no comparable text (another
-    /// type, undecodable), `Some(None)` for NULL, `Some(Some(text))` otherwise. True when
-    /// one value passes, false when every value is evaluated and none passes; `None` when
-    /// there is no value (a missing field) or some value cannot be evaluated and none passes.
-    pub fn evaluate_all<'v>(
-        &self,
-        values: impl IntoIterator<Item = Option<Option<&'v str>>>,
-    ) -> Option<bool> {
+    /// several): true when one value passes, false when every value is evaluated and none
+    /// passes; `None` when there is no value (a missing field) or some value cannot be
+    /// evaluated and none passes.
+    pub fn evaluate_all<'v>(&self, values: impl IntoIterator<Item = Operand<'v>>) -> Option<bool> {
         let (mut any, mut unknown) = (false, false);
         for v in values {
             any = true;
-            match v.and_then(|v| self.evaluate(v)) {
+            match self.evaluate_operand(v) {
                 Some(true) => return Some(true),
                 Some(false) => {}
                 None => unknown = true,

@@ -58,7 +58,7 @@ mod when;
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
-pub use conditions::{Condition, Scalar, Test};
+pub use conditions::{Condition, Operand, Scalar, Test};
 pub use cpu::sha_extensions;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};

@@ -122,31 +122,46 @@ mod tests {
     }
 
     #[test]
-    fn conditions_over_several_values_and_nulls() {
+    fn conditions_over_several_values_nulls_and_booleans() {
+        use crate::conditions::Operand::{Bool, Null, Other, Text};
         let c = Condition {
             path: vec!["Emails".into()],
             test: Test::Not(Box::new(Test::EndsWith("@staff.example".into()))),
         };
-        // Missing field, NULL, other type: not evaluable.
+        // Missing field, NULL, another type: not evaluable.
         assert_eq!(c.evaluate_all([]), None);
-        assert_eq!(c.evaluate_all([Some(None)]), None);
-        assert_eq!(c.evaluate_all([None]), None);
+        assert_eq!(c.evaluate_all([Null]), None);
+        assert_eq!(c.evaluate_all([Other]), None);
         assert_eq!(
-            c.evaluate_all([Some(Some("a@staff.example")), Some(Some("b@staff.example"))]),
+            c.evaluate_all([Text("a@staff.example"), Text("b@staff.example")]),
             Some(false)
         );
         assert_eq!(
-            c.evaluate_all([Some(Some("a@staff.example")), Some(Some("b@mail.example"))]),
+            c.evaluate_all([Text("a@staff.example"), Text("b@mail.example")]),
             Some(true)
         );
-        assert_eq!(c.evaluate_all([Some(Some("a@staff.example")), None]), None);
+        assert_eq!(c.evaluate_all([Text("a@staff.example"), Other]), None);
         let null = Condition {
             path: vec!["deleted_at".into()],
             test: Test::Null,
         };
-        assert_eq!(null.evaluate_all([Some(None)]), Some(true));
-        assert_eq!(null.evaluate_all([Some(Some("2020-01-01"))]), Some(false));
+        assert_eq!(null.evaluate_all([Null]), Some(true));
+        assert_eq!(null.evaluate_all([Text("2020-01-01")]), Some(false));
         assert_eq!(null.evaluate_all([]), None);
+        // Booleans compare with boolean literals only: `t`, `true` and `1` are all spellings.
+        let staff = |test: Test| Condition {
+            path: vec!["is_staff".into()],
+            test,
+        };
+        let yes = staff(Test::Eq(crate::Scalar::Bool(true)));
+        assert_eq!(yes.evaluate_all([Bool(true)]), Some(true));
+        assert_eq!(yes.evaluate_all([Bool(false)]), Some(false));
+        let not_yes = staff(Test::Not(Box::new(Test::Eq(crate::Scalar::Bool(true)))));
+        assert_eq!(not_yes.evaluate_all([Bool(true)]), Some(false));
+        let text_t = staff(Test::Eq(crate::Scalar::Text("t".into())));
+        assert_eq!(text_t.evaluate_all([Bool(true)]), None);
+        assert_eq!(text_t.evaluate_all([Bool(false)]), None);
+        assert_eq!(staff(Test::NotNull).evaluate_all([Bool(false)]), Some(true));
     }
 
     #[test]

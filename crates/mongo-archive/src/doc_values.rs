@@ -2,7 +2,7 @@
 //! `where` of size limits (read by `subset`) and the `when:` of a collection's rules
 //! (evaluated by `walk` and `oplog` before a document is patched).
 
-use anonymize_core::When;
+use anonymize_core::{Operand, When};
 
 use crate::raw::{ty, Elems};
 
@@ -86,16 +86,19 @@ pub(crate) fn visit_at(
 /// field, a value of a type a condition cannot compare (ObjectId, binary, a sub-document...)
 /// or NULL under a comparison cannot be evaluated, and then the rules apply.
 pub(crate) fn rules_apply(when: &When, buf: &[u8], start: usize, end: usize) -> bool {
-    let mut values: Vec<Option<Option<String>>> = Vec::new();
+    // Per value at the path: its type and, for types a condition compares, its text.
+    let mut values: Vec<(u8, Option<String>)> = Vec::new();
     when.rules_apply(when.conditions().iter().map(|c| {
         values.clear();
         visit_at(buf, start, end, &c.path, &mut |t, v| {
-            values.push(match t {
-                ty::NULL | ty::UNDEFINED => Some(None),
-                _ => text_of(t, v).map(Some),
-            })
+            values.push((t, text_of(t, v)))
         });
-        c.evaluate_all(values.iter().map(|v| v.as_ref().map(Option::as_deref)))
+        c.evaluate_all(values.iter().map(|(t, text)| match (*t, text.as_deref()) {
+            (ty::NULL | ty::UNDEFINED, _) => Operand::Null,
+            (ty::BOOL, Some(b)) => Operand::Bool(b == "true"),
+            (_, Some(text)) => Operand::Text(text),
+            (_, None) => Operand::Other,
+        }))
     }))
 }
 

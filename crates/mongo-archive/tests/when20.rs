@@ -209,3 +209,29 @@ fn oplog_read_operations_decide_as_the_rewriter() {
     }
     assert_eq!(decisions, [false, true, false, true, true]);
 }
+
+/// A BSON boolean compares with boolean literals; compared with text it cannot be evaluated
+/// (its text has several spellings) and the rules apply.
+#[test]
+fn booleans_compare_with_boolean_literals_only() {
+    let docs = [
+        doc! {"_id": 1, "IsStaff": true, "Name": "Staff"},
+        doc! {"_id": 2, "IsStaff": false, "Name": "Person"},
+    ];
+    let input = build_archive(&[NsDocs::new("app", "users", &docs)]);
+    let run_with = |when: &str| {
+        let anon = rules(&format!(
+            "rules:\n  users:\n    when: {when}\n    fields:\n      Name: {{transform: constant, value: x}}\n"
+        ));
+        let (out, r) = run(&input, &anon, &keep_all());
+        r.unwrap();
+        docs_of(&out, "app.users")
+            .iter()
+            .map(|d| d.get_str("Name").unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run_with("{IsStaff: false}"), ["Staff", "x"]);
+    assert_eq!(run_with("{IsStaff: {not: true}}"), ["Staff", "x"]);
+    // `"f"` is text: not evaluable on a boolean, so both get the rules.
+    assert_eq!(run_with("{IsStaff: \"f\"}"), ["x", "x"]);
+}

@@ -264,10 +264,7 @@ impl RowJob<'_, '_> {
                 owned = d.to_string();
                 &owned
             }
-            Value::Bool(b) => {
-                owned = b.to_string();
-                &owned
-            }
+            Value::Bool(b) => return cond.evaluate_operand(anonymize_core::Operand::Bool(b)),
             Value::Binary { .. } | Value::DateTime(_) | Value::Other => return None,
         };
         cond.evaluate(Some(text))
