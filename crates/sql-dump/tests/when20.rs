@@ -329,3 +329,26 @@ fn a_condition_on_a_column_the_table_lacks_is_an_error_naming_the_table() {
         assert!(!e.contains("ann@"), "{e}");
     }
 }
+
+/// PostgreSQL booleans (COPY's `t`/`f`, INSERT's `true`) compare with boolean literals; a
+/// text comparison on one cannot be evaluated and applies the rules.
+#[test]
+fn postgres_booleans_compare_with_boolean_literals_only() {
+    let dump = "-- PostgreSQL database dump\n\
+                CREATE TABLE public.users (id integer NOT NULL, is_staff boolean, name text);\n\
+                COPY public.users (id, is_staff, name) FROM stdin;\n1\tt\tAnn Staff\n2\tf\tBob Person\n\\.\n\
+                INSERT INTO public.users VALUES (3, true, 'Cat Staff'), (4, false, 'Dan Person');\n";
+    let run = |when: &str| {
+        let anon = anonymizer(
+            &format!("rules:\n  users:\n    when: {when}\n    columns:\n      name: {{transform: constant, value: x}}\n"),
+            "when.yaml",
+        );
+        let mut out = Vec::new();
+        rewrite_sql(dump.as_bytes(), &mut out, &anon, &SqlOptions::default()).expect("rewritten");
+        let out = String::from_utf8(out).unwrap();
+        ["Ann Staff", "Bob Person", "Cat Staff", "Dan Person"].map(|n| out.contains(n))
+    };
+    assert_eq!(run("{is_staff: false}"), [true, false, true, false]);
+    assert_eq!(run("{is_staff: {not: true}}"), [true, false, true, false]);
+    assert_eq!(run("{is_staff: \"f\"}"), [false, false, false, false]);
+}
