@@ -353,6 +353,12 @@ fn postgres_restores_staff_rows_unchanged_and_the_others_rewritten() {
         assert_ne!(by_id(id)[1], source[id].0.unwrap());
         assert_ne!(by_id(id)[2], source[id].1);
     }
+    for db in [src, dst] {
+        pg.exec(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE);"),
+        );
+    }
 }
 
 #[test]
