@@ -133,6 +133,8 @@ pub struct Anonymizer {
     large_objects: Option<crate::LargeObjects>,
     references: Vec<crate::Reference>,
     filters: Vec<Vec<crate::Condition>>,
+    /// Every table's `when:`, in file order (also at the root of its plans).
+    whens: Vec<std::sync::Arc<crate::When>>,
     echo_guard: EchoGuard,
     /// rule -> field -> (rewritten, nulled) echoes; locked only when an echo is found.
     echoes: Mutex<HashMap<RuleId, EchoCounts>>,
@@ -214,6 +216,7 @@ impl Anonymizer {
             echoes: Mutex::new(HashMap::new()),
             references: rules.references.clone(),
             filters: Vec::new(),
+            whens: Vec::new(),
         };
         let pairs = rules.qualified_pairs();
         // Per table: its plan index and its rules' steps, for merging below.
@@ -251,6 +254,11 @@ impl Anonymizer {
                     counts: RuleCounts::default(),
                 });
             }
+            if !table.when.is_empty() {
+                let when = std::sync::Arc::new(crate::When::new(table.name.clone(), table.when));
+                root.set_when(Some(when.clone()));
+                anon.whens.push(when);
+            }
             let plan = anon.plans.len();
             anon.plans.push(root);
             anon.entry(&table.name, "rules").plan = Some(plan);
@@ -262,6 +270,11 @@ impl Anonymizer {
             let (q_plan, q_steps) = &compiled[q];
             let (b_plan, b_steps) = &compiled[b];
             let mut root = anon.plans[*q_plan].clone();
+            // The qualified key's `when:` wins; without one, the bare key's applies.
+            if root.when().is_none() {
+                let bare_when = anon.plans[*b_plan].when_arc();
+                root.set_when(bare_when);
+            }
             for (steps, id) in b_steps {
                 if q_steps.iter().any(|(s, _)| s == steps) {
                     continue;
@@ -606,6 +619,14 @@ impl Anonymizer {
                 })
                 .collect(),
             echoes: self.echo_report(),
+            when_skipped: self
+                .whens
+                .iter()
+                .map(|w| crate::WhenReport {
+                    table: w.table().to_owned(),
+                    rows_skipped: w.rows_skipped(),
+                })
+                .collect(),
         }
     }
 

@@ -1,7 +1,10 @@
-//! Row filters: `size_limits.<name>.where`, conditions on a row's or document's own values
-//! (`{IsPrivate: false}`, `{email: {ends_with: "@example.org"}}`, `{year: {gte: 2020}}`),
-//! compared on the value's decoded text. Formats give each value as text (`None` for NULL
-//! or a missing field); a condition that cannot be evaluated on a value does not match.
+//! Conditions on a row's or document's own values (`{IsPrivate: false}`,
+//! `{email: {ends_with: "@example.org"}}`, `{year: {gte: 2020}}`), compared on the value's
+//! decoded text: the row filters of `size_limits.<name>.where` and the per-table rule
+//! conditions `rules.<name>.when` ([`crate::When`]). Formats give each value as text (`None`
+//! for NULL). [`Condition::evaluate`] says `None` when a condition cannot be evaluated on a
+//! value; a `where` then does not keep the row ([`Condition::matches`]), a `when` applies the
+//! rules (fail closed).
 
 use serde_yaml_ng::Value as Yaml;
 
@@ -38,6 +41,24 @@ pub enum Test {
     /// A range bound (`gte`, `lte`, `gt`, `lt`): numbers numerically, dates (`YYYY-MM-DD`,
     /// optionally with a time) in time order.
     Range(std::cmp::Ordering, bool, Scalar),
+    /// The negation of a test (`not`, `not_in`, `not_starts_with`, `not_ends_with`): true
+    /// where the test is false, and like it not evaluable on NULL or on a value it cannot
+    /// compare.
+    Not(Box<Test>),
+}
+
+/// A value as a `when:` condition sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand<'v> {
+    /// SQL NULL, BSON null or undefined.
+    Null,
+    /// Text, or a number's text.
+    Text(&'v str),
+    /// A boolean.
+    Bool(bool),
+    /// A value no condition compares (binary, ObjectId, a sub-document, text that is not
+    /// UTF-8).
+    Other,
 }
 
 /// A condition on the value at one path.
@@ -92,18 +113,32 @@ fn equals(value: &str, lit: &Scalar) -> Option<bool> {
     }
 }
 
-impl Condition {
-    /// Whether `value` (its text; `None`: NULL or missing) passes; `false` when it cannot be
-    /// evaluated (a range bound on text that is neither a number nor a date...).
-    pub fn matches(&self, value: Option<&str>) -> bool {
+impl Test {
+    /// The test on a value's text: `None` when it cannot be evaluated (a comparison with
+    /// NULL other than `null`/`not_null`, a range bound on text that is neither a number nor
+    /// a date, a boolean literal against text that is not one).
+    fn evaluate(&self, value: Option<&str>) -> Option<bool> {
         let Some(v) = value else {
-            return self.test == Test::Null;
+            return match self {
+                Test::Null => Some(true),
+                Test::NotNull => Some(false),
+                _ => None,
+            };
         };
-        let r = match &self.test {
+        match self {
             Test::Null => Some(false),
             Test::NotNull => Some(true),
             Test::Eq(lit) => equals(v, lit),
-            Test::In(lits) => Some(lits.iter().any(|l| equals(v, l) == Some(true))),
+            Test::In(lits) => {
+                let results: Vec<Option<bool>> = lits.iter().map(|l| equals(v, l)).collect();
+                if results.contains(&Some(true)) {
+                    Some(true)
+                } else if results.iter().all(Option::is_some) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
             Test::StartsWith(p) => Some(v.starts_with(p.as_str())),
             Test::EndsWith(p) => Some(v.ends_with(p.as_str())),
             Test::Range(ord, or_equal, lit) => {
@@ -116,8 +151,73 @@ impl Condition {
                 };
                 c.map(|c| c == *ord || (*or_equal && c == std::cmp::Ordering::Equal))
             }
-        };
-        r.unwrap_or(false)
+            Test::Not(inner) => inner.evaluate(value).map(|b| !b),
+        }
+    }
+}
+
+impl Condition {
+    /// Whether `value` (its text; `None`: NULL) passes: `None` when the condition cannot be
+    /// evaluated on it (see [`Test`]).
+    ///
+    /// ```
+    /// use anonymize_core::{Condition, Test};
+    /// let c = Condition { path: vec!["email".into()], test: Test::Not(Box::new(Test::EndsWith("@staff.example".into()))) };
+    /// assert_eq!(c.evaluate(Some("ann@staff.example")), Some(false));
+    /// assert_eq!(c.evaluate(Some("bob@mail.example")), Some(true));
+    /// assert_eq!(c.evaluate(None), None);
+    /// ```
+    pub fn evaluate(&self, value: Option<&str>) -> Option<bool> {
+        self.test.evaluate(value)
+    }
+
+    /// The condition on one value as a format gives it ([`Operand`]): text and NULL as
+    /// [`evaluate`](Self::evaluate) does; a boolean only against boolean literals (`true`,
+    /// `false`, in an `in` list too) and `null`/`not_null`, as its text has several spellings
+    /// (`t`, `true`, `1`): a text comparison on it cannot be evaluated; another type cannot.
+    pub fn evaluate_operand(&self, value: Operand<'_>) -> Option<bool> {
+        fn on_bool(t: &Test, b: bool) -> Option<bool> {
+            match t {
+                Test::Null => Some(false),
+                Test::NotNull => Some(true),
+                Test::Eq(Scalar::Bool(x)) => Some(*x == b),
+                Test::In(lits) if lits.iter().all(|l| matches!(l, Scalar::Bool(_))) => {
+                    Some(lits.contains(&Scalar::Bool(b)))
+                }
+                Test::Not(inner) => on_bool(inner, b).map(|r| !r),
+                _ => None,
+            }
+        }
+        match value {
+            Operand::Null => self.evaluate(None),
+            Operand::Text(t) => self.evaluate(Some(t)),
+            Operand::Bool(b) => on_bool(&self.test, b),
+            Operand::Other => None,
+        }
+    }
+
+    /// The condition over every value at its path (a MongoDB path through arrays gives
+    /// several): true when one value passes, false when every value is evaluated and none
+    /// passes; `None` when there is no value (a missing field) or some value cannot be
+    /// evaluated and none passes.
+    pub fn evaluate_all<'v>(&self, values: impl IntoIterator<Item = Operand<'v>>) -> Option<bool> {
+        let (mut any, mut unknown) = (false, false);
+        for v in values {
+            any = true;
+            match self.evaluate_operand(v) {
+                Some(true) => return Some(true),
+                Some(false) => {}
+                None => unknown = true,
+            }
+        }
+        (any && !unknown).then_some(false)
+    }
+
+    /// Whether `value` (its text; `None`: NULL or missing) passes; `false` when it cannot be
+    /// evaluated (a range bound on text that is neither a number nor a date...): a `where`
+    /// keeps only rows that match.
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        self.evaluate(value).unwrap_or(false)
     }
 }
 
@@ -132,18 +232,24 @@ fn scalar(v: &Yaml) -> Option<Scalar> {
 
 const OPS: &[&str] = &[
     "in",
+    "not_in",
+    "not",
     "not_null",
     "starts_with",
     "ends_with",
+    "not_starts_with",
+    "not_ends_with",
     "gte",
     "lte",
     "gt",
     "lt",
 ];
 
-/// Parses a `where:` mapping; `error` locates a message at a YAML path.
-pub(crate) fn parse_where(
+/// Parses a `where:` or `when:` mapping (`key` names it in errors); `error` locates a
+/// message at a YAML path.
+pub(crate) fn parse_conditions(
     path: &[Step],
+    key: &str,
     value: &Yaml,
     error: &dyn Fn(&[Step], String) -> RulesError,
 ) -> Result<Vec<Condition>, RulesError> {
@@ -151,7 +257,7 @@ pub(crate) fn parse_where(
         return Err(error(
             path,
             format!(
-                "`where` is a mapping of fields to conditions, found {}",
+                "`{key}` is a mapping of fields to conditions, found {}",
                 type_name(value)
             ),
         ));
@@ -173,23 +279,31 @@ pub(crate) fn parse_where(
                 };
                 let bad = |what: &str| error(&key_path(&here, op), format!("`{op}` takes {what}, found {}", type_name(arg)));
                 match op {
-                    "in" => match arg {
-                        Yaml::Sequence(items) => Test::In(
-                            items.iter().map(scalar).collect::<Option<Vec<_>>>().ok_or_else(|| bad("a list of strings, numbers or booleans"))?,
-                        ),
+                    "in" | "not_in" => match arg {
+                        Yaml::Sequence(items) => {
+                            let t = Test::In(
+                                items.iter().map(scalar).collect::<Option<Vec<_>>>().ok_or_else(|| bad("a list of strings, numbers or booleans"))?,
+                            );
+                            if op == "in" { t } else { Test::Not(Box::new(t)) }
+                        }
                         _ => return Err(bad("a list")),
+                    },
+                    "not" => match scalar(arg) {
+                        Some(s) => Test::Not(Box::new(Test::Eq(s))),
+                        None => return Err(bad("a string, number or boolean")),
                     },
                     "not_null" => match arg {
                         Yaml::Bool(true) => Test::NotNull,
                         _ => return Err(bad("`true`")),
                     },
-                    "starts_with" | "ends_with" => {
+                    "starts_with" | "ends_with" | "not_starts_with" | "not_ends_with" => {
                         let Yaml::String(s) = arg else { return Err(bad("a string")) };
-                        if op == "starts_with" {
+                        let t = if op.ends_with("starts_with") {
                             Test::StartsWith(s.clone())
                         } else {
                             Test::EndsWith(s.clone())
-                        }
+                        };
+                        if op.starts_with("not_") { Test::Not(Box::new(t)) } else { t }
                     }
                     "gte" | "lte" | "gt" | "lt" => {
                         let lit = match arg {
@@ -300,5 +414,46 @@ mod tests {
             e.contains("needs `max_documents` (or `max_rows`) or `where`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn when_parses_negations_and_check_locates_its_errors() {
+        let rules = crate::RuleSet::from_yaml(
+            "rules:\n  users:\n    when: {email: {not_ends_with: \"@staff.example\"}, role: {not_in: [admin, ops]}, kind: {not: bot}}\n    columns: {email: hash_email}\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let when = &rules.tables[0].when;
+        assert_eq!(when.len(), 3);
+        assert_eq!(when[0].evaluate(Some("a@staff.example")), Some(false));
+        assert_eq!(when[1].evaluate(Some("ops")), Some(false));
+        assert_eq!(when[1].evaluate(Some("user")), Some(true));
+        assert_eq!(when[2].evaluate(Some("bot")), Some(false));
+        assert_eq!(when[2].evaluate(None), None);
+        // `where` keeps its meaning: a negation does not match NULL.
+        assert!(!when[0].matches(None));
+        let err = |yaml: &str| {
+            crate::RuleSet::from_yaml(yaml, "r.yaml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("rules:\n  users:\n    when: {email: {not_end_with: x}}\n    columns: {email: hash_email}\n");
+        assert!(
+            e.starts_with(
+                "r.yaml:3:12: unknown condition `not_end_with` (did you mean `not_ends_with`?)"
+            ),
+            "{e}"
+        );
+        let e = err("rules:\n  users:\n    when: [email]\n    columns: {email: hash_email}\n");
+        assert!(
+            e.starts_with("r.yaml:3:5: `when` is a mapping of fields to conditions"),
+            "{e}"
+        );
+        let e = err("rules:\n  users:\n    when: {email: null}\n");
+        assert!(e.starts_with("r.yaml:3:5: `when` chooses the rows"), "{e}");
+        let e = err(
+            "rules:\n  users:\n    when: {email: {not: [1]}}\n    columns: {email: hash_email}\n",
+        );
+        assert!(e.contains("`not` takes a string, number or boolean"), "{e}");
     }
 }

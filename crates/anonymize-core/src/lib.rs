@@ -54,20 +54,22 @@ mod rules;
 mod suggest;
 mod transform;
 mod value;
+mod when;
 
 pub use anonymizer::{
     Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
-pub use conditions::{Condition, Scalar, Test};
+pub use conditions::{Condition, Operand, Scalar, Test};
 pub use cpu::sha_extensions;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use plan::{PlanNode, RuleId};
 pub use references::Reference;
-pub use report::{CollectionUse, EchoReport, Report, RuleReport};
+pub use report::{CollectionUse, EchoReport, Report, RuleReport, WhenReport};
 pub use rules::{FieldRule, LargeObjects, RuleSet, RulesError, SizeLimit, TableRules};
 pub use transform::{
     ConstantValue, FakeKind, FakeLocale, HashEmailMode, HmacEncoding, Transform, Written,
     DEFAULT_EMAIL_DOMAIN,
 };
 pub use value::{Replacement, Value};
+pub use when::When;

@@ -38,6 +38,7 @@ impl RuleId {
 pub struct PlanNode {
     children: Vec<(Box<[u8]>, PlanNode)>,
     rule: Option<RuleId>,
+    when: Option<std::sync::Arc<crate::When>>,
 }
 
 impl PlanNode {
@@ -54,6 +55,22 @@ impl PlanNode {
     #[inline]
     pub fn rule(&self) -> Option<RuleId> {
         self.rule
+    }
+
+    /// At a table's root: the rules' `when:` conditions, if any. A format evaluates them on
+    /// each row or document before walking it and leaves the row as it is when
+    /// [`When::rules_apply`](crate::When::rules_apply) says no.
+    #[inline]
+    pub fn when(&self) -> Option<&crate::When> {
+        self.when.as_deref()
+    }
+
+    pub(crate) fn when_arc(&self) -> Option<std::sync::Arc<crate::When>> {
+        self.when.clone()
+    }
+
+    pub(crate) fn set_when(&mut self, when: Option<std::sync::Arc<crate::When>>) {
+        self.when = when;
     }
 
     /// True when rules reach below this node.

@@ -48,6 +48,15 @@ pub struct EchoReport {
     pub nulled: u64,
 }
 
+/// Rows or documents a table's `when:` kept from its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhenReport {
+    /// The collection or table key as written in the rules file.
+    pub table: String,
+    /// Rows or documents left with their original values because a condition was false.
+    pub rows_skipped: u64,
+}
+
 /// Everything the rules did in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -57,6 +66,8 @@ pub struct Report {
     pub collections: Vec<CollectionUse>,
     /// Echoes of covered values in uncovered fields or columns (issue 18.9), sorted.
     pub echoes: Vec<EchoReport>,
+    /// Per table with a `when:`, in file order: rows its conditions kept from the rules.
+    pub when_skipped: Vec<WhenReport>,
 }
 
 impl Report {

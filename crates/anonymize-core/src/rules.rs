@@ -69,6 +69,9 @@ pub struct TableRules {
     pub name: String,
     /// Its field rules, in file order.
     pub fields: Vec<FieldRule>,
+    /// `when:`: the rules apply only to rows or documents for which every condition holds
+    /// (or cannot be evaluated); empty: to every row.
+    pub when: Vec<crate::conditions::Condition>,
 }
 
 /// One field rule: a dotted path and its transform.
@@ -113,7 +116,7 @@ const TOP_KEYS: &[&str] = &[
     "echo_guard",
     "references",
 ];
-const TABLE_KEYS: &[&str] = &["fields", "columns"];
+const TABLE_KEYS: &[&str] = &["fields", "columns", "when"];
 const LIMIT_KEYS: &[&str] = &["max_documents", "max_rows", "where"];
 
 impl RuleSet {
@@ -373,9 +376,10 @@ fn parse_limits(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<SizeLi
                 return Err(unknown_key(ctx, &lpath, k, LIMIT_KEYS, "a size limit"));
             }
             if k == "where" {
-                filter = crate::conditions::parse_where(&key_path(&lpath, k), v, &|p, m| {
-                    ctx.error(p, m)
-                })?;
+                filter =
+                    crate::conditions::parse_conditions(&key_path(&lpath, k), k, v, &|p, m| {
+                        ctx.error(p, m)
+                    })?;
                 continue;
             }
             if max.is_some() {
@@ -434,9 +438,10 @@ fn parse_tables(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<TableR
     for (name, body) in entries(ctx, path, map)? {
         // An error in one collection's rules is recorded; the next collection is read.
         match parse_table(ctx, &key_path(path, name), name, body) {
-            Ok(fields) => tables.push(TableRules {
+            Ok((fields, when)) => tables.push(TableRules {
                 name: name.to_owned(),
                 fields,
+                when,
             }),
             Err(e) => ctx.push(e),
         }
@@ -449,8 +454,9 @@ fn parse_table(
     tpath: &[Step],
     name: &str,
     body: &Yaml,
-) -> Result<Vec<FieldRule>, RulesError> {
+) -> Result<(Vec<FieldRule>, Vec<crate::conditions::Condition>), RulesError> {
     let mut fields = Vec::new();
+    let mut when = Vec::new();
     match body {
         Yaml::Null => {}
         Yaml::Mapping(m) => {
@@ -464,6 +470,13 @@ fn parse_table(
                         TABLE_KEYS,
                         "a collection's rules",
                     ));
+                }
+                if k == "when" {
+                    when =
+                        crate::conditions::parse_conditions(&key_path(tpath, k), k, v, &|p, m| {
+                            ctx.error(p, m)
+                        })?;
+                    continue;
                 }
                 if let Some(prev) = seen_fields_key {
                     return Err(ctx.error(
@@ -485,7 +498,15 @@ fn parse_table(
             ))
         }
     }
-    Ok(fields)
+    if !when.is_empty() && fields.is_empty() {
+        return Err(ctx.error(
+            &key_path(tpath, "when"),
+            format!(
+                "`when` chooses the rows that `{name}`'s field rules apply to, but it has none"
+            ),
+        ));
+    }
+    Ok((fields, when))
 }
 
 fn parse_fields(ctx: &Ctx<'_>, path: &[Step], value: &Yaml) -> Result<Vec<FieldRule>, RulesError> {

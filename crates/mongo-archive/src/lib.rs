@@ -48,6 +48,7 @@
 
 mod crc;
 pub mod dir;
+mod doc_values;
 mod driver;
 mod error;
 mod json;
@@ -70,6 +71,7 @@ mod walk;
 
 pub use crc::{crc64, crc64_combine, Crc64};
 pub use dir::DirError;
+pub use doc_values::when_rules_apply;
 pub use driver::{NamespaceSummary, RewriteSummary, FIELD_SAMPLE_DOCUMENTS, FIELD_SAMPLE_NAMES};
 pub use error::{ArchiveError, ErrorKind};
 pub use oplog_error::OplogError;

@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 
 use anonymize_core::{Anonymizer, RowContext};
 
+use crate::doc_values::operation_rules_apply;
 use crate::oplog_error::{OplogError, MAX_APPLY_OPS_DEPTH};
 use crate::policy::{decide_target, Decision, RewriteOptions};
 use crate::raw::{self, ty, Elem, Elems};
@@ -258,6 +259,14 @@ impl<'a> OplogRewriter<'a> {
         };
         let nodes = Nodes::one(root);
         let operators = first_name(buf, &o).is_some_and(|n| n.first() == Some(&b'$'));
+        if let Some(when) = root.when() {
+            // The collection's `when:` on the entry's document (insert, replacement), the
+            // `$set` of an update, the document key of a delete; a condition field the entry
+            // does not hold (a `$v: 2` diff, another operator) applies the rules.
+            if !operation_rules_apply(when, op, buf, o.value, o.end) {
+                return Ok(Crud::Delta(0));
+            }
+        }
         // A delete's `o` and an update's `o2` are document keys (`_id`, shard key fields,
         // nested ones as dotted names): rewritten like the documents they match, so they
         // stay consistent with them.

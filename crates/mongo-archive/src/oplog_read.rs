@@ -63,6 +63,17 @@ pub enum Data<'a> {
 }
 
 impl<'a> Operation<'a> {
+    /// Whether the rules of a target collection whose plan has `when` apply to this
+    /// operation, as the rewriter decides (see [`crate::when_rules_apply`]; the decision is
+    /// counted on `when`): on an insert's or replacement's document, an update's `$set`, a
+    /// delete's document key; an operation without the condition's fields gets the rules.
+    pub fn rules_apply(&self, when: &anonymize_core::When) -> bool {
+        match self.o {
+            Some(o) => crate::doc_values::operation_rules_apply(when, self.op, o, 0, o.len()),
+            None => true,
+        }
+    }
+
     /// Calls `f` for each place this operation carries document data: an insert's `o` and
     /// `o2`; an update's `o2`, replacement `o` or operators and `$v: 2` diffs; a delete's `o`.
     /// Commands and no-ops carry none.

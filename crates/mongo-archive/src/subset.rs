@@ -26,9 +26,10 @@ use std::io::Read;
 use anonymize_core::{Anonymizer, Reference};
 use roaring::RoaringTreemap;
 
+use crate::doc_values::{text_of, visit_at};
 use crate::error::{ArchiveError, ErrorKind};
 use crate::policy::{decide, Decision, RewriteOptions};
-use crate::raw::{ty, Elems};
+use crate::raw::ty;
 use crate::reader::{ArchiveReader, Item};
 pub use crate::subset_plan::ArchiveSubset;
 
@@ -36,81 +37,6 @@ pub use crate::subset_plan::ArchiveSubset;
 /// [`plan_subset`] first.
 pub fn subset_needed(anon: &Anonymizer) -> bool {
     (!anon.references().is_empty() && anon.removes_rows()) || anon.has_filters()
-}
-
-/// Days since 1970-01-01 to (year, month, day) (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// A value's text for `where` conditions: strings as they are, numbers, booleans
-/// (`true`/`false`), dates (`YYYY-MM-DD HH:MM:SS`, UTC); `None` for null and for types a
-/// condition cannot compare.
-fn text_of(t: u8, v: &[u8]) -> Option<String> {
-    match t {
-        ty::STRING => v
-            .get(4..v.len().saturating_sub(1))
-            .map(|s| String::from_utf8_lossy(s).into_owned()),
-        ty::INT32 => v.try_into().ok().map(|b| i32::from_le_bytes(b).to_string()),
-        ty::INT64 => v.try_into().ok().map(|b| i64::from_le_bytes(b).to_string()),
-        ty::DOUBLE => v.try_into().ok().map(|b| f64::from_le_bytes(b).to_string()),
-        ty::BOOL => v.first().map(|b| (*b != 0).to_string()),
-        ty::DATETIME => v.try_into().ok().map(|b| {
-            let ms = i64::from_le_bytes(b);
-            let secs = ms.div_euclid(1000);
-            let (y, m, d) = civil(secs.div_euclid(86_400));
-            let s = secs.rem_euclid(86_400);
-            format!(
-                "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-                s / 3600,
-                s / 60 % 60,
-                s % 60
-            )
-        }),
-        _ => None,
-    }
-}
-
-/// Calls `visit` with the type and value bytes of every value at `path` in the document at
-/// `buf[start..end]`, through arrays (of values at the last step, of sub-documents before).
-fn visit_at(
-    buf: &[u8],
-    start: usize,
-    end: usize,
-    path: &[String],
-    visit: &mut impl FnMut(u8, &[u8]),
-) {
-    let Some((step, rest)) = path.split_first() else {
-        return;
-    };
-    for e in Elems::new(buf, start, end).map_while(Result::ok) {
-        if e.name != step.as_bytes() {
-            continue;
-        }
-        match e.ty {
-            ty::ARRAY => {
-                for item in Elems::new(buf, e.value, e.end).map_while(Result::ok) {
-                    if rest.is_empty() {
-                        visit(item.ty, item.value_bytes(buf));
-                    } else if item.ty == ty::DOCUMENT {
-                        visit_at(buf, item.value, item.end, rest, visit);
-                    }
-                }
-            }
-            ty::DOCUMENT if !rest.is_empty() => visit_at(buf, e.value, e.end, rest, visit),
-            t if rest.is_empty() => visit(t, e.value_bytes(buf)),
-            _ => {}
-        }
-        return;
-    }
 }
 
 /// Every value's text at `path` (through arrays), `None` for null or uncomparable values.

@@ -213,6 +213,12 @@ impl Patcher {
         ctx: RowContext,
     ) -> Result<Option<&'s [u8]>, PatchError> {
         self.begin();
+        // A document the collection's `when:` keeps from the rules: unchanged.
+        if let Some(when) = root.when() {
+            if !crate::doc_values::rules_apply(when, doc, 0, doc.len()) {
+                return Ok(None);
+            }
+        }
         let mut s = self.session(anon, ctx);
         s.walk_doc(doc, 0, doc.len(), Nodes::one(root), Place::Field)?;
         s.echo_pass(doc, 0, doc.len(), Nodes::one(root))?;

@@ -74,6 +74,54 @@ fn holds_json(cat: &Catalog<'_>, col: &crate::ddl::Column) -> bool {
 
 /// Refuses, before a table's rows, a rule whose values its column would not accept (when
 /// the table's definition is known): `hash` on an `int`, `digits` on a date...
+/// The table's `when:` names columns of its definition: a condition on a column the table
+/// does not have, or on a path into a column, could never be evaluated (its rows would all
+/// get the rules, silently unlike what the rules file says).
+fn check_when(
+    root: &anonymize_core::PlanNode,
+    def: &crate::ddl::TableDef,
+    table: &QName,
+    dialect: crate::Dialect,
+) -> Result<(), SqlError> {
+    let Some(when) = root.when() else {
+        return Ok(());
+    };
+    for c in when.conditions() {
+        let message = match &c.path[..] {
+            [name]
+                if def.columns.iter().any(|col| {
+                    col.name == *name
+                        || (dialect.case_insensitive_columns()
+                            && col.name.eq_ignore_ascii_case(name))
+                }) =>
+            {
+                continue
+            }
+            [name] => format!(
+                "the `when` of the rules of `{}` names column `{name}`, which the table does not \
+                 have (its columns: {})",
+                when.table(),
+                def.columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            steps => format!(
+                "the `when` of the rules of `{}` names `{}`, a path into a column: in a SQL dump \
+                 a condition names a column",
+                when.table(),
+                steps.join(".")
+            ),
+        };
+        return Err(SqlError::Rules {
+            table: table.display(),
+            message,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_column_types(
     cat: &mut Catalog<'_>,
     anon: &Anonymizer,
@@ -87,6 +135,7 @@ pub(crate) fn check_column_types(
     let Some(def) = cat.def(table) else {
         return Ok(());
     };
+    check_when(root, &def, table, dialect)?;
     for col in def.columns.iter().filter(|c| !c.generated) {
         let Some(node) = column_node(Some(root), &col.name, dialect) else {
             continue;

@@ -272,6 +272,7 @@ pub fn anonymize(
             rules: Vec::new(),
             failed_closed: 0,
             echoes: Vec::new(),
+            when_skipped: Vec::new(),
             unmatched_rules: Vec::new(),
             unmatched_names: Vec::new(),
             did_you_mean: Default::default(),

@@ -126,6 +126,7 @@ pub fn anonymize_pg_directory(
         strict_failed: false,
         failed_closed: 0,
         echoes: Vec::new(),
+        when_skipped: Vec::new(),
         sha_extensions: anonymize_core::sha_extensions(),
         sql: rewritten.sql,
     }

@@ -397,6 +397,70 @@ pub fn parse(description: &str) -> Result<PreviewConfig, PreviewConfigError> {
     Ok(config)
 }
 
+/// A collection added to a preview's list because a listed one references it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    /// The collection added (as the reference names it).
+    pub collection: String,
+    /// The reference that pulled it in (`pmStudy.ProjectId -> pmProject._id`).
+    pub by: String,
+}
+
+/// True when list item `item` (bare `pmProject` or qualified `syrftest.pmProject`) names the
+/// collection a reference calls `name`.
+fn names(item: &str, name: &str) -> bool {
+    item == name
+        || item
+            .strip_suffix(name)
+            .is_some_and(|db| db.ends_with('.') && db.len() > 1)
+        || name
+            .strip_suffix(item)
+            .is_some_and(|db| db.ends_with('.') && db.len() > 1)
+}
+
+/// Preview subsets by need: adds to `config.collections` every collection that a listed one
+/// references through the rules' declared `references:`, transitively (a PR asking for
+/// `pmStudy` also gets `pmProject`, and through it `pmInvestigator`), so that no declared
+/// reference of the preview points at a collection left out. An empty list (every
+/// collection) is left as it is. Returns what was added, in order.
+///
+/// ```
+/// use anonymize_core::RuleSet;
+/// use syrf_anonymize::preview_config::{close_over_references, parse};
+/// let mut config = parse("```\n#preview-config\ndatabase:\n  collections: [pmStudy]\n```\n").unwrap();
+/// let rules = RuleSet::from_yaml(
+///     "references:\n  pmStudy.ProjectId: pmProject._id\n  pmProject.Registrations.InvestigatorId: pmInvestigator._id\n",
+///     "preview.yaml",
+/// ).unwrap();
+/// let added = close_over_references(&mut config, &rules.references);
+/// assert_eq!(config.collections, ["pmStudy", "pmProject", "pmInvestigator"]);
+/// assert_eq!(added[1].by, "pmProject.Registrations.InvestigatorId -> pmInvestigator._id");
+/// ```
+pub fn close_over_references(
+    config: &mut PreviewConfig,
+    references: &[anonymize_core::Reference],
+) -> Vec<Added> {
+    let mut added = Vec::new();
+    if config.collections.is_empty() {
+        return added;
+    }
+    let mut i = 0;
+    while i < config.collections.len() {
+        let from = config.collections[i].clone();
+        for r in references.iter().filter(|r| names(&from, &r.from)) {
+            if !config.collections.iter().any(|c| names(c, &r.to)) {
+                config.collections.push(r.to.clone());
+                added.push(Added {
+                    collection: r.to.clone(),
+                    by: r.label(),
+                });
+            }
+        }
+        i += 1;
+    }
+    added
+}
+
 /// The `$GITHUB_OUTPUT` lines.
 pub fn to_github_output(config: &PreviewConfig) -> String {
     format!(
@@ -555,6 +619,34 @@ mod tests {
         let e = parse(&two).unwrap_err();
         assert!(e.message.contains("second"), "{e}");
         assert!(e.message.contains("line 6"), "{e}");
+    }
+
+    #[test]
+    fn references_pull_in_what_listed_collections_reference() {
+        let rules = anonymize_core::RuleSet::from_yaml(
+            "references:\n  pmStudy.ProjectId: pmProject._id\n  pmProject.Registrations.InvestigatorId: pmInvestigator._id\n  pmInvestigator.ManagerId: pmInvestigator._id\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let close = |list: &str| {
+            let mut c = parse(&pr(&format!(
+                "#preview-config\ndatabase:\n  collections: {list}\n"
+            )))
+            .unwrap();
+            let added = close_over_references(&mut c, &rules.references);
+            (c.collections, added.len())
+        };
+        assert_eq!(
+            close("[pmProject]"),
+            (vec!["pmProject".into(), "pmInvestigator".into()], 1)
+        );
+        assert_eq!(
+            close("[syrftest.pmStudy, pmInvestigator]").0,
+            ["syrftest.pmStudy", "pmInvestigator", "pmProject"]
+        );
+        // Nothing referenced, or every collection: unchanged.
+        assert_eq!(close("[pmAuditLog]"), (vec!["pmAuditLog".into()], 0));
+        assert_eq!(close("[]"), (vec![], 0));
     }
 
     #[test]

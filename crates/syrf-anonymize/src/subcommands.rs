@@ -46,6 +46,10 @@ pub struct PreviewConfigArgs {
     /// Print one JSON object instead of `key=value` lines.
     #[arg(long)]
     pub json: bool,
+    /// A rules file whose `references:` close the `collections` list: the collections the
+    /// listed ones reference are added, transitively (each addition is said on stderr).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
 
 /// Arguments of `verify`.
@@ -193,7 +197,28 @@ pub fn preview_config_main(args: &PreviewConfigArgs) -> i32 {
     };
     let text = String::from_utf8_lossy(&text);
     match preview_config::parse(&text) {
-        Ok(config) => {
+        Ok(mut config) => {
+            if let Some(path) = &args.rules {
+                let rules = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the rules file {}: {e}", path.display()))
+                    .and_then(|t| {
+                        anonymize_core::RuleSet::from_yaml(&t, &path.display().to_string())
+                            .map_err(|e| e.to_string())
+                    });
+                let rules = match rules {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("syrf-anonymize: preview-config: {e}");
+                        return exit::USAGE;
+                    }
+                };
+                for a in preview_config::close_over_references(&mut config, &rules.references) {
+                    eprintln!(
+                        "syrf-anonymize: preview-config: added `{}` (referenced: {})",
+                        a.collection, a.by
+                    );
+                }
+            }
             if args.json {
                 println!("{}", preview_config::to_json(&config));
             } else {

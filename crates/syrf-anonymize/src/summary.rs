@@ -105,6 +105,9 @@ pub struct Summary {
     /// The echo guard: uncovered fields or columns that held a copy of a covered value's
     /// original in the same document or row, rewritten or nulled (a `--strict` failure).
     pub echoes: Vec<EchoReport>,
+    /// Per table or collection with a `when:` in its rules: rows or documents the condition
+    /// kept from the rules (left with their original values).
+    pub when_skipped: Vec<anonymize_core::WhenReport>,
     /// `table.path` of rules that never saw a value.
     pub unmatched_rules: Vec<String>,
     /// Names in the rules file that matched nothing (`section: name`), with a "did you mean"
@@ -156,6 +159,7 @@ impl Summary {
             .collect();
         self.failed_closed = report.rules.iter().map(|r| r.failed_closed).sum();
         self.echoes = report.echoes;
+        self.when_skipped = report.when_skipped;
         self.rules = report.rules;
         self.mb_per_second = (self.seconds >= MIN_SECONDS_FOR_RATE)
             .then(|| self.bytes_in as f64 / self.seconds / 1e6);
@@ -340,6 +344,19 @@ impl Summary {
                 if self.failed_closed == 1 { "" } else { "s" },
                 self.echo_count(),
                 if self.echo_count() == 1 { "" } else { "s" }
+            );
+        }
+        for w in &self.when_skipped {
+            let _ = writeln!(
+                s,
+                "  when: {}: {} {} kept from the rules (condition false)",
+                w.table,
+                w.rows_skipped,
+                if self.unit == "collection" {
+                    "documents"
+                } else {
+                    "rows"
+                }
             );
         }
         for e in self.echo_lines() {

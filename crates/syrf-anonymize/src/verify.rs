@@ -217,7 +217,14 @@ fn collect_mongo(
                     })?;
                 } else if let (true, Some(root)) = (fate.documents_kept(), fate.plan) {
                     let Some(doc) = raw_doc(raw) else { continue };
-                    prints.collect_doc(doc, root, anon, 0);
+                    // A document the collection's `when:` kept from the rules keeps its
+                    // values: they are not the rules' to change.
+                    if root
+                        .when()
+                        .is_none_or(|w| mongo_archive::when_rules_apply(w, raw))
+                    {
+                        prints.collect_doc(doc, root, anon, 0);
+                    }
                 }
                 if prints.too_deep {
                     return Err(too_deep("original"));
@@ -255,7 +262,8 @@ fn collect_oplog<'a>(
                 root
             }
         };
-        if let Some(root) = root {
+        // An operation the collection's `when:` kept from the rules keeps its values.
+        if let Some(root) = root.filter(|r| r.when().is_none_or(|w| op.rules_apply(w))) {
             op.data(&mut |d| prints.collect_data(&d, root, anon))?;
         }
         Ok(())
@@ -384,6 +392,11 @@ fn collect_sql(
             continue;
         };
         let Some(root) = row.rules() else { continue };
+        if let Some(when) = root.when() {
+            if !sql_when_applies(when, &row, mysql, &mut scratch) {
+                continue;
+            }
+        }
         for cell in row.cells() {
             let Some(node) = cell.column().and_then(|c| {
                 sql_dump::column_node(
@@ -427,6 +440,28 @@ fn collect_sql(
         return Err(too_deep("original"));
     }
     Ok(())
+}
+
+/// Whether a row's table's `when:` applies its rules to the row, as the rewriter decides: a
+/// condition on a column the row does not hold, a value that is not UTF-8 text: the rules
+/// apply (and the row's covered values are collected).
+fn sql_when_applies(
+    when: &anonymize_core::When,
+    row: &sql_dump::Row<'_, '_>,
+    mysql: bool,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    when.rules_apply(when.conditions().iter().map(|c| {
+        let [name] = &c.path[..] else { return None };
+        let cell = row.cells().find(|cell| {
+            cell.column()
+                .is_some_and(|col| col == name || (mysql && col.eq_ignore_ascii_case(name)))
+        })?;
+        match cell.decode(scratch) {
+            None => c.evaluate(None),
+            Some(v) => c.evaluate(Some(std::str::from_utf8(v).ok()?)),
+        }
+    }))
 }
 
 /// Checks every value, string literal, statement and comment of the output, in every

@@ -107,6 +107,8 @@ const GOOD: &[&str] = &[
     "rules:\n  t:\n    fields:\n      env: {transform: constant, value: 3}\n      when: {transform: date_shift, max_days: 10}\n",
     "size_limits:\n  logs: {max_documents: 100}\n  audit: {max_rows: 0}\nschema_only: [cache]\ncollections: [users, logs]\n",
     "rules:\n  empty:\n",
+    "rules:\n  users:\n    when: {email: {not_ends_with: \"@staff.example\"}, role: {not_in: [admin]}, kind: {not: bot}}\n    columns: {email: hash_email}\n",
+    "size_limits:\n  users: {where: {email: {not_starts_with: test}}}\n",
 ];
 
 /// Files both reject (misspelt keys, transforms, parameters; bad values).
@@ -133,6 +135,8 @@ const BAD: &[&str] = &[
     "size_limits:\n  users: {max_documents: 1, max_rows: 2}\n",
     "exclusions: sessions\n",
     "rules: [users]\n",
+    "rules:\n  users:\n    when: {email: {not_end_with: x}}\n    columns: {email: hash_email}\n",
+    "rules:\n  users:\n    when: {email: {not: [1]}}\n    columns: {email: hash_email}\n",
 ];
 
 #[test]

@@ -84,12 +84,20 @@ impl RowJob<'_, '_> {
         echo.set.configure(self.anon.echo_guard());
         echo.set.clear();
         echo.spans.clear();
+        // A row the table's `when:` keeps from the rules: every value copied as it is.
+        let skip = super::when::rules_skipped(
+            self.plans,
+            self.ctx == Ctx::Copy,
+            src,
+            spans,
+            |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
+        );
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
             let col = plan.col.as_ref();
             let generated = self.ctx != Ctx::Copy && col.is_some_and(|c| c.generated);
-            let Some(node) = plan.node.filter(|_| !generated) else {
+            let Some(node) = plan.node.filter(|_| !generated && !skip) else {
                 if generated {
                     // A generated column's dumped value (mariadb-dump writes them) is
                     // computed from the row's original values: the server computes it again
@@ -209,6 +217,57 @@ impl RowJob<'_, '_> {
             self.write(&replacement, col, written);
             out.splice(start..end, written.iter().copied());
         }
+    }
+
+    /// One `when:` condition on one value's literal, decoded as a covered value would be
+    /// (`None`: it cannot be evaluated).
+    fn when_verdict(
+        &self,
+        cond: &anonymize_core::Condition,
+        literal: &[u8],
+        col: Option<&Column>,
+        scratch: &mut Vec<u8>,
+    ) -> Option<bool> {
+        let value = if self.ctx == Ctx::Copy {
+            copy_value(literal, col, scratch)
+        } else {
+            value_of(
+                parse_literal(literal, self.syntax),
+                col,
+                scratch,
+                self.syntax.dialect,
+            )
+        };
+        let owned;
+        let text: &str = match value {
+            Value::Null => return cond.evaluate(None),
+            Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => {
+                owned = from_latin1(s.as_bytes());
+                &owned
+            }
+            Value::Str(s) => s,
+            Value::Bytes(b) if self.syntax.latin1 => {
+                owned = from_latin1(b);
+                &owned
+            }
+            Value::Bytes(b) => std::str::from_utf8(b).ok()?,
+            Value::Number(n) => n,
+            Value::Int64(i) => {
+                owned = i.to_string();
+                &owned
+            }
+            Value::Int32(i) => {
+                owned = i.to_string();
+                &owned
+            }
+            Value::Double(d) => {
+                owned = d.to_string();
+                &owned
+            }
+            Value::Bool(b) => return cond.evaluate_operand(anonymize_core::Operand::Bool(b)),
+            Value::Binary { .. } | Value::DateTime(_) | Value::Other => return None,
+        };
+        cond.evaluate(Some(text))
     }
 
     /// Applies `rule` to one value.

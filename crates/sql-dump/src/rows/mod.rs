@@ -7,6 +7,7 @@ mod copy;
 mod insert;
 pub(crate) mod job;
 pub(crate) mod plan;
+mod when;
 
 use crate::catalog::TablePlan;
 

@@ -20,6 +20,23 @@ pub(crate) struct ColPlan<'a> {
     /// The column's name from the column list or the definition (for the echo guard's
     /// counts), if known.
     pub(crate) name: Option<String>,
+    /// The table's `when:` and the index of its condition on this column, if one names it.
+    pub(crate) cond: Option<(&'a anonymize_core::When, usize)>,
+}
+
+/// The table's `when:` condition on column `name` (a condition on a path into a column,
+/// `payload.role`, names none: it cannot be evaluated and the rules apply).
+fn cond_of<'a>(
+    root: Option<&'a PlanNode>,
+    name: &str,
+    dialect: Dialect,
+) -> Option<(&'a anonymize_core::When, usize)> {
+    let when = root?.when()?;
+    let k = when
+        .conditions()
+        .iter()
+        .position(|c| matches!(&c.path[..], [col] if same_column(col, name, dialect)))?;
+    Some((when, k))
 }
 
 /// Column plans, and the column list (as written) they were made for; `None`: positional
@@ -41,6 +58,7 @@ pub(crate) fn col_plans<'a>(
     names
         .iter()
         .map(|n| ColPlan {
+            cond: cond_of(root, n, dialect),
             name: Some(n.clone()),
             node: column_node(root, n, dialect),
             col: def.and_then(|d| {
@@ -100,6 +118,7 @@ pub(crate) fn positional_plans<'a>(
     Ok(cols
         .into_iter()
         .map(|c| ColPlan {
+            cond: cond_of(root, &c.name, dialect),
             name: Some(c.name.clone()),
             node: column_node(root, &c.name, dialect),
             col: Some(c.clone()),

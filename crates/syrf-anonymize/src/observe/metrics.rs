@@ -436,6 +436,7 @@ mod tests {
                 rewritten: 2,
                 nulled: 1,
             }],
+            when_skipped: Vec::new(),
             sha_extensions: true,
             sql: Default::default(),
         }
