@@ -448,7 +448,7 @@ fn searched(col: Option<&Column>) -> bool {
 
 /// The value of one COPY field, typed by its column.
 pub(crate) fn copy_value<'b>(
-    field: &[u8],
+    field: &'b [u8],
     col: Option<&Column>,
     scratch: &'b mut Vec<u8>,
 ) -> anonymize_core::Value<'b> {
@@ -457,14 +457,24 @@ pub(crate) fn copy_value<'b>(
     if field == b"\\N" {
         return Value::Null;
     }
-    copy_unescape(field, scratch);
-    match col.map(|c| c.kind) {
+    let kind = col.map(|c| c.kind);
+    if kind == Some(ColKind::Binary) {
+        copy_unescape(field, scratch);
+        return bytea_value(scratch);
+    }
+    let scratch: &'b [u8] = if memchr::memchr(b'\\', field).is_none() {
+        // No escape to undo (nearly every field): the value borrows the field.
+        field
+    } else {
+        copy_unescape(field, scratch);
+        scratch
+    };
+    match kind {
         Some(ColKind::Integer) | Some(ColKind::Decimal) => match number_value(scratch) {
             Value::Other => text_value(scratch, false),
             v => v,
         },
-        Some(ColKind::Binary) => bytea_value(scratch),
-        Some(ColKind::Bool) => match scratch.as_slice() {
+        Some(ColKind::Bool) => match scratch {
             b"t" => Value::Bool(true),
             b"f" => Value::Bool(false),
             _ => text_value(scratch, false),
