@@ -489,7 +489,12 @@ fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     if numeric_col && looks_numeric(s) {
         out.extend_from_slice(s.as_bytes());
     } else {
-        write_text(s.as_bytes(), ctx, out);
+        // Already text: no second UTF-8 pass.
+        match ctx {
+            Ctx::MySql => mysql_quote(s.as_bytes(), out),
+            Ctx::PgInsert { std } => pg_quote(s.as_bytes(), std, out),
+            Ctx::Copy => copy_escape(s.as_bytes(), out),
+        }
     }
 }
 
