@@ -622,12 +622,28 @@ fn needs_unescape(body: &[u8], quote: u8, escapes: bool, dialect: Dialect) -> bo
     if dialect.bytea() {
         let quote = b'\'';
         if escapes {
-            memchr::memchr2(quote, b'\\', body).is_some()
+            has_either(body, quote, b'\\')
         } else {
-            memchr::memchr(quote, body).is_some()
+            has_either(body, quote, quote)
         }
     } else {
-        memchr::memchr2(quote, b'\\', body).is_some()
+        has_either(body, quote, b'\\')
+    }
+}
+
+/// Values up to this long are searched by a loop the compiler vectorises; longer ones by
+/// `memchr`, whose set-up costs more than the search of a short value.
+const SHORT: usize = 64;
+
+/// Whether `hay` holds the byte `a` or `b`.
+#[inline]
+pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
+    if hay.len() <= SHORT {
+        // No early exit: a branch-free fold.
+        hay.iter()
+            .fold(false, |found, &c| found | (c == a) | (c == b))
+    } else {
+        memchr::memchr2(a, b, hay).is_some()
     }
 }
 

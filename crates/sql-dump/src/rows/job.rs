@@ -13,7 +13,7 @@ use crate::dialect::Syntax;
 use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
-    bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
+    bytea_value, copy_unescape, has_either, number_value, parse_literal, text_value, value_of,
     write_replacement, write_written, Ctx, Lit,
 };
 
@@ -462,7 +462,7 @@ pub(crate) fn copy_value<'b>(
         copy_unescape(field, scratch);
         return bytea_value(scratch);
     }
-    let scratch: &'b [u8] = if memchr::memchr(b'\\', field).is_none() {
+    let scratch: &'b [u8] = if !has_either(field, b'\\', b'\\') {
         // No escape to undo (nearly every field): the value borrows the field.
         field
     } else {
