@@ -284,6 +284,11 @@ fn hex_encode(bytes: &[u8], out: &mut Vec<u8>) {
 /// byte by byte.
 #[inline]
 fn copy_plain<'b>(bytes: &'b [u8], out: &mut Vec<u8>, special: impl Fn(u8) -> bool) -> &'b [u8] {
+    // Most values have nothing to escape: a branch-free pass (vectorised) tells.
+    if bytes.len() <= SHORT && !bytes.iter().fold(false, |any, &b| any | special(b)) {
+        out.extend_from_slice(bytes);
+        return &[];
+    }
     let plain = bytes
         .iter()
         .position(|&b| special(b))

@@ -254,7 +254,7 @@ impl RowJob<'_, '_> {
         if let (true, Value::Str(s)) = (element_wise, &value) {
             return self.array_elements(rule, s, col, buf, row_ctx, out);
         }
-        let (value, was_str) = if transform.name() == "digits" {
+        let (value, was_str) = if matches!(transform, Transform::Digits) {
             digits_value(value, text)
         } else {
             (value, false)
