@@ -427,14 +427,25 @@ mod tests {
         MEMO.with(|m| {
             let m = m.borrow();
             let owned = m.iter().find(|o| o.owner == 9006).unwrap();
-            assert!(owned.slots <= BUDGET_SLOTS + MAX_SLOTS, "{}", owned.slots);
+            let sizes: Vec<usize> = owned.tables[1..]
+                .iter()
+                .map(|t| t.as_ref().unwrap().slots.len())
+                .collect();
+            assert_eq!(owned.slots, sizes.iter().sum::<usize>());
+            // The first rules grew; the budget (beyond each table's first 256) stopped the rest.
+            assert!(sizes[0] > SLOTS, "{sizes:?}");
+            assert_eq!(*sizes.last().unwrap(), SLOTS, "{sizes:?}");
+            assert!(owned.slots <= BUDGET_SLOTS + 11 * SLOTS, "{sizes:?}");
         });
     }
 
+    /// Many random lookups among `values` (600 of them: more than 256 entries hold).
     fn run_rule(owner: u64, rule: usize, values: &[String]) {
         let mut out = Vec::new();
-        for i in 0..(40 * WINDOW as usize) {
-            let v = &values[(i * 7919) % values.len()];
+        let mut x = rule as u64 + 1;
+        for _ in 0..(40 * WINDOW) {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let v = &values[(x >> 33) as usize % values.len()];
             memoised(owner, rule, Value::Str(v), &mut out, upper, true);
         }
     }
