@@ -51,6 +51,19 @@ const DOMAIN: &str = "digits";
 /// Applies `digits` (`None`: not text or a number).
 pub(super) fn apply(d: &Digester, value: Value<'_>, out: &mut Vec<u8>) -> Option<Written> {
     Some(match value {
+        // The common case, byte by byte: the same digits as the character loop below.
+        Value::Str(s) if s.is_ascii() => {
+            let mut stream = Stream::new(d, DOMAIN, s.as_bytes());
+            out.reserve(s.len());
+            for &b in s.as_bytes() {
+                out.push(if b.is_ascii_digit() {
+                    b'0' + stream.next_byte() % 10
+                } else {
+                    b
+                });
+            }
+            Written::Str
+        }
         Value::Str(s) => {
             let mut stream = Stream::new(d, DOMAIN, s.as_bytes());
             out.reserve(s.len());

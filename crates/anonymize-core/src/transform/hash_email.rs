@@ -126,13 +126,20 @@ enum Digests {
     Malformed([u8; 32]),
 }
 
+/// `s.chars().any(char::is_whitespace)`, byte-wise for ASCII text (where the whitespace
+/// characters are tab, line feed, vertical tab, form feed, carriage return and space).
+fn has_whitespace(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' '))
+    } else {
+        s.chars().any(char::is_whitespace)
+    }
+}
+
 /// The digests of a normalised (trimmed, maybe lower-cased) address.
 fn digests(d: &Digester, address: &str, mode: HashEmailMode) -> Digests {
     let well_formed = address.rsplit_once('@').filter(|(local, host)| {
-        !local.is_empty()
-            && !host.is_empty()
-            && !local.contains('@')
-            && !address.chars().any(char::is_whitespace)
+        !local.is_empty() && !host.is_empty() && !local.contains('@') && !has_whitespace(address)
     });
     match well_formed {
         Some((local, host)) => Digests::WellFormed {
@@ -239,4 +246,23 @@ pub(super) fn apply(
     out.push(b'@');
     out.extend_from_slice(p.domain.as_bytes());
     Some(Written::Str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_whitespace_as_char_is_whitespace() {
+        for b in 0u8..128 {
+            let s = format!("a{}b", b as char);
+            assert_eq!(
+                has_whitespace(&s),
+                s.chars().any(char::is_whitespace),
+                "{b}"
+            );
+        }
+        assert!(has_whitespace("a\u{a0}b"));
+        assert!(!has_whitespace("zoë@x"));
+    }
 }

@@ -279,9 +279,30 @@ fn hex_encode(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Copies the longest prefix of `bytes` in which `special` finds nothing to `out` in one
+/// piece and returns the rest (from the first special byte on), which the caller escapes
+/// byte by byte.
+#[inline]
+fn copy_plain<'b>(bytes: &'b [u8], out: &mut Vec<u8>, special: impl Fn(u8) -> bool) -> &'b [u8] {
+    // Most values have nothing to escape: a branch-free pass (vectorised) tells.
+    if bytes.len() <= SHORT && !bytes.iter().fold(false, |any, &b| any | special(b)) {
+        out.extend_from_slice(bytes);
+        return &[];
+    }
+    let plain = bytes
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(bytes.len());
+    out.extend_from_slice(&bytes[..plain]);
+    &bytes[plain..]
+}
+
 /// Writes a MySQL quoted string with `mysql_real_escape_string` escapes.
 pub(crate) fn mysql_quote(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'\'');
+    let bytes = copy_plain(bytes, out, |b| {
+        matches!(b, 0 | b'\n' | b'\r' | 26 | b'\\' | b'\'' | b'"')
+    });
     for &b in bytes {
         match b {
             0 => out.extend_from_slice(b"\\0"),
@@ -304,6 +325,9 @@ pub(crate) fn pg_quote(bytes: &[u8], std: bool, out: &mut Vec<u8>) {
         out.push(b'E');
     }
     out.push(b'\'');
+    let bytes = copy_plain(bytes, out, |b| {
+        b == 0 || b == b'\'' || (needs_e && b == b'\\')
+    });
     for &b in bytes {
         match b {
             0 => {}
@@ -317,6 +341,9 @@ pub(crate) fn pg_quote(bytes: &[u8], std: bool, out: &mut Vec<u8>) {
 
 /// Writes one COPY text-format field.
 pub(crate) fn copy_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    let bytes = copy_plain(bytes, out, |b| {
+        matches!(b, 0 | b'\\' | b'\t' | b'\n' | b'\r' | 8 | 12 | 11)
+    });
     for &b in bytes {
         match b {
             0 => {}
@@ -335,20 +362,25 @@ pub(crate) fn copy_escape(bytes: &[u8], out: &mut Vec<u8>) {
 fn write_text(bytes: &[u8], ctx: Ctx, out: &mut Vec<u8>) {
     match ctx {
         Ctx::MySql => mysql_quote(bytes, out),
-        Ctx::PgInsert { std } => {
-            let text = String::from_utf8_lossy(bytes);
-            pg_quote(text.as_bytes(), std, out)
-        }
-        Ctx::Copy => {
-            let text = String::from_utf8_lossy(bytes);
-            copy_escape(text.as_bytes(), out)
-        }
+        Ctx::PgInsert { std } => pg_quote(lossy(bytes).as_bytes(), std, out),
+        Ctx::Copy => copy_escape(lossy(bytes).as_bytes(), out),
+    }
+}
+
+/// `bytes` as UTF-8 text, invalid sequences replaced by U+FFFD (`String::from_utf8_lossy`),
+/// borrowing the common valid case after one validation pass.
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
 /// Cuts `s` to at most `max` characters.
 fn cut_chars(s: &str, max: Option<usize>) -> &str {
     match max {
+        // A character takes at least one byte.
+        Some(m) if s.len() <= m => s,
         Some(m) => match s.char_indices().nth(m) {
             Some((at, _)) => &s[..at],
             None => s,
@@ -426,11 +458,11 @@ pub(crate) fn write_written(
     match written {
         Written::Unchanged | Written::Null | Written::Remove => write_null(ctx, out),
         // Transforms write UTF-8 text: the lossy view borrows `buf`.
-        Written::Str => write_str(&String::from_utf8_lossy(buf), col, ctx, out),
+        Written::Str => write_str(&lossy(buf), col, ctx, out),
         Written::Bytes => write_bytes(buf, col, ctx, out),
         Written::Int32(i) => write_display(i, out),
         Written::Int64(i) => write_display(i, out),
-        Written::Number => out.extend_from_slice(String::from_utf8_lossy(buf).as_bytes()),
+        Written::Number => out.extend_from_slice(lossy(buf).as_bytes()),
         Written::Double(f) => write_double(f, ctx, out),
         Written::Bool(b) => write_bool(b, ctx, out),
         Written::Binary { .. } => write_binary(buf, ctx, out),
@@ -462,7 +494,12 @@ fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     if numeric_col && looks_numeric(s) {
         out.extend_from_slice(s.as_bytes());
     } else {
-        write_text(s.as_bytes(), ctx, out);
+        // Already text: no second UTF-8 pass.
+        match ctx {
+            Ctx::MySql => mysql_quote(s.as_bytes(), out),
+            Ctx::PgInsert { std } => pg_quote(s.as_bytes(), std, out),
+            Ctx::Copy => copy_escape(s.as_bytes(), out),
+        }
     }
 }
 
@@ -533,6 +570,42 @@ fn write_binary(bytes: &[u8], ctx: Ctx, out: &mut Vec<u8>) {
     }
 }
 
+/// A row's bytes and, when they are valid UTF-8, the same bytes as text: a value borrowed
+/// from the row is then text without a UTF-8 check of its own (one check of the whole row
+/// costs less than one per value).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RowText<'b> {
+    bytes: &'b [u8],
+    text: Option<&'b str>,
+}
+
+impl<'b> RowText<'b> {
+    /// The row `bytes`, checked once.
+    pub(crate) fn new(bytes: &'b [u8]) -> RowText<'b> {
+        RowText {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// `part` as text when it lies within the row (compared by address: a live slice inside
+    /// the row's bytes is a part of them) and the row is text; `None` otherwise, and the
+    /// caller checks `part` itself.
+    fn get(&self, part: &'b [u8]) -> Option<&'b str> {
+        let text = self.text?;
+        let start = (part.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        text.get(start..start.checked_add(part.len())?)
+    }
+
+    /// [`text_value`] of `part`, without a UTF-8 check when the row gives its text.
+    pub(crate) fn text_value(&self, part: &'b [u8], binary: bool) -> Value<'b> {
+        match self.get(part) {
+            Some(s) if !binary => Value::Str(s),
+            _ => text_value(part, binary),
+        }
+    }
+}
+
 /// The [`Value`] of a decoded literal.
 ///
 /// `scratch` receives unescaped bytes; the value borrows it or `raw`.
@@ -541,6 +614,18 @@ pub(crate) fn value_of<'b>(
     col: Option<&Column>,
     scratch: &'b mut Vec<u8>,
     dialect: Dialect,
+) -> Value<'b> {
+    value_in_row(lit, col, scratch, dialect, RowText::default())
+}
+
+/// [`value_of`] a literal of the row `row` (a value with nothing to unescape is not checked
+/// for UTF-8 again when the row is text).
+pub(crate) fn value_in_row<'b>(
+    lit: Lit<'b>,
+    col: Option<&Column>,
+    scratch: &'b mut Vec<u8>,
+    dialect: Dialect,
+    row: RowText<'b>,
 ) -> Value<'b> {
     let binary_col = col.is_some_and(|c| c.kind == ColKind::Binary);
     match lit {
@@ -564,6 +649,12 @@ pub(crate) fn value_of<'b>(
             escapes,
             binary,
         } => {
+            let binary = binary || binary_col;
+            let bytea = dialect.bytea() && binary_col;
+            if !bytea && !needs_unescape(body, quote, escapes, dialect) {
+                // Nothing to undo (nearly every value): the value borrows the literal.
+                return row.text_value(body, binary);
+            }
             if dialect.bytea() {
                 pg_unescape(body, escapes, scratch);
             } else {
@@ -572,8 +663,40 @@ pub(crate) fn value_of<'b>(
             if dialect.bytea() && binary_col {
                 return bytea_value(scratch);
             }
-            text_value(scratch, binary || binary_col)
+            text_value(scratch, binary)
         }
+    }
+}
+
+/// Whether undoing the escapes of a quoted literal's `body` changes it: it holds a quote
+/// byte (doubled) or, where backslashes escape, a backslash. MySQL's [`mysql_unescape`]
+/// undoes backslashes whatever `escapes` says; PostgreSQL's [`pg_unescape`] only with it.
+fn needs_unescape(body: &[u8], quote: u8, escapes: bool, dialect: Dialect) -> bool {
+    if dialect.bytea() {
+        let quote = b'\'';
+        if escapes {
+            has_either(body, quote, b'\\')
+        } else {
+            has_either(body, quote, quote)
+        }
+    } else {
+        has_either(body, quote, b'\\')
+    }
+}
+
+/// Values up to this long are searched by a loop the compiler vectorises; longer ones by
+/// `memchr`, whose set-up costs more than the search of a short value.
+const SHORT: usize = 64;
+
+/// Whether `hay` holds the byte `a` or `b`.
+#[inline]
+pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
+    if hay.len() <= SHORT {
+        // No early exit: a branch-free fold.
+        hay.iter()
+            .fold(false, |found, &c| found | (c == a) | (c == b))
+    } else {
+        memchr::memchr2(a, b, hay).is_some()
     }
 }
 

@@ -151,3 +151,43 @@ fn written_values_are_written_like_their_replacements() {
         }
     }
 }
+
+#[test]
+fn row_text_gives_the_value_text_value_gives() {
+    let row = "(1,'Zoë','O''Brien',x'00')".as_bytes();
+    let rt = RowText::new(row);
+    // Every part of the row, at every offset and length: text where `text_value` says text.
+    for a in 0..=row.len() {
+        for b in a..=row.len() {
+            let part = &row[a..b];
+            assert_eq!(
+                rt.text_value(part, false),
+                text_value(part, false),
+                "{a}..{b}"
+            );
+            assert_eq!(
+                rt.text_value(part, true),
+                text_value(part, true),
+                "{a}..{b}"
+            );
+        }
+    }
+    // A slice of another buffer, and a row that is not UTF-8, fall back to the check.
+    let other = b"Zo\xc3\xab".to_vec();
+    assert_eq!(rt.text_value(&other, false), Value::Str("Zoë"));
+    let bad = b"('\xff','ok')";
+    let rt = RowText::new(bad);
+    assert_eq!(rt.text_value(&bad[2..3], false), Value::Bytes(b"\xff"));
+    assert_eq!(rt.text_value(&bad[6..8], false), Value::Str("ok"));
+    // Through `value_in_row`: the same value as `value_of`.
+    let row = b"('Ana','it''s')";
+    let rt = RowText::new(row);
+    for (s, e) in [(1, 6), (7, 14)] {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        let lit = parse_literal(&row[s..e], Dialect::MySql);
+        assert_eq!(
+            value_in_row(lit, None, &mut x, Dialect::MySql, rt),
+            value_of(lit, None, &mut y, Dialect::MySql)
+        );
+    }
+}

@@ -13,8 +13,8 @@ use crate::dialect::Syntax;
 use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
-    bytea_value, copy_unescape, number_value, parse_literal, text_value, value_of,
-    write_replacement, write_written, Ctx, Lit,
+    bytea_value, copy_unescape, has_either, number_value, parse_literal, value_in_row, value_of,
+    write_replacement, write_written, Ctx, Lit, RowText,
 };
 
 /// The echo guard's state for the rows this thread rewrites (issue 18.9): the originals of
@@ -81,6 +81,8 @@ impl RowJob<'_, '_> {
         let row_ctx = RowContext {
             ordinal: self.ordinal,
         };
+        // One UTF-8 check of the whole row instead of one per value.
+        let row = RowText::new(src);
         echo.set.configure(self.anon.echo_guard());
         echo.set.clear();
         echo.spans.clear();
@@ -129,7 +131,7 @@ impl RowJob<'_, '_> {
             if let Some(rule) = node.rule() {
                 self.rule(
                     rule,
-                    text,
+                    (text, row),
                     col,
                     (scratch, value),
                     &row_ctx,
@@ -177,7 +179,7 @@ impl RowJob<'_, '_> {
             literal.extend_from_slice(lit);
             let col = self.plans.get(i).and_then(|p| p.col.as_ref());
             let value = if self.ctx == Ctx::Copy {
-                copy_value(literal, col, decoded)
+                copy_value(literal, col, decoded, RowText::default())
             } else {
                 value_of(
                     parse_literal(literal, self.syntax),
@@ -271,23 +273,24 @@ impl RowJob<'_, '_> {
     }
 
     /// Applies `rule` to one value.
-    fn rule(
+    fn rule<'t>(
         &self,
         rule: anonymize_core::RuleId,
-        text: &[u8],
+        (text, row): (&'t [u8], RowText<'t>),
         col: Option<&Column>,
         (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
         (out, echo): (&mut Vec<u8>, &mut EchoSet),
     ) {
         let value = if self.ctx == Ctx::Copy {
-            copy_value(text, col, scratch)
+            copy_value(text, col, scratch, row)
         } else {
-            value_of(
+            value_in_row(
                 parse_literal(text, self.syntax),
                 col,
                 scratch,
                 self.syntax.dialect,
+                row,
             )
         };
         let transform = self.anon.transform(rule);
@@ -313,7 +316,7 @@ impl RowJob<'_, '_> {
         if let (true, Value::Str(s)) = (element_wise, &value) {
             return self.array_elements(rule, s, col, buf, row_ctx, out);
         }
-        let (value, was_str) = if transform.name() == "digits" {
+        let (value, was_str) = if matches!(transform, Transform::Digits) {
             digits_value(value, text)
         } else {
             (value, false)
@@ -507,28 +510,39 @@ fn searched(col: Option<&Column>) -> bool {
 
 /// The value of one COPY field, typed by its column.
 pub(crate) fn copy_value<'b>(
-    field: &[u8],
+    field: &'b [u8],
     col: Option<&Column>,
     scratch: &'b mut Vec<u8>,
+    row: RowText<'b>,
 ) -> anonymize_core::Value<'b> {
     use crate::ddl::ColKind;
     use anonymize_core::Value;
     if field == b"\\N" {
         return Value::Null;
     }
-    copy_unescape(field, scratch);
-    match col.map(|c| c.kind) {
+    let kind = col.map(|c| c.kind);
+    if kind == Some(ColKind::Binary) {
+        copy_unescape(field, scratch);
+        return bytea_value(scratch);
+    }
+    let (scratch, row): (&'b [u8], RowText<'b>) = if !has_either(field, b'\\', b'\\') {
+        // No escape to undo (nearly every field): the value borrows the field.
+        (field, row)
+    } else {
+        copy_unescape(field, scratch);
+        (scratch, RowText::default())
+    };
+    match kind {
         Some(ColKind::Integer) | Some(ColKind::Decimal) => match number_value(scratch) {
-            Value::Other => text_value(scratch, false),
+            Value::Other => row.text_value(scratch, false),
             v => v,
         },
-        Some(ColKind::Binary) => bytea_value(scratch),
-        Some(ColKind::Bool) => match scratch.as_slice() {
+        Some(ColKind::Bool) => match scratch {
             b"t" => Value::Bool(true),
             b"f" => Value::Bool(false),
-            _ => text_value(scratch, false),
+            _ => row.text_value(scratch, false),
         },
-        _ => text_value(scratch, false),
+        _ => row.text_value(scratch, false),
     }
 }
 
