@@ -231,7 +231,7 @@ impl RowJob<'_, '_> {
         scratch: &mut Vec<u8>,
     ) -> Option<bool> {
         let value = if self.ctx == Ctx::Copy {
-            copy_value(literal, col, scratch)
+            copy_value(literal, col, scratch, RowText::default())
         } else {
             value_of(
                 parse_literal(literal, self.syntax),
