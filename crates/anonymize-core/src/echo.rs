@@ -46,10 +46,6 @@ impl Default for EchoGuard {
     }
 }
 
-/// Text shorter than this is searched in place rather than with `memmem` (whose set-up
-/// costs more than scanning a short row).
-const SHORT: usize = 512;
-
 /// Default of `echo_guard.min_length`.
 pub const DEFAULT_MIN_LENGTH: usize = 4;
 
@@ -130,18 +126,63 @@ pub struct EchoSet {
     hay: Vec<u8>,
     min_length: usize,
     action: EchoAction,
+    /// True when the spans given to the pre-check hold values as a dump writes them
+    /// (quoted, escaped, perhaps in Latin-1) rather than their own bytes.
+    encoded: bool,
 }
 
-/// ASCII-lower-cased copy of `s` appended to `out`.
-fn push_lower(s: &[u8], out: &mut Vec<u8>) {
-    out.extend(s.iter().map(u8::to_ascii_lowercase));
+/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
+/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
+/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original).
+fn kept_verbatim(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
 }
 
+/// The longest run of `s` made of bytes an encoded dump keeps verbatim: every copy of `s`
+/// in a decoded value leaves this run, unchanged, in the encoded text.
+fn verbatim_run(s: &[u8]) -> &[u8] {
+    let mut best = &s[..0];
+    for run in s.split(|b| !kept_verbatim(*b)) {
+        if run.len() > best.len() {
+            best = run;
+        }
+    }
+    best
+}
+
+/// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
 fn char_count(s: &[u8]) -> usize {
     match std::str::from_utf8(s) {
         Ok(t) => t.chars().count(),
         Err(_) => s.len(),
     }
+}
+
+/// Whether `needle` (lower-cased) occurs in `hay` (lower-cased): the "packed pair" SIMD
+/// search of `memchr` (AVX2, detected at run time) on the needle's first and last bytes,
+/// built without ranking the needle's bytes (cheap enough to build per row), else
+/// `memchr::memmem`.
+fn occurs(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.len() > hay.len() {
+        return false;
+    }
+    if needle.len() < 2 {
+        return needle.first().is_none_or(|b| memchr(*b, hay).is_some());
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use memchr::arch::{all::packedpair::Pair, x86_64::avx2::packedpair::Finder};
+        let last = u8::try_from(needle.len() - 1).unwrap_or(u8::MAX);
+        if let Some(f) =
+            Pair::with_indices(needle, 0, last).and_then(|pair| Finder::with_pair(needle, pair))
+        {
+            if hay.len() >= f.min_haystack_len() {
+                return f.find(hay, needle).is_some();
+            }
+            return hay.windows(needle.len()).any(|w| w == needle);
+        }
+    }
+    memmem::find(hay, needle).is_some()
 }
 
 impl EchoSet {
@@ -159,6 +200,14 @@ impl EchoSet {
     pub fn configure(&mut self, guard: EchoGuard) {
         self.min_length = guard.min_length;
         self.action = guard.action;
+    }
+
+    /// Says whether the spans given to [`may_echo_in`](Self::may_echo_in) hold values as a
+    /// dump encodes them (quoted and escaped SQL literals or COPY fields, Latin-1 text;
+    /// `true`) or their own bytes (BSON strings; `false`, the default). With encoded spans
+    /// the pre-check looks for the longest part of each original that no encoding changes.
+    pub fn set_encoded_spans(&mut self, encoded: bool) {
+        self.encoded = encoded;
     }
 
     /// Forgets the originals (a new document or row starts).
@@ -179,23 +228,27 @@ impl EchoSet {
         if matches!(written, Written::Unchanged) || self.min_length == 0 {
             return;
         }
-        // A character is at most 4 bytes: only short originals need counting.
+        // A character is at most 4 bytes: only short non-ASCII originals need counting.
         if original.len() < self.min_length
-            || (original.len() < 4 * self.min_length && char_count(original) < self.min_length)
+            || (original.len() < 4 * self.min_length
+                && !original.is_ascii()
+                && char_count(original) < self.min_length)
         {
             return;
         }
         let start = self.bytes.len();
-        push_lower(original, &mut self.bytes);
-        let lowered = (start, self.bytes.len());
+        self.bytes.extend_from_slice(original);
+        self.bytes[start..].make_ascii_lowercase();
+        let (seen, lowered) = self.bytes.split_at(start);
         if self
             .patterns
             .iter()
-            .any(|p| self.bytes[p.original.0..p.original.1] == self.bytes[lowered.0..lowered.1])
+            .any(|p| seen[p.original.0..p.original.1] == *lowered)
         {
             self.bytes.truncate(start);
             return;
         }
+        let lowered = (start, self.bytes.len());
         let pseudonym = match written {
             Written::Str | Written::Bytes if self.action == EchoAction::Rewrite => {
                 let s = self.bytes.len();
@@ -219,28 +272,50 @@ impl EchoSet {
     }
 
     /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
-    /// between the values rules rewrote); no original is matched across two spans. Short
-    /// text is searched in place (each original's first byte with `memchr`, then compared);
-    /// longer text is lower-cased into one buffer once and each original looked for with
-    /// `memchr::memmem` (its SIMD prefilter), so the cost stays about one pass per original.
+    /// between the values rules rewrote, or a row's uncovered values); no original is
+    /// matched across two spans. The spans (those at least as long as the shortest
+    /// original) are lower-cased into one buffer (vectorised), then each original is
+    /// looked for once with a SIMD search (see `occurs`). With
+    /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
+    /// longest run of bytes no encoding changes; an original without such a run of two
+    /// bytes makes the answer true (the caller then decodes and searches each value).
     pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
-        if self.patterns.is_empty() {
+        let Some(shortest) = self
+            .patterns
+            .iter()
+            .map(|p| p.original.1 - p.original.0)
+            .min()
+        else {
             return false;
-        }
+        };
+        // An encoded copy can be shorter than the original (Latin-1) but never shorter
+        // than its verbatim run, itself at least 2 bytes when searched.
+        let shortest = if self.encoded { 2 } else { shortest };
         self.hay.clear();
         for span in spans {
+            if span.len() < shortest {
+                continue;
+            }
             let start = self.hay.len();
             self.hay.extend_from_slice(span);
             self.hay[start..].make_ascii_lowercase();
             self.hay.push(0);
         }
-        let hay = &self.hay;
-        if hay.len() < SHORT {
-            return (0..self.patterns.len()).any(|i| self.find_pattern(i, hay, 0).is_some());
+        if self.hay.is_empty() {
+            return false;
         }
-        self.patterns
-            .iter()
-            .any(|p| memmem::find(hay, &self.bytes[p.original.0..p.original.1]).is_some())
+        self.patterns.iter().any(|p| {
+            let original = &self.bytes[p.original.0..p.original.1];
+            let key = if self.encoded {
+                verbatim_run(original)
+            } else {
+                original
+            };
+            if key.len() < 2 && key.len() < original.len() {
+                return true;
+            }
+            occurs(&self.hay, key)
+        })
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):

@@ -82,8 +82,11 @@ impl RowJob<'_, '_> {
             ordinal: self.ordinal,
         };
         echo.set.configure(self.anon.echo_guard());
+        echo.set.set_encoded_spans(true);
         echo.set.clear();
         echo.spans.clear();
+        // Originals are recorded only when the row has a value the guard may search.
+        let watch = self.watches(spans.len());
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
@@ -125,7 +128,7 @@ impl RowJob<'_, '_> {
                     col,
                     (scratch, value),
                     &row_ctx,
-                    (out, &mut echo.set),
+                    (out, watch.then_some(&mut echo.set)),
                 );
             } else if node.has_children() {
                 let at = out.len();
@@ -143,14 +146,30 @@ impl RowJob<'_, '_> {
         }
     }
 
+    /// Whether the echo guard may search a value of a row of `values` values: some column
+    /// is text (or untyped), not generated, and not covered by a rule of its own (a JSON
+    /// column with rules inside counts). When none is, no original needs recording.
+    fn watches(&self, values: usize) -> bool {
+        self.plans.iter().take(values).any(|p| {
+            let col = p.col.as_ref();
+            searched(col)
+                && p.node.is_none_or(|n| n.rule().is_none())
+                && (self.ctx == Ctx::Copy || !col.is_some_and(|c| c.generated))
+        })
+    }
+
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
     /// value holding an original of a value a rule changed in this row is rewritten with
     /// the same pseudonym, or nulled, and counted. Values are decoded only when an original
-    /// occurs in the row's output at all.
+    /// may occur in the row's uncovered values as written (or when one of them is written
+    /// in a form the pre-check cannot read: hex, binary, an unusual escape).
     fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
-        let first = echo.spans.first().map_or(0, |s| s.1);
-        let row = &out[first.min(out.len())..];
-        if !echo.set.may_echo(row) {
+        let values = || echo.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
+        let opaque = echo.spans.iter().any(|&(i, s, e)| {
+            let col = self.plans.get(i).and_then(|p| p.col.as_ref());
+            out.get(s..e).is_none_or(|lit| opaque(lit, col))
+        });
+        if !opaque && !echo.set.may_echo_in(values()) {
             return;
         }
         let EchoRow {
@@ -219,7 +238,7 @@ impl RowJob<'_, '_> {
         col: Option<&Column>,
         (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
-        (out, echo): (&mut Vec<u8>, &mut EchoSet),
+        (out, echo): (&mut Vec<u8>, Option<&mut EchoSet>),
     ) {
         let value = if self.ctx == Ctx::Copy {
             copy_value(text, col, scratch)
@@ -278,9 +297,9 @@ impl RowJob<'_, '_> {
             _ => None,
         };
         let written = self.anon.apply_into(rule, value, row_ctx, buf);
-        match value {
-            Value::Str(s) => echo.record(rule, s.as_bytes(), written, buf),
-            Value::Bytes(b) => echo.record(rule, b, written, buf),
+        match (value, echo) {
+            (Value::Str(s), Some(echo)) => echo.record(rule, s.as_bytes(), written, buf),
+            (Value::Bytes(b), Some(echo)) => echo.record(rule, b, written, buf),
             _ => {}
         }
         match written {
@@ -432,6 +451,36 @@ impl RowJob<'_, '_> {
             }
         }
     }
+}
+
+/// Whether the echo guard's pre-check cannot read the literal or COPY field `lit` of `col`
+/// as text: a binary column (hex or `bytea` escapes), a MySQL hex or bit literal, or a
+/// backslash escape other than the ones dump tools write for quotes, backslashes and
+/// control characters (`\x68`, an octal escape, MySQL's `\h` for `h`: they could spell
+/// an original's letters). Such a row's values are decoded and searched one by one.
+fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
+    if col.is_some_and(|c| c.family == Family::Binary) {
+        return true;
+    }
+    if let [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..] = lit {
+        return true;
+    }
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\\', &lit[at..]) {
+        let i = at + i;
+        match lit.get(i + 1..) {
+            Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
+            Some(
+                [b'\\' | b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N'
+                | b'%' | b'_', ..],
+            )
+            | None
+            | Some([]) => {}
+            Some(_) => return true,
+        }
+        at = i + 2;
+    }
+    false
 }
 
 /// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
