@@ -99,7 +99,7 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
 /// One original looked for.
 #[derive(Debug, Clone)]
 struct Pattern {
-    /// Range of the ASCII-lower-cased original in `EchoSet::bytes`.
+    /// Range of the original (as it was) in `EchoSet::bytes`.
     original: (usize, usize),
     /// Range of its pseudonym in `EchoSet::bytes` (`None`: the covered value's result is
     /// not text; an echo is nulled).
@@ -122,8 +122,10 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// A lower-cased copy of the spans the pre-check searches.
+    /// A folded copy of the spans the pre-check searches (see `fold`).
     hay: Vec<u8>,
+    /// The folded part of one original the pre-check looks for.
+    key: Vec<u8>,
     min_length: usize,
     action: EchoAction,
     /// True when the spans given to the pre-check hold values as a dump writes them
@@ -141,13 +143,22 @@ fn kept_verbatim(b: u8) -> bool {
 /// The longest run of `s` made of bytes an encoded dump keeps verbatim: every copy of `s`
 /// in a decoded value leaves this run, unchanged, in the encoded text.
 fn verbatim_run(s: &[u8]) -> &[u8] {
-    let mut best = &s[..0];
-    for run in s.split(|b| !kept_verbatim(*b)) {
-        if run.len() > best.len() {
-            best = run;
+    let (mut best, mut start) = ((0, 0), 0);
+    for (i, &b) in s.iter().enumerate() {
+        if !kept_verbatim(b) {
+            start = i + 1;
+        } else if i + 1 - start > best.1 - best.0 {
+            best = (start, i + 1);
         }
     }
-    best
+    &s[best.0..best.1]
+}
+
+/// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
+/// to the same byte (other bytes may too: the pre-check may only say "maybe" more often);
+/// no byte folds to 0, the separator of spans. A plain OR, so folding a span is vectorised.
+fn fold(b: &u8) -> u8 {
+    b | 0x20
 }
 
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
@@ -158,7 +169,7 @@ fn char_count(s: &[u8]) -> usize {
     }
 }
 
-/// Whether `needle` (lower-cased) occurs in `hay` (lower-cased): the "packed pair" SIMD
+/// Whether `needle` occurs in `hay` (both folded): the "packed pair" SIMD
 /// search of `memchr` (AVX2, detected at run time) on the needle's first and last bytes,
 /// built without ranking the needle's bytes (cheap enough to build per row), else
 /// `memchr::memmem`.
@@ -236,19 +247,16 @@ impl EchoSet {
         {
             return;
         }
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(original);
-        self.bytes[start..].make_ascii_lowercase();
-        let (seen, lowered) = self.bytes.split_at(start);
         if self
             .patterns
             .iter()
-            .any(|p| seen[p.original.0..p.original.1] == *lowered)
+            .any(|p| self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original))
         {
-            self.bytes.truncate(start);
             return;
         }
-        let lowered = (start, self.bytes.len());
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(original);
+        let kept = (start, self.bytes.len());
         let pseudonym = match written {
             Written::Str | Written::Bytes if self.action == EchoAction::Rewrite => {
                 let s = self.bytes.len();
@@ -258,7 +266,7 @@ impl EchoSet {
             _ => None,
         };
         self.patterns.push(Pattern {
-            original: lowered,
+            original: kept,
             pseudonym,
             rule,
         });
@@ -274,7 +282,7 @@ impl EchoSet {
     /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
     /// between the values rules rewrote, or a row's uncovered values); no original is
     /// matched across two spans. The spans (those at least as long as the shortest
-    /// original) are lower-cased into one buffer (vectorised), then each original is
+    /// original) are folded into one buffer (vectorised), then each original is
     /// looked for once with a SIMD search (see `occurs`). With
     /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
     /// longest run of bytes no encoding changes; an original without such a run of two
@@ -296,25 +304,26 @@ impl EchoSet {
             if span.len() < shortest {
                 continue;
             }
-            let start = self.hay.len();
-            self.hay.extend_from_slice(span);
-            self.hay[start..].make_ascii_lowercase();
+            self.hay.extend(span.iter().map(fold));
             self.hay.push(0);
         }
         if self.hay.is_empty() {
             return false;
         }
+        let (hay, key) = (&self.hay, &mut self.key);
         self.patterns.iter().any(|p| {
             let original = &self.bytes[p.original.0..p.original.1];
-            let key = if self.encoded {
+            let part = if self.encoded {
                 verbatim_run(original)
             } else {
                 original
             };
-            if key.len() < 2 && key.len() < original.len() {
+            if part.len() < 2 && part.len() < original.len() {
                 return true;
             }
-            occurs(&self.hay, key)
+            key.clear();
+            key.extend(part.iter().map(fold));
+            occurs(hay, key)
         })
     }
 
@@ -325,11 +334,11 @@ impl EchoSet {
         let p = &self.patterns[i];
         let needle = &self.bytes[p.original.0..p.original.1];
         let (&first, rest) = needle.split_first()?;
-        let upper = first.to_ascii_uppercase();
+        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
         while from + needle.len() <= hay.len() {
             let window = &hay[from..hay.len() - rest.len()];
-            let at = if upper != first {
-                memchr2(first, upper, window)
+            let at = if upper != lower {
+                memchr2(lower, upper, window)
             } else {
                 memchr(first, window)
             }?;
@@ -472,5 +481,141 @@ mod tests {
             parse(&y("{bogus: 1}")).unwrap_err().0.as_deref(),
             Some("bogus")
         );
+    }
+}
+
+/// The pre-check never says "no echo" where the exact search of the values finds one.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text from a small alphabet (ASCII letters of both cases, a non-ASCII letter, quotes,
+    /// backslash, separators), so that originals often occur in values.
+    const TEXT: &str = "[abcABC é'\"\\\\.@ß]";
+
+    fn text(min: usize, max: usize) -> proptest::string::RegexGeneratorStrategy<String> {
+        proptest::string::string_regex(&format!("{TEXT}{{{min},{max}}}")).expect("a valid regex")
+    }
+
+    fn flip_case(s: &str, flips: &[bool]) -> String {
+        s.chars()
+            .zip(flips.iter().cycle())
+            .map(|(c, f)| {
+                if *f {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    /// A value: random text, or a (case-flipped) original with random text around it,
+    /// at either border or inside.
+    fn values(originals: Vec<String>) -> impl Strategy<Value = Vec<String>> {
+        let one = (
+            any::<prop::sample::Index>(),
+            text(0, 4),
+            text(0, 4),
+            prop::collection::vec(any::<bool>(), 1..6),
+            0..4u8,
+        )
+            .prop_map(move |(i, before, after, flips, shape)| {
+                let copy = flip_case(&originals[i.index(originals.len())], &flips);
+                match shape {
+                    0 => format!("{before}{after}"),
+                    1 => copy,
+                    2 => format!("{before}{copy}"),
+                    _ => format!("{before}{copy}{after}"),
+                }
+            });
+        prop::collection::vec(one, 0..5)
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+        prop::collection::vec(text(3, 9), 1..5)
+            .prop_flat_map(|originals| (Just(originals.clone()), values(originals)))
+    }
+
+    fn set_of(originals: &[String]) -> EchoSet {
+        let mut set = EchoSet::new(EchoGuard {
+            action: EchoAction::Rewrite,
+            min_length: SMALLEST_MIN_LENGTH,
+        });
+        for (i, o) in originals.iter().enumerate() {
+            set.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+        }
+        set
+    }
+
+    fn exact(set: &EchoSet, values: &[String]) -> bool {
+        let mut out = Vec::new();
+        values
+            .iter()
+            .any(|v| set.rewrite(v.as_bytes(), b"", &mut out).is_some())
+    }
+
+    /// `v` as an SQL dump may write it: quoted, `'`, `"` and `\` escaped with a backslash,
+    /// other characters in Latin-1 (or `?`).
+    fn encoded(v: &str) -> Vec<u8> {
+        let mut out = vec![b'\''];
+        for c in v.chars() {
+            match c {
+                '\'' | '"' | '\\' => out.extend_from_slice(&[b'\\', c as u8]),
+                c if (c as u32) < 0x100 => out.push(c as u32 as u8),
+                _ => out.push(b'?'),
+            }
+        }
+        out.push(b'\'');
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn pre_check_finds_what_the_exact_search_finds((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(values.iter().map(|v| v.as_bytes())));
+            }
+            // One span holding all values, separated.
+            let joined = values.join("\u{0}");
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo(joined.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_encoded_spans((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            set.set_encoded_spans(true);
+            let spans: Vec<Vec<u8>> = values.iter().map(|v| encoded(v)).collect();
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(spans.iter().map(Vec::as_slice)));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_long_text(
+            (originals, values) in case(),
+            filler in "[a-zA-Z .]{0,300}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            // Long spans take the SIMD path: an original anywhere in them is found.
+            let mut set = set_of(&originals);
+            for v in &values {
+                let cut = at.index(filler.len() + 1);
+                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+                if exact(&set, std::slice::from_ref(&long)) {
+                    prop_assert!(set.may_echo(long.as_bytes()));
+                }
+            }
+        }
     }
 }
