@@ -304,8 +304,11 @@ impl EchoSet {
             if span.len() < shortest {
                 continue;
             }
-            self.hay.extend(span.iter().map(fold));
-            self.hay.push(0);
+            let start = self.hay.len();
+            self.hay.resize(start + span.len() + 1, 0);
+            for (to, from) in self.hay[start..].iter_mut().zip(span) {
+                *to = fold(from);
+            }
         }
         if self.hay.is_empty() {
             return false;

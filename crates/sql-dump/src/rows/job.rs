@@ -165,10 +165,12 @@ impl RowJob<'_, '_> {
     /// in a form the pre-check cannot read: hex, binary, an unusual escape).
     fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
         let values = || echo.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
-        let opaque = echo.spans.iter().any(|&(i, s, e)| {
-            let col = self.plans.get(i).and_then(|p| p.col.as_ref());
-            out.get(s..e).is_none_or(|lit| opaque(lit, col))
-        });
+        let first = echo.spans.first().map_or(0, |s| s.1);
+        let opaque = out.get(first..).is_none_or(irregular_escape)
+            || echo.spans.iter().any(|&(i, s, e)| {
+                let col = self.plans.get(i).and_then(|p| p.col.as_ref());
+                out.get(s..e).is_none_or(|lit| opaque(lit, col))
+            });
         if !opaque && !echo.set.may_echo_in(values()) {
             return;
         }
@@ -454,31 +456,39 @@ impl RowJob<'_, '_> {
 }
 
 /// Whether the echo guard's pre-check cannot read the literal or COPY field `lit` of `col`
-/// as text: a binary column (hex or `bytea` escapes), a MySQL hex or bit literal, or a
-/// backslash escape other than the ones dump tools write for quotes, backslashes and
-/// control characters (`\x68`, an octal escape, MySQL's `\h` for `h`: they could spell
-/// an original's letters). Such a row's values are decoded and searched one by one.
+/// as text: a binary column (hex or `bytea` escapes) or a MySQL hex or bit literal. Such a
+/// row's values are decoded and searched one by one.
 fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
-    if col.is_some_and(|c| c.family == Family::Binary) {
-        return true;
-    }
-    if let [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..] = lit {
-        return true;
-    }
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(b'\\', &lit[at..]) {
-        let i = at + i;
-        match lit.get(i + 1..) {
+    col.is_some_and(|c| c.family == Family::Binary)
+        || matches!(
+            lit,
+            [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..]
+        )
+}
+
+/// Whether `row` (the rewritten row from its first uncovered value on) holds a backslash
+/// escape other than the ones dump tools write for quotes, backslashes and control
+/// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
+/// letters, so the pre-check cannot read the row as written. One `memchr` pass.
+fn irregular_escape(row: &[u8]) -> bool {
+    let mut escaped = false;
+    for i in memchr::memchr_iter(b'\\', row) {
+        if escaped {
+            // The second backslash of `\\`.
+            escaped = false;
+            continue;
+        }
+        match row.get(i + 1..) {
             Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
+            Some([b'\\', ..]) => escaped = true,
             Some(
-                [b'\\' | b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N'
-                | b'%' | b'_', ..],
+                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
+                | b'_', ..]
+                | [],
             )
-            | None
-            | Some([]) => {}
+            | None => {}
             Some(_) => return true,
         }
-        at = i + 2;
     }
     false
 }
