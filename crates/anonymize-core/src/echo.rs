@@ -143,6 +143,10 @@ fn kept_verbatim(b: u8) -> bool {
 /// The longest run of `s` made of bytes an encoded dump keeps verbatim: every copy of `s`
 /// in a decoded value leaves this run, unchanged, in the encoded text.
 fn verbatim_run(s: &[u8]) -> &[u8] {
+    // Most originals (names, e-mail addresses) are kept whole: counted without branches.
+    if s.iter().fold(true, |all, b| all & kept_verbatim(*b)) {
+        return s;
+    }
     let (mut best, mut start) = ((0, 0), 0);
     for (i, &b) in s.iter().enumerate() {
         if !kept_verbatim(b) {
@@ -152,6 +156,19 @@ fn verbatim_run(s: &[u8]) -> &[u8] {
         }
     }
     &s[best.0..best.1]
+}
+
+/// [`fold`] over `s` in place, 16 bytes at a time.
+fn fold_in_place(s: &mut [u8]) {
+    const FOLD: u128 = u128::from_ne_bytes([0x20; 16]);
+    let mut chunks = s.chunks_exact_mut(16);
+    for c in &mut chunks {
+        let v = u128::from_ne_bytes(<[u8; 16]>::try_from(&*c).unwrap_or_default()) | FOLD;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for b in chunks.into_remainder() {
+        *b = fold(b);
+    }
 }
 
 /// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
@@ -305,10 +322,9 @@ impl EchoSet {
                 continue;
             }
             let start = self.hay.len();
-            self.hay.resize(start + span.len() + 1, 0);
-            for (to, from) in self.hay[start..].iter_mut().zip(span) {
-                *to = fold(from);
-            }
+            self.hay.extend_from_slice(span);
+            fold_in_place(&mut self.hay[start..]);
+            self.hay.push(0);
         }
         if self.hay.is_empty() {
             return false;
