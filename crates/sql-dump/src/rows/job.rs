@@ -471,8 +471,18 @@ fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
 /// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
 /// letters, so the pre-check cannot read the row as written. One `memchr` pass.
 fn irregular_escape(row: &[u8]) -> bool {
+    // The AVX2 searcher itself when the CPU has it: `memchr_iter` dispatches every hit.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'\\') {
+        return irregular_at(row, one.iter(row));
+    }
+    irregular_at(row, memchr::memchr_iter(b'\\', row))
+}
+
+/// [`irregular_escape`] over the positions of the backslashes of `row`.
+fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
     let mut escaped = false;
-    for i in memchr::memchr_iter(b'\\', row) {
+    for i in backslashes {
         if escaped {
             // The second backslash of `\\`.
             escaped = false;
