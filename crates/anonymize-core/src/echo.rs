@@ -46,10 +46,6 @@ impl Default for EchoGuard {
     }
 }
 
-/// Text shorter than this is searched in place rather than with `memmem` (whose set-up
-/// costs more than scanning a short row).
-const SHORT: usize = 512;
-
 /// Default of `echo_guard.min_length`.
 pub(crate) const DEFAULT_MIN_LENGTH: usize = 4;
 
@@ -103,7 +99,7 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
 /// One original looked for.
 #[derive(Debug, Clone)]
 struct Pattern {
-    /// Range of the ASCII-lower-cased original in `EchoSet::bytes`.
+    /// Range of the original (as it was) in `EchoSet::bytes`.
     original: (usize, usize),
     /// Range of its pseudonym in `EchoSet::bytes` (`None`: the covered value's result is
     /// not text; an echo is nulled).
@@ -126,22 +122,95 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// A lower-cased copy of the spans the pre-check searches.
+    /// A folded copy of the spans the pre-check searches (see `fold`).
     hay: Vec<u8>,
+    /// The folded part of one original the pre-check looks for.
+    key: Vec<u8>,
     min_length: usize,
     action: EchoAction,
+    /// True when the spans given to the pre-check hold values as a dump writes them
+    /// (quoted, escaped, perhaps in Latin-1) rather than their own bytes.
+    encoded: bool,
 }
 
-/// ASCII-lower-cased copy of `s` appended to `out`.
-fn push_lower(s: &[u8], out: &mut Vec<u8>) {
-    out.extend(s.iter().map(u8::to_ascii_lowercase));
+/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
+/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
+/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original).
+fn kept_verbatim(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
 }
 
+/// The longest run of `s` made of bytes an encoded dump keeps verbatim: every copy of `s`
+/// in a decoded value leaves this run, unchanged, in the encoded text.
+fn verbatim_run(s: &[u8]) -> &[u8] {
+    // Most originals (names, e-mail addresses) are kept whole: counted without branches.
+    if s.iter().fold(true, |all, b| all & kept_verbatim(*b)) {
+        return s;
+    }
+    let (mut best, mut start) = ((0, 0), 0);
+    for (i, &b) in s.iter().enumerate() {
+        if !kept_verbatim(b) {
+            start = i + 1;
+        } else if i + 1 - start > best.1 - best.0 {
+            best = (start, i + 1);
+        }
+    }
+    &s[best.0..best.1]
+}
+
+/// [`fold`] over `s` in place, 16 bytes at a time.
+fn fold_in_place(s: &mut [u8]) {
+    const FOLD: u128 = u128::from_ne_bytes([0x20; 16]);
+    let mut chunks = s.chunks_exact_mut(16);
+    for c in &mut chunks {
+        let v = u128::from_ne_bytes(<[u8; 16]>::try_from(&*c).unwrap_or_default()) | FOLD;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for b in chunks.into_remainder() {
+        *b = fold(b);
+    }
+}
+
+/// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
+/// to the same byte (other bytes may too: the pre-check may only say "maybe" more often);
+/// no byte folds to 0, the separator of spans. A plain OR, so folding a span is vectorised.
+fn fold(b: &u8) -> u8 {
+    b | 0x20
+}
+
+/// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
 fn char_count(s: &[u8]) -> usize {
     match std::str::from_utf8(s) {
         Ok(t) => t.chars().count(),
         Err(_) => s.len(),
     }
+}
+
+/// Whether `needle` occurs in `hay` (both folded): the "packed pair" SIMD
+/// search of `memchr` (AVX2, detected at run time) on the needle's first and last bytes,
+/// built without ranking the needle's bytes (cheap enough to build per row), else
+/// `memchr::memmem`.
+fn occurs(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.len() > hay.len() {
+        return false;
+    }
+    if needle.len() < 2 {
+        return needle.first().is_none_or(|b| memchr(*b, hay).is_some());
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use memchr::arch::{all::packedpair::Pair, x86_64::avx2::packedpair::Finder};
+        let last = u8::try_from(needle.len() - 1).unwrap_or(u8::MAX);
+        if let Some(f) =
+            Pair::with_indices(needle, 0, last).and_then(|pair| Finder::with_pair(needle, pair))
+        {
+            if hay.len() >= f.min_haystack_len() {
+                return f.find(hay, needle).is_some();
+            }
+            return hay.windows(needle.len()).any(|w| w == needle);
+        }
+    }
+    memmem::find(hay, needle).is_some()
 }
 
 impl EchoSet {
@@ -159,6 +228,14 @@ impl EchoSet {
     pub fn configure(&mut self, guard: EchoGuard) {
         self.min_length = guard.min_length;
         self.action = guard.action;
+    }
+
+    /// Says whether the spans given to [`may_echo_in`](Self::may_echo_in) hold values as a
+    /// dump encodes them (quoted and escaped SQL literals or COPY fields, Latin-1 text;
+    /// `true`) or their own bytes (BSON strings; `false`, the default). With encoded spans
+    /// the pre-check looks for the longest part of each original that no encoding changes.
+    pub fn set_encoded_spans(&mut self, encoded: bool) {
+        self.encoded = encoded;
     }
 
     /// Forgets the originals (a new document or row starts).
@@ -179,23 +256,24 @@ impl EchoSet {
         if matches!(written, Written::Unchanged) || self.min_length == 0 {
             return;
         }
-        // A character is at most 4 bytes: only short originals need counting.
+        // A character is at most 4 bytes: only short non-ASCII originals need counting.
         if original.len() < self.min_length
-            || (original.len() < 4 * self.min_length && char_count(original) < self.min_length)
+            || (original.len() < 4 * self.min_length
+                && !original.is_ascii()
+                && char_count(original) < self.min_length)
+        {
+            return;
+        }
+        if self
+            .patterns
+            .iter()
+            .any(|p| self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original))
         {
             return;
         }
         let start = self.bytes.len();
-        push_lower(original, &mut self.bytes);
-        let lowered = (start, self.bytes.len());
-        if self
-            .patterns
-            .iter()
-            .any(|p| self.bytes[p.original.0..p.original.1] == self.bytes[lowered.0..lowered.1])
-        {
-            self.bytes.truncate(start);
-            return;
-        }
+        self.bytes.extend_from_slice(original);
+        let kept = (start, self.bytes.len());
         let pseudonym = match written {
             Written::Str | Written::Bytes if self.action == EchoAction::Rewrite => {
                 let s = self.bytes.len();
@@ -205,7 +283,7 @@ impl EchoSet {
             _ => None,
         };
         self.patterns.push(Pattern {
-            original: lowered,
+            original: kept,
             pseudonym,
             rule,
         });
@@ -219,28 +297,53 @@ impl EchoSet {
     }
 
     /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
-    /// between the values rules rewrote); no original is matched across two spans. Short
-    /// text is searched in place (each original's first byte with `memchr`, then compared);
-    /// longer text is lower-cased into one buffer once and each original looked for with
-    /// `memchr::memmem` (its SIMD prefilter), so the cost stays about one pass per original.
+    /// between the values rules rewrote, or a row's uncovered values); no original is
+    /// matched across two spans. The spans (those at least as long as the shortest
+    /// original) are folded into one buffer (vectorised), then each original is
+    /// looked for once with a SIMD search (see `occurs`). With
+    /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
+    /// longest run of bytes no encoding changes; an original without such a run of two
+    /// bytes makes the answer true (the caller then decodes and searches each value).
     pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
-        if self.patterns.is_empty() {
+        let Some(shortest) = self
+            .patterns
+            .iter()
+            .map(|p| p.original.1 - p.original.0)
+            .min()
+        else {
             return false;
-        }
+        };
+        // An encoded copy can be shorter than the original (Latin-1) but never shorter
+        // than its verbatim run, itself at least 2 bytes when searched.
+        let shortest = if self.encoded { 2 } else { shortest };
         self.hay.clear();
         for span in spans {
+            if span.len() < shortest {
+                continue;
+            }
             let start = self.hay.len();
             self.hay.extend_from_slice(span);
-            self.hay[start..].make_ascii_lowercase();
+            fold_in_place(&mut self.hay[start..]);
             self.hay.push(0);
         }
-        let hay = &self.hay;
-        if hay.len() < SHORT {
-            return (0..self.patterns.len()).any(|i| self.find_pattern(i, hay, 0).is_some());
+        if self.hay.is_empty() {
+            return false;
         }
-        self.patterns
-            .iter()
-            .any(|p| memmem::find(hay, &self.bytes[p.original.0..p.original.1]).is_some())
+        let (hay, key) = (&self.hay, &mut self.key);
+        self.patterns.iter().any(|p| {
+            let original = &self.bytes[p.original.0..p.original.1];
+            let part = if self.encoded {
+                verbatim_run(original)
+            } else {
+                original
+            };
+            if part.len() < 2 && part.len() < original.len() {
+                return true;
+            }
+            key.clear();
+            key.extend(part.iter().map(fold));
+            occurs(hay, key)
+        })
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):
@@ -250,11 +353,11 @@ impl EchoSet {
         let p = &self.patterns[i];
         let needle = &self.bytes[p.original.0..p.original.1];
         let (&first, rest) = needle.split_first()?;
-        let upper = first.to_ascii_uppercase();
+        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
         while from + needle.len() <= hay.len() {
             let window = &hay[from..hay.len() - rest.len()];
-            let at = if upper != first {
-                memchr2(first, upper, window)
+            let at = if upper != lower {
+                memchr2(lower, upper, window)
             } else {
                 memchr(first, window)
             }?;
@@ -397,5 +500,141 @@ mod tests {
             parse(&y("{bogus: 1}")).unwrap_err().0.as_deref(),
             Some("bogus")
         );
+    }
+}
+
+/// The pre-check never says "no echo" where the exact search of the values finds one.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text from a small alphabet (ASCII letters of both cases, a non-ASCII letter, quotes,
+    /// backslash, separators), so that originals often occur in values.
+    const TEXT: &str = "[abcABC é'\"\\\\.@ß]";
+
+    fn text(min: usize, max: usize) -> proptest::string::RegexGeneratorStrategy<String> {
+        proptest::string::string_regex(&format!("{TEXT}{{{min},{max}}}")).expect("a valid regex")
+    }
+
+    fn flip_case(s: &str, flips: &[bool]) -> String {
+        s.chars()
+            .zip(flips.iter().cycle())
+            .map(|(c, f)| {
+                if *f {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    /// A value: random text, or a (case-flipped) original with random text around it,
+    /// at either border or inside.
+    fn values(originals: Vec<String>) -> impl Strategy<Value = Vec<String>> {
+        let one = (
+            any::<prop::sample::Index>(),
+            text(0, 4),
+            text(0, 4),
+            prop::collection::vec(any::<bool>(), 1..6),
+            0..4u8,
+        )
+            .prop_map(move |(i, before, after, flips, shape)| {
+                let copy = flip_case(&originals[i.index(originals.len())], &flips);
+                match shape {
+                    0 => format!("{before}{after}"),
+                    1 => copy,
+                    2 => format!("{before}{copy}"),
+                    _ => format!("{before}{copy}{after}"),
+                }
+            });
+        prop::collection::vec(one, 0..5)
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+        prop::collection::vec(text(3, 9), 1..5)
+            .prop_flat_map(|originals| (Just(originals.clone()), values(originals)))
+    }
+
+    fn set_of(originals: &[String]) -> EchoSet {
+        let mut set = EchoSet::new(EchoGuard {
+            action: EchoAction::Rewrite,
+            min_length: SMALLEST_MIN_LENGTH,
+        });
+        for (i, o) in originals.iter().enumerate() {
+            set.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+        }
+        set
+    }
+
+    fn exact(set: &EchoSet, values: &[String]) -> bool {
+        let mut out = Vec::new();
+        values
+            .iter()
+            .any(|v| set.rewrite(v.as_bytes(), b"", &mut out).is_some())
+    }
+
+    /// `v` as an SQL dump may write it: quoted, `'`, `"` and `\` escaped with a backslash,
+    /// other characters in Latin-1 (or `?`).
+    fn encoded(v: &str) -> Vec<u8> {
+        let mut out = vec![b'\''];
+        for c in v.chars() {
+            match c {
+                '\'' | '"' | '\\' => out.extend_from_slice(&[b'\\', c as u8]),
+                c if (c as u32) < 0x100 => out.push(c as u32 as u8),
+                _ => out.push(b'?'),
+            }
+        }
+        out.push(b'\'');
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn pre_check_finds_what_the_exact_search_finds((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(values.iter().map(|v| v.as_bytes())));
+            }
+            // One span holding all values, separated.
+            let joined = values.join("\u{0}");
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo(joined.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_encoded_spans((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            set.set_encoded_spans(true);
+            let spans: Vec<Vec<u8>> = values.iter().map(|v| encoded(v)).collect();
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(spans.iter().map(Vec::as_slice)));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_long_text(
+            (originals, values) in case(),
+            filler in "[a-zA-Z .]{0,300}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            // Long spans take the SIMD path: an original anywhere in them is found.
+            let mut set = set_of(&originals);
+            for v in &values {
+                let cut = at.index(filler.len() + 1);
+                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+                if exact(&set, std::slice::from_ref(&long)) {
+                    prop_assert!(set.may_echo(long.as_bytes()));
+                }
+            }
+        }
     }
 }

@@ -84,6 +84,7 @@ impl RowJob<'_, '_> {
         // One UTF-8 check of the whole row instead of one per value.
         let row = RowText::new(src);
         echo.set.configure(self.anon.echo_guard());
+        echo.set.set_encoded_spans(true);
         echo.set.clear();
         echo.spans.clear();
         // A row the table's `when:` keeps from the rules: every value copied as it is.
@@ -94,6 +95,8 @@ impl RowJob<'_, '_> {
             spans,
             |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
         );
+        // Originals are recorded only when the row has a value the guard may search.
+        let watch = self.watches(spans.len());
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
@@ -135,7 +138,7 @@ impl RowJob<'_, '_> {
                     col,
                     (scratch, value),
                     &row_ctx,
-                    (out, &mut echo.set),
+                    (out, watch.then_some(&mut echo.set)),
                 );
             } else if node.has_children() {
                 let at = out.len();
@@ -153,14 +156,32 @@ impl RowJob<'_, '_> {
         }
     }
 
+    /// Whether the echo guard may search a value of a row of `values` values: some column
+    /// is text (or untyped), not generated, and not covered by a rule of its own (a JSON
+    /// column with rules inside counts). When none is, no original needs recording.
+    fn watches(&self, values: usize) -> bool {
+        self.plans.iter().take(values).any(|p| {
+            let col = p.col.as_ref();
+            searched(col)
+                && p.node.is_none_or(|n| n.rule().is_none())
+                && (self.ctx == Ctx::Copy || !col.is_some_and(|c| c.generated))
+        })
+    }
+
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
     /// value holding an original of a value a rule changed in this row is rewritten with
     /// the same pseudonym, or nulled, and counted. Values are decoded only when an original
-    /// occurs in the row's output at all.
+    /// may occur in the row's uncovered values as written (or when one of them is written
+    /// in a form the pre-check cannot read: hex, binary, an unusual escape).
     fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
+        let values = || echo.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
         let first = echo.spans.first().map_or(0, |s| s.1);
-        let row = &out[first.min(out.len())..];
-        if !echo.set.may_echo(row) {
+        let opaque = out.get(first..).is_none_or(irregular_escape)
+            || echo.spans.iter().any(|&(i, s, e)| {
+                let col = self.plans.get(i).and_then(|p| p.col.as_ref());
+                out.get(s..e).is_none_or(|lit| opaque(lit, col))
+            });
+        if !opaque && !echo.set.may_echo_in(values()) {
             return;
         }
         let EchoRow {
@@ -280,7 +301,7 @@ impl RowJob<'_, '_> {
         col: Option<&Column>,
         (scratch, buf): (&mut Vec<u8>, &mut Vec<u8>),
         row_ctx: &RowContext,
-        (out, echo): (&mut Vec<u8>, &mut EchoSet),
+        (out, echo): (&mut Vec<u8>, Option<&mut EchoSet>),
     ) {
         let value = if self.ctx == Ctx::Copy {
             copy_value(text, col, scratch, row)
@@ -340,9 +361,9 @@ impl RowJob<'_, '_> {
             _ => None,
         };
         let written = self.anon.apply_into(rule, value, row_ctx, buf);
-        match value {
-            Value::Str(s) => echo.record(rule, s.as_bytes(), written, buf),
-            Value::Bytes(b) => echo.record(rule, b, written, buf),
+        match (value, echo) {
+            (Value::Str(s), Some(echo)) => echo.record(rule, s.as_bytes(), written, buf),
+            (Value::Bytes(b), Some(echo)) => echo.record(rule, b, written, buf),
             _ => {}
         }
         match written {
@@ -494,6 +515,54 @@ impl RowJob<'_, '_> {
             }
         }
     }
+}
+
+/// Whether the echo guard's pre-check cannot read the literal or COPY field `lit` of `col`
+/// as text: a binary column (hex or `bytea` escapes) or a MySQL hex or bit literal. Such a
+/// row's values are decoded and searched one by one.
+fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
+    col.is_some_and(|c| c.family == Family::Binary)
+        || matches!(
+            lit,
+            [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..]
+        )
+}
+
+/// Whether `row` (the rewritten row from its first uncovered value on) holds a backslash
+/// escape other than the ones dump tools write for quotes, backslashes and control
+/// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
+/// letters, so the pre-check cannot read the row as written. One `memchr` pass.
+fn irregular_escape(row: &[u8]) -> bool {
+    // The AVX2 searcher itself when the CPU has it: `memchr_iter` dispatches every hit.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'\\') {
+        return irregular_at(row, one.iter(row));
+    }
+    irregular_at(row, memchr::memchr_iter(b'\\', row))
+}
+
+/// [`irregular_escape`] over the positions of the backslashes of `row`.
+fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
+    let mut escaped = false;
+    for i in backslashes {
+        if escaped {
+            // The second backslash of `\\`.
+            escaped = false;
+            continue;
+        }
+        match row.get(i + 1..) {
+            Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
+            Some([b'\\', ..]) => escaped = true,
+            Some(
+                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
+                | b'_', ..]
+                | [],
+            )
+            | None => {}
+            Some(_) => return true,
+        }
+    }
+    false
 }
 
 /// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
