@@ -477,10 +477,11 @@ impl RowJob<'_, '_> {
                     out.extend_from_slice(text);
                     return;
                 }
+                // The decoded text is the value's own bytes: a value with nothing to
+                // unescape borrows the literal and leaves `scratch` as it was.
                 lit @ Lit::Str { .. } => match value_of(lit, None, scratch, self.syntax.dialect) {
-                    anonymize_core::Value::Str(_) | anonymize_core::Value::Bytes(_) => {
-                        Some(scratch)
-                    }
+                    anonymize_core::Value::Str(s) => Some(s.as_bytes()),
+                    anonymize_core::Value::Bytes(b) => Some(b),
                     _ => None,
                 },
                 _ => None,
