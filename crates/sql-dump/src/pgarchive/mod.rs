@@ -574,7 +574,7 @@ pub fn rewrite_pg_tar<R: Read, W: Write>(
 /// A pg_dump archive (custom, tar or directory) read as SQL text: each TOC entry's
 /// definition and each table's `COPY` statement and decompressed rows, in the archive's
 /// order, each behind a `--` marker comment (large objects' data, which is not SQL, is left
-/// out). It is the same text the rewriter's statement loop reads ([`feed`]), and what the
+/// out). It is the same text the rewriter's statement loop reads (the archive feed), and what the
 /// readers of plain dumps (inspect, scan, verify) read; it is not a restorable script
 /// (`pg_restore -f -` prints one). Read errors name the TOC entry.
 pub struct PgArchiveSql<R: Read> {
