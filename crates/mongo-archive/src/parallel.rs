@@ -7,6 +7,8 @@
 //! segment in order); the calling thread then feeds each segment's items, in input order, to
 //! the same sequential [`Driver`] a single-threaded run uses, with the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
 //! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
+//! Since the calling thread patches too, `threads` means `threads - 1` workers beside it:
+//! `threads` busy threads in all, not one more than the cores asked for.
 //!
 //! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
 //! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
@@ -171,7 +173,7 @@ pub(crate) fn run<R: Read, W: Write>(
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
-        for _ in 0..threads {
+        for _ in 0..worker_count(threads) {
             let job_rx = &job_rx;
             let done_tx = done_tx.clone();
             scope.spawn(move || worker(job_rx, done_tx, anon));
@@ -194,6 +196,15 @@ pub(crate) fn run<R: Read, W: Write>(
         feeder.job_tx = None;
         result
     })
+}
+
+/// Worker threads for `--threads threads`: the calling thread reads, applies and patches
+/// too (see [`Feeder::drain`]), so one fewer (at least one). With one more busy thread than
+/// cores, a worker descheduled while holding the next segment in order stalls the writer:
+/// on 2 cores, 2 workers beside the calling thread scaled 1.38x, 1 worker beside it 1.65x
+/// (docs/performance.md).
+fn worker_count(threads: usize) -> usize {
+    threads.saturating_sub(1).max(1)
 }
 
 struct Feeder<'a, 'q> {
