@@ -3,6 +3,7 @@
 //! machinery directly (`complete -p`, the completion function, `COMPREPLY`), once typed with
 //! Tab in an interactive bash under tmux.
 
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 
 /// Writes the bash completion script into `dir`.
 fn script(dir: &Path) -> PathBuf {
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args(["completions", "bash"])
         .output()
         .unwrap();

@@ -5,41 +5,17 @@
 //! arrives mid-run without any timing. Real-server tests need the PostgreSQL `./scripts/test`
 //! starts, hence `#[ignore]`.
 
+mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "dir24par-key-0123456789abcdef-xyz";
 
 const RULES: &str = "rules:\n  people:\n    columns:\n      email: {transform: hash_email}\n  \
                      orders:\n    columns:\n      note: {transform: mask, keep_start: 1}\n";
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run under ./scripts/test or scripts/dev-servers")
-    })
-}
-
-fn pg(program: &str) -> Command {
-    let mut c = Command::new(program);
-    c.arg(format!("--host={}", env("SYRF_TEST_PG_HOST")))
-        .arg(format!("--port={}", env("SYRF_TEST_PG_PORT")))
-        .arg(format!("--username={}", env("SYRF_TEST_PG_USER")))
-        .arg("--no-password")
-        .env_remove("PGPASSWORD");
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, pg};
 
 fn psql(db: &str, sql: &str) {
     ok(pg("psql")
@@ -75,7 +51,7 @@ fn dump(db: &str, dir: &Path, args: &[&str]) {
 }
 
 fn run(input: &Path, output: &Path, rules: &Path, threads: &str) -> std::process::Output {
-    Command::new(BIN)
+    common::bin()
         .arg("--rules")
         .arg(rules)
         .arg("--input")
@@ -182,7 +158,7 @@ fn sigint_while_workers_write_removes_the_partial_directory() {
     let outdir = tmp.path().join("outs");
     std::fs::create_dir(&outdir).unwrap();
     let output = outdir.join("anon");
-    let mut child = Command::new(BIN)
+    let mut child = common::bin()
         .arg("--rules")
         .arg(&rules)
         .arg("--input")
@@ -234,12 +210,7 @@ fn repo() -> PathBuf {
 }
 
 fn bin(args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(BIN);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("SYRF_") {
-            c.env_remove(k);
-        }
-    }
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY)
         .args(args)
         .output()

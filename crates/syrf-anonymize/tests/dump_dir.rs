@@ -2,12 +2,12 @@
 //! archive to directory, gzip, the same policy and checks as archives, nothing left behind on
 //! failure; `inspect` and `verify` read directories too.
 
+mod common;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use mongo_archive::verify;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "dump-dir-test-key-0123456789";
 
 fn root() -> PathBuf {
@@ -23,7 +23,7 @@ fn rules() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("SYRF_") {
             c.env_remove(k);

@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "lookalikes-test-key-0123456789";
 const RULES: &str = "rules:\n  users:\n    columns:\n      email: hash_email\n";
 
@@ -21,7 +20,7 @@ fn rules(dir: &Path) -> PathBuf {
 
 /// Runs the binary on `input` (a path) with `args`; stdin is empty.
 fn run_on(dir: &Path, input: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .arg("--rules")
         .arg(rules(dir))
@@ -135,7 +134,7 @@ fn pg_dump_custom_tar_and_directory_formats_are_read() {
             "{name}: the email survived"
         );
         // The same bytes on stdin.
-        let mut c = Command::new(BIN);
+        let mut c = common::bin();
         c.env("SYRF_ANONYMIZE_KEY", KEY)
             .arg("--rules")
             .arg(rules(dir.path()))

@@ -2,6 +2,7 @@
 //! mongo-archive's reader and `policy`, oplog entries routed by their target namespace.
 //! Issue 18.8: `inspect`, `scan` and `verify` never print a field name that came from the data.
 
+mod common;
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 use bson::{doc, Document};
 use mongo_archive::{rewrite_archive, RewriteOptions};
@@ -328,7 +329,7 @@ fn keys_from_the_data_are_never_printed() {
 
 /// The binary without the caller's `SYRF_*` settings, with a test key.
 fn binary() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"));
+    let mut c = common::bin();
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("SYRF_") {
             c.env_remove(k);

@@ -3,6 +3,7 @@
 //! the same groups, and the rules and the Grafana dashboard only name series the binary really
 //! writes (read from a real `--metrics` file).
 
+mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -99,7 +100,7 @@ fn rules_and_dashboard_name_only_series_the_binary_writes() {
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("m.prom");
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
+        let out = common::bin()
             .args(["--rules", "rules/syrf.yaml", "--unkeyed", "--quiet"])
             .args(["--input", "samples/syrf-sample.archive", "--output"])
             .arg(dir.path().join("out.archive"))
@@ -350,7 +351,7 @@ fn restore_job_records_its_status_and_the_report_exits_with_it() {
     let dump = gz.finish().unwrap();
     let dump_path = scratch.join("dump.gz");
     std::fs::write(&dump_path, &dump).unwrap();
-    let made = Command::new(env!("CARGO_BIN_EXE_syrf-anonymize"))
+    let made = common::bin()
         .arg("inspect")
         .arg(&dump_path)
         .arg("--output")

@@ -4,11 +4,11 @@
 //! table and column named, no value printed), a damaged directory's error naming the table.
 //! The real-server test needs the PostgreSQL `./scripts/test` starts, hence `#[ignore]`.
 
+mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "pg24read-test-key-0123456789abcdef";
 
 const RULES: &str = "rules:\n  users:\n    fields:\n      email: {transform: hash_email}\n\
@@ -17,31 +17,7 @@ const RULES: &str = "rules:\n  users:\n    fields:\n      email: {transform: has
 /// A value of the source database (row 7's email), looked for in what the commands print.
 const PLANTED: &str = "person7@example.com";
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run under ./scripts/test or scripts/dev-servers")
-    })
-}
-
-fn pg(program: &str) -> Command {
-    let mut c = Command::new(program);
-    c.arg(format!("--host={}", env("SYRF_TEST_PG_HOST")))
-        .arg(format!("--port={}", env("SYRF_TEST_PG_PORT")))
-        .arg(format!("--username={}", env("SYRF_TEST_PG_USER")))
-        .arg("--no-password")
-        .env_remove("PGPASSWORD");
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, pg};
 
 fn psql(db: &str, sql: &str) -> String {
     ok(pg("psql")
@@ -50,7 +26,7 @@ fn psql(db: &str, sql: &str) -> String {
 }
 
 fn run(args: &[&Path]) -> Output {
-    Command::new(BIN)
+    common::bin()
         .args(args)
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .output()

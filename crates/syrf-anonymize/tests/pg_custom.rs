@@ -3,40 +3,16 @@
 //! fails with the entry named and no output file left. The real-server test needs the
 //! PostgreSQL `./scripts/test` starts, hence `#[ignore]`.
 
+mod common;
 use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "pg-custom-key-0123456789abcdef";
 
 const RULES: &str = "rules:\n  users:\n    fields:\n      email: {transform: hash_email}\n\
                      exclusions:\n  - secrets\n";
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run under ./scripts/test or scripts/dev-servers")
-    })
-}
-
-fn pg(program: &str) -> Command {
-    let mut c = Command::new(program);
-    c.arg(format!("--host={}", env("SYRF_TEST_PG_HOST")))
-        .arg(format!("--port={}", env("SYRF_TEST_PG_PORT")))
-        .arg(format!("--username={}", env("SYRF_TEST_PG_USER")))
-        .arg("--no-password")
-        .env_remove("PGPASSWORD");
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, pg};
 
 fn psql(db: &str, sql: &str) -> String {
     ok(pg("psql")
@@ -53,7 +29,7 @@ fn fresh(db: &str) {
 }
 
 fn anonymize(input: &Path, output: &Path, rules: &Path) -> std::process::Output {
-    Command::new(BIN)
+    common::bin()
         .arg("--rules")
         .arg(rules)
         .arg("--input")
@@ -118,7 +94,7 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
     // verify reads custom archives: nothing covered survives in the output, while the
     // original checked against itself is caught; inspect lists the tables.
     let verify = |anonymized: &Path| {
-        Command::new(BIN)
+        common::bin()
             .arg("verify")
             .arg("--original")
             .arg(&input)
@@ -141,11 +117,7 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
         "{}",
         String::from_utf8_lossy(&caught.stderr)
     );
-    let manifest = Command::new(BIN)
-        .arg("inspect")
-        .arg(&input)
-        .output()
-        .unwrap();
+    let manifest = common::bin().arg("inspect").arg(&input).output().unwrap();
     assert!(
         manifest.status.success(),
         "{}",
@@ -160,7 +132,7 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
     // Through pipes: the archive on stdin, the output (offsets recorded) on stdout, read by
     // pg_restore from its stdin.
     fresh(dst);
-    let mut anonymizer = Command::new(BIN)
+    let mut anonymizer = common::bin()
         .arg("--rules")
         .arg(&rules)
         .arg("--quiet")
@@ -278,7 +250,7 @@ fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
         "t"
     );
     // A directory cannot go to stdout.
-    let refused = Command::new(BIN)
+    let refused = common::bin()
         .arg("--rules")
         .arg(&rules)
         .arg("--input")
@@ -313,7 +285,7 @@ fn tar_archive_through_pipes_restores_with_pg_restore() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut anonymizer = Command::new(BIN)
+    let mut anonymizer = common::bin()
         .arg("--rules")
         .arg(&rules)
         .stdin(dump.stdout.take().unwrap())
@@ -369,7 +341,7 @@ fn a_strict_failure_leaves_a_custom_archive_pg_restore_rejects() {
     )
     .unwrap();
     let run = |strict: bool| {
-        let mut c = Command::new(BIN);
+        let mut c = common::bin();
         c.arg("--rules")
             .arg(&rules)
             .arg("--input")

@@ -1,11 +1,10 @@
 //! `--progress` names the MongoDB collection being read with worker threads too (the reading
 //! thread names it; the documents are patched and written later).
 
+mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
+use std::process::Stdio;
 
 #[test]
 fn progress_names_the_collection_with_threads() {
@@ -15,7 +14,7 @@ fn progress_names_the_collection_with_threads() {
     .unwrap();
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/syrf.yaml");
     for threads in ["4", "2"] {
-        let mut child = Command::new(BIN)
+        let mut child = common::bin()
             .env("SYRF_ANONYMIZE_KEY", "progress-test-key-0123456789")
             .arg("--rules")
             .arg(&rules)

@@ -3,10 +3,10 @@
 //! the output. The fixtures are real `mariadb-dump` / `pg_dump` outputs (made by
 //! `scripts/make-sql-fixtures`) and the shipped sample archive.
 
+mod common;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "rule-sets-test-key-0123456789";
 
 fn root() -> PathBuf {
@@ -14,7 +14,7 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(BIN)
+    common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .args(args)
         .output()

@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "safe-defaults-test-key-0123456789";
 
 fn sample() -> PathBuf {
@@ -17,7 +16,7 @@ fn sample() -> PathBuf {
 }
 
 fn cmd() -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env("SYRF_ANONYMIZE_KEY", KEY);
     c
 }

@@ -8,7 +8,6 @@ use std::process::Command;
 mod common;
 use common::run_with_stdin;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "subset-cli-test-key-0123456789";
 
 /// pagila's dump; `None` (with a loud skip line) without the third-party test data.
@@ -29,7 +28,7 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn cmd(rules: &Path, key: &Path, tmp: &Path) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = common::bin();
     c.env_remove("SYRF_ANONYMIZE_KEY")
         .env("TMPDIR", tmp)
         .arg("--rules")
@@ -176,7 +175,7 @@ fn archive_references_pipe_and_file_give_the_same_bytes() {
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).unwrap();
     let run = |pipe: bool, out: &Path| {
-        let mut c = Command::new(BIN);
+        let mut c = common::bin();
         c.env_remove("SYRF_ANONYMIZE_KEY")
             .env("TMPDIR", tmp.path())
             .arg("--rules")
@@ -241,7 +240,7 @@ fn check_rejects_a_reference_without_a_field() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("r.yaml");
     std::fs::write(&rules, "references:\n  pmStudy: pmProject._id\n").unwrap();
-    let out = Command::new(BIN)
+    let out = common::bin()
         .args(["check", "--rules"])
         .arg(&rules)
         .output()

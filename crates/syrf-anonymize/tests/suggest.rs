@@ -2,10 +2,10 @@
 //! a transform of the whole text (not `digits` or `hash_email`, which leave the words around),
 //! and names the dictionaries do not know are found in fields named for them.
 
+mod common;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");
 const KEY: &str = "suggest-test-key-0123456789";
 
 fn root() -> PathBuf {
@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(BIN)
+    common::bin()
         .env("SYRF_ANONYMIZE_KEY", KEY)
         .args(args)
         .output()

@@ -61,3 +61,33 @@ pub fn bin() -> Command {
     }
     c
 }
+
+/// A test-infrastructure variable `scripts/test` (or `scripts/dev-servers`) exports.
+pub fn test_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run under ./scripts/test or scripts/dev-servers")
+    })
+}
+
+/// A PostgreSQL client program (`psql`, `pg_dump`, `pg_restore`) pointed at the test server
+/// (`SYRF_TEST_PG_*`), never asking for a password.
+pub fn pg(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.arg(format!("--host={}", test_env("SYRF_TEST_PG_HOST")))
+        .arg(format!("--port={}", test_env("SYRF_TEST_PG_PORT")))
+        .arg(format!("--username={}", test_env("SYRF_TEST_PG_USER")))
+        .arg("--no-password")
+        .env_remove("PGPASSWORD");
+    c
+}
+
+/// Runs `c`, asserts it succeeded (printing its stderr if not) and returns its stdout.
+pub fn ok(c: &mut Command) -> String {
+    let out = c.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
