@@ -199,16 +199,7 @@ impl RowJob<'_, '_> {
             literal.clear();
             literal.extend_from_slice(lit);
             let col = self.plans.get(i).and_then(|p| p.col.as_ref());
-            let value = if self.ctx == Ctx::Copy {
-                copy_value(literal, col, decoded, RowText::default())
-            } else {
-                value_of(
-                    parse_literal(literal, self.syntax),
-                    col,
-                    decoded,
-                    self.syntax.dialect,
-                )
-            };
+            let value = self.value(literal, col, decoded, RowText::default());
             let latin1;
             let text: &[u8] = match value {
                 Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => {
@@ -242,6 +233,28 @@ impl RowJob<'_, '_> {
         }
     }
 
+    /// The value of one literal (a COPY field or a SQL literal) of the row `row`, typed by its
+    /// column; escapes are undone into `scratch` only when there are any.
+    fn value<'b>(
+        &self,
+        literal: &'b [u8],
+        col: Option<&Column>,
+        scratch: &'b mut Vec<u8>,
+        row: RowText<'b>,
+    ) -> Value<'b> {
+        if self.ctx == Ctx::Copy {
+            copy_value(literal, col, scratch, row)
+        } else {
+            value_in_row(
+                parse_literal(literal, self.syntax),
+                col,
+                scratch,
+                self.syntax.dialect,
+                row,
+            )
+        }
+    }
+
     /// One `when:` condition on one value's literal, decoded as a covered value would be
     /// (`None`: it cannot be evaluated).
     fn when_verdict(
@@ -251,16 +264,7 @@ impl RowJob<'_, '_> {
         col: Option<&Column>,
         scratch: &mut Vec<u8>,
     ) -> Option<bool> {
-        let value = if self.ctx == Ctx::Copy {
-            copy_value(literal, col, scratch, RowText::default())
-        } else {
-            value_of(
-                parse_literal(literal, self.syntax),
-                col,
-                scratch,
-                self.syntax.dialect,
-            )
-        };
+        let value = self.value(literal, col, scratch, RowText::default());
         let owned;
         let text: &str = match value {
             Value::Null => return cond.evaluate(None),
@@ -303,17 +307,7 @@ impl RowJob<'_, '_> {
         row_ctx: &RowContext,
         (out, echo): (&mut Vec<u8>, Option<&mut EchoSet>),
     ) {
-        let value = if self.ctx == Ctx::Copy {
-            copy_value(text, col, scratch, row)
-        } else {
-            value_in_row(
-                parse_literal(text, self.syntax),
-                col,
-                scratch,
-                self.syntax.dialect,
-                row,
-            )
-        };
+        let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
         if is_infinity(&value) && matches!(transform, Transform::DateShift { .. }) {
             // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
