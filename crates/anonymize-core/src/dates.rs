@@ -11,8 +11,10 @@ pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146097 + doe - 719468
 }
 
-/// The civil date of a day number.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// The civil date (year, month, day; proleptic Gregorian) of the `days`-th day after
+/// 1970-01-01, negative before it (Howard Hinnant's algorithm). Shared by `date_shift`,
+/// the archive's date conditions and the audit log's timestamps.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;

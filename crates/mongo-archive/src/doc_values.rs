@@ -6,19 +6,6 @@ use anonymize_core::{Operand, When};
 
 use crate::raw::{ty, Elems};
 
-/// Days since 1970-01-01 to (year, month, day) (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// A value's text for `where` conditions: strings as they are, numbers, booleans
 /// (`true`/`false`), dates (`YYYY-MM-DD HH:MM:SS`, UTC); `None` for null and for types a
 /// condition cannot compare.
@@ -34,7 +21,7 @@ pub(crate) fn text_of(t: u8, v: &[u8]) -> Option<String> {
         ty::DATETIME => v.try_into().ok().map(|b| {
             let ms = i64::from_le_bytes(b);
             let secs = ms.div_euclid(1000);
-            let (y, m, d) = civil(secs.div_euclid(86_400));
+            let (y, m, d) = anonymize_core::civil_from_days(secs.div_euclid(86_400));
             let s = secs.rem_euclid(86_400);
             format!(
                 "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
