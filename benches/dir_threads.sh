@@ -47,33 +47,8 @@ pg_dump -Fd -f "$work/pg-gzip" "$db"
 "$bin/syrf-anonymize" -q --rules "$work/none.yaml" --allow-empty-rules --input "$work/syrf.archive" \
     --output "$work/mongo-gzip" --output-layout directory --compress gzip
 
-declare -A secs_of
-# measure NAME BYTES REF COMMAND...: as in benches/throughput.sh (MB/s over BYTES, wall time
-# from the nanosecond clock, CPU seconds, syrf-anonymize's peak RSS, ratio to case REF).
-measure() {
-    local name=$1 bytes=$2 ref=$3
-    shift 3
-    rm -f "$work/rss"
-    local start end stats
-    start=$(date +%s%N)
-    if ! stats=$( { /usr/bin/time -f '%U %S %M' bash -o pipefail -c "$*" > /dev/null; } 2>&1 ); then
-        printf '%-44s FAILED: %s\n' "$name" "$(tail -n 3 <<< "$stats" | tr '\n' ' ')"
-        return
-    fi
-    end=$(date +%s%N)
-    local secs
-    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    read -r user sys rss_kb < <(tail -n 1 <<< "$stats")
-    [[ -s $work/rss ]] && rss_kb=$(tail -n 1 "$work/rss")
-    secs_of[$name]=$secs
-    local ratio=""
-    if [[ $ref != - && -n ${secs_of[$ref]:-} ]]; then
-        ratio="$(awk -v a="${secs_of[$ref]}" -v b="$secs" 'BEGIN { printf "%.2fx", a / b }') $ref"
-    fi
-    awk -v n="$name" -v b="$bytes" -v s="$secs" -v c="$(awk -v u="$user" -v y="$sys" 'BEGIN { print u + y }')" \
-        -v r="$rss_kb" -v q="$ratio" \
-        'BEGIN { printf "%-44s %7.1f MB/s %6.2f s %6.2f s %5.1f MB  %s\n", n, b / s / 1e6, s, c, r / 1024, q }'
-}
+# shellcheck source=benches/measure.sh
+source benches/measure.sh
 
 an="/usr/bin/time -f %M -o $work/rss $bin/syrf-anonymize -q"
 pg_bytes=$(cat "$work"/pg-plain/*.dat | wc -c)
