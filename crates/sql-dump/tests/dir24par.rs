@@ -81,24 +81,6 @@ size_limits:
     max_rows: 60
 "#;
 
-fn dump_directory(pg: &Pg, db: &str, dir: &Path, args: &[&str]) {
-    let out = pg
-        .command("pg_dump")
-        .arg("--no-password")
-        .arg("--format=directory")
-        .arg("--file")
-        .arg(dir)
-        .args(args)
-        .arg(format!("--dbname={db}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        out.status.success(),
-        "pg_dump -Fd failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn restore_directory(pg: &Pg, db: &str, dir: &Path) {
     pg.fresh_db(db);
     let out = pg
@@ -148,7 +130,7 @@ fn one_file_per_worker_equals_one_thread_byte_for_byte() {
     let tmp = tempfile::tempdir().expect("temp dir");
     for (case, args) in [("gz", &["-j", "2"][..]), ("plain", &["--compress=0"][..])] {
         let input = tmp.path().join(format!("in-{case}"));
-        dump_directory(&pg, src, &input, args);
+        pg.dump_directory(src, &input, args);
         let one_dir = tmp.path().join(format!("one-{case}"));
         let one = rewrite(&input, &one_dir, 1);
         let expected = files(&one_dir);
@@ -246,7 +228,7 @@ fn a_damaged_data_file_on_a_worker_names_its_table_and_leaves_nothing() {
     pg.exec(src, MORE);
     let tmp = tempfile::tempdir().expect("temp dir");
     let input = tmp.path().join("in");
-    dump_directory(&pg, src, &input, &["--compress=0"]);
+    pg.dump_directory(src, &input, &["--compress=0"]);
     // The largest data file (public.big's) loses its end.
     let (path, len) = std::fs::read_dir(&input)
         .unwrap()

@@ -521,26 +521,6 @@ fn large_objects_and_insert_style_data_blocks() {
     }
 }
 
-/// Dumps `db` with the real `pg_dump -Fd` into `dir`.
-fn dump_directory(pg: &Pg, db: &str, dir: &Path, args: &[&str]) {
-    let out = pg
-        .command("pg_dump")
-        .arg("--no-password")
-        .arg("--format=directory")
-        .arg("--file")
-        .arg(dir)
-        .args(args)
-        .arg(format!("--dbname={db}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        out.status.success(),
-        "pg_dump -Fd failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(sql_dump::is_pg_directory(dir));
-}
-
 fn restore_directory(pg: &Pg, db: &str, dir: &Path) {
     pg.fresh_db(db);
     let out = pg
@@ -575,7 +555,7 @@ fn directory_archives_restore_with_pg_restore_j2() {
     for (case, args) in [("gz", &["-j", "2"][..]), ("plain", &["--compress=0"][..])] {
         let input = tmp.path().join(format!("in-{case}"));
         let output = tmp.path().join(format!("out-{case}"));
-        dump_directory(&pg, src, &input, args);
+        pg.dump_directory(src, &input, args);
         let summary = sql_dump::rewrite_pg_directory(
             &input,
             &output,

@@ -392,6 +392,26 @@ impl Pg {
         c
     }
 
+    /// Dumps `db` with the real `pg_dump -Fd` (plus `args`) into the directory `dir`.
+    pub fn dump_directory(&self, db: &str, dir: &std::path::Path, args: &[&str]) {
+        let out = self
+            .command("pg_dump")
+            .arg("--no-password")
+            .arg("--format=directory")
+            .arg("--file")
+            .arg(dir)
+            .args(args)
+            .arg(format!("--dbname={db}"))
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "pg_dump -Fd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(sql_dump::is_pg_directory(dir));
+    }
+
     /// Runs a SQL script in `db`; panics with psql's error on failure.
     pub fn exec(&self, db: &str, sql: &str) {
         let r = run_with_stdin(&mut self.psql(db), sql.as_bytes());
