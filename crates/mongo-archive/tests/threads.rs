@@ -3,10 +3,9 @@
 
 mod common;
 
-use anonymize_core::{Anonymizer, RuleSet};
+use anonymize_core::RuleSet;
 use common::*;
-use mongo_archive::synth::{generate_vec, SynthConfig};
-use mongo_archive::{ArchiveError, RewriteOptions, RewriteSummary};
+use mongo_archive::RewriteOptions;
 
 const KEY: &[u8] = b"threads test key, long enough 0123";
 
@@ -34,84 +33,6 @@ size_limits:
   pmProject:
     max_documents: 7
 ";
-
-fn summary_text(r: &Result<RewriteSummary, ArchiveError>) -> String {
-    match r {
-        Ok(s) => format!(
-            "{} {} {:?}",
-            s.bytes_in,
-            s.bytes_out,
-            s.namespaces
-                .iter()
-                .map(|n| {
-                    (
-                        n.name(),
-                        n.action,
-                        n.docs_in,
-                        n.docs_out,
-                        n.docs_changed,
-                        n.bytes_in,
-                        n.bytes_out,
-                        n.shadowing_keys,
-                        &n.shadowed_rules,
-                        &n.field_names,
-                    )
-                })
-                .collect::<Vec<_>>()
-        ),
-        Err(e) => format!("error: {e}"),
-    }
-}
-
-/// Rewrites `input` with 1, 2 and 4 threads (a fresh anonymizer each time) and asserts equal
-/// outputs, summaries and (for successful runs) rule counters. Returns the 1-thread output.
-fn same_for_all_thread_counts(
-    what: &str,
-    input: &[u8],
-    anon: impl Fn() -> Anonymizer,
-    opts: &RewriteOptions,
-) -> (Vec<u8>, Result<RewriteSummary, ArchiveError>) {
-    let serial_anon = anon();
-    let (serial, serial_r) = run(input, &serial_anon, opts);
-    for threads in [2, 4] {
-        let a = anon();
-        let (out, r) = run(
-            input,
-            &a,
-            &RewriteOptions {
-                threads,
-                ..opts.clone()
-            },
-        );
-        assert!(
-            out == serial,
-            "{what}: output with {threads} threads differs from 1 thread ({} vs {} bytes)",
-            out.len(),
-            serial.len()
-        );
-        assert_eq!(
-            summary_text(&r),
-            summary_text(&serial_r),
-            "{what}: {threads} threads"
-        );
-        if serial_r.is_ok() {
-            assert_eq!(
-                a.report(),
-                serial_anon.report(),
-                "{what}: {threads} threads"
-            );
-        }
-    }
-    (serial, serial_r)
-}
-
-fn generated(seed: u64, mb: u64) -> Vec<u8> {
-    generate_vec(&SynthConfig {
-        seed,
-        target_bytes: mb << 20,
-        ..SynthConfig::default()
-    })
-}
 
 #[test]
 fn syrf_rules_same_output_with_1_2_4_threads() {

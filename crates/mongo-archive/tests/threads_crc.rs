@@ -6,88 +6,12 @@
 
 mod common;
 
-use anonymize_core::{Anonymizer, RuleSet};
+use anonymize_core::RuleSet;
 use bson::{doc, Bson, Document};
 use common::*;
-use mongo_archive::synth::{generate_vec, SynthConfig};
-use mongo_archive::{ArchiveError, RewriteOptions, RewriteSummary};
+use mongo_archive::RewriteOptions;
 
 const KEY: &[u8] = b"threads crc test key, long enough 0123";
-
-fn summary_text(r: &Result<RewriteSummary, ArchiveError>) -> String {
-    match r {
-        Ok(s) => format!(
-            "{} {} {:?}",
-            s.bytes_in,
-            s.bytes_out,
-            s.namespaces
-                .iter()
-                .map(|n| {
-                    (
-                        n.name(),
-                        n.action,
-                        n.docs_in,
-                        n.docs_out,
-                        n.docs_changed,
-                        n.bytes_in,
-                        n.bytes_out,
-                    )
-                })
-                .collect::<Vec<_>>()
-        ),
-        Err(e) => format!("error: {e}"),
-    }
-}
-
-/// Rewrites `input` with 1, 2 and 4 threads; asserts equal outputs, summaries or errors, and
-/// rule counters. Returns the 1-thread output and result.
-fn same_with_threads(
-    what: &str,
-    input: &[u8],
-    anon: impl Fn() -> Anonymizer,
-    opts: &RewriteOptions,
-) -> (Vec<u8>, Result<RewriteSummary, ArchiveError>) {
-    let serial_anon = anon();
-    let (serial, serial_r) = run(input, &serial_anon, opts);
-    for threads in [2, 4] {
-        let a = anon();
-        let opts = RewriteOptions {
-            threads,
-            ..opts.clone()
-        };
-        let (out, r) = run(input, &a, &opts);
-        assert!(
-            out == serial,
-            "{what}: output with {threads} threads differs from 1 thread ({} vs {} bytes)",
-            out.len(),
-            serial.len()
-        );
-        assert_eq!(
-            summary_text(&r),
-            summary_text(&serial_r),
-            "{what}: {threads} threads"
-        );
-        if let (Err(a), Err(b)) = (&r, &serial_r) {
-            assert_eq!(a.offset, b.offset, "{what}: {threads} threads");
-        }
-        if serial_r.is_ok() {
-            assert_eq!(
-                a.report(),
-                serial_anon.report(),
-                "{what}: {threads} threads"
-            );
-        }
-    }
-    (serial, serial_r)
-}
-
-fn generated(seed: u64, mb: u64) -> Vec<u8> {
-    generate_vec(&SynthConfig {
-        seed,
-        target_bytes: mb << 20,
-        ..SynthConfig::default()
-    })
-}
 
 fn touched_rules() -> RuleSet {
     let path = repo_root().join("benches/rules/touched.yaml");
@@ -194,7 +118,8 @@ fn generated_archive_with_oplog_same_output_with_1_2_4_threads() {
     for (what, rules) in [("syrf rules", syrf_rules()), ("touched", touched_rules())] {
         let input = with_oplog(&generated(21, 6), &entries);
         mongo_archive::verify::verify(&input).unwrap();
-        let (out, r) = same_with_threads(what, &input, || keyed(rules.clone(), KEY), &keep_all());
+        let (out, r) =
+            same_for_all_thread_counts(what, &input, || keyed(rules.clone(), KEY), &keep_all());
         let s = r.unwrap();
         let oplog = s
             .namespaces
@@ -219,7 +144,7 @@ fn generated_archive_with_oplog_same_output_with_1_2_4_threads() {
 fn fully_touched_documents_same_output_and_crcs_with_1_2_4_threads() {
     for seed in [31, 32] {
         let input = generated(seed, 8);
-        let (out, r) = same_with_threads(
+        let (out, r) = same_for_all_thread_counts(
             "touched",
             &input,
             || keyed(touched_rules(), KEY),
@@ -251,7 +176,7 @@ fn a_wrong_stored_crc_fails_alike_with_1_2_4_threads() {
     for &at in &places {
         let mut bad = input.clone();
         bad[at] ^= 0x01;
-        let (out, r) = same_with_threads(
+        let (out, r) = same_for_all_thread_counts(
             "stored CRC",
             &bad,
             || keyed(rules.clone(), KEY),
@@ -282,7 +207,7 @@ fn a_changed_document_byte_fails_the_crc_check_alike_with_1_2_4_threads() {
         };
         let mut bad = input.clone();
         bad[at] = if bad[at] == b'q' { b'z' } else { b'q' };
-        let (_, r) = same_with_threads(
+        let (_, r) = same_for_all_thread_counts(
             key,
             &bad,
             || keyed(rules.clone(), KEY),
@@ -299,7 +224,7 @@ fn a_changed_document_byte_fails_the_crc_check_alike_with_1_2_4_threads() {
 fn real_archives_fully_touched_same_output_with_1_2_4_threads() {
     for (name, input) in all_real_archives() {
         let (out, r) =
-            same_with_threads(&name, &input, || keyed(touched_rules(), KEY), &keep_all());
+            same_for_all_thread_counts(&name, &input, || keyed(touched_rules(), KEY), &keep_all());
         if r.is_ok() {
             mongo_archive::verify::verify(&out).unwrap();
         }
@@ -316,7 +241,7 @@ fn dump_directories_use_the_same_driver_with_threads() {
     let listed = mongo_archive::dir::DumpDir::open(dir.path()).unwrap();
     let mut stream = Vec::new();
     mongo_archive::dir::write_archive(&listed, &mut stream).unwrap();
-    let (out, r) = same_with_threads(
+    let (out, r) = same_for_all_thread_counts(
         "directory",
         &stream,
         || keyed(touched_rules(), KEY),
@@ -346,7 +271,7 @@ fn documents_larger_than_a_segment_buffer_same_output_with_1_2_4_threads() {
         "big.yaml",
     )
     .unwrap();
-    let (out, r) = same_with_threads(
+    let (out, r) = same_for_all_thread_counts(
         "big documents",
         &input,
         || keyed(rules.clone(), KEY),
@@ -363,7 +288,7 @@ fn documents_larger_than_a_segment_buffer_same_output_with_1_2_4_threads() {
     assert!(!contains(&out, b"big100001@example.org"));
     // Truncated inside the largest document: the same error and output with any thread count.
     let cut = input.len() / 2;
-    let (_, r) = same_with_threads(
+    let (_, r) = same_for_all_thread_counts(
         "big, truncated",
         &input[..cut],
         || keyed(rules.clone(), KEY),

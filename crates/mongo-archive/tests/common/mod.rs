@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+use mongo_archive::synth::{generate_vec, SynthConfig};
 use mongo_archive::{rewrite_archive, ArchiveError, RewriteOptions, RewriteSummary};
 
 /// The real archives' directory: `$SYRF_TESTDATA_DIR/mongo`, by default
@@ -195,4 +196,86 @@ pub fn docs_of(archive: &[u8], ns: &str) -> Vec<bson::Document> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The summary of a rewrite as text, every field the threads must agree on (an error as its message).
+pub fn summary_text(r: &Result<RewriteSummary, ArchiveError>) -> String {
+    match r {
+        Ok(s) => format!(
+            "{} {} {:?}",
+            s.bytes_in,
+            s.bytes_out,
+            s.namespaces
+                .iter()
+                .map(|n| {
+                    (
+                        n.name(),
+                        n.action,
+                        n.docs_in,
+                        n.docs_out,
+                        n.docs_changed,
+                        n.bytes_in,
+                        n.bytes_out,
+                        n.shadowing_keys,
+                        &n.shadowed_rules,
+                        &n.field_names,
+                    )
+                })
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// Rewrites `input` with 1, 2 and 4 threads (a fresh anonymizer each time) and asserts equal
+/// outputs, summaries, errors (with their offsets) and (for successful runs) rule counters. Returns the 1-thread output.
+pub fn same_for_all_thread_counts(
+    what: &str,
+    input: &[u8],
+    anon: impl Fn() -> Anonymizer,
+    opts: &RewriteOptions,
+) -> (Vec<u8>, Result<RewriteSummary, ArchiveError>) {
+    let serial_anon = anon();
+    let (serial, serial_r) = run(input, &serial_anon, opts);
+    for threads in [2, 4] {
+        let a = anon();
+        let (out, r) = run(
+            input,
+            &a,
+            &RewriteOptions {
+                threads,
+                ..opts.clone()
+            },
+        );
+        assert!(
+            out == serial,
+            "{what}: output with {threads} threads differs from 1 thread ({} vs {} bytes)",
+            out.len(),
+            serial.len()
+        );
+        assert_eq!(
+            summary_text(&r),
+            summary_text(&serial_r),
+            "{what}: {threads} threads"
+        );
+        if let (Err(a), Err(b)) = (&r, &serial_r) {
+            assert_eq!(a.offset, b.offset, "{what}: {threads} threads");
+        }
+        if serial_r.is_ok() {
+            assert_eq!(
+                a.report(),
+                serial_anon.report(),
+                "{what}: {threads} threads"
+            );
+        }
+    }
+    (serial, serial_r)
+}
+
+pub fn generated(seed: u64, mb: u64) -> Vec<u8> {
+    generate_vec(&SynthConfig {
+        seed,
+        target_bytes: mb << 20,
+        ..SynthConfig::default()
+    })
 }
