@@ -235,6 +235,36 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The sample archive written as a mongodump directory `dump-{compress}` in `tmp` (a copy:
+/// rules that exclude nothing absent from it).
+fn sample_directory(tmp: &Path, compress: &str) -> PathBuf {
+    let none = tmp.join("none.yaml");
+    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
+    let dir = tmp.join(format!("dump-{compress}"));
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let out = bin(&[
+        "--rules",
+        &s(&none),
+        "--input",
+        &s(&repo().join("samples/syrf-sample.archive")),
+        "--output-layout",
+        "directory",
+        "--compress",
+        compress,
+        "--output",
+        &s(&dir),
+        "-q",
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 fn report_parts(path: &Path) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     (
@@ -250,33 +280,10 @@ fn report_parts(path: &Path) -> (serde_json::Value, serde_json::Value, serde_jso
 #[test]
 fn mongodump_directories_on_two_threads_equal_one_thread() {
     let tmp = tempfile::tempdir().unwrap();
-    let sample = repo().join("samples/syrf-sample.archive");
-    let none = tmp.path().join("none.yaml");
-    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
     let rules = repo().join("rules/syrf.yaml");
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     for compress in ["none", "gzip"] {
-        let dir = tmp.path().join(format!("dump-{compress}"));
-        let out = bin(&[
-            "--rules",
-            &s(&none),
-            "--input",
-            &s(&sample),
-            "--output-layout",
-            "directory",
-            "--compress",
-            compress,
-            "--output",
-            &s(&dir),
-            "-q",
-            "--threads",
-            "1",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let dir = sample_directory(tmp.path(), compress);
         let collections = tree(&dir).keys().filter(|k| k.contains(".bson")).count();
         assert!(collections >= 3, "several collection files: {collections}");
         let mut got = Vec::new();
@@ -330,31 +337,8 @@ fn mongodump_directories_on_two_threads_equal_one_thread() {
 #[test]
 fn a_damaged_collection_file_on_a_worker_names_it_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let sample = repo().join("samples/syrf-sample.archive");
-    let none = tmp.path().join("none.yaml");
-    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_owned();
-    let dir = tmp.path().join("dump");
-    let out = bin(&[
-        "--rules",
-        &s(&none),
-        "--input",
-        &s(&sample),
-        "--output-layout",
-        "directory",
-        "--compress",
-        "none",
-        "--output",
-        &s(&dir),
-        "-q",
-        "--threads",
-        "1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = sample_directory(tmp.path(), "none");
     let (victim, bytes) = tree(&dir)
         .into_iter()
         .filter(|(k, _)| k.ends_with(".bson"))
@@ -483,33 +467,10 @@ fn shards_partition_the_collections_and_assemble_to_the_unsharded_output() {
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("shard.sh");
     std::fs::write(&script, shard_script()).unwrap();
-    let sample = repo().join("samples/syrf-sample.archive");
-    let none = tmp.path().join("none.yaml");
-    std::fs::write(&none, "exclusions: [nothing_here]\n").unwrap();
     let rules = repo().join("rules/syrf.yaml");
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     for compress in ["none", "gzip"] {
-        let dir = tmp.path().join(format!("dump-{compress}"));
-        let out = bin(&[
-            "--rules",
-            &s(&none),
-            "--input",
-            &s(&sample),
-            "--output-layout",
-            "directory",
-            "--compress",
-            compress,
-            "--output",
-            &s(&dir),
-            "-q",
-            "--threads",
-            "1",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let dir = sample_directory(tmp.path(), compress);
         let whole = tmp.path().join(format!("whole-{compress}"));
         let out = bin(&[
             "--rules",
