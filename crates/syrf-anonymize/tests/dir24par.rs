@@ -64,17 +64,6 @@ fn run(input: &Path, output: &Path, rules: &Path, threads: &str) -> std::process
         .expect("the binary runs")
 }
 
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .expect("listed")
-        .map(|f| {
-            let p = f.expect("entry").path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).expect("read"))
-        })
-        .collect()
-}
-
 fn partials(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -106,7 +95,7 @@ fn threads_write_the_same_directory_as_one_thread() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (a, b) = (files(&one), files(&two));
+        let (a, b) = (tree(&one), tree(&two));
         assert!(a.len() >= 5, "{case}: toc.dat and four data files");
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (name, bytes) in &a {
@@ -217,7 +206,7 @@ fn bin(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Every file below `dir`, by relative path.
+/// Every file below `dir` (a pg_dump or mongodump directory), by relative path.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
