@@ -478,14 +478,7 @@ fn directory_into(
     options: &SqlOptions,
 ) -> Result<(PgArchiveSummary, Vec<toc::Entry>), PgArchiveError> {
     let werr = |source| PgArchiveError::Write { source };
-    let toc_path = input.join("toc.dat");
-    let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
-        offset: 0,
-        source: io::Error::new(source.kind(), format!("{}: {source}", toc_path.display())),
-    })?;
-    let mut rd = Rd::new(BufReader::new(file));
-    let header = rd.header(&FORMAT_DIRECTORY)?;
-    let entries = rd.toc(&header, Layout::Directory)?;
+    let (rd, header, entries) = directory_toc(input)?;
     let run = files::run_directory(rd, &header, &entries, anon, options, input, out)?;
     let (out_entries, dropped, blocks) = decide(&entries, &run);
     // Large objects: the entry's list (`blobs.toc`) and the files it names, copied.
@@ -626,8 +619,12 @@ pub fn pg_tar_sql<R: Read>(input: R) -> Result<PgArchiveSql<BufReader<File>>, Pg
     })
 }
 
-/// The SQL feed of the directory archive in `dir` (large objects left out).
-fn directory_feed(dir: &Path) -> Result<feed::Feed<BufReader<File>>, PgArchiveError> {
+/// A directory archive's `toc.dat` read: its reader (positioned after the TOC), header and
+/// entries.
+type DirectoryToc = (Rd<BufReader<File>>, toc::Header, Vec<toc::Entry>);
+
+/// The `toc.dat` of the directory archive in `dir`.
+fn directory_toc(dir: &Path) -> Result<DirectoryToc, PgArchiveError> {
     let toc_path = dir.join("toc.dat");
     let file = File::open(&toc_path).map_err(|source| PgArchiveError::Read {
         offset: 0,
@@ -636,5 +633,11 @@ fn directory_feed(dir: &Path) -> Result<feed::Feed<BufReader<File>>, PgArchiveEr
     let mut rd = Rd::new(BufReader::new(file));
     let header = rd.header(&FORMAT_DIRECTORY)?;
     let entries = rd.toc(&header, Layout::Directory)?;
+    Ok((rd, header, entries))
+}
+
+/// The SQL feed of the directory archive in `dir` (large objects left out).
+fn directory_feed(dir: &Path) -> Result<feed::Feed<BufReader<File>>, PgArchiveError> {
+    let (rd, header, entries) = directory_toc(dir)?;
     Ok(feed::Feed::new(rd, entries.into(), nonce(), header.compression, false).with_directory(dir))
 }
