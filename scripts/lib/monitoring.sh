@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Prometheus tools for the observability tests (crates/syrf-anonymize/tests/ops_observe.rs and
+# Prometheus tools for the observability tests (crates/syrf-anonymize/tests/integration/ops_observe.rs and
 # ops_monitoring.rs), sourced by scripts/test after scripts/lib/servers.sh (whose log, die,
 # free_port and ensure_apt_packages it uses): Debian's `prometheus` package for promtool, and a
 # private `prometheus-pushgateway` on a free loopback port, in $SYRF_SERVERS_DIR/pushgateway,

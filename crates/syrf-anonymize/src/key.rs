@@ -71,7 +71,7 @@ pub fn load(key_file: Option<&Path>, unkeyed: bool) -> Result<KeyMode, KeyLoadEr
 }
 
 /// Keys written in this repository's deploy files, README and scripts: public, so never a
-/// secret. `tests/ops_deploy.rs` checks that every key the repository's deploy files, docs and
+/// secret. `tests/integration/ops_deploy.rs` checks that every key the repository's deploy files, docs and
 /// scripts show is refused.
 const PUBLISHED_KEYS: &[&str] = &[
     "replace-with-at-least-16-random-bytes",

@@ -2,6 +2,7 @@
 //! runs the suite with `SYRF_ANONYMIZE_KEY` exported (as README advises) gets the same
 //! results. This file is its own process, so the variable it sets cannot leak into other tests.
 
+#[path = "integration/common/mod.rs"]
 mod common;
 use common::{is_tool_setting, run_with_stdin};
 

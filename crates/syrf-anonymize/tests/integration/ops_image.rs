@@ -2,7 +2,7 @@
 //! step) on the test binary, the tree it makes, and, as root, the sample anonymization run
 //! inside that tree with chroot as the image's non-root user.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use bson::doc;
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "summary-hints-key-0123456789";

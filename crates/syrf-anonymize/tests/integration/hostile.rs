@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use bson::{doc, Document};
 use mongo_archive::verify;
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "hostile-test-key-5f1d0c9e7a3b";

@@ -2,7 +2,7 @@
 //! (`mongodump --collection C --archive | syrf-anonymize --collections C`) with the same rules
 //! and key gives, restored together, exactly the documents of one single-stream run.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Runs `examples/embed.rs` on every kind of input the command takes: the shipped archive,
 //! plain and gzip, and the MariaDB and PostgreSQL fixture dumps made by the real dump tools.
 
-#[path = "../examples/embed.rs"]
+#[path = "../../examples/embed.rs"]
 #[allow(dead_code)]
 mod embed;
 #[path = "example/typed_errors.rs"]

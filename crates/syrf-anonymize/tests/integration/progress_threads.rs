@@ -1,7 +1,7 @@
 //! `--progress` names the MongoDB collection being read with worker threads too (the reading
 //! thread names it; the documents are patched and written later).
 
-mod common;
+use crate::common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;

@@ -3,7 +3,7 @@
 //! machinery directly (`complete -p`, the completion function, `COMPREPLY`), once typed with
 //! Tab in an interactive bash under tmux.
 
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! the same groups, and the rules and the Grafana dashboard only name series the binary really
 //! writes (read from a real `--metrics` file).
 
-mod common;
+use crate::common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! the output. The fixtures are real `mariadb-dump` / `pg_dump` outputs (made by
 //! `scripts/make-sql-fixtures`) and the shipped sample archive.
 
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

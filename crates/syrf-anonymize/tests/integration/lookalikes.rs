@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "lookalikes-test-key-0123456789";

@@ -5,7 +5,7 @@
 //! arrives mid-run without any timing. Real-server tests need the PostgreSQL `./scripts/test`
 //! starts, hence `#[ignore]`.
 
-mod common;
+use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 use bson::Document;

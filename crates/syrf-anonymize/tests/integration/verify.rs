@@ -6,7 +6,7 @@ use std::process::Output;
 
 use bson::{doc, Document};
 
-mod common;
+use crate::common;
 
 const KEY: &str = "verify-test-key-0123456789abcdef";
 

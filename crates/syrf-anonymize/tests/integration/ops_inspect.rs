@@ -1,7 +1,7 @@
 //! `inspect` and `preview-config` through the binary: generated archives, the real archives and
 //! dumps of the shared test data, gzip, `--sample`, `--output`.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{gunzip, run_with_stdin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_syrf-anonymize");

@@ -2,7 +2,7 @@
 //! a transform of the whole text (not `digits` or `hash_email`, which leave the words around),
 //! and names the dictionaries do not know are found in fields named for them.
 
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

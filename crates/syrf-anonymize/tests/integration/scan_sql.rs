@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 
 fn cmd(args: &[&str]) -> Output {
     common::bin().args(args).output().unwrap()

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "sql-findings-key-0123456789";

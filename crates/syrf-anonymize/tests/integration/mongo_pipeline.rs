@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-mod common;
+use crate::common;
 use common::{gunzip, run_with_stdin};
 
 use mongo_archive::synth::{generate_vec, SynthConfig};

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "verify-json-leaks-key-0123456789";

@@ -2,7 +2,7 @@
 //! archive to directory, gzip, the same policy and checks as archives, nothing left behind on
 //! failure; `inspect` and `verify` read directories too.
 
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -4,7 +4,7 @@
 //! table and column named, no value printed), a damaged directory's error naming the table.
 //! The real-server test needs the PostgreSQL `./scripts/test` starts, hence `#[ignore]`.
 
-mod common;
+use crate::common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;

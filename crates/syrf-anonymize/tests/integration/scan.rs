@@ -1,11 +1,11 @@
 //! `syrf-anonymize scan` on MongoDB archives (the shipped sample and hand-built ones):
 //! uncovered paths are reported, covered ones are not, values stay hidden, `--suggest` output
-//! is a valid rules file, `--strict` fails. SQL dumps: `tests/scan_sql.rs`.
+//! is a valid rules file, `--strict` fails. SQL dumps: `scan_sql.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "subset-cli-test-key-0123456789";

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::run_with_stdin;
 
 const KEY: &str = "safe-defaults-test-key-0123456789";

@@ -3,7 +3,7 @@
 //! fails with the entry named and no output file left. The real-server test needs the
 //! PostgreSQL `./scripts/test` starts, hence `#[ignore]`.
 
-mod common;
+use crate::common;
 use std::path::Path;
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! mongo-archive's reader and `policy`, oplog entries routed by their target namespace.
 //! Issue 18.8: `inspect`, `scan` and `verify` never print a field name that came from the data.
 
-mod common;
+use crate::common;
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 use bson::{doc, Document};
 use mongo_archive::{rewrite_archive, RewriteOptions};
