@@ -22,17 +22,26 @@ fn rules() -> PathBuf {
     root().join("rules/syrf.yaml")
 }
 
+/// The binary with the test key and `args` (`common::bin()` drops the caller's settings).
 fn run(args: &[&str]) -> Output {
-    let mut c = common::bin();
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("SYRF_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("SYRF_ANONYMIZE_KEY", KEY)
+    common::bin()
+        .env("SYRF_ANONYMIZE_KEY", KEY)
         .args(args)
         .output()
         .unwrap()
+}
+
+/// A quiet run of the shipped rules from `input` to `output`.
+fn anonymize(input: &Path, output: &Path) -> Output {
+    run(&[
+        "--rules",
+        s(&rules()),
+        "--input",
+        s(input),
+        "--output",
+        s(output),
+        "-q",
+    ])
 }
 
 fn ok(out: &Output) {
@@ -102,26 +111,10 @@ fn a_directory_is_anonymized_like_the_archive_it_came_from() {
     let dir = sample_dir(tmp.path(), false);
     // The reference: the archive itself, anonymized.
     let direct = tmp.path().join("direct.archive");
-    ok(&run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&sample()),
-        "--output",
-        s(&direct),
-        "-q",
-    ]));
+    ok(&anonymize(&sample(), &direct));
     // Directory in, directory out; then that directory as an archive (no rules change it).
     let out_dir = tmp.path().join("anonymized");
-    ok(&run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&out_dir),
-        "-q",
-    ]));
+    ok(&anonymize(&dir, &out_dir));
     assert!(out_dir.join("syrftest/pmInvestigator.bson").is_file());
     assert!(out_dir
         .join("syrftest/pmInvestigator.metadata.json")
@@ -143,15 +136,7 @@ fn a_directory_is_anonymized_like_the_archive_it_came_from() {
     );
     // Directory in, archive out (for `mongorestore --archive`): the same documents.
     let converted = tmp.path().join("converted.archive");
-    ok(&run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&converted),
-        "-q",
-    ]));
+    ok(&anonymize(&dir, &converted));
     assert_eq!(
         documents(&std::fs::read(&converted).unwrap()),
         documents(&std::fs::read(&direct).unwrap())
@@ -205,30 +190,14 @@ fn gzip_directories_stay_gzip_and_convert_to_a_gzip_archive() {
         bytes.starts_with(&[0x1f, 0x8b])
     }));
     let out_dir = tmp.path().join("anonymized");
-    ok(&run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&out_dir),
-        "-q",
-    ]));
+    ok(&anonymize(&dir, &out_dir));
     let names: Vec<String> = files(&out_dir)
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| n.ends_with(".gz")), "{names:?}");
     let archive = tmp.path().join("x.archive.gz");
-    ok(&run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&archive),
-        "-q",
-    ]));
+    ok(&anonymize(&dir, &archive));
     assert!(std::fs::read(&archive).unwrap().starts_with(&[0x1f, 0x8b]));
 }
 
@@ -240,15 +209,7 @@ fn a_failed_run_leaves_no_output_directory_and_names_the_file() {
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() - 10]).unwrap();
     let out_dir = tmp.path().join("anonymized");
-    let out = run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&out_dir),
-        "-q",
-    ]);
+    let out = anonymize(&dir, &out_dir);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("pmStudy.bson"), "{err}");
@@ -268,15 +229,7 @@ fn a_non_empty_output_directory_and_stray_files_are_refused() {
     let busy = tmp.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
     std::fs::write(busy.join("keep.txt"), "mine").unwrap();
-    let out = run(&[
-        "--rules",
-        s(&rules()),
-        "--input",
-        s(&dir),
-        "--output",
-        s(&busy),
-        "-q",
-    ]);
+    let out = anonymize(&dir, &busy);
     assert_eq!(
         out.status.code(),
         Some(1),

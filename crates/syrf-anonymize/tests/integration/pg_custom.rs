@@ -28,6 +28,43 @@ fn fresh(db: &str) {
     psql("postgres", &format!("CREATE DATABASE {db}"));
 }
 
+/// Makes database `src` anew with `rows` users (an `@example.com` address each, and a note)
+/// and a `secrets` table the rules exclude.
+fn seed(src: &str, rows: u32) {
+    fresh(src);
+    psql(
+        src,
+        &format!(
+            "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
+             INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
+             FROM generate_series(1, {rows}) g; \
+             CREATE TABLE secrets (id int PRIMARY KEY, token text); \
+             INSERT INTO secrets VALUES (1, 'tok');"
+        ),
+    );
+}
+
+/// The restored database `dst` has all `rows` users, none with an original address, and no
+/// `secrets` table.
+fn assert_restored(dst: &str, rows: u32) {
+    assert_eq!(
+        psql(dst, "SELECT count(*) FROM users").trim(),
+        rows.to_string()
+    );
+    assert_eq!(
+        psql(
+            dst,
+            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
+        )
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
+        "t"
+    );
+}
+
 fn anonymize(input: &Path, output: &Path, rules: &Path) -> std::process::Output {
     common::bin()
         .arg("--rules")
@@ -45,15 +82,7 @@ fn anonymize(input: &Path, output: &Path, rules: &Path) -> std::process::Output 
 #[ignore = "needs PostgreSQL: run with ./scripts/test"]
 fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
     let (src, dst) = ("h24_cli_src", "h24_cli_dst");
-    fresh(src);
-    psql(
-        src,
-        "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
-         INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
-         FROM generate_series(1, 500) g; \
-         CREATE TABLE secrets (id int PRIMARY KEY, token text); \
-         INSERT INTO secrets VALUES (1, 'tok');",
-    );
+    seed(src, 500);
     let dir = tempfile::tempdir().unwrap();
     let (input, output, rules) = (
         dir.path().join("in.dump"),
@@ -75,21 +104,9 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
         .args(["--exit-on-error", "-j", "2"])
         .arg(format!("--dbname={dst}"))
         .arg(&output));
-    assert_eq!(psql(dst, "SELECT count(*) FROM users").trim(), "500");
-    assert_eq!(
-        psql(
-            dst,
-            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
-        )
-        .trim(),
-        "0"
-    );
+    assert_restored(dst, 500);
     let untouched = "SELECT string_agg(id || note, ',' ORDER BY id) FROM users";
     assert_eq!(psql(dst, untouched), psql(src, untouched));
-    assert_eq!(
-        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
-        "t"
-    );
 
     // verify reads custom archives: nothing covered survives in the output, while the
     // original checked against itself is caught; inspect lists the tables.
@@ -153,14 +170,7 @@ fn custom_archive_in_custom_archive_out_restores_with_pg_restore_j2() {
         "{}",
         String::from_utf8_lossy(&restored.stderr)
     );
-    assert_eq!(
-        psql(
-            dst,
-            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
-        )
-        .trim(),
-        "0"
-    );
+    assert_restored(dst, 500);
     assert_eq!(psql(dst, untouched), psql(src, untouched));
 }
 
@@ -206,15 +216,7 @@ fn a_damaged_custom_archive_fails_naming_the_entry_and_leaves_no_output() {
 #[ignore = "needs PostgreSQL: run with ./scripts/test"]
 fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
     let (src, dst) = ("h24_clid_src", "h24_clid_dst");
-    fresh(src);
-    psql(
-        src,
-        "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
-         INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
-         FROM generate_series(1, 300) g; \
-         CREATE TABLE secrets (id int PRIMARY KEY, token text); \
-         INSERT INTO secrets VALUES (1, 'tok');",
-    );
+    seed(src, 300);
     let dir = tempfile::tempdir().unwrap();
     let (input, output, rules) = (
         dir.path().join("in"),
@@ -236,19 +238,7 @@ fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
         .args(["--exit-on-error", "-j", "2"])
         .arg(format!("--dbname={dst}"))
         .arg(&output));
-    assert_eq!(psql(dst, "SELECT count(*) FROM users").trim(), "300");
-    assert_eq!(
-        psql(
-            dst,
-            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
-        )
-        .trim(),
-        "0"
-    );
-    assert_eq!(
-        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
-        "t"
-    );
+    assert_restored(dst, 300);
     // A directory cannot go to stdout.
     let refused = common::bin()
         .arg("--rules")
@@ -267,15 +257,7 @@ fn directory_archive_in_directory_archive_out_restores_with_pg_restore_j2() {
 #[ignore = "needs PostgreSQL: run with ./scripts/test"]
 fn tar_archive_through_pipes_restores_with_pg_restore() {
     let (src, dst) = ("h24_clit_src", "h24_clit_dst");
-    fresh(src);
-    psql(
-        src,
-        "CREATE TABLE users (id int PRIMARY KEY, email text, note text); \
-         INSERT INTO users SELECT g, 'person' || g || '@example.com', 'note ' || g \
-         FROM generate_series(1, 200) g; \
-         CREATE TABLE secrets (id int PRIMARY KEY, token text); \
-         INSERT INTO secrets VALUES (1, 'tok');",
-    );
+    seed(src, 200);
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.yaml");
     std::fs::write(&rules, RULES).unwrap();
@@ -311,19 +293,7 @@ fn tar_archive_through_pipes_restores_with_pg_restore() {
         "{}",
         String::from_utf8_lossy(&restored.stderr)
     );
-    assert_eq!(psql(dst, "SELECT count(*) FROM users").trim(), "200");
-    assert_eq!(
-        psql(
-            dst,
-            "SELECT count(*) FROM users WHERE email LIKE '%@example.com'"
-        )
-        .trim(),
-        "0"
-    );
-    assert_eq!(
-        psql(dst, "SELECT to_regclass('public.secrets') IS NULL").trim(),
-        "t"
-    );
+    assert_restored(dst, 200);
 }
 
 /// A run failing `--strict` (a rule no table has) writes a custom archive without its last

@@ -206,6 +206,26 @@ fn bin(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A quiet run of `rules` from the directory `input` to the directory `output`, which must
+/// succeed.
+fn anonymize_directory(rules: &Path, input: &Path, output: &Path) {
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let out = bin(&[
+        "--rules",
+        &path(rules),
+        "--input",
+        &path(input),
+        "--output",
+        &path(output),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every file below `dir` (a pg_dump or mongodump directory), by relative path.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -457,24 +477,10 @@ fn shards_partition_the_collections_and_assemble_to_the_unsharded_output() {
     let script = tmp.path().join("shard.sh");
     std::fs::write(&script, shard_script()).unwrap();
     let rules = repo().join("rules/syrf.yaml");
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     for compress in ["none", "gzip"] {
         let dir = sample_directory(tmp.path(), compress);
         let whole = tmp.path().join(format!("whole-{compress}"));
-        let out = bin(&[
-            "--rules",
-            &s(&rules),
-            "--input",
-            &s(&dir),
-            "--output",
-            &s(&whole),
-            "-q",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        anonymize_directory(&rules, &dir, &whole);
         let expected = tree(&whole);
         let inputs = tree(&dir)
             .into_keys()
@@ -494,20 +500,7 @@ fn shards_partition_the_collections_and_assemble_to_the_unsharded_output() {
                     *taken.entry(f).or_default() += 1;
                 }
                 let out_i = tmp.path().join(format!("shard-{compress}-{k}-{i}"));
-                let out = bin(&[
-                    "--rules",
-                    &s(&rules),
-                    "--input",
-                    &s(&view),
-                    "--output",
-                    &s(&out_i),
-                    "-q",
-                ]);
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                anonymize_directory(&rules, &view, &out_i);
                 for (name, bytes) in tree(&out_i) {
                     if let Some(before) = union.get(&name) {
                         assert!(name.starts_with("prelude.json"), "{name} in two shards");
