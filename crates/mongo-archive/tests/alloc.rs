@@ -2,6 +2,7 @@
 //! itself (`null`), rewriting an archive of 4× the documents allocates no more than a small
 //! archive (buffers are reused; untouched subtrees are skipped by their length prefix).
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

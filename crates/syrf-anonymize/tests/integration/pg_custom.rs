@@ -302,7 +302,7 @@ fn tar_archive_through_pipes_restores_with_pg_restore() {
 #[test]
 fn a_strict_failure_leaves_a_custom_archive_pg_restore_rejects() {
     let archive = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sql-dump/tests/support/pg_tiny_gzip.dump");
+        .join("../sql-dump/tests/integration/support/pg_tiny_gzip.dump");
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.yaml");
     std::fs::write(

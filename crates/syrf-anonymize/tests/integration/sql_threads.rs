@@ -1,7 +1,7 @@
 //! `--threads` on SQL dumps, through the binary: the output, the summary and the JSON report
 //! are the same with one thread and several, and an error in the middle fails the same way
 //! (exit code, message, output up to the error). The row batching itself is tested in
-//! crates/sql-dump/tests/threads.rs.
+//! crates/sql-dump/tests/integration/threads.rs.
 
 use std::fmt::Write as _;
 use std::path::Path;

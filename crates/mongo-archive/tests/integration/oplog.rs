@@ -1,6 +1,6 @@
 //! `--oplog` archives: entries get their collection's rules, or the run fails clearly.
 
-mod common;
+use crate::common;
 
 use bson::{doc, Bson, Document};
 use common::*;

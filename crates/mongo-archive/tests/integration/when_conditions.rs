@@ -5,7 +5,7 @@
 //! NULL, another type) applies the rules. Oplog inserts, `$set` updates, replacements and
 //! deletes; one thread and several; archives and mongodump directories.
 
-mod common;
+use crate::common;
 
 use bson::{doc, oid::ObjectId, Bson, Document};
 use common::*;

@@ -2,7 +2,7 @@
 //! only for collections with field rules), the rules that dotted keys shadow, and the
 //! current-namespace hook for progress displays.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Issue 18 (MongoDB): hidden copies in the oplog and in system namespaces. Each test builds
 //! its archive by hand, runs the rewriter and checks the output with the independent verifier.
 
-mod common;
+use crate::common;
 
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use common::*;

@@ -6,7 +6,7 @@
 //!
 //! Run with `./scripts/test` (these tests are `#[ignore]`d for plain `cargo test`).
 
-mod support;
+use crate::support;
 
 use support::{anonymize_with, anonymizer, assert_absent, repo_file, repo_text, MySql, Pg};
 

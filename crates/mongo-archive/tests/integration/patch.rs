@@ -1,6 +1,6 @@
 //! The zero-copy patcher's semantics, checked by decoding with the bson crate.
 
-mod common;
+use crate::common;
 
 use anonymize_core::{Anonymizer, Disposition, RowContext};
 use bson::{doc, Bson, Document};

@@ -4,7 +4,7 @@
 //! exact search of the decoded values finds. The real-server test restores the output of
 //! `mariadb-dump`, whose escaping (`O\'Brien`) is what the pre-check reads.
 
-mod support;
+use crate::support;
 
 use support::*;
 

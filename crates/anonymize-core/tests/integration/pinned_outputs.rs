@@ -4,7 +4,7 @@
 //! one intended change since: `mask` on a value no longer than `keep_start + keep_end` masks it
 //! whole (the two `Str("Alice")` lines of the `keep_start: 2, keep_end: 3` rule); and `hash`/`hmac` on
 //! integers (`Int32`, `Int64`, integer `Number`s) are a keyed permutation since issue 18.6 (text
-//! outputs unchanged). `PRINT_PINNED=1 cargo test -p anonymize-core --test pinned_outputs`
+//! outputs unchanged). `PRINT_PINNED=1 cargo test -p anonymize-core --test integration pinned_outputs::`
 //! prints the current table instead of checking it (only for adding new cases). Every value is
 //! applied a second time, when the per-thread memo of recent results may serve it, and must
 //! give the same output.

@@ -5,7 +5,7 @@
 //! Run with `./scripts/test` (these tests are `#[ignore]`d for plain `cargo test`). Databases
 //! are named `d19_*`.
 
-mod support;
+use crate::support;
 
 use anonymize_core::Anonymizer;
 use support::{anonymize_with, anonymizer, assert_absent, MySql, Pg};

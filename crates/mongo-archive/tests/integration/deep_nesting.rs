@@ -2,7 +2,7 @@
 //! (found by the hostile-input catalogue). Nesting below a rule path is refused beyond 200
 //! levels (MongoDB's own BSON validation limit); anything MongoDB stores still patches.
 
-mod common;
+use crate::common;
 
 use anonymize_core::{Disposition, RowContext};
 use common::*;

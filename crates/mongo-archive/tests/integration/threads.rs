@@ -1,7 +1,7 @@
 //! `threads`: the output, the summary and the rules' counters are the same whatever the number
 //! of worker threads (documents patched on a pool, written in input order).
 
-mod common;
+use crate::common;
 
 use anonymize_core::RuleSet;
 use common::*;

@@ -4,7 +4,7 @@
 //! namespaces) are exactly those of one thread, on generated archives with an oplog, on
 //! fully-touched documents, on mongodump directories and on every real archive.
 
-mod common;
+use crate::common;
 
 use anonymize_core::RuleSet;
 use bson::{doc, Bson, Document};

@@ -5,7 +5,7 @@
 //!
 //! Run with `./scripts/test` (these tests are `#[ignore]`d for plain `cargo test`).
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -12,7 +12,7 @@
 //! The real-server tests are `#[ignore]`d (run with `./scripts/test` or
 //! `-- --include-ignored`, see docs/testing.md). Databases are named `sql19_inh_*`.
 
-mod support;
+use crate::support;
 
 use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 use sql_dump::{Event, SqlOptions, SqlReader};

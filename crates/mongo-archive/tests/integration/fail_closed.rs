@@ -1,7 +1,7 @@
 //! Issue 7 (MongoDB): a value a rule covers never survives silently. Each test builds its
 //! archive by hand, runs the rewriter and checks the output with the independent verifier.
 
-mod common;
+use crate::common;
 
 use bson::{doc, Bson, Document};
 use common::*;

@@ -1,7 +1,7 @@
 //! mongodump's directory layout: archives written out as directories and read back, checked
 //! with the independent verifier, on generated archives and the real ones; layout errors.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Truncated and corrupt inputs: always an error with offset (and namespace where there is
 //! one), never a panic, never an output that is a complete archive.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mongo_archive::{verify, ErrorKind, RewriteOptions};

@@ -4,7 +4,7 @@
 //!
 //! Run with `./scripts/test` (these tests are `#[ignore]`d for plain `cargo test`).
 
-mod support;
+use crate::support;
 
 use support::{anonymize, anonymizer, assert_absent, MySql, Pg};
 

@@ -8,7 +8,7 @@
 //! The real-server tests are `#[ignore]`d; run them with `-- --include-ignored` after
 //! `source /tmp/syrf-dev/env` or through `./scripts/test`.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 

@@ -1,6 +1,6 @@
 //! A generated SyRF archive rewritten with rules/syrf.yaml.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

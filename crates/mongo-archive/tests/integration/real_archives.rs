@@ -1,6 +1,6 @@
 //! The real mongodump archives in $SYRF_TESTDATA_DIR/mongo (default ../shared/testdata/mongo): round trips and rules.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mongo_archive::{verify, ErrorKind};

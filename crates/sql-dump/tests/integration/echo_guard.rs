@@ -3,7 +3,7 @@
 //! `email_lower` column dumped without its definition) are rewritten with the same pseudonym
 //! or nulled, and counted per column. The real-server tests restore the output.
 
-mod support;
+use crate::support;
 
 use support::*;
 

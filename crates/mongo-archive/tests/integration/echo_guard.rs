@@ -2,7 +2,7 @@
 //! uncovered strings of the same document (beside it, nested, upper-cased, inside arrays,
 //! in oplog inserts) are rewritten with the same pseudonym or nulled, and counted.
 
-mod common;
+use crate::common;
 
 use bson::{doc, Bson, Document};
 use common::*;
