@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Side by side with myanon (a C MySQL-dump anonymizer, github.com/ppomes/myanon) on the realistic
+# MySQL dump of benches/throughput.sh, next to `cat` and `pigz` through the same pipes.
+#
+# Usage: [MYANON=/path/to/myanon] [RUNS=N] benches/myanon.sh [SIZE_MB]   (default 100 MB, 1 run)
+#   MYANON  a myanon binary you built yourself (docs/performance.md, "Side by side with myanon",
+#           says how); without it the myanon case is skipped, loudly.
+#   RUNS    measures each case N times in a row and keeps the fastest (for a shared machine).
+# Needs GNU time at /usr/bin/time; pigz is optional (its cases are skipped without it).
+#
+# Rules: benches/rules/people.yaml for syrf-anonymize and its myanon equivalent
+# benches/rules/people.myanon.conf (which says, rule by rule, how the two differ). A fresh
+# random key for each run: SYRF_ANONYMIZE_KEY, and a myanon `secret` written into a temporary
+# copy of the config. After the timings, both tools' outputs are compared with the input row by
+# row (rows, bytes, and how many covered values came out unchanged: e-mails must be 0), so that
+# the comparison is of runs that really rewrote the same data. Nothing here fails on speed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+size_mb=${1:-100}
+runs=${RUNS:-1}
+myanon=${MYANON:-}
+work=$(mktemp -d /tmp/syrf-myanon.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+[[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
+if [[ -n $myanon && ! -x $myanon ]]; then
+    echo "MYANON=$myanon is not an executable file" >&2
+    exit 2
+fi
+
+cargo build --release -q -p syrf-anonymize -p syrf-benches --bins
+bin=target/release
+# Fresh random keys (a key written here would be public; syrf-anonymize refuses known ones).
+SYRF_ANONYMIZE_KEY=$(head -c 32 /dev/urandom | base64)
+export SYRF_ANONYMIZE_KEY
+conf=$work/people.myanon.conf
+{
+    printf "secret = '%s'\n" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    cat benches/rules/people.myanon.conf
+} > "$conf"
+chmod 600 "$conf"
+
+dump=$work/realistic-mysql.sql
+echo "generating a ${size_mb} MB realistic MySQL dump in $work ..." >&2
+"$bin/gen-sql-dump" mysql "$size_mb" realistic > "$dump" 2> "$work/rows"
+rows=$(grep -o '[0-9]* rows' "$work/rows" | cut -d' ' -f1)
+bytes=$(stat -c %s "$dump")
+
+# shellcheck source=benches/measure.sh
+source benches/measure.sh
+
+# case NAME REF COMMAND: measure() RUNS times, prints the fastest run's line and its CPU per row.
+case_() {
+    local name=$1 ref=$2 cmd=$3 best="" best_secs="" r
+    for ((r = 0; r < runs; r++)); do
+        unset "secs_of[$name]"
+        measure "$name" "$bytes" "$ref" "$cmd" > "$work/line"
+        if [[ -z ${secs_of[$name]:-} ]]; then
+            cat "$work/line"  # FAILED: measure() says why
+            return
+        fi
+        if [[ -z $best_secs ]] || awk -v a="${secs_of[$name]}" -v b="$best_secs" 'BEGIN { exit !(a < b) }'; then
+            best=$(cat "$work/line")
+            best_secs=${secs_of[$name]}
+        fi
+    done
+    printf '%s\n' "$best"
+    secs_of[$name]=$best_secs
+    # The CPU seconds are the field after the wall time's "s", after "MB/s".
+    awk -v rows="$rows" '{ for (i = 1; i <= NF; i++) if ($i == "MB/s") { printf "    -> %.3f us of CPU a row\n", $(i + 3) * 1e6 / rows; exit } }' <<< "$best"
+}
+
+an="/usr/bin/time -f %M -o $work/rss $bin/syrf-anonymize -q --rules benches/rules/people.yaml"
+echo "$(nproc) cores; realistic MySQL dump of $rows rows, $bytes bytes (mysqldump 8.0 layout); fastest of $runs run(s)"
+echo "case                                         throughput     wall    CPU  peak RSS  ratio to"
+case_ "cat | cat" - "cat '$dump' | cat"
+if command -v pigz > /dev/null; then
+    case_ "pigz -6 -c, 1 thread" "cat | cat" "cat '$dump' | pigz -6 -c -p 1"
+    case_ "pigz -6 -c, 2 threads" "cat | cat" "cat '$dump' | pigz -6 -c -p 2"
+else
+    echo "pigz                                         SKIPPED: pigz is not installed (apt-get install pigz)"
+fi
+case_ "syrf-anonymize --threads 1" "cat | cat" "cat '$dump' | $an --threads 1"
+case_ "syrf-anonymize --threads 2" "cat | cat" "cat '$dump' | $an --threads 2"
+if [[ -n $myanon ]]; then
+    case_ "myanon" "cat | cat" "cat '$dump' | /usr/bin/time -f %M -o $work/rss '$myanon' -f '$conf'"
+else
+    echo "myanon                                       SKIPPED: set MYANON=/path/to/myanon (a binary you built)"
+fi
+
+# One row a line: first name, last name, e-mail, phone (the covered columns, raw SQL literals).
+# The generated values hold no `,` nor `),(`; both tools keep the rows in order.
+covered() {
+    awk '/^INSERT INTO `people` VALUES \(/ {
+        sub(/^INSERT INTO `people` VALUES \(/, ""); sub(/\);$/, "")
+        n = split($0, row, /\),\(/)
+        for (i = 1; i <= n; i++) { split(row[i], f, ","); print f[2] "\t" f[3] "\t" f[4] "\t" f[5] }
+    }' "$1"
+}
+# check NAME FILE: rows and bytes of FILE, and how many rows kept each covered value unchanged.
+check() {
+    covered "$2" > "$work/after"
+    local out_rows
+    out_rows=$(wc -l < "$work/after")
+    printf '%-27s %8s rows %11s bytes; rows whose value survived: ' "$1" "$out_rows" "$(stat -c %s "$2")"
+    paste "$work/before" "$work/after" | awk -F'\t' '
+        { for (i = 1; i <= 4; i++) if ($i == $(i + 4)) same[i]++ }
+        END { printf "first_name %d, last_name %d, email %d, phone %d\n", same[1], same[2], same[3], same[4] }'
+    [[ $out_rows == "$rows" ]] || echo "    !! $1 wrote $out_rows rows, the input has $rows"
+}
+echo "## outputs (checked outside the timings; an e-mail that survived would make the comparison unfair: must be 0)"
+covered "$dump" > "$work/before"
+printf '%-27s %8s rows %11s bytes\n' "input" "$(wc -l < "$work/before")" "$bytes"
+"$bin/syrf-anonymize" -q --rules benches/rules/people.yaml < "$dump" > "$work/out.sql"
+check "syrf-anonymize" "$work/out.sql"
+if [[ -n $myanon ]]; then
+    if "$myanon" -f "$conf" < "$dump" > "$work/out.sql" 2> "$work/myanon.err"; then
+        check "myanon" "$work/out.sql"
+    else
+        echo "myanon FAILED on this dump: $(head -c 500 "$work/myanon.err")"
+    fi
+fi
