@@ -49,6 +49,7 @@ bytes=$(stat -c %s "$dump")
 # shellcheck source=benches/measure.sh
 source benches/measure.sh
 
+declare -A cpu_of
 # case NAME REF COMMAND: measure() RUNS times, prints the fastest run's line and its CPU per row.
 case_() {
     local name=$1 ref=$2 cmd=$3 best="" best_secs="" r
@@ -67,7 +68,8 @@ case_() {
     printf '%s\n' "$best"
     secs_of[$name]=$best_secs
     # The CPU seconds are the field after the wall time's "s", after "MB/s".
-    awk -v rows="$rows" '{ for (i = 1; i <= NF; i++) if ($i == "MB/s") { printf "    -> %.3f us of CPU a row\n", $(i + 3) * 1e6 / rows; exit } }' <<< "$best"
+    cpu_of[$name]=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "MB/s") { print $(i + 3); exit } }' <<< "$best")
+    awk -v c="${cpu_of[$name]}" -v n="$rows" 'BEGIN { printf "    -> %.3f us of CPU a row\n", c * 1e6 / n }'
 }
 
 an="/usr/bin/time -f %M -o $work/rss $bin/syrf-anonymize -q --rules benches/rules/people.yaml"
@@ -86,6 +88,15 @@ if [[ -n $myanon ]]; then
     case_ "myanon" "cat | cat" "cat '$dump' | /usr/bin/time -f %M -o $work/rss '$myanon' -f '$conf'"
 else
     echo "myanon                                       SKIPPED: set MYANON=/path/to/myanon (a binary you built)"
+fi
+if [[ -n ${cpu_of[myanon]:-} && -n ${cpu_of["syrf-anonymize --threads 1"]:-} ]]; then
+    awk -v m="${cpu_of[myanon]}" -v s="${cpu_of["syrf-anonymize --threads 1"]}" \
+        -v mw="${secs_of[myanon]}" -v s1="${secs_of["syrf-anonymize --threads 1"]}" \
+        -v s2="${secs_of["syrf-anonymize --threads 2"]:-0}" 'BEGIN {
+            printf "## myanon / syrf-anonymize: CPU a row %.2fx (per core); wall %.2fx at --threads 1", m / s, mw / s1
+            if (s2 > 0) printf ", %.2fx at --threads 2", mw / s2
+            print ""
+        }'
 fi
 
 # One row a line: first name, last name, e-mail, phone (the covered columns, raw SQL literals).
