@@ -49,46 +49,64 @@ bytes=$(stat -c %s "$dump")
 # shellcheck source=benches/measure.sh
 source benches/measure.sh
 
-declare -A cpu_of
-# case NAME REF COMMAND: measure() RUNS times, prints the fastest run's line and its CPU per row.
-case_() {
-    local name=$1 ref=$2 cmd=$3 best="" best_secs="" r
-    for ((r = 0; r < runs; r++)); do
-        unset "secs_of[$name]"
-        measure "$name" "$bytes" "$ref" "$cmd" > "$work/line"
-        if [[ -z ${secs_of[$name]:-} ]]; then
-            cat "$work/line"  # FAILED: measure() says why
-            return
-        fi
-        if [[ -z $best_secs ]] || awk -v a="${secs_of[$name]}" -v b="$best_secs" 'BEGIN { exit !(a < b) }'; then
-            best=$(cat "$work/line")
-            best_secs=${secs_of[$name]}
-        fi
-    done
-    printf '%s\n' "$best"
-    secs_of[$name]=$best_secs
-    # The CPU seconds are the field after the wall time's "s", after "MB/s".
-    cpu_of[$name]=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "MB/s") { print $(i + 3); exit } }' <<< "$best")
-    awk -v c="${cpu_of[$name]}" -v n="$rows" 'BEGIN { printf "    -> %.3f us of CPU a row\n", c * 1e6 / n }'
-}
+# The cases in order: a name and its pipeline, or an empty pipeline and why it is skipped.
+names=() cmds=()
+declare -A skipped failed best_line cpu_of
+add() { names+=("$1"); cmds+=("$2"); }
+skip() { names+=("$1"); cmds+=(""); skipped[$1]=$2; }
 
 an="/usr/bin/time -f %M -o $work/rss $bin/syrf-anonymize -q --rules benches/rules/people.yaml"
-echo "$(nproc) cores; realistic MySQL dump of $rows rows, $bytes bytes (mysqldump 8.0 layout); fastest of $runs run(s)"
-echo "case                                         throughput     wall    CPU  peak RSS  ratio to"
-case_ "cat | cat" - "cat '$dump' | cat"
+add "cat | cat" "cat '$dump' | cat"
 if command -v pigz > /dev/null; then
-    case_ "pigz -6 -c, 1 thread" "cat | cat" "cat '$dump' | pigz -6 -c -p 1"
-    case_ "pigz -6 -c, 2 threads" "cat | cat" "cat '$dump' | pigz -6 -c -p 2"
+    add "pigz -6 -c, 1 thread" "cat '$dump' | pigz -6 -c -p 1"
+    add "pigz -6 -c, 2 threads" "cat '$dump' | pigz -6 -c -p 2"
 else
-    echo "pigz                                         SKIPPED: pigz is not installed (apt-get install pigz)"
+    skip "pigz" "pigz is not installed (apt-get install pigz)"
 fi
-case_ "syrf-anonymize --threads 1" "cat | cat" "cat '$dump' | $an --threads 1"
-case_ "syrf-anonymize --threads 2" "cat | cat" "cat '$dump' | $an --threads 2"
+add "syrf-anonymize --threads 1" "cat '$dump' | $an --threads 1"
+add "syrf-anonymize --threads 2" "cat '$dump' | $an --threads 2"
 if [[ -n $myanon ]]; then
-    case_ "myanon" "cat | cat" "cat '$dump' | /usr/bin/time -f %M -o $work/rss '$myanon' -f '$conf'"
+    add "myanon" "cat '$dump' | /usr/bin/time -f %M -o $work/rss '$myanon' -f '$conf'"
 else
-    echo "myanon                                       SKIPPED: set MYANON=/path/to/myanon (a binary you built)"
+    skip "myanon" "set MYANON=/path/to/myanon (a binary you built)"
 fi
+
+# RUNS rounds over all cases (so that a burst of load elsewhere hits every case alike); each
+# case keeps its fastest run. secs_of (measure.sh) ends up holding each case's fastest.
+declare -A best_secs
+for ((r = 0; r < runs; r++)); do
+    for i in "${!names[@]}"; do
+        name=${names[i]}
+        [[ -z ${cmds[i]} || -n ${failed[$name]:-} ]] && continue
+        unset "secs_of[$name]"
+        measure "$name" "$bytes" - "${cmds[i]}" > "$work/line"
+        if [[ -z ${secs_of[$name]:-} ]]; then
+            failed[$name]=$(cat "$work/line")  # measure() says why
+        elif [[ -z ${best_secs[$name]:-} ]] ||
+            awk -v a="${secs_of[$name]}" -v b="${best_secs[$name]}" 'BEGIN { exit !(a < b) }'; then
+            best_line[$name]=$(cat "$work/line")
+            best_secs[$name]=${secs_of[$name]}
+        fi
+    done
+done
+
+echo "$(nproc) cores; realistic MySQL dump of $rows rows, $bytes bytes (mysqldump 8.0 layout); fastest of $runs run(s)"
+echo "case                                         throughput     wall    CPU  peak RSS  ratio to cat"
+for name in "${names[@]}"; do
+    if [[ -n ${skipped[$name]:-} ]]; then
+        printf '%-44s SKIPPED: %s\n' "$name" "${skipped[$name]}"
+        continue
+    elif [[ -n ${failed[$name]:-} ]]; then
+        printf '%s\n' "${failed[$name]}"
+        continue
+    fi
+    secs_of[$name]=${best_secs[$name]}
+    # measure()'s line; its CPU seconds are the third field after "MB/s".
+    cpu_of[$name]=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "MB/s") { print $(i + 3); exit } }' <<< "${best_line[$name]}")
+    awk -v l="${best_line[$name]}" -v c="${best_secs["cat | cat"]}" -v s="${best_secs[$name]}" \
+        -v cpu="${cpu_of[$name]}" -v n="$rows" \
+        'BEGIN { sub(/ +$/, "", l); printf "%s  %.3fx\n    -> %.3f us of CPU a row\n", l, c / s, cpu * 1e6 / n }'
+done
 if [[ -n ${cpu_of[myanon]:-} && -n ${cpu_of["syrf-anonymize --threads 1"]:-} ]]; then
     awk -v m="${cpu_of[myanon]}" -v s="${cpu_of["syrf-anonymize --threads 1"]}" \
         -v mw="${secs_of[myanon]}" -v s1="${secs_of["syrf-anonymize --threads 1"]}" \
