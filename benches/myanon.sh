@@ -5,15 +5,17 @@
 # Usage: [MYANON=/path/to/myanon] [RUNS=N] benches/myanon.sh [SIZE_MB]   (default 100 MB, 1 run)
 #   MYANON  a myanon binary you built yourself (docs/performance.md, "Side by side with myanon",
 #           says how); without it the myanon case is skipped, loudly.
-#   RUNS    measures each case N times in a row and keeps the fastest (for a shared machine).
+#   RUNS    runs all cases N times, round after round, and keeps each case's fastest run (for
+#           a shared machine).
 # Needs GNU time at /usr/bin/time; pigz is optional (its cases are skipped without it).
 #
 # Rules: benches/rules/people.yaml for syrf-anonymize and its myanon equivalent
 # benches/rules/people.myanon.conf (which says, rule by rule, how the two differ). A fresh
 # random key for each run: SYRF_ANONYMIZE_KEY, and a myanon `secret` written into a temporary
 # copy of the config. After the timings, both tools' outputs are compared with the input row by
-# row (rows, bytes, and how many covered values came out unchanged: e-mails must be 0), so that
-# the comparison is of runs that really rewrote the same data. Nothing here fails on speed.
+# row (rows, bytes, how many covered values came out unchanged: e-mails must be 0; whether all
+# lines but the INSERTs are unchanged), so that the comparison is of runs that really rewrote
+# the same data. Nothing here fails on speed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -126,15 +128,18 @@ covered() {
         for (i = 1; i <= n; i++) { split(row[i], f, ","); print f[2] "\t" f[3] "\t" f[4] "\t" f[5] }
     }' "$1"
 }
-# check NAME FILE: rows and bytes of FILE, and how many rows kept each covered value unchanged.
+# check NAME FILE: rows and bytes of FILE, how many rows kept each covered value unchanged, and
+# whether its lines other than the INSERTs are the input's.
 check() {
     covered "$2" > "$work/after"
-    local out_rows
+    local out_rows others=changed
     out_rows=$(wc -l < "$work/after")
+    cmp -s <(grep -v '^INSERT INTO' "$dump") <(grep -v '^INSERT INTO' "$2") && others=unchanged
     printf '%-27s %8s rows %11s bytes; rows whose value survived: ' "$1" "$out_rows" "$(stat -c %s "$2")"
     paste "$work/before" "$work/after" | awk -F'\t' '
         { for (i = 1; i <= 4; i++) if ($i == $(i + 4)) same[i]++ }
-        END { printf "first_name %d, last_name %d, email %d, phone %d\n", same[1], same[2], same[3], same[4] }'
+        END { printf "first_name %d, last_name %d, email %d, phone %d; ", same[1], same[2], same[3], same[4] }'
+    echo "other lines $others"
     [[ $out_rows == "$rows" ]] || echo "    !! $1 wrote $out_rows rows, the input has $rows"
 }
 echo "## outputs (checked outside the timings; an e-mail that survived would make the comparison unfair: must be 0)"
