@@ -128,8 +128,8 @@ covered() {
         for (i = 1; i <= n; i++) { split(row[i], f, ","); print f[2] "\t" f[3] "\t" f[4] "\t" f[5] }
     }' "$1"
 }
-# check NAME FILE: rows and bytes of FILE, how many rows kept each covered value unchanged, and
-# whether its lines other than the INSERTs are the input's.
+# check NAME FILE: rows and bytes of FILE, how many rows kept each covered value unchanged,
+# whether its lines other than the INSERTs are the input's, and how many e-mails are distinct.
 check() {
     covered "$2" > "$work/after"
     local out_rows others=changed
@@ -139,7 +139,8 @@ check() {
     paste "$work/before" "$work/after" | awk -F'\t' '
         { for (i = 1; i <= 4; i++) if ($i == $(i + 4)) same[i]++ }
         END { printf "first_name %d, last_name %d, email %d, phone %d; ", same[1], same[2], same[3], same[4] }'
-    echo "other lines $others"
+    # people.email has a unique key: a restore needs every pseudonym distinct.
+    echo "other lines $others; $(cut -f3 "$work/after" | sort -u | wc -l) distinct e-mails"
     [[ $out_rows == "$rows" ]] || echo "    !! $1 wrote $out_rows rows, the input has $rows"
 }
 echo "## outputs (checked outside the timings; an e-mail that survived would make the comparison unfair: must be 0)"
