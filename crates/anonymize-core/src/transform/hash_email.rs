@@ -136,20 +136,71 @@ fn has_whitespace(s: &str) -> bool {
     }
 }
 
-/// The digests of a normalised (trimmed, maybe lower-cased) address.
-fn digests(d: &Digester, address: &str, mode: HashEmailMode) -> Digests {
-    let well_formed = address.rsplit_once('@').filter(|(local, host)| {
+/// `(local, host)` of a normalised address when it is well formed: one `@`, text on both
+/// sides, no whitespace.
+fn split(address: &str) -> Option<(&str, &str)> {
+    address.rsplit_once('@').filter(|(local, host)| {
         !local.is_empty() && !host.is_empty() && !local.contains('@') && !has_whitespace(address)
-    });
-    match well_formed {
+    })
+}
+
+/// The digests of a normalised (trimmed, maybe lower-cased) address, `split` its parts when it
+/// is well formed.
+fn digests(
+    d: &Digester,
+    address: &[u8],
+    split: Option<(&[u8], &[u8])>,
+    mode: HashEmailMode,
+) -> Digests {
+    match split {
         Some((local, host)) => Digests::WellFormed {
             local: match mode {
-                HashEmailMode::Address => d.digest("hash_email/address", &[address.as_bytes()]),
-                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local.as_bytes()),
+                HashEmailMode::Address => d.digest("hash_email/address", &[address]),
+                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local),
             },
-            host: domain_digest(d, host.as_bytes()),
+            host: domain_digest(d, host),
         },
-        None => Digests::Malformed(d.digest("hash_email/malformed", &[address.as_bytes()])),
+        None => Digests::Malformed(d.digest("hash_email/malformed", &[address])),
+    }
+}
+
+/// What one pass over the bytes of an ASCII address finds.
+#[derive(Debug, PartialEq, Eq)]
+struct Scan {
+    /// It has an upper-case letter.
+    upper: bool,
+    /// It has whitespace (tab, line feed, vertical tab, form feed, carriage return, space).
+    whitespace: bool,
+    /// How many `@` it has, and where the last one is.
+    ats: usize,
+    last_at: usize,
+}
+
+impl Scan {
+    /// Scans `bytes` (ASCII) once.
+    fn of(bytes: &[u8]) -> Scan {
+        let mut scan = Scan {
+            upper: false,
+            whitespace: false,
+            ats: 0,
+            last_at: 0,
+        };
+        for (i, &b) in bytes.iter().enumerate() {
+            scan.upper |= b.is_ascii_uppercase();
+            scan.whitespace |= matches!(b, b'\t'..=b'\r' | b' ');
+            if b == b'@' {
+                scan.ats += 1;
+                scan.last_at = i;
+            }
+        }
+        scan
+    }
+
+    /// [`split`] of the scanned address (`bytes`, maybe lower-cased: the same `@`s).
+    fn split<'a>(&self, bytes: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+        let at = self.last_at;
+        let well_formed = self.ats == 1 && at > 0 && at + 1 < bytes.len() && !self.whitespace;
+        well_formed.then(|| (&bytes[..at], &bytes[at + 1..]))
     }
 }
 
@@ -224,16 +275,27 @@ pub(super) fn apply(
 ) -> Option<Written> {
     let text = text_of(value)?;
     let trimmed = text.trim();
-    let digests =
-        if p.case_sensitive || !trimmed.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-            digests(d, trimmed, p.mode)
-        } else if trimmed.is_ascii() {
-            out.extend(trimmed.bytes().map(|b| b.to_ascii_lowercase()));
-            let lowered = std::str::from_utf8(out).unwrap_or_default();
-            digests(d, lowered, p.mode)
+    let digests = if trimmed.is_ascii() {
+        // Nearly every address: one pass finds case, whitespace and the `@`s.
+        let bytes = trimmed.as_bytes();
+        let scan = Scan::of(bytes);
+        if scan.upper && !p.case_sensitive {
+            out.extend(bytes.iter().map(u8::to_ascii_lowercase));
+            digests(d, out, scan.split(out), p.mode)
         } else {
-            digests(d, &trimmed.to_lowercase(), p.mode)
+            digests(d, bytes, scan.split(bytes), p.mode)
+        }
+    } else {
+        let lowered;
+        let address = if p.case_sensitive {
+            trimmed
+        } else {
+            lowered = trimmed.to_lowercase();
+            &lowered
         };
+        let parts = split(address).map(|(l, h)| (l.as_bytes(), h.as_bytes()));
+        digests(d, address.as_bytes(), parts, p.mode)
+    };
     out.clear();
     match digests {
         Digests::WellFormed { local, host } => {
@@ -264,5 +326,27 @@ mod tests {
         }
         assert!(has_whitespace("a\u{a0}b"));
         assert!(!has_whitespace("zoë@x"));
+    }
+
+    /// The one-pass scan splits an ASCII address exactly as the general [`split`] does.
+    #[test]
+    fn scan_splits_as_the_general_path() {
+        use proptest::prelude::*;
+        let check = |s: &str| {
+            let scan = Scan::of(s.as_bytes());
+            let want = split(s).map(|(l, h)| (l.as_bytes(), h.as_bytes()));
+            assert_eq!(scan.split(s.as_bytes()), want, "{s:?}");
+            assert_eq!(
+                scan.upper,
+                s.bytes().any(|b| b.is_ascii_uppercase()),
+                "{s:?}"
+            );
+        };
+        for s in [
+            "a@b", "@b", "a@", "@", "a@@b", "a@b@c", "a b@c", "a@b\tc", "A@B", "",
+        ] {
+            check(s);
+        }
+        proptest!(|(s in "[a-zA-Z@ \t\r\n\x0b\x0c.+_-]{0,40}")| check(&s));
     }
 }
