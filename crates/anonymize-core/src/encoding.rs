@@ -21,12 +21,12 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
 /// is larger) to `out`.
 pub(crate) fn hex_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
     let chars = chars.min(bytes.len() * 2);
-    out.reserve(chars);
-    for &b in &bytes[..chars / 2] {
-        out.extend_from_slice(&HEX_PAIRS[b as usize]);
-    }
-    if chars % 2 == 1 {
-        out.push(HEX_PAIRS[bytes[chars / 2] as usize][0]);
+    let start = out.len();
+    // One length change, then the pairs written in place (an odd count ends with half a pair).
+    out.resize(start + chars, 0);
+    for (pair, &b) in out[start..].chunks_mut(2).zip(bytes) {
+        let hex = &HEX_PAIRS[usize::from(b)];
+        pair.copy_from_slice(&hex[..pair.len()]);
     }
 }
 
@@ -93,5 +93,21 @@ mod tests {
         assert_eq!(enc(base64url_to, b"fo", 99), "Zm8");
         assert_eq!(enc(base64url_to, b"fo", 2), "Zm");
         assert_eq!(enc(base64url_to, &[0xfb, 0xff], 99), "-_8");
+    }
+
+    /// `hex_to` appends exactly the first `chars` characters of the plain hex, after what the
+    /// buffer held.
+    #[test]
+    fn hex_to_is_a_prefix_of_plain_hex() {
+        let bytes: Vec<u8> = (0..40u32).map(|i| (i * 37 + 5) as u8).collect();
+        for len in 0..bytes.len() {
+            let plain: String = bytes[..len].iter().map(|b| format!("{b:02x}")).collect();
+            for chars in 0..=2 * len + 2 {
+                let mut out = b"x@".to_vec();
+                hex_to(&bytes[..len], chars, &mut out);
+                let want = &plain[..chars.min(plain.len())];
+                assert_eq!(out, [&b"x@"[..], want.as_bytes()].concat(), "{len} {chars}");
+            }
+        }
     }
 }
