@@ -110,6 +110,24 @@ fn key_of<'v>(value: &Value<'v>) -> Option<(u8, &'v [u8])> {
     (bytes.len() < CAP).then_some((kind, bytes))
 }
 
+/// A word of the 1 to 7 bytes of `rest` (every byte counts; two overlapping reads or three
+/// single bytes, so no copy of a variable length).
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let word = |at: usize| {
+        rest.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    if n >= 4 {
+        u64::from(word(0)) | u64::from(word(n - 4)) << 32
+    } else {
+        let byte = |i: usize| u64::from(rest.get(i).copied().unwrap_or(0));
+        byte(0) | byte(n / 2) << 8 | byte(n.wrapping_sub(1)) << 16
+    }
+}
+
 /// Slot index of `bytes` (a multiply-rotate hash over 8-byte words).
 fn slot_of(bytes: &[u8], bits: u32) -> usize {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -122,9 +140,7 @@ fn slot_of(bytes: &[u8], bits: u32) -> usize {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ tail_word(rest)).wrapping_mul(K);
     }
     // The top bits of a product depend on every bit of the input.
     (h.wrapping_mul(K) >> (64 - bits)) as usize
