@@ -21,12 +21,19 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
 /// is larger) to `out`.
 pub(crate) fn hex_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
     let chars = chars.min(bytes.len() * 2);
-    let start = out.len();
-    // One length change, then the pairs written in place (an odd count ends with half a pair).
-    out.resize(start + chars, 0);
-    for (pair, &b) in out[start..].chunks_mut(2).zip(bytes) {
-        let hex = &HEX_PAIRS[usize::from(b)];
-        pair.copy_from_slice(&hex[..pair.len()]);
+    // Up to 64 bytes at a time through a stack buffer: one copy into `out` per 128
+    // characters, not one per pair (an odd count ends with half a pair).
+    let mut buf = [0u8; 128];
+    let mut left = chars;
+    for chunk in bytes[..chars.div_ceil(2)].chunks(64) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            let [high, low] = HEX_PAIRS[usize::from(b)];
+            pair[0] = high;
+            pair[1] = low;
+        }
+        let take = left.min(2 * chunk.len());
+        out.extend_from_slice(&buf[..take]);
+        left -= take;
     }
 }
 
@@ -99,7 +106,7 @@ mod tests {
     /// buffer held.
     #[test]
     fn hex_to_is_a_prefix_of_plain_hex() {
-        let bytes: Vec<u8> = (0..40u32).map(|i| (i * 37 + 5) as u8).collect();
+        let bytes: Vec<u8> = (0..140u32).map(|i| (i * 37 + 5) as u8).collect();
         for len in 0..bytes.len() {
             let plain: String = bytes[..len].iter().map(|b| format!("{b:02x}")).collect();
             for chars in 0..=2 * len + 2 {
