@@ -164,6 +164,28 @@ fn digests(
     }
 }
 
+/// [`CLASSES`] bit of the ASCII upper-case letters.
+const UPPER: u8 = 1;
+/// [`CLASSES`] bit of ASCII whitespace (tab, line feed, vertical tab, form feed, carriage
+/// return, space: what `char::is_whitespace` accepts below 128).
+const SPACE: u8 = 2;
+
+/// The class bits of every byte value.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_uppercase() {
+            table[b] = UPPER;
+        } else if matches!(c, b'\t'..=b'\r' | b' ') {
+            table[b] = SPACE;
+        }
+        b += 1;
+    }
+    table
+};
+
 /// What one pass over the bytes of an ASCII address finds.
 #[derive(Debug, PartialEq, Eq)]
 struct Scan {
@@ -171,26 +193,29 @@ struct Scan {
     upper: bool,
     /// It has whitespace (tab, line feed, vertical tab, form feed, carriage return, space).
     whitespace: bool,
-    /// How many `@` it has, and where the last one is.
+    /// How many `@` it has (2: two or more), and where the last one is.
     ats: usize,
     last_at: usize,
 }
 
 impl Scan {
-    /// Scans `bytes` (ASCII): one pass with no branch per byte (the compiler vectorises it)
-    /// for case, whitespace and the count of `@`, then `memrchr` for the last `@`.
+    /// Scans `bytes` (ASCII): one pass ORs each byte's class bits from a table (no branch per
+    /// byte), then `memchr` and `memrchr` find the first and last `@`.
     fn of(bytes: &[u8]) -> Scan {
-        let (mut upper, mut whitespace, mut ats) = (false, false, 0usize);
-        for &b in bytes {
-            upper |= b.is_ascii_uppercase();
-            whitespace |= matches!(b, b'\t'..=b'\r' | b' ');
-            ats += usize::from(b == b'@');
-        }
+        let classes = bytes
+            .iter()
+            .fold(0u8, |acc, &b| acc | CLASSES[usize::from(b)]);
+        let first = memchr::memchr(b'@', bytes);
+        let last_at = memchr::memrchr(b'@', bytes);
         Scan {
-            upper,
-            whitespace,
-            ats,
-            last_at: memchr::memrchr(b'@', bytes).unwrap_or(0),
+            upper: classes & UPPER != 0,
+            whitespace: classes & SPACE != 0,
+            ats: match (first, last_at) {
+                (None, _) => 0,
+                (Some(f), Some(l)) if f == l => 1,
+                _ => 2,
+            },
+            last_at: last_at.unwrap_or(0),
         }
     }
 
