@@ -90,26 +90,37 @@ struct Message {
 }
 
 impl Message {
-    /// The padded message, for a hash that has already compressed `prefix` bytes (the key's
-    /// ipad block) before it; `None` when it needs more than two blocks.
+    /// An empty message, to [`fill`](Self::fill) where it lies (a message returned by value
+    /// was copied right after its bytes were written: a stalled store-to-load forward).
     #[inline]
-    fn new(domain: &str, parts: &[&[u8]], prefix: usize) -> Option<Message> {
+    fn empty() -> Message {
+        Message {
+            bytes: [0; 128],
+            blocks: 0,
+        }
+    }
+
+    /// Writes the padded message, for a hash that has already compressed `prefix` bytes (the
+    /// key's ipad block) before it; false (and nothing written) when it needs more than two
+    /// blocks.
+    #[inline]
+    fn fill(&mut self, domain: &str, parts: &[&[u8]], prefix: usize) -> bool {
         let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
         if total > TWO_BLOCKS {
-            return None;
+            return false;
         }
-        let mut bytes = [0u8; 128];
+        let bytes = &mut self.bytes;
         bytes[..domain.len()].copy_from_slice(domain.as_bytes());
         let mut at = domain.len() + 1;
         for p in parts {
             bytes[at..at + p.len()].copy_from_slice(p);
             at += p.len();
         }
-        let blocks = if total <= ONE_BLOCK { 1 } else { 2 };
-        let end = 64 * blocks;
+        self.blocks = if total <= ONE_BLOCK { 1 } else { 2 };
+        let end = 64 * self.blocks;
         bytes[total] = 0x80;
         bytes[end - 8..end].copy_from_slice(&(((prefix + total) as u64) * 8).to_be_bytes());
-        Some(Message { bytes, blocks })
+        true
     }
 
     /// Compresses the message's blocks into `state`.
@@ -127,7 +138,9 @@ impl Message {
 #[inline]
 fn outer_hash(outer: &[u32; 8], inner: &[u32; 8]) -> [u8; 32] {
     let mut block = [0u8; 64];
-    block[..32].copy_from_slice(&state_bytes(inner));
+    for (chunk, word) in block.chunks_exact_mut(4).zip(inner) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
     pad(&mut block, 32, 64 + 32);
     let mut state = *outer;
     compress(&mut state, &block);
@@ -172,7 +185,8 @@ impl Digester {
         // Nearly every value: a message of at most two blocks, compressed from the key's
         // precomputed states (after the key's ipad block the message is 64 bytes longer).
         let prefix = if self.states.is_some() { 64 } else { 0 };
-        if let Some(message) = Message::new(domain, parts, prefix) {
+        let mut message = Message::empty();
+        if message.fill(domain, parts, prefix) {
             return match &self.states {
                 Some(keys) => {
                     let mut inner = keys.inner;
@@ -219,12 +233,12 @@ impl Digester {
             Some(keys) => (keys.inner, 64),
             None => (IV, 0),
         };
-        match Message::new(domain, parts, prefix) {
-            Some(message) if message.blocks == 1 => {
-                message.compress_into(&mut state);
-                state_bytes(&state)
-            }
-            _ => self.digest(domain, parts),
+        let mut message = Message::empty();
+        if message.fill(domain, parts, prefix) && message.blocks == 1 {
+            message.compress_into(&mut state);
+            state_bytes(&state)
+        } else {
+            self.digest(domain, parts)
         }
     }
 
