@@ -15,8 +15,8 @@
 //! then input and output), aligned so that it never straddles a cache line. A table takes the
 //! width its first result needs, and widens when more than one result in [`LONG_SHARE`] of a
 //! window did not fit. Names and their fakes fit 32 bytes, so a table of 4,096 of them is
-//! 128 KB instead of the 512 KB of fixed 128-byte entries: hits come from the L2 cache, not
-//! from memory.
+//! 128 KB instead of about 512 KB with fixed 127-byte entries: the tables of two name rules
+//! fit a 1 MB L2 cache together (docs/performance.md, branch core23).
 //!
 //! Only text results ([`Written::Str`]) of text inputs are remembered, and only when input and
 //! output fit one entry; everything else is computed every time. A table whose trial window of
@@ -52,9 +52,11 @@ const BUDGET_BYTES: usize = 4 * MAX_SLOTS * MAX_WIDTH;
 /// Bytes of an entry's header: the input's type, the input's length, the output's length.
 const HEADER: usize = 3;
 
-/// The narrowest and the widest entry, in bytes (powers of two: an aligned entry never
-/// straddles a 64-byte cache line, or spans whole lines).
+/// The narrowest entry, in bytes (entries are powers of two from this to [`MAX_WIDTH`]: an
+/// aligned entry never straddles a 64-byte cache line, or spans whole lines).
 const MIN_WIDTH: usize = 32;
+
+/// The widest entry, in bytes.
 const MAX_WIDTH: usize = 128;
 
 /// Longest input remembered (shorter than the widest entry's data).
