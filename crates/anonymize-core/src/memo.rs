@@ -5,14 +5,21 @@
 //!
 //! Each thread has its own tables (no lock, no sharing between worker threads), one per rule,
 //! direct-mapped, of [`SLOTS`] entries, allocated when a rule first stores a result, and
-//! doubled (up to [`MAX_SLOTS`], within [`BUDGET_SLOTS`] per anonymizer and thread) while it
-//! hits but misses more than an eighth of a window. The tables
-//! belong to one [`Anonymizer`](crate::Anonymizer) (its digester's id): another one on the same
-//! thread gets its own, so the results of one key are never served for another. A thread
-//! keeps the tables of at most [`OWNERS`] anonymizers, dropping the least recently used.
+//! doubled (up to [`MAX_SLOTS`], twice that for the narrowest entries, within [`BUDGET_BYTES`]
+//! per anonymizer and thread) while it hits but misses more than an eighth of a window. The
+//! tables belong to one [`Anonymizer`](crate::Anonymizer) (its digester's id): another one on
+//! the same thread gets its own, so the results of one key are never served for another. A
+//! thread keeps the tables of at most [`OWNERS`] anonymizers, dropping the least recently used.
+//!
+//! An entry is as narrow as the table's values allow: 32, 64 or 128 bytes (a three-byte header,
+//! then input and output), aligned so that it never straddles a cache line. A table takes the
+//! width its first result needs, and widens when more than one result in [`LONG_SHARE`] of a
+//! window did not fit. Names and their fakes fit 32 bytes, so a table of 4,096 of them is
+//! 128 KB instead of about 512 KB with fixed 127-byte entries: the tables of two name rules
+//! fit a 1 MB L2 cache together (docs/performance.md, branch core23).
 //!
 //! Only text results ([`Written::Str`]) of text inputs are remembered, and only when input and
-//! output fit one slot; everything else is computed every time. A table whose trial window of
+//! output fit one entry; everything else is computed every time. A table whose trial window of
 //! [`WINDOW`] lookups hits too rarely is switched off for a while ([`OFF_FOR`] values), so data
 //! whose values never repeat pays almost nothing for it.
 
@@ -25,47 +32,59 @@ use crate::value::Value;
 pub(crate) const SLOTS: usize = 256;
 
 /// Entries a table grows to at most (see [`Table::count`]): realistic names (Zipf over a few
-/// thousand) hit 58% of 256 direct-mapped entries and 92% of 4096.
+/// thousand) hit 58% of 256 direct-mapped entries and 92% of 4096. Tables of the narrowest
+/// entries grow to twice as many (256 KB): last names (Zipf over 10,000) hit 79% of 4,096.
 const MAX_SLOTS: usize = 4096;
 
-/// Entries one thread's tables of one anonymizer hold together at most, whatever the number of
-/// rules (about 2 MB): tables grow only while this allows.
-const BUDGET_SLOTS: usize = 4 * MAX_SLOTS;
+/// Most entries of a table of entries `width` bytes wide.
+fn max_slots(width: usize) -> usize {
+    if width <= MIN_WIDTH {
+        2 * MAX_SLOTS
+    } else {
+        MAX_SLOTS
+    }
+}
 
-/// Bytes of input plus output one entry holds.
-const CAP: usize = 124;
+/// Bytes one thread's tables of one anonymizer hold together at most, whatever the number of
+/// rules (2 MiB: 16,384 of the widest entries): tables grow and widen only while this allows.
+const BUDGET_BYTES: usize = 4 * MAX_SLOTS * MAX_WIDTH;
+
+/// Bytes of an entry's header: the input's type, the input's length, the output's length.
+const HEADER: usize = 3;
+
+/// The narrowest entry, in bytes (entries are powers of two from this to [`MAX_WIDTH`]: an
+/// aligned entry never straddles a 64-byte cache line, or spans whole lines).
+const MIN_WIDTH: usize = 32;
+
+/// The widest entry, in bytes.
+const MAX_WIDTH: usize = 128;
+
+/// Longest input remembered (shorter than the widest entry's data).
+const CAP: usize = MAX_WIDTH - HEADER - 1;
+
+/// A window in which more than one result in `LONG_SHARE` did not fit the table's entries (but
+/// would fit wider ones) widens them.
+const LONG_SHARE: u32 = 16;
 
 /// Anonymizers whose tables a thread keeps.
 const OWNERS: usize = 4;
 
-/// One remembered result: `data[..in_len]` the input, `data[in_len..in_len + out_len]` the
-/// output.
-#[derive(Clone, Copy)]
-struct Slot {
-    /// 0: empty; else 1 + the input's type (1: `Str`, 2: `Bytes`).
-    kind: u8,
-    in_len: u8,
-    out_len: u8,
-    data: [u8; CAP],
-}
-
-const EMPTY: Slot = Slot {
-    kind: 0,
-    in_len: 0,
-    out_len: 0,
-    data: [0; CAP],
-};
-
 /// One rule's table and its counters.
 struct Table {
-    slots: Box<[Slot]>,
-    /// log2 of `slots.len()`.
+    /// The entries, `width` bytes each, from `start` (64-byte aligned); empty until the first
+    /// store chooses the width.
+    bytes: Vec<u8>,
+    start: usize,
+    /// Bytes per entry (0 until the first store).
+    width: usize,
+    /// log2 of the number of entries.
     bits: u32,
     hits: u64,
     misses: u64,
-    /// Lookups and hits of the current trial window.
+    /// Lookups, hits and results too long for the entries in the current trial window.
     window: u32,
     window_hits: u32,
+    window_long: u32,
     /// Values still to compute without the memo.
     off: u32,
 }
@@ -74,8 +93,8 @@ struct Table {
 struct Owned {
     owner: u64,
     tables: Vec<Option<Table>>,
-    /// Entries of all of `tables` together (at most [`BUDGET_SLOTS`] once they grow).
-    slots: usize,
+    /// Bytes of all of `tables` together (at most [`BUDGET_BYTES`] once they grow).
+    bytes: usize,
 }
 
 thread_local! {
@@ -93,6 +112,24 @@ fn key_of<'v>(value: &Value<'v>) -> Option<(u8, &'v [u8])> {
     (bytes.len() < CAP).then_some((kind, bytes))
 }
 
+/// A word of the 1 to 7 bytes of `rest` (every byte counts; two overlapping reads or three
+/// single bytes, so no copy of a variable length).
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let word = |at: usize| {
+        rest.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    if n >= 4 {
+        u64::from(word(0)) | u64::from(word(n - 4)) << 32
+    } else {
+        let byte = |i: usize| u64::from(rest.get(i).copied().unwrap_or(0));
+        byte(0) | byte(n / 2) << 8 | byte(n.wrapping_sub(1)) << 16
+    }
+}
+
 /// Slot index of `bytes` (a multiply-rotate hash over 8-byte words).
 fn slot_of(bytes: &[u8], bits: u32) -> usize {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -105,9 +142,7 @@ fn slot_of(bytes: &[u8], bits: u32) -> usize {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ tail_word(rest)).wrapping_mul(K);
     }
     // The top bits of a product depend on every bit of the input.
     (h.wrapping_mul(K) >> (64 - bits)) as usize
@@ -155,39 +190,115 @@ pub(crate) fn memoised<R>(
             return compute(value, out);
         }
         let slot = slot_of(input, table.bits);
-        let s = &table.slots[slot];
-        let n = usize::from(s.in_len);
-        let hit = s.kind == kind && n == input.len() && &s.data[..n] == input;
-        if hit {
+        if let Some(found) = table.find(slot, kind, input) {
             out.clear();
-            out.extend_from_slice(&s.data[n..n + usize::from(s.out_len)]);
-            if table.count(true) {
-                table.grow(budget);
+            out.extend_from_slice(found);
+            if let Some(change) = table.count(true) {
+                table.change(change, budget);
             }
             return (Written::Str, changed);
         }
-        let grow = table.count(false);
+        let change = table.count(false);
         let result = compute(value, out);
-        if result.0 == Written::Str && input.len() + out.len() <= CAP {
-            let s = &mut table.slots[slot];
-            s.kind = kind;
-            s.in_len = input.len() as u8;
-            s.out_len = out.len() as u8;
-            s.data[..input.len()].copy_from_slice(input);
-            s.data[input.len()..input.len() + out.len()].copy_from_slice(out);
+        if result.0 == Written::Str {
+            table.store(slot, kind, input, out, budget);
         }
-        if grow {
-            table.grow(budget);
+        if let Some(change) = change {
+            table.change(change, budget);
         }
         result
     })
 }
 
+/// The narrowest entry width that holds `len` bytes of input and output (`None`: none does).
+fn width_for(len: usize) -> Option<usize> {
+    let need = HEADER + len;
+    (need <= MAX_WIDTH).then(|| need.max(MIN_WIDTH).next_power_of_two())
+}
+
 impl Table {
-    /// Counts a lookup; at the end of a trial window, switches the table off when it lost.
-    /// True at the end of a window that hit, but missed often enough (an eighth) that a
-    /// larger table could hit more: values repeat beyond what the table holds.
-    fn count(&mut self, hit: bool) -> bool {
+    /// A table of [`SLOTS`] entries with no storage yet.
+    fn new() -> Table {
+        Table {
+            bytes: Vec::new(),
+            start: 0,
+            width: 0,
+            bits: SLOTS.trailing_zeros(),
+            hits: 0,
+            misses: 0,
+            window: 0,
+            window_hits: 0,
+            window_long: 0,
+            off: 0,
+        }
+    }
+
+    /// Bytes of storage the table's entries take.
+    fn size(&self) -> usize {
+        self.width << self.bits
+    }
+
+    /// Replaces the storage by empty entries of `width` bytes, `1 << bits` of them, aligned
+    /// to 64 bytes (the extra 63 bytes let the first entry start on a cache line).
+    fn allocate(&mut self, bits: u32, width: usize) {
+        self.bytes = vec![0; (width << bits) + 63];
+        self.start = self.bytes.as_ptr().align_offset(64).min(63);
+        self.width = width;
+        self.bits = bits;
+    }
+
+    /// Entry `slot` (empty when the table has no storage yet).
+    fn entry(&self, slot: usize) -> &[u8] {
+        let at = self.start + slot * self.width;
+        self.bytes.get(at..at + self.width).unwrap_or_default()
+    }
+
+    /// The remembered output of `input` of type `kind`, when entry `slot` holds it.
+    #[inline]
+    fn find(&self, slot: usize, kind: u8, input: &[u8]) -> Option<&[u8]> {
+        let (&[k, in_len, out_len], data) = self.entry(slot).split_first_chunk::<HEADER>()?;
+        let n = usize::from(in_len);
+        if k != kind || n != input.len() || data.get(..n)? != input {
+            return None;
+        }
+        data.get(n..n + usize::from(out_len))
+    }
+
+    /// Remembers `output` for `input` of type `kind` in entry `slot`, when it fits; the first
+    /// store gives the table entries as wide as it needs (within `used`, the owner's bytes).
+    fn store(&mut self, slot: usize, kind: u8, input: &[u8], output: &[u8], used: &mut usize) {
+        let len = input.len() + output.len();
+        let Some(need) = width_for(len) else {
+            return;
+        };
+        if self.width == 0 {
+            if *used + (need << self.bits) > BUDGET_BYTES {
+                return;
+            }
+            self.allocate(self.bits, need);
+            *used += self.size();
+        }
+        if need > self.width {
+            self.window_long += 1;
+            return;
+        }
+        let at = self.start + slot * self.width;
+        let Some(e) = self.bytes.get_mut(at..at + HEADER + len) else {
+            return;
+        };
+        e[0] = kind;
+        e[1] = input.len() as u8;
+        e[2] = output.len() as u8;
+        e[HEADER..HEADER + input.len()].copy_from_slice(input);
+        e[HEADER + input.len()..].copy_from_slice(output);
+    }
+
+    /// Counts a lookup; at the end of a trial window, switches the table off when it lost,
+    /// and says how the table should change: wider entries when too many results did not fit
+    /// them (not a fair trial: they were dropped for their length), more of them when it hit
+    /// but missed often enough (an eighth) that a larger table could hit more (values repeat
+    /// beyond what the table holds).
+    fn count(&mut self, hit: bool) -> Option<Change> {
         if hit {
             self.hits += 1;
             self.window_hits += 1;
@@ -195,35 +306,54 @@ impl Table {
             self.misses += 1;
         }
         self.window += 1;
-        let mut grow = false;
-        if self.window == WINDOW {
-            if self.window_hits * MIN_HIT_SHARE < WINDOW {
-                self.off = OFF_FOR;
-            } else {
-                grow = (WINDOW - self.window_hits) * 8 > WINDOW;
-            }
-            self.window = 0;
-            self.window_hits = 0;
+        if self.window < WINDOW {
+            return None;
         }
-        grow
+        let (hits, long) = (self.window_hits, self.window_long);
+        self.window = 0;
+        self.window_hits = 0;
+        self.window_long = 0;
+        if long * LONG_SHARE > WINDOW {
+            Some(Change::Widen)
+        } else if hits * MIN_HIT_SHARE < WINDOW {
+            self.off = OFF_FOR;
+            None
+        } else {
+            ((WINDOW - hits) * 8 > WINDOW).then_some(Change::Grow)
+        }
     }
 
-    /// Doubles the table (emptied: its entries are only remembered results) when it is below
-    /// [`MAX_SLOTS`] and `used`, the entries of its owner's tables, stays within
-    /// [`BUDGET_SLOTS`].
-    fn grow(&mut self, used: &mut usize) {
-        let len = self.slots.len();
-        if len >= MAX_SLOTS || *used + len > BUDGET_SLOTS {
+    /// Applies `change` (emptying the table: its entries are only remembered results): twice
+    /// as wide entries, up to [`MAX_WIDTH`], or twice as many, up to [`max_slots`], while
+    /// `used`, the bytes of its owner's tables, stays within [`BUDGET_BYTES`].
+    fn change(&mut self, change: Change, used: &mut usize) {
+        let (bits, width) = match change {
+            Change::Widen if self.width < MAX_WIDTH => (self.bits, self.width * 2),
+            Change::Grow if (1usize << self.bits) < max_slots(self.width) => {
+                (self.bits + 1, self.width)
+            }
+            _ => return,
+        };
+        let old = self.size();
+        if width == 0 || *used - old + (width << bits) > BUDGET_BYTES {
             return;
         }
-        self.slots = vec![EMPTY; 2 * len].into_boxed_slice();
-        self.bits += 1;
-        *used += len;
+        self.allocate(bits, width);
+        *used = *used - old + self.size();
     }
 }
 
+/// How a table changes at the end of a trial window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    /// Twice as wide entries.
+    Widen,
+    /// Twice as many entries.
+    Grow,
+}
+
 /// The table of `rule` of `owner` (made when `create`), moving `owner` to the front, with
-/// the count of its owner's entries.
+/// the count of its owner's bytes.
 #[inline]
 fn table(
     memo: &mut Vec<Owned>,
@@ -238,8 +368,8 @@ fn table(
     if !ready && !make_table(memo, owner, rule, create) {
         return None;
     }
-    let Owned { tables, slots, .. } = memo.first_mut()?;
-    Some((tables.get_mut(rule)?.as_mut()?, slots))
+    let Owned { tables, bytes, .. } = memo.first_mut()?;
+    Some((tables.get_mut(rule)?.as_mut()?, bytes))
 }
 
 /// Moves `owner` to the front and makes its table of `rule` when `create`; false when there is
@@ -258,13 +388,13 @@ fn make_table(memo: &mut Vec<Owned>, owner: u64, rule: usize, create: bool) -> b
                 Owned {
                     owner,
                     tables: Vec::new(),
-                    slots: 0,
+                    bytes: 0,
                 },
             );
         }
         None => return false,
     }
-    let Owned { tables, slots, .. } = &mut memo[0];
+    let Owned { tables, .. } = &mut memo[0];
     if tables.len() <= rule {
         if !create {
             return false;
@@ -272,16 +402,7 @@ fn make_table(memo: &mut Vec<Owned>, owner: u64, rule: usize, create: bool) -> b
         tables.resize_with(rule + 1, || None);
     }
     if tables[rule].is_none() && create {
-        tables[rule] = Some(Table {
-            slots: vec![EMPTY; SLOTS].into_boxed_slice(),
-            bits: SLOTS.trailing_zeros(),
-            hits: 0,
-            misses: 0,
-            window: 0,
-            window_hits: 0,
-            off: 0,
-        });
-        *slots += SLOTS;
+        tables[rule] = Some(Table::new());
     }
     tables[rule].is_some()
 }
@@ -416,27 +537,68 @@ mod tests {
         MEMO.with(|m| {
             let m = m.borrow();
             let owned = m.iter().find(|o| o.owner == 9005).unwrap();
-            let len = owned.tables[0].as_ref().unwrap().slots.len();
-            assert!(len > SLOTS && len <= MAX_SLOTS, "{len}");
-            assert_eq!(owned.slots, len);
+            let table = owned.tables[0].as_ref().unwrap();
+            let len = 1usize << table.bits;
+            assert!(len > SLOTS && len <= max_slots(MIN_WIDTH), "{len}");
+            assert_eq!(table.width, MIN_WIDTH, "short names, narrow entries");
+            assert_eq!(owned.bytes, len * MIN_WIDTH);
         });
-        // Many rules of one owner share the budget.
+        // Many rules of one owner share the budget: values that need the widest entries.
+        let long: Vec<String> = (0..600).map(|i| format!("{i:0>60}")).collect();
         for rule in 1..12 {
-            run_rule(9006, rule, &values);
+            run_rule(9006, rule, &long);
         }
         MEMO.with(|m| {
             let m = m.borrow();
             let owned = m.iter().find(|o| o.owner == 9006).unwrap();
-            let sizes: Vec<usize> = owned.tables[1..]
+            let tables: Vec<&Table> = owned.tables[1..]
                 .iter()
-                .map(|t| t.as_ref().unwrap().slots.len())
+                .map(|t| t.as_ref().unwrap())
                 .collect();
-            assert_eq!(owned.slots, sizes.iter().sum::<usize>());
-            // The first rules grew; the budget (beyond each table's first 256) stopped the rest.
+            let sizes: Vec<usize> = tables.iter().map(|t| 1 << t.bits).collect();
+            assert_eq!(owned.bytes, tables.iter().map(|t| t.size()).sum::<usize>());
+            assert!(tables.iter().all(|t| t.width == MAX_WIDTH || t.width == 0));
+            // The first rules grew; the budget stopped the rest.
             assert!(sizes[0] > SLOTS, "{sizes:?}");
             assert_eq!(*sizes.last().unwrap(), SLOTS, "{sizes:?}");
-            assert!(owned.slots <= BUDGET_SLOTS + 11 * SLOTS, "{sizes:?}");
+            assert!(owned.bytes <= BUDGET_BYTES, "{sizes:?}");
         });
+    }
+
+    #[test]
+    fn entries_take_the_width_their_results_need() {
+        let mut out = Vec::new();
+        // A first result of 40 bytes: 64-byte entries at once, so the second lookup hits.
+        let v = "a".repeat(20);
+        memoised(9007, 0, Value::Str(&v), &mut out, upper, true);
+        memoised(9007, 0, Value::Str(&v), &mut out, upper, true);
+        assert_eq!(counts(9007, 0), (1, 1));
+        let width = |owner: u64| {
+            MEMO.with(|m| {
+                let m = m.borrow();
+                let o = m.iter().find(|o| o.owner == owner).unwrap();
+                o.tables[0].as_ref().unwrap().width
+            })
+        };
+        assert_eq!(width(9007), 64);
+        // Short values first, then mostly longer ones: the entries widen and hit again.
+        let short: Vec<String> = (0..100).map(|i| format!("n{i}")).collect();
+        let longer: Vec<String> = (0..100).map(|i| format!("{i:0>40}")).collect();
+        for v in short.iter().cycle().take(WINDOW as usize) {
+            memoised(9008, 0, Value::Str(v), &mut out, upper, true);
+        }
+        assert_eq!(width(9008), MIN_WIDTH);
+        let mut hits = 0;
+        for (i, v) in longer.iter().cycle().take(3 * WINDOW as usize).enumerate() {
+            let before = counts(9008, 0).0;
+            memoised(9008, 0, Value::Str(v), &mut out, upper, true);
+            assert_eq!(out, v.to_uppercase().as_bytes());
+            if i >= 2 * WINDOW as usize {
+                hits += counts(9008, 0).0 - before;
+            }
+        }
+        assert_eq!(width(9008), 128);
+        assert!(hits > u64::from(WINDOW) / 2, "{hits}");
     }
 
     /// Many random lookups among `values` (600 of them: more than 256 entries hold).

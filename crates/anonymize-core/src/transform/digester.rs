@@ -13,7 +13,8 @@ use crate::key::KeyMode;
 /// Keyed, it holds the key's HMAC state: the inner and outer SHA-256 states after the key's
 /// ipad and opad blocks are computed once here. A short message (at most 55 bytes with its
 /// domain separator: nearly every value) then costs two SHA-256 compressions on copies of
-/// those states, with no buffering; longer ones go through the `hmac` crate (same result).
+/// those states, one of up to 119 bytes (long e-mail addresses) three, with no buffering;
+/// longer ones go through the `hmac` crate (same result).
 pub(crate) struct Digester {
     keyed: Option<Hmac<Sha256>>,
     states: Option<KeyStates>,
@@ -79,20 +80,71 @@ impl KeyStates {
     }
 }
 
-/// `domain || 0 || parts` in one block, when it fits; its length.
-fn one_block(domain: &str, parts: &[&[u8]]) -> Option<([u8; 64], usize)> {
-    let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
-    if total > ONE_BLOCK {
-        return None;
+/// Longest message that fits two blocks with its padding.
+const TWO_BLOCKS: usize = 2 * 64 - 9;
+
+/// `domain || 0 || parts`, padded, in one or two blocks (when it fits two).
+struct Message {
+    bytes: [u8; 128],
+    blocks: usize,
+}
+
+impl Message {
+    /// An empty message, to [`fill`](Self::fill) where it lies (a message returned by value
+    /// was copied right after its bytes were written: a stalled store-to-load forward).
+    #[inline]
+    fn empty() -> Message {
+        Message {
+            bytes: [0; 128],
+            blocks: 0,
+        }
     }
+
+    /// Writes the padded message, for a hash that has already compressed `prefix` bytes (the
+    /// key's ipad block) before it; false (and nothing written) when it needs more than two
+    /// blocks.
+    #[inline]
+    fn fill(&mut self, domain: &str, parts: &[&[u8]], prefix: usize) -> bool {
+        let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
+        if total > TWO_BLOCKS {
+            return false;
+        }
+        let bytes = &mut self.bytes;
+        bytes[..domain.len()].copy_from_slice(domain.as_bytes());
+        let mut at = domain.len() + 1;
+        for p in parts {
+            bytes[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        self.blocks = if total <= ONE_BLOCK { 1 } else { 2 };
+        let end = 64 * self.blocks;
+        bytes[total] = 0x80;
+        bytes[end - 8..end].copy_from_slice(&(((prefix + total) as u64) * 8).to_be_bytes());
+        true
+    }
+
+    /// Compresses the message's blocks into `state`.
+    #[inline]
+    fn compress_into(&self, state: &mut [u32; 8]) {
+        let (first, second) = self.bytes.split_at(64);
+        compress(state, first.try_into().unwrap_or(&[0; 64]));
+        if self.blocks == 2 {
+            compress(state, second.try_into().unwrap_or(&[0; 64]));
+        }
+    }
+}
+
+/// The digest of a 32-byte inner hash from the key's outer state: HMAC's second hash.
+#[inline]
+fn outer_hash(outer: &[u32; 8], inner: &[u32; 8]) -> [u8; 32] {
     let mut block = [0u8; 64];
-    block[..domain.len()].copy_from_slice(domain.as_bytes());
-    let mut at = domain.len() + 1;
-    for p in parts {
-        block[at..at + p.len()].copy_from_slice(p);
-        at += p.len();
+    for (chunk, word) in block.chunks_exact_mut(4).zip(inner) {
+        chunk.copy_from_slice(&word.to_be_bytes());
     }
-    Some((block, total))
+    pad(&mut block, 32, 64 + 32);
+    let mut state = *outer;
+    compress(&mut state, &block);
+    state_bytes(&state)
 }
 
 /// Source of [`Digester::id`]s.
@@ -130,24 +182,20 @@ impl Digester {
 
     /// HMAC(key, domain || 0 || parts...) or, unkeyed, SHA-256 of the same bytes.
     pub(crate) fn digest(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
-        if let Some((mut block, total)) = one_block(domain, parts) {
+        // Nearly every value: a message of at most two blocks, compressed from the key's
+        // precomputed states (after the key's ipad block the message is 64 bytes longer).
+        let prefix = if self.states.is_some() { 64 } else { 0 };
+        let mut message = Message::empty();
+        if message.fill(domain, parts, prefix) {
             return match &self.states {
                 Some(keys) => {
-                    // After the key's ipad block: the message is 64 bytes longer.
-                    pad(&mut block, total, 64 + total);
                     let mut inner = keys.inner;
-                    compress(&mut inner, &block);
-                    let mut outer_block = [0u8; 64];
-                    outer_block[..32].copy_from_slice(&state_bytes(&inner));
-                    pad(&mut outer_block, 32, 64 + 32);
-                    let mut outer = keys.outer;
-                    compress(&mut outer, &outer_block);
-                    state_bytes(&outer)
+                    message.compress_into(&mut inner);
+                    outer_hash(&keys.outer, &inner)
                 }
                 None => {
-                    pad(&mut block, total, total);
                     let mut state = IV;
-                    compress(&mut state, &block);
+                    message.compress_into(&mut state);
                     state_bytes(&state)
                 }
             };
@@ -181,16 +229,17 @@ impl Digester {
     /// have a fixed length (so length extension does not apply). Longer messages fall back to
     /// [`digest`](Self::digest).
     pub(crate) fn prf(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let Some((mut block, total)) = one_block(domain, parts) else {
-            return self.digest(domain, parts);
-        };
         let (mut state, prefix) = match &self.states {
             Some(keys) => (keys.inner, 64),
             None => (IV, 0),
         };
-        pad(&mut block, total, prefix + total);
-        compress(&mut state, &block);
-        state_bytes(&state)
+        let mut message = Message::empty();
+        if message.fill(domain, parts, prefix) && message.blocks == 1 {
+            message.compress_into(&mut state);
+            state_bytes(&state)
+        } else {
+            self.digest(domain, parts)
+        }
     }
 
     /// Like [`digest`](Self::digest), but unkeyed it is SHA-256 of the value alone: the

@@ -54,13 +54,11 @@ pub(super) fn apply(d: &Digester, value: Value<'_>, out: &mut Vec<u8>) -> Option
         // The common case, byte by byte: the same digits as the character loop below.
         Value::Str(s) if s.is_ascii() => {
             let mut stream = Stream::new(d, DOMAIN, s.as_bytes());
-            out.reserve(s.len());
-            for &b in s.as_bytes() {
-                out.push(if b.is_ascii_digit() {
-                    b'0' + stream.next_byte() % 10
-                } else {
-                    b
-                });
+            // Copied whole, then each digit replaced in place.
+            let start = out.len();
+            out.extend_from_slice(s.as_bytes());
+            for b in out[start..].iter_mut().filter(|b| b.is_ascii_digit()) {
+                *b = b'0' + stream.next_byte() % 10;
             }
             Written::Str
         }

@@ -136,20 +136,94 @@ fn has_whitespace(s: &str) -> bool {
     }
 }
 
-/// The digests of a normalised (trimmed, maybe lower-cased) address.
-fn digests(d: &Digester, address: &str, mode: HashEmailMode) -> Digests {
-    let well_formed = address.rsplit_once('@').filter(|(local, host)| {
+/// `(local, host)` of a normalised address when it is well formed: one `@`, text on both
+/// sides, no whitespace.
+fn split(address: &str) -> Option<(&str, &str)> {
+    address.rsplit_once('@').filter(|(local, host)| {
         !local.is_empty() && !host.is_empty() && !local.contains('@') && !has_whitespace(address)
-    });
-    match well_formed {
+    })
+}
+
+/// The digests of a normalised (trimmed, maybe lower-cased) address, `split` its parts when it
+/// is well formed.
+fn digests(
+    d: &Digester,
+    address: &[u8],
+    split: Option<(&[u8], &[u8])>,
+    mode: HashEmailMode,
+) -> Digests {
+    match split {
         Some((local, host)) => Digests::WellFormed {
             local: match mode {
-                HashEmailMode::Address => d.digest("hash_email/address", &[address.as_bytes()]),
-                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local.as_bytes()),
+                HashEmailMode::Address => d.digest("hash_email/address", &[address]),
+                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local),
             },
-            host: domain_digest(d, host.as_bytes()),
+            host: domain_digest(d, host),
         },
-        None => Digests::Malformed(d.digest("hash_email/malformed", &[address.as_bytes()])),
+        None => Digests::Malformed(d.digest("hash_email/malformed", &[address])),
+    }
+}
+
+/// [`CLASSES`] bit of the ASCII upper-case letters.
+const UPPER: u8 = 1;
+/// [`CLASSES`] bit of ASCII whitespace (tab, line feed, vertical tab, form feed, carriage
+/// return, space: what `char::is_whitespace` accepts below 128).
+const SPACE: u8 = 2;
+
+/// The class bits of every byte value.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_uppercase() {
+            table[b] = UPPER;
+        } else if matches!(c, b'\t'..=b'\r' | b' ') {
+            table[b] = SPACE;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// What one pass over the bytes of an ASCII address finds.
+#[derive(Debug, PartialEq, Eq)]
+struct Scan {
+    /// It has an upper-case letter.
+    upper: bool,
+    /// It has whitespace (tab, line feed, vertical tab, form feed, carriage return, space).
+    whitespace: bool,
+    /// How many `@` it has (2: two or more), and where the last one is.
+    ats: usize,
+    last_at: usize,
+}
+
+impl Scan {
+    /// Scans `bytes` (ASCII): one pass ORs each byte's class bits from a table (no branch per
+    /// byte), then `memchr` and `memrchr` find the first and last `@`.
+    fn of(bytes: &[u8]) -> Scan {
+        let classes = bytes
+            .iter()
+            .fold(0u8, |acc, &b| acc | CLASSES[usize::from(b)]);
+        let first = memchr::memchr(b'@', bytes);
+        let last_at = memchr::memrchr(b'@', bytes);
+        Scan {
+            upper: classes & UPPER != 0,
+            whitespace: classes & SPACE != 0,
+            ats: match (first, last_at) {
+                (None, _) => 0,
+                (Some(f), Some(l)) if f == l => 1,
+                _ => 2,
+            },
+            last_at: last_at.unwrap_or(0),
+        }
+    }
+
+    /// [`split`] of the scanned address (`bytes`, maybe lower-cased: the same `@`s).
+    fn split<'a>(&self, bytes: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+        let at = self.last_at;
+        let well_formed = self.ats == 1 && at > 0 && at + 1 < bytes.len() && !self.whitespace;
+        well_formed.then(|| (&bytes[..at], &bytes[at + 1..]))
     }
 }
 
@@ -224,16 +298,27 @@ pub(super) fn apply(
 ) -> Option<Written> {
     let text = text_of(value)?;
     let trimmed = text.trim();
-    let digests =
-        if p.case_sensitive || !trimmed.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-            digests(d, trimmed, p.mode)
-        } else if trimmed.is_ascii() {
-            out.extend(trimmed.bytes().map(|b| b.to_ascii_lowercase()));
-            let lowered = std::str::from_utf8(out).unwrap_or_default();
-            digests(d, lowered, p.mode)
+    let digests = if trimmed.is_ascii() {
+        // Nearly every address: one pass finds case, whitespace and the `@`s.
+        let bytes = trimmed.as_bytes();
+        let scan = Scan::of(bytes);
+        if scan.upper && !p.case_sensitive {
+            out.extend(bytes.iter().map(u8::to_ascii_lowercase));
+            digests(d, out, scan.split(out), p.mode)
         } else {
-            digests(d, &trimmed.to_lowercase(), p.mode)
+            digests(d, bytes, scan.split(bytes), p.mode)
+        }
+    } else {
+        let lowered;
+        let address = if p.case_sensitive {
+            trimmed
+        } else {
+            lowered = trimmed.to_lowercase();
+            &lowered
         };
+        let parts = split(address).map(|(l, h)| (l.as_bytes(), h.as_bytes()));
+        digests(d, address.as_bytes(), parts, p.mode)
+    };
     out.clear();
     match digests {
         Digests::WellFormed { local, host } => {
@@ -264,5 +349,27 @@ mod tests {
         }
         assert!(has_whitespace("a\u{a0}b"));
         assert!(!has_whitespace("zoë@x"));
+    }
+
+    /// The one-pass scan splits an ASCII address exactly as the general [`split`] does.
+    #[test]
+    fn scan_splits_as_the_general_path() {
+        use proptest::prelude::*;
+        let check = |s: &str| {
+            let scan = Scan::of(s.as_bytes());
+            let want = split(s).map(|(l, h)| (l.as_bytes(), h.as_bytes()));
+            assert_eq!(scan.split(s.as_bytes()), want, "{s:?}");
+            assert_eq!(
+                scan.upper,
+                s.bytes().any(|b| b.is_ascii_uppercase()),
+                "{s:?}"
+            );
+        };
+        for s in [
+            "a@b", "@b", "a@", "@", "a@@b", "a@b@c", "a b@c", "a@b\tc", "A@B", "",
+        ] {
+            check(s);
+        }
+        proptest!(|(s in "[a-zA-Z@ \t\r\n\x0b\x0c.+_-]{0,40}")| check(&s));
     }
 }

@@ -5,6 +5,7 @@
 
 mod date_edges;
 mod echo_settings;
+mod fast_paths;
 mod fuzz_rules;
 mod integer_ids;
 mod memo;
