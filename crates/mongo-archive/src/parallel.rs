@@ -3,12 +3,13 @@
 //! The calling thread reads the archive into buffers it hands on whole (the reader's
 //! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of
 //! about 256 KiB, marking the documents a rule plan applies to with their ordinal; workers
-//! validate and patch those documents (the calling thread too, rather than wait for the next
-//! segment in order); the calling thread then feeds each segment's items, in input order, to
-//! the same sequential [`Driver`] a single-threaded run uses, with the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
-//! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
-//! Since the calling thread patches too, `threads` means `threads - 1` workers beside it:
-//! `threads` busy threads in all, not one more than the cores asked for.
+//! validate and patch those documents; the calling thread then feeds each segment's items, in
+//! input order, to the same sequential [`Driver`] a single-threaded run uses, with the patches
+//! computed ahead. Limits, counters, CRCs, oplog entries and output therefore follow exactly
+//! the single-threaded path, and at most [`IN_FLIGHT_PER_THREAD`]` × threads` segments are in
+//! flight. The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so
+//! `threads` means `threads - 1` workers beside it: `threads` busy threads in all, not one
+//! more than the cores asked for.
 //!
 //! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
 //! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
@@ -20,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::ops::Range;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
@@ -168,8 +169,8 @@ pub(crate) fn run<R: Read, W: Write>(
     let anon = driver.anon();
     let options = driver.options();
     driver.set_reader_shows_names();
-    let in_flight_max = 2 * threads as u64;
-    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(threads);
+    let in_flight_max = (IN_FLIGHT_PER_THREAD * threads) as u64;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(QUEUED_PER_THREAD * threads);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
@@ -197,6 +198,18 @@ pub(crate) fn run<R: Read, W: Write>(
         result
     })
 }
+
+/// Segments in flight (read, not yet applied) per thread: reading runs this far ahead of the
+/// segment being applied, so that a worker still patching the oldest one does not stop the
+/// calling thread from reading and patching later ones. Each holds a 256 KiB input buffer and
+/// its patched documents: about 4 MiB in all with two threads.
+const IN_FLIGHT_PER_THREAD: usize = 4;
+
+/// Segments waiting in the workers' queue per thread; past that, the calling thread patches
+/// the segment it read itself ([`Feeder::send`]). Deep enough that a worker does not run dry
+/// while the calling thread patches one (a segment of fully-touched documents takes about
+/// 0.6 ms to patch).
+const QUEUED_PER_THREAD: usize = 2;
 
 /// Worker threads for `--threads threads`: the calling thread reads, applies and patches
 /// too (see [`Feeder::drain`]), so one fewer (at least one). With one more busy thread than
@@ -236,15 +249,28 @@ impl<'a> Feeder<'a, '_> {
         }
     }
 
+    /// Hands `seg` to the workers; when their queue is full (they are behind), patches it here
+    /// instead of waiting for room. Waiting left the calling thread idle while the one worker
+    /// of `--threads 2` did three quarters of the patching: the worker bounded the run
+    /// (docs/performance.md, "Archive thread scaling (branch mongo23)").
     fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
         self.sent += 1;
-        match &self.job_tx {
-            Some(tx) if tx.send(seg).is_ok() => Ok(()),
-            _ => Err(pool_gone()),
+        let Some(tx) = &self.job_tx else {
+            return Err(pool_gone());
+        };
+        match tx.try_send(seg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(mut seg)) => {
+                patch_segment(&mut seg, &mut self.patcher, self.anon);
+                self.pending.insert(seg.seq, seg);
+                Ok(())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(pool_gone()),
         }
     }
 
-    /// Applies finished segments in order until at most `keep` are in flight.
+    /// Applies finished segments in order until at most `keep` are in flight, patching queued
+    /// ones here while the next one in order is not done.
     fn drain<W: Write>(
         &mut self,
         driver: &mut Driver<'_, W>,
