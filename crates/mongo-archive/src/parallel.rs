@@ -6,8 +6,7 @@
 //! validate and patch those documents; the calling thread then feeds each segment's items, in
 //! input order, to the same sequential [`Driver`] a single-threaded run uses, with the patches
 //! computed ahead. Limits, counters, CRCs, oplog entries and output therefore follow exactly
-//! the single-threaded path, and at most [`IN_FLIGHT_PER_THREAD`]` × threads` segments are in
-//! flight. The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so
+//! the single-threaded path, and at most [`in_flight`]`(threads)` segments are in flight. The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so
 //! `threads` means `threads - 1` workers beside it: `threads` busy threads in all, not one
 //! more than the cores asked for.
 //!
@@ -162,6 +161,28 @@ pub(crate) fn run<R: Read, W: Write>(
     driver: &mut Driver<'_, W>,
     threads: usize,
 ) -> Result<(), ArchiveError> {
+    let depth = Depth {
+        in_flight: in_flight(threads),
+        queued: queued(threads),
+    };
+    run_with(rd, driver, threads, depth).map(|_| ())
+}
+
+/// How far reading runs ahead of applying: segments in flight, and waiting for a worker.
+#[derive(Debug, Clone, Copy)]
+struct Depth {
+    in_flight: usize,
+    queued: usize,
+}
+
+/// [`run`] with the given depth; returns how many segments the calling thread patched
+/// because the workers' queue was full ([`Feeder::send`]).
+fn run_with<R: Read, W: Write>(
+    rd: &mut ArchiveReader<R>,
+    driver: &mut Driver<'_, W>,
+    threads: usize,
+    depth: Depth,
+) -> Result<u64, ArchiveError> {
     // Workers validate body documents (the reader only frames them); `apply` reports the
     // first invalid one where the reader would have.
     rd.defer_document_validation();
@@ -169,8 +190,8 @@ pub(crate) fn run<R: Read, W: Write>(
     let anon = driver.anon();
     let options = driver.options();
     driver.set_reader_shows_names();
-    let in_flight_max = (IN_FLIGHT_PER_THREAD * threads) as u64;
-    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(QUEUED_PER_THREAD * threads);
+    let in_flight_max = depth.in_flight.max(1) as u64;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(depth.queued);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
@@ -191,25 +212,31 @@ pub(crate) fn run<R: Read, W: Write>(
             names: Vec::new(),
             sent: 0,
             next: 0,
+            patched_at_send: 0,
         };
         let result = read_all(rd, driver, &mut feeder, anon, options, in_flight_max);
         // Stop the workers whatever happened; results not yet applied are dropped.
         feeder.job_tx = None;
-        result
+        result.map(|()| feeder.patched_at_send)
     })
 }
 
-/// Segments in flight (read, not yet applied) per thread: reading runs this far ahead of the
-/// segment being applied, so that a worker still patching the oldest one does not stop the
-/// calling thread from reading and patching later ones. Each holds a 256 KiB input buffer and
-/// its patched documents: about 4 MiB in all with two threads.
-const IN_FLIGHT_PER_THREAD: usize = 4;
+/// Segments in flight (read, not yet applied) with `threads` threads: reading runs this far
+/// ahead of the segment being applied, so that a worker still patching the oldest one does
+/// not stop the calling thread from reading and patching later ones. Each holds a 256 KiB
+/// input buffer and its patched documents: 8 segments, about 4 MiB, with two threads; two
+/// more per further thread.
+fn in_flight(threads: usize) -> usize {
+    2 * threads + 4
+}
 
-/// Segments waiting in the workers' queue per thread; past that, the calling thread patches
-/// the segment it read itself ([`Feeder::send`]). Deep enough that a worker does not run dry
-/// while the calling thread patches one (a segment of fully-touched documents takes about
-/// 0.6 ms to patch).
-const QUEUED_PER_THREAD: usize = 2;
+/// Segments waiting in the workers' queue with `threads` threads; past that, the calling
+/// thread patches the segment it read itself ([`Feeder::send`]). Deep enough that a worker
+/// does not run dry while the calling thread patches one (a segment of fully-touched
+/// documents takes about 0.6 ms to patch): 4 with two threads.
+fn queued(threads: usize) -> usize {
+    threads + 2
+}
 
 /// Worker threads for `--threads threads`: the calling thread reads, applies and patches
 /// too (see [`Feeder::drain`]), so one fewer (at least one). With one more busy thread than
@@ -235,6 +262,8 @@ struct Feeder<'a, 'q> {
     names: Vec<String>,
     sent: u64,
     next: u64,
+    /// Segments patched here because the workers' queue was full.
+    patched_at_send: u64,
 }
 
 impl<'a> Feeder<'a, '_> {
@@ -261,6 +290,7 @@ impl<'a> Feeder<'a, '_> {
         match tx.try_send(seg) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(mut seg)) => {
+                self.patched_at_send += 1;
                 patch_segment(&mut seg, &mut self.patcher, self.anon);
                 self.pending.insert(seg.seq, seg);
                 Ok(())
@@ -732,4 +762,100 @@ fn apply<W: Write>(
         }
     }
     Ok(false)
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+
+    use super::{run_with, Depth};
+    use crate::driver::Driver;
+    use crate::policy::RewriteOptions;
+    use crate::reader::ArchiveReader;
+    use crate::synth::{generate_vec, SynthConfig};
+
+    /// Every document of the big collections touched (as `benches/rules/touched.yaml`).
+    const TOUCHED: &str = "
+rules:
+  pmInvestigator:
+    fields:
+      Email: hash_email
+      FirstName: {transform: fake, kind: first_name}
+  pmProject:
+    fields:
+      ContactEmail: hash_email
+  pmStudy:
+    fields:
+      Authors.LastName: {transform: fake, kind: last_name}
+  pmAuditLog:
+    fields:
+      UserEmail: hash_email
+  asFileListing:
+    fields:
+      UploadedBy: hash_email
+";
+
+    fn anon() -> Anonymizer {
+        let rules = RuleSet::from_yaml(TOUCHED, "touched.yaml").unwrap();
+        let key = Key::from_bytes(b"parallel depth test key 0123456789").unwrap();
+        Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap()
+    }
+
+    /// Output bytes and the segments patched at send with `threads` and `depth`.
+    fn rewrite(input: &[u8], threads: usize, depth: Depth) -> (Vec<u8>, u64) {
+        let anon = anon();
+        let options = RewriteOptions::default();
+        let mut out = Vec::new();
+        let mut rd = ArchiveReader::new(input);
+        let mut driver = Driver::new(&mut out, &anon, &options);
+        let patched_here = run_with(&mut rd, &mut driver, threads, depth).unwrap();
+        driver.finish(Ok(()), rd.offset()).unwrap();
+        (out, patched_here)
+    }
+
+    #[test]
+    fn segments_patched_by_the_calling_thread_give_the_same_output() {
+        let input = generate_vec(&SynthConfig {
+            seed: 23,
+            target_bytes: 4 << 20,
+            ..SynthConfig::default()
+        });
+        let mut serial = Vec::new();
+        let anon = anon();
+        crate::rewrite_archive(&input[..], &mut serial, &anon, &RewriteOptions::default()).unwrap();
+        // No room in the queue: a segment goes to a worker only when one is waiting for it,
+        // else the calling thread patches it; a single segment in flight; the default depth.
+        for (threads, depth) in [
+            (
+                2,
+                Depth {
+                    in_flight: 2,
+                    queued: 0,
+                },
+            ),
+            (
+                3,
+                Depth {
+                    in_flight: 1,
+                    queued: 0,
+                },
+            ),
+            (
+                2,
+                Depth {
+                    in_flight: 8,
+                    queued: 4,
+                },
+            ),
+        ] {
+            let (out, patched_here) = rewrite(&input, threads, depth);
+            assert!(
+                out == serial,
+                "{threads} threads, {depth:?}: output differs"
+            );
+            if depth.queued == 0 {
+                assert!(patched_here > 0, "{threads} threads, {depth:?}");
+            }
+        }
+    }
 }
