@@ -31,7 +31,8 @@ trap 'rm -rf "$work"' EXIT
 keep=${KEEP:-}
 
 cargo build --release -q -p mongo-archive --bin gen-archive --features testkit
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 target/release/gen-archive --size-mb "$size_mb" > "$work/a.archive"
 for r in benches/rules/touched.yaml rules/syrf.yaml; do
     n=$(basename "$r" .yaml)

@@ -27,7 +27,8 @@ work=$(mktemp -d -t syrf-threads.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p mongo-archive --bin gen-archive --features testkit
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 target/release/gen-archive --size-mb "$size_mb" > "$work/a.archive"
 rules=benches/rules/touched.yaml
 

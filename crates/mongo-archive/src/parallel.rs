@@ -6,9 +6,10 @@
 //! validate and patch those documents; the calling thread then feeds each segment's items, in
 //! input order, to the same sequential [`Driver`] a single-threaded run uses, with the patches
 //! computed ahead. Limits, counters, CRCs, oplog entries and output therefore follow exactly
-//! the single-threaded path, and at most [`in_flight`]`(threads)` segments are in flight. The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so
-//! `threads` means `threads - 1` workers beside it: `threads` busy threads in all, not one
-//! more than the cores asked for.
+//! the single-threaded path, and at most [`in_flight`]`(threads)` segments are in flight.
+//! The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so `threads`
+//! means `threads - 1` workers beside it: `threads` busy threads in all, not one more than
+//! the cores asked for.
 //!
 //! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
 //! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
@@ -162,15 +163,18 @@ pub(crate) fn run<R: Read, W: Write>(
     threads: usize,
 ) -> Result<(), ArchiveError> {
     let depth = Depth {
+        workers: worker_count(threads),
         in_flight: in_flight(threads),
         queued: queued(threads),
     };
-    run_with(rd, driver, threads, depth).map(|_| ())
+    run_with(rd, driver, depth).map(|_| ())
 }
 
-/// How far reading runs ahead of applying: segments in flight, and waiting for a worker.
+/// The pool: its workers, and how far reading runs ahead of applying (segments in flight,
+/// and waiting for a worker).
 #[derive(Debug, Clone, Copy)]
 struct Depth {
+    workers: usize,
     in_flight: usize,
     queued: usize,
 }
@@ -180,7 +184,6 @@ struct Depth {
 fn run_with<R: Read, W: Write>(
     rd: &mut ArchiveReader<R>,
     driver: &mut Driver<'_, W>,
-    threads: usize,
     depth: Depth,
 ) -> Result<u64, ArchiveError> {
     // Workers validate body documents (the reader only frames them); `apply` reports the
@@ -195,7 +198,7 @@ fn run_with<R: Read, W: Write>(
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
-        for _ in 0..worker_count(threads) {
+        for _ in 0..depth.workers {
             let job_rx = &job_rx;
             let done_tx = done_tx.clone();
             scope.spawn(move || worker(job_rx, done_tx, anon));
@@ -768,7 +771,7 @@ fn apply<W: Write>(
 mod tests {
     use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 
-    use super::{run_with, Depth};
+    use super::{in_flight, queued, run_with, Depth};
     use crate::driver::Driver;
     use crate::policy::RewriteOptions;
     use crate::reader::ArchiveReader;
@@ -801,14 +804,14 @@ rules:
         Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap()
     }
 
-    /// Output bytes and the segments patched at send with `threads` and `depth`.
-    fn rewrite(input: &[u8], threads: usize, depth: Depth) -> (Vec<u8>, u64) {
+    /// Output bytes and the segments patched at send with `depth`.
+    fn rewrite(input: &[u8], depth: Depth) -> (Vec<u8>, u64) {
         let anon = anon();
         let options = RewriteOptions::default();
         let mut out = Vec::new();
         let mut rd = ArchiveReader::new(input);
         let mut driver = Driver::new(&mut out, &anon, &options);
-        let patched_here = run_with(&mut rd, &mut driver, threads, depth).unwrap();
+        let patched_here = run_with(&mut rd, &mut driver, depth).unwrap();
         driver.finish(Ok(()), rd.offset()).unwrap();
         (out, patched_here)
     }
@@ -823,39 +826,29 @@ rules:
         let mut serial = Vec::new();
         let anon = anon();
         crate::rewrite_archive(&input[..], &mut serial, &anon, &RewriteOptions::default()).unwrap();
-        // No room in the queue: a segment goes to a worker only when one is waiting for it,
-        // else the calling thread patches it; a single segment in flight; the default depth.
-        for (threads, depth) in [
-            (
-                2,
-                Depth {
-                    in_flight: 2,
-                    queued: 0,
-                },
-            ),
-            (
-                3,
-                Depth {
-                    in_flight: 1,
-                    queued: 0,
-                },
-            ),
-            (
-                2,
-                Depth {
-                    in_flight: 8,
-                    queued: 4,
-                },
-            ),
+        let depth = |workers, in_flight, queued| Depth {
+            workers,
+            in_flight,
+            queued,
+        };
+        // No worker and no room in the queue: the calling thread patches every segment (a
+        // 4 MB archive makes about 16). Then: no room in the queue (a segment goes to a
+        // worker only when one is waiting for it); a single segment in flight; the default
+        // depth of 2 and 4 threads.
+        let (out, patched_here) = rewrite(&input, depth(0, 2, 0));
+        assert!(out == serial, "no worker: output differs");
+        assert!(
+            patched_here >= 10,
+            "{patched_here} segments patched at send"
+        );
+        for d in [
+            depth(1, 2, 0),
+            depth(2, 1, 0),
+            depth(1, in_flight(2), queued(2)),
+            depth(3, in_flight(4), queued(4)),
         ] {
-            let (out, patched_here) = rewrite(&input, threads, depth);
-            assert!(
-                out == serial,
-                "{threads} threads, {depth:?}: output differs"
-            );
-            if depth.queued == 0 {
-                assert!(patched_here > 0, "{threads} threads, {depth:?}");
-            }
+            let (out, _) = rewrite(&input, d);
+            assert!(out == serial, "{d:?}: output differs");
         }
     }
 }
