@@ -13,8 +13,9 @@ use std::fs::File;
 /// The pipe capacity asked for.
 const PIPE_BYTES: libc::c_int = 1 << 20;
 
-/// Grows the pipe `file` reads from to [`PIPE_BYTES`]; does nothing for other files, and
-/// ignores a refusal (a lower system limit: the pipe keeps its size).
+/// Grows the pipe `file` reads from or writes to to [`PIPE_BYTES`]; does nothing for other
+/// files or a pipe already as large, and ignores a refusal (a lower system limit: the pipe
+/// keeps its size).
 #[cfg(target_os = "linux")]
 pub(crate) fn grow_pipe(file: &File) {
     use std::os::fd::AsRawFd;
@@ -22,10 +23,14 @@ pub(crate) fn grow_pipe(file: &File) {
     if !file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
         return;
     }
-    // SAFETY: `fcntl(F_SETPIPE_SZ)` takes the open descriptor `file` owns (valid for the
-    // call) and an int; it only changes the pipe's capacity, never memory of this process.
+    let fd = file.as_raw_fd();
+    // SAFETY: `fcntl(F_GETPIPE_SZ)` and `fcntl(F_SETPIPE_SZ)` take the open descriptor
+    // `file` owns (valid for the calls) and, for the latter, an int; they read or change
+    // the pipe's capacity only, never memory of this process.
     unsafe {
-        libc::fcntl(file.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+        if libc::fcntl(fd, libc::F_GETPIPE_SZ) < PIPE_BYTES {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_BYTES);
+        }
     }
 }
 
