@@ -285,7 +285,7 @@ impl<'a> Feeder<'a, '_> {
     /// Hands `seg` to the workers; when their queue is full (they are behind), patches it here
     /// instead of waiting for room. Waiting left the calling thread idle while the one worker
     /// of `--threads 2` did three quarters of the patching: the worker bounded the run
-    /// (docs/performance.md, "Archive thread scaling (branch mongo23)").
+    /// (docs/performance.md, "Archive thread scaling and archive speed").
     fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
         self.sent += 1;
         let Some(tx) = &self.job_tx else {

@@ -6,7 +6,7 @@
 //! 1,600 sleeps and wake-ups on each side per 100 MB. At 1 MiB (the limit an
 //! unprivileged process may set, `/proc/sys/fs/pipe-max-size`) there are far fewer, which
 //! matters when the rest of the run is fast (an archive with few rules: docs/performance.md,
-//! "Archive thread scaling (branch mongo23)").
+//! "Archive thread scaling and archive speed").
 
 use std::fs::File;
 
