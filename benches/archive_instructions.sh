@@ -12,8 +12,10 @@
 # {min_length: 1000}` appended, as benches/echo_cost.sh does; a binary older than the guard
 # refuses the key and is reported as such), with --threads 1 and 2. For 2 threads it prints the
 # calling thread's own count (reading, applying in order, writing: its total less the batches it
-# patches itself rather than wait, `parallel::patch_segment`, which a worker could have done)
-# and the total of all threads.
+# patches itself rather than wait, `parallel::patch_segment`, which a worker could have done),
+# its whole count ("calling (all)") and the total of all threads. Valgrind runs one thread at a
+# time, so how the patching is shared differs from a real run's (benches/archive_threads.sh
+# measures that with perf).
 # Note: valgrind hides the CPU's SHA extensions, so SHA-256 runs in software and weighs more
 # here than on the machine itself (about 4x).
 set -euo pipefail
@@ -29,7 +31,8 @@ trap 'rm -rf "$work"' EXIT
 keep=${KEEP:-}
 
 cargo build --release -q -p mongo-archive --bin gen-archive --features testkit
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 target/release/gen-archive --size-mb "$size_mb" > "$work/a.archive"
 for r in benches/rules/touched.yaml rules/syrf.yaml; do
     n=$(basename "$r" .yaml)
@@ -38,11 +41,14 @@ for r in benches/rules/touched.yaml rules/syrf.yaml; do
 done
 
 echo "archive: $(stat -c %s "$work/a.archive") bytes (gen-archive --size-mb $size_mb)"
-printf '%-40s %-14s %7s %16s %16s\n' binary rules threads "calling (own)" "all threads"
+printf '%-40s %-14s %7s %16s %16s %16s\n' binary rules threads "calling (own)" "calling (all)" "all threads"
+n_bin=0
 for bin in "${bins[@]}"; do
+    n_bin=$(( n_bin + 1 ))
     for rules in touched touched-inert syrf syrf-inert; do
         for t in 1 2; do
-            out="$work/cg.$(basename "$bin").$rules.$t"
+            # Numbered: binaries of two builds usually share a file name.
+            out="$work/cg.$n_bin.$(basename "$bin").$rules.$t"
             if ! valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out.%p" \
                 "$bin" -q --rules "$work/$rules.yaml" --threads "$t" < "$work/a.archive" > /dev/null 2> "$out.log"; then
                 printf '%-40s %-14s %7s %s\n' "$bin" "$rules" "$t" "failed: $(grep -v '^==' "$out.log" | tail -n 1)"
@@ -51,11 +57,12 @@ for bin in "${bins[@]}"; do
             # Thread 1 is the calling thread; the others are workers (and, for the CLI, its
             # output sink when compressing: not used here).
             main=$(grep -h '^summary:' "$out".*-01 | awk '{ print $2 }')
+            calling=$main
             stolen=$(callgrind_annotate --inclusive=yes "$out".*-01 2> /dev/null \
                 | awk '/parallel::patch_segment \[/ && !n { gsub(",", "", $1); print $1; n = 1 }' || true)
             main=$(( main - ${stolen:-0} ))
             all=$(cat "$out".*-[0-9]* | grep -h '^summary:' | awk '{ s += $2 } END { print s }')
-            printf '%-40s %-14s %7s %16s %16s\n' "$bin" "$rules" "$t" "$main" "$all"
+            printf '%-40s %-14s %7s %16s %16s %16s\n' "$bin" "$rules" "$t" "$main" "$calling" "$all"
             [[ -n $keep ]] && mkdir -p "$keep" && cp "$out".* "$keep/"
         done
     done

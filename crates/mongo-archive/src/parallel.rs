@@ -3,12 +3,13 @@
 //! The calling thread reads the archive into buffers it hands on whole (the reader's
 //! [`ArchiveReader::hand_off_buffers`]: no document is copied), one segment per buffer of
 //! about 256 KiB, marking the documents a rule plan applies to with their ordinal; workers
-//! validate and patch those documents (the calling thread too, rather than wait for the next
-//! segment in order); the calling thread then feeds each segment's items, in input order, to
-//! the same sequential [`Driver`] a single-threaded run uses, with the patches computed ahead. Limits, counters, CRCs, oplog entries and output therefore
-//! follow exactly the single-threaded path, and at most `2 × threads` segments are in flight.
-//! Since the calling thread patches too, `threads` means `threads - 1` workers beside it:
-//! `threads` busy threads in all, not one more than the cores asked for.
+//! validate and patch those documents; the calling thread then feeds each segment's items, in
+//! input order, to the same sequential [`Driver`] a single-threaded run uses, with the patches
+//! computed ahead. Limits, counters, CRCs, oplog entries and output therefore follow exactly
+//! the single-threaded path, and at most [`in_flight`]`(threads)` segments are in flight.
+//! The calling thread patches too (see [`Feeder::send`] and [`Feeder::drain`]), so `threads`
+//! means `threads - 1` workers beside it: `threads` busy threads in all, not one more than
+//! the cores asked for.
 //!
 //! The CRC-64s of the namespaces whose documents are all written as the rules make them (see
 //! [`crc_in_parts`]) are computed on the workers too: each segment's worker hashes every run
@@ -20,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::ops::Range;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
@@ -161,6 +162,30 @@ pub(crate) fn run<R: Read, W: Write>(
     driver: &mut Driver<'_, W>,
     threads: usize,
 ) -> Result<(), ArchiveError> {
+    let depth = Depth {
+        workers: worker_count(threads),
+        in_flight: in_flight(threads),
+        queued: queued(threads),
+    };
+    run_with(rd, driver, depth).map(|_| ())
+}
+
+/// The pool: its workers, and how far reading runs ahead of applying (segments in flight,
+/// and waiting for a worker).
+#[derive(Debug, Clone, Copy)]
+struct Depth {
+    workers: usize,
+    in_flight: usize,
+    queued: usize,
+}
+
+/// [`run`] with the given depth; returns how many segments the calling thread patched
+/// because the workers' queue was full ([`Feeder::send`]).
+fn run_with<R: Read, W: Write>(
+    rd: &mut ArchiveReader<R>,
+    driver: &mut Driver<'_, W>,
+    depth: Depth,
+) -> Result<u64, ArchiveError> {
     // Workers validate body documents (the reader only frames them); `apply` reports the
     // first invalid one where the reader would have.
     rd.defer_document_validation();
@@ -168,12 +193,12 @@ pub(crate) fn run<R: Read, W: Write>(
     let anon = driver.anon();
     let options = driver.options();
     driver.set_reader_shows_names();
-    let in_flight_max = 2 * threads as u64;
-    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(threads);
+    let in_flight_max = depth.in_flight.max(1) as u64;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(depth.queued);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
-        for _ in 0..worker_count(threads) {
+        for _ in 0..depth.workers {
             let job_rx = &job_rx;
             let done_tx = done_tx.clone();
             scope.spawn(move || worker(job_rx, done_tx, anon));
@@ -190,12 +215,31 @@ pub(crate) fn run<R: Read, W: Write>(
             names: Vec::new(),
             sent: 0,
             next: 0,
+            patched_at_send: 0,
         };
         let result = read_all(rd, driver, &mut feeder, anon, options, in_flight_max);
         // Stop the workers whatever happened; results not yet applied are dropped.
         feeder.job_tx = None;
-        result
+        result.map(|()| feeder.patched_at_send)
     })
+}
+
+/// Segments in flight (read, not yet applied) with `threads` threads: reading runs this far
+/// ahead of the segment being applied, so that a worker still patching the oldest one does
+/// not stop the calling thread from reading and patching later ones. Each holds a 256 KiB
+/// input buffer and its patched documents: 16 segments, about 8 MiB, with two threads; two
+/// more per further thread. The segments the calling thread patches when the queue is full
+/// are newer than the queued ones and wait for them: without room for them, reading stops.
+fn in_flight(threads: usize) -> usize {
+    2 * threads + 12
+}
+
+/// Segments waiting in the workers' queue with `threads` threads; past that, the calling
+/// thread patches the segment it read itself ([`Feeder::send`]). Deep enough that a worker
+/// does not run dry while the calling thread patches one (a segment of fully-touched
+/// documents takes about 0.6 ms to patch): 4 with two threads.
+fn queued(threads: usize) -> usize {
+    threads + 2
 }
 
 /// Worker threads for `--threads threads`: the calling thread reads, applies and patches
@@ -222,6 +266,8 @@ struct Feeder<'a, 'q> {
     names: Vec<String>,
     sent: u64,
     next: u64,
+    /// Segments patched here because the workers' queue was full.
+    patched_at_send: u64,
 }
 
 impl<'a> Feeder<'a, '_> {
@@ -236,15 +282,29 @@ impl<'a> Feeder<'a, '_> {
         }
     }
 
+    /// Hands `seg` to the workers; when their queue is full (they are behind), patches it here
+    /// instead of waiting for room. Waiting left the calling thread idle while the one worker
+    /// of `--threads 2` did three quarters of the patching: the worker bounded the run
+    /// (docs/performance.md, "Archive thread scaling and archive speed").
     fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
         self.sent += 1;
-        match &self.job_tx {
-            Some(tx) if tx.send(seg).is_ok() => Ok(()),
-            _ => Err(pool_gone()),
+        let Some(tx) = &self.job_tx else {
+            return Err(pool_gone());
+        };
+        match tx.try_send(seg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(mut seg)) => {
+                self.patched_at_send += 1;
+                patch_segment(&mut seg, &mut self.patcher, self.anon);
+                self.pending.insert(seg.seq, seg);
+                Ok(())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(pool_gone()),
         }
     }
 
-    /// Applies finished segments in order until at most `keep` are in flight.
+    /// Applies finished segments in order until at most `keep` are in flight; with `keep` 0
+    /// (the end), patches queued ones here while the next one in order is not done.
     fn drain<W: Write>(
         &mut self,
         driver: &mut Driver<'_, W>,
@@ -255,11 +315,21 @@ impl<'a> Feeder<'a, '_> {
             let seg = match self.pending.remove(&self.next) {
                 Some(seg) => seg,
                 None => {
-                    // Patch a queued batch here while the next one in order is not done. A
-                    // worker holding the lock is waiting on an empty queue: nothing to take.
+                    // The segments the workers finished first: the next one may be among
+                    // them (taking queued work then would only delay it).
+                    if let Ok(seg) = self.done_rx.try_recv() {
+                        self.pending.insert(seg.seq, seg);
+                        continue;
+                    }
+                    // At the end (`keep` 0), patch a queued batch here while the next one in
+                    // order is not done. Not before: a batch taken from the queue is one the
+                    // worker would have patched next, and while the calling thread patches it
+                    // nothing is read, so the queue runs dry and the worker waits (the
+                    // calling thread did two thirds of the patching on a 300 MB archive).
+                    // A worker holding the lock is waiting on an empty queue: nothing to take.
                     let queued = match self.job_rx.try_lock() {
-                        Ok(rx) => rx.try_recv().ok(),
-                        Err(_) => None,
+                        Ok(rx) if keep == 0 => rx.try_recv().ok(),
+                        _ => None,
                     };
                     let seg = match queued {
                         Some(mut seg) => {
@@ -706,4 +776,90 @@ fn apply<W: Write>(
         }
     }
     Ok(false)
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
+
+    use super::{in_flight, queued, run_with, Depth};
+    use crate::driver::Driver;
+    use crate::policy::RewriteOptions;
+    use crate::reader::ArchiveReader;
+    use crate::synth::{generate_vec, SynthConfig};
+
+    /// Every document of the big collections touched (as `benches/rules/touched.yaml`).
+    const TOUCHED: &str = "
+rules:
+  pmInvestigator:
+    fields:
+      Email: hash_email
+      FirstName: {transform: fake, kind: first_name}
+  pmProject:
+    fields:
+      ContactEmail: hash_email
+  pmStudy:
+    fields:
+      Authors.LastName: {transform: fake, kind: last_name}
+  pmAuditLog:
+    fields:
+      UserEmail: hash_email
+  asFileListing:
+    fields:
+      UploadedBy: hash_email
+";
+
+    fn anon() -> Anonymizer {
+        let rules = RuleSet::from_yaml(TOUCHED, "touched.yaml").unwrap();
+        let key = Key::from_bytes(b"parallel depth test key 0123456789").unwrap();
+        Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap()
+    }
+
+    /// Output bytes and the segments patched at send with `depth`.
+    fn rewrite(input: &[u8], depth: Depth) -> (Vec<u8>, u64) {
+        let anon = anon();
+        let options = RewriteOptions::default();
+        let mut out = Vec::new();
+        let mut rd = ArchiveReader::new(input);
+        let mut driver = Driver::new(&mut out, &anon, &options);
+        let patched_here = run_with(&mut rd, &mut driver, depth).unwrap();
+        driver.finish(Ok(()), rd.offset()).unwrap();
+        (out, patched_here)
+    }
+
+    #[test]
+    fn segments_patched_by_the_calling_thread_give_the_same_output() {
+        let input = generate_vec(&SynthConfig {
+            seed: 23,
+            target_bytes: 4 << 20,
+            ..SynthConfig::default()
+        });
+        let mut serial = Vec::new();
+        let anon = anon();
+        crate::rewrite_archive(&input[..], &mut serial, &anon, &RewriteOptions::default()).unwrap();
+        let depth = |workers, in_flight, queued| Depth {
+            workers,
+            in_flight,
+            queued,
+        };
+        // No worker and no room in the queue: the calling thread patches every segment (a
+        // 4 MB archive makes about 16). Then: no room in the queue (a segment goes to a
+        // worker only when one is waiting for it); a single segment in flight; the default
+        // depth of 2 and 4 threads.
+        let (out, patched_here) = rewrite(&input, depth(0, 2, 0));
+        assert!(out == serial, "no worker: output differs");
+        assert!(
+            patched_here >= 10,
+            "{patched_here} segments patched at send"
+        );
+        for d in [
+            depth(1, 2, 0),
+            depth(2, 1, 0),
+            depth(1, in_flight(2), queued(2)),
+            depth(3, in_flight(4), queued(4)),
+        ] {
+            let (out, _) = rewrite(&input, d);
+            assert!(out == serial, "{d:?}: output differs");
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod doc_commands;
 mod key;
 mod observe_cli;
 mod output;
+mod pipes;
 mod progress;
 mod shell;
 mod signals;
@@ -578,6 +579,7 @@ fn open_input(path: &Path) -> Result<Input, Error> {
                 .try_clone_to_owned()
                 .map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?,
         );
+        pipes::grow_pipe(&stdin);
         let size = stdin
             .metadata()
             .ok()

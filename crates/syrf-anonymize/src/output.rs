@@ -34,7 +34,9 @@ enum Kind {
 /// a newline, which costs a dump-sized stream real time.
 fn raw_stdout() -> io::Result<File> {
     use std::os::fd::AsFd;
-    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+    let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    crate::pipes::grow_pipe(&stdout);
+    Ok(stdout)
 }
 
 /// Follows `path` through symlinks (also dangling ones) to the path that is really written.

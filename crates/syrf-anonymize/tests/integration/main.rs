@@ -26,6 +26,7 @@ mod ops_schema;
 mod pg_archive_checks;
 mod pg_custom;
 mod pg_directory_threads;
+mod pipe_sizes;
 mod preview_and_when;
 mod progress_threads;
 mod real_clients;
