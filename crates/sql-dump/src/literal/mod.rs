@@ -61,6 +61,9 @@ pub(crate) enum Lit<'a> {
 /// Classifies a trimmed literal of an `INSERT` tuple.
 pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
     let syntax = syntax.into();
+    if let Some(lit) = plain_quoted(t, syntax) {
+        return lit;
+    }
     let dialect = syntax.dialect;
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;
@@ -114,6 +117,28 @@ pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
         return Lit::Number(s);
     }
     Lit::Other
+}
+
+/// [`parse_literal`] of a literal that starts and ends with `'` (nearly every string value):
+/// the same [`Lit::Str`] without the keyword, introducer and prefix checks, none of which a
+/// leading quote can match. `None` for any other literal.
+#[inline]
+fn plain_quoted(t: &[u8], syntax: Syntax) -> Option<Lit<'_>> {
+    let [b'\'', second, .., b'\''] = *t else {
+        return None;
+    };
+    // As `parse_literal` reads it: a quote byte before a second quote counts as a prefix.
+    let escapes = if second == b'\'' {
+        single_quote_escapes(syntax, b'\'', b' ')
+    } else {
+        single_quote_escapes(syntax, b' ', b' ')
+    };
+    Some(Lit::Str {
+        body: &t[1..t.len() - 1],
+        quote: b'\'',
+        escapes,
+        binary: false,
+    })
 }
 
 /// Undoes MySQL string escapes and doubled quotes.
@@ -389,12 +414,12 @@ fn cut_chars(s: &str, max: Option<usize>) -> &str {
     }
 }
 
-fn looks_numeric(s: &str) -> bool {
-    let t = s.strip_prefix('-').unwrap_or(s);
+fn looks_numeric(s: &[u8]) -> bool {
+    let t = s.strip_prefix(b"-").unwrap_or(s);
     !t.is_empty()
-        && t.bytes().filter(|&b| b == b'.').count() <= 1
-        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && t.bytes().any(|b| b.is_ascii_digit())
+        && t.iter().filter(|&&b| b == b'.').count() <= 1
+        && t.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        && t.iter().any(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of milliseconds since the Unix epoch (UTC).
@@ -457,8 +482,11 @@ pub(crate) fn write_written(
 ) {
     match written {
         Written::Unchanged | Written::Null | Written::Remove => write_null(ctx, out),
+        // ASCII text (nearly every pseudonym) needs no UTF-8 check.
+        Written::Str if buf.is_ascii() => write_ascii(buf, col, ctx, out),
         // Transforms write UTF-8 text: the lossy view borrows `buf`.
         Written::Str => write_str(&lossy(buf), col, ctx, out),
+        Written::Number if buf.is_ascii() => out.extend_from_slice(buf),
         Written::Bytes => write_bytes(buf, col, ctx, out),
         Written::Int32(i) => write_display(i, out),
         Written::Int64(i) => write_display(i, out),
@@ -489,16 +517,28 @@ fn write_display(v: impl std::fmt::Display, out: &mut Vec<u8>) {
 /// text a number.
 fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     let max = col.and_then(|c| c.max_chars);
+    write_cut(cut_chars(s, max).as_bytes(), col, ctx, out);
+}
+
+/// [`write_str`] of ASCII text `s` (each character one byte, so the cut is by bytes).
+fn write_ascii(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    let max = col.and_then(|c| c.max_chars);
+    let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
+    write_cut(cut, col, ctx, out);
+}
+
+/// Writes text already cut to its column's length (valid UTF-8): bare when the column is
+/// numeric and the text a number, else quoted for `ctx`.
+fn write_cut(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     let numeric_col = col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal));
-    let s = cut_chars(s, max);
     if numeric_col && looks_numeric(s) {
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     } else {
         // Already text: no second UTF-8 pass.
         match ctx {
-            Ctx::MySql => mysql_quote(s.as_bytes(), out),
-            Ctx::PgInsert { std } => pg_quote(s.as_bytes(), std, out),
-            Ctx::Copy => copy_escape(s.as_bytes(), out),
+            Ctx::MySql => mysql_quote(s, out),
+            Ctx::PgInsert { std } => pg_quote(s, std, out),
+            Ctx::Copy => copy_escape(s, out),
         }
     }
 }

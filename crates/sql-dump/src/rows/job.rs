@@ -309,7 +309,7 @@ impl RowJob<'_, '_> {
     ) {
         let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
-        if is_infinity(&value) && matches!(transform, Transform::DateShift { .. }) {
+        if matches!(transform, Transform::DateShift { .. }) && is_infinity(&value) {
             // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
             // to NULL.
             self.anon.record_seen(rule, false);
@@ -615,6 +615,11 @@ pub(crate) fn copy_value<'b>(
 /// PostgreSQL `text` column, ` bob@x` in a case-insensitive MySQL one (which ignores case
 /// and trailing spaces). `None` when the column holds no other variant.
 fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
+    if s.is_ascii() {
+        if let Some(same) = ascii_same_variant(s.as_bytes(), case_sensitive, exactness) {
+            return (!same).then(|| s.to_owned());
+        }
+    }
     match exactness {
         Exactness::Exact => {
             let trimmed = s.trim();
@@ -627,6 +632,23 @@ fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<
             (t.trim_start().len() != t.len()).then(|| t.to_lowercase())
         }
     }
+}
+
+/// [`email_variant`] of an ASCII address when its edges are not white space (nearly every
+/// address): `Some(true)` when it is the form `hash_email` hashes (no variant), `Some(false)`
+/// when it is an `Exact` column's variant (upper case), `None` to take the general way.
+fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> Option<bool> {
+    // `char::is_white_space` on ASCII: tab, line feed, vertical tab, form feed, carriage
+    // return and space.
+    let space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    if s.first().is_some_and(space) || s.last().is_some_and(space) {
+        return None;
+    }
+    Some(match exactness {
+        Exactness::Exact => case_sensitive || !s.iter().any(u8::is_ascii_uppercase),
+        // No leading space: the trimmed and lower-cased forms agree.
+        Exactness::LeadingSpace => true,
+    })
 }
 
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
@@ -642,14 +664,18 @@ fn is_infinity(value: &Value<'_>) -> bool {
 /// depends only on the value and never gains a leading zero. Returns the value and whether it
 /// was a string.
 fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
+    /// One pass: an optional `-`, digits without a leading zero (or `0`), optionally `.`
+    /// and at least one digit.
     fn plain(s: &str) -> bool {
-        let body = s.strip_prefix('-').unwrap_or(s);
-        let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && (int == "0" || !int.starts_with('0'))
-            && !frac.is_empty()
-            && frac.bytes().all(|b| b.is_ascii_digit())
+        let body = s.as_bytes();
+        let body = body.strip_prefix(b"-").unwrap_or(body);
+        let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
+        let frac = match body.get(int..) {
+            Some([]) => true,
+            Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+            _ => false,
+        };
+        int > 0 && (int == 1 || body[0] != b'0') && frac
     }
     match value {
         Value::Str(s) if plain(s) => (Value::Number(s), true),
