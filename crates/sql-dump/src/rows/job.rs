@@ -6,7 +6,7 @@ use anonymize_core::{
     Anonymizer, EchoSet, PlanNode, Replacement, RowContext, Transform, Value, Written,
 };
 
-use super::plan::ColPlan;
+use super::plan::{ColPlan, RowShape};
 use crate::array::{Array, Elem};
 use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
@@ -44,6 +44,8 @@ pub(crate) struct RowJob<'p, 'a> {
     pub(crate) anon: &'a Anonymizer,
     /// One plan per value.
     pub(crate) plans: &'p [ColPlan<'a>],
+    /// What the plans decide for every row ([`RowShape::of`] the same plans).
+    pub(crate) shape: RowShape,
     /// Where the values are written.
     pub(crate) ctx: Ctx,
     /// The dump's dialect and session settings.
@@ -88,15 +90,21 @@ impl RowJob<'_, '_> {
         echo.set.clear();
         echo.spans.clear();
         // A row the table's `when:` keeps from the rules: every value copied as it is.
-        let skip = super::when::rules_skipped(
-            self.plans,
-            self.ctx == Ctx::Copy,
-            src,
-            spans,
-            |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
-        );
+        let skip = self.shape.when
+            && super::when::rules_skipped(
+                self.plans,
+                self.ctx == Ctx::Copy,
+                src,
+                spans,
+                |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
+            );
         // Originals are recorded only when the row has a value the guard may search.
-        let watch = self.watches(spans.len());
+        let watch = if spans.len() >= self.plans.len() {
+            self.shape.watch
+        } else {
+            // A short row: only its values' plans count.
+            RowShape::watches(&self.plans[..spans.len()], self.ctx == Ctx::Copy)
+        };
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
@@ -154,18 +162,6 @@ impl RowJob<'_, '_> {
         if !echo.set.is_empty() && !echo.spans.is_empty() {
             self.echo_guard(out, echo);
         }
-    }
-
-    /// Whether the echo guard may search a value of a row of `values` values: some column
-    /// is text (or untyped), not generated, and not covered by a rule of its own (a JSON
-    /// column with rules inside counts). When none is, no original needs recording.
-    fn watches(&self, values: usize) -> bool {
-        self.plans.iter().take(values).any(|p| {
-            let col = p.col.as_ref();
-            searched(col)
-                && p.node.is_none_or(|n| n.rule().is_none())
-                && (self.ctx == Ctx::Copy || !col.is_some_and(|c| c.generated))
-        })
     }
 
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
@@ -563,7 +559,7 @@ fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
 /// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
 /// unknown type, binary strings; not dates, numbers, enums and other typed values (a
 /// `created_at` equal to a covered birth date is no copy of it).
-fn searched(col: Option<&Column>) -> bool {
+pub(super) fn searched(col: Option<&Column>) -> bool {
     col.is_none_or(|c| {
         matches!(
             c.family,
