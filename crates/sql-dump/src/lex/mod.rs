@@ -13,6 +13,7 @@
 
 pub(crate) mod copy;
 pub(crate) mod rules;
+mod swar;
 pub(crate) mod trivia;
 pub(crate) mod tuple;
 
@@ -395,7 +396,6 @@ impl Lexer {
 /// Jumps from quote to quote with `memchr` instead of stopping at every backslash: with
 /// escapes active, a quote is escaped exactly when an odd run of backslashes precedes it
 /// (each `\\` pair escapes itself). A doubled quote stands for one quote.
-#[inline]
 pub(crate) fn string_end(
     data: &[u8],
     from: usize,

@@ -61,9 +61,11 @@ pub(crate) enum Lit<'a> {
 /// Classifies a trimmed literal of an `INSERT` tuple.
 pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
     let syntax = syntax.into();
-    if let Some(lit) = plain_quoted(t, syntax) {
-        return lit;
-    }
+    plain_quoted(t, syntax).unwrap_or_else(|| parse_any(t, syntax))
+}
+
+/// [`parse_literal`] by the general way, which reads every form.
+fn parse_any(t: &[u8], syntax: Syntax) -> Lit<'_> {
     let dialect = syntax.dialect;
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;

@@ -616,6 +616,11 @@ fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<
             return (!same).then(|| s.to_owned());
         }
     }
+    any_email_variant(s, case_sensitive, exactness)
+}
+
+/// [`email_variant`] by the general way, for any text.
+fn any_email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
     match exactness {
         Exactness::Exact => {
             let trimmed = s.trim();
@@ -733,5 +738,80 @@ mod tests {
             email_variant(" Bob@x ", false, LeadingSpace).as_deref(),
             Some(" bob@x")
         );
+    }
+
+    /// The ASCII fast path of `email_variant` answers as the general way on addresses with
+    /// and without case, spaces and other white space at either end.
+    #[test]
+    fn email_variant_fast_path_agrees() {
+        let addresses = [
+            "",
+            " ",
+            "bob@x",
+            "Bob@x",
+            "bob@X ",
+            " bob@x",
+            "\tbob@x",
+            "bob@x\x0b",
+            "\x0cb@x\r",
+            "b\u{e9}b@x",
+            " B\u{e9}b@x ",
+            "\u{a0}bob@x",
+            "bob@x\u{3000}",
+            "\x1fbob@x",
+        ];
+        for s in addresses {
+            for case_sensitive in [true, false] {
+                for exactness in [Exactness::Exact, Exactness::LeadingSpace] {
+                    assert_eq!(
+                        email_variant(s, case_sensitive, exactness),
+                        any_email_variant(s, case_sensitive, exactness),
+                        "{s:?} {case_sensitive} {exactness:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `digits` reads the same values as plain decimals as the two-pass test did.
+    #[test]
+    fn plain_decimals_as_before() {
+        fn before(s: &str) -> bool {
+            let body = s.strip_prefix('-').unwrap_or(s);
+            let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+            !int.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && (int == "0" || !int.starts_with('0'))
+                && !frac.is_empty()
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        let texts = [
+            "",
+            "-",
+            "0",
+            "00",
+            "01",
+            "10",
+            "-0",
+            "-01",
+            "0.5",
+            "0.",
+            ".5",
+            "1.2.3",
+            "12.30",
+            "+44 7780 463556",
+            "42",
+            "-39.62",
+            "1e5",
+            "4a",
+            "\u{663}",
+            "--1",
+            "-.5",
+            "9.9a",
+        ];
+        for s in texts {
+            let (value, _) = digits_value(Value::Str(s), s.as_bytes());
+            assert_eq!(matches!(value, Value::Number(_)), before(s), "{s:?}");
+        }
     }
 }
