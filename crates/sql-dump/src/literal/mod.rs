@@ -740,14 +740,34 @@ fn needs_unescape(body: &[u8], quote: u8, escapes: bool, dialect: Dialect) -> bo
 const SHORT: usize = 64;
 
 /// Whether `hay` holds the byte `a` or `b`.
-#[inline]
+#[inline(always)]
 pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
     if hay.len() <= SHORT {
-        // No early exit: a branch-free fold.
-        hay.iter()
-            .fold(false, |found, &c| found | (c == a) | (c == b))
+        any_byte(hay, |c| (c == a) | (c == b))
     } else {
         memchr::memchr2(a, b, hay).is_some()
+    }
+}
+
+/// Whether `test` holds for a byte of `bytes` (short: up to [`SHORT`] bytes), tested in
+/// windows of fixed size, which the compiler turns into vector compares without a
+/// byte-by-byte tail: 16-byte windows and one more ending where `bytes` ends (windows may
+/// overlap: each byte is tested at least once), or two 8-byte windows, or byte by byte
+/// below 8 bytes.
+#[inline]
+pub(crate) fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
+    /// No early exit: a branch-free fold.
+    #[inline]
+    fn window(w: &[u8], test: impl Fn(u8) -> bool) -> bool {
+        w.iter().fold(false, |any, &b| any | test(b))
+    }
+    if let Some(last) = bytes.last_chunk::<16>() {
+        let (windows, _) = bytes.as_chunks::<16>();
+        windows.iter().fold(false, |any, w| any | window(w, test)) | window(last, test)
+    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        window(first, test) | window(last, test)
+    } else {
+        window(bytes, test)
     }
 }
 

@@ -321,3 +321,20 @@ fn escaping_every_byte_as_before() {
         }
     }
 }
+
+/// `any_byte` finds a byte wherever it is, in values of every length up to 80 bytes, and
+/// finds none where there is none.
+#[test]
+fn any_byte_sees_every_position() {
+    for len in 0..80 {
+        let plain = vec![b'a'; len];
+        assert!(!any_byte(&plain, |b| b == b'\''), "{len}");
+        assert!(!has_either(&plain, b'\'', b'\\'), "{len}");
+        for at in 0..len {
+            let mut value = plain.clone();
+            value[at] = b'\'';
+            assert!(any_byte(&value, |b| b == b'\''), "{len} {at}");
+            assert!(has_either(&value, b'\\', b'\''), "{len} {at}");
+        }
+    }
+}
