@@ -6,7 +6,7 @@ use anonymize_core::{
     Anonymizer, EchoSet, PlanNode, Replacement, RowContext, Transform, Value, Written,
 };
 
-use super::plan::{ColPlan, RowShape};
+use super::plan::{searched, ColPlan, RowShape};
 use crate::array::{Array, Elem};
 use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
@@ -556,18 +556,6 @@ fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
     false
 }
 
-/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
-/// unknown type, binary strings; not dates, numbers, enums and other typed values (a
-/// `created_at` equal to a covered birth date is no copy of it).
-pub(super) fn searched(col: Option<&Column>) -> bool {
-    col.is_none_or(|c| {
-        matches!(
-            c.family,
-            Family::Text | Family::Json | Family::Array | Family::Binary | Family::Unknown
-        )
-    })
-}
-
 /// The value of one COPY field, typed by its column.
 pub(crate) fn copy_value<'b>(
     field: &'b [u8],
@@ -639,7 +627,7 @@ fn any_email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Opt
 /// address): `Some(true)` when it is the form `hash_email` hashes (no variant), `Some(false)`
 /// when it is an `Exact` column's variant (upper case), `None` to take the general way.
 fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> Option<bool> {
-    // `char::is_white_space` on ASCII: tab, line feed, vertical tab, form feed, carriage
+    // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage
     // return and space.
     let space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     if s.first().is_some_and(space) || s.last().is_some_and(space) {

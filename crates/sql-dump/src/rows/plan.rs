@@ -3,7 +3,7 @@
 use anonymize_core::PlanNode;
 
 use crate::catalog::column_node;
-use crate::ddl::{Column, TableDef};
+use crate::ddl::{Column, Family, TableDef};
 use crate::Dialect;
 
 /// Whether column names `a` and `b` are the same in `dialect`.
@@ -50,7 +50,7 @@ impl RowShape {
     pub(crate) fn watches(plans: &[ColPlan<'_>], copy: bool) -> bool {
         plans.iter().any(|p| {
             let col = p.col.as_ref();
-            super::job::searched(col)
+            searched(col)
                 && p.node.is_none_or(|n| n.rule().is_none())
                 && (copy || !col.is_some_and(|c| c.generated))
         })
@@ -171,4 +171,16 @@ pub(crate) fn positional_plans<'a>(
             col: Some(c.clone()),
         })
         .collect())
+}
+
+/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
+/// unknown type, binary strings; not dates, numbers, enums and other typed values (a
+/// `created_at` equal to a covered birth date is no copy of it).
+pub(crate) fn searched(col: Option<&Column>) -> bool {
+    col.is_none_or(|c| {
+        matches!(
+            c.family,
+            Family::Text | Family::Json | Family::Array | Family::Binary | Family::Unknown
+        )
+    })
 }
