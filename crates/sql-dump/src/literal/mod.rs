@@ -333,7 +333,8 @@ fn copy_plain<'b>(
 /// Writes a MySQL quoted string with `mysql_real_escape_string` escapes.
 pub(crate) fn mysql_quote(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'\'');
-    // The exact test is the cheaper one here (the compiler turns it into a bit mask).
+    // The exact test is the cheaper one here (the compiler vectorises it; a range test
+    // measured slower).
     let special = |b| matches!(b, 0 | b'\n' | b'\r' | 26 | b'\\' | b'\'' | b'"');
     let bytes = copy_plain(bytes, out, special, special);
     for &b in bytes {
@@ -755,7 +756,7 @@ pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
 /// overlap: each byte is tested at least once), or two 8-byte windows, or byte by byte
 /// below 8 bytes.
 #[inline]
-pub(crate) fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
+fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
     /// No early exit: a branch-free fold.
     #[inline]
     fn window(w: &[u8], test: impl Fn(u8) -> bool) -> bool {
