@@ -27,7 +27,7 @@ use crate::emit::{Held, Out};
 use crate::error::SqlError;
 use crate::literal::Ctx;
 use crate::rows::job::RowJob;
-use crate::rows::plan::ColPlan;
+use crate::rows::plan::{ColPlan, RowShape};
 
 /// Bytes of a batch (rows, the bytes between them, and their spans) before it is sealed; a
 /// longer row makes a batch of its own.
@@ -50,6 +50,8 @@ pub(crate) fn max_in_flight(threads: usize) -> usize {
 /// What every row of a batch shares.
 struct Kind<'a> {
     plans: Arc<[ColPlan<'a>]>,
+    /// What `plans` decide for every row.
+    shape: RowShape,
     ctx: Ctx,
     syntax: Syntax,
     /// The table's summary, which the rewritten rows' bytes are added to.
@@ -131,6 +133,7 @@ impl Batch<'_> {
                     let job = RowJob {
                         anon,
                         plans: &kind.plans,
+                        shape: kind.shape,
                         ctx: kind.ctx,
                         syntax: kind.syntax,
                         ordinal: *ordinal,
@@ -298,6 +301,7 @@ impl<'a> Pipe<'a> {
         let open = &mut self.open;
         if open.kind.is_none() {
             open.kind = Some(Kind {
+                shape: RowShape::of(plans, ctx == Ctx::Copy),
                 plans: plans.clone(),
                 ctx,
                 syntax,

@@ -34,9 +34,38 @@ pub(crate) fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
         - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
     spans.clear();
     let mut start = 0;
-    for k in memchr::memchr_iter(b'\t', &line[..content]) {
+    // Eight bytes at a time: a row's fields are short, `memchr` per tab costs more.
+    super::swar::each_equal(&line[..content], b'\t', |k| {
         spans.push((start, k));
         start = k + 1;
-    }
+    });
     spans.push((start, content));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of a line are what splitting its content at every tab gives.
+    #[test]
+    fn fields_are_the_tab_separated_parts() {
+        let lines: &[&[u8]] = &[
+            b"\n",
+            b"1\n",
+            b"1\t\n",
+            b"\t\t\r\n",
+            b"12\tK\xc3\xa9thir\tBrown\tkrethir.brown1@ucl.example\t+44 7780 463556\t2186\t1\t2019-02-12\n",
+            b"a\\tb\tc\\\td\r\n",
+            b"no line end",
+        ];
+        for line in lines {
+            let mut spans = Vec::new();
+            split_fields(line, &mut spans);
+            let content = line.len().saturating_sub(1)
+                - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
+            let want: Vec<&[u8]> = line[..content].split(|&b| b == b'\t').collect();
+            let got: Vec<&[u8]> = spans.iter().map(|&(s, e)| &line[s..e]).collect();
+            assert_eq!(got, want, "{line:?}");
+        }
+    }
 }

@@ -61,6 +61,11 @@ pub(crate) enum Lit<'a> {
 /// Classifies a trimmed literal of an `INSERT` tuple.
 pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
     let syntax = syntax.into();
+    plain_quoted(t, syntax).unwrap_or_else(|| parse_any(t, syntax))
+}
+
+/// [`parse_literal`] by the general way, which reads every form.
+fn parse_any(t: &[u8], syntax: Syntax) -> Lit<'_> {
     let dialect = syntax.dialect;
     if t.eq_ignore_ascii_case(b"null") {
         return Lit::Null;
@@ -114,6 +119,28 @@ pub(crate) fn parse_literal(t: &[u8], syntax: impl Into<Syntax>) -> Lit<'_> {
         return Lit::Number(s);
     }
     Lit::Other
+}
+
+/// [`parse_literal`] of a literal that starts and ends with `'` (nearly every string value):
+/// the same [`Lit::Str`] without the keyword, introducer and prefix checks, none of which a
+/// leading quote can match. `None` for any other literal.
+#[inline]
+fn plain_quoted(t: &[u8], syntax: Syntax) -> Option<Lit<'_>> {
+    let [b'\'', second, .., b'\''] = *t else {
+        return None;
+    };
+    // As `parse_literal` reads it: a quote byte before a second quote counts as a prefix.
+    let escapes = if second == b'\'' {
+        single_quote_escapes(syntax, b'\'', b' ')
+    } else {
+        single_quote_escapes(syntax, b' ', b' ')
+    };
+    Some(Lit::Str {
+        body: &t[1..t.len() - 1],
+        quote: b'\'',
+        escapes,
+        binary: false,
+    })
 }
 
 /// Undoes MySQL string escapes and doubled quotes.
@@ -281,11 +308,17 @@ fn hex_encode(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// Copies the longest prefix of `bytes` in which `special` finds nothing to `out` in one
 /// piece and returns the rest (from the first special byte on), which the caller escapes
-/// byte by byte.
+/// byte by byte. `maybe` is true of every special byte (and may be of a few others): it is
+/// the cheaper test of the branch-free pass over a short value.
 #[inline]
-fn copy_plain<'b>(bytes: &'b [u8], out: &mut Vec<u8>, special: impl Fn(u8) -> bool) -> &'b [u8] {
+fn copy_plain<'b>(
+    bytes: &'b [u8],
+    out: &mut Vec<u8>,
+    maybe: impl Fn(u8) -> bool,
+    special: impl Fn(u8) -> bool,
+) -> &'b [u8] {
     // Most values have nothing to escape: a branch-free pass (vectorised) tells.
-    if bytes.len() <= SHORT && !bytes.iter().fold(false, |any, &b| any | special(b)) {
+    if bytes.len() <= SHORT && !bytes.iter().fold(false, |any, &b| any | maybe(b)) {
         out.extend_from_slice(bytes);
         return &[];
     }
@@ -300,9 +333,10 @@ fn copy_plain<'b>(bytes: &'b [u8], out: &mut Vec<u8>, special: impl Fn(u8) -> bo
 /// Writes a MySQL quoted string with `mysql_real_escape_string` escapes.
 pub(crate) fn mysql_quote(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'\'');
-    let bytes = copy_plain(bytes, out, |b| {
-        matches!(b, 0 | b'\n' | b'\r' | 26 | b'\\' | b'\'' | b'"')
-    });
+    // The exact test is the cheaper one here (the compiler vectorises it; a range test
+    // measured slower).
+    let special = |b| matches!(b, 0 | b'\n' | b'\r' | 26 | b'\\' | b'\'' | b'"');
+    let bytes = copy_plain(bytes, out, special, special);
     for &b in bytes {
         match b {
             0 => out.extend_from_slice(b"\\0"),
@@ -325,9 +359,8 @@ pub(crate) fn pg_quote(bytes: &[u8], std: bool, out: &mut Vec<u8>) {
         out.push(b'E');
     }
     out.push(b'\'');
-    let bytes = copy_plain(bytes, out, |b| {
-        b == 0 || b == b'\'' || (needs_e && b == b'\\')
-    });
+    let special = |b| b == 0 || b == b'\'' || (needs_e && b == b'\\');
+    let bytes = copy_plain(bytes, out, special, special);
     for &b in bytes {
         match b {
             0 => {}
@@ -341,9 +374,13 @@ pub(crate) fn pg_quote(bytes: &[u8], std: bool, out: &mut Vec<u8>) {
 
 /// Writes one COPY text-format field.
 pub(crate) fn copy_escape(bytes: &[u8], out: &mut Vec<u8>) {
-    let bytes = copy_plain(bytes, out, |b| {
-        matches!(b, 0 | b'\\' | b'\t' | b'\n' | b'\r' | 8 | 12 | 11)
-    });
+    let bytes = copy_plain(
+        bytes,
+        out,
+        // The control bytes among them are all below 14.
+        |b| b < 14 || b == b'\\',
+        |b| matches!(b, 0 | b'\\' | b'\t' | b'\n' | b'\r' | 8 | 12 | 11),
+    );
     for &b in bytes {
         match b {
             0 => {}
@@ -389,12 +426,12 @@ fn cut_chars(s: &str, max: Option<usize>) -> &str {
     }
 }
 
-fn looks_numeric(s: &str) -> bool {
-    let t = s.strip_prefix('-').unwrap_or(s);
+fn looks_numeric(s: &[u8]) -> bool {
+    let t = s.strip_prefix(b"-").unwrap_or(s);
     !t.is_empty()
-        && t.bytes().filter(|&b| b == b'.').count() <= 1
-        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && t.bytes().any(|b| b.is_ascii_digit())
+        && t.iter().filter(|&&b| b == b'.').count() <= 1
+        && t.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        && t.iter().any(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of milliseconds since the Unix epoch (UTC).
@@ -457,8 +494,11 @@ pub(crate) fn write_written(
 ) {
     match written {
         Written::Unchanged | Written::Null | Written::Remove => write_null(ctx, out),
+        // ASCII text (nearly every pseudonym) needs no UTF-8 check.
+        Written::Str if buf.is_ascii() => write_ascii(buf, col, ctx, out),
         // Transforms write UTF-8 text: the lossy view borrows `buf`.
         Written::Str => write_str(&lossy(buf), col, ctx, out),
+        Written::Number if buf.is_ascii() => out.extend_from_slice(buf),
         Written::Bytes => write_bytes(buf, col, ctx, out),
         Written::Int32(i) => write_display(i, out),
         Written::Int64(i) => write_display(i, out),
@@ -489,16 +529,28 @@ fn write_display(v: impl std::fmt::Display, out: &mut Vec<u8>) {
 /// text a number.
 fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     let max = col.and_then(|c| c.max_chars);
+    write_cut(cut_chars(s, max).as_bytes(), col, ctx, out);
+}
+
+/// [`write_str`] of ASCII text `s` (each character one byte, so the cut is by bytes).
+fn write_ascii(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    let max = col.and_then(|c| c.max_chars);
+    let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
+    write_cut(cut, col, ctx, out);
+}
+
+/// Writes text already cut to its column's length (valid UTF-8): bare when the column is
+/// numeric and the text a number, else quoted for `ctx`.
+fn write_cut(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     let numeric_col = col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal));
-    let s = cut_chars(s, max);
     if numeric_col && looks_numeric(s) {
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     } else {
         // Already text: no second UTF-8 pass.
         match ctx {
-            Ctx::MySql => mysql_quote(s.as_bytes(), out),
-            Ctx::PgInsert { std } => pg_quote(s.as_bytes(), std, out),
-            Ctx::Copy => copy_escape(s.as_bytes(), out),
+            Ctx::MySql => mysql_quote(s, out),
+            Ctx::PgInsert { std } => pg_quote(s, std, out),
+            Ctx::Copy => copy_escape(s, out),
         }
     }
 }
@@ -689,14 +741,34 @@ fn needs_unescape(body: &[u8], quote: u8, escapes: bool, dialect: Dialect) -> bo
 const SHORT: usize = 64;
 
 /// Whether `hay` holds the byte `a` or `b`.
-#[inline]
+#[inline(always)]
 pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
     if hay.len() <= SHORT {
-        // No early exit: a branch-free fold.
-        hay.iter()
-            .fold(false, |found, &c| found | (c == a) | (c == b))
+        any_byte(hay, |c| (c == a) | (c == b))
     } else {
         memchr::memchr2(a, b, hay).is_some()
+    }
+}
+
+/// Whether `test` holds for a byte of `bytes` (short: up to [`SHORT`] bytes), tested in
+/// windows of fixed size, which the compiler turns into vector compares without a
+/// byte-by-byte tail: 16-byte windows and one more ending where `bytes` ends (windows may
+/// overlap: each byte is tested at least once), or two 8-byte windows, or byte by byte
+/// below 8 bytes.
+#[inline]
+fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
+    /// No early exit: a branch-free fold.
+    #[inline]
+    fn window(w: &[u8], test: impl Fn(u8) -> bool) -> bool {
+        w.iter().fold(false, |any, &b| any | test(b))
+    }
+    if let Some(last) = bytes.last_chunk::<16>() {
+        let (windows, _) = bytes.as_chunks::<16>();
+        windows.iter().fold(false, |any, w| any | window(w, test)) | window(last, test)
+    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        window(first, test) | window(last, test)
+    } else {
+        window(bytes, test)
     }
 }
 

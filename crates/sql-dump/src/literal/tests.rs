@@ -191,3 +191,150 @@ fn row_text_gives_the_value_text_value_gives() {
         );
     }
 }
+
+/// Every quoted literal the fast path reads, it reads as the general way does, in every
+/// dialect and string mode.
+#[test]
+fn plain_quoted_literals_read_as_the_general_way() {
+    let literals: &[&[u8]] = &[
+        b"'a'",
+        b"'''",
+        b"''''",
+        b"'it''s'",
+        b"'a\\'",
+        b"'\\''",
+        b"'x'y'",
+        b"'K\xc3\xa9thir'",
+        b"' '",
+    ];
+    let mut syntaxes: Vec<Syntax> = Vec::new();
+    for dialect in [Dialect::MySql, Dialect::Postgres] {
+        for std_strings in [true, false] {
+            syntaxes.push(Syntax {
+                std_strings,
+                ..dialect.into()
+            });
+        }
+    }
+    for &t in literals {
+        for &syntax in &syntaxes {
+            let fast = plain_quoted(t, syntax).expect("a quoted literal");
+            assert_eq!(fast, parse_any(t, syntax), "{t:?} {syntax:?}");
+        }
+    }
+    for t in [
+        &b"''"[..],
+        b"'",
+        b"NULL",
+        b"E'a'",
+        b"_binary'a'",
+        b"1",
+        b"'a",
+    ] {
+        assert_eq!(plain_quoted(t, Dialect::MySql.into()), None, "{t:?}");
+    }
+}
+
+/// A transform's ASCII output is written as the general (UTF-8) way writes it: cut to the
+/// column's length, bare in a numeric column, quoted for each context.
+#[test]
+fn ascii_output_written_as_text_is() {
+    use crate::ddl::{ColKind, Family};
+    let column = |kind, max_chars| Column {
+        name: "c".into(),
+        kind,
+        max_chars,
+        generated: false,
+        json: false,
+        family: Family::Text,
+        type_name: "varchar".into(),
+        case_sensitive: None,
+        unique: false,
+    };
+    let cols = [
+        None,
+        Some(column(ColKind::Text, None)),
+        Some(column(ColKind::Text, Some(3))),
+        Some(column(ColKind::Text, Some(40))),
+        Some(column(ColKind::Integer, None)),
+        Some(column(ColKind::Integer, Some(2))),
+    ];
+    let ctxs = [
+        Ctx::MySql,
+        Ctx::PgInsert { std: true },
+        Ctx::PgInsert { std: false },
+        Ctx::Copy,
+    ];
+    let texts = [
+        "",
+        "bob",
+        "o'brien",
+        "a\\b\tc\nd\x1a\0",
+        "-12.5",
+        "42",
+        "1.2.3",
+        "abcdef",
+    ];
+    for text in texts {
+        for col in &cols {
+            for ctx in ctxs {
+                let (mut fast, mut general) = (Vec::new(), Vec::new());
+                write_written(Written::Str, text.as_bytes(), col.as_ref(), ctx, &mut fast);
+                write_str(text, col.as_ref(), ctx, &mut general);
+                assert_eq!(fast, general, "{text:?} {col:?} {ctx:?}");
+                let (mut fast, mut general) = (Vec::new(), Vec::new());
+                write_written(
+                    Written::Number,
+                    text.as_bytes(),
+                    col.as_ref(),
+                    ctx,
+                    &mut fast,
+                );
+                general.extend_from_slice(lossy(text.as_bytes()).as_bytes());
+                assert_eq!(fast, general, "{text:?}");
+            }
+        }
+    }
+}
+
+/// The quick test of short values (two byte classes for COPY) escapes exactly the bytes
+/// the exact test escapes: every byte value, alone and inside short and long values.
+#[test]
+fn escaping_every_byte_as_before() {
+    for b in 0u8..=255 {
+        for value in [
+            vec![b],
+            vec![b'a', b, b'z'],
+            [&[b'x'; 70][..], &[b]].concat(),
+        ] {
+            let mut copy = Vec::new();
+            copy_escape(&value, &mut copy);
+            let mut back = Vec::new();
+            copy_unescape(&copy, &mut back);
+            let kept: Vec<u8> = value.iter().copied().filter(|&c| c != 0).collect();
+            assert_eq!(back, kept, "{value:?}");
+            let special = matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 8 | 12 | 11);
+            assert_eq!(
+                copy.len(),
+                value.len() + usize::from(special) - usize::from(b == 0)
+            );
+        }
+    }
+}
+
+/// `any_byte` finds a byte wherever it is, in values of every length up to 80 bytes, and
+/// finds none where there is none.
+#[test]
+fn any_byte_sees_every_position() {
+    for len in 0..80 {
+        let plain = vec![b'a'; len];
+        assert!(!any_byte(&plain, |b| b == b'\''), "{len}");
+        assert!(!has_either(&plain, b'\'', b'\\'), "{len}");
+        for at in 0..len {
+            let mut value = plain.clone();
+            value[at] = b'\'';
+            assert!(any_byte(&value, |b| b == b'\''), "{len} {at}");
+            assert!(has_either(&value, b'\\', b'\''), "{len} {at}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use anonymize_core::PlanNode;
 
 use super::job::RowJob;
-use super::plan::col_plans;
+use super::plan::{col_plans, RowShape};
 use crate::catalog::column_node;
 use crate::error::SqlError;
 use crate::literal::Ctx;
@@ -53,6 +53,7 @@ pub(crate) fn rewrite_assigned<R: Read, W: Write>(
     let job = RowJob {
         anon: p.anon,
         plans: &plans,
+        shape: RowShape::of(&plans, false),
         ctx: Ctx::insert(syntax),
         syntax,
         ordinal: 0,

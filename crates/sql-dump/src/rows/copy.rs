@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 
 use super::job::RowJob;
-use super::plan::{col_plans, stored_names, ColPlan};
+use super::plan::{col_plans, stored_names, ColPlan, RowShape};
 use super::subset_row;
 use super::{Handled, Route, Rows};
 use crate::catalog::TablePlan;
@@ -134,6 +134,7 @@ impl<'a> Rows<'a> {
             }
             (None, None) => std::sync::Arc::new([]),
         };
+        let shape = RowShape::of(&plans, true);
         let names = match (&columns, def.as_deref()) {
             _ if !p.subset.needs_columns(table) => None,
             (Some(c), _) => Some(c.clone()),
@@ -209,6 +210,7 @@ impl<'a> Rows<'a> {
                 let job = RowJob {
                     anon: p.anon,
                     plans: &plans,
+                    shape,
                     ctx: Ctx::Copy,
                     syntax: p.src.lexer.syntax(),
                     ordinal,

@@ -6,7 +6,7 @@ use anonymize_core::PlanNode;
 
 use super::assign::rewrite_assigned;
 use super::job::RowJob;
-use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError};
+use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError, RowShape};
 use super::subset_row;
 use super::{Handled, Route, Rows};
 use crate::catalog::TablePlan;
@@ -217,10 +217,10 @@ impl<'a> Rows<'a> {
         let list = list?.to_vec();
         let names = column_names(&list, p.src.lexer.syntax());
         let def = p.cat.def(&target.table);
-        Some(ColumnPlans {
-            plans: col_plans(root, def.as_deref(), &names, p.dialect).into(),
-            list: Some(list),
-        })
+        Some(ColumnPlans::new(
+            col_plans(root, def.as_deref(), &names, p.dialect),
+            Some(list),
+        ))
     }
 
     /// Rewrites (or limits) the rows of an INSERT whose table has rules or a row limit.
@@ -334,10 +334,7 @@ impl<'a> Rows<'a> {
                         let def = p.cat.def(table);
                         let made = positional_plans(root, def.as_deref(), width, p.dialect)
                             .map_err(|e| positional_error(p, table, e))?;
-                        plans = Some(ColumnPlans {
-                            list: None,
-                            plans: made.into(),
-                        });
+                        plans = Some(ColumnPlans::new(made, None));
                     }
                     let tuple = &p.src.input.avail()[..end];
                     match plans.as_ref() {
@@ -348,9 +345,14 @@ impl<'a> Rows<'a> {
                                 .put_row(&c.plans, kind, tuple, &bufs.spans, ordinal)?;
                         }
                         _ => {
+                            let (plans, shape) = match plans.as_ref() {
+                                Some(c) => (&c.plans[..], c.shape),
+                                None => (&[][..], RowShape::of(&[], false)),
+                            };
                             let job = RowJob {
                                 anon: p.anon,
-                                plans: plans.as_ref().map_or(&[], |c| &c.plans[..]),
+                                plans,
+                                shape,
                                 ctx,
                                 syntax,
                                 ordinal,

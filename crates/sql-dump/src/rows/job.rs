@@ -6,7 +6,7 @@ use anonymize_core::{
     Anonymizer, EchoSet, PlanNode, Replacement, RowContext, Transform, Value, Written,
 };
 
-use super::plan::ColPlan;
+use super::plan::{searched, ColPlan, RowShape};
 use crate::array::{Array, Elem};
 use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
@@ -44,6 +44,8 @@ pub(crate) struct RowJob<'p, 'a> {
     pub(crate) anon: &'a Anonymizer,
     /// One plan per value.
     pub(crate) plans: &'p [ColPlan<'a>],
+    /// What the plans decide for every row ([`RowShape::of`] the same plans).
+    pub(crate) shape: RowShape,
     /// Where the values are written.
     pub(crate) ctx: Ctx,
     /// The dump's dialect and session settings.
@@ -88,15 +90,21 @@ impl RowJob<'_, '_> {
         echo.set.clear();
         echo.spans.clear();
         // A row the table's `when:` keeps from the rules: every value copied as it is.
-        let skip = super::when::rules_skipped(
-            self.plans,
-            self.ctx == Ctx::Copy,
-            src,
-            spans,
-            |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
-        );
+        let skip = self.shape.when
+            && super::when::rules_skipped(
+                self.plans,
+                self.ctx == Ctx::Copy,
+                src,
+                spans,
+                |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
+            );
         // Originals are recorded only when the row has a value the guard may search.
-        let watch = self.watches(spans.len());
+        let watch = if spans.len() >= self.plans.len() {
+            self.shape.watch
+        } else {
+            // A short row: only its values' plans count.
+            RowShape::watches(&self.plans[..spans.len()], self.ctx == Ctx::Copy)
+        };
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {
             let Some(plan) = self.plans.get(i) else { break };
@@ -154,18 +162,6 @@ impl RowJob<'_, '_> {
         if !echo.set.is_empty() && !echo.spans.is_empty() {
             self.echo_guard(out, echo);
         }
-    }
-
-    /// Whether the echo guard may search a value of a row of `values` values: some column
-    /// is text (or untyped), not generated, and not covered by a rule of its own (a JSON
-    /// column with rules inside counts). When none is, no original needs recording.
-    fn watches(&self, values: usize) -> bool {
-        self.plans.iter().take(values).any(|p| {
-            let col = p.col.as_ref();
-            searched(col)
-                && p.node.is_none_or(|n| n.rule().is_none())
-                && (self.ctx == Ctx::Copy || !col.is_some_and(|c| c.generated))
-        })
     }
 
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
@@ -309,7 +305,7 @@ impl RowJob<'_, '_> {
     ) {
         let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
-        if is_infinity(&value) && matches!(transform, Transform::DateShift { .. }) {
+        if matches!(transform, Transform::DateShift { .. }) && is_infinity(&value) {
             // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
             // to NULL.
             self.anon.record_seen(rule, false);
@@ -560,18 +556,6 @@ fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
     false
 }
 
-/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
-/// unknown type, binary strings; not dates, numbers, enums and other typed values (a
-/// `created_at` equal to a covered birth date is no copy of it).
-fn searched(col: Option<&Column>) -> bool {
-    col.is_none_or(|c| {
-        matches!(
-            c.family,
-            Family::Text | Family::Json | Family::Array | Family::Binary | Family::Unknown
-        )
-    })
-}
-
 /// The value of one COPY field, typed by its column.
 pub(crate) fn copy_value<'b>(
     field: &'b [u8],
@@ -615,6 +599,16 @@ pub(crate) fn copy_value<'b>(
 /// PostgreSQL `text` column, ` bob@x` in a case-insensitive MySQL one (which ignores case
 /// and trailing spaces). `None` when the column holds no other variant.
 fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
+    if s.is_ascii() {
+        if let Some(same) = ascii_same_variant(s.as_bytes(), case_sensitive, exactness) {
+            return (!same).then(|| s.to_owned());
+        }
+    }
+    any_email_variant(s, case_sensitive, exactness)
+}
+
+/// [`email_variant`] by the general way, for any text.
+fn any_email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<String> {
     match exactness {
         Exactness::Exact => {
             let trimmed = s.trim();
@@ -627,6 +621,23 @@ fn email_variant(s: &str, case_sensitive: bool, exactness: Exactness) -> Option<
             (t.trim_start().len() != t.len()).then(|| t.to_lowercase())
         }
     }
+}
+
+/// [`email_variant`] of an ASCII address when its edges are not white space (nearly every
+/// address): `Some(true)` when it is the form `hash_email` hashes (no variant), `Some(false)`
+/// when it is an `Exact` column's variant (upper case), `None` to take the general way.
+fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> Option<bool> {
+    // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage
+    // return and space.
+    let space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    if s.first().is_some_and(space) || s.last().is_some_and(space) {
+        return None;
+    }
+    Some(match exactness {
+        Exactness::Exact => case_sensitive || !s.iter().any(u8::is_ascii_uppercase),
+        // No leading space: the trimmed and lower-cased forms agree.
+        Exactness::LeadingSpace => true,
+    })
 }
 
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
@@ -642,14 +653,18 @@ fn is_infinity(value: &Value<'_>) -> bool {
 /// depends only on the value and never gains a leading zero. Returns the value and whether it
 /// was a string.
 fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
+    /// One pass: an optional `-`, digits without a leading zero (or `0`), optionally `.`
+    /// and at least one digit.
     fn plain(s: &str) -> bool {
-        let body = s.strip_prefix('-').unwrap_or(s);
-        let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && (int == "0" || !int.starts_with('0'))
-            && !frac.is_empty()
-            && frac.bytes().all(|b| b.is_ascii_digit())
+        let body = s.as_bytes();
+        let body = body.strip_prefix(b"-").unwrap_or(body);
+        let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
+        let frac = match body.get(int..) {
+            Some([]) => true,
+            Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+            _ => false,
+        };
+        int > 0 && (int == 1 || body[0] != b'0') && frac
     }
     match value {
         Value::Str(s) if plain(s) => (Value::Number(s), true),
@@ -711,5 +726,80 @@ mod tests {
             email_variant(" Bob@x ", false, LeadingSpace).as_deref(),
             Some(" bob@x")
         );
+    }
+
+    /// The ASCII fast path of `email_variant` answers as the general way on addresses with
+    /// and without case, spaces and other white space at either end.
+    #[test]
+    fn email_variant_fast_path_agrees() {
+        let addresses = [
+            "",
+            " ",
+            "bob@x",
+            "Bob@x",
+            "bob@X ",
+            " bob@x",
+            "\tbob@x",
+            "bob@x\x0b",
+            "\x0cb@x\r",
+            "b\u{e9}b@x",
+            " B\u{e9}b@x ",
+            "\u{a0}bob@x",
+            "bob@x\u{3000}",
+            "\x1fbob@x",
+        ];
+        for s in addresses {
+            for case_sensitive in [true, false] {
+                for exactness in [Exactness::Exact, Exactness::LeadingSpace] {
+                    assert_eq!(
+                        email_variant(s, case_sensitive, exactness),
+                        any_email_variant(s, case_sensitive, exactness),
+                        "{s:?} {case_sensitive} {exactness:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `digits` reads the same values as plain decimals as the two-pass test did.
+    #[test]
+    fn plain_decimals_as_before() {
+        fn before(s: &str) -> bool {
+            let body = s.strip_prefix('-').unwrap_or(s);
+            let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+            !int.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && (int == "0" || !int.starts_with('0'))
+                && !frac.is_empty()
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        let texts = [
+            "",
+            "-",
+            "0",
+            "00",
+            "01",
+            "10",
+            "-0",
+            "-01",
+            "0.5",
+            "0.",
+            ".5",
+            "1.2.3",
+            "12.30",
+            "+44 7780 463556",
+            "42",
+            "-39.62",
+            "1e5",
+            "4a",
+            "\u{663}",
+            "--1",
+            "-.5",
+            "9.9a",
+        ];
+        for s in texts {
+            let (value, _) = digits_value(Value::Str(s), s.as_bytes());
+            assert_eq!(matches!(value, Value::Number(_)), before(s), "{s:?}");
+        }
     }
 }

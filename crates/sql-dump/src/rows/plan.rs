@@ -3,7 +3,7 @@
 use anonymize_core::PlanNode;
 
 use crate::catalog::column_node;
-use crate::ddl::{Column, TableDef};
+use crate::ddl::{Column, Family, TableDef};
 use crate::Dialect;
 
 /// Whether column names `a` and `b` are the same in `dialect`.
@@ -22,6 +22,39 @@ pub(crate) struct ColPlan<'a> {
     pub(crate) name: Option<String>,
     /// The table's `when:` and the index of its condition on this column, if one names it.
     pub(crate) cond: Option<(&'a anonymize_core::When, usize)>,
+}
+
+/// What a row's column plans decide for every row they rewrite, found once per set of plans
+/// instead of once per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowShape {
+    /// The echo guard may search a value of the row: originals are recorded.
+    pub(crate) watch: bool,
+    /// A plan holds a `when:` condition: each row is tested.
+    pub(crate) when: bool,
+}
+
+impl RowShape {
+    /// The shape of rows rewritten by `plans` (`copy`: COPY fields, whose generated columns
+    /// are not written).
+    pub(crate) fn of(plans: &[ColPlan<'_>], copy: bool) -> RowShape {
+        RowShape {
+            watch: RowShape::watches(plans, copy),
+            when: plans.iter().any(|p| p.cond.is_some()),
+        }
+    }
+
+    /// Whether the echo guard may search a value of a row with `plans`: some column is
+    /// text (or untyped), not generated, and not covered by a rule of its own (a JSON
+    /// column with rules inside counts). When none is, no original needs recording.
+    pub(crate) fn watches(plans: &[ColPlan<'_>], copy: bool) -> bool {
+        plans.iter().any(|p| {
+            let col = p.col.as_ref();
+            searched(col)
+                && p.node.is_none_or(|n| n.rule().is_none())
+                && (copy || !col.is_some_and(|c| c.generated))
+        })
+    }
 }
 
 /// The table's `when:` condition on column `name` (a condition on a path into a column,
@@ -46,6 +79,20 @@ pub(crate) struct ColumnPlans<'a> {
     pub(crate) list: Option<Vec<u8>>,
     /// One plan per value (shared with the batches of rows rewritten on worker threads).
     pub(crate) plans: std::sync::Arc<[ColPlan<'a>]>,
+    /// What the plans decide for every row (INSERT values).
+    pub(crate) shape: RowShape,
+}
+
+impl<'a> ColumnPlans<'a> {
+    /// The plans of INSERT values, for the column list `list` as written (`None`:
+    /// positional).
+    pub(crate) fn new(plans: Vec<ColPlan<'a>>, list: Option<Vec<u8>>) -> ColumnPlans<'a> {
+        ColumnPlans {
+            shape: RowShape::of(&plans, false),
+            plans: plans.into(),
+            list,
+        }
+    }
 }
 
 /// Column plans for the named columns of a table.
@@ -124,4 +171,16 @@ pub(crate) fn positional_plans<'a>(
             col: Some(c.clone()),
         })
         .collect())
+}
+
+/// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of
+/// unknown type, binary strings; not dates, numbers, enums and other typed values (a
+/// `created_at` equal to a covered birth date is no copy of it).
+pub(crate) fn searched(col: Option<&Column>) -> bool {
+    col.is_none_or(|c| {
+        matches!(
+            c.family,
+            Family::Text | Family::Json | Family::Array | Family::Binary | Family::Unknown
+        )
+    })
 }
