@@ -15,6 +15,7 @@ use memchr::{memchr, memchr2};
 
 mod prefilter;
 mod settings;
+mod teddy;
 
 pub(crate) use settings::parse;
 #[cfg(test)]
@@ -186,10 +187,37 @@ impl EchoSet {
     /// longest run of bytes no encoding changes; an original without such a run of two
     /// bytes makes the answer true (the caller then decodes and searches each value).
     pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
+        self.search(spans, None)
+    }
+
+    /// Like [`may_echo_in`](Self::may_echo_in) over SQL text as written (with
+    /// [encoded spans](Self::set_encoded_spans)), in the same pass: also true when
+    /// `irregular(span, i)` says true of the backslash at `i` of a span, i.e. when the
+    /// escape there may spell bytes of an original (`\\x68` for `h`) that the search of
+    /// the written text cannot see. It is asked only about backslashes followed by a byte
+    /// not in `regular` (bytes after which a backslash never hides anything, whether it is
+    /// escaped itself or escapes that byte). Spans shorter than the shortest part looked
+    /// for are not read (an escape only ever makes a value shorter than its text, so they
+    /// hold no echo).
+    pub fn may_echo_in_escaped<'x>(
+        &mut self,
+        spans: impl IntoIterator<Item = &'x [u8]>,
+        regular: &[u8],
+        irregular: &dyn Fn(&[u8], usize) -> bool,
+    ) -> bool {
+        self.search(spans, Some((regular, irregular)))
+    }
+
+    /// The pre-check: the needles set up, then each span searched once.
+    fn search<'x>(
+        &mut self,
+        spans: impl IntoIterator<Item = &'x [u8]>,
+        escapes: Option<(&[u8], &dyn Fn(&[u8], usize) -> bool)>,
+    ) -> bool {
         if self.patterns.is_empty() {
             return false;
         }
-        self.prefilter.clear();
+        self.prefilter.clear(escapes.map(|e| e.0));
         for p in &self.patterns {
             let original = &self.bytes[p.original.0..p.original.1];
             let part = if self.encoded {
@@ -203,7 +231,10 @@ impl EchoSet {
             self.prefilter.push(part);
         }
         let prefilter = &self.prefilter;
-        spans.into_iter().any(|span| prefilter.find_in(span))
+        let irregular = escapes.map_or(&(|_: &[u8], _| false) as &dyn Fn(&[u8], usize) -> bool, |e| e.1);
+        spans
+            .into_iter()
+            .any(|span| prefilter.find_in(span, irregular))
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):
