@@ -25,10 +25,10 @@ type Block = [u8; LANES];
 /// there may spell bytes the search cannot see (the answer is then "maybe").
 pub(super) type EscapeCheck<'f> = &'f dyn Fn(&[u8], usize) -> bool;
 
-/// One needle: where its lower-cased bytes are, and its fingerprint pair.
+/// One needle: where its bytes are, and its fingerprint pair.
 #[derive(Debug, Clone, Copy)]
 struct Needle {
-    /// Range of its lower-cased bytes in `Prefilter::lowered`.
+    /// Range of its bytes in `Prefilter::bytes`.
     range: (usize, usize),
     /// Offset in the needle of the pair's first byte.
     at: usize,
@@ -81,8 +81,8 @@ fn bucket_for(buckets: &[Bucket; 8], pair: [u8; 2]) -> usize {
 #[derive(Debug, Default)]
 pub(super) struct Prefilter {
     needles: Vec<Needle>,
-    /// The needles' bytes, ASCII lower-cased.
-    lowered: Vec<u8>,
+    /// The needles' bytes.
+    bytes: Vec<u8>,
     /// Length of the shortest needle (0 when there is none).
     shortest: usize,
     /// Whether backslashes (followed by a byte not in `regular`) are candidates too.
@@ -101,15 +101,23 @@ pub(super) struct Prefilter {
     splats: Vec<[Block; 2]>,
 }
 
-/// How common each lower-cased byte is in text (higher: more common), a rough static
-/// ranking: space, then ASCII letters in their order of frequency in English, digits and
-/// common punctuation among them, the bytes of non-ASCII UTF-8 characters; other bytes
-/// are rare.
-const RANK: [u8; 256] = rank_table();
+/// How common each lower-cased byte is in text and documents (higher: more common), a
+/// rough static ranking: zero and space, then ASCII letters in their order of frequency in
+/// English, digits, control bytes and common punctuation among them, the bytes of
+/// non-ASCII UTF-8 characters; other bytes are rare.
+static RANK: [u8; 256] = rank_table();
 
 /// Builds [`RANK`].
 const fn rank_table() -> [u8; 256] {
     let mut t = [0u8; 256];
+    // Binary originals (UUIDs) are searched in binary documents too: zeros and small
+    // bytes (BSON types, lengths, terminators; tabs and newlines in text) are common.
+    let mut c = 1;
+    while c < 0x20 {
+        t[c] = 170;
+        c += 1;
+    }
+    t[0] = 255;
     let mut b = 0x80;
     while b < 256 {
         t[b] = 100;
@@ -139,14 +147,23 @@ const fn rank_table() -> [u8; 256] {
     t
 }
 
-/// Offset of the rarest pair of adjacent bytes of `lowered` (at least 2 bytes).
-fn rarest_pair(lowered: &[u8]) -> usize {
+/// Pairs looked at to choose a needle's fingerprint: a rare one among the first pairs is
+/// rare enough, and long needles cost no more to set up.
+const PAIRS_RANKED: usize = 12;
+
+/// Offset of the rarest pair of adjacent bytes among the first [`PAIRS_RANKED`] of
+/// `needle` (at least 2 bytes).
+fn rarest_pair(needle: &[u8]) -> usize {
+    let head = &needle[..needle.len().min(PAIRS_RANKED + 1)];
+    let rank = |b: u8| u16::from(RANK[usize::from(b.to_ascii_lowercase())]);
     let mut best = (u16::MAX, 0);
-    for (i, w) in lowered.windows(2).enumerate() {
-        let cost = u16::from(RANK[usize::from(w[0])]) + u16::from(RANK[usize::from(w[1])]);
-        if cost < best.0 {
-            best = (cost, i);
+    let mut prev = rank(head[0]);
+    for (i, &b) in head.iter().enumerate().skip(1) {
+        let r = rank(b);
+        if prev + r < best.0 {
+            best = (prev + r, i - 1);
         }
+        prev = r;
     }
     best.1
 }
@@ -162,7 +179,7 @@ impl Prefilter {
     /// followed by one of the bytes given.
     pub(super) fn clear(&mut self, escapes: Option<&[u8]>) {
         self.needles.clear();
-        self.lowered.clear();
+        self.bytes.clear();
         self.splats.clear();
         self.shortest = 0;
         self.escapes = escapes.is_some();
@@ -185,12 +202,11 @@ impl Prefilter {
         if needle.len() < 2 {
             return;
         }
-        let start = self.lowered.len();
-        self.lowered
-            .extend(needle.iter().map(|b| b.to_ascii_lowercase()));
-        let lowered = &self.lowered[start..];
-        let at = rarest_pair(lowered);
-        let pair = [lowered[at], lowered[at + 1]];
+        let start = self.bytes.len();
+        // Copied as it is: compared ASCII case-insensitively.
+        self.bytes.extend_from_slice(needle);
+        let at = rarest_pair(needle);
+        let pair = [needle[at].to_ascii_lowercase(), needle[at + 1].to_ascii_lowercase()];
         let ((a, na), (b, nb)) = (cases(pair[0]), cases(pair[1]));
         let i = bucket_for(&self.buckets, pair);
         self.masks.add(i, &a[..na], &b[..nb]);
@@ -204,7 +220,7 @@ impl Prefilter {
         }
         bucket.len += 1;
         self.needles.push(Needle {
-            range: (start, self.lowered.len()),
+            range: (start, self.bytes.len()),
             at,
             pair,
             next,
@@ -313,7 +329,7 @@ impl Prefilter {
 
     /// Whether needle `n`, whose pair matched at `pos` of `span`, occurs there.
     fn occurs_at(&self, span: &[u8], pos: usize, n: &Needle) -> bool {
-        let needle = &self.lowered[n.range.0..n.range.1];
+        let needle = &self.bytes[n.range.0..n.range.1];
         pos.checked_sub(n.at)
             .and_then(|s| span.get(s..s + needle.len()))
             .is_some_and(|w| w.eq_ignore_ascii_case(needle))
