@@ -172,19 +172,16 @@ impl RowJob<'_, '_> {
     /// value holding an original of a value a rule changed in this row is rewritten with
     /// the same pseudonym, or nulled, and counted. Values are decoded only when an original
     /// may occur in the row's uncovered values as written (or when one of them is written
-    /// in a form the pre-check cannot read: hex, binary, an unusual escape, the last found
-    /// in the same pass as the originals).
+    /// in a form the pre-check cannot read: hex, binary, an unusual escape).
     fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
         let values = || echo.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
-        let opaque = echo.spans.iter().any(|&(i, s, e)| {
-            let col = self.plans.get(i).and_then(|p| p.col.as_ref());
-            out.get(s..e).is_none_or(|lit| opaque(lit, col))
-        });
-        if !opaque
-            && !echo
-                .set
-                .may_echo_in_escaped(values(), REGULAR_AFTER_BACKSLASH, &irregular_at)
-        {
+        let first = echo.spans.first().map_or(0, |s| s.1);
+        let opaque = out.get(first..).is_none_or(irregular_escape)
+            || echo.spans.iter().any(|&(i, s, e)| {
+                let col = self.plans.get(i).and_then(|p| p.col.as_ref());
+                out.get(s..e).is_none_or(|lit| opaque(lit, col))
+            });
+        if !opaque && !echo.set.may_echo_in(values()) {
             return;
         }
         let EchoRow {
@@ -526,34 +523,41 @@ fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
         )
 }
 
-/// Bytes after which a backslash never hides an original's letters, whether it is escaped
-/// itself or escapes that byte: the escapes dump tools write for quotes, backslashes and
-/// control characters (`\\`, `\'`, `\"`, `\n`, `\r`, `\t`, `\b`, `\f`, `\v`, `\Z`,
-/// `\N`, `\%`, `\_`; `\0` too unless a digit follows, see [`irregular_at`]). The echo
-/// guard's pre-check asks about the other backslashes only.
-const REGULAR_AFTER_BACKSLASH: &[u8] = b"\\'\"nrtbfvZN%_";
-
-/// Whether the backslash at `pos` of the literal or COPY field `lit` begins an escape
-/// other than the regular ones ([`REGULAR_AFTER_BACKSLASH`]): `\x68`, an octal escape,
-/// MySQL's `\h` for `h` could spell an original's letters, so the pre-check cannot read
-/// the value as written. A backslash escapes the next byte when it ends an odd run of
-/// backslashes (they pair up from the run's start).
-fn irregular_at(lit: &[u8], pos: usize) -> bool {
-    match lit.get(pos + 1..).unwrap_or_default() {
-        [] => return false,
-        [b, ..] if REGULAR_AFTER_BACKSLASH.contains(b) => return false,
-        [b'0', d, ..] if !d.is_ascii_digit() => return false,
-        [b'0'] => return false,
-        _ => {}
+/// Whether `row` (the rewritten row from its first uncovered value on) holds a backslash
+/// escape other than the ones dump tools write for quotes, backslashes and control
+/// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
+/// letters, so the pre-check cannot read the row as written. One `memchr` pass.
+fn irregular_escape(row: &[u8]) -> bool {
+    // The AVX2 searcher itself when the CPU has it: `memchr_iter` dispatches every hit.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'\\') {
+        return irregular_at(row, one.iter(row));
     }
-    let run = lit
-        .get(..=pos)
-        .unwrap_or_default()
-        .iter()
-        .rev()
-        .take_while(|b| **b == b'\\')
-        .count();
-    run % 2 == 1
+    irregular_at(row, memchr::memchr_iter(b'\\', row))
+}
+
+/// [`irregular_escape`] over the positions of the backslashes of `row`.
+fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
+    let mut escaped = false;
+    for i in backslashes {
+        if escaped {
+            // The second backslash of `\\`.
+            escaped = false;
+            continue;
+        }
+        match row.get(i + 1..) {
+            Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
+            Some([b'\\', ..]) => escaped = true,
+            Some(
+                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
+                | b'_', ..]
+                | [],
+            )
+            | None => {}
+            Some(_) => return true,
+        }
+    }
+    false
 }
 
 /// Whether the echo guard looks at the values of `col`: text, JSON, arrays and columns of

@@ -11,21 +11,90 @@
 //! nulled ([`EchoAction`]); formats count it with
 //! [`Anonymizer::record_echo`](crate::Anonymizer::record_echo).
 
-use memchr::{memchr, memchr2};
-
-mod prefilter;
-mod settings;
-mod teddy;
-
-pub(crate) use settings::parse;
-#[cfg(test)]
-use settings::SMALLEST_MIN_LENGTH;
-pub use settings::{EchoAction, EchoGuard};
-
-use prefilter::Prefilter;
+use memchr::{memchr, memchr2, memmem};
 
 use crate::plan::RuleId;
 use crate::transform::Written;
+
+/// What the echo guard does with an uncovered string value that holds a covered original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EchoAction {
+    /// Replace each copy by the pseudonym the covered value got, keeping the surrounding
+    /// text (the default). When the covered value's result is not text (`null`, `remove`,
+    /// a number) or could not be inserted safely, the value is nulled instead.
+    #[default]
+    Rewrite,
+    /// Replace the whole value by null.
+    Null,
+}
+
+/// The rules file's `echo_guard:` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoGuard {
+    /// What to do with an echo.
+    pub action: EchoAction,
+    /// Shortest original (in characters) looked for; shorter ones are not (default 4).
+    pub min_length: usize,
+}
+
+impl Default for EchoGuard {
+    fn default() -> Self {
+        EchoGuard {
+            action: EchoAction::Rewrite,
+            min_length: DEFAULT_MIN_LENGTH,
+        }
+    }
+}
+
+/// Default of `echo_guard.min_length`.
+pub(crate) const DEFAULT_MIN_LENGTH: usize = 4;
+
+/// Smallest `min_length` a rules file may set (shorter originals match too much text).
+pub(crate) const SMALLEST_MIN_LENGTH: usize = 3;
+
+/// Parses the value of `echo_guard:`. Errors are `(key, message)`, the key being the
+/// sub-key the message is about (to locate it).
+pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<String>, String)> {
+    use serde_yaml_ng::Value as Yaml;
+    let mut guard = EchoGuard::default();
+    let map = match value {
+        Yaml::Null => return Ok(guard),
+        Yaml::Mapping(m) => m,
+        _ => {
+            return Err((
+                None,
+                "`echo_guard` is a mapping: `{action: rewrite | null, min_length: N}`".into(),
+            ))
+        }
+    };
+    for (k, v) in map {
+        let key = k.as_str().unwrap_or_default();
+        let err = |m: &str| Err((Some(key.to_owned()), m.to_owned()));
+        match key {
+            "action" => {
+                guard.action = match v {
+                    Yaml::String(s) if s == "rewrite" => EchoAction::Rewrite,
+                    // `action: null` unquoted is YAML's null.
+                    Yaml::Null => EchoAction::Null,
+                    Yaml::String(s) if s == "null" => EchoAction::Null,
+                    _ => return err("`echo_guard.action` is `rewrite` or `null`"),
+                }
+            }
+            "min_length" => match v.as_u64() {
+                Some(n) if n as usize >= SMALLEST_MIN_LENGTH && n <= 1000 => {
+                    guard.min_length = n as usize
+                }
+                _ => return err("`echo_guard.min_length` is a whole number from 3 to 1000"),
+            },
+            _ => {
+                return err(&format!(
+                    "unknown key `{key}` in `echo_guard`; expected one of: action, min_length"
+                ))
+            }
+        }
+    }
+    Ok(guard)
+}
 
 /// One original looked for.
 #[derive(Debug, Clone)]
@@ -53,8 +122,10 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// The pre-check's search for the originals (or their verbatim runs).
-    prefilter: Prefilter,
+    /// A folded copy of the spans the pre-check searches (see `fold`).
+    hay: Vec<u8>,
+    /// The folded part of one original the pre-check looks for.
+    key: Vec<u8>,
     min_length: usize,
     action: EchoAction,
     /// True when the spans given to the pre-check hold values as a dump writes them
@@ -87,12 +158,59 @@ fn verbatim_run(s: &[u8]) -> &[u8] {
     &s[best.0..best.1]
 }
 
+/// [`fold`] over `s` in place, 16 bytes at a time.
+fn fold_in_place(s: &mut [u8]) {
+    const FOLD: u128 = u128::from_ne_bytes([0x20; 16]);
+    let mut chunks = s.chunks_exact_mut(16);
+    for c in &mut chunks {
+        let v = u128::from_ne_bytes(<[u8; 16]>::try_from(&*c).unwrap_or_default()) | FOLD;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for b in chunks.into_remainder() {
+        *b = fold(b);
+    }
+}
+
+/// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
+/// to the same byte (other bytes may too: the pre-check may only say "maybe" more often);
+/// no byte folds to 0, the separator of spans. A plain OR, so folding a span is vectorised.
+fn fold(b: &u8) -> u8 {
+    b | 0x20
+}
+
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
 fn char_count(s: &[u8]) -> usize {
     match std::str::from_utf8(s) {
         Ok(t) => t.chars().count(),
         Err(_) => s.len(),
     }
+}
+
+/// Whether `needle` occurs in `hay` (both folded): the "packed pair" SIMD
+/// search of `memchr` (AVX2, detected at run time) on the needle's first and last bytes,
+/// built without ranking the needle's bytes (cheap enough to build per row), else
+/// `memchr::memmem`.
+fn occurs(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.len() > hay.len() {
+        return false;
+    }
+    if needle.len() < 2 {
+        return needle.first().is_none_or(|b| memchr(*b, hay).is_some());
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use memchr::arch::{all::packedpair::Pair, x86_64::avx2::packedpair::Finder};
+        let last = u8::try_from(needle.len() - 1).unwrap_or(u8::MAX);
+        if let Some(f) =
+            Pair::with_indices(needle, 0, last).and_then(|pair| Finder::with_pair(needle, pair))
+        {
+            if hay.len() >= f.min_haystack_len() {
+                return f.find(hay, needle).is_some();
+            }
+            return hay.windows(needle.len()).any(|w| w == needle);
+        }
+    }
+    memmem::find(hay, needle).is_some()
 }
 
 impl EchoSet {
@@ -180,65 +298,52 @@ impl EchoSet {
 
     /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
     /// between the values rules rewrote, or a row's uncovered values); no original is
-    /// matched across two spans. Each span is read once, in place, looking for all
-    /// originals at once (`prefilter`: one SIMD pass comparing a rare pair of bytes of each
-    /// original, ASCII case folded, then the whole original where a pair matches). With
+    /// matched across two spans. The spans (those at least as long as the shortest
+    /// original) are folded into one buffer (vectorised), then each original is
+    /// looked for once with a SIMD search (see `occurs`). With
     /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
     /// longest run of bytes no encoding changes; an original without such a run of two
     /// bytes makes the answer true (the caller then decodes and searches each value).
     pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
-        self.search(spans, None)
-    }
-
-    /// Like [`may_echo_in`](Self::may_echo_in) over SQL text as written (with
-    /// [encoded spans](Self::set_encoded_spans)), in the same pass: also true when
-    /// `irregular(span, i)` says true of the backslash at `i` of a span, i.e. when the
-    /// escape there may spell bytes of an original (`\\x68` for `h`) that the search of
-    /// the written text cannot see. It is asked only about backslashes followed by a byte
-    /// not in `regular` (bytes after which a backslash never hides anything, whether it is
-    /// escaped itself or escapes that byte). Spans shorter than the shortest part looked
-    /// for are not read (an escape only ever makes a value shorter than its text, so they
-    /// hold no echo).
-    pub fn may_echo_in_escaped<'x>(
-        &mut self,
-        spans: impl IntoIterator<Item = &'x [u8]>,
-        regular: &[u8],
-        irregular: &dyn Fn(&[u8], usize) -> bool,
-    ) -> bool {
-        self.search(spans, Some((regular, irregular)))
-    }
-
-    /// The pre-check: the needles set up, then each span searched once.
-    fn search<'x>(
-        &mut self,
-        spans: impl IntoIterator<Item = &'x [u8]>,
-        escapes: Option<(&[u8], &dyn Fn(&[u8], usize) -> bool)>,
-    ) -> bool {
-        if self.patterns.is_empty() {
+        let Some(shortest) = self
+            .patterns
+            .iter()
+            .map(|p| p.original.1 - p.original.0)
+            .min()
+        else {
+            return false;
+        };
+        // An encoded copy can be shorter than the original (Latin-1) but never shorter
+        // than its verbatim run, itself at least 2 bytes when searched.
+        let shortest = if self.encoded { 2 } else { shortest };
+        self.hay.clear();
+        for span in spans {
+            if span.len() < shortest {
+                continue;
+            }
+            let start = self.hay.len();
+            self.hay.extend_from_slice(span);
+            fold_in_place(&mut self.hay[start..]);
+            self.hay.push(0);
+        }
+        if self.hay.is_empty() {
             return false;
         }
-        self.prefilter.clear(escapes.map(|e| e.0));
-        for p in &self.patterns {
+        let (hay, key) = (&self.hay, &mut self.key);
+        self.patterns.iter().any(|p| {
             let original = &self.bytes[p.original.0..p.original.1];
             let part = if self.encoded {
                 verbatim_run(original)
             } else {
                 original
             };
-            if part.len() < 2 {
+            if part.len() < 2 && part.len() < original.len() {
                 return true;
             }
-            self.prefilter.push(part);
-        }
-        self.prefilter.finish();
-        let prefilter = &self.prefilter;
-        let irregular = escapes.map_or(
-            &(|_: &[u8], _| false) as &dyn Fn(&[u8], usize) -> bool,
-            |e| e.1,
-        );
-        spans
-            .into_iter()
-            .any(|span| prefilter.find_in(span, irregular))
+            key.clear();
+            key.extend(part.iter().map(fold));
+            occurs(hay, key)
+        })
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):
@@ -398,5 +503,138 @@ mod tests {
     }
 }
 
+/// The pre-check never says "no echo" where the exact search of the values finds one.
 #[cfg(test)]
-mod props;
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text from a small alphabet (ASCII letters of both cases, a non-ASCII letter, quotes,
+    /// backslash, separators), so that originals often occur in values.
+    const TEXT: &str = "[abcABC é'\"\\\\.@ß]";
+
+    fn text(min: usize, max: usize) -> proptest::string::RegexGeneratorStrategy<String> {
+        proptest::string::string_regex(&format!("{TEXT}{{{min},{max}}}")).expect("a valid regex")
+    }
+
+    fn flip_case(s: &str, flips: &[bool]) -> String {
+        s.chars()
+            .zip(flips.iter().cycle())
+            .map(|(c, f)| {
+                if *f {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    /// A value: random text, or a (case-flipped) original with random text around it,
+    /// at either border or inside.
+    fn values(originals: Vec<String>) -> impl Strategy<Value = Vec<String>> {
+        let one = (
+            any::<prop::sample::Index>(),
+            text(0, 4),
+            text(0, 4),
+            prop::collection::vec(any::<bool>(), 1..6),
+            0..4u8,
+        )
+            .prop_map(move |(i, before, after, flips, shape)| {
+                let copy = flip_case(&originals[i.index(originals.len())], &flips);
+                match shape {
+                    0 => format!("{before}{after}"),
+                    1 => copy,
+                    2 => format!("{before}{copy}"),
+                    _ => format!("{before}{copy}{after}"),
+                }
+            });
+        prop::collection::vec(one, 0..5)
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+        prop::collection::vec(text(3, 9), 1..5)
+            .prop_flat_map(|originals| (Just(originals.clone()), values(originals)))
+    }
+
+    fn set_of(originals: &[String]) -> EchoSet {
+        let mut set = EchoSet::new(EchoGuard {
+            action: EchoAction::Rewrite,
+            min_length: SMALLEST_MIN_LENGTH,
+        });
+        for (i, o) in originals.iter().enumerate() {
+            set.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+        }
+        set
+    }
+
+    fn exact(set: &EchoSet, values: &[String]) -> bool {
+        let mut out = Vec::new();
+        values
+            .iter()
+            .any(|v| set.rewrite(v.as_bytes(), b"", &mut out).is_some())
+    }
+
+    /// `v` as an SQL dump may write it: quoted, `'`, `"` and `\` escaped with a backslash,
+    /// other characters in Latin-1 (or `?`).
+    fn encoded(v: &str) -> Vec<u8> {
+        let mut out = vec![b'\''];
+        for c in v.chars() {
+            match c {
+                '\'' | '"' | '\\' => out.extend_from_slice(&[b'\\', c as u8]),
+                c if (c as u32) < 0x100 => out.push(c as u32 as u8),
+                _ => out.push(b'?'),
+            }
+        }
+        out.push(b'\'');
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn pre_check_finds_what_the_exact_search_finds((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(values.iter().map(|v| v.as_bytes())));
+            }
+            // One span holding all values, separated.
+            let joined = values.join("\u{0}");
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo(joined.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_encoded_spans((originals, values) in case()) {
+            let mut set = set_of(&originals);
+            set.set_encoded_spans(true);
+            let spans: Vec<Vec<u8>> = values.iter().map(|v| encoded(v)).collect();
+            if exact(&set, &values) {
+                prop_assert!(set.may_echo_in(spans.iter().map(Vec::as_slice)));
+            }
+        }
+
+        #[test]
+        fn pre_check_on_long_text(
+            (originals, values) in case(),
+            filler in "[a-zA-Z .]{0,300}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            // Long spans take the SIMD path: an original anywhere in them is found.
+            let mut set = set_of(&originals);
+            for v in &values {
+                let cut = at.index(filler.len() + 1);
+                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+                if exact(&set, std::slice::from_ref(&long)) {
+                    prop_assert!(set.may_echo(long.as_bytes()));
+                }
+            }
+        }
+    }
+}
