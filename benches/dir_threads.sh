@@ -25,7 +25,8 @@ export PGUSER=${SYRF_TEST_PG_USER:-${PGUSER:-postgres}}
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
 # A fresh random key per run (a key written here would be public; the binary refuses it).
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 printf '# none\n' > "$work/none.yaml"
 
 echo "generating a ${size_mb} MB database ($db) and archive in $work ..." >&2
@@ -63,7 +64,7 @@ done
 echo "$(nproc) cores; ratio = --threads 1's wall time / this case's"
 echo "case                                         throughput     wall    CPU  peak RSS  ratio to"
 for kind in plain gzip; do
-    echo "## pg_dump -Fd ($kind; $(ls "$work/pg-$kind" | grep -c '^[0-9]*\.dat') table data files, $pg_bytes bytes of COPY data)"
+    echo "## pg_dump -Fd ($kind; $(find "$work/pg-$kind" -maxdepth 1 -name '[0-9]*.dat' | wc -l) table data files, $pg_bytes bytes of COPY data)"
     for t in 1 2; do
         out=$work/out-pg-$kind-$t
         measure "pg -Fd $kind, --threads $t" "$pg_bytes" "pg -Fd $kind, --threads 1" \

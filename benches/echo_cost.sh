@@ -31,7 +31,8 @@ work=$(mktemp -d /tmp/syrf-echo-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
 "$bin/gen-sql-dump" mysql "$size_mb" narrow > "$work/narrow-mysql.sql"
 "$bin/gen-sql-dump" postgres "$size_mb" > "$work/app-postgres.sql"

@@ -1,6 +1,7 @@
 # Sourced by benches/throughput.sh and benches/dir_threads.sh: the timing of one case.
 # Needs $work (a scratch directory) and GNU time at /usr/bin/time.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work is the sourcing script's scratch directory
 
 declare -A secs_of
 # measure NAME BYTES REF COMMAND...: runs COMMAND in bash; reports MB/s over BYTES (wall time

@@ -18,7 +18,8 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p syrf-anonymize -p syrf-benches --bins
 bin=target/release
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 export TMPDIR="$work"
 
 echo "generating ${size_mb} MB dumps in $work ..." >&2
@@ -28,9 +29,11 @@ if [[ " $dialects " == *" pg "* ]]; then
   printf 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);\n' >> "$work/pg.sql"
 fi
 if [[ " $dialects " == *" my "* ]]; then
+  # shellcheck disable=SC2016 # MySQL's backquoted names, not command substitutions
   "$bin/gen-sql-dump" mysql "$size_mb" \
     | sed '0,/^  `note` text,$/s//  `note` text,\n  CONSTRAINT `fk_orders_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`),/' \
     > "$work/my.sql"
+  # shellcheck disable=SC2016 # a backquoted MySQL name
   grep -q 'CONSTRAINT `fk_orders_user`' "$work/my.sql" || { echo "the MySQL foreign key was not added" >&2; exit 1; }
 fi
 

@@ -21,7 +21,8 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
 # A fresh random key per run (a key written here would be public; the binary refuses it).
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 cores=$(nproc)
 
 echo "generating ${size_mb} MB dumps in $work ..." >&2

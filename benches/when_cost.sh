@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 command -v valgrind > /dev/null || { echo "needs valgrind" >&2; exit 2; }
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
-export SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
+export SYRF_ANONYMIZE_KEY
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
 "$bin/gen-sql-dump" mysql "$size_mb" narrow > "$work/narrow-mysql.sql"
 # The same rules with a condition that always holds, and with one that keeps people at one of

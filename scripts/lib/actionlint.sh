@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Lints the GitHub workflows shipped in deploy/github with actionlint (sourced by scripts/test;
 # needs log/die from servers.sh).
 #
@@ -7,6 +8,17 @@
 # runs shellcheck, when it is installed, on every `run:` script, so Debian's package of it is
 # installed (servers.sh's ensure_apt_packages): every machine checks the scripts alike.
 have_shellcheck() { command -v shellcheck >/dev/null; }
+
+# The repository's shell scripts (tracked files whose first line is a sh or bash shebang, and
+# the sourced libraries here), checked by shellcheck with the sources they name followed.
+lint_shell_scripts() {
+    local scripts=()
+    mapfile -t scripts < <(git ls-files -z | xargs -0 grep -lIs '^#!.*\(ba\)\?sh' -- \
+        | grep -v '\.\(rs\|md\|yaml\|yml\|toml\)$')
+    [[ ${#scripts[@]} -gt 0 ]] || die "no shell scripts found (not a git checkout?)"
+    log "shellcheck $(shellcheck --version | sed -n 's/^version: //p') on ${#scripts[@]} scripts and scripts/lib"
+    shellcheck -x "${scripts[@]}" scripts/lib/*.sh
+}
 
 lint_workflows() {
     local target=${CARGO_TARGET_DIR:-target} venv
