@@ -7,22 +7,28 @@ declare -A secs_of
 # measure NAME BYTES REF COMMAND...: runs COMMAND in bash; reports MB/s over BYTES (wall time
 # from the nanosecond clock), CPU seconds of the whole pipeline, peak RSS (of syrf-anonymize when
 # the pipeline runs it, else the largest of the pipeline's processes) and the throughput ratio
-# to the earlier case named REF ("-": none).
+# to the earlier case named REF ("-": none). With MEASURE_RUNS=N (default 1) the command runs N
+# times and the fastest run is reported (its CPU and RSS with it).
 measure() {
     local name=$1 bytes=$2 ref=$3
     shift 3
-    rm -f "$work/rss"
-    local start end stats
-    start=$(date +%s%N)
-    if ! stats=$( { /usr/bin/time -f '%U %S %M' bash -o pipefail -c "$*" > /dev/null; } 2>&1 ); then
-        printf '%-44s FAILED: %s\n' "$name" "$(tail -n 3 <<< "$stats" | tr '\n' ' ')"
-        return
-    fi
-    end=$(date +%s%N)
-    local secs
-    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    read -r user sys rss_kb < <(tail -n 1 <<< "$stats")
-    [[ -s $work/rss ]] && rss_kb=$(tail -n 1 "$work/rss")
+    local run secs="" user sys rss_kb
+    for ((run = 0; run < ${MEASURE_RUNS:-1}; run++)); do
+        rm -f "$work/rss"
+        local start end stats t
+        start=$(date +%s%N)
+        if ! stats=$( { /usr/bin/time -f '%U %S %M' bash -o pipefail -c "$*" > /dev/null; } 2>&1 ); then
+            printf '%-44s FAILED: %s\n' "$name" "$(tail -n 3 <<< "$stats" | tr '\n' ' ')"
+            return
+        fi
+        end=$(date +%s%N)
+        t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        if [[ -z $secs ]] || awk -v t="$t" -v s="$secs" 'BEGIN { exit !(t < s) }'; then
+            secs=$t
+            read -r user sys rss_kb < <(tail -n 1 <<< "$stats")
+            [[ -s $work/rss ]] && rss_kb=$(tail -n 1 "$work/rss")
+        fi
+    done
     secs_of[$name]=$secs
     local ratio=""
     if [[ $ref != - && -n ${secs_of[$ref]:-} ]]; then
