@@ -1,8 +1,9 @@
 //! Keyed (or, by explicit opt-in, plain) SHA-256 digests.
 
 use hmac::{Hmac, Mac};
-use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
+
+use super::lanes::{compress, compress2};
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -42,10 +43,6 @@ const IV: [u32; 8] = [
 /// Longest message that fits one block with its padding.
 const ONE_BLOCK: usize = 55;
 
-fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
-    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
-}
-
 fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
@@ -84,7 +81,8 @@ impl KeyStates {
 const TWO_BLOCKS: usize = 2 * 64 - 9;
 
 /// `domain || 0 || parts`, padded, in one or two blocks (when it fits two).
-struct Message {
+#[derive(Clone, Copy)]
+pub(crate) struct Message {
     bytes: [u8; 128],
     blocks: usize,
 }
@@ -93,7 +91,7 @@ impl Message {
     /// An empty message, to [`fill`](Self::fill) where it lies (a message returned by value
     /// was copied right after its bytes were written: a stalled store-to-load forward).
     #[inline]
-    fn empty() -> Message {
+    pub(crate) const fn empty() -> Message {
         Message {
             bytes: [0; 128],
             blocks: 0,
@@ -123,6 +121,12 @@ impl Message {
         true
     }
 
+    /// Its padded blocks.
+    #[inline]
+    fn padded(&self) -> &[u8] {
+        &self.bytes[..64 * self.blocks]
+    }
+
     /// Compresses the message's blocks into `state`.
     #[inline]
     fn compress_into(&self, state: &mut [u32; 8]) {
@@ -145,6 +149,141 @@ fn outer_hash(outer: &[u32; 8], inner: &[u32; 8]) -> [u8; 32] {
     let mut state = *outer;
     compress(&mut state, &block);
     state_bytes(&state)
+}
+
+/// The 64 bytes of `bytes` from `at` (0 or 64).
+#[inline]
+fn block_at(bytes: &[u8; 128], at: usize) -> &[u8; 64] {
+    let (first, second) = bytes.split_at(64);
+    let block = if at == 0 { first } else { second };
+    block.try_into().unwrap_or(&[0; 64])
+}
+
+/// One message's digest in progress, for [`Digester::digest_pair`]: its padded blocks, then
+/// (keyed) the outer hash, whose block is written over the message's first.
+struct Lane {
+    message: Message,
+    state: [u32; 8],
+    /// Compressions readied so far.
+    step: usize,
+    /// Where in `message.bytes` the next compression's block is.
+    at: usize,
+}
+
+impl Lane {
+    fn new(message: &Message, start: [u32; 8]) -> Lane {
+        Lane {
+            message: *message,
+            state: start,
+            step: 0,
+            at: 0,
+        }
+    }
+
+    /// Readies the next compression; false when the digest is complete (`state` holds it).
+    /// After the message's blocks, a keyed digest (`outer`: the key's outer state) takes its
+    /// inner hash as the outer hash's block.
+    #[inline]
+    fn ready(&mut self, outer: Option<&[u32; 8]>) -> bool {
+        let step = self.step;
+        self.step += 1;
+        if step < self.message.blocks {
+            self.at = 64 * step;
+            return true;
+        }
+        let Some(outer) = outer.filter(|_| step == self.message.blocks) else {
+            return false;
+        };
+        let mut block = [0u8; 64];
+        for (chunk, word) in block.chunks_exact_mut(4).zip(&self.state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        pad(&mut block, 32, 64 + 32);
+        self.message.bytes[..64].copy_from_slice(&block);
+        self.state = *outer;
+        self.at = 0;
+        true
+    }
+}
+
+/// Digests computed ahead for this thread ([`Digester::digest_ahead`]), served to
+/// [`Digester::digest`] when it is asked for one of their messages.
+mod ahead {
+    use super::Message;
+    use std::cell::RefCell;
+
+    /// Most digests kept at once.
+    pub(super) const MAX: usize = 8;
+
+    /// One kept digest: the digester that computed it, its message, the digest.
+    #[derive(Clone, Copy)]
+    struct Kept {
+        owner: u64,
+        message: Message,
+        digest: [u8; 32],
+    }
+
+    const NONE: Kept = Kept {
+        owner: 0,
+        message: Message::empty(),
+        digest: [0; 32],
+    };
+
+    /// The kept digests and how many there are.
+    struct Ahead {
+        kept: [Kept; MAX],
+        len: usize,
+    }
+
+    thread_local! {
+        static AHEAD: RefCell<Ahead> = const {
+            RefCell::new(Ahead { kept: [NONE; MAX], len: 0 })
+        };
+    }
+
+    /// Keeps the digests of `owner`'s `messages` (at most [`MAX`]: the rest are not kept),
+    /// computed two at a time by `pair` (its second message `None` for an odd last one).
+    pub(super) fn keep(
+        owner: u64,
+        messages: &[Message],
+        mut pair: impl FnMut(&Message, Option<&Message>) -> ([u8; 32], [u8; 32]),
+    ) {
+        let messages = &messages[..messages.len().min(MAX)];
+        AHEAD.with(|ahead| {
+            let Ok(mut ahead) = ahead.try_borrow_mut() else {
+                return;
+            };
+            ahead.len = 0;
+            for two in messages.chunks(2) {
+                let (a, b) = pair(&two[0], two.get(1));
+                for (message, digest) in two.iter().zip([a, b]) {
+                    let len = ahead.len;
+                    ahead.kept[len] = Kept {
+                        owner,
+                        message: *message,
+                        digest,
+                    };
+                    ahead.len += 1;
+                }
+            }
+        });
+    }
+
+    /// The kept digest of `owner`'s `message`, if there is one.
+    #[inline]
+    pub(super) fn kept(owner: u64, message: &Message) -> Option<[u8; 32]> {
+        AHEAD.with(|ahead| {
+            let ahead = ahead.try_borrow().ok()?;
+            ahead.kept[..ahead.len]
+                .iter()
+                .find(|k| {
+                    k.owner == owner
+                        && k.message.blocks == message.blocks
+                        && k.message.padded() == message.padded()
+                })
+                .map(|k| k.digest)
+        })
+    }
 }
 
 /// Source of [`Digester::id`]s.
@@ -187,18 +326,10 @@ impl Digester {
         let prefix = if self.states.is_some() { 64 } else { 0 };
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) {
-            return match &self.states {
-                Some(keys) => {
-                    let mut inner = keys.inner;
-                    message.compress_into(&mut inner);
-                    outer_hash(&keys.outer, &inner)
-                }
-                None => {
-                    let mut state = IV;
-                    message.compress_into(&mut state);
-                    state_bytes(&state)
-                }
-            };
+            if let Some(digest) = ahead::kept(self.id, &message) {
+                return digest;
+            }
+            return self.digest_message(&message);
         }
         match &self.keyed {
             Some(mac) => {
@@ -218,6 +349,63 @@ impl Digester {
                     h.update(p);
                 }
                 h.finalize().into()
+            }
+        }
+    }
+
+    /// Writes into `message` the padded message [`digest`](Self::digest) compresses for
+    /// `domain || 0 || parts` with this digester; false when it is longer than two blocks.
+    pub(crate) fn fill(&self, message: &mut Message, domain: &str, parts: &[&[u8]]) -> bool {
+        let prefix = if self.states.is_some() { 64 } else { 0 };
+        message.fill(domain, parts, prefix)
+    }
+
+    /// The digests of two messages [`fill`](Self::fill)ed by this digester: the same as
+    /// [`digest`](Self::digest) of each, their compressions two at a time ([`compress2`]).
+    fn digest_pair(&self, a: &Message, b: &Message) -> ([u8; 32], [u8; 32]) {
+        let (start, outer) = match &self.states {
+            Some(keys) => (keys.inner, Some(&keys.outer)),
+            None => (IV, None),
+        };
+        let (mut a, mut b) = (Lane::new(a, start), Lane::new(b, start));
+        loop {
+            match (a.ready(outer), b.ready(outer)) {
+                (true, true) => compress2(
+                    &mut a.state,
+                    block_at(&a.message.bytes, a.at),
+                    &mut b.state,
+                    block_at(&b.message.bytes, b.at),
+                ),
+                (true, false) => compress(&mut a.state, block_at(&a.message.bytes, a.at)),
+                (false, true) => compress(&mut b.state, block_at(&b.message.bytes, b.at)),
+                (false, false) => break,
+            }
+        }
+        (state_bytes(&a.state), state_bytes(&b.state))
+    }
+
+    /// Computes the digests of `messages` (each [`fill`](Self::fill)ed by this digester) two
+    /// at a time and keeps them for this thread: [`digest`](Self::digest) of one of these
+    /// messages then returns its kept digest. Replaces what was kept before.
+    pub(crate) fn digest_ahead(&self, messages: &[Message]) {
+        ahead::keep(self.id, messages, |a, b| match b {
+            Some(b) => self.digest_pair(a, b),
+            None => (self.digest_message(a), [0; 32]),
+        });
+    }
+
+    /// [`digest`](Self::digest) of a [`fill`](Self::fill)ed message.
+    fn digest_message(&self, message: &Message) -> [u8; 32] {
+        match &self.states {
+            Some(keys) => {
+                let mut inner = keys.inner;
+                message.compress_into(&mut inner);
+                outer_hash(&keys.outer, &inner)
+            }
+            None => {
+                let mut state = IV;
+                message.compress_into(&mut state);
+                state_bytes(&state)
             }
         }
     }
@@ -351,6 +539,83 @@ mod tests {
                 assert_eq!(unkeyed.reference_digest("dom", &message[..len]), want);
             }
         }
+    }
+
+    /// Two messages' digests computed in two lanes are their digests one at a time, for
+    /// every pair of lengths (one, two or more blocks; a longer one falls back), keyed or not;
+    /// and digests computed ahead are served for exactly their messages.
+    #[test]
+    fn pairs_and_digests_ahead_match_one_at_a_time() {
+        use proptest::prelude::*;
+        let keyed = Digester::new(&KeyMode::Keyed(
+            Key::from_bytes(b"pair-key-0123456789").unwrap(),
+        ));
+        let unkeyed = Digester::new(&KeyMode::Unkeyed);
+        let bytes = proptest::collection::vec(any::<u8>(), 0..140);
+        proptest!(|(a in bytes.clone(), b in bytes, with_key: bool)| {
+            let d = if with_key { &keyed } else { &unkeyed };
+            let (mut ma, mut mb) = (Message::empty(), Message::empty());
+            let fits = d.fill(&mut ma, "da", &[&a]) && d.fill(&mut mb, "db", &[&b]);
+            let want = (d.digest("da", &[&a]), d.digest("db", &[&b]));
+            if fits {
+                prop_assert_eq!(d.digest_pair(&ma, &mb), want);
+                d.digest_ahead(&[ma, mb]);
+                prop_assert!(ahead::kept(d.id(), &ma).is_some());
+                prop_assert!(ahead::kept(d.id(), &mb).is_some());
+                // Another digester's messages are not served its digests.
+                let other = if with_key { &unkeyed } else { &keyed };
+                prop_assert!(ahead::kept(other.id(), &ma).is_none());
+                prop_assert_eq!((d.digest("da", &[&a]), d.digest("db", &[&b])), want);
+                d.digest_ahead(&[]);
+            }
+        });
+    }
+
+    /// A timing loop, not a test (it asserts nothing about time): two keyed digests of short
+    /// messages one after the other, and the same two as a pair. Run it with
+    /// `cargo test --release -p anonymize-core --lib digester::tests::pair_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing loop: run by hand in release"]
+    fn pair_timing() {
+        use std::hint::black_box;
+        let d = Digester::new(&KeyMode::Keyed(
+            Key::from_bytes(b"pair-key-0123456789").unwrap(),
+        ));
+        let n = 1_000_000u32;
+        let fastest = |step: &mut dyn FnMut(u32)| {
+            (0..5)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    for i in 0..n {
+                        step(i);
+                    }
+                    t.elapsed().as_nanos() as f64 / f64::from(n)
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut sink = 0u8;
+        let singles = fastest(&mut |i| {
+            let x = i.to_le_bytes();
+            sink ^= d.digest("hash_email/address", &[b"someone.else@example.com", &x])[0];
+            sink ^= d.digest("digits", &[b"+44 20 7946 0958", &x])[0];
+        });
+        let pairs = fastest(&mut |i| {
+            let x = i.to_le_bytes();
+            let (mut a, mut b) = (Message::empty(), Message::empty());
+            d.fill(
+                &mut a,
+                "hash_email/address",
+                &[b"someone.else@example.com", &x],
+            );
+            d.fill(&mut b, "digits", &[b"+44 20 7946 0958", &x]);
+            let (da, db) = d.digest_pair(black_box(&a), black_box(&b));
+            sink ^= da[0] ^ db[0];
+        });
+        println!(
+            "two keyed digests one at a time {singles:.1} ns; as a pair {pairs:.1} ns ({:.2}); {}",
+            pairs / singles,
+            black_box(sink)
+        );
     }
 
     /// `prf` is SHA-256 over the key's ipad block and the message: one compression each.

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::keystream::Keystream;
-use super::{text_of, Digester, Example, Spec, Transform, Written};
+use super::{text_of, Digester, Example, Message, Spec, Transform, Written};
 use crate::encoding::hex_to;
 use crate::parse_ctx::{Params, RulesError};
 use crate::suggest::did_you_mean;
@@ -164,6 +164,20 @@ fn parse(p: &Params<'_>) -> Result<Transform, RulesError> {
 }
 
 /// Applies `fake` (`None`: not text).
+/// Writes into `message` the message of the seed's digest [`apply`] computes for a text
+/// `value`; false for other values.
+pub(super) fn first_message(
+    d: &Digester,
+    value: Value<'_>,
+    kind: FakeKind,
+    message: &mut Message,
+) -> bool {
+    match value {
+        Value::Str(s) => d.fill(message, kind.domain(), &[s.as_bytes()]),
+        _ => false,
+    }
+}
+
 pub(super) fn apply(
     d: &Digester,
     value: Value<'_>,

@@ -20,6 +20,7 @@ mod hash_email;
 mod hmac;
 mod keep;
 mod keystream;
+mod lanes;
 mod mask;
 mod null;
 mod permute;
@@ -28,7 +29,7 @@ mod sequential;
 #[cfg(test)]
 mod readme;
 
-pub(crate) use digester::Digester;
+pub(crate) use digester::{Digester, Message};
 
 pub use constant::ConstantValue;
 pub use fake::{FakeKind, FakeLocale};
@@ -334,6 +335,29 @@ pub(crate) fn apply_into(
             out.clear();
             (Written::Null, Outcome::FailedClosed)
         }
+    }
+}
+
+/// Writes into `message` the message of the digest [`apply_into`] computes first for `value`
+/// under `transform`, for the transforms whose cost is mostly that digest (`hash_email`'s
+/// address, `digits`' first stream block, `fake`'s seed); false for the others and for values
+/// they would not digest that way. [`Digester::digest_ahead`] of such messages lets a row's
+/// digests be computed two at a time before its values are applied one by one.
+pub(crate) fn first_message(
+    transform: &Transform,
+    digester: &Digester,
+    value: Value<'_>,
+    message: &mut Message,
+) -> bool {
+    match transform {
+        Transform::HashEmail {
+            case_sensitive,
+            mode,
+            ..
+        } => hash_email::first_message(digester, value, *case_sensitive, *mode, message),
+        Transform::Digits => digits::first_message(digester, value, message),
+        Transform::Fake { kind, .. } => fake::first_message(digester, value, *kind, message),
+        _ => false,
     }
 }
 

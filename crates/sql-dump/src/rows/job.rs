@@ -98,6 +98,9 @@ impl RowJob<'_, '_> {
                 spans,
                 |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
             );
+        if !skip {
+            self.digests_ahead(src, spans, row, scratch);
+        }
         // Originals are recorded only when the row has a value the guard may search.
         let watch = if spans.len() >= self.plans.len() {
             self.shape.watch
@@ -162,6 +165,48 @@ impl RowJob<'_, '_> {
         if !echo.set.is_empty() && !echo.spans.is_empty() {
             self.echo_guard(out, echo);
         }
+    }
+
+    /// Computes ahead, two at a time, the digests the row's covered values will need
+    /// ([`anonymize_core::RowDigests`]): each value a rule covers directly is decoded here as
+    /// [`rule`](Self::rule) decodes it (Latin-1 dumps, array columns and generated columns
+    /// are left out: their values reach the transform differently).
+    fn digests_ahead(
+        &self,
+        src: &[u8],
+        spans: &[(usize, usize)],
+        row: RowText<'_>,
+        scratch: &mut Vec<u8>,
+    ) {
+        if self.syntax.latin1 {
+            return;
+        }
+        let mut ahead = self.anon.row_digests();
+        for (plan, &span) in self.plans.iter().zip(spans) {
+            let Some(rule) = plan.node.and_then(|n| n.rule()) else {
+                continue;
+            };
+            let col = plan.col.as_ref();
+            if col.is_some_and(|c| {
+                c.family == Family::Array || (c.generated && self.ctx != Ctx::Copy)
+            }) {
+                continue;
+            }
+            let (s, e) = if self.ctx == Ctx::Copy {
+                span
+            } else {
+                trim_span(src, span)
+            };
+            let text = &src[s..e];
+            let value = self.value(text, col, scratch, row);
+            let value = if matches!(self.anon.transform(rule), Transform::Digits) {
+                digits_value(value, text).0
+            } else {
+                value
+            };
+            ahead.add(rule, value);
+        }
+        ahead.compute();
     }
 
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
