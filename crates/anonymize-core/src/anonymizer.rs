@@ -13,57 +13,45 @@ use crate::path::strict_prefix;
 use crate::plan::{PlanNode, RuleId};
 use crate::report::{CollectionUse, EchoReport, Report, RuleReport};
 use crate::rules::RuleSet;
-use crate::transform::{self, Digester, Message, Outcome, Transform, Written};
+use crate::transform::{self, Digester, Outcome, Transform, Written};
 use crate::value::{Replacement, Value};
 
-/// Most digests a [`RowDigests`] computes ahead.
-const ROW_DIGESTS: usize = 4;
-
-/// The digests one row's covered values will need, computed together, two at a time, before
-/// the values are applied one by one with [`Anonymizer::apply_into`] (which then finds them
-/// instead of computing them: the results are the same either way).
+/// Digests one row's covered values will need, queued so that they are computed two at a
+/// time, beside the digests the row's other values compute, when [`Anonymizer::apply_into`]
+/// applies them one by one (the results are the same either way).
 ///
 /// A SHA-256 compression with the CPU's SHA extensions is a chain of dependent rounds; two
-/// independent ones interleaved take little more time than one. A row's `hash_email`,
-/// `digits` and `fake` values each cost one keyed digest that depends on nothing else in the
-/// row, so they are computed in pairs here. Values whose results the memo may serve (a
-/// table that is on: names that repeat) are left to the memo.
+/// independent ones interleaved take little more time than one. The message of a `digits` or
+/// `fake` value's digest is its text under a fixed domain, cheap to make before the row is
+/// applied; when the row's first digest is computed (an address's `hash_email`, a name the
+/// memo missed), the queued one is computed beside it. Values whose results the memo may
+/// serve (its table of the rule is on: names that repeat) are not queued.
 pub struct RowDigests<'a> {
     anon: &'a Anonymizer,
-    messages: [Message; ROW_DIGESTS],
-    len: usize,
+    /// Nothing queued yet for this row (the first queued forgets the previous row's).
+    first: bool,
 }
 
 impl RowDigests<'_> {
-    /// Adds the digest `rule` will compute first for `value`, when it is worth computing
-    /// ahead: the rule's transform is `hash_email`, `digits` or `fake`, the value is text it
-    /// digests, and this thread's memo of the rule is off. Call it with the value exactly as
-    /// it will be given to [`Anonymizer::apply_into`] (a different value only wastes the
-    /// digest).
-    pub fn add(&mut self, rule: RuleId, value: Value<'_>) {
+    /// True when [`add`](Self::add) queues a digest for `rule`'s values: a `digits` or `fake`
+    /// rule whose memo is off on this thread (to ask before finding a value's text).
+    pub fn wants(&self, rule: RuleId) -> bool {
         let anon = self.anon;
         let compiled = &anon.rules[rule.index()];
-        let Some(message) = self.messages.get_mut(self.len) else {
-            return;
-        };
-        if compiled.memo && !memo::is_off(anon.digester.id(), rule.index()) {
-            return;
-        }
-        if transform::first_message(&compiled.transform, &anon.digester, value, message) {
-            self.len += 1;
-        }
+        transform::digests_text(&compiled.transform)
+            && (!compiled.memo || memo::is_off(anon.digester.id(), rule.index()))
     }
 
-    /// Computes the added digests, two at a time, for this thread's next
-    /// [`Anonymizer::apply_into`] calls; forgets the digests computed ahead before.
-    pub fn compute(self) {
-        // One alone gains nothing from being computed ahead.
-        let messages = if self.len >= 2 {
-            &self.messages[..self.len]
-        } else {
-            &[]
-        };
-        self.anon.digester.digest_ahead(messages);
+    /// Queues the digest `rule` will compute first for a value whose text (or numeric
+    /// literal) is `text`, exactly as [`Anonymizer::apply_into`] will be given it, when
+    /// [`wants`](Self::wants) said so. Another text only wastes a digest.
+    pub fn add(&mut self, rule: RuleId, text: &[u8]) {
+        let anon = self.anon;
+        let compiled = &anon.rules[rule.index()];
+        let fresh = std::mem::replace(&mut self.first, false);
+        anon.digester.queue(fresh, |d, message| {
+            transform::first_message(&compiled.transform, d, text, message)
+        });
     }
 }
 
@@ -555,13 +543,11 @@ impl Anonymizer {
         replacement
     }
 
-    /// An empty set of digests to compute ahead for one row's covered values
-    /// ([`RowDigests`]).
+    /// An empty set of digests to queue for one row's covered values ([`RowDigests`]).
     pub fn row_digests(&self) -> RowDigests<'_> {
         RowDigests {
             anon: self,
-            messages: [Message::empty(); ROW_DIGESTS],
-            len: 0,
+            first: true,
         }
     }
 

@@ -121,12 +121,6 @@ impl Message {
         true
     }
 
-    /// Its padded blocks.
-    #[inline]
-    fn padded(&self) -> &[u8] {
-        &self.bytes[..64 * self.blocks]
-    }
-
     /// Compresses the message's blocks into `state`.
     #[inline]
     fn compress_into(&self, state: &mut [u32; 8]) {
@@ -160,23 +154,27 @@ fn block_at(bytes: &[u8; 128], at: usize) -> &[u8; 64] {
 }
 
 /// One message's digest in progress, for [`Digester::digest_pair`]: its padded blocks, then
-/// (keyed) the outer hash, whose block is written over the message's first.
-struct Lane {
-    message: Message,
+/// (keyed) the outer hash's block.
+struct Lane<'m> {
+    message: &'m Message,
     state: [u32; 8],
     /// Compressions readied so far.
     step: usize,
-    /// Where in `message.bytes` the next compression's block is.
-    at: usize,
+    /// The outer hash's block, once the message's blocks are done.
+    outer: [u8; 64],
+    /// Where the next compression's block is: in the message at this offset, or (`None`)
+    /// `outer`.
+    at: Option<usize>,
 }
 
-impl Lane {
-    fn new(message: &Message, start: [u32; 8]) -> Lane {
+impl Lane<'_> {
+    fn new(message: &Message, start: [u32; 8]) -> Lane<'_> {
         Lane {
-            message: *message,
+            message,
             state: start,
             step: 0,
-            at: 0,
+            outer: [0; 64],
+            at: Some(0),
         }
     }
 
@@ -188,101 +186,154 @@ impl Lane {
         let step = self.step;
         self.step += 1;
         if step < self.message.blocks {
-            self.at = 64 * step;
+            self.at = Some(64 * step);
             return true;
         }
         let Some(outer) = outer.filter(|_| step == self.message.blocks) else {
             return false;
         };
-        let mut block = [0u8; 64];
-        for (chunk, word) in block.chunks_exact_mut(4).zip(&self.state) {
+        for (chunk, word) in self.outer.chunks_exact_mut(4).zip(&self.state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
-        pad(&mut block, 32, 64 + 32);
-        self.message.bytes[..64].copy_from_slice(&block);
+        pad(&mut self.outer, 32, 64 + 32);
         self.state = *outer;
-        self.at = 0;
+        self.at = None;
         true
     }
 }
 
-/// Digests computed ahead for this thread ([`Digester::digest_ahead`]), served to
-/// [`Digester::digest`] when it is asked for one of their messages.
+/// The block a lane readied (its fields passed apart, so its state can be borrowed beside).
+#[inline]
+fn lane_block<'a>(message: &'a Message, outer: &'a [u8; 64], at: Option<usize>) -> &'a [u8; 64] {
+    match at {
+        Some(at) => block_at(&message.bytes, at),
+        None => outer,
+    }
+}
+
+/// Messages waiting to be digested beside another one ([`Digester::queue`]), and their
+/// digests once computed, for this thread.
 mod ahead {
-    use super::Message;
+    use super::{block_at, Digester, Message};
     use std::cell::RefCell;
 
-    /// Most digests kept at once.
-    pub(super) const MAX: usize = 8;
+    /// Most messages waiting at once.
+    const MAX: usize = 4;
 
-    /// One kept digest: the digester that computed it, its message, the digest.
+    /// One waiting message: the digester it is for, the message, its digest once computed.
     #[derive(Clone, Copy)]
-    struct Kept {
+    struct Waiting {
         owner: u64,
         message: Message,
-        digest: [u8; 32],
+        digest: Option<[u8; 32]>,
     }
 
-    const NONE: Kept = Kept {
+    const NONE: Waiting = Waiting {
         owner: 0,
         message: Message::empty(),
-        digest: [0; 32],
+        digest: None,
     };
 
-    /// The kept digests and how many there are.
+    /// The waiting messages and how many there are.
     struct Ahead {
-        kept: [Kept; MAX],
+        list: [Waiting; MAX],
         len: usize,
+    }
+
+    impl Ahead {
+        fn remove(&mut self, i: usize) {
+            self.len -= 1;
+            self.list[i] = self.list[self.len];
+        }
     }
 
     thread_local! {
         static AHEAD: RefCell<Ahead> = const {
-            RefCell::new(Ahead { kept: [NONE; MAX], len: 0 })
+            RefCell::new(Ahead { list: [NONE; MAX], len: 0 })
         };
     }
 
-    /// Keeps the digests of `owner`'s `messages` (at most [`MAX`]: the rest are not kept),
-    /// computed two at a time by `pair` (its second message `None` for an odd last one).
-    pub(super) fn keep(
-        owner: u64,
-        messages: &[Message],
-        mut pair: impl FnMut(&Message, Option<&Message>) -> ([u8; 32], [u8; 32]),
-    ) {
-        let messages = &messages[..messages.len().min(MAX)];
+    /// The same padded message (its blocks compared eight bytes at a time, inline).
+    #[inline]
+    fn same(a: &Message, b: &Message) -> bool {
+        let differ = |x: &[u8; 64], y: &[u8; 64]| {
+            x.chunks_exact(8)
+                .zip(y.chunks_exact(8))
+                .fold(0, |acc, (x, y)| acc | (word(x) ^ word(y)))
+        };
+        a.blocks == b.blocks
+            && differ(block_at(&a.bytes, 0), block_at(&b.bytes, 0)) == 0
+            && (a.blocks == 1 || differ(block_at(&a.bytes, 64), block_at(&b.bytes, 64)) == 0)
+    }
+
+    /// Eight bytes as a word.
+    #[inline]
+    fn word(bytes: &[u8]) -> u64 {
+        bytes.try_into().map_or(0, u64::from_ne_bytes)
+    }
+
+    /// Queues the message `fill` writes for `owner` (nothing when it returns false or the
+    /// list is full); `fresh` forgets what was waiting first.
+    pub(super) fn queue(owner: u64, fresh: bool, fill: impl FnOnce(&mut Message) -> bool) {
         AHEAD.with(|ahead| {
             let Ok(mut ahead) = ahead.try_borrow_mut() else {
                 return;
             };
-            ahead.len = 0;
-            for two in messages.chunks(2) {
-                let (a, b) = pair(&two[0], two.get(1));
-                for (message, digest) in two.iter().zip([a, b]) {
-                    let len = ahead.len;
-                    ahead.kept[len] = Kept {
-                        owner,
-                        message: *message,
-                        digest,
-                    };
-                    ahead.len += 1;
-                }
+            if fresh {
+                ahead.len = 0;
+            }
+            let len = ahead.len;
+            let Some(slot) = ahead.list.get_mut(len) else {
+                return;
+            };
+            slot.owner = owner;
+            slot.digest = None;
+            if fill(&mut slot.message) {
+                ahead.len += 1;
             }
         });
     }
 
-    /// The kept digest of `owner`'s `message`, if there is one.
+    /// The digest of `message` (filled by `d`) when it was computed ahead, or computed now
+    /// beside a waiting message of `d`'s, whose digest is kept for when it is asked for;
+    /// `None` when nothing waits (the caller computes it alone).
     #[inline]
-    pub(super) fn kept(owner: u64, message: &Message) -> Option<[u8; 32]> {
+    pub(super) fn serve(d: &Digester, message: &Message) -> Option<[u8; 32]> {
         AHEAD.with(|ahead| {
-            let ahead = ahead.try_borrow().ok()?;
-            ahead.kept[..ahead.len]
-                .iter()
-                .find(|k| {
-                    k.owner == owner
-                        && k.message.blocks == message.blocks
-                        && k.message.padded() == message.padded()
-                })
-                .map(|k| k.digest)
+            let mut ahead = ahead.try_borrow_mut().ok()?;
+            if ahead.len == 0 {
+                return None;
+            }
+            serve_from(&mut ahead, d, message)
         })
+    }
+
+    /// [`serve`] once something waits.
+    fn serve_from(ahead: &mut Ahead, d: &Digester, message: &Message) -> Option<[u8; 32]> {
+        let owner = d.id();
+        let waiting = &ahead.list[..ahead.len];
+        let mine = waiting
+            .iter()
+            .position(|w| w.owner == owner && same(&w.message, message));
+        if let Some(i) = mine {
+            if let Some(digest) = ahead.list[i].digest {
+                ahead.remove(i);
+                return Some(digest);
+            }
+        }
+        let partner = waiting
+            .iter()
+            .enumerate()
+            .position(|(i, w)| Some(i) != mine && w.owner == owner && w.digest.is_none());
+        let digest = partner.map(|p| {
+            let (ours, theirs) = d.digest_pair(message, &ahead.list[p].message);
+            ahead.list[p].digest = Some(theirs);
+            ours
+        });
+        if let Some(i) = mine {
+            ahead.remove(i);
+        }
+        digest
     }
 }
 
@@ -326,7 +377,7 @@ impl Digester {
         let prefix = if self.states.is_some() { 64 } else { 0 };
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) {
-            if let Some(digest) = ahead::kept(self.id, &message) {
+            if let Some(digest) = ahead::serve(self, &message) {
                 return digest;
             }
             return self.digest_message(&message);
@@ -372,26 +423,24 @@ impl Digester {
             match (a.ready(outer), b.ready(outer)) {
                 (true, true) => compress2(
                     &mut a.state,
-                    block_at(&a.message.bytes, a.at),
+                    lane_block(a.message, &a.outer, a.at),
                     &mut b.state,
-                    block_at(&b.message.bytes, b.at),
+                    lane_block(b.message, &b.outer, b.at),
                 ),
-                (true, false) => compress(&mut a.state, block_at(&a.message.bytes, a.at)),
-                (false, true) => compress(&mut b.state, block_at(&b.message.bytes, b.at)),
+                (true, false) => compress(&mut a.state, lane_block(a.message, &a.outer, a.at)),
+                (false, true) => compress(&mut b.state, lane_block(b.message, &b.outer, b.at)),
                 (false, false) => break,
             }
         }
         (state_bytes(&a.state), state_bytes(&b.state))
     }
 
-    /// Computes the digests of `messages` (each [`fill`](Self::fill)ed by this digester) two
-    /// at a time and keeps them for this thread: [`digest`](Self::digest) of one of these
-    /// messages then returns its kept digest. Replaces what was kept before.
-    pub(crate) fn digest_ahead(&self, messages: &[Message]) {
-        ahead::keep(self.id, messages, |a, b| match b {
-            Some(b) => self.digest_pair(a, b),
-            None => (self.digest_message(a), [0; 32]),
-        });
+    /// Queues the message `fill` writes (with [`fill`](Self::fill)) for this thread: the
+    /// next digest this thread computes with this digester computes it too, two lanes at a
+    /// time, and [`digest`](Self::digest) of that message returns it then. `fresh` forgets
+    /// what was queued before. The results of `digest` are the same either way.
+    pub(crate) fn queue(&self, fresh: bool, fill: impl FnOnce(&Self, &mut Message) -> bool) {
+        ahead::queue(self.id, fresh, |message| fill(self, message));
     }
 
     /// [`digest`](Self::digest) of a [`fill`](Self::fill)ed message.
@@ -559,14 +608,20 @@ mod tests {
             let want = (d.digest("da", &[&a]), d.digest("db", &[&b]));
             if fits {
                 prop_assert_eq!(d.digest_pair(&ma, &mb), want);
-                d.digest_ahead(&[ma, mb]);
-                prop_assert!(ahead::kept(d.id(), &ma).is_some());
-                prop_assert!(ahead::kept(d.id(), &mb).is_some());
-                // Another digester's messages are not served its digests.
+                // `a` waits; asking for `b` computes both; then `a` is served from the list.
+                d.queue(true, |d, m| d.fill(m, "da", &[&a]));
+                prop_assert_eq!(ahead::serve(d, &mb), Some(want.1));
+                prop_assert_eq!(ahead::serve(d, &ma), Some(want.0));
+                prop_assert_eq!(ahead::serve(d, &ma), None, "served once");
+                // Another digester's message waits: not computed beside this one's.
                 let other = if with_key { &unkeyed } else { &keyed };
-                prop_assert!(ahead::kept(other.id(), &ma).is_none());
+                other.queue(true, |o, m| o.fill(m, "da", &[&a]));
+                prop_assert_eq!(ahead::serve(d, &mb), None);
                 prop_assert_eq!((d.digest("da", &[&a]), d.digest("db", &[&b])), want);
-                d.digest_ahead(&[]);
+                // Its own message asked for while it waits, nothing beside: computed alone.
+                d.queue(true, |d, m| d.fill(m, "da", &[&a]));
+                prop_assert_eq!(ahead::serve(d, &ma), None);
+                prop_assert_eq!(d.digest("da", &[&a]), want.0);
             }
         });
     }

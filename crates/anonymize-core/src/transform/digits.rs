@@ -48,15 +48,11 @@ fn digit_zero(c: char) -> Option<u32> {
 
 const DOMAIN: &str = "digits";
 
-/// Writes into `message` the message of the stream's first block [`apply`] computes for
-/// `value`, a text or numeric literal with an ASCII digit; false for other values.
-pub(super) fn first_message(d: &Digester, value: Value<'_>, message: &mut Message) -> bool {
-    let text = match value {
-        Value::Str(s) | Value::Number(s) => s,
-        _ => return false,
-    };
-    text.bytes().any(|b| b.is_ascii_digit())
-        && d.fill(message, DOMAIN, &[text.as_bytes(), &0u32.to_le_bytes()])
+/// Writes into `message` the message of the stream's first block [`apply`] computes for a
+/// text or numeric literal `text` with an ASCII digit; false when it has none.
+pub(super) fn first_message(d: &Digester, text: &[u8], message: &mut Message) -> bool {
+    text.iter().any(u8::is_ascii_digit)
+        && d.fill(message, DOMAIN, &[text, &0u32.to_le_bytes()])
 }
 
 /// Applies `digits` (`None`: not text or a number).

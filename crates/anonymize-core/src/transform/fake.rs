@@ -164,18 +164,15 @@ fn parse(p: &Params<'_>) -> Result<Transform, RulesError> {
 }
 
 /// Applies `fake` (`None`: not text).
-/// Writes into `message` the message of the seed's digest [`apply`] computes for a text
-/// `value`; false for other values.
+/// Writes into `message` the message of the seed's digest [`apply`] computes for the text
+/// `text`.
 pub(super) fn first_message(
     d: &Digester,
-    value: Value<'_>,
+    text: &[u8],
     kind: FakeKind,
     message: &mut Message,
 ) -> bool {
-    match value {
-        Value::Str(s) => d.fill(message, kind.domain(), &[s.as_bytes()]),
-        _ => false,
-    }
+    d.fill(message, kind.domain(), &[text])
 }
 
 pub(super) fn apply(

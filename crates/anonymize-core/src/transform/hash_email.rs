@@ -1,6 +1,6 @@
 //! `hash_email`: a keyed, unique, well-formed pseudonymous address.
 
-use super::{text_of, Digester, Example, Message, Spec, Transform, Written};
+use super::{text_of, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
 use crate::parse_ctx::{Params as RuleParams, RulesError};
 use crate::suggest::did_you_mean;
@@ -279,47 +279,6 @@ fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
         memo.borrow_mut()[slot] = entry;
     });
     digest
-}
-
-/// Longest normalised address whose digest message fits two blocks (`hash_email/address`,
-/// its separator, the address and the padding).
-const AHEAD_LEN: usize = 128 - 9 - 19;
-
-/// Writes into `message` the message of the local part's digest [`apply`] computes first for
-/// `value` (`mode: address`, an ASCII text of at most [`AHEAD_LEN`] bytes trimmed): the
-/// normalised address under `hash_email/address`, or `hash_email/malformed` when it is not
-/// well formed. False (nothing to compute ahead) for other values and `mode: per_part`.
-pub(super) fn first_message(
-    d: &Digester,
-    value: Value<'_>,
-    case_sensitive: bool,
-    mode: HashEmailMode,
-    message: &mut Message,
-) -> bool {
-    let Value::Str(text) = value else {
-        return false;
-    };
-    let bytes = text.trim().as_bytes();
-    if mode != HashEmailMode::Address || bytes.len() > AHEAD_LEN || !bytes.is_ascii() {
-        return false;
-    }
-    // The normalisation of [`apply`]'s ASCII path, lower-casing into a buffer of its own.
-    let scan = Scan::of(bytes);
-    let mut lower = [0u8; AHEAD_LEN];
-    let address = if scan.upper && !case_sensitive {
-        let lower = &mut lower[..bytes.len()];
-        for (l, b) in lower.iter_mut().zip(bytes) {
-            *l = b.to_ascii_lowercase();
-        }
-        &*lower
-    } else {
-        bytes
-    };
-    let domain = match scan.split(address) {
-        Some(_) => "hash_email/address",
-        None => "hash_email/malformed",
-    };
-    d.fill(message, domain, &[address])
 }
 
 /// Applies `hash_email` (`None`: not text). `out` is used as scratch space for an ASCII

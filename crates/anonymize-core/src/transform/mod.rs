@@ -338,25 +338,26 @@ pub(crate) fn apply_into(
     }
 }
 
-/// Writes into `message` the message of the digest [`apply_into`] computes first for `value`
-/// under `transform`, for the transforms whose cost is mostly that digest (`hash_email`'s
-/// address, `digits`' first stream block, `fake`'s seed); false for the others and for values
-/// they would not digest that way. [`Digester::digest_ahead`] of such messages lets a row's
-/// digests be computed two at a time before its values are applied one by one.
+/// True for the transforms [`first_message`] knows: their cost is mostly one digest of a
+/// message made from the value's text alone.
+pub(crate) fn digests_text(transform: &Transform) -> bool {
+    matches!(transform, Transform::Digits | Transform::Fake { .. })
+}
+
+/// Writes into `message` the message of the digest [`apply_into`] computes first for a text
+/// (or numeric literal) value `text` under `transform`: `digits`' first stream block, `fake`'s
+/// seed; false for the other transforms and when no digest is needed. A row's digests can
+/// then be computed two at a time ([`Digester::queue`]): a message that the transform does
+/// not ask for after all only costs its digest.
 pub(crate) fn first_message(
     transform: &Transform,
     digester: &Digester,
-    value: Value<'_>,
+    text: &[u8],
     message: &mut Message,
 ) -> bool {
     match transform {
-        Transform::HashEmail {
-            case_sensitive,
-            mode,
-            ..
-        } => hash_email::first_message(digester, value, *case_sensitive, *mode, message),
-        Transform::Digits => digits::first_message(digester, value, message),
-        Transform::Fake { kind, .. } => fake::first_message(digester, value, *kind, message),
+        Transform::Digits => digits::first_message(digester, text, message),
+        Transform::Fake { kind, .. } => fake::first_message(digester, text, *kind, message),
         _ => false,
     }
 }

@@ -99,7 +99,7 @@ impl RowJob<'_, '_> {
                 |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
             );
         if !skip {
-            self.digests_ahead(src, spans, row, scratch);
+            self.digests_ahead(src, spans);
         }
         // Originals are recorded only when the row has a value the guard may search.
         let watch = if spans.len() >= self.plans.len() {
@@ -167,17 +167,11 @@ impl RowJob<'_, '_> {
         }
     }
 
-    /// Computes ahead, two at a time, the digests the row's covered values will need
-    /// ([`anonymize_core::RowDigests`]): each value a rule covers directly is decoded here as
-    /// [`rule`](Self::rule) decodes it (Latin-1 dumps, array columns and generated columns
-    /// are left out: their values reach the transform differently).
-    fn digests_ahead(
-        &self,
-        src: &[u8],
-        spans: &[(usize, usize)],
-        row: RowText<'_>,
-        scratch: &mut Vec<u8>,
-    ) {
+    /// Queues the digests the row's `digits` and `fake` values will need, so that each is
+    /// computed beside another digest of the row ([`anonymize_core::RowDigests`]), from the
+    /// text of each literal that needs no decoding ([`plain_text`]; Latin-1 dumps, array and
+    /// generated columns are left out: their values reach the transform differently).
+    fn digests_ahead(&self, src: &[u8], spans: &[(usize, usize)]) {
         if self.syntax.latin1 {
             return;
         }
@@ -187,26 +181,17 @@ impl RowJob<'_, '_> {
                 continue;
             };
             let col = plan.col.as_ref();
-            if col.is_some_and(|c| {
-                c.family == Family::Array || (c.generated && self.ctx != Ctx::Copy)
-            }) {
+            if !ahead.wants(rule)
+                || col.is_some_and(|c| c.family == Family::Array || c.generated)
+            {
                 continue;
             }
-            let (s, e) = if self.ctx == Ctx::Copy {
-                span
-            } else {
-                trim_span(src, span)
-            };
-            let text = &src[s..e];
-            let value = self.value(text, col, scratch, row);
-            let value = if matches!(self.anon.transform(rule), Transform::Digits) {
-                digits_value(value, text).0
-            } else {
-                value
-            };
-            ahead.add(rule, value);
+            let copy = self.ctx == Ctx::Copy;
+            let (s, e) = if copy { span } else { trim_span(src, span) };
+            if let Some(text) = plain_text(&src[s..e], copy) {
+                ahead.add(rule, text);
+            }
         }
-        ahead.compute();
     }
 
     /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
@@ -683,6 +668,19 @@ fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> O
         // No leading space: the trimmed and lower-cased forms agree.
         Exactness::LeadingSpace => true,
     })
+}
+
+/// A literal's text when it needs no decoding: a COPY field without a backslash (so not
+/// `\N`), a single-quoted SQL string without a backslash or a quote inside. A guess for
+/// [`RowJob::digests_ahead`] only: a wrong one costs a digest, never a result.
+fn plain_text(literal: &[u8], copy: bool) -> Option<&[u8]> {
+    if copy {
+        return memchr::memchr(b'\\', literal).is_none().then_some(literal);
+    }
+    let inner = literal.strip_prefix(b"'")?.strip_suffix(b"'")?;
+    memchr::memchr2(b'\\', b'\'', inner)
+        .is_none()
+        .then_some(inner)
 }
 
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
