@@ -99,8 +99,8 @@ impl Message {
     }
 
     /// Writes the padded message, for a hash that has already compressed `prefix` bytes (the
-    /// key's ipad block) before it; false (and nothing written) when it needs more than two
-    /// blocks.
+    /// key's ipad block) before it, over whatever the bytes held; false (and nothing written)
+    /// when it needs more than two blocks.
     #[inline]
     fn fill(&mut self, domain: &str, parts: &[&[u8]], prefix: usize) -> bool {
         let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -109,6 +109,7 @@ impl Message {
         }
         let bytes = &mut self.bytes;
         bytes[..domain.len()].copy_from_slice(domain.as_bytes());
+        bytes[domain.len()] = 0;
         let mut at = domain.len() + 1;
         for p in parts {
             bytes[at..at + p.len()].copy_from_slice(p);
@@ -117,6 +118,8 @@ impl Message {
         self.blocks = if total <= ONE_BLOCK { 1 } else { 2 };
         let end = 64 * self.blocks;
         bytes[total] = 0x80;
+        // Zeros up to the length: the message may be filled where another one was.
+        bytes[total + 1..end - 8].fill(0);
         bytes[end - 8..end].copy_from_slice(&(((prefix + total) as u64) * 8).to_be_bytes());
         true
     }
@@ -213,7 +216,7 @@ fn lane_block<'a>(message: &'a Message, outer: &'a [u8; 64], at: Option<usize>) 
 
 /// Messages waiting to be digested beside another one ([`Digester::queue`]), and their
 /// digests once computed, for this thread.
-mod ahead {
+pub(crate) mod ahead {
     use super::{block_at, Digester, Message};
     use std::cell::RefCell;
 
@@ -294,6 +297,12 @@ mod ahead {
         });
     }
 
+    #[cfg(test)]
+    thread_local! {
+        /// Digests computed ahead and served, on this thread (for tests).
+        pub(crate) static SERVED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
     /// The digest of `message` (filled by `d`) when it was computed ahead, or computed now
     /// beside a waiting message of `d`'s, whose digest is kept for when it is asked for;
     /// `None` when nothing waits (the caller computes it alone).
@@ -318,6 +327,8 @@ mod ahead {
         if let Some(i) = mine {
             if let Some(digest) = ahead.list[i].digest {
                 ahead.remove(i);
+                #[cfg(test)]
+                SERVED.with(|n| n.set(n.get() + 1));
                 return Some(digest);
             }
         }

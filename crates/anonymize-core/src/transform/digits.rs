@@ -51,8 +51,7 @@ const DOMAIN: &str = "digits";
 /// Writes into `message` the message of the stream's first block [`apply`] computes for a
 /// text or numeric literal `text` with an ASCII digit; false when it has none.
 pub(super) fn first_message(d: &Digester, text: &[u8], message: &mut Message) -> bool {
-    text.iter().any(u8::is_ascii_digit)
-        && d.fill(message, DOMAIN, &[text, &0u32.to_le_bytes()])
+    text.iter().any(u8::is_ascii_digit) && d.fill(message, DOMAIN, &[text, &0u32.to_le_bytes()])
 }
 
 /// Applies `digits` (`None`: not text or a number).

@@ -29,6 +29,8 @@ mod sequential;
 #[cfg(test)]
 mod readme;
 
+#[cfg(test)]
+pub(crate) use digester::ahead::SERVED;
 pub(crate) use digester::{Digester, Message};
 
 pub use constant::ConstantValue;

@@ -181,9 +181,7 @@ impl RowJob<'_, '_> {
                 continue;
             };
             let col = plan.col.as_ref();
-            if !ahead.wants(rule)
-                || col.is_some_and(|c| c.family == Family::Array || c.generated)
-            {
+            if !ahead.wants(rule) || col.is_some_and(|c| c.family == Family::Array || c.generated) {
                 continue;
             }
             let copy = self.ctx == Ctx::Copy;
@@ -750,6 +748,34 @@ fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where [`plain_text`] gives a literal's text, it is the text the literal decodes to
+    /// (a SQL string in either dialect, a COPY field), for a text column.
+    #[test]
+    fn plain_text_is_the_decoded_text() {
+        use crate::dialect::Dialect;
+        use proptest::prelude::*;
+        proptest!(|(s in "[a-z0-9 '\\\\N+.-]{0,12}")| {
+            let quoted = format!("'{s}'");
+            for dialect in [Dialect::MySql, Dialect::Postgres] {
+                if let Some(text) = plain_text(quoted.as_bytes(), false) {
+                    let mut scratch = Vec::new();
+                    let lit = parse_literal(quoted.as_bytes(), dialect);
+                    let value = value_of(lit, None, &mut scratch, dialect);
+                    prop_assert_eq!(value, Value::Str(std::str::from_utf8(text).unwrap()));
+                }
+            }
+            if let Some(text) = plain_text(s.as_bytes(), true) {
+                let mut scratch = Vec::new();
+                let value = copy_value(s.as_bytes(), None, &mut scratch, RowText::default());
+                prop_assert_eq!(value, Value::Str(std::str::from_utf8(text).unwrap()));
+            }
+        });
+        assert_eq!(plain_text(b"'a\\'b'", false), None);
+        assert_eq!(plain_text(b"'it''s'", false), None);
+        assert_eq!(plain_text(b"\\N", true), None);
+        assert_eq!(plain_text(b"42", false), None);
+    }
 
     #[test]
     fn email_variants_by_what_the_column_tells_apart() {
