@@ -16,45 +16,6 @@ use crate::rules::RuleSet;
 use crate::transform::{self, Digester, Outcome, Transform, Written};
 use crate::value::{Replacement, Value};
 
-/// Digests one row's covered values will need, queued so that they are computed two at a
-/// time, beside the digests the row's other values compute, when [`Anonymizer::apply_into`]
-/// applies them one by one (the results are the same either way).
-///
-/// A SHA-256 compression with the CPU's SHA extensions is a chain of dependent rounds; two
-/// independent ones interleaved take little more time than one. The message of a `digits` or
-/// `fake` value's digest is its text under a fixed domain, cheap to make before the row is
-/// applied; when the row's first digest is computed (an address's `hash_email`, a name the
-/// memo missed), the queued one is computed beside it. Values whose results the memo may
-/// serve (its table of the rule is on: names that repeat) are not queued.
-pub struct RowDigests<'a> {
-    anon: &'a Anonymizer,
-    /// Nothing queued yet for this row (the first queued forgets the previous row's).
-    first: bool,
-}
-
-impl RowDigests<'_> {
-    /// True when [`add`](Self::add) queues a digest for `rule`'s values: a `digits` or `fake`
-    /// rule whose memo is off on this thread (to ask before finding a value's text).
-    pub fn wants(&self, rule: RuleId) -> bool {
-        let anon = self.anon;
-        let compiled = &anon.rules[rule.index()];
-        transform::digests_text(&compiled.transform)
-            && (!compiled.memo || memo::is_off(anon.digester.id(), rule.index()))
-    }
-
-    /// Queues the digest `rule` will compute first for a value whose text (or numeric
-    /// literal) is `text`, exactly as [`Anonymizer::apply_into`] will be given it, when
-    /// [`wants`](Self::wants) said so. Another text only wastes a digest.
-    pub fn add(&mut self, rule: RuleId, text: &[u8]) {
-        let anon = self.anon;
-        let compiled = &anon.rules[rule.index()];
-        let fresh = std::mem::replace(&mut self.first, false);
-        anon.digester.queue(fresh, |d, message| {
-            transform::first_message(&compiled.transform, d, text, message)
-        });
-    }
-}
-
 /// Where a document or row sits in its collection or table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowContext {
@@ -543,14 +504,6 @@ impl Anonymizer {
         replacement
     }
 
-    /// An empty set of digests to queue for one row's covered values ([`RowDigests`]).
-    pub fn row_digests(&self) -> RowDigests<'_> {
-        RowDigests {
-            anon: self,
-            first: true,
-        }
-    }
-
     /// `(table, path, hits, misses)` of the calling thread's memo of recent results, per rule
     /// (see README, "Performance"): for measuring hit rates; both 0 for rules whose transform
     /// is not memoised or that saw no text value on this thread.
@@ -695,68 +648,5 @@ impl Anonymizer {
             .collect();
         out.sort_by(|a, b| (&a.table, &a.field, &a.echo_of).cmp(&(&b.table, &b.field, &b.echo_of)));
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::key::Key;
-
-    /// A row's `digits` and `fake` digests queued by [`RowDigests`] give the results the
-    /// values get one by one, and are computed beside the row's next digest (served from
-    /// the queue), once the memo of their rule is off.
-    #[test]
-    fn row_digests_give_the_same_results() {
-        let yaml =
-            "rules:\n  t:\n    fields:\n      email: hash_email\n      phone: digits\n      \
-                    name: {transform: fake, kind: first_name}\n";
-        let make = || {
-            let rules = RuleSet::from_yaml(yaml, "x.yaml").unwrap();
-            let key = Key::from_bytes(b"row-digests-key-0123456789").unwrap();
-            Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap()
-        };
-        let (anon, plain) = (make(), make());
-        let Disposition::Keep(plan) = anon.resolve(None, "t") else {
-            unreachable!()
-        };
-        let root = plan.root().unwrap();
-        let rule = |name: &str| root.child(name.as_bytes()).unwrap().rule().unwrap();
-        let (email, phone, name) = (rule("email"), rule("phone"), rule("name"));
-        let ctx = RowContext { ordinal: 1 };
-        let (mut buf, mut want) = (Vec::new(), Vec::new());
-        let mut apply_row = |i: u32, queue: bool| {
-            let row = [
-                (email, format!("Person.{i}@Example.org")),
-                (phone, format!("+44 20 {i:08}")),
-                (name, format!("Name{i}")),
-            ];
-            if queue {
-                let mut ahead = anon.row_digests();
-                for (rule, text) in &row {
-                    if ahead.wants(*rule) {
-                        ahead.add(*rule, text.as_bytes());
-                    }
-                }
-            }
-            for (rule, text) in &row {
-                let got = anon.apply_into(*rule, Value::Str(text), &ctx, &mut buf);
-                let expected = plain.apply_into(*rule, Value::Str(text), &ctx, &mut want);
-                assert_eq!((got, &buf), (expected, &want), "{text}");
-            }
-        };
-        // Distinct values: the memo tables lose their trial window and switch off.
-        for i in 0..1100 {
-            apply_row(i, false);
-        }
-        let served = crate::transform::SERVED.with(|n| n.get());
-        for i in 1100..1200 {
-            apply_row(i, true);
-        }
-        let served = crate::transform::SERVED.with(|n| n.get()) - served;
-        // Each row: the phone's digest (queued first) computed beside the email's, and
-        // served; the name's, queued too, beside the domain's (the two anonymizers' domain
-        // memos share their slot here, so the domain's digest is computed every row).
-        assert_eq!(served, 200, "served from the queue");
     }
 }

@@ -57,7 +57,7 @@ mod value;
 mod when;
 
 pub use anonymizer::{
-    Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext, RowDigests,
+    Anonymizer, CollectionPlan, ConfigError, Disposition, ExcludeReason, RowContext,
 };
 pub use conditions::{Condition, Operand, Scalar, Test};
 pub use cpu::sha_extensions;

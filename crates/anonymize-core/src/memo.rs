@@ -210,18 +210,6 @@ pub(crate) fn memoised<R>(
     })
 }
 
-/// True when this thread's memo of `owner`'s rule `rule` is switched off (its values rarely
-/// repeat): the rule's next value is computed without a lookup, so a digest it needs may be
-/// computed ahead. False while the table is on (or not made yet): the memo may serve it.
-pub(crate) fn is_off(owner: u64, rule: usize) -> bool {
-    MEMO.with(|memo| {
-        let Ok(mut memo) = memo.try_borrow_mut() else {
-            return false;
-        };
-        table(&mut memo, owner, rule, false).is_some_and(|(t, _)| t.off > 0)
-    })
-}
-
 /// The narrowest entry width that holds `len` bytes of input and output (`None`: none does).
 fn width_for(len: usize) -> Option<usize> {
     let need = HEADER + len;

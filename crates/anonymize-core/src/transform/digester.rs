@@ -81,8 +81,7 @@ impl KeyStates {
 const TWO_BLOCKS: usize = 2 * 64 - 9;
 
 /// `domain || 0 || parts`, padded, in one or two blocks (when it fits two).
-#[derive(Clone, Copy)]
-pub(crate) struct Message {
+struct Message {
     bytes: [u8; 128],
     blocks: usize,
 }
@@ -91,7 +90,7 @@ impl Message {
     /// An empty message, to [`fill`](Self::fill) where it lies (a message returned by value
     /// was copied right after its bytes were written: a stalled store-to-load forward).
     #[inline]
-    pub(crate) const fn empty() -> Message {
+    fn empty() -> Message {
         Message {
             bytes: [0; 128],
             blocks: 0,
@@ -99,8 +98,8 @@ impl Message {
     }
 
     /// Writes the padded message, for a hash that has already compressed `prefix` bytes (the
-    /// key's ipad block) before it, over whatever the bytes held; false (and nothing written)
-    /// when it needs more than two blocks.
+    /// key's ipad block) before it; false (and nothing written) when it needs more than two
+    /// blocks.
     #[inline]
     fn fill(&mut self, domain: &str, parts: &[&[u8]], prefix: usize) -> bool {
         let total = domain.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -109,7 +108,6 @@ impl Message {
         }
         let bytes = &mut self.bytes;
         bytes[..domain.len()].copy_from_slice(domain.as_bytes());
-        bytes[domain.len()] = 0;
         let mut at = domain.len() + 1;
         for p in parts {
             bytes[at..at + p.len()].copy_from_slice(p);
@@ -118,8 +116,6 @@ impl Message {
         self.blocks = if total <= ONE_BLOCK { 1 } else { 2 };
         let end = 64 * self.blocks;
         bytes[total] = 0x80;
-        // Zeros up to the length: the message may be filled where another one was.
-        bytes[total + 1..end - 8].fill(0);
         bytes[end - 8..end].copy_from_slice(&(((prefix + total) as u64) * 8).to_be_bytes());
         true
     }
@@ -214,140 +210,6 @@ fn lane_block<'a>(message: &'a Message, outer: &'a [u8; 64], at: Option<usize>) 
     }
 }
 
-/// Messages waiting to be digested beside another one ([`Digester::queue`]), and their
-/// digests once computed, for this thread.
-pub(crate) mod ahead {
-    use super::{block_at, Digester, Message};
-    use std::cell::RefCell;
-
-    /// Most messages waiting at once.
-    const MAX: usize = 4;
-
-    /// One waiting message: the digester it is for, the message, its digest once computed.
-    #[derive(Clone, Copy)]
-    struct Waiting {
-        owner: u64,
-        message: Message,
-        digest: Option<[u8; 32]>,
-    }
-
-    const NONE: Waiting = Waiting {
-        owner: 0,
-        message: Message::empty(),
-        digest: None,
-    };
-
-    /// The waiting messages and how many there are.
-    struct Ahead {
-        list: [Waiting; MAX],
-        len: usize,
-    }
-
-    impl Ahead {
-        fn remove(&mut self, i: usize) {
-            self.len -= 1;
-            self.list[i] = self.list[self.len];
-        }
-    }
-
-    thread_local! {
-        static AHEAD: RefCell<Ahead> = const {
-            RefCell::new(Ahead { list: [NONE; MAX], len: 0 })
-        };
-    }
-
-    /// The same padded message (its blocks compared eight bytes at a time, inline).
-    #[inline]
-    fn same(a: &Message, b: &Message) -> bool {
-        let differ = |x: &[u8; 64], y: &[u8; 64]| {
-            x.chunks_exact(8)
-                .zip(y.chunks_exact(8))
-                .fold(0, |acc, (x, y)| acc | (word(x) ^ word(y)))
-        };
-        a.blocks == b.blocks
-            && differ(block_at(&a.bytes, 0), block_at(&b.bytes, 0)) == 0
-            && (a.blocks == 1 || differ(block_at(&a.bytes, 64), block_at(&b.bytes, 64)) == 0)
-    }
-
-    /// Eight bytes as a word.
-    #[inline]
-    fn word(bytes: &[u8]) -> u64 {
-        bytes.try_into().map_or(0, u64::from_ne_bytes)
-    }
-
-    /// Queues the message `fill` writes for `owner` (nothing when it returns false or the
-    /// list is full); `fresh` forgets what was waiting first.
-    pub(super) fn queue(owner: u64, fresh: bool, fill: impl FnOnce(&mut Message) -> bool) {
-        AHEAD.with(|ahead| {
-            let Ok(mut ahead) = ahead.try_borrow_mut() else {
-                return;
-            };
-            if fresh {
-                ahead.len = 0;
-            }
-            let len = ahead.len;
-            let Some(slot) = ahead.list.get_mut(len) else {
-                return;
-            };
-            slot.owner = owner;
-            slot.digest = None;
-            if fill(&mut slot.message) {
-                ahead.len += 1;
-            }
-        });
-    }
-
-    #[cfg(test)]
-    thread_local! {
-        /// Digests computed ahead and served, on this thread (for tests).
-        pub(crate) static SERVED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    }
-
-    /// The digest of `message` (filled by `d`) when it was computed ahead, or computed now
-    /// beside a waiting message of `d`'s, whose digest is kept for when it is asked for;
-    /// `None` when nothing waits (the caller computes it alone).
-    #[inline]
-    pub(super) fn serve(d: &Digester, message: &Message) -> Option<[u8; 32]> {
-        AHEAD.with(|ahead| {
-            let mut ahead = ahead.try_borrow_mut().ok()?;
-            if ahead.len == 0 {
-                return None;
-            }
-            serve_from(&mut ahead, d, message)
-        })
-    }
-
-    /// [`serve`] once something waits.
-    fn serve_from(ahead: &mut Ahead, d: &Digester, message: &Message) -> Option<[u8; 32]> {
-        let owner = d.id();
-        let waiting = &ahead.list[..ahead.len];
-        let mine = waiting
-            .iter()
-            .position(|w| w.owner == owner && same(&w.message, message));
-        if let Some(i) = mine {
-            if let Some(digest) = ahead.list[i].digest {
-                ahead.remove(i);
-                #[cfg(test)]
-                SERVED.with(|n| n.set(n.get() + 1));
-                return Some(digest);
-            }
-        }
-        let partner = waiting
-            .iter()
-            .enumerate()
-            .position(|(i, w)| Some(i) != mine && w.owner == owner && w.digest.is_none());
-        let digest = partner.map(|p| {
-            let (ours, theirs) = d.digest_pair(message, &ahead.list[p].message);
-            ahead.list[p].digest = Some(theirs);
-            ours
-        });
-        if let Some(i) = mine {
-            ahead.remove(i);
-        }
-        digest
-    }
-}
-
 /// Source of [`Digester::id`]s.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -388,9 +250,6 @@ impl Digester {
         let prefix = if self.states.is_some() { 64 } else { 0 };
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) {
-            if let Some(digest) = ahead::serve(self, &message) {
-                return digest;
-            }
             return self.digest_message(&message);
         }
         match &self.keyed {
@@ -415,14 +274,25 @@ impl Digester {
         }
     }
 
-    /// Writes into `message` the padded message [`digest`](Self::digest) compresses for
-    /// `domain || 0 || parts` with this digester; false when it is longer than two blocks.
-    pub(crate) fn fill(&self, message: &mut Message, domain: &str, parts: &[&[u8]]) -> bool {
+    /// [`digest`](Self::digest) of two messages, `(domain, parts)` each: the same results,
+    /// computed two lanes at a time ([`compress2`]) when both fit two blocks.
+    pub(crate) fn digest2(
+        &self,
+        (domain_a, parts_a): (&str, &[&[u8]]),
+        (domain_b, parts_b): (&str, &[&[u8]]),
+    ) -> ([u8; 32], [u8; 32]) {
         let prefix = if self.states.is_some() { 64 } else { 0 };
-        message.fill(domain, parts, prefix)
+        let (mut a, mut b) = (Message::empty(), Message::empty());
+        if a.fill(domain_a, parts_a, prefix) && b.fill(domain_b, parts_b, prefix) {
+            return self.digest_pair(&a, &b);
+        }
+        (
+            self.digest(domain_a, parts_a),
+            self.digest(domain_b, parts_b),
+        )
     }
 
-    /// The digests of two messages [`fill`](Self::fill)ed by this digester: the same as
+    /// The digests of two filled messages: the same as
     /// [`digest`](Self::digest) of each, their compressions two at a time ([`compress2`]).
     fn digest_pair(&self, a: &Message, b: &Message) -> ([u8; 32], [u8; 32]) {
         let (start, outer) = match &self.states {
@@ -446,15 +316,7 @@ impl Digester {
         (state_bytes(&a.state), state_bytes(&b.state))
     }
 
-    /// Queues the message `fill` writes (with [`fill`](Self::fill)) for this thread: the
-    /// next digest this thread computes with this digester computes it too, two lanes at a
-    /// time, and [`digest`](Self::digest) of that message returns it then. `fresh` forgets
-    /// what was queued before. The results of `digest` are the same either way.
-    pub(crate) fn queue(&self, fresh: bool, fill: impl FnOnce(&Self, &mut Message) -> bool) {
-        ahead::queue(self.id, fresh, |message| fill(self, message));
-    }
-
-    /// [`digest`](Self::digest) of a [`fill`](Self::fill)ed message.
+    /// [`digest`](Self::digest) of a filled message.
     fn digest_message(&self, message: &Message) -> [u8; 32] {
         match &self.states {
             Some(keys) => {
@@ -518,12 +380,22 @@ impl Digester {
         out.reserve(len);
         let mut left = len;
         let mut counter: u32 = 0;
-        while left > 0 {
+        // Two blocks at a time while two are needed: they are independent digests.
+        while left > 32 {
+            let next = counter.wrapping_add(1);
+            let (first, second) = self.digest2(
+                (domain, &[value, &counter.to_le_bytes()]),
+                (domain, &[value, &next.to_le_bytes()]),
+            );
+            out.extend_from_slice(&first);
+            let take = (left - 32).min(32);
+            out.extend_from_slice(&second[..take]);
+            left -= 32 + take;
+            counter = next.wrapping_add(1);
+        }
+        if left > 0 {
             let block = self.stream_block(domain, value, counter);
-            let take = left.min(block.len());
-            out.extend_from_slice(&block[..take]);
-            left -= take;
-            counter = counter.wrapping_add(1);
+            out.extend_from_slice(&block[..left]);
         }
     }
 }
@@ -602,38 +474,31 @@ mod tests {
     }
 
     /// Two messages' digests computed in two lanes are their digests one at a time, for
-    /// every pair of lengths (one, two or more blocks; a longer one falls back), keyed or not;
-    /// and digests computed ahead are served for exactly their messages.
+    /// every pair of lengths (one or two blocks, or longer: computed one at a time), keyed
+    /// or not; and the keyed stream, computed two blocks at a time, is its blocks one by one.
     #[test]
-    fn pairs_and_digests_ahead_match_one_at_a_time() {
+    fn pairs_match_one_at_a_time() {
         use proptest::prelude::*;
         let keyed = Digester::new(&KeyMode::Keyed(
             Key::from_bytes(b"pair-key-0123456789").unwrap(),
         ));
         let unkeyed = Digester::new(&KeyMode::Unkeyed);
         let bytes = proptest::collection::vec(any::<u8>(), 0..140);
-        proptest!(|(a in bytes.clone(), b in bytes, with_key: bool)| {
+        proptest!(|(a in bytes.clone(), b in bytes, with_key: bool, len in 0usize..200)| {
             let d = if with_key { &keyed } else { &unkeyed };
-            let (mut ma, mut mb) = (Message::empty(), Message::empty());
-            let fits = d.fill(&mut ma, "da", &[&a]) && d.fill(&mut mb, "db", &[&b]);
-            let want = (d.digest("da", &[&a]), d.digest("db", &[&b]));
-            if fits {
-                prop_assert_eq!(d.digest_pair(&ma, &mb), want);
-                // `a` waits; asking for `b` computes both; then `a` is served from the list.
-                d.queue(true, |d, m| d.fill(m, "da", &[&a]));
-                prop_assert_eq!(ahead::serve(d, &mb), Some(want.1));
-                prop_assert_eq!(ahead::serve(d, &ma), Some(want.0));
-                prop_assert_eq!(ahead::serve(d, &ma), None, "served once");
-                // Another digester's message waits: not computed beside this one's.
-                let other = if with_key { &unkeyed } else { &keyed };
-                other.queue(true, |o, m| o.fill(m, "da", &[&a]));
-                prop_assert_eq!(ahead::serve(d, &mb), None);
-                prop_assert_eq!((d.digest("da", &[&a]), d.digest("db", &[&b])), want);
-                // Its own message asked for while it waits, nothing beside: computed alone.
-                d.queue(true, |d, m| d.fill(m, "da", &[&a]));
-                prop_assert_eq!(ahead::serve(d, &ma), None);
-                prop_assert_eq!(d.digest("da", &[&a]), want.0);
+            let want = (d.digest("da", &[&a]), d.digest("db", &[&b, b"x"]));
+            prop_assert_eq!(d.digest2(("da", &[&a]), ("db", &[&b, b"x"])), want);
+            let mut stream = Vec::new();
+            d.stream_to("s", &a, len, &mut stream);
+            let mut one_by_one = Vec::new();
+            for counter in 0u32.. {
+                if one_by_one.len() >= len {
+                    break;
+                }
+                one_by_one.extend_from_slice(&d.stream_block("s", &a, counter));
             }
+            one_by_one.truncate(len);
+            prop_assert_eq!(stream, one_by_one);
         });
     }
 
@@ -667,14 +532,10 @@ mod tests {
         });
         let pairs = fastest(&mut |i| {
             let x = i.to_le_bytes();
-            let (mut a, mut b) = (Message::empty(), Message::empty());
-            d.fill(
-                &mut a,
-                "hash_email/address",
-                &[b"someone.else@example.com", &x],
+            let (da, db) = d.digest2(
+                ("hash_email/address", &[b"someone.else@example.com", &x]),
+                ("digits", &[b"+44 20 7946 0958", &x]),
             );
-            d.fill(&mut b, "digits", &[b"+44 20 7946 0958", &x]);
-            let (da, db) = d.digest_pair(black_box(&a), black_box(&b));
             sink ^= da[0] ^ db[0];
         });
         println!(

@@ -1,7 +1,7 @@
 //! `digits`: every decimal digit, of any script, replaced by a keyed digit of the same script.
 
 use super::digester::Stream;
-use super::{Digester, Example, Message, Spec, Transform, Written};
+use super::{Digester, Example, Spec, Transform, Written};
 use crate::value::Value;
 
 pub(super) const SPEC: Spec = Spec {
@@ -47,12 +47,6 @@ fn digit_zero(c: char) -> Option<u32> {
 }
 
 const DOMAIN: &str = "digits";
-
-/// Writes into `message` the message of the stream's first block [`apply`] computes for a
-/// text or numeric literal `text` with an ASCII digit; false when it has none.
-pub(super) fn first_message(d: &Digester, text: &[u8], message: &mut Message) -> bool {
-    text.iter().any(u8::is_ascii_digit) && d.fill(message, DOMAIN, &[text, &0u32.to_le_bytes()])
-}
 
 /// Applies `digits` (`None`: not text or a number).
 pub(super) fn apply(d: &Digester, value: Value<'_>, out: &mut Vec<u8>) -> Option<Written> {

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::keystream::Keystream;
-use super::{text_of, Digester, Example, Message, Spec, Transform, Written};
+use super::{text_of, Digester, Example, Spec, Transform, Written};
 use crate::encoding::hex_to;
 use crate::parse_ctx::{Params, RulesError};
 use crate::suggest::did_you_mean;
@@ -164,17 +164,6 @@ fn parse(p: &Params<'_>) -> Result<Transform, RulesError> {
 }
 
 /// Applies `fake` (`None`: not text).
-/// Writes into `message` the message of the seed's digest [`apply`] computes for the text
-/// `text`.
-pub(super) fn first_message(
-    d: &Digester,
-    text: &[u8],
-    kind: FakeKind,
-    message: &mut Message,
-) -> bool {
-    d.fill(message, kind.domain(), &[text])
-}
-
 pub(super) fn apply(
     d: &Digester,
     value: Value<'_>,

@@ -146,11 +146,12 @@ fn digests(
     mode: HashEmailMode,
 ) -> Digests {
     match split {
+        Some((_, host)) if mode == HashEmailMode::Address => {
+            let (local, host) = address_digests(d, address, host);
+            Digests::WellFormed { local, host }
+        }
         Some((local, host)) => Digests::WellFormed {
-            local: match mode {
-                HashEmailMode::Address => d.digest("hash_email/address", &[address]),
-                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local),
-            },
+            local: d.reference_digest("hash_email/local", local),
             host: domain_digest(d, host),
         },
         None => Digests::Malformed(d.digest("hash_email/malformed", &[address])),
@@ -250,26 +251,62 @@ thread_local! {
         const { std::cell::RefCell::new([EMPTY; MEMO_SLOTS]) };
 }
 
-/// `reference_digest("hash_email/domain", host)`, memoised per thread and digester.
-fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
-    if host.len() > MEMO_HOST_LEN {
-        return d.reference_digest("hash_email/domain", host);
+/// The address's digest and its domain's (`mode: address`): the domain's from the memo when
+/// it holds it; otherwise, keyed, the two computed together ([`Digester::digest2`]: two
+/// independent digests, two lanes at a time) and the domain's remembered.
+fn address_digests(d: &Digester, address: &[u8], host: &[u8]) -> ([u8; 32], [u8; 32]) {
+    let local = ("hash_email/address", &[address][..]);
+    match remembered_domain(d, host) {
+        Some(digest) => (d.digest(local.0, local.1), digest),
+        // Keyed, the domain's reference digest is a plain keyed digest of the host.
+        None if d.is_keyed() => {
+            let (local, digest) = d.digest2(local, ("hash_email/domain", &[host]));
+            remember_domain(d, host, digest);
+            (local, digest)
+        }
+        None => (d.digest(local.0, local.1), domain_digest(d, host)),
     }
+}
+
+/// The memo's slot of `host`.
+fn domain_slot(host: &[u8]) -> usize {
     // FNV-1a picks the slot.
-    let slot = host.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+    host.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     }) as usize
-        % MEMO_SLOTS;
-    let hit = DOMAIN_MEMO.with(|memo| {
+        % MEMO_SLOTS
+}
+
+/// The remembered domain digest of `host` by `d`, if this thread's memo holds it.
+fn remembered_domain(d: &Digester, host: &[u8]) -> Option<[u8; 32]> {
+    if host.len() > MEMO_HOST_LEN {
+        return None;
+    }
+    let slot = domain_slot(host);
+    DOMAIN_MEMO.with(|memo| {
         let memo = memo.borrow();
         let e = &memo[slot];
         (e.owner == d.id() && usize::from(e.len) == host.len() && &e.host[..host.len()] == host)
             .then_some(e.digest)
-    });
-    if let Some(digest) = hit {
+    })
+}
+
+/// `reference_digest("hash_email/domain", host)`, memoised per thread and digester.
+fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
+    if let Some(digest) = remembered_domain(d, host) {
         return digest;
     }
     let digest = d.reference_digest("hash_email/domain", host);
+    remember_domain(d, host, digest);
+    digest
+}
+
+/// Remembers `digest`, `d`'s domain digest of `host` (when the host is short enough).
+fn remember_domain(d: &Digester, host: &[u8], digest: [u8; 32]) {
+    if host.len() > MEMO_HOST_LEN {
+        return;
+    }
+    let slot = domain_slot(host);
     DOMAIN_MEMO.with(|memo| {
         let mut entry = EMPTY;
         entry.owner = d.id();
@@ -278,7 +315,6 @@ fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
         entry.digest = digest;
         memo.borrow_mut()[slot] = entry;
     });
-    digest
 }
 
 /// Applies `hash_email` (`None`: not text). `out` is used as scratch space for an ASCII
@@ -341,6 +377,51 @@ mod tests {
         }
         assert_eq!(split("zoë@x"), Some(("zoë", "x")));
         assert_eq!(split("zoë\u{a0}@x"), None);
+    }
+
+    /// An address's pseudonym is its plain definition, the two digests computed one at a
+    /// time, whether the domain's digest comes from the memo or is computed beside the
+    /// address's (a new domain), keyed or not.
+    #[test]
+    fn address_pseudonyms_are_their_definition() {
+        use crate::key::{Key, KeyMode};
+        let keyed = Digester::new(&KeyMode::Keyed(
+            Key::from_bytes(b"email-key-0123456789").unwrap(),
+        ));
+        let unkeyed = Digester::new(&KeyMode::Unkeyed);
+        let p = Params {
+            local_length: 16,
+            domain_length: 4,
+            domain: DEFAULT_EMAIL_DOMAIN,
+            case_sensitive: false,
+            mode: HashEmailMode::Address,
+        };
+        for d in [&keyed, &unkeyed] {
+            for i in 0..300 {
+                // New domains, then the same ones again (memo hits), a long one too.
+                let host = format!("host{}.example{}", i % 150, "x".repeat(i % 60));
+                let address = format!("User{i}@{host}");
+                let mut out = Vec::new();
+                apply(d, Value::Str(&address), &p, &mut out);
+                let lower = address.to_lowercase();
+                let mut want = Vec::new();
+                hex_to(
+                    &d.digest("hash_email/address", &[lower.as_bytes()]),
+                    16,
+                    &mut want,
+                );
+                want.push(b'.');
+                let host = lower.rsplit_once('@').unwrap().1;
+                hex_to(
+                    &d.reference_digest("hash_email/domain", host.as_bytes()),
+                    4,
+                    &mut want,
+                );
+                want.push(b'@');
+                want.extend_from_slice(DEFAULT_EMAIL_DOMAIN.as_bytes());
+                assert_eq!(out, want, "{address}");
+            }
+        }
     }
 
     /// The one-pass scan splits an ASCII address exactly as the general [`split`] does.

@@ -29,9 +29,7 @@ mod sequential;
 #[cfg(test)]
 mod readme;
 
-#[cfg(test)]
-pub(crate) use digester::ahead::SERVED;
-pub(crate) use digester::{Digester, Message};
+pub(crate) use digester::Digester;
 
 pub use constant::ConstantValue;
 pub use fake::{FakeKind, FakeLocale};
@@ -337,30 +335,6 @@ pub(crate) fn apply_into(
             out.clear();
             (Written::Null, Outcome::FailedClosed)
         }
-    }
-}
-
-/// True for the transforms [`first_message`] knows: their cost is mostly one digest of a
-/// message made from the value's text alone.
-pub(crate) fn digests_text(transform: &Transform) -> bool {
-    matches!(transform, Transform::Digits | Transform::Fake { .. })
-}
-
-/// Writes into `message` the message of the digest [`apply_into`] computes first for a text
-/// (or numeric literal) value `text` under `transform`: `digits`' first stream block, `fake`'s
-/// seed; false for the other transforms and when no digest is needed. A row's digests can
-/// then be computed two at a time ([`Digester::queue`]): a message that the transform does
-/// not ask for after all only costs its digest.
-pub(crate) fn first_message(
-    transform: &Transform,
-    digester: &Digester,
-    text: &[u8],
-    message: &mut Message,
-) -> bool {
-    match transform {
-        Transform::Digits => digits::first_message(digester, text, message),
-        Transform::Fake { kind, .. } => fake::first_message(digester, text, *kind, message),
-        _ => false,
     }
 }
 

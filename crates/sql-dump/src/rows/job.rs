@@ -98,9 +98,6 @@ impl RowJob<'_, '_> {
                 spans,
                 |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
             );
-        if !skip {
-            self.digests_ahead(src, spans);
-        }
         // Originals are recorded only when the row has a value the guard may search.
         let watch = if spans.len() >= self.plans.len() {
             self.shape.watch
@@ -164,31 +161,6 @@ impl RowJob<'_, '_> {
         out.extend_from_slice(&src[copied..]);
         if !echo.set.is_empty() && !echo.spans.is_empty() {
             self.echo_guard(out, echo);
-        }
-    }
-
-    /// Queues the digests the row's `digits` and `fake` values will need, so that each is
-    /// computed beside another digest of the row ([`anonymize_core::RowDigests`]), from the
-    /// text of each literal that needs no decoding ([`plain_text`]; Latin-1 dumps, array and
-    /// generated columns are left out: their values reach the transform differently).
-    fn digests_ahead(&self, src: &[u8], spans: &[(usize, usize)]) {
-        if self.syntax.latin1 {
-            return;
-        }
-        let mut ahead = self.anon.row_digests();
-        for (plan, &span) in self.plans.iter().zip(spans) {
-            let Some(rule) = plan.node.and_then(|n| n.rule()) else {
-                continue;
-            };
-            let col = plan.col.as_ref();
-            if !ahead.wants(rule) || col.is_some_and(|c| c.family == Family::Array || c.generated) {
-                continue;
-            }
-            let copy = self.ctx == Ctx::Copy;
-            let (s, e) = if copy { span } else { trim_span(src, span) };
-            if let Some(text) = plain_text(&src[s..e], copy) {
-                ahead.add(rule, text);
-            }
         }
     }
 
@@ -668,19 +640,6 @@ fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> O
     })
 }
 
-/// A literal's text when it needs no decoding: a COPY field without a backslash (so not
-/// `\N`), a single-quoted SQL string without a backslash or a quote inside. A guess for
-/// [`RowJob::digests_ahead`] only: a wrong one costs a digest, never a result.
-fn plain_text(literal: &[u8], copy: bool) -> Option<&[u8]> {
-    if copy {
-        return memchr::memchr(b'\\', literal).is_none().then_some(literal);
-    }
-    let inner = literal.strip_prefix(b"'")?.strip_suffix(b"'")?;
-    memchr::memchr2(b'\\', b'\'', inner)
-        .is_none()
-        .then_some(inner)
-}
-
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
 fn is_infinity(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
@@ -748,34 +707,6 @@ fn to_latin1(mut bytes: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Where [`plain_text`] gives a literal's text, it is the text the literal decodes to
-    /// (a SQL string in either dialect, a COPY field), for a text column.
-    #[test]
-    fn plain_text_is_the_decoded_text() {
-        use crate::dialect::Dialect;
-        use proptest::prelude::*;
-        proptest!(|(s in "[a-z0-9 '\\\\N+.-]{0,12}")| {
-            let quoted = format!("'{s}'");
-            for dialect in [Dialect::MySql, Dialect::Postgres] {
-                if let Some(text) = plain_text(quoted.as_bytes(), false) {
-                    let mut scratch = Vec::new();
-                    let lit = parse_literal(quoted.as_bytes(), dialect);
-                    let value = value_of(lit, None, &mut scratch, dialect);
-                    prop_assert_eq!(value, Value::Str(std::str::from_utf8(text).unwrap()));
-                }
-            }
-            if let Some(text) = plain_text(s.as_bytes(), true) {
-                let mut scratch = Vec::new();
-                let value = copy_value(s.as_bytes(), None, &mut scratch, RowText::default());
-                prop_assert_eq!(value, Value::Str(std::str::from_utf8(text).unwrap()));
-            }
-        });
-        assert_eq!(plain_text(b"'a\\'b'", false), None);
-        assert_eq!(plain_text(b"'it''s'", false), None);
-        assert_eq!(plain_text(b"\\N", true), None);
-        assert_eq!(plain_text(b"42", false), None);
-    }
 
     #[test]
     fn email_variants_by_what_the_column_tells_apart() {
