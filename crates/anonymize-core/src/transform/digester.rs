@@ -250,7 +250,18 @@ impl Digester {
         let prefix = if self.states.is_some() { 64 } else { 0 };
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) {
-            return self.digest_message(&message);
+            return match &self.states {
+                Some(keys) => {
+                    let mut inner = keys.inner;
+                    message.compress_into(&mut inner);
+                    outer_hash(&keys.outer, &inner)
+                }
+                None => {
+                    let mut state = IV;
+                    message.compress_into(&mut state);
+                    state_bytes(&state)
+                }
+            };
         }
         match &self.keyed {
             Some(mac) => {
@@ -314,22 +325,6 @@ impl Digester {
             }
         }
         (state_bytes(&a.state), state_bytes(&b.state))
-    }
-
-    /// [`digest`](Self::digest) of a filled message.
-    fn digest_message(&self, message: &Message) -> [u8; 32] {
-        match &self.states {
-            Some(keys) => {
-                let mut inner = keys.inner;
-                message.compress_into(&mut inner);
-                outer_hash(&keys.outer, &inner)
-            }
-            None => {
-                let mut state = IV;
-                message.compress_into(&mut state);
-                state_bytes(&state)
-            }
-        }
     }
 
     /// A keyed pseudo-random function of a short fixed-length message (`domain || 0 || parts`

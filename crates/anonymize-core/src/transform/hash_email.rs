@@ -146,12 +146,11 @@ fn digests(
     mode: HashEmailMode,
 ) -> Digests {
     match split {
-        Some((_, host)) if mode == HashEmailMode::Address => {
-            let (local, host) = address_digests(d, address, host);
-            Digests::WellFormed { local, host }
-        }
         Some((local, host)) => Digests::WellFormed {
-            local: d.reference_digest("hash_email/local", local),
+            local: match mode {
+                HashEmailMode::Address => d.digest("hash_email/address", &[address]),
+                HashEmailMode::PerPart => d.reference_digest("hash_email/local", local),
+            },
             host: domain_digest(d, host),
         },
         None => Digests::Malformed(d.digest("hash_email/malformed", &[address])),
@@ -251,62 +250,26 @@ thread_local! {
         const { std::cell::RefCell::new([EMPTY; MEMO_SLOTS]) };
 }
 
-/// The address's digest and its domain's (`mode: address`): the domain's from the memo when
-/// it holds it; otherwise, keyed, the two computed together ([`Digester::digest2`]: two
-/// independent digests, two lanes at a time) and the domain's remembered.
-fn address_digests(d: &Digester, address: &[u8], host: &[u8]) -> ([u8; 32], [u8; 32]) {
-    let local = ("hash_email/address", &[address][..]);
-    match remembered_domain(d, host) {
-        Some(digest) => (d.digest(local.0, local.1), digest),
-        // Keyed, the domain's reference digest is a plain keyed digest of the host.
-        None if d.is_keyed() => {
-            let (local, digest) = d.digest2(local, ("hash_email/domain", &[host]));
-            remember_domain(d, host, digest);
-            (local, digest)
-        }
-        None => (d.digest(local.0, local.1), domain_digest(d, host)),
+/// `reference_digest("hash_email/domain", host)`, memoised per thread and digester.
+fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
+    if host.len() > MEMO_HOST_LEN {
+        return d.reference_digest("hash_email/domain", host);
     }
-}
-
-/// The memo's slot of `host`.
-fn domain_slot(host: &[u8]) -> usize {
     // FNV-1a picks the slot.
-    host.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+    let slot = host.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     }) as usize
-        % MEMO_SLOTS
-}
-
-/// The remembered domain digest of `host` by `d`, if this thread's memo holds it.
-fn remembered_domain(d: &Digester, host: &[u8]) -> Option<[u8; 32]> {
-    if host.len() > MEMO_HOST_LEN {
-        return None;
-    }
-    let slot = domain_slot(host);
-    DOMAIN_MEMO.with(|memo| {
+        % MEMO_SLOTS;
+    let hit = DOMAIN_MEMO.with(|memo| {
         let memo = memo.borrow();
         let e = &memo[slot];
         (e.owner == d.id() && usize::from(e.len) == host.len() && &e.host[..host.len()] == host)
             .then_some(e.digest)
-    })
-}
-
-/// `reference_digest("hash_email/domain", host)`, memoised per thread and digester.
-fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
-    if let Some(digest) = remembered_domain(d, host) {
+    });
+    if let Some(digest) = hit {
         return digest;
     }
     let digest = d.reference_digest("hash_email/domain", host);
-    remember_domain(d, host, digest);
-    digest
-}
-
-/// Remembers `digest`, `d`'s domain digest of `host` (when the host is short enough).
-fn remember_domain(d: &Digester, host: &[u8], digest: [u8; 32]) {
-    if host.len() > MEMO_HOST_LEN {
-        return;
-    }
-    let slot = domain_slot(host);
     DOMAIN_MEMO.with(|memo| {
         let mut entry = EMPTY;
         entry.owner = d.id();
@@ -315,6 +278,7 @@ fn remember_domain(d: &Digester, host: &[u8], digest: [u8; 32]) {
         entry.digest = digest;
         memo.borrow_mut()[slot] = entry;
     });
+    digest
 }
 
 /// Applies `hash_email` (`None`: not text). `out` is used as scratch space for an ASCII
@@ -379,9 +343,8 @@ mod tests {
         assert_eq!(split("zoë\u{a0}@x"), None);
     }
 
-    /// An address's pseudonym is its plain definition, the two digests computed one at a
-    /// time, whether the domain's digest comes from the memo or is computed beside the
-    /// address's (a new domain), keyed or not.
+    /// An address's pseudonym is its plain definition, whether the domain's digest comes
+    /// from the memo or not, keyed or not.
     #[test]
     fn address_pseudonyms_are_their_definition() {
         use crate::key::{Key, KeyMode};
