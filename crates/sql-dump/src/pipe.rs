@@ -106,6 +106,13 @@ impl Batch<'_> {
         self.kind.is_some()
     }
 
+    /// Worth keeping for the next batch: its buffers are no larger than a batch needs (a
+    /// long row or a long statement between rows made one of its own, whose buffers are
+    /// let go rather than held for the rest of the run).
+    fn reusable(&self) -> bool {
+        self.data.capacity() <= 2 * BATCH_BYTES && self.out.capacity() <= 4 * BATCH_BYTES
+    }
+
     /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
     /// much in spans and pieces as in data).
     fn footprint(&self) -> usize {
@@ -184,6 +191,10 @@ pub(crate) struct Pipe<'a> {
     /// A worker's rewrite panicked: what is held can no longer be written in order.
     broken: bool,
     next_seq: u64,
+    /// Written batches kept for reuse (at most `max_sent + 2`, each of a batch's size: they
+    /// were all out at the peak anyway). Allocating a batch's buffers afresh made the
+    /// allocator hand large blocks back to the kernel and fault them in again, with a TLB
+    /// shootdown on the other core each time.
     free: Vec<Batch<'a>>,
     /// Bytes of rewritten rows written, per table summary.
     row_bytes: Vec<u64>,
@@ -442,7 +453,7 @@ impl<'a> Pipe<'a> {
             self.row_bytes[kind.sidx] += rows;
             self.rows_total += rows;
         }
-        if self.free.len() < 2 {
+        if self.free.len() < self.max_sent + 2 && batch.reusable() {
             batch.clear();
             self.free.push(batch);
         }
