@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -58,24 +57,25 @@ struct Kind<'a> {
     sidx: usize,
 }
 
-/// A part of a batch: bytes written as they are, or a row to rewrite.
-enum Piece {
-    Literal(Range<usize>),
-    Row {
-        bytes: Range<usize>,
-        spans: Range<usize>,
-        ordinal: u64,
-    },
+/// A row of a batch: its bytes `data[start..end]`, its value spans from where the previous
+/// row's end (`spans[..spans_end]`). The bytes between two rows (`data[previous end..start]`)
+/// are written as they are, and so are those after the last row.
+struct RowRef {
+    start: usize,
+    end: usize,
+    spans_end: usize,
+    ordinal: u64,
 }
 
 /// Rows and the bytes around them, in output order; a worker writes `out` from them.
 pub(crate) struct Batch<'a> {
     seq: u64,
     kind: Option<Kind<'a>>,
+    /// The bytes of the rows and of everything written between them, in output order.
     data: Vec<u8>,
     spans: Vec<(usize, usize)>,
-    pieces: Vec<Piece>,
-    /// Bytes of literal pieces (already counted as written by [`crate::emit::Out`]).
+    rows: Vec<RowRef>,
+    /// Bytes of `data` outside the rows (already counted as written by [`crate::emit::Out`]).
     literal: usize,
     out: Vec<u8>,
 }
@@ -87,7 +87,7 @@ impl Batch<'_> {
             kind: None,
             data: Vec::new(),
             spans: Vec::new(),
-            pieces: Vec::new(),
+            rows: Vec::new(),
             literal: 0,
             out: Vec::new(),
         }
@@ -97,13 +97,18 @@ impl Batch<'_> {
         self.kind = None;
         self.data.clear();
         self.spans.clear();
-        self.pieces.clear();
+        self.rows.clear();
         self.literal = 0;
         self.out.clear();
     }
 
     fn has_rows(&self) -> bool {
         self.kind.is_some()
+    }
+
+    /// Holds nothing (no row, no byte).
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.rows.is_empty()
     }
 
     /// Worth keeping for the next batch: its buffers are no larger than a batch needs (a
@@ -114,11 +119,11 @@ impl Batch<'_> {
     }
 
     /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
-    /// much in spans and pieces as in data).
+    /// much in spans as in data).
     fn footprint(&self) -> usize {
         self.data.len()
             + self.spans.len() * std::mem::size_of::<(usize, usize)>()
-            + self.pieces.len() * std::mem::size_of::<Piece>()
+            + self.rows.len() * std::mem::size_of::<RowRef>()
     }
 
     /// Rewrites the rows into `out` (`scratch` and `value`: a worker's reused buffers).
@@ -129,32 +134,28 @@ impl Batch<'_> {
             self.out.extend_from_slice(&self.data);
             return;
         };
-        for piece in &self.pieces {
-            match piece {
-                Piece::Literal(r) => self.out.extend_from_slice(&self.data[r.clone()]),
-                Piece::Row {
-                    bytes,
-                    spans,
-                    ordinal,
-                } => {
-                    let job = RowJob {
-                        anon,
-                        plans: &kind.plans,
-                        shape: kind.shape,
-                        ctx: kind.ctx,
-                        syntax: kind.syntax,
-                        ordinal: *ordinal,
-                    };
-                    job.rewrite(
-                        &self.data[bytes.clone()],
-                        &self.spans[spans.clone()],
-                        scratch,
-                        value,
-                        &mut self.out,
-                    );
-                }
-            }
+        let mut job = RowJob {
+            anon,
+            plans: &kind.plans,
+            shape: kind.shape,
+            ctx: kind.ctx,
+            syntax: kind.syntax,
+            ordinal: 0,
+        };
+        let (mut at, mut span_at) = (0, 0);
+        for row in &self.rows {
+            self.out.extend_from_slice(&self.data[at..row.start]);
+            job.ordinal = row.ordinal;
+            job.rewrite(
+                &self.data[row.start..row.end],
+                &self.spans[span_at..row.spans_end],
+                scratch,
+                value,
+                &mut self.out,
+            );
+            (at, span_at) = (row.end, row.spans_end);
         }
+        self.out.extend_from_slice(&self.data[at..]);
     }
 }
 
@@ -272,19 +273,14 @@ impl<'a> Pipe<'a> {
     /// Bytes are held: written bytes must go after them, through [`Pipe::literal`].
     #[inline]
     pub(crate) fn holding(&self) -> bool {
-        !self.open.pieces.is_empty() || !self.queue.is_empty()
+        !self.open.is_empty() || !self.queue.is_empty()
     }
 
     /// Bytes written after the rows held.
     pub(crate) fn literal<W: Write>(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         let open = &mut self.open;
-        let start = open.data.len();
         open.data.extend_from_slice(b);
         open.literal += b.len();
-        match open.pieces.last_mut() {
-            Some(Piece::Literal(r)) if r.end == start => r.end = open.data.len(),
-            _ => open.pieces.push(Piece::Literal(start..open.data.len())),
-        }
         if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;
         }
@@ -321,11 +317,11 @@ impl<'a> Pipe<'a> {
         }
         let start = open.data.len();
         open.data.extend_from_slice(row);
-        let s0 = open.spans.len();
         open.spans.extend_from_slice(spans);
-        open.pieces.push(Piece::Row {
-            bytes: start..open.data.len(),
-            spans: s0..open.spans.len(),
+        open.rows.push(RowRef {
+            start,
+            end: open.data.len(),
+            spans_end: open.spans.len(),
             ordinal,
         });
         if open.footprint() >= BATCH_BYTES {
@@ -336,7 +332,7 @@ impl<'a> Pipe<'a> {
 
     /// Ends the open batch: queued to be written, sent to the workers when it has rows.
     fn seal<W: Write>(&mut self, w: &mut W) -> Result<(), SqlError> {
-        if self.open.pieces.is_empty() {
+        if self.open.is_empty() {
             return Ok(());
         }
         let fresh = self.free.pop().unwrap_or_else(Batch::new);
