@@ -483,6 +483,9 @@ impl<W: Write> Held<W> for Pipe<'_> {
         Pipe::holding(self)
     }
 
+    // Kept out of line so that `Out::put`, which calls it only while rows are held, stays
+    // small enough to be inlined where a single thread writes.
+    #[inline(never)]
     fn literal(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         Pipe::literal(self, b, w)
     }
