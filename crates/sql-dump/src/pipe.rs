@@ -41,6 +41,14 @@ const HELD_LIMIT: usize = 4 << 20;
 /// two cores waited for it a third of the time).
 const MIN_IN_FLIGHT: usize = 16;
 
+/// Worker threads started for `threads`: one fewer, since the reading thread rewrites
+/// batches too whenever it would wait. With `threads` workers beside it, three threads
+/// shared two cores: each lost time slices to the others and met its memo tables cold
+/// after running on the other core.
+pub(crate) fn worker_count(threads: usize) -> usize {
+    threads.saturating_sub(1).max(1)
+}
+
 /// Batches out to the workers at most with `threads` workers.
 pub(crate) fn max_in_flight(threads: usize) -> usize {
     (4 * threads).max(MIN_IN_FLIGHT)
