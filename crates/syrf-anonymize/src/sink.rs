@@ -188,6 +188,27 @@ mod tests {
         }
     }
 
+    /// Writes of at least `PASS_THROUGH` bytes skip the buffer: whatever the mix of small and
+    /// large writes, the output is every byte in order, the held-back tail included.
+    #[test]
+    fn large_writes_pass_through_in_order() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(600_000).collect();
+        let sizes = [1, PASS_THROUGH - 1, PASS_THROUGH, 7, 3 * PASS_THROUGH, 100, CHUNK + 5];
+        for hold in [0, 4] {
+            let mut out = Vec::new();
+            let mut sink = Sink::new(&mut out, None, hold);
+            let (mut at, mut k) = (0, 0);
+            while at < data.len() {
+                let n = sizes[k % sizes.len()].min(data.len() - at);
+                sink.write_all(&data[at..at + n]).unwrap();
+                (at, k) = (at + n, k + 1);
+            }
+            assert_eq!(sink.bytes_written(), data.len() as u64);
+            sink.commit().unwrap();
+            assert!(out == data, "hold {hold}: {} bytes out", out.len());
+        }
+    }
+
     #[test]
     fn failed_gzip_output_is_an_invalid_gzip_stream() {
         use std::io::Read;
