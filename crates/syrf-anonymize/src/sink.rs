@@ -193,7 +193,15 @@ mod tests {
     #[test]
     fn large_writes_pass_through_in_order() {
         let data: Vec<u8> = (0..=255u8).cycle().take(600_000).collect();
-        let sizes = [1, PASS_THROUGH - 1, PASS_THROUGH, 7, 3 * PASS_THROUGH, 100, CHUNK + 5];
+        let sizes = [
+            1,
+            PASS_THROUGH - 1,
+            PASS_THROUGH,
+            7,
+            3 * PASS_THROUGH,
+            100,
+            CHUNK + 5,
+        ];
         for hold in [0, 4] {
             let mut out = Vec::new();
             let mut sink = Sink::new(&mut out, None, hold);
