@@ -5,9 +5,10 @@
 //! `max_rows` cut-off, its column plans, its value spans) and hands the row's bytes to the
 //! pipe instead of rewriting it. Rows of one table and plan are collected with the bytes
 //! written around them (separators, statement heads and ends, the statements between) into a
-//! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers, which run the same
-//! [`RowJob::rewrite`] a single-threaded run does, and batches are written strictly in the
-//! order they were sealed. The output is therefore byte-identical to one thread, the
+//! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers ([`worker_count`]: one
+//! fewer than `threads`, the reading thread taking a queued batch whenever it would wait),
+//! which run the same [`RowJob::rewrite`] a single-threaded run does, and batches are written
+//! strictly in the order they were sealed. Written batches are kept and filled again. The output is therefore byte-identical to one thread, the
 //! anonymizer's counters add up the same (the same rows are rewritten), and an error stops
 //! reading where one thread stops: the rows before it are written (on drop) as one thread
 //! writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
