@@ -37,6 +37,10 @@ pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// rows) held at most, beyond the batches.
 const HELD_LIMIT: usize = 4 << 20;
 
+/// Bytes of written batches' buffers kept for reuse at most (with many threads and long rows,
+/// keeping one batch per batch in flight held more than the peak did).
+const KEEP_BYTES: usize = 16 << 20;
+
 /// Batches out to the workers at most, whatever the thread count: the reading thread must stay
 /// ahead of the workers through the time slices it loses to them (with fewer, two workers on
 /// two cores waited for it a third of the time).
@@ -127,6 +131,14 @@ impl Batch<'_> {
         self.data.capacity() <= 2 * BATCH_BYTES && self.out.capacity() <= 4 * BATCH_BYTES
     }
 
+    /// Bytes its buffers hold allocated, whatever they hold now.
+    fn capacity(&self) -> usize {
+        self.data.capacity()
+            + self.out.capacity()
+            + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.rows.capacity() * std::mem::size_of::<RowRef>()
+    }
+
     /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
     /// much in spans as in data).
     fn footprint(&self) -> usize {
@@ -201,11 +213,13 @@ pub(crate) struct Pipe<'a> {
     /// A worker's rewrite panicked: what is held can no longer be written in order.
     broken: bool,
     next_seq: u64,
-    /// Written batches kept for reuse (at most `max_sent + 2`, each of a batch's size: they
-    /// were all out at the peak anyway). Allocating a batch's buffers afresh made the
-    /// allocator hand large blocks back to the kernel and fault them in again, with a TLB
-    /// shootdown on the other core each time.
+    /// Written batches kept for reuse (at most `max_sent + 2` and [`KEEP_BYTES`], each of a
+    /// batch's size). Allocating a batch's buffers afresh made the allocator hand large
+    /// blocks back to the kernel and fault them in again, with a TLB shootdown on the other
+    /// core each time.
     free: Vec<Batch<'a>>,
+    /// Bytes allocated by the buffers of `free`.
+    free_bytes: usize,
     /// Bytes of rewritten rows written, per table summary.
     row_bytes: Vec<u64>,
     rows_total: u64,
@@ -272,6 +286,7 @@ impl<'a> Pipe<'a> {
             broken: false,
             next_seq: 0,
             free: Vec::new(),
+            free_bytes: 0,
             row_bytes: Vec::new(),
             rows_total: 0,
             scratch: Vec::new(),
@@ -344,7 +359,13 @@ impl<'a> Pipe<'a> {
         if self.open.is_empty() {
             return Ok(());
         }
-        let fresh = self.free.pop().unwrap_or_else(Batch::new);
+        let fresh = match self.free.pop() {
+            Some(b) => {
+                self.free_bytes -= b.capacity();
+                b
+            }
+            None => Batch::new(),
+        };
         let mut batch = std::mem::replace(&mut self.open, fresh);
         if batch.has_rows() {
             while self.sent >= self.max_sent {
@@ -458,8 +479,13 @@ impl<'a> Pipe<'a> {
             self.row_bytes[kind.sidx] += rows;
             self.rows_total += rows;
         }
-        if self.free.len() < self.max_sent + 2 && batch.reusable() {
+        let bytes = batch.capacity();
+        if self.free.len() < self.max_sent + 2
+            && self.free_bytes + bytes <= KEEP_BYTES
+            && batch.reusable()
+        {
             batch.clear();
+            self.free_bytes += bytes;
             self.free.push(batch);
         }
     }
