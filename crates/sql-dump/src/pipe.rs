@@ -560,3 +560,98 @@ impl Drop for Pipe<'_> {
         self.jobs = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::Dialect;
+    use anonymize_core::{Key, KeyMode, RuleSet};
+    use proptest::prelude::*;
+
+    /// A row (rewritten on a worker: with no column plans, copied as it is) or bytes written
+    /// between rows.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Row(Vec<u8>),
+        Bytes(Vec<u8>),
+    }
+
+    /// `ops` through a pipe of `threads` the way [`Out::put`] and [`Out::put_row`] hand them
+    /// over (bytes go through the pipe only while it holds rows), then drained: what it wrote,
+    /// and the bytes of rows it counted.
+    fn through_pipe(ops: &[Op], threads: usize) -> (Vec<u8>, u64) {
+        let key = Key::from_bytes(b"a key for the pipe's tests").unwrap();
+        let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Keyed(key)).unwrap();
+        let plans: Arc<[ColPlan<'_>]> = Arc::from(Vec::new());
+        let kind = (Ctx::Copy, Syntax::from(Dialect::Postgres), 0);
+        let (job_tx, job_rx) = mpsc::sync_channel(max_in_flight(threads));
+        let jobs = Arc::new(Mutex::new(job_rx));
+        let mut w = Vec::new();
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::channel();
+            for _ in 0..worker_count(threads) {
+                let (jobs, done_tx, anon) = (&jobs, done_tx.clone(), &anon);
+                scope.spawn(move || worker(jobs, done_tx, anon));
+            }
+            drop(done_tx);
+            let mut pipe = Pipe::new(&anon, job_tx, jobs.clone(), done_rx, threads);
+            for (ordinal, op) in ops.iter().enumerate() {
+                match op {
+                    Op::Row(b) => pipe.row(&plans, kind, b, &[], ordinal as u64, &mut w),
+                    Op::Bytes(b) if pipe.holding() => pipe.literal(b, &mut w),
+                    Op::Bytes(b) => Ok(w.extend_from_slice(b)),
+                }
+                .unwrap();
+            }
+            pipe.drain(&mut w).unwrap();
+            (w, pipe.row_bytes().0)
+        })
+    }
+
+    /// 1 to `max - 1` bytes of a pattern that differs with `seed`, so that bytes out of
+    /// order show.
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        (1..max, any::<u8>()).prop_map(|(len, seed)| {
+            (0..len)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect()
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            12 => bytes(3_000).prop_map(Op::Row),
+            1 => bytes(BATCH_BYTES + BATCH_BYTES / 4).prop_map(Op::Row),
+            6 => bytes(200).prop_map(Op::Bytes),
+            1 => bytes(BATCH_BYTES + BATCH_BYTES / 4).prop_map(Op::Bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Batches sealed by size, long rows and long runs of bytes in batches of their own,
+        /// batches kept and filled again: the output is every byte in input order, and the
+        /// rows' bytes are counted once.
+        #[test]
+        fn writes_every_byte_in_order(
+            ops in proptest::collection::vec(op(), 1..300),
+            threads in 2usize..5,
+        ) {
+            let (out, row_bytes) = through_pipe(&ops, threads);
+            let mut plain = Vec::new();
+            let mut rows = 0;
+            for op in &ops {
+                match op {
+                    Op::Row(b) => {
+                        plain.extend_from_slice(b);
+                        rows += b.len() as u64;
+                    }
+                    Op::Bytes(b) => plain.extend_from_slice(b),
+                }
+            }
+            prop_assert!(out == plain, "{} bytes out, {} in", out.len(), plain.len());
+            prop_assert_eq!(row_bytes, rows);
+        }
+    }
+}
