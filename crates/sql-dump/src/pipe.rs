@@ -599,7 +599,7 @@ mod tests {
                 match op {
                     Op::Row(b) => pipe.row(&plans, kind, b, &[], ordinal as u64, &mut w),
                     Op::Bytes(b) if pipe.holding() => pipe.literal(b, &mut w),
-                    Op::Bytes(b) => Ok(w.extend_from_slice(b)),
+                    Op::Bytes(b) => w.write_all(b).map_err(SqlError::write),
                 }
                 .unwrap();
             }
