@@ -8,10 +8,10 @@
 //! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers ([`worker_count`]: one
 //! fewer than `threads`, the reading thread taking a queued batch whenever it would wait),
 //! which run the same [`RowJob::rewrite`] a single-threaded run does, and batches are written
-//! strictly in the order they were sealed. Written batches are kept and filled again. The output is therefore byte-identical to one thread, the
-//! anonymizer's counters add up the same (the same rows are rewritten), and an error stops
-//! reading where one thread stops: the rows before it are written (on drop) as one thread
-//! writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
+//! strictly in the order they were sealed (then kept, bounded, to be filled again). The
+//! output is therefore byte-identical to one thread, the anonymizer's counters add up the
+//! same (the same rows are rewritten), and an error stops reading where one thread stops:
+//! the rows before it are written (on drop) as one thread writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
 //! threads), and the bytes written between rows while batches are out are held up to a
 //! limit, so memory does not grow with the input.
 
@@ -42,8 +42,9 @@ const HELD_LIMIT: usize = 4 << 20;
 const KEEP_BYTES: usize = 16 << 20;
 
 /// Batches out to the workers at most, whatever the thread count: the reading thread must stay
-/// ahead of the workers through the time slices it loses to them (with fewer, two workers on
-/// two cores waited for it a third of the time).
+/// ahead of the workers through the time it spends rewriting (with fewer, and `threads`
+/// workers beside the reading thread, two workers on two cores waited for it a third of the
+/// time).
 const MIN_IN_FLIGHT: usize = 16;
 
 /// Worker threads started for `threads`: one fewer, since the reading thread rewrites
@@ -70,9 +71,10 @@ struct Kind<'a> {
     sidx: usize,
 }
 
-/// A row of a batch: its bytes `data[start..end]`, its value spans from where the previous
-/// row's end (`spans[..spans_end]`). The bytes between two rows (`data[previous end..start]`)
-/// are written as they are, and so are those after the last row.
+/// A row of a batch: its bytes `data[start..end]`, its value spans
+/// `spans[previous row's spans_end..spans_end]`. The bytes between two rows
+/// (`data[previous row's end..start]`) are written as they are, and so are those after the
+/// last row.
 struct RowRef {
     start: usize,
     end: usize,
