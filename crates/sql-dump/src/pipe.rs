@@ -11,9 +11,10 @@
 //! strictly in the order they were sealed (then kept, bounded, to be filled again). The
 //! output is therefore byte-identical to one thread, the anonymizer's counters add up the
 //! same (the same rows are rewritten), and an error stops reading where one thread stops:
-//! the rows before it are written (on drop) as one thread writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
-//! threads), and the bytes written between rows while batches are out are held up to a
-//! limit, so memory does not grow with the input.
+//! the rows before it are written (on drop) as one thread writes them. At most
+//! [`max_in_flight`] batches are out (16, or four per thread above four threads), and the
+//! bytes written between rows while batches are out are held up to a limit, so memory does
+//! not grow with the input.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
