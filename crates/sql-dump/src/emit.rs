@@ -15,6 +15,9 @@ use crate::tokens::QName;
 const PENDING_LIMIT: usize = 256 << 20;
 /// Bytes of name-only `DROP`s held back (PostgreSQL `--clean`) until their owner is known.
 const DEFERRED_LIMIT: usize = 16 << 20;
+/// The output's buffer. A write at least this long (the rewritten rows of a batch from the
+/// worker threads: up to about 300 KiB) goes to the output without a copy into it.
+const OUT_BUFFER: usize = 64 << 10;
 /// Leading comments longer than this are written out instead of held.
 pub(crate) const TRIVIA_LIMIT: usize = 1 << 20;
 
@@ -145,7 +148,7 @@ impl<W: Write, P: Held<BufWriter<W>>> Emitter<W, P> {
     pub(crate) fn new(output: W, hold: bool, held: Option<P>) -> Self {
         Emitter {
             out: Out {
-                w: BufWriter::with_capacity(256 * 1024, output),
+                w: BufWriter::with_capacity(OUT_BUFFER, output),
                 bytes: 0,
                 held,
             },

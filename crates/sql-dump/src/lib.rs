@@ -230,7 +230,7 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
     let jobs = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = std::sync::mpsc::channel();
-        for _ in 0..threads {
+        for _ in 0..pipe::worker_count(threads) {
             let (jobs, done_tx) = (&jobs, done_tx.clone());
             scope.spawn(move || pipe::worker(jobs, done_tx, anon));
         }

@@ -5,18 +5,19 @@
 //! `max_rows` cut-off, its column plans, its value spans) and hands the row's bytes to the
 //! pipe instead of rewriting it. Rows of one table and plan are collected with the bytes
 //! written around them (separators, statement heads and ends, the statements between) into a
-//! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers, which run the same
-//! [`RowJob::rewrite`] a single-threaded run does, and batches are written strictly in the
-//! order they were sealed. The output is therefore byte-identical to one thread, the
-//! anonymizer's counters add up the same (the same rows are rewritten), and an error stops
-//! reading where one thread stops: the rows before it are written (on drop) as one thread
-//! writes them. At most [`max_in_flight`] batches are out (16, or four per thread above four
-//! threads), and the bytes written between rows while batches are out are held up to a
-//! limit, so memory does not grow with the input.
+//! batch of about [`BATCH_BYTES`]; a sealed batch goes to the workers ([`worker_count`]: one
+//! fewer than `threads`, the reading thread taking a queued batch whenever it would wait),
+//! which run the same [`RowJob::rewrite`] a single-threaded run does, and batches are written
+//! strictly in the order they were sealed (then kept, bounded, to be filled again). The
+//! output is therefore byte-identical to one thread, the anonymizer's counters add up the
+//! same (the same rows are rewritten), and an error stops reading where one thread stops:
+//! the rows before it are written (on drop) as one thread writes them. At most
+//! [`max_in_flight`] batches are out (16, or four per thread above four threads), and the
+//! bytes written between rows while batches are out are held up to a limit, so memory does
+//! not grow with the input.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -37,10 +38,23 @@ pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// rows) held at most, beyond the batches.
 const HELD_LIMIT: usize = 4 << 20;
 
+/// Bytes of written batches' buffers kept for reuse at most (with many threads and long rows,
+/// keeping one batch per batch in flight held more than the peak did).
+const KEEP_BYTES: usize = 16 << 20;
+
 /// Batches out to the workers at most, whatever the thread count: the reading thread must stay
-/// ahead of the workers through the time slices it loses to them (with fewer, two workers on
-/// two cores waited for it a third of the time).
+/// ahead of the workers through the time it spends rewriting (with fewer, and `threads`
+/// workers beside the reading thread, two workers on two cores waited for it a third of the
+/// time).
 const MIN_IN_FLIGHT: usize = 16;
+
+/// Worker threads started for `threads`: one fewer, since the reading thread rewrites
+/// batches too whenever it would wait. With `threads` workers beside it, three threads
+/// shared two cores: each lost time slices to the others and met its memo tables cold
+/// after running on the other core.
+pub(crate) fn worker_count(threads: usize) -> usize {
+    threads.saturating_sub(1).max(1)
+}
 
 /// Batches out to the workers at most with `threads` workers.
 pub(crate) fn max_in_flight(threads: usize) -> usize {
@@ -58,24 +72,26 @@ struct Kind<'a> {
     sidx: usize,
 }
 
-/// A part of a batch: bytes written as they are, or a row to rewrite.
-enum Piece {
-    Literal(Range<usize>),
-    Row {
-        bytes: Range<usize>,
-        spans: Range<usize>,
-        ordinal: u64,
-    },
+/// A row of a batch: its bytes `data[start..end]`, its value spans
+/// `spans[previous row's spans_end..spans_end]`. The bytes between two rows
+/// (`data[previous row's end..start]`) are written as they are, and so are those after the
+/// last row.
+struct RowRef {
+    start: usize,
+    end: usize,
+    spans_end: usize,
+    ordinal: u64,
 }
 
 /// Rows and the bytes around them, in output order; a worker writes `out` from them.
 pub(crate) struct Batch<'a> {
     seq: u64,
     kind: Option<Kind<'a>>,
+    /// The bytes of the rows and of everything written between them, in output order.
     data: Vec<u8>,
     spans: Vec<(usize, usize)>,
-    pieces: Vec<Piece>,
-    /// Bytes of literal pieces (already counted as written by [`crate::emit::Out`]).
+    rows: Vec<RowRef>,
+    /// Bytes of `data` outside the rows (already counted as written by [`crate::emit::Out`]).
     literal: usize,
     out: Vec<u8>,
 }
@@ -87,7 +103,7 @@ impl Batch<'_> {
             kind: None,
             data: Vec::new(),
             spans: Vec::new(),
-            pieces: Vec::new(),
+            rows: Vec::new(),
             literal: 0,
             out: Vec::new(),
         }
@@ -97,7 +113,7 @@ impl Batch<'_> {
         self.kind = None;
         self.data.clear();
         self.spans.clear();
-        self.pieces.clear();
+        self.rows.clear();
         self.literal = 0;
         self.out.clear();
     }
@@ -106,12 +122,32 @@ impl Batch<'_> {
         self.kind.is_some()
     }
 
+    /// Holds nothing (no row, no byte).
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.rows.is_empty()
+    }
+
+    /// Worth keeping for the next batch: its buffers are no larger than a batch needs (a
+    /// long row or a long statement between rows made one of its own, whose buffers are
+    /// let go rather than held for the rest of the run).
+    fn reusable(&self) -> bool {
+        self.data.capacity() <= 2 * BATCH_BYTES && self.out.capacity() <= 4 * BATCH_BYTES
+    }
+
+    /// Bytes its buffers hold allocated, whatever they hold now.
+    fn capacity(&self) -> usize {
+        self.data.capacity()
+            + self.out.capacity()
+            + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.rows.capacity() * std::mem::size_of::<RowRef>()
+    }
+
     /// Bytes held for the batch: its data and what indexes it (narrow rows hold about as
-    /// much in spans and pieces as in data).
+    /// much in spans as in data).
     fn footprint(&self) -> usize {
         self.data.len()
             + self.spans.len() * std::mem::size_of::<(usize, usize)>()
-            + self.pieces.len() * std::mem::size_of::<Piece>()
+            + self.rows.len() * std::mem::size_of::<RowRef>()
     }
 
     /// Rewrites the rows into `out` (`scratch` and `value`: a worker's reused buffers).
@@ -122,32 +158,28 @@ impl Batch<'_> {
             self.out.extend_from_slice(&self.data);
             return;
         };
-        for piece in &self.pieces {
-            match piece {
-                Piece::Literal(r) => self.out.extend_from_slice(&self.data[r.clone()]),
-                Piece::Row {
-                    bytes,
-                    spans,
-                    ordinal,
-                } => {
-                    let job = RowJob {
-                        anon,
-                        plans: &kind.plans,
-                        shape: kind.shape,
-                        ctx: kind.ctx,
-                        syntax: kind.syntax,
-                        ordinal: *ordinal,
-                    };
-                    job.rewrite(
-                        &self.data[bytes.clone()],
-                        &self.spans[spans.clone()],
-                        scratch,
-                        value,
-                        &mut self.out,
-                    );
-                }
-            }
+        let mut job = RowJob {
+            anon,
+            plans: &kind.plans,
+            shape: kind.shape,
+            ctx: kind.ctx,
+            syntax: kind.syntax,
+            ordinal: 0,
+        };
+        let (mut at, mut span_at) = (0, 0);
+        for row in &self.rows {
+            self.out.extend_from_slice(&self.data[at..row.start]);
+            job.ordinal = row.ordinal;
+            job.rewrite(
+                &self.data[row.start..row.end],
+                &self.spans[span_at..row.spans_end],
+                scratch,
+                value,
+                &mut self.out,
+            );
+            (at, span_at) = (row.end, row.spans_end);
         }
+        self.out.extend_from_slice(&self.data[at..]);
     }
 }
 
@@ -184,7 +216,13 @@ pub(crate) struct Pipe<'a> {
     /// A worker's rewrite panicked: what is held can no longer be written in order.
     broken: bool,
     next_seq: u64,
+    /// Written batches kept for reuse (at most `max_sent + 2` and [`KEEP_BYTES`], each of a
+    /// batch's size). Allocating a batch's buffers afresh made the allocator hand large
+    /// blocks back to the kernel and fault them in again, with a TLB shootdown on the other
+    /// core each time.
     free: Vec<Batch<'a>>,
+    /// Bytes allocated by the buffers of `free`.
+    free_bytes: usize,
     /// Bytes of rewritten rows written, per table summary.
     row_bytes: Vec<u64>,
     rows_total: u64,
@@ -251,6 +289,7 @@ impl<'a> Pipe<'a> {
             broken: false,
             next_seq: 0,
             free: Vec::new(),
+            free_bytes: 0,
             row_bytes: Vec::new(),
             rows_total: 0,
             scratch: Vec::new(),
@@ -261,19 +300,14 @@ impl<'a> Pipe<'a> {
     /// Bytes are held: written bytes must go after them, through [`Pipe::literal`].
     #[inline]
     pub(crate) fn holding(&self) -> bool {
-        !self.open.pieces.is_empty() || !self.queue.is_empty()
+        !self.open.is_empty() || !self.queue.is_empty()
     }
 
     /// Bytes written after the rows held.
     pub(crate) fn literal<W: Write>(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         let open = &mut self.open;
-        let start = open.data.len();
         open.data.extend_from_slice(b);
         open.literal += b.len();
-        match open.pieces.last_mut() {
-            Some(Piece::Literal(r)) if r.end == start => r.end = open.data.len(),
-            _ => open.pieces.push(Piece::Literal(start..open.data.len())),
-        }
         if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;
         }
@@ -310,11 +344,11 @@ impl<'a> Pipe<'a> {
         }
         let start = open.data.len();
         open.data.extend_from_slice(row);
-        let s0 = open.spans.len();
         open.spans.extend_from_slice(spans);
-        open.pieces.push(Piece::Row {
-            bytes: start..open.data.len(),
-            spans: s0..open.spans.len(),
+        open.rows.push(RowRef {
+            start,
+            end: open.data.len(),
+            spans_end: open.spans.len(),
             ordinal,
         });
         if open.footprint() >= BATCH_BYTES {
@@ -325,10 +359,16 @@ impl<'a> Pipe<'a> {
 
     /// Ends the open batch: queued to be written, sent to the workers when it has rows.
     fn seal<W: Write>(&mut self, w: &mut W) -> Result<(), SqlError> {
-        if self.open.pieces.is_empty() {
+        if self.open.is_empty() {
             return Ok(());
         }
-        let fresh = self.free.pop().unwrap_or_else(Batch::new);
+        let fresh = match self.free.pop() {
+            Some(b) => {
+                self.free_bytes -= b.capacity();
+                b
+            }
+            None => Batch::new(),
+        };
         let mut batch = std::mem::replace(&mut self.open, fresh);
         if batch.has_rows() {
             while self.sent >= self.max_sent {
@@ -442,8 +482,13 @@ impl<'a> Pipe<'a> {
             self.row_bytes[kind.sidx] += rows;
             self.rows_total += rows;
         }
-        if self.free.len() < 2 {
+        let bytes = batch.capacity();
+        if self.free.len() < self.max_sent + 2
+            && self.free_bytes + bytes <= KEEP_BYTES
+            && batch.reusable()
+        {
             batch.clear();
+            self.free_bytes += bytes;
             self.free.push(batch);
         }
     }
@@ -476,6 +521,9 @@ impl<W: Write> Held<W> for Pipe<'_> {
         Pipe::holding(self)
     }
 
+    // Kept out of line so that `Out::put`, which calls it only while rows are held, stays
+    // small enough to be inlined where a single thread writes.
+    #[inline(never)]
     fn literal(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         Pipe::literal(self, b, w)
     }
@@ -513,5 +561,100 @@ impl Drop for Pipe<'_> {
     fn drop(&mut self) {
         // Stop the workers: batches not yet written are dropped.
         self.jobs = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::Dialect;
+    use anonymize_core::{Key, KeyMode, RuleSet};
+    use proptest::prelude::*;
+
+    /// A row (rewritten on a worker: with no column plans, copied as it is) or bytes written
+    /// between rows.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Row(Vec<u8>),
+        Bytes(Vec<u8>),
+    }
+
+    /// `ops` through a pipe of `threads` the way [`Out::put`] and [`Out::put_row`] hand them
+    /// over (bytes go through the pipe only while it holds rows), then drained: what it wrote,
+    /// and the bytes of rows it counted.
+    fn through_pipe(ops: &[Op], threads: usize) -> (Vec<u8>, u64) {
+        let key = Key::from_bytes(b"a key for the pipe's tests").unwrap();
+        let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Keyed(key)).unwrap();
+        let plans: Arc<[ColPlan<'_>]> = Arc::from(Vec::new());
+        let kind = (Ctx::Copy, Syntax::from(Dialect::Postgres), 0);
+        let (job_tx, job_rx) = mpsc::sync_channel(max_in_flight(threads));
+        let jobs = Arc::new(Mutex::new(job_rx));
+        let mut w = Vec::new();
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::channel();
+            for _ in 0..worker_count(threads) {
+                let (jobs, done_tx, anon) = (&jobs, done_tx.clone(), &anon);
+                scope.spawn(move || worker(jobs, done_tx, anon));
+            }
+            drop(done_tx);
+            let mut pipe = Pipe::new(&anon, job_tx, jobs.clone(), done_rx, threads);
+            for (ordinal, op) in ops.iter().enumerate() {
+                match op {
+                    Op::Row(b) => pipe.row(&plans, kind, b, &[], ordinal as u64, &mut w),
+                    Op::Bytes(b) if pipe.holding() => pipe.literal(b, &mut w),
+                    Op::Bytes(b) => w.write_all(b).map_err(SqlError::write),
+                }
+                .unwrap();
+            }
+            pipe.drain(&mut w).unwrap();
+            (w, pipe.row_bytes().0)
+        })
+    }
+
+    /// 1 to `max - 1` bytes of a pattern that differs with `seed`, so that bytes out of
+    /// order show.
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        (1..max, any::<u8>()).prop_map(|(len, seed)| {
+            (0..len)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect()
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            12 => bytes(3_000).prop_map(Op::Row),
+            1 => bytes(BATCH_BYTES + BATCH_BYTES / 4).prop_map(Op::Row),
+            6 => bytes(200).prop_map(Op::Bytes),
+            1 => bytes(BATCH_BYTES + BATCH_BYTES / 4).prop_map(Op::Bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Batches sealed by size, long rows and long runs of bytes in batches of their own,
+        /// batches kept and filled again: the output is every byte in input order, and the
+        /// rows' bytes are counted once.
+        #[test]
+        fn writes_every_byte_in_order(
+            ops in proptest::collection::vec(op(), 1..300),
+            threads in 2usize..5,
+        ) {
+            let (out, row_bytes) = through_pipe(&ops, threads);
+            let mut plain = Vec::new();
+            let mut rows = 0;
+            for op in &ops {
+                match op {
+                    Op::Row(b) => {
+                        plain.extend_from_slice(b);
+                        rows += b.len() as u64;
+                    }
+                    Op::Bytes(b) => plain.extend_from_slice(b),
+                }
+            }
+            prop_assert!(out == plain, "{} bytes out, {} in", out.len(), plain.len());
+            prop_assert_eq!(row_bytes, rows);
+        }
     }
 }

@@ -184,6 +184,13 @@ fn mongo(
         .collect())
 }
 
+/// The read buffer in front of the SQL rewriter. Small on purpose: the rewriter keeps its own
+/// buffer of at least 256 KiB and reads into it, and a `BufReader` passes a read at least as
+/// large as its capacity straight to the input, so nearly every byte goes from the input
+/// into the rewriter's buffer without a second copy (with 1 MiB here, every byte was copied
+/// twice: docs/performance.md, branch pipe24).
+const SQL_READ_BUFFER: usize = 8 << 10;
+
 fn sql(
     format: Format,
     input: impl Read,
@@ -196,7 +203,7 @@ fn sql(
         subset,
         ..sql_options(format, args)
     };
-    let input = std::io::BufReader::with_capacity(crate::input::CHUNK, input);
+    let input = std::io::BufReader::with_capacity(SQL_READ_BUFFER, input);
     let summary =
         sql_dump::rewrite_sql(input, output, anon, &options).map_err(|source| Error::Sql {
             format,

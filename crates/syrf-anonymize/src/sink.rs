@@ -11,6 +11,12 @@ use crate::pgzip::ParallelGzip;
 /// in mongorestore, flate2) reports an unexpected end of stream on it.
 const BROKEN_GZIP_MEMBER: [u8; 10] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff];
 
+/// Writes at least this long go to the output as they are (after the bytes buffered before
+/// them), not copied through the buffer: the format crates write in blocks of 64 KiB and more
+/// (the SQL rewriter's output buffer, a batch of rows rewritten on a worker, an archive's
+/// output buffer), which a `BufWriter` of [`CHUNK`] would copy once more.
+const PASS_THROUGH: usize = 32 << 10;
+
 /// The uncompressed output of a run.
 pub(crate) struct Sink<W: Write> {
     stage: Stage<W>,
@@ -52,6 +58,12 @@ impl<W: Write> Sink<W> {
 
     fn emit(&mut self, buf: &[u8]) -> io::Result<()> {
         match &mut self.stage {
+            Stage::Plain(w) if buf.len() >= PASS_THROUGH => {
+                if !w.buffer().is_empty() {
+                    w.flush()?;
+                }
+                w.get_mut().write_all(buf)
+            }
             Stage::Plain(w) => w.write_all(buf),
             Stage::Gzip(z) => z.write_all(buf),
         }
@@ -173,6 +185,35 @@ mod tests {
             assert_eq!(sink.bytes_written(), data.len() as u64);
             sink.commit().unwrap();
             assert_eq!(out, data, "piece {piece}");
+        }
+    }
+
+    /// Writes of at least `PASS_THROUGH` bytes skip the buffer: whatever the mix of small and
+    /// large writes, the output is every byte in order, the held-back tail included.
+    #[test]
+    fn large_writes_pass_through_in_order() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(600_000).collect();
+        let sizes = [
+            1,
+            PASS_THROUGH - 1,
+            PASS_THROUGH,
+            7,
+            3 * PASS_THROUGH,
+            100,
+            CHUNK + 5,
+        ];
+        for hold in [0, 4] {
+            let mut out = Vec::new();
+            let mut sink = Sink::new(&mut out, None, hold);
+            let (mut at, mut k) = (0, 0);
+            while at < data.len() {
+                let n = sizes[k % sizes.len()].min(data.len() - at);
+                sink.write_all(&data[at..at + n]).unwrap();
+                (at, k) = (at + n, k + 1);
+            }
+            assert_eq!(sink.bytes_written(), data.len() as u64);
+            sink.commit().unwrap();
+            assert!(out == data, "hold {hold}: {} bytes out", out.len());
         }
     }
 
