@@ -7,6 +7,9 @@ use crate::ddl::{ColKind, Column};
 use crate::dialect::Syntax;
 use crate::lex::rules::single_quote_escapes;
 use crate::Dialect;
+#[cfg(test)]
+use classes::any_byte;
+use classes::{any_in, Class};
 
 /// Where a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -542,13 +545,10 @@ fn write_ascii(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
 }
 
 /// Whether `s` is ASCII text that no context escapes: no control byte, no byte above 0x7f,
-/// no quote, double quote or backslash (`(b as i8) < 0x20` is a control byte or a byte
-/// above 0x7f). One branch-free pass in fixed windows.
+/// no quote, double quote or backslash (no byte of [`Class::Loud`]).
 #[inline]
 fn quiet(s: &[u8]) -> bool {
-    !any_byte(s, |b| {
-        ((b as i8) < 0x20) | (b == b'\\') | (b == b'\'') | (b == b'"')
-    })
+    !any_in(s, Class::Loud)
 }
 
 /// [`write_ascii`] of [`quiet`] text: quoting and escaping leave it as it is, so it is
@@ -792,31 +792,9 @@ const SHORT: usize = 64;
 #[inline(always)]
 pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
     if hay.len() <= SHORT {
-        any_byte(hay, |c| (c == a) | (c == b))
+        any_in(hay, Class::Either(a, b))
     } else {
         memchr::memchr2(a, b, hay).is_some()
-    }
-}
-
-/// Whether `test` holds for a byte of `bytes` (short: up to [`SHORT`] bytes), tested in
-/// windows of fixed size, which the compiler turns into vector compares without a
-/// byte-by-byte tail: 16-byte windows and one more ending where `bytes` ends (windows may
-/// overlap: each byte is tested at least once), or two 8-byte windows, or byte by byte
-/// below 8 bytes.
-#[inline]
-fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
-    /// No early exit: a branch-free fold.
-    #[inline]
-    fn window(w: &[u8], test: impl Fn(u8) -> bool) -> bool {
-        w.iter().fold(false, |any, &b| any | test(b))
-    }
-    if let Some(last) = bytes.last_chunk::<16>() {
-        let (windows, _) = bytes.as_chunks::<16>();
-        windows.iter().fold(false, |any, w| any | window(w, test)) | window(last, test)
-    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        window(first, test) | window(last, test)
-    } else {
-        window(bytes, test)
     }
 }
 
@@ -860,5 +838,6 @@ pub(crate) fn bytea_value(scratch: &mut Vec<u8>) -> Value<'_> {
     }
 }
 
+mod classes;
 #[cfg(test)]
 mod tests;
