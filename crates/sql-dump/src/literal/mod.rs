@@ -5,11 +5,11 @@ use anonymize_core::{Replacement, Value, Written};
 
 use crate::ddl::{ColKind, Column};
 use crate::dialect::Syntax;
+#[cfg(test)]
+use crate::lex::classes::any_byte;
+use crate::lex::classes::{any_in, Class};
 use crate::lex::rules::single_quote_escapes;
 use crate::Dialect;
-#[cfg(test)]
-use classes::any_byte;
-use classes::{any_in, Class};
 
 /// Where a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -838,6 +838,5 @@ pub(crate) fn bytea_value(scratch: &mut Vec<u8>) -> Value<'_> {
     }
 }
 
-mod classes;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! Whether a short value holds a byte of a class (a quote or a backslash; a byte that
-//! quoting or escaping would change), sixteen bytes at a time: on x86_64 with SSE2
-//! compares and one mask per sixteen bytes, overlapping windows covering a value of any
-//! length without a byte-by-byte tail; elsewhere by [`any_byte`]'s fixed windows.
+//! quoting or escaping would change), and where the first one is, sixteen bytes at a time:
+//! on x86_64 with SSE2 compares and one mask per sixteen bytes (for [`any_in`], overlapping
+//! windows covering a value of any length without a byte-by-byte tail); elsewhere byte by
+//! byte in fixed windows ([`any_byte`]).
 
 /// A class of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +16,6 @@ pub(crate) enum Class {
 
 impl Class {
     /// Whether `b` is in the class: the plain definition.
-    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
     #[inline]
     pub(crate) fn holds(self, b: u8) -> bool {
         match self {
@@ -36,6 +36,40 @@ pub(crate) fn any_in(bytes: &[u8], class: Class) -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         any_byte(bytes, |b| class.holds(b))
+    }
+}
+
+/// The index of the first byte of `bytes` in `class`: sixteen bytes a test, the last
+/// fifteen or fewer byte by byte (a string's end is searched in the rest of the input
+/// buffer, which is rarely that short).
+#[inline]
+pub(crate) fn first_in(bytes: &[u8], class: Class) -> Option<usize> {
+    let (windows, rest) = bytes.as_chunks::<16>();
+    for (w, window) in windows.iter().enumerate() {
+        let mask = mask16(window, class);
+        if mask != 0 {
+            return Some(16 * w + mask.trailing_zeros() as usize);
+        }
+    }
+    let k = rest.iter().position(|&b| class.holds(b))?;
+    Some(16 * windows.len() + k)
+}
+
+/// The bytes of `window` in `class`, bit `k` for byte `k`.
+#[inline(always)]
+pub(crate) fn mask16(window: &[u8; 16], class: Class) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (lo, hi) = sse2::halves(window);
+        sse2::hits(lo, hi, class) as u32
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut mask = 0;
+        for (k, &b) in window.iter().enumerate() {
+            mask |= u32::from(class.holds(b)) << k;
+        }
+        mask
     }
 }
 
@@ -70,7 +104,7 @@ mod sse2 {
     /// The mask of the bytes of the sixteen bytes `lo`, `hi` (little-endian) in `class`,
     /// one bit a byte.
     #[inline(always)]
-    fn hits(lo: u64, hi: u64, class: Class) -> i32 {
+    pub(super) fn hits(lo: u64, hi: u64, class: Class) -> i32 {
         // SAFETY: these intrinsics need SSE2 only, which is part of the x86_64 baseline:
         // every x86_64 CPU has it. They take values, no pointers.
         unsafe {
@@ -88,6 +122,13 @@ mod sse2 {
         }
     }
 
+    /// The sixteen bytes of `w` as two little-endian words.
+    #[inline(always)]
+    pub(super) fn halves(w: &[u8; 16]) -> (u64, u64) {
+        let (lo, hi) = w.as_chunks::<8>().0.split_at(1);
+        (u64::from_le_bytes(lo[0]), u64::from_le_bytes(hi[0]))
+    }
+
     /// [`super::any_in`]: sixteen bytes a test, as 16-byte windows and one ending where
     /// `bytes` ends, or two 8-byte halves, two 4-byte quarters or three single bytes
     /// covering a shorter value (overlapping, never padded: a padding byte could be in the
@@ -95,10 +136,6 @@ mod sse2 {
     #[inline(always)]
     pub(super) fn any_in(bytes: &[u8], class: Class) -> bool {
         let pair = |lo: u64, hi: u64| hits(lo, hi, class) != 0;
-        let halves = |w: &[u8; 16]| {
-            let (lo, hi) = w.as_chunks::<8>().0.split_at(1);
-            (u64::from_le_bytes(lo[0]), u64::from_le_bytes(hi[0]))
-        };
         if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
             if bytes.len() <= 16 {
                 return pair(u64::from_le_bytes(*a), u64::from_le_bytes(*b));
@@ -141,7 +178,7 @@ mod tests {
         ];
         for class in classes {
             for background in [b'k', b' ', b'~'] {
-                for len in 0..40 {
+                for len in 0..50 {
                     let base = vec![background; len];
                     assert!(!any_in(&base, class), "{class:?} {len}");
                     for at in 0..len {
@@ -151,6 +188,8 @@ mod tests {
                             let want = value.iter().any(|&c| class.holds(c));
                             assert_eq!(any_in(&value, class), want, "{class:?} {len} {at} {b}");
                             assert_eq!(any_byte(&value, |c| class.holds(c)), want);
+                            let first = value.iter().position(|&c| class.holds(c));
+                            assert_eq!(first_in(&value, class), first, "{class:?} {len} {at} {b}");
                         }
                     }
                 }
