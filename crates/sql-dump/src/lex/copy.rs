@@ -82,4 +82,26 @@ mod tests {
             assert_eq!(got, want, "{line:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Lines of every length up to 100 bytes (across the sixteen-byte windows and the
+        /// tail), rich in tabs and their neighbours: the fields are the tab-separated parts.
+        #[test]
+        fn fields_of_any_line(
+            content in proptest::collection::vec(proptest::sample::select(
+                vec![b'\t', b'\t', b'a', b'\\', 0x08, 0x0a, 0x89, b'\r', 0xff]), 0..100),
+            crlf in proptest::bool::ANY,
+        ) {
+            let mut line: Vec<u8> = content.into_iter().filter(|&b| b != b'\n').collect();
+            line.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            let mut spans = Vec::new();
+            split_fields(&line, &mut spans);
+            // Without its line end: `\n`, or `\r\n` whatever came before.
+            let end = line.len() - 1 - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
+            let content = &line[..end];
+            let want: Vec<&[u8]> = content.split(|&b| b == b'\t').collect();
+            let got: Vec<&[u8]> = spans.iter().map(|&(s, e)| &line[s..e]).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
