@@ -1,6 +1,8 @@
 //! The lines of a PostgreSQL `COPY ... FROM stdin` text block: where the block ends (the
 //! `\\.` line) and where one row's tab-separated fields are.
 
+use super::classes::{mask16, Class};
+
 /// Length of the terminator line `\.` at the start of `a` (with its line end), if it
 /// is one; `Err(())` when more bytes are needed to tell.
 pub(crate) fn terminator(a: &[u8], eof: bool) -> Result<Option<usize>, ()> {
@@ -34,10 +36,22 @@ pub(crate) fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
         - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
     spans.clear();
     let mut start = 0;
-    // Eight bytes at a time: a row's fields are short, `memchr` per tab costs more.
-    super::swar::each_equal(&line[..content], b'\t', |k| {
-        spans.push((start, k));
-        start = k + 1;
+    // Sixteen bytes at a time (a row's fields are short, `memchr` per tab costs more), the
+    // last fifteen or fewer eight at a time.
+    let (windows, rest) = line[..content].as_chunks::<16>();
+    for (w, window) in windows.iter().enumerate() {
+        let mut tabs = mask16(window, Class::Either(b'\t', b'\t'));
+        while tabs != 0 {
+            let k = 16 * w + tabs.trailing_zeros() as usize;
+            spans.push((start, k));
+            start = k + 1;
+            tabs &= tabs - 1;
+        }
+    }
+    let base = 16 * windows.len();
+    super::swar::each_equal(rest, b'\t', |k| {
+        spans.push((start, base + k));
+        start = base + k + 1;
     });
     spans.push((start, content));
 }
@@ -66,6 +80,28 @@ mod tests {
             let want: Vec<&[u8]> = line[..content].split(|&b| b == b'\t').collect();
             let got: Vec<&[u8]> = spans.iter().map(|&(s, e)| &line[s..e]).collect();
             assert_eq!(got, want, "{line:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines of every length up to 100 bytes (across the sixteen-byte windows and the
+        /// tail), rich in tabs and their neighbours: the fields are the tab-separated parts.
+        #[test]
+        fn fields_of_any_line(
+            content in proptest::collection::vec(proptest::sample::select(
+                vec![b'\t', b'\t', b'a', b'\\', 0x08, 0x0a, 0x89, b'\r', 0xff]), 0..100),
+            crlf in proptest::bool::ANY,
+        ) {
+            let mut line: Vec<u8> = content.into_iter().filter(|&b| b != b'\n').collect();
+            line.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            let mut spans = Vec::new();
+            split_fields(&line, &mut spans);
+            // Without its line end: `\n`, or `\r\n` whatever came before.
+            let end = line.len() - 1 - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r');
+            let content = &line[..end];
+            let want: Vec<&[u8]> = content.split(|&b| b == b'\t').collect();
+            let got: Vec<&[u8]> = spans.iter().map(|&(s, e)| &line[s..e]).collect();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 }

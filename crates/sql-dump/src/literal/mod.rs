@@ -5,6 +5,9 @@ use anonymize_core::{Replacement, Value, Written};
 
 use crate::ddl::{ColKind, Column};
 use crate::dialect::Syntax;
+#[cfg(test)]
+use crate::lex::classes::any_byte;
+use crate::lex::classes::{any_in, Class};
 use crate::lex::rules::single_quote_escapes;
 use crate::Dialect;
 
@@ -494,7 +497,9 @@ pub(crate) fn write_written(
 ) {
     match written {
         Written::Unchanged | Written::Null | Written::Remove => write_null(ctx, out),
-        // ASCII text (nearly every pseudonym) needs no UTF-8 check.
+        // ASCII text with nothing to escape (nearly every pseudonym): one test, one copy.
+        Written::Str if quiet(buf) => write_quiet(buf, col, ctx, out),
+        // ASCII text needs no UTF-8 check.
         Written::Str if buf.is_ascii() => write_ascii(buf, col, ctx, out),
         // Transforms write UTF-8 text: the lossy view borrows `buf`.
         Written::Str => write_str(&lossy(buf), col, ctx, out),
@@ -537,6 +542,34 @@ fn write_ascii(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
     let max = col.and_then(|c| c.max_chars);
     let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
     write_cut(cut, col, ctx, out);
+}
+
+/// Whether `s` is ASCII text that no context escapes: no control byte, no byte above 0x7f,
+/// no quote, double quote or backslash (no byte of [`Class::Loud`]).
+#[inline]
+fn quiet(s: &[u8]) -> bool {
+    !any_in(s, Class::Loud)
+}
+
+/// [`write_ascii`] of [`quiet`] text: quoting and escaping leave it as it is, so it is
+/// copied in one piece (between quotes in an `INSERT`, bare in COPY).
+#[inline]
+fn write_quiet(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    let max = col.and_then(|c| c.max_chars);
+    let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
+    if col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal)) {
+        // Perhaps written bare: the general way decides.
+        return write_cut(cut, col, ctx, out);
+    }
+    match ctx {
+        Ctx::Copy => out.extend_from_slice(cut),
+        Ctx::MySql | Ctx::PgInsert { .. } => {
+            out.reserve(cut.len() + 2);
+            out.push(b'\'');
+            out.extend_from_slice(cut);
+            out.push(b'\'');
+        }
+    }
 }
 
 /// Writes text already cut to its column's length (valid UTF-8): bare when the column is
@@ -670,6 +703,21 @@ pub(crate) fn value_of<'b>(
     value_in_row(lit, col, scratch, dialect, RowText::default())
 }
 
+/// The body of the `'...'` literal `t` when reading it undoes nothing (no quote byte and no
+/// backslash between the quotes) and its column does not read it as binary: then
+/// [`value_in_row`] of the literal is [`RowText::text_value`] of the body in every dialect
+/// and string mode, found without classifying the literal. `None` for anything else.
+#[inline]
+pub(crate) fn plain_string<'b>(t: &'b [u8], col: Option<&Column>) -> Option<&'b [u8]> {
+    let [b'\'', body @ .., b'\''] = t else {
+        return None;
+    };
+    if col.is_some_and(|c| c.kind == ColKind::Binary) || has_either(body, b'\'', b'\\') {
+        return None;
+    }
+    Some(body)
+}
+
 /// [`value_of`] a literal of the row `row` (a value with nothing to unescape is not checked
 /// for UTF-8 again when the row is text).
 pub(crate) fn value_in_row<'b>(
@@ -744,31 +792,9 @@ const SHORT: usize = 64;
 #[inline(always)]
 pub(crate) fn has_either(hay: &[u8], a: u8, b: u8) -> bool {
     if hay.len() <= SHORT {
-        any_byte(hay, |c| (c == a) | (c == b))
+        any_in(hay, Class::Either(a, b))
     } else {
         memchr::memchr2(a, b, hay).is_some()
-    }
-}
-
-/// Whether `test` holds for a byte of `bytes` (short: up to [`SHORT`] bytes), tested in
-/// windows of fixed size, which the compiler turns into vector compares without a
-/// byte-by-byte tail: 16-byte windows and one more ending where `bytes` ends (windows may
-/// overlap: each byte is tested at least once), or two 8-byte windows, or byte by byte
-/// below 8 bytes.
-#[inline]
-fn any_byte(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> bool {
-    /// No early exit: a branch-free fold.
-    #[inline]
-    fn window(w: &[u8], test: impl Fn(u8) -> bool) -> bool {
-        w.iter().fold(false, |any, &b| any | test(b))
-    }
-    if let Some(last) = bytes.last_chunk::<16>() {
-        let (windows, _) = bytes.as_chunks::<16>();
-        windows.iter().fold(false, |any, w| any | window(w, test)) | window(last, test)
-    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        window(first, test) | window(last, test)
-    } else {
-        window(bytes, test)
     }
 }
 

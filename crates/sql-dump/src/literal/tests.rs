@@ -338,3 +338,114 @@ fn any_byte_sees_every_position() {
         }
     }
 }
+
+/// `quiet` is its plain definition (ASCII, no control byte, no quote, double quote or
+/// backslash) for every byte value at every position of values up to 40 bytes.
+#[test]
+fn quiet_is_its_definition() {
+    let plain = |s: &[u8]| {
+        s.is_ascii()
+            && !s
+                .iter()
+                .any(|&b| b < 0x20 || matches!(b, b'\\' | b'\'' | b'"'))
+    };
+    for len in 0..40 {
+        let base = vec![b'k'; len];
+        assert!(quiet(&base), "{len}");
+        for at in 0..len {
+            for b in 0u8..=255 {
+                let mut value = base.clone();
+                value[at] = b;
+                assert_eq!(quiet(&value), plain(&value), "{len} {at} {b}");
+            }
+        }
+    }
+}
+
+/// Syntaxes of both dialects with `standard_conforming_strings` on and off.
+fn every_syntax() -> Vec<Syntax> {
+    let mut syntaxes = Vec::new();
+    for dialect in [Dialect::MySql, Dialect::Postgres] {
+        for std_strings in [true, false] {
+            syntaxes.push(Syntax {
+                std_strings,
+                ..dialect.into()
+            });
+        }
+    }
+    syntaxes
+}
+
+/// A text, an integer and a binary column.
+fn some_columns() -> Vec<Option<Column>> {
+    use crate::ddl::{ColKind, Family};
+    let column = |kind, family, max_chars| Column {
+        name: "c".into(),
+        kind,
+        max_chars,
+        generated: false,
+        json: false,
+        family,
+        type_name: "t".into(),
+        case_sensitive: None,
+        unique: false,
+    };
+    vec![
+        None,
+        Some(column(ColKind::Text, Family::Text, None)),
+        Some(column(ColKind::Text, Family::Text, Some(4))),
+        Some(column(ColKind::Integer, Family::Integer, None)),
+        Some(column(ColKind::Integer, Family::Integer, Some(2))),
+        Some(column(ColKind::Binary, Family::Binary, None)),
+    ]
+}
+
+proptest::proptest! {
+    /// A transform's text is written by `write_written` as `write_str` writes it, for
+    /// every column and context: the one-piece copy of quiet ASCII text included.
+    #[test]
+    fn written_text_as_the_general_way(
+        text in proptest::collection::vec(proptest::sample::select(
+            b"ab 1-.@+'\"\\\t\n\r\x00\x1a\x7f\x08\x0c\x0b%_".to_vec()), 0..70)
+    ) {
+        let text = String::from_utf8(text).unwrap();
+        for col in some_columns() {
+            for ctx in [Ctx::MySql, Ctx::PgInsert { std: true }, Ctx::PgInsert { std: false }, Ctx::Copy] {
+                let (mut fast, mut general) = (Vec::new(), Vec::new());
+                write_written(Written::Str, text.as_bytes(), col.as_ref(), ctx, &mut fast);
+                write_str(&text, col.as_ref(), ctx, &mut general);
+                proptest::prop_assert_eq!(&fast, &general, "{:?} {:?} {:?}", text, col, ctx);
+            }
+        }
+    }
+
+    /// A `'...'` literal read by `plain_string` gives the value the general way gives, in
+    /// every dialect, string mode and column; and every literal with nothing to undo in a
+    /// column that is not binary is read by it.
+    #[test]
+    fn plain_strings_read_as_the_general_way(
+        body in proptest::collection::vec(proptest::sample::select(
+            vec![b'a', b' ', b'\'', b'\\', b'n', 0xc3, 0xa9, 0xff, b'"', b'x', b'0']), 0..40),
+        prefix in proptest::sample::select(vec![&b""[..], b"(1,", b"('\xc3\xa9',"]),
+    ) {
+        let literal = [&b"'"[..], &body, b"'"].concat();
+        let row_bytes = [prefix, &literal, b")"].concat();
+        let at = prefix.len();
+        let t = &row_bytes[at..at + literal.len()];
+        let row = RowText::new(&row_bytes);
+        for syntax in every_syntax() {
+            for col in some_columns() {
+                let binary = col.as_ref().is_some_and(|c| c.kind == ColKind::Binary);
+                let plain = !body.contains(&b'\'') && !body.contains(&b'\\');
+                let fast = plain_string(t, col.as_ref());
+                proptest::prop_assert_eq!(fast.is_some(), plain && !binary);
+                if let Some(b) = fast {
+                    let mut scratch = Vec::new();
+                    let general = value_in_row(
+                        parse_literal(t, syntax), col.as_ref(), &mut scratch, syntax.dialect, row);
+                    proptest::prop_assert_eq!(row.text_value(b, false), general);
+                }
+            }
+        }
+    }
+}

@@ -13,8 +13,8 @@ use crate::dialect::Syntax;
 use crate::json::{count_failed_closed, rewrite_json, JsonOutcome};
 use crate::lex::tuple::trim_span;
 use crate::literal::{
-    bytea_value, copy_unescape, has_either, number_value, parse_literal, value_in_row, value_of,
-    write_replacement, write_written, Ctx, Lit, RowText,
+    bytea_value, copy_unescape, has_either, number_value, parse_literal, plain_string,
+    value_in_row, value_of, write_replacement, write_written, Ctx, Lit, RowText,
 };
 
 /// The echo guard's state for the rows this thread rewrites (issue 18.9): the originals of
@@ -231,6 +231,7 @@ impl RowJob<'_, '_> {
 
     /// The value of one literal (a COPY field or a SQL literal) of the row `row`, typed by its
     /// column; escapes are undone into `scratch` only when there are any.
+    #[inline]
     fn value<'b>(
         &self,
         literal: &'b [u8],
@@ -240,6 +241,9 @@ impl RowJob<'_, '_> {
     ) -> Value<'b> {
         if self.ctx == Ctx::Copy {
             copy_value(literal, col, scratch, row)
+        } else if let Some(body) = plain_string(literal, col) {
+            // A `'...'` string with nothing to undo (nearly every one).
+            row.text_value(body, false)
         } else {
             value_in_row(
                 parse_literal(literal, self.syntax),
