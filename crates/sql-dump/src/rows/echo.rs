@@ -24,6 +24,8 @@ pub(super) struct EchoRow {
     pub(super) set: EchoSet,
     /// `(value index, start, end)` in the row's output of each uncovered value.
     pub(super) spans: Vec<(usize, usize, usize)>,
+    /// `(start, end)` of each span: the ranges the pre-check searches.
+    ranges: Vec<(usize, usize)>,
     literal: Vec<u8>,
     decoded: Vec<u8>,
     rewritten: Vec<u8>,
@@ -66,14 +68,14 @@ impl EchoRow {
         literals: &impl RowLiterals,
     ) {
         let column = |i: usize| plans.get(i).and_then(|p| p.col.as_ref());
-        let values = || self.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
-        let first = self.spans.first().map_or(0, |s| s.1);
-        let opaque = out.get(first..).is_none_or(irregular_escape)
-            || self
-                .spans
-                .iter()
-                .any(|&(i, s, e)| out.get(s..e).is_none_or(|lit| opaque(lit, column(i))));
-        if !opaque && !self.set.may_echo_in(values()) {
+        let opaque = self
+            .spans
+            .iter()
+            .any(|&(i, s, e)| out.get(s..e).is_none_or(|lit| opaque(lit, column(i))));
+        // The pre-check also says "maybe" when a value holds an escape it cannot read.
+        self.ranges.clear();
+        self.ranges.extend(self.spans.iter().map(|&(_, s, e)| (s, e)));
+        if !opaque && !self.set.may_echo_within(out, &self.ranges) {
             return;
         }
         let EchoRow {
@@ -83,6 +85,7 @@ impl EchoRow {
             decoded,
             rewritten,
             written,
+            ..
         } = self;
         for &(i, start, end) in spans.iter().rev() {
             let Some(lit) = out.get(start..end) else {
@@ -123,41 +126,4 @@ fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
             lit,
             [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..]
         )
-}
-
-/// Whether `row` (the rewritten row from its first uncovered value on) holds a backslash
-/// escape other than the ones dump tools write for quotes, backslashes and control
-/// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
-/// letters, so the pre-check cannot read the row as written. One `memchr` pass.
-fn irregular_escape(row: &[u8]) -> bool {
-    // The AVX2 searcher itself when the CPU has it: `memchr_iter` dispatches every hit.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'\\') {
-        return irregular_at(row, one.iter(row));
-    }
-    irregular_at(row, memchr::memchr_iter(b'\\', row))
-}
-
-/// [`irregular_escape`] over the positions of the backslashes of `row`.
-fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
-    let mut escaped = false;
-    for i in backslashes {
-        if escaped {
-            // The second backslash of `\\`.
-            escaped = false;
-            continue;
-        }
-        match row.get(i + 1..) {
-            Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
-            Some([b'\\', ..]) => escaped = true,
-            Some(
-                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
-                | b'_', ..]
-                | [],
-            )
-            | None => {}
-            Some(_) => return true,
-        }
-    }
-    false
 }
