@@ -137,32 +137,6 @@ pub struct EchoSet {
     encoded: bool,
 }
 
-/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
-/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
-/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original).
-fn kept_verbatim(b: u8) -> bool {
-    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
-}
-
-/// The longest run of `s` made of bytes an encoded dump keeps verbatim (`(start, end)` in
-/// `s`): every copy of `s` in a decoded value leaves this run, unchanged, in the encoded
-/// text.
-fn verbatim_run(s: &[u8]) -> (usize, usize) {
-    // Most originals (names, e-mail addresses) are kept whole: counted without branches.
-    if s.iter().fold(true, |all, b| all & kept_verbatim(*b)) {
-        return (0, s.len());
-    }
-    let (mut best, mut start) = ((0, 0), 0);
-    for (i, &b) in s.iter().enumerate() {
-        if !kept_verbatim(b) {
-            start = i + 1;
-        } else if i + 1 - start > best.1 - best.0 {
-            best = (start, i + 1);
-        }
-    }
-    best
-}
-
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
 fn char_count(s: &[u8]) -> usize {
     match std::str::from_utf8(s) {
@@ -207,7 +181,7 @@ impl EchoSet {
         if !self.encoded {
             return (start, end);
         }
-        let (s, e) = verbatim_run(&self.bytes[start..end]);
+        let (s, e) = scan::verbatim_run(&self.bytes[start..end]);
         (start + s, start + e)
     }
 

@@ -47,7 +47,9 @@ pub(super) fn any_portable(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
         return false;
     };
     let mut check = Check::new(hay, needles);
-    scan_bytes(hay.bytes, bounds.lo, bounds.end, bounds.d, needles, &mut check)
+    scan_bytes(
+        hay.bytes, bounds.lo, bounds.end, bounds.d, needles, &mut check,
+    )
 }
 
 /// The part of the haystack a scan reads.
@@ -129,12 +131,108 @@ impl<'h> Check<'h> {
             return false;
         }
         let room = &self.hay.bytes[p..end.min(self.hay.bytes.len())];
-        self.needles.iter().any(|n| {
-            n.len() <= room.len()
-                && n.iter()
-                    .zip(room)
-                    .all(|(a, b)| fold(*a) == fold(*b))
-        })
+        self.needles
+            .iter()
+            .any(|n| n.len() <= room.len() && n.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b)))
+    }
+}
+
+/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
+/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
+/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original). The
+/// definition [`changed_bytes`] implements (16 bytes at a time on x86_64).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn kept_verbatim(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
+}
+
+/// The longest run of `s` made of bytes an encoded dump keeps verbatim (`(start, end)` in
+/// `s`; the first of the longest): every copy of `s` in a decoded value leaves this run,
+/// unchanged, in the encoded text. Bytes are classified 16 at a time.
+pub(super) fn verbatim_run(s: &[u8]) -> (usize, usize) {
+    let (mut best, mut start) = ((0, 0), 0);
+    let mut at = 0;
+    while at < s.len() {
+        // Bit `i`: byte `at + i` is not kept.
+        let mut odd = changed_bytes(s, at);
+        while odd != 0 {
+            let i = at + odd.trailing_zeros() as usize;
+            if i - start > best.1 - best.0 {
+                best = (start, i);
+            }
+            start = i + 1;
+            odd &= odd - 1;
+        }
+        at += 16;
+    }
+    if s.len() - start > best.1 - best.0 {
+        best = (start, s.len());
+    }
+    best
+}
+
+/// Bit `i` set when byte `at + i` of `s` is not [kept verbatim](kept_verbatim), for the
+/// bytes of `s` among the 16 from `at` (`at < s.len()`).
+fn changed_bytes(s: &[u8], at: usize) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 is part of x86_64.
+        let block = if at + 16 <= s.len() {
+            return sse2::changed(&s[at..at + 16]);
+        } else if s.len() >= 16 {
+            // The last 16 bytes, shifted to start at `at`.
+            return sse2::changed(&s[s.len() - 16..]) >> (at + 16 - s.len());
+        } else {
+            let mut block = [b'a'; 16];
+            block[..s.len() - at].copy_from_slice(&s[at..]);
+            block
+        };
+        sse2::changed(&block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    s[at..]
+        .iter()
+        .take(16)
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | u32::from(!kept_verbatim(b)) << i)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    //! Byte classes with SSE2, which every x86_64 CPU has.
+
+    use std::arch::x86_64::{
+        _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// Bit `i` set when byte `i` of `block` (16 bytes) is not kept verbatim.
+    #[inline]
+    pub(super) fn changed(block: &[u8]) -> u32 {
+        assert!(block.len() >= 16);
+        // SAFETY: every x86_64 CPU has SSE2.
+        unsafe { changed_sse2(block) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn changed_sse2(block: &[u8]) -> u32 {
+        // SAFETY: `block` holds at least 16 bytes (checked by `changed`); `loadu` has no
+        // alignment requirement.
+        let x = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+        // Signed compares: bytes from 0x80 are negative, so below 0x20.
+        let printable = _mm_andnot_si128(
+            _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+            _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f)),
+        );
+        let escaped = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\'' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)),
+            ),
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)),
+        );
+        !(_mm_movemask_epi8(_mm_andnot_si128(escaped, printable)) as u32) & 0xffff
     }
 }
 
@@ -144,51 +242,59 @@ impl<'h> Check<'h> {
 /// `\h` for `h`: such escapes could spell an original's letters. The byte after the last
 /// one of the range is read from `hay` as the escape's second byte.
 pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
-    let mut escaped = false;
-    let mut irregular = false;
-    let mut at = |i: usize| {
-        if escaped {
-            // The second backslash of `\\`.
-            escaped = false;
-            return false;
-        }
-        match hay.get(i + 1..) {
-            Some([b'0', d, ..]) if d.is_ascii_digit() => irregular = true,
-            Some([b'\\', ..]) => escaped = true,
-            Some(
-                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
-                | b'_', ..]
-                | [],
-            )
-            | None => {}
-            Some(_) => irregular = true,
-        }
-        irregular
-    };
-    for_each_backslash(hay, (start, end.min(hay.len())), &mut at);
-    irregular
-}
-
-/// Calls `at` with the position of each backslash in `range` of `hay`, in order, until it
-/// returns true.
-fn for_each_backslash(hay: &[u8], range: (usize, usize), at: &mut impl FnMut(usize) -> bool) {
+    let end = end.min(hay.len());
+    if start >= end {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
-        return avx2::for_each_byte(hay, range, b'\\', at);
+        return avx2::irregular_escape(hay, (start, end));
     }
-    for_each_byte_portable(hay, range, b'\\', at)
+    irregular_portable(hay, (start, end))
 }
 
-/// [`for_each_backslash`] byte by byte, for any byte `b`.
-fn for_each_byte_portable(
-    hay: &[u8],
-    (start, end): (usize, usize),
-    b: u8,
-    at: &mut impl FnMut(usize) -> bool,
-) {
-    for i in start..end {
-        if hay[i] == b && at(i) {
-            return;
+/// [`irregular_escape`] with `memchr` (any CPU); `start < end <= hay.len()`.
+fn irregular_portable(hay: &[u8], (start, end): (usize, usize)) -> bool {
+    let mut escapes = Escapes::default();
+    memchr::memchr_iter(b'\\', &hay[start..end]).any(|i| escapes.irregular(hay, start + i))
+}
+
+/// Second bytes of the escapes dump tools write, besides `\\` (`\0` is one unless a digit
+/// follows: an octal escape).
+static REGULAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let regular = b"'\"0nrtbfvZN%_";
+    let mut i = 0;
+    while i < regular.len() {
+        table[regular[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The reading of a range's backslashes, in order.
+#[derive(Default)]
+struct Escapes {
+    /// The last backslash began `\\`: the next one is its second byte.
+    escaped: bool,
+}
+
+impl Escapes {
+    /// True when the backslash at `i` of `hay` begins an escape dump tools do not write.
+    #[inline]
+    fn irregular(&mut self, hay: &[u8], i: usize) -> bool {
+        if self.escaped {
+            self.escaped = false;
+            return false;
+        }
+        match hay.get(i + 1) {
+            None => false,
+            Some(b'\\') => {
+                self.escaped = true;
+                false
+            }
+            Some(b'0') => hay.get(i + 2).is_some_and(u8::is_ascii_digit),
+            Some(&c) => !REGULAR[c as usize],
         }
     }
 }
@@ -200,10 +306,10 @@ mod avx2 {
 
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256,
+        _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
     };
 
-    use super::{for_each_byte_portable, scan_bytes, Bounds, Check, Hay, GROUP};
+    use super::{scan_bytes, Bounds, Check, Escapes, Hay, GROUP};
 
     /// Bytes a chunk holds.
     const LANES: usize = 32;
@@ -264,10 +370,23 @@ mod avx2 {
             pairs.second[k] = _mm256_set1_epi8(super::fold(n[b.d]) as i8);
         }
         let mut p = b.lo;
-        while p + LANES <= b.end {
-            // SAFETY: `p + 32 <= b.end` (`Pairs::chunk`'s condition).
-            let mask = unsafe { pairs.chunk(hay, p) };
-            if mask != 0 && candidates(mask, p, check) {
+        // Two chunks a round, tested together: candidates are rare.
+        while p + 2 * LANES <= b.end {
+            // SAFETY: `p + 64 <= b.end` (`Pairs::chunk`'s condition).
+            let (x, y) = unsafe { (pairs.chunk(hay, p), pairs.chunk(hay, p + LANES)) };
+            let either = _mm256_or_si256(x, y);
+            if _mm256_testz_si256(either, either) == 0 {
+                let (mx, my) = (mask(x), mask(y));
+                if each(mx, p, &mut |c| check.at(c)) || each(my, p + LANES, &mut |c| check.at(c)) {
+                    return true;
+                }
+            }
+            p += 2 * LANES;
+        }
+        if p + LANES <= b.end {
+            // SAFETY: `p + 32 <= b.end`.
+            let m = mask(unsafe { pairs.chunk(hay, p) });
+            if each(m, p, &mut |c| check.at(c)) {
                 return true;
             }
             p += LANES;
@@ -277,10 +396,17 @@ mod avx2 {
             // masked off.
             let q = b.end - LANES;
             // SAFETY: `q + 32 == b.end`.
-            let mask = unsafe { pairs.chunk(hay, q) } & (u32::MAX << (p - q));
-            return mask != 0 && candidates(mask, q, check);
+            let m = mask(unsafe { pairs.chunk(hay, q) }) & (u32::MAX << (p - q));
+            return each(m, q, &mut |c| check.at(c));
         }
         false
+    }
+
+    /// Bit `i` set when byte `i` of `v` is not zero.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn mask(v: __m256i) -> u32 {
+        _mm256_movemask_epi8(v) as u32
     }
 
     /// The folded pair bytes of `N` needles, broadcast, and the offset of the second.
@@ -291,8 +417,8 @@ mod avx2 {
     }
 
     impl<const N: usize> Pairs<N> {
-        /// Candidates among the 32 positions from `p`: bit `i` set when the folded bytes at
-        /// `p + i` and `p + i + d` are the pair of some needle.
+        /// Candidates among the 32 positions from `p`: byte `i` not zero when the folded
+        /// bytes at `p + i` and `p + i + d` are the pair of some needle.
         ///
         /// # Safety
         /// The CPU has AVX2; `p + 32 <= end` of the [`Bounds`] the pairs were made for, so
@@ -300,7 +426,7 @@ mod avx2 {
         /// `hay`.
         #[inline]
         #[target_feature(enable = "avx2")]
-        unsafe fn chunk(&self, hay: &[u8], p: usize) -> u32 {
+        unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
             let fold = _mm256_set1_epi8(0x20);
             // SAFETY: both loads are inside `hay` (above).
             let (x, y) = unsafe { (load(hay, p), load(hay, p + self.d)) };
@@ -313,62 +439,44 @@ mod avx2 {
                 );
                 any = _mm256_or_si256(any, both);
             }
-            _mm256_movemask_epi8(any) as u32
+            any
         }
     }
 
-    /// Checks the candidates of one chunk at `p` (bit `i` of `mask`: position `p + i`).
-    #[inline]
-    fn candidates(mut mask: u32, p: usize, check: &mut Check<'_>) -> bool {
-        while mask != 0 {
-            if check.at(p + mask.trailing_zeros() as usize) {
-                return true;
-            }
-            mask &= mask - 1;
-        }
-        false
-    }
-
-    /// [`super::for_each_backslash`] on a CPU with AVX2, for any byte `byte`.
-    pub(super) fn for_each_byte(
-        hay: &[u8],
-        (start, end): (usize, usize),
-        byte: u8,
-        at: &mut impl FnMut(usize) -> bool,
-    ) {
+    /// [`super::irregular_escape`] on a CPU with AVX2; `start < end <= hay.len()`.
+    pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
         if end < start + LANES {
-            return for_each_byte_portable(hay, (start, end), byte, at);
+            return super::irregular_portable(hay, (start, end));
         }
         // SAFETY: the caller checked that the CPU has AVX2.
-        unsafe { each_byte(hay, (start, end), byte, at) }
+        unsafe { escapes(hay, (start, end)) }
     }
 
     /// # Safety
     /// The CPU has AVX2; `start + 32 <= end <= hay.len()`.
     #[target_feature(enable = "avx2")]
-    unsafe fn each_byte(
-        hay: &[u8],
-        (start, end): (usize, usize),
-        byte: u8,
-        at: &mut impl FnMut(usize) -> bool,
-    ) {
-        let needle = _mm256_set1_epi8(byte as i8);
+    unsafe fn escapes(hay: &[u8], (start, end): (usize, usize)) -> bool {
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let mut escapes = Escapes::default();
+        let mut at = |i| escapes.irregular(hay, i);
         let mut p = start;
         while p + LANES <= end {
             // SAFETY: `p + 32 <= end <= hay.len()`.
             let x = unsafe { load(hay, p) };
-            if each(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, needle)) as u32, p, at) {
-                return;
+            let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+            if each(mask, p, &mut at) {
+                return true;
             }
             p += LANES;
         }
-        if p < end {
-            let q = end - LANES;
-            // SAFETY: `q + 32 == end <= hay.len()`.
-            let x = unsafe { load(hay, q) };
-            let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, needle)) as u32;
-            each(mask & (u32::MAX << (p - q)), q, at);
+        if p == end {
+            return false;
         }
+        let q = end - LANES;
+        // SAFETY: `q + 32 == end <= hay.len()`.
+        let x = unsafe { load(hay, q) };
+        let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+        each(mask & (u32::MAX << (p - q)), q, &mut at)
     }
 
     /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
@@ -411,8 +519,8 @@ mod props {
                     Some(b'0') if hay.get(i + 2).is_some_and(u8::is_ascii_digit) => return true,
                     Some(b'\\') => i += 1,
                     Some(
-                        b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z'
-                        | b'N' | b'%' | b'_',
+                        b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N'
+                        | b'%' | b'_',
                     )
                     | None => {}
                     Some(_) => return true,
@@ -455,19 +563,33 @@ mod props {
                 hay[s..s + len]
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| if flips >> (i % 32) & 1 == 1 { b ^ 0x20 } else { *b })
+                    .map(|(i, b)| {
+                        if flips >> (i % 32) & 1 == 1 {
+                            b ^ 0x20
+                        } else {
+                            *b
+                        }
+                    })
                     .collect()
             })
             .filter(|n: &Vec<u8>| n.len() >= 2)
             .collect()
     }
 
-    fn case() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize)>, Vec<Vec<u8>>)> {
+    /// A haystack, its ranges and the needles looked for.
+    type Case = (Vec<u8>, Vec<(usize, usize)>, Vec<Vec<u8>>);
+
+    fn case() -> impl Strategy<Value = Case> {
         (
             bytes(400),
             prop::collection::vec(any::<prop::sample::Index>(), 0..9),
             prop::collection::vec(
-                (any::<prop::sample::Index>(), 0..14usize, any::<u32>(), bytes(6)),
+                (
+                    any::<prop::sample::Index>(),
+                    0..14usize,
+                    any::<u32>(),
+                    bytes(6),
+                ),
                 1..=GROUP,
             ),
         )
@@ -502,15 +624,67 @@ mod props {
         }
     }
 
+    /// The definition of [`verbatim_run`]: the first of the longest runs of kept bytes.
+    fn naive_run(s: &[u8]) -> (usize, usize) {
+        let (mut best, mut start) = ((0, 0), 0);
+        for (i, &b) in s.iter().enumerate() {
+            if !kept_verbatim(b) {
+                start = i + 1;
+            } else if i + 1 - start > best.1 - best.0 {
+                best = (start, i + 1);
+            }
+        }
+        best
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn verbatim_run_is_its_definition(
+            s in prop::collection::vec(
+                prop_oneof![
+                    4 => prop::sample::select(b"abcXYZ @.-_~ ".to_vec()),
+                    1 => any::<u8>(),
+                    1 => prop::sample::select(b"\'\"\\\x1f\x7f\x80\xff".to_vec()),
+                ],
+                0..70,
+            )
+        ) {
+            prop_assert_eq!(verbatim_run(&s), naive_run(&s));
+        }
+    }
+
     #[test]
     fn a_match_across_two_ranges_does_not_count() {
         let hay = b"xx Whit|field yy and some more text to fill a chunk of AVX2 lanes";
         let needle: &[&[u8]] = &[b"whitfield"];
-        let split = Hay { bytes: hay, ranges: &[(0, 7), (7, hay.len())] };
+        let split = Hay {
+            bytes: hay,
+            ranges: &[(0, 7), (7, hay.len())],
+        };
         assert!(!any_within(split, needle));
         let hay = b"xx Whitfield yy and some more text to fill a chunk of AVX2 lanes";
-        assert!(!any_within(Hay { bytes: hay, ranges: &[(0, 7), (7, hay.len())] }, needle));
-        assert!(any_within(Hay { bytes: hay, ranges: &[(0, 12), (14, hay.len())] }, needle));
-        assert!(!any_within(Hay { bytes: hay, ranges: &[(0, 11), (14, hay.len())] }, needle));
+        assert!(!any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 7), (7, hay.len())]
+            },
+            needle
+        ));
+        assert!(any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 12), (14, hay.len())]
+            },
+            needle
+        ));
+        assert!(!any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 11), (14, hay.len())]
+            },
+            needle
+        ));
     }
 }

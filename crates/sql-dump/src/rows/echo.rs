@@ -74,7 +74,8 @@ impl EchoRow {
             .any(|&(i, s, e)| out.get(s..e).is_none_or(|lit| opaque(lit, column(i))));
         // The pre-check also says "maybe" when a value holds an escape it cannot read.
         self.ranges.clear();
-        self.ranges.extend(self.spans.iter().map(|&(_, s, e)| (s, e)));
+        self.ranges
+            .extend(self.spans.iter().map(|&(_, s, e)| (s, e)));
         if !opaque && !self.set.may_echo_within(out, &self.ranges) {
             return;
         }
