@@ -177,6 +177,7 @@ impl EchoSet {
     }
 
     /// The part of the original at `original` in `bytes` the pre-check looks for.
+    #[inline]
     fn key_of(&self, (start, end): (usize, usize)) -> (usize, usize) {
         if !self.encoded {
             return (start, end);
@@ -219,6 +220,7 @@ impl EchoSet {
             return;
         }
         let start = self.bytes.len();
+        self.bytes.reserve(original.len() + result.len());
         self.bytes.extend_from_slice(original);
         let kept = (start, self.bytes.len());
         let pseudonym = match written {

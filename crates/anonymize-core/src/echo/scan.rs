@@ -16,8 +16,8 @@ pub(super) fn fold(b: u8) -> u8 {
     b | 0x20
 }
 
-/// Needles one scan looks for at once (each needle compares two vectors per chunk; the
-/// broadcast pair bytes of a group stay in registers).
+/// Needles one scan looks for at once (each needle compares two vectors per chunk; with
+/// eight, the compiler spills vectors and the scans cost more than two scans of four).
 pub(super) const GROUP: usize = 4;
 
 /// Where the pre-check looks: `bytes`, and the sorted, disjoint `ranges` of it that hold
