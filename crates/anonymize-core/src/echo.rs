@@ -128,8 +128,6 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// The ranges the pre-check searches (those long enough to hold a match).
-    ranges: Vec<(usize, usize)>,
     min_length: usize,
     action: EchoAction,
     /// True when the spans given to the pre-check hold values as a dump writes them
@@ -277,19 +275,12 @@ impl EchoSet {
         {
             return true;
         }
-        self.ranges.clear();
-        self.ranges.extend(
-            ranges
-                .iter()
-                .filter(|r| r.1 >= r.0 + shortest && r.1 <= hay.len()),
-        );
-        if self.ranges.is_empty() {
+        // Ranges shorter than the shortest key are not dropped: copying the others costs
+        // more than passing them by (a candidate's check walks the ranges in order).
+        if !ranges.iter().any(|r| r.1 >= r.0 + shortest) {
             return false;
         }
-        let within = scan::Hay {
-            bytes: hay,
-            ranges: &self.ranges,
-        };
+        let within = scan::Hay { bytes: hay, ranges };
         let mut group: [&[u8]; scan::GROUP] = [&[]; scan::GROUP];
         let mut n = 0;
         for p in &self.patterns {
