@@ -15,6 +15,8 @@
 #
 # Usage: benches/echo_cost.sh [SIZE_MB] [RUNS]      (defaults 50, 3)
 #        benches/echo_cost.sh --callgrind [SIZE_MB] (default 10)
+# SYRF_ANONYMIZE_BIN=path measures another build of syrf-anonymize (e.g. a copy kept from an
+# earlier commit) on the same inputs; the generators are still this tree's.
 # Timings are for reading, not for asserting.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,6 +33,7 @@ work=$(mktemp -d /tmp/syrf-echo-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p syrf-anonymize -p mongo-archive -p syrf-benches --bins --features mongo-archive/testkit
 bin=target/release
+exe=${SYRF_ANONYMIZE_BIN:-$bin/syrf-anonymize}
 SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
 export SYRF_ANONYMIZE_KEY
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
@@ -44,7 +47,7 @@ best() { # least CPU seconds (user + system) of $runs runs of: input rules
     local b=""
     for _ in $(seq "$runs"); do
         local t
-        t=$( { /usr/bin/time -f '%U %S' "$bin/syrf-anonymize" -q --threads 1 --rules "$2" \
+        t=$( { /usr/bin/time -f '%U %S' "$exe" -q --threads 1 --rules "$2" \
             --report "$work/report.json" < "$1" > /dev/null; } 2>&1 | tail -n 1 | awk '{ print $1 + $2 }')
         b=$(awk -v b="$b" -v t="$t" 'BEGIN { if (b == "" || t < b) b = t; print b }')
     done
@@ -55,7 +58,7 @@ cases=("mongo fully touched:syrf.archive:touched" "mysql narrow:narrow-mysql.sql
 if [ -n "$callgrind" ]; then
     # Instructions of one run under callgrind: total, software SHA-256, subset sources.
     counts() { # input rules -> "total sha subset"
-        valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin/syrf-anonymize" -q \
+        valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$exe" -q \
             --threads 1 --rules "$2" < "$1" > /dev/null 2> "$work/cg.log"
         local total
         total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/cg.log")

@@ -11,10 +11,12 @@
 //! nulled ([`EchoAction`]); formats count it with
 //! [`Anonymizer::record_echo`](crate::Anonymizer::record_echo).
 
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memchr2};
 
 use crate::plan::RuleId;
 use crate::transform::Written;
+
+mod scan;
 
 /// What the echo guard does with an uncovered string value that holds a covered original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +103,10 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
 struct Pattern {
     /// Range of the original (as it was) in `EchoSet::bytes`.
     original: (usize, usize),
+    /// Range in `EchoSet::bytes` of the part of the original the pre-check looks for: the
+    /// whole original, or with [encoded spans](EchoSet::set_encoded_spans) its longest
+    /// verbatim run.
+    key: (usize, usize),
     /// Range of its pseudonym in `EchoSet::bytes` (`None`: the covered value's result is
     /// not text; an echo is nulled).
     pseudonym: Option<(usize, usize)>,
@@ -122,60 +128,11 @@ pub struct EchoHit {
 pub struct EchoSet {
     patterns: Vec<Pattern>,
     bytes: Vec<u8>,
-    /// A folded copy of the spans the pre-check searches (see `fold`).
-    hay: Vec<u8>,
-    /// The folded part of one original the pre-check looks for.
-    key: Vec<u8>,
     min_length: usize,
     action: EchoAction,
     /// True when the spans given to the pre-check hold values as a dump writes them
     /// (quoted, escaped, perhaps in Latin-1) rather than their own bytes.
     encoded: bool,
-}
-
-/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
-/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
-/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original).
-fn kept_verbatim(b: u8) -> bool {
-    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
-}
-
-/// The longest run of `s` made of bytes an encoded dump keeps verbatim: every copy of `s`
-/// in a decoded value leaves this run, unchanged, in the encoded text.
-fn verbatim_run(s: &[u8]) -> &[u8] {
-    // Most originals (names, e-mail addresses) are kept whole: counted without branches.
-    if s.iter().fold(true, |all, b| all & kept_verbatim(*b)) {
-        return s;
-    }
-    let (mut best, mut start) = ((0, 0), 0);
-    for (i, &b) in s.iter().enumerate() {
-        if !kept_verbatim(b) {
-            start = i + 1;
-        } else if i + 1 - start > best.1 - best.0 {
-            best = (start, i + 1);
-        }
-    }
-    &s[best.0..best.1]
-}
-
-/// [`fold`] over `s` in place, 16 bytes at a time.
-fn fold_in_place(s: &mut [u8]) {
-    const FOLD: u128 = u128::from_ne_bytes([0x20; 16]);
-    let mut chunks = s.chunks_exact_mut(16);
-    for c in &mut chunks {
-        let v = u128::from_ne_bytes(<[u8; 16]>::try_from(&*c).unwrap_or_default()) | FOLD;
-        c.copy_from_slice(&v.to_ne_bytes());
-    }
-    for b in chunks.into_remainder() {
-        *b = fold(b);
-    }
-}
-
-/// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
-/// to the same byte (other bytes may too: the pre-check may only say "maybe" more often);
-/// no byte folds to 0, the separator of spans. A plain OR, so folding a span is vectorised.
-fn fold(b: &u8) -> u8 {
-    b | 0x20
 }
 
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
@@ -184,33 +141,6 @@ fn char_count(s: &[u8]) -> usize {
         Ok(t) => t.chars().count(),
         Err(_) => s.len(),
     }
-}
-
-/// Whether `needle` occurs in `hay` (both folded): the "packed pair" SIMD
-/// search of `memchr` (AVX2, detected at run time) on the needle's first and last bytes,
-/// built without ranking the needle's bytes (cheap enough to build per row), else
-/// `memchr::memmem`.
-fn occurs(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.len() > hay.len() {
-        return false;
-    }
-    if needle.len() < 2 {
-        return needle.first().is_none_or(|b| memchr(*b, hay).is_some());
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        use memchr::arch::{all::packedpair::Pair, x86_64::avx2::packedpair::Finder};
-        let last = u8::try_from(needle.len() - 1).unwrap_or(u8::MAX);
-        if let Some(f) =
-            Pair::with_indices(needle, 0, last).and_then(|pair| Finder::with_pair(needle, pair))
-        {
-            if hay.len() >= f.min_haystack_len() {
-                return f.find(hay, needle).is_some();
-            }
-            return hay.windows(needle.len()).any(|w| w == needle);
-        }
-    }
-    memmem::find(hay, needle).is_some()
 }
 
 impl EchoSet {
@@ -230,12 +160,28 @@ impl EchoSet {
         self.action = guard.action;
     }
 
-    /// Says whether the spans given to [`may_echo_in`](Self::may_echo_in) hold values as a
+    /// Says whether the spans given to [`may_echo_within`](Self::may_echo_within) hold values as a
     /// dump encodes them (quoted and escaped SQL literals or COPY fields, Latin-1 text;
     /// `true`) or their own bytes (BSON strings; `false`, the default). With encoded spans
-    /// the pre-check looks for the longest part of each original that no encoding changes.
+    /// the pre-check looks for the longest part of each original that no encoding changes,
+    /// and reads backslash escapes.
     pub fn set_encoded_spans(&mut self, encoded: bool) {
-        self.encoded = encoded;
+        if encoded != self.encoded {
+            self.encoded = encoded;
+            for i in 0..self.patterns.len() {
+                self.patterns[i].key = self.key_of(self.patterns[i].original);
+            }
+        }
+    }
+
+    /// The part of the original at `original` in `bytes` the pre-check looks for.
+    #[inline]
+    fn key_of(&self, (start, end): (usize, usize)) -> (usize, usize) {
+        if !self.encoded {
+            return (start, end);
+        }
+        let (s, e) = scan::verbatim_run(&self.bytes[start..end]);
+        (start + s, start + e)
     }
 
     /// Forgets the originals (a new document or row starts).
@@ -272,6 +218,7 @@ impl EchoSet {
             return;
         }
         let start = self.bytes.len();
+        self.bytes.reserve(original.len() + result.len());
         self.bytes.extend_from_slice(original);
         let kept = (start, self.bytes.len());
         let pseudonym = match written {
@@ -282,8 +229,10 @@ impl EchoSet {
             }
             _ => None,
         };
+        let key = self.key_of(kept);
         self.patterns.push(Pattern {
             original: kept,
+            key,
             pseudonym,
             rule,
         });
@@ -293,57 +242,58 @@ impl EchoSet {
     /// pre-check over many values at once (a whole row's bytes); false means none of them
     /// holds an echo.
     pub fn may_echo(&mut self, span: &[u8]) -> bool {
-        self.may_echo_in([span])
+        self.may_echo_within(span, &[(0, span.len())])
     }
 
-    /// Like [`may_echo`](Self::may_echo) over several spans (e.g. a document's bytes
-    /// between the values rules rewrote, or a row's uncovered values); no original is
-    /// matched across two spans. The spans (those at least as long as the shortest
-    /// original) are folded into one buffer (vectorised), then each original is
-    /// looked for once with a SIMD search (see `occurs`). With
+    /// Like [`may_echo`](Self::may_echo) over the sorted, disjoint `ranges` of `hay` (e.g. a
+    /// document's bytes between the values rules rewrote, or a row's uncovered values as
+    /// written); an original is matched only inside one range. The text is searched in
+    /// place, up to four originals at a time (AVX2 when the CPU has it, see `scan`), each
+    /// candidate verified with ASCII letters folded. With
     /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
-    /// longest run of bytes no encoding changes; an original without such a run of two
-    /// bytes makes the answer true (the caller then decodes and searches each value).
-    pub fn may_echo_in<'x>(&mut self, spans: impl IntoIterator<Item = &'x [u8]>) -> bool {
-        let Some(shortest) = self
-            .patterns
-            .iter()
-            .map(|p| p.original.1 - p.original.0)
-            .min()
-        else {
-            return false;
-        };
-        // An encoded copy can be shorter than the original (Latin-1) but never shorter
-        // than its verbatim run, itself at least 2 bytes when searched.
-        let shortest = if self.encoded { 2 } else { shortest };
-        self.hay.clear();
-        for span in spans {
-            if span.len() < shortest {
-                continue;
-            }
-            let start = self.hay.len();
-            self.hay.extend_from_slice(span);
-            fold_in_place(&mut self.hay[start..]);
-            self.hay.push(0);
-        }
-        if self.hay.is_empty() {
-            return false;
-        }
-        let (hay, key) = (&self.hay, &mut self.key);
-        self.patterns.iter().any(|p| {
-            let original = &self.bytes[p.original.0..p.original.1];
-            let part = if self.encoded {
-                verbatim_run(original)
-            } else {
-                original
-            };
-            if part.len() < 2 && part.len() < original.len() {
+    /// longest run of bytes no encoding changes, and the answer is true (the caller then
+    /// decodes and searches each value) when an original has no such run of two bytes or
+    /// when a range holds a backslash escape other than the ones dump tools write (`\\`,
+    /// `\'`, `\"`, `\0`, `\n`, `\r`, `\t`, `\b`, `\f`, `\v`, `\Z`, `\N`, `\%`,
+    /// `\_`): `\x68` or MySQL's `\h` could spell an original's letters.
+    pub fn may_echo_within(&mut self, hay: &[u8], ranges: &[(usize, usize)]) -> bool {
+        let mut shortest = usize::MAX;
+        for p in &self.patterns {
+            let (key, whole) = (p.key.1 - p.key.0, p.original.1 - p.original.0);
+            if key < 2 && key < whole {
                 return true;
             }
-            key.clear();
-            key.extend(part.iter().map(fold));
-            occurs(hay, key)
-        })
+            shortest = shortest.min(key);
+        }
+        if shortest == usize::MAX {
+            return false;
+        }
+        if self.encoded
+            && ranges
+                .iter()
+                .any(|&r| r.1 > r.0 + 1 && scan::irregular_escape(hay, r))
+        {
+            return true;
+        }
+        // Ranges shorter than the shortest key are not dropped: copying the others costs
+        // more than passing them by (a candidate's check walks the ranges in order).
+        if !ranges.iter().any(|r| r.1 >= r.0 + shortest) {
+            return false;
+        }
+        let within = scan::Hay { bytes: hay, ranges };
+        let mut group: [&[u8]; scan::GROUP] = [&[]; scan::GROUP];
+        let mut n = 0;
+        for p in &self.patterns {
+            group[n] = &self.bytes[p.key.0..p.key.1];
+            n += 1;
+            if n == scan::GROUP {
+                if scan::any_within(within, &group) {
+                    return true;
+                }
+                n = 0;
+            }
+        }
+        n > 0 && scan::any_within(within, &group[..n])
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):
@@ -572,6 +522,19 @@ mod props {
         set
     }
 
+    /// The pre-check over `spans` laid out in one haystack, each between a few bytes that
+    /// belong to no range (a quote, a separator).
+    fn may_echo_in(set: &mut EchoSet, spans: &[&[u8]]) -> bool {
+        let (mut hay, mut ranges) = (Vec::new(), Vec::new());
+        for span in spans {
+            hay.extend_from_slice(b"',");
+            ranges.push((hay.len(), hay.len() + span.len()));
+            hay.extend_from_slice(span);
+        }
+        hay.push(b'\'');
+        set.may_echo_within(&hay, &ranges)
+    }
+
     fn exact(set: &EchoSet, values: &[String]) -> bool {
         let mut out = Vec::new();
         values
@@ -600,8 +563,9 @@ mod props {
         #[test]
         fn pre_check_finds_what_the_exact_search_finds((originals, values) in case()) {
             let mut set = set_of(&originals);
+            let spans: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
             if exact(&set, &values) {
-                prop_assert!(set.may_echo_in(values.iter().map(|v| v.as_bytes())));
+                prop_assert!(may_echo_in(&mut set, &spans));
             }
             // One span holding all values, separated.
             let joined = values.join("\u{0}");
@@ -615,8 +579,9 @@ mod props {
             let mut set = set_of(&originals);
             set.set_encoded_spans(true);
             let spans: Vec<Vec<u8>> = values.iter().map(|v| encoded(v)).collect();
+            let spans: Vec<&[u8]> = spans.iter().map(Vec::as_slice).collect();
             if exact(&set, &values) {
-                prop_assert!(set.may_echo_in(spans.iter().map(Vec::as_slice)));
+                prop_assert!(may_echo_in(&mut set, &spans));
             }
         }
 

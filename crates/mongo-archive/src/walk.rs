@@ -195,6 +195,8 @@ pub struct Patcher {
     echo_path: Vec<u8>,
     /// A value rewritten by the echo guard.
     echo_out: Vec<u8>,
+    /// The ranges of the document the echo guard's pre-check searches.
+    echo_gaps: Vec<(usize, usize)>,
 }
 
 impl Patcher {
@@ -268,6 +270,7 @@ impl Patcher {
             echo: &mut self.echo,
             echo_path: &mut self.echo_path,
             echo_out: &mut self.echo_out,
+            echo_gaps: &mut self.echo_gaps,
             merge_lengths: false,
             depth: 0,
         }
@@ -307,6 +310,7 @@ pub(crate) struct Session<'s, 'a> {
     echo: &'s mut EchoSet,
     echo_path: &'s mut Vec<u8>,
     echo_out: &'s mut Vec<u8>,
+    echo_gaps: &'s mut Vec<(usize, usize)>,
     /// True during the echo pass: a length already fixed by the first pass is adjusted
     /// rather than spliced twice.
     merge_lengths: bool,
@@ -571,27 +575,21 @@ impl Session<'_, '_> {
         // The document's bytes between the values the rules rewrote (their originals are
         // gone from the output; looking there would always find them).
         self.splices.sort_unstable_by_key(|s| s.start);
-        let splices = &*self.splices;
-        let mut next = 0;
+        self.echo_gaps.clear();
         let mut pos = start;
-        let mut done = false;
-        let gaps = std::iter::from_fn(|| {
-            while let Some(s) = splices.get(next) {
-                next += 1;
-                if s.end <= pos || s.start >= limit {
-                    continue;
-                }
-                let gap = &buf[pos..s.start.max(pos)];
-                pos = s.end;
-                return Some(gap);
+        for s in self.splices.iter() {
+            if s.end <= pos || s.start >= limit {
+                continue;
             }
-            if done {
-                return None;
+            if s.start > pos {
+                self.echo_gaps.push((pos, s.start));
             }
-            done = true;
-            Some(&buf[pos.min(limit)..limit])
-        });
-        if !self.echo.may_echo_in(gaps) {
+            pos = s.end;
+        }
+        if pos < limit {
+            self.echo_gaps.push((pos, limit));
+        }
+        if !self.echo.may_echo_within(buf, self.echo_gaps) {
             return Ok(0);
         }
         self.merge_lengths = true;

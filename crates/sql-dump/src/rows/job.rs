@@ -1,11 +1,12 @@
 //! One row job: rewrites the values of one INSERT tuple or COPY line by their column plans.
 
-use std::cell::RefCell;
+use std::borrow::Cow;
 
 use anonymize_core::{
     Anonymizer, EchoSet, PlanNode, Replacement, RowContext, Transform, Value, Written,
 };
 
+use super::echo::{EchoRow, RowLiterals, ECHO};
 use super::plan::{searched, ColPlan, RowShape};
 use crate::array::{Array, Elem};
 use crate::ddl::{Column, Exactness, Family};
@@ -16,27 +17,6 @@ use crate::literal::{
     bytea_value, copy_unescape, has_either, number_value, parse_literal, plain_string,
     value_in_row, value_of, write_replacement, write_written, Ctx, Lit, RowText,
 };
-
-/// The echo guard's state for the rows this thread rewrites (issue 18.9): the originals of
-/// the current row, where its uncovered text values were written, and buffers.
-#[derive(Default)]
-struct EchoRow {
-    set: EchoSet,
-    /// `(value index, start, end)` in the row's output of each uncovered value.
-    spans: Vec<(usize, usize, usize)>,
-    literal: Vec<u8>,
-    decoded: Vec<u8>,
-    rewritten: Vec<u8>,
-    written: Vec<u8>,
-}
-
-thread_local! {
-    static ECHO: RefCell<EchoRow> = RefCell::new(EchoRow::default());
-}
-
-/// Bytes a pseudonym may not bring into an uncovered SQL value (it may be JSON text): such
-/// an echo nulls the value instead.
-const UNSAFE_IN_TEXT: &[u8] = b"\"\\";
 
 /// Everything one row rewrite needs besides the row.
 pub(crate) struct RowJob<'p, 'a> {
@@ -160,72 +140,7 @@ impl RowJob<'_, '_> {
         }
         out.extend_from_slice(&src[copied..]);
         if !echo.set.is_empty() && !echo.spans.is_empty() {
-            self.echo_guard(out, echo);
-        }
-    }
-
-    /// The echo guard over one rewritten row (`out` ends with it): each uncovered text
-    /// value holding an original of a value a rule changed in this row is rewritten with
-    /// the same pseudonym, or nulled, and counted. Values are decoded only when an original
-    /// may occur in the row's uncovered values as written (or when one of them is written
-    /// in a form the pre-check cannot read: hex, binary, an unusual escape).
-    fn echo_guard(&self, out: &mut Vec<u8>, echo: &mut EchoRow) {
-        let values = || echo.spans.iter().filter_map(|&(_, s, e)| out.get(s..e));
-        let first = echo.spans.first().map_or(0, |s| s.1);
-        let opaque = out.get(first..).is_none_or(irregular_escape)
-            || echo.spans.iter().any(|&(i, s, e)| {
-                let col = self.plans.get(i).and_then(|p| p.col.as_ref());
-                out.get(s..e).is_none_or(|lit| opaque(lit, col))
-            });
-        if !opaque && !echo.set.may_echo_in(values()) {
-            return;
-        }
-        let EchoRow {
-            set,
-            spans,
-            literal,
-            decoded,
-            rewritten,
-            written,
-        } = echo;
-        for &(i, start, end) in spans.iter().rev() {
-            let Some(lit) = out.get(start..end) else {
-                continue;
-            };
-            literal.clear();
-            literal.extend_from_slice(lit);
-            let col = self.plans.get(i).and_then(|p| p.col.as_ref());
-            let value = self.value(literal, col, decoded, RowText::default());
-            let latin1;
-            let text: &[u8] = match value {
-                Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => {
-                    latin1 = from_latin1(s.as_bytes());
-                    latin1.as_bytes()
-                }
-                Value::Bytes(b) if self.syntax.latin1 => {
-                    latin1 = from_latin1(b);
-                    latin1.as_bytes()
-                }
-                Value::Str(s) => s.as_bytes(),
-                Value::Bytes(b) => b,
-                _ => continue,
-            };
-            let Some(hit) = set.rewrite(text, UNSAFE_IN_TEXT, rewritten) else {
-                continue;
-            };
-            let name = match self.plans.get(i).and_then(|p| p.name.as_ref()) {
-                Some(n) => n.clone(),
-                None => format!("#{}", i + 1),
-            };
-            self.anon.record_echo(hit, &name);
-            let replacement = if hit.nulled {
-                Replacement::Null
-            } else {
-                Replacement::Str(String::from_utf8_lossy(rewritten).into_owned())
-            };
-            written.clear();
-            self.write(&replacement, col, written);
-            out.splice(start..end, written.iter().copied());
+            echo.guard(out, self.plans, self.anon, self);
         }
     }
 
@@ -512,52 +427,28 @@ impl RowJob<'_, '_> {
     }
 }
 
-/// Whether the echo guard's pre-check cannot read the literal or COPY field `lit` of `col`
-/// as text: a binary column (hex or `bytea` escapes) or a MySQL hex or bit literal. Such a
-/// row's values are decoded and searched one by one.
-fn opaque(lit: &[u8], col: Option<&Column>) -> bool {
-    col.is_some_and(|c| c.family == Family::Binary)
-        || matches!(
-            lit,
-            [b'0', b'x' | b'X', ..] | [b'x' | b'X' | b'b' | b'B', b'\'', ..]
-        )
-}
-
-/// Whether `row` (the rewritten row from its first uncovered value on) holds a backslash
-/// escape other than the ones dump tools write for quotes, backslashes and control
-/// characters: `\x68`, an octal escape, MySQL's `\h` for `h` could spell an original's
-/// letters, so the pre-check cannot read the row as written. One `memchr` pass.
-fn irregular_escape(row: &[u8]) -> bool {
-    // The AVX2 searcher itself when the CPU has it: `memchr_iter` dispatches every hit.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'\\') {
-        return irregular_at(row, one.iter(row));
-    }
-    irregular_at(row, memchr::memchr_iter(b'\\', row))
-}
-
-/// [`irregular_escape`] over the positions of the backslashes of `row`.
-fn irregular_at(row: &[u8], backslashes: impl Iterator<Item = usize>) -> bool {
-    let mut escaped = false;
-    for i in backslashes {
-        if escaped {
-            // The second backslash of `\\`.
-            escaped = false;
-            continue;
-        }
-        match row.get(i + 1..) {
-            Some([b'0', d, ..]) if d.is_ascii_digit() => return true,
-            Some([b'\\', ..]) => escaped = true,
-            Some(
-                [b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N' | b'%'
-                | b'_', ..]
-                | [],
-            )
-            | None => {}
-            Some(_) => return true,
+/// The echo guard's view of the row job's literals.
+impl RowLiterals for RowJob<'_, '_> {
+    fn text<'b>(
+        &self,
+        literal: &'b [u8],
+        col: Option<&Column>,
+        scratch: &'b mut Vec<u8>,
+    ) -> Option<Cow<'b, [u8]>> {
+        match self.value(literal, col, scratch, RowText::default()) {
+            Value::Str(s) if self.syntax.latin1 && !s.is_ascii() => {
+                Some(Cow::Owned(from_latin1(s.as_bytes()).into_bytes()))
+            }
+            Value::Bytes(b) if self.syntax.latin1 => Some(Cow::Owned(from_latin1(b).into_bytes())),
+            Value::Str(s) => Some(Cow::Borrowed(s.as_bytes())),
+            Value::Bytes(b) => Some(Cow::Borrowed(b)),
+            _ => None,
         }
     }
-    false
+
+    fn write(&self, r: &Replacement, col: Option<&Column>, out: &mut Vec<u8>) {
+        RowJob::write(self, r, col, out)
+    }
 }
 
 /// The value of one COPY field, typed by its column.

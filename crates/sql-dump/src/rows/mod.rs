@@ -4,6 +4,7 @@
 
 mod assign;
 mod copy;
+mod echo;
 mod insert;
 pub(crate) mod job;
 pub(crate) mod plan;

@@ -1,0 +1,690 @@
+//! The echo guard's pre-check search (issue 23.4): a few needles looked for in place, in
+//! ranges of one haystack (a document's bytes between the values rules rewrote, a row's
+//! uncovered values as written), bytes compared after [`fold`] (ASCII case ignored). No
+//! copy of the text is made: each scan reads the haystack once for up to [`GROUP`] needles.
+//!
+//! With AVX2 (detected at run time) each 32-byte chunk is compared, folded, with every
+//! needle's two pair bytes (its first byte, and the byte at the group's shortest needle
+//! length − 1, which every needle of the group has), the comparisons ANDed per needle and
+//! ORed over the group; a candidate is then checked against the ranges and verified in
+//! place. Elsewhere, and on short haystacks, a portable loop does the same byte by byte.
+
+/// The pre-check's folding of a byte: bit 5 set. Two bytes equal but for ASCII case fold
+/// to the same byte (other bytes may too: the pre-check may only say "maybe" more often).
+#[inline]
+pub(super) fn fold(b: u8) -> u8 {
+    b | 0x20
+}
+
+/// Needles one scan looks for at once (each needle compares two vectors per chunk; with
+/// eight, the compiler spills vectors and the scans cost more than two scans of four).
+pub(super) const GROUP: usize = 4;
+
+/// Where the pre-check looks: `bytes`, and the sorted, disjoint `ranges` of it that hold
+/// the values searched. A match counts only inside one range.
+#[derive(Clone, Copy)]
+pub(super) struct Hay<'h> {
+    /// The haystack.
+    pub(super) bytes: &'h [u8],
+    /// `(start, end)` of each part searched, in order, not overlapping, within `bytes`.
+    pub(super) ranges: &'h [(usize, usize)],
+}
+
+/// True when one of `needles` (at most [`GROUP`], each at least 2 bytes) occurs, folded,
+/// entirely inside one range of `hay`: the AVX2 scan when the CPU has it and the haystack
+/// is long enough, else [`any_portable`].
+pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return avx2::any_within(hay, needles);
+    }
+    any_portable(hay, needles)
+}
+
+/// [`any_within`] byte by byte (any CPU).
+pub(super) fn any_portable(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
+    let Some(bounds) = Bounds::of(hay, needles) else {
+        return false;
+    };
+    let mut check = Check::new(hay, needles);
+    scan_bytes(
+        hay.bytes, bounds.lo, bounds.end, bounds.d, needles, &mut check,
+    )
+}
+
+/// The part of the haystack a scan reads.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// First position a match may start at.
+    lo: usize,
+    /// One past the last position a match of the shortest needle may start at.
+    end: usize,
+    /// Offset of the second pair byte (the shortest needle's length − 1).
+    d: usize,
+}
+
+impl Bounds {
+    /// `None` when no needle fits in the ranges (or there is none).
+    fn of(hay: Hay<'_>, needles: &[&[u8]]) -> Option<Bounds> {
+        let shortest = needles.iter().map(|n| n.len()).min()?;
+        let (&(lo, _), &(_, hi)) = (hay.ranges.first()?, hay.ranges.last()?);
+        let hi = hi.min(hay.bytes.len());
+        if shortest < 2 || hi < lo + shortest {
+            return None;
+        }
+        Some(Bounds {
+            lo,
+            end: hi + 1 - shortest,
+            d: shortest - 1,
+        })
+    }
+}
+
+/// Positions `lo..end` of `hay` whose folded bytes at `p` and `p + d` are some needle's
+/// first byte and byte `d`, each handed to `check` until it finds a match.
+fn scan_bytes(
+    hay: &[u8],
+    lo: usize,
+    end: usize,
+    d: usize,
+    needles: &[&[u8]],
+    check: &mut Check<'_>,
+) -> bool {
+    for p in lo..end {
+        let (a, b) = (fold(hay[p]), fold(hay[p + d]));
+        if needles.iter().any(|n| fold(n[0]) == a && fold(n[d]) == b) && check.at(p) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Verifies candidates in increasing order of position: inside a range, and a needle there.
+struct Check<'h> {
+    hay: Hay<'h>,
+    needles: &'h [&'h [u8]],
+    /// The first range that does not end before the last candidate.
+    range: usize,
+}
+
+impl<'h> Check<'h> {
+    fn new(hay: Hay<'h>, needles: &'h [&'h [u8]]) -> Check<'h> {
+        Check {
+            hay,
+            needles,
+            range: 0,
+        }
+    }
+
+    /// True when a needle occurs at `p` inside one range (candidates come in increasing
+    /// order).
+    #[inline]
+    fn at(&mut self, p: usize) -> bool {
+        let ranges = self.hay.ranges;
+        while self.range < ranges.len() && ranges[self.range].1 <= p {
+            self.range += 1;
+        }
+        let Some(&(start, end)) = ranges.get(self.range) else {
+            return false;
+        };
+        if p < start {
+            return false;
+        }
+        let room = &self.hay.bytes[p..end.min(self.hay.bytes.len())];
+        self.needles
+            .iter()
+            .any(|n| n.len() <= room.len() && n.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b)))
+    }
+}
+
+/// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
+/// quotes and backslash (escaped by MySQL and in PostgreSQL `E''` and COPY text; in a
+/// Latin-1 dump, non-ASCII characters are other bytes than in the UTF-8 original). The
+/// definition [`changed_bytes`] implements (16 bytes at a time on x86_64).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn kept_verbatim(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && !matches!(b, b'\'' | b'"' | b'\\')
+}
+
+/// The longest run of `s` made of bytes an encoded dump keeps verbatim (`(start, end)` in
+/// `s`; the first of the longest): every copy of `s` in a decoded value leaves this run,
+/// unchanged, in the encoded text. Bytes are classified 16 at a time.
+pub(super) fn verbatim_run(s: &[u8]) -> (usize, usize) {
+    let (mut best, mut start) = ((0, 0), 0);
+    let mut at = 0;
+    while at < s.len() {
+        // Bit `i`: byte `at + i` is not kept.
+        let mut odd = changed_bytes(s, at);
+        while odd != 0 {
+            let i = at + odd.trailing_zeros() as usize;
+            if i - start > best.1 - best.0 {
+                best = (start, i);
+            }
+            start = i + 1;
+            odd &= odd - 1;
+        }
+        at += 16;
+    }
+    if s.len() - start > best.1 - best.0 {
+        best = (start, s.len());
+    }
+    best
+}
+
+/// Bit `i` set when byte `at + i` of `s` is not [kept verbatim](kept_verbatim), for the
+/// bytes of `s` among the 16 from `at` (`at < s.len()`).
+fn changed_bytes(s: &[u8], at: usize) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 is part of x86_64.
+        let block = if at + 16 <= s.len() {
+            return sse2::changed(&s[at..at + 16]);
+        } else if s.len() >= 16 {
+            // The last 16 bytes, shifted to start at `at`.
+            return sse2::changed(&s[s.len() - 16..]) >> (at + 16 - s.len());
+        } else {
+            let mut block = [b'a'; 16];
+            block[..s.len() - at].copy_from_slice(&s[at..]);
+            block
+        };
+        sse2::changed(&block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    s[at..]
+        .iter()
+        .take(16)
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | u32::from(!kept_verbatim(b)) << i)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    //! Byte classes with SSE2, which every x86_64 CPU has.
+
+    use std::arch::x86_64::{
+        _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// Bit `i` set when byte `i` of `block` (16 bytes) is not kept verbatim.
+    #[inline]
+    pub(super) fn changed(block: &[u8]) -> u32 {
+        assert!(block.len() >= 16);
+        // SAFETY: every x86_64 CPU has SSE2.
+        unsafe { changed_sse2(block) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn changed_sse2(block: &[u8]) -> u32 {
+        // SAFETY: `block` holds at least 16 bytes (checked by `changed`); `loadu` has no
+        // alignment requirement.
+        let x = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+        // Signed compares: bytes from 0x80 are negative, so below 0x20.
+        let printable = _mm_andnot_si128(
+            _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+            _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f)),
+        );
+        let escaped = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\'' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)),
+            ),
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)),
+        );
+        !(_mm_movemask_epi8(_mm_andnot_si128(escaped, printable)) as u32) & 0xffff
+    }
+}
+
+/// Whether `range` of `hay` holds a backslash escape other than the ones dump tools write
+/// for quotes, backslashes and control characters (`\\`, `\'`, `\"`, `\0`, `\n`, `\r`,
+/// `\t`, `\b`, `\f`, `\v`, `\Z`, `\N`, `\%`, `\_`), e.g. `\x68`, an octal escape or MySQL's
+/// `\h` for `h`: such escapes could spell an original's letters. The byte after the last
+/// one of the range is read from `hay` as the escape's second byte.
+pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
+    let end = end.min(hay.len());
+    if start >= end {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return avx2::irregular_escape(hay, (start, end));
+    }
+    irregular_portable(hay, (start, end))
+}
+
+/// [`irregular_escape`] with `memchr` (any CPU); `start < end <= hay.len()`.
+fn irregular_portable(hay: &[u8], (start, end): (usize, usize)) -> bool {
+    let mut escapes = Escapes::default();
+    memchr::memchr_iter(b'\\', &hay[start..end]).any(|i| escapes.irregular(hay, start + i))
+}
+
+/// Second bytes of the escapes dump tools write, besides `\\` (`\0` is one unless a digit
+/// follows: an octal escape).
+static REGULAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let regular = b"'\"0nrtbfvZN%_";
+    let mut i = 0;
+    while i < regular.len() {
+        table[regular[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The reading of a range's backslashes, in order.
+#[derive(Default)]
+struct Escapes {
+    /// The last backslash began `\\`: the next one is its second byte.
+    escaped: bool,
+}
+
+impl Escapes {
+    /// True when the backslash at `i` of `hay` begins an escape dump tools do not write.
+    #[inline]
+    fn irregular(&mut self, hay: &[u8], i: usize) -> bool {
+        if self.escaped {
+            self.escaped = false;
+            return false;
+        }
+        match hay.get(i + 1) {
+            None => false,
+            Some(b'\\') => {
+                self.escaped = true;
+                false
+            }
+            Some(b'0') => hay.get(i + 2).is_some_and(u8::is_ascii_digit),
+            Some(&c) => !REGULAR[c as usize],
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The AVX2 scans. Every function here is called only after `is_x86_feature_detected!`
+    //! said the CPU has AVX2.
+
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
+    };
+
+    use super::{scan_bytes, Bounds, Check, Escapes, Hay, GROUP};
+
+    /// Bytes a chunk holds.
+    const LANES: usize = 32;
+
+    /// [`super::any_within`] on a CPU with AVX2.
+    pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
+        let Some(b) = Bounds::of(hay, needles) else {
+            return false;
+        };
+        let mut check = Check::new(hay, needles);
+        // Both loads of the last chunk must stay inside the haystack.
+        if b.end - b.lo < LANES {
+            return scan_bytes(hay.bytes, b.lo, b.end, b.d, needles, &mut check);
+        }
+        // SAFETY: the caller checked that the CPU has AVX2.
+        unsafe {
+            match needles.len() {
+                1 => scan::<1>(hay.bytes, b, needles, &mut check),
+                2 => scan::<2>(hay.bytes, b, needles, &mut check),
+                3 => scan::<3>(hay.bytes, b, needles, &mut check),
+                _ => scan::<GROUP>(hay.bytes, b, needles, &mut check),
+            }
+        }
+    }
+
+    /// Loads 32 bytes of `hay` at `p`.
+    ///
+    /// # Safety
+    /// `p + 32 <= hay.len()`, and the CPU has AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(hay: &[u8], p: usize) -> __m256i {
+        debug_assert!(p + LANES <= hay.len());
+        // SAFETY: the 32 bytes at `p` are inside `hay` (the caller's promise); `loadu` has
+        // no alignment requirement.
+        unsafe { _mm256_loadu_si256(hay.as_ptr().add(p).cast()) }
+    }
+
+    /// The scan of `N` needles (the first `N` of `needles`) over positions
+    /// `b.lo..b.end`, which hold at least 32 positions.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `b` is [`Bounds::of`] the haystack and `b.end - b.lo >= 32`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan<const N: usize>(
+        hay: &[u8],
+        b: Bounds,
+        needles: &[&[u8]],
+        check: &mut Check<'_>,
+    ) -> bool {
+        let mut pairs = Pairs::<N> {
+            first: [_mm256_setzero_si256(); N],
+            second: [_mm256_setzero_si256(); N],
+            d: b.d,
+        };
+        for (k, n) in needles.iter().take(N).enumerate() {
+            pairs.first[k] = _mm256_set1_epi8(super::fold(n[0]) as i8);
+            pairs.second[k] = _mm256_set1_epi8(super::fold(n[b.d]) as i8);
+        }
+        let mut p = b.lo;
+        // Two chunks a round, tested together: candidates are rare.
+        while p + 2 * LANES <= b.end {
+            // SAFETY: `p + 64 <= b.end` (`Pairs::chunk`'s condition).
+            let (x, y) = unsafe { (pairs.chunk(hay, p), pairs.chunk(hay, p + LANES)) };
+            let either = _mm256_or_si256(x, y);
+            if _mm256_testz_si256(either, either) == 0 {
+                let (mx, my) = (mask(x), mask(y));
+                if each(mx, p, &mut |c| check.at(c)) || each(my, p + LANES, &mut |c| check.at(c)) {
+                    return true;
+                }
+            }
+            p += 2 * LANES;
+        }
+        if p + LANES <= b.end {
+            // SAFETY: `p + 32 <= b.end`.
+            let m = mask(unsafe { pairs.chunk(hay, p) });
+            if each(m, p, &mut |c| check.at(c)) {
+                return true;
+            }
+            p += LANES;
+        }
+        if p < b.end {
+            // The last chunk overlaps the one before: its positions already scanned are
+            // masked off.
+            let q = b.end - LANES;
+            // SAFETY: `q + 32 == b.end`.
+            let m = mask(unsafe { pairs.chunk(hay, q) }) & (u32::MAX << (p - q));
+            return each(m, q, &mut |c| check.at(c));
+        }
+        false
+    }
+
+    /// Bit `i` set when byte `i` of `v` is not zero.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn mask(v: __m256i) -> u32 {
+        _mm256_movemask_epi8(v) as u32
+    }
+
+    /// The folded pair bytes of `N` needles, broadcast, and the offset of the second.
+    struct Pairs<const N: usize> {
+        first: [__m256i; N],
+        second: [__m256i; N],
+        d: usize,
+    }
+
+    impl<const N: usize> Pairs<N> {
+        /// Candidates among the 32 positions from `p`: byte `i` not zero when the folded
+        /// bytes at `p + i` and `p + i + d` are the pair of some needle.
+        ///
+        /// # Safety
+        /// The CPU has AVX2; `p + 32 <= end` of the [`Bounds`] the pairs were made for, so
+        /// both loads end at most at `end - 1 + d + 1`, the end of the last range, within
+        /// `hay`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
+            let fold = _mm256_set1_epi8(0x20);
+            // SAFETY: both loads are inside `hay` (above).
+            let (x, y) = unsafe { (load(hay, p), load(hay, p + self.d)) };
+            let (x, y) = (_mm256_or_si256(x, fold), _mm256_or_si256(y, fold));
+            let mut any = _mm256_setzero_si256();
+            for k in 0..N {
+                let both = _mm256_and_si256(
+                    _mm256_cmpeq_epi8(x, self.first[k]),
+                    _mm256_cmpeq_epi8(y, self.second[k]),
+                );
+                any = _mm256_or_si256(any, both);
+            }
+            any
+        }
+    }
+
+    /// [`super::irregular_escape`] on a CPU with AVX2; `start < end <= hay.len()`.
+    pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
+        if end < start + LANES {
+            return super::irregular_portable(hay, (start, end));
+        }
+        // SAFETY: the caller checked that the CPU has AVX2.
+        unsafe { escapes(hay, (start, end)) }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2; `start + 32 <= end <= hay.len()`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn escapes(hay: &[u8], (start, end): (usize, usize)) -> bool {
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let mut escapes = Escapes::default();
+        let mut at = |i| escapes.irregular(hay, i);
+        let mut p = start;
+        while p + LANES <= end {
+            // SAFETY: `p + 32 <= end <= hay.len()`.
+            let x = unsafe { load(hay, p) };
+            let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+            if each(mask, p, &mut at) {
+                return true;
+            }
+            p += LANES;
+        }
+        if p == end {
+            return false;
+        }
+        let q = end - LANES;
+        // SAFETY: `q + 32 == end <= hay.len()`.
+        let x = unsafe { load(hay, q) };
+        let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+        each(mask & (u32::MAX << (p - q)), q, &mut at)
+    }
+
+    /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
+    #[inline]
+    fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
+        while mask != 0 {
+            if at(p + mask.trailing_zeros() as usize) {
+                return true;
+            }
+            mask &= mask - 1;
+        }
+        false
+    }
+}
+
+/// The scans against their plain definitions.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition: some needle equals, folded, a window of `hay` inside one range.
+    fn naive(hay: &[u8], ranges: &[(usize, usize)], needles: &[&[u8]]) -> bool {
+        ranges.iter().any(|&(s, e)| {
+            needles.iter().any(|n| {
+                hay[s..e]
+                    .windows(n.len())
+                    .any(|w| w.iter().zip(n.iter()).all(|(a, b)| fold(*a) == fold(*b)))
+            })
+        })
+    }
+
+    /// The definition of [`irregular_escape`]: the backslashes of the range in order, each
+    /// either the second of `\\` or followed by a regular escape letter.
+    fn naive_irregular(hay: &[u8], (s, e): (usize, usize)) -> bool {
+        let mut i = s;
+        while i < e {
+            if hay[i] == b'\\' {
+                match hay.get(i + 1) {
+                    Some(b'0') if hay.get(i + 2).is_some_and(u8::is_ascii_digit) => return true,
+                    Some(b'\\') => i += 1,
+                    Some(
+                        b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N'
+                        | b'%' | b'_',
+                    )
+                    | None => {}
+                    Some(_) => return true,
+                }
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// Bytes from a small alphabet: letters of both cases, bytes that fold onto letters or
+    /// each other (`@`/`` ` ``, `[`/`{`), digits, a backslash, a space, non-ASCII bytes.
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop::sample::select(b"abcABC@`[{0\\ n\xc3\xa9\x00".to_vec()),
+            0..max,
+        )
+    }
+
+    /// Sorted, disjoint ranges of a haystack of `len` bytes, from cut points.
+    fn ranges_of(len: usize, cuts: &[prop::sample::Index]) -> Vec<(usize, usize)> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c.index(len + 1)).collect();
+        at.sort_unstable();
+        at.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+    }
+
+    /// Needles: windows of the haystack (their case flipped by `flips`), or random bytes.
+    fn needles_of(
+        hay: &[u8],
+        picks: &[(prop::sample::Index, usize, u32, Vec<u8>)],
+    ) -> Vec<Vec<u8>> {
+        picks
+            .iter()
+            .map(|(at, len, flips, own)| {
+                let len = (*len).clamp(2, 40);
+                if hay.len() < len || own.len() >= 2 && flips % 3 == 0 {
+                    return own.clone();
+                }
+                let s = at.index(hay.len() - len + 1);
+                hay[s..s + len]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        if flips >> (i % 32) & 1 == 1 {
+                            b ^ 0x20
+                        } else {
+                            *b
+                        }
+                    })
+                    .collect()
+            })
+            .filter(|n: &Vec<u8>| n.len() >= 2)
+            .collect()
+    }
+
+    /// A haystack, its ranges and the needles looked for.
+    type Case = (Vec<u8>, Vec<(usize, usize)>, Vec<Vec<u8>>);
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            bytes(400),
+            prop::collection::vec(any::<prop::sample::Index>(), 0..9),
+            prop::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    0..14usize,
+                    any::<u32>(),
+                    bytes(6),
+                ),
+                1..=GROUP,
+            ),
+        )
+            .prop_map(|(hay, cuts, picks)| {
+                let ranges = ranges_of(hay.len(), &cuts);
+                let needles = needles_of(&hay, &picks);
+                (hay, ranges, needles)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn any_within_is_its_definition((hay, ranges, needles) in case()) {
+            let needles: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+            let within = Hay { bytes: &hay, ranges: &ranges };
+            let expected = naive(&hay, &ranges, &needles);
+            prop_assert_eq!(any_within(within, &needles), expected);
+            prop_assert_eq!(any_portable(within, &needles), expected);
+        }
+
+        #[test]
+        fn irregular_escape_is_its_definition(
+            hay in bytes(300),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 2),
+        ) {
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(hay.len() + 1)).collect();
+            cuts.sort_unstable();
+            let range = (cuts[0], cuts[1]);
+            prop_assert_eq!(irregular_escape(&hay, range), naive_irregular(&hay, range));
+        }
+    }
+
+    /// The definition of [`verbatim_run`]: the first of the longest runs of kept bytes.
+    fn naive_run(s: &[u8]) -> (usize, usize) {
+        let (mut best, mut start) = ((0, 0), 0);
+        for (i, &b) in s.iter().enumerate() {
+            if !kept_verbatim(b) {
+                start = i + 1;
+            } else if i + 1 - start > best.1 - best.0 {
+                best = (start, i + 1);
+            }
+        }
+        best
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn verbatim_run_is_its_definition(
+            s in prop::collection::vec(
+                prop_oneof![
+                    4 => prop::sample::select(b"abcXYZ @.-_~ ".to_vec()),
+                    1 => any::<u8>(),
+                    1 => prop::sample::select(b"\'\"\\\x1f\x7f\x80\xff".to_vec()),
+                ],
+                0..70,
+            )
+        ) {
+            prop_assert_eq!(verbatim_run(&s), naive_run(&s));
+        }
+    }
+
+    #[test]
+    fn a_match_across_two_ranges_does_not_count() {
+        let hay = b"xx Whit|field yy and some more text to fill a chunk of AVX2 lanes";
+        let needle: &[&[u8]] = &[b"whitfield"];
+        let split = Hay {
+            bytes: hay,
+            ranges: &[(0, 7), (7, hay.len())],
+        };
+        assert!(!any_within(split, needle));
+        let hay = b"xx Whitfield yy and some more text to fill a chunk of AVX2 lanes";
+        assert!(!any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 7), (7, hay.len())]
+            },
+            needle
+        ));
+        assert!(any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 12), (14, hay.len())]
+            },
+            needle
+        ));
+        assert!(!any_within(
+            Hay {
+                bytes: hay,
+                ranges: &[(0, 11), (14, hay.len())]
+            },
+            needle
+        ));
+    }
+}
