@@ -136,8 +136,9 @@ pub struct SqlOptions {
     /// `db.table` or `table`, as in [`TableSummary::table`]) is written here as each table's
     /// rows start, for a progress display.
     pub current_table: Option<std::sync::Arc<std::sync::Mutex<String>>>,
-    /// Worker threads rewriting the rows of tables with field rules (0 or 1: on the calling
-    /// thread). Rows are rewritten in batches and written in input order: the output, the
+    /// Threads rewriting the rows of tables with field rules (0 or 1: the calling thread
+    /// alone; N: N-1 workers beside the calling thread, which rewrites too whenever it would
+    /// wait). Rows are rewritten in batches and written in input order: the output, the
     /// summary and the rules' counts are the same whatever the number (the CLI's
     /// `--threads`).
     pub threads: usize,

@@ -153,9 +153,10 @@ pub struct Options {
     pub strict: bool,
     /// Counts the input's bytes as they are read, before decompression (for progress).
     pub input_read: Option<Arc<AtomicU64>>,
-    /// Worker threads transforming documents and rows (MongoDB documents, SQL rows of tables
-    /// with field rules; 0 or 1: on the calling thread). The output is byte-identical whatever
-    /// the number. Default: all cores.
+    /// Threads transforming documents and rows (MongoDB documents, SQL rows of tables with
+    /// field rules; 0 or 1: the calling thread alone; N: N-1 workers beside the calling thread,
+    /// which transforms too whenever it would wait). The output is byte-identical whatever the
+    /// number. Default: all cores.
     pub threads: usize,
     /// Set to the collection (`db.collection`) or SQL table (`schema.table`, `db.table` or
     /// `table`) being read whenever that changes, for progress displays.
