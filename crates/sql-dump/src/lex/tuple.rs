@@ -82,6 +82,20 @@ pub(crate) fn scan_split(
     delimiter: &[u8],
     spans: &mut Vec<(usize, usize)>,
 ) -> Option<usize> {
+    scan_split_with(data, syntax, delimiter, spans, string_close)
+}
+
+/// [`scan_split`] with the function that finds just past a string (`close(data, body start,
+/// quote, backslash escapes)`): [`string_close`] in the scan, the byte-wise `string_end` in
+/// the test that holds it to its plain definition.
+#[inline(always)]
+fn scan_split_with(
+    data: &[u8],
+    syntax: Syntax,
+    delimiter: &[u8],
+    spans: &mut Vec<(usize, usize)>,
+    close: impl Fn(&[u8], usize, u8, bool) -> Option<usize>,
+) -> Option<usize> {
     if data.first() != Some(&b'(') || delimiter != b";" {
         return None;
     }
@@ -98,7 +112,7 @@ pub(crate) fn scan_split(
         match b {
             b'\'' => {
                 let (q, esc) = quote_at(syntax, data, i)?;
-                i = string_close(data, i + 1, q, esc)?;
+                i = close(data, i + 1, q, esc)?;
                 continue;
             }
             b'(' => depth += 1,
@@ -163,40 +177,31 @@ mod tests {
         delimiter: &[u8],
         spans: &mut Vec<(usize, usize)>,
     ) -> Option<usize> {
-        if data.first() != Some(&b'(') || delimiter != b";" {
-            return None;
-        }
-        spans.clear();
-        let n = data.len();
-        let mut i = 1;
-        let mut start = 1;
-        let mut depth = 0usize;
-        loop {
-            while i < n && !STOP[data[i] as usize] {
-                i += 1;
+        scan_split_with(data, syntax, delimiter, spans, |data, i, q, esc| {
+            string_end(data, i, q, esc, false).ok()
+        })
+    }
+
+    proptest::proptest! {
+        /// [`string_close`] finds just past a string where `string_end` does (or fails where
+        /// it fails), from every start, for both quotes, with and without backslash escapes,
+        /// on bodies long enough to take the sixteen-byte steps and their tails.
+        #[test]
+        fn string_close_is_string_end(
+            body in proptest::collection::vec(proptest::sample::select(
+                b"a1'\\\",x \xc3\xa9".to_vec()), 0..70),
+        ) {
+            for start in 0..=body.len() {
+                for q in [b'\'', b'"'] {
+                    for esc in [true, false] {
+                        proptest::prop_assert_eq!(
+                            string_close(&body, start, q, esc),
+                            string_end(&body, start, q, esc, false).ok(),
+                            "{:?} from {}", String::from_utf8_lossy(&body), start
+                        );
+                    }
+                }
             }
-            let b = *data.get(i)?;
-            match b {
-                b'\'' => {
-                    let (q, esc) = quote_at(syntax, data, i)?;
-                    i = string_end(data, i + 1, q, esc, false).ok()?;
-                    continue;
-                }
-                b'(' => depth += 1,
-                b')' if depth == 0 => {
-                    spans.push((start, i));
-                    return Some(i + 1);
-                }
-                b')' => depth -= 1,
-                b',' if depth == 0 => {
-                    spans.push((start, i));
-                    start = i + 1;
-                }
-                b',' => {}
-                b'-' if data.get(i + 1).is_some_and(|&c| c != b'-') => {}
-                _ => return None,
-            }
-            i += 1;
         }
     }
 
