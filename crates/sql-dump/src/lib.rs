@@ -226,17 +226,7 @@ pub fn rewrite_sql<R: BufRead, W: Write>(
     if options.threads <= 1 || anon.is_empty() {
         return driver::Rewriter::new(input, output, anon, dialect, options, None, mode()).run();
     }
-    let threads = options.threads;
-    let (job_tx, job_rx) = std::sync::mpsc::sync_channel(pipe::max_in_flight(threads));
-    let jobs = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
-    std::thread::scope(|scope| {
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        for _ in 0..pipe::worker_count(threads) {
-            let (jobs, done_tx) = (&jobs, done_tx.clone());
-            scope.spawn(move || pipe::worker(jobs, done_tx, anon));
-        }
-        drop(done_tx);
-        let pipe = pipe::Pipe::new(anon, job_tx, jobs.clone(), done_rx, threads);
+    pipe::with_pool(anon, options.threads, |pipe| {
         driver::Rewriter::new(input, output, anon, dialect, options, Some(pipe), mode()).run()
     })
 }

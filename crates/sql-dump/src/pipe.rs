@@ -230,6 +230,26 @@ pub(crate) struct Pipe<'a> {
     value: Vec<u8>,
 }
 
+/// Runs `f` with a [`Pipe`] feeding [`worker_count`]`(threads)` worker threads, which stop
+/// when `f` returns (the pipe dropped, its batches written or given up).
+pub(crate) fn with_pool<'a, T>(
+    anon: &'a Anonymizer,
+    threads: usize,
+    f: impl FnOnce(Pipe<'a>) -> T,
+) -> T {
+    let (job_tx, job_rx) = mpsc::sync_channel(max_in_flight(threads));
+    let jobs = Arc::new(Mutex::new(job_rx));
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel();
+        for _ in 0..worker_count(threads) {
+            let (jobs, done_tx) = (&jobs, done_tx.clone());
+            scope.spawn(move || worker(jobs, done_tx, anon));
+        }
+        drop(done_tx);
+        f(Pipe::new(anon, job_tx, jobs.clone(), done_rx, threads))
+    })
+}
+
 /// A worker: rewrites batches from `jobs` until the pipe is dropped.
 pub(crate) fn worker<'a>(
     jobs: &Mutex<Receiver<Batch<'a>>>,
@@ -587,17 +607,8 @@ mod tests {
         let anon = Anonymizer::new(RuleSet::empty(), KeyMode::Keyed(key)).unwrap();
         let plans: Arc<[ColPlan<'_>]> = Arc::from(Vec::new());
         let kind = (Ctx::Copy, Syntax::from(Dialect::Postgres), 0);
-        let (job_tx, job_rx) = mpsc::sync_channel(max_in_flight(threads));
-        let jobs = Arc::new(Mutex::new(job_rx));
         let mut w = Vec::new();
-        std::thread::scope(|scope| {
-            let (done_tx, done_rx) = mpsc::channel();
-            for _ in 0..worker_count(threads) {
-                let (jobs, done_tx, anon) = (&jobs, done_tx.clone(), &anon);
-                scope.spawn(move || worker(jobs, done_tx, anon));
-            }
-            drop(done_tx);
-            let mut pipe = Pipe::new(&anon, job_tx, jobs.clone(), done_rx, threads);
+        with_pool(&anon, threads, |mut pipe| {
             for (ordinal, op) in ops.iter().enumerate() {
                 match op {
                     Op::Row(b) => pipe.row(&plans, kind, b, &[], ordinal as u64, &mut w),
