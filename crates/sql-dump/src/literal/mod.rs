@@ -539,9 +539,14 @@ fn write_str(s: &str, col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
 
 /// [`write_str`] of ASCII text `s` (each character one byte, so the cut is by bytes).
 fn write_ascii(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
+    write_cut(cut_ascii(s, col), col, ctx, out);
+}
+
+/// ASCII text `s` cut to its column's length (each character one byte).
+#[inline]
+fn cut_ascii<'s>(s: &'s [u8], col: Option<&Column>) -> &'s [u8] {
     let max = col.and_then(|c| c.max_chars);
-    let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
-    write_cut(cut, col, ctx, out);
+    max.map_or(s, |m| &s[..s.len().min(m)])
 }
 
 /// Whether `s` is ASCII text that no context escapes: no control byte, no byte above 0x7f,
@@ -555,8 +560,7 @@ fn quiet(s: &[u8]) -> bool {
 /// copied in one piece (between quotes in an `INSERT`, bare in COPY).
 #[inline]
 fn write_quiet(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
-    let max = col.and_then(|c| c.max_chars);
-    let cut = max.map_or(s, |m| &s[..s.len().min(m)]);
+    let cut = cut_ascii(s, col);
     if col.is_some_and(|c| matches!(c.kind, ColKind::Integer | ColKind::Decimal)) {
         // Perhaps written bare: the general way decides.
         return write_cut(cut, col, ctx, out);
