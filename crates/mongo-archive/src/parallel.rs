@@ -567,15 +567,7 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
             continue;
         };
         let before = patcher.shadowing_keys();
-        let r = patcher
-            .patch(doc, root, anon, RowContext { ordinal })
-            .map(|p| {
-                p.map(|bytes| {
-                    let start = seg.patched.len();
-                    seg.patched.extend_from_slice(bytes);
-                    start..seg.patched.len()
-                })
-            });
+        let r = patcher.patch_into(doc, root, anon, RowContext { ordinal }, &mut seg.patched);
         let shadowing = patcher.shadowing_keys() - before;
         let shadowed = if shadowing == 0 {
             Vec::new()
@@ -660,16 +652,35 @@ fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<u64>) -> CrcPart 
     }
     let mut out = Crc64::new();
     let mut len_out = 0;
+    // Consecutive documents whose output bytes lie end to end (patched ones in `patched`,
+    // unchanged ones in the input) are hashed in one call: fewer, longer updates.
+    let mut pending: Option<OutRun> = None;
+    let mut flush = |run: OutRun, out: &mut Crc64| {
+        let bytes = run.bytes(seg);
+        out.update(bytes);
+        len_out += bytes.len() as u64;
+    };
     for (_, op) in ops {
         let Op::Document { len, offset, .. } = op else {
             continue;
         };
-        let bytes = match patched(op) {
-            Some(range) => &seg.patched[range],
-            None => doc_in(&seg.bufs, *offset, *len),
+        let next = match patched(op) {
+            Some(range) => OutRun::Patched(range),
+            None => OutRun::Input(*offset..*offset + *len as u64),
         };
-        out.update(bytes);
-        len_out += bytes.len() as u64;
+        pending = match pending.take() {
+            Some(run) => match run.join(next, seg) {
+                Ok(joined) => Some(joined),
+                Err((run, next)) => {
+                    flush(run, &mut out);
+                    Some(next)
+                }
+            },
+            None => Some(next),
+        };
+    }
+    if let Some(run) = pending {
+        flush(run, &mut out);
     }
     CrcPart {
         crc_in,
@@ -677,6 +688,45 @@ fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<u64>) -> CrcPart 
         crc_out: out.value(),
         shift_out: crc64_shift(len_out),
         changed: true,
+    }
+}
+
+/// True when the input bytes at offsets `bytes` lie in one of `seg`'s buffers.
+fn in_one_buffer(seg: &Segment<'_>, bytes: Range<u64>) -> bool {
+    let len = bytes.end - bytes.start;
+    doc_in(&seg.bufs, bytes.start, len as usize).len() as u64 == len
+}
+
+/// Output bytes of consecutive documents that lie end to end: patched documents (a range of
+/// the segment's `patched`), or unchanged ones (input offsets).
+enum OutRun {
+    Patched(Range<usize>),
+    Input(Range<u64>),
+}
+
+impl OutRun {
+    /// `self` followed by `next` as one run when `next`'s bytes start where `self`'s end in
+    /// the same buffer of `seg`; else both back.
+    fn join(self, next: OutRun, seg: &Segment<'_>) -> Result<OutRun, (OutRun, OutRun)> {
+        match (self, next) {
+            (OutRun::Patched(a), OutRun::Patched(b)) if a.end == b.start => {
+                Ok(OutRun::Patched(a.start..b.end))
+            }
+            (OutRun::Input(a), OutRun::Input(b))
+                if a.end == b.start && in_one_buffer(seg, a.start..b.end) =>
+            {
+                Ok(OutRun::Input(a.start..b.end))
+            }
+            (a, b) => Err((a, b)),
+        }
+    }
+
+    /// The run's bytes in `seg`.
+    fn bytes<'s>(&self, seg: &'s Segment<'_>) -> &'s [u8] {
+        match self {
+            OutRun::Patched(r) => &seg.patched[r.clone()],
+            OutRun::Input(r) => doc_in(&seg.bufs, r.start, (r.end - r.start) as usize),
+        }
     }
 }
 

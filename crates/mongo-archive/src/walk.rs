@@ -13,6 +13,8 @@
 //! (`null`, `remove`, `constant`, `keep`). `remove` of an array element writes null (array keys
 //! are not renumbered).
 
+use std::ops::Range;
+
 use anonymize_core::{Anonymizer, EchoSet, PlanNode, RowContext, RuleId, Value, Written};
 
 use crate::raw::{self, ty, Elem, Elems, RawError, MAX_BSON_SIZE};
@@ -214,17 +216,57 @@ impl Patcher {
         anon: &Anonymizer,
         ctx: RowContext,
     ) -> Result<Option<&'s [u8]>, PatchError> {
+        if !self.record(doc, root, anon, ctx)? {
+            return Ok(None);
+        }
+        self.finish(doc)
+    }
+
+    /// [`patch`](Self::patch), with the patched document appended to `out` instead of kept
+    /// in the patcher: returns the range it takes in `out` (`None`: nothing changed, `out`
+    /// untouched). The worker threads append every patched document of a segment to one
+    /// buffer, so this saves copying each of them out of the patcher's.
+    pub(crate) fn patch_into(
+        &mut self,
+        doc: &[u8],
+        root: &PlanNode,
+        anon: &Anonymizer,
+        ctx: RowContext,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Range<usize>>, PatchError> {
+        if !self.record(doc, root, anon, ctx)? || self.splices.is_empty() {
+            return Ok(None);
+        }
+        let start = out.len();
+        self.assemble(doc, out);
+        let len = out.len() - start;
+        if len > MAX_BSON_SIZE {
+            out.truncate(start);
+            return Err(PatchError::TooLarge(len));
+        }
+        Ok(Some(start..out.len()))
+    }
+
+    /// Walks `doc` with the rules below `root`, recording its splices; false when a `when:`
+    /// keeps the document from the rules (nothing recorded).
+    fn record(
+        &mut self,
+        doc: &[u8],
+        root: &PlanNode,
+        anon: &Anonymizer,
+        ctx: RowContext,
+    ) -> Result<bool, PatchError> {
         self.begin();
         // A document the collection's `when:` keeps from the rules: unchanged.
         if let Some(when) = root.when() {
             if !crate::doc_values::rules_apply(when, doc, 0, doc.len()) {
-                return Ok(None);
+                return Ok(false);
             }
         }
         let mut s = self.session(anon, ctx);
         s.walk_doc(doc, 0, doc.len(), Nodes::one(root), Place::Field)?;
         s.echo_pass(doc, 0, doc.len(), Nodes::one(root))?;
-        self.finish(doc)
+        Ok(true)
     }
 
     /// Document keys seen so far that contain a `.` and shadow a rule path: their first
@@ -281,20 +323,26 @@ impl Patcher {
         if self.splices.is_empty() {
             return Ok(None);
         }
-        self.splices.sort_unstable_by_key(|s| s.start);
-        self.out.clear();
-        let mut pos = 0;
-        for s in &self.splices {
-            self.out.extend_from_slice(&doc[pos..s.start]);
-            self.out
-                .extend_from_slice(&self.arena[s.data_start..s.data_end]);
-            pos = s.end;
-        }
-        self.out.extend_from_slice(&doc[pos..]);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        self.assemble(doc, &mut out);
+        self.out = out;
         if self.out.len() > MAX_BSON_SIZE {
             return Err(PatchError::TooLarge(self.out.len()));
         }
         Ok(Some(&self.out))
+    }
+
+    /// Appends `doc` with the recorded splices applied to `out`.
+    fn assemble(&mut self, doc: &[u8], out: &mut Vec<u8>) {
+        self.splices.sort_unstable_by_key(|s| s.start);
+        let mut pos = 0;
+        for s in &self.splices {
+            out.extend_from_slice(&doc[pos..s.start]);
+            out.extend_from_slice(&self.arena[s.data_start..s.data_end]);
+            pos = s.end;
+        }
+        out.extend_from_slice(&doc[pos..]);
     }
 }
 
