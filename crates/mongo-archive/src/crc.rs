@@ -2,6 +2,11 @@
 
 /// A running CRC-64/XZ digest over the raw bytes of a namespace's documents.
 ///
+/// The register is kept as a plain `u64` and fed through the `crc-fast` crate (folding with
+/// VPCLMULQDQ/AVX-512 or PCLMULQDQ where the CPU has them, chosen at run time; a table
+/// elsewhere), so a digest is as cheap to copy as the integer it holds (the threaded rewrite
+/// keeps one per document read).
+///
 /// ```
 /// use mongo_archive::Crc64;
 /// let mut crc = Crc64::new();
@@ -10,23 +15,28 @@
 /// assert_eq!(crc.value(), 0x995D_C9BB_DF19_39FA);
 /// ```
 #[derive(Clone)]
-pub struct Crc64(crc64fast::Digest);
+pub struct Crc64 {
+    /// The register before the final XOR (CRC-64/XZ starts and ends with all ones).
+    state: u64,
+}
 
 impl Crc64 {
     /// An empty digest (value 0).
     pub fn new() -> Crc64 {
-        Crc64(crc64fast::Digest::new())
+        Crc64 { state: !0 }
     }
 
     /// Feeds bytes.
     #[inline]
     pub fn update(&mut self, bytes: &[u8]) {
-        self.0.write(bytes);
+        let mut d = crc_fast::Digest::new_with_init_state(crc_fast::CrcAlgorithm::Crc64Xz, self.state);
+        d.update(bytes);
+        self.state = d.get_state();
     }
 
     /// The CRC of everything fed so far.
     pub fn value(&self) -> u64 {
-        self.0.sum64()
+        self.state ^ !0
     }
 }
 
