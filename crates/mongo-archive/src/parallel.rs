@@ -26,7 +26,7 @@ use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
 
-use crate::crc::{crc64, crc64_shift, Crc64};
+use crate::crc::{crc64_shift, Crc64};
 use crate::driver::{crc_in_parts, CrcPart, Driver, Precomputed};
 use crate::error::ns_name;
 use crate::error::ArchiveError;
@@ -579,115 +579,166 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
     crc_parts(seg);
 }
 
-/// Computes the segment's CRC parts: one per run of consecutive documents of a namespace
-/// whose CRCs are computed in parts (after its documents were patched).
+/// Computes the segment's CRC parts: one per namespace whose CRCs are computed in parts, over
+/// all of its documents in the segment (after they were patched), given to the driver after
+/// the last of them. One part a namespace and segment, not one a run of consecutive
+/// documents: a part costs two [`crc64_shift`]s here and a combine on the calling thread, and
+/// runs end at every block (about 14 KB in a generated archive), so that per-run parts spent
+/// more on shifts than on hashing (docs/performance.md, branch mongo25).
 fn crc_parts(seg: &mut Segment<'_>) {
-    // (ns, first op, input offsets of its bytes)
-    let mut run: Option<(usize, usize, Range<u64>)> = None;
-    for index in 0..=seg.ops.len() {
-        let next = match seg.ops.get(index) {
-            Some((
-                _,
-                Op::Document {
-                    ns,
-                    len,
-                    offset,
-                    crc_part: true,
-                    ..
-                },
-            )) => Some((*ns, *offset..*offset + *len as u64)),
-            _ => None,
+    let mut parts: Vec<NsPart> = Vec::new();
+    for (index, (_, op)) in seg.ops.iter().enumerate() {
+        let Op::Document {
+            ns,
+            len,
+            offset,
+            crc_part: true,
+            ..
+        } = op
+        else {
+            continue;
         };
-        if let (Some((ns, _, bytes)), Some((next_ns, next_raw))) = (&mut run, &next) {
-            if *ns == *next_ns && bytes.end == next_raw.start {
-                bytes.end = next_raw.end;
-                continue;
+        let at = match parts.iter().position(|p| p.ns == *ns) {
+            Some(at) => at,
+            None => {
+                parts.push(NsPart::new(*ns));
+                parts.len() - 1
             }
+        };
+        let part = &mut parts[at];
+        let input = *offset..*offset + *len as u64;
+        match patched_range(seg, op) {
+            Some(range) => part.add_patched(seg, input, range),
+            None => part.add_unchanged(seg, input),
         }
-        if let Some((ns, first, bytes)) = run.take() {
-            let part = crc_part(seg, first..index, bytes);
-            seg.crc_parts.push((index - 1, ns, part));
-        }
-        run = next.map(|(ns, raw)| (ns, index, raw));
+        part.last = index;
     }
+    let mut done: Vec<(usize, usize, CrcPart)> = parts
+        .into_iter()
+        .map(|p| (p.last, p.ns, p.finish(seg)))
+        .collect();
+    // The driver takes them in the order of their last documents.
+    done.sort_unstable_by_key(|(last, _, _)| *last);
+    seg.crc_parts = done;
 }
 
-/// The CRC part of the documents `ops` (consecutive, of one namespace, at input offsets
-/// `bytes`: one buffer holds them all, as a segment's documents are read from one).
-fn crc_part(seg: &Segment<'_>, ops: Range<usize>, bytes: Range<u64>) -> CrcPart {
-    let len_in = bytes.end - bytes.start;
-    let input = doc_in(&seg.bufs, bytes.start, len_in as usize);
-    let crc_in = if input.len() as u64 == len_in {
-        crc64(input)
-    } else {
-        // Not in one buffer (never expected): document by document.
-        let mut crc = Crc64::new();
-        for (_, op) in &seg.ops[ops.clone()] {
-            if let Op::Document { len, offset, .. } = op {
-                crc.update(doc_in(&seg.bufs, *offset, *len));
-            }
-        }
-        crc.value()
-    };
-    let patched = |op: &Op<'_>| match op {
+/// The range of a patched document's bytes in the segment's `patched` (`None`: not patched,
+/// written as read).
+fn patched_range(seg: &Segment<'_>, op: &Op<'_>) -> Option<Range<usize>> {
+    match op {
         Op::Document {
             job: Some((_, _, slot)),
             ..
-        } => match &seg.results[*slot] {
-            Some(Ok((Some(range), _, _))) => Some(range.clone()),
+        } => match seg.results.get(*slot) {
+            Some(Some(Ok((Some(range), _, _)))) => Some(range.clone()),
             _ => None,
         },
         _ => None,
-    };
-    let ops = &seg.ops[ops];
-    if !ops.iter().any(|(_, op)| patched(op).is_some()) {
-        let shift = crc64_shift(len_in);
-        return CrcPart {
-            crc_in,
-            shift_in: shift,
-            crc_out: crc_in,
-            shift_out: shift,
-            changed: false,
-        };
     }
-    let mut out = Crc64::new();
-    let mut len_out = 0;
-    // Consecutive documents whose output bytes lie end to end (patched ones in `patched`,
-    // unchanged ones in the input) are hashed in one call: fewer, longer updates.
-    let mut pending: Option<OutRun> = None;
-    let mut flush = |run: OutRun, out: &mut Crc64| {
-        let bytes = run.bytes(seg);
-        out.update(bytes);
-        len_out += bytes.len() as u64;
-    };
-    for (_, op) in ops {
-        let Op::Document { len, offset, .. } = op else {
-            continue;
-        };
-        let next = match patched(op) {
-            Some(range) => OutRun::Patched(range),
-            None => OutRun::Input(*offset..*offset + *len as u64),
-        };
-        pending = match pending.take() {
-            Some(run) => match run.join(next, seg) {
-                Ok(joined) => Some(joined),
-                Err((run, next)) => {
-                    flush(run, &mut out);
-                    Some(next)
-                }
+}
+
+/// One namespace's CRC part over a segment, being built: stretches of bytes lying end to end
+/// are hashed in one update each.
+struct NsPart {
+    ns: usize,
+    /// The index in the segment's ops of its last document so far.
+    last: usize,
+    crc_in: Crc64,
+    len_in: u64,
+    /// Input bytes not hashed yet (offsets).
+    pending_in: Option<OutRun>,
+    /// Once a document changed: the output's CRC and length so far, and its bytes not hashed
+    /// yet. Until then the output is the input.
+    out: Option<(Crc64, u64, Option<OutRun>)>,
+}
+
+impl NsPart {
+    fn new(ns: usize) -> NsPart {
+        NsPart {
+            ns,
+            last: 0,
+            crc_in: Crc64::new(),
+            len_in: 0,
+            pending_in: None,
+            out: None,
+        }
+    }
+
+    /// A document written as read (input offsets `input`).
+    fn add_unchanged(&mut self, seg: &Segment<'_>, input: Range<u64>) {
+        push_run(seg, &mut self.pending_in, OutRun::Input(input.clone()), &mut self.crc_in, &mut self.len_in);
+        if let Some((crc, len, pending)) = &mut self.out {
+            push_run(seg, pending, OutRun::Input(input), crc, len);
+        }
+    }
+
+    /// A patched document (input offsets `input`, output `patched` in the segment's buffer).
+    fn add_patched(&mut self, seg: &Segment<'_>, input: Range<u64>, patched: Range<usize>) {
+        if self.out.is_none() {
+            // The output so far is the input so far: start from its CRC.
+            hash_run(seg, self.pending_in.take(), &mut self.crc_in, &mut self.len_in);
+            self.out = Some((self.crc_in.clone(), self.len_in, None));
+        }
+        push_run(seg, &mut self.pending_in, OutRun::Input(input), &mut self.crc_in, &mut self.len_in);
+        if let Some((crc, len, pending)) = &mut self.out {
+            push_run(seg, pending, OutRun::Patched(patched), crc, len);
+        }
+    }
+
+    /// The part: both CRCs with their shifts.
+    fn finish(mut self, seg: &Segment<'_>) -> CrcPart {
+        hash_run(seg, self.pending_in.take(), &mut self.crc_in, &mut self.len_in);
+        let (crc_in, shift_in) = (self.crc_in.value(), crc64_shift(self.len_in));
+        match self.out {
+            None => CrcPart {
+                crc_in,
+                shift_in,
+                crc_out: crc_in,
+                shift_out: shift_in,
+                changed: false,
             },
-            None => Some(next),
-        };
+            Some((mut crc, mut len, pending)) => {
+                hash_run(seg, pending, &mut crc, &mut len);
+                CrcPart {
+                    crc_in,
+                    shift_in,
+                    crc_out: crc.value(),
+                    shift_out: crc64_shift(len),
+                    changed: true,
+                }
+            }
+        }
     }
-    if let Some(run) = pending {
-        flush(run, &mut out);
-    }
-    CrcPart {
-        crc_in,
-        shift_in: crc64_shift(len_in),
-        crc_out: out.value(),
-        shift_out: crc64_shift(len_out),
-        changed: true,
+}
+
+/// Appends `next` to the stretch `pending` when its bytes follow on in the same buffer;
+/// otherwise hashes `pending` into `crc` (adding its length to `len`) and starts over with
+/// `next`.
+fn push_run(
+    seg: &Segment<'_>,
+    pending: &mut Option<OutRun>,
+    next: OutRun,
+    crc: &mut Crc64,
+    len: &mut u64,
+) {
+    *pending = match pending.take() {
+        None => Some(next),
+        Some(run) => match run.join(next, seg) {
+            Ok(joined) => Some(joined),
+            Err((run, next)) => {
+                hash_run(seg, Some(run), crc, len);
+                Some(next)
+            }
+        },
+    };
+}
+
+/// Hashes the bytes of `run` (if any) into `crc`, adding their length to `len`.
+fn hash_run(seg: &Segment<'_>, run: Option<OutRun>, crc: &mut Crc64, len: &mut u64) {
+    if let Some(run) = run {
+        let bytes = run.bytes(seg);
+        crc.update(bytes);
+        *len += bytes.len() as u64;
     }
 }
 
@@ -697,8 +748,8 @@ fn in_one_buffer(seg: &Segment<'_>, bytes: Range<u64>) -> bool {
     doc_in(&seg.bufs, bytes.start, len as usize).len() as u64 == len
 }
 
-/// Output bytes of consecutive documents that lie end to end: patched documents (a range of
-/// the segment's `patched`), or unchanged ones (input offsets).
+/// The bytes of consecutive documents that lie end to end: patched documents (a range of the
+/// segment's `patched`), or documents as read (input offsets).
 enum OutRun {
     Patched(Range<usize>),
     Input(Range<u64>),
