@@ -67,6 +67,7 @@ mod subset_plan;
 pub mod synth;
 #[cfg(feature = "testkit")]
 pub mod verify;
+mod thread_cpu;
 mod walk;
 
 pub use crc::{crc64, crc64_combine, Crc64};

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
@@ -32,6 +33,7 @@ use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::RawError;
+use crate::thread_cpu;
 use crate::reader::{
     invalid_document, validate_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
 };
@@ -196,12 +198,13 @@ fn run_with<R: Read, W: Write>(
     let in_flight_max = depth.in_flight.max(1) as u64;
     let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(depth.queued);
     let job_rx = Mutex::new(job_rx);
+    let share = Share::new(depth.workers);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
-        for _ in 0..depth.workers {
+        for cpu in &share.workers {
             let job_rx = &job_rx;
             let done_tx = done_tx.clone();
-            scope.spawn(move || worker(job_rx, done_tx, anon));
+            scope.spawn(move || worker(job_rx, done_tx, anon, cpu));
         }
         drop(done_tx);
         let mut feeder = Feeder {
@@ -210,6 +213,8 @@ fn run_with<R: Read, W: Write>(
             patcher: Patcher::new(),
             anon,
             done_rx,
+            share: &share,
+            at_workers: 0,
             pending: BTreeMap::new(),
             spare: Vec::new(),
             names: Vec::new(),
@@ -258,6 +263,10 @@ struct Feeder<'a, 'q> {
     patcher: Patcher,
     anon: &'a Anonymizer,
     done_rx: Receiver<Segment<'a>>,
+    /// The CPU time each thread has spent, to decide who patches a segment.
+    share: &'q Share,
+    /// Segments handed to the workers (queued or being patched) not yet received back.
+    at_workers: u64,
     pending: BTreeMap<u64, Segment<'a>>,
     /// Applied segments, kept to be filled again (their buffers are large: reusing them
     /// saves mapping and faulting in fresh memory for every segment).
@@ -282,25 +291,49 @@ impl<'a> Feeder<'a, '_> {
         }
     }
 
-    /// Hands `seg` to the workers; when their queue is full (they are behind), patches it here
-    /// instead of waiting for room. Waiting left the calling thread idle while the one worker
-    /// of `--threads 2` did three quarters of the patching: the worker bounded the run
-    /// (docs/performance.md, "Archive thread scaling and archive speed").
+    /// Hands `seg` to the workers. When their queue is full (they are behind), patches it here
+    /// if this thread has spent no more CPU time than a worker on average ([`Share`]); else
+    /// waits for a worker to finish a segment (it has then taken another from the queue) and
+    /// tries again. Always waiting left the calling thread idle while the one worker of
+    /// `--threads 2` did three quarters of the patching (branch mongo23); always patching
+    /// here, when reading is fast (a file), gave this thread half of the patching on top of
+    /// reading, applying and writing, so that it bounded the run (branch mongo25;
+    /// docs/performance.md).
     fn send(&mut self, seg: Segment<'a>) -> Result<(), ArchiveError> {
         self.sent += 1;
-        let Some(tx) = &self.job_tx else {
-            return Err(pool_gone());
-        };
-        match tx.try_send(seg) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(mut seg)) => {
-                self.patched_at_send += 1;
-                patch_segment(&mut seg, &mut self.patcher, self.anon);
-                self.pending.insert(seg.seq, seg);
-                Ok(())
+        let mut seg = seg;
+        loop {
+            let tried = match &self.job_tx {
+                Some(tx) => tx.try_send(seg),
+                None => return Err(pool_gone()),
+            };
+            match tried {
+                Ok(()) => {
+                    self.at_workers += 1;
+                    return Ok(());
+                }
+                Err(TrySendError::Full(back)) => {
+                    seg = back;
+                    // Waiting needs a segment a worker will hand back (a queue of no room
+                    // is full whenever no worker waits on it).
+                    if self.at_workers == 0 || self.share.calling_thread_may_patch() {
+                        self.patched_at_send += 1;
+                        patch_segment(&mut seg, &mut self.patcher, self.anon);
+                        self.pending.insert(seg.seq, seg);
+                        return Ok(());
+                    }
+                    let done = self.done_rx.recv().map_err(|_| pool_gone())?;
+                    self.received(done);
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(pool_gone()),
             }
-            Err(TrySendError::Disconnected(_)) => Err(pool_gone()),
         }
+    }
+
+    /// Keeps a segment a worker finished until it is applied.
+    fn received(&mut self, seg: Segment<'a>) {
+        self.at_workers = self.at_workers.saturating_sub(1);
+        self.pending.insert(seg.seq, seg);
     }
 
     /// Applies finished segments in order until at most `keep` are in flight; with `keep` 0
@@ -318,7 +351,7 @@ impl<'a> Feeder<'a, '_> {
                     // The segments the workers finished first: the next one may be among
                     // them (taking queued work then would only delay it).
                     if let Ok(seg) = self.done_rx.try_recv() {
-                        self.pending.insert(seg.seq, seg);
+                        self.received(seg);
                         continue;
                     }
                     // At the end (`keep` 0), patch a queued batch here while the next one in
@@ -331,14 +364,18 @@ impl<'a> Feeder<'a, '_> {
                         Ok(rx) if keep == 0 => rx.try_recv().ok(),
                         _ => None,
                     };
-                    let seg = match queued {
+                    match queued {
                         Some(mut seg) => {
+                            // Taken back from the queue: no worker will hand it back.
+                            self.at_workers = self.at_workers.saturating_sub(1);
                             patch_segment(&mut seg, &mut self.patcher, self.anon);
-                            seg
+                            self.pending.insert(seg.seq, seg);
                         }
-                        None => self.done_rx.recv().map_err(|_| pool_gone())?,
-                    };
-                    self.pending.insert(seg.seq, seg);
+                        None => {
+                            let seg = self.done_rx.recv().map_err(|_| pool_gone())?;
+                            self.received(seg);
+                        }
+                    }
                     continue;
                 }
             };
@@ -527,11 +564,13 @@ fn stash(small: &mut Vec<u8>, raw: &[u8]) -> Range<usize> {
     0..raw.len()
 }
 
-/// Patches the marked documents of segments until the job channel closes.
+/// Patches the marked documents of segments until the job channel closes; after each, notes
+/// the worker's CPU time in `cpu` ([`Share`]).
 fn worker<'a>(
     jobs: &Mutex<Receiver<Segment<'a>>>,
     done: mpsc::Sender<Segment<'a>>,
     anon: &'a Anonymizer,
+    cpu: &AtomicU64,
 ) {
     let mut patcher = Patcher::new();
     loop {
@@ -541,10 +580,57 @@ fn worker<'a>(
         };
         let Ok(mut seg) = next else { return };
         patch_segment(&mut seg, &mut patcher, anon);
+        if let Some(ns) = thread_cpu::now_ns() {
+            cpu.store(ns, Relaxed);
+        }
         if done.send(seg).is_err() {
             return;
         }
     }
+}
+
+/// The CPU time of the threads of a rewrite, to share the patching by the work each has done
+/// rather than by who happens to be free: the calling thread reads, applies and writes too,
+/// so it should patch only as much as keeps its CPU time level with a worker's.
+struct Share {
+    /// Each worker's CPU nanoseconds after its last segment.
+    workers: Vec<AtomicU64>,
+    /// The calling thread's CPU nanoseconds when the pool started (`None`: no thread CPU
+    /// clock here).
+    calling_start: Option<u64>,
+}
+
+impl Share {
+    fn new(workers: usize) -> Share {
+        Share {
+            workers: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+            calling_start: thread_cpu::now_ns(),
+        }
+    }
+
+    /// True when the calling thread (the caller) has spent no more CPU time since the pool
+    /// started than the workers on average: it may patch a segment itself. True without a
+    /// thread CPU clock or without workers (the plain policy: patch rather than wait).
+    fn calling_thread_may_patch(&self) -> bool {
+        let (Some(start), Some(now)) = (self.calling_start, thread_cpu::now_ns()) else {
+            return true;
+        };
+        may_patch(
+            now.saturating_sub(start),
+            self.workers.iter().map(|w| w.load(Relaxed)),
+        )
+    }
+}
+
+/// The policy of [`Share::calling_thread_may_patch`]: `own` CPU nanoseconds against the
+/// workers' (`workers`), on average; true without workers.
+fn may_patch(own: u64, workers: impl ExactSizeIterator<Item = u64>) -> bool {
+    let n = workers.len() as u64;
+    if n == 0 {
+        return true;
+    }
+    let total: u64 = workers.fold(0u64, |a, w| a.saturating_add(w));
+    own <= total / n
 }
 
 /// Patches the documents of `seg` marked for it.
