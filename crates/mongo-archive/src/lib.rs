@@ -65,9 +65,9 @@ pub mod subset;
 mod subset_plan;
 #[cfg(feature = "testkit")]
 pub mod synth;
+mod thread_cpu;
 #[cfg(feature = "testkit")]
 pub mod verify;
-mod thread_cpu;
 mod walk;
 
 pub use crc::{crc64, crc64_combine, Crc64};

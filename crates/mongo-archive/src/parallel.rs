@@ -21,8 +21,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::ops::Range;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 
 use anonymize_core::{Anonymizer, PlanNode, RowContext, RuleId};
@@ -33,10 +33,10 @@ use crate::error::ns_name;
 use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::RawError;
-use crate::thread_cpu;
 use crate::reader::{
     invalid_document, validate_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
 };
+use crate::thread_cpu;
 use crate::walk::{PatchError, Patcher};
 
 /// An item of a segment: documents by their input offset (in the segment's buffers), the
@@ -168,6 +168,7 @@ pub(crate) fn run<R: Read, W: Write>(
         workers: worker_count(threads),
         in_flight: in_flight(threads),
         queued: queued(threads),
+        policy: Policy::ByCpu,
     };
     run_with(rd, driver, depth).map(|_| ())
 }
@@ -179,6 +180,21 @@ struct Depth {
     workers: usize,
     in_flight: usize,
     queued: usize,
+    /// Who patches a segment when the workers' queue is full.
+    policy: Policy,
+}
+
+/// Who patches a segment that finds the workers' queue full ([`Feeder::send`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// The calling thread while its CPU time is no more than a worker's ([`Share`]).
+    ByCpu,
+    /// Tests: always the calling thread.
+    #[cfg_attr(not(all(test, feature = "testkit")), allow(dead_code))]
+    Patch,
+    /// Tests: a worker, whenever one will hand a segment back to wait for.
+    #[cfg_attr(not(all(test, feature = "testkit")), allow(dead_code))]
+    Wait,
 }
 
 /// [`run`] with the given depth; returns how many segments the calling thread patched
@@ -198,7 +214,7 @@ fn run_with<R: Read, W: Write>(
     let in_flight_max = depth.in_flight.max(1) as u64;
     let (job_tx, job_rx) = mpsc::sync_channel::<Segment<'_>>(depth.queued);
     let job_rx = Mutex::new(job_rx);
-    let share = Share::new(depth.workers);
+    let share = Share::new(depth.workers, depth.policy);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<Segment<'_>>();
         for cpu in &share.workers {
@@ -598,13 +614,15 @@ struct Share {
     /// The calling thread's CPU nanoseconds when the pool started (`None`: no thread CPU
     /// clock here).
     calling_start: Option<u64>,
+    policy: Policy,
 }
 
 impl Share {
-    fn new(workers: usize) -> Share {
+    fn new(workers: usize, policy: Policy) -> Share {
         Share {
             workers: (0..workers).map(|_| AtomicU64::new(0)).collect(),
             calling_start: thread_cpu::now_ns(),
+            policy,
         }
     }
 
@@ -612,6 +630,11 @@ impl Share {
     /// started than the workers on average: it may patch a segment itself. True without a
     /// thread CPU clock or without workers (the plain policy: patch rather than wait).
     fn calling_thread_may_patch(&self) -> bool {
+        match self.policy {
+            Policy::ByCpu => {}
+            Policy::Patch => return true,
+            Policy::Wait => return false,
+        }
         let (Some(start), Some(now)) = (self.calling_start, thread_cpu::now_ns()) else {
             return true;
         };
@@ -752,7 +775,13 @@ impl NsPart {
 
     /// A document written as read (input offsets `input`).
     fn add_unchanged(&mut self, seg: &Segment<'_>, input: Range<u64>) {
-        push_run(seg, &mut self.pending_in, OutRun::Input(input.clone()), &mut self.crc_in, &mut self.len_in);
+        push_run(
+            seg,
+            &mut self.pending_in,
+            OutRun::Input(input.clone()),
+            &mut self.crc_in,
+            &mut self.len_in,
+        );
         if let Some((crc, len, pending)) = &mut self.out {
             push_run(seg, pending, OutRun::Input(input), crc, len);
         }
@@ -762,10 +791,21 @@ impl NsPart {
     fn add_patched(&mut self, seg: &Segment<'_>, input: Range<u64>, patched: Range<usize>) {
         if self.out.is_none() {
             // The output so far is the input so far: start from its CRC.
-            hash_run(seg, self.pending_in.take(), &mut self.crc_in, &mut self.len_in);
+            hash_run(
+                seg,
+                self.pending_in.take(),
+                &mut self.crc_in,
+                &mut self.len_in,
+            );
             self.out = Some((self.crc_in.clone(), self.len_in, None));
         }
-        push_run(seg, &mut self.pending_in, OutRun::Input(input), &mut self.crc_in, &mut self.len_in);
+        push_run(
+            seg,
+            &mut self.pending_in,
+            OutRun::Input(input),
+            &mut self.crc_in,
+            &mut self.len_in,
+        );
         if let Some((crc, len, pending)) = &mut self.out {
             push_run(seg, pending, OutRun::Patched(patched), crc, len);
         }
@@ -773,7 +813,12 @@ impl NsPart {
 
     /// The part: both CRCs with their shifts.
     fn finish(mut self, seg: &Segment<'_>) -> CrcPart {
-        hash_run(seg, self.pending_in.take(), &mut self.crc_in, &mut self.len_in);
+        hash_run(
+            seg,
+            self.pending_in.take(),
+            &mut self.crc_in,
+            &mut self.len_in,
+        );
         let (crc_in, shift_in) = (self.crc_in.value(), crc64_shift(self.len_in));
         match self.out {
             None => CrcPart {
@@ -969,7 +1014,7 @@ fn apply<W: Write>(
 mod tests {
     use anonymize_core::{Anonymizer, Key, KeyMode, RuleSet};
 
-    use super::{in_flight, queued, run_with, Depth};
+    use super::{in_flight, may_patch, queued, run_with, Depth, Policy};
     use crate::driver::Driver;
     use crate::policy::RewriteOptions;
     use crate::reader::ArchiveReader;
@@ -1029,6 +1074,7 @@ rules:
             workers,
             in_flight,
             queued,
+            policy: Policy::Patch,
         };
         // No worker and no room in the queue: the calling thread patches every segment (a
         // 4 MB archive makes about 16). Then: no room in the queue (a segment goes to a
@@ -1046,8 +1092,52 @@ rules:
             depth(1, in_flight(2), queued(2)),
             depth(3, in_flight(4), queued(4)),
         ] {
-            let (out, _) = rewrite(&input, d);
-            assert!(out == serial, "{d:?}: output differs");
+            for policy in [Policy::Patch, Policy::Wait, Policy::ByCpu] {
+                let d = Depth { policy, ..d };
+                let (out, _) = rewrite(&input, d);
+                assert!(out == serial, "{d:?}: output differs");
+            }
         }
+    }
+
+    /// With `Policy::Wait` a full queue makes the calling thread wait for a worker, so it
+    /// patches (almost) nothing at send; with `Policy::Patch` it patches whenever the queue is
+    /// full: the same output either way.
+    #[test]
+    fn waiting_for_a_worker_instead_of_patching_gives_the_same_output() {
+        let input = generate_vec(&SynthConfig {
+            seed: 25,
+            target_bytes: 4 << 20,
+            ..SynthConfig::default()
+        });
+        let mut serial = Vec::new();
+        let anon = anon();
+        crate::rewrite_archive(&input[..], &mut serial, &anon, &RewriteOptions::default()).unwrap();
+        let depth = |policy| Depth {
+            workers: 1,
+            in_flight: in_flight(2),
+            queued: 1,
+            policy,
+        };
+        let (waited, patched_waiting) = rewrite(&input, depth(Policy::Wait));
+        let (patched, patched_patching) = rewrite(&input, depth(Policy::Patch));
+        assert!(waited == serial, "waiting: output differs");
+        assert!(patched == serial, "patching: output differs");
+        // A 4 MB archive makes about 16 segments; waiting patches here only when no worker
+        // holds one to wait for (a queue of one is full at most sends).
+        assert!(
+            patched_waiting < patched_patching,
+            "patched at send: {patched_waiting} waiting, {patched_patching} patching"
+        );
+    }
+
+    #[test]
+    fn may_patch_compares_with_the_workers_average() {
+        assert!(may_patch(5, [].into_iter()));
+        assert!(may_patch(10, [10].into_iter()));
+        assert!(!may_patch(11, [10].into_iter()));
+        assert!(may_patch(15, [10, 20].into_iter()));
+        assert!(!may_patch(16, [10, 20].into_iter()));
+        assert!(may_patch(u64::MAX / 2, [u64::MAX, u64::MAX].into_iter()));
     }
 }
