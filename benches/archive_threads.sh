@@ -7,6 +7,8 @@
 #   SIZE_MB  archive size (default 100: `gen-archive --size-mb SIZE_MB`, read through `cat |`)
 #   RUNS     runs per binary (default 5)
 #   BIN      syrf-anonymize binaries to compare (default: target/release/syrf-anonymize)
+#   FROM=file  reads the archive with `--input FILE --output /dev/null` instead of through
+#            `cat |` (default FROM=pipe); the `cat ms` column is then 0
 # Needs perf (`perf record -e cpu-clock`, no hardware counters). For each binary and run, with
 # benches/rules/touched.yaml (every document of the big collections touched): the CPU
 # milliseconds of the calling thread (reads, applies in order, writes, and patches segments
@@ -35,8 +37,11 @@ rules=benches/rules/touched.yaml
 # cpu_ms THREADS BIN: one run under perf; prints "calling worker cat" (CPU milliseconds).
 cpu_ms() {
     local t=$1 bin=$2
-    perf record -q -e cpu-clock -F 10000 -o "$work/perf.data" -- \
-        bash -c "cat '$work/a.archive' | '$bin' -q --rules $rules --threads $t > /dev/null" 2> /dev/null
+    local cmd="cat '$work/a.archive' | '$bin' -q --rules $rules --threads $t > /dev/null"
+    if [[ ${FROM:-pipe} == file ]]; then
+        cmd="'$bin' -q --rules $rules --threads $t --input '$work/a.archive' --output /dev/null"
+    fi
+    perf record -q -e cpu-clock -F 10000 -o "$work/perf.data" -- bash -c "$cmd" 2> /dev/null
     # The calling thread is the process's first (its tid is its pid); samples are 0.1 ms.
     perf script -i "$work/perf.data" -F comm,pid,tid 2> /dev/null | awk '
         $1 == "cat" { c++ }
@@ -44,7 +49,7 @@ cpu_ms() {
         END { printf "%.0f %.0f %.0f\n", m / 10, o / 10, c / 10 }'
 }
 
-echo "archive: $(stat -c %s "$work/a.archive") bytes (gen-archive --size-mb $size_mb), rules $rules"
+echo "archive: $(stat -c %s "$work/a.archive") bytes (gen-archive --size-mb $size_mb), rules $rules, read from a ${FROM:-pipe}"
 printf '%-40s %4s %10s %10s %8s\n' binary run "calling ms" "worker ms" "cat ms"
 for bin in "${bins[@]}"; do
     best1=""
