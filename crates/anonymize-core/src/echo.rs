@@ -16,6 +16,7 @@ use memchr::{memchr, memchr2};
 use crate::plan::RuleId;
 use crate::transform::Written;
 
+mod escapes;
 mod scan;
 
 /// What the echo guard does with an uncovered string value that holds a covered original.
@@ -271,7 +272,7 @@ impl EchoSet {
         if self.encoded
             && ranges
                 .iter()
-                .any(|&r| r.1 > r.0 + 1 && scan::irregular_escape(hay, r))
+                .any(|&r| r.1 > r.0 + 1 && escapes::irregular_escape(hay, r))
         {
             return true;
         }
