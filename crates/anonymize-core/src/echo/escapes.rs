@@ -3,12 +3,10 @@
 //! write (`\x68`, an octal escape, MySQL's `\h` for `h`) could spell an original's letters,
 //! so such a row is decoded and searched value by value instead.
 //!
-//! With AVX2 (detected at run time) each 32-byte chunk is read twice, at `p` and `p + 1`:
-//! the backslashes of the first load, less those whose next byte (the second load) is a
-//! [regular second byte](REGULAR_NEXT) looked up in two nibble tables, are the candidates;
-//! only they are read one by one (their parity in a run of backslashes decides whether they
-//! begin an escape). The generated and real text the guard searches holds backslashes
-//! mostly in regular escapes (`\n`, `\\`, `\'`), so candidates are rare.
+//! With AVX2 (detected at run time) the backslashes are found 32 bytes at a time and read
+//! in order; elsewhere `memchr` finds them. (Finding only the backslashes not followed by a
+//! regular second byte with a nibble-table lookup, to read fewer of them, cost more
+//! instructions on the benchmark's text: docs/performance.md, branch echo25.)
 
 /// Whether `range` of `hay` holds a backslash escape other than the ones dump tools write
 /// for quotes, backslashes and control characters (`\\`, `\'`, `\"`, `\0`, `\n`, `\r`,
@@ -48,14 +46,6 @@ static REGULAR: [bool; 256] = {
     table
 };
 
-/// True when a backslash followed by `b` needs no closer look: `b` is a regular second
-/// byte other than `0` (which may begin an octal escape), or a backslash (either `\\`, or
-/// the second byte of one). The definition the SIMD lookup ([`NIBBLES`]) implements.
-#[cfg(any(test, target_arch = "x86_64"))]
-const fn regular_next(b: u8) -> bool {
-    b == b'\\' || (b != b'0' && REGULAR[b as usize])
-}
-
 /// The reading of a range's backslashes, in order.
 #[derive(Default)]
 struct Escapes {
@@ -83,78 +73,16 @@ impl Escapes {
     }
 }
 
-/// True when the backslash at `i` (inside the range starting at `start`) begins an escape
-/// dump tools do not write, read without the backslashes before it: a backslash begins an
-/// escape when the run of backslashes just before it, within the range, is even (a run
-/// starts after a byte that is plain text or the second byte of an escape, and its
-/// backslashes pair up from its start), as [`Escapes::irregular`] reads it in order.
-#[cfg(any(test, target_arch = "x86_64"))]
-fn irregular_at(hay: &[u8], start: usize, i: usize) -> bool {
-    let run = hay[start..i]
-        .iter()
-        .rev()
-        .take_while(|&&b| b == b'\\')
-        .count();
-    run % 2 == 0 && Escapes::default().irregular(hay, i)
-}
-
-/// Nibble tables for [`regular_next`]: byte `b` is such a byte when
-/// `LOW[b & 15] & HIGH[b >> 4]` is not zero (one bit per high nibble among the regular
-/// bytes').
-#[cfg(any(test, target_arch = "x86_64"))]
-struct Nibbles {
-    low: [u8; 16],
-    high: [u8; 16],
-}
-
-/// The nibble tables of [`regular_next`], built from it (test `nibbles_are_regular_next`
-/// checks all 256 bytes).
-#[cfg(any(test, target_arch = "x86_64"))]
-const NIBBLES: Nibbles = {
-    let mut t = Nibbles {
-        low: [0; 16],
-        high: [0; 16],
-    };
-    // One bit per high nibble that has a regular byte (at most 8 of them).
-    let mut next_bit = 0;
-    let mut hi = 0;
-    while hi < 8 {
-        let mut lo = 0;
-        let mut any = false;
-        while lo < 16 {
-            if regular_next((hi * 16 + lo) as u8) {
-                any = true;
-            }
-            lo += 1;
-        }
-        if any {
-            let bit = 1u8 << next_bit;
-            next_bit += 1;
-            t.high[hi] = bit;
-            let mut lo = 0;
-            while lo < 16 {
-                if regular_next((hi * 16 + lo) as u8) {
-                    t.low[lo] |= bit;
-                }
-                lo += 1;
-            }
-        }
-        hi += 1;
-    }
-    t
-};
-
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 reading. Every function here is called only after `is_x86_feature_detected!`
     //! said the CPU has AVX2.
 
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
 
-    use super::{irregular_at, NIBBLES};
+    use super::Escapes;
 
     /// Bytes a chunk holds.
     const LANES: usize = 32;
@@ -181,75 +109,19 @@ mod avx2 {
         unsafe { _mm256_loadu_si256(hay.as_ptr().add(p).cast()) }
     }
 
-    /// A 16-byte table broadcast to both lanes of a vector (`vpshufb` looks up per lane).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn table(t: &[u8; 16]) -> __m256i {
-        let mut both = [0u8; 32];
-        both[..16].copy_from_slice(t);
-        both[16..].copy_from_slice(t);
-        // SAFETY: `both` holds 32 bytes.
-        unsafe { _mm256_loadu_si256(both.as_ptr().cast()) }
-    }
-
-    /// The lookups of one scan.
-    struct Classes {
-        backslash: __m256i,
-        low: __m256i,
-        high: __m256i,
-        nibble: __m256i,
-    }
-
-    impl Classes {
-        #[inline]
-        #[target_feature(enable = "avx2")]
-        fn new() -> Classes {
-            Classes {
-                backslash: _mm256_set1_epi8(b'\\' as i8),
-                low: table(&NIBBLES.low),
-                high: table(&NIBBLES.high),
-                nibble: _mm256_set1_epi8(0x0f),
-            }
-        }
-
-        /// Candidates among the 32 positions from `p`: bit `i` set when byte `p + i` is a
-        /// backslash and byte `p + i + 1` is not a [regular next byte](super::regular_next)
-        /// (every backslash when the byte after the chunk is past `hay`).
-        ///
-        /// # Safety
-        /// The CPU has AVX2; `p + 32 <= hay.len()`.
-        #[inline]
-        #[target_feature(enable = "avx2")]
-        unsafe fn candidates(&self, hay: &[u8], p: usize) -> u32 {
-            // SAFETY: `p + 32 <= hay.len()` (the caller's promise).
-            let x = unsafe { load(hay, p) };
-            let backslashes = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, self.backslash)) as u32;
-            if backslashes == 0 || p + 1 + LANES > hay.len() {
-                return backslashes;
-            }
-            // SAFETY: `p + 1 + 32 <= hay.len()` (checked above).
-            let y = unsafe { load(hay, p + 1) };
-            let low = _mm256_shuffle_epi8(self.low, _mm256_and_si256(y, self.nibble));
-            let high = _mm256_shuffle_epi8(
-                self.high,
-                _mm256_and_si256(_mm256_srli_epi16(y, 4), self.nibble),
-            );
-            let not_regular =
-                _mm256_cmpeq_epi8(_mm256_and_si256(low, high), _mm256_setzero_si256());
-            backslashes & _mm256_movemask_epi8(not_regular) as u32
-        }
-    }
-
     /// # Safety
     /// The CPU has AVX2; `start + 32 <= end <= hay.len()`.
     #[target_feature(enable = "avx2")]
     unsafe fn escapes(hay: &[u8], (start, end): (usize, usize)) -> bool {
-        let classes = Classes::new();
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let mut escapes = Escapes::default();
+        let mut at = |i| escapes.irregular(hay, i);
         let mut p = start;
         while p + LANES <= end {
             // SAFETY: `p + 32 <= end <= hay.len()`.
-            let m = unsafe { classes.candidates(hay, p) };
-            if m != 0 && any(m, p, hay, start) {
+            let x = unsafe { load(hay, p) };
+            let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+            if each(mask, p, &mut at) {
                 return true;
             }
             p += LANES;
@@ -260,15 +132,16 @@ mod avx2 {
         // The last chunk overlaps the one before: its positions already read are masked off.
         let q = end - LANES;
         // SAFETY: `q + 32 == end <= hay.len()`.
-        let m = unsafe { classes.candidates(hay, q) } & (u32::MAX << (p - q));
-        m != 0 && any(m, q, hay, start)
+        let x = unsafe { load(hay, q) };
+        let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
+        each(mask & (u32::MAX << (p - q)), q, &mut at)
     }
 
-    /// True when a candidate of `mask` (positions `p + i`) begins an irregular escape.
+    /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
     #[inline]
-    fn any(mut mask: u32, p: usize, hay: &[u8], start: usize) -> bool {
+    fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
         while mask != 0 {
-            if irregular_at(hay, start, p + mask.trailing_zeros() as usize) {
+            if at(p + mask.trailing_zeros() as usize) {
                 return true;
             }
             mask &= mask - 1;
@@ -344,14 +217,6 @@ mod props {
             })
     }
 
-    #[test]
-    fn nibbles_are_regular_next() {
-        for b in 0..=255u8 {
-            let looked_up = NIBBLES.low[usize::from(b & 15)] & NIBBLES.high[usize::from(b >> 4)];
-            assert_eq!(looked_up != 0, regular_next(b), "byte {b:#04x}");
-        }
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
@@ -367,23 +232,6 @@ mod props {
             prop_assert_eq!(irregular_escape(&hay, range), expected);
             if range.0 < range.1 {
                 prop_assert_eq!(irregular_portable(&hay, range), expected);
-            }
-        }
-
-        #[test]
-        fn irregular_at_reads_like_the_ordered_pass(
-            hay in bytes(80),
-            cuts in prop::collection::vec(any::<prop::sample::Index>(), 2),
-        ) {
-            // Each backslash read alone gives what the in-order reading gives.
-            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(hay.len() + 1)).collect();
-            cuts.sort_unstable();
-            let (s, e) = (cuts[0], cuts[1]);
-            let mut escapes = Escapes::default();
-            for i in s..e {
-                if hay[i] == b'\\' {
-                    prop_assert_eq!(irregular_at(&hay, s, i), escapes.irregular(&hay, i));
-                }
             }
         }
     }
