@@ -47,7 +47,9 @@ pub(super) fn any_portable(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
         return false;
     };
     let mut check = Check::new(hay, needles);
-    scan_bytes(hay.bytes, bounds, needles, &mut check)
+    scan_bytes(
+        hay.bytes, bounds.lo, bounds.end, bounds.d, needles, &mut check,
+    )
 }
 
 /// The part of the haystack a scan reads.
@@ -57,9 +59,8 @@ struct Bounds {
     lo: usize,
     /// One past the last position a match of the shortest needle may start at.
     end: usize,
-    /// Offsets in a needle of its two pair bytes (`first < second <` the shortest
-    /// needle's length), chosen by [`pair_offsets`].
-    pair: (usize, usize),
+    /// Offset of the second pair byte (the shortest needle's length − 1).
+    d: usize,
 }
 
 impl Bounds {
@@ -74,79 +75,28 @@ impl Bounds {
         Some(Bounds {
             lo,
             end: hi + 1 - shortest,
-            pair: pair_offsets(needles, shortest),
+            d: shortest - 1,
         })
     }
 }
 
-/// Positions `b.lo..b.end` of `hay` whose folded bytes at `p + b.pair.0` and
-/// `p + b.pair.1` are some needle's bytes there, each handed to `check` until it finds a
-/// match.
-fn scan_bytes(hay: &[u8], b: Bounds, needles: &[&[u8]], check: &mut Check<'_>) -> bool {
-    let (i, j) = b.pair;
-    for p in b.lo..b.end {
-        let (x, y) = (fold(hay[p + i]), fold(hay[p + j]));
-        if needles.iter().any(|n| fold(n[i]) == x && fold(n[j]) == y) && check.at(p) {
+/// Positions `lo..end` of `hay` whose folded bytes at `p` and `p + d` are some needle's
+/// first byte and byte `d`, each handed to `check` until it finds a match.
+fn scan_bytes(
+    hay: &[u8],
+    lo: usize,
+    end: usize,
+    d: usize,
+    needles: &[&[u8]],
+    check: &mut Check<'_>,
+) -> bool {
+    for p in lo..end {
+        let (a, b) = (fold(hay[p]), fold(hay[p + d]));
+        if needles.iter().any(|n| fold(n[0]) == a && fold(n[d]) == b) && check.at(p) {
             return true;
         }
     }
     false
-}
-
-/// How common each folded byte is in the text the guard searches (higher: more common;
-/// only the order matters): English letter frequencies (per mille), the space (which a
-/// BSON zero byte folds onto) the most common, digits and `"` (a BSON string's type byte
-/// folds onto it) common, other punctuation and non-ASCII bytes rare.
-static COMMON: [u8; 256] = {
-    let mut t = [4u8; 256];
-    let letters = b"etaoinshrdlcumwfgypbvkjxqz";
-    let per_mille: [u8; 26] = [
-        127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 10, 8, 2,
-        2, 1, 1,
-    ];
-    let mut i = 0;
-    while i < 26 {
-        t[letters[i] as usize] = per_mille[i];
-        i += 1;
-    }
-    let mut d = b'0';
-    while d <= b'9' {
-        t[d as usize] = 30;
-        d += 1;
-    }
-    t[b' ' as usize] = 255;
-    t[b'"' as usize] = 30;
-    t[b'.' as usize] = 20;
-    t[b',' as usize] = 15;
-    t[b'-' as usize] = 10;
-    t[b'_' as usize] = 10;
-    t
-};
-
-/// The pair offsets of a group of needles whose shortest is `shortest` (at least 2) bytes:
-/// the two positions (among the first 16 and the last) whose folded bytes are, summed over
-/// the needles, the least [common](COMMON), so that fewer positions of the text are
-/// candidates. Any two positions below `shortest` give the same answers.
-fn pair_offsets(needles: &[&[u8]], shortest: usize) -> (usize, usize) {
-    let score = |at: usize| -> u32 {
-        needles
-            .iter()
-            .map(|n| u32::from(COMMON[usize::from(fold(n[at]))]))
-            .sum()
-    };
-    let last = shortest - 1;
-    // The two least common positions, `best.0` the least.
-    let mut best = [(score(last), last), (u32::MAX, 0)];
-    for at in 0..last.min(16) {
-        let s = (score(at), at);
-        if s.0 < best[0].0 {
-            best = [s, best[0]];
-        } else if s.0 < best[1].0 {
-            best[1] = s;
-        }
-    }
-    let (a, b) = (best[0].1, best[1].1);
-    (a.min(b), a.max(b))
 }
 
 /// Verifies candidates in increasing order of position: inside a range, and a needle there.
@@ -309,7 +259,7 @@ mod avx2 {
         let mut check = Check::new(hay, needles);
         // Both loads of the last chunk must stay inside the haystack.
         if b.end - b.lo < LANES {
-            return scan_bytes(hay.bytes, b, needles, &mut check);
+            return scan_bytes(hay.bytes, b.lo, b.end, b.d, needles, &mut check);
         }
         // SAFETY: the caller checked that the CPU has AVX2.
         unsafe {
@@ -350,11 +300,11 @@ mod avx2 {
         let mut pairs = Pairs::<N> {
             first: [_mm256_setzero_si256(); N],
             second: [_mm256_setzero_si256(); N],
-            pair: b.pair,
+            d: b.d,
         };
         for (k, n) in needles.iter().take(N).enumerate() {
-            pairs.first[k] = _mm256_set1_epi8(super::fold(n[b.pair.0]) as i8);
-            pairs.second[k] = _mm256_set1_epi8(super::fold(n[b.pair.1]) as i8);
+            pairs.first[k] = _mm256_set1_epi8(super::fold(n[0]) as i8);
+            pairs.second[k] = _mm256_set1_epi8(super::fold(n[b.d]) as i8);
         }
         let mut p = b.lo;
         // Two chunks a round, tested together: candidates are rare.
@@ -396,27 +346,27 @@ mod avx2 {
         _mm256_movemask_epi8(v) as u32
     }
 
-    /// The folded pair bytes of `N` needles, broadcast, and their offsets in a needle.
+    /// The folded pair bytes of `N` needles, broadcast, and the offset of the second.
     struct Pairs<const N: usize> {
         first: [__m256i; N],
         second: [__m256i; N],
-        pair: (usize, usize),
+        d: usize,
     }
 
     impl<const N: usize> Pairs<N> {
         /// Candidates among the 32 positions from `p`: byte `i` not zero when the folded
-        /// bytes at `p + i + pair.0` and `p + i + pair.1` are some needle's pair bytes.
+        /// bytes at `p + i` and `p + i + d` are the pair of some needle.
         ///
         /// # Safety
         /// The CPU has AVX2; `p + 32 <= end` of the [`Bounds`] the pairs were made for, so
-        /// both loads end at most at `end - 1 + pair.1 + 1 <= end - 1 + shortest`, the end
-        /// of the last range, within `hay`.
+        /// both loads end at most at `end - 1 + d + 1`, the end of the last range, within
+        /// `hay`.
         #[inline]
         #[target_feature(enable = "avx2")]
         unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
             let fold = _mm256_set1_epi8(0x20);
             // SAFETY: both loads are inside `hay` (above).
-            let (x, y) = unsafe { (load(hay, p + self.pair.0), load(hay, p + self.pair.1)) };
+            let (x, y) = unsafe { (load(hay, p), load(hay, p + self.d)) };
             let (x, y) = (_mm256_or_si256(x, fold), _mm256_or_si256(y, fold));
             let mut any = _mm256_setzero_si256();
             for k in 0..N {
