@@ -236,69 +236,6 @@ mod sse2 {
     }
 }
 
-/// Whether `range` of `hay` holds a backslash escape other than the ones dump tools write
-/// for quotes, backslashes and control characters (`\\`, `\'`, `\"`, `\0`, `\n`, `\r`,
-/// `\t`, `\b`, `\f`, `\v`, `\Z`, `\N`, `\%`, `\_`), e.g. `\x68`, an octal escape or MySQL's
-/// `\h` for `h`: such escapes could spell an original's letters. The byte after the last
-/// one of the range is read from `hay` as the escape's second byte.
-pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
-    let end = end.min(hay.len());
-    if start >= end {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        return avx2::irregular_escape(hay, (start, end));
-    }
-    irregular_portable(hay, (start, end))
-}
-
-/// [`irregular_escape`] with `memchr` (any CPU); `start < end <= hay.len()`.
-fn irregular_portable(hay: &[u8], (start, end): (usize, usize)) -> bool {
-    let mut escapes = Escapes::default();
-    memchr::memchr_iter(b'\\', &hay[start..end]).any(|i| escapes.irregular(hay, start + i))
-}
-
-/// Second bytes of the escapes dump tools write, besides `\\` (`\0` is one unless a digit
-/// follows: an octal escape).
-static REGULAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let regular = b"'\"0nrtbfvZN%_";
-    let mut i = 0;
-    while i < regular.len() {
-        table[regular[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
-
-/// The reading of a range's backslashes, in order.
-#[derive(Default)]
-struct Escapes {
-    /// The last backslash began `\\`: the next one is its second byte.
-    escaped: bool,
-}
-
-impl Escapes {
-    /// True when the backslash at `i` of `hay` begins an escape dump tools do not write.
-    #[inline]
-    fn irregular(&mut self, hay: &[u8], i: usize) -> bool {
-        if self.escaped {
-            self.escaped = false;
-            return false;
-        }
-        match hay.get(i + 1) {
-            None => false,
-            Some(b'\\') => {
-                self.escaped = true;
-                false
-            }
-            Some(b'0') => hay.get(i + 2).is_some_and(u8::is_ascii_digit),
-            Some(&c) => !REGULAR[c as usize],
-        }
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 scans. Every function here is called only after `is_x86_feature_detected!`
@@ -309,7 +246,7 @@ mod avx2 {
         _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
     };
 
-    use super::{scan_bytes, Bounds, Check, Escapes, Hay, GROUP};
+    use super::{scan_bytes, Bounds, Check, Hay, GROUP};
 
     /// Bytes a chunk holds.
     const LANES: usize = 32;
@@ -443,42 +380,6 @@ mod avx2 {
         }
     }
 
-    /// [`super::irregular_escape`] on a CPU with AVX2; `start < end <= hay.len()`.
-    pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
-        if end < start + LANES {
-            return super::irregular_portable(hay, (start, end));
-        }
-        // SAFETY: the caller checked that the CPU has AVX2.
-        unsafe { escapes(hay, (start, end)) }
-    }
-
-    /// # Safety
-    /// The CPU has AVX2; `start + 32 <= end <= hay.len()`.
-    #[target_feature(enable = "avx2")]
-    unsafe fn escapes(hay: &[u8], (start, end): (usize, usize)) -> bool {
-        let backslash = _mm256_set1_epi8(b'\\' as i8);
-        let mut escapes = Escapes::default();
-        let mut at = |i| escapes.irregular(hay, i);
-        let mut p = start;
-        while p + LANES <= end {
-            // SAFETY: `p + 32 <= end <= hay.len()`.
-            let x = unsafe { load(hay, p) };
-            let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
-            if each(mask, p, &mut at) {
-                return true;
-            }
-            p += LANES;
-        }
-        if p == end {
-            return false;
-        }
-        let q = end - LANES;
-        // SAFETY: `q + 32 == end <= hay.len()`.
-        let x = unsafe { load(hay, q) };
-        let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
-        each(mask & (u32::MAX << (p - q)), q, &mut at)
-    }
-
     /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
     #[inline]
     fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
@@ -507,28 +408,6 @@ mod props {
                     .any(|w| w.iter().zip(n.iter()).all(|(a, b)| fold(*a) == fold(*b)))
             })
         })
-    }
-
-    /// The definition of [`irregular_escape`]: the backslashes of the range in order, each
-    /// either the second of `\\` or followed by a regular escape letter.
-    fn naive_irregular(hay: &[u8], (s, e): (usize, usize)) -> bool {
-        let mut i = s;
-        while i < e {
-            if hay[i] == b'\\' {
-                match hay.get(i + 1) {
-                    Some(b'0') if hay.get(i + 2).is_some_and(u8::is_ascii_digit) => return true,
-                    Some(b'\\') => i += 1,
-                    Some(
-                        b'\'' | b'"' | b'0' | b'n' | b'r' | b't' | b'b' | b'f' | b'v' | b'Z' | b'N'
-                        | b'%' | b'_',
-                    )
-                    | None => {}
-                    Some(_) => return true,
-                }
-            }
-            i += 1;
-        }
-        false
     }
 
     /// Bytes from a small alphabet: letters of both cases, bytes that fold onto letters or
@@ -610,17 +489,6 @@ mod props {
             let expected = naive(&hay, &ranges, &needles);
             prop_assert_eq!(any_within(within, &needles), expected);
             prop_assert_eq!(any_portable(within, &needles), expected);
-        }
-
-        #[test]
-        fn irregular_escape_is_its_definition(
-            hay in bytes(300),
-            cuts in prop::collection::vec(any::<prop::sample::Index>(), 2),
-        ) {
-            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(hay.len() + 1)).collect();
-            cuts.sort_unstable();
-            let range = (cuts[0], cuts[1]);
-            prop_assert_eq!(irregular_escape(&hay, range), naive_irregular(&hay, range));
         }
     }
 
