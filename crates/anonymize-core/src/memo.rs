@@ -166,6 +166,12 @@ const OFF_FOR: u32 = 16 * 1024;
 ///
 /// A rule whose values rarely repeat (unique addresses) stops using the memo on this thread
 /// after a trial window with few hits, and tries again later: outputs are the same either way.
+///
+/// `compute` runs outside the thread-local access: the lookup ([`lookup`]) and the store
+/// ([`remember`], after a miss) each take it once, so neither the value nor the result is
+/// moved through the access's closure (copies that stalled on store forwarding: see
+/// docs/performance.md, branch row25).
+#[inline]
 pub(crate) fn memoised<R>(
     owner: u64,
     rule: usize,
@@ -177,36 +183,85 @@ pub(crate) fn memoised<R>(
     let Some((kind, input)) = key_of(&value) else {
         return compute(value, out);
     };
+    let slot = match lookup(owner, rule, kind, input, out) {
+        Lookup::Hit => return (Written::Str, changed),
+        Lookup::Skip => return compute(value, out),
+        Lookup::Miss(slot) => slot,
+    };
+    let result = compute(value, out);
+    remember(
+        owner,
+        rule,
+        slot,
+        (kind, input),
+        (result.0 == Written::Str).then_some(out),
+    );
+    result
+}
+
+/// What [`lookup`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// The remembered output is in `out`.
+    Hit,
+    /// Not remembered: compute, then [`remember`] the result in this slot.
+    Miss(usize),
+    /// Compute without the memo (its table is off, or the memo is busy).
+    Skip,
+}
+
+/// Looks `input` of type `kind` up in this thread's table of `owner`'s rule `rule` (made
+/// when missing), copying a remembered output into `out` (cleared first) on a hit; counts
+/// a hit at once (a miss is counted by [`remember`]).
+fn lookup(owner: u64, rule: usize, kind: u8, input: &[u8], out: &mut Vec<u8>) -> Lookup {
     MEMO.with(|memo| {
         // Transforms never call back into the memo; should one ever, it computes.
         let Ok(mut memo) = memo.try_borrow_mut() else {
-            return compute(value, out);
+            return Lookup::Skip;
         };
         let Some((table, budget)) = table(&mut memo, owner, rule, true) else {
-            return compute(value, out);
+            return Lookup::Skip;
         };
         if table.off > 0 {
             table.off -= 1;
-            return compute(value, out);
+            return Lookup::Skip;
         }
         let slot = slot_of(input, table.bits);
-        if let Some(found) = table.find(slot, kind, input) {
-            out.clear();
-            out.extend_from_slice(found);
-            if let Some(change) = table.count(true) {
-                table.change(change, budget);
-            }
-            return (Written::Str, changed);
+        let Some(found) = table.find(slot, kind, input) else {
+            return Lookup::Miss(slot);
+        };
+        out.clear();
+        out.extend_from_slice(found);
+        if let Some(change) = table.count(true) {
+            table.change(change, budget);
         }
+        Lookup::Hit
+    })
+}
+
+/// After a [`Lookup::Miss`] in `slot`: counts the miss and remembers `output` (`None`: the
+/// result was not text) for `input` of type `kind`, when it fits.
+fn remember(
+    owner: u64,
+    rule: usize,
+    slot: usize,
+    (kind, input): (u8, &[u8]),
+    output: Option<&[u8]>,
+) {
+    MEMO.with(|memo| {
+        let Ok(mut memo) = memo.try_borrow_mut() else {
+            return;
+        };
+        let Some((table, budget)) = table(&mut memo, owner, rule, false) else {
+            return;
+        };
         let change = table.count(false);
-        let result = compute(value, out);
-        if result.0 == Written::Str {
-            table.store(slot, kind, input, out, budget);
+        if let Some(output) = output {
+            table.store(slot, kind, input, output, budget);
         }
         if let Some(change) = change {
             table.change(change, budget);
         }
-        result
     })
 }
 

@@ -400,6 +400,23 @@ fn some_columns() -> Vec<Option<Column>> {
     ]
 }
 
+/// `ascii` is `is_ascii`: every byte value at every position of rows up to 50 bytes long,
+/// over an ASCII background.
+#[test]
+fn ascii_is_its_definition() {
+    for len in 0..50 {
+        let base = vec![b'k'; len];
+        assert!(ascii(&base), "{len}");
+        for at in 0..len {
+            for b in 0u8..=255 {
+                let mut row = base.clone();
+                row[at] = b;
+                assert_eq!(ascii(&row), row.is_ascii(), "{len} {at} {b}");
+            }
+        }
+    }
+}
+
 proptest::proptest! {
     /// `utf8` (the ASCII check first) is `std::str::from_utf8` on any bytes: rows of ASCII
     /// and of bytes above 0x7f (valid sequences, stray continuation bytes, truncated leads)

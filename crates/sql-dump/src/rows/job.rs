@@ -224,6 +224,21 @@ impl RowJob<'_, '_> {
     ) {
         let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
+        if let Value::Str(s) = value {
+            if self.text_as_read(transform, s, col) {
+                // Nearly every covered value: the transform gets the text's parts, not a
+                // `Value` copied through the stack (docs/performance.md, branch row25).
+                return self.apply(
+                    rule,
+                    (Value::Str(s), false),
+                    text,
+                    col,
+                    buf,
+                    row_ctx,
+                    (out, echo),
+                );
+            }
+        }
         if matches!(transform, Transform::DateShift { .. }) && is_infinity(&value) {
             // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
             // to NULL.
@@ -241,16 +256,43 @@ impl RowJob<'_, '_> {
             Some(d) => Value::Str(d),
             None => value,
         };
-        let element_wise = col.is_some_and(|c| c.family == Family::Array)
-            && !matches!(transform.name(), "keep" | "null" | "remove" | "constant");
-        if let (true, Value::Str(s)) = (element_wise, &value) {
+        if let (true, Value::Str(s)) = (element_wise(transform, col), &value) {
             return self.array_elements(rule, s, col, buf, row_ctx, out);
         }
-        let (value, was_str) = if matches!(transform, Transform::Digits) {
+        let value = if matches!(transform, Transform::Digits) {
             digits_value(value, text)
         } else {
             (value, false)
         };
+        self.apply(rule, value, text, col, buf, row_ctx, (out, echo))
+    }
+
+    /// Whether text `s` read for `rule` (its `transform`) in column `col` goes to the
+    /// transform as it was read: the general way of [`rule`](Self::rule) would change nothing
+    /// of it (no Latin-1 decoding, no `infinity` date, no array column, no `digits` number).
+    #[inline]
+    fn text_as_read(&self, transform: &Transform, s: &str, col: Option<&Column>) -> bool {
+        (!self.syntax.latin1 || s.is_ascii())
+            && !matches!(transform, Transform::DateShift { .. })
+            && !element_wise(transform, col)
+            && !(matches!(transform, Transform::Digits) && plain_decimal(s))
+    }
+
+    /// Applies `rule` to `value` (and whether it was read from a string: a number goes back
+    /// as one), the value of the literal `text`, and writes the result.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        rule: anonymize_core::RuleId,
+        (value, was_str): (Value<'_>, bool),
+        text: &[u8],
+        col: Option<&Column>,
+        buf: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        (out, echo): (&mut Vec<u8>, Option<&mut EchoSet>),
+    ) {
+        let transform = self.anon.transform(rule);
         let variant = match (&value, transform) {
             // Only where variants could collide in a unique key declared before the rows, or
             // where the rule asks for it: elsewhere variants keep sharing their pseudonym, so
@@ -535,6 +577,27 @@ fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> O
     })
 }
 
+/// Whether `digits` reads `s` as a plain decimal: one pass over an optional `-`, digits
+/// without a leading zero (or `0`), optionally `.` and at least one digit.
+fn plain_decimal(s: &str) -> bool {
+    let body = s.as_bytes();
+    let body = body.strip_prefix(b"-").unwrap_or(body);
+    let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let frac = match body.get(int..) {
+        Some([]) => true,
+        Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    int > 0 && (int == 1 || body[0] != b'0') && frac
+}
+
+/// Whether `transform` applies to each element of a value of column `col` (an array
+/// column, and a transform that does not replace the whole value).
+fn element_wise(transform: &Transform, col: Option<&Column>) -> bool {
+    col.is_some_and(|c| c.family == Family::Array)
+        && !matches!(transform.name(), "keep" | "null" | "remove" | "constant")
+}
+
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
 fn is_infinity(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
@@ -548,19 +611,7 @@ fn is_infinity(value: &Value<'_>) -> bool {
 /// depends only on the value and never gains a leading zero. Returns the value and whether it
 /// was a string.
 fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
-    /// One pass: an optional `-`, digits without a leading zero (or `0`), optionally `.`
-    /// and at least one digit.
-    fn plain(s: &str) -> bool {
-        let body = s.as_bytes();
-        let body = body.strip_prefix(b"-").unwrap_or(body);
-        let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
-        let frac = match body.get(int..) {
-            Some([]) => true,
-            Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
-            _ => false,
-        };
-        int > 0 && (int == 1 || body[0] != b'0') && frac
-    }
+    let plain = plain_decimal;
     match value {
         Value::Str(s) if plain(s) => (Value::Number(s), true),
         Value::Int64(_) => match std::str::from_utf8(literal) {
