@@ -667,6 +667,47 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// `memoised` returns and writes what `compute` does, for any sequence of lookups
+        /// over a few owners, rules and values (repeats, text and bytes, values too long to
+        /// remember); and counts a hit or a miss for each lookup of a value short enough to
+        /// remember while its table is on.
+        #[test]
+        fn memoised_is_compute(
+            steps in proptest::collection::vec(
+                (0u64..2, 0usize..3, 0usize..12, proptest::bool::ANY), 1..400),
+        ) {
+            let values: Vec<String> = (0..12)
+                .map(|i| if i == 11 { "z".repeat(CAP + 3) } else { format!("v{}", i * 7) })
+                .collect();
+            let compute = |rule: usize| move |v: Value<'_>, out: &mut Vec<u8>| {
+                let (tag, bytes): (u8, &[u8]) = match v {
+                    Value::Str(s) => (b's', s.as_bytes()),
+                    Value::Bytes(b) => (b'b', b),
+                    _ => return (Written::Null, false),
+                };
+                out.clear();
+                out.extend_from_slice(&[tag, b'0' + rule as u8]);
+                out.extend(bytes.iter().rev());
+                (if tag == b's' { Written::Str } else { Written::Bytes }, true)
+            };
+            for &(owner, rule, v, bytes) in &steps {
+                let owner = 77_000 + owner;
+                let text = &values[v];
+                let value = if bytes { Value::Bytes(text.as_bytes()) } else { Value::Str(text) };
+                let (h0, m0) = counts(owner, rule);
+                let (mut fast, mut plain) = (b"junk".to_vec(), Vec::new());
+                let got = memoised(owner, rule, value, &mut fast, compute(rule), true);
+                let want = compute(rule)(value, &mut plain);
+                proptest::prop_assert_eq!(got, want);
+                proptest::prop_assert_eq!(&fast, &plain);
+                let (h, m) = counts(owner, rule);
+                // Fewer lookups than a trial window: every table stays on.
+                proptest::prop_assert_eq!(h + m - h0 - m0, u64::from(text.len() < CAP));
+            }
+        }
+    }
+
     #[test]
     fn slots_spread() {
         let used: std::collections::HashSet<usize> = (0..SLOTS)

@@ -225,7 +225,7 @@ impl RowJob<'_, '_> {
         let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
         if let Value::Str(s) = value {
-            if self.text_as_read(transform, s, col) {
+            if text_as_read(self.syntax.latin1, transform, s, col) {
                 // Nearly every covered value: the transform gets the text's parts, not a
                 // `Value` copied through the stack (docs/performance.md, branch row25).
                 return self.apply(
@@ -265,17 +265,6 @@ impl RowJob<'_, '_> {
             (value, false)
         };
         self.apply(rule, value, text, col, buf, row_ctx, (out, echo))
-    }
-
-    /// Whether text `s` read for `rule` (its `transform`) in column `col` goes to the
-    /// transform as it was read: the general way of [`rule`](Self::rule) would change nothing
-    /// of it (no Latin-1 decoding, no `infinity` date, no array column, no `digits` number).
-    #[inline]
-    fn text_as_read(&self, transform: &Transform, s: &str, col: Option<&Column>) -> bool {
-        (!self.syntax.latin1 || s.is_ascii())
-            && !matches!(transform, Transform::DateShift { .. })
-            && !element_wise(transform, col)
-            && !(matches!(transform, Transform::Digits) && plain_decimal(s))
     }
 
     /// Applies `rule` to `value` (and whether it was read from a string: a number goes back
@@ -577,6 +566,18 @@ fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> O
     })
 }
 
+/// Whether text `s`, read for a rule of `transform` in column `col` of a dump whose text is
+/// Latin-1 (`latin1`) or not, goes to the transform as it was read: the general way of
+/// [`RowJob::rule`] would change nothing of it (no Latin-1 decoding, no `infinity` date, no
+/// array column, no `digits` number).
+#[inline]
+fn text_as_read(latin1: bool, transform: &Transform, s: &str, col: Option<&Column>) -> bool {
+    let decoded = latin1 && !s.is_ascii();
+    let date = matches!(transform, Transform::DateShift { .. });
+    let number = matches!(transform, Transform::Digits) && plain_decimal(s);
+    !(decoded || date || number || element_wise(transform, col))
+}
+
 /// Whether `digits` reads `s` as a plain decimal: one pass over an optional `-`, digits
 /// without a leading zero (or `0`), optionally `.` and at least one digit.
 fn plain_decimal(s: &str) -> bool {
@@ -702,6 +703,84 @@ mod tests {
                         any_email_variant(s, case_sensitive, exactness),
                         "{s:?} {case_sensitive} {exactness:?}"
                     );
+                }
+            }
+        }
+    }
+
+    /// Text that `text_as_read` sends to the transform as it was read is text the general way
+    /// of `RowJob::rule` leaves as it is: no `infinity` date to skip, no Latin-1 decoding, no
+    /// array elements, no `digits` number; every transform, column family and dump charset.
+    #[test]
+    fn text_as_read_is_what_the_general_way_leaves() {
+        use anonymize_core::{FakeKind, FakeLocale, HashEmailMode};
+        let transforms = [
+            Transform::Keep,
+            Transform::Null,
+            Transform::Digits,
+            Transform::DateShift { max_days: 3 },
+            Transform::Hash { length: 8 },
+            Transform::Fake {
+                kind: FakeKind::FirstName,
+                locale: FakeLocale::En,
+            },
+            Transform::HashEmail {
+                local_length: 16,
+                domain_length: 4,
+                domain: "x".into(),
+                case_sensitive: false,
+                mode: HashEmailMode::Address,
+                distinct_variants: false,
+            },
+        ];
+        let texts = [
+            "",
+            "42",
+            "-3.5",
+            "007",
+            "+44 7780 463556",
+            "infinity",
+            "-Infinity",
+            "Jos\u{e9}",
+            "{a,b}",
+            "bob@x",
+            "2024-01-05",
+        ];
+        let column = |family: Family| Column {
+            name: "c".into(),
+            kind: crate::ddl::ColKind::Other,
+            max_chars: None,
+            generated: false,
+            json: false,
+            family,
+            type_name: "t".into(),
+            case_sensitive: None,
+            unique: false,
+        };
+        let cols = [
+            None,
+            Some(column(Family::Text)),
+            Some(column(Family::Array)),
+            Some(column(Family::Date)),
+        ];
+        for latin1 in [false, true] {
+            for transform in &transforms {
+                for s in texts {
+                    for col in &cols {
+                        let col = col.as_ref();
+                        if !text_as_read(latin1, transform, s, col) {
+                            continue;
+                        }
+                        let why = format!("{latin1} {transform:?} {s:?} {col:?}");
+                        let date = matches!(transform, Transform::DateShift { .. });
+                        assert!(!(date && is_infinity(&Value::Str(s))), "{why}");
+                        assert!(!latin1 || s.is_ascii(), "{why}");
+                        assert!(!element_wise(transform, col), "{why}");
+                        if matches!(transform, Transform::Digits) {
+                            let read = digits_value(Value::Str(s), s.as_bytes());
+                            assert_eq!(read, (Value::Str(s), false), "{why}");
+                        }
+                    }
                 }
             }
         }
