@@ -199,6 +199,49 @@ pub(crate) fn memoised<R>(
     result
 }
 
+/// Asks the CPU to bring into its cache the entry of this thread's table of `owner`'s rule
+/// `rule` where `input` would be remembered, so that its lookup a little later does not wait
+/// for memory (the first load of a slot is most of the memo's time: docs/performance.md,
+/// branch row25). Does nothing when the table has no entries or is off; never changes what
+/// the memo holds or counts.
+#[inline]
+pub(crate) fn prefetch(owner: u64, rule: usize, input: &[u8]) {
+    if input.len() >= CAP {
+        return;
+    }
+    MEMO.with(|memo| {
+        let Ok(memo) = memo.try_borrow() else {
+            return;
+        };
+        let Some(Some(table)) = memo
+            .first()
+            .filter(|o| o.owner == owner)
+            .and_then(|o| o.tables.get(rule))
+        else {
+            return;
+        };
+        if table.off == 0 && table.width > 0 {
+            let entry = table.entry(slot_of(input, table.bits));
+            prefetch_line(entry.as_ptr());
+        }
+    })
+}
+
+/// A hint to load the cache line at `at` (no effect on what any load or store sees).
+#[inline(always)]
+fn prefetch_line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the address, and neither
+    // reads nor writes memory as far as the program can see (SSE, part of the x86_64
+    // baseline). `at` points into a live table anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 /// What [`lookup`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lookup {
@@ -670,12 +713,13 @@ mod tests {
     proptest::proptest! {
         /// `memoised` returns and writes what `compute` does, for any sequence of lookups
         /// over a few owners, rules and values (repeats, text and bytes, values too long to
-        /// remember); and counts a hit or a miss for each lookup of a value short enough to
-        /// remember while its table is on.
+        /// remember), whether or not its entry was prefetched first; and counts a hit or a miss
+        /// for each lookup of a value short enough to remember while its table is on (a
+        /// prefetch counts nothing).
         #[test]
         fn memoised_is_compute(
             steps in proptest::collection::vec(
-                (0u64..2, 0usize..3, 0usize..12, proptest::bool::ANY), 1..400),
+                (0u64..2, 0usize..3, 0usize..12, proptest::bool::ANY, proptest::bool::ANY), 1..400),
         ) {
             let values: Vec<String> = (0..12)
                 .map(|i| if i == 11 { "z".repeat(CAP + 3) } else { format!("v{}", i * 7) })
@@ -691,11 +735,14 @@ mod tests {
                 out.extend(bytes.iter().rev());
                 (if tag == b's' { Written::Str } else { Written::Bytes }, true)
             };
-            for &(owner, rule, v, bytes) in &steps {
+            for &(owner, rule, v, bytes, prefetched) in &steps {
                 let owner = 77_000 + owner;
                 let text = &values[v];
                 let value = if bytes { Value::Bytes(text.as_bytes()) } else { Value::Str(text) };
                 let (h0, m0) = counts(owner, rule);
+                if prefetched {
+                    prefetch(owner, rule, text.as_bytes());
+                }
                 let (mut fast, mut plain) = (b"junk".to_vec(), Vec::new());
                 let got = memoised(owner, rule, value, &mut fast, compute(rule), true);
                 let want = compute(rule)(value, &mut plain);

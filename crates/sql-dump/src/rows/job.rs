@@ -52,6 +52,28 @@ impl RowJob<'_, '_> {
         });
     }
 
+    /// Brings into the CPU's cache the memo entries of the covered values of the row `src`
+    /// at `spans` ([`Anonymizer::prefetch`]), to be rewritten by [`rewrite`](Self::rewrite)
+    /// after the current one: only plain values (a COPY field, a `'...'` string with nothing to
+    /// undo), read as their bytes. A hint: outputs do not depend on it.
+    pub(crate) fn prefetch(&self, src: &[u8], spans: &[(usize, usize)]) {
+        for (plan, &span) in self.plans.iter().zip(spans) {
+            let Some(rule) = plan.node.and_then(|n| n.rule()) else {
+                continue;
+            };
+            let text = if self.ctx == Ctx::Copy {
+                src.get(span.0..span.1)
+            } else {
+                let (s, e) = trim_span(src, span);
+                src.get(s..e)
+                    .and_then(|t| plain_string(t, plan.col.as_ref()))
+            };
+            if let Some(text) = text {
+                self.anon.prefetch(rule, text);
+            }
+        }
+    }
+
     fn rewrite_row(
         &self,
         src: &[u8],
