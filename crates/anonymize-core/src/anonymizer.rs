@@ -504,16 +504,17 @@ impl Anonymizer {
         replacement
     }
 
-    /// A hint that `rule` will soon be applied to the text `text` on this thread: when the
-    /// rule's results are remembered ([`crate::memo`]), the entry where `text`'s result would
-    /// be is brought into the CPU's cache now, so that the lookup does not wait for memory.
-    /// Changes no result and no count; a format calls it for the next row's values before it
-    /// rewrites the current row.
-    #[inline]
-    pub fn prefetch(&self, rule: RuleId, text: &[u8]) {
-        if self.rules.get(rule.index()).is_some_and(|r| r.memo) {
-            memo::prefetch(self.digester.id(), rule.index(), text);
-        }
+    /// Where the calling thread's memo ([`crate::memo`]) of `rule` keeps its entries, when
+    /// the rule's results are remembered and its table is on: a format that knows the values
+    /// it will rewrite next prefetches their entries with it
+    /// ([`MemoSlots::prefetch`](crate::MemoSlots::prefetch)), so that their lookups do
+    /// not wait for memory. Ask again now and then (per batch of rows): tables move as they
+    /// grow, and switch off and on. Changes no result and no count.
+    pub fn memo_slots(&self, rule: RuleId) -> Option<crate::MemoSlots> {
+        let compiled = self.rules.get(rule.index())?;
+        compiled
+            .memo
+            .then(|| memo::slots(self.digester.id(), rule.index()))?
     }
 
     /// `(table, path, hits, misses)` of the calling thread's memo of recent results, per rule

@@ -199,32 +199,50 @@ pub(crate) fn memoised<R>(
     result
 }
 
-/// Asks the CPU to bring into its cache the entry of this thread's table of `owner`'s rule
-/// `rule` where `input` would be remembered, so that its lookup a little later does not wait
-/// for memory (the first load of a slot is most of the memo's time: docs/performance.md,
-/// branch row25). Does nothing when the table has no entries or is off; never changes what
-/// the memo holds or counts.
-#[inline]
-pub(crate) fn prefetch(owner: u64, rule: usize, input: &[u8]) {
-    if input.len() >= CAP {
-        return;
-    }
+/// Where this thread's table of one rule kept its entries when [`slots`] looked: enough to
+/// find the entry of a value without the thread-local access, for prefetching. A table that
+/// grew or widened since then has moved: its old address is then only a wasted hint (a
+/// prefetch never faults), never a wrong result.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoSlots {
+    /// Address of entry 0 (never dereferenced: only prefetched).
+    base: usize,
+    width: usize,
+    bits: u32,
+}
+
+/// The entries of this thread's table of `owner`'s rule `rule`, when it has some and is on.
+pub(crate) fn slots(owner: u64, rule: usize) -> Option<MemoSlots> {
     MEMO.with(|memo| {
-        let Ok(memo) = memo.try_borrow() else {
-            return;
-        };
-        let Some(Some(table)) = memo
+        let memo = memo.try_borrow().ok()?;
+        let table = memo
             .first()
-            .filter(|o| o.owner == owner)
-            .and_then(|o| o.tables.get(rule))
-        else {
-            return;
-        };
-        if table.off == 0 && table.width > 0 {
-            let entry = table.entry(slot_of(input, table.bits));
-            prefetch_line(entry.as_ptr());
-        }
+            .filter(|o| o.owner == owner)?
+            .tables
+            .get(rule)?
+            .as_ref()?;
+        (table.off == 0 && table.width > 0).then(|| MemoSlots {
+            base: table.bytes.as_ptr() as usize + table.start,
+            width: table.width,
+            bits: table.bits,
+        })
     })
+}
+
+impl MemoSlots {
+    /// Asks the CPU to bring into its cache the entry where `input`'s result would be
+    /// remembered, so that its lookup a little later does not wait for memory (the first
+    /// load of a slot was most of the memo's time: docs/performance.md, branch row25).
+    /// Never changes what the memo holds or counts.
+    #[inline]
+    pub fn prefetch(&self, input: &[u8]) {
+        if input.len() < CAP {
+            let at = self
+                .base
+                .wrapping_add(slot_of(input, self.bits).wrapping_mul(self.width));
+            prefetch_line(at as *const u8);
+        }
+    }
 }
 
 /// A hint to load the cache line at `at` (no effect on what any load or store sees).
@@ -740,8 +758,8 @@ mod tests {
                 let text = &values[v];
                 let value = if bytes { Value::Bytes(text.as_bytes()) } else { Value::Str(text) };
                 let (h0, m0) = counts(owner, rule);
-                if prefetched {
-                    prefetch(owner, rule, text.as_bytes());
+                if let Some(slots) = slots(owner, rule).filter(|_| prefetched) {
+                    slots.prefetch(text.as_bytes());
                 }
                 let (mut fast, mut plain) = (b"junk".to_vec(), Vec::new());
                 let got = memoised(owner, rule, value, &mut fast, compute(rule), true);

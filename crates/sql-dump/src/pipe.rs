@@ -167,10 +167,12 @@ impl Batch<'_> {
             ordinal: 0,
         };
         let (mut at, mut span_at) = (0, 0);
+        let prefetched = job.prefetch_columns();
         for (k, row) in self.rows.iter().enumerate() {
-            if let Some(next) = self.rows.get(k + 1) {
+            if let Some(next) = self.rows.get(k + 1).filter(|_| !prefetched.is_empty()) {
                 // The next row's memo entries, loaded while this row is rewritten.
                 job.prefetch(
+                    &prefetched,
                     &self.data[next.start..next.end],
                     &self.spans[row.spans_end..next.spans_end],
                 );

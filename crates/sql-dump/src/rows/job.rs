@@ -52,13 +52,28 @@ impl RowJob<'_, '_> {
         });
     }
 
-    /// Brings into the CPU's cache the memo entries of the covered values of the row `src`
-    /// at `spans` ([`Anonymizer::prefetch`]), to be rewritten by [`rewrite`](Self::rewrite)
-    /// after the current one: only plain values (a COPY field, a `'...'` string with nothing to
-    /// undo), read as their bytes. A hint: outputs do not depend on it.
-    pub(crate) fn prefetch(&self, src: &[u8], spans: &[(usize, usize)]) {
-        for (plan, &span) in self.plans.iter().zip(spans) {
-            let Some(rule) = plan.node.and_then(|n| n.rule()) else {
+    /// The columns whose memo entries [`prefetch`](Self::prefetch) brings into the cache,
+    /// with where this thread's memo of their rule keeps them ([`Anonymizer::memo_slots`]):
+    /// ask once per batch of rows.
+    pub(crate) fn prefetch_columns(&self) -> Vec<(usize, anonymize_core::MemoSlots)> {
+        let rule_of = |plan: &ColPlan<'_>| plan.node.and_then(|n| n.rule());
+        (self.plans.iter().enumerate())
+            .filter_map(|(i, plan)| Some((i, self.anon.memo_slots(rule_of(plan)?)?)))
+            .collect()
+    }
+
+    /// Brings into the CPU's cache the memo entries of the `columns`' values of the row `src`
+    /// at `spans`, to be rewritten by [`rewrite`](Self::rewrite) after the current one: only
+    /// plain values (a COPY field, a `'...'` string with nothing to undo), read as their
+    /// bytes. A hint: outputs do not depend on it.
+    pub(crate) fn prefetch(
+        &self,
+        columns: &[(usize, anonymize_core::MemoSlots)],
+        src: &[u8],
+        spans: &[(usize, usize)],
+    ) {
+        for &(i, slots) in columns {
+            let (Some(&span), Some(plan)) = (spans.get(i), self.plans.get(i)) else {
                 continue;
             };
             let text = if self.ctx == Ctx::Copy {
@@ -69,7 +84,7 @@ impl RowJob<'_, '_> {
                     .and_then(|t| plain_string(t, plan.col.as_ref()))
             };
             if let Some(text) = text {
-                self.anon.prefetch(rule, text);
+                slots.prefetch(text);
             }
         }
     }
