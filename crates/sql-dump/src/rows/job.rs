@@ -63,9 +63,10 @@ impl RowJob<'_, '_> {
     }
 
     /// Brings into the CPU's cache the memo entries of the `columns`' values of the row `src`
-    /// at `spans`, to be rewritten by [`rewrite`](Self::rewrite) after the current one: only
-    /// plain values (a COPY field, a `'...'` string with nothing to undo), read as their
-    /// bytes. A hint: outputs do not depend on it.
+    /// at `spans`, to be rewritten by [`rewrite`](Self::rewrite) after the current one: a
+    /// COPY field, or the body of a `'...'` literal, taken as the value's bytes (a value with
+    /// escapes to undo or space around it hashes differently, so its hint is wasted, never
+    /// wrong). A hint: outputs do not depend on it.
     pub(crate) fn prefetch(
         &self,
         columns: &[(usize, anonymize_core::MemoSlots)],
@@ -73,19 +74,15 @@ impl RowJob<'_, '_> {
         spans: &[(usize, usize)],
     ) {
         for &(i, slots) in columns {
-            let (Some(&span), Some(plan)) = (spans.get(i), self.plans.get(i)) else {
+            let Some(field) = spans.get(i).and_then(|&(s, e)| src.get(s..e)) else {
                 continue;
             };
-            let text = if self.ctx == Ctx::Copy {
-                src.get(span.0..span.1)
-            } else {
-                let (s, e) = trim_span(src, span);
-                src.get(s..e)
-                    .and_then(|t| plain_string(t, plan.col.as_ref()))
+            let text = match field {
+                _ if self.ctx == Ctx::Copy => field,
+                [b'\'', body @ .., b'\''] => body,
+                _ => continue,
             };
-            if let Some(text) = text {
-                slots.prefetch(text);
-            }
+            slots.prefetch(text);
         }
     }
 
