@@ -820,6 +820,69 @@ mod tests {
         }
     }
 
+    /// `prefetch` leaves what rows rewrite to as it was, and takes any spans without a panic
+    /// (out of the row, reversed, a lone quote): rows of repeated names rewritten with a
+    /// prefetch of the next row before each, and without, give the same bytes.
+    #[test]
+    fn prefetch_is_only_a_hint() {
+        use crate::dialect::{Dialect, Syntax};
+        use anonymize_core::{Disposition, Key, KeyMode, RuleSet};
+        let yaml = "rules:\n  t:\n    fields:\n      a: {transform: fake, kind: first_name}\n";
+        let rules = RuleSet::from_yaml(yaml, "x.yaml").unwrap();
+        let key = Key::from_bytes(b"a key for the row job's tests").unwrap();
+        let anon = Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap();
+        let Disposition::Keep(plan) = anon.resolve(None, "t") else {
+            panic!("kept")
+        };
+        let node = plan.root().and_then(|r| r.child(b"a"));
+        let plans = [ColPlan {
+            node,
+            col: None,
+            name: None,
+            cond: None,
+        }];
+        for ctx in [Ctx::MySql, Ctx::Copy] {
+            let job = RowJob {
+                anon: &anon,
+                plans: &plans,
+                shape: RowShape::of(&plans, ctx == Ctx::Copy),
+                ctx,
+                syntax: Syntax::from(Dialect::MySql),
+                ordinal: 1,
+            };
+            let rows: Vec<Vec<u8>> = (0..3000)
+                .map(|i| match ctx {
+                    Ctx::Copy => format!("n{}", i % 40).into_bytes(),
+                    _ => format!("'n{}'", i % 40).into_bytes(),
+                })
+                .collect();
+            let mut bufs = (Vec::new(), Vec::new());
+            let (mut plain, mut hinted) = (Vec::new(), Vec::new());
+            for row in &rows {
+                job.rewrite(row, &[(0, row.len())], &mut bufs.0, &mut bufs.1, &mut plain);
+            }
+            let columns = job.prefetch_columns();
+            assert_eq!(columns.len(), 1, "the name column's table is on");
+            for (k, row) in rows.iter().enumerate() {
+                if let Some(next) = rows.get(k + 1) {
+                    job.prefetch(&columns, next, &[(0, next.len())]);
+                }
+                let odd: &[(usize, usize)] = &[(5, 2), (0, 10_000), (usize::MAX, 3)];
+                job.prefetch(&columns, b"'", &[(0, 1)]);
+                job.prefetch(&columns, row, odd);
+                job.rewrite(
+                    row,
+                    &[(0, row.len())],
+                    &mut bufs.0,
+                    &mut bufs.1,
+                    &mut hinted,
+                );
+            }
+            assert_eq!(plain, hinted, "{ctx:?}");
+            assert_ne!(&plain[..rows[0].len()], &rows[0][..], "rewritten");
+        }
+    }
+
     /// `digits` reads the same values as plain decimals as the two-pass test did.
     #[test]
     fn plain_decimals_as_before() {
