@@ -504,6 +504,19 @@ impl Anonymizer {
         replacement
     }
 
+    /// Where the calling thread's memo ([`crate::memo`]) of `rule` keeps its entries, when
+    /// the rule's results are remembered and its table is on: a format that knows the values
+    /// it will rewrite next prefetches their entries with it
+    /// ([`MemoSlots::prefetch`](crate::MemoSlots::prefetch)), so that their lookups do
+    /// not wait for memory. Ask again now and then (per batch of rows): tables move as they
+    /// grow, and switch off and on. Changes no result and no count.
+    pub fn memo_slots(&self, rule: RuleId) -> Option<crate::MemoSlots> {
+        let compiled = self.rules.get(rule.index())?;
+        compiled
+            .memo
+            .then(|| memo::slots(self.digester.id(), rule.index()))?
+    }
+
     /// `(table, path, hits, misses)` of the calling thread's memo of recent results, per rule
     /// (see README, "Performance"): for measuring hit rates; both 0 for rules whose transform
     /// is not memoised or that saw no text value on this thread.

@@ -64,6 +64,7 @@ pub use cpu::sha_extensions;
 pub use dates::civil_from_days;
 pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
+pub use memo::MemoSlots;
 pub use plan::{PlanNode, RuleId};
 pub use references::Reference;
 pub use report::{CollectionUse, EchoReport, Report, RuleReport, WhenReport};

@@ -166,6 +166,12 @@ const OFF_FOR: u32 = 16 * 1024;
 ///
 /// A rule whose values rarely repeat (unique addresses) stops using the memo on this thread
 /// after a trial window with few hits, and tries again later: outputs are the same either way.
+///
+/// `compute` runs outside the thread-local access: the lookup ([`lookup`]) and the store
+/// ([`remember`], after a miss) each take it once, so neither the value nor the result is
+/// moved through the access's closure (copies that stalled on store forwarding: see
+/// docs/performance.md, branch row25).
+#[inline]
 pub(crate) fn memoised<R>(
     owner: u64,
     rule: usize,
@@ -177,36 +183,146 @@ pub(crate) fn memoised<R>(
     let Some((kind, input)) = key_of(&value) else {
         return compute(value, out);
     };
+    let slot = match lookup(owner, rule, kind, input, out) {
+        Lookup::Hit => return (Written::Str, changed),
+        Lookup::Skip => return compute(value, out),
+        Lookup::Miss(slot) => slot,
+    };
+    let result = compute(value, out);
+    remember(
+        owner,
+        rule,
+        slot,
+        (kind, input),
+        (result.0 == Written::Str).then_some(out),
+    );
+    result
+}
+
+/// Where this thread's table of one rule kept its entries when [`slots`] looked: enough to
+/// find the entry of a value without the thread-local access, for prefetching. A table that
+/// grew or widened since then has moved: its old address is then only a wasted hint (a
+/// prefetch never faults), never a wrong result.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoSlots {
+    /// Address of entry 0 (never dereferenced: only prefetched).
+    base: usize,
+    width: usize,
+    bits: u32,
+}
+
+/// The entries of this thread's table of `owner`'s rule `rule`, when it has some and is on.
+pub(crate) fn slots(owner: u64, rule: usize) -> Option<MemoSlots> {
+    MEMO.with(|memo| {
+        let memo = memo.try_borrow().ok()?;
+        let table = memo
+            .first()
+            .filter(|o| o.owner == owner)?
+            .tables
+            .get(rule)?
+            .as_ref()?;
+        (table.off == 0 && table.width > 0).then(|| MemoSlots {
+            base: table.bytes.as_ptr() as usize + table.start,
+            width: table.width,
+            bits: table.bits,
+        })
+    })
+}
+
+impl MemoSlots {
+    /// Asks the CPU to bring into its cache the entry where `input`'s result would be
+    /// remembered, so that its lookup a little later does not wait for memory (the first
+    /// load of a slot was most of the memo's time: docs/performance.md, branch row25).
+    /// Never changes what the memo holds or counts.
+    #[inline]
+    pub fn prefetch(&self, input: &[u8]) {
+        if input.len() < CAP {
+            let at = self
+                .base
+                .wrapping_add(slot_of(input, self.bits).wrapping_mul(self.width));
+            prefetch_line(at as *const u8);
+        }
+    }
+}
+
+/// A hint to load the cache line at `at` (no effect on what any load or store sees).
+#[inline(always)]
+fn prefetch_line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the address, and neither
+    // reads nor writes memory as far as the program can see (SSE, part of the x86_64
+    // baseline). `at` points into a live table anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
+/// What [`lookup`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// The remembered output is in `out`.
+    Hit,
+    /// Not remembered: compute, then [`remember`] the result in this slot.
+    Miss(usize),
+    /// Compute without the memo (its table is off, or the memo is busy).
+    Skip,
+}
+
+/// Looks `input` of type `kind` up in this thread's table of `owner`'s rule `rule` (made
+/// when missing), copying a remembered output into `out` (cleared first) on a hit; counts
+/// a hit at once (a miss is counted by [`remember`]).
+fn lookup(owner: u64, rule: usize, kind: u8, input: &[u8], out: &mut Vec<u8>) -> Lookup {
     MEMO.with(|memo| {
         // Transforms never call back into the memo; should one ever, it computes.
         let Ok(mut memo) = memo.try_borrow_mut() else {
-            return compute(value, out);
+            return Lookup::Skip;
         };
         let Some((table, budget)) = table(&mut memo, owner, rule, true) else {
-            return compute(value, out);
+            return Lookup::Skip;
         };
         if table.off > 0 {
             table.off -= 1;
-            return compute(value, out);
+            return Lookup::Skip;
         }
         let slot = slot_of(input, table.bits);
-        if let Some(found) = table.find(slot, kind, input) {
-            out.clear();
-            out.extend_from_slice(found);
-            if let Some(change) = table.count(true) {
-                table.change(change, budget);
-            }
-            return (Written::Str, changed);
+        let Some(found) = table.find(slot, kind, input) else {
+            return Lookup::Miss(slot);
+        };
+        out.clear();
+        out.extend_from_slice(found);
+        if let Some(change) = table.count(true) {
+            table.change(change, budget);
         }
+        Lookup::Hit
+    })
+}
+
+/// After a [`Lookup::Miss`] in `slot`: counts the miss and remembers `output` (`None`: the
+/// result was not text) for `input` of type `kind`, when it fits.
+fn remember(
+    owner: u64,
+    rule: usize,
+    slot: usize,
+    (kind, input): (u8, &[u8]),
+    output: Option<&[u8]>,
+) {
+    MEMO.with(|memo| {
+        let Ok(mut memo) = memo.try_borrow_mut() else {
+            return;
+        };
+        let Some((table, budget)) = table(&mut memo, owner, rule, false) else {
+            return;
+        };
         let change = table.count(false);
-        let result = compute(value, out);
-        if result.0 == Written::Str {
-            table.store(slot, kind, input, out, budget);
+        if let Some(output) = output {
+            table.store(slot, kind, input, output, budget);
         }
         if let Some(change) = change {
             table.change(change, budget);
         }
-        result
     })
 }
 
@@ -609,6 +725,51 @@ mod tests {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             let v = &values[(x >> 33) as usize % values.len()];
             memoised(owner, rule, Value::Str(v), &mut out, upper, true);
+        }
+    }
+
+    proptest::proptest! {
+        /// `memoised` returns and writes what `compute` does, for any sequence of lookups
+        /// over a few owners, rules and values (repeats, text and bytes, values too long to
+        /// remember), whether or not its entry was prefetched first; and counts a hit or a miss
+        /// for each lookup of a value short enough to remember while its table is on (a
+        /// prefetch counts nothing).
+        #[test]
+        fn memoised_is_compute(
+            steps in proptest::collection::vec(
+                (0u64..2, 0usize..3, 0usize..12, proptest::bool::ANY, proptest::bool::ANY), 1..400),
+        ) {
+            let values: Vec<String> = (0..12)
+                .map(|i| if i == 11 { "z".repeat(CAP + 3) } else { format!("v{}", i * 7) })
+                .collect();
+            let compute = |rule: usize| move |v: Value<'_>, out: &mut Vec<u8>| {
+                let (tag, bytes): (u8, &[u8]) = match v {
+                    Value::Str(s) => (b's', s.as_bytes()),
+                    Value::Bytes(b) => (b'b', b),
+                    _ => return (Written::Null, false),
+                };
+                out.clear();
+                out.extend_from_slice(&[tag, b'0' + rule as u8]);
+                out.extend(bytes.iter().rev());
+                (if tag == b's' { Written::Str } else { Written::Bytes }, true)
+            };
+            for &(owner, rule, v, bytes, prefetched) in &steps {
+                let owner = 77_000 + owner;
+                let text = &values[v];
+                let value = if bytes { Value::Bytes(text.as_bytes()) } else { Value::Str(text) };
+                let (h0, m0) = counts(owner, rule);
+                if let Some(slots) = slots(owner, rule).filter(|_| prefetched) {
+                    slots.prefetch(text.as_bytes());
+                }
+                let (mut fast, mut plain) = (b"junk".to_vec(), Vec::new());
+                let got = memoised(owner, rule, value, &mut fast, compute(rule), true);
+                let want = compute(rule)(value, &mut plain);
+                proptest::prop_assert_eq!(got, want);
+                proptest::prop_assert_eq!(&fast, &plain);
+                let (h, m) = counts(owner, rule);
+                // Fewer lookups than a trial window: every table stays on.
+                proptest::prop_assert_eq!(h + m - h0 - m0, u64::from(text.len() < CAP));
+            }
         }
     }
 

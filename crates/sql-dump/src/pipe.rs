@@ -167,7 +167,16 @@ impl Batch<'_> {
             ordinal: 0,
         };
         let (mut at, mut span_at) = (0, 0);
-        for row in &self.rows {
+        let prefetched = job.prefetch_columns();
+        for (k, row) in self.rows.iter().enumerate() {
+            if let Some(next) = self.rows.get(k + 1).filter(|_| !prefetched.is_empty()) {
+                // The next row's memo entries, loaded while this row is rewritten.
+                job.prefetch(
+                    &prefetched,
+                    &self.data[next.start..next.end],
+                    &self.spans[row.spans_end..next.spans_end],
+                );
+            }
             self.out.extend_from_slice(&self.data[at..row.start]);
             job.ordinal = row.ordinal;
             job.rewrite(

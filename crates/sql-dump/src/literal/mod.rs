@@ -673,7 +673,7 @@ impl<'b> RowText<'b> {
     pub(crate) fn new(bytes: &'b [u8]) -> RowText<'b> {
         RowText {
             bytes,
-            text: std::str::from_utf8(bytes).ok(),
+            text: utf8(bytes),
         }
     }
 
@@ -720,6 +720,45 @@ pub(crate) fn plain_string<'b>(t: &'b [u8], col: Option<&Column>) -> Option<&'b 
         return None;
     }
     Some(body)
+}
+
+/// `bytes` as text when they are valid UTF-8: `std::str::from_utf8`, with ASCII (nearly
+/// every row) recognised first by [`ascii`], inlined, instead of a call that checks alignment
+/// and goes word by word (docs/performance.md, branch row25).
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    if ascii(bytes) {
+        // SAFETY: every ASCII byte sequence is valid UTF-8, which is all that
+        // `from_utf8_unchecked` requires.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+/// Whether every byte of `bytes` is ASCII (`<[u8]>::is_ascii`): the bytes ORed together in
+/// 8-byte words, sixteen bytes a step and one more step ending where `bytes` ends (steps may
+/// overlap: every byte is ORed at least once), or two 8-byte or 4-byte words for shorter
+/// ones, then one test of the high bits; no branch per word.
+#[inline]
+pub(crate) fn ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |w: &[u8; 8]| u64::from_le_bytes(*w);
+    let pair = |w: &[u8; 16]| {
+        let (lo, hi) = w.as_chunks::<8>().0.split_at(1);
+        word(&lo[0]) | word(&hi[0])
+    };
+    let any = if let Some(last) = bytes.last_chunk::<16>() {
+        let (steps, _) = bytes.as_chunks::<16>();
+        steps.iter().fold(pair(last), |any, w| any | pair(w))
+    } else if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        word(a) | word(b)
+    } else if let (Some(a), Some(b)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*a) | u32::from_le_bytes(*b))
+    } else {
+        bytes.iter().fold(0, |any, &b| any | u64::from(b))
+    };
+    any & HIGH == 0
 }
 
 /// [`value_of`] a literal of the row `row` (a value with nothing to unescape is not checked

@@ -400,7 +400,39 @@ fn some_columns() -> Vec<Option<Column>> {
     ]
 }
 
+/// `ascii` is `is_ascii`: every byte value at every position of rows up to 50 bytes long,
+/// over an ASCII background.
+#[test]
+fn ascii_is_its_definition() {
+    for len in 0..50 {
+        let base = vec![b'k'; len];
+        assert!(ascii(&base), "{len}");
+        for at in 0..len {
+            for b in 0u8..=255 {
+                let mut row = base.clone();
+                row[at] = b;
+                assert_eq!(ascii(&row), row.is_ascii(), "{len} {at} {b}");
+            }
+        }
+    }
+}
+
 proptest::proptest! {
+    /// `utf8` (the ASCII check first) is `std::str::from_utf8` on any bytes: rows of ASCII
+    /// and of bytes above 0x7f (valid sequences, stray continuation bytes, truncated leads)
+    /// at every length, across the sixteen-byte steps of the ASCII check.
+    #[test]
+    fn utf8_is_std_from_utf8(
+        bytes in proptest::collection::vec(proptest::sample::select(
+            vec![b'a', b' ', b'\'', 0x00, 0x7f, 0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0xf0, 0xff]), 0..80),
+        ascii_prefix in 0usize..40,
+    ) {
+        let row = [&vec![b'x'; ascii_prefix][..], &bytes].concat();
+        proptest::prop_assert_eq!(utf8(&row), std::str::from_utf8(&row).ok());
+        let ascii: Vec<u8> = row.iter().map(|b| b & 0x7f).collect();
+        proptest::prop_assert_eq!(utf8(&ascii), std::str::from_utf8(&ascii).ok());
+    }
+
     /// A transform's text is written by `write_written` as `write_str` writes it, for
     /// every column and context: the one-piece copy of quiet ASCII text included.
     #[test]

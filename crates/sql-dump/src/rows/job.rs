@@ -52,6 +52,40 @@ impl RowJob<'_, '_> {
         });
     }
 
+    /// The columns whose memo entries [`prefetch`](Self::prefetch) brings into the cache,
+    /// with where this thread's memo of their rule keeps them ([`Anonymizer::memo_slots`]):
+    /// ask once per batch of rows.
+    pub(crate) fn prefetch_columns(&self) -> Vec<(usize, anonymize_core::MemoSlots)> {
+        let rule_of = |plan: &ColPlan<'_>| plan.node.and_then(|n| n.rule());
+        (self.plans.iter().enumerate())
+            .filter_map(|(i, plan)| Some((i, self.anon.memo_slots(rule_of(plan)?)?)))
+            .collect()
+    }
+
+    /// Brings into the CPU's cache the memo entries of the `columns`' values of the row `src`
+    /// at `spans`, to be rewritten by [`rewrite`](Self::rewrite) after the current one: a
+    /// COPY field, or the body of a `'...'` literal, taken as the value's bytes (a value with
+    /// escapes to undo or space around it hashes differently, so its hint is wasted, never
+    /// wrong). A hint: outputs do not depend on it.
+    pub(crate) fn prefetch(
+        &self,
+        columns: &[(usize, anonymize_core::MemoSlots)],
+        src: &[u8],
+        spans: &[(usize, usize)],
+    ) {
+        for &(i, slots) in columns {
+            let Some(field) = spans.get(i).and_then(|&(s, e)| src.get(s..e)) else {
+                continue;
+            };
+            let text = match field {
+                _ if self.ctx == Ctx::Copy => field,
+                [b'\'', body @ .., b'\''] => body,
+                _ => continue,
+            };
+            slots.prefetch(text);
+        }
+    }
+
     fn rewrite_row(
         &self,
         src: &[u8],
@@ -224,6 +258,21 @@ impl RowJob<'_, '_> {
     ) {
         let value = self.value(text, col, scratch, row);
         let transform = self.anon.transform(rule);
+        if let Value::Str(s) = value {
+            if text_as_read(self.syntax.latin1, transform, s, col) {
+                // Nearly every covered value: the transform gets the text's parts, not a
+                // `Value` copied through the stack (docs/performance.md, branch row25).
+                return self.apply(
+                    rule,
+                    (Value::Str(s), false),
+                    text,
+                    col,
+                    buf,
+                    row_ctx,
+                    (out, echo),
+                );
+            }
+        }
         if matches!(transform, Transform::DateShift { .. }) && is_infinity(&value) {
             // PostgreSQL's `infinity` dates are no one's: shifted they would fail closed
             // to NULL.
@@ -241,16 +290,32 @@ impl RowJob<'_, '_> {
             Some(d) => Value::Str(d),
             None => value,
         };
-        let element_wise = col.is_some_and(|c| c.family == Family::Array)
-            && !matches!(transform.name(), "keep" | "null" | "remove" | "constant");
-        if let (true, Value::Str(s)) = (element_wise, &value) {
+        if let (true, Value::Str(s)) = (element_wise(transform, col), &value) {
             return self.array_elements(rule, s, col, buf, row_ctx, out);
         }
-        let (value, was_str) = if matches!(transform, Transform::Digits) {
+        let value = if matches!(transform, Transform::Digits) {
             digits_value(value, text)
         } else {
             (value, false)
         };
+        self.apply(rule, value, text, col, buf, row_ctx, (out, echo))
+    }
+
+    /// Applies `rule` to `value` (and whether it was read from a string: a number goes back
+    /// as one), the value of the literal `text`, and writes the result.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        rule: anonymize_core::RuleId,
+        (value, was_str): (Value<'_>, bool),
+        text: &[u8],
+        col: Option<&Column>,
+        buf: &mut Vec<u8>,
+        row_ctx: &RowContext,
+        (out, echo): (&mut Vec<u8>, Option<&mut EchoSet>),
+    ) {
+        let transform = self.anon.transform(rule);
         let variant = match (&value, transform) {
             // Only where variants could collide in a unique key declared before the rows, or
             // where the rule asks for it: elsewhere variants keep sharing their pseudonym, so
@@ -535,6 +600,39 @@ fn ascii_same_variant(s: &[u8], case_sensitive: bool, exactness: Exactness) -> O
     })
 }
 
+/// Whether text `s`, read for a rule of `transform` in column `col` of a dump whose text is
+/// Latin-1 (`latin1`) or not, goes to the transform as it was read: the general way of
+/// [`RowJob::rule`] would change nothing of it (no Latin-1 decoding, no `infinity` date, no
+/// array column, no `digits` number).
+#[inline]
+fn text_as_read(latin1: bool, transform: &Transform, s: &str, col: Option<&Column>) -> bool {
+    let decoded = latin1 && !s.is_ascii();
+    let date = matches!(transform, Transform::DateShift { .. });
+    let number = matches!(transform, Transform::Digits) && plain_decimal(s);
+    !(decoded || date || number || element_wise(transform, col))
+}
+
+/// Whether `digits` reads `s` as a plain decimal: one pass over an optional `-`, digits
+/// without a leading zero (or `0`), optionally `.` and at least one digit.
+fn plain_decimal(s: &str) -> bool {
+    let body = s.as_bytes();
+    let body = body.strip_prefix(b"-").unwrap_or(body);
+    let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let frac = match body.get(int..) {
+        Some([]) => true,
+        Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    int > 0 && (int == 1 || body[0] != b'0') && frac
+}
+
+/// Whether `transform` applies to each element of a value of column `col` (an array
+/// column, and a transform that does not replace the whole value).
+fn element_wise(transform: &Transform, col: Option<&Column>) -> bool {
+    col.is_some_and(|c| c.family == Family::Array)
+        && !matches!(transform.name(), "keep" | "null" | "remove" | "constant")
+}
+
 /// PostgreSQL's special date/timestamp values `infinity`, `+infinity` and `-infinity`.
 fn is_infinity(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if ["infinity", "+infinity", "-infinity"]
@@ -548,19 +646,7 @@ fn is_infinity(value: &Value<'_>) -> bool {
 /// depends only on the value and never gains a leading zero. Returns the value and whether it
 /// was a string.
 fn digits_value<'v>(value: Value<'v>, literal: &'v [u8]) -> (Value<'v>, bool) {
-    /// One pass: an optional `-`, digits without a leading zero (or `0`), optionally `.`
-    /// and at least one digit.
-    fn plain(s: &str) -> bool {
-        let body = s.as_bytes();
-        let body = body.strip_prefix(b"-").unwrap_or(body);
-        let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
-        let frac = match body.get(int..) {
-            Some([]) => true,
-            Some([b'.', rest @ ..]) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
-            _ => false,
-        };
-        int > 0 && (int == 1 || body[0] != b'0') && frac
-    }
+    let plain = plain_decimal;
     match value {
         Value::Str(s) if plain(s) => (Value::Number(s), true),
         Value::Int64(_) => match std::str::from_utf8(literal) {
@@ -653,6 +739,147 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Text that `text_as_read` sends to the transform as it was read is text the general way
+    /// of `RowJob::rule` leaves as it is: no `infinity` date to skip, no Latin-1 decoding, no
+    /// array elements, no `digits` number; every transform, column family and dump charset.
+    #[test]
+    fn text_as_read_is_what_the_general_way_leaves() {
+        use anonymize_core::{FakeKind, FakeLocale, HashEmailMode};
+        let transforms = [
+            Transform::Keep,
+            Transform::Null,
+            Transform::Digits,
+            Transform::DateShift { max_days: 3 },
+            Transform::Hash { length: 8 },
+            Transform::Fake {
+                kind: FakeKind::FirstName,
+                locale: FakeLocale::En,
+            },
+            Transform::HashEmail {
+                local_length: 16,
+                domain_length: 4,
+                domain: "x".into(),
+                case_sensitive: false,
+                mode: HashEmailMode::Address,
+                distinct_variants: false,
+            },
+        ];
+        let texts = [
+            "",
+            "42",
+            "-3.5",
+            "007",
+            "+44 7780 463556",
+            "infinity",
+            "-Infinity",
+            "Jos\u{e9}",
+            "{a,b}",
+            "bob@x",
+            "2024-01-05",
+        ];
+        let column = |family: Family| Column {
+            name: "c".into(),
+            kind: crate::ddl::ColKind::Other,
+            max_chars: None,
+            generated: false,
+            json: false,
+            family,
+            type_name: "t".into(),
+            case_sensitive: None,
+            unique: false,
+        };
+        let cols = [
+            None,
+            Some(column(Family::Text)),
+            Some(column(Family::Array)),
+            Some(column(Family::Date)),
+        ];
+        for latin1 in [false, true] {
+            for transform in &transforms {
+                for s in texts {
+                    for col in &cols {
+                        let col = col.as_ref();
+                        if !text_as_read(latin1, transform, s, col) {
+                            continue;
+                        }
+                        let why = format!("{latin1} {transform:?} {s:?} {col:?}");
+                        let date = matches!(transform, Transform::DateShift { .. });
+                        assert!(!(date && is_infinity(&Value::Str(s))), "{why}");
+                        assert!(!latin1 || s.is_ascii(), "{why}");
+                        assert!(!element_wise(transform, col), "{why}");
+                        if matches!(transform, Transform::Digits) {
+                            let read = digits_value(Value::Str(s), s.as_bytes());
+                            assert_eq!(read, (Value::Str(s), false), "{why}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `prefetch` leaves what rows rewrite to as it was, and takes any spans without a panic
+    /// (out of the row, reversed, a lone quote): rows of repeated names rewritten with a
+    /// prefetch of the next row before each, and without, give the same bytes.
+    #[test]
+    fn prefetch_is_only_a_hint() {
+        use crate::dialect::{Dialect, Syntax};
+        use anonymize_core::{Disposition, Key, KeyMode, RuleSet};
+        let yaml = "rules:\n  t:\n    fields:\n      a: {transform: fake, kind: first_name}\n";
+        let rules = RuleSet::from_yaml(yaml, "x.yaml").unwrap();
+        let key = Key::from_bytes(b"a key for the row job's tests").unwrap();
+        let anon = Anonymizer::new(rules, KeyMode::Keyed(key)).unwrap();
+        let Disposition::Keep(plan) = anon.resolve(None, "t") else {
+            panic!("kept")
+        };
+        let node = plan.root().and_then(|r| r.child(b"a"));
+        let plans = [ColPlan {
+            node,
+            col: None,
+            name: None,
+            cond: None,
+        }];
+        for ctx in [Ctx::MySql, Ctx::Copy] {
+            let job = RowJob {
+                anon: &anon,
+                plans: &plans,
+                shape: RowShape::of(&plans, ctx == Ctx::Copy),
+                ctx,
+                syntax: Syntax::from(Dialect::MySql),
+                ordinal: 1,
+            };
+            let rows: Vec<Vec<u8>> = (0..3000)
+                .map(|i| match ctx {
+                    Ctx::Copy => format!("n{}", i % 40).into_bytes(),
+                    _ => format!("'n{}'", i % 40).into_bytes(),
+                })
+                .collect();
+            let mut bufs = (Vec::new(), Vec::new());
+            let (mut plain, mut hinted) = (Vec::new(), Vec::new());
+            for row in &rows {
+                job.rewrite(row, &[(0, row.len())], &mut bufs.0, &mut bufs.1, &mut plain);
+            }
+            let columns = job.prefetch_columns();
+            assert_eq!(columns.len(), 1, "the name column's table is on");
+            for (k, row) in rows.iter().enumerate() {
+                if let Some(next) = rows.get(k + 1) {
+                    job.prefetch(&columns, next, &[(0, next.len())]);
+                }
+                let odd: &[(usize, usize)] = &[(5, 2), (0, 10_000), (usize::MAX, 3)];
+                job.prefetch(&columns, b"'", &[(0, 1)]);
+                job.prefetch(&columns, row, odd);
+                job.rewrite(
+                    row,
+                    &[(0, row.len())],
+                    &mut bufs.0,
+                    &mut bufs.1,
+                    &mut hinted,
+                );
+            }
+            assert_eq!(plain, hinted, "{ctx:?}");
+            assert_ne!(&plain[..rows[0].len()], &rows[0][..], "rewritten");
         }
     }
 
