@@ -25,6 +25,7 @@ mod mask;
 mod null;
 mod permute;
 mod sequential;
+mod short_digest;
 
 #[cfg(test)]
 mod readme;
