@@ -141,8 +141,11 @@ impl Message {
     /// `sha2` crate ([`portable`](Self::portable)).
     #[inline]
     fn digest(&self, start: &[u32; 8], outer: Option<&[u32; 8]>) -> [u8; 32] {
-        short_digest::digest(start, outer, &self.bytes[0], self.second())
-            .unwrap_or_else(|| self.portable(start, outer))
+        let mut out = [0u8; 32];
+        if !short_digest::digest(start, outer, &self.bytes[0], self.second(), &mut out) {
+            out = self.portable(start, outer);
+        }
+        out
     }
 
     /// [`digest`](Self::digest) through the `sha2` crate's compression: the path without the

@@ -12,23 +12,27 @@
 #[cfg(target_arch = "x86_64")]
 use super::lanes::shani;
 
-/// The digest of a padded message of one block (`second` none) or two, from `start` (the
-/// key's inner state, or SHA-256's initial state); keyed (`outer`: the key's outer state), the
-/// HMAC's outer hash over it too. `None` when the CPU lacks the SHA extensions.
+/// Writes to `out` the digest of a padded message of one block (`second` none) or two, from
+/// `start` (the key's inner state, or SHA-256's initial state); keyed (`outer`: the key's outer
+/// state), the HMAC's outer hash over it too. False (and `out` untouched) when the CPU lacks
+/// the SHA extensions. (Written in place: an `Option<[u8; 32]>` returned was copied through
+/// the stack at an odd offset.)
 #[inline]
 pub(super) fn digest(
     start: &[u32; 8],
     outer: Option<&[u32; 8]>,
     first: &[u8; 64],
     second: Option<&[u8; 64]>,
-) -> Option<[u8; 32]> {
+    out: &mut [u8; 32],
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if shani::available() {
         // SAFETY: the CPU has the features `ni::digest` is compiled for (just checked).
-        return Some(unsafe { ni::digest(start, outer, first, second) });
+        unsafe { ni::digest(start, outer, first, second, out) };
+        return true;
     }
-    let _ = (start, outer, first, second);
-    None
+    let _ = (start, outer, first, second, out);
+    false
 }
 
 /// The SHA-NI digest.
@@ -51,7 +55,8 @@ mod ni {
         outer: Option<&[u32; 8]>,
         first: &[u8; 64],
         second: Option<&[u8; 64]>,
-    ) -> [u8; 32] {
+        out: &mut [u8; 32],
+    ) {
         let (mut abef, mut cdgh) = load_state(start);
         (abef, cdgh) = compress_held(abef, cdgh, load_block(first));
         if let Some(second) = second {
@@ -72,11 +77,9 @@ mod ni {
             (dcba, hgef) = unpack(abef, cdgh);
         }
         let mask = byte_swap();
-        let mut out = [0u8; 32];
         // SAFETY: `out` is 32 bytes; unaligned stores.
         let p = out.as_mut_ptr().cast::<__m128i>();
         _mm_storeu_si128(p, _mm_shuffle_epi8(dcba, mask));
         _mm_storeu_si128(p.add(1), _mm_shuffle_epi8(hgef, mask));
-        out
     }
 }
