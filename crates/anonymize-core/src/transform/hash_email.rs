@@ -221,9 +221,10 @@ fn word_classes(x: u64) -> (u64, u64, u64) {
 }
 
 impl Scan {
-    /// Scans `bytes` (ASCII) eight bytes at a time in a `u64` (the last word padded with
-    /// `a`, which is in no class): upper case, whitespace and the `@`s (how many, the last)
-    /// in one pass, no branch per byte.
+    /// Scans `bytes` (ASCII) eight bytes at a time in a `u64`: upper case, whitespace and the
+    /// `@`s (how many, the last) in one pass, no branch per byte. The last part word is the
+    /// last eight bytes shifted past the ones already seen (zero bytes come in, in no class),
+    /// or, in a value shorter than a word, its bytes gathered one by one.
     fn of(bytes: &[u8]) -> Scan {
         let (mut upper, mut space) = (0u64, 0u64);
         let (mut ats, mut last_at) = (0u32, 0usize);
@@ -242,10 +243,17 @@ impl Scan {
             word(at, chunk.try_into().unwrap_or([b'a'; 8]));
             at += 8;
         }
-        let rest = chunks.remainder();
-        let mut last = [b'a'; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        word(at, last);
+        let rest = chunks.remainder().len();
+        if rest > 0 {
+            let tail = match bytes.last_chunk::<8>() {
+                Some(last) => u64::from_le_bytes(*last) >> (8 * (8 - rest)),
+                None => bytes
+                    .iter()
+                    .rev()
+                    .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+            };
+            word(at, tail.to_le_bytes());
+        }
         Scan {
             upper: upper != 0,
             whitespace: space != 0,
