@@ -141,16 +141,14 @@ impl Message {
     /// `sha2` crate ([`portable`](Self::portable)).
     #[inline]
     fn digest(&self, start: &[u32; 8], outer: Option<&[u32; 8]>) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        if !short_digest::digest(start, outer, &self.bytes[0], self.second(), &mut out) {
-            out = self.portable(start, outer);
-        }
-        out
+        short_digest::digest(start, outer, &self.bytes[0], self.second(), || {
+            self.portable(start, outer)
+        })
     }
 
     /// [`digest`](Self::digest) through the `sha2` crate's compression: the path without the
     /// SHA extensions (and the reference the fast path is tested against).
-    #[cold]
+    #[inline]
     fn portable(&self, start: &[u32; 8], outer: Option<&[u32; 8]>) -> [u8; 32] {
         let mut state = *start;
         self.compress_into(&mut state);

@@ -12,27 +12,28 @@
 #[cfg(target_arch = "x86_64")]
 use super::lanes::shani;
 
-/// Writes to `out` the digest of a padded message of one block (`second` none) or two, from
-/// `start` (the key's inner state, or SHA-256's initial state); keyed (`outer`: the key's outer
-/// state), the HMAC's outer hash over it too. False (and `out` untouched) when the CPU lacks
-/// the SHA extensions. (Written in place: an `Option<[u8; 32]>` returned was copied through
-/// the stack at an odd offset.)
+/// The digest of a padded message of one block (`second` none) or two, from `start` (the
+/// key's inner state, or SHA-256's initial state); keyed (`outer`: the key's outer state), the
+/// HMAC's outer hash over it too. When the CPU lacks the SHA extensions, `portable()`'s
+/// answer (the same digest, computed otherwise). (Written in place by `ni::digest`: an
+/// `Option<[u8; 32]>` returned was copied through the stack at an odd offset.)
 #[inline]
 pub(super) fn digest(
     start: &[u32; 8],
     outer: Option<&[u32; 8]>,
     first: &[u8; 64],
     second: Option<&[u8; 64]>,
-    out: &mut [u8; 32],
-) -> bool {
+    portable: impl FnOnce() -> [u8; 32],
+) -> [u8; 32] {
     #[cfg(target_arch = "x86_64")]
     if shani::available() {
+        let mut out = [0u8; 32];
         // SAFETY: the CPU has the features `ni::digest` is compiled for (just checked).
-        unsafe { ni::digest(start, outer, first, second, out) };
-        return true;
+        unsafe { ni::digest(start, outer, first, second, &mut out) };
+        return out;
     }
-    let _ = (start, outer, first, second, out);
-    false
+    let _ = (start, outer, first, second);
+    portable()
 }
 
 /// The SHA-NI digest.
