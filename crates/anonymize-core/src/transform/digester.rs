@@ -4,7 +4,6 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::lanes::{compress, compress2};
-use super::short_digest;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -83,7 +82,7 @@ const TWO_BLOCKS: usize = 2 * 64 - 9;
 
 /// `domain || 0 || parts`, padded, in one or two blocks (when it fits two).
 struct Message {
-    bytes: [[u8; 64]; 2],
+    bytes: [u8; 128],
     blocks: usize,
 }
 
@@ -93,7 +92,7 @@ impl Message {
     #[inline]
     fn empty() -> Message {
         Message {
-            bytes: [[0; 64]; 2],
+            bytes: [0; 128],
             blocks: 0,
         }
     }
@@ -107,7 +106,7 @@ impl Message {
         if total > TWO_BLOCKS {
             return false;
         }
-        let bytes = self.bytes.as_flattened_mut();
+        let bytes = &mut self.bytes;
         bytes[..domain.len()].copy_from_slice(domain.as_bytes());
         let mut at = domain.len() + 1;
         for p in parts {
@@ -121,40 +120,13 @@ impl Message {
         true
     }
 
-    /// The second block, when the message has two.
-    #[inline]
-    fn second(&self) -> Option<&[u8; 64]> {
-        (self.blocks == 2).then_some(&self.bytes[1])
-    }
-
     /// Compresses the message's blocks into `state`.
     #[inline]
     fn compress_into(&self, state: &mut [u32; 8]) {
-        compress(state, &self.bytes[0]);
-        if let Some(second) = self.second() {
-            compress(state, second);
-        }
-    }
-
-    /// The digest of the filled message from `start` and, keyed, the HMAC's outer hash from
-    /// `outer`: in registers with SHA-NI ([`short_digest`]), else block by block through the
-    /// `sha2` crate ([`portable`](Self::portable)).
-    #[inline]
-    fn digest(&self, start: &[u32; 8], outer: Option<&[u32; 8]>) -> [u8; 32] {
-        short_digest::digest(start, outer, &self.bytes[0], self.second(), || {
-            self.portable(start, outer)
-        })
-    }
-
-    /// [`digest`](Self::digest) through the `sha2` crate's compression: the path without the
-    /// SHA extensions (and the reference the fast path is tested against).
-    #[inline]
-    fn portable(&self, start: &[u32; 8], outer: Option<&[u32; 8]>) -> [u8; 32] {
-        let mut state = *start;
-        self.compress_into(&mut state);
-        match outer {
-            Some(outer) => outer_hash(outer, &state),
-            None => state_bytes(&state),
+        let (first, second) = self.bytes.split_at(64);
+        compress(state, first.try_into().unwrap_or(&[0; 64]));
+        if self.blocks == 2 {
+            compress(state, second.try_into().unwrap_or(&[0; 64]));
         }
     }
 }
@@ -174,8 +146,10 @@ fn outer_hash(outer: &[u32; 8], inner: &[u32; 8]) -> [u8; 32] {
 
 /// The 64 bytes of `bytes` from `at` (0 or 64).
 #[inline]
-fn block_at(bytes: &[[u8; 64]; 2], at: usize) -> &[u8; 64] {
-    &bytes[usize::from(at != 0)]
+fn block_at(bytes: &[u8; 128], at: usize) -> &[u8; 64] {
+    let (first, second) = bytes.split_at(64);
+    let block = if at == 0 { first } else { second };
+    block.try_into().unwrap_or(&[0; 64])
 }
 
 /// One message's digest in progress, for [`Digester::digest_pair`]: its padded blocks, then
@@ -277,8 +251,16 @@ impl Digester {
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) {
             return match &self.states {
-                Some(keys) => message.digest(&keys.inner, Some(&keys.outer)),
-                None => message.digest(&IV, None),
+                Some(keys) => {
+                    let mut inner = keys.inner;
+                    message.compress_into(&mut inner);
+                    outer_hash(&keys.outer, &inner)
+                }
+                None => {
+                    let mut state = IV;
+                    message.compress_into(&mut state);
+                    state_bytes(&state)
+                }
             };
         }
         match &self.keyed {
@@ -352,13 +334,14 @@ impl Digester {
     /// have a fixed length (so length extension does not apply). Longer messages fall back to
     /// [`digest`](Self::digest).
     pub(crate) fn prf(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let (start, prefix) = match &self.states {
-            Some(keys) => (&keys.inner, 64),
-            None => (&IV, 0),
+        let (mut state, prefix) = match &self.states {
+            Some(keys) => (keys.inner, 64),
+            None => (IV, 0),
         };
         let mut message = Message::empty();
         if message.fill(domain, parts, prefix) && message.blocks == 1 {
-            message.digest(start, None)
+            message.compress_into(&mut state);
+            state_bytes(&state)
         } else {
             self.digest(domain, parts)
         }
@@ -370,12 +353,12 @@ impl Digester {
         if self.keyed.is_some() {
             self.digest(domain, &[value])
         } else if value.len() <= ONE_BLOCK {
-            let mut message = Message::empty();
-            let block = &mut message.bytes[0];
+            let mut block = [0u8; 64];
             block[..value.len()].copy_from_slice(value);
-            pad(block, value.len(), value.len());
-            message.blocks = 1;
-            message.digest(&IV, None)
+            pad(&mut block, value.len(), value.len());
+            let mut state = IV;
+            compress(&mut state, &block);
+            state_bytes(&state)
         } else {
             Sha256::digest(value).into()
         }
@@ -485,10 +468,9 @@ mod tests {
         }
     }
 
-    /// Every short-message path (SHA-NI in registers where the CPU has it, and the `sha2`
-    /// crate's block by block) gives what the `hmac` and `sha2` crates give, over random keys
-    /// (shorter and longer than a block), domains and messages of 0 to 200 bytes in up to
-    /// three parts: `digest` keyed and not, `prf`, `reference_digest`.
+    /// Every short-message path gives what the `hmac` and `sha2` crates give, over random
+    /// keys (shorter and longer than a block), domains and messages of 0 to 200 bytes in up
+    /// to three parts: `digest` keyed and not, `prf`, `reference_digest`.
     #[test]
     fn short_paths_match_the_crates() {
         use proptest::prelude::*;
@@ -531,17 +513,6 @@ mod tests {
                 .into();
             prop_assert_eq!(keyed.prf(&domain, &parts), if one_block { inner } else { want });
             prop_assert_eq!(unkeyed.prf(&domain, &parts), plain);
-            // The path without SHA-NI, whatever this CPU has.
-            for (d, start, outer, want) in [
-                (&keyed, keyed.states.as_ref().map(|k| k.inner), keyed.states.as_ref().map(|k| k.outer), want),
-                (&unkeyed, None, None, plain),
-            ] {
-                let mut m = Message::empty();
-                if m.fill(&domain, &parts, if d.is_keyed() { 64 } else { 0 }) {
-                    prop_assert_eq!(m.portable(&start.unwrap_or(IV), outer.as_ref()), want);
-                    prop_assert_eq!(m.digest(&start.unwrap_or(IV), outer.as_ref()), want);
-                }
-            }
         });
     }
 
@@ -625,67 +596,6 @@ mod tests {
             pairs / singles,
             black_box(sink)
         );
-    }
-
-    /// A timing loop (it asserts nothing about time, only that both ways agree): keyed
-    /// digests of an e-mail address (two inner blocks) and of a phone number (one), the
-    /// message filled then digested in registers (SHA-NI) or block by block through the
-    /// `sha2` crate (the path before branch digest25). Built in release test builds only; run
-    /// it with
-    /// `cargo test --release -p anonymize-core --lib digester::tests::short_timing -- --ignored --nocapture`.
-    #[test]
-    #[cfg(not(debug_assertions))]
-    #[ignore = "a timing loop: run by hand in release"]
-    fn short_timing() {
-        use std::hint::black_box;
-        let d = Digester::new(&KeyMode::Keyed(
-            Key::from_bytes(b"short-key-0123456789").unwrap(),
-        ));
-        let keys = d.states.as_ref().unwrap();
-        let n = 1_000_000u32;
-        let fastest = |step: &mut dyn FnMut(u32)| {
-            (0..5)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    for i in 0..n {
-                        step(i);
-                    }
-                    t.elapsed().as_nanos() as f64 / f64::from(n)
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
-        let email: &[u8] = b"someone.with.a.long.name@mail.example-university.ac.uk";
-        let phone: &[u8] = b"+44 20 7946 0958";
-        let mut sink = 0u8;
-        for (what, domain, value) in [
-            ("e-mail (3 compressions)", "hash_email/address", email),
-            ("phone (2 compressions)", "digits", phone),
-        ] {
-            let mut run = |portable: bool| {
-                fastest(&mut |i| {
-                    let mut m = Message::empty();
-                    m.fill(domain, &[black_box(value), &i.to_le_bytes()], 64);
-                    let out = if portable {
-                        m.portable(&keys.inner, Some(&keys.outer))
-                    } else {
-                        m.digest(&keys.inner, Some(&keys.outer))
-                    };
-                    sink ^= out[0];
-                })
-            };
-            let (old, new) = (run(true), run(false));
-            let mut m = Message::empty();
-            m.fill(domain, &[value], 64);
-            assert_eq!(
-                m.portable(&keys.inner, Some(&keys.outer)),
-                m.digest(&keys.inner, Some(&keys.outer))
-            );
-            println!(
-                "{what}: block by block {old:.1} ns; in registers {new:.1} ns ({:.2})",
-                new / old
-            );
-        }
-        println!("{}", black_box(sink));
     }
 
     /// `prf` is SHA-256 over the key's ipad block and the message: one compression each.

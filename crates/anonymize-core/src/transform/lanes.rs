@@ -34,12 +34,9 @@ pub(super) fn compress2(
     compress(b, block_b);
 }
 
-/// The x86-64 SHA-NI path: the rounds of the `sha2` crate's backend, two states at a time;
-/// its pieces (a state and a block loaded, the rounds, the result unpacked) are shared with
-/// [`short_digest`](super::short_digest), which keeps one state in registers across a whole
-/// HMAC.
+/// The x86-64 SHA-NI path: the rounds of the `sha2` crate's backend, two states at a time.
 #[cfg(target_arch = "x86_64")]
-pub(super) mod shani {
+mod shani {
     use core::arch::x86_64::*;
 
     use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
@@ -50,7 +47,7 @@ pub(super) mod shani {
     /// Whether the CPU has SHA-NI, SSE2, SSSE3 and SSE4.1 (asked once; then a load and a
     /// compare).
     #[inline]
-    pub(in crate::transform) fn available() -> bool {
+    pub(super) fn available() -> bool {
         match AVAILABLE.load(Relaxed) {
             0 => detect(),
             known => known == 2,
@@ -82,78 +79,6 @@ pub(super) mod shani {
         0xc67178f2,
     ];
 
-    /// The shuffle that turns four big-endian 32-bit words into native ones, and back.
-    #[inline(always)]
-    pub(in crate::transform) unsafe fn byte_swap() -> __m128i {
-        _mm_set_epi64x(
-            0x0C0D_0E0F_0809_0A0Bu64 as i64,
-            0x0405_0607_0001_0203u64 as i64,
-        )
-    }
-
-    /// A state as the instructions hold it: `(abef, cdgh)`.
-    #[inline(always)]
-    pub(in crate::transform) unsafe fn load_state(state: &[u32; 8]) -> (__m128i, __m128i) {
-        // SAFETY (the loads): `state` is 32 bytes; unaligned loads.
-        let s = state.as_ptr().cast::<__m128i>();
-        let dcba = _mm_loadu_si128(s);
-        let efgh = _mm_loadu_si128(s.add(1));
-        let cdab = _mm_shuffle_epi32(dcba, 0xB1);
-        let efgh = _mm_shuffle_epi32(efgh, 0x1B);
-        (
-            _mm_alignr_epi8(cdab, efgh, 8),
-            _mm_blend_epi16(efgh, cdab, 0xF0),
-        )
-    }
-
-    /// The 16 words of a 64-byte block (big-endian in memory), four to a vector, the first
-    /// word in the lowest lane.
-    #[inline(always)]
-    pub(in crate::transform) unsafe fn load_block(block: &[u8; 64]) -> [__m128i; 4] {
-        let mask = byte_swap();
-        // SAFETY (the loads): `block` is 64 bytes; unaligned loads.
-        let p = block.as_ptr().cast::<__m128i>();
-        [
-            _mm_shuffle_epi8(_mm_loadu_si128(p), mask),
-            _mm_shuffle_epi8(_mm_loadu_si128(p.add(1)), mask),
-            _mm_shuffle_epi8(_mm_loadu_si128(p.add(2)), mask),
-            _mm_shuffle_epi8(_mm_loadu_si128(p.add(3)), mask),
-        ]
-    }
-
-    /// A state held as `(abef, cdgh)` back in word order: `(dcba, hgef)`, the words A to D
-    /// and E to H, the first in the lowest lane.
-    #[inline(always)]
-    pub(in crate::transform) unsafe fn unpack(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
-        let feba = _mm_shuffle_epi32(abef, 0x1B);
-        let dchg = _mm_shuffle_epi32(cdgh, 0xB1);
-        (
-            _mm_blend_epi16(feba, dchg, 0xF0),
-            _mm_alignr_epi8(dchg, feba, 8),
-        )
-    }
-
-    /// One whole compression of the block `w` (its words, [`load_block`]) into the state
-    /// `(abef, cdgh)`, which stays in registers.
-    #[inline(always)]
-    pub(in crate::transform) unsafe fn compress_held(
-        abef: __m128i,
-        cdgh: __m128i,
-        w: [__m128i; 4],
-    ) -> (__m128i, __m128i) {
-        let start = Lane { abef, cdgh, w };
-        let mut lane = start;
-        let k = K.as_ptr().cast::<__m128i>();
-        for g in 0..16 {
-            // SAFETY: `K` holds 16 groups of four words.
-            lane.group(g, _mm_loadu_si128(k.add(g)));
-        }
-        (
-            _mm_add_epi32(lane.abef, start.abef),
-            _mm_add_epi32(lane.cdgh, start.cdgh),
-        )
-    }
-
     /// One lane: the state as the instructions hold it, and the message schedule's last
     /// four vectors.
     #[derive(Clone, Copy)]
@@ -167,11 +92,26 @@ pub(super) mod shani {
         /// Loads `state` and `block` (big-endian words).
         #[inline(always)]
         unsafe fn load(state: &[u32; 8], block: &[u8; 64]) -> Lane {
-            let (abef, cdgh) = load_state(state);
+            let mask = _mm_set_epi64x(
+                0x0C0D_0E0F_0809_0A0Bu64 as i64,
+                0x0405_0607_0001_0203u64 as i64,
+            );
+            // SAFETY (the loads): `state` is 32 bytes and `block` 64; unaligned loads.
+            let s = state.as_ptr().cast::<__m128i>();
+            let dcba = _mm_loadu_si128(s);
+            let efgh = _mm_loadu_si128(s.add(1));
+            let cdab = _mm_shuffle_epi32(dcba, 0xB1);
+            let efgh = _mm_shuffle_epi32(efgh, 0x1B);
+            let p = block.as_ptr().cast::<__m128i>();
             Lane {
-                abef,
-                cdgh,
-                w: load_block(block),
+                abef: _mm_alignr_epi8(cdab, efgh, 8),
+                cdgh: _mm_blend_epi16(efgh, cdab, 0xF0),
+                w: [
+                    _mm_shuffle_epi8(_mm_loadu_si128(p), mask),
+                    _mm_shuffle_epi8(_mm_loadu_si128(p.add(1)), mask),
+                    _mm_shuffle_epi8(_mm_loadu_si128(p.add(2)), mask),
+                    _mm_shuffle_epi8(_mm_loadu_si128(p.add(3)), mask),
+                ],
             }
         }
 
@@ -199,7 +139,10 @@ pub(super) mod shani {
         unsafe fn finish(&self, state: &mut [u32; 8], start: &Lane) {
             let abef = _mm_add_epi32(self.abef, start.abef);
             let cdgh = _mm_add_epi32(self.cdgh, start.cdgh);
-            let (dcba, hgef) = unpack(abef, cdgh);
+            let feba = _mm_shuffle_epi32(abef, 0x1B);
+            let dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+            let dcba = _mm_blend_epi16(feba, dchg, 0xF0);
+            let hgef = _mm_alignr_epi8(dchg, feba, 8);
             // SAFETY: `state` is 32 bytes; unaligned stores.
             let s = state.as_mut_ptr().cast::<__m128i>();
             _mm_storeu_si128(s, dcba);

@@ -25,7 +25,6 @@ mod mask;
 mod null;
 mod permute;
 mod sequential;
-mod short_digest;
 
 #[cfg(test)]
 mod readme;
