@@ -468,6 +468,54 @@ mod tests {
         }
     }
 
+    /// Every short-message path gives what the `hmac` and `sha2` crates give, over random
+    /// keys (shorter and longer than a block), domains and messages of 0 to 200 bytes in up
+    /// to three parts: `digest` keyed and not, `prf`, `reference_digest`.
+    #[test]
+    fn short_paths_match_the_crates() {
+        use proptest::prelude::*;
+        let key = proptest::collection::vec(0x21u8..0x7f, 16..100);
+        let message = proptest::collection::vec(any::<u8>(), 0..200);
+        proptest!(|(key in key, message in message, domain in "[a-z/_]{0,24}", cuts: (u8, u8))| {
+            let (a, rest) = message.split_at(usize::from(cuts.0) % (message.len() + 1));
+            let (b, c) = rest.split_at(usize::from(cuts.1) % (rest.len() + 1));
+            let parts: [&[u8]; 3] = [a, b, c];
+            let keyed = Digester::new(&KeyMode::Keyed(Key::from_bytes(&key).unwrap()));
+            let unkeyed = Digester::new(&KeyMode::Unkeyed);
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(domain.as_bytes());
+            mac.update(&[0]);
+            mac.update(&message);
+            let want: [u8; 32] = mac.finalize().into_bytes().into();
+            prop_assert_eq!(keyed.digest(&domain, &parts), want);
+            let plain: [u8; 32] = Sha256::new()
+                .chain_update(domain.as_bytes())
+                .chain_update([0])
+                .chain_update(&message)
+                .finalize()
+                .into();
+            prop_assert_eq!(unkeyed.digest(&domain, &parts), plain);
+            let whole: [u8; 32] = Sha256::digest(&message).into();
+            prop_assert_eq!(unkeyed.reference_digest(&domain, &message), whole);
+            prop_assert_eq!(keyed.reference_digest(&domain, &message), want);
+            // `prf`: the inner hash alone while the message fits one block after the ipad.
+            // (A key longer than a block is hashed first.)
+            let block_key = if key.len() > 64 { Sha256::digest(&key).to_vec() } else { key.clone() };
+            let mut ipad = [0x36u8; 64];
+            ipad.iter_mut().zip(&block_key).for_each(|(p, k)| *p ^= k);
+            let one_block = domain.len() + 1 + message.len() <= ONE_BLOCK;
+            let inner: [u8; 32] = Sha256::new()
+                .chain_update(ipad)
+                .chain_update(domain.as_bytes())
+                .chain_update([0])
+                .chain_update(&message)
+                .finalize()
+                .into();
+            prop_assert_eq!(keyed.prf(&domain, &parts), if one_block { inner } else { want });
+            prop_assert_eq!(unkeyed.prf(&domain, &parts), plain);
+        });
+    }
+
     /// Two messages' digests computed in two lanes are their digests one at a time, for
     /// every pair of lengths (one or two blocks, or longer: computed one at a time), keyed
     /// or not; and the keyed stream, computed two blocks at a time, is its blocks one by one.

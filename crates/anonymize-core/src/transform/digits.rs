@@ -53,13 +53,10 @@ pub(super) fn apply(d: &Digester, value: Value<'_>, out: &mut Vec<u8>) -> Option
     Some(match value {
         // The common case, byte by byte: the same digits as the character loop below.
         Value::Str(s) if s.is_ascii() => {
-            let mut stream = Stream::new(d, DOMAIN, s.as_bytes());
             // Copied whole, then each digit replaced in place.
             let start = out.len();
             out.extend_from_slice(s.as_bytes());
-            for b in out[start..].iter_mut().filter(|b| b.is_ascii_digit()) {
-                *b = b'0' + stream.next_byte() % 10;
-            }
+            replace_ascii_digits(d, s.as_bytes(), &mut out[start..]);
             Written::Str
         }
         Value::Str(s) => {
@@ -108,6 +105,34 @@ pub(super) fn apply(d: &Digester, value: Value<'_>, out: &mut Vec<u8>) -> Option
     })
 }
 
+/// `b'0' + k % 10` for every byte `k` of the keyed stream.
+static DIGIT_OF: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut k = 0;
+    while k < 256 {
+        table[k] = b'0' + (k % 10) as u8;
+        k += 1;
+    }
+    table
+};
+
+/// Replaces each ASCII digit of `text` (a copy of `value`) with the keyed digit the stream of
+/// `value` gives it: the `i`-th digit takes the stream's byte `i` modulo 10, as
+/// [`Stream::next_byte`] would give them, but a block of the stream at a time, computed only
+/// when a digit needs it.
+fn replace_ascii_digits(d: &Digester, value: &[u8], text: &mut [u8]) {
+    let mut digits = text.iter_mut().filter(|b| b.is_ascii_digit()).peekable();
+    let mut counter = 0u32;
+    while digits.peek().is_some() {
+        let block = d.stream_block(DOMAIN, value, counter);
+        // The block first: when it is used up, `zip` stops before taking another digit.
+        for (k, digit) in block.into_iter().zip(digits.by_ref()) {
+            *digit = DIGIT_OF[usize::from(k)];
+        }
+        counter = counter.wrapping_add(1);
+    }
+}
+
 /// An integer with the same sign and digit count as `v`, its digits keyed; stays within the
 /// range of an integer of `max_digits` digits.
 fn keyed_integer(d: &Digester, v: i64, max_digits: usize) -> i64 {
@@ -147,6 +172,30 @@ fn keyed_integer(d: &Digester, v: i64, max_digits: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The block-at-a-time ASCII path gives what the byte-at-a-time stream gives (its plain
+    /// definition), for any ASCII text: no digit, a few, more than one block's worth.
+    #[test]
+    fn ascii_digits_are_the_streams() {
+        use crate::key::{Key, KeyMode};
+        use proptest::prelude::*;
+        let d = Digester::new(&KeyMode::Keyed(
+            Key::from_bytes(b"digits-key-0123456789").unwrap(),
+        ));
+        // Text with up to 100 digits and other characters between them.
+        let text = proptest::collection::vec(prop_oneof![3 => "[0-9]", 1 => "[ +()a-]"], 0..120)
+            .prop_map(|chars| chars.concat());
+        proptest!(|(text in text)| {
+            let mut stream = Stream::new(&d, DOMAIN, text.as_bytes());
+            let want: Vec<u8> = text
+                .bytes()
+                .map(|b| if b.is_ascii_digit() { b'0' + stream.next_byte() % 10 } else { b })
+                .collect();
+            let mut got = text.clone().into_bytes();
+            replace_ascii_digits(&d, text.as_bytes(), &mut got);
+            prop_assert_eq!(got, want);
+        });
+    }
 
     #[test]
     fn digit_table_is_unicode_numeric_runs_of_ten() {

@@ -116,6 +116,18 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
+    proptest::proptest! {
+        /// Any seed's first 40 words (three blocks, read as words) are `ChaCha20Rng`'s.
+        #[test]
+        fn any_seed_gives_chacha20rngs_words(seed: [u8; 32]) {
+            let mut ours = Keystream::from_seed(seed);
+            let mut theirs = ChaCha20Rng::from_seed(seed);
+            for _ in 0..40 {
+                proptest::prop_assert_eq!(ours.next_u32(), theirs.next_u32());
+            }
+        }
+    }
+
     #[test]
     fn same_words_as_chacha20rng() {
         for n in 0u8..8 {
