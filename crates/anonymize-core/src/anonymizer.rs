@@ -504,7 +504,7 @@ impl Anonymizer {
         replacement
     }
 
-    /// Where the calling thread's memo ([`crate::memo`]) of `rule` keeps its entries, when
+    /// Where the calling thread's memo (module `memo`) of `rule` keeps its entries, when
     /// the rule's results are remembered and its table is on: a format that knows the values
     /// it will rewrite next prefetches their entries with it
     /// ([`MemoSlots::prefetch`](crate::MemoSlots::prefetch)), so that their lookups do

@@ -199,7 +199,7 @@ pub(crate) fn memoised<R>(
     result
 }
 
-/// Where this thread's table of one rule kept its entries when [`slots`] looked: enough to
+/// Where this thread's table of one rule kept its entries when `slots` looked: enough to
 /// find the entry of a value without the thread-local access, for prefetching. A table that
 /// grew or widened since then has moved: its old address is then only a wasted hint (a
 /// prefetch never faults), never a wrong result.
