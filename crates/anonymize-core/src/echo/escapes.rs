@@ -82,6 +82,7 @@ mod avx2 {
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
 
+    use super::super::scan::each;
     use super::Escapes;
 
     /// Bytes a chunk holds.
@@ -135,18 +136,6 @@ mod avx2 {
         let x = unsafe { load(hay, q) };
         let mask = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, backslash)) as u32;
         each(mask & (u32::MAX << (p - q)), q, &mut at)
-    }
-
-    /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
-    #[inline]
-    fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
-        while mask != 0 {
-            if at(p + mask.trailing_zeros() as usize) {
-                return true;
-            }
-            mask &= mask - 1;
-        }
-        false
     }
 }
 

@@ -236,6 +236,21 @@ mod sse2 {
     }
 }
 
+/// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true (the
+/// candidates of a 32-byte chunk's compare mask; shared by the AVX2 scans here and in
+/// `escapes`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(super) fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
+    while mask != 0 {
+        if at(p + mask.trailing_zeros() as usize) {
+            return true;
+        }
+        mask &= mask - 1;
+    }
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 scans. Every function here is called only after `is_x86_feature_detected!`
@@ -246,7 +261,7 @@ mod avx2 {
         _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
     };
 
-    use super::{scan_bytes, Bounds, Check, Hay, GROUP};
+    use super::{each, scan_bytes, Bounds, Check, Hay, GROUP};
 
     /// Bytes a chunk holds.
     const LANES: usize = 32;
@@ -378,18 +393,6 @@ mod avx2 {
             }
             any
         }
-    }
-
-    /// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true.
-    #[inline]
-    fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
-        while mask != 0 {
-            if at(p + mask.trailing_zeros() as usize) {
-                return true;
-            }
-            mask &= mask - 1;
-        }
-        false
     }
 }
 
