@@ -16,6 +16,7 @@ use memchr::{memchr, memchr2};
 use crate::plan::RuleId;
 use crate::transform::Written;
 
+mod chunks;
 mod escapes;
 mod scan;
 

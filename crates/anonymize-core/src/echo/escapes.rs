@@ -78,15 +78,10 @@ mod avx2 {
     //! The AVX2 reading. Every function here is called only after `is_x86_feature_detected!`
     //! said the CPU has AVX2.
 
-    use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-    };
+    use std::arch::x86_64::{_mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_set1_epi8};
 
-    use super::super::scan::each;
+    use super::super::chunks::{each, load, LANES};
     use super::Escapes;
-
-    /// Bytes a chunk holds.
-    const LANES: usize = 32;
 
     /// [`super::irregular_escape`] on a CPU with AVX2; `start < end <= hay.len()`.
     pub(super) fn irregular_escape(hay: &[u8], (start, end): (usize, usize)) -> bool {
@@ -95,19 +90,6 @@ mod avx2 {
         }
         // SAFETY: the caller checked that the CPU has AVX2.
         unsafe { escapes(hay, (start, end)) }
-    }
-
-    /// Loads 32 bytes of `hay` at `p`.
-    ///
-    /// # Safety
-    /// `p + 32 <= hay.len()`, and the CPU has AVX2.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn load(hay: &[u8], p: usize) -> __m256i {
-        debug_assert!(p + LANES <= hay.len());
-        // SAFETY: the 32 bytes at `p` are inside `hay` (the caller's promise); `loadu` has
-        // no alignment requirement.
-        unsafe { _mm256_loadu_si256(hay.as_ptr().add(p).cast()) }
     }
 
     /// # Safety

@@ -236,35 +236,18 @@ mod sse2 {
     }
 }
 
-/// Calls `at` with `p + i` for each bit `i` of `mask`, in order, until it returns true (the
-/// candidates of a 32-byte chunk's compare mask; shared by the AVX2 scans here and in
-/// `escapes`).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(super) fn each(mut mask: u32, p: usize, at: &mut impl FnMut(usize) -> bool) -> bool {
-    while mask != 0 {
-        if at(p + mask.trailing_zeros() as usize) {
-            return true;
-        }
-        mask &= mask - 1;
-    }
-    false
-}
-
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 scans. Every function here is called only after `is_x86_feature_detected!`
     //! said the CPU has AVX2.
 
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
     };
 
-    use super::{each, scan_bytes, Bounds, Check, Hay, GROUP};
-
-    /// Bytes a chunk holds.
-    const LANES: usize = 32;
+    use super::super::chunks::{each, load, LANES};
+    use super::{scan_bytes, Bounds, Check, Hay, GROUP};
 
     /// [`super::any_within`] on a CPU with AVX2.
     pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
@@ -285,19 +268,6 @@ mod avx2 {
                 _ => scan::<GROUP>(hay.bytes, b, needles, &mut check),
             }
         }
-    }
-
-    /// Loads 32 bytes of `hay` at `p`.
-    ///
-    /// # Safety
-    /// `p + 32 <= hay.len()`, and the CPU has AVX2.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn load(hay: &[u8], p: usize) -> __m256i {
-        debug_assert!(p + LANES <= hay.len());
-        // SAFETY: the 32 bytes at `p` are inside `hay` (the caller's promise); `loadu` has
-        // no alignment requirement.
-        unsafe { _mm256_loadu_si256(hay.as_ptr().add(p).cast()) }
     }
 
     /// The scan of `N` needles (the first `N` of `needles`) over positions
