@@ -117,6 +117,24 @@ pub(crate) struct Column {
     pub(crate) unique: bool,
 }
 
+#[cfg(test)]
+impl Column {
+    /// A column `c` of type `t` for unit tests, of `kind` and `family`, limited to `max_chars`.
+    pub(crate) fn for_tests(kind: ColKind, family: Family, max_chars: Option<usize>) -> Column {
+        Column {
+            name: "c".into(),
+            kind,
+            max_chars,
+            generated: false,
+            json: false,
+            family,
+            type_name: "t".into(),
+            case_sensitive: None,
+            unique: false,
+        }
+    }
+}
+
 impl Column {
     /// Which variants of a text its comparisons (and so a unique index) tell apart.
     pub(crate) fn exactness(col: Option<&Column>, dialect: Dialect) -> Exactness {

@@ -240,17 +240,7 @@ fn plain_quoted_literals_read_as_the_general_way() {
 #[test]
 fn ascii_output_written_as_text_is() {
     use crate::ddl::{ColKind, Family};
-    let column = |kind, max_chars| Column {
-        name: "c".into(),
-        kind,
-        max_chars,
-        generated: false,
-        json: false,
-        family: Family::Text,
-        type_name: "varchar".into(),
-        case_sensitive: None,
-        unique: false,
-    };
+    let column = |kind, max_chars| Column::for_tests(kind, Family::Text, max_chars);
     let cols = [
         None,
         Some(column(ColKind::Text, None)),
@@ -379,17 +369,7 @@ fn every_syntax() -> Vec<Syntax> {
 /// A text, an integer and a binary column.
 fn some_columns() -> Vec<Option<Column>> {
     use crate::ddl::{ColKind, Family};
-    let column = |kind, family, max_chars| Column {
-        name: "c".into(),
-        kind,
-        max_chars,
-        generated: false,
-        json: false,
-        family,
-        type_name: "t".into(),
-        case_sensitive: None,
-        unique: false,
-    };
+    let column = Column::for_tests;
     vec![
         None,
         Some(column(ColKind::Text, Family::Text, None)),

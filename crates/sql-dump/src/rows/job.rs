@@ -780,17 +780,7 @@ mod tests {
             "bob@x",
             "2024-01-05",
         ];
-        let column = |family: Family| Column {
-            name: "c".into(),
-            kind: crate::ddl::ColKind::Other,
-            max_chars: None,
-            generated: false,
-            json: false,
-            family,
-            type_name: "t".into(),
-            case_sensitive: None,
-            unique: false,
-        };
+        let column = |family| Column::for_tests(crate::ddl::ColKind::Other, family, None);
         let cols = [
             None,
             Some(column(Family::Text)),
