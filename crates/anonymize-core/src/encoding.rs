@@ -22,19 +22,50 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
 pub(crate) fn hex_to(bytes: &[u8], chars: usize, out: &mut Vec<u8>) {
     let chars = chars.min(bytes.len() * 2);
     // Up to 64 bytes at a time through a stack buffer: one copy into `out` per 128
-    // characters, not one per pair (an odd count ends with half a pair).
+    // characters, not one per pair.
     let mut buf = [0u8; 128];
     let mut left = chars;
     for chunk in bytes[..chars.div_ceil(2)].chunks(64) {
-        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
-            let [high, low] = HEX_PAIRS[usize::from(b)];
-            pair[0] = high;
-            pair[1] = low;
-        }
         let take = left.min(2 * chunk.len());
-        out.extend_from_slice(&buf[..take]);
+        let end = hex_into(chunk, take, &mut buf, 0);
+        out.extend_from_slice(&buf[..end]);
         left -= take;
     }
+}
+
+/// Writes the first `chars` lower-case hex characters of `bytes` (all of them when `chars` is
+/// larger) into `buf` from `at` and returns where they end: four bytes at a time ([`hex8`]),
+/// the last few a pair at a time. An odd count writes one character more, past the end, to
+/// be overwritten or ignored. Writes nothing (returns `at`) when `buf` has no room for the
+/// whole pairs from `at` (callers size their buffers for it).
+pub(crate) fn hex_into(bytes: &[u8], chars: usize, buf: &mut [u8], at: usize) -> usize {
+    let chars = chars.min(bytes.len() * 2);
+    let bytes = &bytes[..chars.div_ceil(2)];
+    let Some(room) = buf.get_mut(at..at + 2 * bytes.len()) else {
+        return at;
+    };
+    let (groups, rest) = bytes.as_chunks::<4>();
+    let (room_groups, room_rest) = room.split_at_mut(8 * groups.len());
+    for (group, out) in groups.iter().zip(room_groups.chunks_exact_mut(8)) {
+        out.copy_from_slice(&hex8(*group));
+    }
+    for (pair, &b) in room_rest.chunks_exact_mut(2).zip(rest) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+    at + chars
+}
+
+/// The eight lower-case hex characters of four bytes, computed in a `u64`: each nibble
+/// spread into a byte of its own (in order), then `'0' + n`, plus 39 more where `n > 9`
+/// (`'a' - '0' - 10`), which never carries between bytes.
+#[inline]
+fn hex8(bytes: [u8; 4]) -> [u8; 8] {
+    let mut n = u64::from(u32::from_be_bytes(bytes));
+    n = ((n & 0xFFFF_0000) << 16) | (n & 0x0000_FFFF);
+    n = ((n & 0x0000_FF00_0000_FF00) << 8) | (n & 0x0000_00FF_0000_00FF);
+    n = ((n & 0x00F0_00F0_00F0_00F0) << 4) | (n & 0x000F_000F_000F_000F);
+    let letters = ((n + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (n + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
 }
 
 /// Lower-case hex of `bytes`.
@@ -100,6 +131,24 @@ mod tests {
         assert_eq!(enc(base64url_to, b"fo", 99), "Zm8");
         assert_eq!(enc(base64url_to, b"fo", 2), "Zm");
         assert_eq!(enc(base64url_to, &[0xfb, 0xff], 99), "-_8");
+    }
+
+    /// `hex_into` writes exactly the first `chars` characters of the plain hex from `at`
+    /// (at most one more, for an odd count) and nothing before `at`, for any bytes.
+    #[test]
+    fn hex_into_is_plain_hex() {
+        use proptest::prelude::*;
+        let bytes = proptest::collection::vec(any::<u8>(), 0..40);
+        proptest!(|(bytes in bytes, chars in 0usize..=90, at in 0usize..=8)| {
+            let mut buf = [b'#'; 8 + 80 + 1];
+            let end = hex_into(&bytes, chars, &mut buf, at);
+            let plain: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let want = &plain.as_bytes()[..chars.min(plain.len())];
+            prop_assert_eq!(end, at + want.len());
+            prop_assert_eq!(&buf[at..end], want);
+            prop_assert!(buf[..at].iter().all(|&b| b == b'#'));
+            prop_assert!(buf[end + (want.len() % 2)..].iter().all(|&b| b == b'#'));
+        });
     }
 
     /// `hex_to` appends exactly the first `chars` characters of the plain hex, after what the

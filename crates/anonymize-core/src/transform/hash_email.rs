@@ -1,6 +1,7 @@
 //! `hash_email`: a keyed, unique, well-formed pseudonymous address.
 
 use super::{text_of, Digester, Example, Spec, Transform, Written};
+use crate::encoding::hex_into;
 #[cfg(test)]
 use crate::encoding::hex_to;
 use crate::parse_ctx::{Params as RuleParams, RulesError};
@@ -406,39 +407,6 @@ pub(super) fn apply(
     Some(Written::Str)
 }
 
-/// Writes the first `chars` (at most 64) lower-case hex characters of `digest` to `buf` from
-/// `at` and returns where they end: what [`hex_to`](crate::encoding::hex_to) appends, eight characters at a time
-/// ([`hex8`]); up to seven characters past the end are written too (`buf` has room for 64
-/// from `at`, checked), to be overwritten or ignored.
-#[inline]
-fn hex_into(digest: &[u8; 32], chars: usize, buf: &mut [u8], at: usize) -> usize {
-    let chars = chars.min(64);
-    let Some(room) = buf.get_mut(at..at + 64) else {
-        return at;
-    };
-    for (group, out) in digest
-        .chunks_exact(4)
-        .zip(room.chunks_exact_mut(8))
-        .take(chars.div_ceil(8))
-    {
-        out.copy_from_slice(&hex8([group[0], group[1], group[2], group[3]]));
-    }
-    at + chars
-}
-
-/// The eight lower-case hex characters of four bytes, computed in a `u64`: each nibble
-/// spread into a byte of its own (in order), then `'0' + n`, plus 39 more where `n > 9`
-/// (`'a' - '0' - 10`), which never carries between bytes.
-#[inline]
-fn hex8(bytes: [u8; 4]) -> [u8; 8] {
-    let mut n = u64::from(u32::from_be_bytes(bytes));
-    n = ((n & 0xFFFF_0000) << 16) | (n & 0x0000_FFFF);
-    n = ((n & 0x0000_FF00_0000_FF00) << 8) | (n & 0x0000_00FF_0000_00FF);
-    n = ((n & 0x00F0_00F0_00F0_00F0) << 4) | (n & 0x000F_000F_000F_000F);
-    let letters = ((n + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-    (n + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,22 +466,6 @@ mod tests {
                 assert_eq!(out, want, "{address}");
             }
         }
-    }
-
-    /// The hex written eight characters at a time is [`hex_to`]'s, for every length from 0
-    /// to 64 and any digest, wherever it starts in the buffer.
-    #[test]
-    fn hex_into_is_hex_to() {
-        use proptest::prelude::*;
-        proptest!(|(digest: [u8; 32], chars in 0usize..=64, at in 0usize..=66)| {
-            let mut buf = [b'#'; 2 * (64 + 1)];
-            let end = hex_into(&digest, chars, &mut buf, at);
-            let mut want = Vec::new();
-            hex_to(&digest, chars, &mut want);
-            prop_assert_eq!(end, at + chars);
-            prop_assert_eq!(&buf[at..end], &want[..]);
-            prop_assert!(buf[..at].iter().all(|&b| b == b'#'));
-        });
     }
 
     /// The one-pass scan splits an ASCII address exactly as the general [`split`] does.
