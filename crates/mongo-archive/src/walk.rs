@@ -237,14 +237,7 @@ impl Patcher {
         if !self.record(doc, root, anon, ctx)? || self.splices.is_empty() {
             return Ok(None);
         }
-        let start = out.len();
-        self.assemble(doc, out);
-        let len = out.len() - start;
-        if len > MAX_BSON_SIZE {
-            out.truncate(start);
-            return Err(PatchError::TooLarge(len));
-        }
-        Ok(Some(start..out.len()))
+        self.assemble(doc, out).map(Some)
     }
 
     /// Walks `doc` with the rules below `root`, recording its splices; false when a `when:`
@@ -325,16 +318,16 @@ impl Patcher {
         }
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        self.assemble(doc, &mut out);
+        let assembled = self.assemble(doc, &mut out);
         self.out = out;
-        if self.out.len() > MAX_BSON_SIZE {
-            return Err(PatchError::TooLarge(self.out.len()));
-        }
+        assembled?;
         Ok(Some(&self.out))
     }
 
-    /// Appends `doc` with the recorded splices applied to `out`.
-    fn assemble(&mut self, doc: &[u8], out: &mut Vec<u8>) {
+    /// Appends `doc` with the recorded splices applied to `out` and returns the range it
+    /// takes there; a document larger than BSON allows is an error (`out` as it was).
+    fn assemble(&mut self, doc: &[u8], out: &mut Vec<u8>) -> Result<Range<usize>, PatchError> {
+        let start = out.len();
         self.splices.sort_unstable_by_key(|s| s.start);
         let mut pos = 0;
         for s in &self.splices {
@@ -343,6 +336,12 @@ impl Patcher {
             pos = s.end;
         }
         out.extend_from_slice(&doc[pos..]);
+        let len = out.len() - start;
+        if len > MAX_BSON_SIZE {
+            out.truncate(start);
+            return Err(PatchError::TooLarge(len));
+        }
+        Ok(start..out.len())
     }
 }
 
