@@ -25,6 +25,12 @@ pub const TERMINATOR: [u8; 4] = [0xff, 0xff, 0xff, 0xff];
 
 const INITIAL_BUFFER: usize = 256 << 10;
 
+/// What a body document is called in errors (the framing's and the validation's).
+const BODY_DOCUMENT: &str = "a document";
+
+/// The framing error of a document whose last byte is not 0.
+const NO_FINAL_ZERO: &str = "document does not end with a 0 byte";
+
 /// The `type` of a prelude entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CollectionKind {
@@ -219,8 +225,8 @@ impl<R: Read> ArchiveReader<R> {
         }
     }
 
-    /// From now on, body documents ([`Item::Document`]) are framed (length, final 0 byte)
-    /// but not validated: the caller must run [`validate_document`] on each one and report
+    /// From now on, body documents ([`Item::Document`]) are framed (their length only) but
+    /// not checked: the caller must run [`validate_framed_document`] on each one and report
     /// its error exactly where this reader would have (so worker threads can do it).
     pub(crate) fn defer_document_validation(&mut self) {
         self.defer_docs = true;
@@ -363,11 +369,16 @@ impl<R: Read> ArchiveReader<R> {
     }
 
     /// Frames the BSON document at `pos` whose length is `len`, returns its position range.
+    /// With `check_end` false its last byte is not read: deferred body documents are checked
+    /// on the worker that reads them anyway ([`validate_framed_document`]); reading it here
+    /// cost the calling thread a cache miss a document (the kernel's copy out of a pipe leaves
+    /// them cold).
     fn take_doc(
         &mut self,
         len: i32,
         what: &'static str,
         ns: Option<usize>,
+        check_end: bool,
     ) -> Result<(usize, usize), ArchiveError> {
         let at = self.offset();
         if len < 5 || len as usize > MAX_BSON_SIZE {
@@ -385,13 +396,13 @@ impl<R: Read> ArchiveReader<R> {
             return Err(self.error(at, ns, ErrorKind::Truncated { what }));
         }
         let start = self.pos;
-        if self.buf[start + len - 1] != 0 {
+        if check_end && self.buf[start + len - 1] != 0 {
             return Err(self.error(
                 at,
                 ns,
                 ErrorKind::Malformed {
                     what,
-                    detail: "document does not end with a 0 byte",
+                    detail: NO_FINAL_ZERO,
                 },
             ));
         }
@@ -439,7 +450,7 @@ impl<R: Read> ArchiveReader<R> {
         }
         self.pos += 4;
         let len = self.peek_len("the archive header", None)?;
-        let (s, e) = self.take_doc(len, "the archive header", None)?;
+        let (s, e) = self.take_doc(len, "the archive header", None, true)?;
         let at = self.base + s as u64;
         let mut version_ok = false;
         for el in Elems::new(&self.buf, s, e) {
@@ -486,7 +497,7 @@ impl<R: Read> ArchiveReader<R> {
             self.state = State::BlockStart;
             return Ok(Item::PreludeEnd);
         }
-        let (s, e) = self.take_doc(len, "a prelude entry", None)?;
+        let (s, e) = self.take_doc(len, "a prelude entry", None, true)?;
         let at = self.base + s as u64;
         raw::validate(&self.buf, s, e, &mut self.bson_stack)
             .map_err(|x| self.malformed(at - s as u64, None, "a prelude entry", x))?;
@@ -565,7 +576,7 @@ impl<R: Read> ArchiveReader<R> {
         if len == -1 {
             return Err(self.error(self.offset(), None, ErrorKind::DoubleTerminator));
         }
-        let (s, e) = self.take_doc(len, "a namespace header", None)?;
+        let (s, e) = self.take_doc(len, "a namespace header", None, true)?;
         let at = self.base + s as u64;
         let h = parse_ns_header(&self.buf, s, e)
             .map_err(|d| ArchiveError::new(at, None, ErrorKind::BadNamespaceHeader(d)))?;
@@ -645,10 +656,10 @@ impl<R: Read> ArchiveReader<R> {
             return Err(self.error(self.offset(), Some(ns), ErrorKind::DocumentAfterEof));
         }
         let offset = self.offset();
-        let (s, e) = self.take_doc(len, "a document", Some(ns))?;
+        let (s, e) = self.take_doc(len, BODY_DOCUMENT, Some(ns), !self.defer_docs)?;
         if !self.defer_docs {
             if let Err(x) = raw::validate(&self.buf, s, e, &mut self.bson_stack) {
-                return Err(self.malformed(offset - s as u64, Some(ns), "a document", x));
+                return Err(self.malformed(offset - s as u64, Some(ns), BODY_DOCUMENT, x));
             }
         }
         let b = &mut self.body[ns];
@@ -687,13 +698,30 @@ pub(crate) fn validate_document(doc: &[u8], stack: &mut Vec<usize>) -> Result<()
     raw::validate(doc, 0, doc.len(), stack)
 }
 
+/// [`validate_document`] with the framing check the reader leaves to the caller of
+/// [`ArchiveReader::defer_document_validation`] first: a document whose last byte is not 0
+/// is refused at its first byte, with the reader's words ([`invalid_document`] then gives
+/// the reader's error).
+pub(crate) fn validate_framed_document(
+    doc: &[u8],
+    stack: &mut Vec<usize>,
+) -> Result<(), raw::RawError> {
+    if doc.last() != Some(&0) {
+        return Err(raw::RawError {
+            at: 0,
+            detail: NO_FINAL_ZERO,
+        });
+    }
+    validate_document(doc, stack)
+}
+
 /// The error [`ArchiveReader`] gives for a body document that [`validate_document`] refused.
 pub(crate) fn invalid_document(offset: u64, namespace: String, e: raw::RawError) -> ArchiveError {
     ArchiveError::new(
         offset + e.at as u64,
         Some(namespace),
         ErrorKind::Malformed {
-            what: "a document",
+            what: BODY_DOCUMENT,
             detail: e.detail,
         },
     )

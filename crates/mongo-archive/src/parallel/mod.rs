@@ -35,7 +35,7 @@ use crate::error::ArchiveError;
 use crate::policy::{decide, Decision, RewriteOptions};
 use crate::raw::RawError;
 use crate::reader::{
-    invalid_document, validate_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
+    invalid_document, validate_framed_document, ArchiveReader, BodyNamespace, Item, PreludeEntry,
 };
 use crate::thread_cpu;
 use crate::walk::{PatchError, Patcher};
@@ -255,19 +255,23 @@ fn run_with<R: Read, W: Write>(
 /// Segments in flight (read, not yet applied) with `threads` threads: reading runs this far
 /// ahead of the segment being applied, so that a worker still patching the oldest one does
 /// not stop the calling thread from reading and patching later ones. Each holds a 256 KiB
-/// input buffer and its patched documents: 16 segments, about 8 MiB, with two threads; two
+/// input buffer and its patched documents: 8 segments, about 4 MiB, with two threads; two
 /// more per further thread. The segments the calling thread patches when the queue is full
 /// are newer than the queued ones and wait for them: without room for them, reading stops.
+/// Not deeper: every segment in flight is memory the next read, patch and copy find cold
+/// (16 segments, about 8 MiB, with two threads outgrew the 2 MiB second-level cache a
+/// core has here: 45% more page faults and more kernel and copy time than 8;
+/// docs/performance.md, branch mongo26).
 fn in_flight(threads: usize) -> usize {
-    2 * threads + 12
+    2 * threads + 4
 }
 
 /// Segments waiting in the workers' queue with `threads` threads; past that, the calling
 /// thread patches the segment it read itself ([`Feeder::send`]). Deep enough that a worker
 /// does not run dry while the calling thread patches one (a segment of fully-touched
-/// documents takes about 0.6 ms to patch): 4 with two threads.
+/// documents takes about 0.6 ms to patch): 3 with two threads.
 fn queued(threads: usize) -> usize {
-    threads + 2
+    threads + 1
 }
 
 /// Worker threads for `--threads threads`: the calling thread reads, applies and patches
@@ -624,7 +628,7 @@ fn patch_segment(seg: &mut Segment<'_>, patcher: &mut Patcher, anon: &Anonymizer
         };
         let doc = doc_in(&seg.bufs, *offset, *len);
         if seg.invalid.is_none() {
-            if let Err(e) = validate_document(doc, &mut stack) {
+            if let Err(e) = validate_framed_document(doc, &mut stack) {
                 seg.invalid = Some((index, e));
             }
         }

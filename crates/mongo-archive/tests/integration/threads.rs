@@ -154,3 +154,60 @@ fn invalid_documents_fail_alike_with_1_2_4_threads() {
     }
     assert!(cases >= 6, "only {cases} corruptions placed");
 }
+
+/// Input offset and length of the middle body document of each namespace of `input`.
+fn middle_documents(input: &[u8]) -> Vec<(usize, usize)> {
+    let mut rd = mongo_archive::ArchiveReader::new(input);
+    let mut by_ns: Vec<Vec<(usize, usize)>> = Vec::new();
+    loop {
+        match rd.next_item().expect("a valid archive") {
+            mongo_archive::reader::Item::Document {
+                ns, raw, offset, ..
+            } => {
+                if by_ns.len() <= ns {
+                    by_ns.resize(ns + 1, Vec::new());
+                }
+                by_ns[ns].push((offset as usize, raw.len()));
+            }
+            mongo_archive::reader::Item::End => break,
+            _ => {}
+        }
+    }
+    by_ns
+        .iter()
+        .filter_map(|docs| docs.get(docs.len() / 2).copied())
+        .collect()
+}
+
+/// With several threads the reader does not read a body document's last byte (the worker
+/// validating the document checks it): a document whose last byte is not 0 fails at its first
+/// byte, with the reader's message and after the same output bytes as with one thread, in
+/// every namespace (touched, untouched and excluded alike).
+#[test]
+fn a_document_without_its_final_zero_fails_alike_with_1_2_4_threads() {
+    let input = generated(11, 3);
+    let docs = middle_documents(&input);
+    assert!(
+        docs.len() >= 5,
+        "only {} namespaces with documents",
+        docs.len()
+    );
+    for (offset, len) in docs {
+        let mut corrupt = input.clone();
+        corrupt[offset + len - 1] = 1;
+        let (out, r) = same_for_all_thread_counts(
+            &format!("the document at {offset}"),
+            &corrupt,
+            || keyed(syrf_rules(), KEY),
+            &RewriteOptions::default(),
+        );
+        let e = r.expect_err("a document without its final 0 fails the run");
+        assert_eq!(e.offset, offset as u64, "{e}");
+        assert!(
+            e.to_string()
+                .contains("document does not end with a 0 byte"),
+            "{e}"
+        );
+        assert!(!out.is_empty());
+    }
+}
