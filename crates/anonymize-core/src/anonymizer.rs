@@ -483,7 +483,9 @@ impl Anonymizer {
     ) -> Written {
         let compiled = &self.rules[rule.index()];
         let compute = |value: Value<'_>, out: &mut Vec<u8>| {
-            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out)
+            let applied =
+                transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
+            Outcome::of(applied)
         };
         let (replacement, outcome) = if compiled.memo {
             memo::memoised(
