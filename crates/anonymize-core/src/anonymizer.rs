@@ -483,9 +483,7 @@ impl Anonymizer {
     ) -> Written {
         let compiled = &self.rules[rule.index()];
         let compute = |value: Value<'_>, out: &mut Vec<u8>| {
-            let applied =
-                transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out);
-            Outcome::of(applied)
+            transform::apply_into(&compiled.transform, &self.digester, value, ctx.ordinal, out)
         };
         let (replacement, outcome) = if compiled.memo {
             memo::memoised(

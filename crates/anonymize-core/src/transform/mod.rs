@@ -273,48 +273,26 @@ pub(crate) enum Outcome {
     FailedClosed,
 }
 
-impl Outcome {
-    /// The outcome of what [`apply_into`] returned, with what the caller writes: a value the
-    /// transform failed closed on is written as null.
-    #[inline]
-    pub(crate) fn of(applied: Result<Written, FailedClosed>) -> (Written, Outcome) {
-        match applied {
-            Ok(Written::Unchanged) => (Written::Unchanged, Outcome::Unchanged),
-            Ok(w) => (w, Outcome::Changed),
-            Err(FailedClosed) => (Written::Null, Outcome::FailedClosed),
-        }
-    }
-}
-
-/// The transform could not apply to the value's type: the value is replaced by null.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FailedClosed;
-
-/// Applies `transform` to `value`, writing text or binary results into `out` (cleared first;
-/// cleared again when it fails closed). `ordinal` is the 1-based row/document number.
-///
-/// The result is two words, returned in registers ([`Outcome::of`] tells the outcome): as a
-/// `(Written, Outcome)` pair (three words, returned through memory) the caller's 8-byte load
-/// of it stalled on the narrower stores that wrote it (docs/performance.md, branch row26).
+/// Applies `transform` to `value`, writing text or binary results into `out` (cleared first).
+/// `ordinal` is the 1-based row/document number.
 pub(crate) fn apply_into(
     transform: &Transform,
     digester: &Digester,
     value: Value<'_>,
     ordinal: u64,
     out: &mut Vec<u8>,
-) -> Result<Written, FailedClosed> {
+) -> (Written, Outcome) {
     out.clear();
     if let Value::Null = value {
-        return Ok(match transform {
-            // Never `Written::Unchanged`: a constant is always written.
-            Transform::Constant(c) => c.write(value, out),
-            Transform::Remove => Written::Remove,
-            _ => Written::Unchanged,
-        });
+        return match transform {
+            Transform::Constant(c) => (c.write(value, out), Outcome::Changed),
+            Transform::Remove => (Written::Remove, Outcome::Changed),
+            _ => (Written::Unchanged, Outcome::Unchanged),
+        };
     }
     let d = digester;
     let result = match transform {
-        Transform::Keep => return Ok(Written::Unchanged),
+        Transform::Keep => return (Written::Unchanged, Outcome::Unchanged),
         Transform::Null => Some(Written::Null),
         Transform::Remove => Some(Written::Remove),
         Transform::Constant(c) => Some(c.write(value, out)),
@@ -351,10 +329,11 @@ pub(crate) fn apply_into(
         Transform::DateShift { max_days } => date_shift::apply(d, value, *max_days, out),
     };
     match result {
-        Some(w) => Ok(w),
+        Some(Written::Unchanged) => (Written::Unchanged, Outcome::Unchanged),
+        Some(w) => (w, Outcome::Changed),
         None => {
             out.clear();
-            Err(FailedClosed)
+            (Written::Null, Outcome::FailedClosed)
         }
     }
 }
