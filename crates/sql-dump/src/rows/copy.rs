@@ -145,23 +145,32 @@ impl<'a> Rows<'a> {
             .map_err(|m| p.src.err(0, Some(table), m))?;
         let bufs = &mut self.bufs;
         let pipelined = p.emit.out.pipelined();
+        let mut ahead = Ahead::default();
         loop {
             match end_of_block(p, true)? {
                 Some(true) => return Ok(()),
                 Some(false) => {}
                 None => continue,
             }
-            let Some(line_end) = memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1) else {
+            // Rows rewritten here are split once: the spans give the width and then the
+            // values to rewrite (split a row ahead when the previous row looked ahead). Rows
+            // handed to the pipe go without spans: the worker splits them, and this thread
+            // only counts their fields.
+            let split = root.is_some() && !pipelined;
+            let ahead_len = if split {
+                ahead.take(&mut bufs.spans)
+            } else {
+                None
+            };
+            let found =
+                ahead_len.or_else(|| memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1));
+            let Some(line_end) = found else {
                 if !p.src.input.fill()? {
                     return Err(p.src.err(0, Some(table), NO_TERMINATOR));
                 }
                 continue;
             };
-            // Rows rewritten here are split once: the spans give the width and then the
-            // values to rewrite. Rows handed to the pipe go without spans: the worker splits
-            // them, and this thread only counts their fields.
-            let split = root.is_some() && !pipelined;
-            if split {
+            if split && ahead_len.is_none() {
                 split_fields(&p.src.input.avail()[..line_end], &mut bufs.spans);
             }
             if let Some(width) = width {
@@ -217,6 +226,7 @@ impl<'a> Rows<'a> {
                     syntax: p.src.lexer.syntax(),
                     ordinal,
                 };
+                ahead.look(&job, &p.src.input.avail()[line_end..]);
                 bufs.row.clear();
                 job.rewrite(
                     line,
@@ -229,6 +239,57 @@ impl<'a> Rows<'a> {
             }
             p.src.input.consume(line_end);
         }
+    }
+}
+
+/// Rows between two asks of where the memo tables of [`Ahead`]'s columns are (they move as
+/// they grow, and switch off and on).
+const AHEAD_REFRESH: u32 = 1024;
+
+/// The next line of a COPY block rewritten on this thread, split while the current row is
+/// rewritten, so that its memo entries are prefetched a row ahead (as the pipe's batches do
+/// with `--threads 2` and more), and its spans then serve it. Only a hint for the memo and
+/// a split done early: outputs do not depend on it (docs/performance.md, branch row26).
+#[derive(Default)]
+struct Ahead {
+    /// Length of the line (with its line end) at the start of the unread input whose spans
+    /// `spans` holds; 0: none.
+    len: usize,
+    spans: Vec<(usize, usize)>,
+    /// The columns prefetched and where their memo tables are
+    /// ([`RowJob::prefetch_columns`]), asked every [`AHEAD_REFRESH`] rows.
+    columns: Vec<(usize, anonymize_core::MemoSlots)>,
+    rows: u32,
+}
+
+impl Ahead {
+    /// The length of the line at the start of the unread input when it was split ahead,
+    /// its spans swapped into `spans`; `None` (and `spans` untouched) otherwise.
+    fn take(&mut self, spans: &mut Vec<(usize, usize)>) -> Option<usize> {
+        let len = std::mem::take(&mut self.len);
+        (len > 0).then(|| {
+            std::mem::swap(spans, &mut self.spans);
+            len
+        })
+    }
+
+    /// Before `job` rewrites the current row: splits the next line (at the start of `rest`,
+    /// the input after the current line) when it is whole there, and prefetches its memo
+    /// entries. Nothing when no column's memo table is on.
+    fn look(&mut self, job: &RowJob<'_, '_>, rest: &[u8]) {
+        if self.rows % AHEAD_REFRESH == 0 {
+            self.columns = job.prefetch_columns();
+        }
+        self.rows = self.rows.wrapping_add(1);
+        if self.columns.is_empty() {
+            return;
+        }
+        let Some(end) = memchr::memchr(b'\n', rest).map(|k| k + 1) else {
+            return;
+        };
+        split_fields(&rest[..end], &mut self.spans);
+        self.len = end;
+        job.prefetch(&self.columns, &rest[..end], &self.spans);
     }
 }
 
