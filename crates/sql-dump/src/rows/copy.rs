@@ -277,7 +277,7 @@ impl Ahead {
     /// the input after the current line) when it is whole there, and prefetches its memo
     /// entries. Nothing when no column's memo table is on.
     fn look(&mut self, job: &RowJob<'_, '_>, rest: &[u8]) {
-        if self.rows % AHEAD_REFRESH == 0 {
+        if self.rows.is_multiple_of(AHEAD_REFRESH) {
             self.columns = job.prefetch_columns();
         }
         self.rows = self.rows.wrapping_add(1);
