@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 
+use super::ahead::Ahead;
 use super::job::RowJob;
 use super::plan::{col_plans, stored_names, ColPlan, RowShape};
 use super::subset_row;
@@ -157,10 +158,9 @@ impl<'a> Rows<'a> {
             // handed to the pipe go without spans: the worker splits them, and this thread
             // only counts their fields.
             let split = root.is_some() && !pipelined;
-            let ahead_len = if split {
-                ahead.take(&mut bufs.spans)
-            } else {
-                None
+            let ahead_len = match split {
+                true => ahead.take(p.src.input.offset(), &mut bufs.spans),
+                false => None,
             };
             let found =
                 ahead_len.or_else(|| memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1));
@@ -226,7 +226,18 @@ impl<'a> Rows<'a> {
                     syntax: p.src.lexer.syntax(),
                     ordinal,
                 };
-                ahead.look(&job, &p.src.input.avail()[line_end..]);
+                // The next line, when whole in the buffer.
+                let rest = &p.src.input.avail()[line_end..];
+                ahead.look(
+                    &job,
+                    p.src.input.offset() + line_end as u64,
+                    |spans| {
+                        let end = memchr::memchr(b'\n', rest)? + 1;
+                        split_fields(&rest[..end], spans);
+                        Some(end)
+                    },
+                    |len| &rest[..len],
+                );
                 bufs.row.clear();
                 job.rewrite(
                     line,
@@ -239,57 +250,6 @@ impl<'a> Rows<'a> {
             }
             p.src.input.consume(line_end);
         }
-    }
-}
-
-/// Rows between two asks of where the memo tables of [`Ahead`]'s columns are (they move as
-/// they grow, and switch off and on).
-const AHEAD_REFRESH: u32 = 1024;
-
-/// The next line of a COPY block rewritten on this thread, split while the current row is
-/// rewritten, so that its memo entries are prefetched a row ahead (as the pipe's batches do
-/// with `--threads 2` and more), and its spans then serve it. Only a hint for the memo and
-/// a split done early: outputs do not depend on it (docs/performance.md, branch row26).
-#[derive(Default)]
-struct Ahead {
-    /// Length of the line (with its line end) at the start of the unread input whose spans
-    /// `spans` holds; 0: none.
-    len: usize,
-    spans: Vec<(usize, usize)>,
-    /// The columns prefetched and where their memo tables are
-    /// ([`RowJob::prefetch_columns`]), asked every [`AHEAD_REFRESH`] rows.
-    columns: Vec<(usize, anonymize_core::MemoSlots)>,
-    rows: u32,
-}
-
-impl Ahead {
-    /// The length of the line at the start of the unread input when it was split ahead,
-    /// its spans swapped into `spans`; `None` (and `spans` untouched) otherwise.
-    fn take(&mut self, spans: &mut Vec<(usize, usize)>) -> Option<usize> {
-        let len = std::mem::take(&mut self.len);
-        (len > 0).then(|| {
-            std::mem::swap(spans, &mut self.spans);
-            len
-        })
-    }
-
-    /// Before `job` rewrites the current row: splits the next line (at the start of `rest`,
-    /// the input after the current line) when it is whole there, and prefetches its memo
-    /// entries. Nothing when no column's memo table is on.
-    fn look(&mut self, job: &RowJob<'_, '_>, rest: &[u8]) {
-        if self.rows.is_multiple_of(AHEAD_REFRESH) {
-            self.columns = job.prefetch_columns();
-        }
-        self.rows = self.rows.wrapping_add(1);
-        if self.columns.is_empty() {
-            return;
-        }
-        let Some(end) = memchr::memchr(b'\n', rest).map(|k| k + 1) else {
-            return;
-        };
-        split_fields(&rest[..end], &mut self.spans);
-        self.len = end;
-        job.prefetch(&self.columns, &rest[..end], &self.spans);
     }
 }
 
