@@ -26,6 +26,7 @@ use anonymize_core::Anonymizer;
 use crate::dialect::Syntax;
 use crate::emit::{Held, Out};
 use crate::error::SqlError;
+use crate::lex::copy::split_fields;
 use crate::literal::Ctx;
 use crate::rows::job::RowJob;
 use crate::rows::plan::{ColPlan, RowShape};
@@ -59,6 +60,18 @@ pub(crate) fn worker_count(threads: usize) -> usize {
 /// Batches out to the workers at most with `threads` workers.
 pub(crate) fn max_in_flight(threads: usize) -> usize {
     (4 * threads).max(MIN_IN_FLIGHT)
+}
+
+/// A thread's buffers reused from batch to batch.
+#[derive(Default)]
+pub(crate) struct WorkBufs {
+    /// A value's decoded text.
+    scratch: Vec<u8>,
+    /// A transform's output.
+    value: Vec<u8>,
+    /// The spans of the COPY row being rewritten, and of the next one.
+    spans: Vec<(usize, usize)>,
+    next: Vec<(usize, usize)>,
 }
 
 /// What every row of a batch shares.
@@ -150,8 +163,8 @@ impl Batch<'_> {
             + self.rows.len() * std::mem::size_of::<RowRef>()
     }
 
-    /// Rewrites the rows into `out` (`scratch` and `value`: a worker's reused buffers).
-    fn work(&mut self, anon: &Anonymizer, scratch: &mut Vec<u8>, value: &mut Vec<u8>) {
+    /// Rewrites the rows into `out` (`bufs`: the thread's reused buffers).
+    fn work(&mut self, anon: &Anonymizer, bufs: &mut WorkBufs) {
         self.out.clear();
         self.out.reserve(self.data.len() + self.data.len() / 4);
         let Some(kind) = &self.kind else {
@@ -166,24 +179,42 @@ impl Batch<'_> {
             syntax: kind.syntax,
             ordinal: 0,
         };
-        let (mut at, mut span_at) = (0, 0);
         let prefetched = job.prefetch_columns();
+        // COPY rows come without spans ([`Pipe::row`]): each is split here, a row ahead
+        // (the next row's spans serve its prefetch, then its rewrite).
+        let split = kind.ctx == Ctx::Copy;
+        let line = |r: &RowRef| &self.data[r.start..r.end];
+        if let (true, Some(first)) = (split, self.rows.first()) {
+            split_fields(line(first), &mut bufs.next);
+        }
+        let (mut at, mut span_at) = (0, 0);
         for (k, row) in self.rows.iter().enumerate() {
-            if let Some(next) = self.rows.get(k + 1).filter(|_| !prefetched.is_empty()) {
+            let next = self.rows.get(k + 1);
+            if split {
+                std::mem::swap(&mut bufs.spans, &mut bufs.next);
+                if let Some(next) = next {
+                    split_fields(line(next), &mut bufs.next);
+                }
+            }
+            if let Some(next) = next.filter(|_| !prefetched.is_empty()) {
                 // The next row's memo entries, loaded while this row is rewritten.
-                job.prefetch(
-                    &prefetched,
-                    &self.data[next.start..next.end],
-                    &self.spans[row.spans_end..next.spans_end],
-                );
+                let spans = match split {
+                    true => &bufs.next[..],
+                    false => &self.spans[row.spans_end..next.spans_end],
+                };
+                job.prefetch(&prefetched, line(next), spans);
             }
             self.out.extend_from_slice(&self.data[at..row.start]);
             job.ordinal = row.ordinal;
+            let spans = match split {
+                true => &bufs.spans[..],
+                false => &self.spans[span_at..row.spans_end],
+            };
             job.rewrite(
-                &self.data[row.start..row.end],
-                &self.spans[span_at..row.spans_end],
-                scratch,
-                value,
+                line(row),
+                spans,
+                &mut bufs.scratch,
+                &mut bufs.value,
                 &mut self.out,
             );
             (at, span_at) = (row.end, row.spans_end);
@@ -235,8 +266,8 @@ pub(crate) struct Pipe<'a> {
     /// Bytes of rewritten rows written, per table summary.
     row_bytes: Vec<u64>,
     rows_total: u64,
-    scratch: Vec<u8>,
-    value: Vec<u8>,
+    /// Buffers for the batches this thread rewrites rather than wait.
+    bufs: WorkBufs,
 }
 
 /// Runs `f` with a [`Pipe`] feeding [`worker_count`]`(threads)` worker threads, which stop
@@ -265,7 +296,7 @@ pub(crate) fn worker<'a>(
     done: Sender<Done<'a>>,
     anon: &Anonymizer,
 ) {
-    let (mut scratch, mut value) = (Vec::new(), Vec::new());
+    let mut bufs = WorkBufs::default();
     loop {
         let next = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -273,13 +304,12 @@ pub(crate) fn worker<'a>(
         };
         let Ok(mut batch) = next else { return };
         let seq = batch.seq;
-        let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            batch.work(anon, &mut scratch, &mut value)
-        }));
+        let worked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.work(anon, &mut bufs)));
         let answer = match worked {
             Ok(()) => Ok(batch),
             Err(_) => {
-                (scratch, value) = (Vec::new(), Vec::new());
+                bufs = WorkBufs::default();
                 Err(seq)
             }
         };
@@ -321,8 +351,7 @@ impl<'a> Pipe<'a> {
             free_bytes: 0,
             row_bytes: Vec::new(),
             rows_total: 0,
-            scratch: Vec::new(),
-            value: Vec::new(),
+            bufs: WorkBufs::default(),
         }
     }
 
@@ -344,7 +373,10 @@ impl<'a> Pipe<'a> {
     }
 
     /// A row to rewrite by `plans` (its values at `spans`, relative to `row`), as row
-    /// `ordinal` of the table whose summary is `sidx`.
+    /// `ordinal` of the table whose summary is `sidx`. A COPY row (`Ctx::Copy`) comes without
+    /// spans (any given are ignored): the thread rewriting it splits the line, so the
+    /// reading thread neither writes its spans into the batch nor has them read on another
+    /// core (docs/performance.md, branch row26).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn row<W: Write>(
         &mut self,
@@ -373,7 +405,9 @@ impl<'a> Pipe<'a> {
         }
         let start = open.data.len();
         open.data.extend_from_slice(row);
-        open.spans.extend_from_slice(spans);
+        if ctx != Ctx::Copy {
+            open.spans.extend_from_slice(spans);
+        }
         open.rows.push(RowRef {
             start,
             end: open.data.len(),
@@ -463,7 +497,7 @@ impl<'a> Pipe<'a> {
                     };
                     match queued {
                         Some(mut b) => {
-                            b.work(self.anon, &mut self.scratch, &mut self.value);
+                            b.work(self.anon, &mut self.bufs);
                             self.arrive(Ok(b))?;
                         }
                         None => {

@@ -659,30 +659,30 @@ fn write_binary(bytes: &[u8], ctx: Ctx, out: &mut Vec<u8>) {
     }
 }
 
-/// A row's bytes and, when they are valid UTF-8, the same bytes as text: a value borrowed
-/// from the row is then text without a UTF-8 check of its own (one check of the whole row
-/// costs less than one per value).
+/// A row's bytes as text, when they are valid UTF-8: a value borrowed from the row is then
+/// text without a UTF-8 check of its own (one check of the whole row costs less than one per
+/// value). Two words, passed in registers: with the row's bytes beside its text (four words,
+/// passed through the stack) the 16-byte load of the copy made for each value's call stalled
+/// on the 8-byte stores that wrote it (docs/performance.md, branch row26).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct RowText<'b> {
-    bytes: &'b [u8],
+    /// The row's bytes as text (`None`: not UTF-8, or no row).
     text: Option<&'b str>,
 }
 
 impl<'b> RowText<'b> {
     /// The row `bytes`, checked once.
     pub(crate) fn new(bytes: &'b [u8]) -> RowText<'b> {
-        RowText {
-            bytes,
-            text: utf8(bytes),
-        }
+        RowText { text: utf8(bytes) }
     }
 
     /// `part` as text when it lies within the row (compared by address: a live slice inside
     /// the row's bytes is a part of them) and the row is text; `None` otherwise, and the
     /// caller checks `part` itself.
+    #[inline]
     fn get(&self, part: &'b [u8]) -> Option<&'b str> {
         let text = self.text?;
-        let start = (part.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
         text.get(start..start.checked_add(part.len())?)
     }
 

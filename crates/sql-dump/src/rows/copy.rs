@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 
+use super::ahead::Ahead;
 use super::job::RowJob;
 use super::plan::{col_plans, stored_names, ColPlan, RowShape};
 use super::subset_row;
@@ -10,7 +11,7 @@ use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::head::copy_columns;
 use crate::input::count_newlines;
-use crate::lex::copy::{split_fields, terminator};
+use crate::lex::copy::{field_count, split_fields, terminator};
 use crate::literal::Ctx;
 use crate::parts::Parts;
 use crate::subset::keys::Fields;
@@ -144,28 +145,39 @@ impl<'a> Rows<'a> {
             .begin(table, names.as_deref())
             .map_err(|m| p.src.err(0, Some(table), m))?;
         let bufs = &mut self.bufs;
+        let pipelined = p.emit.out.pipelined();
+        let mut ahead = Ahead::default();
         loop {
             match end_of_block(p, true)? {
                 Some(true) => return Ok(()),
                 Some(false) => {}
                 None => continue,
             }
-            let Some(line_end) = memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1) else {
+            // Rows rewritten here are split once: the spans give the width and then the
+            // values to rewrite (split a row ahead when the previous row looked ahead). Rows
+            // handed to the pipe go without spans: the worker splits them, and this thread
+            // only counts their fields.
+            let split = root.is_some() && !pipelined;
+            let ahead_len = match split {
+                true => ahead.take(p.src.input.offset(), &mut bufs.spans),
+                false => None,
+            };
+            let found =
+                ahead_len.or_else(|| memchr::memchr(b'\n', p.src.input.avail()).map(|k| k + 1));
+            let Some(line_end) = found else {
                 if !p.src.input.fill()? {
                     return Err(p.src.err(0, Some(table), NO_TERMINATOR));
                 }
                 continue;
             };
-            if root.is_some() {
-                // Split once: the spans give the width and then the values to rewrite.
+            if split && ahead_len.is_none() {
                 split_fields(&p.src.input.avail()[..line_end], &mut bufs.spans);
             }
             if let Some(width) = width {
-                let fields = if root.is_some() {
+                let fields = if split {
                     bufs.spans.len()
                 } else {
-                    let line = &p.src.input.avail()[..line_end];
-                    memchr::memchr_iter(b'\t', line).count() + 1
+                    field_count(&p.src.input.avail()[..line_end])
                 };
                 if fields != width {
                     return Err(p.src.err(
@@ -182,7 +194,7 @@ impl<'a> Rows<'a> {
             if !p.subset.is_off() {
                 let fields = if p.subset.needs_fields() {
                     let line = &p.src.input.avail()[..line_end];
-                    if root.is_none() {
+                    if !split {
                         split_fields(line, &mut bufs.spans);
                     }
                     Some(Fields::Copy(line, &bufs.spans))
@@ -199,12 +211,11 @@ impl<'a> Rows<'a> {
             }
             if keep && root.is_none() {
                 p.emit.out.put(&p.src.input.avail()[..line_end])?;
-            } else if keep && p.emit.out.pipelined() {
+            } else if keep && pipelined {
                 let line = &p.src.input.avail()[..line_end];
                 let kind = (Ctx::Copy, p.src.lexer.syntax(), sidx);
-                p.emit
-                    .out
-                    .put_row(&plans, kind, line, &bufs.spans, ordinal)?;
+                // No spans: a COPY row is split where it is rewritten.
+                p.emit.out.put_row(&plans, kind, line, &[], ordinal)?;
             } else if keep {
                 let line = &p.src.input.avail()[..line_end];
                 let job = RowJob {
@@ -215,6 +226,18 @@ impl<'a> Rows<'a> {
                     syntax: p.src.lexer.syntax(),
                     ordinal,
                 };
+                // The next line, when whole in the buffer.
+                let rest = &p.src.input.avail()[line_end..];
+                ahead.look(
+                    &job,
+                    p.src.input.offset() + line_end as u64,
+                    |spans| {
+                        let end = memchr::memchr(b'\n', rest)? + 1;
+                        split_fields(&rest[..end], spans);
+                        Some(end)
+                    },
+                    |len| &rest[..len],
+                );
                 bufs.row.clear();
                 job.rewrite(
                     line,

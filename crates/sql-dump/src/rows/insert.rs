@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 
 use anonymize_core::PlanNode;
 
+use super::ahead::Ahead;
 use super::assign::rewrite_assigned;
 use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError, RowShape};
@@ -261,6 +262,7 @@ impl<'a> Rows<'a> {
         let mut sep = Vec::new();
         // The separator before the first tuple, written before the first kept one.
         let mut lead: Option<Vec<u8>> = None;
+        let mut ahead = Ahead::default();
         loop {
             read_separator(&mut p.src.input, &mut sep)?;
             if lead.is_none() {
@@ -272,14 +274,20 @@ impl<'a> Rows<'a> {
             }
             // One pass finds the tuple's end and its values when it holds nothing unusual;
             // else the lexer finds the end and `split_tuple` the values.
-            let fast = match root {
-                Some(_) => scan_split(
+            // (Split a row ahead when the previous row looked ahead.)
+            let ahead_end = match root {
+                Some(_) => ahead.take(p.src.input.offset(), &mut bufs.spans),
+                None => None,
+            };
+            let fast = match (root, ahead_end) {
+                (_, Some(end)) => Some(end),
+                (Some(_), None) => scan_split(
                     p.src.input.avail(),
                     syntax,
                     p.src.lexer.delimiter(),
                     &mut bufs.spans,
                 ),
-                None => None,
+                (None, None) => None,
             };
             let end = match fast {
                 Some(end) => end,
@@ -357,6 +365,21 @@ impl<'a> Rows<'a> {
                                 syntax,
                                 ordinal,
                             };
+                            // The next tuple, when whole in the buffer and plain; its
+                            // separator is what `read_separator` will consume.
+                            let rest = &p.src.input.avail()[end..];
+                            let gap = rest
+                                .iter()
+                                .take_while(|b| b.is_ascii_whitespace() || **b == b',')
+                                .count();
+                            let next = &rest[gap..];
+                            let delimiter = p.src.lexer.delimiter();
+                            ahead.look(
+                                &job,
+                                p.src.input.offset() + (end + gap) as u64,
+                                |spans| scan_split(next, syntax, delimiter, spans),
+                                |len| &next[..len],
+                            );
                             bufs.row.clear();
                             job.rewrite(
                                 tuple,

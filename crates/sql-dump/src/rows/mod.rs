@@ -2,6 +2,7 @@
 //! through, dropped, limited or rewritten. INSERT and COPY share the decision per table
 //! ([`Route`]), the row accounting ([`crate::tally::Tally`]) and the row job ([`job`]).
 
+mod ahead;
 mod assign;
 mod copy;
 mod echo;
