@@ -669,6 +669,25 @@ mod props {
         }
 
         #[test]
+        fn longest_value_bound_keeps_what_values_can_hold((originals, values) in case()) {
+            // Bounded by the longest value as a dump writes it (quoted, Latin-1: shorter in
+            // bytes than the UTF-8 original when it has three non-ASCII letters), the set
+            // still finds every copy the unbounded one finds.
+            let longest = values.iter().map(|v| encoded(v).len()).max().unwrap_or(0);
+            let mut bounded = EchoSet::new(EchoGuard {
+                action: EchoAction::Rewrite,
+                min_length: SMALLEST_MIN_LENGTH,
+            });
+            bounded.set_longest_value(longest);
+            for (i, o) in originals.iter().enumerate() {
+                bounded.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+            }
+            prop_assert_eq!(exact(&bounded, &values), exact(&set_of(&originals), &values));
+            bounded.clear();
+            prop_assert!(bounded.longest_value.is_none());
+        }
+
+        #[test]
         fn pre_check_on_long_text(
             (originals, values) in case(),
             filler in "[a-zA-Z .]{0,300}",
