@@ -144,8 +144,19 @@ pub struct EchoSet {
 /// it is UTF-8. A text holding `s` (ASCII case aside) holds at least as many, and an SQL
 /// dump writes such a text in at least as many bytes (an escape, a hex or Latin-1 spelling
 /// of a character is never shorter than one byte, and decodes to one lead byte at most).
+/// Eight bytes at a time: a continuation byte has bit 7 set and bit 6 clear.
 fn lead_bytes(s: &[u8]) -> usize {
-    s.iter().filter(|&&b| (b as i8) >= -0x40).count()
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let words = s.chunks_exact(8);
+    let tail = words.remainder();
+    let continuation: u32 = words
+        .map(|w| {
+            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            (w & !(w << 1) & HIGH).count_ones()
+        })
+        .sum();
+    let tail_continuation = tail.iter().filter(|&&b| b & 0xc0 == 0x80).count();
+    s.len() - continuation as usize - tail_continuation
 }
 
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
@@ -626,6 +637,12 @@ mod props {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn lead_bytes_is_its_definition(s in prop::collection::vec(any::<u8>(), 0..40)) {
+            let naive = s.iter().filter(|&&b| !(0x80..=0xbf).contains(&b)).count();
+            prop_assert_eq!(lead_bytes(&s), naive);
+        }
 
         #[test]
         fn pre_check_on_hex_escaped_spans(
