@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Cost of the echo guard (issue 18.9) on the throughput benchmark's inputs: each case runs with
+# Cost of the echo guard (issue 18.9) on the throughput benchmark's inputs (the realistic MySQL
+# and COPY `people` dumps of issue 23, the narrow MySQL dump, the wide MySQL and PostgreSQL dumps,
+# the archive; the rules of benches/throughput.sh): each case runs with
 # the default `echo_guard` and with `echo_guard: {min_length: 1000}` (no original is that long,
 # so the guard records nothing and never searches: the cost of the rules alone), single
 # threaded, least CPU time (user + system, less disturbed than wall time on a shared machine)
@@ -39,6 +41,10 @@ export SYRF_ANONYMIZE_KEY
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
 "$bin/gen-sql-dump" mysql "$size_mb" narrow > "$work/narrow-mysql.sql"
 "$bin/gen-sql-dump" postgres "$size_mb" > "$work/app-postgres.sql"
+"$bin/gen-sql-dump" mysql "$size_mb" > "$work/app-mysql.sql"
+for d in mysql postgres; do
+    "$bin/gen-sql-dump" "$d" "$size_mb" realistic > "$work/realistic-$d.sql" 2> /dev/null
+done
 # The rules of benches/throughput.sh: benches/rules/*.yaml.
 for r in touched people app; do
     { cat "benches/rules/$r.yaml"; printf 'echo_guard:\n  min_length: 1000\n'; } > "$work/$r-inert.yaml"
@@ -54,7 +60,9 @@ best() { # least CPU seconds (user + system) of $runs runs of: input rules
     echo "$b"
 }
 echoes() { { grep -o '"rewritten":[0-9]*\|"nulled":[0-9]*' "$work/report.json" || true; } | awk -F: '{ n += $2 } END { print n + 0 }'; }
-cases=("mongo fully touched:syrf.archive:touched" "mysql narrow:narrow-mysql.sql:people" "postgres wide:app-postgres.sql:app")
+cases=("mongo fully touched:syrf.archive:touched" "mysql realistic:realistic-mysql.sql:people"
+    "postgres realistic:realistic-postgres.sql:people" "mysql narrow:narrow-mysql.sql:people"
+    "mysql wide:app-mysql.sql:app" "postgres wide:app-postgres.sql:app")
 if [ -n "$callgrind" ]; then
     # Instructions of one run under callgrind: total, software SHA-256, subset sources.
     counts() { # input rules -> "total sha subset"

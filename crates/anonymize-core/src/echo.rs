@@ -135,6 +135,28 @@ pub struct EchoSet {
     /// True when the spans given to the pre-check hold values as a dump writes them
     /// (quoted, escaped, perhaps in Latin-1) rather than their own bytes.
     encoded: bool,
+    /// Characters the longest value searched may hold ([`EchoSet::set_longest_value`];
+    /// `None`: no bound).
+    longest_value: Option<usize>,
+}
+
+/// Bytes of `s` that are no UTF-8 continuation bytes (`0x80..=0xBF`): its characters when
+/// it is UTF-8. A text holding `s` (ASCII case aside) holds at least as many, and an SQL
+/// dump writes such a text in at least as many bytes (an escape, a hex or Latin-1 spelling
+/// of a character is never shorter than one byte, and decodes to one lead byte at most).
+/// Eight bytes at a time: a continuation byte has bit 7 set and bit 6 clear.
+fn lead_bytes(s: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let words = s.chunks_exact(8);
+    let tail = words.remainder();
+    let continuation: u32 = words
+        .map(|w| {
+            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            (w & !(w << 1) & HIGH).count_ones()
+        })
+        .sum();
+    let tail_continuation = tail.iter().filter(|&&b| b & 0xc0 == 0x80).count();
+    s.len() - continuation as usize - tail_continuation
 }
 
 /// Number of UTF-8 characters of `s` (its length when it is no UTF-8).
@@ -186,10 +208,20 @@ impl EchoSet {
         (start + s, start + e)
     }
 
-    /// Forgets the originals (a new document or row starts).
+    /// Forgets the originals (a new document or row starts) and the bound of
+    /// [`set_longest_value`](Self::set_longest_value).
     pub fn clear(&mut self) {
         self.patterns.clear();
         self.bytes.clear();
+        self.longest_value = None;
+    }
+
+    /// Says that no value this document or row will search holds more than `chars`
+    /// characters (until [`clear`](Self::clear)): originals longer than that are not
+    /// recorded, as no value searched could hold a copy (an SQL row whose uncovered values are
+    /// all short, e.g. a note beside a covered e-mail address).
+    pub fn set_longest_value(&mut self, chars: usize) {
+        self.longest_value = Some(chars);
     }
 
     /// True when no original was recorded: nothing to look for.
@@ -198,10 +230,17 @@ impl EchoSet {
     }
 
     /// Records the original text `original` of a value `rule` covered, whose transform wrote
-    /// `written` (text results in `result`). Ignored when the value was left unchanged or is
-    /// shorter than `min_length` characters.
+    /// `written` (text results in `result`). Ignored when the value was left unchanged, is
+    /// shorter than `min_length` characters or longer than the
+    /// [longest value searched](Self::set_longest_value).
     pub fn record(&mut self, rule: RuleId, original: &[u8], written: Written, result: &[u8]) {
         if matches!(written, Written::Unchanged) || self.min_length == 0 {
+            return;
+        }
+        if self
+            .longest_value
+            .is_some_and(|chars| original.len() > chars && lead_bytes(original) > chars)
+        {
             return;
         }
         // A character is at most 4 bytes: only short non-ASCII originals need counting.
@@ -278,10 +317,11 @@ impl EchoSet {
         if !ranges.iter().any(|r| r.1 >= r.0 + shortest) {
             return false;
         }
+        // Escapes are read only in ranges long enough to hold a key (the same bound).
         if self.encoded
             && ranges
                 .iter()
-                .any(|&r| r.1 > r.0 + 1 && escapes::irregular_escape(hay, r))
+                .any(|&r| r.1 >= r.0 + shortest && escapes::irregular_escape(hay, r))
         {
             return true;
         }
@@ -599,6 +639,12 @@ mod props {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
+        fn lead_bytes_is_its_definition(s in prop::collection::vec(any::<u8>(), 0..40)) {
+            let naive = s.iter().filter(|&&b| !(0x80..=0xbf).contains(&b)).count();
+            prop_assert_eq!(lead_bytes(&s), naive);
+        }
+
+        #[test]
         fn pre_check_on_hex_escaped_spans(
             (originals, values) in case(),
             hex in prop::collection::vec(any::<bool>(), 1..6),
@@ -637,6 +683,25 @@ mod props {
             if exact(&set, &values) {
                 prop_assert!(may_echo_in(&mut set, &spans));
             }
+        }
+
+        #[test]
+        fn longest_value_bound_keeps_what_values_can_hold((originals, values) in case()) {
+            // Bounded by the longest value as a dump writes it (quoted, Latin-1: shorter in
+            // bytes than the UTF-8 original when it has three non-ASCII letters), the set
+            // still finds every copy the unbounded one finds.
+            let longest = values.iter().map(|v| encoded(v).len()).max().unwrap_or(0);
+            let mut bounded = EchoSet::new(EchoGuard {
+                action: EchoAction::Rewrite,
+                min_length: SMALLEST_MIN_LENGTH,
+            });
+            bounded.set_longest_value(longest);
+            for (i, o) in originals.iter().enumerate() {
+                bounded.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+            }
+            prop_assert_eq!(exact(&bounded, &values), exact(&set_of(&originals), &values));
+            bounded.clear();
+            prop_assert!(bounded.longest_value.is_none());
         }
 
         #[test]

@@ -1,5 +1,5 @@
-//! What the echo guard's AVX2 readings share (`scan` and `escapes`): 32-byte chunks loaded
-//! unaligned, and the positions a chunk's compare mask marks, visited in order.
+//! What the echo guard's AVX2 readings share: 32-byte chunks loaded unaligned (`scan` and
+//! `escapes`), and the positions a chunk's compare mask marks, visited in order (`scan`).
 
 #![cfg(target_arch = "x86_64")]
 

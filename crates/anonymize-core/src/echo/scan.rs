@@ -182,6 +182,10 @@ fn changed_bytes(s: &[u8], at: usize) -> u32 {
         } else if s.len() >= 16 {
             // The last 16 bytes, shifted to start at `at`.
             return sse2::changed(&s[s.len() - 16..]) >> (at + 16 - s.len());
+        } else if at == 0 && s.len() >= 8 {
+            // Fewer than 16 bytes: the first 8 and the last 8, which overlap.
+            let m = sse2::changed_words(word(s, 0), word(s, s.len() - 8));
+            return m & 0xff | (m >> 8) << (s.len() - 8);
         } else {
             let mut block = [b'a'; 16];
             block[..s.len() - at].copy_from_slice(&s[at..]);
@@ -197,29 +201,44 @@ fn changed_bytes(s: &[u8], at: usize) -> u32 {
         .fold(0, |m, (i, &b)| m | u32::from(!kept_verbatim(b)) << i)
 }
 
+/// The 8 bytes of `s` at `at` as a little-endian word (`at + 8 <= s.len()`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn word(s: &[u8], at: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     //! Byte classes with SSE2, which every x86_64 CPU has.
 
     use std::arch::x86_64::{
-        _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
     };
 
     /// Bit `i` set when byte `i` of `block` (16 bytes) is not kept verbatim.
     #[inline]
     pub(super) fn changed(block: &[u8]) -> u32 {
         assert!(block.len() >= 16);
+        // SAFETY: `block` holds at least 16 bytes (checked above); `loadu` has no alignment
+        // requirement; every x86_64 CPU has SSE2.
+        unsafe { changed_sse2(_mm_loadu_si128(block.as_ptr().cast())) }
+    }
+
+    /// Bit `i` set when byte `i` of the 16 bytes `low` then `high` (little-endian words) is
+    /// not kept verbatim.
+    #[inline]
+    pub(super) fn changed_words(low: u64, high: u64) -> u32 {
         // SAFETY: every x86_64 CPU has SSE2.
-        unsafe { changed_sse2(block) }
+        unsafe { changed_sse2(_mm_set_epi64x(high as i64, low as i64)) }
     }
 
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn changed_sse2(block: &[u8]) -> u32 {
-        // SAFETY: `block` holds at least 16 bytes (checked by `changed`); `loadu` has no
-        // alignment requirement.
-        let x = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+    fn changed_sse2(x: __m128i) -> u32 {
         // Signed compares: bytes from 0x80 are negative, so below 0x20.
         let printable = _mm_andnot_si128(
             _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),

@@ -118,6 +118,29 @@ impl EchoRow {
     }
 }
 
+/// How many characters the longest value the guard may search in the row whose values are
+/// at `spans` can hold at most, `searched` being [`RowShape::searched`] of its plans: the
+/// longest of those values as written, as every encoding the formats read writes each
+/// character of a decoded value as at least one byte (an escape, a hex or Latin-1 spelling
+/// is never shorter); `usize::MAX` without a bound. An original longer than this has no copy
+/// in the row (a wide dump's `orders` row: a short note beside a covered e-mail address).
+///
+/// [`RowShape::searched`]: super::plan::RowShape::searched
+pub(super) fn longest_searched(searched: Option<u64>, spans: &[(usize, usize)]) -> usize {
+    let Some(mut bits) = searched else {
+        return usize::MAX;
+    };
+    let mut longest = 0;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if let Some(&(s, e)) = spans.get(i) {
+            longest = longest.max(e.saturating_sub(s));
+        }
+        bits &= bits - 1;
+    }
+    longest
+}
+
 /// Whether the echo guard's pre-check cannot read the literal or COPY field `lit` of `col`
 /// as text: a binary column (hex or `bytea` escapes) or a MySQL hex or bit literal. Such a
 /// row's values are decoded and searched one by one.

@@ -112,12 +112,18 @@ impl RowJob<'_, '_> {
                 spans,
                 |cond, literal, col| self.when_verdict(cond, literal, col, scratch),
             );
-        // Originals are recorded only when the row has a value the guard may search.
-        let watch = if spans.len() >= self.plans.len() {
+        // Originals are recorded only when the row has a value the guard may search, long
+        // enough to hold one.
+        let shape_watches = if spans.len() >= self.plans.len() {
             self.shape.watch
         } else {
             // A short row: only its values' plans count.
             RowShape::watches(&self.plans[..spans.len()], self.ctx == Ctx::Copy)
+        };
+        let watch = shape_watches && {
+            let longest = super::echo::longest_searched(self.shape.searched, spans);
+            echo.set.set_longest_value(longest);
+            longest >= self.anon.echo_guard().min_length
         };
         let mut copied = 0;
         for (i, &span) in spans.iter().enumerate() {

@@ -32,6 +32,9 @@ pub(crate) struct RowShape {
     pub(crate) watch: bool,
     /// A plan holds a `when:` condition: each row is tested.
     pub(crate) when: bool,
+    /// The columns (bit `i`: value `i`) whose lengths as written bound the values the echo
+    /// guard searches (`searched_columns`); `None`: no bound.
+    pub(crate) searched: Option<u64>,
 }
 
 impl RowShape {
@@ -41,7 +44,28 @@ impl RowShape {
         RowShape {
             watch: RowShape::watches(plans, copy),
             when: plans.iter().any(|p| p.cond.is_some()),
+            searched: RowShape::searched_columns(plans, copy),
         }
+    }
+
+    /// The uncovered columns the echo guard searches as they are written in a row with
+    /// `plans` (text or untyped, not generated, no rule), as bits; `None` when a column
+    /// with rules inside (JSON, searched as rewritten) is searched or a searched column is
+    /// beyond the 64th: their lengths as read bound nothing.
+    fn searched_columns(plans: &[ColPlan<'_>], copy: bool) -> Option<u64> {
+        let mut bits = 0;
+        for (i, p) in plans.iter().enumerate() {
+            let col = p.col.as_ref();
+            if !searched(col) || (!copy && col.is_some_and(|c| c.generated)) {
+                continue;
+            }
+            match p.node {
+                None if i < 64 => bits |= 1 << i,
+                Some(n) if n.rule().is_some() => {}
+                _ => return None,
+            }
+        }
+        Some(bits)
     }
 
     /// Whether the echo guard may search a value of a row with `plans`: some column is

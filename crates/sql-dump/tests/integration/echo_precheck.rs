@@ -132,3 +132,39 @@ fn mariadb_escaped_originals_restore() {
     my.drop_db(src);
     my.drop_db(dst);
 }
+
+/// Rows whose searched values are short record only the originals one of them could hold
+/// (issue 23.4: a note beside a covered e-mail address records nothing). The bound counts
+/// characters, not bytes: a Latin-1 dump writes `Renée Héloïse` (16 bytes in UTF-8) in 15
+/// bytes with its quotes, and its copy is found; a COPY field exactly as long as the
+/// original still holds it.
+#[test]
+fn short_values_bound_the_originals() {
+    let dump = b"/*!40101 SET NAMES latin1 */;\n\
+        INSERT INTO `users` (`id`, `first_name`, `last_name`, `email`, `display_name`, `note`) VALUES \
+        (1,'Ren\xe9e H\xe9lo\xefse','Whitfield','rg@example.org','Ren\xe9e H\xe9lo\xefse',NULL);\n";
+    let anon = anonymizer(RULES, "echo18.yaml");
+    let out = anonymize_with(dump, &anon);
+    let report = anon.report();
+    let found: Vec<(&str, &str)> = (report.echoes.iter())
+        .map(|e| (e.field.as_str(), e.echo_of.as_str()))
+        .collect();
+    assert_eq!(found, vec![("display_name", "first_name")]);
+    assert_eq!(count_occurrences(&out, b"H\xe9lo\xefse"), 0);
+
+    let dump = "SET standard_conforming_strings = on;\n\
+        CREATE TABLE public.users (\n    id integer NOT NULL,\n    first_name text,\n    email text,\n    note text\n);\n\
+        COPY public.users (id, first_name, email, note) FROM stdin;\n\
+        1\tJonathan\tjonathan.whitfield@example.org\tJONATHAN\n\
+        2\tPriya\tpriya.raman@example.org\tshort\n\
+        \\.\n";
+    let anon = anonymizer(RULES, "echo18.yaml");
+    let out = String::from_utf8(anonymize_with(dump.as_bytes(), &anon)).unwrap();
+    assert!(!out.to_lowercase().contains("jonathan"), "{out}");
+    let report = anon.report();
+    assert_eq!(report.echoes.len(), 1);
+    assert_eq!(
+        (report.echoes[0].field.as_str(), report.echoes[0].rewritten),
+        ("note", 1)
+    );
+}
