@@ -54,18 +54,18 @@ pub(super) fn any_portable(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
 
 /// The part of the haystack a scan reads.
 #[derive(Clone, Copy)]
-struct Bounds {
+pub(super) struct Bounds {
     /// First position a match may start at.
-    lo: usize,
+    pub(super) lo: usize,
     /// One past the last position a match of the shortest needle may start at.
-    end: usize,
+    pub(super) end: usize,
     /// Offset of the second pair byte (the shortest needle's length − 1).
-    d: usize,
+    pub(super) d: usize,
 }
 
 impl Bounds {
     /// `None` when no needle fits in the ranges (or there is none).
-    fn of(hay: Hay<'_>, needles: &[&[u8]]) -> Option<Bounds> {
+    pub(super) fn of(hay: Hay<'_>, needles: &[&[u8]]) -> Option<Bounds> {
         let shortest = needles.iter().map(|n| n.len()).min()?;
         let (&(lo, _), &(_, hi)) = (hay.ranges.first()?, hay.ranges.last()?);
         let hi = hi.min(hay.bytes.len());
@@ -82,7 +82,7 @@ impl Bounds {
 
 /// Positions `lo..end` of `hay` whose folded bytes at `p` and `p + d` are some needle's
 /// first byte and byte `d`, each handed to `check` until it finds a match.
-fn scan_bytes(
+pub(super) fn scan_bytes(
     hay: &[u8],
     lo: usize,
     end: usize,
@@ -100,7 +100,7 @@ fn scan_bytes(
 }
 
 /// Verifies candidates in increasing order of position: inside a range, and a needle there.
-struct Check<'h> {
+pub(super) struct Check<'h> {
     hay: Hay<'h>,
     needles: &'h [&'h [u8]],
     /// The first range that does not end before the last candidate.
@@ -108,7 +108,8 @@ struct Check<'h> {
 }
 
 impl<'h> Check<'h> {
-    fn new(hay: Hay<'h>, needles: &'h [&'h [u8]]) -> Check<'h> {
+    /// A check of candidates for `needles` in `hay`, from its first range on.
+    pub(super) fn new(hay: Hay<'h>, needles: &'h [&'h [u8]]) -> Check<'h> {
         Check {
             hay,
             needles,
@@ -119,22 +120,51 @@ impl<'h> Check<'h> {
     /// True when a needle occurs at `p` inside one range (candidates come in increasing
     /// order).
     #[inline]
-    fn at(&mut self, p: usize) -> bool {
+    pub(super) fn at(&mut self, p: usize) -> bool {
+        let Some(room) = self.room(p) else {
+            return false;
+        };
+        self.needles.iter().any(|n| found(n, room))
+    }
+
+    /// True when one of the needles whose bit is set in `which` (bit `k`: needle `k`)
+    /// occurs at `p` inside one range (candidates come in increasing order).
+    #[inline]
+    pub(super) fn at_some(&mut self, p: usize, which: u32) -> bool {
+        let Some(room) = self.room(p) else {
+            return false;
+        };
+        let mut which = which;
+        while which != 0 {
+            let k = which.trailing_zeros() as usize;
+            if self.needles.get(k).is_some_and(|n| found(n, room)) {
+                return true;
+            }
+            which &= which - 1;
+        }
+        false
+    }
+
+    /// The bytes from `p` to the end of the range holding `p`; `None` when no range
+    /// holds it (candidates come in increasing order).
+    #[inline]
+    fn room(&mut self, p: usize) -> Option<&'h [u8]> {
         let ranges = self.hay.ranges;
         while self.range < ranges.len() && ranges[self.range].1 <= p {
             self.range += 1;
         }
-        let Some(&(start, end)) = ranges.get(self.range) else {
-            return false;
-        };
+        let &(start, end) = ranges.get(self.range)?;
         if p < start {
-            return false;
+            return None;
         }
-        let room = &self.hay.bytes[p..end.min(self.hay.bytes.len())];
-        self.needles
-            .iter()
-            .any(|n| n.len() <= room.len() && n.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b)))
+        Some(&self.hay.bytes[p..end.min(self.hay.bytes.len())])
     }
+}
+
+/// True when `needle` equals, folded, the start of `room`.
+#[inline]
+fn found(needle: &[u8], room: &[u8]) -> bool {
+    needle.len() <= room.len() && needle.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b))
 }
 
 /// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
