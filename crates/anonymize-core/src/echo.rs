@@ -19,6 +19,7 @@ use crate::transform::Written;
 mod buckets;
 mod chunks;
 mod escapes;
+mod ranges;
 mod scan;
 
 /// What the echo guard does with an uncovered string value that holds a covered original.

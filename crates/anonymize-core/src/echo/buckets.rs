@@ -91,29 +91,33 @@ mod avx2 {
     //! `is_x86_feature_detected!` said the CPU has AVX2.
 
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
-        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256,
-        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_storeu_si256, _mm256_testz_si256,
-        _mm_loadu_si128,
+        __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_set1_epi8,
+        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_loadu_si128,
     };
 
-    use super::super::chunks::{each, load, LANES};
-    use super::super::scan::{scan_bytes, Bounds, Check, Hay};
+    use super::super::chunks::{load, LANES};
+    use super::super::ranges::{self, Fingerprint};
+    use super::super::scan::{any_portable, found_at, Hay};
     use super::Tables;
 
     /// [`super::any_within`] on a CPU with AVX2.
     pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
-        let Some(b) = Bounds::of(hay, needles) else {
+        let Some(shortest) = needles.iter().map(|n| n.len()).min() else {
             return false;
         };
-        let mut check = Check::new(hay, needles);
-        // Both loads of the last chunk must stay inside the haystack.
-        if b.end - b.lo < LANES {
-            return scan_bytes(hay.bytes, b.lo, b.end, b.d, needles, &mut check);
+        // The chunks' loads must stay inside the haystack.
+        if shortest < 2 || hay.bytes.len() < LANES + shortest {
+            return any_portable(hay, needles);
         }
-        let tables = Tables::of(needles, b.d);
-        // SAFETY: the caller checked that the CPU has AVX2; `b.end - b.lo >= 32`.
-        unsafe { scan(hay.bytes, b, &tables, &mut check) }
+        let d = shortest - 1;
+        let tables = Tables::of(needles, d);
+        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
+        // SAFETY: the caller checked that the CPU has AVX2; the haystack holds a chunk and
+        // the fingerprint's reach, which is below the shortest needle's length.
+        unsafe {
+            let look = Lookups::new(&tables, d);
+            ranges::any(&look, hay.bytes, hay.ranges, shortest, &mut verify)
+        }
     }
 
     /// The tables broadcast to both lanes, and the nibble mask.
@@ -153,82 +157,25 @@ mod avx2 {
             let hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), self.nibble);
             _mm256_and_si256(_mm256_shuffle_epi8(t[0], lo), _mm256_shuffle_epi8(t[1], hi))
         }
+    }
+
+    impl Fingerprint for Lookups {
+        fn reach(&self) -> usize {
+            self.d
+        }
 
         /// Byte `i`: the buckets whose fingerprint is at `p + i`, `p + i + m` and
         /// `p + i + d`.
-        ///
-        /// # Safety
-        /// The CPU has AVX2; `p + 32 <= end` of the [`Bounds`] the lookups were made for,
-        /// so the loads end at most at the end of the last range, within `hay` (`m <= d`).
         #[inline]
         #[target_feature(enable = "avx2")]
         unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
-            // SAFETY: the loads are inside `hay` (above).
+            // SAFETY: the loads are inside `hay` (the trait's promise; `m <= d`).
             let (x, z, y) = unsafe { (load(hay, p), load(hay, p + self.m), load(hay, p + self.d)) };
             _mm256_and_si256(
                 _mm256_and_si256(self.look(&self.first, x), self.look(&self.middle, z)),
                 self.look(&self.second, y),
             )
         }
-    }
-
-    /// Checks the candidates of chunk `c` (positions from `p`; only those whose bit is set
-    /// in `keep`): each against the needles of its buckets.
-    ///
-    /// # Safety
-    /// The CPU has AVX2.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn candidates(c: __m256i, p: usize, keep: u32, check: &mut Check<'_>) -> bool {
-        let zero = _mm256_cmpeq_epi8(c, _mm256_setzero_si256());
-        let mask = !(_mm256_movemask_epi8(zero) as u32) & keep;
-        if mask == 0 {
-            return false;
-        }
-        let mut bytes = [0u8; 32];
-        // SAFETY: `bytes` holds 32 bytes; `storeu` has no alignment requirement.
-        unsafe { _mm256_storeu_si256(bytes.as_mut_ptr().cast(), c) };
-        each(mask, p, &mut |at| {
-            check.at_some(at, u32::from(bytes[at - p]))
-        })
-    }
-
-    /// The bucketed scan over positions `b.lo..b.end`, which hold at least 32 positions.
-    ///
-    /// # Safety
-    /// The CPU has AVX2; `b` is [`Bounds::of`] the haystack and `b.end - b.lo >= 32`.
-    #[target_feature(enable = "avx2")]
-    unsafe fn scan(hay: &[u8], b: Bounds, t: &Tables, check: &mut Check<'_>) -> bool {
-        // SAFETY (of every block below): the CPU has AVX2 (the caller's promise), and the
-        // chunks' positions are those `Lookups::chunk` allows (checked by each loop).
-        let look = unsafe { Lookups::new(t, b.d) };
-        let mut p = b.lo;
-        // Two chunks a round, tested together: candidates are rare.
-        while p + 2 * LANES <= b.end {
-            let (x, y) = unsafe { (look.chunk(hay, p), look.chunk(hay, p + LANES)) };
-            let either = _mm256_or_si256(x, y);
-            if _mm256_testz_si256(either, either) == 0
-                && unsafe {
-                    candidates(x, p, u32::MAX, check) || candidates(y, p + LANES, u32::MAX, check)
-                }
-            {
-                return true;
-            }
-            p += 2 * LANES;
-        }
-        if p + LANES <= b.end {
-            if unsafe { candidates(look.chunk(hay, p), p, u32::MAX, check) } {
-                return true;
-            }
-            p += LANES;
-        }
-        if p < b.end {
-            // The last chunk overlaps the one before: its positions already scanned are
-            // masked off.
-            let q = b.end - LANES;
-            return unsafe { candidates(look.chunk(hay, q), q, u32::MAX << (p - q), check) };
-        }
-        false
     }
 }
 
