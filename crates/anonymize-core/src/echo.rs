@@ -16,8 +16,10 @@ use memchr::{memchr, memchr2};
 use crate::plan::RuleId;
 use crate::transform::Written;
 
+mod buckets;
 mod chunks;
 mod escapes;
+mod ranges;
 mod scan;
 
 /// What the echo guard does with an uncovered string value that holds a covered original.
@@ -98,6 +100,17 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
         }
     }
     Ok(guard)
+}
+
+/// True when one of `keys` (at most [`buckets::BUCKETS`]) occurs in one range of `within`:
+/// one bucketed pass for [`buckets::FROM`] keys or more, else the pair compare of `scan`.
+fn any_in_group(within: scan::Hay<'_>, keys: &[&[u8]]) -> bool {
+    if keys.len() >= buckets::FROM {
+        buckets::any_within(within, keys)
+    } else {
+        keys.chunks(scan::GROUP)
+            .any(|g| scan::any_within(within, g))
+    }
 }
 
 /// One original looked for.
@@ -328,19 +341,19 @@ impl EchoSet {
         // Ranges shorter than the shortest key are not dropped: copying the others costs
         // more than passing them by (a candidate's check walks the ranges in order).
         let within = scan::Hay { bytes: hay, ranges };
-        let mut group: [&[u8]; scan::GROUP] = [&[]; scan::GROUP];
+        let mut group: [&[u8]; buckets::BUCKETS] = [&[]; buckets::BUCKETS];
         let mut n = 0;
         for p in &self.patterns {
             group[n] = &self.bytes[p.key.0..p.key.1];
             n += 1;
-            if n == scan::GROUP {
-                if scan::any_within(within, &group) {
+            if n == buckets::BUCKETS {
+                if any_in_group(within, &group) {
                     return true;
                 }
                 n = 0;
             }
         }
-        n > 0 && scan::any_within(within, &group[..n])
+        n > 0 && any_in_group(within, &group[..n])
     }
 
     /// Where pattern `i` first occurs in `hay` at or after `from` (ASCII case-insensitively):

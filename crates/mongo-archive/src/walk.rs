@@ -621,20 +621,9 @@ impl Session<'_, '_> {
         }
         // The document's bytes between the values the rules rewrote (their originals are
         // gone from the output; looking there would always find them).
-        self.splices.sort_unstable_by_key(|s| s.start);
-        self.echo_gaps.clear();
-        let mut pos = start;
-        for s in self.splices.iter() {
-            if s.end <= pos || s.start >= limit {
-                continue;
-            }
-            if s.start > pos {
-                self.echo_gaps.push((pos, s.start));
-            }
-            pos = s.end;
-        }
-        if pos < limit {
-            self.echo_gaps.push((pos, limit));
+        if !echo_gaps(self.splices, start, limit, self.echo_gaps) {
+            self.splices.sort_unstable_by_key(|s| s.start);
+            echo_gaps(self.splices, start, limit, self.echo_gaps);
         }
         if !self.echo.may_echo_within(buf, self.echo_gaps) {
             return Ok(0);
@@ -732,6 +721,39 @@ impl Session<'_, '_> {
         });
         Ok((self.arena.len() - data_start) as i64 - old_len)
     }
+}
+
+/// Puts in `gaps` the parts of `start..limit` outside the values `splices` replaced, in
+/// order; false (`gaps` unfinished) when the splices are not in document order (the walk
+/// pushes them in order, each document's new length after its contents: then the caller
+/// sorts them). New lengths (4 bytes replaced by 4) do not cut a gap: the pre-check may read
+/// the length's old bytes, which only lets it say "maybe" more often, and this way it needs
+/// neither the sort nor a range between every two of them.
+fn echo_gaps(
+    splices: &[Splice],
+    start: usize,
+    limit: usize,
+    gaps: &mut Vec<(usize, usize)>,
+) -> bool {
+    gaps.clear();
+    let mut pos = start;
+    for s in splices {
+        let new_length = s.end - s.start == 4 && s.data_end - s.data_start == 4;
+        if new_length || s.end <= start || s.start >= limit {
+            continue;
+        }
+        if s.start < pos {
+            return false;
+        }
+        if s.start > pos {
+            gaps.push((pos, s.start));
+        }
+        pos = s.end;
+    }
+    if pos < limit {
+        gaps.push((pos, limit));
+    }
+    true
 }
 
 /// Maps a BSON element to an [`anonymize_core::Value`] borrowed from the buffer.
@@ -853,4 +875,70 @@ fn encode_value(out: &mut Vec<u8>, w: Written, buf: &[u8]) -> Result<u8, PatchEr
             ty::DATETIME
         }
     })
+}
+
+/// The echo guard's gaps against their definition.
+#[cfg(test)]
+mod echo_gaps_tests {
+    use super::{echo_gaps, Splice};
+    use proptest::prelude::*;
+
+    fn splice(start: usize, end: usize, data: usize) -> Splice {
+        Splice {
+            start,
+            end,
+            data_start: 0,
+            data_end: data,
+        }
+    }
+
+    /// Splices as the walk pushes them: disjoint values in document order, some of them
+    /// followed by a new length (4 bytes for 4) at a place before them, and a stray splice
+    /// outside `0..limit`.
+    fn walk_order() -> impl Strategy<Value = (Vec<Splice>, usize)> {
+        prop::collection::vec((0..12usize, 1..9usize, any::<bool>()), 0..10).prop_map(|parts| {
+            let mut splices = Vec::new();
+            let mut pos = 8;
+            for (skip, len, length_after) in parts {
+                let len = if len == 4 { 5 } else { len };
+                let start = pos + skip;
+                splices.push(splice(start, start + len, 3));
+                if length_after {
+                    splices.push(splice(start.saturating_sub(8), start.saturating_sub(4), 4));
+                }
+                pos = start + len;
+            }
+            let limit = pos + 3;
+            splices.push(splice(limit + 10, limit + 20, 1));
+            (splices, limit)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn gaps_are_the_bytes_outside_the_values((splices, limit) in walk_order()) {
+            let mut gaps = Vec::new();
+            prop_assert!(echo_gaps(&splices, 0, limit, &mut gaps));
+            // Definition: a byte of 0..limit is in a gap exactly when no value splice (not
+            // a new length) holds it; gaps are sorted, disjoint and not empty.
+            for b in 0..limit {
+                let replaced = splices
+                    .iter()
+                    .any(|s| s.data_end != 4 && s.start <= b && b < s.end);
+                let in_gap = gaps.iter().any(|&(s, e)| s <= b && b < e);
+                prop_assert_eq!(in_gap, !replaced, "byte {}", b);
+            }
+            prop_assert!(gaps.windows(2).all(|w| w[0].1 < w[1].0) && gaps.iter().all(|g| g.0 < g.1));
+        }
+    }
+
+    #[test]
+    fn out_of_order_values_are_refused() {
+        let mut gaps = Vec::new();
+        let splices = [splice(20, 30, 1), splice(10, 15, 1)];
+        assert!(!echo_gaps(&splices, 0, 40, &mut gaps));
+        let sorted = [splice(10, 15, 1), splice(20, 30, 1)];
+        assert!(echo_gaps(&sorted, 0, 40, &mut gaps));
+        assert_eq!(gaps, [(0, 10), (15, 20), (30, 40)]);
+    }
 }

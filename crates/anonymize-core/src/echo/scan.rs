@@ -108,6 +108,7 @@ struct Check<'h> {
 }
 
 impl<'h> Check<'h> {
+    /// A check of candidates for `needles` in `hay`, from its first range on.
     fn new(hay: Hay<'h>, needles: &'h [&'h [u8]]) -> Check<'h> {
         Check {
             hay,
@@ -120,21 +121,48 @@ impl<'h> Check<'h> {
     /// order).
     #[inline]
     fn at(&mut self, p: usize) -> bool {
+        let Some(room) = self.room(p) else {
+            return false;
+        };
+        self.needles.iter().any(|n| found(n, room))
+    }
+
+    /// The bytes from `p` to the end of the range holding `p`; `None` when no range
+    /// holds it (candidates come in increasing order).
+    #[inline]
+    fn room(&mut self, p: usize) -> Option<&'h [u8]> {
         let ranges = self.hay.ranges;
         while self.range < ranges.len() && ranges[self.range].1 <= p {
             self.range += 1;
         }
-        let Some(&(start, end)) = ranges.get(self.range) else {
-            return false;
-        };
+        let &(start, end) = ranges.get(self.range)?;
         if p < start {
-            return false;
+            return None;
         }
-        let room = &self.hay.bytes[p..end.min(self.hay.bytes.len())];
-        self.needles
-            .iter()
-            .any(|n| n.len() <= room.len() && n.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b)))
+        Some(&self.hay.bytes[p..end.min(self.hay.bytes.len())])
     }
+}
+
+/// True when one of `needles` whose bit is set in `which` (bit `k`: needle `k`) occurs,
+/// folded, at `p` of `hay` and ends before `end` (a candidate of the range ending there).
+#[inline]
+pub(super) fn found_at(needles: &[&[u8]], hay: &[u8], p: usize, which: u32, end: usize) -> bool {
+    let room = &hay[p..end.min(hay.len())];
+    let mut which = which;
+    while which != 0 {
+        let k = which.trailing_zeros() as usize;
+        if needles.get(k).is_some_and(|n| found(n, room)) {
+            return true;
+        }
+        which &= which - 1;
+    }
+    false
+}
+
+/// True when `needle` equals, folded, the start of `room`.
+#[inline]
+fn found(needle: &[u8], room: &[u8]) -> bool {
+    needle.len() <= room.len() && needle.iter().zip(room).all(|(a, b)| fold(*a) == fold(*b))
 }
 
 /// Bytes every SQL text encoding the formats read keeps as they are: printable ASCII but
@@ -261,93 +289,59 @@ mod avx2 {
     //! said the CPU has AVX2.
 
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_testz_si256,
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_or_si256, _mm256_set1_epi8,
+        _mm256_setzero_si256,
     };
 
-    use super::super::chunks::{each, load, LANES};
-    use super::{scan_bytes, Bounds, Check, Hay, GROUP};
+    use super::super::chunks::{load, LANES};
+    use super::super::ranges::{self, Fingerprint};
+    use super::{any_portable, found_at, Hay, GROUP};
 
     /// [`super::any_within`] on a CPU with AVX2.
     pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
-        let Some(b) = Bounds::of(hay, needles) else {
+        let Some(shortest) = needles.iter().map(|n| n.len()).min() else {
             return false;
         };
-        let mut check = Check::new(hay, needles);
-        // Both loads of the last chunk must stay inside the haystack.
-        if b.end - b.lo < LANES {
-            return scan_bytes(hay.bytes, b.lo, b.end, b.d, needles, &mut check);
+        // The chunks' loads must stay inside the haystack.
+        if shortest < 2 || hay.bytes.len() < LANES + shortest {
+            return any_portable(hay, needles);
         }
-        // SAFETY: the caller checked that the CPU has AVX2.
+        let d = shortest - 1;
+        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
+        // SAFETY: the caller checked that the CPU has AVX2; the haystack holds a chunk and
+        // the pair's offset, which is below the shortest needle's length.
         unsafe {
             match needles.len() {
-                1 => scan::<1>(hay.bytes, b, needles, &mut check),
-                2 => scan::<2>(hay.bytes, b, needles, &mut check),
-                3 => scan::<3>(hay.bytes, b, needles, &mut check),
-                _ => scan::<GROUP>(hay.bytes, b, needles, &mut check),
+                1 => ranges::any(
+                    &Pairs::<1>::new(needles, d),
+                    hay.bytes,
+                    hay.ranges,
+                    shortest,
+                    &mut verify,
+                ),
+                2 => ranges::any(
+                    &Pairs::<2>::new(needles, d),
+                    hay.bytes,
+                    hay.ranges,
+                    shortest,
+                    &mut verify,
+                ),
+                3 => ranges::any(
+                    &Pairs::<3>::new(needles, d),
+                    hay.bytes,
+                    hay.ranges,
+                    shortest,
+                    &mut verify,
+                ),
+                _ => ranges::any(
+                    &Pairs::<GROUP>::new(needles, d),
+                    hay.bytes,
+                    hay.ranges,
+                    shortest,
+                    &mut verify,
+                ),
             }
         }
-    }
-
-    /// The scan of `N` needles (the first `N` of `needles`) over positions
-    /// `b.lo..b.end`, which hold at least 32 positions.
-    ///
-    /// # Safety
-    /// The CPU has AVX2; `b` is [`Bounds::of`] the haystack and `b.end - b.lo >= 32`.
-    #[target_feature(enable = "avx2")]
-    unsafe fn scan<const N: usize>(
-        hay: &[u8],
-        b: Bounds,
-        needles: &[&[u8]],
-        check: &mut Check<'_>,
-    ) -> bool {
-        let mut pairs = Pairs::<N> {
-            first: [_mm256_setzero_si256(); N],
-            second: [_mm256_setzero_si256(); N],
-            d: b.d,
-        };
-        for (k, n) in needles.iter().take(N).enumerate() {
-            pairs.first[k] = _mm256_set1_epi8(super::fold(n[0]) as i8);
-            pairs.second[k] = _mm256_set1_epi8(super::fold(n[b.d]) as i8);
-        }
-        let mut p = b.lo;
-        // Two chunks a round, tested together: candidates are rare.
-        while p + 2 * LANES <= b.end {
-            // SAFETY: `p + 64 <= b.end` (`Pairs::chunk`'s condition).
-            let (x, y) = unsafe { (pairs.chunk(hay, p), pairs.chunk(hay, p + LANES)) };
-            let either = _mm256_or_si256(x, y);
-            if _mm256_testz_si256(either, either) == 0 {
-                let (mx, my) = (mask(x), mask(y));
-                if each(mx, p, &mut |c| check.at(c)) || each(my, p + LANES, &mut |c| check.at(c)) {
-                    return true;
-                }
-            }
-            p += 2 * LANES;
-        }
-        if p + LANES <= b.end {
-            // SAFETY: `p + 32 <= b.end`.
-            let m = mask(unsafe { pairs.chunk(hay, p) });
-            if each(m, p, &mut |c| check.at(c)) {
-                return true;
-            }
-            p += LANES;
-        }
-        if p < b.end {
-            // The last chunk overlaps the one before: its positions already scanned are
-            // masked off.
-            let q = b.end - LANES;
-            // SAFETY: `q + 32 == b.end`.
-            let m = mask(unsafe { pairs.chunk(hay, q) }) & (u32::MAX << (p - q));
-            return each(m, q, &mut |c| check.at(c));
-        }
-        false
-    }
-
-    /// Bit `i` set when byte `i` of `v` is not zero.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn mask(v: __m256i) -> u32 {
-        _mm256_movemask_epi8(v) as u32
     }
 
     /// The folded pair bytes of `N` needles, broadcast, and the offset of the second.
@@ -358,18 +352,37 @@ mod avx2 {
     }
 
     impl<const N: usize> Pairs<N> {
-        /// Candidates among the 32 positions from `p`: byte `i` not zero when the folded
-        /// bytes at `p + i` and `p + i + d` are the pair of some needle.
+        /// The pairs of the first `N` of `needles` (each longer than `d`).
         ///
         /// # Safety
-        /// The CPU has AVX2; `p + 32 <= end` of the [`Bounds`] the pairs were made for, so
-        /// both loads end at most at `end - 1 + d + 1`, the end of the last range, within
-        /// `hay`.
+        /// The CPU has AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn new(needles: &[&[u8]], d: usize) -> Pairs<N> {
+            let mut pairs = Pairs::<N> {
+                first: [_mm256_setzero_si256(); N],
+                second: [_mm256_setzero_si256(); N],
+                d,
+            };
+            for (k, n) in needles.iter().take(N).enumerate() {
+                pairs.first[k] = _mm256_set1_epi8(super::fold(n[0]) as i8);
+                pairs.second[k] = _mm256_set1_epi8(super::fold(n[d]) as i8);
+            }
+            pairs
+        }
+    }
+
+    impl<const N: usize> Fingerprint for Pairs<N> {
+        fn reach(&self) -> usize {
+            self.d
+        }
+
+        /// Byte `i` all ones when the folded bytes at `p + i` and `p + i + d` are the pair
+        /// of some needle.
         #[inline]
         #[target_feature(enable = "avx2")]
         unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
             let fold = _mm256_set1_epi8(0x20);
-            // SAFETY: both loads are inside `hay` (above).
+            // SAFETY: both loads are inside `hay` (the trait's promise).
             let (x, y) = unsafe { (load(hay, p), load(hay, p + self.d)) };
             let (x, y) = (_mm256_or_si256(x, fold), _mm256_or_si256(y, fold));
             let mut any = _mm256_setzero_si256();

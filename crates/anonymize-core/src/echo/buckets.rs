@@ -1,0 +1,305 @@
+//! The pre-check's search for many needles in one pass (issue 23.4): up to [`BUCKETS`]
+//! needles, each in a bucket of its own, looked for with nibble tables (Teddy-style) on the
+//! same pair of bytes as [`scan`](super::scan) (a needle's first byte and its byte at the
+//! group's shortest length − 1, both folded), so that one pass over the text costs the same
+//! whatever the number of needles: a document with many originals (a study's authors, a
+//! project's registrations) is read once instead of once per four.
+//!
+//! Per 32-byte chunk (AVX2): the byte at each position and the byte `d` further are each
+//! split into their low and high nibble, and each nibble looks up, in a 16-byte table, the
+//! buckets whose pair byte has that nibble; a position is a candidate for the buckets in
+//! all four lookups. With one needle a bucket this is exact (a byte matches a bucket's
+//! lookups only when both its nibbles are the needle's), so the candidates are those of the
+//! pair compare of `scan`, and each is verified for the needles of its buckets only.
+//! ASCII case is folded in the tables: a high nibble stands for itself and for itself with
+//! bit 1 clear (bit 5 of the byte, [`fold`](super::scan::fold)), so the text is not folded.
+
+use super::scan::{self, Hay};
+
+/// Needles one pass looks for (one bucket each: the lookups give a byte of bucket bits).
+pub(super) const BUCKETS: usize = 8;
+
+/// Smallest group searched with buckets: a bucketed pass costs about as much as the pair
+/// compare of three or four needles (`scan`), so fewer needles take the pair compare.
+pub(super) const FROM: usize = 4;
+
+/// True when one of `needles` (at most [`BUCKETS`], each at least 2 bytes) occurs, folded,
+/// entirely inside one range of `hay`: the bucketed AVX2 scan when the CPU has it and the
+/// haystack is long enough, else the portable search of `scan`.
+pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
+    debug_assert!(needles.len() <= BUCKETS);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return avx2::any_within(hay, needles);
+    }
+    scan::any_portable(hay, needles)
+}
+
+/// The nibble tables of a group: entry `v` of a table holds bit `k` when needle `k`'s
+/// fingerprint byte (folded) has nibble `v`; high-nibble entries are folded too (see the
+/// module's documentation).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tables {
+    /// Low and high nibbles of the needles' first bytes.
+    first: [[u8; 16]; 2],
+    /// Low and high nibbles of the needles' bytes at [`middle`].
+    middle: [[u8; 16]; 2],
+    /// Low and high nibbles of the needles' bytes at `d`.
+    second: [[u8; 16]; 2],
+}
+
+/// Offset of the third fingerprint byte, between the pair's two (`d / 2`): the pair alone
+/// lets through about one position in sixty of English-like text with eight needles.
+fn middle(d: usize) -> usize {
+    d / 2
+}
+
+impl Tables {
+    /// The tables of `needles` (at most [`BUCKETS`]), their last fingerprint byte at `d`.
+    fn of(needles: &[&[u8]], d: usize) -> Tables {
+        let mut t = Tables::default();
+        for (k, n) in needles.iter().enumerate().take(BUCKETS) {
+            let bit = 1u8 << k;
+            put(&mut t.first, scan::fold(n[0]), bit);
+            put(&mut t.middle, scan::fold(n[middle(d)]), bit);
+            put(&mut t.second, scan::fold(n[d]), bit);
+        }
+        t
+    }
+
+    /// The buckets whose needle may start at a position whose byte is `a`, whose byte
+    /// [`middle`] further is `m` and whose byte `d` further is `b`: the plain reading of the
+    /// tables (the definition the AVX2 lookups implement).
+    #[cfg(test)]
+    fn buckets(&self, a: u8, m: u8, b: u8) -> u8 {
+        let look = |t: &[[u8; 16]; 2], x: u8| t[0][usize::from(x & 15)] & t[1][usize::from(x >> 4)];
+        look(&self.first, a) & look(&self.middle, m) & look(&self.second, b)
+    }
+}
+
+/// Sets `bit` in the entries of `t` for the folded byte `f`: its low nibble, its high
+/// nibble, and its high nibble with bit 5 of the byte clear (the other case of a letter).
+fn put(t: &mut [[u8; 16]; 2], f: u8, bit: u8) {
+    t[0][usize::from(f & 15)] |= bit;
+    t[1][usize::from(f >> 4)] |= bit;
+    t[1][usize::from((f & !0x20) >> 4)] |= bit;
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The bucketed AVX2 scan. Every function here is called only after
+    //! `is_x86_feature_detected!` said the CPU has AVX2.
+
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_set1_epi8,
+        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_loadu_si128,
+    };
+
+    use super::super::chunks::{load, LANES};
+    use super::super::ranges::{self, Fingerprint};
+    use super::super::scan::{any_portable, found_at, Hay};
+    use super::Tables;
+
+    /// [`super::any_within`] on a CPU with AVX2.
+    pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
+        let Some(shortest) = needles.iter().map(|n| n.len()).min() else {
+            return false;
+        };
+        // The chunks' loads must stay inside the haystack.
+        if shortest < 2 || hay.bytes.len() < LANES + shortest {
+            return any_portable(hay, needles);
+        }
+        let d = shortest - 1;
+        let tables = Tables::of(needles, d);
+        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
+        // SAFETY: the caller checked that the CPU has AVX2; the haystack holds a chunk and
+        // the fingerprint's reach, which is below the shortest needle's length.
+        unsafe {
+            let look = Lookups::new(&tables, d);
+            ranges::any(&look, hay.bytes, hay.ranges, shortest, &mut verify)
+        }
+    }
+
+    /// The tables broadcast to both lanes, and the nibble mask.
+    struct Lookups {
+        first: [__m256i; 2],
+        middle: [__m256i; 2],
+        second: [__m256i; 2],
+        nibble: __m256i,
+        m: usize,
+        d: usize,
+    }
+
+    impl Lookups {
+        /// # Safety
+        /// The CPU has AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn new(t: &Tables, d: usize) -> Lookups {
+            let wide = |x: &[u8; 16]| {
+                // SAFETY: `x` is 16 bytes; `loadu` has no alignment requirement.
+                _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr().cast()) })
+            };
+            Lookups {
+                first: [wide(&t.first[0]), wide(&t.first[1])],
+                middle: [wide(&t.middle[0]), wide(&t.middle[1])],
+                second: [wide(&t.second[0]), wide(&t.second[1])],
+                nibble: _mm256_set1_epi8(0x0f),
+                m: super::middle(d),
+                d,
+            }
+        }
+
+        /// The buckets of `x`'s bytes in `t` (the low and high nibble lookups ANDed).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        fn look(&self, t: &[__m256i; 2], x: __m256i) -> __m256i {
+            let lo = _mm256_and_si256(x, self.nibble);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), self.nibble);
+            _mm256_and_si256(_mm256_shuffle_epi8(t[0], lo), _mm256_shuffle_epi8(t[1], hi))
+        }
+    }
+
+    impl Fingerprint for Lookups {
+        fn reach(&self) -> usize {
+            self.d
+        }
+
+        /// Byte `i`: the buckets whose fingerprint is at `p + i`, `p + i + m` and
+        /// `p + i + d`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
+            // SAFETY: the loads are inside `hay` (the trait's promise; `m <= d`).
+            let (x, z, y) = unsafe { (load(hay, p), load(hay, p + self.m), load(hay, p + self.d)) };
+            _mm256_and_si256(
+                _mm256_and_si256(self.look(&self.first, x), self.look(&self.middle, z)),
+                self.look(&self.second, y),
+            )
+        }
+    }
+}
+
+/// The tables against their definition; the scan against the plain search.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that fold onto letters or each other, letters of both cases, non-ASCII bytes.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            3 => prop::sample::select(b"aAzZ@`[{_\x7f\x00 \xc3\xa9\xff".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
+    /// The definition: some needle equals, folded, a window of `hay` inside one range.
+    fn naive(hay: &[u8], ranges: &[(usize, usize)], needles: &[&[u8]]) -> bool {
+        ranges.iter().any(|&(s, e)| {
+            needles.iter().any(|n| {
+                hay[s..e].windows(n.len()).any(|w| {
+                    w.iter()
+                        .zip(n.iter())
+                        .all(|(a, b)| scan::fold(*a) == scan::fold(*b))
+                })
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn tables_are_the_folded_fingerprints(
+            needles in prop::collection::vec((byte(), byte(), byte()), 1..=BUCKETS),
+            hay in (byte(), byte(), byte()),
+        ) {
+            // Needles of three bytes: the fingerprint is the whole needle (d = 2, middle 1).
+            let needles: Vec<[u8; 3]> = needles.iter().map(|&(x, y, z)| [x, y, z]).collect();
+            let refs: Vec<&[u8]> = needles.iter().map(|n| n.as_slice()).collect();
+            let t = Tables::of(&refs, 2);
+            let folded = |a: u8, b: u8| scan::fold(a) == scan::fold(b);
+            let expected = needles.iter().enumerate().fold(0u8, |m, (k, n)| {
+                let hit = folded(n[0], hay.0) && folded(n[1], hay.1) && folded(n[2], hay.2);
+                m | (u8::from(hit) << k)
+            });
+            prop_assert_eq!(t.buckets(hay.0, hay.1, hay.2), expected);
+        }
+
+        #[test]
+        fn any_within_is_its_definition(
+            hay in prop::collection::vec(
+                prop::sample::select(b"abcABC@`[{0\\ n\xc3\xa9\x00".to_vec()),
+                0..400,
+            ),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..9),
+            picks in prop::collection::vec(
+                (any::<prop::sample::Index>(), 2..14usize, any::<u32>(), prop::collection::vec(byte(), 2..6)),
+                1..=BUCKETS,
+            ),
+        ) {
+            // Ranges from sorted cut points; needles taken from the haystack (case flipped
+            // by `flips`, at range edges or across them) or random bytes.
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(hay.len() + 1)).collect();
+            at.sort_unstable();
+            let ranges: Vec<(usize, usize)> = at.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+            let needles: Vec<Vec<u8>> = picks
+                .iter()
+                .map(|(i, len, flips, own)| {
+                    if hay.len() < *len || flips % 3 == 0 {
+                        return own.clone();
+                    }
+                    let s = i.index(hay.len() - len + 1);
+                    hay[s..s + len]
+                        .iter()
+                        .enumerate()
+                        .map(|(j, b)| if flips >> (j % 32) & 1 == 1 { b ^ 0x20 } else { *b })
+                        .collect()
+                })
+                .collect();
+            let needles: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+            let within = Hay { bytes: &hay, ranges: &ranges };
+            prop_assert_eq!(any_within(within, &needles), naive(&hay, &ranges, &needles));
+        }
+    }
+
+    #[test]
+    fn eight_needles_each_found_alone() {
+        // Each needle of a full group, alone in a long range, is found through its bucket;
+        // none is found where only its pair bytes are.
+        let needles: [&[u8]; BUCKETS] = [
+            b"Whitfield",
+            b"jonathan",
+            b"O'Brien",
+            b"M\xc3\xbcller",
+            b"ada@x.org",
+            b"Zhang",
+            b"lovelace",
+            b"Kowalski",
+        ];
+        let filler = "lorem ipsum dolor sit amet ".repeat(4);
+        for n in needles {
+            let mut hay = filler.clone().into_bytes();
+            hay.extend(
+                n.iter()
+                    .map(|b| if b.is_ascii_lowercase() { b ^ 0x20 } else { *b }),
+            );
+            hay.extend_from_slice(filler.as_bytes());
+            let within = Hay {
+                bytes: &hay,
+                ranges: &[(0, hay.len())],
+            };
+            assert!(any_within(within, &needles));
+            let mut pair_only = filler.clone().into_bytes();
+            pair_only.push(n[0]);
+            pair_only.extend_from_slice(b"###");
+            pair_only.push(n[4]);
+            pair_only.extend_from_slice(filler.as_bytes());
+            let within = Hay {
+                bytes: &pair_only,
+                ranges: &[(0, pair_only.len())],
+            };
+            assert!(!any_within(within, &needles));
+        }
+    }
+}
