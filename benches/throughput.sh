@@ -27,6 +27,10 @@ SYRF_ANONYMIZE_KEY="$(head -c 32 /dev/urandom | base64)"
 export SYRF_ANONYMIZE_KEY
 cores=$(nproc)
 
+# The keyed-digest floor is the machine's best case: measured before the inputs are written and
+# again after they are on disk (writing them out slows the machine for a while), the faster of
+# the two kept, so that a slow moment cannot raise the ratios printed against it.
+floor_before=$("$bin/digest-floor")
 echo "generating ${size_mb} MB dumps in $work ..." >&2
 "$bin/gen-archive" --size-mb "$size_mb" > "$work/syrf.archive"
 for dialect in mysql postgres; do
@@ -58,8 +62,13 @@ echo "case                                         throughput     wall    CPU  p
 # e-mail addresses, random phones; mysqldump 8.0's layout and pg_dump's COPY) with the rules
 # people write, beside the keyed-digest floor: 4 keyed HMAC-SHA256 a row (fake first name, fake
 # last name, hash_email, digits) at the measured cost of one, on every core.
-read -r floor_line < <("$bin/digest-floor")
-ns_per_digest=${floor_line#ns_per_digest=}; ns_per_digest=${ns_per_digest%% *}
+sync
+floor_after=$("$bin/digest-floor")
+ns_of() { local n=${1#ns_per_digest=}; echo "${n%% *}"; }
+floor_line=$(awk -v a="$(ns_of "$floor_before")" -v b="$(ns_of "$floor_after")" \
+    -v la="$floor_before" -v lb="$floor_after" 'BEGIN { print (a <= b ? la : lb) }')
+ns_per_digest=$(ns_of "$floor_line")
+echo "## keyed-digest floor measured before and after writing the inputs: $(ns_of "$floor_before") and $(ns_of "$floor_after") ns; the faster kept"
 echo "## keyed-digest floor: $floor_line (one keyed HMAC-SHA256 of a short value, states precomputed)"
 for dialect in mysql postgres; do
     r=$work/realistic-$dialect.sql

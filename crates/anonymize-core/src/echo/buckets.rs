@@ -95,20 +95,16 @@ mod avx2 {
         _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_loadu_si128,
     };
 
-    use super::super::chunks::{load, LANES};
+    use super::super::chunks::load;
     use super::super::ranges::{self, Fingerprint};
     use super::super::scan::{any_portable, found_at, Hay};
     use super::Tables;
 
     /// [`super::any_within`] on a CPU with AVX2.
     pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
-        let Some(shortest) = needles.iter().map(|n| n.len()).min() else {
-            return false;
-        };
-        // The chunks' loads must stay inside the haystack.
-        if shortest < 2 || hay.bytes.len() < LANES + shortest {
+        let Some(shortest) = ranges::simd_shortest(hay.bytes, needles) else {
             return any_portable(hay, needles);
-        }
+        };
         let d = shortest - 1;
         let tables = Tables::of(needles, d);
         let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);

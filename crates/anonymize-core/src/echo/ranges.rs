@@ -87,6 +87,14 @@ pub(super) unsafe fn any<F: Fingerprint>(
     false
 }
 
+/// The shortest needle's length when the AVX2 scans can run over `hay`: every needle at
+/// least 2 bytes long and the haystack holding a chunk beyond the shortest needle (the
+/// chunks' loads stay inside it). `None`: no needle, or the portable scan must answer.
+pub(super) fn simd_shortest(hay: &[u8], needles: &[&[u8]]) -> Option<usize> {
+    let shortest = needles.iter().map(|n| n.len()).min()?;
+    (shortest >= 2 && hay.len() >= LANES + shortest).then_some(shortest)
+}
+
 /// Bits `from..to` set (`from <= to <= 32`).
 #[inline]
 fn between(from: usize, to: usize) -> u32 {

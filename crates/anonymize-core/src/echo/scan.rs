@@ -293,19 +293,15 @@ mod avx2 {
         _mm256_setzero_si256,
     };
 
-    use super::super::chunks::{load, LANES};
+    use super::super::chunks::load;
     use super::super::ranges::{self, Fingerprint};
     use super::{any_portable, found_at, Hay, GROUP};
 
     /// [`super::any_within`] on a CPU with AVX2.
     pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
-        let Some(shortest) = needles.iter().map(|n| n.len()).min() else {
-            return false;
-        };
-        // The chunks' loads must stay inside the haystack.
-        if shortest < 2 || hay.bytes.len() < LANES + shortest {
+        let Some(shortest) = ranges::simd_shortest(hay.bytes, needles) else {
             return any_portable(hay, needles);
-        }
+        };
         let d = shortest - 1;
         let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
         // SAFETY: the caller checked that the CPU has AVX2; the haystack holds a chunk and
