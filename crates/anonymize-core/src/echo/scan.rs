@@ -302,41 +302,35 @@ mod avx2 {
         let Some(shortest) = ranges::simd_shortest(hay.bytes, needles) else {
             return any_portable(hay, needles);
         };
-        let d = shortest - 1;
-        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
         // SAFETY: the caller checked that the CPU has AVX2; the haystack holds a chunk and
         // the pair's offset, which is below the shortest needle's length.
         unsafe {
             match needles.len() {
-                1 => ranges::any(
-                    &Pairs::<1>::new(needles, d),
-                    hay.bytes,
-                    hay.ranges,
-                    shortest,
-                    &mut verify,
-                ),
-                2 => ranges::any(
-                    &Pairs::<2>::new(needles, d),
-                    hay.bytes,
-                    hay.ranges,
-                    shortest,
-                    &mut verify,
-                ),
-                3 => ranges::any(
-                    &Pairs::<3>::new(needles, d),
-                    hay.bytes,
-                    hay.ranges,
-                    shortest,
-                    &mut verify,
-                ),
-                _ => ranges::any(
-                    &Pairs::<GROUP>::new(needles, d),
-                    hay.bytes,
-                    hay.ranges,
-                    shortest,
-                    &mut verify,
-                ),
+                1 => scan::<1>(hay, needles, shortest),
+                2 => scan::<2>(hay, needles, shortest),
+                3 => scan::<3>(hay, needles, shortest),
+                _ => scan::<GROUP>(hay, needles, shortest),
             }
+        }
+    }
+
+    /// The pair scan of the first `N` needles over the ranges of `hay`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `shortest` is [`ranges::simd_shortest`] of `hay` and `needles`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan<const N: usize>(hay: Hay<'_>, needles: &[&[u8]], shortest: usize) -> bool {
+        let d = shortest - 1;
+        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
+        // SAFETY: the caller's conditions are `ranges::any`'s.
+        unsafe {
+            ranges::any(
+                &Pairs::<N>::new(needles, d),
+                hay.bytes,
+                hay.ranges,
+                shortest,
+                &mut verify,
+            )
         }
     }
 
