@@ -159,12 +159,15 @@ pub(crate) fn is_index(step: &[u8]) -> bool {
     !step.is_empty() && step.iter().all(u8::is_ascii_digit)
 }
 
+/// Bytes `start..end` of the document replaced by `data_start..data_end` of the arena.
 #[derive(Debug, Clone, Copy)]
 struct Splice {
     start: usize,
     end: usize,
     data_start: usize,
     data_end: usize,
+    /// A (sub-)document's new length ([`Session::fix_len`]), not a value.
+    length: bool,
 }
 
 /// Reusable buffers for patching documents: create one per stream and reuse it, so the
@@ -402,6 +405,7 @@ impl Session<'_, '_> {
             end: el.end,
             data_start,
             data_end: self.arena.len(),
+            length: false,
         });
         Ok((self.arena.len() - data_start) as i64 - (el.end - el.start) as i64)
     }
@@ -479,7 +483,7 @@ impl Session<'_, '_> {
         let earlier = if self.merge_lengths {
             self.splices
                 .iter()
-                .find(|s| s.start == start && s.end == start + 4 && s.data_end - s.data_start == 4)
+                .find(|s| s.length && s.start == start)
                 .copied()
         } else {
             None
@@ -503,6 +507,7 @@ impl Session<'_, '_> {
             end: start + 4,
             data_start,
             data_end: self.arena.len(),
+            length: true,
         });
         Ok(())
     }
@@ -718,6 +723,7 @@ impl Session<'_, '_> {
             end: el.end,
             data_start,
             data_end: self.arena.len(),
+            length: false,
         });
         Ok((self.arena.len() - data_start) as i64 - old_len)
     }
@@ -726,7 +732,7 @@ impl Session<'_, '_> {
 /// Puts in `gaps` the parts of `start..limit` outside the values `splices` replaced, in
 /// order; false (`gaps` unfinished) when the splices are not in document order (the walk
 /// pushes them in order, each document's new length after its contents: then the caller
-/// sorts them). New lengths (4 bytes replaced by 4) do not cut a gap: the pre-check may read
+/// sorts them). New lengths do not cut a gap: the pre-check may read
 /// the length's old bytes, which only lets it say "maybe" more often, and this way it needs
 /// neither the sort nor a range between every two of them.
 fn echo_gaps(
@@ -738,8 +744,7 @@ fn echo_gaps(
     gaps.clear();
     let mut pos = start;
     for s in splices {
-        let new_length = s.end - s.start == 4 && s.data_end - s.data_start == 4;
-        if new_length || s.end <= start || s.start >= limit {
+        if s.length || s.end <= start || s.start >= limit {
             continue;
         }
         if s.start < pos {
@@ -883,12 +888,14 @@ mod echo_gaps_tests {
     use super::{echo_gaps, Splice};
     use proptest::prelude::*;
 
-    fn splice(start: usize, end: usize, data: usize) -> Splice {
+    /// A value's splice (`length` false) or a new length's.
+    fn splice(start: usize, end: usize, length: bool) -> Splice {
         Splice {
             start,
             end,
             data_start: 0,
-            data_end: data,
+            data_end: end - start,
+            length,
         }
     }
 
@@ -900,16 +907,19 @@ mod echo_gaps_tests {
             let mut splices = Vec::new();
             let mut pos = 8;
             for (skip, len, length_after) in parts {
-                let len = if len == 4 { 5 } else { len };
                 let start = pos + skip;
-                splices.push(splice(start, start + len, 3));
+                splices.push(splice(start, start + len, false));
                 if length_after {
-                    splices.push(splice(start.saturating_sub(8), start.saturating_sub(4), 4));
+                    splices.push(splice(
+                        start.saturating_sub(8),
+                        start.saturating_sub(4),
+                        true,
+                    ));
                 }
                 pos = start + len;
             }
             let limit = pos + 3;
-            splices.push(splice(limit + 10, limit + 20, 1));
+            splices.push(splice(limit + 10, limit + 20, false));
             (splices, limit)
         })
     }
@@ -924,7 +934,7 @@ mod echo_gaps_tests {
             for b in 0..limit {
                 let replaced = splices
                     .iter()
-                    .any(|s| s.data_end != 4 && s.start <= b && b < s.end);
+                    .any(|s| !s.length && s.start <= b && b < s.end);
                 let in_gap = gaps.iter().any(|&(s, e)| s <= b && b < e);
                 prop_assert_eq!(in_gap, !replaced, "byte {}", b);
             }
@@ -935,9 +945,9 @@ mod echo_gaps_tests {
     #[test]
     fn out_of_order_values_are_refused() {
         let mut gaps = Vec::new();
-        let splices = [splice(20, 30, 1), splice(10, 15, 1)];
+        let splices = [splice(20, 30, false), splice(10, 15, false)];
         assert!(!echo_gaps(&splices, 0, 40, &mut gaps));
-        let sorted = [splice(10, 15, 1), splice(20, 30, 1)];
+        let sorted = [splice(10, 15, false), splice(20, 30, false)];
         assert!(echo_gaps(&sorted, 0, 40, &mut gaps));
         assert_eq!(gaps, [(0, 10), (15, 20), (30, 40)]);
     }
