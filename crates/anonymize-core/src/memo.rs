@@ -23,7 +23,7 @@
 //! [`WINDOW`] lookups hits too rarely is switched off for a while ([`OFF_FOR`] values), so data
 //! whose values never repeat pays almost nothing for it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::transform::Written;
 use crate::value::Value;
@@ -100,6 +100,42 @@ struct Owned {
 thread_local! {
     /// This thread's tables, most recently used anonymizer first.
     static MEMO: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
+    /// For the first [`QUICK_OFF_RULES`] rules: `(owner, values)`, a table of this thread
+    /// that is off ([`OFF_FOR`]) for that many more values. [`lookup`] moves a table's
+    /// count-down here, where [`memoised`] finds it without the tables (unique values, such
+    /// as addresses and phone numbers, keep their tables off nearly all the time: reaching
+    /// a table cost about 60 instructions a value).
+    static QUICK_OFF: [Cell<(u64, u32)>; QUICK_OFF_RULES] =
+        const { [const { Cell::new((0, 0)) }; QUICK_OFF_RULES] };
+}
+
+/// Rules (by index) whose off count-downs [`QUICK_OFF`] holds.
+const QUICK_OFF_RULES: usize = 32;
+
+/// Whether `owner`'s table of `rule` on this thread is off for this value (then counted
+/// down), by [`QUICK_OFF`] alone.
+#[inline]
+fn quickly_off(owner: u64, rule: usize) -> bool {
+    QUICK_OFF.with(|off| {
+        let Some(cell) = off.get(rule) else {
+            return false;
+        };
+        match cell.get() {
+            (o, left) if o == owner && left > 0 => {
+                cell.set((o, left - 1));
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Values `owner`'s table of `rule` is still off for in [`QUICK_OFF`] (0: none there).
+fn quick_off_left(owner: u64, rule: usize) -> u32 {
+    QUICK_OFF.with(|off| match off.get(rule).map(Cell::get) {
+        Some((o, left)) if o == owner => left,
+        _ => 0,
+    })
 }
 
 /// The memo's key for a value: its type and bytes (`None`: not remembered).
@@ -180,6 +216,9 @@ pub(crate) fn memoised<R>(
     compute: impl FnOnce(Value<'_>, &mut Vec<u8>) -> (Written, R),
     changed: R,
 ) -> (Written, R) {
+    if quickly_off(owner, rule) {
+        return compute(value, out);
+    }
     let Some((kind, input)) = key_of(&value) else {
         return compute(value, out);
     };
@@ -221,7 +260,7 @@ pub(crate) fn slots(owner: u64, rule: usize) -> Option<MemoSlots> {
             .tables
             .get(rule)?
             .as_ref()?;
-        (table.off == 0 && table.width > 0).then(|| MemoSlots {
+        (table.off == 0 && table.width > 0 && quick_off_left(owner, rule) == 0).then(|| MemoSlots {
             base: table.bytes.as_ptr() as usize + table.start,
             width: table.width,
             bits: table.bits,
@@ -285,6 +324,13 @@ fn lookup(owner: u64, rule: usize, kind: u8, input: &[u8], out: &mut Vec<u8>) ->
         };
         if table.off > 0 {
             table.off -= 1;
+            // The rest of the count-down where `memoised` finds it without the tables.
+            QUICK_OFF.with(|off| {
+                if let Some(cell) = off.get(rule) {
+                    cell.set((owner, table.off));
+                    table.off = 0;
+                }
+            });
             return Lookup::Skip;
         }
         let slot = slot_of(input, table.bits);
@@ -609,24 +655,40 @@ mod tests {
         assert_eq!(calls, 2);
     }
 
+    /// The off count-down is the same whether it runs in [`QUICK_OFF`] (the first rules)
+    /// or in the table (the others): `OFF_FOR` values computed without a lookup, then a trial.
     #[test]
     fn a_losing_table_switches_off_and_tries_again() {
-        let mut out = Vec::new();
-        let distinct: Vec<String> = (0..WINDOW).map(|i| format!("v{i}")).collect();
-        for v in &distinct {
-            memoised(9004, 0, Value::Str(v), &mut out, upper, true);
+        for rule in [0, QUICK_OFF_RULES + 3] {
+            let mut out = Vec::new();
+            let distinct: Vec<String> = (0..WINDOW).map(|i| format!("v{i}")).collect();
+            for v in &distinct {
+                memoised(9004, rule, Value::Str(v), &mut out, upper, true);
+            }
+            assert_eq!(counts(9004, rule), (0, u64::from(WINDOW)));
+            // Off: repeats are computed, not even looked up.
+            for i in 0..OFF_FOR {
+                memoised(9004, rule, Value::Str("v1"), &mut out, upper, true);
+                assert_eq!(out, b"V1");
+                // No prefetch hint while off (the last off value turns it on again).
+                assert_eq!(slots(9004, rule).is_none(), i + 1 < OFF_FOR, "value {i}");
+                let quick = if rule < QUICK_OFF_RULES {
+                    OFF_FOR - 1 - i
+                } else {
+                    0
+                };
+                assert_eq!(
+                    quick_off_left(9004, rule),
+                    quick,
+                    "value {i} of rule {rule}"
+                );
+            }
+            assert_eq!(counts(9004, rule), (0, u64::from(WINDOW)));
+            // Then a new trial: the repeats hit.
+            memoised(9004, rule, Value::Str("v1"), &mut out, upper, true);
+            memoised(9004, rule, Value::Str("v1"), &mut out, upper, true);
+            assert_eq!(counts(9004, rule).0, 1);
         }
-        assert_eq!(counts(9004, 0), (0, u64::from(WINDOW)));
-        // Off: repeats are computed, not even looked up.
-        for _ in 0..OFF_FOR {
-            memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
-            assert_eq!(out, b"V1");
-        }
-        assert_eq!(counts(9004, 0), (0, u64::from(WINDOW)));
-        // Then a new trial: the repeats hit.
-        memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
-        memoised(9004, 0, Value::Str("v1"), &mut out, upper, true);
-        assert_eq!(counts(9004, 0).0, 1);
     }
 
     #[test]
