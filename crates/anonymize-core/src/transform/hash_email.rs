@@ -357,6 +357,18 @@ fn domain_digest(d: &Digester, host: &[u8]) -> [u8; 32] {
     digest
 }
 
+/// `text` without the whitespace around it, as `str::trim` gives it: a text that starts and
+/// ends with a printable ASCII character (nearly every address) is returned without
+/// decoding its first and last characters.
+#[inline]
+fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// Applies `hash_email` (`None`: not text). `out` is used as scratch space for an ASCII
 /// address's lower-case form, so the common case allocates nothing.
 pub(super) fn apply(
@@ -366,7 +378,7 @@ pub(super) fn apply(
     out: &mut Vec<u8>,
 ) -> Option<Written> {
     let text = text_of(value)?;
-    let trimmed = text.trim();
+    let trimmed = trim(&text);
     let digests = if trimmed.is_ascii() {
         // Nearly every address: one pass finds case, whitespace and the `@`s.
         let bytes = trimmed.as_bytes();
@@ -410,6 +422,14 @@ pub(super) fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// [`trim`] is `str::trim`, for text with ASCII and Unicode whitespace at either end.
+        #[test]
+        fn trim_is_str_trim(text in "[ \t\n\u{b}\u{c}\r\u{a0}\u{2003}\u{3000}a@.Zé!~]{0,12}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+    }
 
     #[test]
     fn ascii_whitespace_class_is_char_is_whitespace() {
