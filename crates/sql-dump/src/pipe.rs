@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use anonymize_core::Anonymizer;
 
+use crate::append::append;
 use crate::dialect::Syntax;
 use crate::emit::{Held, Out};
 use crate::error::SqlError;
@@ -204,7 +205,7 @@ impl Batch<'_> {
                 };
                 job.prefetch(&prefetched, line(next), spans);
             }
-            self.out.extend_from_slice(&self.data[at..row.start]);
+            append(&mut self.out, &self.data[at..row.start]);
             job.ordinal = row.ordinal;
             let spans = match split {
                 true => &bufs.spans[..],
@@ -364,7 +365,7 @@ impl<'a> Pipe<'a> {
     /// Bytes written after the rows held.
     pub(crate) fn literal<W: Write>(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         let open = &mut self.open;
-        open.data.extend_from_slice(b);
+        append(&mut open.data, b);
         open.literal += b.len();
         if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;

@@ -10,6 +10,7 @@ use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError, RowShape};
 use super::subset_row;
 use super::{Handled, Route, Rows};
+use crate::append::append;
 use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
@@ -57,7 +58,7 @@ fn read_separator<R: Read>(input: &mut Input<R>, sep: &mut Vec<u8>) -> Result<()
             .take_while(|b| b.is_ascii_whitespace() || **b == b',')
             .count();
         let all = n == a.len();
-        sep.extend_from_slice(&a[..n]);
+        append(sep, &a[..n]);
         input.consume(n);
         if !all {
             return Ok(());
