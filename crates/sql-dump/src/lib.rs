@@ -74,7 +74,6 @@
 // catalog (what is known about relations); check (rules against the DDL); input and source
 // (the input side); emit (the output side, with pipe: rows rewritten on worker threads by
 // rows' job); parts; rows (data statements); driver (the statement loop).
-mod append;
 mod array;
 mod catalog;
 mod check;

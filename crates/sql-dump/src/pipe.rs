@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 
 use anonymize_core::Anonymizer;
 
-use crate::append::append;
 use crate::dialect::Syntax;
 use crate::emit::{Held, Out};
 use crate::error::SqlError;
@@ -205,7 +204,7 @@ impl Batch<'_> {
                 };
                 job.prefetch(&prefetched, line(next), spans);
             }
-            append(&mut self.out, &self.data[at..row.start]);
+            self.out.extend_from_slice(&self.data[at..row.start]);
             job.ordinal = row.ordinal;
             let spans = match split {
                 true => &bufs.spans[..],
@@ -365,7 +364,7 @@ impl<'a> Pipe<'a> {
     /// Bytes written after the rows held.
     pub(crate) fn literal<W: Write>(&mut self, b: &[u8], w: &mut W) -> Result<(), SqlError> {
         let open = &mut self.open;
-        append(&mut open.data, b);
+        open.data.extend_from_slice(b);
         open.literal += b.len();
         if open.footprint() >= BATCH_BYTES {
             self.seal(w)?;

@@ -3,7 +3,6 @@
 
 use anonymize_core::{Replacement, Value, Written};
 
-use crate::append::{append, append_quoted};
 use crate::ddl::{ColKind, Column};
 use crate::dialect::Syntax;
 #[cfg(test)]
@@ -504,7 +503,7 @@ pub(crate) fn write_written(
         Written::Str if buf.is_ascii() => write_ascii(buf, col, ctx, out),
         // Transforms write UTF-8 text: the lossy view borrows `buf`.
         Written::Str => write_str(&lossy(buf), col, ctx, out),
-        Written::Number if buf.is_ascii() => append(out, buf),
+        Written::Number if buf.is_ascii() => out.extend_from_slice(buf),
         Written::Bytes => write_bytes(buf, col, ctx, out),
         Written::Int32(i) => write_display(i, out),
         Written::Int64(i) => write_display(i, out),
@@ -567,8 +566,13 @@ fn write_quiet(s: &[u8], col: Option<&Column>, ctx: Ctx, out: &mut Vec<u8>) {
         return write_cut(cut, col, ctx, out);
     }
     match ctx {
-        Ctx::Copy => append(out, cut),
-        Ctx::MySql | Ctx::PgInsert { .. } => append_quoted(out, b'\'', cut),
+        Ctx::Copy => out.extend_from_slice(cut),
+        Ctx::MySql | Ctx::PgInsert { .. } => {
+            out.reserve(cut.len() + 2);
+            out.push(b'\'');
+            out.extend_from_slice(cut);
+            out.push(b'\'');
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use super::job::RowJob;
 use super::plan::{col_plans, positional_plans, ColumnPlans, PositionalError, RowShape};
 use super::subset_row;
 use super::{Handled, Route, Rows};
-use crate::append::append;
 use crate::catalog::TablePlan;
 use crate::error::SqlError;
 use crate::head::{column_names, scan_insert_head, HeadScan, InsertHead};
@@ -58,7 +57,7 @@ fn read_separator<R: Read>(input: &mut Input<R>, sep: &mut Vec<u8>) -> Result<()
             .take_while(|b| b.is_ascii_whitespace() || **b == b',')
             .count();
         let all = n == a.len();
-        append(sep, &a[..n]);
+        sep.extend_from_slice(&a[..n]);
         input.consume(n);
         if !all {
             return Ok(());

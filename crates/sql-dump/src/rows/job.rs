@@ -8,7 +8,6 @@ use anonymize_core::{
 
 use super::echo::{EchoRow, RowLiterals, ECHO};
 use super::plan::{searched, ColPlan, RowShape};
-use crate::append::append;
 use crate::array::{Array, Elem};
 use crate::ddl::{Column, Exactness, Family};
 use crate::dialect::Syntax;
@@ -158,7 +157,7 @@ impl RowJob<'_, '_> {
                 trim_span(src, span)
             };
             let text = &src[s..e];
-            append(out, &src[copied..s]);
+            out.extend_from_slice(&src[copied..s]);
             copied = e;
             if let Some(rule) = node.rule() {
                 self.rule(
@@ -179,7 +178,7 @@ impl RowJob<'_, '_> {
                 out.extend_from_slice(text);
             }
         }
-        append(out, &src[copied..]);
+        out.extend_from_slice(&src[copied..]);
         if !echo.set.is_empty() && !echo.spans.is_empty() {
             echo.guard(out, self.plans, self.anon, self);
         }
