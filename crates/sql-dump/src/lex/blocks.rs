@@ -1,9 +1,10 @@
 //! [`super::tuple::scan_split`] on a CPU with AVX2, for plain tuples: the tuple is
 //! classified 64 bytes at a time into bit masks (quotes, backslashes, commas, `)`, the
-//! other bytes the scan stops at), its strings are the bytes after an odd number of quotes,
-//! and only its commas are visited one by one. A tuple with a backslash, or with another
-//! byte the scan stops at outside its strings, is left to the portable scan (branch tuple27
-//! in docs/performance.md).
+//! other bytes the scan stops at), backslash escapes are found from the backslashes' mask,
+//! its strings are the bytes after an odd number of unescaped quotes, and only its commas
+//! are visited one by one. A tuple with a backslash outside its strings (or any backslash
+//! where strings do not all take escapes), or with another byte the scan stops at outside
+//! its strings, is left to the portable scan (branch tuple27 in docs/performance.md).
 
 #![cfg(target_arch = "x86_64")]
 
@@ -164,37 +165,82 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// The bytes of a block escaped by a backslash (the byte after an odd run of backslashes;
+/// simdjson's `find_escaped`): `backslash` the block's backslashes, `carry` 1 when the
+/// previous block's last run escapes this block's first byte (updated for the next block).
+#[inline]
+fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    // An escaped backslash starts no run.
+    let backslash = backslash & !*carry;
+    let follows = backslash << 1 | *carry;
+    // Runs starting on odd bits; adding the backslashes carries each run's start past its end.
+    let odd_starts = backslash & !EVEN & !follows;
+    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
+    *carry = u64::from(overflow);
+    // Every other byte after a run's start, shifted for the runs starting on odd bits.
+    (EVEN ^ (even_starts << 1)) & follows
+}
+
 /// What the block scan says about a tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Blocks {
     /// [`super::tuple::scan_split`]'s answer.
     Answer(Option<usize>),
-    /// The tuple holds a backslash, or outside its strings a byte other than `,` and `)`
+    /// The tuple holds a backslash outside its strings (or anywhere, where strings do not
+    /// all take backslash escapes), or outside its strings a byte other than `,` and `)`
     /// that the scan stops at: the portable scan must answer.
     Unplain,
 }
 
 /// [`super::tuple::scan_split`]'s walk (after its checks of the first byte and the
-/// delimiter) for a tuple without backslashes whose strings are `'...'` and whose other
-/// bytes the scan stops at are its commas and its closing `)`, on a CPU with AVX2. Strings
-/// are found from the quotes' mask alone (the bytes after an odd number of quotes; a doubled
-/// quote `''` closes and reopens its string, which is the same), so the only bytes visited
-/// one by one are the tuple's commas. With no backslash, whether backslashes escape does
-/// not matter.
+/// delimiter) for a tuple whose strings are `'...'` and whose other bytes the scan stops at
+/// are its commas and its closing `)`, on a CPU with AVX2. Strings are found from the masks
+/// alone: where every string takes backslash escapes (`escapes`: MySQL, or PostgreSQL with
+/// `standard_conforming_strings` off), the bytes after an odd run of backslashes are escaped
+/// and an escaped quote is no quote; the strings are then the bytes after an odd number of
+/// quotes (a doubled quote `''` closes and reopens its string, which is the same). Backslash
+/// escapes are taken everywhere, so a backslash found outside the strings sends the tuple to
+/// the portable scan (up to the first backslash the two walks agree, and that one is inside
+/// a string for both, so with every backslash inside a string they agree throughout). Where
+/// strings do not all take escapes, any backslash sends it there. The only bytes visited one
+/// by one are the tuple's commas.
 ///
 /// # Safety
 /// The CPU has AVX2.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn scan_split(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Blocks {
+pub(super) unsafe fn scan_split(
+    data: &[u8],
+    escapes: bool,
+    spans: &mut Vec<(usize, usize)>,
+) -> Blocks {
+    match escapes {
+        true => walk::<true>(data, spans),
+        false => walk::<false>(data, spans),
+    }
+}
+
+/// [`scan_split`] with `ESCAPES` known when compiled (one test of it a tuple, none a block).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Blocks {
     let mut start = 1;
     let mut base = 0;
     // All ones when the block starts inside a string.
     let mut inside = 0u64;
+    // 1 when the block's first byte is escaped.
+    let mut carry = 0u64;
     while base < data.len() {
         let m = classify(data, base);
-        // Opening quotes and string bodies; a closing quote is in `m.quote`.
-        let strings = prefix_xor(m.quote) ^ inside;
-        let outside = !(strings | m.quote);
+        let (quotes, stray) = match ESCAPES {
+            // Most blocks hold no backslash and escape none of their bytes.
+            true if m.bslash | carry == 0 => (m.quote, 0),
+            true => (m.quote & !escaped_bytes(m.bslash, &mut carry), 0),
+            false => (m.quote, m.bslash),
+        };
+        // Opening quotes and string bodies; a closing quote is in `quotes`.
+        let strings = prefix_xor(quotes) ^ inside;
+        let outside = !(strings | quotes);
         // The byte at 0 is the tuple's `(`.
         let own = if base == 0 { !1 } else { u64::MAX };
         let ends = m.rparen & outside & own;
@@ -203,7 +249,7 @@ pub(super) unsafe fn scan_split(data: &[u8], spans: &mut Vec<(usize, usize)>) ->
             0 => u64::MAX,
             e => e ^ (e - 1),
         };
-        if (m.bslash | m.other & outside & own) & upto != 0 {
+        if (stray | (m.bslash | m.other & own) & outside) & upto != 0 {
             return Blocks::Unplain;
         }
         let mut commas = m.comma & outside & upto;

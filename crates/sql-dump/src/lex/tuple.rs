@@ -3,7 +3,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::blocks::Blocks;
 use super::classes::{first_in, Class};
-use super::rules::{quote_at, word_byte};
+use super::rules::{quote_at, single_quote_escapes, word_byte};
 use super::string_end;
 use crate::dialect::Syntax;
 #[cfg(test)]
@@ -91,7 +91,9 @@ pub(crate) fn scan_split(
         }
         spans.clear();
         // SAFETY: the CPU has AVX2 (checked just above; the check reads a cached word).
-        if let Blocks::Answer(end) = unsafe { super::blocks::scan_split(data, spans) } {
+        // Whether every `'...'` string takes backslash escapes (no `E` prefix needed).
+        let escapes = single_quote_escapes(syntax, b' ', b' ');
+        if let Blocks::Answer(end) = unsafe { super::blocks::scan_split(data, escapes, spans) } {
             return end;
         }
     }
@@ -302,9 +304,13 @@ mod tests {
         if std::is_x86_feature_detected!("avx2") && data.first() == Some(&b'(') {
             let mut spans = Vec::new();
             // SAFETY: the CPU has AVX2.
-            if let Blocks::Answer(got) =
-                unsafe { super::super::blocks::scan_split(data, &mut spans) }
-            {
+            if let Blocks::Answer(got) = unsafe {
+                super::super::blocks::scan_split(
+                    data,
+                    single_quote_escapes(syntax, b' ', b' '),
+                    &mut spans,
+                )
+            } {
                 assert_eq!(got, want, "blocks: {shown:?}");
                 if want.is_some() {
                     assert_eq!(spans, plain, "blocks: {shown:?}");
@@ -325,6 +331,7 @@ mod tests {
             body in proptest::collection::vec(proptest::prop_oneof![
                 30 => proptest::sample::select(b"ab1 '',,\xc3\xa9".to_vec()),
                 3 => proptest::sample::select(b"')".to_vec()),
+                3 => proptest::sample::select(b"\\\\'".to_vec()),
                 1 => proptest::sample::select(b"\\(-\"`#$/;E".to_vec()),
             ], 0..400),
             cut in 0usize..420,
@@ -339,35 +346,63 @@ mod tests {
         }
     }
 
-    /// A plain row of three blocks with strings, a doubled quote and an empty string
-    /// across the blocks' edges, with every byte value at every offset (and the row cut
-    /// there): every scan answers as the byte-wise one; the block scan answers the plain row
-    /// and its cuts itself.
+    /// Plain rows of three blocks with strings, doubled quotes, an empty string and (in the
+    /// second) backslash escapes across the blocks' edges, with every byte value at every
+    /// offset (and each row cut there): every scan answers as the byte-wise one; the block
+    /// scan answers the plain rows themselves (the second where strings take escapes).
     #[test]
     fn every_byte_at_every_offset() {
-        let row: &[u8] = b"(1,'Kr\xc3\xa9thir','O''Brien','krethir.kroulogroutz1@ucl.example',\
+        let rows: [&[u8]; 2] = [
+            b"(1,'Kr\xc3\xa9thir','O''Brien','krethir.kroulogroutz1@ucl.example',\
             '+44 7780 463556',2186,'',NULL,'a long note, with commas, ''quotes'' and (parentheses)',\
-            3.5,'2019-02-12'),(2)";
-        let end = row.len() - 4;
-        for syntax in syntaxes() {
-            assert!(agrees(row, syntax, b";"));
-            for cut in 0..row.len() {
-                agrees(&row[..cut], syntax, b";");
-            }
-            for at in 1..end {
-                for b in 0..=255u8 {
-                    let mut changed = row.to_vec();
-                    changed[at] = b;
-                    agrees(&changed, syntax, b";");
+            3.5,'2019-02-12'),(2)",
+            b"(1,'O\\'Brien','a\\\\','\\\\\\'',2186,'',NULL,'a long note, with commas, \\'quotes\\' \\\\\\\\ and \\)',\
+            3.5,'x\\\\\\\\\\\\\\'\\\\','2019-02-12'),(2)",
+        ];
+        for row in rows {
+            let end = row.len() - 4;
+            for syntax in syntaxes() {
+                agrees(row, syntax, b";");
+                for cut in 0..row.len() {
+                    agrees(&row[..cut], syntax, b";");
+                }
+                for at in 1..end {
+                    for b in 0..=255u8 {
+                        let mut changed = row.to_vec();
+                        changed[at] = b;
+                        agrees(&changed, syntax, b";");
+                    }
                 }
             }
+            assert!(agrees(row, Dialect::MySql.into(), b";"));
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                let mut spans = Vec::new();
+                // SAFETY: the CPU has AVX2.
+                let answer = unsafe { super::super::blocks::scan_split(row, true, &mut spans) };
+                assert_eq!(answer, Blocks::Answer(Some(end)));
+            }
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            let mut spans = Vec::new();
-            // SAFETY: the CPU has AVX2.
-            let answer = unsafe { super::super::blocks::scan_split(row, &mut spans) };
-            assert_eq!(answer, Blocks::Answer(Some(end)));
+    }
+
+    /// Runs of one to five backslashes before a quote inside a string, ending at every
+    /// offset across three blocks (so that a run and the byte it escapes straddle each
+    /// edge): every scan answers as the byte-wise one, and the block scan answers itself
+    /// in MySQL where the quote is escaped.
+    #[test]
+    fn escapes_at_every_offset() {
+        for shift in 0..150 {
+            for run in 1..=5 {
+                let mut row = b"(1,'".to_vec();
+                row.extend(std::iter::repeat_n(b'a', shift));
+                row.extend(std::iter::repeat_n(b'\\', run));
+                row.extend_from_slice(b"',x,y'),(2)");
+                for syntax in syntaxes() {
+                    agrees(&row, syntax, b";");
+                }
+                let answered = agrees(&row, Dialect::MySql.into(), b";");
+                assert!(answered || run % 2 == 0, "{shift} {run}");
+            }
         }
     }
 
