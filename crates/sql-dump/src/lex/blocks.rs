@@ -203,8 +203,9 @@ pub(super) enum Blocks {
 /// escapes are taken everywhere, so a backslash found outside the strings sends the tuple to
 /// the portable scan (up to the first backslash the two walks agree, and that one is inside
 /// a string for both, so with every backslash inside a string they agree throughout). Where
-/// strings do not all take escapes, any backslash sends it there. The only bytes visited one
-/// by one are the tuple's commas.
+/// strings do not all take escapes, any backslash sends it there. A tuple is first walked
+/// without escapes; only one with a backslash before its end is walked again with them. The
+/// only bytes visited one by one are the tuple's commas.
 ///
 /// # Safety
 /// The CPU has AVX2.
@@ -214,16 +215,36 @@ pub(super) unsafe fn scan_split(
     escapes: bool,
     spans: &mut Vec<(usize, usize)>,
 ) -> Blocks {
-    match escapes {
-        true => walk::<true>(data, spans),
-        false => walk::<false>(data, spans),
+    match walk::<false>(data, spans) {
+        Walked::Answer(end) => Blocks::Answer(end),
+        // Read again, with escapes (most tuples hold no backslash: their walk never tests
+        // for escapes).
+        Walked::Backslash if escapes => {
+            spans.clear();
+            match walk::<true>(data, spans) {
+                Walked::Answer(end) => Blocks::Answer(end),
+                Walked::Backslash | Walked::Unplain => Blocks::Unplain,
+            }
+        }
+        Walked::Backslash | Walked::Unplain => Blocks::Unplain,
     }
 }
 
-/// [`scan_split`] with `ESCAPES` known when compiled (one test of it a tuple, none a block).
+/// What one walk found.
+enum Walked {
+    /// The tuple's end (`None`: not in the data) and its spans.
+    Answer(Option<usize>),
+    /// A backslash before the tuple's end, in a walk without escapes.
+    Backslash,
+    /// [`Blocks::Unplain`].
+    Unplain,
+}
+
+/// [`scan_split`]'s walk, with backslash escapes in every string (`ESCAPES`) or none (a
+/// backslash then stops it: [`Walked::Backslash`]).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Blocks {
+fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Walked {
     let mut start = 1;
     let mut base = 0;
     // All ones when the block starts inside a string.
@@ -232,11 +253,10 @@ fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Bl
     let mut carry = 0u64;
     while base < data.len() {
         let m = classify(data, base);
-        let (quotes, stray) = match ESCAPES {
-            // Most blocks hold no backslash and escape none of their bytes.
-            true if m.bslash | carry == 0 => (m.quote, 0),
-            true => (m.quote & !escaped_bytes(m.bslash, &mut carry), 0),
-            false => (m.quote, m.bslash),
+        let quotes = match ESCAPES {
+            true if m.bslash | carry == 0 => m.quote,
+            true => m.quote & !escaped_bytes(m.bslash, &mut carry),
+            false => m.quote,
         };
         // Opening quotes and string bodies; a closing quote is in `quotes`.
         let strings = prefix_xor(quotes) ^ inside;
@@ -249,8 +269,17 @@ fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Bl
             0 => u64::MAX,
             e => e ^ (e - 1),
         };
-        if (stray | (m.bslash | m.other & own) & outside) & upto != 0 {
-            return Blocks::Unplain;
+        // Without escapes a backslash anywhere stops the walk, with them one outside the
+        // strings; another stop byte outside the strings stops both (one test a block).
+        let stops = match ESCAPES {
+            false => m.bslash | m.other & outside & own,
+            true => (m.bslash | m.other & own) & outside,
+        };
+        if stops & upto != 0 {
+            return match !ESCAPES && m.bslash & upto != 0 {
+                true => Walked::Backslash,
+                false => Walked::Unplain,
+            };
         }
         let mut commas = m.comma & outside & upto;
         while commas != 0 {
@@ -262,10 +291,10 @@ fn walk<const ESCAPES: bool>(data: &[u8], spans: &mut Vec<(usize, usize)>) -> Bl
         if ends != 0 {
             let k = base + ends.trailing_zeros() as usize;
             spans.push((start, k));
-            return Blocks::Answer(Some(k + 1));
+            return Walked::Answer(Some(k + 1));
         }
         inside = ((strings as i64) >> 63) as u64;
         base += BLOCK;
     }
-    Blocks::Answer(None)
+    Walked::Answer(None)
 }
