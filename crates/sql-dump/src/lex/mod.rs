@@ -11,6 +11,7 @@
 //! splitting of an INSERT tuple into values in [`tuple`], and the comments and blank lines
 //! between statements in [`trivia`]. The tokenizer and the literal parser use [`rules`].
 
+mod blocks;
 pub(crate) mod classes;
 pub(crate) mod copy;
 pub(crate) mod rules;
