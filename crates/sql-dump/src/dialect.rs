@@ -143,6 +143,24 @@ pub(crate) struct Syntax {
     pub(crate) latin1: bool,
 }
 
+#[cfg(test)]
+impl Syntax {
+    /// Both dialects, each with `standard_conforming_strings` on and off: the syntaxes a
+    /// test of the lexer or the literals runs across.
+    pub(crate) fn every() -> Vec<Syntax> {
+        let mut all = Vec::new();
+        for dialect in [Dialect::MySql, Dialect::Postgres] {
+            for std_strings in [true, false] {
+                all.push(Syntax {
+                    std_strings,
+                    ..dialect.into()
+                });
+            }
+        }
+        all
+    }
+}
+
 /// Whether a client character set name is Latin-1 (MySQL's `latin1` is Windows-1252, read
 /// here as ISO 8859-1, which agrees on every letter).
 pub(crate) fn is_latin1(charset: &str) -> bool {

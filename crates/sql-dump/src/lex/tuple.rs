@@ -263,20 +263,6 @@ mod tests {
         }
     }
 
-    /// Every syntax the scan distinguishes: both dialects, both string modes.
-    fn syntaxes() -> Vec<Syntax> {
-        let mut all = Vec::new();
-        for dialect in [Dialect::MySql, Dialect::Postgres] {
-            for std_strings in [true, false] {
-                all.push(Syntax {
-                    std_strings,
-                    ..dialect.into()
-                });
-            }
-        }
-        all
-    }
-
     /// `data` scanned by [`scan_split`], by the portable scan and, where the CPU has AVX2,
     /// by the block scan, each against [`scan_split_bytewise`]: the same end and, where
     /// it ends, the same spans. True when the block scan answered (itself, without the
@@ -340,7 +326,7 @@ mod tests {
             tuple.extend_from_slice(&body);
             tuple.extend_from_slice(b"),(2)");
             let data = &tuple[..cut.min(tuple.len())];
-            for syntax in syntaxes() {
+            for syntax in Syntax::every() {
                 agrees(data, syntax, b";");
             }
         }
@@ -361,7 +347,7 @@ mod tests {
         ];
         for row in rows {
             let end = row.len() - 4;
-            for syntax in syntaxes() {
+            for syntax in Syntax::every() {
                 agrees(row, syntax, b";");
                 for cut in 0..row.len() {
                     agrees(&row[..cut], syntax, b";");
@@ -397,7 +383,7 @@ mod tests {
                 row.extend(std::iter::repeat_n(b'a', shift));
                 row.extend(std::iter::repeat_n(b'\\', run));
                 row.extend_from_slice(b"',x,y'),(2)");
-                for syntax in syntaxes() {
+                for syntax in Syntax::every() {
                     agrees(&row, syntax, b";");
                 }
                 let answered = agrees(&row, Dialect::MySql.into(), b";");

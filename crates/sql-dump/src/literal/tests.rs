@@ -352,20 +352,6 @@ fn quiet_is_its_definition() {
     }
 }
 
-/// Syntaxes of both dialects with `standard_conforming_strings` on and off.
-fn every_syntax() -> Vec<Syntax> {
-    let mut syntaxes = Vec::new();
-    for dialect in [Dialect::MySql, Dialect::Postgres] {
-        for std_strings in [true, false] {
-            syntaxes.push(Syntax {
-                std_strings,
-                ..dialect.into()
-            });
-        }
-    }
-    syntaxes
-}
-
 /// A text, an integer and a binary column.
 fn some_columns() -> Vec<Option<Column>> {
     use crate::ddl::{ColKind, Family};
@@ -445,7 +431,7 @@ proptest::proptest! {
         let at = prefix.len();
         let t = &row_bytes[at..at + literal.len()];
         let row = RowText::new(&row_bytes);
-        for syntax in every_syntax() {
+        for syntax in Syntax::every() {
             for col in some_columns() {
                 let binary = col.as_ref().is_some_and(|c| c.kind == ColKind::Binary);
                 let plain = !body.contains(&b'\'') && !body.contains(&b'\\');
