@@ -22,6 +22,8 @@ mod escapes;
 mod ranges;
 mod scan;
 
+pub use escapes::escaped_bytes;
+
 /// What the echo guard does with an uncovered string value that holds a covered original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EchoAction {

@@ -62,7 +62,7 @@ pub use anonymizer::{
 pub use conditions::{Condition, Operand, Scalar, Test};
 pub use cpu::sha_extensions;
 pub use dates::civil_from_days;
-pub use echo::{EchoAction, EchoGuard, EchoHit, EchoSet};
+pub use echo::{escaped_bytes, EchoAction, EchoGuard, EchoHit, EchoSet};
 pub use key::{Key, KeyError, KeyMode, FINGERPRINT_LABEL};
 pub use memo::MemoSlots;
 pub use plan::{PlanNode, RuleId};

@@ -61,16 +61,17 @@ fn irregular_second(hay: &[u8], j: usize) -> bool {
     }
 }
 
-/// The escaped bytes of a 64-byte block whose backslashes are the bits of `backslashes`:
-/// bit `j` of the result is set when byte `j` follows a backslash that begins an escape
-/// (each run of backslashes read in pairs from its start, so the second of `\\` begins no
-/// escape). `carry` says whether the block's first byte is escaped (the previous
-/// block ended in an escape's backslash) and is set for the next block the same way. The
-/// branchless pairing of simdjson's `json_escape_scanner`; a subtraction carries each run
-/// of backslashes to its end.
-#[cfg(target_arch = "x86_64")]
+/// The escaped bytes of a 64-byte block of backslash-escaped text whose backslashes are the
+/// bits of `backslashes` (bit `j`: byte `j`): bit `j` of the result is set when byte `j`
+/// follows a backslash that begins an escape (each run of backslashes read in pairs from its
+/// start, so the second of `\\` begins no escape, and is itself escaped). `carry` (0 or 1)
+/// says whether the block's first byte is escaped (the previous block ended in an escape's
+/// backslash) and is set for the next block the same way. The branchless pairing of
+/// simdjson's `json_escape_scanner`; a subtraction carries each run of backslashes to its
+/// end. Shared by the echo guard's escape check and the SQL reader's block scan of INSERT
+/// tuples.
 #[inline]
-fn escaped_bytes(backslashes: u64, carry: &mut u64) -> u64 {
+pub fn escaped_bytes(backslashes: u64, carry: &mut u64) -> u64 {
     const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
     let potential = backslashes & !*carry;
     // Bits after a backslash that begins an escape, and the backslashes that do.

@@ -8,6 +8,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use anonymize_core::escaped_bytes;
 use std::arch::x86_64::{
     __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
     _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
@@ -163,23 +164,6 @@ fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 16;
     x ^= x << 32;
     x
-}
-
-/// The bytes of a block escaped by a backslash (the byte after an odd run of backslashes;
-/// simdjson's `find_escaped`): `backslash` the block's backslashes, `carry` 1 when the
-/// previous block's last run escapes this block's first byte (updated for the next block).
-#[inline]
-fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
-    const EVEN: u64 = 0x5555_5555_5555_5555;
-    // An escaped backslash starts no run.
-    let backslash = backslash & !*carry;
-    let follows = backslash << 1 | *carry;
-    // Runs starting on odd bits; adding the backslashes carries each run's start past its end.
-    let odd_starts = backslash & !EVEN & !follows;
-    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
-    *carry = u64::from(overflow);
-    // Every other byte after a run's start, shifted for the runs starting on odd bits.
-    (EVEN ^ (even_starts << 1)) & follows
 }
 
 /// What the block scan says about a tuple.
