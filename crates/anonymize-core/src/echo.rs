@@ -104,6 +104,9 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
     Ok(guard)
 }
 
+// Fewer keys than a bucketed pass takes fit in one pair compare.
+const _: () = assert!(buckets::FROM <= scan::GROUP);
+
 /// True when one of `keys` (at most [`buckets::BUCKETS`]) occurs in one range of `within`:
 /// one bucketed pass for [`buckets::FROM`] keys or more, else the pair compare of `scan`.
 fn any_in_group(within: scan::Hay<'_>, keys: &[&[u8]]) -> bool {
@@ -266,11 +269,11 @@ impl EchoSet {
         {
             return;
         }
-        if self
-            .patterns
-            .iter()
-            .any(|p| self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original))
-        {
+        // Lengths first: most originals of a document differ in length from each other.
+        if self.patterns.iter().any(|p| {
+            p.original.1 - p.original.0 == original.len()
+                && self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original)
+        }) {
             return;
         }
         let start = self.bytes.len();
@@ -343,6 +346,15 @@ impl EchoSet {
         // Ranges shorter than the shortest key are not dropped: copying the others costs
         // more than passing them by (a candidate's check walks the ranges in order).
         let within = scan::Hay { bytes: hay, ranges };
+        // Fewer originals than a bucketed pass takes (most documents: an audit entry's
+        // e-mail, name and address): one pair compare, without the group below.
+        if self.patterns.len() < buckets::FROM {
+            let mut keys: [&[u8]; buckets::FROM] = [&[]; buckets::FROM];
+            for (k, p) in keys.iter_mut().zip(&self.patterns) {
+                *k = &self.bytes[p.key.0..p.key.1];
+            }
+            return scan::any_within(within, &keys[..self.patterns.len()]);
+        }
         let mut group: [&[u8]; buckets::BUCKETS] = [&[]; buckets::BUCKETS];
         let mut n = 0;
         for p in &self.patterns {
@@ -652,6 +664,38 @@ mod props {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn record_keeps_the_first_of_each_folded_original(
+            originals in prop::collection::vec(
+                (text(3, 7), prop::collection::vec(any::<bool>(), 1..6)),
+                0..30,
+            ),
+        ) {
+            // The duplicate check (tags first) against its definition: an original is kept
+            // unless one kept before equals it, ASCII case aside.
+            let mut set = EchoSet::new(EchoGuard {
+                action: EchoAction::Rewrite,
+                min_length: SMALLEST_MIN_LENGTH,
+            });
+            let mut kept: Vec<String> = Vec::new();
+            for (i, (o, flips)) in originals.iter().enumerate() {
+                let o = flip_case(o, flips);
+                set.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+                if char_count(o.as_bytes()) >= SMALLEST_MIN_LENGTH
+                    && !kept.iter().any(|k| k.eq_ignore_ascii_case(&o))
+                {
+                    kept.push(o);
+                }
+            }
+            let got: Vec<&[u8]> = set
+                .patterns
+                .iter()
+                .map(|p| &set.bytes[p.original.0..p.original.1])
+                .collect();
+            let want: Vec<&[u8]> = kept.iter().map(|k| k.as_bytes()).collect();
+            prop_assert_eq!(got, want);
+        }
 
         #[test]
         fn lead_bytes_is_its_definition(s in prop::collection::vec(any::<u8>(), 0..40)) {
