@@ -5,14 +5,15 @@
 //! whatever the number of needles: a document with many originals (a study's authors, a
 //! project's registrations) is read once instead of once per four.
 //!
-//! Per 32-byte chunk (AVX2): the byte at each position and the byte `d` further are each
-//! split into their low and high nibble, and each nibble looks up, in a 16-byte table, the
-//! buckets whose pair byte has that nibble; a position is a candidate for the buckets in
-//! all four lookups. With one needle a bucket this is exact (a byte matches a bucket's
-//! lookups only when both its nibbles are the needle's), so the candidates are those of the
-//! pair compare of `scan`, and each is verified for the needles of its buckets only.
-//! ASCII case is folded in the tables: a high nibble stands for itself and for itself with
-//! bit 1 clear (bit 5 of the byte, [`fold`](super::scan::fold)), so the text is not folded.
+//! Per 32-byte chunk (AVX2): the byte at each position is split into its low and high
+//! nibble, and each nibble looks up, in a 16-byte table, the buckets whose first byte has
+//! that nibble; the bytes [`middle`] and `d` further look up their low nibble only (in
+//! text, the high nibble of a letter is one of four, so its lookup discards little but
+//! costs a third of a byte's: candidates stay rare, and each is verified). A position is a
+//! candidate for the buckets in all four lookups, and is verified for the needles of its
+//! buckets only. ASCII case is folded in the first byte's tables: a high nibble stands for
+//! itself and for itself with bit 1 clear (bit 5 of the byte,
+//! [`fold`](super::scan::fold)), so the text is not folded (a low nibble has no case).
 //!
 //! A group of more than [`HALF`] needles (up to [`BUCKETS`]) takes a second set of tables,
 //! for needles `HALF..`, looked up with the same nibbles; the two sets' results are ORed, so
@@ -51,10 +52,10 @@ pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
 struct Tables {
     /// Low and high nibbles of the needles' first bytes.
     first: [[[u8; 16]; 2]; 2],
-    /// Low and high nibbles of the needles' bytes at [`middle`].
-    middle: [[[u8; 16]; 2]; 2],
-    /// Low and high nibbles of the needles' bytes at `d`.
-    second: [[[u8; 16]; 2]; 2],
+    /// Low nibbles of the needles' bytes at [`middle`].
+    middle: [[u8; 16]; 2],
+    /// Low nibbles of the needles' bytes at `d`.
+    second: [[u8; 16]; 2],
 }
 
 /// Offset of the third fingerprint byte, between the pair's two (`d / 2`): the pair alone
@@ -70,8 +71,8 @@ impl Tables {
         for (k, n) in needles.iter().enumerate().take(BUCKETS) {
             let (h, bit) = (k / HALF, 1u8 << (k % HALF));
             put(&mut t.first[h], scan::fold(n[0]), bit);
-            put(&mut t.middle[h], scan::fold(n[middle(d)]), bit);
-            put(&mut t.second[h], scan::fold(n[d]), bit);
+            t.middle[h][usize::from(n[middle(d)] & 15)] |= bit;
+            t.second[h][usize::from(n[d] & 15)] |= bit;
         }
         t
     }
@@ -83,8 +84,9 @@ impl Tables {
     #[cfg(test)]
     fn buckets(&self, a: u8, m: u8, b: u8) -> u16 {
         let look = |t: &[[u8; 16]; 2], x: u8| t[0][usize::from(x & 15)] & t[1][usize::from(x >> 4)];
+        let low = |t: &[u8; 16], x: u8| t[usize::from(x & 15)];
         let set = |h: usize| {
-            u16::from(look(&self.first[h], a) & look(&self.middle[h], m) & look(&self.second[h], b))
+            u16::from(look(&self.first[h], a) & low(&self.middle[h], m) & low(&self.second[h], b))
         };
         set(0) | set(1) << HALF
     }
@@ -141,8 +143,8 @@ mod avx2 {
     /// The first `H` sets of tables broadcast to both lanes, and the nibble mask.
     struct Lookups<const H: usize> {
         first: [[__m256i; 2]; H],
-        middle: [[__m256i; 2]; H],
-        second: [[__m256i; 2]; H],
+        middle: [__m256i; H],
+        second: [__m256i; H],
         nibble: __m256i,
         m: usize,
         d: usize,
@@ -157,13 +159,10 @@ mod avx2 {
                 // SAFETY: `x` is 16 bytes; `loadu` has no alignment requirement.
                 _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr().cast()) })
             };
-            let set = |s: &[[[u8; 16]; 2]; 2]| {
-                std::array::from_fn::<_, H, _>(|h| [wide(&s[h][0]), wide(&s[h][1])])
-            };
             Lookups {
-                first: set(&t.first),
-                middle: set(&t.middle),
-                second: set(&t.second),
+                first: std::array::from_fn(|h| [wide(&t.first[h][0]), wide(&t.first[h][1])]),
+                middle: std::array::from_fn(|h| wide(&t.middle[h])),
+                second: std::array::from_fn(|h| wide(&t.second[h])),
                 nibble: _mm256_set1_epi8(0x0f),
                 m: super::middle(d),
                 d,
@@ -197,19 +196,26 @@ mod avx2 {
             self.d
         }
 
-        /// Byte `i`: the buckets whose fingerprint is at `p + i`, `p + i + m` and
-        /// `p + i + d`, the sets ORed (bit `k`: needle `k` or `k + HALF`).
+        /// Byte `i`: the buckets whose fingerprint is at `p + i`, `p + i + m` (low nibble)
+        /// and `p + i + d` (low nibble), the sets ORed (bit `k`: needle `k` or `k + HALF`).
         #[inline]
         #[target_feature(enable = "avx2")]
         unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
             // SAFETY: the loads are inside `hay` (the trait's promise; `m <= d`).
             let (x, z, y) = unsafe { (load(hay, p), load(hay, p + self.m), load(hay, p + self.d)) };
-            let (x, z, y) = (self.nibbles(x), self.nibbles(z), self.nibbles(y));
+            let x = self.nibbles(x);
+            let (z, y) = (
+                _mm256_and_si256(z, self.nibble),
+                _mm256_and_si256(y, self.nibble),
+            );
             let mut any = _mm256_setzero_si256();
             for h in 0..H {
                 let set = _mm256_and_si256(
-                    _mm256_and_si256(look(&self.first[h], &x), look(&self.middle[h], &z)),
-                    look(&self.second[h], &y),
+                    _mm256_and_si256(
+                        look(&self.first[h], &x),
+                        _mm256_shuffle_epi8(self.middle[h], z),
+                    ),
+                    _mm256_shuffle_epi8(self.second[h], y),
                 );
                 any = _mm256_or_si256(any, set);
             }
@@ -253,13 +259,14 @@ mod props {
             needles in prop::collection::vec((byte(), byte(), byte()), 1..=BUCKETS),
             hay in (byte(), byte(), byte()),
         ) {
-            // Needles of three bytes: the fingerprint is the whole needle (d = 2, middle 1).
+            // Needles of three bytes (d = 2, middle 1): the fingerprint is the first byte,
+            // folded, and the low nibbles of the other two.
             let needles: Vec<[u8; 3]> = needles.iter().map(|&(x, y, z)| [x, y, z]).collect();
             let refs: Vec<&[u8]> = needles.iter().map(|n| n.as_slice()).collect();
             let t = Tables::of(&refs, 2);
             let folded = |a: u8, b: u8| scan::fold(a) == scan::fold(b);
             let expected = needles.iter().enumerate().fold(0u16, |m, (k, n)| {
-                let hit = folded(n[0], hay.0) && folded(n[1], hay.1) && folded(n[2], hay.2);
+                let hit = folded(n[0], hay.0) && n[1] & 15 == hay.1 & 15 && n[2] & 15 == hay.2 & 15;
                 m | (u16::from(hit) << k)
             });
             prop_assert_eq!(t.buckets(hay.0, hay.1, hay.2), expected);
