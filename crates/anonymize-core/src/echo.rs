@@ -764,6 +764,25 @@ mod props {
         }
 
         #[test]
+        fn pre_check_with_many_originals(
+            (originals, values) in prop::collection::vec(text(3, 9), 1..40)
+                .prop_flat_map(|originals| (Just(originals.clone()), values(originals))),
+            filler in "[a-zA-Z .]{0,300}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            // A document's many originals (a project's registrations): groups of two sets of
+            // bucket tables, a last group of any size; long spans take the SIMD path.
+            let mut set = set_of(&originals);
+            for v in &values {
+                let cut = at.index(filler.len() + 1);
+                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+                if exact(&set, std::slice::from_ref(&long)) {
+                    prop_assert!(set.may_echo(long.as_bytes()));
+                }
+            }
+        }
+
+        #[test]
         fn pre_check_on_long_text(
             (originals, values) in case(),
             filler in "[a-zA-Z .]{0,300}",
