@@ -1,19 +1,18 @@
 //! The pre-check's search for many needles in one pass (issue 23.4): up to [`BUCKETS`]
-//! needles, each in a bucket of its own, looked for with nibble tables (Teddy-style) on the
-//! same pair of bytes as [`scan`](super::scan) (a needle's first byte and its byte at the
-//! group's shortest length − 1, both folded), so that one pass over the text costs the same
+//! needles, each in a bucket of its own, looked for with nibble tables (Teddy-style) on
+//! three bytes of each needle (its first byte, its byte at the group's shortest length − 1,
+//! and the byte [`middle`] between them), so that one pass over the text costs the same
 //! whatever the number of needles: a document with many originals (a study's authors, a
 //! project's registrations) is read once instead of once per four.
 //!
-//! Per 32-byte chunk (AVX2): the byte at each position is split into its low and high
-//! nibble, and each nibble looks up, in a 16-byte table, the buckets whose first byte has
-//! that nibble; the bytes [`middle`] and `d` further look up their low nibble only (in
-//! text, the high nibble of a letter is one of four, so its lookup discards little but
-//! costs a third of a byte's: candidates stay rare, and each is verified). A position is a
-//! candidate for the buckets in all four lookups, and is verified for the needles of its
-//! buckets only. ASCII case is folded in the first byte's tables: a high nibble stands for
-//! itself and for itself with bit 1 clear (bit 5 of the byte,
-//! [`fold`](super::scan::fold)), so the text is not folded (a low nibble has no case).
+//! Per 32-byte chunk (AVX2): the low nibble of the byte at each position, of the byte
+//! [`middle`] further and of the byte `d` further each looks up, in a 16-byte table, the
+//! buckets whose fingerprint byte has that low nibble; a position is a candidate for the
+//! buckets in all three lookups, and is verified for the needles of its buckets only. A
+//! low nibble has no ASCII case, so the text needs no folding; the high nibbles are not
+//! looked up at all (in text, a letter's is one of four: its lookup discarded little and
+//! cost as much as a low one), so candidates are a superset of those of the pair compare
+//! of `scan` on the same bytes, each verified in full.
 //!
 //! A group of more than [`HALF`] needles (up to [`BUCKETS`]) takes a second set of tables,
 //! for needles `HALF..`, looked up with the same nibbles; the two sets' results are ORed, so
@@ -45,16 +44,15 @@ pub(super) fn any_within(hay: Hay<'_>, needles: &[&[u8]]) -> bool {
     scan::any_portable(hay, needles)
 }
 
-/// The nibble tables of a group, one set per [`HALF`] needles: entry `v` of a table of set
-/// `h` holds bit `k` when needle `h * HALF + k`'s fingerprint byte (folded) has nibble `v`;
-/// high-nibble entries are folded too (see the module's documentation).
+/// The low-nibble tables of a group, one set per [`HALF`] needles: entry `v` of a table of
+/// set `h` holds bit `k` when needle `h * HALF + k`'s fingerprint byte has low nibble `v`.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Tables {
-    /// Low and high nibbles of the needles' first bytes.
-    first: [[[u8; 16]; 2]; 2],
-    /// Low nibbles of the needles' bytes at [`middle`].
+    /// The needles' first bytes.
+    first: [[u8; 16]; 2],
+    /// The needles' bytes at [`middle`].
     middle: [[u8; 16]; 2],
-    /// Low nibbles of the needles' bytes at `d`.
+    /// The needles' bytes at `d`.
     second: [[u8; 16]; 2],
 }
 
@@ -68,10 +66,11 @@ impl Tables {
     /// The tables of `needles` (at most [`BUCKETS`]), their last fingerprint byte at `d`.
     fn of(needles: &[&[u8]], d: usize) -> Tables {
         let mut t = Tables::default();
+        let m = middle(d);
         for (k, n) in needles.iter().enumerate().take(BUCKETS) {
             let (h, bit) = (k / HALF, 1u8 << (k % HALF));
-            put(&mut t.first[h], scan::fold(n[0]), bit);
-            t.middle[h][usize::from(n[middle(d)] & 15)] |= bit;
+            t.first[h][usize::from(n[0] & 15)] |= bit;
+            t.middle[h][usize::from(n[m] & 15)] |= bit;
             t.second[h][usize::from(n[d] & 15)] |= bit;
         }
         t
@@ -83,21 +82,12 @@ impl Tables {
     /// they OR the two sets).
     #[cfg(test)]
     fn buckets(&self, a: u8, m: u8, b: u8) -> u16 {
-        let look = |t: &[[u8; 16]; 2], x: u8| t[0][usize::from(x & 15)] & t[1][usize::from(x >> 4)];
         let low = |t: &[u8; 16], x: u8| t[usize::from(x & 15)];
         let set = |h: usize| {
-            u16::from(look(&self.first[h], a) & low(&self.middle[h], m) & low(&self.second[h], b))
+            u16::from(low(&self.first[h], a) & low(&self.middle[h], m) & low(&self.second[h], b))
         };
         set(0) | set(1) << HALF
     }
-}
-
-/// Sets `bit` in the entries of `t` for the folded byte `f`: its low nibble, its high
-/// nibble, and its high nibble with bit 5 of the byte clear (the other case of a letter).
-fn put(t: &mut [[u8; 16]; 2], f: u8, bit: u8) {
-    t[0][usize::from(f & 15)] |= bit;
-    t[1][usize::from(f >> 4)] |= bit;
-    t[1][usize::from((f & !0x20) >> 4)] |= bit;
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -107,7 +97,7 @@ mod avx2 {
 
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_or_si256, _mm256_set1_epi8,
-        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_loadu_si128,
+        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm_loadu_si128,
     };
 
     use super::super::chunks::load;
@@ -142,7 +132,7 @@ mod avx2 {
 
     /// The first `H` sets of tables broadcast to both lanes, and the nibble mask.
     struct Lookups<const H: usize> {
-        first: [[__m256i; 2]; H],
+        first: [__m256i; H],
         middle: [__m256i; H],
         second: [__m256i; H],
         nibble: __m256i,
@@ -160,7 +150,7 @@ mod avx2 {
                 _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr().cast()) })
             };
             Lookups {
-                first: std::array::from_fn(|h| [wide(&t.first[h][0]), wide(&t.first[h][1])]),
+                first: std::array::from_fn(|h| wide(&t.first[h])),
                 middle: std::array::from_fn(|h| wide(&t.middle[h])),
                 second: std::array::from_fn(|h| wide(&t.second[h])),
                 nibble: _mm256_set1_epi8(0x0f),
@@ -168,27 +158,6 @@ mod avx2 {
                 d,
             }
         }
-
-        /// The low and high nibbles of `x`'s bytes.
-        #[inline]
-        #[target_feature(enable = "avx2")]
-        fn nibbles(&self, x: __m256i) -> [__m256i; 2] {
-            [
-                _mm256_and_si256(x, self.nibble),
-                _mm256_and_si256(_mm256_srli_epi16(x, 4), self.nibble),
-            ]
-        }
-    }
-
-    /// The buckets of bytes whose nibbles are `n` in `t` (the low and high nibble lookups
-    /// ANDed).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn look(t: &[__m256i; 2], n: &[__m256i; 2]) -> __m256i {
-        _mm256_and_si256(
-            _mm256_shuffle_epi8(t[0], n[0]),
-            _mm256_shuffle_epi8(t[1], n[1]),
-        )
     }
 
     impl<const H: usize> Fingerprint for Lookups<H> {
@@ -196,15 +165,16 @@ mod avx2 {
             self.d
         }
 
-        /// Byte `i`: the buckets whose fingerprint is at `p + i`, `p + i + m` (low nibble)
-        /// and `p + i + d` (low nibble), the sets ORed (bit `k`: needle `k` or `k + HALF`).
+        /// Byte `i`: the buckets whose fingerprint's low nibbles are those of the bytes at
+        /// `p + i`, `p + i + m` and `p + i + d`, the sets ORed (bit `k`: needle `k` or
+        /// `k + HALF`).
         #[inline]
         #[target_feature(enable = "avx2")]
         unsafe fn chunk(&self, hay: &[u8], p: usize) -> __m256i {
             // SAFETY: the loads are inside `hay` (the trait's promise; `m <= d`).
             let (x, z, y) = unsafe { (load(hay, p), load(hay, p + self.m), load(hay, p + self.d)) };
-            let x = self.nibbles(x);
-            let (z, y) = (
+            let (x, z, y) = (
+                _mm256_and_si256(x, self.nibble),
                 _mm256_and_si256(z, self.nibble),
                 _mm256_and_si256(y, self.nibble),
             );
@@ -212,7 +182,7 @@ mod avx2 {
             for h in 0..H {
                 let set = _mm256_and_si256(
                     _mm256_and_si256(
-                        look(&self.first[h], &x),
+                        _mm256_shuffle_epi8(self.first[h], x),
                         _mm256_shuffle_epi8(self.middle[h], z),
                     ),
                     _mm256_shuffle_epi8(self.second[h], y),
@@ -255,18 +225,18 @@ mod props {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
         #[test]
-        fn tables_are_the_folded_fingerprints(
+        fn tables_are_the_low_nibbles_of_the_fingerprints(
             needles in prop::collection::vec((byte(), byte(), byte()), 1..=BUCKETS),
             hay in (byte(), byte(), byte()),
         ) {
-            // Needles of three bytes (d = 2, middle 1): the fingerprint is the first byte,
-            // folded, and the low nibbles of the other two.
+            // Needles of three bytes (d = 2, middle 1): the fingerprint is the low nibbles
+            // of the three.
             let needles: Vec<[u8; 3]> = needles.iter().map(|&(x, y, z)| [x, y, z]).collect();
             let refs: Vec<&[u8]> = needles.iter().map(|n| n.as_slice()).collect();
             let t = Tables::of(&refs, 2);
-            let folded = |a: u8, b: u8| scan::fold(a) == scan::fold(b);
+            let low = |a: u8, b: u8| a & 15 == b & 15;
             let expected = needles.iter().enumerate().fold(0u16, |m, (k, n)| {
-                let hit = folded(n[0], hay.0) && n[1] & 15 == hay.1 & 15 && n[2] & 15 == hay.2 & 15;
+                let hit = low(n[0], hay.0) && low(n[1], hay.1) && low(n[2], hay.2);
                 m | (u16::from(hit) << k)
             });
             prop_assert_eq!(t.buckets(hay.0, hay.1, hay.2), expected);
