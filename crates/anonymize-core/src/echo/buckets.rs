@@ -32,6 +32,12 @@ pub(super) const BUCKETS: usize = 2 * HALF;
 /// compare of three or four needles (`scan`), so fewer needles take the pair compare.
 pub(super) const FROM: usize = 4;
 
+/// Span of the ranges (first start to last end) from which two or three needles take a
+/// bucketed pass too: over long text its chunks cost less than the pair compare's (11
+/// operations against 11 and 15) and its three fingerprint bytes let through fewer
+/// candidates; over a short document the tables' set-up costs more than that saves.
+pub(super) const LONG_SPAN: usize = 1024;
+
 /// True when one of `needles` (at most [`BUCKETS`], each at least 2 bytes) occurs, folded,
 /// entirely inside one range of `hay`: the bucketed AVX2 scan when the CPU has it and the
 /// haystack is long enough, else the portable search of `scan`.
@@ -68,6 +74,8 @@ impl Tables {
         let mut t = Tables::default();
         let m = middle(d);
         for (k, n) in needles.iter().enumerate().take(BUCKETS) {
+            // Every needle is longer than `d` (one bounds check for the three bytes).
+            let Some(n) = n.get(..=d) else { continue };
             let (h, bit) = (k / HALF, 1u8 << (k % HALF));
             t.first[h][usize::from(n[0] & 15)] |= bit;
             t.middle[h][usize::from(n[m] & 15)] |= bit;
