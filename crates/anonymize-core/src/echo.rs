@@ -312,7 +312,8 @@ impl EchoSet {
     /// Like [`may_echo`](Self::may_echo) over the sorted, disjoint `ranges` of `hay` (e.g. a
     /// document's bytes between the values rules rewrote, or a row's uncovered values as
     /// written); an original is matched only inside one range. The text is searched in
-    /// place, up to four originals at a time (AVX2 when the CPU has it, see `scan`), each
+    /// place (AVX2 when the CPU has it): up to sixteen originals a pass with nibble tables
+    /// (`buckets`), or up to three with the pair compare of `scan` (a short document), each
     /// candidate verified with ASCII letters folded. With
     /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
     /// longest run of bytes no encoding changes, and the answer is true (the caller then
