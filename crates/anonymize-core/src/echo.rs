@@ -104,10 +104,18 @@ pub(crate) fn parse(value: &serde_yaml_ng::Value) -> Result<EchoGuard, (Option<S
     Ok(guard)
 }
 
+// Fewer keys than a bucketed pass takes fit in one pair compare.
+const _: () = assert!(buckets::FROM <= scan::GROUP);
+
 /// True when one of `keys` (at most [`buckets::BUCKETS`]) occurs in one range of `within`:
-/// one bucketed pass for [`buckets::FROM`] keys or more, else the pair compare of `scan`.
+/// one bucketed pass for [`buckets::FROM`] keys or more, or for two or more over ranges
+/// spanning [`buckets::LONG_SPAN`] bytes; else the pair compare of `scan`.
 fn any_in_group(within: scan::Hay<'_>, keys: &[&[u8]]) -> bool {
-    if keys.len() >= buckets::FROM {
+    let span = match (within.ranges.first(), within.ranges.last()) {
+        (Some(first), Some(last)) => last.1.saturating_sub(first.0),
+        _ => 0,
+    };
+    if keys.len() >= buckets::FROM || (keys.len() >= 2 && span >= buckets::LONG_SPAN) {
         buckets::any_within(within, keys)
     } else {
         keys.chunks(scan::GROUP)
@@ -266,11 +274,11 @@ impl EchoSet {
         {
             return;
         }
-        if self
-            .patterns
-            .iter()
-            .any(|p| self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original))
-        {
+        // Lengths first: most originals of a document differ in length from each other.
+        if self.patterns.iter().any(|p| {
+            p.original.1 - p.original.0 == original.len()
+                && self.bytes[p.original.0..p.original.1].eq_ignore_ascii_case(original)
+        }) {
             return;
         }
         let start = self.bytes.len();
@@ -304,7 +312,8 @@ impl EchoSet {
     /// Like [`may_echo`](Self::may_echo) over the sorted, disjoint `ranges` of `hay` (e.g. a
     /// document's bytes between the values rules rewrote, or a row's uncovered values as
     /// written); an original is matched only inside one range. The text is searched in
-    /// place, up to four originals at a time (AVX2 when the CPU has it, see `scan`), each
+    /// place (AVX2 when the CPU has it): up to sixteen originals a pass with nibble tables
+    /// (`buckets`), or up to three with the pair compare of `scan` (a short document), each
     /// candidate verified with ASCII letters folded. With
     /// [encoded spans](Self::set_encoded_spans) the part of each original looked for is its
     /// longest run of bytes no encoding changes, and the answer is true (the caller then
@@ -343,6 +352,15 @@ impl EchoSet {
         // Ranges shorter than the shortest key are not dropped: copying the others costs
         // more than passing them by (a candidate's check walks the ranges in order).
         let within = scan::Hay { bytes: hay, ranges };
+        // Fewer originals than a bucketed pass takes (most documents: an audit entry's
+        // e-mail, name and address): one pair compare, without the group below.
+        if self.patterns.len() < buckets::FROM {
+            let mut keys: [&[u8]; buckets::FROM] = [&[]; buckets::FROM];
+            for (k, p) in keys.iter_mut().zip(&self.patterns) {
+                *k = &self.bytes[p.key.0..p.key.1];
+            }
+            return any_in_group(within, &keys[..self.patterns.len()]);
+        }
         let mut group: [&[u8]; buckets::BUCKETS] = [&[]; buckets::BUCKETS];
         let mut n = 0;
         for p in &self.patterns {
@@ -654,6 +672,38 @@ mod props {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
+        fn record_keeps_the_first_of_each_folded_original(
+            originals in prop::collection::vec(
+                (text(3, 7), prop::collection::vec(any::<bool>(), 1..6)),
+                0..30,
+            ),
+        ) {
+            // The duplicate check (tags first) against its definition: an original is kept
+            // unless one kept before equals it, ASCII case aside.
+            let mut set = EchoSet::new(EchoGuard {
+                action: EchoAction::Rewrite,
+                min_length: SMALLEST_MIN_LENGTH,
+            });
+            let mut kept: Vec<String> = Vec::new();
+            for (i, (o, flips)) in originals.iter().enumerate() {
+                let o = flip_case(o, flips);
+                set.record(RuleId(i as u32), o.as_bytes(), Written::Str, b"x");
+                if char_count(o.as_bytes()) >= SMALLEST_MIN_LENGTH
+                    && !kept.iter().any(|k| k.eq_ignore_ascii_case(&o))
+                {
+                    kept.push(o);
+                }
+            }
+            let got: Vec<&[u8]> = set
+                .patterns
+                .iter()
+                .map(|p| &set.bytes[p.original.0..p.original.1])
+                .collect();
+            let want: Vec<&[u8]> = kept.iter().map(|k| k.as_bytes()).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
         fn lead_bytes_is_its_definition(s in prop::collection::vec(any::<u8>(), 0..40)) {
             let naive = s.iter().filter(|&&b| !(0x80..=0xbf).contains(&b)).count();
             prop_assert_eq!(lead_bytes(&s), naive);
@@ -720,12 +770,32 @@ mod props {
         }
 
         #[test]
-        fn pre_check_on_long_text(
-            (originals, values) in case(),
+        fn pre_check_with_many_originals(
+            (originals, values) in prop::collection::vec(text(3, 9), 1..40)
+                .prop_flat_map(|originals| (Just(originals.clone()), values(originals))),
             filler in "[a-zA-Z .]{0,300}",
             at in any::<prop::sample::Index>(),
         ) {
-            // Long spans take the SIMD path: an original anywhere in them is found.
+            // A document's many originals (a project's registrations): groups of two sets of
+            // bucket tables, a last group of any size; long spans take the SIMD path.
+            let mut set = set_of(&originals);
+            for v in &values {
+                let cut = at.index(filler.len() + 1);
+                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+                if exact(&set, std::slice::from_ref(&long)) {
+                    prop_assert!(set.may_echo(long.as_bytes()));
+                }
+            }
+        }
+
+        #[test]
+        fn pre_check_on_long_text(
+            (originals, values) in case(),
+            filler in "[a-zA-Z .]{0,1500}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            // Long spans take the SIMD path (past `buckets::LONG_SPAN`, the bucketed pass
+            // for two or three originals): an original anywhere in them is found.
             let mut set = set_of(&originals);
             for v in &values {
                 let cut = at.index(filler.len() + 1);

@@ -98,7 +98,8 @@ pub(super) fn simd_shortest(hay: &[u8], needles: &[&[u8]]) -> Option<usize> {
 /// Bits `from..to` set (`from <= to <= 32`).
 #[inline]
 fn between(from: usize, to: usize) -> u32 {
-    let below = |n: usize| if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+    // In 64 bits, `n == 32` needs no branch.
+    let below = |n: usize| ((1u64 << n) - 1) as u32;
     below(to) & !below(from)
 }
 

@@ -321,7 +321,9 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     unsafe fn scan<const N: usize>(hay: Hay<'_>, needles: &[&[u8]], shortest: usize) -> bool {
         let d = shortest - 1;
-        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which, end);
+        // A candidate's byte is all ones: any of the `N` needles (not the bits past them).
+        let all = (1u32 << N) - 1;
+        let mut verify = |p, which, end| found_at(needles, hay.bytes, p, which & all, end);
         // SAFETY: the caller's conditions are `ranges::any`'s.
         unsafe {
             ranges::any(
