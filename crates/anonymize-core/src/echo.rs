@@ -668,6 +668,24 @@ mod props {
         out
     }
 
+    /// Each of `values` put inside `filler` (cut at `at`): whenever the exact search finds an
+    /// original there, the pre-check says "maybe" too.
+    fn found_inside_filler(
+        set: &mut EchoSet,
+        values: &[String],
+        filler: &str,
+        at: prop::sample::Index,
+    ) -> Result<(), TestCaseError> {
+        for v in values {
+            let cut = at.index(filler.len() + 1);
+            let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
+            if exact(set, std::slice::from_ref(&long)) {
+                prop_assert!(set.may_echo(long.as_bytes()));
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -778,14 +796,7 @@ mod props {
         ) {
             // A document's many originals (a project's registrations): groups of two sets of
             // bucket tables, a last group of any size; long spans take the SIMD path.
-            let mut set = set_of(&originals);
-            for v in &values {
-                let cut = at.index(filler.len() + 1);
-                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
-                if exact(&set, std::slice::from_ref(&long)) {
-                    prop_assert!(set.may_echo(long.as_bytes()));
-                }
-            }
+            found_inside_filler(&mut set_of(&originals), &values, &filler, at)?;
         }
 
         #[test]
@@ -796,14 +807,7 @@ mod props {
         ) {
             // Long spans take the SIMD path (past `buckets::LONG_SPAN`, the bucketed pass
             // for two or three originals): an original anywhere in them is found.
-            let mut set = set_of(&originals);
-            for v in &values {
-                let cut = at.index(filler.len() + 1);
-                let long = format!("{}{v}{}", &filler[..cut], &filler[cut..]);
-                if exact(&set, std::slice::from_ref(&long)) {
-                    prop_assert!(set.may_echo(long.as_bytes()));
-                }
-            }
+            found_inside_filler(&mut set_of(&originals), &values, &filler, at)?;
         }
     }
 }
