@@ -696,7 +696,7 @@ mod props {
                 0..30,
             ),
         ) {
-            // The duplicate check (tags first) against its definition: an original is kept
+            // The duplicate check (lengths first) against its definition: an original is kept
             // unless one kept before equals it, ASCII case aside.
             let mut set = EchoSet::new(EchoGuard {
                 action: EchoAction::Rewrite,

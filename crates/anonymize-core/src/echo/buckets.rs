@@ -74,7 +74,9 @@ impl Tables {
         let mut t = Tables::default();
         let m = middle(d);
         for (k, n) in needles.iter().enumerate().take(BUCKETS) {
-            // Every needle is longer than `d` (one bounds check for the three bytes).
+            // Every needle is longer than `d` (`d` is the shortest's length - 1: one bounds
+            // check for the three bytes; a needle skipped here would never be found).
+            debug_assert!(n.len() > d, "a needle shorter than the fingerprint's reach");
             let Some(n) = n.get(..=d) else { continue };
             let (h, bit) = (k / HALF, 1u8 << (k % HALF));
             t.first[h][usize::from(n[0] & 15)] |= bit;
